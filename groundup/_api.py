@@ -1,0 +1,91 @@
+"""``gu.fit``: build an estimator from keyword parameters and fit it in one call."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+from groundup import backends
+
+
+def _estimator_class(model: str) -> type:
+    if model == "linear":
+        from groundup.linear_model import LinearRegression
+
+        return LinearRegression
+    if model == "logistic":
+        from groundup.linear_model import LogisticRegression
+
+        return LogisticRegression
+    msg = f"Unknown model {model!r}; choose 'linear' or 'logistic'."
+    raise ValueError(msg)
+
+
+def fit(X: Any, y: Any, *, model: str = "linear", sample_weight: Any = None, **params: Any):
+    """Build the estimator for ``model`` with ``params`` and fit it.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features) or (n_samples,)
+        A 1-D ``x`` is simple regression (one feature); the fitted model then also takes a
+        1-D ``x`` in ``predict``.
+    y : array of shape (n_samples,)
+    model : {"linear", "logistic"}, default="linear"
+    sample_weight : array of shape (n_samples,), optional
+    **params
+        Any parameter of :class:`~groundup.LinearRegression` /
+        :class:`~groundup.LogisticRegression` (``method``, ``backend``, ``device``,
+        ``eta0``, ``learning_rate``, ``max_iter``, ``batch_size``, ``random_state``, ...).
+
+    Returns
+    -------
+    estimator
+        The fitted estimator.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message lists the valid names).
+    """
+    cls = _estimator_class(model)
+    valid = sorted(p for p in inspect.signature(cls).parameters if p != "self")
+    unknown = [k for k in params if k not in valid]
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, valid, n=1)
+            if close:
+                hints.append(f"{k!r} (did you mean {close[0]!r}?)")
+            else:
+                hints.append(repr(k))
+        msg = (
+            f"fit() got unknown parameter(s) {', '.join(hints)} for model={model!r}; "
+            f"valid names: {valid} (plus model and sample_weight)."
+        )
+        raise TypeError(msg)
+    est = cls(**params)
+    simple = _ndim(X) == 1
+    if simple:
+        X = _as_column(X)
+    est.fit(X, y, sample_weight=sample_weight)
+    est._accepts_1d = simple
+    return est
+
+
+def _ndim(X: Any) -> int:
+    nd = getattr(X, "ndim", None)
+    if nd is not None:
+        return int(nd)
+    import numpy as np
+
+    return int(np.ndim(X))
+
+
+def _as_column(x: Any) -> Any:
+    import numpy as np
+
+    if backends.is_host_input(x):
+        return np.reshape(np.asarray(x), (-1, 1))
+    be = backends.from_array(x)
+    return be.xp.reshape(x, (-1, 1))

@@ -1,0 +1,283 @@
+"""Input validation at the door: scikit-learn's own for NumPy / pandas / list input, the same
+checks and messages for arrays of other libraries, then the move to the backend's device."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from groundup import backends
+from groundup._typing import Array
+from groundup.backends import Backend
+from groundup.kernels.closed_form import locate_nonfinite
+
+FLOAT_NAMES = ("float32", "float64")
+
+
+@dataclass
+class FitData:
+    """Validated training data on the backend's device."""
+
+    X: Array
+    y: Array
+    sample_weight: Array | None
+    backend: Backend
+
+
+def _is_floating_input(X: Any) -> bool:
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None:
+        return getattr(dtype, "kind", None) == "f" or "float" in str(dtype)
+    dtypes = getattr(X, "dtypes", None)  # pandas DataFrame
+    if dtypes is not None:
+        return all(getattr(d, "kind", None) == "f" for d in dtypes)
+    return False
+
+
+def _dtype_name(X: Any) -> str:
+    name = str(getattr(X, "dtype", "float64")).rsplit(".", 1)[-1]
+    return name if name in FLOAT_NAMES else "float64"
+
+
+def choose_dtype(backend: Backend, X: Any, requested: Any) -> str:
+    """groundup's dtype rule: floating X keeps its dtype, other X becomes float64 where the
+    device has it (else float32), ``dtype=`` overrides; never a silent downcast."""
+    if requested is not None:
+        name = np.dtype(requested).name if not isinstance(requested, str) else requested
+        if name not in FLOAT_NAMES:
+            msg = f"dtype={requested!r} is not supported; use 'float32' or 'float64'."
+            raise ValueError(msg)
+    elif _is_floating_input(X):
+        name = _dtype_name(X)
+        if name not in FLOAT_NAMES:  # float16 and friends
+            name = "float32"
+    else:
+        name = "float64" if backend.has_float64() else "float32"
+    if name == "float64" and not backend.has_float64():
+        msg = (
+            f"The {backend.name} backend on {backend.device_name} has no float64 support "
+            "(MPS has none; JAX has it only with JAX_ENABLE_X64=1); pass dtype='float32' "
+            "or cast X to float32."
+        )
+        raise ValueError(msg)
+    return name
+
+
+def check_finite(a: Array, name: str, backend: Backend) -> None:
+    """Raise a ValueError that says how many NaN/inf values ``a`` holds and where."""
+    xp = backend.xp
+    if bool(xp.all(xp.isfinite(a))):
+        return
+    count, where = locate_nonfinite(a, xp=xp)
+    host = backend.to_numpy(a)
+    first = ", ".join(
+        (f"row {w[0]}, column {w[1]}" if len(w) == 2 else f"index {w[0]}") + f" ({host[w]})"
+        for w in where
+    )
+    msg = (
+        f"Input {name} contains NaN or inf: {count} non-finite value(s), first at {first}. "
+        "Remove or impute them (e.g. sklearn.impute.SimpleImputer) before fitting."
+    )
+    raise ValueError(msg)
+
+
+def _backend_for(est: Any, X: Any) -> tuple[Backend, Backend]:
+    """(backend of the input, backend to compute on) for ``fit``."""
+    src = backends.from_array(X)
+    if est.backend is None:
+        if est.device is not None and src.name == "numpy":
+            return src, backends.resolve("numpy", est.device)
+        if est.device is not None:
+            return src, backends.resolve(src.name, est.device)
+        return src, src
+    return src, backends.resolve(est.backend, est.device)
+
+
+def _check_same_place(X: Any, other: Any, name: str) -> None:
+    if other is None:
+        return
+    a, b = backends.from_array(X), backends.from_array(other)
+    if not backends.same_place(a, b) and not (
+        backends.is_host_input(X) and backends.is_host_input(other)
+    ):
+        msg = (
+            f"X is a {a.name} array on {a.device_name} but {name} is a {b.name} array on "
+            f"{b.device_name}; pass both from the same library and device (move one with "
+            "its library, or pass NumPy data and choose backend= and device=)."
+        )
+        raise ValueError(msg)
+
+
+def _check_device_input(est: Any, X: Array, y: Array | None, src: Backend, reset: bool) -> None:
+    """scikit-learn's checks and messages for arrays that scikit-learn does not validate."""
+    xp = src.xp
+    if X.ndim == 1:
+        msg = (
+            f"Expected 2D array, got 1D array instead: shape={tuple(X.shape)}.\n"
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+        raise ValueError(msg)
+    if X.ndim != 2:
+        msg = f"Found array with dim {X.ndim}. {type(est).__name__} expected <= 2 (X must be 2-D)."
+        raise ValueError(msg)
+    if xp.isdtype(X.dtype, "complex floating"):
+        msg = "Complex data not supported; pass real-valued X."
+        raise ValueError(msg)
+    if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
+        msg = f"X has dtype {X.dtype}, which is not numeric; pass real-valued X."
+        raise TypeError(msg)
+    n, d = X.shape
+    if n == 0:
+        msg = f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+        raise ValueError(msg)
+    if d == 0:
+        msg = f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+        raise ValueError(msg)
+    if y is not None:
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the "
+                "shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
+        elif y.ndim != 1:
+            msg = (
+                f"y should be a 1d array, got an array of shape {tuple(y.shape)} instead; "
+                "groundup fits one target at a time: pass one column of y."
+            )
+            raise ValueError(msg)
+        if y.shape[0] != n:
+            msg = f"Found input variables with inconsistent numbers of samples: [{n}, {y.shape[0]}]"
+            raise ValueError(msg)
+        if xp.isdtype(y.dtype, "complex floating"):
+            msg = "Complex data not supported; pass real-valued y."
+            raise ValueError(msg)
+    if reset:
+        est.n_features_in_ = d
+        if hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+    elif d != est.n_features_in_:
+        msg = (
+            f"X has {d} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input."
+        )
+        raise ValueError(msg)
+
+
+def prepare_fit(
+    est: Any,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    reset: bool = True,
+    y_kind: str = "continuous",
+    backend: Backend | None = None,
+) -> tuple[FitData, Any]:
+    """Validate ``X``, ``y`` and ``sample_weight`` and move them to the backend.
+
+    Returns the data on the device and the host ``y`` labels for classifiers (``None`` for
+    regression) so that class encoding can happen on the host.
+    """
+    _check_same_place(X, y, "y")
+    src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
+    dtype_name = choose_dtype(be, X, est.dtype)
+    y_host = None
+    if src.name == "numpy" or not backends.same_place(src, be) and src.name != be.name:
+        if src.name != "numpy":  # another library's array, moved through the host
+            X = src.to_numpy(X)
+            y = src.to_numpy(y) if not backends.is_host_input(y) else y
+        Xh, yh = validate_data(
+            est,
+            X,
+            y,
+            reset=reset,
+            dtype=[np.float64, np.float32] if est.dtype is None else dtype_name,
+            y_numeric=y_kind == "continuous",
+            ensure_all_finite=False,
+            multi_output=False,
+        )
+        Xd = be.asarray(Xh, dtype=be.dtype(dtype_name))
+        if y_kind == "continuous":
+            yd = be.asarray(np.asarray(yh, dtype=dtype_name), dtype=be.dtype(dtype_name))
+        else:
+            y_host, yd = yh, None
+    else:
+        Xs = X if src.device_name == be.device_name else be.asarray(X)
+        ys = y if src.device_name == be.device_name else be.asarray(y)
+        _check_device_input(est, Xs, ys, be, reset)
+        Xd = be.asarray(Xs, dtype=be.dtype(dtype_name))
+        if ys.ndim == 2:
+            ys = be.xp.reshape(ys, (-1,))
+        if y_kind == "continuous":
+            if not be.xp.isdtype(ys.dtype, ("real floating", "integral", "bool")):
+                msg = f"y has dtype {ys.dtype}, which is not numeric; pass real-valued y."
+                raise ValueError(msg)
+            yd = be.asarray(ys, dtype=be.dtype(dtype_name))
+        else:
+            y_host, yd = be.to_numpy(ys), None
+    if yd is not None:
+        check_finite(yd, "y", be)
+    sw = None
+    if sample_weight is not None:
+        n = Xd.shape[0]
+        if not backends.is_host_input(sample_weight):
+            sample_weight = backends.from_array(sample_weight).to_numpy(sample_weight)
+        swh = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+        if not np.all(np.isfinite(swh)):
+            msg = "sample_weight contains NaN or inf; pass finite, non-negative weights."
+            raise ValueError(msg)
+        if np.any(swh < 0):
+            msg = "Negative values in data passed to sample_weight; weights must be >= 0."
+            raise ValueError(msg)
+        total = float(swh.sum())
+        if total <= 0:
+            msg = "sample_weight sums to zero; at least one sample needs a positive weight."
+            raise ValueError(msg)
+        sw = be.asarray(swh.astype(dtype_name), dtype=be.dtype(dtype_name))
+    return FitData(Xd, yd, sw, be), y_host
+
+
+def prepare_predict(est: Any, X: Any, model: Backend) -> tuple[Array, Backend]:
+    """Validate ``X`` for ``predict`` and move it to the model's backend.
+
+    Returns the array on the model's device and the backend to answer in (the input's).
+    """
+    src = backends.from_array(X)
+    if src.name == "numpy":
+        if getattr(est, "_accepts_1d", False) and np.ndim(X) == 1:
+            X = np.reshape(np.asarray(X), (-1, 1))
+        Xh = validate_data(
+            est, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
+        Xd = model.asarray(Xh)
+    else:
+        if getattr(est, "_accepts_1d", False) and X.ndim == 1:
+            X = src.xp.reshape(X, (-1, 1))
+        _check_device_input(est, X, None, src, reset=False)
+        Xd = (
+            model.asarray(X)
+            if src.name == model.name
+            else model.asarray(src.to_numpy(X))
+        )
+    coef_dtype = est.coef_.dtype
+    if Xd.dtype != coef_dtype:
+        Xd = model.xp.astype(Xd, coef_dtype)
+    check_finite(Xd, "X", model)
+    return Xd, src
+
+
+def answer_in(result: Array, model: Backend, src: Backend) -> Any:
+    """Return ``result`` (on the model's backend) in the input's library and device."""
+    if backends.same_place(model, src):
+        return result
+    if src.name == model.name:
+        return src.asarray(result)
+    return src.asarray(model.to_numpy(result))

@@ -1,0 +1,62 @@
+"""array-api-strict backend: the reference implementation of the standard, for testing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from groundup._typing import Array, Device, Namespace
+from groundup.backends._base import Backend
+
+
+class ArrayApiStrictBackend(Backend):
+    name = "array_api_strict"
+    module_name = "array_api_strict"
+    extra = "test"
+
+    @classmethod
+    def owns(cls, a: Any) -> bool:
+        import sys
+
+        mod = sys.modules.get("array_api_strict")
+        return mod is not None and isinstance(a, mod.Array)
+
+    @classmethod
+    def devices(cls) -> list[str]:
+        return ["cpu"]
+
+    @classmethod
+    def parse_device(cls, spec: Any) -> Device:
+        import array_api_strict as xps
+
+        if spec is None or (isinstance(spec, str) and spec.lower() in ("cpu", "cpu_device")):
+            return xps.Device("CPU_DEVICE")
+        if isinstance(spec, xps.Device):
+            return spec
+        return super().parse_device(spec)
+
+    @property
+    def xp(self) -> Namespace:
+        import array_api_strict
+
+        return array_api_strict
+
+    @property
+    def device_name(self) -> str:
+        return "cpu"
+
+    def asarray(self, a: Any, dtype: Any = None) -> Array:
+        xp = self.xp
+        if isinstance(a, xp.Array):
+            return xp.asarray(a, dtype=dtype, device=self.device)
+        a = np.asarray(a)
+        if dtype is None:
+            dtype = getattr(xp, a.dtype.name)
+        return xp.asarray(a, dtype=dtype, device=self.device)
+
+    def to_numpy(self, a: Array) -> np.ndarray:
+        import array_api_strict as xps
+
+        cpu = xps.Device("CPU_DEVICE")
+        return np.asarray(xps.asarray(a, device=cpu) if a.device != cpu else a)

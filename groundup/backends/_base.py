@@ -1,0 +1,115 @@
+"""The interface every backend module implements, and its NumPy-flavoured defaults."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from groundup._typing import Array, Device, Namespace
+
+
+class Backend:
+    """One array library on one device.
+
+    Subclasses live one per module (``_numpy.py``, ``_torch.py``, ...) and import their
+    library lazily, so that importing groundup never imports a framework the user has not
+    asked for.
+
+    Parameters
+    ----------
+    device : object
+        The device in the library's own spelling, already checked by :meth:`parse_device`.
+    """
+
+    name: ClassVar[str] = ""
+    extra: ClassVar[str | None] = None  # pip extra that installs the library
+    module_name: ClassVar[str] = ""  # import name of the library
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    # -- discovery -------------------------------------------------------------------
+    @classmethod
+    def installed(cls) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec(cls.module_name) is not None
+
+    @classmethod
+    def owns(cls, a: Any) -> bool:
+        """Whether ``a`` is an array of this library."""
+        raise NotImplementedError  # pragma: no cover - every subclass overrides
+
+    @classmethod
+    def devices(cls) -> list[str]:
+        """The devices that work here, in groundup's spelling (``"cpu"``, ``"cuda:0"``)."""
+        return ["cpu"]
+
+    @classmethod
+    def parse_device(cls, spec: Any) -> Device:
+        """Turn a user's device spelling into this library's device object, or raise."""
+        if spec is None or (isinstance(spec, str) and spec.lower() == "cpu"):
+            return "cpu"
+        msg = (
+            f"device={spec!r} is not available on the {cls.name} backend; "
+            f"available devices: {cls.devices()}."
+        )
+        raise ValueError(msg)
+
+    @classmethod
+    def device_of(cls, a: Array) -> Device:
+        import array_api_compat
+
+        return array_api_compat.device(a)
+
+    # -- per-instance helpers ----------------------------------------------------------
+    @property
+    def xp(self) -> Namespace:
+        raise NotImplementedError  # pragma: no cover - every subclass overrides
+
+    @property
+    def device_name(self) -> str:
+        return str(self.device)
+
+    def has_float64(self) -> bool:
+        return True
+
+    def dtype(self, name: str) -> Any:
+        """The library's float dtype for ``"float32"`` / ``"float64"``."""
+        return getattr(self.xp, name)
+
+    def asarray(self, a: Any, dtype: Any = None) -> Array:
+        """Move host data (NumPy array, list, scalar) to this backend's device."""
+        return self.xp.asarray(a, dtype=dtype, device=self.device)
+
+    def to_numpy(self, a: Array) -> np.ndarray:
+        return np.asarray(a)
+
+    def synchronize(self, *arrays: Array) -> None:
+        """Wait for the device to finish queued work (a no-op on the CPU)."""
+
+    def chunk_rows(self, n_columns: int) -> int | None:
+        """Rows per chunk for one-pass reductions over X (``None``: the whole array)."""
+        return max(1024, (1 << 17) // max(n_columns, 1))
+
+    def solve_triangular(
+        self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
+    ) -> Array | None:
+        """A fast triangular solve if this library has one; ``None`` means "use the fallback"."""
+        return None
+
+    def peak_memory(self) -> int | None:
+        """Peak device memory in bytes since the last reset, where the library tracks it."""
+        return None
+
+    def reset_peak_memory(self) -> None:
+        """Start a new peak-memory measurement, where the library tracks it."""
+
+    def version(self) -> str:
+        import importlib
+
+        return str(getattr(importlib.import_module(self.module_name), "__version__", "?"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(device={self.device_name!r})"

@@ -1,0 +1,102 @@
+"""JAX backend (CPU, GPU). float64 needs ``JAX_ENABLE_X64``; groundup never flips it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from groundup._typing import Array, Device, Namespace
+from groundup.backends._base import Backend
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    module_name = "jax"
+    extra = "jax"
+
+    @classmethod
+    def owns(cls, a: Any) -> bool:
+        jax = sys.modules.get("jax")
+        return jax is not None and isinstance(a, jax.Array)
+
+    @classmethod
+    def devices(cls) -> list[str]:
+        import jax
+
+        out = []
+        for d in jax.devices():
+            out.append("cpu" if d.platform == "cpu" else f"cuda:{d.id}")
+        if "cpu" not in out:
+            out.insert(0, "cpu")
+        return out
+
+    @classmethod
+    def parse_device(cls, spec: Any) -> Device:
+        import jax
+
+        if spec is None:
+            return jax.devices()[0]
+        if isinstance(spec, jax.Device):
+            return spec
+        if isinstance(spec, str):
+            kind, _, index = spec.lower().partition(":")
+            platform = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu"}.get(kind)
+            if platform is not None:
+                try:
+                    found = jax.devices(platform)
+                except RuntimeError:
+                    found = []
+                i = int(index) if index else 0
+                if i < len(found):
+                    return found[i]
+        msg = (
+            f"device={spec!r} is not available on the jax backend; "
+            f"available devices: {cls.devices()}."
+        )
+        raise ValueError(msg)
+
+    @classmethod
+    def device_of(cls, a: Array) -> Device:
+        return next(iter(a.devices()))
+
+    @property
+    def xp(self) -> Namespace:
+        import jax.numpy
+
+        return jax.numpy
+
+    @property
+    def device_name(self) -> str:
+        return "cpu" if self.device.platform == "cpu" else f"cuda:{self.device.id}"
+
+    def has_float64(self) -> bool:
+        import jax
+
+        return bool(jax.config.jax_enable_x64)
+
+    def asarray(self, a: Any, dtype: Any = None) -> Array:
+        import jax
+
+        return jax.device_put(self.xp.asarray(a, dtype=dtype), self.device)
+
+    def to_numpy(self, a: Array) -> np.ndarray:
+        return np.asarray(a)
+
+    def synchronize(self, *arrays: Array) -> None:
+        import jax
+
+        if arrays:
+            jax.block_until_ready(arrays)
+        jax.effects_barrier()
+
+    def chunk_rows(self, n_columns: int) -> int | None:
+        return None
+
+    def solve_triangular(
+        self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
+    ) -> Array | None:
+        from jax.scipy.linalg import solve_triangular
+
+        return solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal)

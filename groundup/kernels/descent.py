@@ -1,0 +1,175 @@
+"""The one gradient-descent engine: batch, mini-batch and one-sample SGD for any objective.
+
+Per update it takes a contiguous slice of the epoch's permutation, gathers those rows with
+``xp.take``, asks the objective for the batch gradient and makes one update. It talks to the
+host at most once per epoch (the convergence check, only when ``tol`` is set); otherwise the
+loss history stays on the device until the end of the fit.
+
+The update is scikit-learn's: ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
+``b <- b - eta * grad_b`` (the intercept is not penalised), so one-sample steps with the
+squared loss are exactly ``SGDRegressor``'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from groundup._typing import Array, Namespace
+from groundup.kernels.schedules import Schedule
+
+
+@dataclass
+class DescentSettings:
+    """What the engine needs to know besides the data (scikit-learn's names)."""
+
+    max_iter: int = 1000  # epochs
+    batch_size: int = 32  # rows per update; >= n_samples means full batch
+    alpha: float = 0.0  # L2 strength applied in the update (0 without a penalty)
+    fit_intercept: bool = True
+    tol: float | None = 1e-3  # None: no convergence check, no host sync per epoch
+    n_iter_no_change: int = 5
+    early_stopping: bool = False  # compare the validation score instead of the loss
+    record_path: bool = False  # keep (W, b) after every epoch
+
+
+@dataclass
+class DescentResult:
+    """What a run of the engine produced."""
+
+    W: Array
+    b: Array
+    history: list[Array] = field(default_factory=list)  # 0-d arrays, one per epoch
+    n_iter: int = 0  # epochs run
+    updates: int = 0  # updates made
+    converged: bool = False
+    diverged_at: int | None = None  # 1-based epoch whose loss was not finite
+    path: list[tuple[Array, Array]] = field(default_factory=list)
+
+
+def descend(
+    objective: Any,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    W: Array,
+    b: Array,
+    /,
+    *,
+    schedule: Schedule,
+    settings: DescentSettings,
+    orders: Callable[[], Array | None],
+    t_start: int = 1,
+    xp: Namespace,
+) -> DescentResult:
+    """Run gradient descent for up to ``settings.max_iter`` epochs.
+
+    Parameters
+    ----------
+    objective : object
+        Has ``batch_grad(Xb, yb, sb, W, b)``, ``full_grad(W, b)``, ``loss(W, b)`` and
+        ``score(W, b)``; optionally ``sgd_epoch(order, W, b, etas, decays)`` for an exact
+        blocked one-sample epoch.
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,) or (n_samples, k)
+    sample_weight : array of shape (n_samples,) or None
+    W : array of shape (n_features, k)
+    b : array of shape (k,)
+    schedule : Schedule
+    settings : DescentSettings
+    orders : callable
+        Returns the next epoch's visiting order (an integer array on the device) or ``None``
+        for the natural order.
+    t_start : int
+        Number of the first update (1 for a fresh fit; continues for ``partial_fit``).
+    xp : namespace
+
+    Returns
+    -------
+    DescentResult
+    """
+    s = settings
+    n = X.shape[0]
+    full = s.batch_size >= n
+    bs = n if full else s.batch_size
+    res = DescentResult(W=W, b=b)
+    t = t_start
+    check = s.tol is not None
+    best = math.inf if not s.early_stopping else -math.inf
+    no_improve = 0
+    fast_sgd = bs == 1 and getattr(objective, "sgd_epoch", None) is not None
+
+    for epoch in range(1, s.max_iter + 1):
+        if full:
+            eta = schedule(t)
+            gw, gb = objective.full_grad(W, b)
+            W = _step_w(W, gw, eta, s.alpha)
+            if s.fit_intercept:
+                b = b - eta * gb
+            t += 1
+        else:
+            order = orders()
+            if fast_sgd:
+                etas = schedule.values(t, n)
+                W, b = objective.sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
+                t += n
+            else:
+                for start in range(0, n, bs):
+                    stop = min(start + bs, n)
+                    if order is None:
+                        Xb, yb = X[start:stop, ...], y[start:stop, ...]
+                        sb = None if sample_weight is None else sample_weight[start:stop]
+                    else:
+                        idx = order[start:stop]
+                        Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+                        sb = None if sample_weight is None else xp.take(sample_weight, idx)
+                    gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
+                    eta = schedule(t)
+                    W = _step_w(W, gw, eta, s.alpha)
+                    if s.fit_intercept:
+                        b = b - eta * gb
+                    t += 1
+        loss = objective.loss(W, b)
+        res.history.append(loss)
+        if s.record_path:
+            res.path.append((W, b))
+        res.n_iter = epoch
+        if not check:
+            continue
+        # One host sync per epoch: the convergence check (scikit-learn's rule).
+        value = float(loss)
+        if not math.isfinite(value):
+            res.diverged_at = epoch
+            break
+        if s.early_stopping:
+            score = float(objective.score(W, b))
+            no_improve = no_improve + 1 if score < best + s.tol else 0
+            best = max(best, score)
+        else:
+            no_improve = no_improve + 1 if value > best - s.tol else 0
+            best = min(best, value)
+        if no_improve >= s.n_iter_no_change:
+            if schedule.name == "adaptive" and schedule(t) > 1e-6:
+                schedule.scale *= 5.0
+                no_improve = 0
+            else:
+                res.converged = True
+                break
+    res.W, res.b, res.updates = W, b, t - t_start
+    return res
+
+
+def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
+    if alpha:
+        return max(0.0, 1.0 - eta * alpha) * W - eta * gw
+    return W - eta * gw
+
+
+def first_nonfinite(history: list[float]) -> int | None:
+    """1-based epoch of the first loss that is not finite, if any."""
+    for i, v in enumerate(history, start=1):
+        if not math.isfinite(v):
+            return i
+    return None

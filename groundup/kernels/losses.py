@@ -1,0 +1,123 @@
+"""Objectives for the descent engine. Parameters are ``W`` of shape (n_features, k) and ``b``
+of shape (k,); the squared loss has k = 1.
+
+Every objective offers ``batch_grad`` (mean gradient over a batch of rows, no penalty),
+``full_grad`` (over the whole training set), ``loss`` (the training loss recorded in
+``loss_history_``) and ``score`` (the validation score, higher is better, for early stopping).
+"""
+
+from __future__ import annotations
+
+from groundup._typing import Array, Namespace
+from groundup.kernels.closed_form import Moments, moments
+
+
+def _col(v: Array, *, xp: Namespace) -> Array:
+    return xp.reshape(v, (-1, 1))
+
+
+class SquaredLoss:
+    """½ · mean of squared residuals (weighted by ``sample_weight``, normalised to mean 1).
+
+    With ``use_moments=True`` the full-batch gradient and the loss come from the sufficient
+    statistics ``Xc^T Xc``, ``Xc^T yc``, the means and ``yc^T yc`` (one pass over X, then
+    O(d²) per epoch, the same iterates as the pass over the data).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    sample_weight : array of shape (n_samples,) or None
+    X_val, y_val : arrays, optional
+        Validation data for the early-stopping score (R²).
+    use_moments : bool
+        Build the sufficient statistics for ``full_grad`` and ``loss``.
+    chunk_rows : int, optional
+        Rows per chunk for the one-pass moments.
+    xp : namespace
+    """
+
+    name = "squared"
+
+    def __init__(
+        self,
+        X: Array,
+        y: Array,
+        sample_weight: Array | None,
+        /,
+        *,
+        X_val: Array | None = None,
+        y_val: Array | None = None,
+        use_moments: bool = False,
+        fit_intercept: bool = True,
+        chunk_rows: int | None = None,
+        xp: Namespace,
+    ) -> None:
+        self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
+        self.X_val, self.y_val = X_val, y_val
+        self.n = X.shape[0]
+        self.stats: Moments | None = None
+        self.val_stats: Moments | None = None
+        if use_moments:
+            self.stats = moments(
+                X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, xp=xp
+            )
+            if X_val is not None:
+                self.val_stats = moments(
+                    X_val, y_val, None, fit_intercept=True, chunk_rows=chunk_rows, xp=xp
+                )
+
+    # -- per batch -----------------------------------------------------------------
+    def batch_grad(
+        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
+    ) -> tuple[Array, Array]:
+        xp = self.xp
+        r = Xb @ W + b - _col(yb, xp=xp)
+        if sb is not None:
+            r = r * _col(sb, xp=xp)
+        m = Xb.shape[0]
+        return (Xb.T @ r) / m, xp.sum(r, axis=0) / m
+
+    # -- whole training set --------------------------------------------------------
+    def _stats_terms(self, st: Moments, W: Array, b: Array) -> tuple[Array, Array, Array]:
+        xp = self.xp
+        n = st.n
+        sxx, sxy = st.sxx / n, st.sxy / n
+        delta = st.mean_x @ W + b - st.mean_y  # (k,) mean residual
+        sw = sxx @ W
+        # mean squared residual = w'Sw - 2 w's + var_y + delta^2  (cross terms vanish)
+        mse = xp.sum(W * sw, axis=0) - 2.0 * (sxy @ W) + st.syy / n + delta**2
+        return sw, delta, xp.clip(mse, min=0.0)
+
+    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
+        xp = self.xp
+        if self.stats is not None:
+            st = self.stats
+            sw, delta, _ = self._stats_terms(st, W, b)
+            gw = sw - _col(st.sxy / st.n, xp=xp) + _col(st.mean_x, xp=xp) * delta
+            return gw, delta
+        return self.batch_grad(self.X, self.y, self.sw, W, b)
+
+    def _mse(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
+        xp = self.xp
+        r = X @ W + b - _col(y, xp=xp)
+        if sw is None:
+            return xp.mean(r[:, 0] ** 2)
+        return xp.sum(sw * r[:, 0] ** 2) / xp.sum(sw)
+
+    def loss(self, W: Array, b: Array) -> Array:
+        """Training mean squared error (without the penalty), a 0-d array on the device."""
+        if self.stats is not None:
+            return self._stats_terms(self.stats, W, b)[2][0]
+        return self._mse(self.X, self.y, self.sw, W, b)
+
+    def score(self, W: Array, b: Array) -> Array:
+        """R² on the validation data."""
+        xp = self.xp
+        if self.val_stats is not None:
+            st = self.val_stats
+            mse = self._stats_terms(st, W, b)[2][0]
+            return 1.0 - mse / (st.syy / st.n)
+        yv = self.y_val
+        mse = self._mse(self.X_val, yv, None, W, b)
+        return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)

@@ -1,0 +1,103 @@
+"""Learning-rate schedules: ``eta(t)`` for the update number ``t`` (1 at the first update).
+
+Spans of time (``epochs_drop``, ``t_max``) are given in epochs and turned into updates with
+the number of updates per epoch. Every schedule is a plain function of ``t`` except
+``adaptive``, which the descent engine divides by 5 when the loss stops improving
+(scikit-learn's rule).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SCHEDULES: tuple[str, ...] = (
+    "constant",
+    "invscaling",
+    "optimal",
+    "adaptive",
+    "time_decay",
+    "exponential_decay",
+    "step_decay",
+    "cosine_annealing",
+    "inverse_sqrt",
+    "reciprocal",
+)
+
+
+def optimal_t0(alpha: float) -> float:
+    """scikit-learn's offset for ``learning_rate="optimal"`` (Léon Bottou's heuristic).
+
+    scikit-learn computes ``typw = sqrt(1 / sqrt(alpha))``,
+    ``eta_init = typw / max(1, dloss(-typw, 1))`` and ``eta = 1 / (alpha * (1/(eta_init*alpha)
+    + t - 1))``. For the squared and the log loss ``dloss(-typw, 1) < 0``, so
+    ``eta_init = typw`` and ``eta = 1 / (alpha * (t + t0))`` with ``t0 = 1/(typw*alpha) - 1``.
+    """
+    typw = math.sqrt(1.0 / math.sqrt(alpha))
+    return 1.0 / (typw * alpha) - 1.0
+
+
+@dataclass
+class Schedule:
+    """A learning-rate schedule.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SCHEDULES`.
+    eta0 : float
+        Initial learning rate.
+    updates_per_epoch : int
+        Turns the epoch spans ``epochs_drop`` and ``t_max`` into updates.
+    power_t, alpha, decay, drop, epochs_drop, eta_min, t_max, t1 : float
+        The schedule's parameters (see ``LinearRegression``'s docstring).
+    """
+
+    name: str
+    eta0: float
+    updates_per_epoch: int = 1
+    power_t: float = 0.25  # invscaling: eta0 / t**power_t
+    alpha: float = 1e-4  # optimal: 1 / (alpha * (t + t0))
+    decay: float = 1e-3  # time_decay, exponential_decay
+    drop: float = 0.5  # step_decay: factor per epochs_drop epochs
+    epochs_drop: float = 10.0  # step_decay: epochs between drops
+    eta_min: float = 0.0  # cosine_annealing: floor
+    t_max: float = 100.0  # cosine_annealing: epochs to reach eta_min
+    t1: float = 50.0  # reciprocal: eta0 * t1 / (t + t1)
+    scale: float = 1.0  # adaptive: current divisor applied by the engine
+
+    def __post_init__(self) -> None:
+        self._t0 = optimal_t0(self.alpha) if self.name == "optimal" else 0.0
+
+    def __call__(self, t: float) -> float:
+        """Learning rate of update ``t`` (``t`` = 1 at the first update)."""
+        name, eta0 = self.name, self.eta0
+        if name == "constant":
+            return eta0
+        if name == "adaptive":
+            return eta0 / self.scale
+        if name == "invscaling":
+            return eta0 / t**self.power_t
+        if name == "optimal":
+            return 1.0 / (self.alpha * (t + self._t0))
+        if name == "time_decay":
+            return eta0 / (1.0 + self.decay * t)
+        if name == "exponential_decay":
+            return eta0 * math.exp(-self.decay * t)
+        if name == "step_decay":
+            return eta0 * self.drop ** math.floor(t / (self.epochs_drop * self.updates_per_epoch))
+        if name == "cosine_annealing":
+            span = self.t_max * self.updates_per_epoch
+            return self.eta_min + 0.5 * (eta0 - self.eta_min) * (
+                1.0 + math.cos(math.pi * min(t, span) / span)
+            )
+        if name == "inverse_sqrt":
+            return eta0 / (1.0 + math.sqrt(t))
+        if name == "reciprocal":
+            return eta0 * self.t1 / (t + self.t1)
+        msg = f"Unknown learning_rate {name!r}; choose one of {list(SCHEDULES)}."
+        raise ValueError(msg)
+
+    def values(self, t_first: int, count: int) -> list[float]:
+        """Learning rates of the updates ``t_first, ..., t_first + count - 1``."""
+        return [self(t) for t in range(t_first, t_first + count)]
