@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from groundup._estimator import DivergenceError, GroundupEstimator
@@ -16,7 +17,6 @@ from groundup._typing import Array
 from groundup._validation import FitData, answer_in, check_finite, prepare_fit, prepare_predict
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import (
-    Moments,
     intercept_from_means,
     moments,
     solve_beta,
@@ -223,14 +223,22 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self._remember_backend(data.backend)
         self._check_n_samples(data.X.shape[0])
         start = self._timer_start()
-        if self._method in GRADIENT:
-            warm = self.warm_start and hasattr(self, "coef_")
-            self._fit_gradient(data, max_iter=self.max_iter, tol=self.tol, warm=warm, t0=1)
-        else:
-            self._fit_closed(data)
+        with data.backend.quiet_floating_point():
+            if self._method in GRADIENT:
+                warm = self.warm_start and hasattr(self, "coef_")
+                self._fit_gradient(data, max_iter=self.max_iter, tol=self.tol, warm=warm, t0=1)
+            else:
+                self._fit_closed(data)
         self._finish_timing(start, data.backend, self.coef_, self.intercept_)
         return self
 
+    def _has_partial_fit(self) -> bool:
+        try:
+            return canonical_method(self.method, LINEAR_METHODS, "linear") in GRADIENT
+        except (TypeError, ValueError):
+            return False
+
+    @available_if(_has_partial_fit)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
         """One epoch of the gradient method over ``X``, continuing from the current state.
 
@@ -261,7 +269,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         start = self._timer_start()
         old_hist = None if first else self.loss_history_
         t0 = 1 if first else int(self.t_)
-        self._fit_gradient(data, max_iter=1, tol=None, warm=not first, t0=t0)
+        with data.backend.quiet_floating_point():
+            self._fit_gradient(data, max_iter=1, tol=None, warm=not first, t0=t0)
         if old_hist is not None:
             self.loss_history_ = np.concatenate([old_hist, self.loss_history_])
             self.n_iter_ = len(self.loss_history_)
@@ -291,9 +300,10 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             sol = solve_beta(X, y, m, sw, ridge=ridge, chunk_rows=chunk, xp=xp)
             if sol.coef is None:
                 msg = (
-                    "Cov(X) is singular (a constant or collinear feature): the covariance "
-                    "form cannot be solved; use method='normal' (minimum-norm solution) or "
-                    "drop the collinear features."
+                    f"Cov(X) is singular (a constant or collinear feature, or n_samples="
+                    f"{X.shape[0]} <= n_features={d}): the covariance form has no unique "
+                    "solution; use method='normal' (minimum-norm solution) or drop the "
+                    "collinear features."
                 )
                 raise ValueError(msg)
         else:
@@ -323,7 +333,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             if self.fit_intercept
             else xp.zeros((), dtype=X.dtype, device=_dev(X))
         )
-        self.loss_history_ = np.asarray([_mse_from_moments(m, coef, xp=xp)])
+        self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
         self.n_iter_, self.t_, self.converged_ = 1, 1, True
         if self.record_path:
             self.path_ = [(self._host(self.coef_), self._host(self.intercept_))]
@@ -421,12 +431,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _mse_from_moments(m: Moments, coef: Array, *, xp: Any) -> float:
-    """Training MSE of ``coef`` from the moments, without another pass over X."""
-    sse = m.syy - 2.0 * xp.sum(coef * m.sxy) + xp.sum(coef * (m.sxx @ coef))
-    return max(float(sse) / m.n, 0.0)
 
 
 def _dev(x: Array) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,9 @@ class ArrayApiStrictBackend(Backend):
         if dtype is None:
             dtype = getattr(xp, a.dtype.name)
         return xp.asarray(a, dtype=dtype, device=self.device)
+
+    def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
     def to_numpy(self, a: Array) -> np.ndarray:
         import array_api_strict as xps

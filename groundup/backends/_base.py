@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -98,6 +99,11 @@ class Backend:
     ) -> Array | None:
         """A fast triangular solve if this library has one; ``None`` means "use the fallback"."""
         return None
+
+    def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
+        """Silence the library's own overflow/invalid warnings: groundup checks the results
+        (non-finite input, divergence) and raises its own clear error instead."""
+        return contextlib.nullcontext()
 
     def peak_memory(self) -> int | None:
         """Peak device memory in bytes since the last reset, where the library tracks it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,9 @@ class NumpyBackend(Backend):
 
     def to_numpy(self, a: Array) -> np.ndarray:
         return np.asarray(a)
+
+    def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False

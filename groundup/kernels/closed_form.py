@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from array_api_compat import device as _device
 
@@ -133,16 +134,34 @@ def centred_products(
     *,
     chunk_rows: int | None = None,
     xp: Namespace,
-) -> Array:
-    """``Xc^T W (yc - Xc w)``: the gradient used to refine a solve, one pass over chunks."""
+) -> tuple[Array, Array]:
+    """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc w``, in one pass over row chunks.
+
+    The first refines a solve; the second is the residual sum of squares, computed from the
+    residuals themselves (no cancellation, unlike ``syy - 2 w'sxy + w'Sxx w``).
+    """
     g = xp.zeros_like(w)
+    sse = xp.zeros((), dtype=w.dtype, device=_device(w))
     for start, stop in _chunks(X.shape[0], chunk_rows):
         xc = X[start:stop, :] - m.mean_x
         r = (y[start:stop] - m.mean_y) - xc @ w
-        if sample_weight is not None:
-            r = r * sample_weight[start:stop]
-        g = g + r @ xc
-    return g
+        rw = r if sample_weight is None else r * sample_weight[start:stop]
+        g = g + rw @ xc
+        sse = sse + xp.sum(rw * r)
+    return g, sse
+
+
+def _refine(
+    coef: Array, g: Array, sse: Array, m: Moments, ridge: float, solve: Any, *, xp: Namespace
+) -> tuple[Array, Array]:
+    """One step of iterative refinement; the residual sum of squares follows the step exactly:
+    ``|r - Xc dw|^2 = |r|^2 - 2 dw'(Xc'r) + dw' Sxx dw``."""
+    rhs = g - ridge * coef if ridge else g
+    dw = solve(rhs)
+    if dw is None:
+        return coef, sse
+    sse = sse - 2.0 * xp.sum(dw * g) + xp.sum(dw * (m.sxx @ dw))
+    return coef + dw, sse
 
 
 def _weighted_centred(
@@ -169,6 +188,7 @@ class Solution:
     solver: str
     rank: int
     n_features: int
+    sse: Array | None = None  # residual sum of squares (weighted), 0-d
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -213,7 +233,8 @@ def qr_solve(
         return None
     qty = yc @ q
     coef = xp.linalg.solve(r, qty[:, None])[:, 0]
-    return Solution(coef, "qr", X.shape[1], X.shape[1])
+    res = yc - xc @ coef
+    return Solution(coef, "qr", X.shape[1], X.shape[1], xp.sum(res * res))
 
 
 def svd_solve(
@@ -227,7 +248,8 @@ def svd_solve(
     rank = int(xp.sum(xp.astype(keep, xp.int32)))
     s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
     coef = ((yc @ u) * s_inv) @ vt
-    return Solution(coef, "svd", rank, X.shape[1])
+    res = yc - xc @ coef
+    return Solution(coef, "svd", rank, X.shape[1], xp.sum(res * res))
 
 
 def solve_normal(
@@ -261,13 +283,11 @@ def solve_normal(
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
         limit = 1.0 / math.sqrt(_eps(X.dtype, xp=xp))
         if coef is not None and (solver == "cholesky" or cond < limit):
-            g = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
-            if ridge:
-                g = g - ridge * coef
-            dw, _ = cholesky_solve(sxx, g, xp=xp)
-            if dw is not None:
-                coef = coef + dw
-            return Solution(coef, "cholesky", d, d)
+            g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
+            coef, sse = _refine(
+                coef, g, sse, m, ridge, lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0], xp=xp
+            )
+            return Solution(coef, "cholesky", d, d, sse)
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
     if solver in ("auto", "qr"):
@@ -305,6 +325,10 @@ def solve_beta(
         return Solution(None, "beta", -1, d)
     scale = 1.0 / xp.sqrt(diag)
     a = cov_xx * (scale[:, None] * scale[None, :])
+    # Singular (or numerically singular) covariance: no unique covariance-form solution.
+    _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
+    if cond * _eps(X.dtype, xp=xp) > 1e-2:
+        return Solution(None, "beta", -1, d)
 
     def solve(rhs: Array) -> Array:
         return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
@@ -312,11 +336,9 @@ def solve_beta(
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
         return Solution(None, "beta", -1, d)
-    g = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
-    if ridge:
-        g = g - ridge * coef
-    coef = coef + solve(g / denom)
-    return Solution(coef, "beta", d, d)
+    g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
+    coef, sse = _refine(coef, g, sse, m, ridge, lambda rhs: solve(rhs / denom), xp=xp)
+    return Solution(coef, "beta", d, d, sse)
 
 
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
