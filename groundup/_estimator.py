@@ -19,7 +19,7 @@ from groundup._params import check_common
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite
 from groundup.backends import Backend
-from groundup.kernels.descent import DescentResult, DescentSettings, descend, first_nonfinite
+from groundup.kernels.descent import DescentResult, DescentSettings, descend, divergent_epoch
 from groundup.kernels.schedules import Schedule
 
 
@@ -185,12 +185,14 @@ class GroundupEstimator(BaseEstimator):
             t_start=t_start,
             xp=xp,
         )
-        history = be.to_numpy(xp.stack(res.history)).astype(np.float64)
-        epoch = res.diverged_at or first_nonfinite(history.tolist())
+        values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
+        history, reference = values[:-1], float(values[-1])
+        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
         if epoch is not None:
             msg = (
-                f"Gradient descent diverged: the training loss became {history[epoch - 1]} "
-                f"at epoch {epoch} (method={self.method!r}, eta0={self.eta0}, "
+                f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
+                f"at epoch {epoch}, from {reference:.4g} at the start "
+                f"(method={self.method!r}, eta0={self.eta0}, "
                 f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
                 "(sklearn.preprocessing.StandardScaler)."
             )

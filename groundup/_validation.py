@@ -86,6 +86,23 @@ def check_finite(a: Array, name: str, backend: Backend) -> None:
     raise ValueError(msg)
 
 
+def _host_y_finite(y: Any) -> None:
+    """Count and locate NaN/inf in host ``y`` before scikit-learn's terser check does."""
+    try:
+        arr = np.asarray(y)
+    except (TypeError, ValueError):
+        return
+    if arr.dtype.kind not in "fc" or np.all(np.isfinite(arr)):
+        return
+    bad = np.flatnonzero(~np.isfinite(arr.reshape(-1)))
+    first = ", ".join(f"index {i} ({arr.reshape(-1)[i]})" for i in bad[:3])
+    msg = (
+        f"Input y contains NaN or inf: {bad.size} non-finite value(s), first at {first}. "
+        "Remove those samples or impute the targets before fitting."
+    )
+    raise ValueError(msg)
+
+
 def _backend_for(est: Any, X: Any) -> tuple[Backend, Backend]:
     """(backend of the input, backend to compute on) for ``fit``."""
     src = backends.from_array(X)
@@ -194,6 +211,8 @@ def prepare_fit(
         if src.name != "numpy":  # another library's array, moved through the host
             X = src.to_numpy(X)
             y = src.to_numpy(y) if not backends.is_host_input(y) else y
+        if y_kind == "continuous":
+            _host_y_finite(y)
         Xh, yh = validate_data(
             est,
             X,

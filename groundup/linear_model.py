@@ -299,9 +299,13 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         if self._method == "beta":
             sol = solve_beta(X, y, m, sw, ridge=ridge, chunk_rows=chunk, xp=xp)
             if sol.coef is None:
+                why = (
+                    f"n_samples={X.shape[0]} <= n_features={d}"
+                    if X.shape[0] <= d
+                    else "a constant or collinear feature"
+                )
                 msg = (
-                    f"Cov(X) is singular (a constant or collinear feature, or n_samples="
-                    f"{X.shape[0]} <= n_features={d}): the covariance form has no unique "
+                    f"Cov(X) is singular ({why}): the covariance form has no unique "
                     "solution; use method='normal' (minimum-norm solution) or drop the "
                     "collinear features."
                 )

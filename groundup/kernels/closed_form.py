@@ -281,8 +281,11 @@ def solve_normal(
         solver = "cholesky"
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
-        limit = 1.0 / math.sqrt(_eps(X.dtype, xp=xp))
-        if coef is not None and (solver == "cholesky" or cond < limit):
+        eps = _eps(X.dtype, xp=xp)
+        # auto keeps Cholesky while it is accurate; an explicit "cholesky" only refuses a
+        # numerically singular matrix.
+        limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
+        if coef is not None and cond < limit:
             g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
             coef, sse = _refine(
                 coef, g, sse, m, ridge, lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0], xp=xp
@@ -353,7 +356,7 @@ def locate_nonfinite(a: Array, /, *, xp: Namespace) -> tuple[int, list[tuple[int
     if count == 0:
         return 0, []
     flat = xp.reshape(bad, (-1,))
-    idx = xp.nonzero(flat)[0][:3]
+    idx = xp.nonzero(flat)[0][: min(3, count)]
     shape = a.shape
     where: list[tuple[int, ...]] = []
     for k in [int(i) for i in idx]:

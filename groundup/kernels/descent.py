@@ -47,6 +47,12 @@ class DescentResult:
     converged: bool = False
     diverged_at: int | None = None  # 1-based epoch whose loss was not finite
     path: list[tuple[Array, Array]] = field(default_factory=list)
+    reference_loss: Array | None = None  # max(loss at the start, loss of the zero model)
+
+
+# A loss this many times the reference (the larger of the starting loss and the zero model's
+# loss) means the iterates are running away even while the numbers are still finite.
+GROWTH_LIMIT = 1e4
 
 
 def descend(
@@ -100,6 +106,10 @@ def descend(
     best = math.inf if not s.early_stopping else -math.inf
     no_improve = 0
     fast_sgd = bs == 1 and getattr(objective, "sgd_epoch", None) is not None
+    res.reference_loss = xp.maximum(
+        objective.loss(W, b), objective.loss(xp.zeros_like(W), xp.zeros_like(b))
+    )
+    reference = float(res.reference_loss) if check else math.inf
 
     for epoch in range(1, s.max_iter + 1):
         if full:
@@ -140,7 +150,7 @@ def descend(
             continue
         # One host sync per epoch: the convergence check (scikit-learn's rule).
         value = float(loss)
-        if not math.isfinite(value):
+        if not math.isfinite(value) or value > GROWTH_LIMIT * reference > 0:
             res.diverged_at = epoch
             break
         if s.early_stopping:
@@ -167,9 +177,16 @@ def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
     return W - eta * gw
 
 
-def first_nonfinite(history: list[float]) -> int | None:
-    """1-based epoch of the first loss that is not finite, if any."""
+def divergent_epoch(history: list[float], reference: float) -> int | None:
+    """1-based epoch at which a run diverged, or ``None``.
+
+    A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
+    or when it ends worse than the reference (worse than where it started and than the zero
+    model): then the epoch is the first one above the reference.
+    """
     for i, v in enumerate(history, start=1):
-        if not math.isfinite(v):
+        if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i
+    if history and reference > 0 and history[-1] > reference:
+        return next(i for i, v in enumerate(history, start=1) if v > reference)
     return None
