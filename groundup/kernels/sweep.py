@@ -1,0 +1,321 @@
+"""Vectorised gradient descent for hyper-parameter sweeps: K configurations, one weight matrix.
+
+Configurations that visit the samples in the same order (same method, batch size, seed and
+shuffling) train together: ``W`` has shape (n_features, K), one column per configuration, and
+each update is one pair of matrix products for all K. Learning rates and L2 decay factors are
+per column: (K,) vectors built on the host once per epoch from each column's
+:class:`~groundup.kernels.schedules.Schedule` and moved to the device in one transfer.
+
+The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` /
+``n_iter_no_change`` rule, the ``adaptive`` schedule, divergence) mirror
+:func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
+:meth:`_Column.after_epoch`. A column that finishes (converged, diverged, or at its own
+``max_iter``) leaves ``W`` at that epoch and the others go on, so every column ends where the
+single fit of its configuration ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from array_api_compat import device as _device
+
+from groundup._typing import Array, Namespace
+from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.schedules import Schedule
+
+__all__ = [
+    "ColumnResult",
+    "ColumnSettings",
+    "GroupSettings",
+    "SquaredLossColumns",
+    "descend_columns",
+]
+
+
+@dataclass
+class ColumnSettings:
+    """What may differ between the columns of one group (scikit-learn's names)."""
+
+    max_iter: int = 1000  # epochs
+    alpha: float = 0.0  # L2 strength applied in the update (0 without a penalty)
+    tol: float | None = 1e-3  # None: no convergence check for this column
+    n_iter_no_change: int = 5
+
+
+@dataclass
+class GroupSettings:
+    """What the columns of one group share: the visiting order and the objective."""
+
+    batch_size: int = 32  # rows per update; >= n_samples means full batch
+    fit_intercept: bool = True
+    early_stopping: bool = False  # compare the validation score (for columns with a tol)
+
+
+@dataclass
+class ColumnResult:
+    """What one column (one configuration) of a group produced."""
+
+    coef: Array  # shape (n_features,), on the device
+    intercept: Array  # 0-d, on the device
+    history: list[float] = field(default_factory=list)  # training loss after each epoch
+    n_iter: int = 0  # epochs run
+    updates: int = 0  # updates made
+    converged: bool = False
+    diverged_at: int | None = None  # 1-based epoch whose loss was not finite
+
+
+class SquaredLossColumns(SquaredLoss):
+    """:class:`~groundup.kernels.losses.SquaredLoss` with one loss and score per column.
+
+    ``batch_grad`` and ``full_grad`` already take ``W`` of shape (n_features, K); ``losses``
+    and ``scores`` are the column-wise ``loss`` and ``score`` (same formulas, shape (K,)).
+    """
+
+    def _mses(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
+        xp = self.xp
+        r2 = (X @ W + b - xp.reshape(y, (-1, 1))) ** 2
+        if sw is None:
+            return xp.mean(r2, axis=0)
+        return xp.sum(xp.reshape(sw, (-1, 1)) * r2, axis=0) / xp.sum(sw)
+
+    def losses(self, W: Array, b: Array) -> Array:
+        """Training MSE of every column, shape (K,)."""
+        if self.stats is not None:
+            return self._stats_terms(self.stats, W, b)[2]
+        return self._mses(self.X, self.y, self.sw, W, b)
+
+    def scores(self, W: Array, b: Array) -> Array:
+        """Validation R² of every column, shape (K,)."""
+        xp = self.xp
+        if self.val_stats is not None:
+            st = self.val_stats
+            return 1.0 - self._stats_terms(st, W, b)[2] / (st.syy / st.n)
+        yv = self.y_val
+        mse = self._mses(self.X_val, yv, None, W, b)
+        return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)
+
+
+class _Column:
+    """Host-side state of one column: its schedule and its convergence bookkeeping."""
+
+    def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
+        self.schedule = schedule
+        self.s = settings
+        self.early_stopping = early_stopping and settings.tol is not None
+        self.best = -math.inf if self.early_stopping else math.inf
+        self.no_improve = 0
+        self.history: list[float] = []
+        self.converged = False
+        self.diverged_at: int | None = None
+
+    def decay(self, eta: float) -> float:
+        # The factor of descend's _step_w: max(0, 1 - eta*alpha) * W (1 without a penalty).
+        return max(0.0, 1.0 - eta * self.s.alpha) if self.s.alpha else 1.0
+
+    def after_epoch(self, epoch: int, value: float, score: float, t: int) -> bool:
+        """Record the epoch's loss (and validation score); True when this column stops here.
+
+        The same rule, in the same order, as the per-epoch check of ``descend``.
+        """
+        self.history.append(value)
+        if self.s.tol is None:
+            if not math.isfinite(value):  # descend finds it after the fit: same epoch
+                self.diverged_at = epoch
+                return True
+            return epoch >= self.s.max_iter
+        if not math.isfinite(value):
+            self.diverged_at = epoch
+            return True
+        tol = self.s.tol
+        if self.early_stopping:
+            self.no_improve = self.no_improve + 1 if score < self.best + tol else 0
+            self.best = max(self.best, score)
+        else:
+            self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
+            self.best = min(self.best, value)
+        if self.no_improve >= self.s.n_iter_no_change:
+            if self.schedule.name == "adaptive" and self.schedule(t) > 1e-6:
+                self.schedule.scale *= 5.0
+                self.no_improve = 0
+            else:
+                self.converged = True
+                return True
+        return epoch >= self.s.max_iter
+
+
+def _host_floats(v: Array) -> list[float]:
+    return [float(v[i]) for i in range(v.shape[0])]
+
+
+def descend_columns(
+    objective: Any,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    W: Array,
+    b: Array,
+    /,
+    *,
+    schedules: list[Schedule],
+    columns: list[ColumnSettings],
+    settings: GroupSettings,
+    orders: Callable[[], Array | None],
+    t_start: int = 1,
+    to_host: Callable[[Array], list[float]] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
+    xp: Namespace,
+) -> list[ColumnResult]:
+    """Run gradient descent for K configurations at once, one column of ``W`` each.
+
+    Parameters
+    ----------
+    objective : object
+        Has ``batch_grad(Xb, yb, sb, W, b)`` and ``full_grad(W, b)`` for ``W`` of shape
+        (n_features, K), ``losses(W, b)`` (shape (K,)) and, for early stopping,
+        ``scores(W, b)`` (shape (K,)); e.g. :class:`SquaredLossColumns`.
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    sample_weight : array of shape (n_samples,) or None
+    W : array of shape (n_features, K)
+        Starting weights, one column per configuration.
+    b : array of shape (K,)
+        Starting intercepts.
+    schedules : list of Schedule, length K
+        Each column's learning-rate schedule (``adaptive`` ones are changed in place).
+    columns : list of ColumnSettings, length K
+    settings : GroupSettings
+    orders : callable
+        Returns the next epoch's visiting order (an integer array on the device) or ``None``
+        for the natural order; called once per epoch, as ``descend`` calls it.
+    t_start : int
+        Number of the first update.
+    to_host : callable, optional
+        Brings a (K,) array to the host as a list of floats in one transfer (the backend's
+        fast path); the fallback reads it element by element.
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, n_running)`` after every epoch (progress reports).
+    xp : namespace
+
+    Returns
+    -------
+    list of ColumnResult, length K
+        In the order of the columns of ``W``.
+
+    Notes
+    -----
+    The host reads the (K,) losses once per epoch when some column has a ``tol`` (the
+    check); otherwise the losses stay on the device until the end (one transfer), as in
+    ``descend``, and a column whose loss stopped being finite is marked diverged at its
+    first non-finite epoch.
+    """
+    s = settings
+    n = X.shape[0]
+    K = W.shape[1]
+    full = s.batch_size >= n
+    bs = n if full else s.batch_size
+    per_epoch = 1 if full else math.ceil(n / bs)
+    read = to_host if to_host is not None else _host_floats
+    cols = [_Column(sch, cs, s.early_stopping) for sch, cs in zip(schedules, columns, strict=True)]
+    check = any(cs.tol is not None for cs in columns)
+    decays = any(cs.alpha for cs in columns)
+    dev, dt = _device(W), W.dtype
+    results: list[ColumnResult | None] = [None] * K
+    pending: list[tuple[list[int], Array]] = []  # (columns, losses) left on the device
+    active = list(range(K))
+    t = t_start
+    epoch = 0
+    while active:
+        epoch += 1
+        # Rates of this epoch's updates, (K_active, per_epoch): one transfer per epoch.
+        rates = [cols[k].schedule.values(t, per_epoch) for k in active]
+        eta = xp.asarray(rates, dtype=dt, device=dev)
+        dec = None
+        if decays:
+            factors = [[cols[k].decay(e) for e in r] for k, r in zip(active, rates, strict=True)]
+            dec = xp.asarray(factors, dtype=dt, device=dev)
+        if full:
+            gw, gb = objective.full_grad(W, b)
+            W, b = _step(W, b, gw, gb, eta[:, 0], None if dec is None else dec[:, 0], s)
+        else:
+            order = orders()
+            for u, start in enumerate(range(0, n, bs)):
+                stop = min(start + bs, n)
+                if order is None:
+                    Xb, yb = X[start:stop, ...], y[start:stop, ...]
+                    sb = None if sample_weight is None else sample_weight[start:stop]
+                else:
+                    idx = order[start:stop]
+                    Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+                    sb = None if sample_weight is None else xp.take(sample_weight, idx)
+                gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
+                W, b = _step(W, b, gw, gb, eta[:, u], None if dec is None else dec[:, u], s)
+        t += per_epoch
+        losses = objective.losses(W, b)
+        if check:
+            values = read(losses)
+            need_scores = any(cols[k].early_stopping for k in active)
+            scores = read(objective.scores(W, b)) if need_scores else values
+            done = [
+                cols[k].after_epoch(epoch, values[j], scores[j], t) for j, k in enumerate(active)
+            ]
+        else:
+            pending.append((list(active), losses))
+            done = [epoch >= cols[k].s.max_iter for k in active]
+        if any(done):
+            keep = []
+            for j, k in enumerate(active):
+                if done[j]:
+                    results[k] = ColumnResult(
+                        coef=W[:, j], intercept=b[j], n_iter=epoch, updates=t - t_start
+                    )
+                else:
+                    keep.append(j)
+            active = [active[j] for j in keep]
+            if active:
+                sel = xp.asarray(keep, dtype=xp.int64, device=dev)
+                W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+        if on_epoch is not None:
+            on_epoch(epoch, len(active))
+    out: list[ColumnResult] = [r for r in results if r is not None]
+    if check:
+        for k, r in enumerate(out):
+            c = cols[k]
+            r.history, r.converged, r.diverged_at = c.history, c.converged, c.diverged_at
+        return out
+    _unpack_pending(pending, out, read, xp=xp)
+    return out
+
+
+def _step(
+    W: Array, b: Array, gw: Array, gb: Array, eta: Array, dec: Array | None, s: GroupSettings
+) -> tuple[Array, Array]:
+    """``descend``'s update with a learning rate (and a decay factor) per column."""
+    W = W - eta * gw if dec is None else dec * W - eta * gw
+    if s.fit_intercept:
+        b = b - eta * gb
+    return W, b
+
+
+def _unpack_pending(
+    pending: list[tuple[list[int], Array]],
+    out: list[ColumnResult],
+    read: Callable[[Array], list[float]],
+    *,
+    xp: Namespace,
+) -> None:
+    """Bring the histories home in one transfer and mark each first non-finite epoch."""
+    values = read(xp.concat([v for _, v in pending])) if pending else []
+    pos = 0
+    for ids, _ in pending:
+        for k in ids:
+            out[k].history.append(values[pos])
+            pos += 1
+    for r in out:
+        for e, v in enumerate(r.history, start=1):
+            if not math.isfinite(v):
+                r.diverged_at, r.n_iter, r.history = e, e, r.history[:e]
+                break

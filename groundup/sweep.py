@@ -1,0 +1,577 @@
+"""``gu.sweep``: train a grid of gradient-descent configurations, vectorised, and compare them.
+
+Configurations that visit the samples in the same order (same method, batch size, shuffling,
+intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
+train together as one weight matrix of shape (n_features, K) with
+:func:`groundup.kernels.sweep.descend_columns`. Every run ends exactly where fitting its
+configuration alone with :class:`~groundup.LinearRegression` on the sweep's training split
+(``result.train_index``) with ``random_state=result.random_state`` ends. A run whose loss stops
+being finite is marked diverged at that epoch; the others go on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+import numbers
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from groundup._params import GRADIENT
+from groundup._typing import Array
+from groundup._validation import FitData, check_finite, prepare_fit
+from groundup.backends import Backend
+from groundup.kernels import metrics as mk
+from groundup.kernels.sweep import (
+    ColumnResult,
+    ColumnSettings,
+    GroupSettings,
+    SquaredLossColumns,
+    descend_columns,
+)
+
+__all__ = ["SweepResult", "register_cli", "sweep"]
+
+# Parameters the sweep sets itself, or that make no sense per configuration.
+_NOT_SWEPT = (
+    "backend",
+    "device",
+    "random_state",
+    "validation_fraction",
+    "warm_start",
+    "record_path",
+    "solver",
+)
+# Parameters that change the visiting order or the objective: they split groups.
+_GROUP_KEYS = ("_method", "shuffle", "fit_intercept", "early_stopping")
+# Criteria where higher is better; every other column of the table is minimised.
+_MAXIMISE = ("val_r2", "val_accuracy")
+
+
+@dataclass
+class SweepResult:
+    """The outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per configuration: the swept parameters, ``train_loss`` (final training
+        loss), validation metrics (``val_rmse``, ``val_r2`` for linear models), ``n_iter``
+        (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
+        (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
+    histories : list of ndarray
+        Training loss after every epoch, one array per row of ``table`` (a diverged run
+        ends with its first non-finite value).
+    coefs : list of arrays of shape (n_features,)
+        Final coefficients per row, on the sweep's backend and device.
+    intercepts : list of 0-d arrays
+    params : list of str
+        The swept parameter names (columns of ``table``).
+    fixed : dict
+        The parameters shared by every configuration (method included).
+    criterion : str
+        The column ``best`` is chosen by.
+    model : str
+    backend, device : str
+        Where the runs were computed.
+    random_state : int
+        The seed every run used (drawn when ``random_state=None``): fitting a row alone
+        with this seed on ``train_index`` reproduces it.
+    train_index, val_index : ndarray
+        Rows of the input used for training and for the validation metrics (``val_index``
+        is ``None`` with ``validation_fraction=None``).
+    """
+
+    table: Any
+    histories: list[np.ndarray]
+    coefs: list[Array]
+    intercepts: list[Array]
+    params: list[str]
+    fixed: dict[str, Any]
+    criterion: str
+    model: str
+    backend: str
+    device: str
+    random_state: int
+    train_index: np.ndarray
+    val_index: np.ndarray | None
+    _template: Any = field(default=None, repr=False)
+
+    @property
+    def maximise(self) -> bool:
+        """Whether a higher ``criterion`` is better."""
+        return self.criterion in _MAXIMISE
+
+    @property
+    def best_index(self) -> int | None:
+        """Row of the best run by ``criterion`` among those that did not diverge."""
+        col = self.table[self.criterion].astype(float)
+        ok = (~self.table["diverged"].astype(bool)) & np.isfinite(col)
+        if not ok.any():
+            return None
+        col = col[ok]
+        return int(col.idxmax() if self.maximise else col.idxmin())
+
+    @property
+    def best(self) -> Any:
+        """The best row of ``table`` (a pandas Series), or ``None`` when every run diverged."""
+        i = self.best_index
+        return None if i is None else self.table.loc[i]
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``."""
+        i = self.best_index
+        return None if i is None else self.params_of(i)
+
+    def params_of(self, i: int) -> dict[str, Any]:
+        """All parameters of row ``i`` (swept and fixed, with ``random_state``)."""
+        row = {k: _plain(self.table.loc[i, k]) for k in self.params}
+        return {**self.fixed, **row, "random_state": self.random_state}
+
+    def estimator(self, i: int | None = None) -> Any:
+        """Row ``i`` (default: the best) as a fitted estimator on the sweep's device.
+
+        Parameters
+        ----------
+        i : int, optional
+            Row of ``table``; ``None`` takes ``best_index``.
+
+        Returns
+        -------
+        estimator
+            A fitted :class:`~groundup.LinearRegression` whose ``coef_``, ``intercept_``,
+            ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the run's.
+        """
+        if i is None:
+            i = self.best_index
+            if i is None:
+                msg = "Every configuration diverged: there is no best run; lower eta0."
+                raise ValueError(msg)
+        est = _estimator_class(self.model)(
+            **self.params_of(i), backend=self.backend, device=self.device
+        )
+        row = self.table.loc[i]
+        est._check_params()
+        est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
+        est.loss_history_ = self.histories[i]
+        est.n_iter_ = int(row["n_iter"])
+        est.t_ = int(row["t"])
+        est.converged_ = bool(row["converged"])
+        est.fit_time_ = float(row["fit_time"])
+        est.solver_, est.rank_ = est._method, None
+        est.n_features_in_ = self._template.n_features_in_
+        if hasattr(self._template, "feature_names_in_"):
+            est.feature_names_in_ = self._template.feature_names_in_
+        est._remember_backend(_backend_of(self))
+        return est
+
+    # -- plots (matplotlib, imported only here) -------------------------------------------
+    def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
+        """Heatmap of ``metric`` over two swept parameters; see
+        :func:`groundup.sweep_plots.plot_heatmap`."""
+        from groundup.sweep_plots import plot_heatmap
+
+        return plot_heatmap(self, metric, **kwargs)
+
+    def plot_losses(self, **kwargs: Any) -> Any:
+        """Loss curves of every run on one axis; see :func:`groundup.sweep_plots.plot_losses`."""
+        from groundup.sweep_plots import plot_losses
+
+        return plot_losses(self, **kwargs)
+
+    def plot_best(self, **kwargs: Any) -> Any:
+        """The best run's loss curve; see :func:`groundup.sweep_plots.plot_best`."""
+        from groundup.sweep_plots import plot_best
+
+        return plot_best(self, **kwargs)
+
+
+def sweep(
+    X: Any,
+    y: Any,
+    *,
+    model: str = "linear",
+    method: str = "minibatch",
+    grid: Mapping[str, Any],
+    backend: str | None = None,
+    device: Any = None,
+    validation_fraction: float | None = 0.2,
+    random_state: Any = None,
+    criterion: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **fixed_params: Any,
+) -> SweepResult:
+    """Train every configuration of ``grid`` (vectorised where they share the visiting order).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        NumPy, pandas, list, or an array of any supported library.
+    y : array of shape (n_samples,)
+    model : {"linear"}, default="linear"
+    method : {"batch", "sgd", "minibatch"}, default="minibatch"
+        The gradient method (``grid`` may also sweep ``method``).
+    grid : dict of str to list
+        Parameter name -> values to try, e.g. ``{"eta0": [1e-3, 1e-2], "batch_size": [16,
+        64]}``. Any estimator parameter except ``backend``, ``device``, ``random_state``,
+        ``validation_fraction``, ``warm_start``, ``record_path`` and ``solver``: ``eta0``,
+        ``batch_size``, ``max_iter``, ``learning_rate`` and its parameters (``power_t``,
+        ``decay``, ``drop``, ``epochs_drop``, ``eta_min``, ``t_max``, ``t1``), ``alpha``,
+        ``penalty``, ``tol``, ``n_iter_no_change``, ... Every combination is one run.
+    backend, device : str, optional
+        Where to compute (as for the estimators; ``None``: the input's own library).
+    validation_fraction : float or None, default=0.2
+        Share of the rows held out for the validation metrics, in (0, 1); ``None`` trains on
+        every row and reports no validation metrics. (The estimators' own early-stopping
+        split, with ``early_stopping=True``, keeps its default fraction of 0.1.)
+    random_state : int, numpy Generator or None, default=None
+        Seeds the holdout split and every run's shuffling; ``None`` draws a seed, which is
+        reported as ``result.random_state``.
+    criterion : str, optional
+        Column of the table that picks ``result.best``: ``"val_rmse"`` (default with a
+        validation split), ``"val_r2"``, ``"train_loss"`` (default without one), ...
+        ``val_r2`` is maximised, the others minimised.
+    progress : callable, optional
+        Called as ``progress(done, total)`` as epochs finish (for progress bars).
+    **fixed_params
+        Parameters shared by every run (``max_iter=50``, ``tol=None``, ``dtype=...``).
+
+    Returns
+    -------
+    SweepResult
+        ``.table`` (pandas DataFrame), ``.histories``, ``.best``, ``.best_params``,
+        ``.estimator(i)``, ``.plot_heatmap()``, ``.plot_losses()``, ``.plot_best()``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
+        out of range (checked for every configuration before any training).
+    """
+    cls = _estimator_class(model)
+    configs, params = _expand(grid, fixed_params, cls)
+    seed = _seed(random_state)
+    ests = []
+    for cfg in configs:
+        est = cls(
+            **{"method": method, **fixed_params, **cfg},
+            random_state=seed,
+            backend=backend,
+            device=device,
+        )
+        est._check_params()
+        if est._method not in GRADIENT:
+            msg = (
+                f"sweep trains gradient methods {list(GRADIENT)}, got method={est.method!r}; "
+                "a closed form has no learning rate to sweep (fit it with gu.fit)."
+            )
+            raise ValueError(msg)
+        ests.append(est)
+    template = ests[0]
+    data, _ = prepare_fit(template, X, y)
+    be, xp = data.backend, data.backend.xp
+    check_finite(data.X, "X", be)
+    train_idx, val_idx = _holdout(data.X.shape[0], validation_fraction, seed)
+    train, X_val, y_val = _take(data, train_idx), None, None
+    if val_idx is not None:
+        sel = be.asarray(val_idx)
+        X_val, y_val = xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0)
+    n = train.X.shape[0]
+    _check_train_size(ests, n)
+    groups = _groups(ests, n)
+    total = sum(max(ests[i].max_iter for i in g) for g in groups)
+    done = 0
+
+    def report(epoch_done: int) -> None:
+        nonlocal done
+        done += epoch_done
+        if progress is not None:
+            progress(done, total)
+
+    runs: list[ColumnResult | None] = [None] * len(ests)
+    times: list[tuple[int, float]] = [(0, 0.0)] * len(ests)
+    for gid, members in enumerate(groups):
+        budget = max(ests[i].max_iter for i in members)
+        state = {"epoch": 0}
+
+        def on_epoch(epoch: int, running: int, state: dict = state, budget: int = budget) -> None:
+            report(1 if running else budget - state["epoch"])
+            state["epoch"] = epoch
+
+        start = time.perf_counter()
+        with be.quiet_floating_point():
+            out = _run_group([ests[i] for i in members], train, be, on_epoch)
+        be.synchronize(*[r.coef for r in out])
+        elapsed = time.perf_counter() - start
+        for i, r in zip(members, out, strict=True):
+            runs[i] = r
+            times[i] = (gid, elapsed)
+    finished = [r for r in runs if r is not None]
+    with be.quiet_floating_point():
+        metrics = _metrics(finished, X_val, y_val, be)
+    table = _table(configs, params, finished, metrics, times, groups)
+    crit = (
+        criterion
+        if criterion is not None
+        else ("val_rmse" if val_idx is not None else "train_loss")
+    )
+    if crit not in table.columns or crit in params:
+        choices = [c for c in table.columns if c not in params and c != "group"]
+        msg = f"Unknown criterion {crit!r}; choose one of {choices}."
+        raise ValueError(msg)
+    fixed = {"method": method, **fixed_params}
+    return SweepResult(
+        table=table,
+        histories=[np.asarray(r.history, dtype=np.float64) for r in finished],
+        coefs=[r.coef for r in finished],
+        intercepts=[r.intercept for r in finished],
+        params=params,
+        fixed=fixed,
+        criterion=crit,
+        model=model,
+        backend=be.name,
+        device=be.device_name,
+        random_state=seed,
+        train_index=train_idx,
+        val_index=val_idx,
+        _template=template,
+    )
+
+
+# -- building the grid --------------------------------------------------------------------
+def _estimator_class(model: str) -> type:
+    if model == "linear":
+        from groundup.linear_model import LinearRegression
+
+        return LinearRegression
+    msg = (
+        f"Unknown model {model!r} for sweep; choose 'linear' (vectorised sweeps of "
+        "'logistic' need its column-wise objective, not available yet)."
+    )
+    raise ValueError(msg)
+
+
+def _expand(
+    grid: Mapping[str, Any], fixed: Mapping[str, Any], cls: type
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every combination of the grid's values, in the grid's order (the last key fastest)."""
+    if not isinstance(grid, Mapping) or not grid:
+        msg = "grid must be a non-empty dict of parameter name -> list of values, e.g. {'eta0': [0.001, 0.01]}."
+        raise TypeError(msg)
+    valid = sorted(p for p in inspect.signature(cls).parameters if p not in _NOT_SWEPT)
+    for where, names in (("grid", grid), ("fixed parameters", fixed)):
+        for k in names:
+            if k in _NOT_SWEPT:
+                msg = (
+                    f"{k!r} cannot be set per configuration in a sweep: pass backend=, "
+                    "device=, random_state= and validation_fraction= to sweep() itself."
+                )
+                raise TypeError(msg)
+            if k not in valid:
+                msg = f"Unknown parameter {k!r} in the {where}; valid names: {valid}."
+                raise TypeError(msg)
+    both = sorted(set(grid) & set(fixed))
+    if both:
+        msg = f"{both} given both in grid and as fixed parameters; give each once."
+        raise TypeError(msg)
+    keys = list(grid)
+    values = []
+    for k in keys:
+        v = grid[k]
+        vals = [v] if isinstance(v, str | numbers.Number) or v is None else list(v)
+        if not vals:
+            msg = f"grid[{k!r}] is empty; give at least one value."
+            raise ValueError(msg)
+        values.append(vals)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)], keys
+
+
+def _seed(random_state: Any) -> int:
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return int(np.random.default_rng(random_state).integers(2**31 - 1))
+    msg = f"random_state must be an int, a numpy Generator or None, got {random_state!r}."
+    raise TypeError(msg)
+
+
+def _holdout(n: int, fraction: float | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Sorted training and validation rows (a stream of its own, independent of shuffling)."""
+    if fraction is None:
+        return np.arange(n), None
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
+        msg = f"validation_fraction must be in (0, 1) or None, got {fraction!r}."
+        raise ValueError(msg)
+    n_val = math.ceil(fraction * n)
+    if n - n_val < 2:
+        msg = (
+            f"validation_fraction={fraction} leaves {n - n_val} training row(s) of n_samples={n}; "
+            "use more samples, a smaller validation_fraction, or None."
+        )
+        raise ValueError(msg)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    perm = rng.permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def _take(data: FitData, rows: np.ndarray) -> FitData:
+    be, xp = data.backend, data.backend.xp
+    if rows.shape[0] == data.X.shape[0]:
+        return data
+    sel = be.asarray(rows)
+    return FitData(xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0), None, be)
+
+
+def _check_train_size(ests: Sequence[Any], n: int) -> None:
+    for est in ests:
+        est._check_n_samples(n)
+
+
+def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
+    """Indices of the configurations that share a visiting order, in order of appearance."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, est in enumerate(ests):
+        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._effective_batch_size(n))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+# -- training one group -------------------------------------------------------------------
+def _run_group(
+    ests: Sequence[Any], train: FitData, be: Backend, on_epoch: Callable[[int, int], None]
+) -> list[ColumnResult]:
+    """The single fit's preparation (``LinearRegression._fit_gradient``), once for K runs."""
+    xp = be.xp
+    first = ests[0]
+    rng = np.random.default_rng(first.random_state)
+    part, X_val, y_val = first._split(train, rng)
+    n, d = part.X.shape
+    bs = first._effective_batch_size(n)
+    objective = SquaredLossColumns(
+        part.X,
+        part.y,
+        None,
+        X_val=X_val,
+        y_val=y_val,
+        use_moments=first._method == "batch",
+        chunk_rows=be.chunk_rows(d + 1),
+        xp=xp,
+    )
+    k = len(ests)
+    dt, dev = part.X.dtype, be.device
+    W = xp.zeros((d, k), dtype=dt, device=dev)
+    b = xp.zeros((k,), dtype=dt, device=dev)
+    return descend_columns(
+        objective,
+        part.X,
+        part.y,
+        None,
+        W,
+        b,
+        schedules=[est._schedule(math.ceil(n / bs)) for est in ests],
+        columns=[
+            ColumnSettings(
+                max_iter=int(est.max_iter),
+                alpha=est._penalty_alpha(),
+                tol=None if est.tol is None else float(est.tol),
+                n_iter_no_change=int(est.n_iter_no_change),
+            )
+            for est in ests
+        ],
+        settings=GroupSettings(
+            batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping
+        ),
+        orders=first._orders(n, be, rng),
+        to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
+        on_epoch=on_epoch,
+        xp=xp,
+    )
+
+
+# -- the table ------------------------------------------------------------------------------
+def _metrics(
+    runs: Sequence[ColumnResult], X_val: Array | None, y_val: Array | None, be: Backend
+) -> dict[str, np.ndarray]:
+    """Validation RMSE and R² of every run (one transfer)."""
+    if X_val is None:
+        return {}
+    xp = be.xp
+    W = xp.stack([r.coef for r in runs], axis=1)
+    P = X_val @ W + xp.stack([r.intercept for r in runs])
+    vals = []
+    for j in range(len(runs)):
+        p = P[:, j]
+        vals.append(xp.stack([mk.rmse(y_val, p, xp=xp), mk.r2(y_val, p, xp=xp)]))
+    host = be.to_numpy(xp.stack(vals)).astype(np.float64)
+    diverged = np.array([r.diverged_at is not None for r in runs])
+    host[diverged] = np.nan
+    return {"val_rmse": host[:, 0], "val_r2": host[:, 1]}
+
+
+def _table(
+    configs: Sequence[dict[str, Any]],
+    params: Sequence[str],
+    runs: Sequence[ColumnResult],
+    metrics: dict[str, np.ndarray],
+    times: Sequence[tuple[int, float]],
+    groups: Sequence[Sequence[int]],
+) -> Any:
+    import pandas as pd
+
+    size = {i: len(g) for g in groups for i in g}
+    rows = []
+    for i, (cfg, r) in enumerate(zip(configs, runs, strict=True)):
+        gid, elapsed = times[i]
+        rows.append(
+            {
+                **{k: cfg[k] for k in params},
+                "train_loss": r.history[-1] if r.history else math.nan,
+                **{name: float(v[i]) for name, v in metrics.items()},
+                "n_iter": r.n_iter,
+                "t": r.updates + 1,
+                "converged": r.converged,
+                "diverged": r.diverged_at is not None,
+                "diverged_epoch": r.diverged_at,
+                "fit_time": elapsed / size[i],
+                "group": gid,
+                "group_time": elapsed,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
+    return table
+
+
+def _plain(v: Any) -> Any:
+    """A pandas/NumPy scalar as the Python value the estimator expects."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if v is not None and not isinstance(v, str) and _isna(v):
+        return None
+    return v
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(np.isnan(v))
+    except TypeError:
+        return False
+
+
+def _backend_of(result: SweepResult) -> Backend:
+    from groundup import backends
+
+    return backends.resolve(result.backend, result.device)
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add the ``sweep`` sub-command to the ``groundup`` command line (see sweep_cli)."""
+    from groundup.sweep_cli import register
+
+    register(subparsers)

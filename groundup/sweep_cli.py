@@ -1,0 +1,364 @@
+"""``groundup sweep``: a hyper-parameter sweep from the command line.
+
+The grid comes from flags (``--eta0 0.001,0.01,0.1 --batch-size 16,64``) and/or a TOML file
+(``--config sweep.toml``; flags win over the file), the data from a CSV file or a built-in set
+(``--data FILE --target COLUMN``). A rich progress bar follows the epochs; the table
+(``sweep.csv``), the loss histories (``histories.csv``), the best configuration
+(``best.json``) and the plots (``heatmap.png``, ``losses.png``, ``best.png``) are written to
+``--out``.
+
+A TOML config looks like this (a ``[sweep]`` table, or the same keys at the top level)::
+
+    [sweep]
+    data = "train.csv"        # relative to the config file
+    target = "price"
+    method = "minibatch"
+    random_state = 0
+    validation_fraction = 0.2
+    criterion = "val_rmse"
+
+    [sweep.grid]
+    eta0 = [0.001, 0.01, 0.1]
+    batch_size = [16, 64]
+
+    [sweep.params]            # shared by every run
+    max_iter = 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+# flag -> (parameter, converter of one item); every one takes a comma-separated list.
+_GRID_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {}
+
+
+def _none_or(conv: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        return None if text.strip().lower() in ("none", "null") else conv(text)
+
+    return parse
+
+
+def _auto(text: str) -> Any:
+    """A ``--set`` value: none, true/false, an int, a float, else the string."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
+
+
+for _name, _conv in (
+    ("eta0", float),
+    ("batch_size", int),
+    ("max_iter", int),
+    ("learning_rate", str),
+    ("alpha", float),
+    ("penalty", _none_or(str)),
+    ("power_t", float),
+    ("decay", float),
+    ("drop", float),
+    ("epochs_drop", float),
+    ("eta_min", float),
+    ("t_max", _none_or(float)),
+    ("t1", float),
+    ("tol", _none_or(float)),
+    ("n_iter_no_change", int),
+    ("method", str),
+):
+    _GRID_FLAGS["--" + _name.replace("_", "-")] = (_name, _conv)
+
+_SETTINGS = (
+    "data",
+    "target",
+    "model",
+    "method",
+    "backend",
+    "device",
+    "dtype",
+    "validation_fraction",
+    "random_state",
+    "criterion",
+    "out",
+    "n_samples",
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sweep`` sub-command (``func(args)`` returns the exit code)."""
+    p = subparsers.add_parser(
+        "sweep",
+        help="train a grid of learning rates, batch sizes, epochs and schedules, vectorised",
+        description=(
+            "Train every combination of the grid (vectorised where runs share the visiting "
+            "order), write the table, the loss histories, the best configuration and plots."
+        ),
+        epilog=(
+            "example: groundup sweep data.csv --target y --eta0 0.001,0.01,0.1 "
+            "--batch-size 16,64 --max-iter 50 --out sweep-out"
+        ),
+    )
+    p.add_argument("file", nargs="?", help="CSV file (or --data)")
+    p.add_argument("--data", help="CSV file or built-in set (line, multi, diabetes, ...)")
+    p.add_argument("--target", help="target column of a CSV file")
+    p.add_argument("--config", help="TOML file with the sweep's settings and grid")
+    p.add_argument("--model", help="linear (default)")
+    p.add_argument("--method", help="minibatch (default), batch, sgd; a list sweeps it")
+    p.add_argument("--backend", help="numpy, torch, cupy, jax, array_api_strict")
+    p.add_argument("--device", help="cpu, cuda, mps, ...")
+    p.add_argument("--dtype", choices=("float32", "float64"))
+    p.add_argument("--validation-fraction", help="held-out share for the metrics, or none")
+    p.add_argument("--random-state", type=int, help="seed of the split and the shuffling")
+    p.add_argument("--criterion", help="column that picks the best run (default val_rmse)")
+    p.add_argument("--n-samples", type=int, help="rows of a built-in synthetic set")
+    p.add_argument("--out", help="output folder (default: sweep-out)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    grid = p.add_argument_group("grid (comma-separated values; one value fixes the parameter)")
+    for flag, (name, _) in _GRID_FLAGS.items():
+        if flag != "--method":
+            grid.add_argument(flag, dest=f"grid_{name}", metavar="LIST")
+    grid.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other parameter shared by every run (e.g. --set shuffle=false)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep the parsed arguments describe; 0 on success, 2 on bad input."""
+    try:
+        conf = _settings(args)
+        data = _load(conf)
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        print(f"groundup sweep: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = _sweep(conf, data, progress=not args.no_progress)
+    except (ValueError, TypeError, ImportError) as exc:
+        print(f"groundup sweep: error: {exc}", file=sys.stderr)
+        return 2
+    out = conf.get("out") or "sweep-out"
+    _write(result, out, plots=not args.no_plots)
+    _print_summary(result, out)
+    return 0
+
+
+# -- settings ------------------------------------------------------------------------------
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    if not os.path.isfile(path):
+        msg = f"No such config file: {path!r}."
+        raise FileNotFoundError(msg)
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    conf = doc.get("sweep", doc)
+    known = {*_SETTINGS, "grid", "params"}
+    unknown = sorted(set(conf) - known)
+    if unknown:
+        msg = f"Unknown key(s) {unknown} in {path!r}; valid keys: {sorted(known)}."
+        raise ValueError(msg)
+    conf = dict(conf)
+    data = conf.get("data")
+    if data and not os.path.isabs(data):
+        near = os.path.join(os.path.dirname(os.path.abspath(path)), data)
+        if os.path.isfile(near):
+            conf["data"] = near
+    return conf
+
+
+def _split_list(text: str, conv: Callable[[str], Any], flag: str) -> list[Any]:
+    items = [t for t in text.split(",") if t.strip()]
+    if not items:
+        msg = f"{flag} needs at least one value, e.g. {flag} 0.001,0.01."
+        raise ValueError(msg)
+    try:
+        return [conv(t.strip()) for t in items]
+    except ValueError:
+        msg = f"{flag} {text!r}: could not read every value as a {getattr(conv, '__name__', 'value')}."
+        raise ValueError(msg) from None
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The config file's settings with the command-line flags on top."""
+    conf: dict[str, Any] = _read_toml(args.config) if args.config else {}
+    grid = dict(conf.get("grid", {}))
+    params = dict(conf.get("params", {}))
+    for flag, (name, conv) in _GRID_FLAGS.items():
+        text = getattr(args, "method" if name == "method" else f"grid_{name}", None)
+        if text is None:
+            continue
+        values = _split_list(text, conv, flag)
+        if name == "method" and len(values) == 1:
+            conf["method"] = values[0]
+            grid.pop("method", None)
+            continue
+        grid[name] = values
+        params.pop(name, None)
+    for item in args.set:
+        if "=" not in item:
+            msg = f"--set {item!r}: write NAME=VALUE, e.g. --set shuffle=false."
+            raise ValueError(msg)
+        key, value = item.split("=", 1)
+        params[key.strip().replace("-", "_")] = _auto(value)
+        grid.pop(key.strip().replace("-", "_"), None)
+    for key in _SETTINGS:
+        value = getattr(args, key, None)
+        if value is not None and key != "method":
+            conf[key] = value
+    if args.file is not None:
+        conf["data"] = args.file
+    if isinstance(conf.get("validation_fraction"), str):
+        vf = conf["validation_fraction"]
+        conf["validation_fraction"] = _none_or(float)(vf)
+    if not grid:
+        msg = (
+            "No grid: give at least one list, e.g. --eta0 0.001,0.01,0.1, or a [sweep.grid] table."
+        )
+        raise ValueError(msg)
+    if not conf.get("data"):
+        msg = "No data: give a CSV file (groundup sweep FILE --target COLUMN) or --data NAME."
+        raise ValueError(msg)
+    conf["grid"], conf["params"] = grid, params
+    return conf
+
+
+def _load(conf: dict[str, Any]) -> Any:
+    from groundup import datasets
+
+    return datasets.load(
+        str(conf["data"]),
+        target=conf.get("target"),
+        n_samples=conf.get("n_samples"),
+        random_state=int(conf.get("random_state") or 0),
+    )
+
+
+# -- running and writing ----------------------------------------------------------------------
+def _sweep(conf: dict[str, Any], data: Any, *, progress: bool) -> Any:
+    import pandas as pd
+
+    from groundup.sweep import sweep
+
+    X = pd.DataFrame(data.X, columns=data.feature_names)
+    kwargs = {
+        "model": conf.get("model") or "linear",
+        "method": conf.get("method") or "minibatch",
+        "grid": conf["grid"],
+        "backend": conf.get("backend"),
+        "device": conf.get("device"),
+        "validation_fraction": conf.get("validation_fraction", 0.2),
+        "random_state": conf.get("random_state"),
+        "criterion": conf.get("criterion"),
+        **({"dtype": conf["dtype"]} if conf.get("dtype") else {}),
+        **conf["params"],
+    }
+    if not progress:
+        return sweep(X, data.y, **kwargs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("sweep (group-epochs)", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return sweep(X, data.y, progress=tick, **kwargs)
+
+
+def _write(result: Any, out: str, *, plots: bool) -> list[str]:
+    """Write the table, the histories, the best run and the plots; return the file names."""
+    import pandas as pd
+
+    os.makedirs(out, exist_ok=True)
+    written = []
+    path = os.path.join(out, "sweep.csv")
+    result.table.to_csv(path, index_label="run")
+    written.append(path)
+    width = max((len(h) for h in result.histories), default=0)
+    hist = pd.DataFrame(
+        {f"run{i}": list(h) + [None] * (width - len(h)) for i, h in enumerate(result.histories)},
+        index=pd.RangeIndex(1, width + 1, name="epoch"),
+    )
+    path = os.path.join(out, "histories.csv")
+    hist.to_csv(path)
+    written.append(path)
+    best = result.best_index
+    summary = {
+        "criterion": result.criterion,
+        "best_run": best,
+        "best_params": result.best_params,
+        "best_row": None if best is None else json.loads(result.table.loc[best].to_json()),
+        "random_state": result.random_state,
+        "backend": result.backend,
+        "device": result.device,
+    }
+    path = os.path.join(out, "best.json")
+    with open(path, "w") as fh:
+        json.dump(summary, fh, indent=2, default=str)
+    written.append(path)
+    if plots:
+        drawings = [("heatmap.png", result.plot_heatmap), ("losses.png", result.plot_losses)]
+        if best is not None:
+            drawings.append(("best.png", result.plot_best))
+        for name, draw in drawings:
+            path = os.path.join(out, name)
+            draw().figure.savefig(path, dpi=120)
+            written.append(path)
+    return written
+
+
+def _print_summary(result: Any, out: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = result.table
+    from groundup.sweep_plots import varying
+
+    keys = varying(result) or result.params
+    shown = [*keys, "train_loss", result.criterion, "n_iter", "converged", "diverged"]
+    shown = list(dict.fromkeys(c for c in shown if c in t.columns))
+    order = t[result.criterion].astype(float)
+    rows = order.sort_values(ascending=not result.maximise, na_position="last").index[:15]
+    table = Table(title=f"sweep: {len(t)} runs, best by {result.criterion}")
+    for c in ["run", *shown]:
+        table.add_column(c)
+    for i in rows:
+        cells = [str(i)] + [_cell(t.loc[i, c]) for c in shown]
+        table.add_row(*cells, style="bold green" if i == result.best_index else None)
+    console.print(table)
+    if len(t) > len(rows):
+        console.print(f"... {len(t) - len(rows)} more runs in {os.path.join(out, 'sweep.csv')}")
+    console.print(f"written to {out}/")
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
