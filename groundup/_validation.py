@@ -281,11 +281,7 @@ def prepare_predict(est: Any, X: Any, model: Backend) -> tuple[Array, Backend]:
         if getattr(est, "_accepts_1d", False) and X.ndim == 1:
             X = src.xp.reshape(X, (-1, 1))
         _check_device_input(est, X, None, src, reset=False)
-        Xd = (
-            model.asarray(X)
-            if src.name == model.name
-            else model.asarray(src.to_numpy(X))
-        )
+        Xd = model.asarray(X) if src.name == model.name else model.asarray(src.to_numpy(X))
     coef_dtype = est.coef_.dtype
     if Xd.dtype != coef_dtype:
         Xd = model.xp.astype(Xd, coef_dtype)

@@ -80,7 +80,11 @@ def r2(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
 
 
 def adjusted_r2(
-    y_true: Any, y_pred: Any, *, n_features: int | None = None, X: Any = None,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    n_features: int | None = None,
+    X: Any = None,
     sample_weight: Any = None,
 ) -> float:
     """Adjusted R² with the number of features taken from ``X`` (or given as ``n_features``).

@@ -91,8 +91,15 @@ class Case:
 
 def _cases() -> list[Any]:
     params = []
-    combos = [("numpy", "cpu"), ("array_api_strict", "cpu"), ("torch", "cpu"), ("torch", "cuda"),
-              ("cupy", "cuda"), ("jax", "cpu"), ("jax", "cuda")]
+    combos = [
+        ("numpy", "cpu"),
+        ("array_api_strict", "cpu"),
+        ("torch", "cpu"),
+        ("torch", "cuda"),
+        ("cupy", "cuda"),
+        ("jax", "cpu"),
+        ("jax", "cuda"),
+    ]
     for name, device in combos:
         mod = "array_api_strict" if name == "array_api_strict" else name
         if not _installed(mod):

@@ -11,7 +11,8 @@ from groundup import backends
 def test_available_reports_every_backend():
     info = backends.available()
     assert set(info) == set(backends.NAMES)
-    assert info["numpy"]["installed"] and info["numpy"]["devices"] == ["cpu"]
+    assert info["numpy"]["installed"]
+    assert info["numpy"]["devices"] == ["cpu"]
     assert info["numpy"]["float64"] is True
     for name, entry in info.items():
         if not entry["installed"]:
@@ -31,7 +32,8 @@ def test_aliases_and_gpu_spelling():
     assert backends.resolve("np").name == "numpy"
     pytest.importorskip("torch")
     be = backends.resolve("pytorch", "cpu")
-    assert be.name == "torch" and be.device_name == "cpu"
+    assert be.name == "torch"
+    assert be.device_name == "cpu"
 
 
 def test_host_inputs_are_numpy():

@@ -75,7 +75,9 @@ def test_nan_and_inf_in_X_counted_and_located(lib, method, data):
     X = X.copy()
     X[5, 1] = np.nan
     X[7, 2] = np.inf
-    with pytest.raises(ValueError, match=r"NaN or inf: 2 non-finite value\(s\), first at row 5, column 1"):
+    with pytest.raises(
+        ValueError, match=r"NaN or inf: 2 non-finite value\(s\), first at row 5, column 1"
+    ):
         gu.LinearRegression(method=method).fit(_as(lib, X), _as(lib, y))
 
 
@@ -84,7 +86,9 @@ def test_nan_in_y(lib, data):
     X, y = data
     y = y.copy()
     y[3] = np.nan
-    with pytest.raises(ValueError, match=r"Input y contains NaN or inf: 1 non-finite value\(s\), first at index 3"):
+    with pytest.raises(
+        ValueError, match=r"Input y contains NaN or inf: 1 non-finite value\(s\), first at index 3"
+    ):
         gu.LinearRegression().fit(_as(lib, X), _as(lib, y))
 
 
@@ -144,7 +148,9 @@ def test_unknown_method_backend_schedule_parameter(data):
         gu.fit(X, y, method="sgd", learning_rate="warmup")
     with pytest.raises(ValueError, match=r"Unknown solver 'lu'.*'cholesky'"):
         gu.fit(X, y, solver="lu")
-    with pytest.raises(TypeError, match=r"unknown parameter\(s\) 'etaa' \(did you mean 'eta0'\?\).*valid names"):
+    with pytest.raises(
+        TypeError, match=r"unknown parameter\(s\) 'etaa' \(did you mean 'eta0'\?\).*valid names"
+    ):
         gu.fit(X, y, etaa=0.1)
     with pytest.raises(ValueError, match="Unknown model"):
         gu.fit(X, y, model="poisson")
@@ -205,7 +211,9 @@ def test_device_not_there(data):
     X, y = data
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU; the 'missing device' case needs one without")
-    with pytest.raises(ValueError, match=r"device='cuda' is not available on the torch backend.*\['cpu'"):
+    with pytest.raises(
+        ValueError, match=r"device='cuda' is not available on the torch backend.*\['cpu'"
+    ):
         gu.fit(X, y, backend="torch", device="cuda")
     with pytest.raises(ValueError, match="not available on the numpy backend"):
         gu.fit(X, y, backend="numpy", device="cuda")
@@ -230,7 +238,9 @@ def test_predict_with_other_number_of_features(lib, data):
 def test_divergence_names_epoch_and_fix(tol, method):
     X, y, _ = make_regression(n=64, d=3)
     X = X * 100  # unscaled features: the step is far too large
-    with pytest.raises(DivergenceError, match=r"diverged.*at epoch \d+.*Lower eta0 or scale the features"):
+    with pytest.raises(
+        DivergenceError, match=r"diverged.*at epoch \d+.*Lower eta0 or scale the features"
+    ):
         gu.fit(X, y, method=method, eta0=1.0, learning_rate="constant", tol=tol, max_iter=200)
 
 
@@ -288,5 +298,10 @@ def test_sample_weight_problems(data):
 
 def test_early_stopping_needs_samples():
     with pytest.raises(ValueError, match="no training or no validation sample"):
-        gu.fit(np.random.default_rng(0).normal(size=(2, 1)), [1.0, 2.0], method="batch",
-               early_stopping=True, validation_fraction=0.9)
+        gu.fit(
+            np.random.default_rng(0).normal(size=(2, 1)),
+            [1.0, 2.0],
+            method="batch",
+            early_stopping=True,
+            validation_fraction=0.9,
+        )

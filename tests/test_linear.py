@@ -19,8 +19,13 @@ GRADIENT = ["batch", "sgd", "minibatch"]
 GD_PARAMS = {
     "batch": {"learning_rate": "constant", "eta0": 0.5, "max_iter": 300, "tol": None},
     "sgd": {"learning_rate": "invscaling", "eta0": 0.05, "max_iter": 20, "tol": None},
-    "minibatch": {"learning_rate": "invscaling", "eta0": 0.1, "power_t": 0.3, "max_iter": 100,
-                  "tol": None},
+    "minibatch": {
+        "learning_rate": "invscaling",
+        "eta0": 0.1,
+        "power_t": 0.3,
+        "max_iter": 100,
+        "tol": None,
+    },
 }
 
 
@@ -45,9 +50,13 @@ def test_closed_forms_match_sklearn(case, method):
     rtol = 1e-10 if case.dtype == "float64" else 1e-4
     np.testing.assert_allclose(case.to_numpy(est.coef_), sk.coef_, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(float(est.intercept_), sk.intercept_, rtol=rtol)
-    assert est.n_iter_ == 1 and est.converged_ and est.loss_history_.shape == (1,)
+    assert est.n_iter_ == 1
+    assert est.converged_
+    assert est.loss_history_.shape == (1,)
     mse = np.mean((sk.predict(X) - y) ** 2)
-    np.testing.assert_allclose(est.loss_history_[0], mse, rtol=1e-6 if case.dtype == "float64" else 1e-3)
+    np.testing.assert_allclose(
+        est.loss_history_[0], mse, rtol=1e-6 if case.dtype == "float64" else 1e-3
+    )
 
 
 @pytest.mark.parametrize("solver", ["auto", "cholesky", "qr", "svd"])
@@ -188,11 +197,20 @@ def test_same_seed_same_result_across_backends(case64):
 
 def test_loss_history_is_training_mse_after_each_epoch():
     X, y, _ = make_regression(n=60, d=2, seed=9)
-    est = gu.fit(X, y, method="batch", max_iter=3, tol=None, learning_rate="constant", eta0=0.1,
-                 record_path=True)
+    est = gu.fit(
+        X,
+        y,
+        method="batch",
+        max_iter=3,
+        tol=None,
+        learning_rate="constant",
+        eta0=0.1,
+        record_path=True,
+    )
     for k, (coef, b) in enumerate(est.path_):
-        np.testing.assert_allclose(est.loss_history_[k], np.mean((X @ coef + b - y) ** 2),
-                                   rtol=1e-10)
+        np.testing.assert_allclose(
+            est.loss_history_[k], np.mean((X @ coef + b - y) ** 2), rtol=1e-10
+        )
     # plain batch gradient descent on 1/2 MSE, by hand
     w, b = np.zeros(2), 0.0
     for _ in range(3):
@@ -204,8 +222,17 @@ def test_loss_history_is_training_mse_after_each_epoch():
 
 def test_minibatch_matches_plain_loop():
     X, y, _ = make_regression(n=70, d=3, seed=10)
-    est = gu.fit(X, y, method="minibatch", batch_size=16, max_iter=3, tol=None, eta0=0.05,
-                 learning_rate="constant", random_state=3)
+    est = gu.fit(
+        X,
+        y,
+        method="minibatch",
+        batch_size=16,
+        max_iter=3,
+        tol=None,
+        eta0=0.05,
+        learning_rate="constant",
+        random_state=3,
+    )
     rng = np.random.default_rng(3)
     w, b = np.zeros(3), 0.0
     for _ in range(3):
@@ -223,7 +250,8 @@ def test_tol_stops_and_converged(case):
     X, y, _ = make_regression(n=200, d=3, seed=11)
     est = gu.LinearRegression(method="minibatch", tol=1e-3, random_state=0, max_iter=500)
     est.fit(case.asarray(X), case.asarray(y))
-    assert est.converged_ and est.n_iter_ < 500
+    assert est.converged_
+    assert est.n_iter_ < 500
     # sklearn's rule: stop after n_iter_no_change epochs without improving best by tol
     h = est.loss_history_
     n = len(h)
@@ -238,14 +266,24 @@ def test_convergence_warning_when_max_iter_reached():
     X, y, _ = make_regression(n=100, d=3)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         est = gu.fit(X, y, method="batch", max_iter=3, tol=1e-12)
-    assert not est.converged_ and est.n_iter_ == 3
+    assert not est.converged_
+    assert est.n_iter_ == 3
 
 
 def test_early_stopping_uses_validation_r2():
     X, y, _ = make_regression(n=300, d=3, seed=12)
-    est = gu.fit(X, y, method="minibatch", early_stopping=True, validation_fraction=0.2,
-                 random_state=0, max_iter=500, tol=1e-4)
-    assert est.converged_ and est.n_iter_ < 500
+    est = gu.fit(
+        X,
+        y,
+        method="minibatch",
+        early_stopping=True,
+        validation_fraction=0.2,
+        random_state=0,
+        max_iter=500,
+        tol=1e-4,
+    )
+    assert est.converged_
+    assert est.n_iter_ < 500
     assert est.score(X, y) > 0.99
 
 
@@ -260,7 +298,8 @@ def test_warm_start_and_partial_fit():
     for _ in range(4):
         part.partial_fit(X, y)
     np.testing.assert_allclose(part.coef_, full.coef_, rtol=1e-12)
-    assert part.n_iter_ == 4 and part.t_ == 5
+    assert part.n_iter_ == 4
+    assert part.t_ == 5
     np.testing.assert_allclose(part.loss_history_, full.loss_history_, rtol=1e-12)
     assert not hasattr(gu.LinearRegression(method="normal"), "partial_fit")
 
@@ -275,7 +314,8 @@ def test_input_library_kept_and_to(case):
     assert isinstance(pred_np, np.ndarray)
     np.testing.assert_allclose(pred_np, case.to_numpy(pred), rtol=1e-6)
     moved = est.to("numpy")
-    assert isinstance(moved.coef_, np.ndarray) and moved.backend_ == "numpy"
+    assert isinstance(moved.coef_, np.ndarray)
+    assert moved.backend_ == "numpy"
     np.testing.assert_allclose(moved.coef_, case.to_numpy(est.coef_))
     assert est.backend_ == case.name  # the original is untouched
 
@@ -291,8 +331,9 @@ def test_backend_argument_moves_numpy_input(case):
 @pytest.mark.parametrize("method", ["normal", "minibatch"])
 def test_pickle_roundtrip(case, method):
     X, y, _ = make_regression(n=50, d=2)
-    est = gu.fit(case.asarray(X), case.asarray(y), method=method, random_state=0, max_iter=3,
-                 tol=None)
+    est = gu.fit(
+        case.asarray(X), case.asarray(y), method=method, random_state=0, max_iter=3, tol=None
+    )
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
 

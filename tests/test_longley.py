@@ -10,10 +10,17 @@ import pytest
 import groundup as gu
 
 # NIST StRD, Longley: certified coefficients (intercept, x1..x6).
-CERTIFIED = np.array([
-    -3482258.63459582, 15.0618722713733, -0.358191792925910e-01, -2.02022980381683,
-    -1.03322686717359, -0.511041056535807e-01, 1829.15146461355,
-])
+CERTIFIED = np.array(
+    [
+        -3482258.63459582,
+        15.0618722713733,
+        -0.358191792925910e-01,
+        -2.02022980381683,
+        -1.03322686717359,
+        -0.511041056535807e-01,
+        1829.15146461355,
+    ]
+)
 
 
 def _longley():
@@ -30,9 +37,16 @@ BACKENDS = ["numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(("method", "solver"), [("normal", "auto"), ("normal", "cholesky"),
-                                                 ("normal", "qr"), ("normal", "svd"),
-                                                 ("beta", "auto")])
+@pytest.mark.parametrize(
+    ("method", "solver"),
+    [
+        ("normal", "auto"),
+        ("normal", "cholesky"),
+        ("normal", "qr"),
+        ("normal", "svd"),
+        ("beta", "auto"),
+    ],
+)
 def test_ten_correct_digits(backend, method, solver):
     X, y = _longley()
     est = gu.LinearRegression(method=method, solver=solver, backend=backend).fit(X, y)

@@ -65,9 +65,13 @@ def test_adjusted_r2_takes_p_from_X():
 def test_public_metric_on_device_input(case, name):
     out = getattr(gu.metrics, name)(case.asarray(Y_TRUE), case.asarray(Y_PRED))
     assert isinstance(out, float)
-    sk = {"mse": skm.mean_squared_error, "rmse": skm.root_mean_squared_error,
-          "mae": skm.mean_absolute_error, "median_ae": skm.median_absolute_error,
-          "r2": skm.r2_score}[name]
+    sk = {
+        "mse": skm.mean_squared_error,
+        "rmse": skm.root_mean_squared_error,
+        "mae": skm.mean_absolute_error,
+        "median_ae": skm.median_absolute_error,
+        "r2": skm.r2_score,
+    }[name]
     assert out == pytest.approx(sk(Y_TRUE, Y_PRED), rel=case.rtol * 10)
 
 

@@ -44,8 +44,19 @@ def _formula(name: str, t: int) -> float:
 
 
 def _schedule(name: str) -> Schedule:
-    return Schedule(name=name, eta0=ETA0, updates_per_epoch=UPE, power_t=0.25, alpha=1.0,
-                    decay=0.05, drop=0.5, epochs_drop=2, eta_min=0.01, t_max=3, t1=20)
+    return Schedule(
+        name=name,
+        eta0=ETA0,
+        updates_per_epoch=UPE,
+        power_t=0.25,
+        alpha=1.0,
+        decay=0.05,
+        drop=0.5,
+        epochs_drop=2,
+        eta_min=0.01,
+        t_max=3,
+        t1=20,
+    )
 
 
 def test_there_are_ten():
@@ -77,10 +88,28 @@ def test_adaptive_divides_by_five_when_stalled():
 def test_engine_uses_schedule_per_update(name):
     """A minibatch fit equals a plain loop that asks the formula for eta at every update."""
     X, y, _ = make_regression(n=28, d=2, seed=3)  # 7 updates per epoch of 4 samples
-    params = {"power_t": 0.25, "alpha": 1.0, "decay": 0.05, "drop": 0.5, "epochs_drop": 2,
-              "eta_min": 0.01, "t_max": 3, "t1": 20}
-    est = gu.fit(X, y, method="minibatch", batch_size=4, max_iter=4, tol=None, shuffle=False,
-                 learning_rate=name, eta0=ETA0, **params)
+    params = {
+        "power_t": 0.25,
+        "alpha": 1.0,
+        "decay": 0.05,
+        "drop": 0.5,
+        "epochs_drop": 2,
+        "eta_min": 0.01,
+        "t_max": 3,
+        "t1": 20,
+    }
+    est = gu.fit(
+        X,
+        y,
+        method="minibatch",
+        batch_size=4,
+        max_iter=4,
+        tol=None,
+        shuffle=False,
+        learning_rate=name,
+        eta0=ETA0,
+        **params,
+    )
     w, b, t = np.zeros(2), 0.0, 1
     for _ in range(4):
         for s in range(0, 28, 4):
@@ -94,8 +123,17 @@ def test_engine_uses_schedule_per_update(name):
 
 def test_adaptive_in_engine_lowers_eta_after_stall():
     X, y, _ = make_regression(n=100, d=2, seed=5)
-    est = gu.fit(X, y, method="minibatch", learning_rate="adaptive", eta0=0.05, tol=1e-2,
-                 n_iter_no_change=2, max_iter=200, random_state=0)
+    est = gu.fit(
+        X,
+        y,
+        method="minibatch",
+        learning_rate="adaptive",
+        eta0=0.05,
+        tol=1e-2,
+        n_iter_no_change=2,
+        max_iter=200,
+        random_state=0,
+    )
     # with a large tol, improvement stalls quickly; adaptive divides eta until eta <= 1e-6
     # (0.05 / 5^k <= 1e-6 needs k = 7 divisions, each after 2 stalled epochs)
     assert est.converged_

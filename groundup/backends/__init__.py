@@ -144,4 +144,3 @@ def available() -> dict[str, dict[str, Any]]:
 def device_spelling(backend: Backend) -> str:
     """groundup's spelling of a backend's device (``"cpu"``, ``"cuda:0"``, ``"mps"``)."""
     return backend.device_name
-

@@ -39,6 +39,4 @@ class NumpyBackend(Backend):
     ) -> Array | None:
         from scipy.linalg import solve_triangular
 
-        return solve_triangular(
-            a, b, lower=lower, unit_diagonal=unit_diagonal, check_finite=False
-        )
+        return solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal, check_finite=False)

@@ -105,9 +105,7 @@ class TorchBackend(Backend):
     ) -> Array | None:
         import torch
 
-        return torch.linalg.solve_triangular(
-            a, b, upper=not lower, unitriangular=unit_diagonal
-        )
+        return torch.linalg.solve_triangular(a, b, upper=not lower, unitriangular=unit_diagonal)
 
     def peak_memory(self) -> int | None:
         import torch
