@@ -57,6 +57,89 @@ def _chunks(n: int, rows: int | None) -> list[tuple[int, int]]:
     return [(i, min(i + rows, n)) for i in range(0, n, rows)]
 
 
+# Largest loss of relative accuracy (a factor, here 4 bits) that the sums of raw,
+# uncentred products may suffer through cancellation before the pass is redone on data
+# shifted by the means (see ``moments``).
+CANCELLATION_LIMIT = 16.0
+
+
+@dataclass
+class _Sums:
+    """Raw weighted sums over the rows of ``[x - sx, y - sy]`` (one pass)."""
+
+    wsum: float
+    xx: Array  # (d, d)
+    xy: Array  # (d,)
+    x: Array  # (d,)
+    y: Array  # 0-d
+    yy: Array  # 0-d
+
+
+def _sums(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    shift: tuple[Array, Array] | None,
+    chunk_rows: int | None,
+    *,
+    xp: Namespace,
+) -> _Sums:
+    """One pass over row chunks. Without a shift the chunks are views of X (no copy): one
+    Gram product and one two-row product per chunk give every sum."""
+    n, d = X.shape
+    dt, dev = X.dtype, _device(X)
+    xx = xp.zeros((d, d), dtype=dt, device=dev)
+    xy_x = xp.zeros((2, d), dtype=dt, device=dev)  # rows: sum w y x, sum w x
+    ty = xp.zeros((), dtype=dt, device=dev)
+    yy = xp.zeros((), dtype=dt, device=dev)
+    chunks = _chunks(n, chunk_rows)
+    ones = xp.ones((chunks[0][1],), dtype=dt, device=dev)
+    for start, stop in chunks:
+        xc, yc = X[start:stop, :], y[start:stop]
+        if shift is not None:
+            xc, yc = xc - shift[0], yc - shift[1]
+        if sample_weight is None:
+            xw, yw = xc, yc
+        else:
+            sw = sample_weight[start:stop]
+            xw, yw = xc * sw[:, None], yc * sw
+        xx = xx + xw.T @ xc
+        xy_x = xy_x + xp.stack([yc, ones[: stop - start]]) @ xw
+        ty = ty + xp.sum(yw)
+        yy = yy + xp.sum(yw * yc)
+    wsum = float(n) if sample_weight is None else float(xp.sum(sample_weight))
+    return _Sums(wsum, xx, xy_x[0, :], xy_x[1, :], ty, yy)
+
+
+def _centre(s: _Sums, shift: tuple[Array, Array] | None, *, xp: Namespace) -> Moments:
+    """Moments about the means from sums about ``shift`` (``sum (z-s)(z-s)' - n o o'``)."""
+    ox, oy = s.x / s.wsum, s.y / s.wsum  # means of the shifted data
+    mean_x, mean_y = (ox, oy) if shift is None else (shift[0] + ox, shift[1] + oy)
+    return Moments(
+        n=s.wsum,
+        mean_x=mean_x,
+        mean_y=mean_y,
+        sxx=s.xx - s.wsum * (ox[:, None] * ox[None, :]),
+        sxy=s.xy - s.wsum * ox * oy,
+        syy=s.yy - s.wsum * oy * oy,
+    )
+
+
+def cancellation(m: Moments, *, xp: Namespace) -> float:
+    """How much larger the raw second moments about zero are than the centred ones: the
+    factor by which rounding errors of uncentred sums grow when they are centred.
+
+    ``max_j (S_jj + n mean_j^2) / S_jj`` over the columns of X and y (``inf`` for a column
+    whose centred moment is not positive).
+    """
+    diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
+    means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
+    raw = diag + m.n * means * means
+    ok = diag > 0
+    ratio = xp.where(ok, raw / xp.where(ok, diag, xp.ones_like(diag)), xp.full_like(diag, math.inf))
+    return float(xp.max(ratio))
+
+
 def moments(
     X: Array,
     y: Array,
@@ -68,6 +151,12 @@ def moments(
     xp: Namespace,
 ) -> Moments:
     """Accumulate the sufficient statistics of ``y ~ X`` in one pass over row chunks.
+
+    The pass sums raw products of row-chunk views (a Gram product per chunk, no copy of X)
+    and centres the sums at the end. Centring raw sums loses accuracy when the means are
+    large against the spreads (Longley's data); the loss is measured from the result
+    (:func:`cancellation`) and, when it exceeds ``CANCELLATION_LIMIT``, the pass is redone
+    on the data shifted by the means just found, chunk by chunk, which is accurate.
 
     Parameters
     ----------
@@ -83,45 +172,19 @@ def moments(
     Returns
     -------
     Moments
+        Non-finite sums (``Moments.finite``) mean non-finite input.
     """
-    n, d = X.shape
-    dt = X.dtype
-    dev = _device(X)
-    # Augmented rows z = [x, y]; one Gram of z gives XtX, Xty and yty together.
-    if fit_intercept:
-        shift = xp.concat([X[0, :], xp.reshape(y[0], (1,))])
-    else:
-        shift = xp.zeros((d + 1,), dtype=dt, device=dev)
-    gram = xp.zeros((d + 1, d + 1), dtype=dt, device=dev)
-    total = xp.zeros((d + 1,), dtype=dt, device=dev)
-    wsum = 0.0 if sample_weight is not None else float(n)
-    for start, stop in _chunks(n, chunk_rows):
-        z = xp.concat([X[start:stop, :], xp.reshape(y[start:stop], (-1, 1))], axis=1)
-        if fit_intercept:
-            z = z - shift
-        if sample_weight is None:
-            gram = gram + z.T @ z
-            total = total + xp.sum(z, axis=0)
-        else:
-            zw = z * xp.reshape(sample_weight[start:stop], (-1, 1))
-            gram = gram + zw.T @ z
-            total = total + xp.sum(zw, axis=0)
-    if sample_weight is not None:
-        wsum = float(xp.sum(sample_weight))
-    if fit_intercept:
-        offset = total / wsum  # mean of the shifted data
-        gram = gram - wsum * (offset[:, None] * offset[None, :])
-        mean = shift + offset
-    else:
-        mean = xp.zeros((d + 1,), dtype=dt, device=dev)
-    return Moments(
-        n=wsum,
-        mean_x=mean[:d],
-        mean_y=mean[d],
-        sxx=gram[:d, :d],
-        sxy=gram[:d, d],
-        syy=gram[d, d],
-    )
+    s = _sums(X, y, sample_weight, None, chunk_rows, xp=xp)
+    if not fit_intercept:
+        d = X.shape[1]
+        dt, dev = X.dtype, _device(X)
+        zero_x = xp.zeros((d,), dtype=dt, device=dev)
+        return Moments(s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy)
+    m = _centre(s, None, xp=xp)
+    if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
+        shift = (m.mean_x, m.mean_y)
+        m = _centre(_sums(X, y, sample_weight, shift, chunk_rows, xp=xp), shift, xp=xp)
+    return m
 
 
 def centred_products(
@@ -138,16 +201,30 @@ def centred_products(
     """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc w``, in one pass over row chunks.
 
     The first refines a solve; the second is the residual sum of squares, computed from the
-    residuals themselves (no cancellation, unlike ``syy - 2 w'sxy + w'Sxx w``).
+    residuals themselves (no cancellation, unlike ``syy - 2 w'sxy + w'Sxx w``). Where the
+    means are small against the spreads (:func:`cancellation`) the chunks are used as views
+    and the means enter afterwards (``Xc^T r = X^T r - mean_x sum(r)``); otherwise each
+    chunk is centred first.
     """
     g = xp.zeros_like(w)
     sse = xp.zeros((), dtype=w.dtype, device=_device(w))
+    total = xp.zeros((), dtype=w.dtype, device=_device(w))
+    centre_rows = cancellation(m, xp=xp) > CANCELLATION_LIMIT
+    offset = m.mean_y - xp.sum(m.mean_x * w)  # r = y - X w - offset
     for start, stop in _chunks(X.shape[0], chunk_rows):
-        xc = X[start:stop, :] - m.mean_x
-        r = (y[start:stop] - m.mean_y) - xc @ w
+        if centre_rows:
+            xc = X[start:stop, :] - m.mean_x
+            r = (y[start:stop] - m.mean_y) - xc @ w
+        else:
+            xc = X[start:stop, :]
+            r = y[start:stop] - xc @ w - offset
         rw = r if sample_weight is None else r * sample_weight[start:stop]
         g = g + rw @ xc
         sse = sse + xp.sum(rw * r)
+        if not centre_rows:
+            total = total + xp.sum(rw)
+    if not centre_rows:
+        g = g - m.mean_x * total
     return g, sse
 
 
