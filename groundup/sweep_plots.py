@@ -128,7 +128,7 @@ def plot_heatmap(
 def plot_losses(
     result: Any, *, ax: Any = None, logy: bool = True, legend: bool | None = None
 ) -> Any:
-    """Training-loss curves of every run on one axis; diverged runs end in a red ``x``.
+    """Training-loss curves of every run on one axis; a red ``x`` where a run diverged.
 
     Parameters
     ----------
@@ -142,14 +142,18 @@ def plot_losses(
     Returns
     -------
     matplotlib Axes
-        One line per run (the best one drawn thicker); diverged runs stop at their last
-        finite loss and a red ``x`` at the epoch they diverged, on the top of the axis.
+        One line per run (the best one drawn thicker); a red ``x`` marks the epoch at which
+        a run diverged (at the top of the axis when its loss is off the scale there).
     """
+    import pandas as pd
+
     ax = _axes(ax, (7.0, 4.5))
     keys = varying(result) or result.params
     best = result.best_index
     low, top = _loss_range(result.histories)
-    div_x = []
+    div_x, div_y = [], []
+    mark = top * 0.7 if logy else top * 0.97
+    epochs_div = result.table["diverged_epoch"]
     for i, h in enumerate(result.histories):
         epochs = np.arange(1, len(h) + 1)
         ok = np.isfinite(h)
@@ -157,19 +161,14 @@ def plot_losses(
         # Runs that blow up leave the axis at the top (clipped so the transform stays finite).
         shown = np.minimum(h[ok], top * 1e3)
         ax.plot(epochs[ok], shown, lw=width, zorder=z, label=_label(result, i, keys))
-        if not ok.all():
-            div_x.append(int(epochs[~ok][0]))
+        e = epochs_div.iloc[i]
+        if not pd.isna(e):
+            v = h[int(e) - 1]
+            div_x.append(int(e))
+            div_y.append(min(v, mark) if math.isfinite(v) else mark)
     if div_x:
-        mark = top * 0.7 if logy else top * 0.97
         ax.scatter(
-            div_x,
-            [mark] * len(div_x),
-            marker="x",
-            color="red",
-            s=60,
-            zorder=4,
-            label="diverged",
-            clip_on=False,
+            div_x, div_y, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False
         )
     if logy and low > 0:
         ax.set_yscale("log")

@@ -24,6 +24,7 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+from groundup.kernels.descent import GROWTH_LIMIT, divergent_epoch
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 
@@ -65,7 +66,8 @@ class ColumnResult:
     n_iter: int = 0  # epochs run
     updates: int = 0  # updates made
     converged: bool = False
-    diverged_at: int | None = None  # 1-based epoch whose loss was not finite
+    diverged_at: int | None = None  # 1-based epoch at which the run diverged
+    reference: float = math.inf  # max(starting loss, loss of the zero model)
 
 
 class SquaredLossColumns(SquaredLoss):
@@ -103,6 +105,7 @@ class _Column:
     """Host-side state of one column: its schedule and its convergence bookkeeping."""
 
     def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
+        self.reference = math.inf  # descend's in-loop reference (inf when nothing is checked)
         self.schedule = schedule
         self.s = settings
         self.early_stopping = early_stopping and settings.tol is not None
@@ -123,11 +126,8 @@ class _Column:
         """
         self.history.append(value)
         if self.s.tol is None:
-            if not math.isfinite(value):  # descend finds it after the fit: same epoch
-                self.diverged_at = epoch
-                return True
             return epoch >= self.s.max_iter
-        if not math.isfinite(value):
+        if not math.isfinite(value) or value > GROWTH_LIMIT * self.reference > 0:
             self.diverged_at = epoch
             return True
         tol = self.s.tol
@@ -209,8 +209,10 @@ def descend_columns(
     -----
     The host reads the (K,) losses once per epoch when some column has a ``tol`` (the
     check); otherwise the losses stay on the device until the end (one transfer), as in
-    ``descend``, and a column whose loss stopped being finite is marked diverged at its
-    first non-finite epoch.
+    ``descend``. A column diverged where the estimator would raise ``DivergenceError``:
+    in the loop when its loss is not finite or ``GROWTH_LIMIT`` times the reference (the
+    larger of its starting loss and the zero model's), after the fit by
+    :func:`~groundup.kernels.descent.divergent_epoch`; ``diverged_at`` is that epoch.
     """
     s = settings
     n = X.shape[0]
@@ -226,6 +228,11 @@ def descend_columns(
     results: list[ColumnResult | None] = [None] * K
     pending: list[tuple[list[int], Array]] = []  # (columns, losses) left on the device
     active = list(range(K))
+    # descend's reference: max(starting loss, loss of the zero model), per column.
+    ref = xp.maximum(objective.losses(W, b), objective.losses(xp.zeros_like(W), xp.zeros_like(b)))
+    if check:
+        for c, r in zip(cols, read(ref), strict=True):
+            c.reference = r
     t = t_start
     epoch = 0
     while active:
@@ -276,17 +283,20 @@ def descend_columns(
                     keep.append(j)
             active = [active[j] for j in keep]
             if active:
-                sel = xp.asarray(keep, dtype=xp.int64, device=dev)
+                sel = xp.asarray(keep, device=dev)  # the default integer dtype
                 W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     out: list[ColumnResult] = [r for r in results if r is not None]
     if check:
-        for k, r in enumerate(out):
-            c = cols[k]
+        for r, c in zip(out, cols, strict=True):
             r.history, r.converged, r.diverged_at = c.history, c.converged, c.diverged_at
-        return out
-    _unpack_pending(pending, out, read, xp=xp)
+            r.reference = c.reference
+    else:
+        _unpack_pending(pending, ref, out, read, xp=xp)
+    for r in out:
+        # The estimator's check after the fit (GroundupEstimator._run_descent).
+        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference)
     return out
 
 
@@ -302,20 +312,18 @@ def _step(
 
 def _unpack_pending(
     pending: list[tuple[list[int], Array]],
+    ref: Array,
     out: list[ColumnResult],
     read: Callable[[Array], list[float]],
     *,
     xp: Namespace,
 ) -> None:
-    """Bring the histories home in one transfer and mark each first non-finite epoch."""
-    values = read(xp.concat([v for _, v in pending])) if pending else []
-    pos = 0
+    """Bring the histories and the references home in one transfer."""
+    values = read(xp.concat([ref, *(v for _, v in pending)]))
+    for r, v in zip(out, values[: len(out)], strict=True):
+        r.reference = v
+    pos = len(out)
     for ids, _ in pending:
         for k in ids:
             out[k].history.append(values[pos])
             pos += 1
-    for r in out:
-        for e, v in enumerate(r.history, start=1):
-            if not math.isfinite(v):
-                r.diverged_at, r.n_iter, r.history = e, e, r.history[:e]
-                break

@@ -1,0 +1,486 @@
+"""gu.sweep: every vectorised run equals the single fit of its configuration; divergence is a
+result; the table, the best run, the plots and the ``sweep`` sub-command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import mean_squared_error, r2_score
+
+import groundup as gu
+from groundup import backends
+from groundup.linear_model import DivergenceError
+from groundup.sweep import register_cli, sweep
+
+SCHEDULES = ["constant", "invscaling", "adaptive", "time_decay", "cosine_annealing"]
+
+
+def _single(result, i, X, y, case):
+    """Fit row ``i``'s configuration alone on the sweep's training rows (the oracle)."""
+    est = gu.LinearRegression(**result.params_of(i), backend=case.name, device=case.device)
+    rows = result.train_index
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            return est.fit(case.asarray(X[rows]), case.asarray(y[rows]))
+        except DivergenceError as exc:
+            return exc
+
+
+def _assert_on_case(a, case) -> None:
+    be = backends.from_array(a)
+    assert be.name == case.backend.name
+    assert be.device_name == case.backend.device_name
+    assert str(a.dtype).endswith(case.dtype)
+
+
+def _assert_same_as_single(result, X, y, case, *, rtol=None) -> None:
+    rtol = case.rtol if rtol is None else rtol
+    for i in range(len(result.table)):
+        row = result.table.loc[i]
+        single = _single(result, i, X, y, case)
+        if isinstance(single, DivergenceError):
+            assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
+            assert f"at epoch {row['diverged_epoch']}," in str(single)
+            continue
+        assert not row["diverged"], f"row {i} diverged in the sweep only"
+        _assert_on_case(result.coefs[i], case)
+        _assert_on_case(result.intercepts[i], case)
+        assert tuple(result.coefs[i].shape) == (X.shape[1],)
+        np.testing.assert_allclose(
+            case.to_numpy(result.coefs[i]), case.to_numpy(single.coef_), rtol=rtol, atol=rtol
+        )
+        np.testing.assert_allclose(
+            float(result.intercepts[i]), float(single.intercept_), rtol=rtol, atol=rtol
+        )
+        np.testing.assert_allclose(result.histories[i], single.loss_history_, rtol=rtol)
+        assert row["n_iter"] == single.n_iter_, f"row {i}"
+        assert row["t"] == single.t_, f"row {i}"
+        assert row["converged"] == single.converged_, f"row {i}"
+
+
+# -- each run equals its single fit -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "n", "extra"),
+    [
+        ("minibatch", 160, {"batch_size": 16, "max_iter": 25}),
+        ("batch", 160, {"max_iter": 60}),
+        ("sgd", 40, {"max_iter": 8}),
+    ],
+)
+def test_runs_equal_single_fits(case, method, n, extra):
+    X, y, _ = make_regression(n=n, d=3, seed=1)
+    grid = {"eta0": [0.003, 0.03, 0.3], "learning_rate": SCHEDULES}
+    res = sweep(case.asarray(X), case.asarray(y), method=method, grid=grid, random_state=7, **extra)
+    assert len(res.table) == 15
+    assert res.table["group"].nunique() == 1  # one vectorised group
+    assert res.backend == case.backend.name
+    # float32: the (d, K) and (d, 1) matrix products round differently; far below the data's
+    # own rounding after tens of epochs.
+    _assert_same_as_single(res, X, y, case, rtol=None if case.dtype == "float64" else 2e-3)
+
+
+def test_per_column_max_iter_tol_penalty_and_schedules(case64):
+    X, y, _ = make_regression(n=120, d=4, seed=2)
+    grid = {
+        "max_iter": [3, 9, 30],
+        "learning_rate": ["optimal", "step_decay", "reciprocal", "exponential_decay"],
+        "alpha": [1e-3, 0.05],
+        "tol": [None, 1e-4],
+    }
+    res = sweep(
+        case64.asarray(X),
+        case64.asarray(y),
+        grid=grid,
+        penalty="l2",
+        eta0=0.05,
+        batch_size=10,
+        epochs_drop=2,
+        decay=0.01,
+        random_state=3,
+    )
+    assert len(res.table) == 48
+    assert res.table["group"].nunique() == 1
+    assert set(res.table["n_iter"]) >= {3, 9}
+    _assert_same_as_single(res, X, y, case64)
+
+
+def test_groups_by_batch_size_and_shuffle(case64):
+    X, y, _ = make_regression(n=90, d=3, seed=4)
+    grid = {"batch_size": [4, 32], "shuffle": [True, False], "eta0": [0.01, 0.05]}
+    res = sweep(case64.asarray(X), case64.asarray(y), grid=grid, max_iter=6, random_state=0)
+    assert res.table["group"].nunique() == 4
+    assert (res.table.groupby("group").size() == 2).all()
+    _assert_same_as_single(res, X, y, case64)
+
+
+def test_early_stopping_runs_equal_single_fits():
+    X, y, _ = make_regression(n=200, d=3, seed=5, noise=1.0)
+    grid = {"eta0": [0.001, 0.01, 0.1], "n_iter_no_change": [2, 4]}
+    res = sweep(X, y, grid=grid, early_stopping=True, max_iter=40, tol=1e-3, random_state=1)
+    case = _numpy_case()
+    _assert_same_as_single(res, X, y, case)
+    assert res.table["converged"].any()
+
+
+def _numpy_case():
+    from conftest import Case
+
+    return Case("numpy", "cpu", "float64")
+
+
+# -- divergence is a result -----------------------------------------------------------------
+@pytest.mark.parametrize("tol", [1e-3, None])
+def test_divergence_is_marked_and_others_go_on(case64, tol):
+    X, y, _ = make_regression(n=100, d=3, seed=6)
+    X = X * 30.0  # unscaled: large steps blow up
+    grid = {"eta0": [1e-5, 1e-4, 0.05, 1.0], "learning_rate": ["constant", "invscaling"]}
+    res = sweep(
+        case64.asarray(X),
+        case64.asarray(y),
+        grid=grid,
+        batch_size=8,
+        max_iter=15,
+        tol=tol,
+        random_state=2,
+    )
+    t = res.table
+    assert t["diverged"].sum() >= 2
+    assert (~t["diverged"]).sum() >= 2
+    div = t[t["diverged"]]
+    assert div["diverged_epoch"].notna().all()
+    assert (div["diverged_epoch"] >= 1).all()
+    assert div["val_rmse"].isna().all()
+    assert t.loc[~t["diverged"], "val_rmse"].notna().all()
+    if tol is not None:  # checked every epoch: frozen at the epoch it diverged
+        assert (div["n_iter"] == div["diverged_epoch"]).all()
+    assert res.best_index is not None
+    assert not t.loc[res.best_index, "diverged"]
+    _assert_same_as_single(res, X, y, case64)
+
+
+def test_every_run_diverged_has_no_best():
+    X, y, _ = make_regression(n=60, d=2, seed=7)
+    res = sweep(X * 100, y, grid={"eta0": [2.0, 5.0]}, learning_rate="constant", max_iter=5)
+    assert res.table["diverged"].all()
+    assert res.best is None
+    assert res.best_index is None
+    assert res.best_params is None
+    with pytest.raises(ValueError, match="Every configuration diverged"):
+        res.estimator()
+    with pytest.raises(ValueError, match="Every configuration diverged"):
+        res.plot_best()
+
+
+# -- the table ----------------------------------------------------------------------------------
+def test_table_metrics_and_best():
+    X, y, _ = make_regression(n=150, d=3, seed=8, noise=0.5)
+    grid = {"eta0": [0.001, 0.01, 0.1], "batch_size": [8, 32]}
+    res = sweep(X, y, grid=grid, max_iter=20, random_state=4, validation_fraction=0.25)
+    t = res.table
+    for col in (
+        "eta0",
+        "batch_size",
+        "train_loss",
+        "val_rmse",
+        "val_r2",
+        "n_iter",
+        "t",
+        "converged",
+        "diverged",
+        "diverged_epoch",
+        "fit_time",
+        "group",
+        "group_time",
+    ):
+        assert col in t.columns
+    assert len(t) == 6
+    assert res.params == ["eta0", "batch_size"]
+    assert list(t["eta0"]) == [0.001, 0.001, 0.01, 0.01, 0.1, 0.1]  # last key fastest
+    n_val = math.ceil(0.25 * 150)
+    assert len(res.val_index) == n_val
+    assert len(res.train_index) == 150 - n_val
+    assert not set(res.val_index) & set(res.train_index)
+    Xv, yv = X[res.val_index], y[res.val_index]
+    for i in range(len(t)):
+        pred = Xv @ np.asarray(res.coefs[i]) + float(res.intercepts[i])
+        assert t.loc[i, "val_rmse"] == pytest.approx(math.sqrt(mean_squared_error(yv, pred)))
+        assert t.loc[i, "val_r2"] == pytest.approx(r2_score(yv, pred))
+        assert t.loc[i, "train_loss"] == res.histories[i][-1]
+        assert len(res.histories[i]) == t.loc[i, "n_iter"]
+    assert (t["fit_time"] > 0).all()
+    np.testing.assert_allclose(t["fit_time"] * 3, t["group_time"])  # 3 runs per group
+    assert res.criterion == "val_rmse"
+    assert res.best_index == int(t["val_rmse"].idxmin())
+    assert res.best["val_rmse"] == t["val_rmse"].min()
+    assert res.best_params == {
+        "method": "minibatch",
+        "max_iter": 20,
+        "random_state": 4,
+        "eta0": t.loc[res.best_index, "eta0"],
+        "batch_size": t.loc[res.best_index, "batch_size"],
+    }
+    by_r2 = sweep(
+        X, y, grid=grid, max_iter=20, random_state=4, validation_fraction=0.25, criterion="val_r2"
+    )
+    assert by_r2.best_index == int(by_r2.table["val_r2"].idxmax())
+
+
+def test_no_validation_split():
+    X, y, _ = make_regression(n=80, d=2, seed=9)
+    res = sweep(X, y, grid={"eta0": [0.01, 0.1]}, validation_fraction=None, max_iter=5)
+    assert "val_rmse" not in res.table.columns
+    assert res.val_index is None
+    assert res.criterion == "train_loss"
+    assert len(res.train_index) == 80
+
+
+def test_estimator_of_a_row_predicts_with_its_coefficients(case64):
+    X, y, _ = make_regression(n=100, d=3, seed=10)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    res = sweep(
+        frame,
+        y,
+        grid={"eta0": [0.01, 0.05]},
+        max_iter=10,
+        random_state=0,
+        backend=case64.name,
+        device=case64.device,
+    )
+    est = res.estimator()
+    _assert_on_case(est.coef_, case64)
+    assert list(est.feature_names_in_) == ["a", "b", "c"]
+    expected = X @ case64.to_numpy(res.coefs[res.best_index]) + float(
+        res.intercepts[res.best_index]
+    )
+    np.testing.assert_allclose(est.predict(frame), expected, rtol=1e-12)
+    assert est.n_iter_ == res.best["n_iter"]
+    np.testing.assert_array_equal(est.loss_history_, res.histories[res.best_index])
+
+
+def test_random_state_none_draws_a_reported_seed():
+    X, y, _ = make_regression(n=80, d=2, seed=11)
+    first = sweep(X, y, grid={"eta0": [0.01, 0.1]}, max_iter=4)
+    assert isinstance(first.random_state, int)
+    again = sweep(X, y, grid={"eta0": [0.01, 0.1]}, max_iter=4, random_state=first.random_state)
+    np.testing.assert_array_equal(first.train_index, again.train_index)
+    pd.testing.assert_series_equal(first.table["train_loss"], again.table["train_loss"])
+
+
+def test_progress_reaches_the_total():
+    X, y, _ = make_regression(n=80, d=2, seed=12)
+    calls = []
+    sweep(
+        X,
+        y,
+        grid={"eta0": [0.01, 0.1], "batch_size": [4, 8], "max_iter": [3, 6]},
+        tol=1e-1,
+        random_state=0,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls
+    assert calls[-1][0] == calls[-1][1] == 12
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"grid": {"eta00": [0.1]}}, TypeError, "Unknown parameter 'eta00'.*valid names"),
+        ({"grid": {"eta0": []}}, ValueError, r"grid\['eta0'\] is empty"),
+        ({"grid": {}}, TypeError, "non-empty dict"),
+        ({"grid": {"eta0": [0.1]}, "eta0": 0.2}, TypeError, "both in grid"),
+        ({"grid": {"random_state": [1, 2]}}, TypeError, "cannot be set per configuration"),
+        ({"grid": {"eta0": [0.1, -1.0]}}, ValueError, "eta0 must be > 0"),
+        ({"grid": {"eta0": [0.1]}, "method": "normal"}, ValueError, "gradient methods"),
+        ({"grid": {"eta0": [0.1]}, "model": "tree"}, ValueError, "Unknown model 'tree'"),
+        ({"grid": {"eta0": [0.1]}, "criterion": "speed"}, ValueError, "Unknown criterion"),
+        ({"grid": {"eta0": [0.1]}, "validation_fraction": 1.5}, ValueError, "in \\(0, 1\\)"),
+        ({"grid": {"eta0": [0.1]}, "random_state": "x"}, TypeError, "random_state must be"),
+        ({"grid": {"learning_rate": ["optimal"]}, "alpha": 0.0}, ValueError, "alpha > 0"),
+    ],
+)
+def test_bad_input_is_refused_before_training(kwargs, error, match):
+    X, y, _ = make_regression(n=40, d=2)
+    with pytest.raises(error, match=match):
+        sweep(X, y, **kwargs)
+
+
+def test_nonfinite_X_is_refused():
+    X, y, _ = make_regression(n=40, d=2)
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        sweep(X, y, grid={"eta0": [0.1]})
+
+
+# -- plots --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mixed_result():
+    pytest.importorskip("matplotlib")
+    X, y, _ = make_regression(n=120, d=3, seed=13)
+    grid = {
+        "eta0": [0.001, 0.01, 0.1, 3.0],
+        "batch_size": [8, 32],
+        "learning_rate": ["constant", "invscaling"],
+    }
+    return sweep(X * 3, y, grid=grid, max_iter=12, random_state=0)
+
+
+def test_heatmap(mixed_result, tmp_path):
+    ax = mixed_result.plot_heatmap()
+    assert ax.get_xlabel() == "eta0"
+    assert ax.get_ylabel() == "batch_size"
+    image = ax.images[0].get_array()
+    assert image.shape == (2, 4)
+    t = mixed_result.table
+    ok = t[~t["diverged"]]
+    best = ok.groupby(["batch_size", "eta0"])["val_rmse"].min()
+    assert image[0, 0] == pytest.approx(best[(8, 0.001)])
+    assert "best over learning_rate" in ax.get_title()
+    n_div_cells = int(t.groupby(["batch_size", "eta0"])["diverged"].all().sum())
+    assert sum(tx.get_text() == "div" for tx in ax.texts) == n_div_cells
+    ax.figure.savefig(tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 0
+    ax2 = mixed_result.plot_heatmap("train_loss", x="learning_rate", y="eta0")
+    assert ax2.images[0].get_array().shape == (4, 2)
+    with pytest.raises(ValueError, match="Unknown metric"):
+        mixed_result.plot_heatmap("speed")
+
+
+def test_loss_curves_mark_diverged_runs(mixed_result, tmp_path):
+    ax = mixed_result.plot_losses()
+    assert len(ax.lines) == len(mixed_result.histories)
+    n_div = int(mixed_result.table["diverged"].sum())
+    assert n_div > 0
+    (marks,) = ax.collections
+    assert len(marks.get_offsets()) == n_div
+    assert ax.get_yscale() == "log"
+    ax.figure.savefig(tmp_path / "l.png")
+
+
+def test_best_curve(mixed_result):
+    ax = mixed_result.plot_best()
+    (line,) = ax.lines
+    np.testing.assert_array_equal(line.get_ydata(), mixed_result.histories[mixed_result.best_index])
+    assert "best by val_rmse" in ax.get_title()
+
+
+# -- command line ---------------------------------------------------------------------------------
+def _parser():
+    parser = argparse.ArgumentParser(prog="groundup")
+    register_cli(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def _csv(tmp_path):
+    X, y, _ = make_regression(n=150, d=3, seed=14)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(target=y)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_cli_flags_write_table_histories_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    data, out = _csv(tmp_path), tmp_path / "out"
+    args = _parser().parse_args(
+        [
+            "sweep",
+            str(data),
+            "--target",
+            "target",
+            "--eta0",
+            "0.001,0.01,0.1",
+            "--batch-size",
+            "8,32",
+            "--max-iter",
+            "10",
+            "--random-state",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            "tol=none",
+        ]
+    )
+    assert args.func(args) == 0
+    table = pd.read_csv(out / "sweep.csv", index_col="run")
+    assert len(table) == 6
+    assert set(table["batch_size"]) == {8, 32}
+    assert (table["n_iter"] == 10).all()  # tol=None: every run goes the distance
+    hist = pd.read_csv(out / "histories.csv", index_col="epoch")
+    assert hist.shape == (10, 6)
+    best = json.loads((out / "best.json").read_text())
+    assert best["best_run"] == int(table["val_rmse"].idxmin())
+    assert best["best_params"]["tol"] is None
+    for name in ("heatmap.png", "losses.png", "best.png"):
+        assert (out / name).stat().st_size > 0
+    # the same sweep through the Python API
+    frame = pd.read_csv(data)
+    res = sweep(
+        frame.drop(columns="target"),
+        frame["target"],
+        grid={"eta0": [0.001, 0.01, 0.1], "batch_size": [8, 32], "max_iter": [10]},
+        tol=None,
+        random_state=0,
+    )
+    np.testing.assert_allclose(table["train_loss"], res.table["train_loss"], rtol=1e-12)
+
+
+def test_cli_toml_config_and_flags_on_top(tmp_path):
+    data, out = _csv(tmp_path), tmp_path / "o"
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        '[sweep]\ndata = "data.csv"\ntarget = "target"\nrandom_state = 3\n'
+        "validation_fraction = 0.3\n\n[sweep.grid]\neta0 = [0.01, 0.1]\n"
+        'learning_rate = ["constant", "adaptive"]\n\n[sweep.params]\nmax_iter = 7\n'
+    )
+    args = _parser().parse_args(
+        [
+            "sweep",
+            "--config",
+            str(config),
+            "--eta0",
+            "0.02,0.05,0.2",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-plots",
+        ]
+    )
+    assert data.exists()
+    assert args.func(args) == 0
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 6  # the flag's three eta0 replace the file's two
+    assert sorted(set(table["eta0"])) == [0.02, 0.05, 0.2]
+    assert (table["n_iter"] <= 7).all()
+    assert not (out / "heatmap.png").exists()
+    assert json.loads((out / "best.json").read_text())["random_state"] == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--eta0", "0.1"], "No data"),
+        (["DATA", "--target", "target"], "No grid"),
+        (["DATA", "--target", "nope", "--eta0", "0.1"], "Target column 'nope'"),
+        (["DATA", "--target", "target", "--eta0", "0.1,fast"], "--eta0"),
+        (["DATA", "--target", "target", "--eta0", "-1"], "eta0 must be > 0"),
+        (["DATA", "--target", "target", "--eta0", "0.1", "--set", "bogus=1"], "Unknown parameter"),
+    ],
+)
+def test_cli_bad_input_exits_2(tmp_path, capsys, argv, match):
+    data = _csv(tmp_path)
+    argv = [str(data) if a == "DATA" else a for a in argv]
+    args = _parser().parse_args(["sweep", *argv, "--out", str(tmp_path / "x"), "--no-progress"])
+    assert args.func(args) == 2
+    assert match in capsys.readouterr().err
