@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from groundup import backends, metrics
 from groundup._api import fit
+from groundup.diagnose import diagnose
 from groundup.linear_model import LinearRegression
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegression", "__version__", "backends", "fit", "metrics"]
+__all__ = ["LinearRegression", "__version__", "backends", "diagnose", "fit", "metrics"]

@@ -1,0 +1,148 @@
+"""Inference for a binary logistic regression, equal to statsmodels ``Logit``: Wald standard
+errors, z, p-values and intervals, log-likelihood, deviance, McFadden's pseudo-R²."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from groundup import backends
+from groundup._diagnostic_report import DiagnosticReport
+from groundup._typing import Array
+from groundup.backends import Backend
+from groundup.kernels import diagnostics as K
+
+MLE_GAP_SE = 1e-3  # coefficients further than this many standard errors from the MLE: a note
+
+
+def _host(a: Any) -> np.ndarray:
+    if backends.is_host_input(a):
+        return np.asarray(a)
+    return backends.from_array(a).to_numpy(a)
+
+
+def _labels01(model: Any, y: Any, n: int) -> np.ndarray:
+    classes = np.asarray(_host(model.classes_))
+    if classes.shape[0] != 2:
+        msg = (
+            f"diagnose explains binary logistic regression; this model has {classes.shape[0]} "
+            "classes. Fit one model per class (one-vs-rest) and diagnose each."
+        )
+        raise ValueError(msg)
+    yh = np.asarray(_host(y))
+    if yh.ndim == 2 and yh.shape[1] == 1:
+        yh = yh[:, 0]
+    if yh.ndim != 1:
+        msg = f"y should be a 1d array of class labels, got shape {yh.shape}."
+        raise ValueError(msg)
+    if yh.shape[0] != n:
+        msg = f"Found input variables with inconsistent numbers of samples: [{n}, {yh.shape[0]}]"
+        raise ValueError(msg)
+    unknown = np.setdiff1d(np.unique(yh), classes)
+    if unknown.size:
+        msg = f"y has labels {unknown.tolist()[:5]} that the model does not know (classes_ = {classes.tolist()})."
+        raise ValueError(msg)
+    y01 = (yh == classes[1]).astype(np.float64)
+    if y01.min() == y01.max():
+        msg = "y holds a single class: the likelihood-ratio test and pseudo-R² need both classes."
+        raise ValueError(msg)
+    return y01
+
+
+def logit_report(
+    model: Any, X: Array, y: Any, be: Backend, names: list[str], *, alpha: float, target: str
+) -> DiagnosticReport:
+    """The report for a binary logistic model (``coef_`` (1, d), ``intercept_`` (1,))."""
+    xp = be.xp
+    n, d = X.shape
+    dt = X.dtype
+    y01 = _labels01(model, y, n)
+    coef = np.asarray(_host(model.coef_), dtype=np.float64)
+    if coef.shape != (1, d):
+        msg = f"coef_ has shape {coef.shape}; a binary logistic model has coef_ of shape (1, {d})."
+        raise ValueError(msg)
+    fi = bool(getattr(model, "fit_intercept", True))
+    params_h = coef[0]
+    if fi:
+        b0 = np.asarray(_host(model.intercept_), dtype=np.float64).reshape(-1)[0]
+        params_h = np.concatenate([[b0], params_h])
+    p = params_h.shape[0]
+    if n <= p:
+        msg = f"Found n_samples={n}: inference on {p} parameters needs at least {p + 1} samples."
+        raise ValueError(msg)
+    Z = X
+    if fi:
+        ones = xp.ones((n, 1), dtype=dt, device=K._device(X))
+        Z = xp.concat([ones, X], axis=1)
+    info = K.logit_information(Z, be.asarray(y01, dtype=dt), be.asarray(params_h, dtype=dt), xp=xp)
+    if info.rank < p:
+        msg = (
+            "The information matrix ZᵀWZ is singular: the classes are (quasi-)perfectly "
+            "separated (fitted probabilities 0 or 1) or features are collinear, so Wald "
+            "standard errors are not defined. Drop collinear features or add a penalty."
+        )
+        raise ValueError(msg)
+    cov = np.asarray(_host(info.cov), dtype=np.float64)
+    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = params_h / bse
+    q = stats.norm.ppf(1.0 - alpha / 2.0)
+    table = {
+        "coef": params_h, "std_err": bse, "statistic": z,
+        "p_value": 2.0 * stats.norm.sf(np.abs(z)), "ci_low": params_h - q * bse,
+        "ci_high": params_h + q * bse,
+    }  # fmt: skip
+    llf = float(info.loglike)
+    ybar = float(y01.mean())
+    llnull = n * (ybar * math.log(ybar) + (1.0 - ybar) * math.log(1.0 - ybar))
+    df_model = p - 1
+    llr = 2.0 * (llf - llnull)
+    step = np.asarray(_host(info.step), dtype=np.float64)
+    gap = float(np.max(np.abs(step) / bse))
+    notes = []
+    if gap > MLE_GAP_SE:
+        notes.append(
+            f"The coefficients are not the maximum-likelihood estimate: one Newton step moves "
+            f"them by up to {gap:.3g} standard errors (method "
+            f"{getattr(model, 'method', type(model).__name__)!r}). Wald statistics below are "
+            "evaluated at the model's coefficients; refit with method='newton' for exact inference."
+        )
+    if not fi:
+        notes.append(
+            "The model has no intercept; LL-Null is the constant-only model's, as in statsmodels."
+        )
+    fit = {
+        "n_samples": n, "n_params": p, "df_model": df_model, "df_resid": n - p,
+        "log_likelihood": llf, "ll_null": llnull, "llr": llr,
+        "llr_p_value": float(stats.chi2.sf(llr, df_model)),
+        "pseudo_r_squared": 1.0 - llf / llnull, "deviance": -2.0 * llf,
+        "null_deviance": -2.0 * llnull, "aic": -2.0 * (llf - p),
+        "bic": -2.0 * llf + math.log(n) * p, "at_mle": gap <= MLE_GAP_SE,
+        "max_coef_gap_in_se": gap,
+    }  # fmt: skip
+    design = K.decompose(X, intercept=True, xp=xp)
+    vif = np.asarray(_host(K.vif(design, xp=xp)), dtype=np.float64)
+    method = getattr(model, "method", None)
+    return DiagnosticReport(
+        kind="logistic",
+        model_name=type(model).__name__,
+        method=method if isinstance(method, str) else type(model).__name__,
+        target=target,
+        names=(["const"] if fi else []) + names,
+        table=table,
+        stat_label="z",
+        fit=fit,
+        tests={},
+        vif={names[i]: (None if bool(design.constant[i]) else float(vif[i])) for i in range(d)},
+        influence={},
+        notes=notes,
+        alpha=alpha,
+        cov_type="nonrobust",
+        backend=be.name,
+        device=be.device_name,
+        dtype="float32" if dt == xp.float32 else "float64",
+        cov=cov,
+    )

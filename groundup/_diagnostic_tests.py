@@ -1,0 +1,391 @@
+"""The assumption tests of ``gu.diagnose``: host-side distributions and one-line verdicts.
+
+The matrix work (auxiliary regressions, moments) runs on the model's device in
+:mod:`groundup.kernels.diagnostics`; what arrives here are Python floats (sums of squares,
+ranks, moments), turned into statistics and p-values with ``scipy.stats``. Each test
+returns a :class:`TestResult`, either with its statistic and p-value or marked not
+applicable with the reason (too few samples, a perfect auxiliary fit, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from scipy import stats
+
+HETERO_REMEDY = (
+    "use heteroscedasticity-robust standard errors (cov_type='HC3'), transform y "
+    "(e.g. log), or weighted least squares"
+)
+NORMAL_REMEDY = (
+    "t and F p-values are only approximate; look for outliers (Cook's distance), "
+    "transform y, or rely on large-sample / bootstrap inference"
+)
+AUTO_REMEDY = "add lagged or trend terms, or use HAC (Newey-West) standard errors / GLS"
+FORM_REMEDY = "add polynomial or interaction terms, or transform the variables"
+
+
+@dataclass
+class TestResult:
+    """One assumption test.
+
+    Attributes
+    ----------
+    key : str
+        Short identifier (``"breusch_pagan"``).
+    name : str
+        Display name (``"Breusch-Pagan"``).
+    assumption : str
+        What it checks (``"homoscedasticity"``).
+    statistic : float or None
+        ``None`` when not applicable.
+    p_value : float or None
+        ``None`` when not applicable or when the test has no p-value (Durbin-Watson).
+    df : tuple of float or None
+        Degrees of freedom of the reference distribution.
+    applicable : bool
+    verdict : str
+        One line: the conclusion at ``alpha`` and, when the assumption fails, the remedy.
+    reason : str
+        Why the test is not applicable (empty otherwise).
+    rejected : bool or None
+        Whether the assumption is rejected at ``alpha`` (``None``: not applicable).
+    extra : dict
+        Companion statistics (the F form of an LM test, skew and kurtosis, ...).
+    """
+
+    key: str
+    name: str
+    assumption: str
+    statistic: float | None
+    p_value: float | None
+    df: tuple[float, ...] | None
+    applicable: bool
+    verdict: str
+    reason: str = ""
+    rejected: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    __test__ = False  # not a pytest test class
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python values (JSON-ready)."""
+        return {
+            "name": self.name,
+            "assumption": self.assumption,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "df": list(self.df) if self.df is not None else None,
+            "applicable": self.applicable,
+            "rejected": self.rejected,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            **{k: v for k, v in self.extra.items()},
+        }
+
+
+def not_applicable(key: str, name: str, assumption: str, reason: str) -> TestResult:
+    """A test that cannot run on these data, with the reason."""
+    return TestResult(
+        key, name, assumption, None, None, None, False, f"not applicable: {reason}", reason
+    )
+
+
+def _decide(
+    key: str,
+    name: str,
+    assumption: str,
+    stat: float,
+    p: float,
+    df: tuple[float, ...],
+    alpha: float,
+    failed: str,
+    remedy: str,
+    passed: str,
+    extra: dict[str, Any] | None = None,
+) -> TestResult:
+    rejected = bool(p < alpha)
+    verdict = (
+        f"{failed} (p = {p:.3g} < {alpha:g}): {remedy}."
+        if rejected
+        else (f"{passed} (p = {p:.3g} >= {alpha:g}).")
+    )
+    return TestResult(key, name, assumption, stat, p, df, True, verdict, "", rejected, extra or {})
+
+
+# -- homoscedasticity ---------------------------------------------------------------------
+
+
+def lm_and_f(ssr: float, ctss: float, n: int, rank: int) -> tuple[float, float, int, int] | str:
+    """``n R²`` and the overall F of an auxiliary regression with a constant.
+
+    Returns ``(lm, F, df_model, df_resid)``, or the reason it is undefined.
+    """
+    df_model, df_resid = rank - 1, n - rank
+    if ctss <= 0:
+        return "the auxiliary regression's dependent variable is constant"
+    if df_resid < 1:
+        return f"the auxiliary regression has {rank} parameters and needs more than {rank} samples (got {n})"
+    if df_model < 1:
+        return "the auxiliary regression has no regressor besides the constant"
+    r2 = 1.0 - ssr / ctss
+    if ssr <= 0:
+        return "the auxiliary regression fits exactly (R² = 1)"
+    f = ((ctss - ssr) / df_model) / (ssr / df_resid)
+    return n * r2, f, df_model, df_resid
+
+
+def breusch_pagan(
+    ssr: float, ctss: float, n: int, rank: int, n_features: int, alpha: float
+) -> TestResult:
+    """Koenker's studentized Breusch-Pagan test (statsmodels' ``het_breuschpagan``)."""
+    key, name, what = "breusch_pagan", "Breusch-Pagan", "homoscedasticity"
+    got = lm_and_f(ssr, ctss, n, rank)
+    if isinstance(got, str):
+        return not_applicable(key, name, what, got)
+    lm, f, dfm, dfr = got
+    p = float(stats.chi2.sf(lm, n_features))
+    extra = {"f_statistic": f, "f_p_value": float(stats.f.sf(f, dfm, dfr)), "f_df": [dfm, dfr]}
+    return _decide(
+        key, name, what, lm, p, (float(n_features),), alpha,
+        "heteroscedasticity detected: the residual variance depends on the features",
+        HETERO_REMEDY, "no evidence of heteroscedasticity", extra,
+    )  # fmt: skip
+
+
+def white(ssr: float, ctss: float, n: int, rank: int, alpha: float) -> TestResult:
+    """White's test (statsmodels' ``het_white``): squares and cross products."""
+    key, name, what = "white", "White", "homoscedasticity"
+    got = lm_and_f(ssr, ctss, n, rank)
+    if isinstance(got, str):
+        return not_applicable(key, name, what, got)
+    lm, f, dfm, dfr = got
+    p = float(stats.chi2.sf(lm, dfm))
+    extra = {"f_statistic": f, "f_p_value": float(stats.f.sf(f, dfm, dfr)), "f_df": [dfm, dfr]}
+    return _decide(
+        key, name, what, lm, p, (float(dfm),), alpha,
+        "heteroscedasticity detected (variance depends on the features, their squares or products)",
+        HETERO_REMEDY, "no evidence of heteroscedasticity", extra,
+    )  # fmt: skip
+
+
+def goldfeld_quandt(
+    ssr1: float, df1: int, ssr2: float, df2: int, alternative: str, sort_by: str, alpha: float
+) -> TestResult:
+    """Goldfeld-Quandt: ``F = mse₂ / mse₁`` of the two halves, ~ F(df₂, df₁).
+
+    statsmodels 0.15 passes the degrees of freedom to the one-sided p-values in the other
+    order (``F(df₁, df₂)``); the two agree when the halves are the same size (even n, no
+    drop) and for ``alternative="two-sided"``.
+    """
+    key, name, what = "goldfeld_quandt", "Goldfeld-Quandt", "homoscedasticity"
+    if ssr1 <= 0:
+        return not_applicable(key, name, what, "the first half is fitted exactly (zero residuals)")
+    f = (ssr2 / df2) / (ssr1 / df1)
+    if alternative == "increasing":
+        p = float(stats.f.sf(f, df2, df1))
+    elif alternative == "decreasing":
+        p = float(stats.f.sf(1.0 / f, df1, df2)) if f > 0 else 0.0
+    else:
+        p = 2.0 * min(float(stats.f.cdf(f, df2, df1)), float(stats.f.sf(f, df2, df1)))
+    extra = {"alternative": alternative, "sorted_by": sort_by}
+    return _decide(
+        key, name, what, f, p, (float(df2), float(df1)), alpha,
+        f"residual variance differs between the low and high halves by {sort_by}",
+        HETERO_REMEDY, "no evidence that the variance changes between the halves", extra,
+    )  # fmt: skip
+
+
+# -- normality ------------------------------------------------------------------------------
+
+
+def skew_kurtosis(
+    m2: float, m3: float, m4: float, mean: float, eps: float
+) -> tuple[float, float] | None:
+    """Biased skewness and (Pearson) kurtosis, or ``None`` when the variance is zero
+    (scipy's rule ``m2 <= (eps * mean)²``)."""
+    if m2 <= (eps * mean) ** 2 or m2 <= 0:
+        return None
+    return m3 / m2**1.5, m4 / m2**2
+
+
+def jarque_bera(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
+    """Jarque-Bera (statsmodels' ``jarque_bera``)."""
+    jb = n / 6.0 * (skew**2 + 0.25 * (kurt - 3.0) ** 2)
+    p = float(stats.chi2.sf(jb, 2))
+    return _decide(
+        "jarque_bera", "Jarque-Bera", "normality", jb, p, (2.0,), alpha,
+        "residuals are not normal (skew / kurtosis)", NORMAL_REMEDY,
+        "no evidence against normal residuals", {"skew": skew, "kurtosis": kurt},
+    )  # fmt: skip
+
+
+def _skew_z(b2: float, n: float) -> float:
+    """D'Agostino's transformed skewness (scipy's ``skewtest``)."""
+    y = b2 * math.sqrt(((n + 1) * (n + 3)) / (6.0 * (n - 2)))
+    beta2 = (
+        3.0 * (n**2 + 27 * n - 70) * (n + 1) * (n + 3) / ((n - 2.0) * (n + 5) * (n + 7) * (n + 9))
+    )
+    w2 = -1 + math.sqrt(2 * (beta2 - 1))
+    delta = 1 / math.sqrt(0.5 * math.log(w2))
+    alpha = math.sqrt(2.0 / (w2 - 1))
+    y = 1.0 if y == 0 else y
+    return delta * math.log(y / alpha + math.sqrt((y / alpha) ** 2 + 1))
+
+
+def _kurtosis_z(b2: float, n: float) -> float | None:
+    """Anscombe-Glynn's transformed kurtosis (scipy's ``kurtosistest``)."""
+    e = 3.0 * (n - 1) / (n + 1)
+    varb2 = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) * (n + 1.0) * (n + 3) * (n + 5))
+    x = (b2 - e) / varb2**0.5
+    sqrtbeta1 = (
+        6.0
+        * (n * n - 5 * n + 2)
+        / ((n + 7) * (n + 9))
+        * ((6.0 * (n + 3) * (n + 5)) / (n * (n - 2) * (n - 3))) ** 0.5
+    )
+    a = 6.0 + 8.0 / sqrtbeta1 * (2.0 / sqrtbeta1 + (1 + 4.0 / (sqrtbeta1**2)) ** 0.5)
+    term1 = 1 - 2 / (9.0 * a)
+    denom = 1 + x * (2 / (a - 4.0)) ** 0.5
+    if denom == 0:
+        return None
+    term2 = math.copysign(((1 - 2.0 / a) / abs(denom)) ** (1 / 3), denom)
+    return (term1 - term2) / (2 / (9.0 * a)) ** 0.5
+
+
+OMNIBUS_MIN_N = 8
+
+
+def omnibus(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
+    """D'Agostino-Pearson omnibus test (``scipy.stats.normaltest``, statsmodels'
+    ``omni_normtest``), from the skewness and kurtosis alone."""
+    key, name, what = "omnibus", "Omnibus (D'Agostino-Pearson)", "normality"
+    if n < OMNIBUS_MIN_N:
+        return not_applicable(key, name, what, f"needs at least {OMNIBUS_MIN_N} samples (got {n})")
+    zk = _kurtosis_z(kurt, float(n))
+    if zk is None:
+        return not_applicable(
+            key, name, what, "the kurtosis transform is undefined here (division by zero)"
+        )
+    zs = _skew_z(skew, float(n))
+    k2 = zs * zs + zk * zk
+    p = float(stats.chi2.sf(k2, 2))
+    extra: dict[str, Any] = {"skew_z": zs, "kurtosis_z": zk}
+    if n < 20:
+        extra["note"] = f"the kurtosis part is approximate with fewer than 20 samples (n = {n})"
+    return _decide(
+        key, name, what, k2, p, (2.0,), alpha, "residuals are not normal", NORMAL_REMEDY,
+        "no evidence against normal residuals", extra,
+    )  # fmt: skip
+
+
+def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
+    """Shapiro-Wilk (``scipy.stats.shapiro``; needs the residuals on the host)."""
+    import warnings
+
+    key, name, what = "shapiro_wilk", "Shapiro-Wilk", "normality"
+    n = len(resid_host)
+    if n < 3:
+        return not_applicable(key, name, what, f"needs at least 3 samples (got {n})")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        w, p = stats.shapiro(resid_host)
+    extra = {}
+    if caught:
+        extra["note"] = "; ".join(str(c.message) for c in caught)
+    return _decide(
+        key, name, what, float(w), float(p), (float(n),), alpha, "residuals are not normal",
+        NORMAL_REMEDY, "no evidence against normal residuals", extra,
+    )  # fmt: skip
+
+
+# -- autocorrelation -----------------------------------------------------------------------
+
+
+def durbin_watson(dw: float) -> TestResult:
+    """Durbin-Watson statistic (no p-value: the rule of thumb 1.5 <= DW <= 2.5)."""
+    if dw < 1.5:
+        rejected, verdict = (
+            True,
+            f"positive autocorrelation likely (DW = {dw:.3f} < 1.5): {AUTO_REMEDY}.",
+        )
+    elif dw > 2.5:
+        rejected, verdict = (
+            True,
+            f"negative autocorrelation likely (DW = {dw:.3f} > 2.5): {AUTO_REMEDY}.",
+        )
+    else:
+        rejected, verdict = (
+            False,
+            f"no sign of first-order autocorrelation (DW = {dw:.3f}, near 2).",
+        )
+    return TestResult(
+        "durbin_watson",
+        "Durbin-Watson",
+        "independence",
+        dw,
+        None,
+        None,
+        True,
+        verdict,
+        "",
+        rejected,
+    )
+
+
+def breusch_godfrey(
+    ssr_u: float, ctss: float, rank_u: int, ssr_r: float, n: int, nlags: int, alpha: float
+) -> TestResult:
+    """Breusch-Godfrey LM test (statsmodels' ``acorr_breusch_godfrey``)."""
+    key, name, what = "breusch_godfrey", "Breusch-Godfrey", "independence"
+    df_resid = n - rank_u
+    if ctss <= 0 or ssr_u <= 0:
+        return not_applicable(key, name, what, "the residuals are fitted exactly by their lags")
+    if df_resid < 1:
+        return not_applicable(
+            key, name, what,
+            f"the auxiliary regression has {rank_u} parameters and needs more than {rank_u} samples (got {n})",
+        )  # fmt: skip
+    lm = n * (1.0 - ssr_u / ctss)
+    p = float(stats.chi2.sf(lm, nlags))
+    f = ((ssr_r - ssr_u) / nlags) / (ssr_u / df_resid)
+    extra = {"nlags": nlags, "f_statistic": f, "f_p_value": float(stats.f.sf(f, nlags, df_resid)),
+             "f_df": [nlags, df_resid]}  # fmt: skip
+    return _decide(
+        key, name, what, lm, p, (float(nlags),), alpha,
+        f"residuals are autocorrelated (up to lag {nlags})", AUTO_REMEDY,
+        "no evidence of autocorrelation", extra,
+    )  # fmt: skip
+
+
+# -- functional form -----------------------------------------------------------------------
+
+
+def reset(ssr_u: float, rank_u: int, ssr_r: float, n: int, q: int, alpha: float) -> TestResult:
+    """Ramsey's RESET, F form (statsmodels' ``linear_reset(use_f=True)``); the Wald chi²
+    form (``use_f=False``) is in ``extra``."""
+    key, name, what = "reset", "Ramsey RESET", "linearity"
+    df_resid = n - rank_u
+    if df_resid < 1:
+        return not_applicable(
+            key,
+            name,
+            what,
+            f"the augmented regression has {rank_u} parameters and needs more than {rank_u} samples (got {n})",
+        )
+    if ssr_u <= 0:
+        return not_applicable(key, name, what, "the augmented regression fits exactly")
+    f = ((ssr_r - ssr_u) / q) / (ssr_u / df_resid)
+    p = float(stats.f.sf(f, q, df_resid))
+    extra = {
+        "powers": q + 1,
+        "chi2_statistic": q * f,
+        "chi2_p_value": float(stats.chi2.sf(q * f, q)),
+    }
+    return _decide(
+        key, name, what, f, p, (float(q), float(df_resid)), alpha,
+        "the linear form is misspecified (powers of the fitted values add explanatory power)",
+        FORM_REMEDY, "no evidence of a misspecified functional form", extra,
+    )  # fmt: skip
