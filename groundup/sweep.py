@@ -283,7 +283,8 @@ def sweep(
         sel = be.asarray(val_idx)
         X_val, y_val = xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0)
     n = train.X.shape[0]
-    _check_train_size(ests, n)
+    for est in ests:
+        est._check_n_samples(n)
     groups = _groups(ests, n)
     total = sum(max(ests[i].max_iter for i in g) for g in groups)
     done = 0
@@ -428,11 +429,6 @@ def _take(data: FitData, rows: np.ndarray) -> FitData:
     return FitData(xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0), None, be)
 
 
-def _check_train_size(ests: Sequence[Any], n: int) -> None:
-    for est in ests:
-        est._check_n_samples(n)
-
-
 def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
     """Indices of the configurations that share a visiting order, in order of appearance."""
     groups: dict[tuple[Any, ...], list[int]] = {}
@@ -544,24 +540,20 @@ def _table(
             }
         )
     table = pd.DataFrame(rows)
+    for k in params:  # keep None as None (pandas would turn it into NaN)
+        if any(cfg[k] is None for cfg in configs):
+            table[k] = pd.Series([cfg[k] for cfg in configs], dtype=object)
     table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
     return table
 
 
 def _plain(v: Any) -> Any:
-    """A pandas/NumPy scalar as the Python value the estimator expects."""
-    if isinstance(v, np.generic):
-        return v.item()
-    if v is not None and not isinstance(v, str) and _isna(v):
+    """A table cell as the Python value the estimator expects (NaN/None -> None)."""
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
-    return v
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(np.isnan(v))
-    except TypeError:
-        return False
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _backend_of(result: SweepResult) -> Backend:
