@@ -7,7 +7,8 @@ The grid comes from flags (``--eta0 0.001,0.01,0.1 --batch-size 16,64``) and/or 
 (``best.json``) and the plots (``heatmap.png``, ``losses.png``, ``best.png``) are written to
 ``--out``.
 
-A TOML config looks like this (a ``[sweep]`` table, or the same keys at the top level)::
+A TOML config looks like this (a ``[sweep]`` table, or the same keys at the top level; a
+top-level ``[params]`` table, as ``groundup bench`` reads, is shared with ``[sweep.params]``)::
 
     [sweep]
     data = "train.csv"        # relative to the config file
@@ -171,13 +172,16 @@ def _read_toml(path: str) -> dict[str, Any]:
         raise FileNotFoundError(msg)
     with open(path, "rb") as fh:
         doc = tomllib.load(fh)
-    conf = doc.get("sweep", doc)
     known = {*_SETTINGS, "grid", "params"}
+    if "sweep" in doc:  # an experiment file shared with other commands ([bench], [params])
+        conf = dict(doc["sweep"])
+        conf["params"] = {**doc.get("params", {}), **conf.get("params", {})}
+    else:
+        conf = dict(doc)
     unknown = sorted(set(conf) - known)
     if unknown:
         msg = f"Unknown key(s) {unknown} in {path!r}; valid keys: {sorted(known)}."
         raise ValueError(msg)
-    conf = dict(conf)
     data = conf.get("data")
     if data and not os.path.isabs(data):
         near = os.path.join(os.path.dirname(os.path.abspath(path)), data)

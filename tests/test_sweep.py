@@ -442,7 +442,8 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
     config.write_text(
         '[sweep]\ndata = "data.csv"\ntarget = "target"\nrandom_state = 3\n'
         "validation_fraction = 0.3\n\n[sweep.grid]\neta0 = [0.01, 0.1]\n"
-        'learning_rate = ["constant", "adaptive"]\n\n[sweep.params]\nmax_iter = 7\n'
+        'learning_rate = ["constant", "adaptive"]\n\n[sweep.params]\nmax_iter = 7\n\n'
+        "[params]\ntol = 0.5\n"  # a top-level [params] table (shared with groundup bench)
     )
     args = _parser().parse_args(
         [
@@ -464,7 +465,10 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
     assert sorted(set(table["eta0"])) == [0.02, 0.05, 0.2]
     assert (table["n_iter"] <= 7).all()
     assert not (out / "heatmap.png").exists()
-    assert json.loads((out / "best.json").read_text())["random_state"] == 3
+    best = json.loads((out / "best.json").read_text())
+    assert best["random_state"] == 3
+    assert best["best_params"]["max_iter"] == 7
+    assert best["best_params"]["tol"] == 0.5
 
 
 @pytest.mark.parametrize(
