@@ -1,0 +1,688 @@
+"""The benchmark runner: every method on every backend, device and dtype, peers beside them.
+
+``gu.benchmark(...)`` answers "which method, on which backend and device, is fastest and most
+accurate for my data?" as a pandas DataFrame, one row per run. Each run moves the training
+data to its device once (not timed), warms up, then times ``repeats`` fits, each synchronised
+on the device; accuracy is measured on a held-out split. scikit-learn and a hand-written
+PyTorch loop run in the same process and the same run, marked ``peer=True``.
+
+>>> import groundup as gu
+>>> table = gu.benchmark("line", methods=["normal", "sgd"], backends=["numpy"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import statistics
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groundup import backends as _backends
+from groundup import datasets as _datasets
+from groundup._params import ALIASES, LINEAR_METHODS, LOGISTIC_METHODS
+from groundup.peers import Peer, PeerFit, peers_for
+
+__all__ = [
+    "BENCH_DEFAULTS",
+    "COLUMNS",
+    "DEFAULT_BACKENDS",
+    "METHODS",
+    "MODELS",
+    "backend_info",
+    "benchmark",
+    "method_params",
+    "optimizer_paths",
+]
+
+MODELS: tuple[str, ...] = ("linear", "logistic")
+METHODS: dict[str, tuple[str, ...]] = {"linear": LINEAR_METHODS, "logistic": LOGISTIC_METHODS}
+TASKS = {"linear": "regression", "logistic": "classification"}
+DTYPES = ("float32", "float64")
+# Every backend groundup knows except Dask, which is for data larger than memory: opt in
+# with backends=["dask"].
+DEFAULT_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "array_api_strict", "cupy")
+# Hyper-parameters of the runs unless ``params`` overrides them: a fixed seed everywhere, and
+# a constant step of 0.1 for the full-batch and mini-batch methods, which suits well-scaled
+# data (the estimators' own default, invscaling from 0.01, is scikit-learn's SGD default and
+# is kept for ``sgd``, so that it and its peer SGDRegressor run the same algorithm).
+BENCH_DEFAULTS: dict[str, Any] = {
+    "random_state": 0,
+    "batch": {"learning_rate": "constant", "eta0": 0.1},
+    "minibatch": {"learning_rate": "constant", "eta0": 0.1},
+}
+# tracemalloc sees allocations made through Python's and NumPy's allocators; PyTorch, JAX and
+# CuPy keep their own, so their host peak is not measured (NaN) rather than reported as ~0.
+_HOST_TRACED = ("numpy", "array_api_strict", "sklearn")
+_WARMUP_EPOCHS = 2  # warm-up fits run this many epochs: same shapes, kernels and caches
+
+COLUMNS: tuple[str, ...] = (
+    "data", "model", "method", "impl", "peer", "backend", "device", "dtype",
+    "n_samples", "n_features", "status", "reason",
+    "rmse", "mae", "r2", "accuracy", "log_loss",
+    "fit_time", "fit_time_min", "fit_time_max", "repeats",
+    "peak_host_mb", "peak_device_mb", "epochs", "converged", "final_loss", "warnings",
+    "loss_history", "coef", "intercept",
+)  # fmt: skip
+
+
+# -- backends, devices, dtypes ----------------------------------------------------------------
+def backend_info() -> dict[str, dict[str, Any]]:
+    """``gu.backends.available()``: what is installed here, versions and working devices."""
+    return _backends.available()
+
+
+@dataclass
+class _Place:
+    """One backend on one device in one dtype."""
+
+    name: str
+    device: str
+    dtype: str
+    backend: Any
+
+
+def _places(
+    names: Sequence[str], devices: Sequence[str] | None, dtypes: Sequence[str] | None
+) -> tuple[list[_Place], list[dict[str, Any]]]:
+    """Where to run, and a skipped row for each backend / device / dtype that is not here."""
+    info = backend_info()
+    places: list[_Place] = []
+    skipped: list[dict[str, Any]] = []
+    for name in names:
+        entry = info.get(name, {})
+        if not entry.get("installed") or not entry.get("devices"):
+            reason = entry.get("reason") or f"backend {name!r} has no working device here"
+            skipped.append(_skip_row(name, ",".join(devices or ["-"]), "-", reason))
+            continue
+        wanted = list(devices) if devices else _default_devices(entry["devices"])
+        for spelling in wanted:
+            try:
+                be = _backends.resolve(name, spelling)
+            except (ValueError, ImportError, RuntimeError) as exc:
+                skipped.append(_skip_row(name, spelling, "-", str(exc)))
+                continue
+            for dtype in dtypes or [("float64" if be.has_float64() else "float32")]:
+                if dtype == "float64" and not be.has_float64():
+                    reason = (
+                        f"{name} on {be.device_name} has no float64 (JAX needs "
+                        "JAX_ENABLE_X64=1; MPS has none); use --dtypes float32"
+                    )
+                    skipped.append(_skip_row(name, be.device_name, dtype, reason))
+                    continue
+                places.append(_Place(name, be.device_name, dtype, be))
+    return places, skipped
+
+
+def _default_devices(found: Sequence[str]) -> list[str]:
+    """The CPU and the first accelerator of each kind (``cuda:0``, ``mps``)."""
+    out: list[str] = []
+    kinds: set[str] = set()
+    for dev in found:
+        kind = dev.split(":")[0]
+        if kind not in kinds:
+            kinds.add(kind)
+            out.append(dev)
+    return out
+
+
+def _skip_row(backend: str, device: str, dtype: str, reason: str, **extra: Any) -> dict[str, Any]:
+    row = {"backend": backend, "device": device, "dtype": dtype, "status": "skipped"}
+    row.update({"reason": reason, "impl": extra.pop("impl", "groundup"), "peer": False})
+    row.update(extra)
+    return row
+
+
+# -- one fit, uniformly for groundup and the peers ---------------------------------------------
+class _GroundupFit(PeerFit):
+    """A groundup estimator behind the peers' interface."""
+
+    def __init__(self, cls: type, params: dict[str, Any], place: _Place) -> None:
+        self.cls, self.params, self.place_ = cls, params, place
+        self.device_name = place.device
+        self.dtype_ = place.dtype
+
+    def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        be, dt = self.place_.backend, self.place_.dtype
+        Xd = be.asarray(np.ascontiguousarray(X, dtype=dt), dtype=be.dtype(dt))
+        yd = be.asarray(y.astype(dt) if y.dtype.kind == "f" else y)
+        be.synchronize(Xd, yd)
+        return Xd, yd
+
+    def fit(self, data: tuple[Any, Any]) -> None:
+        est = self.cls(**self.params).fit(*data)
+        self.place_.backend.synchronize(est.coef_, est.intercept_)
+        self.est = est
+        self.n_iter_ = int(est.n_iter_)
+        self.converged_ = bool(est.converged_)
+        self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
+
+    def _host(self, a: Any) -> np.ndarray:
+        return self.place_.backend.to_numpy(a)
+
+    @property
+    def coef_(self) -> np.ndarray:
+        return self._host(self.est.coef_)
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        return self._host(self.est.intercept_)
+
+    def _device_X(self, X: np.ndarray) -> Any:
+        be, dt = self.place_.backend, self.place_.dtype
+        return be.asarray(np.ascontiguousarray(X, dtype=dt), dtype=be.dtype(dt))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self._host(self.est.predict(self._device_X(X)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self._host(self.est.predict_proba(self._device_X(X)))
+
+
+@dataclass
+class _Run:
+    """One planned row: a data set, a model and method, and who fits it where."""
+
+    data: _datasets.Dataset
+    model: str
+    method: str
+    impl: str
+    backend: str
+    device: str
+    dtype: str
+    make: Callable[[dict[str, Any]], PeerFit]
+    params: dict[str, Any]
+    peer: bool = False
+    device_backend: Any = None  # a groundup Backend for device memory and nothing else
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "data": self.data.name,
+            "model": self.model,
+            "method": self.method,
+            "impl": self.impl,
+            "peer": self.peer,
+            "backend": self.backend,
+            "device": self.device,
+            "dtype": self.dtype,
+            "n_samples": self.data.n_samples,
+            "n_features": self.data.n_features,
+        }
+
+
+@dataclass
+class _Timing:
+    times: list[float] = field(default_factory=list)
+    host_peak: float = math.nan
+    device_peak: float = math.nan
+    warnings: list[str] = field(default_factory=list)
+
+
+def _short(params: dict[str, Any]) -> dict[str, Any]:
+    out = dict(params)
+    out["max_iter"] = min(int(params.get("max_iter", 1000)), _WARMUP_EPOCHS)
+    out["tol"] = None  # no ConvergenceWarning from a deliberately short run
+    return out
+
+
+def _measure(
+    run: _Run,
+    data: Any,
+    *,
+    repeats: int,
+    warmup: int,
+    max_time: float | None,
+    memory: bool,
+) -> tuple[PeerFit, _Timing]:
+    timing = _Timing()
+    fitter = run.make(run.params)
+    short = run.make(_short(run.params))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(warmup):
+            short.fit(data)
+    dev = run.device_backend
+    if dev is not None:
+        dev.reset_peak_memory()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fitter.fit(data)  # synchronises the device before it returns
+            timing.times.append(time.perf_counter() - start)
+            if max_time is not None and sum(timing.times) >= max_time:
+                break
+    timing.warnings = sorted({w.category.__name__ for w in caught})
+    peak = dev.peak_memory() if dev is not None else None
+    if peak is not None:
+        timing.device_peak = peak / 2**20
+    if memory and run.backend in _HOST_TRACED:
+        timing.host_peak = _traced_peak(lambda: short.fit(data)) / 2**20
+    return fitter, timing
+
+
+def _traced_peak(fn: Callable[[], Any]) -> float:
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn()
+        return float(tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+
+
+def _scores(fitter: PeerFit, task: str, X_test: np.ndarray, y_test: np.ndarray) -> dict:
+    from groundup import metrics
+
+    if task == "regression":
+        pred = np.asarray(fitter.predict(X_test), dtype=np.float64)
+        return {
+            "rmse": metrics.rmse(y_test, pred),
+            "mae": metrics.mae(y_test, pred),
+            "r2": metrics.r2(y_test, pred),
+        }
+    pred = np.asarray(fitter.predict(X_test))
+    proba = np.asarray(fitter.predict_proba(X_test), dtype=np.float64)
+    return {
+        "accuracy": float(metrics.accuracy(y_test, pred)),
+        "log_loss": float(metrics.log_loss(y_test, proba)),
+    }
+
+
+def _execute(
+    run: _Run,
+    split: tuple[np.ndarray, ...],
+    cache: dict[tuple, Any],
+    **how: Any,
+) -> dict[str, Any]:
+    X_train, X_test, y_train, y_test = split
+    row = run.row()
+    key = (id(run.data), run.impl, run.backend, run.device, run.dtype)
+    try:
+        if key not in cache:
+            cache[key] = run.make(run.params).place(X_train, y_train)
+        fitter, timing = _measure(run, cache[key], **how)
+        row.update(_scores(fitter, run.data.task, X_test, y_test))
+    except Exception as exc:  # noqa: BLE001 - one failed run is a row, the run goes on
+        row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
+        return row
+    hist = fitter.loss_history_
+    row.update(
+        status="ok",
+        reason="",
+        fit_time=statistics.median(timing.times),
+        fit_time_min=min(timing.times),
+        fit_time_max=max(timing.times),
+        repeats=len(timing.times),
+        peak_host_mb=timing.host_peak,
+        peak_device_mb=timing.device_peak,
+        epochs=int(fitter.n_iter_),
+        converged=fitter.converged_,
+        final_loss=float(hist[-1]) if hist is not None and len(hist) else math.nan,
+        warnings=",".join(timing.warnings),
+        loss_history=hist,
+        coef=np.asarray(fitter.coef_, dtype=np.float64).tolist(),
+        intercept=np.asarray(fitter.intercept_, dtype=np.float64).tolist(),
+        dtype=getattr(fitter, "dtype_", run.dtype),
+    )
+    return row
+
+
+# -- the plan ---------------------------------------------------------------------------------
+def _estimator_class(model: str) -> type | None:
+    import groundup
+
+    return getattr(
+        groundup, {"linear": "LinearRegression", "logistic": "LogisticRegression"}[model], None
+    )
+
+
+def method_params(model: str, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The hyper-parameters a run of ``method`` uses: the bench defaults, then ``params``.
+
+    Top-level scalar entries apply to every method; an entry named after a method (a dict)
+    to that method only.
+    """
+    out: dict[str, Any] = {}
+    for layer in (BENCH_DEFAULTS, params or {}):
+        out.update({k: v for k, v in layer.items() if not isinstance(v, dict)})
+        out.update(layer.get(method, {}))
+    return out
+
+
+def _check_names(kind: str, given: Iterable[str] | None, valid: Sequence[str]) -> list[str] | None:
+    if given is None:
+        return None
+    out = []
+    for name in given:
+        key = str(name).lower().replace("-", "_")
+        if kind == "method":
+            key = ALIASES.get(key, key)
+        if key not in valid:
+            msg = f"Unknown {kind} {name!r}; choose from {list(valid)}."
+            raise ValueError(msg)
+        if key not in out:
+            out.append(key)
+    if not out:
+        msg = f"No {kind} given; choose from {list(valid)}."
+        raise ValueError(msg)
+    return out
+
+
+def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
+    if not params:
+        return
+    all_methods = {m for model in models for m in METHODS[model]}
+    valid: set[str] = set()
+    for model in models:
+        cls = _estimator_class(model)
+        if cls is not None:
+            valid |= {p for p in inspect.signature(cls).parameters if p != "self"}
+    valid -= {"method", "backend", "device", "dtype"}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            if key not in all_methods:
+                msg = (
+                    f"params[{key!r}] is a table but {key!r} is not a method of "
+                    f"{list(models)}; method tables: {sorted(all_methods)}."
+                )
+                raise ValueError(msg)
+            _check_params(value, models)
+        elif valid and key not in valid:
+            msg = f"Unknown hyper-parameter {key!r}; valid names: {sorted(valid)}."
+            raise ValueError(msg)
+
+
+def _plan(
+    sets: list[_datasets.Dataset],
+    models: Sequence[str],
+    methods: Sequence[str] | None,
+    places: list[_Place],
+    params: dict[str, Any] | None,
+    peer_dtypes: Sequence[str],
+    with_peers: bool,
+) -> tuple[list[_Run], list[dict[str, Any]]]:
+    runs: list[_Run] = []
+    skipped: list[dict[str, Any]] = []
+    torch_devices = [p.device for p in places if p.name == "torch"] or ["cpu"]
+    for model in models:
+        matching = [d for d in sets if d.task == TASKS[model]]
+        if not matching:
+            names = [d.name for d in sets]
+            hint = "breast_cancer or classes" if model == "logistic" else "diabetes, line or multi"
+            reason = f"no {TASKS[model]} data among {names}; try --data {hint}"
+            skipped.append(_skip_row("-", "-", "-", reason, model=model))
+            continue
+        cls = _estimator_class(model)
+        for data in matching:
+            for method in methods or METHODS[model]:
+                if method not in METHODS[model]:
+                    continue
+                p = method_params(model, method, params)
+                base = {"data": data, "model": model, "method": method, "params": p}
+                for place in places:
+                    if cls is None:
+                        reason = f"groundup has no {model} estimator in this version"
+                        skipped.append(
+                            _skip_row(place.name, place.device, place.dtype, reason,
+                                      model=model, method=method, data=data.name)
+                        )  # fmt: skip
+                        continue
+                    est_params = {**p, "method": method, "backend": place.name,
+                                  "device": place.device, "dtype": place.dtype}  # fmt: skip
+                    runs.append(
+                        _Run(
+                            **base, impl="groundup", backend=place.name, device=place.device,
+                            dtype=place.dtype,
+                            make=_groundup_maker(cls, est_params, place),
+                            device_backend=place.backend,
+                        )
+                    )  # fmt: skip
+                if with_peers:
+                    for peer in peers_for(model, method):
+                        runs_or_skips = _peer_runs(peer, base, p, torch_devices, peer_dtypes)
+                        for item in runs_or_skips:
+                            (runs if isinstance(item, _Run) else skipped).append(item)
+    return runs, skipped
+
+
+def _groundup_maker(cls: type, est_params: dict[str, Any], place: _Place) -> Callable:
+    def make(p: dict[str, Any]) -> PeerFit:
+        merged = {**est_params, **{k: v for k, v in p.items() if k in ("max_iter", "tol")}}
+        return _GroundupFit(cls, merged, place)
+
+    return make
+
+
+def _peer_runs(
+    peer: Peer,
+    base: dict[str, Any],
+    params: dict[str, Any],
+    torch_devices: Sequence[str],
+    dtypes: Sequence[str],
+) -> list[_Run | dict[str, Any]]:
+    out: list[_Run | dict[str, Any]] = []
+    devices = list(torch_devices) if peer.on_device else ["cpu"]
+    label = {"data": base["data"].name, "model": base["model"], "method": base["method"]}
+    why = peer.unsupported(params)
+    lib_missing = None
+    if peer.backend in _backends.NAMES:
+        info = backend_info().get(peer.backend, {})
+        if not info.get("installed"):
+            lib_missing = info.get("reason") or f"{peer.backend} is not installed"
+    for device in devices:
+        for dtype in dtypes:
+            reason = why or lib_missing
+            if reason:
+                out.append(
+                    _skip_row(peer.backend, device, dtype, reason, impl=peer.name, **label)
+                    | {"peer": True}
+                )
+                continue
+            dev_be = None
+            if peer.backend in _backends.NAMES:
+                dev_be = _backends.resolve(peer.backend, device)
+
+            def make(p: dict[str, Any], device: str = device, dtype: str = dtype) -> PeerFit:
+                return peer.build(p, device, dtype)
+
+            out.append(
+                _Run(
+                    **base, impl=peer.name, backend=peer.backend, device=device, dtype=dtype,
+                    make=make, peer=True, device_backend=dev_be,
+                )
+            )  # fmt: skip
+    return out
+
+
+def optimizer_paths(
+    data: _datasets.Dataset,
+    *,
+    methods: Sequence[str] = ("batch", "sgd", "minibatch"),
+    params: dict[str, Any] | None = None,
+    backend: str = "numpy",
+) -> dict[str, np.ndarray]:
+    """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
+
+    The fits use the same hyper-parameters as :func:`benchmark` (``params`` over
+    :data:`BENCH_DEFAULTS`) and ``record_path=True``.
+
+    Parameters
+    ----------
+    data : Dataset
+        One feature.
+    methods : sequence of str, default=("batch", "sgd", "minibatch")
+    params : dict, optional
+    backend : str, default="numpy"
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_iter + 1, 2)
+        The path from the starting point (0, 0), one row per epoch.
+    """
+    from groundup.linear_model import LinearRegression
+
+    if data.n_features != 1:
+        msg = f"optimizer_paths needs one feature, {data.name!r} has {data.n_features}."
+        raise ValueError(msg)
+    out: dict[str, np.ndarray] = {}
+    for method in methods:
+        p = method_params("linear", method, params)
+        est = LinearRegression(method=method, backend=backend, record_path=True, **p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(data.X, data.y)
+        steps = [(float(np.ravel(b)[0]), float(np.ravel(w)[0])) for w, b in est.path_]
+        out[method] = np.asarray([(0.0, 0.0), *steps])
+    return out
+
+
+# -- the public entry -------------------------------------------------------------------------
+def benchmark(
+    data: Any = "synthetic",
+    *,
+    models: Sequence[str] = ("linear",),
+    methods: Sequence[str] | None = None,
+    backends: Sequence[str] | None = None,
+    devices: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    sizes: Sequence[int] | None = None,
+    target: str | None = None,
+    repeats: int = 3,
+    warmup: int = 1,
+    max_time: float | None = None,
+    peers: bool = True,
+    params: dict[str, Any] | None = None,
+    test_size: float = 0.25,
+    random_state: int = 0,
+    memory: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> pd.DataFrame:
+    """Fit every requested model and method on every backend, device and dtype; time it.
+
+    Parameters
+    ----------
+    data : str, Dataset, (X, y) or a list of them, default="synthetic"
+        ``"synthetic"`` (the 1-D ``y = 4 + 3x`` line, a multivariate regression and a
+        two-class set), ``"line"``, ``"multi"``, ``"classes"``, ``"diabetes"``,
+        ``"breast_cancer"``, a CSV path (with ``target``), a :class:`~groundup.datasets.Dataset`
+        or an ``(X, y)`` pair.
+    models : sequence of {"linear", "logistic"}, default=("linear",)
+        Linear models run on regression data, logistic models on classification data.
+    methods : sequence of str, optional
+        Methods to run (aliases accepted); default: every method of each model.
+    backends : sequence of str, optional
+        Default: numpy, torch, jax, array_api_strict, cupy. One that is not installed gives a
+        row with ``status="skipped"`` and the reason.
+    devices : sequence of str, optional
+        ``"cpu"``, ``"cuda"``, ``"mps"``, ...; default: the CPU and the first GPU of each
+        backend. A device a backend does not have gives a skipped row.
+    dtypes : sequence of {"float32", "float64"}, optional
+        Default: float64 where the device has it, else float32 (JAX without x64).
+    sizes : sequence of int, optional
+        Draw every synthetic data set at each size (``n_samples``); real data keep theirs.
+    target : str, optional
+        Target column of a CSV file.
+    repeats : int, default=3
+        Timed fits per row; the table gives their median, min and max.
+    warmup : int, default=1
+        Untimed fits before the timed ones (two epochs each for gradient methods: the same
+        shapes, so imports, kernels and JIT caches are warm).
+    max_time : float, optional
+        Stop repeating a row once its timed fits have taken this many seconds (at least one
+        fit always runs; ``repeats`` in the result says how many did).
+    peers : bool, default=True
+        Also run scikit-learn and the hand-written PyTorch loop beside the methods they match.
+    params : dict, optional
+        Hyper-parameters: scalars for every method, ``{"sgd": {"eta0": 0.05}}`` for one.
+        Defaults: :data:`BENCH_DEFAULTS`.
+    test_size : float, default=0.25
+        Share of each data set held out for the accuracy columns.
+    random_state : int, default=0
+        Seeds the synthetic data and the split.
+    memory : bool, default=True
+        Measure the peak host memory of one (short) fit with ``tracemalloc``.
+    progress : callable, optional
+        ``progress(done, total, label)`` before each run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run with the columns of :data:`COLUMNS`: ``status`` is ``"ok"``,
+        ``"skipped"`` or ``"error"`` (with ``reason``); times are in seconds, memory in MiB;
+        ``loss_history`` (per epoch), ``coef`` and ``intercept`` are kept for the plots.
+
+    Raises
+    ------
+    ValueError
+        An unknown model, method, backend, dtype, data name or hyper-parameter, or a count out
+        of range (the message lists the valid values).
+    """
+    models = _check_names("model", models, MODELS)
+    all_methods = tuple(dict.fromkeys(m for model in models for m in METHODS[model]))
+    methods = _check_names("method", methods, all_methods)
+    names = _check_names("backend", backends, _backends.NAMES) or list(DEFAULT_BACKENDS)
+    dtypes = _check_names("dtype", dtypes, DTYPES)
+    _check_counts(repeats, warmup, max_time, test_size, sizes)
+    _check_params(params, models)
+    sets = _datasets.resolve(data, sizes=sizes, random_state=random_state, target=target)
+
+    places, skipped = _places(names, devices, dtypes)
+    runs, more = _plan(sets, models, methods, places, params, dtypes or ["float64"], peers)
+    skipped += more
+    rows: list[dict[str, Any]] = []
+    splits: dict[int, tuple[np.ndarray, ...]] = {}
+    cache: dict[tuple, Any] = {}
+    current = None
+    for i, run in enumerate(runs):
+        if progress is not None:
+            progress(i, len(runs), f"{run.data.name} {run.method} {run.impl} {run.backend}")
+        if run.data is not current:
+            cache.clear()  # device copies of the previous data set can go
+            current = run.data
+        if id(run.data) not in splits:
+            splits[id(run.data)] = run.data.split(test_size, random_state)
+        rows.append(
+            _execute(
+                run, splits[id(run.data)], cache,
+                repeats=repeats, warmup=warmup, max_time=max_time, memory=memory,
+            )
+        )  # fmt: skip
+    if progress is not None:
+        progress(len(runs), len(runs), "done")
+    frame = pd.DataFrame(rows + skipped, columns=list(COLUMNS))
+    return frame.astype({"peer": bool})
+
+
+def _check_counts(
+    repeats: int, warmup: int, max_time: float | None, test_size: float, sizes: Any
+) -> None:
+    if not isinstance(repeats, int) or repeats < 1:
+        msg = f"repeats must be an integer >= 1, got {repeats!r}."
+        raise ValueError(msg)
+    if not isinstance(warmup, int) or warmup < 0:
+        msg = f"warmup must be an integer >= 0, got {warmup!r}."
+        raise ValueError(msg)
+    if max_time is not None and not max_time > 0:
+        msg = f"max_time must be > 0 seconds or None, got {max_time!r}."
+        raise ValueError(msg)
+    if not 0.0 < test_size < 1.0:
+        msg = f"test_size must be in (0, 1), got {test_size!r}."
+        raise ValueError(msg)
+    for n in sizes or []:
+        if not isinstance(n, int | np.integer) or n < 8:
+            msg = f"sizes must be integers >= 8 (rows of synthetic data), got {n!r}."
+            raise ValueError(msg)

@@ -1,0 +1,431 @@
+"""The peers the benchmark runner times beside groundup, in the same run.
+
+scikit-learn's ``LinearRegression``, ``SGDRegressor``, ``LogisticRegression`` and
+``SGDClassifier``, and a hand-written PyTorch training loop (autograd + ``torch.optim.SGD``),
+each given groundup's hyper-parameters where it has the same concept, so that a row of the
+benchmark table and its peer's row answer the same question.
+
+Every peer has the same small interface (:class:`PeerFit`): ``place`` moves the training
+data where the peer computes (outside the timed call), ``fit`` trains and waits for the
+device, ``predict`` / ``predict_proba`` answer in NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PEERS", "Peer", "PeerFit", "peers_for"]
+
+_SKLEARN_SCHEDULES = ("constant", "optimal", "invscaling", "adaptive")
+_TORCH_SCHEDULES = ("constant", "invscaling")
+
+
+class PeerFit:
+    """One peer estimator, ready to fit. Attributes after ``fit`` (NumPy / Python values):
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_classes, n_features)
+    intercept_ : ndarray
+    n_iter_ : int
+        Epochs (1 for closed forms).
+    converged_ : bool or None
+    loss_history_ : ndarray of shape (n_iter_,) or None
+        Training loss after each epoch where the peer exposes it.
+    dtype_ : str
+        The dtype the peer actually computed in.
+    """
+
+    device_name = "cpu"
+    loss_history_: np.ndarray | None = None
+    converged_: bool | None = None
+    n_iter_: int = 1
+
+    def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
+        """Training data where the peer computes, for ``fit`` (not timed)."""
+        return X, y
+
+    def fit(self, data: tuple[Any, ...]) -> None:
+        """Fit on ``place``'s data and wait for the device."""
+        raise NotImplementedError  # pragma: no cover - every subclass overrides
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - every subclass overrides
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - every subclass overrides
+
+
+# -- scikit-learn -----------------------------------------------------------------------------
+class _SklearnFit(PeerFit):
+    def __init__(self, est: Any, dtype: str, max_iter: int | None) -> None:
+        self.est, self.dtype, self.max_iter = est, dtype, max_iter
+
+    def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        return X, (y.astype(self.dtype) if y.dtype.kind == "f" else y)
+
+    def fit(self, data: tuple[Any, ...]) -> None:
+        est = self.est.fit(*data)
+        self.coef_ = np.asarray(est.coef_)
+        self.intercept_ = np.asarray(est.intercept_)
+        self.dtype_ = str(self.coef_.dtype)
+        n_iter = getattr(est, "n_iter_", None)
+        if n_iter is None or self.max_iter is None:
+            self.n_iter_, self.converged_ = 1, True
+        else:
+            self.n_iter_ = int(np.max(n_iter))
+            self.converged_ = self.n_iter_ < self.max_iter
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.est.predict(np.asarray(X, dtype=self.dtype)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.est.predict_proba(np.asarray(X, dtype=self.dtype)))
+
+
+def _sklearn_sgd_kwargs(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "penalty": p.get("penalty"),
+        "alpha": p.get("alpha", 1e-4),
+        "fit_intercept": p.get("fit_intercept", True),
+        "learning_rate": p.get("learning_rate", "invscaling"),
+        "eta0": p.get("eta0", 0.01),
+        "power_t": p.get("power_t", 0.25),
+        "max_iter": p.get("max_iter", 1000),
+        "tol": p.get("tol", 1e-3),
+        "n_iter_no_change": p.get("n_iter_no_change", 5),
+        "early_stopping": p.get("early_stopping", False),
+        "validation_fraction": p.get("validation_fraction", 0.1),
+        "shuffle": p.get("shuffle", True),
+        "random_state": p.get("random_state"),
+    }
+
+
+def _sklearn_linear(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    n_alpha = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
+    fi = p.get("fit_intercept", True)
+    # groundup's penalty ½·alpha·‖w‖² on the mean loss is Ridge(alpha = n_samples·alpha): the
+    # closed-form peer for a penalised fit is Ridge, set up in fit (n is known there).
+    if n_alpha:
+        return _RidgeFit(Ridge, n_alpha, fi, dtype)
+    return _SklearnFit(LinearRegression(fit_intercept=fi), dtype, None)
+
+
+class _RidgeFit(_SklearnFit):
+    def __init__(self, cls: type, alpha: float, fit_intercept: bool, dtype: str) -> None:
+        super().__init__(None, dtype, None)
+        self.cls, self.alpha, self.fit_intercept = cls, alpha, fit_intercept
+
+    def fit(self, data: tuple[Any, ...]) -> None:
+        n = data[0].shape[0]
+        self.est = self.cls(alpha=self.alpha * n, fit_intercept=self.fit_intercept)
+        super().fit(data)
+
+
+def _sklearn_sgd_regressor(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+    from sklearn.linear_model import SGDRegressor
+
+    kw = _sklearn_sgd_kwargs(p)
+    return _SklearnFit(SGDRegressor(**kw), dtype, kw["max_iter"])
+
+
+def _sklearn_sgd_classifier(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+    from sklearn.linear_model import SGDClassifier
+
+    kw = _sklearn_sgd_kwargs(p)
+    return _SklearnFit(SGDClassifier(loss="log_loss", **kw), dtype, kw["max_iter"])
+
+
+def _sklearn_logistic(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+    from sklearn.linear_model import LogisticRegression
+
+    alpha = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
+    fi = p.get("fit_intercept", True)
+    return _LogisticFit(LogisticRegression, alpha, fi, dtype)
+
+
+class _LogisticFit(_SklearnFit):
+    """scikit-learn ``LogisticRegression`` (lbfgs) on groundup's objective: mean log-loss
+    + ½·alpha·‖w‖² is C = 1 / (n_samples·alpha); no penalty is C = inf."""
+
+    def __init__(self, cls: type, alpha: float, fit_intercept: bool, dtype: str) -> None:
+        super().__init__(None, dtype, None)
+        self.cls, self.alpha, self.fit_intercept = cls, alpha, fit_intercept
+
+    def fit(self, data: tuple[Any, ...]) -> None:
+        C = math.inf if not self.alpha else 1.0 / (data[0].shape[0] * self.alpha)
+        self.est = self.cls(C=C, fit_intercept=self.fit_intercept, max_iter=1000)
+        super().fit(data)
+        self.n_iter_ = int(np.max(self.est.n_iter_))
+        self.converged_ = self.n_iter_ < 1000
+
+
+# -- a hand-written PyTorch loop --------------------------------------------------------------
+class TorchLoop(PeerFit):
+    """Mini-batch SGD as a PyTorch user writes it: ``nn.Linear``, autograd, ``optim.SGD``.
+
+    Same objective, initial point (zeros), visiting order (a NumPy ``Generator`` seeded with
+    ``random_state`` draws each epoch's permutation), schedule (``constant`` or
+    ``invscaling``, one ``LambdaLR`` step per update), L2 decay (``weight_decay`` on the
+    weights only) and stopping rule (scikit-learn's, on the training loss after each epoch,
+    one host sync per epoch) as groundup's gradient methods.
+
+    Parameters
+    ----------
+    loss : {"squared", "log"}
+        ½·mean squared error, or mean log-loss (binary: one logit; multiclass: softmax).
+    params : dict
+        groundup hyper-parameters (``eta0``, ``batch_size``, ``max_iter``, ``tol``, ...).
+    full_batch : bool
+        One update per epoch over all rows (the peer of ``method="batch"``).
+    device, dtype : str
+    """
+
+    def __init__(
+        self, loss: str, params: dict[str, Any], *, full_batch: bool, device: str, dtype: str
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        self.loss, self.p, self.full_batch = loss, params, full_batch
+        self.device = torch.device(device)
+        self.device_name = device
+        self.dtype = getattr(torch, dtype)
+        self.dtype_ = dtype
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+        elif self.device.type == "mps":
+            self.torch.mps.synchronize()
+
+    def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
+        torch = self.torch
+        Xd = torch.as_tensor(np.ascontiguousarray(X), dtype=self.dtype, device=self.device)
+        classes = None
+        if self.loss == "squared":
+            yd = torch.as_tensor(y, dtype=self.dtype, device=self.device)
+        else:
+            classes, codes = np.unique(y, return_inverse=True)
+            kind = self.dtype if len(classes) == 2 else torch.int64  # BCE: float; CE: index
+            yd = torch.as_tensor(codes, dtype=kind, device=self.device)
+        self._sync()
+        return Xd, yd, classes
+
+    def _criterion(self) -> Any:
+        nn = self.torch.nn
+        if self.loss == "squared":
+            mse = nn.MSELoss()
+            return lambda out, target: 0.5 * mse(out[:, 0], target)
+        if len(self.classes_) == 2:
+            bce = nn.BCEWithLogitsLoss()
+            return lambda out, target: bce(out[:, 0], target)
+        return nn.CrossEntropyLoss()
+
+    def _history_loss(self) -> Any:
+        # The loss recorded per epoch: MSE (not ½) for regression, log-loss for classes.
+        crit = self._criterion()
+        if self.loss == "squared":
+            return lambda out, target: 2.0 * crit(out, target)
+        return crit
+
+    def fit(self, data: tuple[Any, ...]) -> None:
+        torch, p = self.torch, self.p
+        X, y, self.classes_ = data
+        n, d = X.shape
+        k = 1 if self.loss == "squared" or len(self.classes_) == 2 else len(self.classes_)
+        model = torch.nn.Linear(d, k, bias=p.get("fit_intercept", True))
+        model = model.to(device=self.device, dtype=self.dtype)
+        with torch.no_grad():
+            for q in model.parameters():
+                q.zero_()
+        decay = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
+        groups = [{"params": [model.weight], "weight_decay": decay}]
+        if model.bias is not None:
+            groups.append({"params": [model.bias], "weight_decay": 0.0})
+        eta0 = float(p.get("eta0", 0.01))
+        opt = torch.optim.SGD(groups, lr=eta0)
+        sched = None
+        if p.get("learning_rate", "invscaling") == "invscaling":
+            power_t = float(p.get("power_t", 0.25))
+            # LambdaLR's step counts from 0 before the first update: update t = step + 1.
+            sched = torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda step: 1.0 / float(step + 1) ** power_t
+            )
+        crit, record = self._criterion(), self._history_loss()
+        bs = n if self.full_batch else min(int(p.get("batch_size", 32)), n)
+        rng = np.random.default_rng(p.get("random_state"))
+        shuffle = p.get("shuffle", True) and not self.full_batch
+        max_iter, tol = int(p.get("max_iter", 1000)), p.get("tol", 1e-3)
+        patience = int(p.get("n_iter_no_change", 5))
+        history, best, no_improve, converged = [], math.inf, 0, False
+        for _epoch in range(max_iter):
+            order = torch.as_tensor(rng.permutation(n), device=self.device) if shuffle else None
+            for start in range(0, n, bs):
+                if order is None:
+                    xb, yb = X[start : start + bs], y[start : start + bs]
+                else:
+                    idx = order[start : start + bs]
+                    xb, yb = X[idx], y[idx]
+                opt.zero_grad(set_to_none=True)
+                crit(model(xb), yb).backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+            with torch.no_grad():
+                loss = record(model(X), y)
+            history.append(loss)
+            if tol is None:
+                continue
+            value = float(loss)  # the one host sync per epoch: the stopping rule
+            no_improve = no_improve + 1 if value > best - tol else 0
+            best = min(best, value)
+            if no_improve >= patience:
+                converged = True
+                break
+        self._sync()
+        self.model = model
+        self.loss_history_ = torch.stack(history).detach().cpu().double().numpy()
+        self.n_iter_, self.converged_ = len(history), converged
+        self.coef_ = model.weight.detach().cpu().numpy()
+        self.intercept_ = (
+            model.bias.detach().cpu().numpy() if model.bias is not None else np.zeros(k)
+        )
+        if self.loss == "squared":
+            self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
+
+    def _scores(self, X: np.ndarray) -> Any:
+        torch = self.torch
+        Xd = torch.as_tensor(np.asarray(X), dtype=self.dtype, device=self.device)
+        with torch.no_grad():
+            return self.model(Xd)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        out = self._scores(X)
+        if self.loss == "squared":
+            return out[:, 0].cpu().numpy()
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        out = self._scores(X)
+        if len(self.classes_) == 2:
+            p1 = self.torch.sigmoid(out[:, 0]).cpu().double().numpy()
+            return np.stack([1.0 - p1, p1], axis=1)
+        return self.torch.softmax(out, dim=1).cpu().double().numpy()
+
+
+def _torch_loop(loss: str, full_batch: bool) -> Any:
+    def build(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+        return TorchLoop(loss, p, full_batch=full_batch, device=device, dtype=dtype)
+
+    return build
+
+
+# -- the registry -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Peer:
+    """A peer of one groundup method.
+
+    Attributes
+    ----------
+    name : str
+        Shown in the ``impl`` column (``"sklearn.SGDRegressor"``).
+    backend : str
+        The library it runs on (``"sklearn"``, ``"torch"``).
+    model, method : str
+        The groundup model and method it sits beside.
+    build : callable
+        ``build(params, device, dtype) -> PeerFit``.
+    schedules : tuple of str or None
+        The ``learning_rate`` values it can follow (``None``: it has no schedule).
+    on_device : bool
+        Runs on the devices of the run (torch); else on the CPU only.
+    """
+
+    name: str
+    backend: str
+    model: str
+    method: str
+    build: Any
+    schedules: tuple[str, ...] | None = None
+    on_device: bool = False
+
+    def unsupported(self, params: dict[str, Any]) -> str | None:
+        """Why this peer cannot follow ``params`` (``None`` when it can)."""
+        lr = params.get("learning_rate", "invscaling")
+        if self.schedules is not None and lr not in self.schedules:
+            return f"{self.name} has no learning_rate={lr!r} (it has {list(self.schedules)})"
+        if params.get("early_stopping") and self.backend == "torch":
+            return "the PyTorch loop stops on the training loss only (no early_stopping)"
+        return None
+
+
+PEERS: tuple[Peer, ...] = (
+    Peer("sklearn.LinearRegression", "sklearn", "linear", "normal", _sklearn_linear),
+    Peer(
+        "sklearn.SGDRegressor",
+        "sklearn",
+        "linear",
+        "sgd",
+        _sklearn_sgd_regressor,
+        _SKLEARN_SCHEDULES,
+    ),
+    Peer(
+        "torch.optim.SGD loop",
+        "torch",
+        "linear",
+        "batch",
+        _torch_loop("squared", True),
+        _TORCH_SCHEDULES,
+        True,
+    ),
+    Peer(
+        "torch.optim.SGD loop",
+        "torch",
+        "linear",
+        "minibatch",
+        _torch_loop("squared", False),
+        _TORCH_SCHEDULES,
+        True,
+    ),
+    Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton", _sklearn_logistic),
+    Peer(
+        "sklearn.SGDClassifier",
+        "sklearn",
+        "logistic",
+        "sgd",
+        _sklearn_sgd_classifier,
+        _SKLEARN_SCHEDULES,
+    ),
+    Peer(
+        "torch.optim.SGD loop",
+        "torch",
+        "logistic",
+        "batch",
+        _torch_loop("log", True),
+        _TORCH_SCHEDULES,
+        True,
+    ),
+    Peer(
+        "torch.optim.SGD loop",
+        "torch",
+        "logistic",
+        "minibatch",
+        _torch_loop("log", False),
+        _TORCH_SCHEDULES,
+        True,
+    ),
+)
+
+
+def peers_for(model: str, method: str) -> list[Peer]:
+    """The peers that sit beside ``model`` / ``method``."""
+    return [p for p in PEERS if p.model == model and p.method == method]
