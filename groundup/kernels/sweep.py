@@ -229,7 +229,13 @@ def descend_columns(
     pending: list[tuple[list[int], Array]] = []  # (columns, losses) left on the device
     active = list(range(K))
     # descend's reference: max(starting loss, loss of the zero model), per column.
-    ref = xp.maximum(objective.losses(W, b), objective.losses(xp.zeros_like(W), xp.zeros_like(b)))
+    zero_loss = getattr(objective, "zero_loss", None)
+    zero = (
+        zero_loss()
+        if zero_loss is not None
+        else objective.losses(xp.zeros_like(W), xp.zeros_like(b))
+    )
+    ref = xp.maximum(objective.losses(W, b), zero)
     if check:
         for c, r in zip(cols, read(ref), strict=True):
             c.reference = r
