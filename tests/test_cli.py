@@ -1,0 +1,326 @@
+"""The ``groundup`` command line end to end: subprocesses whose CSV / JSON output is parsed back
+and checked against scikit-learn, the README's default run (once), config files, exit status 2
+on bad arguments, ``fit`` with a saved model, and ``backends``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression as SkLinear
+from sklearn.metrics import root_mean_squared_error
+
+from groundup import backends, cli, datasets
+
+SCRIPT = Path(sys.executable).with_name("groundup")
+QUICK = ["--repeats", "1", "--warmup", "0", "-q"]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "groundup.cli"]
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def call(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    """Run the command line in this process (same code path as the script, no start-up)."""
+    try:
+        status = cli.main(list(argv))
+    except SystemExit as exc:  # argparse's own errors and --version
+        status = exc.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_default_run_is_the_readme_main_job() -> None:
+    """``groundup bench`` with no flags: every linear method on every backend, with peers."""
+    start = time.perf_counter()
+    out = run("bench", timeout=180)
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr
+    header = next(line for line in out.stdout.splitlines() if "RMSE" in line)
+    for word in ("RMSE", "MAE", "R2", "fit ms", "epochs"):
+        assert word in header
+    for method in ("normal", "beta", "batch", "sgd", "minibatch"):
+        assert f" {method} " in out.stdout
+    info = backends.available()
+    for name in ("numpy", "torch", "jax", "array_api_strict"):
+        if info[name]["installed"]:
+            assert f"groundup/{name}" in out.stdout
+    peers = ["sklearn.LinearRegression", "sklearn.SGDRegressor"]
+    peers += ["torch.optim.SGD loop"] if info["torch"]["installed"] else []
+    for peer in peers:
+        assert f"peer: {peer}" in out.stdout
+    assert elapsed < 60, f"the default run took {elapsed:.1f} s"
+
+
+def test_csv_output_parses_back_and_matches_scikit_learn() -> None:
+    out = run(
+        "bench", "--data", "line", "--methods", "normal,sgd", "--backends", "numpy",
+        "--format", "csv", *QUICK,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # --quiet: no progress bar, no messages
+    table = pd.read_csv(io.StringIO(out.stdout))
+    assert set(zip(table["method"], table["impl"], strict=True)) == {
+        ("normal", "groundup"), ("normal", "sklearn.LinearRegression"),
+        ("sgd", "groundup"), ("sgd", "sklearn.SGDRegressor"),
+    }  # fmt: skip
+    assert (table["status"] == "ok").all()
+    X_train, X_test, y_train, y_test = datasets.load("line").split(0.25, 0)
+    expected = root_mean_squared_error(y_test, SkLinear().fit(X_train, y_train).predict(X_test))
+    normal = table[table["method"] == "normal"]
+    np.testing.assert_allclose(normal["rmse"], expected, rtol=1e-10)
+
+
+def test_json_output_keeps_the_histories() -> None:
+    out = run(
+        "bench", "--data", "multi", "--sizes", "120", "--methods", "minibatch",
+        "--backends", "numpy", "--no-peers", "--format", "json", *QUICK,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (rec,) = json.loads(out.stdout)
+    assert rec["method"] == "minibatch"
+    assert rec["n_samples"] == 120
+    assert len(rec["loss_history"]) == rec["epochs"] > 1
+    assert rec["final_loss"] == pytest.approx(rec["loss_history"][-1])
+    assert len(rec["coef"]) == 8
+
+
+def test_out_directory_with_html_report(tmp_path: Path, capsys) -> None:
+    status, out, err = call(
+        capsys, "bench", "--data", "line", "--sizes", "60,120", "--methods", "normal,batch",
+        "--backends", "numpy", "--out", str(tmp_path), "--format", "html",
+        "--repeats", "1", "--warmup", "0",
+    )  # fmt: skip
+    assert status == 0, err
+    assert out.strip() == str(tmp_path / "report.html")
+    assert "wrote" in err
+    page = (tmp_path / "report.html").read_text()
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert {"fit_times.png", "loss_per_epoch.png", "scaling.png", "loss_surface_line.png"} <= set(
+        pngs
+    )
+    assert page.count("data:image/png;base64,") == len(pngs)
+    assert "](fit_times.png)" in (tmp_path / "report.md").read_text()
+    assert len(pd.read_csv(tmp_path / "results.csv")) == len(
+        json.loads((tmp_path / "results.json").read_text())
+    )
+
+
+def test_markdown_to_stdout(capsys) -> None:
+    status, out, err = call(
+        capsys, "bench", "--data", "line", "--methods", "beta", "--backends", "numpy",
+        "--no-peers", "--format", "markdown", *QUICK,
+    )  # fmt: skip
+    assert status == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("|")]
+    assert "| RMSE | MAE | R2 |" in lines[0]
+    assert len(lines) == 3  # header, rule, one row
+
+
+def test_config_file_and_flags_override_it(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "exp.toml"
+    config.write_text(
+        '[bench]\nmethods = ["normal", "batch"]\nbackends = "numpy"\ndata = ["line"]\n'
+        'sizes = [80]\npeers = false\nrepeats = 1\nwarmup = 0\nformat = "csv"\n'
+        "[params]\nmax_iter = 3\n[params.batch]\neta0 = 0.05\n"
+    )
+    status, out, err = call(capsys, "bench", "--config", str(config), "-q")
+    assert status == 0, err
+    table = pd.read_csv(io.StringIO(out))
+    assert sorted(table["method"]) == ["batch", "normal"]
+    assert (table["n_samples"] == 80).all()
+    batch = table[table["method"] == "batch"].iloc[0]
+    assert batch["epochs"] == 3  # [params] max_iter reached the fit
+    assert "ConvergenceWarning" in batch["warnings"]
+    _, out, _ = call(capsys, "bench", "--config", str(config), "--methods", "sgd", "-q")
+    assert list(pd.read_csv(io.StringIO(out))["method"]) == ["sgd"]
+
+
+def test_missing_device_is_skipped_and_a_failed_fit_exits_1(capsys) -> None:
+    status, out, _ = call(
+        capsys, "bench", "--data", "line", "--methods", "normal,batch", "--backends", "numpy",
+        "--devices", "cpu,cuda", "--no-peers", "--param", "batch.eta0=1e4",
+        "--format", "csv", *QUICK,
+    )  # fmt: skip
+    assert status == 1
+    table = pd.read_csv(io.StringIO(out))
+    skipped = table[table["status"] == "skipped"]
+    assert list(skipped["device"]) == ["cuda"]
+    failed = table[table["status"] == "error"]
+    assert list(failed["method"]) == ["batch"]
+    assert "diverged" in failed["reason"].iloc[0]
+    ok = table[table["status"] == "ok"]
+    assert list(ok["method"]) == ["normal"]
+
+
+def test_bad_argument_exits_2_in_a_subprocess() -> None:
+    out = run("bench", "--backends", "tensorflow")
+    assert out.returncode == 2
+    assert "Unknown backend 'tensorflow'" in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "--format", "xml"], "invalid choice: 'xml'"),
+        (["bench", "--repeats", "0"], "expected an integer >= 1"),
+        (["bench", "--sizes", "1e3,abc"], "sizes must be whole numbers"),
+        (["bench", "--models", "tree"], "Unknown model 'tree'"),
+        (["bench", "--methods", "lbfgs"], "Unknown method 'lbfgs'"),
+        (["bench", "--dtypes", "float16"], "Unknown dtype 'float16'"),
+        (["bench", "--data", "nosuch"], "Unknown data 'nosuch'"),
+        (["bench", "--data", "x.csv"], "No such CSV file"),
+        (["bench", "--param", "eta0"], "--param expects KEY=VALUE"),
+        (["bench", "--param", "etaa=1"], "Unknown hyper-parameter 'etaa'"),
+        (["bench", "--config", "/no/such.toml"], "does not exist"),
+        (["fit"], "the following arguments are required: FILE"),
+        (["fit", "line", "--method", "newton"], "Unknown method 'newton'"),
+        (["fit", "line", "--backend", "tf"], "Unknown backend 'tf'"),
+        (["fit", "line", "--param", "etaa=1"], "unknown parameter"),
+        (["fit", "line", "--model", "logistic"], "continuous target"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_bad_arguments_exit_2(argv: list[str], message: str, capsys) -> None:
+    status, out, err = call(capsys, *argv)
+    assert status == 2
+    assert message in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[bench]\nrepeat = 3\n", "unknown [bench] option(s) ['repeat']"),
+        ("[benchmark]\n", "unknown table(s) ['benchmark']"),
+        ("[bench\n", "not valid TOML"),
+        ('[bench]\nformat = "xls"\n', "format must be one of"),
+        ("[bench]\nsizes = [2]\n", "sizes must be whole numbers >= 8"),
+        ("[params]\nlbfgs = {m = 1}\n", "'lbfgs' is not a method"),
+    ],
+)
+def test_bad_config_exits_2(tmp_path: Path, text: str, message: str, capsys) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert cli.main(["bench", "--config", str(path), "-q"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def _csv(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 3.0 + 0.1 * rng.normal(size=80)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(target=y)
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    return path, X, y
+
+
+def test_fit_prints_coefficients_and_saves_the_model(tmp_path: Path) -> None:
+    path, X, y = _csv(tmp_path)
+    saved = tmp_path / "model.joblib"
+    out = run("fit", str(path), "--target", "target", "--format", "json", "--save", str(saved))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    sk = SkLinear().fit(X, y)
+    np.testing.assert_allclose(list(summary["coef"]["coefficient"].values()), sk.coef_, rtol=1e-10)
+    assert list(summary["coef"]["coefficient"]) == ["a", "b", "c"]
+    assert summary["intercept"][0] == pytest.approx(sk.intercept_, rel=1e-10)
+    assert summary["metrics"]["r2"] == pytest.approx(sk.score(X, y), rel=1e-10)
+    assert summary["metrics_on"] == "training data"
+    model = joblib.load(saved)
+    np.testing.assert_allclose(model.predict(X), sk.predict(X), rtol=1e-10)
+
+
+def test_fit_gradient_method_on_a_split_and_pickle(tmp_path: Path, capsys) -> None:
+    path, _, _ = _csv(tmp_path)
+    saved = tmp_path / "model.pkl"
+    status, out, err = call(
+        capsys, "fit", str(path), "--target", "target", "--method", "minibatch",
+        "--param", "learning_rate=constant", "--param", "eta0=0.1", "--param", "tol=1e-6",
+        "--param", "random_state=0", "--test-size", "0.25", "--save", str(saved),
+    )  # fmt: skip
+    assert status == 0, err
+    assert "(on the held-out data)" in out
+    with open(saved, "rb") as fh:
+        model = pickle.load(fh)
+    assert model.method == "minibatch"
+    assert model.learning_rate == "constant"
+    X_train, X_test, y_train, y_test = datasets.load(str(path), target="target").split(0.25, 0)
+    sk = SkLinear().fit(X_train, y_train)
+    # Constant-step mini-batch SGD ends in a noise ball around the least-squares solution.
+    np.testing.assert_allclose(model.coef_, sk.coef_, atol=0.02)
+    assert model.score(X_test, y_test) == pytest.approx(sk.score(X_test, y_test), abs=1e-3)
+
+
+def test_fit_table_output(tmp_path: Path, capsys) -> None:
+    path, _, _ = _csv(tmp_path)
+    status, out, err = call(capsys, "fit", str(path), "--target", "target", "--backend", "numpy")
+    assert status == 0, err
+    for word in ("(intercept)", "R2", "RMSE", "MAE", "training data", "epochs 1"):
+        assert word in out
+
+
+def test_fit_divergence_exits_1(tmp_path: Path, capsys) -> None:
+    path, _, _ = _csv(tmp_path)
+    status = cli.main(
+        ["fit", str(path), "--target", "target", "--method", "batch", "--param", "eta0=1e4"]
+    )
+    assert status == 1
+    assert "diverged" in capsys.readouterr().err
+
+
+def test_backends_lists_versions_and_devices(capsys) -> None:
+    out = run("backends", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == backends.available()
+    status, table, _ = call(capsys, "backends")
+    assert status == 0
+    assert "numpy" in table
+    assert np.__version__ in table
+
+
+def test_diagnose_and_sweep_are_registered() -> None:
+    text = cli.build_parser().format_help()
+    for name in ("bench", "fit", "backends"):
+        assert name in text
+    for module in cli._PLUGINS:
+        if (Path(cli.__file__).parent / (module.rsplit(".", 1)[1] + ".py")).exists():
+            assert module.rsplit(".", 1)[1] in text
+
+
+def test_a_missing_plugin_is_left_out(monkeypatch) -> None:
+    monkeypatch.setattr(cli, "_PLUGINS", ("groundup._no_such_module",))
+    assert "bench" in cli.build_parser().format_help()
+
+
+def test_version(capsys) -> None:
+    status, out, _ = call(capsys, "--version")
+    assert status == 0
+    assert out.startswith("groundup ")
+
+
+def test_param_values_are_toml() -> None:
+    got = cli.parse_params(["eta0=0.5", "sgd.tol=none", "penalty=l2", "shuffle=false", 'a="x"'])
+    assert got == {"eta0": 0.5, "sgd": {"tol": None}, "penalty": "l2", "shuffle": False, "a": "x"}
+
+
+@pytest.fixture(autouse=True)
+def _no_color(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "250")
+    os.environ.pop("FORCE_COLOR", None)
