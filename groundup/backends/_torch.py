@@ -103,9 +103,14 @@ class TorchBackend(Backend):
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
+        """``torch.linalg.solve_triangular`` (batched; a vector right-hand side is a column)."""
         import torch
 
-        return torch.linalg.solve_triangular(a, b, upper=not lower, unitriangular=unit_diagonal)
+        vector = b.ndim == a.ndim - 1
+        x = torch.linalg.solve_triangular(
+            a, b[..., None] if vector else b, upper=not lower, unitriangular=unit_diagonal
+        )
+        return x[..., 0] if vector else x
 
     def peak_memory(self) -> int | None:
         import torch

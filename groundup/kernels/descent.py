@@ -17,8 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from array_api_compat import device as _device
+
 from groundup._typing import Array, Namespace
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate, learning_rates
 
 
 @dataclass
@@ -68,6 +71,7 @@ def descend(
     settings: DescentSettings,
     orders: Callable[[], Array | None],
     t_start: int = 1,
+    start_loss: Array | None = None,
     xp: Namespace,
 ) -> DescentResult:
     """Run gradient descent for up to ``settings.max_iter`` epochs.
@@ -76,8 +80,9 @@ def descend(
     ----------
     objective : object
         Has ``batch_grad(Xb, yb, sb, W, b)``, ``full_grad(W, b)``, ``loss(W, b)`` and
-        ``score(W, b)``; optionally ``sgd_epoch(order, W, b, etas, decays)`` for an exact
-        blocked one-sample epoch.
+        ``score(W, b)``; optionally ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)``
+        for an exact one-sample epoch (``etas``: the epoch's learning rates as an array on the
+        device), used while ``alpha * eta <= MAX_DECAY_STEP`` (else the per-sample loop runs).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None
@@ -90,6 +95,9 @@ def descend(
         for the natural order.
     t_start : int
         Number of the first update (1 for a fresh fit; continues for ``partial_fit``).
+    start_loss : 0-d array, optional
+        The loss at the starting ``(W, b)`` where the caller knows it (a fresh fit starts at
+        zero: ``objective.zero_loss()``), which saves a pass over the data.
     xp : namespace
 
     Returns
@@ -106,9 +114,13 @@ def descend(
     best = math.inf if not s.early_stopping else -math.inf
     no_improve = 0
     fast_sgd = bs == 1 and getattr(objective, "sgd_epoch", None) is not None
-    res.reference_loss = xp.maximum(
-        objective.loss(W, b), objective.loss(xp.zeros_like(W), xp.zeros_like(b))
-    )
+    zero_loss = getattr(objective, "zero_loss", None)
+    if zero_loss is not None:
+        zero = zero_loss()
+    else:
+        zero = objective.loss(xp.zeros_like(W), xp.zeros_like(b))
+    start = objective.loss(W, b) if start_loss is None else start_loss
+    res.reference_loss = xp.maximum(start, zero)
     reference = float(res.reference_loss) if check else math.inf
 
     for epoch in range(1, s.max_iter + 1):
@@ -121,26 +133,13 @@ def descend(
             t += 1
         else:
             order = orders()
-            if fast_sgd:
-                etas = schedule.values(t, n)
+            if fast_sgd and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP:
+                etas = learning_rates(schedule, t, n, dtype=X.dtype, device=_device(X), xp=xp)
                 W, b = objective.sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
                 t += n
             else:
-                for start in range(0, n, bs):
-                    stop = min(start + bs, n)
-                    if order is None:
-                        Xb, yb = X[start:stop, ...], y[start:stop, ...]
-                        sb = None if sample_weight is None else sample_weight[start:stop]
-                    else:
-                        idx = order[start:stop]
-                        Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-                        sb = None if sample_weight is None else xp.take(sample_weight, idx)
-                    gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
-                    eta = schedule(t)
-                    W = _step_w(W, gw, eta, s.alpha)
-                    if s.fit_intercept:
-                        b = b - eta * gb
-                    t += 1
+                W, b = _batches(objective, X, y, sample_weight, order, W, b, schedule, t, s, xp=xp)
+                t += -(-n // bs)
         loss = objective.loss(W, b)
         res.history.append(loss)
         if s.record_path:
@@ -169,6 +168,41 @@ def descend(
                 break
     res.W, res.b, res.updates = W, b, t - t_start
     return res
+
+
+def _batches(
+    objective: Any,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    order: Array | None,
+    W: Array,
+    b: Array,
+    schedule: Schedule,
+    t: int,
+    s: DescentSettings,
+    *,
+    xp: Namespace,
+) -> tuple[Array, Array]:
+    """One epoch of mini-batch updates: per update a contiguous slice of the order, ``xp.take``
+    of its rows, the objective's batch gradient and one update (no host synchronisation)."""
+    n, bs = X.shape[0], s.batch_size
+    starts = range(0, n, bs)
+    etas = schedule.values(t, len(starts))
+    for eta, start in zip(etas, starts, strict=True):
+        stop = min(start + bs, n)
+        if order is None:
+            Xb, yb = X[start:stop, ...], y[start:stop, ...]
+            sb = None if sample_weight is None else sample_weight[start:stop]
+        else:
+            idx = order[start:stop]
+            Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+            sb = None if sample_weight is None else xp.take(sample_weight, idx)
+        gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
+        W = _step_w(W, gw, eta, s.alpha)
+        if s.fit_intercept:
+            b = b - eta * gb
+    return W, b
 
 
 def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:

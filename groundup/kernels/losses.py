@@ -4,12 +4,15 @@ of shape (k,); the squared loss has k = 1.
 Every objective offers ``batch_grad`` (mean gradient over a batch of rows, no penalty),
 ``full_grad`` (over the whole training set), ``loss`` (the training loss recorded in
 ``loss_history_``) and ``score`` (the validation score, higher is better, for early stopping).
+The squared loss also offers ``sgd_epoch``: an exact one-sample epoch, a block of samples at a
+time (:mod:`groundup.kernels.sgd_blocked`).
 """
 
 from __future__ import annotations
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
+from groundup.kernels.sgd_blocked import TriangularSolver, sgd_blocked_epoch
 
 
 def _col(v: Array, *, xp: Namespace) -> Array:
@@ -34,6 +37,9 @@ class SquaredLoss:
         Build the sufficient statistics for ``full_grad`` and ``loss``.
     chunk_rows : int, optional
         Rows per chunk for the one-pass moments.
+    solve_triangular : callable, optional
+        The backend's fast triangular solve (``Backend.solve_triangular``) for
+        ``sgd_epoch``; the portable solve is used where it returns ``None``.
     xp : namespace
     """
 
@@ -51,13 +57,16 @@ class SquaredLoss:
         use_moments: bool = False,
         fit_intercept: bool = True,
         chunk_rows: int | None = None,
+        solve_triangular: TriangularSolver | None = None,
         xp: Namespace,
     ) -> None:
         self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
         self.X_val, self.y_val = X_val, y_val
         self.n = X.shape[0]
+        self.solve_triangular = solve_triangular
         self.stats: Moments | None = None
         self.val_stats: Moments | None = None
+        self._last: tuple[Array, Array, tuple[Array, Array, Array]] | None = None
         if use_moments:
             self.stats = moments(
                 X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, xp=xp
@@ -71,12 +80,52 @@ class SquaredLoss:
     def batch_grad(
         self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
     ) -> tuple[Array, Array]:
-        xp = self.xp
-        r = Xb @ W + b - _col(yb, xp=xp)
+        r = Xb @ W + (b - yb[:, None])
         if sb is not None:
-            r = r * _col(sb, xp=xp)
-        m = Xb.shape[0]
-        return (Xb.T @ r) / m, xp.sum(r, axis=0) / m
+            r = r * sb[:, None]
+        r = r / Xb.shape[0]
+        return Xb.T @ r, self.xp.sum(r, axis=0)
+
+    # -- one-sample epoch ----------------------------------------------------------
+    def sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows.
+
+        Parameters
+        ----------
+        order : integer array of shape (n_samples,) or None
+        W : array of shape (n_features, 1)
+        b : array of shape (1,)
+        etas : array of shape (n_samples,)
+            Learning rate of each update, in visiting order.
+        alpha : float
+            L2 decay (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``).
+        fit_intercept : bool
+
+        Returns
+        -------
+        W, b
+        """
+        return sgd_blocked_epoch(
+            self.X,
+            self.y,
+            self.sw,
+            order,
+            W,
+            b,
+            etas,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
 
     # -- whole training set --------------------------------------------------------
     def _stats_terms(self, st: Moments, W: Array, b: Array) -> tuple[Array, Array, Array]:
@@ -89,27 +138,47 @@ class SquaredLoss:
         mse = xp.sum(W * sw, axis=0) - 2.0 * (sxy @ W) + st.syy / n + delta**2
         return sw, delta, xp.clip(mse, min=0.0)
 
+    def _train_terms(self, W: Array, b: Array) -> tuple[Array, Array, Array]:
+        """``_stats_terms`` of the training moments, kept for the last ``(W, b)``: the engine
+        asks for the loss after an epoch and for the gradient at the same point next."""
+        last = self._last
+        if last is not None and last[0] is W and last[1] is b:
+            return last[2]
+        terms = self._stats_terms(self.stats, W, b)
+        self._last = (W, b, terms)
+        return terms
+
     def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
         xp = self.xp
         if self.stats is not None:
             st = self.stats
-            sw, delta, _ = self._stats_terms(st, W, b)
+            sw, delta, _ = self._train_terms(W, b)
             gw = sw - _col(st.sxy / st.n, xp=xp) + _col(st.mean_x, xp=xp) * delta
             return gw, delta
         return self.batch_grad(self.X, self.y, self.sw, W, b)
 
     def _mse(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
         xp = self.xp
-        r = X @ W + b - _col(y, xp=xp)
+        r = X @ W[:, 0] + (b[0] - y)  # k = 1: one matrix-vector product
         if sw is None:
-            return xp.mean(r[:, 0] ** 2)
-        return xp.sum(sw * r[:, 0] ** 2) / xp.sum(sw)
+            return xp.mean(r**2)
+        return xp.sum(sw * r**2) / xp.sum(sw)
 
     def loss(self, W: Array, b: Array) -> Array:
         """Training mean squared error (without the penalty), a 0-d array on the device."""
         if self.stats is not None:
-            return self._stats_terms(self.stats, W, b)[2][0]
+            return self._train_terms(W, b)[2][0]
         return self._mse(self.X, self.y, self.sw, W, b)
+
+    def zero_loss(self) -> Array:
+        """Training mean squared error of the zero model (``W = 0``, ``b = 0``), 0-d."""
+        xp = self.xp
+        if self.stats is not None:
+            st = self.stats
+            return (st.syy + st.n * st.mean_y**2) / st.n
+        if self.sw is None:
+            return xp.mean(self.y**2)
+        return xp.sum(self.sw * self.y**2) / xp.sum(self.sw)
 
     def score(self, W: Array, b: Array) -> Array:
         """R² on the validation data."""
