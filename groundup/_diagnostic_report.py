@@ -30,6 +30,16 @@ def _fmt(v: Any, spec: str = "#.4g") -> str:
     return format(v, spec)
 
 
+def _forg(v: Any, prec: int = 3) -> str:
+    """statsmodels' number format in its parameter table (``iolib.summary.forg``)."""
+    if v is None or not np.isfinite(v):
+        return _fmt(v)
+    v = float(v)
+    if abs(v) >= 1e4 or abs(v) < 1e-4:
+        return f"{v:.{prec}g}"
+    return f"{v:.{prec}f}"
+
+
 def _host(a: Any) -> np.ndarray:
     from groundup import backends
 
@@ -251,9 +261,9 @@ class DiagnosticReport:
         t = self.table
         for i, name in enumerate(self.names):
             rows.append(
-                f"{name:<{w}}{_fmt(t['coef'][i]):>11}{_fmt(t['std_err'][i]):>11}"
+                f"{name:<{w}}{_forg(t['coef'][i], 4):>11}{_forg(t['std_err'][i]):>11}"
                 f"{_fmt(t['statistic'][i], '.3f'):>10}{_fmt(t['p_value'][i], '.3f'):>10}"
-                f"{_fmt(t['ci_low'][i]):>12}{_fmt(t['ci_high'][i]):>12}"
+                f"{_forg(t['ci_low'][i]):>12}{_forg(t['ci_high'][i]):>12}"
             )
         rows.append("=" * max(WIDTH, len(head)))
         return "\n".join(rows)

@@ -377,7 +377,8 @@ def _linear_report(
         )
 
     # influence and collinearity (on the device)
-    infl = K.influence(resid, leverage, ssr, df_resid, p, xp=xp)
+    with np.errstate(divide="ignore", invalid="ignore"):  # leverage 1: explained below
+        infl = K.influence(resid, leverage, ssr, df_resid, p, xp=xp)
     if df_resid < 2:
         notes.append(
             "Externally studentized residuals and DFFITS need n_samples >= n_params + 2 "

@@ -12,6 +12,9 @@ float32: the same quantities to ``F32_RTOL``; the reasoning is at the constant.
 
 from __future__ import annotations
 
+import argparse
+import functools
+import json
 import warnings
 
 import numpy as np
@@ -20,12 +23,14 @@ import statsmodels.api as sm
 from conftest import CASES
 from scipy import stats
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import NotFittedError
 from statsmodels.stats import diagnostic as smd
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
 import groundup as gu
 from groundup import backends
+from groundup.diagnose import register_cli
 from groundup.kernels import diagnostics as K
 
 RTOL = 1e-8
@@ -66,7 +71,16 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def statsmodels_reference(X, y, *, intercept=True, cov_type="nonrobust", nlags=None):
+@functools.cache
+def cached_reference(dataset: str, cov_type: str = "nonrobust"):
+    """statsmodels_reference for a named data set, computed once per test session."""
+    X, y, _ = DATASETS[dataset]()
+    return statsmodels_reference(X, y, cov_type=cov_type)
+
+
+def statsmodels_reference(
+    X, y, *, intercept=True, cov_type="nonrobust", nlags=None, influence=True
+):
     """Every number diagnose reports, from statsmodels (and scipy for Shapiro-Wilk)."""
     Z = sm.add_constant(X, has_constant="add") if intercept else X
     Zc = sm.add_constant(X, has_constant="add")
@@ -96,15 +110,15 @@ def statsmodels_reference(X, y, *, intercept=True, cov_type="nonrobust", nlags=N
     ref["dw"] = durbin_watson(resid)
     ref["bg"] = smd.acorr_breusch_godfrey(base, nlags=nlags, result_object=False)
     ref["reset"] = _reset_reference(base, y, Z)
+    if not influence:
+        return ref
     infl = base.get_influence()
     ref["hat"] = infl.hat_matrix_diag
     ref["internal"] = infl.resid_studentized_internal
     ref["external"] = infl.resid_studentized_external
     ref["cooks"] = infl.cooks_distance[0]
     ref["dffits"] = infl.dffits[0]
-    ref["vif"] = np.array(
-        [_quiet(variance_inflation_factor, Zc, j) for j in range(1, Zc.shape[1])]
-    )
+    ref["vif"] = np.array([_quiet(variance_inflation_factor, Zc, j) for j in range(1, Zc.shape[1])])
     return ref
 
 
@@ -176,8 +190,12 @@ def compare_with_statsmodels(report, ref, rtol):
     _close_p([bp.p_value, bp.extra["f_p_value"]], [ref["bp"][1], ref["bp"][3]], rtol, "BP p")
     if "white" in ref:
         w = tests["white"]
-        _close([w.statistic, w.extra["f_statistic"]], [ref["white"][0], ref["white"][2]], rtol, "White")
-        _close_p([w.p_value, w.extra["f_p_value"]], [ref["white"][1], ref["white"][3]], rtol, "White p")
+        _close(
+            [w.statistic, w.extra["f_statistic"]], [ref["white"][0], ref["white"][2]], rtol, "White"
+        )
+        _close_p(
+            [w.p_value, w.extra["f_p_value"]], [ref["white"][1], ref["white"][3]], rtol, "White p"
+        )
     gq = tests["goldfeld_quandt"]
     _close(gq.statistic, ref["gq"][0], rtol, "GQ")
     _close_p(gq.p_value, ref["gq"][1], rtol, "GQ p")
@@ -197,8 +215,15 @@ def compare_with_statsmodels(report, ref, rtol):
     _close([bg.statistic, bg.extra["f_statistic"]], [ref["bg"][0], ref["bg"][2]], rtol, "BG")
     _close_p([bg.p_value, bg.extra["f_p_value"]], [ref["bg"][1], ref["bg"][3]], rtol, "BG p")
     rs = tests["reset"]
-    _close([rs.statistic, rs.extra["chi2_statistic"]], [ref["reset"][0], ref["reset"][2]], rtol, "RESET")
-    _close_p([rs.p_value, rs.extra["chi2_p_value"]], [ref["reset"][1], ref["reset"][3]], rtol, "RESET p")
+    _close(
+        [rs.statistic, rs.extra["chi2_statistic"]],
+        [ref["reset"][0], ref["reset"][2]],
+        rtol,
+        "RESET",
+    )
+    _close_p(
+        [rs.p_value, rs.extra["chi2_p_value"]], [ref["reset"][1], ref["reset"][3]], rtol, "RESET p"
+    )
     for key, name in [("leverage", "hat"), ("studentized_internal", "internal"),
                       ("studentized_external", "external"), ("cooks_distance", "cooks"),
                       ("dffits", "dffits")]:  # fmt: skip
@@ -214,13 +239,14 @@ def test_float64_equals_statsmodels(case64, dataset):
     X, y, names = DATASETS[dataset]()
     model, Xd, yd = _fit_on(case64, X, y)
     report = gu.diagnose(model, Xd, yd)
-    compare_with_statsmodels(report, statsmodels_reference(X, y), RTOL)
+    compare_with_statsmodels(report, cached_reference(dataset), RTOL)
     for key in ("fitted", "residual", "leverage", "cooks_distance", "dffits"):
         _assert_on_case(report.influence[key], case64)
     assert report.stat_label == "t"
     if dataset == "longley":  # 16 samples, 28 White regressors
         white = report.tests["white"]
-        assert not white.applicable and white.statistic is None
+        assert not white.applicable
+        assert white.statistic is None
         assert "needs more than 28 samples (got 16)" in white.reason
         assert "fewer than 20" in report.tests["omnibus"].extra["note"]
 
@@ -238,7 +264,7 @@ def test_float32_close_to_statsmodels(case32):
     report = gu.diagnose(model, Xd, yd)
     assert report.dtype == "float32"
     _assert_on_case(report.influence["studentized_external"], case)
-    compare_with_statsmodels(report, statsmodels_reference(X, y), F32_RTOL)
+    compare_with_statsmodels(report, cached_reference("diabetes"), F32_RTOL)
 
 
 @pytest.mark.parametrize("cov_type", list(K.HC_TYPES))
@@ -247,8 +273,9 @@ def test_robust_covariance_equals_statsmodels(case64, cov_type):
     model, Xd, yd = _fit_on(case64, X, y)
     # statsmodels' OLS.fit(cov_type=...) uses the normal distribution and a robust Wald F.
     report = gu.diagnose(model, Xd, yd, cov_type=cov_type)
-    ref = statsmodels_reference(X, y, cov_type=cov_type)
-    assert ref["use_t"] is False and report.stat_label == "z"
+    ref = cached_reference("diabetes", cov_type)
+    assert ref["use_t"] is False
+    assert report.stat_label == "z"
     compare_with_statsmodels(report, ref, RTOL)
     # get_robustcov_results keeps Student's t: use_t=True.
     rob = sm.OLS(y, sm.add_constant(X)).fit().get_robustcov_results(cov_type)
@@ -323,7 +350,8 @@ def test_no_intercept_equals_statsmodels(method):
     model = gu.LinearRegression(method=method, fit_intercept=False).fit(X, y)
     report = gu.diagnose(model, X, y)
     ref = statsmodels_reference(X, y, intercept=False)
-    assert report.names[0] == "x1" and not report.fit["r_squared_centered"]
+    assert report.names[0] == "x1"
+    assert not report.fit["r_squared_centered"]
     compare_with_statsmodels(report, ref, RTOL)
     assert any("uncentered" in note for note in report.notes)
 
@@ -405,17 +433,16 @@ def test_any_method(method):
     model = gu.LinearRegression(method=method, **params).fit(X, y)
     report = gu.diagnose(model, X, y)
     _close(report.table["coef"][1:], model.coef_, 0, "the model's own coefficients")
-    ref = statsmodels_reference(X, y)
     if method in ("normal", "beta"):
-        compare_with_statsmodels(report, ref, RTOL)
+        compare_with_statsmodels(report, statsmodels_reference(X, y), RTOL)
         assert not any("least-squares optimum" in note for note in report.notes)
     else:
         assert report.fit["ssr_excess_over_ols"] > 1e-3
         assert any("not the least-squares optimum" in note for note in report.notes)
         assert "not the least-squares optimum" in report.summary()
         assert report.fit["max_coef_gap_in_se"] > 0.1
-        _close(report.fit["ols_ssr"], ref["llf"] * 0 + sm.OLS(y, sm.add_constant(X)).fit().ssr,
-               RTOL, "closed-form SSR")  # fmt: skip
+        ols_ssr = sm.OLS(y, sm.add_constant(X)).fit().ssr
+        _close(report.fit["ols_ssr"], ols_ssr, RTOL, "closed-form SSR")
 
 
 def test_sklearn_linear_model_is_accepted():
@@ -424,5 +451,319 @@ def test_sklearn_linear_model_is_accepted():
     X, y, _ = _diabetes()
     report = gu.diagnose(SkLinear().fit(X, y), X, y)
     assert report.backend == "numpy"
-    compare_with_statsmodels(report, statsmodels_reference(X, y), RTOL)
+    compare_with_statsmodels(report, cached_reference("diabetes"), RTOL)
 
+
+# -- each test detects what it is for ------------------------------------------------------------
+
+
+def _synthetic(kind: str, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two features; y = 1 + 2 x1 - x2 + e, with e built to break one assumption."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    mean = 1.0 + 2.0 * X[:, 0] - X[:, 1]
+    if kind == "well_behaved":
+        e = rng.normal(size=n)
+    elif kind == "heteroscedastic":  # sd grows with x1 (and so with the fitted values)
+        e = rng.normal(size=n) * np.exp(0.8 * X[:, 0])
+    elif kind == "heavy_tailed":  # Student t with 2 degrees of freedom
+        e = rng.standard_t(2, size=n)
+    elif kind == "autocorrelated":  # AR(1), rho = 0.8, in the data's order
+        z = rng.normal(size=n)
+        e = np.empty(n)
+        e[0] = z[0]
+        for t in range(1, n):
+            e[t] = 0.8 * e[t - 1] + z[t]
+    elif kind == "curved":  # a quadratic term the linear model misses
+        e = 0.8 * X[:, 0] ** 2 + 0.5 * rng.normal(size=n)
+    else:  # pragma: no cover - test data names
+        raise AssertionError(kind)
+    return X, mean + e
+
+
+DETECTS = {
+    "heteroscedastic": ["breusch_pagan", "white", "goldfeld_quandt"],
+    "heavy_tailed": ["jarque_bera", "omnibus", "shapiro_wilk"],
+    "autocorrelated": ["durbin_watson", "breusch_godfrey"],
+    "curved": ["reset"],
+}
+
+
+@pytest.mark.parametrize("kind", list(DETECTS))
+def test_each_test_detects_its_violation(case, kind):
+    X, y = _synthetic(kind)
+    model, Xd, yd = _fit_on(case, X, y)
+    report = gu.diagnose(model, Xd, yd)
+    for key in DETECTS[kind]:
+        t = report.tests[key]
+        assert t.applicable
+        assert t.rejected, f"{t.name} missed the {kind} errors: {t.verdict}"
+        assert "[!!]" in report.summary()
+        if t.p_value is not None:
+            assert t.p_value < 1e-3
+    # The float64 statistics are statsmodels' (spot check on the targeted tests).
+    if case.dtype == "float64":
+        ref = statsmodels_reference(X, y, influence=False)
+        pairs = {"breusch_pagan": ref["bp"][0], "jarque_bera": ref["jb"][0],
+                 "durbin_watson": ref["dw"], "breusch_godfrey": ref["bg"][0],
+                 "reset": ref["reset"][0], "goldfeld_quandt": ref["gq"][0]}  # fmt: skip
+        for key in DETECTS[kind]:
+            if key in pairs:
+                _close(report.tests[key].statistic, pairs[key], RTOL, key)
+
+
+def test_well_behaved_data_passes_every_test(case):
+    # Nine tests at alpha = 0.01 on one fixed draw; the same draw on every backend.
+    X, y = _synthetic("well_behaved")
+    model, Xd, yd = _fit_on(case, X, y)
+    report = gu.diagnose(model, Xd, yd, alpha=0.01)
+    for t in report.tests.values():
+        assert t.applicable, t.reason
+        assert not t.rejected, f"{t.name} fired on well-behaved data: {t.verdict}"
+    assert "[!!] Homoscedasticity" not in report.summary()
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+def test_not_fitted():
+    X, y, _ = _diabetes()
+    with pytest.raises(NotFittedError):
+        gu.diagnose(gu.LinearRegression(), X, y)
+
+
+def test_not_a_linear_model():
+    from sklearn.tree import DecisionTreeRegressor
+
+    X, y, _ = _diabetes()
+    with pytest.raises(TypeError, match="not a linear model"):
+        gu.diagnose(DecisionTreeRegressor(max_depth=2).fit(X, y), X, y)
+    with pytest.raises(TypeError, match="needs a fitted estimator"):
+        gu.diagnose("model", X, y)
+    with pytest.raises(TypeError, match="needs a fitted estimator"):
+        gu.diagnose(gu.LinearRegression, X, y)
+
+
+def test_constant_feature_is_named():
+    from groundup.linear_model import RankDeficientWarning
+
+    X, y, names = _diabetes()
+    X = X.copy()
+    X[:, 4] = 0.3
+    with pytest.warns(RankDeficientWarning):
+        model = gu.LinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match=r"Feature\(s\) \['x5'\] are constant.*Drop them"):
+        gu.diagnose(model, X, y)
+
+
+def test_collinear_features_are_named():
+    from groundup.linear_model import RankDeficientWarning
+
+    X, y, _ = _diabetes()
+    X = np.column_stack([X[:, :3], X[:, 0] - 2 * X[:, 2]])
+    with pytest.warns(RankDeficientWarning):
+        model = gu.LinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match=r"rank deficient \(rank 3 of 4.*\['x1', 'x3', 'x4'\]"):
+        gu.diagnose(model, X, y)
+
+
+def test_perfect_fit(case64):
+    X, _, _ = _diabetes()
+    y = X @ np.arange(1.0, 11.0) + 5.0
+    model, Xd, yd = _fit_on(case64, X, y)
+    with pytest.raises(ValueError, match="Perfect fit"):
+        gu.diagnose(model, Xd, yd)
+
+
+def test_too_few_samples_for_inference():
+    X, y = _synthetic("well_behaved", n=3)
+    model = gu.LinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match="3 parameters needs at least 4 samples"):
+        gu.diagnose(model, X, y)
+
+
+def test_too_few_samples_marks_tests_not_applicable():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 1))
+    y = 2.0 * x[:, 0] + rng.normal(size=4)
+    report = gu.diagnose(gu.LinearRegression().fit(x, y), x, y)
+    expected = {
+        "omnibus": "needs at least 8 samples (got 4)",
+        "breusch_godfrey": "needs at least 5 samples",
+        "goldfeld_quandt": "each half needs more than 2 samples",
+        "reset": "needs more than 4 samples (got 4)",
+    }
+    for key, reason in expected.items():
+        t = report.tests[key]
+        assert not t.applicable
+        assert reason in t.reason
+        assert t.statistic is None
+        assert t.p_value is None
+        assert t.verdict.startswith("not applicable")
+    for key in ("breusch_pagan", "jarque_bera", "shapiro_wilk", "durbin_watson"):
+        assert report.tests[key].applicable
+    frame = report.to_frame("tests")
+    applicable = frame["applicable"].astype(bool)
+    assert not frame.loc[applicable, "p_value"].drop("durbin_watson").isna().any()
+    assert json.dumps(report.to_dict())  # not-applicable values are None, not NaN
+    assert "[n/a]" in report.summary()
+
+
+def test_leverage_one_is_explained():
+    rng = np.random.default_rng(2)
+    X = np.column_stack([rng.normal(size=30), np.eye(30)[0]])  # a dummy for row 0 alone
+    y = X @ [1.0, 2.0] + rng.normal(size=30)
+    report = gu.diagnose(gu.LinearRegression().fit(X, y), X, y)
+    assert report.influence_host("leverage")[0] == pytest.approx(1.0)
+    assert any("leverage 1" in note for note in report.notes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"alpha": 1.5}, "alpha must be a significance level"),
+        ({"cov_type": "HC5"}, "Unknown cov_type 'HC5'"),
+        ({"reset_power": 1}, "reset_power must be an integer >= 2"),
+        ({"bg_nlags": 0}, "bg_nlags must be a positive integer"),
+        ({"gq_alternative": "up"}, "Unknown gq_alternative"),
+        ({"gq_sort": "nope"}, "gq_sort='nope' is not"),
+    ],
+)
+def test_bad_options(kwargs, match):
+    X, y = _synthetic("well_behaved", n=50)
+    model = gu.LinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        gu.diagnose(model, X, y, **kwargs)
+
+
+def test_bad_data():
+    X, y = _synthetic("well_behaved", n=50)
+    model = gu.LinearRegression().fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        gu.diagnose(model, np.column_stack([X, X[:, 0]]), y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        gu.diagnose(model, X, y[:-1])
+    y_nan = y.copy()
+    y_nan[7] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN"):
+        gu.diagnose(model, X, y_nan)
+
+
+# -- output -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def diabetes_report():
+    frame = load_diabetes(as_frame=True)
+    model = gu.LinearRegression().fit(frame.data, frame.target)
+    return gu.diagnose(model, frame.data, frame.target, cov_type="HC3")
+
+
+def test_summary_text(diabetes_report):
+    text = diabetes_report.summary()
+    for piece in ("OLS Regression Results", "Dep. Variable:", "target", "Covariance Type:",
+                  "HC3", "P>|z|", "bmi", "Breusch-Pagan", "White", "Goldfeld-Quandt",
+                  "Jarque-Bera", "Omnibus", "Shapiro-Wilk", "Durbin-Watson",
+                  "Breusch-Godfrey", "Ramsey RESET", "Verdicts:", "Cook's distance",
+                  "VIF (largest): s1 59.2", "cov_type='HC3'"):  # fmt: skip
+        assert piece in text, piece
+    assert str(diabetes_report) == text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_frames_and_dict(diabetes_report):
+    coefs = diabetes_report.to_frame()
+    assert list(coefs.index) == [
+        "const",
+        "age",
+        "sex",
+        "bmi",
+        "bp",
+        "s1",
+        "s2",
+        "s3",
+        "s4",
+        "s5",
+        "s6",
+    ]
+    assert list(coefs.columns) == ["coef", "std_err", "z", "p_value", "ci_low", "ci_high"]
+    assert len(diabetes_report.to_frame("tests")) == 9
+    infl = diabetes_report.to_frame("influence")
+    assert infl.shape == (442, 7)
+    assert diabetes_report.to_frame("vif").loc["s1", "vif"] == pytest.approx(59.2, abs=0.05)
+    assert "r_squared" in diabetes_report.to_frame("fit").index
+    with pytest.raises(ValueError, match="Unknown what"):
+        diabetes_report.to_frame("everything")
+    d = diabetes_report.to_dict()
+    assert json.loads(json.dumps(d))["coefficients"]["bmi"]["coef"] == pytest.approx(
+        519.8459, rel=1e-6
+    )
+    assert len(d["influence"]["cooks_distance"]) == 442
+    assert "influence" not in diabetes_report.to_dict(influence=False)
+
+
+def test_plot_four_panels(diabetes_report, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "diag.png"
+    fig = diabetes_report.plot(path)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [
+        "Residuals vs Fitted",
+        "Normal Q-Q",
+        "Scale-Location",
+        "Residuals vs Leverage",
+    ]
+    assert path.stat().st_size > 10_000
+    # The Q-Q panel plots the sorted internally studentized residuals.
+    qq = fig.axes[1].collections[0].get_offsets()
+    np.testing.assert_allclose(
+        np.sort(diabetes_report.influence_host("studentized_internal")), qq[:, 1]
+    )
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def _cli():
+    parser = argparse.ArgumentParser(prog="groundup")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    frame = load_diabetes(as_frame=True).frame
+    csv = tmp_path / "diabetes.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "out"
+    args = _cli().parse_args(["diagnose", str(csv), "--target", "target", "--out", str(out)])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "OLS Regression Results" in text
+    for name in ("summary.txt", "report.json", "coefficients.csv", "tests.csv", "influence.csv",
+                 "diagnostics.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "report.json").read_text())
+    ref = sm.OLS(frame["target"], sm.add_constant(frame.drop(columns="target"))).fit()
+    _close(report["coefficients"]["bmi"]["std_err"], ref.bse["bmi"], RTOL, "CLI bse")
+
+
+def test_cli_method_and_errors(tmp_path, capsys):
+    frame = load_diabetes(as_frame=True).frame
+    csv = tmp_path / "d.csv"
+    frame.to_csv(csv, index=False)
+    parser = _cli()
+    args = parser.parse_args(["diagnose", str(csv), "--target", "target", "--method", "sgd",
+                              "--max-iter", "2", "--eta0", "0.01", "--random-state", "0",
+                              "--features", "bmi", "bp", "s5"])  # fmt: skip
+    with pytest.warns(Warning, match="Maximum number of iteration"):
+        assert args.func(args) == 0
+    assert "not the least-squares optimum" in capsys.readouterr().out
+    args = parser.parse_args(["diagnose", str(csv), "--target", "nope"])
+    assert args.func(args) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
+    args = parser.parse_args(["diagnose", str(tmp_path / "missing.csv"), "--target", "y"])
+    assert args.func(args) == 2
+    assert "cannot read" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["diagnose", str(csv)])  # --target is required

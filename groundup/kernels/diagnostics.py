@@ -527,11 +527,12 @@ def logit_information(Z: Array, y: Array, params: Array, /, *, xp: Namespace) ->
         maximum-likelihood estimate), ``rank`` of the weighted design.
     """
     eta = Z @ params
-    p = 1.0 / (1.0 + xp.exp(-eta))
+    e = xp.exp(-xp.abs(eta))  # in (0, 1]: no overflow for any eta
+    p = xp.where(eta >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     zero = xp.zeros_like(eta)
-    softplus = xp.where(eta > 0, eta, zero) + xp.log1p(xp.exp(-xp.abs(eta)))
+    softplus = xp.where(eta > 0, eta, zero) + xp.log1p(e)
     loglike = xp.sum(y * eta - softplus)
-    w = xp.sqrt(p * (1.0 - p))
+    w = xp.sqrt(e) / (1.0 + e)  # sqrt(p (1 - p))
     design = decompose(Z * w[:, None], intercept=False, xp=xp)
     cov = slope_inverse(design, xp=xp)
     score = (y - p) @ Z
