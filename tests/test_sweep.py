@@ -72,15 +72,16 @@ def _assert_same_as_single(result, X, y, case, *, rtol=None) -> None:
     ("method", "n", "extra"),
     [
         ("minibatch", 160, {"batch_size": 16, "max_iter": 25}),
-        ("batch", 160, {"max_iter": 60}),
+        ("batch", 160, {"max_iter": 45}),
         ("sgd", 40, {"max_iter": 8}),
     ],
 )
 def test_runs_equal_single_fits(case, method, n, extra):
     X, y, _ = make_regression(n=n, d=3, seed=1)
-    grid = {"eta0": [0.003, 0.03, 0.3], "learning_rate": SCHEDULES}
+    grid = {"eta0": [0.01, 0.3], "learning_rate": SCHEDULES}
     res = sweep(case.asarray(X), case.asarray(y), method=method, grid=grid, random_state=7, **extra)
-    assert len(res.table) == 15
+    assert len(res.table) == 10
+    assert res.table["converged"].any()  # the stopping rule is exercised
     assert res.table["group"].nunique() == 1  # one vectorised group
     assert res.backend == case.backend.name
     # float32: the (d, K) and (d, 1) matrix products round differently; far below the data's
