@@ -28,9 +28,14 @@ __all__ = [
 
 
 def _pyplot() -> Any:
+    """pyplot, on the non-interactive Agg backend unless the session chose one already (a
+    notebook's inline backend via ``MPLBACKEND``, or pyplot imported by the user)."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
