@@ -417,7 +417,7 @@ def _plan(
 ) -> tuple[list[_Run], list[dict[str, Any]]]:
     runs: list[_Run] = []
     skipped: list[dict[str, Any]] = []
-    torch_devices = [p.device for p in places if p.name == "torch"] or ["cpu"]
+    torch_devices = list(dict.fromkeys(p.device for p in places if p.name == "torch")) or ["cpu"]
     for model in models:
         matching = [d for d in sets if d.task == TASKS[model]]
         if not matching:
@@ -654,7 +654,7 @@ def benchmark(
             cache.clear()  # device copies of the previous data set can go
             current = run.data
         if id(run.data) not in splits:
-            splits[id(run.data)] = run.data.split(test_size, random_state)
+            splits[id(run.data)] = _split(run.data, test_size, random_state)
         rows.append(
             _execute(
                 run, splits[id(run.data)], cache,
@@ -665,6 +665,16 @@ def benchmark(
         progress(len(runs), len(runs), "done")
     frame = pd.DataFrame(rows + skipped, columns=list(COLUMNS))
     return frame.astype({"peer": bool})
+
+
+def _split(data: _datasets.Dataset, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
+    """The held-out split; class labels that are not integers (strings, booleans) become
+    integer codes, so that every backend can hold them and every run scores the same way."""
+    X_train, X_test, y_train, y_test = data.split(test_size, seed)
+    if data.task == "classification" and y_train.dtype.kind not in "iu":
+        _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
+        y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
+    return X_train, X_test, y_train, y_test
 
 
 def _check_counts(

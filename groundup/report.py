@@ -116,8 +116,8 @@ def print_table(results: pd.DataFrame, console: Any = None, *, title: str | None
     ----------
     results : DataFrame
     console : rich.console.Console, optional
-        Default: standard output, at least 200 columns wide when it is not a terminal (so
-        that piped output is not cut).
+        Default: standard output; when it is not a terminal (a pipe, a file), as wide as the
+        table needs, so that nothing is folded.
     title : str, optional
     """
     from rich.console import Console
@@ -126,7 +126,7 @@ def print_table(results: pd.DataFrame, console: Any = None, *, title: str | None
     if console is None:
         console = Console()
         if not console.is_terminal:
-            console = Console(width=max(200, console.width))
+            console = Console(width=400)
     frame = display_frame(results)
     table = Table(title=title, header_style="bold", show_lines=False)
     numeric = {"RMSE", "MAE", "R2", "accuracy", "log-loss", "fit ms", "epochs",
