@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from array_api_compat import device as _device
 from scipy import stats
 
 from groundup import backends
@@ -75,7 +76,7 @@ def logit_report(
         raise ValueError(msg)
     Z = X
     if fi:
-        ones = xp.ones((n, 1), dtype=dt, device=K._device(X))
+        ones = xp.ones((n, 1), dtype=dt, device=_device(X))
         Z = xp.concat([ones, X], axis=1)
     info = K.logit_information(Z, be.asarray(y01, dtype=dt), be.asarray(params_h, dtype=dt), xp=xp)
     if info.rank < p:

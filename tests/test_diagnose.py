@@ -716,9 +716,11 @@ def test_plot_four_panels(diabetes_report, tmp_path):
     assert path.stat().st_size > 10_000
     # The Q-Q panel plots the sorted internally studentized residuals.
     qq = fig.axes[1].collections[0].get_offsets()
-    np.testing.assert_allclose(
-        np.sort(diabetes_report.influence_host("studentized_internal")), qq[:, 1]
-    )
+    std = diabetes_report.influence_host("studentized_internal")
+    np.testing.assert_allclose(np.sort(std), qq[:, 1])
+    # Its labels name the data rows of the three largest |standardized residuals|.
+    labels = {int(t.get_text()) for t in fig.axes[1].texts}
+    assert labels == set(np.argsort(-np.abs(std))[:3].tolist())
 
 
 # -- command line ----------------------------------------------------------------------------------
@@ -767,3 +769,141 @@ def test_cli_method_and_errors(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["diagnose", str(csv)])  # --target is required
+
+
+# -- logistic regression ------------------------------------------------------------------------------
+
+
+def _logit_data(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    eta = 0.5 + X @ np.array([1.0, -0.5, 0.25])
+    y = np.where(rng.random(n) < 1.0 / (1.0 + np.exp(-eta)), "yes", "no")
+    return X, y
+
+
+def _logit_reference(X, y01, params):
+    """statsmodels ``Logit`` evaluated at ``params`` (the model's coefficients), plus its
+    constant-only log-likelihood and its own maximum-likelihood fit."""
+    Z = sm.add_constant(X)
+    mod = sm.Logit(y01, Z)
+    fitted = mod.fit(disp=0, tol=1e-12, maxiter=100)
+    cov = np.linalg.inv(-mod.hessian(params))
+    bse = np.sqrt(np.diag(cov))
+    llf = mod.loglike(params)
+    q = stats.norm.ppf(0.975)
+    return {
+        "fitted": fitted, "cov": cov, "bse": bse, "z": params / bse,
+        "p": 2 * stats.norm.sf(np.abs(params / bse)), "ci_low": params - q * bse,
+        "ci_high": params + q * bse, "llf": llf, "llnull": fitted.llnull,
+        "prsquared": 1 - llf / fitted.llnull, "llr": 2 * (llf - fitted.llnull),
+        "llr_p": stats.chi2.sf(2 * (llf - fitted.llnull), fitted.df_model),
+        "aic": -2 * (llf - len(params)), "bic": -2 * llf + np.log(len(y01)) * len(params),
+    }  # fmt: skip
+
+
+def compare_logit(report, ref, rtol):
+    t, f = report.table, report.fit
+    _close(t["std_err"], ref["bse"], rtol, "Wald SE")
+    _close(t["statistic"], ref["z"], rtol, "z")
+    _close_p(t["p_value"], ref["p"], rtol, "p")
+    _close(t["ci_low"], ref["ci_low"], rtol, "CI low")
+    _close(t["ci_high"], ref["ci_high"], rtol, "CI high")
+    _close_cov(report.cov, ref["cov"], rtol, "cov")
+    _close(f["log_likelihood"], ref["llf"], rtol, "llf")
+    _close(f["ll_null"], ref["llnull"], rtol, "llnull")
+    _close(f["pseudo_r_squared"], ref["prsquared"], rtol, "McFadden R²")
+    _close(f["deviance"], -2 * ref["llf"], rtol, "deviance")
+    _close(f["llr"], ref["llr"], rtol, "LLR")
+    _close_p(f["llr_p_value"], ref["llr_p"], rtol, "LLR p")
+    _close([f["aic"], f["bic"]], [ref["aic"], ref["bic"]], rtol, "AIC, BIC")
+
+
+def test_logistic_sklearn_equals_statsmodels_logit():
+    from sklearn.linear_model import LogisticRegression as SkLogistic
+
+    X, y = _logit_data()
+    model = SkLogistic(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(X, y)
+    report = gu.diagnose(model, X, y)
+    y01 = (y == "yes").astype(float)
+    params = np.concatenate([model.intercept_, model.coef_[0]])
+    ref = _logit_reference(X, y01, params)
+    compare_logit(report, ref, RTOL)
+    # scikit-learn's and statsmodels' maximum-likelihood fits agree, and so do the reports.
+    fitted = ref["fitted"]
+    _close(report.table["coef"], fitted.params, 1e-7, "coef vs Logit MLE")
+    _close(report.table["std_err"], fitted.bse, 1e-7, "Wald SE vs Logit")
+    _close(report.fit["pseudo_r_squared"], fitted.prsquared, 1e-7, "McFadden vs Logit")
+    assert report.kind == "logistic"
+    assert report.stat_label == "z"
+    assert report.fit["at_mle"]
+    text = report.summary()
+    assert "Logit Regression Results" in text
+    assert "P>|z|" in text
+    assert "Pseudo R-squ." in text
+
+
+needs_gu_logistic = pytest.mark.skipif(
+    not hasattr(gu, "LogisticRegression"), reason="gu.LogisticRegression is not there yet"
+)
+
+
+@needs_gu_logistic
+def test_gu_logistic_equals_statsmodels_logit(case64):
+    X, y = _logit_data()
+    y01 = (y == "yes").astype(float)
+    model = gu.LogisticRegression(method="newton", tol=None).fit(
+        case64.asarray(X), case64.asarray(y01)
+    )
+    report = gu.diagnose(model, case64.asarray(X), case64.asarray(y01))
+    assert report.backend == case64.name
+    params = report.table["coef"]
+    compare_logit(report, _logit_reference(X, y01, params), RTOL)
+    fitted = _logit_reference(X, y01, params)["fitted"]
+    _close(params, fitted.params, 1e-8, "Newton MLE vs statsmodels' Logit")
+    _close(report.table["std_err"], fitted.bse, RTOL, "Wald SE vs Logit")
+    _close(report.fit["pseudo_r_squared"], fitted.prsquared, RTOL, "McFadden vs Logit")
+    _close(report.fit["llr_p_value"], fitted.llr_pvalue, RTOL, "LLR p vs Logit")
+
+
+@needs_gu_logistic
+def test_gu_logistic_float32(case32):
+    X, y = _logit_data()
+    y01 = (y == "yes").astype(float)
+    model = gu.LogisticRegression(method="newton").fit(case32.asarray(X), case32.asarray(y01))
+    report = gu.diagnose(model, case32.asarray(X), y01)
+    assert report.dtype == "float32"
+    fitted = _logit_reference(X, y01, np.asarray(report.table["coef"], float))["fitted"]
+    _close(report.table["std_err"], fitted.bse, F32_RTOL, "Wald SE (float32)")
+    _close(report.fit["pseudo_r_squared"], fitted.prsquared, F32_RTOL, "McFadden (float32)")
+
+
+@needs_gu_logistic
+def test_gu_logistic_not_at_mle_is_said():
+    X, y = _logit_data()
+    model = gu.LogisticRegression(
+        method="batch", learning_rate="constant", eta0=0.1, max_iter=3, tol=None
+    ).fit(X, y)
+    report = gu.diagnose(model, X, y)
+    assert not report.fit["at_mle"]
+    assert "not the maximum-likelihood estimate" in report.summary()
+    # Still statsmodels' numbers, evaluated at the model's coefficients.
+    y01 = (y == "yes").astype(float)
+    compare_logit(report, _logit_reference(X, y01, report.table["coef"]), RTOL)
+
+
+def test_logistic_bad_input():
+    from sklearn.linear_model import LogisticRegression as SkLogistic
+
+    X, y = _logit_data()
+    model = SkLogistic(C=np.inf, solver="newton-cholesky").fit(X, y)
+    with pytest.raises(ValueError, match="does not know"):
+        gu.diagnose(model, X, np.where(y == "yes", "yes", "maybe"))
+    with pytest.raises(ValueError, match="applies to linear models"):
+        gu.diagnose(model, X, y, cov_type="HC1")
+    three = np.where(X[:, 0] > 0.5, "c", y)
+    multi = SkLogistic(C=np.inf, solver="newton-cholesky").fit(X, three)
+    with pytest.raises(ValueError, match="binary logistic regression; this model has 3"):
+        gu.diagnose(multi, X, three)
+    with pytest.raises(ValueError, match="single class"):
+        gu.diagnose(model, X[:50], np.full(50, "yes"))
