@@ -97,7 +97,12 @@ class Backend:
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
-        """A fast triangular solve if this library has one; ``None`` means "use the fallback"."""
+        """A fast triangular solve if this library has one; ``None`` means "use the fallback".
+
+        ``a`` has shape (..., n, n) (only its lower or upper triangle is read; with
+        ``unit_diagonal`` not its diagonal either); ``b`` has shape (..., n), one right-hand
+        side per system, or (..., n, k). The result has the shape of ``b``.
+        """
         return None
 
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:

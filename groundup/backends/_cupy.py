@@ -100,6 +100,9 @@ class CupyBackend(Backend):
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
+        """``cupyx.scipy.linalg.solve_triangular`` for one system (``None`` for a batch)."""
+        if a.ndim != 2:
+            return None
         from cupyx.scipy.linalg import solve_triangular
 
         return solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal)

@@ -97,6 +97,12 @@ class JaxBackend(Backend):
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
+        """``jax.scipy.linalg.solve_triangular`` (batched; a vector right-hand side is a
+        column)."""
         from jax.scipy.linalg import solve_triangular
 
-        return solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal)
+        vector = b.ndim == a.ndim - 1
+        x = solve_triangular(
+            a, b[..., None] if vector else b, lower=lower, unit_diagonal=unit_diagonal
+        )
+        return x[..., 0] if vector else x

@@ -56,7 +56,15 @@ class NumpyBackend(Backend):
                 return x
         from scipy.linalg import solve_triangular
 
-        return solve_triangular(a, b, lower=lower, unit_diagonal=unit_diagonal, check_finite=False)
+        vector = b.ndim == a.ndim - 1  # one right-hand side per system (SciPy wants columns)
+        x = solve_triangular(
+            a,
+            b[..., None] if vector else b,
+            lower=lower,
+            unit_diagonal=unit_diagonal,
+            check_finite=False,
+        )
+        return x[..., 0] if vector else x
 
 
 @functools.cache

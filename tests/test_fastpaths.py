@@ -1,0 +1,418 @@
+"""Fast paths against their oracles, on every backend x device x dtype.
+
+- the blocked one-sample SGD epoch (``SquaredLoss.sgd_epoch``) against the plain per-sample
+  loop of the descent engine (an objective without ``sgd_epoch``);
+- the vectorised learning rates against ``Schedule.__call__``;
+- the unit lower triangular solve (backend fast path, portable fallback) against row-by-row
+  forward substitution; NumPy's direct BLAS/LAPACK call against SciPy;
+- the one-pass moments (raw sums, redone on shifted data when centring would cancel digits)
+  against a two-pass NumPy computation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import make_regression
+from sklearn.linear_model import SGDRegressor
+
+import groundup as gu
+from groundup import backends
+from groundup.kernels import sgd_blocked
+from groundup.kernels.closed_form import CANCELLATION_LIMIT, cancellation, moments
+from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.schedules import SCHEDULES, Schedule
+
+# Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
+SCHEDULE_PARAMS = {
+    "optimal": {"alpha": 1.0},  # eta = 1 / t
+    "exponential_decay": {"decay": 0.01},
+    "time_decay": {"decay": 0.01},
+    "step_decay": {"epochs_drop": 1.0},
+    "cosine_annealing": {"t_max": 2.0},
+}
+
+
+class PerSampleLoss(SquaredLoss):
+    """The oracle: without ``sgd_epoch`` the engine makes one ``batch_grad`` step per row."""
+
+    sgd_epoch = None
+
+
+def _tol(case) -> float:
+    return 1e-12 if case.dtype == "float64" else 1e-4
+
+
+def _assert_on_case(a, case) -> None:
+    be = case.backend
+    assert backends.from_array(a).name == be.name
+    assert backends.from_array(a).device_name == be.device_name
+    assert str(a.dtype).endswith(case.dtype)
+
+
+def _descend(case, cls, X, y, sw, *, schedule, alpha, fit_intercept, shuffle, epochs, tol=None):
+    """Run the engine with one-sample updates; the same permutations for both objectives."""
+    be, xp = case.backend, case.xp
+    n, d = X.shape
+    Xd, yd = case.asarray(X), case.asarray(y)
+    swd = None if sw is None else case.asarray(sw)
+    rng = np.random.default_rng(7)
+    orders = (lambda: be.asarray(rng.permutation(n))) if shuffle else (lambda: None)
+    objective = cls(Xd, yd, swd, solve_triangular=be.solve_triangular, xp=xp)
+    settings = DescentSettings(
+        max_iter=epochs,
+        batch_size=1,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        tol=tol,
+        n_iter_no_change=1,
+    )
+    W0 = xp.zeros((d, 1), dtype=Xd.dtype, device=be.device)
+    b0 = xp.zeros((1,), dtype=Xd.dtype, device=be.device)
+    res = descend(
+        objective, Xd, yd, swd, W0, b0, schedule=schedule, settings=settings, orders=orders, xp=xp
+    )
+    return res
+
+
+def _params(res, case) -> np.ndarray:
+    return np.concatenate([case.to_numpy(res.W)[:, 0], case.to_numpy(res.b)])
+
+
+def _compare_epochs(case, *, schedule_name, alpha, fit_intercept, weighted, shuffle, tol=None):
+    # n = 100: three blocks of 32 and a ragged block of 4.
+    X, y, _ = make_regression(n=100, d=3, seed=5)
+    sw = np.random.default_rng(2).uniform(0.5, 1.5, size=100) if weighted else None
+    if sw is not None:
+        sw = sw * (100 / sw.sum())  # the estimator normalises weights to mean 1
+    out = []
+    for cls in (PerSampleLoss, SquaredLoss):
+        schedule = Schedule(
+            schedule_name, 0.05, updates_per_epoch=100, **SCHEDULE_PARAMS.get(schedule_name, {})
+        )
+        res = _descend(
+            case,
+            cls,
+            X,
+            y,
+            sw,
+            schedule=schedule,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            shuffle=shuffle,
+            epochs=3,
+            tol=tol,
+        )
+        out.append((res, schedule))
+    (plain, s_plain), (blocked, s_blocked) = out
+    _assert_on_case(blocked.W, case)
+    _assert_on_case(blocked.b, case)
+    np.testing.assert_allclose(
+        _params(blocked, case),
+        _params(plain, case),
+        rtol=_tol(case),
+        atol=_tol(case) * np.abs(_params(plain, case)).max(),
+    )
+    hist_p = np.array([float(v) for v in plain.history])
+    hist_b = np.array([float(v) for v in blocked.history])
+    np.testing.assert_allclose(hist_b, hist_p, rtol=10 * _tol(case))
+    assert blocked.updates == plain.updates == 300
+    assert s_blocked.scale == s_plain.scale
+    if not fit_intercept:
+        assert float(blocked.b[0]) == 0.0
+
+
+@pytest.mark.parametrize("schedule_name", SCHEDULES)
+def test_blocked_sgd_equals_per_sample_loop_every_schedule(case, schedule_name):
+    # adaptive: a tol no loss can meet makes the engine divide eta by 5 after every epoch.
+    tol = 1e9 if schedule_name == "adaptive" else None
+    _compare_epochs(
+        case,
+        schedule_name=schedule_name,
+        alpha=0.0,
+        fit_intercept=True,
+        weighted=False,
+        shuffle=True,
+        tol=tol,
+    )
+
+
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_blocked_sgd_equals_per_sample_loop(case, fit_intercept, alpha, weighted, shuffle):
+    _compare_epochs(
+        case,
+        schedule_name="invscaling",
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        weighted=weighted,
+        shuffle=shuffle,
+    )
+
+
+@pytest.mark.parametrize(("block", "group_rows"), [(8, 24), (5, 5), (1, 7), (64, 4096)])
+def test_blocked_kernel_block_and_group_sizes(case, block, group_rows):
+    """Ragged last blocks and groups, blocks of one, a block larger than the data."""
+    xp = case.xp
+    X, y, _ = make_regression(n=37, d=4, seed=9)
+    etas_h = np.array([Schedule("invscaling", 0.05)(t) for t in range(1, 38)])
+    order = np.random.default_rng(0).permutation(37)
+    Xd, yd = case.asarray(X), case.asarray(y)
+    W0 = case.asarray(np.full((4, 1), 0.1))
+    b0 = case.asarray(np.array([0.5]))
+    W, b = sgd_blocked.sgd_blocked_epoch(
+        Xd,
+        yd,
+        None,
+        case.backend.asarray(order),
+        W0,
+        b0,
+        case.asarray(etas_h),
+        alpha=0.02,
+        fit_intercept=True,
+        block=block,
+        group_rows=group_rows,
+        solve_triangular=case.backend.solve_triangular,
+        xp=xp,
+    )
+    _assert_on_case(W, case)
+    # The per-sample update written out (scikit-learn's order: decay, then the step).
+    w, c = np.full(4, 0.1), 0.5
+    for t, i in enumerate(order):
+        r = X[i] @ w + c - y[i]
+        w = (1 - etas_h[t] * 0.02) * w - etas_h[t] * r * X[i]
+        c = c - etas_h[t] * r
+    np.testing.assert_allclose(case.to_numpy(W)[:, 0], w, rtol=_tol(case), atol=_tol(case))
+    np.testing.assert_allclose(case.to_numpy(b), [c], rtol=_tol(case))
+
+
+def test_large_decay_steps_use_the_per_sample_loop(case):
+    """eta * alpha > MAX_DECAY_STEP (scikit-learn clamps the decay at zero): the engine keeps
+    the per-sample loop, so the result is still the oracle's."""
+    X, y, _ = make_regression(n=40, d=2, seed=3)
+    schedule = Schedule("constant", 0.9)
+    runs = [
+        _descend(
+            case,
+            cls,
+            X,
+            y,
+            None,
+            schedule=schedule,
+            alpha=1.5,
+            fit_intercept=True,
+            shuffle=False,
+            epochs=2,
+        )
+        for cls in (PerSampleLoss, SquaredLoss)
+    ]
+    assert 0.9 * 1.5 > sgd_blocked.MAX_DECAY_STEP
+    np.testing.assert_array_equal(_params(runs[1], case), _params(runs[0], case))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sgd_reproduces_sklearn_sgdregressor(case64, shuffle):
+    """Several groups of blocks (n > GROUP_ROWS), three epochs, constant rate."""
+    X, y, _ = make_regression(n=5000, d=4, seed=11)
+    params = {
+        "learning_rate": "constant",
+        "eta0": 0.01,
+        "penalty": None,
+        "tol": None,
+        "max_iter": 3,
+        "shuffle": shuffle,
+        "random_state": 0,
+    }
+    est = gu.LinearRegression(method="sgd", **params).fit(case64.asarray(X), case64.asarray(y))
+    if shuffle:  # groundup draws its own permutations: the per-sample loop with the same ones
+        rng, w, c = np.random.default_rng(0), np.zeros(4), 0.0
+        for _ in range(3):
+            for i in rng.permutation(5000):
+                r = X[i] @ w + c - y[i]
+                w, c = w - 0.01 * r * X[i], c - 0.01 * r
+        ref_coef, ref_icpt = w, c
+    else:
+        sk = SGDRegressor(**params).fit(X, y)
+        ref_coef, ref_icpt = sk.coef_, sk.intercept_[0]
+    _assert_on_case(est.coef_, case64)
+    np.testing.assert_allclose(case64.to_numpy(est.coef_), ref_coef, rtol=1e-10)
+    np.testing.assert_allclose(float(est.intercept_), ref_icpt, rtol=1e-10)
+    assert est.t_ == 3 * 5000 + 1
+
+
+# -- learning rates ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_learning_rates_match_schedule(case, name):
+    schedule = Schedule(
+        name, 0.05, updates_per_epoch=10, scale=5.0, **SCHEDULE_PARAMS.get(name, {})
+    )
+    if name == "invscaling":
+        schedule.power_t = 0.3  # the general power; 0.25 and 0.5 have their own test below
+    be = case.backend
+    rates = sgd_blocked.learning_rates(
+        schedule, 3, 200, dtype=be.dtype(case.dtype), device=be.device, xp=case.xp
+    )
+    _assert_on_case(rates, case)
+    expected = [schedule(t) for t in range(3, 203)]
+    # float32: rounding of t and of the formula, relative to eta0 (cosine's tail cancels).
+    rtol = 1e-14 if case.dtype == "float64" else 1e-6
+    np.testing.assert_allclose(case.to_numpy(rates), expected, rtol=rtol, atol=rtol * 0.05)
+
+
+@pytest.mark.parametrize("power_t", [0.25, 0.5])
+def test_learning_rates_square_root_powers(power_t):
+    import array_api_compat.numpy as xp
+
+    schedule = Schedule("invscaling", 0.01, power_t=power_t)
+    rates = sgd_blocked.learning_rates(schedule, 1, 100_000, dtype=xp.float64, device="cpu", xp=xp)
+    expected = np.array([schedule(t) for t in range(1, 100_001)])
+    np.testing.assert_allclose(rates, expected, rtol=4e-16)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+@pytest.mark.parametrize("variant", range(3))
+def test_every_schedule_is_monotone(name, variant):
+    """``largest_rate`` takes the larger end of a range: every schedule must be monotone."""
+    params = [
+        {"decay": 0.3, "drop": 0.5, "epochs_drop": 2.0, "eta_min": 0.0, "t_max": 3.0, "t1": 5.0},
+        {"decay": 1e-4, "drop": 2.0, "epochs_drop": 1.0, "eta_min": 0.5, "t_max": 7.0},
+        {"power_t": 0.9, "alpha": 1e-2, "t1": 1.0},
+    ][variant]
+    schedule = Schedule(name, 0.1, updates_per_epoch=4, **params)
+    values = np.array([schedule(t) for t in range(1, 200)])
+    steps = np.diff(values)
+    assert np.all(steps <= 0) or np.all(steps >= 0)
+    assert sgd_blocked.largest_rate(schedule, 5, 100) == values[4:104].max()
+
+
+# -- triangular solves ---------------------------------------------------------------------
+def _unit_lower_problem(seed: int = 0, B: int = 12):
+    rng = np.random.default_rng(seed)
+    L = rng.normal(size=(B, B)) * 0.3
+    r = rng.normal(size=B)
+    return L, r
+
+
+@pytest.mark.parametrize("use_fast", [True, False], ids=["fast-path", "portable"])
+def test_solve_unit_lower_against_forward_substitution(case, use_fast):
+    L, r = _unit_lower_problem()
+    xp, be = case.xp, case.backend
+    Ld, rd = case.asarray(L), case.asarray(r)
+    fast = be.solve_triangular if use_fast else None
+    x = sgd_blocked.solve_unit_lower(Ld, rd, fast=fast, xp=xp)
+    oracle = sgd_blocked.forward_substitution(Ld, rd, xp=xp)
+    _assert_on_case(x, case)
+    np.testing.assert_allclose(case.to_numpy(x), case.to_numpy(oracle), rtol=100 * _tol(case))
+    # and the definition: (I + strictly lower part of L) x = r
+    A = np.tril(L, -1) + np.eye(len(r))
+    np.testing.assert_allclose(A @ case.to_numpy(x), r, rtol=1e-4, atol=100 * _tol(case))
+    # batched right-hand sides and batched systems
+    R = np.stack([r, 2 * r], axis=1)
+    X2 = sgd_blocked.solve_unit_lower(Ld, case.asarray(R), fast=fast, xp=xp)
+    np.testing.assert_allclose(A @ case.to_numpy(X2), R, rtol=1e-4, atol=100 * _tol(case))
+    Lb = np.stack([L, 0.5 * L])
+    Xb = sgd_blocked.solve_unit_lower(
+        case.asarray(Lb), case.asarray(np.stack([r, r])), fast=fast, xp=xp
+    )
+    Ab = np.tril(Lb, -1) + np.eye(len(r))
+    np.testing.assert_allclose(
+        np.einsum("kij,kj->ki", Ab, case.to_numpy(Xb)), [r, r], rtol=1e-4, atol=100 * _tol(case)
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("unit", [True, False])
+@pytest.mark.parametrize("rhs", ["vector", "matrix"])
+def test_numpy_solve_triangular_fast_path_matches_scipy(dtype, order, lower, unit, rhs):
+    from scipy.linalg import solve_triangular
+
+    rng = np.random.default_rng(1)
+    A = (rng.normal(size=(9, 9)) + 4 * np.eye(9)).astype(dtype)
+    A = np.asarray(A, order=order)
+    b = rng.normal(size=9 if rhs == "vector" else (9, 3)).astype(dtype)
+    be = backends.resolve("numpy")
+    x = be.solve_triangular(A, b, lower=lower, unit_diagonal=unit)
+    ref = solve_triangular(A, b, lower=lower, unit_diagonal=unit)
+    assert x.dtype == np.dtype(dtype)
+    assert x.shape == b.shape
+    np.testing.assert_allclose(x, ref, rtol=1e-12 if dtype == "float64" else 1e-5)
+
+
+def test_numpy_solve_triangular_singular_still_raises():
+    from scipy.linalg import LinAlgError
+
+    A = np.tril(np.ones((3, 3)))
+    A[1, 1] = 0.0
+    with pytest.raises(LinAlgError, match="singular"):
+        backends.resolve("numpy").solve_triangular(A, np.ones((3, 2)), lower=True)
+
+
+# -- moments -------------------------------------------------------------------------------
+def _two_pass(X, y, sw):
+    w = np.ones(len(y)) if sw is None else sw
+    mx, my = w @ X / w.sum(), w @ y / w.sum()
+    Xc, yc = X - mx, y - my
+    return mx, my, (Xc * w[:, None]).T @ Xc, (Xc * w[:, None]).T @ yc, (w * yc) @ yc
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4], ids=["centred-data", "large-means"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_moments_match_two_pass(case, offset, weighted):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(500, 3)) * [1.0, 2.0, 0.5] + offset
+    y = X @ [1.0, -1.0, 2.0] + rng.normal(size=500)
+    sw = rng.uniform(0.1, 2.0, size=500) if weighted else None
+    xp = case.xp
+    m = moments(
+        case.asarray(X),
+        case.asarray(y),
+        None if sw is None else case.asarray(sw),
+        chunk_rows=128,
+        xp=xp,
+    )
+    mx, my, sxx, sxy, syy = _two_pass(X, y, sw)
+    _assert_on_case(m.sxx, case)
+    if case.dtype == "float32":  # against the two-pass moments of the float32 data itself
+        X32, y32 = X.astype(np.float32).astype(float), y.astype(np.float32).astype(float)
+        mx, my, sxx, sxy, syy = _two_pass(X32, y32, sw)
+    rtol = 1e-10 if case.dtype == "float64" else 1e-3
+    np.testing.assert_allclose(case.to_numpy(m.mean_x), mx, rtol=rtol * 1e-3)
+    np.testing.assert_allclose(case.to_numpy(m.sxx), sxx, rtol=rtol, atol=rtol * np.abs(sxx).max())
+    np.testing.assert_allclose(case.to_numpy(m.sxy), sxy, rtol=rtol, atol=rtol * np.abs(sxy).max())
+    np.testing.assert_allclose(float(m.syy), syy, rtol=rtol)
+
+
+def test_moments_redo_on_shifted_data_when_centring_cancels():
+    """Means of 1e6 against spreads of 1: raw sums would lose ~12 digits when centred; the
+    moments still carry the certified-digit accuracy of a two-pass computation."""
+    import array_api_compat.numpy as xp
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 2)) + 1e6
+    y = X @ [1.0, 2.0] + rng.normal(size=2000)
+    m = moments(X, y, chunk_rows=256, xp=xp)
+    assert cancellation(m, xp=xp) > CANCELLATION_LIMIT
+    _, _, sxx, sxy, _ = _two_pass(X, y, None)
+    np.testing.assert_allclose(m.sxx, sxx, rtol=1e-9)
+    np.testing.assert_allclose(m.sxy, sxy, rtol=1e-9)
+    # Standardised data: one pass, no cancellation to speak of.
+    m0 = moments(X - 1e6, y - y.mean(), chunk_rows=256, xp=xp)
+    assert cancellation(m0, xp=xp) < 2.0
+
+
+def test_nonfinite_input_shows_in_the_moments():
+    import array_api_compat.numpy as xp
+
+    X, y, _ = make_regression(n=50, d=2)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: the estimator's quiet
+        X[7, 1] = math.inf
+        assert not moments(X, y, xp=xp).finite(xp=xp)
+        X[7, 1] = math.nan
+        assert not moments(X, y, xp=xp).finite(xp=xp)
