@@ -10,12 +10,12 @@ from typing import Any
 
 from groundup.kernels.diagnostics import HC_TYPES
 
-_PASS_THROUGH = (
-    ("--max-iter", int, "max_iter"),
-    ("--eta0", float, "eta0"),
-    ("--learning-rate", str, "learning_rate"),
-    ("--batch-size", int, "batch_size"),
-    ("--random-state", int, "random_state"),
+_PASS_THROUGH = (  # flag, type, estimator parameter, help
+    ("--max-iter", int, "max_iter", "epochs (gradient methods) or Newton iterations"),
+    ("--eta0", float, "eta0", "initial learning rate (gradient methods)"),
+    ("--learning-rate", str, "learning_rate", "schedule name (gradient methods)"),
+    ("--batch-size", int, "batch_size", "samples per update (minibatch)"),
+    ("--random-state", int, "random_state", "seed of the shuffling"),
 )
 
 
@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "inference, assumption tests with verdicts, influence and collinearity."
         ),
     )
-    p.add_argument("file", help="data table: .csv, .tsv, .parquet or .json")
+    p.add_argument("file", metavar="FILE", help="data table: .csv, .tsv, .parquet or .json")
     p.add_argument("--target", required=True, help="column to predict")
     p.add_argument("--features", nargs="+", default=None,
                    help="feature columns (default: every other numeric column)")  # fmt: skip
@@ -41,8 +41,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     p.add_argument("--cov-type", choices=("nonrobust", *HC_TYPES), default="nonrobust")
-    for flag, kind, _ in _PASS_THROUGH:
-        p.add_argument(flag, type=kind, default=None, help=argparse.SUPPRESS)
+    for flag, kind, _, text in _PASS_THROUGH:
+        p.add_argument(flag, type=kind, default=None, help=text)
     p.add_argument("--out", default=None,
                    help="directory for summary.txt, report.json, *.csv and diagnostics.png")  # fmt: skip
     p.set_defaults(func=run)
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not features:
         return _fail(f"no numeric feature columns besides {args.target!r}; pass --features")
     X, y = df[features], df[args.target]
-    params = {k: getattr(args, k) for _, _, k in _PASS_THROUGH if getattr(args, k) is not None}
+    params = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
     if args.method:
         params["method"] = args.method
     elif args.model == "logistic":

@@ -198,6 +198,8 @@ class DiagnosticReport:
             lines.append(self._tests_block())
         if self.kind == "linear":
             lines.append(self._influence_block())
+        elif self.vif:
+            lines.append("\n".join(["Collinearity", "-" * WIDTH, *self._vif_lines()]))
         lines.append(self._notes_block())
         return "\n".join(s for s in lines if s)
 
@@ -325,21 +327,25 @@ class DiagnosticReport:
                 "without them to see whether the conclusions change.", WIDTH,
                 subsequent_indent="      ",
             )  # fmt: skip
-        vifs = {k: v for k, v in self.vif.items() if v is not None}
-        if vifs:
-            worst = sorted(vifs.items(), key=lambda kv: -kv[1])[:5]
-            text = "VIF (largest): " + ", ".join(f"{k} {_fmt(v, '.3g')}" for k, v in worst)
-            high = [k for k, v in vifs.items() if v > 10]
-            if high:
-                text += (
-                    f". [!!] VIF > 10 for {high}: strong multicollinearity inflates their "
-                    "standard errors; drop or combine correlated features, or use "
-                    "penalty='l2'."
-                )
-            else:
-                text += ". [ok] No VIF above 10."
-            rows += textwrap.wrap(text, WIDTH, subsequent_indent="  ")
+        rows += self._vif_lines()
         return "\n".join(rows)
+
+    def _vif_lines(self) -> list[str]:
+        vifs = {k: v for k, v in self.vif.items() if v is not None}
+        if not vifs:
+            return []
+        worst = sorted(vifs.items(), key=lambda kv: -kv[1])[:5]
+        text = "VIF (largest): " + ", ".join(f"{k} {_fmt(v, '.3g')}" for k, v in worst)
+        high = [k for k, v in vifs.items() if v > 10]
+        if high:
+            text += (
+                f". [!!] VIF > 10 for {high}: strong multicollinearity inflates their "
+                "standard errors; drop or combine correlated features, or use "
+                "penalty='l2'."
+            )
+        else:
+            text += ". [ok] No VIF above 10."
+        return textwrap.wrap(text, WIDTH, subsequent_indent="  ")
 
     def _notes_block(self) -> str:
         if not self.notes:

@@ -457,11 +457,17 @@ def test_sklearn_linear_model_is_accepted():
 # -- each test detects what it is for ------------------------------------------------------------
 
 
-def _synthetic(kind: str, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two features; y = 1 + 2 x1 - x2 + e, with e built to break one assumption."""
+def _synthetic(
+    kind: str, n: int = 442, d: int = 10, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """y = 1 + 2 x1 - x2 + 0.5 (x3 + ... + xd) + e, with e built to break one assumption.
+
+    The default shape is diabetes' (442 x 10): JAX compiles each operation once per shape,
+    so the synthetic cases reuse the float32 diabetes run's compilations.
+    """
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    mean = 1.0 + 2.0 * X[:, 0] - X[:, 1]
+    X = rng.normal(size=(n, d))
+    mean = 1.0 + 2.0 * X[:, 0] - X[:, 1] + 0.5 * X[:, 2:].sum(axis=1)
     if kind == "well_behaved":
         e = rng.normal(size=n)
     elif kind == "heteroscedastic":  # sd grows with x1 (and so with the fitted values)
@@ -576,7 +582,7 @@ def test_perfect_fit(case64):
 
 
 def test_too_few_samples_for_inference():
-    X, y = _synthetic("well_behaved", n=3)
+    X, y = _synthetic("well_behaved", n=3, d=2)
     model = gu.LinearRegression().fit(X, y)
     with pytest.raises(ValueError, match="3 parameters needs at least 4 samples"):
         gu.diagnose(model, X, y)
@@ -630,14 +636,14 @@ def test_leverage_one_is_explained():
     ],
 )
 def test_bad_options(kwargs, match):
-    X, y = _synthetic("well_behaved", n=50)
+    X, y = _synthetic("well_behaved", n=50, d=2)
     model = gu.LinearRegression().fit(X, y)
     with pytest.raises(ValueError, match=match):
         gu.diagnose(model, X, y, **kwargs)
 
 
 def test_bad_data():
-    X, y = _synthetic("well_behaved", n=50)
+    X, y = _synthetic("well_behaved", n=50, d=2)
     model = gu.LinearRegression().fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features"):
         gu.diagnose(model, np.column_stack([X, X[:, 0]]), y)
@@ -834,6 +840,9 @@ def test_logistic_sklearn_equals_statsmodels_logit():
     _close(report.table["coef"], fitted.params, 1e-7, "coef vs Logit MLE")
     _close(report.table["std_err"], fitted.bse, 1e-7, "Wald SE vs Logit")
     _close(report.fit["pseudo_r_squared"], fitted.prsquared, 1e-7, "McFadden vs Logit")
+    Zc = sm.add_constant(X)
+    vif = [_quiet(variance_inflation_factor, Zc, j) for j in range(1, 4)]
+    _close(list(report.vif.values()), vif, RTOL, "VIF")
     assert report.kind == "logistic"
     assert report.stat_label == "z"
     assert report.fit["at_mle"]
@@ -907,3 +916,18 @@ def test_logistic_bad_input():
         gu.diagnose(multi, X, three)
     with pytest.raises(ValueError, match="single class"):
         gu.diagnose(model, X[:50], np.full(50, "yes"))
+
+
+@needs_gu_logistic
+def test_cli_logistic(tmp_path, capsys):
+    import pandas as pd
+
+    X, y = _logit_data(n=300)
+    csv = tmp_path / "l.csv"
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "label": y}).to_csv(csv, index=False)
+    args = _cli().parse_args(["diagnose", str(csv), "--target", "label", "--model", "logistic"])
+    assert args.func(args) == 0
+    text = capsys.readouterr().out
+    assert "Logit Regression Results" in text
+    fitted = sm.Logit((y == "yes").astype(float), sm.add_constant(X)).fit(disp=0)
+    assert f"{fitted.prsquared:.4f}" in text
