@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -112,10 +113,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _toml() -> Any:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+        import tomli as tomllib
+    return tomllib
+
+
 def _param_value(text: str) -> Any:
     """A TOML value (``0.1``, ``true``, ``"l2"``), ``none`` for None, else the bare string."""
-    import tomllib
-
+    tomllib = _toml()
     if text.lower() in ("none", "null"):
         return None
     try:
@@ -271,8 +279,7 @@ def load_config(path: str) -> dict[str, Any]:
     UsageError
         A missing or malformed file, an unknown table or option.
     """
-    import tomllib
-
+    tomllib = _toml()
     try:
         with open(path, "rb") as fh:
             doc = tomllib.load(fh)
@@ -337,6 +344,10 @@ def _run_bench(args: argparse.Namespace) -> int:
     from groundup import bench, datasets, report
 
     opts, params = _bench_options(args)
+    drawing = opts["plots"] and (opts["out"] or opts["format"] == "html")
+    if drawing and importlib.util.find_spec("matplotlib") is None:
+        msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
+        raise UsageError(msg)
     try:
         sets = datasets.resolve(
             opts["data"], sizes=opts["sizes"], random_state=opts["seed"], target=opts["target"]

@@ -324,3 +324,18 @@ def _no_color(monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "250")
     os.environ.pop("FORCE_COLOR", None)
+
+
+def test_plots_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path: Path) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    status, _, err = call(capsys, "bench", "--out", str(tmp_path), "-q")
+    assert status == 2
+    assert 'pip install "groundup[plot]"' in err
+    assert list(tmp_path.iterdir()) == []
