@@ -194,7 +194,8 @@ def diagnose(
         regressor), or a binary logistic regression (``coef_`` of shape (1, n_features),
         ``classes_``). Its ``coef_`` and ``intercept_`` are used as they are; when they are
         not the least-squares optimum of ``X``, ``y`` (a gradient method stopped early, a
-        penalty) the report says so and by how much.
+        penalty, sample weights: the diagnostics are those of the unweighted fit) the
+        report says so and by how much.
     X : array of shape (n_samples, n_features)
         Any supported library; moved to the model's backend and device.
     y : array of shape (n_samples,)
