@@ -205,6 +205,12 @@ def prepare_fit(
     """
     _check_same_place(X, y, "y")
     src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
+    if be.name == "dask":  # Dask hook: estimators with a Dask path leave before this point
+        msg = (
+            f"{type(est).__name__}(method={getattr(est, 'method', None)!r}) has no Dask path; "
+            "compute the data into memory first (X.compute()) or use backend='numpy'."
+        )
+        raise ValueError(msg)
     dtype_name = choose_dtype(be, X, est.dtype)
     y_host = None
     if src.name == "numpy" or not backends.same_place(src, be) and src.name != be.name:

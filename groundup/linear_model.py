@@ -11,6 +11,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from groundup import _dask as dask_path  # Dask hook: data that outgrow one machine
 from groundup._estimator import DivergenceError, GroundupEstimator
 from groundup._params import GRADIENT, LINEAR_METHODS, SOLVERS, canonical_method
 from groundup._typing import Array
@@ -219,6 +220,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self
         """
         self._check_params()
+        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+            return dask_path.fit(self, X, y, sample_weight)
         data, _ = prepare_fit(self, X, y, sample_weight)
         self._remember_backend(data.backend)
         self._check_n_samples(data.X.shape[0])
@@ -259,6 +262,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
                 f"got method={self.method!r}; use fit for closed forms."
             )
             raise ValueError(msg)
+        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+            return dask_path.fit(self, X, y, sample_weight, partial=True)
         first = not hasattr(self, "coef_")
         if not first:
             be = self._model_backend()
@@ -402,6 +407,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             In the input's library (NumPy in, NumPy out).
         """
         check_is_fitted(self)
+        if dask_path.wanted_predict(self, X):  # Dask hook: lazy on Dask input
+            return dask_path.predict(self, X)
         be = self._model_backend()
         Xd, src = prepare_predict(self, X, be)
         return answer_in(self._decision(Xd), be, src)
@@ -423,6 +430,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         float
         """
         check_is_fitted(self)
+        if dask_path.wanted_predict(self, X):  # Dask hook: groundup/_dask.py
+            return dask_path.score(self, X, y, sample_weight)
         be = self._model_backend()
         xp = be.xp
         Xd, src = prepare_predict(self, X, be)

@@ -22,6 +22,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "cupy": ("groundup.backends._cupy", "CupyBackend"),
     "jax": ("groundup.backends._jax", "JaxBackend"),
     "array_api_strict": ("groundup.backends._array_api_strict", "ArrayApiStrictBackend"),
+    "dask": ("groundup.backends._dask", "DaskBackend"),
 }
 NAMES: tuple[str, ...] = tuple(_REGISTRY)
 _ALIASES = {"np": "numpy", "pytorch": "torch", "cp": "cupy", "strict": "array_api_strict"}

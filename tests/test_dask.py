@@ -1,0 +1,538 @@
+"""The Dask backend and the Dask fit paths of LinearRegression (groundup/_dask.py).
+
+Oracles: scikit-learn, the in-memory NumPy fit of the same data (the same iterates where the
+documented semantics say so), the one-pass ``moments`` kernel and a plain reference SGD loop
+for the streamed shuffling order. Most tests run twice: on Dask's local threaded scheduler
+and on a ``dask.distributed`` LocalCluster (two in-process workers). The out-of-core test
+starts its own cluster of two worker processes with a memory limit far below the data.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import pathlib
+import tracemalloc
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import groundup as gu  # noqa: E402
+from groundup import _dask as dask_path  # noqa: E402
+from groundup import backends  # noqa: E402
+from groundup.kernels.closed_form import moments  # noqa: E402
+from groundup.linear_model import RankDeficientWarning  # noqa: E402
+
+xnp = backends.resolve("numpy").xp
+
+
+def _data(n: int = 1200, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ np.linspace(-2.0, 3.0, d) + 4.0 + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def _weights(n: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.2, 2.0, size=n)
+
+
+def _chunked(a: np.ndarray, rows: int) -> da.Array:
+    return da.from_array(a, chunks=(rows,) + a.shape[1:])
+
+
+# -- schedulers -------------------------------------------------------------------------------
+# dashboard_address=":0": a free port. With None the scheduler still serves its HTTP
+# endpoints on 8787, and a second cluster (this file has two) warns that the port is taken.
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["threads", "distributed"])
+def scheduler(request: pytest.FixtureRequest):
+    """Dask's local threaded scheduler, or a Client on the two-worker LocalCluster."""
+    if request.param == "threads":
+        yield None
+        return
+    client = distributed.Client(request.getfixturevalue("cluster"))
+    yield client
+    client.close()
+
+
+# -- the backend ------------------------------------------------------------------------------
+def test_backend_registered_and_round_trip():
+    info = backends.available()["dask"]
+    assert info["installed"]
+    assert info["devices"] == ["cpu"]
+    assert info["float64"]
+    be = backends.resolve("dask")
+    X, _ = _data(5000, 3)
+    Xd = be.asarray(X)
+    assert backends.from_array(Xd).name == "dask"
+    assert len(Xd.chunks[1]) == 1  # whole rows per chunk
+    np.testing.assert_array_equal(be.to_numpy(Xd), X)
+    assert be.to_numpy(be.asarray(X, dtype="float32")).dtype == np.float32
+
+
+def test_backend_cuda_is_refused_without_gpu():
+    if "cuda" in backends.available()["dask"]["devices"]:
+        pytest.skip("a GPU is here")
+    with pytest.raises(ValueError, match="need a CUDA GPU"):
+        backends.resolve("dask", "cuda")
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_merge_moments_equals_one_pass(fit_intercept):
+    X, y = _data(900, 3)
+    X = X + 1e3  # large means: the merge must not lose the centred moments
+    sw = _weights(900)
+    parts = [(0, 100), (100, 101), (101, 101), (101, 600), (600, 900)]  # one part empty
+    merged = None
+    for a, b in parts:
+        if b == a:
+            m = dask_path._empty_moments(3, X.dtype)
+        else:
+            m = moments(X[a:b], y[a:b], sw[a:b], fit_intercept=fit_intercept, xp=xnp)
+        merged = m if merged is None else dask_path.merge_moments(merged, m, xp=xnp)
+    whole = moments(X, y, sw, fit_intercept=fit_intercept, xp=xnp)
+    assert merged.n == pytest.approx(whole.n, rel=1e-13)
+    for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
+        np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-9)
+
+
+# -- closed forms ---------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["normal", "beta"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_closed_forms_match_sklearn(scheduler, method, weighted):
+    from sklearn.linear_model import LinearRegression as SkLinear
+
+    X, y = _data()
+    sw = _weights(len(y)) if weighted else None
+    ref = SkLinear().fit(X, y, sample_weight=sw)
+    est = gu.LinearRegression(method=method).fit(
+        _chunked(X, 250), _chunked(y, 250), None if sw is None else _chunked(sw, 250)
+    )
+    assert est.backend_ == "dask"
+    assert est.device_ == "cpu"
+    assert type(est.coef_) is np.ndarray
+    assert est.coef_.dtype == np.float64
+    assert isinstance(est.intercept_, np.ndarray | np.floating)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10)
+    resid = y - ref.predict(X)
+    mse = np.average(resid**2, weights=sw)
+    np.testing.assert_allclose(est.loss_history_, [mse], rtol=1e-8)
+    assert est.n_iter_ == 1
+    assert est.converged_
+
+
+def test_float32_input_keeps_float32():
+    X, y = _data()
+    est = gu.LinearRegression().fit(_chunked(X.astype(np.float32), 300), _chunked(y, 300))
+    assert est.coef_.dtype == np.float32
+    ref = gu.LinearRegression().fit(X.astype(np.float32), y.astype(np.float32))
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=2e-4)
+
+
+def test_no_intercept_and_ridge_match_sklearn():
+    from sklearn.linear_model import LinearRegression as SkLinear
+    from sklearn.linear_model import Ridge
+
+    X, y = _data()
+    Xd, yd = _chunked(X, 200), _chunked(y, 200)
+    est = gu.LinearRegression(fit_intercept=False).fit(Xd, yd)
+    np.testing.assert_allclose(est.coef_, SkLinear(fit_intercept=False).fit(X, y).coef_, rtol=1e-10)
+    assert float(est.intercept_) == 0.0
+    est = gu.LinearRegression(penalty="l2", alpha=0.05).fit(Xd, yd)
+    ref = Ridge(alpha=0.05 * len(y)).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["qr", "svd"])
+def test_tsqr_solvers_match_sklearn(scheduler, solver):
+    from sklearn.linear_model import LinearRegression as SkLinear
+
+    X, y = _data()
+    sw = _weights(len(y))
+    est = gu.LinearRegression(solver=solver).fit(_chunked(X, 150), _chunked(y, 150), sw)
+    ref = SkLinear().fit(X, y, sample_weight=sw)
+    assert est.solver_ == solver
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10)
+    mse = np.average((y - ref.predict(X)) ** 2, weights=sw)
+    np.testing.assert_allclose(est.loss_history_, [mse], rtol=1e-8)
+
+
+def test_ill_conditioned_turns_to_tsqr_and_matches_in_memory():
+    rng = np.random.default_rng(3)
+    X, y = _data(2000, 3)
+    X = np.column_stack([X, X[:, 0] + 1e-7 * rng.normal(size=2000)])  # condition ~ 1e14
+    est = gu.LinearRegression().fit(_chunked(X, 300), _chunked(y, 300))
+    ref = gu.LinearRegression().fit(X, y)
+    assert est.solver_ == ref.solver_ == "qr"
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9)
+
+
+def test_rank_deficient_gives_minimum_norm_with_warning():
+    from sklearn.linear_model import LinearRegression as SkLinear
+
+    X, y = _data(600, 3)
+    X = np.column_stack([X, X[:, 0] - 2.0 * X[:, 1]])
+    with pytest.warns(RankDeficientWarning, match="rank 3 of 4"):
+        est = gu.LinearRegression().fit(_chunked(X, 100), _chunked(y, 100))
+    assert est.solver_ == "svd"
+    assert est.rank_ == 3
+    ref = SkLinear().fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="solver='auto'"):
+        gu.LinearRegression(solver="cholesky").fit(_chunked(X, 100), _chunked(y, 100))
+    with pytest.raises(ValueError, match="Cov"):
+        gu.LinearRegression(method="beta").fit(_chunked(X, 100), _chunked(y, 100))
+
+
+# -- gradient methods -----------------------------------------------------------------------
+BATCH = {"method": "batch", "learning_rate": "constant", "eta0": 0.1, "random_state": 0}
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_batch_same_iterates_as_in_memory(scheduler, early_stopping):
+    X, y = _data()
+    sw = _weights(len(y))
+    params = {**BATCH, "early_stopping": early_stopping}
+    ref = gu.LinearRegression(**params).fit(X, y, sample_weight=sw)
+    est = gu.LinearRegression(**params).fit(_chunked(X, 170), _chunked(y, 170), _chunked(sw, 170))
+    assert est.n_iter_ == ref.n_iter_
+    assert est.t_ == ref.t_
+    assert est.converged_
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-10)
+
+
+STREAM = {"learning_rate": "constant", "eta0": 0.02, "random_state": 0}
+
+
+@pytest.mark.parametrize(
+    ("method", "rows", "extra"),
+    [
+        ("sgd", 1200, {}),  # one chunk: exactly the in-memory fit, shuffled
+        ("minibatch", 1200, {"early_stopping": True}),
+        ("sgd", 170, {"shuffle": False}),  # chunks in order = the in-memory order
+        ("minibatch", 320, {"shuffle": False}),  # chunks a multiple of batch_size
+    ],
+)
+def test_streaming_same_iterates_as_in_memory(scheduler, method, rows, extra):
+    X, y = _data()
+    sw = _weights(len(y))
+    params = {**STREAM, "method": method, **extra}
+    ref = gu.LinearRegression(**params).fit(X, y, sample_weight=sw)
+    est = gu.LinearRegression(**params).fit(_chunked(X, rows), _chunked(y, rows), sw)
+    assert est.n_iter_ == ref.n_iter_
+    assert est.t_ == ref.t_
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+def _reference_stream(X, y, rows, *, batch_size, eta, epochs, seed):
+    """The documented order, as a plain loop: each epoch a permutation of the chunks, then of
+    each chunk's rows; batches within a chunk; w -= eta * mean((x.w + b - y) x)."""
+    rng = np.random.default_rng(seed)
+    starts = list(range(0, len(y), rows))
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(epochs):
+        for c in rng.permutation(len(starts)):
+            Xc, yc = X[starts[c] : starts[c] + rows], y[starts[c] : starts[c] + rows]
+            perm = rng.permutation(len(yc))
+            for s in range(0, len(yc), batch_size):
+                i = perm[s : s + batch_size]
+                r = Xc[i] @ w + b - yc[i]
+                w, b = w - eta * (Xc[i].T @ r) / len(i), b - eta * r.mean()
+    return w, b
+
+
+@pytest.mark.parametrize(("method", "batch_size"), [("sgd", 1), ("minibatch", 16)])
+def test_streaming_shuffle_order_matches_reference_loop(scheduler, method, batch_size):
+    X, y = _data(700, 3)
+    est = gu.LinearRegression(
+        method=method, batch_size=batch_size, max_iter=3, tol=None, **STREAM
+    ).fit(_chunked(X, 150), _chunked(y, 150))
+    w, b = _reference_stream(X, y, 150, batch_size=batch_size, eta=0.02, epochs=3, seed=0)
+    np.testing.assert_allclose(est.coef_, w, rtol=1e-10)
+    np.testing.assert_allclose(est.intercept_, b, rtol=1e-10)
+    updates = sum(math.ceil(r / batch_size) for r in (150, 150, 150, 150, 100))
+    assert est.t_ == 1 + 3 * updates
+
+
+@pytest.mark.parametrize("method", ["batch", "minibatch"])
+def test_partial_fit_matches_in_memory(method):
+    X, y = _data()
+    params = {**STREAM, "method": method}
+    ref, est = gu.LinearRegression(**params), gu.LinearRegression(**params)
+    Xd, yd = _chunked(X, 1200), _chunked(y, 1200)
+    for _ in range(2):
+        ref.partial_fit(X, y)
+        est.partial_fit(Xd, yd)
+    assert est.n_iter_ == ref.n_iter_ == 2
+    assert est.t_ == ref.t_
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+def test_warm_start_continues():
+    X, y = _data()
+    params = {**STREAM, "method": "minibatch", "max_iter": 2, "tol": None}
+    est = gu.LinearRegression(**params, warm_start=True)
+    est.fit(_chunked(X, 400), _chunked(y, 400))
+    first = est.coef_.copy()
+    est.fit(_chunked(X, 400), _chunked(y, 400))
+    cold = gu.LinearRegression(**params).fit(_chunked(X, 400), _chunked(y, 400))
+    np.testing.assert_array_equal(cold.coef_, first)
+    assert not np.array_equal(est.coef_, first)
+
+
+def test_streaming_divergence_is_an_error():
+    X, y = _data(400, 3)
+    with pytest.raises(gu.linear_model.DivergenceError, match="diverged"):
+        gu.LinearRegression(method="minibatch", learning_rate="constant", eta0=5.0).fit(
+            _chunked(X * 10, 100), _chunked(y, 100)
+        )
+
+
+# -- predict, score, frames, mixed input ----------------------------------------------------
+def test_predict_is_lazy_and_answers_in_kind(scheduler):
+    X, y = _data()
+    est = gu.LinearRegression().fit(_chunked(X, 300), _chunked(y, 300))
+    ref = gu.LinearRegression().fit(X, y)
+    pred = est.predict(_chunked(X, 500))
+    assert isinstance(pred, da.Array)
+    assert pred.dtype == np.float64
+    np.testing.assert_allclose(pred.compute(), ref.predict(X), rtol=1e-10)
+    host = est.predict(X)  # NumPy in, NumPy out
+    assert type(host) is np.ndarray
+    np.testing.assert_allclose(host, ref.predict(X), rtol=1e-10)
+    lazy = ref.predict(_chunked(X, 500))  # a NumPy-fitted model on Dask input: lazy too
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(), ref.predict(X), rtol=1e-12)
+    assert est.score(_chunked(X, 500), _chunked(y, 500)) == pytest.approx(ref.score(X, y))
+    assert est.score(X, y) == pytest.approx(ref.score(X, y))
+
+
+def test_predict_raises_on_nan_chunk_when_computed():
+    X, y = _data()
+    est = gu.LinearRegression().fit(X, y)
+    Xn = X.copy()
+    Xn[705, 1] = np.nan
+    pred = est.predict(_chunked(Xn, 300))  # lazy: no error yet
+    with pytest.raises(ValueError, match="row 705, column 1"):
+        pred.compute()
+
+
+def test_dask_dataframe_input():
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    cols = ["a", "b", "c", "d"]
+    ddf = dd.from_pandas(pd.DataFrame(X, columns=cols), npartitions=3)
+    ys = dd.from_pandas(pd.Series(y), npartitions=3)
+    est = gu.LinearRegression().fit(ddf, ys)
+    ref = gu.LinearRegression().fit(X, y)
+    assert est.backend_ == "dask"
+    assert list(est.feature_names_in_) == cols
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.predict(ddf).compute(), ref.predict(X), rtol=1e-10)
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(ddf.rename(columns={"a": "z"}))
+
+
+def test_mixed_dask_and_in_memory_inputs():
+    X, y = _data()
+    sw = _weights(len(y))
+    ref = gu.LinearRegression().fit(X, y, sample_weight=sw)
+    # Dask X with y and weights in memory: chunked like X.
+    est = gu.LinearRegression().fit(_chunked(X, 250), y, sample_weight=list(sw))
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    # Dask y chunked differently from X: rechunked to X's rows.
+    est = gu.LinearRegression().fit(_chunked(X, 250), _chunked(y, 333), _chunked(sw, 100))
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    # In-memory X, Dask y, backend=None: two libraries, a clear error.
+    with pytest.raises(ValueError, match="same library"):
+        gu.LinearRegression().fit(X, _chunked(y, 250))
+    # In-memory data with backend="dask": moved into Dask.
+    est = gu.fit(X, y, backend="dask", sample_weight=sw)
+    assert est.backend_ == "dask"
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+
+
+# -- bad input --------------------------------------------------------------------------------
+def test_unknown_chunk_sizes_say_compute_chunk_sizes():
+    X, y = _data()
+    Xd = _chunked(X, 300)
+    Xu = Xd[Xd[:, 0] > -100]  # boolean indexing: nan chunk sizes
+    with pytest.raises(ValueError, match=r"unknown chunk sizes.*compute_chunk_sizes\(\)"):
+        gu.LinearRegression().fit(Xu, _chunked(y, 300))
+    yd = _chunked(y, 300)
+    with pytest.raises(ValueError, match=r"y has unknown chunk sizes"):
+        gu.LinearRegression().fit(Xd, yd[yd > -1e9])
+    est = gu.LinearRegression().fit(Xu.compute_chunk_sizes(), yd)  # the fix works
+    assert est.coef_.shape == (4,)
+
+
+def test_column_chunks_say_rechunk():
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"chunked along its columns.*rechunk\(\{1: -1\}\)"):
+        gu.LinearRegression().fit(da.from_array(X, chunks=(300, 2)), _chunked(y, 300))
+    with pytest.raises(ValueError, match=r"rechunk"):
+        gu.LinearRegression().fit(X, y).predict(da.from_array(X, chunks=(300, 2)))
+
+
+@pytest.mark.parametrize("method", ["normal", "minibatch"])
+def test_nan_located_across_chunks(method):
+    X, y = _data()
+    X[1000, 2] = np.nan
+    X[1100, 0] = np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or inf: 2 .*row 1000, column 2"):
+        gu.LinearRegression(method=method).fit(_chunked(X, 300), _chunked(y, 300))
+    X, y = _data()
+    y[7] = np.nan
+    with pytest.raises(ValueError, match=r"y contains NaN or inf: 1 .*index 7"):
+        gu.LinearRegression(method=method).fit(_chunked(X, 300), _chunked(y, 300))
+
+
+def test_bad_weights_and_shapes():
+    X, y = _data()
+    Xd, yd = _chunked(X, 300), _chunked(y, 300)
+    sw = _weights(len(y))
+    sw[900] = -1.0
+    with pytest.raises(ValueError, match="Negative values"):
+        gu.LinearRegression().fit(Xd, yd, _chunked(sw, 300))
+    with pytest.raises(ValueError, match="sums to zero"):
+        gu.LinearRegression().fit(Xd, yd, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        gu.LinearRegression().fit(Xd, _chunked(y[:-1], 300))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        gu.LinearRegression().fit(yd, yd)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        gu.LinearRegression().fit(Xd, yd).predict(Xd[:, :3])
+
+
+def test_estimator_without_dask_path_refuses_dask_input():
+    logistic = getattr(gu, "LogisticRegression", None)
+    if logistic is None:
+        pytest.skip("LogisticRegression is not in this build")
+    X, y = _data()
+    with pytest.raises(ValueError, match="no Dask path"):
+        logistic(method="sgd").fit(_chunked(X, 300), _chunked((y > 4).astype(int), 300))
+
+
+# -- out of core ----------------------------------------------------------------------------
+# Two worker processes with a memory limit of 280 MiB each fit 400 MB of data generated
+# chunk by chunk (1.6 GB in the slow variant). About 200 MB of each worker are Python, NumPy,
+# scikit-learn and groundup themselves, so each has ~90 MB for data against a 200 MB share
+# (800 MB in the slow variant). A worker that held its share would be killed by its nanny
+# (terminate at 95 %); spilling and pausing are off, so nothing hides data on disk or stalls
+# near the baseline. Each worker's peak RSS (VmHWM, reset after the imports) is checked.
+OOC_COLS, OOC_CHUNK = 31, 25_000
+WORKER_LIMIT = 280 * 2**20
+
+
+@pytest.fixture(scope="module")
+def small_workers():
+    import dask
+
+    settings = {
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+        "distributed.worker.memory.pause": False,
+        "distributed.worker.memory.terminate": 0.95,
+        # Large arrays straight from and back to the OS, so that RSS follows the live data
+        # (glibc otherwise keeps freed chunk-sized blocks in its heap).
+        "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 65536,
+    }
+    with dask.config.set(settings):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=WORKER_LIMIT,
+            dashboard_address=":0",
+        )
+        client = distributed.Client(cluster)
+        yield client
+        client.close()
+        cluster.close()
+
+
+def _lazy_problem(rows: int):
+    rng = da.random.default_rng(42)
+    X = rng.standard_normal((rows, OOC_COLS), chunks=(OOC_CHUNK, OOC_COLS))
+    noise = rng.standard_normal((rows,), chunks=(OOC_CHUNK,))
+    y = X @ np.linspace(-1.0, 1.0, OOC_COLS) + 2.0 + 0.5 * noise
+    return X, y
+
+
+def _status(client, field: str) -> dict[str, int]:
+    """A field of each worker process's /proc/self/status, in bytes (Linux)."""
+    read = functools.partial(pathlib.Path.read_text, pathlib.Path("/proc/self/status"))
+    out = {}
+    for key, text in client.run(read).items():
+        line = next(ln for ln in text.splitlines() if ln.startswith(field + ":"))
+        out[key] = int(line.split()[1]) * 1024
+    return out
+
+
+def _reset_peaks(client) -> None:
+    """Reset each worker's peak RSS (VmHWM) to its current RSS (Linux: clear_refs 5)."""
+    write = functools.partial(pathlib.Path.write_text, pathlib.Path("/proc/self/clear_refs"))
+    client.run(functools.partial(write, "5"))
+
+
+STREAMED = {"method": "minibatch", "batch_size": 250, "shuffle": False, "max_iter": 1}
+
+
+@pytest.mark.parametrize(
+    "rows", [1_600_000, pytest.param(6_400_000, marks=pytest.mark.slow, id="1.6GB")]
+)
+def test_out_of_core_fit_on_small_workers(small_workers, rows):
+    X, y = _lazy_problem(rows)
+    data_bytes = X.nbytes + y.nbytes
+    chunk_bytes = OOC_CHUNK * OOC_COLS * 8
+    small_workers.run(importlib.import_module, "groundup._dask")  # groundup's baseline
+    _reset_peaks(small_workers)
+    before = _status(small_workers, "VmRSS")
+    normal = gu.LinearRegression().fit(X, y)
+    tracemalloc.start()
+    stream = gu.LinearRegression(**STREAMED, tol=None, eta0=0.01).fit(X, y)
+    _, client_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = _status(small_workers, "VmHWM")
+    assert after.keys() == before.keys()  # no worker was killed and restarted
+    share = data_bytes / len(after)  # what each worker went through
+    for key, peak in after.items():
+        assert peak < WORKER_LIMIT < data_bytes
+        # A few chunks above the worker's baseline (~8 seen), whatever the data's size.
+        assert peak - before[key] < 12 * chunk_bytes < share / 2
+    # The streamed fit held a few chunks in this process (the current one, the next one
+    # loading, their transfer buffers), never the data.
+    assert chunk_bytes <= client_peak < 8 * chunk_bytes < data_bytes / 5
+    # The same data in memory (generated here, without the cluster): the same answers.
+    import dask
+
+    Xh, yh = dask.compute(X, y, scheduler="threads")
+    ref = gu.LinearRegression().fit(Xh, yh)
+    np.testing.assert_allclose(normal.coef_, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(normal.intercept_, ref.intercept_, rtol=1e-9)
+    ref = gu.LinearRegression(**STREAMED, tol=None, eta0=0.01).fit(Xh, yh)
+    np.testing.assert_allclose(stream.coef_, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(stream.loss_history_, ref.loss_history_, rtol=1e-8)
