@@ -149,6 +149,7 @@ def learning_rates(
         return eta0 / (1.0 + xp.sqrt(t))
     if name == "reciprocal":
         return eta0 * s.t1 / (t + s.t1)
+    # A schedule without a vectorised formula here: its own values, one by one.
     return xp.asarray([s(i) for i in range(t_first, t_first + count)], dtype=dtype, device=device)
 
 
