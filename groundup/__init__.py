@@ -9,8 +9,16 @@ from __future__ import annotations
 from groundup import backends, metrics
 from groundup._api import fit
 from groundup.diagnose import diagnose
-from groundup.linear_model import LinearRegression
+from groundup.linear_model import LinearRegression, LogisticRegression
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegression", "__version__", "backends", "diagnose", "fit", "metrics"]
+__all__ = [
+    "LinearRegression",
+    "LogisticRegression",
+    "__version__",
+    "backends",
+    "diagnose",
+    "fit",
+    "metrics",
+]

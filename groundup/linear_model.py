@@ -25,7 +25,7 @@ from groundup.kernels.closed_form import (
 )
 from groundup.kernels.losses import SquaredLoss
 
-__all__ = ["DivergenceError", "LinearRegression", "RankDeficientWarning"]
+__all__ = ["DivergenceError", "LinearRegression", "LogisticRegression", "RankDeficientWarning"]
 
 
 class RankDeficientWarning(UserWarning):
@@ -461,3 +461,6 @@ def _to_model(a: Any, be: Any, dtype: Any) -> Array:
         host = np.ravel(np.asarray(a, dtype=np.float64))
     out = be.asarray(host)
     return be.xp.astype(be.xp.reshape(out, (-1,)), dtype)
+
+
+from groundup._logistic import LogisticRegression  # noqa: E402 - defined in its own module

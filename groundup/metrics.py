@@ -9,9 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from groundup import backends
+from groundup.kernels import classification as _c
 from groundup.kernels import metrics as _k
 
-__all__ = ["adjusted_r2", "mae", "median_ae", "mse", "r2", "rmse"]
+__all__ = [
+    "accuracy",
+    "adjusted_r2",
+    "confusion_matrix",
+    "f1",
+    "log_loss",
+    "mae",
+    "median_ae",
+    "mse",
+    "precision",
+    "r2",
+    "recall",
+    "rmse",
+    "roc_auc",
+]
 
 
 def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, ...]:
@@ -112,3 +127,284 @@ def adjusted_r2(
         n_features = 1 if len(shape) == 1 else int(shape[1])
     yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
     return float(_k.adjusted_r2(yt, yp, n_features=n_features, sample_weight=sw, xp=xp))
+
+
+# -- classification ---------------------------------------------------------------------------
+def _as_backend_array(v: Any, be: Any) -> Any:
+    import numpy as np
+
+    src = backends.from_array(v)
+    if src.name == "numpy":
+        host = np.ravel(np.asarray(v))
+        return host if be.name == "numpy" else be.asarray(host)
+    arr = v if backends.same_place(src, be) else be.asarray(src.to_numpy(v))
+    return be.xp.reshape(arr, (-1,))
+
+
+def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
+    """Encode label arrays of any library (strings stay on the host) as class codes.
+
+    Returns the codes (one array per input, on the backend of the first device input, else
+    NumPy), the classes as a NumPy array, the sample weights on that backend (or None),
+    the backend and its namespace.
+    """
+    import numpy as np
+
+    srcs = [backends.from_array(y) for y in ys]
+    be = next((s for s in srcs if s.name != "numpy"), srcs[0])
+    xp = be.xp
+    arrays = [_as_backend_array(y, be) for y in ys]
+    n = arrays[0].shape[0]
+    if n == 0:
+        msg = "y_true is empty; metrics need at least one sample."
+        raise ValueError(msg)
+    for a in arrays[1:]:
+        if a.shape[0] != n:
+            msg = f"Found input variables with inconsistent numbers of samples: [{n}, {a.shape[0]}]"
+            raise ValueError(msg)
+    if labels is None:
+        classes = xp.unique_values(xp.concat(arrays) if len(arrays) > 1 else arrays[0])
+    else:
+        classes = _as_backend_array(labels, be)
+    sorter = xp.argsort(classes)
+    codes = []
+    for a in arrays:
+        pos = xp.searchsorted(xp.take(classes, sorter), a)
+        pos = xp.clip(pos, max=classes.shape[0] - 1)
+        idx = xp.take(sorter, pos)
+        if not bool(xp.all(xp.take(classes, idx) == a)):
+            msg = (
+                f"y holds labels that are not in labels={be.to_numpy(classes).tolist()}; "
+                "pass every label that occurs (or labels=None)."
+            )
+            raise ValueError(msg)
+        codes.append(idx)
+    sw = None
+    if sample_weight is not None:
+        sw = _as_backend_array(sample_weight, be)
+        sw = xp.astype(sw, _c._float(sw, xp=xp)) if be.name != "numpy" else sw.astype(np.float64)
+        if sw.shape[0] != n:
+            msg = f"sample_weight has {sw.shape[0]} entries but y_true has {n}."
+            raise ValueError(msg)
+    return (*codes, be.to_numpy(classes), sw, be, xp)
+
+
+def accuracy(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
+    """Share of correct predictions (``sklearn.metrics.accuracy_score``); labels of any type."""
+    yt, yp, _, sw, _, xp = _encode_labels(y_true, y_pred, sample_weight=sample_weight)
+    return float(_c.accuracy(yt, yp, sample_weight=sw, xp=xp))
+
+
+def confusion_matrix(
+    y_true: Any, y_pred: Any, *, labels: Any = None, sample_weight: Any = None
+) -> Any:
+    """Confusion matrix ``C[i, j]``: samples of class i predicted as j
+    (``sklearn.metrics.confusion_matrix``).
+
+    Parameters
+    ----------
+    y_true, y_pred : array of shape (n_samples,)
+        Labels of any type (strings on the host).
+    labels : array of shape (n_classes,), optional
+        Row/column order; by default the sorted union of the labels. Every label in
+        ``y_true`` and ``y_pred`` must be among them.
+    sample_weight : array of shape (n_samples,), optional
+
+    Returns
+    -------
+    array of shape (n_classes, n_classes)
+        In the library of the inputs; int64 counts (int32 where the library lacks int64),
+        floating with ``sample_weight``.
+    """
+    yt, yp, classes, sw, be, xp = _encode_labels(
+        y_true, y_pred, labels=labels, sample_weight=sample_weight
+    )
+    cm = _c.confusion_matrix(yt, yp, n_classes=len(classes), sample_weight=sw, xp=xp)
+    if sw is None:
+        cm = xp.astype(cm, yt.dtype)
+    return cm
+
+
+_AVERAGES = ("binary", "macro")
+
+
+def _prf(
+    y_true: Any, y_pred: Any, average: str, pos_label: Any, sample_weight: Any, zero_division: float
+) -> tuple[Any, ...]:
+    import numpy as np
+
+    if average not in _AVERAGES:
+        msg = f"average={average!r} is not supported; choose one of {list(_AVERAGES)}."
+        raise ValueError(msg)
+    yt, yp, classes, sw, _, xp = _encode_labels(y_true, y_pred, sample_weight=sample_weight)
+    cm = _c.confusion_matrix(yt, yp, n_classes=len(classes), sample_weight=sw, xp=xp)
+    per_class = _c.precision_recall_f1(cm, zero_division=zero_division, xp=xp)
+    if average == "macro":
+        return tuple(float(xp.mean(v)) for v in per_class)
+    if len(classes) > 2:
+        msg = (
+            f"Target is multiclass ({len(classes)} labels) but average='binary'; pass "
+            "average='macro'."
+        )
+        raise ValueError(msg)
+    where = np.flatnonzero(classes == pos_label)
+    if where.size == 0:
+        if len(classes) == 2:
+            msg = f"pos_label={pos_label!r} is not a valid label: it should be one of {classes.tolist()}."
+            raise ValueError(msg)
+        return (zero_division, zero_division, zero_division)  # pos_label never occurs
+    i = int(where[0])
+    return tuple(float(v[i]) for v in per_class)
+
+
+def precision(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    average: str = "binary",
+    pos_label: Any = 1,
+    sample_weight: Any = None,
+    zero_division: float = 0.0,
+) -> float:
+    """Precision tp / (tp + fp) (``sklearn.metrics.precision_score``).
+
+    Parameters
+    ----------
+    y_true, y_pred : array of shape (n_samples,)
+    average : {"binary", "macro"}, default="binary"
+        ``"binary"``: of the class ``pos_label``; ``"macro"``: unweighted mean over the
+        labels present in ``y_true`` or ``y_pred``.
+    pos_label : label, default=1
+    sample_weight : array of shape (n_samples,), optional
+    zero_division : float, default=0.0
+        Value for a class that is never predicted (scikit-learn's value, without its
+        warning).
+
+    Returns
+    -------
+    float
+    """
+    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[0]
+
+
+def recall(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    average: str = "binary",
+    pos_label: Any = 1,
+    sample_weight: Any = None,
+    zero_division: float = 0.0,
+) -> float:
+    """Recall tp / (tp + fn) (``sklearn.metrics.recall_score``); parameters as
+    :func:`precision`."""
+    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[1]
+
+
+def f1(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    average: str = "binary",
+    pos_label: Any = 1,
+    sample_weight: Any = None,
+    zero_division: float = 0.0,
+) -> float:
+    """F1 = 2 tp / (2 tp + fp + fn) (``sklearn.metrics.f1_score``); parameters as
+    :func:`precision`."""
+    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[2]
+
+
+def _scores(y: Any, be: Any, n: int) -> Any:
+    import numpy as np
+
+    src = backends.from_array(y)
+    if src.name == "numpy":
+        arr = be.asarray(np.asarray(y, dtype=np.float64))
+    else:
+        arr = y if backends.same_place(src, be) else be.asarray(src.to_numpy(y))
+    if arr.shape[0] != n:
+        msg = f"Found input variables with inconsistent numbers of samples: [{n}, {arr.shape[0]}]"
+        raise ValueError(msg)
+    return arr
+
+
+def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: Any = None) -> float:
+    """Mean negative log-likelihood (``sklearn.metrics.log_loss``).
+
+    Parameters
+    ----------
+    y_true : array of shape (n_samples,)
+        Labels of any type.
+    y_proba : array of shape (n_samples, n_classes) or (n_samples,)
+        Probabilities, columns in the order of the sorted labels (``predict_proba``); a
+        1-D array is the probability of the greater of two labels.
+    labels : array of shape (n_classes,), optional
+        All the labels, when ``y_true`` does not show every column's class.
+    sample_weight : array of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+    """
+    yt, classes, sw, be, xp = _encode_labels(y_true, labels=labels, sample_weight=sample_weight)
+    P = _scores(y_proba, be, yt.shape[0])
+    if not xp.isdtype(P.dtype, "real floating"):
+        P = xp.astype(P, _c._float(P, xp=xp))
+    if P.ndim == 1:
+        P = xp.stack([1.0 - P, P], axis=1)
+    if len(classes) < 2:
+        msg = (
+            f"y_true holds only the label {classes.tolist()}; pass labels=... with every "
+            "class of y_proba's columns."
+        )
+        raise ValueError(msg)
+    if P.shape[1] != len(classes):
+        msg = (
+            f"y_true and y_proba contain different numbers of classes: {len(classes)} vs "
+            f"{P.shape[1]}; pass labels=... with every class (found {classes.tolist()})."
+        )
+        raise ValueError(msg)
+    if bool(xp.any(P < 0)) or bool(xp.any(P > 1)):
+        msg = "y_proba holds values outside [0, 1]; pass probabilities (predict_proba)."
+        raise ValueError(msg)
+    if sw is not None:
+        sw = xp.astype(sw, P.dtype)
+    return float(_c.log_loss(yt, P, sample_weight=sw, xp=xp))
+
+
+def roc_auc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
+    """Area under the ROC curve, binary (``sklearn.metrics.roc_auc_score``).
+
+    Parameters
+    ----------
+    y_true : array of shape (n_samples,)
+        Two distinct labels; the greater one is the positive class.
+    y_score : array of shape (n_samples,)
+        Scores or probabilities of the positive class (``predict_proba(X)[:, 1]`` or
+        ``decision_function(X)``).
+    sample_weight : array of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+    """
+    yt, classes, sw, be, xp = _encode_labels(y_true, sample_weight=sample_weight)
+    if len(classes) != 2:
+        msg = (
+            f"roc_auc needs exactly two classes in y_true, found {len(classes)} "
+            f"({classes.tolist()[:5]}): ROC AUC is not defined for one class, and this "
+            "binary version does not average over more."
+        )
+        raise ValueError(msg)
+    s = _scores(y_score, be, yt.shape[0])
+    if s.ndim != 1:
+        msg = (
+            f"y_score must be 1-D (scores of the class {classes[1]!r}), got shape {tuple(s.shape)}."
+        )
+        raise ValueError(msg)
+    if not xp.isdtype(s.dtype, "real floating"):
+        s = xp.astype(s, _c._float(s, xp=xp))
+    if sw is not None:
+        sw = xp.astype(sw, s.dtype)
+    return float(_c.roc_auc(yt == 1, s, sample_weight=sw, xp=xp))

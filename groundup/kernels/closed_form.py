@@ -429,7 +429,7 @@ def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
 def locate_nonfinite(a: Array, /, *, xp: Namespace) -> tuple[int, list[tuple[int, ...]]]:
     """How many entries of ``a`` are NaN or inf, and the indices of up to the first three."""
     bad = ~xp.isfinite(a)
-    count = int(xp.sum(xp.astype(bad, xp.int64)))
+    count = int(xp.count_nonzero(bad))
     if count == 0:
         return 0, []
     flat = xp.reshape(bad, (-1,))

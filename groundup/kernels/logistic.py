@@ -1,0 +1,593 @@
+"""Log-loss objectives for the descent engine and the Newton (IRLS) solver.
+
+Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for the binary
+(sigmoid) model, k = n_classes for the multinomial (softmax) one. Everything is computed from
+the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
+float32 or float64.
+
+The objectives offer what :func:`groundup.kernels.descent.descend` asks for (``batch_grad``,
+``full_grad``, ``loss``, ``score``) plus ``newton_pass``: one pass over row chunks that returns
+the loss, the gradient and the Hessian of the whole training set. :func:`newton_solve` runs
+Newton's method with a backtracking line search on top of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from array_api_compat import device as _device
+
+from groundup._typing import Array, Namespace
+from groundup.kernels.closed_form import cholesky_solve
+
+
+# -- numerically stable link functions ---------------------------------------------------
+def softplus(z: Array, /, *, xp: Namespace) -> Array:
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    return xp.clip(z, min=0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def log_sigmoid(z: Array, /, *, xp: Namespace) -> Array:
+    """``log(1 / (1 + exp(-z)))`` without overflow."""
+    return -softplus(-z, xp=xp)
+
+
+def sigmoid(z: Array, /, *, xp: Namespace) -> Array:
+    """``1 / (1 + exp(-z))`` without overflow (``exp`` only sees ``-|z|``)."""
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, xp.ones_like(e), e) / (1.0 + e)
+
+
+def log_softmax(Z: Array, /, *, xp: Namespace) -> Array:
+    """Row-wise ``Z - logsumexp(Z)`` for ``Z`` of shape (n, k), shifted by the row maximum.
+
+    The maximum's own term (exactly 1 after the shift) is kept out of the sum and added by
+    ``log1p``, so a confident row keeps its small log-probabilities to full relative
+    precision (``log(1 + 4.5e-5)`` in float32 would not).
+    """
+    S = Z - xp.max(Z, axis=1, keepdims=True)
+    top = S == 0
+    rest = xp.sum(xp.where(top, xp.zeros_like(S), xp.exp(S)), axis=1, keepdims=True)
+    ties = xp.sum(xp.astype(top, S.dtype), axis=1, keepdims=True) - 1.0
+    return S - xp.log1p(ties + rest)
+
+
+def softmax(Z: Array, /, *, xp: Namespace) -> Array:
+    """Row-wise softmax of ``Z`` of shape (n, k), shifted by the row maximum."""
+    E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+    return E / xp.sum(E, axis=1, keepdims=True)
+
+
+def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
+    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``."""
+    classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
+    return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
+
+
+# -- the objectives ------------------------------------------------------------------------
+@dataclass
+class PassResult:
+    """What one pass over the training set computed.
+
+    ``loss`` is the weighted mean log-loss (no penalty); ``grad_w`` (n_features, k) and
+    ``grad_b`` (k,) its gradient; ``hess`` the Hessian (p, p) with the parameters packed
+    class by class (see :func:`pack`); ``separated`` a 0-d boolean: every sample with a
+    positive weight lies strictly on its own class's side of the decision boundary.
+    """
+
+    loss: Array
+    grad_w: Array | None = None
+    grad_b: Array | None = None
+    hess: Array | None = None
+    separated: Array | None = None
+
+
+class _LogLoss:
+    """What the binary and the multinomial log-loss share.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+        Binary: 0/1 in X's dtype. Multinomial: integer class codes 0 .. n_classes-1.
+    sample_weight : array of shape (n_samples,) or None
+    X_val, y_val : arrays, optional
+        Validation data for the early-stopping score (accuracy).
+    fit_intercept : bool
+        Whether the Newton parameters include the intercept.
+    n_classes : int
+        Number of classes (2 for the binary model).
+    chunk_rows : int, optional
+        Rows per chunk of a pass over X (``None``: all rows at once, as on a GPU). A chunk
+        is read from memory once for its margins, its gradient and its Hessian.
+    xp : namespace
+    """
+
+    name = "log_loss"
+
+    def __init__(
+        self,
+        X: Array,
+        y: Array,
+        sample_weight: Array | None,
+        /,
+        *,
+        X_val: Array | None = None,
+        y_val: Array | None = None,
+        fit_intercept: bool = True,
+        n_classes: int = 2,
+        chunk_rows: int | None = None,
+        xp: Namespace,
+    ) -> None:
+        self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
+        self.X_val, self.y_val = X_val, y_val
+        self.fit_intercept = fit_intercept
+        self.n_classes = n_classes
+        self.chunk_rows = chunk_rows
+        # The last full evaluation (W, b, PassResult): the engine asks for ``loss(W, b)``
+        # after an epoch and ``full_grad(W, b)`` at the start of the next one; one fused
+        # pass over X answers both.
+        self._cache: tuple[Array, Array, PassResult] | None = None
+
+    # -- provided by the subclasses -----------------------------------------------------
+    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
+        """Summed (weighted) loss, a 0-d array, and weighted residuals ``dloss/dZ`` (m, k)."""
+        raise NotImplementedError
+
+    def codes(self, Z: Array, /) -> Array:
+        """Predicted class codes (m,) (int32) from margins ``Z`` (m, k)."""
+        raise NotImplementedError
+
+    def _true_margin(self, Z: Array, y: Array, /) -> Array:
+        """How far each sample is inside its own class's region (> 0: correctly classified)."""
+        raise NotImplementedError
+
+    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+        """Sums over a chunk's rows that :meth:`_assemble` turns into the Hessian."""
+        raise NotImplementedError
+
+    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
+        raise NotImplementedError
+
+    # -- the engine's interface -------------------------------------------------------------
+    def batch_grad(
+        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
+    ) -> tuple[Array, Array]:
+        """Mean gradient (no penalty) over a batch of rows: (n_features, k), (k,)."""
+        _, R = self.terms(Xb @ W + b, yb, sb)
+        m = Xb.shape[0]
+        return (Xb.T @ R) / m, self.xp.sum(R, axis=0) / m
+
+    def _evaluate(self, W: Array, b: Array) -> PassResult:
+        c = self._cache
+        if c is None or c[0] is not W or c[1] is not b:
+            c = (W, b, self.newton_pass(W, b, order=1))
+            self._cache = c
+        return c[2]
+
+    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
+        """Mean gradient over the training set (no penalty): (n_features, k), (k,)."""
+        ev = self._evaluate(W, b)
+        return ev.grad_w, ev.grad_b
+
+    def loss(self, W: Array, b: Array) -> Array:
+        """Training mean log-loss (weighted, without the penalty), a 0-d array.
+
+        The same pass also computes the gradient at ``(W, b)``, which the next full-batch
+        epoch starts from: one read of X per ``batch`` epoch.
+        """
+        return self._evaluate(W, b).loss
+
+    def zero_loss(self) -> Array:
+        """The loss at ``W = 0, b = 0``: log(n_classes) for every sample (no pass over X)."""
+        xp = self.xp
+        return xp.asarray(math.log(self.n_classes), dtype=self.X.dtype, device=_device(self.X))
+
+    def score(self, W: Array, b: Array) -> Array:
+        """Accuracy on the validation data (the early-stopping score)."""
+        xp = self.xp
+        pred = self.codes(self.X_val @ W + b)
+        hit = pred == xp.astype(self.y_val, pred.dtype)
+        return xp.mean(xp.astype(hit, self.X_val.dtype))
+
+    def separated(self, W: Array, b: Array) -> bool:
+        """Whether ``(W, b)`` puts every weighted training sample strictly on its own side
+        (then, without a penalty, the log-loss has no minimum). One pass over X."""
+        return bool(self.newton_pass(W, b, order=0, check_separated=True).separated)
+
+    def _all_inside(self, Z: Array, y: Array, sw: Array | None) -> Array:
+        inside = self._true_margin(Z, y) > 0
+        if sw is not None:
+            inside = inside | (sw <= 0)
+        return self.xp.all(inside)
+
+    # -- one pass over X ---------------------------------------------------------------------
+    def newton_pass(
+        self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
+    ) -> PassResult:
+        """One pass over row chunks: loss (``order=0``), plus gradient (1) and Hessian (2).
+
+        Each chunk of ``chunk_rows`` rows is read once and used for its margins, gradient
+        and Hessian while it is in cache; no weighted copy of the whole X is ever made.
+        """
+        xp = self.xp
+        X, y, sw = self.X, self.y, self.sw
+        n = X.shape[0]
+        rows = n if self.chunk_rows is None or self.chunk_rows >= n else self.chunk_rows
+        total = inside = gw = gb = None
+        parts: tuple[Array, ...] | None = None
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            Xc, yc = X[start:stop, ...], y[start:stop, ...]
+            sc = None if sw is None else sw[start:stop]
+            Z = Xc @ W + b
+            L, R = self.terms(Z, yc, sc)
+            total = _add(total, L)
+            if check_separated:
+                ok = self._all_inside(Z, yc, sc)
+                inside = ok if inside is None else inside & ok
+            if order >= 1:
+                gw = _add(gw, Xc.T @ R)
+                gb = _add(gb, xp.sum(R, axis=0))
+            if order >= 2:
+                new = self._hessian_parts(Xc, Z, sc)
+                parts = (
+                    new if parts is None else tuple(u + v for u, v in zip(parts, new, strict=True))
+                )
+        weight = float(n) if sw is None else xp.sum(sw)
+        out = PassResult(loss=total / weight, separated=inside)
+        if order >= 1:
+            out.grad_w, out.grad_b = gw / weight, gb / weight
+        if order >= 2:
+            out.hess = self._assemble(parts) / weight
+        return out
+
+    def _design(self, Xc: Array) -> Array:
+        if not self.fit_intercept:
+            return Xc
+        xp = self.xp
+        ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
+        return xp.concat([Xc, ones], axis=1)
+
+    def subset(self, rows: Array, /) -> _LogLoss:
+        """The same objective on the rows ``rows`` (integer indices on the device)."""
+        xp = self.xp
+        return type(self)(
+            xp.take(self.X, rows, axis=0),
+            xp.take(self.y, rows, axis=0),
+            None if self.sw is None else xp.take(self.sw, rows, axis=0),
+            fit_intercept=self.fit_intercept,
+            n_classes=self.n_classes,
+            chunk_rows=self.chunk_rows,
+            xp=xp,
+        )
+
+
+class BinaryLogLoss(_LogLoss):
+    """Mean binary log-loss of the sigmoid model, y in {0, 1} (k = 1).
+
+    Per sample ``max(z, 0) - y z + log1p(exp(-|z|))`` (the first two terms are exact in
+    floating point for y in {0, 1}) and the residual ``sigmoid(z) - y``, with ``exp`` only
+    ever seeing ``-|z|``.
+    """
+
+    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
+        xp = self.xp
+        z = Z[:, 0]
+        e = xp.exp(-xp.abs(z))
+        loss = xp.clip(z, min=0.0) - y * z + xp.log1p(e)
+        inv = 1.0 / (1.0 + e)
+        r = xp.where(z >= 0, inv, e * inv) - y
+        if sw is not None:
+            loss, r = loss * sw, r * sw
+        return xp.sum(loss), xp.reshape(r, (-1, 1))
+
+    def codes(self, Z: Array, /) -> Array:
+        return self.xp.astype(Z[:, 0] > 0, self.xp.int32)
+
+    def _true_margin(self, Z: Array, y: Array, /) -> Array:
+        return (2.0 * y - 1.0) * Z[:, 0]
+
+    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+        xp = self.xp
+        e = xp.exp(-xp.abs(Z[:, 0]))
+        # p (1 - p) = e / (1 + e)²; its square root scales the rows: XᵀSX = QᵀQ (a SYRK
+        # where the library spots it). The intercept's row and column come apart, so that
+        # Q keeps n_features columns (no concatenated copy of the chunk).
+        q = xp.sqrt(e) / (1.0 + e)
+        if sw is not None:
+            q = q * xp.sqrt(sw)
+        Q = Xc * xp.reshape(q, (-1, 1))
+        if not self.fit_intercept:
+            return (Q.T @ Q,)
+        return Q.T @ Q, Q.T @ q, xp.sum(q * q)
+
+    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
+        if not self.fit_intercept:
+            return parts[0]
+        xp = self.xp
+        hww, hwb, hbb = parts
+        col = xp.reshape(hwb, (-1, 1))
+        top = xp.concat([hww, col], axis=1)
+        bottom = xp.concat([col.T, xp.reshape(hbb, (1, 1))], axis=1)
+        return xp.concat([top, bottom], axis=0)
+
+
+class MultinomialLogLoss(_LogLoss):
+    """Mean multinomial (softmax) log-loss, y integer codes 0 .. k-1.
+
+    The loss is ``logsumexp(z) - z_y`` and its derivative ``softmax(z) - onehot(y)``.
+    """
+
+    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
+        xp = self.xp
+        Y = one_hot(y, Z.shape[1], Z.dtype, xp=xp)
+        S = Z - xp.max(Z, axis=1, keepdims=True)
+        E = xp.exp(S)
+        total = xp.sum(E, axis=1)
+        loss = xp.log(total) - xp.sum(S * Y, axis=1)
+        R = E / xp.reshape(total, (-1, 1)) - Y
+        if sw is not None:
+            loss, R = loss * sw, R * xp.reshape(sw, (-1, 1))
+        return xp.sum(loss), R
+
+    def codes(self, Z: Array, /) -> Array:
+        return self.xp.astype(self.xp.argmax(Z, axis=1), self.xp.int32)
+
+    def _true_margin(self, Z: Array, y: Array, /) -> Array:
+        xp = self.xp
+        Y = one_hot(y, Z.shape[1], xp.bool, xp=xp)
+        own = xp.sum(xp.where(Y, Z, xp.zeros_like(Z)), axis=1)
+        low = xp.full_like(Z, -math.inf)
+        other = xp.max(xp.where(Y, low, Z), axis=1)
+        return own - other
+
+    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+        # H = Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x_i x_iᵀ, parameters class by class.
+        xp = self.xp
+        Xt = self._design(Xc)
+        P = softmax(Z, xp=xp)
+        m, dt = Xt.shape
+        k = P.shape[1]
+        U = xp.reshape(xp.reshape(P, (m, k, 1)) * xp.reshape(Xt, (m, 1, dt)), (m, k * dt))
+        V = U if sw is None else U * xp.reshape(sw, (-1, 1))  # the weight enters once
+        blocks = xp.reshape(V.T @ Xt, (k, dt, dt))  # Xtᵀ diag(sw p_a) Xt for each class a
+        eye = xp.eye(k, dtype=Xt.dtype, device=_device(Xt))
+        diag = xp.reshape(
+            xp.reshape(eye, (k, 1, k, 1)) * xp.reshape(blocks, (k, dt, 1, dt)), (k * dt, k * dt)
+        )
+        return (diag - V.T @ U,)
+
+    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
+        return parts[0]
+
+
+def _add(total: Array | None, part: Array) -> Array:
+    return part if total is None else total + part
+
+
+# -- parameters packed into one vector -----------------------------------------------------
+def pack(W: Array, b: Array, /, *, fit_intercept: bool, xp: Namespace) -> Array:
+    """``(W, b)`` as one vector, class by class: ``[W[:, 0], b[0], W[:, 1], b[1], ...]``."""
+    T = xp.concat([W, xp.reshape(b, (1, -1))], axis=0) if fit_intercept else W
+    return xp.reshape(T.T, (-1,))
+
+
+def unpack(
+    theta: Array, n_features: int, k: int, /, *, fit_intercept: bool, xp: Namespace
+) -> tuple[Array, Array]:
+    """Inverse of :func:`pack`: ``W`` (n_features, k) and ``b`` (k,)."""
+    dt = n_features + int(fit_intercept)
+    T = xp.reshape(theta, (k, dt)).T
+    if fit_intercept:
+        return T[:n_features, :], T[n_features, :]
+    return T, xp.zeros((k,), dtype=theta.dtype, device=_device(theta))
+
+
+def penalty_mask(
+    n_features: int,
+    k: int,
+    dtype: object,
+    device: object,
+    /,
+    *,
+    fit_intercept: bool,
+    xp: Namespace,
+) -> Array:
+    """1 for the coefficients, 0 for the intercepts (which are not penalised), packed."""
+    W = xp.ones((n_features, k), dtype=dtype, device=device)
+    b = xp.zeros((k,), dtype=dtype, device=device)
+    return pack(W, b, fit_intercept=fit_intercept, xp=xp)
+
+
+# -- Newton's method -------------------------------------------------------------------------
+@dataclass
+class NewtonSettings:
+    """What :func:`newton_solve` needs to know besides the objective."""
+
+    alpha: float = 0.0  # L2 strength (0: no penalty)
+    tol: float | None = 1e-3  # max |gradient| <= tol and decrement <= tol² (None: precision)
+    max_iter: int = 100  # Newton iterations
+    stop_if_separated: bool = False  # stop once every sample is on its own side
+    armijo: float = 1e-4  # sufficient-decrease constant of the line search
+    max_halvings: int = 30  # backtracking steps before the line search gives up
+    record_path: bool = False  # keep (W, b) after every iteration
+
+
+@dataclass
+class NewtonResult:
+    """What a run of :func:`newton_solve` produced."""
+
+    W: Array
+    b: Array
+    history: list[float] = field(default_factory=list)  # loss after each update
+    n_iter: int = 0
+    converged: bool = False
+    separated: bool = False  # stopped because the classes are separable
+    stalled: bool = False  # no decrease possible at the working precision
+    nonfinite: bool = False  # the loss or the gradient was NaN or inf
+    grad_max: float = math.inf  # max |gradient| at the last point where it was computed
+    path: list[tuple[Array, Array]] = field(default_factory=list)
+
+
+def newton_solve(
+    objective: _LogLoss,
+    W: Array,
+    b: Array,
+    /,
+    *,
+    settings: NewtonSettings,
+    fallback: tuple[Array, Array, float] | None = None,
+    xp: Namespace,
+) -> NewtonResult:
+    """Minimise ``loss + ½·alpha·‖W‖²`` by Newton's method (IRLS) with a line search.
+
+    Each iteration makes one pass over X (loss, gradient and Hessian over row chunks), solves
+    the Newton system by Cholesky (damped if the Hessian is singular) and backtracks until
+    the objective decreases enough (Armijo). Once ``max |gradient| <= tol`` and the Newton
+    decrement ``½ gᵀH⁻¹g`` (the objective's predicted distance to its minimum) is at most
+    ``tol²``, the Newton step computed there is still taken (Newton converges quadratically
+    there) and checked by a loss-only pass. For the multinomial model the parameters of the k classes are only defined up to a
+    common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
+    by scikit-learn's lbfgs does) by regularising the Hessian along that direction only.
+
+    Parameters
+    ----------
+    objective : BinaryLogLoss or MultinomialLogLoss
+    W : array of shape (n_features, k)
+        Starting coefficients (multinomial: centred over the classes).
+    b : array of shape (k,)
+        Starting intercepts.
+    settings : NewtonSettings
+    fallback : (W, b, objective value), optional
+        A safe start (zero coefficients, say) and its known objective: taken instead of
+        ``(W, b)`` when ``(W, b)`` turns out worse (a poor warm start).
+    xp : namespace
+
+    Returns
+    -------
+    NewtonResult
+    """
+    s = settings
+    d, k = W.shape
+    fi = objective.fit_intercept
+    dt_ = d + int(fi)
+    dev = _device(W)
+    mask = penalty_mask(d, k, W.dtype, dev, fit_intercept=fi, xp=xp)
+    eye = xp.eye(mask.shape[0], dtype=W.dtype, device=dev)
+    tiny = 16.0 * float(xp.finfo(W.dtype).eps)
+    res = NewtonResult(W=W, b=b)
+    theta = pack(W, b, fit_intercept=fi, xp=xp)
+
+    def value(ev: PassResult, th: Array) -> float:
+        f = float(ev.loss)
+        if s.alpha:
+            f += 0.5 * s.alpha * float(xp.sum(mask * th * th))
+        return f
+
+    def at(th: Array, order: int) -> PassResult:
+        Wt, bt = unpack(th, d, k, fit_intercept=fi, xp=xp)
+        return objective.newton_pass(Wt, bt, order=order, check_separated=s.stop_if_separated)
+
+    ev = at(theta, 2)
+    f = value(ev, theta)
+    if fallback is not None and not f <= fallback[2]:
+        theta = pack(fallback[0], fallback[1], fit_intercept=fi, xp=xp)
+        ev = at(theta, 2)
+        f = value(ev, theta)
+    if not math.isfinite(f):
+        res.nonfinite = True
+        return res
+    shift = _null_projector(k, dt_, W.dtype, dev, xp=xp) if k > 1 else None
+    while res.n_iter < s.max_iter:
+        if s.stop_if_separated and bool(ev.separated):
+            res.separated = True
+            break
+        g = pack(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + s.alpha * mask * theta
+        H = ev.hess + s.alpha * (eye * mask) if s.alpha else ev.hess
+        if shift is not None:
+            H = H + (float(xp.mean(xp.linalg.diagonal(H))) + 1.0) * shift
+        gmax = float(xp.max(xp.abs(g)))
+        res.grad_max = gmax
+        if not math.isfinite(gmax):
+            res.nonfinite = True
+            break
+        step = _newton_step(H, g, xp=xp)
+        slope = float(xp.sum(g * step))  # -gᵀH⁻¹g: minus twice the Newton decrement
+        if slope >= 0:  # not a descent direction (rounding): fall back to the gradient
+            step, slope = -g, -float(xp.sum(g * g))
+        final = s.tol is not None and gmax <= s.tol and -0.5 * slope <= s.tol * s.tol
+        # Backtracking line search; the first trial also brings the next gradient/Hessian.
+        t, accepted = 1.0, None
+        for halving in range(s.max_halvings + 1):
+            trial = theta + t * step
+            ev_t = at(trial, 0 if (final or halving) else 2)
+            f_t = value(ev_t, trial)
+            if math.isfinite(f_t) and f_t <= f + s.armijo * t * slope + tiny * abs(f):
+                accepted = (trial, ev_t, f_t)
+                break
+            t *= 0.5
+            if t * float(xp.max(xp.abs(step))) <= tiny * (1.0 + float(xp.max(xp.abs(theta)))):
+                break
+        if accepted is None:
+            res.stalled = True
+            res.converged = final
+            break
+        no_progress = not accepted[2] < f
+        theta, ev, f = accepted
+        res.n_iter += 1
+        res.history.append(float(ev.loss))
+        if s.record_path:
+            res.path.append(unpack(theta, d, k, fit_intercept=fi, xp=xp))
+        if final or (s.tol is None and no_progress):  # tol=None: until no step helps
+            res.converged = True
+            break
+        if ev.grad_w is None:  # accepted after backtracking: the next pass needs derivatives
+            ev = at(theta, 2)
+    if res.stalled and s.tol is None:
+        res.converged = True
+    res.W, res.b = unpack(theta, d, k, fit_intercept=fi, xp=xp)
+    return res
+
+
+def _null_projector(k: int, dt: int, dtype: object, device: object, /, *, xp: Namespace) -> Array:
+    """Projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I."""
+    eye = xp.eye(dt, dtype=dtype, device=device)
+    return xp.tile(eye, (k, k)) / k
+
+
+def _newton_step(H: Array, g: Array, /, *, xp: Namespace) -> Array:
+    """Solve ``H step = -g`` by Cholesky; damp the diagonal while H is not positive definite."""
+    step, _ = cholesky_solve(H, -g, xp=xp)
+    if step is not None and bool(xp.all(xp.isfinite(step))):
+        return step
+    scale = float(xp.max(xp.abs(xp.linalg.diagonal(H))))
+    scale = scale if math.isfinite(scale) and scale > 0 else 1.0
+    eye = xp.eye(H.shape[0], dtype=H.dtype, device=_device(H))
+    lam = 1e-10 * scale
+    while lam <= scale:
+        step, _ = cholesky_solve(H + lam * eye, -g, xp=xp)
+        if step is not None and bool(xp.all(xp.isfinite(step))):
+            return step
+        lam *= 100.0
+    return -g / scale
+
+
+def newton_start(
+    objective: _LogLoss,
+    W: Array,
+    b: Array,
+    rows: Array,
+    /,
+    *,
+    settings: NewtonSettings,
+    xp: Namespace,
+) -> NewtonResult:
+    """Warm start: Newton on the subsample ``rows`` (a few % of a large X).
+
+    The subsample's optimum is close to the full one (error ~ 1/sqrt(n_rows)), which is
+    inside Newton's quadratic region: the full-data run then needs one or two passes.
+    """
+    sub = objective.subset(rows)
+    return newton_solve(sub, W, b, settings=settings, xp=xp)
