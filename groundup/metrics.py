@@ -320,7 +320,10 @@ def _scores(y: Any, be: Any, n: int) -> Any:
 
     src = backends.from_array(y)
     if src.name == "numpy":
-        arr = be.asarray(np.asarray(y, dtype=np.float64))
+        host = np.asarray(y)
+        if host.dtype.kind != "f":
+            host = host.astype(np.float64)
+        arr = be.asarray(host)
     else:
         arr = y if backends.same_place(src, be) else be.asarray(src.to_numpy(y))
     if arr.shape[0] != n:
