@@ -83,7 +83,8 @@ def _params(res, case) -> np.ndarray:
 
 
 def _compare_epochs(case, *, schedule_name, alpha, fit_intercept, weighted, shuffle, tol=None):
-    # n = 100: three blocks of 32 and a ragged block of 4.
+    assert 100 % sgd_blocked.BLOCK != 0
+    # n = 100 is not a multiple of the block size: the last block is ragged.
     X, y, _ = make_regression(n=100, d=3, seed=5)
     sw = np.random.default_rng(2).uniform(0.5, 1.5, size=100) if weighted else None
     if sw is not None:
