@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu
 from groundup import backends
-from groundup.sweep import sweep
+from groundup.sweeps import sweep
 
 SMALL = os.environ.get("GROUNDUP_BENCH_SMALL", "") not in ("", "0")
 N, D = (2_000, 8) if SMALL else (100_000, 32)

@@ -2,13 +2,17 @@
 
 >>> import groundup as gu
 >>> model = gu.fit(X, y, method="minibatch", backend="torch", device="cuda")  # doctest: +SKIP
+
+``gu.diagnose``, ``gu.sweep`` and ``gu.benchmark`` load their modules (scipy.stats, pandas)
+on first use, so ``import groundup`` and fitting stay light.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from groundup import backends, metrics
 from groundup._api import fit
-from groundup.diagnose import diagnose
 from groundup.linear_model import LinearRegression, LogisticRegression
 
 __version__ = "0.1.0"
@@ -18,7 +22,31 @@ __all__ = [
     "LogisticRegression",
     "__version__",
     "backends",
+    "benchmark",
     "diagnose",
     "fit",
     "metrics",
+    "sweep",
 ]
+
+_LAZY = {
+    "diagnose": ("groundup.diagnostics", "diagnose"),
+    "sweep": ("groundup.sweeps", "sweep"),
+    "benchmark": ("groundup.bench", "benchmark"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    msg = f"module 'groundup' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -68,7 +68,7 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
     import groundup as gu
-    from groundup.diagnose import diagnose
+    from groundup.diagnostics import diagnose
 
     try:
         df = _read(args.file)

@@ -9,7 +9,7 @@
 ``groundup backends``
     What is installed, versions and devices.
 ``groundup diagnose`` / ``groundup sweep``
-    Registered by :mod:`groundup.diagnose` and :mod:`groundup.sweep`.
+    Defined in :mod:`groundup._diagnose_cli` and :mod:`groundup.sweep_cli`.
 
 Exit status: 0 success, 1 a run or fit failed, 2 bad arguments (argparse's convention).
 """
@@ -49,7 +49,6 @@ BENCH_DEFAULTS: dict[str, Any] = {
     "plots": True,
 }
 _LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
-_PLUGINS = ("groundup.diagnose", "groundup.sweep")
 
 
 class UsageError(Exception):
@@ -164,14 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub)
     _add_fit(sub)
     _add_backends(sub)
-    for name in _PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a missing dependency of the module is a real error
-                raise
-            continue
-        module.register_cli(sub)
+    from groundup._diagnose_cli import add_parser as add_diagnose
+    from groundup.sweep_cli import register as add_sweep
+
+    add_diagnose(sub)
+    add_sweep(sub)
     return parser
 
 

@@ -261,7 +261,7 @@ def _load(conf: dict[str, Any]) -> Any:
 def _sweep(conf: dict[str, Any], data: Any, *, progress: bool) -> Any:
     import pandas as pd
 
-    from groundup.sweep import sweep
+    from groundup.sweeps import sweep
 
     X = pd.DataFrame(data.X, columns=data.feature_names)
     kwargs = {

@@ -1,4 +1,4 @@
-"""Plots of a :class:`~groundup.sweep.SweepResult`: a heatmap of a metric over two swept
+"""Plots of a :class:`~groundup.sweeps.SweepResult`: a heatmap of a metric over two swept
 parameters, the loss curves of every run on one axis (diverged runs marked), and the best run.
 
 matplotlib is imported only when a plot is drawn, and never through ``pyplot``: without an

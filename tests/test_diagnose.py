@@ -30,7 +30,7 @@ from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtes
 
 import groundup as gu
 from groundup import backends
-from groundup.diagnose import register_cli
+from groundup.diagnostics import register_cli
 from groundup.kernels import diagnostics as K
 
 RTOL = 1e-8

@@ -18,7 +18,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 import groundup as gu
 from groundup import backends
 from groundup.linear_model import DivergenceError
-from groundup.sweep import register_cli, sweep
+from groundup.sweeps import register_cli, sweep
 
 SCHEDULES = ["constant", "invscaling", "adaptive", "time_decay", "cosine_annealing"]
 
