@@ -25,7 +25,8 @@ from groundup.kernels.closed_form import cholesky_solve
 # -- numerically stable link functions ---------------------------------------------------
 def softplus(z: Array, /, *, xp: Namespace) -> Array:
     """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
-    return xp.clip(z, min=0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+    a = xp.abs(z)
+    return 0.5 * (z + a) + xp.log1p(xp.exp(-a))
 
 
 def log_sigmoid(z: Array, /, *, xp: Namespace) -> Array:
@@ -268,15 +269,16 @@ class BinaryLogLoss(_LogLoss):
     """Mean binary log-loss of the sigmoid model, y in {0, 1} (k = 1).
 
     Per sample ``max(z, 0) - y z + log1p(exp(-|z|))`` (the first two terms are exact in
-    floating point for y in {0, 1}) and the residual ``sigmoid(z) - y``, with ``exp`` only
-    ever seeing ``-|z|``.
+    floating point for y in {0, 1}, and so is ``max(z, 0) = (z + |z|) / 2``) and the
+    residual ``sigmoid(z) - y``, with ``exp`` only ever seeing ``-|z|``.
     """
 
     def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
         xp = self.xp
         z = Z[:, 0]
-        e = xp.exp(-xp.abs(z))
-        loss = xp.clip(z, min=0.0) - y * z + xp.log1p(e)
+        a = xp.abs(z)
+        e = xp.exp(-a)
+        loss = 0.5 * (z + a) - y * z + xp.log1p(e)  # (z + |z|) / 2 = max(z, 0), exactly
         inv = 1.0 / (1.0 + e)
         r = xp.where(z >= 0, inv, e * inv) - y
         if sw is not None:
