@@ -37,9 +37,11 @@ SCHEDULE_PARAMS = {
 
 
 class PerSampleLoss(SquaredLoss):
-    """The oracle: without ``sgd_epoch`` the engine makes one ``batch_grad`` step per row."""
+    """The oracle: without ``sgd_epoch`` (and ``batch_step``) the engine makes one plain
+    ``batch_grad`` step per row."""
 
     sgd_epoch = None
+    batch_step = None
 
 
 def _tol(case) -> float:
@@ -156,6 +158,41 @@ def test_blocked_sgd_equals_per_sample_loop(case, fit_intercept, alpha, weighted
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_fused_batch_step_equals_batch_grad_update(case, fit_intercept, alpha, weighted):
+    """Mini-batches of 16 (ragged last one): ``batch_step`` against ``batch_grad`` + update."""
+    be, xp = case.backend, case.xp
+    X, y, _ = make_regression(n=90, d=3, seed=6)
+    sw = np.random.default_rng(3).uniform(0.5, 1.5, size=90) if weighted else None
+    out = []
+    for cls in (PerSampleLoss, SquaredLoss):
+        rng = np.random.default_rng(0)
+        Xd, yd = case.asarray(X), case.asarray(y)
+        swd = None if sw is None else case.asarray(sw)
+        res = descend(
+            cls(Xd, yd, swd, xp=xp),
+            Xd,
+            yd,
+            swd,
+            xp.zeros((3, 1), dtype=Xd.dtype, device=be.device),
+            xp.zeros((1,), dtype=Xd.dtype, device=be.device),
+            schedule=Schedule("invscaling", 0.1),
+            settings=DescentSettings(
+                max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None
+            ),
+            orders=lambda rng=rng: be.asarray(rng.permutation(90)),
+            xp=xp,
+        )
+        out.append(res)
+    _assert_on_case(out[1].W, case)
+    np.testing.assert_allclose(
+        _params(out[1], case), _params(out[0], case), rtol=_tol(case), atol=_tol(case)
+    )
+    assert out[0].updates == out[1].updates == 3 * 6
+
+
 @pytest.mark.parametrize(("block", "group_rows"), [(8, 24), (5, 5), (1, 7), (64, 4096)])
 def test_blocked_kernel_block_and_group_sizes(case, block, group_rows):
     """Ragged last blocks and groups, blocks of one, a block larger than the data."""
@@ -213,7 +250,7 @@ def test_large_decay_steps_use_the_per_sample_loop(case):
         for cls in (PerSampleLoss, SquaredLoss)
     ]
     assert 0.9 * 1.5 > sgd_blocked.MAX_DECAY_STEP
-    np.testing.assert_array_equal(_params(runs[1], case), _params(runs[0], case))
+    np.testing.assert_allclose(_params(runs[1], case), _params(runs[0], case), rtol=_tol(case))
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

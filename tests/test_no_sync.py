@@ -157,6 +157,8 @@ def test_engine_makes_no_sync_on_cuda(method, alpha):
 class _SyncingLoss(SquaredLoss):
     """A deliberately bad objective: reads a value on the host in every update."""
 
+    batch_step = None  # make the engine call batch_grad
+
     def batch_grad(self, Xb, yb, sb, W, b):
         float(b[0])
         return super().batch_grad(Xb, yb, sb, W, b)

@@ -80,8 +80,11 @@ def descend(
     ----------
     objective : object
         Has ``batch_grad(Xb, yb, sb, W, b)``, ``full_grad(W, b)``, ``loss(W, b)`` and
-        ``score(W, b)``; optionally ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)``
-        for an exact one-sample epoch (``etas``: the epoch's learning rates as an array on the
+        ``score(W, b)``. Optionally ``batch_step(Xb, yb, sb, W, b, eta, decay,
+        fit_intercept)``: the update with the gradient folded in (one scaling of the
+        residuals instead of two of the gradients); ``zero_loss()``: the loss of the zero
+        model without a pass over X; ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)``:
+        an exact one-sample epoch (``etas``: the epoch's learning rates as an array on the
         device), used while ``alpha * eta <= MAX_DECAY_STEP`` (else the per-sample loop runs).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
@@ -189,6 +192,7 @@ def _batches(
     n, bs = X.shape[0], s.batch_size
     starts = range(0, n, bs)
     etas = schedule.values(t, len(starts))
+    step = getattr(objective, "batch_step", None)  # the same update, fused
     for eta, start in zip(etas, starts, strict=True):
         stop = min(start + bs, n)
         if order is None:
@@ -198,6 +202,10 @@ def _batches(
             idx = order[start:stop]
             Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
             sb = None if sample_weight is None else xp.take(sample_weight, idx)
+        if step is not None:
+            decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else 1.0
+            W, b = step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
+            continue
         gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
         W = _step_w(W, gw, eta, s.alpha)
         if s.fit_intercept:

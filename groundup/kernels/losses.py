@@ -86,6 +86,44 @@ class SquaredLoss:
         r = r / Xb.shape[0]
         return Xb.T @ r, self.xp.sum(r, axis=0)
 
+    def batch_step(
+        self,
+        Xb: Array,
+        yb: Array,
+        sb: Array | None,
+        W: Array,
+        b: Array,
+        eta: float,
+        decay: float,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """The engine's update with ``batch_grad`` folded in: ``W <- decay * W - eta * gw``,
+        ``b <- b - eta * gb``, with the step size applied once, to the residuals.
+
+        Parameters
+        ----------
+        Xb : array of shape (m, n_features)
+        yb : array of shape (m,)
+        sb : array of shape (m,) or None
+        W : array of shape (n_features, k)
+        b : array of shape (k,)
+        eta : float
+        decay : float
+            ``max(0, 1 - eta * alpha)`` (1 without a penalty).
+        fit_intercept : bool
+
+        Returns
+        -------
+        W, b
+        """
+        r = (Xb @ W + (b - yb[:, None])) * (eta / Xb.shape[0])
+        if sb is not None:
+            r = r * sb[:, None]
+        W = (W if decay == 1.0 else decay * W) - Xb.T @ r
+        if fit_intercept:
+            b = b - self.xp.sum(r, axis=0)
+        return W, b
+
     # -- one-sample epoch ----------------------------------------------------------
     def sgd_epoch(
         self,
