@@ -54,6 +54,7 @@ from groundup._validation import (
     prepare_fit,
 )
 from groundup.backends import Backend
+from groundup.kernels import logistic as lk
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import (
     Moments,
@@ -74,7 +75,17 @@ from groundup.kernels.descent import (
 )
 from groundup.kernels.losses import SquaredLoss
 
-__all__ = ["fit", "merge_moments", "predict", "score", "wanted", "wanted_predict"]
+__all__ = [
+    "fit",
+    "fit_logistic",
+    "is_dask",
+    "log_loss",
+    "merge_moments",
+    "predict",
+    "score",
+    "wanted",
+    "wanted_predict",
+]
 
 HOST = backends.resolve("numpy")  # where the small d x d work happens
 
@@ -91,6 +102,11 @@ def wanted(est: Any, X: Any) -> bool:
     if isinstance(b, str) and b.lower() == "dask":
         return True
     return b is None and backends.from_array(X).name == "dask"
+
+
+def is_dask(a: Any) -> bool:
+    """Whether ``a`` is a Dask array or DataFrame."""
+    return backends.from_array(a).name == "dask"
 
 
 def wanted_predict(est: Any, X: Any) -> bool:
@@ -291,8 +307,11 @@ def _host_vector(a: Any) -> np.ndarray:
     return np.asarray(a)
 
 
-def _rows_of(be: Backend, a: Any, like: Array, name: str, dtype: Any) -> Array:
-    """A 1-D target or weight vector, Dask or in memory, chunked by ``like``'s rows."""
+def _rows_of(
+    be: Backend, a: Any, like: Array, name: str, dtype: Any, *, numeric: bool = True
+) -> Array:
+    """A 1-D target, label or weight vector, Dask or in memory, chunked by ``like``'s rows
+    (``numeric=False``: labels of any type, kept as they are)."""
     n = int(like.shape[0])
     if be.owns(a):
         a = be.as_rows(a)
@@ -311,25 +330,27 @@ def _rows_of(be: Backend, a: Any, like: Array, name: str, dtype: Any) -> Array:
             f"({n},), as a Dask array or in memory."
         )
         raise ValueError(msg)
+    if not numeric:
+        return be.rows_like(a, like)
     if not be.xp.isdtype(a.dtype, ("real floating", "integral", "bool")):
         msg = f"{name} has dtype {a.dtype}, which is not numeric; pass real-valued {name}."
         raise ValueError(msg)
     return be.asarray(be.rows_like(a, like), dtype=dtype)
 
 
-def _prepare(est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool) -> DaskData:
+def _prepare(
+    est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool = False
+) -> DaskData:
+    """Validated Dask data; with ``labels`` (classifiers) ``y`` holds the raw labels."""
     be = _dask_backend(est.device)
     if not be.owns(X):
         # In-memory X with backend="dask": scikit-learn's validation, then chunked by rows.
-        data, _ = prepare_fit(est, X, y, sample_weight, reset=reset, backend=HOST)
+        kind = "classification" if labels else "continuous"
+        data, y_host = prepare_fit(est, X, y, sample_weight, reset=reset, y_kind=kind, backend=HOST)
         Xd = be.asarray(data.X)
         sw = data.sample_weight
-        return DaskData(
-            Xd,
-            be.asarray(be.rows_like(data.y, Xd)),
-            None if sw is None else be.asarray(be.rows_like(sw, Xd)),
-            be,
-        )
+        yd = be.rows_like(np.ravel(y_host), Xd) if labels else be.asarray(be.rows_like(data.y, Xd))
+        return DaskData(Xd, yd, None if sw is None else be.asarray(be.rows_like(sw, Xd)), be)
     names = be.frame_columns(X)
     X = be.as_rows(X)
     if X.ndim in (1, 2):
@@ -338,12 +359,13 @@ def _prepare(est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool) -> Da
         y = be.as_rows(y)
         be.check_rows(y, "y")
     else:
-        _host_y_finite(y)
+        if not labels:
+            _host_y_finite(y)
         y = _host_vector(y)
     _check_device_input(est, X, y, be, reset)
     dtype = be.dtype(choose_dtype(be, X, est.dtype))
     Xd = be.asarray(X, dtype=dtype)
-    yd = _rows_of(be, y, Xd, "y", dtype)
+    yd = _rows_of(be, y, Xd, "y", dtype, numeric=not labels)
     swd = None if sample_weight is None else _rows_of(be, sample_weight, Xd, "sample_weight", dtype)
     if names is not None:
         _check_feature_names(est, names, reset)
@@ -392,19 +414,34 @@ def _gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) -
     if not finite or not math.isfinite(part.sw_sum):
         _raise_nonfinite(data)
     if data.sample_weight is not None:
-        if part.sw_min < 0:
-            msg = "Negative values in data passed to sample_weight; weights must be >= 0."
-            raise ValueError(msg)
-        if not part.sw_sum > 0:
-            msg = "sample_weight sums to zero; at least one sample needs a positive weight."
-            raise ValueError(msg)
+        _check_weights(part.sw_min, part.sw_sum)
     return part
 
 
+def _check_weights(smallest: float, total: float) -> None:
+    if smallest < 0:
+        msg = "Negative values in data passed to sample_weight; weights must be >= 0."
+        raise ValueError(msg)
+    if not total > 0:
+        msg = "sample_weight sums to zero; at least one sample needs a positive weight."
+        raise ValueError(msg)
+
+
 def _raise_nonfinite(data: DaskData) -> None:
-    arrays = [data.X, data.y, data.sample_weight]
-    found = data.backend.tree_reduce(_chunk_nonfinite, _merge_nonfinite, arrays, offsets=True)
-    for name, (count, where) in zip(("X", "y", "sample_weight"), found, strict=True):
+    _locate_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
+    msg = (
+        "The sums of squares of X and y overflowed although every value is finite; scale "
+        "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
+    )
+    raise ValueError(msg)
+
+
+def _locate_nonfinite(be: Backend, **arrays: Array | None) -> None:
+    """Raise a ValueError that counts and locates NaN/inf in the first of ``arrays`` (same
+    row chunks) that holds any (one tree-reduced pass); return if none does."""
+    names = list(arrays)
+    found = be.tree_reduce(_chunk_nonfinite, _merge_nonfinite, list(arrays.values()), offsets=True)
+    for name, (count, where) in zip(names, found, strict=True):
         if count:
             first = ", ".join(
                 (f"row {w[0]}, column {w[1]}" if len(w) == 2 else f"index {w[0]}") + f" ({v})"
@@ -416,11 +453,6 @@ def _raise_nonfinite(data: DaskData) -> None:
                 "fitting."
             )
             raise ValueError(msg)
-    msg = (
-        "The sums of squares of X and y overflowed although every value is finite; scale "
-        "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
-    )
-    raise ValueError(msg)
 
 
 # -- closed forms -----------------------------------------------------------------------------
@@ -826,3 +858,251 @@ def score(est: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
         else _rows_of(be, sample_weight, pred, "sample_weight", pred.dtype)
     )
     return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
+
+
+# -- logistic regression ----------------------------------------------------------------------
+def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
+    """The chunk's distinct labels, their total weights, and its smallest weight."""
+    labels = np.ravel(_host_vector(y))
+    w = None if sw is None else np.ravel(_host_vector(sw)).astype(np.float64)
+    classes, inverse = np.unique(labels, return_inverse=True)
+    totals = np.bincount(np.ravel(inverse), weights=w, minlength=len(classes))
+    smallest = float(np.min(w)) if w is not None and w.size else math.inf
+    return classes, totals.astype(np.float64), smallest
+
+
+def _merge_labels(a: tuple, b: tuple) -> tuple:
+    classes = np.union1d(a[0], b[0])
+    totals = np.zeros(len(classes), dtype=np.float64)
+    for part in (a, b):
+        totals[np.searchsorted(classes, part[0])] += part[1]
+    return classes, totals, min(a[2], b[2])
+
+
+def _chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
+    """Binary: 0/1 in X's dtype; multinomial: int32 class codes; in X's library."""
+    cb = backends.from_array(X)
+    codes = np.searchsorted(classes, np.ravel(_host_vector(y)))
+    if len(classes) == 2:
+        return cb.asarray((codes == 1).astype(cb.to_numpy(X[:0, :]).dtype))
+    return cb.asarray(codes.astype(np.int32))
+
+
+def _chunk_log_pass(
+    kernel: type,
+    X: Array,
+    y: Array,
+    sw: Array | None,
+    *,
+    W: np.ndarray,
+    b: np.ndarray,
+    order: int,
+    check_separated: bool,
+    fit_intercept: bool,
+    n_classes: int,
+) -> tuple[float, lk.PassResult | None]:
+    """The kernel's pass over one chunk, as sums (means times the chunk's weight)."""
+    cb = backends.from_array(X)
+    xp = cb.xp
+    weight = float(X.shape[0]) if sw is None else float(xp.sum(sw))
+    if X.shape[0] == 0 or weight == 0.0:
+        return 0.0, None
+    outputs = 1 if n_classes == 2 else n_classes
+    obj = kernel(
+        X,
+        y,
+        sw,
+        fit_intercept=fit_intercept,
+        n_classes=n_classes,
+        chunk_rows=cb.chunk_rows(X.shape[1] * outputs),
+        xp=xp,
+    )
+    with cb.quiet_floating_point():
+        r = obj.newton_pass(
+            cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated
+        )
+
+    def total(a: Array | None) -> np.ndarray | None:
+        return None if a is None else cb.to_numpy(a) * weight
+
+    separated = None if r.separated is None else bool(r.separated)
+    return weight, lk.PassResult(
+        total(r.loss), total(r.grad_w), total(r.grad_b), total(r.hess), separated
+    )
+
+
+def _merge_log_pass(a: tuple, b: tuple) -> tuple:
+    (wa, pa), (wb, pb) = a, b
+    if pa is None or pb is None:
+        return (wb, pb) if pa is None else (wa, pa)
+
+    def add(u: Any, v: Any) -> Any:
+        return None if u is None else u + v
+
+    separated = None if pa.separated is None else pa.separated and pb.separated
+    return wa + wb, lk.PassResult(
+        pa.loss + pb.loss,
+        add(pa.grad_w, pb.grad_w),
+        add(pa.grad_b, pb.grad_b),
+        add(pa.hess, pb.hess),
+        separated,
+    )
+
+
+def _chunk_hits(
+    kernel: type, X: Array, y: Array, *, W: np.ndarray, b: np.ndarray, n_classes: int
+) -> tuple[float, int]:
+    """Correct predictions and rows of one validation chunk (the kernel's ``score``)."""
+    cb = backends.from_array(X)
+    if X.shape[0] == 0:
+        return 0.0, 0
+    obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=cb.xp)
+    accuracy = float(obj.score(cb.asarray(W), cb.asarray(b)))
+    return accuracy * X.shape[0], int(X.shape[0])
+
+
+class _DaskPasses:
+    """Mixin for the log-loss kernels: each pass over X (loss, gradient, Hessian) is one
+    tree reduction over the Dask row chunks, each chunk's part the kernel's own
+    ``newton_pass`` on its NumPy (or CuPy) chunk. ``newton_solve`` and the descent engine
+    run unchanged on the host with the small results."""
+
+    kernel: type
+    backend: Backend
+    checked = False  # NaN / inf in the data already looked for
+    whole: Any = None  # for Newton's subsample: the objective on all rows
+
+    def newton_pass(
+        self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
+    ) -> lk.PassResult:
+        fn = functools.partial(
+            _chunk_log_pass,
+            self.kernel,
+            W=W,
+            b=b,
+            order=order,
+            check_separated=check_separated,
+            fit_intercept=self.fit_intercept,
+            n_classes=self.n_classes,
+        )
+        weight, part = self.backend.tree_reduce(fn, _merge_log_pass, [self.X, self.y, self.sw])
+        out = lk.PassResult(loss=part.loss / weight, separated=part.separated)
+        if order >= 1:
+            out.grad_w, out.grad_b = part.grad_w / weight, part.grad_b / weight
+        if order >= 2:
+            out.hess = part.hess / weight
+        finite = all(v is None or np.all(np.isfinite(v)) for v in (out.loss, out.grad_w))
+        if not finite and not self.checked:
+            self.checked = True  # say where, with rows counted in the whole data
+            whole = self.whole if self.whole is not None else self
+            _locate_nonfinite(self.backend, X=whole.X, sample_weight=whole.sw)
+        return out
+
+    def score(self, W: Array, b: Array) -> Array:
+        fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
+        hits, rows = self.backend.tree_reduce(fn, _add_pairs, [self.X_val, self.y_val])
+        return np.asarray(hits / rows, dtype=np.dtype(self.X.dtype))
+
+    def subset(self, rows: Array, /) -> Any:
+        """The objective on the rows ``rows`` (Newton's warm start), computed once and kept
+        (in the cluster's memory with a distributed client)."""
+        idx = backends.from_array(rows).to_numpy(rows)
+        take = [None if a is None else a[idx] for a in (self.X, self.y, self.sw)]
+        kept = iter(self.backend.persist(*[a for a in take if a is not None]))
+        X, y, sw = (None if a is None else next(kept) for a in take)
+        sub = _log_loss(type(self), X, y, sw, None, None, self.fit_intercept, self.n_classes)
+        sub.whole = self
+        return sub
+
+
+class _DaskBinaryLogLoss(_DaskPasses, lk.BinaryLogLoss):
+    kernel = lk.BinaryLogLoss
+
+
+class _DaskMultinomialLogLoss(_DaskPasses, lk.MultinomialLogLoss):
+    kernel = lk.MultinomialLogLoss
+
+
+def _log_loss(
+    cls: type,
+    X: Array,
+    y: Array,
+    sw: Array | None,
+    X_val: Array | None,
+    y_val: Array | None,
+    fit_intercept: bool,
+    n_classes: int,
+) -> Any:
+    be = _dask_backend()
+    y = be.rows_like(y, X)
+    sw = None if sw is None else be.rows_like(sw, X)
+    y_val = None if X_val is None else be.rows_like(y_val, X_val)
+    obj = cls(
+        X,
+        y,
+        sw,
+        X_val=X_val,
+        y_val=y_val,
+        fit_intercept=fit_intercept,
+        n_classes=n_classes,
+        xp=HOST.xp,
+    )
+    obj.backend = be
+    return obj
+
+
+def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:
+    """``LogisticRegression._objective`` for Dask data: the kernel's objective with every
+    pass over X a tree reduction over the chunks (one per Newton iteration or epoch)."""
+    k = len(est.classes_)
+    cls = _DaskBinaryLogLoss if k == 2 else _DaskMultinomialLogLoss
+    X, y, sw = data.X, data.y, data.sample_weight
+    return _log_loss(cls, X, y, sw, X_val, y_val, est.fit_intercept, k)
+
+
+def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
+    """``LogisticRegression.fit`` on Dask data (``est._check_params()`` has run): labels
+    and class weights in one pass over y, then the estimator's own Newton or batch fit on
+    the Dask objective (:func:`log_loss`)."""
+    from groundup import _logistic as lg
+
+    if est._method not in ("newton", "batch"):
+        msg = (
+            f"LogisticRegression(method={est.method!r}) does not run on Dask data: use "
+            "method='newton' or 'batch' (one distributed pass per iteration), or compute "
+            "the data into memory (X.compute())."
+        )
+        raise ValueError(msg)
+    data = _prepare(est, X, y, sample_weight, reset=True, labels=True)
+    be = data.backend
+    found, totals, smallest = be.tree_reduce(
+        _chunk_labels, _merge_labels, [data.y, data.sample_weight]
+    )
+    if data.sample_weight is not None:
+        if not np.all(np.isfinite(totals)):
+            _locate_nonfinite(be, sample_weight=data.sample_weight)
+        _check_weights(smallest, float(np.sum(totals)))
+    classes, _ = lg._encode_labels(found)  # scikit-learn's target checks; two classes or more
+    freq = lg._class_weights(classes, np.arange(len(classes)), totals)
+    fn = functools.partial(_chunk_targets, classes=classes)
+    dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
+    targets = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
+    warm = (
+        est.warm_start
+        and hasattr(est, "coef_")
+        and np.array_equal(est.classes_, classes)
+        and tuple(est.coef_.shape) == (lg._n_outputs(classes), data.d)
+    )
+    est.classes_ = classes
+    est._remember_backend(be)
+    fit_data = FitData(data.X, targets, data.sample_weight, HOST)
+    start = est._timer_start()
+    with be.quiet_floating_point():
+        if est._method == "batch":
+            est._fit_gradient(
+                fit_data, max_iter=est.max_iter, tol=est.tol, warm=warm, t0=1, final=True
+            )
+        else:
+            est._fit_newton(fit_data, freq, warm=warm)
+    est._finish_timing(start, be, est.coef_, est.intercept_)
+    return est

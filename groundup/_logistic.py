@@ -14,6 +14,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from groundup import _dask as dask_path  # Dask hook: data that outgrow one machine
 from groundup import backends
 from groundup._estimator import DivergenceError, GroundupEstimator
 from groundup._params import GRADIENT, LOGISTIC_METHODS, canonical_method
@@ -223,6 +224,8 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self
         """
         self._check_params()
+        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+            return dask_path.fit_logistic(self, X, y, sample_weight)
         data, y_host = prepare_fit(self, X, y, sample_weight, y_kind="classification")
         classes, codes = _encode_labels(y_host)
         be = data.backend
@@ -321,6 +324,8 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
     def _objective(
         self, data: FitData, *, X_val: Array | None = None, y_val: Array | None = None
     ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
+        if dask_path.is_dask(data.X):  # Dask hook: one tree reduction per pass over X
+            return dask_path.log_loss(self, data, X_val=X_val, y_val=y_val)
         k = len(self.classes_)
         cls = lk.BinaryLogLoss if k == 2 else lk.MultinomialLogLoss
         return cls(

@@ -207,8 +207,9 @@ def prepare_fit(
     src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
     if be.name == "dask":  # Dask hook: estimators with a Dask path leave before this point
         msg = (
-            f"{type(est).__name__}(method={getattr(est, 'method', None)!r}) has no Dask path; "
-            "compute the data into memory first (X.compute()) or use backend='numpy'."
+            f"{type(est).__name__}(method={getattr(est, 'method', None)!r}) has no Dask path "
+            "for this call; compute the data into memory first (X.compute()) or use "
+            "backend='numpy'."
         )
         raise ValueError(msg)
     dtype_name = choose_dtype(be, X, est.dtype)

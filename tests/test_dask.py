@@ -427,13 +427,84 @@ def test_bad_weights_and_shapes():
         gu.LinearRegression().fit(Xd, yd).predict(Xd[:, :3])
 
 
-def test_estimator_without_dask_path_refuses_dask_input():
-    logistic = getattr(gu, "LogisticRegression", None)
-    if logistic is None:
-        pytest.skip("LogisticRegression is not in this build")
-    X, y = _data()
-    with pytest.raises(ValueError, match="no Dask path"):
-        logistic(method="sgd").fit(_chunked(X, 300), _chunked((y > 4).astype(int), 300))
+# -- logistic regression --------------------------------------------------------------------
+def _labels(X: np.ndarray, kind: str, seed: int = 2) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    z = X @ np.linspace(1.0, -1.5, X.shape[1]) + 0.2
+    if kind == "three":
+        return np.digitize(z + rng.normal(size=len(z)), [-1.0, 1.0])
+    y = (rng.uniform(size=len(z)) < 1.0 / (1.0 + np.exp(-z))).astype(int)
+    return np.array(["no", "yes"])[y] if kind == "strings" else y
+
+
+LOGISTIC = [
+    ("newton", "binary", True, {}),
+    ("newton", "three", False, {}),
+    ("newton", "strings", False, {"fit_intercept": False}),
+    ("batch", "binary", False, {"early_stopping": True}),
+    ("batch", "three", True, {"penalty": "l2", "alpha": 1e-3, "tol": None}),
+]
+
+
+@pytest.mark.parametrize(("method", "kind", "weighted", "extra"), LOGISTIC)
+def test_logistic_same_path_as_in_memory(scheduler, method, kind, weighted, extra):
+    X, _ = _data(3000, 4)
+    y = _labels(X, kind)
+    sw = _weights(len(y)) if weighted else None
+    params = {"method": method, "random_state": 0, **extra}
+    if method == "batch":
+        params |= {"learning_rate": "constant", "eta0": 0.5, "max_iter": 25}
+    ref = gu.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    est = gu.LogisticRegression(**params).fit(
+        _chunked(X, 400), _chunked(y, 400), None if sw is None else _chunked(sw, 400)
+    )
+    assert est.backend_ == "dask"
+    assert type(est.coef_) is np.ndarray
+    assert est.coef_.shape == ref.coef_.shape
+    np.testing.assert_array_equal(est.classes_, ref.classes_)
+    assert est.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-10)
+    proba = est.predict_proba(_chunked(X, 500))
+    assert isinstance(proba, da.Array)
+    np.testing.assert_allclose(proba.compute(), ref.predict_proba(X), rtol=1e-8, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(est.predict(X)), ref.predict(X))
+
+
+def test_logistic_matches_sklearn_newton():
+    from sklearn.linear_model import LogisticRegression as SkLogistic
+
+    X, _ = _data(2000, 3)
+    y = _labels(X, "binary")
+    est = gu.LogisticRegression(tol=1e-8, random_state=0).fit(_chunked(X, 300), _chunked(y, 300))
+    ref = SkLogistic(C=np.inf, tol=1e-10, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-5)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-5)
+
+
+def test_logistic_bad_input_on_dask():
+    X, _ = _data(1200, 3)
+    y = _labels(X, "binary")
+    Xd, yd = _chunked(X, 300), _chunked(y, 300)
+    with pytest.raises(
+        ValueError, match=r"method='sgd'.*does not run on Dask.*'newton' or 'batch'"
+    ):
+        gu.LogisticRegression(method="sgd").fit(Xd, yd)
+    with pytest.raises(ValueError, match="no Dask path for this call"):
+        gu.LogisticRegression(method="batch").partial_fit(Xd, yd, classes=[0, 1])
+    with pytest.raises(ValueError, match="only one class"):
+        gu.LogisticRegression().fit(Xd, _chunked(np.zeros(1200, dtype=int), 300))
+    Xn = X.copy()
+    Xn[650, 1] = np.nan
+    for seed in (0, 3):  # rows counted in the whole data, whether Newton's subsample
+        # (200 of the 1200 rows) misses the bad row (seed 0) or holds it (seed 3)
+        with pytest.raises(ValueError, match=r"X contains NaN or inf: 1 .*row 650, column 1"):
+            gu.LogisticRegression(random_state=seed).fit(_chunked(Xn, 300), yd)
+    sw = _weights(1200)
+    sw[3] = -1.0
+    with pytest.raises(ValueError, match="Negative values"):
+        gu.LogisticRegression().fit(Xd, yd, sample_weight=sw)
 
 
 # -- out of core ----------------------------------------------------------------------------

@@ -304,25 +304,32 @@ class DaskBackend(Backend):
 
     @staticmethod
     def zip_rows(
-        fn: Callable[..., Any], arrays: Sequence[Array | None], *, columns: int, dtype: Any
+        fn: Callable[..., Any],
+        arrays: Sequence[Array | None],
+        *,
+        columns: int | None,
+        dtype: Any,
     ) -> Array:
-        """Lazy ``fn(*blocks)`` over aligned row chunks, giving ``columns`` columns per row."""
+        """Lazy ``fn(*blocks)`` over aligned row chunks: ``columns`` values per row, or one
+        (a 1-D result) with ``columns=None``."""
         import dask.array as da
 
         args: list[Any] = []
         for a in arrays:
             args += [None, None] if a is None else [a, "ik"[: a.ndim]]
-        meta = da.utils.meta_from_array(arrays[0], ndim=2, dtype=dtype)
-        out = da.blockwise(
-            fn,
-            "ij",
-            *args,
-            dtype=dtype,
-            concatenate=True,
-            new_axes={"j": columns},
-            meta=meta,
+        out_ind, new_axes = ("i", {}) if columns is None else ("ij", {"j": columns})
+        meta = da.utils.meta_from_array(arrays[0], ndim=len(out_ind), dtype=dtype)
+        return da.blockwise(
+            fn, out_ind, *args, dtype=dtype, concatenate=True, new_axes=new_axes, meta=meta
         )
-        return out
+
+    @staticmethod
+    def persist(*arrays: Array) -> tuple[Array, ...]:
+        """Compute ``arrays`` once and keep them (in the cluster's memory with a distributed
+        client, else in this process), still as Dask arrays."""
+        import dask
+
+        return dask.persist(*arrays)
 
     def qr_r(self, Z: Array) -> np.ndarray:
         """R of the tall-and-skinny QR of ``Z`` (Dask's TSQR, one pass), on the host."""
