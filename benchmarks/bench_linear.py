@@ -65,7 +65,8 @@ def test_batch_1000_epochs_vs_normal(compare: Any, data: tuple[np.ndarray, np.nd
         target=3.0,
         peer_name="groundup normal (one fit)",
     )
-    assert batch.n_iter_ == 1000 and batch.loss_history_.shape == (1000,)
+    assert batch.n_iter_ == 1000
+    assert batch.loss_history_.shape == (1000,)
 
 
 def _numpy_minibatch(
