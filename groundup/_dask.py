@@ -1,31 +1,13 @@
-"""Linear regression on Dask arrays: the estimator-level paths behind ``backend="dask"``.
+"""groundup on Dask: the estimator-level paths behind ``backend="dask"``.
 
-``LinearRegression.fit`` / ``partial_fit`` / ``predict`` / ``score`` come here when the data
-are Dask arrays (or Dask DataFrames) and ``backend`` is ``None``, or when ``backend="dask"``.
-The data stay in the cluster, chunked by rows; only small results travel:
-
-- **One pass for the sufficient statistics.** Every row chunk gets the ``moments`` kernel
-  (on its own NumPy or CuPy chunk); the per-chunk moments are merged pairwise in a tree with
-  the parallel formula of Chan, Golub & LeVeque (:func:`merge_moments`). ``beta``, ``normal``
-  and ``batch`` are then solved on the host (a d x d problem) with the kernels.
-- **Refinement as one more pass.** The one step of iterative refinement of ``normal`` and
-  ``beta`` needs ``Xcᵀ W r`` and ``rᵀ W r`` against the data: a second tree reduction
-  (``centred_products`` on every chunk).
-- **QR when ill conditioned.** Where the Cholesky factor shows the problem is ill conditioned
-  (``solver="auto"``), or for ``solver="qr"`` / ``"svd"``, the centred, weighted data
-  ``[Xc, yc]`` go through Dask's tall-and-skinny QR (one pass); the coefficients, and the
-  minimum-norm solution by SVD of R where X is rank deficient, come from R on the host.
-- **batch** runs its epochs on the host from the moments: the same iterates as the in-memory
-  ``batch`` fit, O(d²) per epoch, however large X is.
-- **sgd / minibatch** stream the row chunks through this process, one at a time (the next one
-  loading meanwhile), each chunk a NumPy (or CuPy) array handed to the descent engine for its
-  updates. Shuffling: each epoch the NumPy ``Generator`` seeded from ``random_state`` draws a
-  permutation of the chunks (when there is more than one), then, chunk by chunk in that
-  order, a permutation of the chunk's rows. Batches never cross chunk boundaries (a chunk's
-  last batch may be short). With one chunk this is exactly the in-memory fit; with
-  ``shuffle=False`` and chunks that are multiples of ``batch_size`` too. The loss of each
-  epoch (``loss_history_``) and the early-stopping score come from the moments gathered in one
-  pass before the first epoch, so an epoch costs one pass over the data.
+``LinearRegression`` and ``LogisticRegression`` come here (one marked line in each of their
+``fit`` / ``partial_fit`` / ``predict`` / ``score``) when the data are Dask arrays or Dask
+DataFrames and ``backend`` is ``None``, or when ``backend="dask"``. The data stay in the
+cluster, chunked by whole rows; every pass over them is one Dask graph built by the Dask
+backend (``groundup/backends/_dask.py``: a tree reduction over the chunks, or the chunks
+streamed one at a time), each chunk worked on by the same kernels as in memory; only small
+results travel. This module validates the data, dispatches, and predicts (lazily);
+``_dask_linear.py`` fits linear regression, ``_dask_logistic.py`` logistic regression.
 
 Fitted attributes are small and concrete: ``coef_`` and ``intercept_`` are NumPy arrays and
 ``backend_`` is ``"dask"``. ``predict`` on Dask input returns a lazy Dask array.
@@ -34,17 +16,12 @@ Fitted attributes are small and concrete: ``coef_`` and ``intercept_`` are NumPy
 from __future__ import annotations
 
 import functools
-import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as _device
 
 from groundup import backends
-from groundup._estimator import DivergenceError
-from groundup._params import GRADIENT
 from groundup._typing import Array, Namespace
 from groundup._validation import (
     FitData,
@@ -54,33 +31,15 @@ from groundup._validation import (
     prepare_fit,
 )
 from groundup.backends import Backend
-from groundup.kernels import logistic as lk
 from groundup.kernels import metrics as mk
-from groundup.kernels.closed_form import (
-    Moments,
-    Solution,
-    _refine,
-    centred_products,
-    cholesky_solve,
-    intercept_from_means,
-    locate_nonfinite,
-    moments,
-)
-from groundup.kernels.descent import (
-    GROWTH_LIMIT,
-    DescentResult,
-    DescentSettings,
-    descend,
-    divergent_epoch,
-)
-from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.closed_form import locate_nonfinite
 
 __all__ = [
+    "DaskData",
     "fit",
     "fit_logistic",
     "is_dask",
     "log_loss",
-    "merge_moments",
     "predict",
     "score",
     "wanted",
@@ -90,7 +49,7 @@ __all__ = [
 HOST = backends.resolve("numpy")  # where the small d x d work happens
 
 
-# -- dispatch -------------------------------------------------------------------------------
+# -- dispatch ------------------------------------------------------------------------------
 def _dask_backend(device: Any = None) -> Backend:
     return backends.resolve("dask", device)
 
@@ -114,171 +73,7 @@ def wanted_predict(est: Any, X: Any) -> bool:
     return getattr(est, "backend_", None) == "dask" or backends.from_array(X).name == "dask"
 
 
-# -- the parallel merge of moments ----------------------------------------------------------
-def _empty_moments(d: int, dtype: Any) -> Moments:
-    z = np.zeros((), dtype=dtype)
-    return Moments(0.0, np.zeros((d,), dtype=dtype), z, np.zeros((d, d), dtype=dtype), z, z)
-
-
-def merge_moments(a: Moments, b: Moments, /, *, xp: Namespace) -> Moments:
-    """The moments of the union of two disjoint sets of rows (Chan, Golub & LeVeque).
-
-    ``M = Ma + Mb + (na nb / n) δ δᵀ`` with ``δ`` the difference of the means, for the
-    cross-products of X, of X and y, and of y; the means combine as weighted averages.
-    Moments without an intercept (means zero) simply add. Empty sets (``n == 0``) are the
-    identity.
-    """
-    if b.n == 0:
-        return a
-    if a.n == 0:
-        return b
-    n = a.n + b.n
-    dx, dy = b.mean_x - a.mean_x, b.mean_y - a.mean_y
-    f = a.n * b.n / n
-    return Moments(
-        n=n,
-        mean_x=a.mean_x + dx * (b.n / n),
-        mean_y=a.mean_y + dy * (b.n / n),
-        sxx=a.sxx + b.sxx + f * (dx[:, None] * dx[None, :]),
-        sxy=a.sxy + b.sxy + f * (dx * dy),
-        syy=a.syy + b.syy + f * (dy * dy),
-    )
-
-
-def _scaled(m: Moments, c: float) -> Moments:
-    """The moments with every weight multiplied by ``c`` (the means do not change)."""
-    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c)
-
-
-# -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) --------------------------
-@dataclass
-class _Part:
-    """What the one pass over the chunks gathers (merged in a tree)."""
-
-    train: Moments
-    val: Moments | None  # the early-stopping rows (unweighted), if any
-    rows: int  # training rows
-    sw_sum: float  # sum of all sample weights (nan/inf if any weight is)
-    sw_min: float  # smallest sample weight (inf without weights)
-
-
-def _host_moments(m: Moments, cb: Backend) -> Moments:
-    h = cb.to_numpy
-    return Moments(float(m.n), h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
-
-
-def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
-    cb = backends.from_array(X)
-    xp, d = cb.xp, X.shape[1]
-    dtype = cb.to_numpy(X[:0, :]).dtype
-    if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        return _empty_moments(d, dtype)
-    m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
-    return _host_moments(m, cb)
-
-
-def _take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
-    return None if a is None else xp.take(a, idx, axis=0)
-
-
-def _chunk_part(
-    X: Array, y: Array, sw: Array | None, mask: Array | None, *, fit_intercept: bool
-) -> _Part:
-    """The moments of one row chunk (training rows; the validation rows apart)."""
-    cb = backends.from_array(X)
-    xp = cb.xp
-    with cb.quiet_floating_point():
-        sw_sum = float(xp.sum(sw)) if sw is not None else 0.0
-        sw_min = float(xp.min(sw)) if sw is not None and sw.shape[0] else math.inf
-        val = None
-        if mask is not None:
-            keep, held = xp.nonzero(~mask)[0], xp.nonzero(mask)[0]
-            vx, vy = _take_rows(X, held, xp), _take_rows(y, held, xp)
-            val = _chunk_moments(vx, vy, None, True)
-            X, y, sw = _take_rows(X, keep, xp), _take_rows(y, keep, xp), _take_rows(sw, keep, xp)
-        train = _chunk_moments(X, y, sw, fit_intercept)
-    return _Part(train, val, int(X.shape[0]), sw_sum, sw_min)
-
-
-def _merge_parts(a: _Part, b: _Part) -> _Part:
-    xp = HOST.xp
-    val = None if a.val is None else merge_moments(a.val, b.val, xp=xp)
-    return _Part(
-        merge_moments(a.train, b.train, xp=xp),
-        val,
-        a.rows + b.rows,
-        a.sw_sum + b.sw_sum,
-        min(a.sw_min, b.sw_min),
-    )
-
-
-def _chunk_products(
-    X: Array, y: Array, sw: Array | None, *, coef: np.ndarray, m: Moments
-) -> tuple[np.ndarray, np.ndarray]:
-    """``Xcᵀ W r`` and ``rᵀ W r`` of one chunk (the refinement step's sums)."""
-    cb = backends.from_array(X)
-    xp = cb.xp
-    mc = Moments(m.n, *(cb.asarray(v) for v in (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy)))
-    with cb.quiet_floating_point():
-        g, sse = centred_products(
-            X, y, cb.asarray(coef), mc, sw, chunk_rows=cb.chunk_rows(X.shape[1] + 1), xp=xp
-        )
-    return cb.to_numpy(g), cb.to_numpy(sse)
-
-
-def _add_pairs(a: tuple, b: tuple) -> tuple:
-    return tuple(u + v for u, v in zip(a, b, strict=True))
-
-
-def _centred_block(
-    X: Array, y: Array, sw: Array | None, *, mean_x: np.ndarray, mean_y: np.ndarray
-) -> Array:
-    """``[Xc, yc]`` of one chunk, rows scaled by the square roots of the weights."""
-    cb = backends.from_array(X)
-    xp = cb.xp
-    z = xp.concat([X - cb.asarray(mean_x), xp.reshape(y - cb.asarray(mean_y), (-1, 1))], axis=1)
-    return z if sw is None else z * xp.reshape(xp.sqrt(sw), (-1, 1))
-
-
-def _chunk_nonfinite(offset: int, *blocks: Array | None) -> list[tuple[int, list]]:
-    """Per array: how many NaN/inf values the chunk holds, and the first three (global)."""
-    out: list[tuple[int, list]] = []
-    for a in blocks:
-        if a is None:
-            out.append((0, []))
-            continue
-        cb = backends.from_array(a)
-        count, where = locate_nonfinite(a, xp=cb.xp)
-        host = cb.to_numpy(a) if count else None
-        out.append((count, [((w[0] + offset, *w[1:]), float(host[w])) for w in where]))
-    return out
-
-
-def _merge_nonfinite(a: list, b: list) -> list:
-    return [(ca + cb, (wa + wb)[:3]) for (ca, wa), (cb, wb) in zip(a, b, strict=True)]
-
-
-def _predict_block(
-    X: Array, first: int | None, *, coef: np.ndarray, intercept: np.ndarray
-) -> Array:
-    cb = backends.from_array(X)
-    xp = cb.xp
-    w = cb.asarray(coef)
-    if X.dtype != w.dtype:
-        X = xp.astype(X, w.dtype)
-    if not bool(xp.all(xp.isfinite(X))):
-        count, where = locate_nonfinite(X, xp=xp)
-        row, col = where[0]
-        at = f"row {row + first}" if first is not None else f"row {row} of a chunk"
-        msg = (
-            f"Input X contains NaN or inf: {count} non-finite value(s) in one chunk, first "
-            f"at {at}, column {col}. Remove or impute them before predicting."
-        )
-        raise ValueError(msg)
-    return X @ w + cb.asarray(intercept)
-
-
-# -- the data -------------------------------------------------------------------------------
+# -- the data ------------------------------------------------------------------------------
 @dataclass
 class DaskData:
     """Validated training data: Dask arrays with the same row chunks, whole rows per chunk."""
@@ -385,55 +180,31 @@ def _check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
         raise ValueError(msg)
 
 
-# -- the one pass ---------------------------------------------------------------------------
-def _validation_mask(est: Any, data: DaskData, rng: np.random.Generator) -> Array | None:
-    """The early-stopping rows (the same draw as the in-memory split), chunked like X."""
-    if not est.early_stopping:
-        return None
-    n = data.n
-    n_val = math.ceil(est.validation_fraction * n)
-    if n_val < 1 or n - n_val < 1:
-        msg = (
-            f"early_stopping with validation_fraction={est.validation_fraction} leaves "
-            f"no training or no validation sample out of n_samples={n}; use more samples "
-            "or early_stopping=False."
-        )
-        raise ValueError(msg)
-    held = np.zeros((n,), dtype=bool)
-    held[rng.permutation(n)[:n_val]] = True
-    return data.backend.rows_like(held, data.X)
+# -- shared by the fits: per-chunk helpers, bad input --------------------------------------
+def _take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
+    return None if a is None else xp.take(a, idx, axis=0)
 
 
-def _gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) -> _Part:
-    """The sufficient statistics in one tree-reduced pass; non-finite input and bad weights
-    are found from them (a pass of their own only to say where)."""
-    fn = functools.partial(_chunk_part, fit_intercept=fit_intercept)
-    arrays = [data.X, data.y, data.sample_weight, mask]
-    part = data.backend.tree_reduce(fn, _merge_parts, arrays)
-    finite = part.train.finite(xp=HOST.xp) and (part.val is None or part.val.finite(xp=HOST.xp))
-    if not finite or not math.isfinite(part.sw_sum):
-        _raise_nonfinite(data)
-    if data.sample_weight is not None:
-        _check_weights(part.sw_min, part.sw_sum)
-    return part
+def _add_pairs(a: tuple, b: tuple) -> tuple:
+    return tuple(u + v for u, v in zip(a, b, strict=True))
 
 
-def _check_weights(smallest: float, total: float) -> None:
-    if smallest < 0:
-        msg = "Negative values in data passed to sample_weight; weights must be >= 0."
-        raise ValueError(msg)
-    if not total > 0:
-        msg = "sample_weight sums to zero; at least one sample needs a positive weight."
-        raise ValueError(msg)
+def _chunk_nonfinite(offset: int, *blocks: Array | None) -> list[tuple[int, list]]:
+    """Per array: how many NaN/inf values the chunk holds, and the first three (global)."""
+    out: list[tuple[int, list]] = []
+    for a in blocks:
+        if a is None:
+            out.append((0, []))
+            continue
+        cb = backends.from_array(a)
+        count, where = locate_nonfinite(a, xp=cb.xp)
+        host = cb.to_numpy(a) if count else None
+        out.append((count, [((w[0] + offset, *w[1:]), float(host[w])) for w in where]))
+    return out
 
 
-def _raise_nonfinite(data: DaskData) -> None:
-    _locate_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
-    msg = (
-        "The sums of squares of X and y overflowed although every value is finite; scale "
-        "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
-    )
-    raise ValueError(msg)
+def _merge_nonfinite(a: list, b: list) -> list:
+    return [(ca + cb, (wa + wb)[:3]) for (ca, wa), (cb, wb) in zip(a, b, strict=True)]
 
 
 def _locate_nonfinite(be: Backend, **arrays: Array | None) -> None:
@@ -455,369 +226,34 @@ def _locate_nonfinite(be: Backend, **arrays: Array | None) -> None:
             raise ValueError(msg)
 
 
-# -- closed forms -----------------------------------------------------------------------------
-def _products(data: DaskData, m: Moments, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``Xcᵀ W r`` and ``rᵀ W r`` over all rows: the refinement's second tree reduction."""
-    fn = functools.partial(_chunk_products, coef=coef, m=m)
-    return data.backend.tree_reduce(fn, _add_pairs, [data.X, data.y, data.sample_weight])
+def _check_weights(smallest: float, total: float) -> None:
+    if smallest < 0:
+        msg = "Negative values in data passed to sample_weight; weights must be >= 0."
+        raise ValueError(msg)
+    if not total > 0:
+        msg = "sample_weight sums to zero; at least one sample needs a positive weight."
+        raise ValueError(msg)
 
 
-def _eps(dtype: Any) -> float:
-    return float(np.finfo(dtype).eps)
-
-
-def _solve_beta(data: DaskData, m: Moments, ridge: float) -> Solution:
-    """The covariance form, as ``kernels.closed_form.solve_beta``, refined by one more pass."""
-    xp, d = HOST.xp, data.d
-    denom = m.n - 1.0 if m.n > 1.0 else 1.0
-    cov_xx = m.sxx / denom
-    if ridge:
-        cov_xx = cov_xx + (ridge / denom) * np.eye(d, dtype=cov_xx.dtype)
-    diag = xp.linalg.diagonal(cov_xx)
-    if not bool(xp.all(diag > 0)):
-        return Solution(None, "beta", -1, d)
-    scale = 1.0 / xp.sqrt(diag)
-    a = cov_xx * (scale[:, None] * scale[None, :])
-    _, cond = cholesky_solve(a, xp.zeros_like(m.sxy), xp=xp)
-    if cond * _eps(data.dtype) > 1e-2:
-        return Solution(None, "beta", -1, d)
-
-    def solve(rhs: Array) -> Array:
-        return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
-
-    coef = solve(m.sxy / denom)
-    if not bool(xp.all(xp.isfinite(coef))):
-        return Solution(None, "beta", -1, d)
-    g, sse = _products(data, m, coef)
-    coef, sse = _refine(coef, g, sse, m, ridge, lambda rhs: solve(rhs / denom), xp=xp)
-    return Solution(coef, "beta", d, d, sse)
-
-
-def _solve_normal(data: DaskData, m: Moments, solver: str, ridge: float) -> Solution:
-    """``kernels.closed_form.solve_normal`` with the data passes as tree reductions:
-    Cholesky refined once (a second pass); TSQR of the data when ill conditioned."""
-    xp, d = HOST.xp, data.d
-    sxx = m.sxx
-    if ridge:
-        sxx = sxx + ridge * np.eye(d, dtype=sxx.dtype)
-        solver = "cholesky"
-    if solver in ("auto", "cholesky"):
-        coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
-        eps = _eps(data.dtype)
-        limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
-        if coef is not None and cond < limit:
-            g, sse = _products(data, m, coef)
-            coef, sse = _refine(
-                coef, g, sse, m, ridge, lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0], xp=xp
-            )
-            return Solution(coef, "cholesky", d, d, sse)
-        if solver == "cholesky":
-            return Solution(None, "cholesky", -1, d)
-    return _solve_tsqr(data, m, solver)
-
-
-def _solve_tsqr(data: DaskData, m: Moments, solver: str) -> Solution:
-    """Least squares from the R factor of ``[Xc, yc]`` (TSQR, one pass): ``Xc = Q R``,
-    ``Qᵀ yc`` and the residual norm are R's last column. QR while R is of full rank, else
-    the minimum-norm solution by SVD of R (X's singular values are R's), with the same
-    cut-offs as the in-memory solvers (``eps · max(n, d)`` relative)."""
-    xp, d = HOST.xp, data.d
-    fn = functools.partial(_centred_block, mean_x=m.mean_x, mean_y=m.mean_y)
-    Z = data.backend.zip_rows(
-        fn, [data.X, data.y, data.sample_weight], columns=d + 1, dtype=data.dtype
-    )
-    ra = data.backend.qr_r(Z)
-    r, qty = ra[:, :d], ra[:, d]
-    tol = _eps(data.dtype) * max(data.n, d)
-    if solver in ("auto", "qr") and r.shape[0] >= d:
-        rd = xp.abs(xp.linalg.diagonal(r[:d, :]))
-        if bool(xp.all(rd > tol * float(xp.max(rd)))):
-            coef = xp.linalg.solve(r[:d, :], qty[:d, None])[:, 0]
-            res = qty - r @ coef
-            return Solution(coef, "qr", d, d, xp.sum(res * res))
-    u, s, vt = xp.linalg.svd(r, full_matrices=False)
-    keep = s > tol * float(xp.max(s))
-    rank = int(xp.sum(xp.astype(keep, xp.int32)))
-    s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    coef = ((qty @ u) * s_inv) @ vt
-    res = qty - r @ coef
-    return Solution(coef, "svd", rank, d, xp.sum(res * res))
-
-
-def _fit_closed(est: Any, data: DaskData) -> None:
-    from groundup.linear_model import RankDeficientWarning
-
-    m = _gather(data, fit_intercept=est.fit_intercept).train
-    d = data.d
-    ridge = m.n * est._penalty_alpha()
-    if est._method == "beta":
-        sol = _solve_beta(data, m, ridge)
-        if sol.coef is None:
-            why = (
-                f"n_samples={data.n} <= n_features={d}"
-                if data.n <= d
-                else "a constant or collinear feature"
-            )
-            msg = (
-                f"Cov(X) is singular ({why}): the covariance form has no unique solution; use "
-                "method='normal' (minimum-norm solution) or drop the collinear features."
-            )
-            raise ValueError(msg)
-    else:
-        sol = _solve_normal(data, m, est.solver, ridge)
-        if sol.coef is None:
-            msg = (
-                "XᵀX is singular or not numerically positive definite (X is rank deficient "
-                "or too ill-conditioned for solver='cholesky'); use solver='auto' for the "
-                "minimum-norm solution."
-            )
-            raise ValueError(msg)
-        if sol.rank < d:
-            warnings.warn(
-                f"X is rank deficient (rank {sol.rank} of {d} features after centring): "
-                "returning the minimum-norm least-squares solution, as scikit-learn does. "
-                "Drop or combine collinear features for a unique solution.",
-                RankDeficientWarning,
-                stacklevel=4,
-            )
-    xp = HOST.xp
-    est.solver_, est.rank_ = sol.solver, sol.rank
-    est.coef_ = sol.coef
-    est.intercept_ = (
-        intercept_from_means(sol.coef, m, xp=xp)
-        if est.fit_intercept
-        else np.zeros((), dtype=data.dtype)
-    )
-    est.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
-    est.n_iter_, est.t_, est.converged_ = 1, 1, True
-    if est.record_path:
-        est.path_ = [(np.array(est.coef_), np.array(est.intercept_))]
-
-
-# -- gradient methods -------------------------------------------------------------------------
-def _stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
-    """The squared loss of the whole training set from its moments (loss, full gradient,
-    early-stopping score), weights normalised to mean 1 as the in-memory fit does."""
-    xp = HOST.xp
-    obj = SquaredLoss(data.X, data.y, None, use_moments=False, xp=xp)
-    train = part.train
-    obj.stats = train if data.sample_weight is None else _scaled(train, part.rows / train.n)
-    obj.val_stats = part.val
-    return obj
-
-
-def _start(est: Any, d: int, dtype: np.dtype, warm: bool) -> tuple[np.ndarray, np.ndarray]:
-    if warm:
-        W = np.reshape(np.asarray(est._host(est.coef_), dtype=dtype), (d, 1))
-        b = np.reshape(np.asarray(est._host(est.intercept_), dtype=dtype), (1,))
-        return W, b
-    return np.zeros((d, 1), dtype=dtype), np.zeros((1,), dtype=dtype)
-
-
-def _set_gradient(
-    est: Any, res: DescentResult, history: np.ndarray, t0: int, max_iter: int, tol: Any
-) -> None:
-    host = backends.from_array(res.W).to_numpy
-    est.coef_ = host(res.W)[:, 0]
-    est.intercept_ = host(res.b)[0]
-    est.loss_history_ = np.asarray(history, dtype=np.float64)
-    est.n_iter_ = res.n_iter
-    est.t_ = t0 + res.updates
-    est.converged_ = res.converged
-    est.solver_, est.rank_ = est._method, None
-    if est.record_path:
-        est.path_ = [(host(w)[:, 0], host(c)[0]) for w, c in res.path]
-    est._warn_not_converged(res, max_iter, tol)
-
-
-def _fit_batch(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int) -> None:
-    """Full-batch descent on the host from the moments (one pass over the data)."""
-    rng = np.random.default_rng(est.random_state)
-    part = _gather(data, fit_intercept=True, mask=_validation_mask(est, data, rng))
-    objective = _stats_objective(data, part)
-    W, b = _start(est, data.d, data.dtype, warm)
-    # In full-batch mode the engine reads only the number of rows from X.
-    train = FitData(data.X, data.y, None, HOST)
-    res, history = est._run_descent(
-        objective, train, W, b, rng=rng, max_iter=max_iter, tol=tol, t_start=t0
-    )
-    _set_gradient(est, res, history, t0, max_iter, tol)
-
-
-class _ChunkObjective:
-    """One chunk's gradients for the engine; the engine's per-call loss is not needed
-    (the epoch's loss comes from the training moments), so it costs nothing here."""
-
-    def __init__(self, chunk: SquaredLoss) -> None:
-        self.chunk = chunk
-
-    def batch_grad(self, *args: Array) -> tuple[Array, Array]:
-        return self.chunk.batch_grad(*args)
-
-    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        return self.chunk.full_grad(W, b)
-
-    def loss(self, W: Array, b: Array) -> Array:
-        return self.chunk.xp.zeros((), dtype=W.dtype, device=_device(W))
-
-    def zero_loss(self) -> Array:
-        return self.loss(self.chunk.y, self.chunk.y)
-
-    def __getattr__(self, name: str) -> Any:  # optional engine hooks (``sgd_epoch``)
-        return getattr(self.chunk, name)
-
-
-def _train_rows(data: DaskData, held: np.ndarray | None) -> list[int]:
-    sizes = data.backend.row_chunks(data.X)
-    if held is None:
-        return list(sizes)
-    edges = np.cumsum((0, *sizes))
-    return [int(np.count_nonzero(~held[a:b])) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def _fit_stream(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int) -> None:
-    """sgd / minibatch: the chunks streamed through the engine, one at a time, each epoch."""
-    be = data.backend
-    rng = np.random.default_rng(est.random_state)
-    mask = _validation_mask(est, data, rng)
-    part = _gather(data, fit_intercept=True, mask=mask)
-    stats = _stats_objective(data, part)
-    held = None if mask is None else be.to_numpy(mask)
-    rows = _train_rows(data, held)
-    bs = 1 if est._method == "sgd" else int(est.batch_size)
-    schedule = est._schedule(sum(math.ceil(r / bs) for r in rows))
-    settings = DescentSettings(
-        max_iter=1,
-        batch_size=bs,
-        alpha=est._penalty_alpha(),
-        fit_intercept=est.fit_intercept,
-        tol=None,
-    )
-    factor = None if data.sample_weight is None else part.rows / part.train.n
-    W, b = _start(est, data.d, data.dtype, warm)
-    reference = float(np.maximum(stats.loss(W, b), stats.loss(0 * W, 0 * b)))
-    early = est.early_stopping and tol is not None
-    best, no_improve = (-math.inf if early else math.inf), 0
-    res = DescentResult(W=W, b=b, reference_loss=reference)
-    history: list[float] = []
-    t = t0
-    arrays = [data.X, data.y, data.sample_weight, mask]
-    for epoch in range(1, max_iter + 1):
-        nb = len(rows)
-        order = rng.permutation(nb) if est.shuffle and nb > 1 else np.arange(nb)
-        for Xc, yc, swc, mc in be.stream(arrays, order):
-            W, b, t = _chunk_epoch(est, Xc, yc, swc, mc, W, b, t, factor, rng, schedule, settings)
-        loss = float(stats.loss(W, b))
-        history.append(loss)
-        res.n_iter = epoch
-        if est.record_path:
-            res.path.append((W.copy(), b.copy()))
-        if not math.isfinite(loss) or loss > GROWTH_LIMIT * reference > 0:
-            res.diverged_at = epoch
-            break
-        if tol is None:
-            continue
-        # scikit-learn's stopping rule, as the engine applies it once per epoch.
-        if early:
-            value = float(stats.score(W, b))
-            no_improve = no_improve + 1 if value < best + tol else 0
-            best = max(best, value)
-        else:
-            no_improve = no_improve + 1 if loss > best - tol else 0
-            best = min(best, loss)
-        if no_improve >= est.n_iter_no_change:
-            if schedule.name == "adaptive" and schedule(t) > 1e-6:
-                schedule.scale *= 5.0
-                no_improve = 0
-            else:
-                res.converged = True
-                break
-    res.W, res.b, res.updates = W, b, t - t0
-    epoch = res.diverged_at or divergent_epoch(history, reference)
-    if epoch is not None:
-        _raise_divergence(est, history, reference, epoch)
-    _set_gradient(est, res, np.asarray(history), t0, max_iter, tol)
-
-
-def _chunk_epoch(
-    est: Any,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    held: Array | None,
-    W: np.ndarray,
-    b: np.ndarray,
-    t: int,
-    factor: float | None,
-    rng: np.random.Generator,
-    schedule: Any,
-    settings: DescentSettings,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The engine's updates over one chunk (its training rows, in a fresh permutation)."""
+# -- predict and score ---------------------------------------------------------------------
+def _predict_block(
+    X: Array, first: int | None, *, coef: np.ndarray, intercept: np.ndarray
+) -> Array:
     cb = backends.from_array(X)
     xp = cb.xp
-    if held is not None:
-        keep = xp.nonzero(~held)[0]
-        X, y, sw = _take_rows(X, keep, xp), _take_rows(y, keep, xp), _take_rows(sw, keep, xp)
-    n = X.shape[0]
-    if n == 0:
-        return W, b, t
-    if sw is not None:
-        sw = sw * factor
-    perm = rng.permutation(n) if est.shuffle else None
-    run = descend(
-        _ChunkObjective(SquaredLoss(X, y, sw, solve_triangular=cb.solve_triangular, xp=xp)),
-        X,
-        y,
-        sw,
-        cb.asarray(W),
-        cb.asarray(b),
-        schedule=schedule,
-        settings=settings,
-        orders=lambda: None if perm is None else cb.asarray(perm),
-        t_start=t,
-        xp=xp,
-    )
-    return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates
-
-
-def _raise_divergence(est: Any, history: list[float], reference: float, epoch: int) -> None:
-    msg = (
-        f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
-        f"at epoch {epoch}, from {reference:.4g} at the start "
-        f"(method={est.method!r}, eta0={est.eta0}, learning_rate={est.learning_rate!r}). "
-        "Lower eta0 or scale the features (sklearn.preprocessing.StandardScaler)."
-    )
-    raise DivergenceError(msg)
-
-
-# -- public entry points ----------------------------------------------------------------------
-def fit(est: Any, X: Any, y: Any, sample_weight: Any = None, *, partial: bool = False) -> Any:
-    """``LinearRegression.fit`` (or, with ``partial``, ``partial_fit``: one epoch from the
-    current state) on Dask data. ``est._check_params()`` has run."""
-    first = not partial or not hasattr(est, "coef_")
-    data = _prepare(est, X, y, sample_weight, reset=first)
-    if not partial:
-        est._check_n_samples(data.n)
-    est._remember_backend(data.backend)
-    start = est._timer_start()
-    old_hist = None if first else est.loss_history_
-    with data.backend.quiet_floating_point():
-        if est._method in GRADIENT:
-            if partial:
-                run = {"max_iter": 1, "tol": None, "warm": not first, "t0": 1 if first else est.t_}
-            else:
-                warm = est.warm_start and hasattr(est, "coef_")
-                run = {"max_iter": est.max_iter, "tol": est.tol, "warm": warm, "t0": 1}
-            fit_gradient = _fit_batch if est._method == "batch" else _fit_stream
-            fit_gradient(est, data, **run)
-        else:
-            _fit_closed(est, data)
-    if old_hist is not None:
-        est.loss_history_ = np.concatenate([old_hist, est.loss_history_])
-        est.n_iter_ = len(est.loss_history_)
-    est._finish_timing(start, data.backend, est.coef_, est.intercept_)
-    return est
+    w = cb.asarray(coef)
+    if X.dtype != w.dtype:
+        X = xp.astype(X, w.dtype)
+    if not bool(xp.all(xp.isfinite(X))):
+        count, where = locate_nonfinite(X, xp=xp)
+        row, col = where[0]
+        at = f"row {row + first}" if first is not None else f"row {row} of a chunk"
+        msg = (
+            f"Input X contains NaN or inf: {count} non-finite value(s) in one chunk, first "
+            f"at {at}, column {col}. Remove or impute them before predicting."
+        )
+        raise ValueError(msg)
+    return X @ w + cb.asarray(intercept)
 
 
 def _lazy_predict(est: Any, X: Any, *, lengths: bool) -> Array:
@@ -860,249 +296,23 @@ def score(est: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
     return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
 
 
-# -- logistic regression ----------------------------------------------------------------------
-def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
-    """The chunk's distinct labels, their total weights, and its smallest weight."""
-    labels = np.ravel(_host_vector(y))
-    w = None if sw is None else np.ravel(_host_vector(sw)).astype(np.float64)
-    classes, inverse = np.unique(labels, return_inverse=True)
-    totals = np.bincount(np.ravel(inverse), weights=w, minlength=len(classes))
-    smallest = float(np.min(w)) if w is not None and w.size else math.inf
-    return classes, totals.astype(np.float64), smallest
+# -- fits ----------------------------------------------------------------------------------
+def fit(est: Any, X: Any, y: Any, sample_weight: Any = None, *, partial: bool = False) -> Any:
+    """``LinearRegression.fit`` / ``partial_fit`` on Dask data (``_dask_linear.fit``)."""
+    from groundup import _dask_linear
 
-
-def _merge_labels(a: tuple, b: tuple) -> tuple:
-    classes = np.union1d(a[0], b[0])
-    totals = np.zeros(len(classes), dtype=np.float64)
-    for part in (a, b):
-        totals[np.searchsorted(classes, part[0])] += part[1]
-    return classes, totals, min(a[2], b[2])
-
-
-def _chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
-    """Binary: 0/1 in X's dtype; multinomial: int32 class codes; in X's library."""
-    cb = backends.from_array(X)
-    codes = np.searchsorted(classes, np.ravel(_host_vector(y)))
-    if len(classes) == 2:
-        return cb.asarray((codes == 1).astype(cb.to_numpy(X[:0, :]).dtype))
-    return cb.asarray(codes.astype(np.int32))
-
-
-def _chunk_log_pass(
-    kernel: type,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    *,
-    W: np.ndarray,
-    b: np.ndarray,
-    order: int,
-    check_separated: bool,
-    fit_intercept: bool,
-    n_classes: int,
-) -> tuple[float, lk.PassResult | None]:
-    """The kernel's pass over one chunk, as sums (means times the chunk's weight)."""
-    cb = backends.from_array(X)
-    xp = cb.xp
-    weight = float(X.shape[0]) if sw is None else float(xp.sum(sw))
-    if X.shape[0] == 0 or weight == 0.0:
-        return 0.0, None
-    outputs = 1 if n_classes == 2 else n_classes
-    obj = kernel(
-        X,
-        y,
-        sw,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        chunk_rows=cb.chunk_rows(X.shape[1] * outputs),
-        xp=xp,
-    )
-    with cb.quiet_floating_point():
-        r = obj.newton_pass(
-            cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated
-        )
-
-    def total(a: Array | None) -> np.ndarray | None:
-        return None if a is None else cb.to_numpy(a) * weight
-
-    separated = None if r.separated is None else bool(r.separated)
-    return weight, lk.PassResult(
-        total(r.loss), total(r.grad_w), total(r.grad_b), total(r.hess), separated
-    )
-
-
-def _merge_log_pass(a: tuple, b: tuple) -> tuple:
-    (wa, pa), (wb, pb) = a, b
-    if pa is None or pb is None:
-        return (wb, pb) if pa is None else (wa, pa)
-
-    def add(u: Any, v: Any) -> Any:
-        return None if u is None else u + v
-
-    separated = None if pa.separated is None else pa.separated and pb.separated
-    return wa + wb, lk.PassResult(
-        pa.loss + pb.loss,
-        add(pa.grad_w, pb.grad_w),
-        add(pa.grad_b, pb.grad_b),
-        add(pa.hess, pb.hess),
-        separated,
-    )
-
-
-def _chunk_hits(
-    kernel: type, X: Array, y: Array, *, W: np.ndarray, b: np.ndarray, n_classes: int
-) -> tuple[float, int]:
-    """Correct predictions and rows of one validation chunk (the kernel's ``score``)."""
-    cb = backends.from_array(X)
-    if X.shape[0] == 0:
-        return 0.0, 0
-    obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=cb.xp)
-    accuracy = float(obj.score(cb.asarray(W), cb.asarray(b)))
-    return accuracy * X.shape[0], int(X.shape[0])
-
-
-class _DaskPasses:
-    """Mixin for the log-loss kernels: each pass over X (loss, gradient, Hessian) is one
-    tree reduction over the Dask row chunks, each chunk's part the kernel's own
-    ``newton_pass`` on its NumPy (or CuPy) chunk. ``newton_solve`` and the descent engine
-    run unchanged on the host with the small results."""
-
-    kernel: type
-    backend: Backend
-    checked = False  # NaN / inf in the data already looked for
-    whole: Any = None  # for Newton's subsample: the objective on all rows
-
-    def newton_pass(
-        self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
-    ) -> lk.PassResult:
-        fn = functools.partial(
-            _chunk_log_pass,
-            self.kernel,
-            W=W,
-            b=b,
-            order=order,
-            check_separated=check_separated,
-            fit_intercept=self.fit_intercept,
-            n_classes=self.n_classes,
-        )
-        weight, part = self.backend.tree_reduce(fn, _merge_log_pass, [self.X, self.y, self.sw])
-        out = lk.PassResult(loss=part.loss / weight, separated=part.separated)
-        if order >= 1:
-            out.grad_w, out.grad_b = part.grad_w / weight, part.grad_b / weight
-        if order >= 2:
-            out.hess = part.hess / weight
-        finite = all(v is None or np.all(np.isfinite(v)) for v in (out.loss, out.grad_w))
-        if not finite and not self.checked:
-            self.checked = True  # say where, with rows counted in the whole data
-            whole = self.whole if self.whole is not None else self
-            _locate_nonfinite(self.backend, X=whole.X, sample_weight=whole.sw)
-        return out
-
-    def score(self, W: Array, b: Array) -> Array:
-        fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
-        hits, rows = self.backend.tree_reduce(fn, _add_pairs, [self.X_val, self.y_val])
-        return np.asarray(hits / rows, dtype=np.dtype(self.X.dtype))
-
-    def subset(self, rows: Array, /) -> Any:
-        """The objective on the rows ``rows`` (Newton's warm start), computed once and kept
-        (in the cluster's memory with a distributed client)."""
-        idx = backends.from_array(rows).to_numpy(rows)
-        take = [None if a is None else a[idx] for a in (self.X, self.y, self.sw)]
-        kept = iter(self.backend.persist(*[a for a in take if a is not None]))
-        X, y, sw = (None if a is None else next(kept) for a in take)
-        sub = _log_loss(type(self), X, y, sw, None, None, self.fit_intercept, self.n_classes)
-        sub.whole = self
-        return sub
-
-
-class _DaskBinaryLogLoss(_DaskPasses, lk.BinaryLogLoss):
-    kernel = lk.BinaryLogLoss
-
-
-class _DaskMultinomialLogLoss(_DaskPasses, lk.MultinomialLogLoss):
-    kernel = lk.MultinomialLogLoss
-
-
-def _log_loss(
-    cls: type,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    X_val: Array | None,
-    y_val: Array | None,
-    fit_intercept: bool,
-    n_classes: int,
-) -> Any:
-    be = _dask_backend()
-    y = be.rows_like(y, X)
-    sw = None if sw is None else be.rows_like(sw, X)
-    y_val = None if X_val is None else be.rows_like(y_val, X_val)
-    obj = cls(
-        X,
-        y,
-        sw,
-        X_val=X_val,
-        y_val=y_val,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        xp=HOST.xp,
-    )
-    obj.backend = be
-    return obj
-
-
-def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:
-    """``LogisticRegression._objective`` for Dask data: the kernel's objective with every
-    pass over X a tree reduction over the chunks (one per Newton iteration or epoch)."""
-    k = len(est.classes_)
-    cls = _DaskBinaryLogLoss if k == 2 else _DaskMultinomialLogLoss
-    X, y, sw = data.X, data.y, data.sample_weight
-    return _log_loss(cls, X, y, sw, X_val, y_val, est.fit_intercept, k)
+    return _dask_linear.fit(est, X, y, sample_weight, partial=partial)
 
 
 def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
-    """``LogisticRegression.fit`` on Dask data (``est._check_params()`` has run): labels
-    and class weights in one pass over y, then the estimator's own Newton or batch fit on
-    the Dask objective (:func:`log_loss`)."""
-    from groundup import _logistic as lg
+    """``LogisticRegression.fit`` on Dask data (``_dask_logistic.fit_logistic``)."""
+    from groundup import _dask_logistic
 
-    if est._method not in ("newton", "batch"):
-        msg = (
-            f"LogisticRegression(method={est.method!r}) does not run on Dask data: use "
-            "method='newton' or 'batch' (one distributed pass per iteration), or compute "
-            "the data into memory (X.compute())."
-        )
-        raise ValueError(msg)
-    data = _prepare(est, X, y, sample_weight, reset=True, labels=True)
-    be = data.backend
-    found, totals, smallest = be.tree_reduce(
-        _chunk_labels, _merge_labels, [data.y, data.sample_weight]
-    )
-    if data.sample_weight is not None:
-        if not np.all(np.isfinite(totals)):
-            _locate_nonfinite(be, sample_weight=data.sample_weight)
-        _check_weights(smallest, float(np.sum(totals)))
-    classes, _ = lg._encode_labels(found)  # scikit-learn's target checks; two classes or more
-    freq = lg._class_weights(classes, np.arange(len(classes)), totals)
-    fn = functools.partial(_chunk_targets, classes=classes)
-    dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
-    targets = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
-    warm = (
-        est.warm_start
-        and hasattr(est, "coef_")
-        and np.array_equal(est.classes_, classes)
-        and tuple(est.coef_.shape) == (lg._n_outputs(classes), data.d)
-    )
-    est.classes_ = classes
-    est._remember_backend(be)
-    fit_data = FitData(data.X, targets, data.sample_weight, HOST)
-    start = est._timer_start()
-    with be.quiet_floating_point():
-        if est._method == "batch":
-            est._fit_gradient(
-                fit_data, max_iter=est.max_iter, tol=est.tol, warm=warm, t0=1, final=True
-            )
-        else:
-            est._fit_newton(fit_data, freq, warm=warm)
-    est._finish_timing(start, be, est.coef_, est.intercept_)
-    return est
+    return _dask_logistic.fit_logistic(est, X, y, sample_weight)
+
+
+def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:
+    """``LogisticRegression._objective`` for Dask data (``_dask_logistic.log_loss``)."""
+    from groundup import _dask_logistic
+
+    return _dask_logistic.log_loss(est, data, X_val=X_val, y_val=y_val)

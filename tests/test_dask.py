@@ -22,7 +22,7 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 import groundup as gu  # noqa: E402
-from groundup import _dask as dask_path  # noqa: E402
+from groundup import _dask_linear as dask_linear  # noqa: E402
 from groundup import backends  # noqa: E402
 from groundup.kernels.closed_form import moments  # noqa: E402
 from groundup.linear_model import RankDeficientWarning  # noqa: E402
@@ -99,10 +99,10 @@ def test_merge_moments_equals_one_pass(fit_intercept):
     merged = None
     for a, b in parts:
         if b == a:
-            m = dask_path._empty_moments(3, X.dtype)
+            m = dask_linear._empty_moments(3, X.dtype)
         else:
             m = moments(X[a:b], y[a:b], sw[a:b], fit_intercept=fit_intercept, xp=xnp)
-        merged = m if merged is None else dask_path.merge_moments(merged, m, xp=xnp)
+        merged = m if merged is None else dask_linear.merge_moments(merged, m, xp=xnp)
     whole = moments(X, y, sw, fit_intercept=fit_intercept, xp=xnp)
     assert merged.n == pytest.approx(whole.n, rel=1e-13)
     for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
