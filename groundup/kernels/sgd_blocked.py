@@ -282,10 +282,13 @@ def _group(
         decay = None
     Hl = xp.reshape(xp.concat([left, ones, -xp.reshape(yg, (m, 1))], axis=1), (nb, bs, d + 2))
     Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
-    L = Hl[:, :, : d + 1] @ xp.matrix_transpose(Hr[:, :, : d + 1])
+    # Hr^T as its own array: the batched product with a transposed copy ran ~1.25x faster
+    # on NumPy/OpenBLAS than with a transposed view (and the copy is cheap next to it).
+    HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 2, bs), copy=True)
+    L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]
     for k in range(nb):
         r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=fast, xp=xp)
-        v = v - r @ Hr[k, ...]
+        v = v - HrT[k, ...] @ r
         if decay is not None:
             v = v * decay[k, :]
     return v
