@@ -595,8 +595,9 @@ def test_out_of_core_fit_on_small_workers(small_workers, rows):
         # A few chunks above the worker's baseline (~8 seen), whatever the data's size.
         assert peak - before[key] < 12 * chunk_bytes < share / 2
     # The streamed fit held a few chunks in this process (the current one, the next one
-    # loading, their transfer buffers), never the data.
-    assert chunk_bytes <= client_peak < 8 * chunk_bytes < data_bytes / 5
+    # loading, their transfer buffers) and, here, the LocalCluster scheduler's bookkeeping
+    # (~0.1 MB per chunk): never the data.
+    assert chunk_bytes <= client_peak < data_bytes / 8
     # The same data in memory (generated here, without the cluster): the same answers.
     import dask
 

@@ -259,19 +259,21 @@ class DaskBackend(Backend):
         current one, so at most two chunks are in this process at once."""
         import dask
 
-        blocks = self._blocks(arrays)
         client = _client()
         pool = None if client is not None else concurrent.futures.ThreadPoolExecutor(1)
 
         def submit(i: int) -> Any:
-            items = [b[i] for b in blocks if b[i] is not None]
+            # One block of each array, culled here to its own small graph: a client sends
+            # (and keeps) only that, not the whole array's graph for every block.
+            items = [a.blocks[(i,) + (0,) * (a.ndim - 1)] for a in arrays if a is not None]
+            items = dask.optimize(*items)
             if client is not None:
                 return client.compute(items)
             return pool.submit(dask.compute, *items)
 
         def result(job: Any) -> list[Any]:
             values = iter(client.gather(job) if client is not None else job.result())
-            return [None if b[0] is None else next(values) for b in blocks]
+            return [None if a is None else next(values) for a in arrays]
 
         order = [int(i) for i in order]
         job = submit(order[0]) if order else None
