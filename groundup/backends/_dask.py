@@ -72,9 +72,12 @@ class DaskBackend(Backend):
     def installed(cls) -> bool:
         import importlib.util
 
-        return importlib.util.find_spec("dask") is not None and (
-            importlib.util.find_spec("dask.array") is not None
-        )
+        try:
+            return importlib.util.find_spec("dask") is not None and (
+                importlib.util.find_spec("dask.array") is not None
+            )
+        except (ImportError, ValueError):  # a broken or blocked install is "not installed"
+            return False
 
     @classmethod
     def owns(cls, a: Any) -> bool:
