@@ -572,6 +572,9 @@ def _reset_peaks(client) -> None:
 STREAMED = {"method": "minibatch", "batch_size": 250, "shuffle": False, "max_iter": 1}
 
 
+@pytest.mark.skipif(
+    not pathlib.Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc memory stats"
+)
 @pytest.mark.parametrize(
     "rows", [1_600_000, pytest.param(6_400_000, marks=pytest.mark.slow, id="1.6GB")]
 )
