@@ -427,6 +427,21 @@ def test_moments_match_two_pass(case, offset, weighted):
     np.testing.assert_allclose(float(m.syy), syy, rtol=rtol)
 
 
+def test_uncentred_moments_without_intercept(case):
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(300, 3)) + 2.0, rng.normal(size=300)
+    m = moments(case.asarray(X), case.asarray(y), fit_intercept=False, chunk_rows=64, xp=case.xp)
+    _assert_on_case(m.sxx, case)
+    rtol = 1e-12 if case.dtype == "float64" else 1e-5
+    X32 = X if case.dtype == "float64" else X.astype(np.float32).astype(float)
+    y32 = y if case.dtype == "float64" else y.astype(np.float32).astype(float)
+    np.testing.assert_allclose(case.to_numpy(m.sxx), X32.T @ X32, rtol=rtol)
+    np.testing.assert_allclose(case.to_numpy(m.sxy), X32.T @ y32, rtol=rtol)
+    np.testing.assert_allclose(float(m.syy), y32 @ y32, rtol=rtol)
+    assert float(m.mean_y) == 0.0
+    np.testing.assert_array_equal(case.to_numpy(m.mean_x), 0.0)
+
+
 def test_moments_redo_on_shifted_data_when_centring_cancels():
     """Means of 1e6 against spreads of 1: raw sums would lose ~12 digits when centred; the
     moments still carry the certified-digit accuracy of a two-pass computation."""
