@@ -20,7 +20,7 @@ from sklearn.linear_model import SGDRegressor
 
 import groundup as gu
 from groundup import backends
-from groundup.kernels import sgd_blocked
+from groundup.kernels import closed_form, sgd_blocked
 from groundup.kernels.closed_form import CANCELLATION_LIMIT, cancellation, moments
 from groundup.kernels.descent import DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
@@ -440,6 +440,91 @@ def test_uncentred_moments_without_intercept(case):
     np.testing.assert_allclose(float(m.syy), y32 @ y32, rtol=rtol)
     assert float(m.mean_y) == 0.0
     np.testing.assert_array_equal(case.to_numpy(m.mean_x), 0.0)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4], ids=["centred-data", "large-means"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_pilot_residual_products_match_their_definition(case64, offset, weighted, fit_intercept):
+    """The moments pass also gathers Xc' W r0 and r0' W r0 about the pilot solution."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 3)) * [1.0, 3.0, 0.2] + offset
+    y = X @ [0.5, -1.0, 2.0] + 1.0 + 0.3 * rng.normal(size=600)
+    sw = rng.uniform(0.2, 2.0, size=600) if weighted else None
+    m = moments(
+        case64.asarray(X),
+        case64.asarray(y),
+        None if sw is None else case64.asarray(sw),
+        fit_intercept=fit_intercept,
+        chunk_rows=64,
+        xp=case64.xp,
+    )
+    assert m.pilot is not None
+    w0 = case64.to_numpy(m.pilot.coef)
+    w = np.ones(600) if sw is None else sw
+    if fit_intercept:
+        mx, my = w @ X / w.sum(), w @ y / w.sum()
+    else:
+        mx, my = np.zeros(3), 0.0
+    r0 = (y - my) - (X - mx) @ w0
+    g = (X - mx).T @ (w * r0)
+    _assert_on_case(m.pilot.g, case64)
+    # the products of raw (uncentred) data lose sqrt(cancellation) digits: 1e4 * eps
+    np.testing.assert_allclose(
+        case64.to_numpy(m.pilot.g), g, rtol=1e-9, atol=1e-9 * np.abs(g).max()
+    )
+    np.testing.assert_allclose(float(m.pilot.sse), w @ r0**2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["normal", "beta"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_refinement_from_the_pilot_skips_the_second_pass(case64, monkeypatch, method, weighted):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(2000, 4)) * [1.0, 5.0, 0.1, 2.0] + [0.0, 1.0, -2.0, 0.5]
+    y = X @ [1.0, -0.2, 3.0, 0.7] + 2.0 + 0.05 * rng.normal(size=2000)
+    sw = rng.uniform(0.5, 1.5, size=2000) if weighted else None
+    Xd, yd = case64.asarray(X), case64.asarray(y)
+    swd = None if sw is None else case64.asarray(sw)
+    passes = []
+    real = closed_form.centred_products
+    monkeypatch.setattr(
+        closed_form, "centred_products", lambda *a, **k: passes.append(1) or real(*a, **k)
+    )
+    solve = closed_form.solve_normal if method == "normal" else closed_form.solve_beta
+    xp = case64.xp
+    fast = solve(Xd, yd, moments(Xd, yd, swd, chunk_rows=128, xp=xp), swd, chunk_rows=128, xp=xp)
+    assert passes == []
+    slow = solve(
+        Xd, yd, moments(Xd, yd, swd, chunk_rows=128, pilot=False, xp=xp), swd, chunk_rows=128, xp=xp
+    )
+    assert passes == [1]
+    np.testing.assert_allclose(case64.to_numpy(fast.coef), case64.to_numpy(slow.coef), rtol=1e-13)
+    np.testing.assert_allclose(float(fast.sse), float(slow.sse), rtol=1e-12)
+
+
+def test_a_poor_pilot_falls_back_to_the_second_pass(monkeypatch):
+    """The first chunk holds only one regime of the data: its solution is far off, so the
+    refinement takes the pass over the data (and the result is as accurate)."""
+    import array_api_compat.numpy as xp
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(2000, 2))
+    y = (
+        np.where(np.arange(2000) < 128, -5.0, 1.0) * X[:, 0]
+        + X[:, 1]
+        + 0.01 * rng.normal(size=2000)
+    )
+    passes = []
+    real = closed_form.centred_products
+    monkeypatch.setattr(
+        closed_form, "centred_products", lambda *a, **k: passes.append(1) or real(*a, **k)
+    )
+    m = moments(X, y, chunk_rows=128, xp=xp)
+    sol = closed_form.solve_normal(X, y, m, chunk_rows=128, xp=xp)
+    assert passes == [1]
+    Xc = np.c_[np.ones(2000), X]
+    ref = np.linalg.lstsq(Xc, y, rcond=None)[0][1:]
+    np.testing.assert_allclose(sol.coef, ref, rtol=1e-12)
 
 
 def test_moments_redo_on_shifted_data_when_centring_cancels():

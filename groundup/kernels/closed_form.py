@@ -3,8 +3,11 @@ equations solved by Cholesky (refined once), QR or SVD.
 
 Data are centred on the (weighted) column means when there is an intercept, so the intercept
 never enters the linear system; the intercept is recovered from the means, as scikit-learn
-does. The moments are accumulated in a single pass over row chunks, each chunk shifted by
-the first row of X so that the sums stay small, then corrected to the means.
+does. The moments are accumulated in a single pass over row-chunk views and centred at the
+end; where that would cancel digits (means large against the spreads) the pass is redone on
+the data shifted by the means. The same pass gathers the residual products about a pilot
+solution (from the first chunk of rows), so that the one step of iterative refinement
+usually needs no second pass over the data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,25 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+
+
+@dataclass
+class Pilot:
+    """Residual products about a pilot solution ``w0``, gathered in the moments pass.
+
+    Attributes
+    ----------
+    coef : array of shape (n_features,)
+        ``w0``, solved from the first chunk of rows.
+    g : array of shape (n_features,)
+        ``Xc^T W r0`` for the centred residuals ``r0 = yc - Xc w0``.
+    sse : 0-d array
+        ``r0^T W r0``.
+    """
+
+    coef: Array
+    g: Array
+    sse: Array
 
 
 @dataclass
@@ -44,6 +66,7 @@ class Moments:
     sxx: Array
     sxy: Array
     syy: Array
+    pilot: Pilot | None = None  # residual products about a pilot solution
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
@@ -63,9 +86,18 @@ def _chunks(n: int, rows: int | None) -> list[tuple[int, int]]:
 CANCELLATION_LIMIT = 16.0
 
 
+# A pilot solution comes from the first chunk of rows when that chunk is at most this share
+# of the data (otherwise the second pass it saves costs about as much as the pilot).
+PILOT_SHARE = 0.5
+# The refinement step from the pilot is kept when cond * |step| <= PILOT_STEP * |coef| (in
+# the equilibrated variables): its rounding error is then below the Gram matrix's own.
+PILOT_STEP = 1e-2
+
+
 @dataclass
 class _Sums:
-    """Raw weighted sums over the rows of ``[x - sx, y - sy]`` (one pass)."""
+    """Raw weighted sums over the rows of ``[x - sx, y - sy]`` (one pass), and of the pilot
+    residuals ``rho = (y - sy) - (x - sx) . w0 - c`` when there is a pilot."""
 
     wsum: float
     xx: Array  # (d, d)
@@ -73,6 +105,9 @@ class _Sums:
     x: Array  # (d,)
     y: Array  # 0-d
     yy: Array  # 0-d
+    rx: Array | None = None  # (d,)  sum w rho x
+    r: Array | None = None  # 0-d   sum w rho
+    rr: Array | None = None  # 0-d   sum w rho^2
 
 
 def _sums(
@@ -82,40 +117,54 @@ def _sums(
     shift: tuple[Array, Array] | None,
     chunk_rows: int | None,
     *,
+    pilot: tuple[Array, Array] | None = None,
     xp: Namespace,
 ) -> _Sums:
-    """One pass over row chunks. Without a shift the chunks are views of X (no copy): one
-    Gram product and one two-row product per chunk give every sum."""
+    """One pass over row chunks. Without a shift the chunks are views of X (no copy): per
+    chunk one Gram product and two small products with the stacked targets ``Z = [y, rho, 1]``
+    give every sum."""
     n, d = X.shape
     dt, dev = X.dtype, _device(X)
+    k = 3 if pilot is not None else 2
     xx = xp.zeros((d, d), dtype=dt, device=dev)
-    xy_x = xp.zeros((2, d), dtype=dt, device=dev)  # rows: sum w y x, sum w x
-    ty = xp.zeros((), dtype=dt, device=dev)
-    yy = xp.zeros((), dtype=dt, device=dev)
+    zx = xp.zeros((k, d), dtype=dt, device=dev)  # rows: sum w y x, (sum w rho x), sum w x
+    zz = xp.zeros((k, k), dtype=dt, device=dev)  # sums of products of y, (rho), 1
+    if pilot is not None:
+        w0, c = pilot
+        if shift is not None:  # the same residuals in shifted coordinates
+            c = c + xp.sum(shift[0] * w0) - shift[1]
     chunks = _chunks(n, chunk_rows)
     ones = xp.ones((chunks[0][1],), dtype=dt, device=dev)
     for start, stop in chunks:
         xc, yc = X[start:stop, :], y[start:stop]
         if shift is not None:
             xc, yc = xc - shift[0], yc - shift[1]
+        rows = [yc, ones[: stop - start]]
+        if pilot is not None:
+            rows.insert(1, yc - xc @ w0 - c)
+        Z = xp.stack(rows)
         if sample_weight is None:
-            xw, yw = xc, yc
+            xw, Zw = xc, Z
         else:
             sw = sample_weight[start:stop]
-            xw, yw = xc * sw[:, None], yc * sw
+            xw, Zw = xc * sw[:, None], Z * sw
         xx = xx + xw.T @ xc
-        xy_x = xy_x + xp.stack([yc, ones[: stop - start]]) @ xw
-        ty = ty + xp.sum(yw)
-        yy = yy + xp.sum(yw * yc)
-    wsum = float(n) if sample_weight is None else float(xp.sum(sample_weight))
-    return _Sums(wsum, xx, xy_x[0, :], xy_x[1, :], ty, yy)
+        zx = zx + Zw @ xc
+        zz = zz + Zw @ xp.matrix_transpose(Z)
+    wsum = float(n) if sample_weight is None else float(zz[-1, -1])
+    out = _Sums(wsum, xx, zx[0, :], zx[-1, :], zz[0, -1], zz[0, 0])
+    if pilot is not None:
+        out.rx, out.r, out.rr = zx[1, :], zz[1, -1], zz[1, 1]
+    return out
 
 
-def _centre(s: _Sums, shift: tuple[Array, Array] | None, *, xp: Namespace) -> Moments:
+def _centre(
+    s: _Sums, shift: tuple[Array, Array] | None, pilot: Array | None, *, xp: Namespace
+) -> Moments:
     """Moments about the means from sums about ``shift`` (``sum (z-s)(z-s)' - n o o'``)."""
     ox, oy = s.x / s.wsum, s.y / s.wsum  # means of the shifted data
     mean_x, mean_y = (ox, oy) if shift is None else (shift[0] + ox, shift[1] + oy)
-    return Moments(
+    m = Moments(
         n=s.wsum,
         mean_x=mean_x,
         mean_y=mean_y,
@@ -123,6 +172,11 @@ def _centre(s: _Sums, shift: tuple[Array, Array] | None, *, xp: Namespace) -> Mo
         sxy=s.xy - s.wsum * ox * oy,
         syy=s.yy - s.wsum * oy * oy,
     )
+    if pilot is not None:
+        # r0 = rho - mean(rho): Xc' W r0 = sum w x rho - mean(rho) sum w x (x shifted).
+        orho = s.r / s.wsum
+        m.pilot = Pilot(pilot, s.rx - orho * s.x, s.rr - s.wsum * orho * orho)
+    return m
 
 
 def cancellation(m: Moments, *, xp: Namespace) -> float:
@@ -148,6 +202,7 @@ def moments(
     *,
     fit_intercept: bool = True,
     chunk_rows: int | None = None,
+    pilot: bool = True,
     xp: Namespace,
 ) -> Moments:
     """Accumulate the sufficient statistics of ``y ~ X`` in one pass over row chunks.
@@ -167,6 +222,10 @@ def moments(
         Centre on the means (True) or use the uncentred second moments (False).
     chunk_rows : int, optional
         Rows per chunk (``None``: the whole array at once, as on a GPU).
+    pilot : bool
+        Also gather the residual products about a pilot solution solved from the first
+        chunk (:class:`Pilot`), for a refinement without a second pass. Only where the first
+        chunk is at most ``PILOT_SHARE`` of the data and its least-squares problem solves.
     xp : namespace
 
     Returns
@@ -174,17 +233,47 @@ def moments(
     Moments
         Non-finite sums (``Moments.finite``) mean non-finite input.
     """
-    s = _sums(X, y, sample_weight, None, chunk_rows, xp=xp)
+    n, d = X.shape
+    first = _pilot(X, y, sample_weight, fit_intercept, chunk_rows, xp=xp) if pilot else None
+    w0 = None if first is None else first[0]
+    s = _sums(X, y, sample_weight, None, chunk_rows, pilot=first, xp=xp)
     if not fit_intercept:
-        d = X.shape[1]
         dt, dev = X.dtype, _device(X)
         zero_x = xp.zeros((d,), dtype=dt, device=dev)
-        return Moments(s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy)
-    m = _centre(s, None, xp=xp)
+        m = Moments(s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy)
+        if first is not None:
+            m.pilot = Pilot(w0, s.rx, s.rr)
+        return m
+    m = _centre(s, None, w0, xp=xp)
     if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
         shift = (m.mean_x, m.mean_y)
-        m = _centre(_sums(X, y, sample_weight, shift, chunk_rows, xp=xp), shift, xp=xp)
+        s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
+        m = _centre(s, shift, w0, xp=xp)
     return m
+
+
+def _pilot(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    fit_intercept: bool,
+    chunk_rows: int | None,
+    *,
+    xp: Namespace,
+) -> tuple[Array, Array] | None:
+    """Coefficients and intercept solved from the first chunk of rows, or ``None``."""
+    n, d = X.shape
+    rows = n if chunk_rows is None else max(chunk_rows, 8 * (d + 1))
+    if rows > PILOT_SHARE * n:
+        return None
+    sw = None if sample_weight is None else sample_weight[:rows]
+    mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=fit_intercept, pilot=False, xp=xp)
+    if mp.n <= 0 or not mp.finite(xp=xp):
+        return None
+    w0, _ = cholesky_solve(mp.sxx, mp.sxy, xp=xp)
+    if w0 is None or not bool(xp.all(xp.isfinite(w0))):
+        return None
+    return w0, mp.mean_y - xp.sum(mp.mean_x * w0)
 
 
 def centred_products(
@@ -239,6 +328,37 @@ def _refine(
         return coef, sse
     sse = sse - 2.0 * xp.sum(dw * g) + xp.sum(dw * (m.sxx @ dw))
     return coef + dw, sse
+
+
+def _refined(
+    coef: Array,
+    cond: float,
+    solve: Any,
+    X: Array,
+    y: Array,
+    m: Moments,
+    sample_weight: Array | None,
+    *,
+    ridge: float,
+    chunk_rows: int | None,
+    xp: Namespace,
+) -> tuple[Array, Array]:
+    """One step of iterative refinement and the residual sum of squares after it.
+
+    From the pilot, with the residual products of the moments pass, when the step is small
+    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
+    the equilibrated variables); otherwise from ``coef``, with a pass over the data.
+    """
+    p = m.pilot
+    if p is not None:
+        new, sse = _refine(p.coef, p.g, p.sse, m, ridge, solve, xp=xp)
+        scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
+        step = float(xp.linalg.vector_norm((new - p.coef) * scale))
+        size = float(xp.linalg.vector_norm(new * scale))
+        if math.isfinite(step) and cond * step <= PILOT_STEP * size:
+            return new, sse
+    g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
+    return _refine(coef, g, sse, m, ridge, solve, xp=xp)
 
 
 def _weighted_centred(
@@ -363,9 +483,17 @@ def solve_normal(
         # numerically singular matrix.
         limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
         if coef is not None and cond < limit:
-            g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
-            coef, sse = _refine(
-                coef, g, sse, m, ridge, lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0], xp=xp
+            coef, sse = _refined(
+                coef,
+                cond,
+                lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0],
+                X,
+                y,
+                m,
+                sample_weight,
+                ridge=ridge,
+                chunk_rows=chunk_rows,
+                xp=xp,
             )
             return Solution(coef, "cholesky", d, d, sse)
         if solver == "cholesky":
@@ -416,8 +544,18 @@ def solve_beta(
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
         return Solution(None, "beta", -1, d)
-    g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
-    coef, sse = _refine(coef, g, sse, m, ridge, lambda rhs: solve(rhs / denom), xp=xp)
+    coef, sse = _refined(
+        coef,
+        cond,
+        lambda rhs: solve(rhs / denom),
+        X,
+        y,
+        m,
+        sample_weight,
+        ridge=ridge,
+        chunk_rows=chunk_rows,
+        xp=xp,
+    )
     return Solution(coef, "beta", d, d, sse)
 
 

@@ -72,11 +72,17 @@ class SquaredLoss:
         self._ones: dict[int, Array] = {}
         if use_moments:
             self.stats = moments(
-                X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, xp=xp
+                X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
             )
             if X_val is not None:
                 self.val_stats = moments(
-                    X_val, y_val, None, fit_intercept=True, chunk_rows=chunk_rows, xp=xp
+                    X_val,
+                    y_val,
+                    None,
+                    fit_intercept=True,
+                    chunk_rows=chunk_rows,
+                    pilot=False,
+                    xp=xp,
                 )
 
     # -- per batch -----------------------------------------------------------------
