@@ -156,8 +156,13 @@ class GroundupEstimator(BaseEstimator):
         max_iter: int,
         tol: float | None,
         t_start: int,
+        start_loss: Array | None = None,
     ) -> tuple[DescentResult, np.ndarray]:
-        """Run the engine, bring the history home (one sync) and raise on divergence."""
+        """Run the engine, bring the history home (one sync) and raise on divergence.
+
+        X is not checked for NaN/inf beforehand: a non-finite X makes the loss non-finite,
+        and only then is X searched, so that the error names the bad entries.
+        """
         be, xp = train.backend, train.backend.xp
         n = train.X.shape[0]
         bs = self._effective_batch_size(n)
@@ -183,12 +188,15 @@ class GroundupEstimator(BaseEstimator):
             settings=settings,
             orders=self._orders(n, be, rng),
             t_start=t_start,
+            start_loss=start_loss,
             xp=xp,
         )
         values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
         history, reference = values[:-1], float(values[-1])
         epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
         if epoch is not None:
+            if not np.isfinite(history[epoch - 1]):
+                check_finite(train.X, "X", be)  # NaN/inf in X: say so, not "diverged"
             msg = (
                 f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
                 f"at epoch {epoch}, from {reference:.4g} at the start "
@@ -225,6 +233,3 @@ class GroundupEstimator(BaseEstimator):
         be.synchronize(*arrays)
         self.fit_time_ = time.perf_counter() - start
 
-    @staticmethod
-    def _check_finite_all(data: FitData) -> None:
-        check_finite(data.X, "X", data.backend)

@@ -367,8 +367,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         train, X_val, y_val = self._split(data, rng)
         sw = self._normalised_weights(train.sample_weight, xp=xp)
         train = FitData(train.X, train.y, sw, be)
-        if self._method != "batch":  # the batch pass reveals non-finite X by itself
-            self._check_finite_all(train)
         objective = self._objective(train, X_val=X_val, y_val=y_val)
         W, b = self._start(train, warm)
         try:

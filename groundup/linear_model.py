@@ -357,8 +357,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         train = FitData(train.X, train.y, sw, be)
         d = train.X.shape[1]
         use_moments = self._method == "batch"
-        if not use_moments:
-            self._check_finite_all(train)
         objective = SquaredLoss(
             train.X,
             train.y,
@@ -367,6 +365,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             y_val=y_val,
             use_moments=use_moments,
             chunk_rows=be.chunk_rows(d + 1),
+            solve_triangular=be.solve_triangular,
             xp=xp,
         )
         if use_moments and not objective.stats.finite(xp=xp):
@@ -379,7 +378,15 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             W = xp.zeros((d, 1), dtype=dt, device=dev)
             b = xp.zeros((1,), dtype=dt, device=dev)
         res, history = self._run_descent(
-            objective, train, W, b, rng=rng, max_iter=max_iter, tol=tol, t_start=t0
+            objective,
+            train,
+            W,
+            b,
+            rng=rng,
+            max_iter=max_iter,
+            tol=tol,
+            t_start=t0,
+            start_loss=None if warm else objective.zero_loss(),  # no pass over X for W = 0
         )
         self.coef_ = res.W[:, 0]
         self.intercept_ = res.b[0]

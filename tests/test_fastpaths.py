@@ -292,9 +292,7 @@ def test_learning_rates_match_schedule(case, name):
     if name == "invscaling":
         schedule.power_t = 0.3  # the general power; 0.25 and 0.5 have their own test below
     be = case.backend
-    rates = sgd_blocked.learning_rates(
-        schedule, 3, 200, dtype=be.dtype(case.dtype), device=be.device, xp=case.xp
-    )
+    rates = schedule.array(3, 200, dtype=be.dtype(case.dtype), device=be.device, xp=case.xp)
     _assert_on_case(rates, case)
     expected = [schedule(t) for t in range(3, 203)]
     # float32: rounding of t and of the formula, relative to eta0 (cosine's tail cancels).
@@ -307,7 +305,7 @@ def test_learning_rates_square_root_powers(power_t):
     import array_api_compat.numpy as xp
 
     schedule = Schedule("invscaling", 0.01, power_t=power_t)
-    rates = sgd_blocked.learning_rates(schedule, 1, 100_000, dtype=xp.float64, device="cpu", xp=xp)
+    rates = schedule.array(1, 100_000, dtype=xp.float64, device="cpu", xp=xp)
     expected = np.array([schedule(t) for t in range(1, 100_001)])
     np.testing.assert_allclose(rates, expected, rtol=4e-16)
 

@@ -21,7 +21,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.schedules import Schedule
-from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate, learning_rates
+from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 
 
 @dataclass
@@ -137,7 +137,7 @@ def descend(
         else:
             order = orders()
             if fast_sgd and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP:
-                etas = learning_rates(schedule, t, n, dtype=X.dtype, device=_device(X), xp=xp)
+                etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
                 W, b = objective.sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
                 t += n
             else:

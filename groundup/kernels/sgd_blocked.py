@@ -29,13 +29,12 @@ only while the decay factors stay away from zero, so the caller keeps the per-sa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.schedules import Schedule, optimal_t0
+from groundup.kernels.schedules import Schedule
 
 # Samples per block and rows per group of blocks (the batched Gram products work a group at a
 # time so that it stays in cache). On NumPy/OpenBLAS, 1e6 x 32, two cores: an epoch took
@@ -99,60 +98,6 @@ def forward_substitution(L: Array, r: Array, /, *, xp: Namespace) -> Array:
         xi = r[i : i + 1] - xp.reshape(L[i, :i] @ x, (1,))
         x = xp.concat([x, xi])
     return x
-
-
-def learning_rates(
-    schedule: Schedule, t_first: int, count: int, /, *, dtype: object, device: object, xp: Namespace
-) -> Array:
-    """``schedule(t)`` for ``t = t_first, ..., t_first + count - 1`` as one array.
-
-    The same formulas as :meth:`Schedule.__call__` (which stays the oracle), evaluated on the
-    device instead of once per update in Python.
-
-    Parameters
-    ----------
-    schedule : Schedule
-    t_first, count : int
-    dtype, device : the result's dtype and device
-    xp : namespace
-
-    Returns
-    -------
-    array of shape (count,)
-    """
-    s = schedule
-    t = xp.arange(t_first, t_first + count, dtype=dtype, device=device)
-    name, eta0 = s.name, s.eta0
-    if name in ("constant", "adaptive"):
-        return xp.full(
-            (count,), eta0 / (s.scale if name == "adaptive" else 1.0), dtype=dtype, device=device
-        )
-    if name == "invscaling":
-        # t**0.25 and t**0.5 by square roots: several times faster than pow, within an ulp.
-        if s.power_t == 0.5:
-            return eta0 / xp.sqrt(t)
-        if s.power_t == 0.25:
-            return eta0 / xp.sqrt(xp.sqrt(t))
-        return eta0 / t**s.power_t
-    if name == "optimal":
-        return 1.0 / (s.alpha * (t + optimal_t0(s.alpha)))
-    if name == "time_decay":
-        return eta0 / (1.0 + s.decay * t)
-    if name == "exponential_decay":
-        return eta0 * xp.exp(-s.decay * t)
-    if name == "step_decay":
-        steps = xp.floor(t / (s.epochs_drop * s.updates_per_epoch))
-        return eta0 * xp.pow(xp.full_like(t, s.drop), steps)
-    if name == "cosine_annealing":
-        span = s.t_max * s.updates_per_epoch
-        tt = xp.minimum(t, xp.full_like(t, span))
-        return s.eta_min + 0.5 * (eta0 - s.eta_min) * (1.0 + xp.cos(math.pi * tt / span))
-    if name == "inverse_sqrt":
-        return eta0 / (1.0 + xp.sqrt(t))
-    if name == "reciprocal":
-        return eta0 * s.t1 / (t + s.t1)
-    # A schedule without a vectorised formula here: its own values, one by one.
-    return xp.asarray([s(i) for i in range(t_first, t_first + count)], dtype=dtype, device=device)
 
 
 def largest_rate(schedule: Schedule, t_first: int, count: int) -> float:
