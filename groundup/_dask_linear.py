@@ -47,7 +47,6 @@ from groundup._dask import (
     _prepare,
     _take_rows,
 )
-from groundup._estimator import DivergenceError
 from groundup._params import GRADIENT
 from groundup._typing import Array, Namespace
 from groundup._validation import FitData
@@ -62,9 +61,9 @@ from groundup.kernels.closed_form import (
     moments,
 )
 from groundup.kernels.descent import (
-    GROWTH_LIMIT,
     DescentResult,
     DescentSettings,
+    StopRule,
     descend,
     divergent_epoch,
 )
@@ -475,7 +474,7 @@ def _fit_stream(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool
     W, b = _start(est, data.d, data.dtype, warm)
     reference = float(np.maximum(stats.loss(W, b), stats.loss(0 * W, 0 * b)))
     early = est.early_stopping and tol is not None
-    best, no_improve = (-math.inf if early else math.inf), 0
+    rule = StopRule(tol, est.n_iter_no_change, early, reference)
     res = DescentResult(W=W, b=b, reference_loss=reference)
     history: list[float] = []
     t = t0
@@ -490,30 +489,19 @@ def _fit_stream(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool
         res.n_iter = epoch
         if est.record_path:
             res.path.append((W.copy(), b.copy()))
-        if not math.isfinite(loss) or loss > GROWTH_LIMIT * reference > 0:
+        if rule.diverged(loss):
             res.diverged_at = epoch
             break
         if tol is None:
             continue
-        # scikit-learn's stopping rule, as the engine applies it once per epoch.
-        if early:
-            value = float(stats.score(W, b))
-            no_improve = no_improve + 1 if value < best + tol else 0
-            best = max(best, value)
-        else:
-            no_improve = no_improve + 1 if loss > best - tol else 0
-            best = min(best, loss)
-        if no_improve >= est.n_iter_no_change:
-            if schedule.name == "adaptive" and schedule(t) > 1e-6:
-                schedule.scale *= 5.0
-                no_improve = 0
-            else:
-                res.converged = True
-                break
+        value = float(stats.score(W, b)) if early else loss
+        if rule.converged(value, schedule, t):
+            res.converged = True
+            break
     res.W, res.b, res.updates = W, b, t - t0
     epoch = res.diverged_at or divergent_epoch(history, reference)
     if epoch is not None:
-        _raise_divergence(est, history, reference, epoch)
+        est._raise_divergence(history, reference, epoch)
     _set_gradient(est, res, np.asarray(history), t0, max_iter, tol)
 
 
@@ -557,16 +545,6 @@ def _chunk_epoch(
         xp=xp,
     )
     return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates
-
-
-def _raise_divergence(est: Any, history: list[float], reference: float, epoch: int) -> None:
-    msg = (
-        f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
-        f"at epoch {epoch}, from {reference:.4g} at the start "
-        f"(method={est.method!r}, eta0={est.eta0}, learning_rate={est.learning_rate!r}). "
-        "Lower eta0 or scale the features (sklearn.preprocessing.StandardScaler)."
-    )
-    raise DivergenceError(msg)
 
 
 # -- entry point ---------------------------------------------------------------------------

@@ -197,15 +197,18 @@ class GroundupEstimator(BaseEstimator):
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
                 check_finite(train.X, "X", be)  # NaN/inf in X: say so, not "diverged"
-            msg = (
-                f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
-                f"at epoch {epoch}, from {reference:.4g} at the start "
-                f"(method={self.method!r}, eta0={self.eta0}, "
-                f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
-                "(sklearn.preprocessing.StandardScaler)."
-            )
-            raise DivergenceError(msg)
+            self._raise_divergence(history, reference, epoch)
         return res, history
+
+    def _raise_divergence(self, history: Any, reference: float, epoch: int) -> None:
+        msg = (
+            f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
+            f"at epoch {epoch}, from {reference:.4g} at the start "
+            f"(method={self.method!r}, eta0={self.eta0}, "
+            f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
+            "(sklearn.preprocessing.StandardScaler)."
+        )
+        raise DivergenceError(msg)
 
     def _effective_batch_size(self, n: int) -> int:
         method = getattr(self, "_method", self.method)
@@ -232,4 +235,3 @@ class GroundupEstimator(BaseEstimator):
     def _finish_timing(self, start: float, be: Backend, *arrays: Array) -> None:
         be.synchronize(*arrays)
         self.fit_time_ = time.perf_counter() - start
-

@@ -114,8 +114,6 @@ def descend(
     res = DescentResult(W=W, b=b)
     t = t_start
     check = s.tol is not None
-    best = math.inf if not s.early_stopping else -math.inf
-    no_improve = 0
     fast_sgd = bs == 1 and getattr(objective, "sgd_epoch", None) is not None
     zero_loss = getattr(objective, "zero_loss", None)
     if zero_loss is not None:
@@ -124,7 +122,12 @@ def descend(
         zero = objective.loss(xp.zeros_like(W), xp.zeros_like(b))
     start = objective.loss(W, b) if start_loss is None else start_loss
     res.reference_loss = xp.maximum(start, zero)
-    reference = float(res.reference_loss) if check else math.inf
+    rule = StopRule(
+        s.tol,
+        s.n_iter_no_change,
+        s.early_stopping,
+        float(res.reference_loss) if check else math.inf,
+    )
 
     for epoch in range(1, s.max_iter + 1):
         if full:
@@ -152,25 +155,58 @@ def descend(
             continue
         # One host sync per epoch: the convergence check (scikit-learn's rule).
         value = float(loss)
-        if not math.isfinite(value) or value > GROWTH_LIMIT * reference > 0:
+        if rule.diverged(value):
             res.diverged_at = epoch
             break
-        if s.early_stopping:
-            score = float(objective.score(W, b))
-            no_improve = no_improve + 1 if score < best + s.tol else 0
-            best = max(best, score)
-        else:
-            no_improve = no_improve + 1 if value > best - s.tol else 0
-            best = min(best, value)
-        if no_improve >= s.n_iter_no_change:
-            if schedule.name == "adaptive" and schedule(t) > 1e-6:
-                schedule.scale *= 5.0
-                no_improve = 0
-            else:
-                res.converged = True
-                break
+        score = float(objective.score(W, b)) if s.early_stopping else value
+        if rule.converged(score, schedule, t):
+            res.converged = True
+            break
     res.W, res.b, res.updates = W, b, t - t_start
     return res
+
+
+@dataclass
+class StopRule:
+    """scikit-learn's end-of-epoch rule, kept in one place for every loop that runs epochs.
+
+    A run diverges when its loss is not finite or exceeds ``GROWTH_LIMIT`` times the
+    reference. It has converged when ``n_iter_no_change`` epochs in a row did not improve on
+    the best value by ``tol`` (the training loss, lower is better; or, with
+    ``early_stopping``, the validation score, higher is better); the ``adaptive`` schedule
+    first divides its rate by 5 and goes on while the rate is above 1e-6.
+    """
+
+    tol: float | None
+    n_iter_no_change: int
+    early_stopping: bool
+    reference: float
+    no_improve: int = 0
+    best: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.best = -math.inf if self.early_stopping else math.inf
+
+    def diverged(self, loss: float) -> bool:
+        return not math.isfinite(loss) or loss > GROWTH_LIMIT * self.reference > 0
+
+    def converged(self, value: float, schedule: Schedule, t: int) -> bool:
+        """Record one epoch's loss (or validation score); True when the run should stop."""
+        if self.tol is None:
+            return False
+        if self.early_stopping:
+            self.no_improve = self.no_improve + 1 if value < self.best + self.tol else 0
+            self.best = max(self.best, value)
+        else:
+            self.no_improve = self.no_improve + 1 if value > self.best - self.tol else 0
+            self.best = min(self.best, value)
+        if self.no_improve < self.n_iter_no_change:
+            return False
+        if schedule.name == "adaptive" and schedule(t) > 1e-6:
+            schedule.scale *= 5.0
+            self.no_improve = 0
+            return False
+        return True
 
 
 def _batches(
