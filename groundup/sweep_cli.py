@@ -116,14 +116,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", help="CSV file or built-in set (line, multi, diabetes, ...)")
     p.add_argument("--target", help="target column of a CSV file")
     p.add_argument("--config", help="TOML file with the sweep's settings and grid")
-    p.add_argument("--model", help="linear (default)")
+    p.add_argument("--model", help="linear (default) or logistic (binary labels: two classes)")
     p.add_argument("--method", help="minibatch (default), batch, sgd; a list sweeps it")
     p.add_argument("--backend", help="numpy, torch, cupy, jax, array_api_strict")
     p.add_argument("--device", help="cpu, cuda, mps, ...")
     p.add_argument("--dtype", choices=("float32", "float64"))
     p.add_argument("--validation-fraction", help="held-out share for the metrics, or none")
     p.add_argument("--random-state", type=int, help="seed of the split and the shuffling")
-    p.add_argument("--criterion", help="column that picks the best run (default val_rmse)")
+    p.add_argument(
+        "--criterion",
+        help="column that picks the best run (default val_rmse; val_log_loss for logistic)",
+    )
     p.add_argument("--n-samples", type=int, help="rows of a built-in synthetic set")
     p.add_argument("--out", help="output folder (default: sweep-out)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

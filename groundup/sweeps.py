@@ -4,9 +4,10 @@ Configurations that visit the samples in the same order (same method, batch size
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
 :func:`groundup.kernels.sweep.descend_columns`. Every run ends exactly where fitting its
-configuration alone with :class:`~groundup.LinearRegression` on the sweep's training split
-(``result.train_index``) with ``random_state=result.random_state`` ends. A run whose loss stops
-being finite is marked diverged at that epoch; the others go on.
+configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
+:class:`~groundup.LogisticRegression` (``model="logistic"``, two classes) on the sweep's training
+split (``result.train_index``) with ``random_state=result.random_state`` ends. A run whose loss
+stops being finite is marked diverged at that epoch; the others go on.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from groundup._validation import FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
 from groundup.kernels.sweep import (
+    BinaryLogLossColumns,
     ColumnResult,
     ColumnSettings,
     GroupSettings,
@@ -61,7 +63,9 @@ class SweepResult:
     ----------
     table : pandas.DataFrame
         One row per configuration: the swept parameters, ``train_loss`` (final training
-        loss), validation metrics (``val_rmse``, ``val_r2`` for linear models), ``n_iter``
+        loss: MSE, or mean log-loss for ``model="logistic"``), validation metrics
+        (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``, ``val_log_loss`` for
+        logistic ones), ``n_iter``
         (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
         (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
     histories : list of ndarray
@@ -85,6 +89,8 @@ class SweepResult:
     train_index, val_index : ndarray
         Rows of the input used for training and for the validation metrics (``val_index``
         is ``None`` with ``validation_fraction=None``).
+    classes : ndarray of shape (2,) or None
+        ``model="logistic"``: the sorted labels (the second is the positive class).
     """
 
     table: Any
@@ -100,6 +106,7 @@ class SweepResult:
     random_state: int
     train_index: np.ndarray
     val_index: np.ndarray | None
+    classes: np.ndarray | None = None
     _template: Any = field(default=None, repr=False)
 
     @property
@@ -145,8 +152,10 @@ class SweepResult:
         Returns
         -------
         estimator
-            A fitted :class:`~groundup.LinearRegression` whose ``coef_``, ``intercept_``,
-            ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the run's.
+            A fitted :class:`~groundup.LinearRegression` (or
+            :class:`~groundup.LogisticRegression`, with ``classes_``) whose ``coef_``,
+            ``intercept_``, ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the
+            run's.
         """
         if i is None:
             i = self.best_index
@@ -159,12 +168,18 @@ class SweepResult:
         row = self.table.loc[i]
         est._check_params()
         est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
+        if self.model == "logistic":
+            xp = _backend_of(self).xp
+            est.classes_ = self.classes
+            est.coef_ = xp.reshape(est.coef_, (1, -1))
+            est.intercept_ = xp.reshape(est.intercept_, (1,))
         est.loss_history_ = self.histories[i]
         est.n_iter_ = int(row["n_iter"])
         est.t_ = int(row["t"])
         est.converged_ = bool(row["converged"])
         est.fit_time_ = float(row["fit_time"])
-        est.solver_, est.rank_ = est._method, None
+        if self.model == "linear":
+            est.solver_, est.rank_ = est._method, None
         est.n_features_in_ = self._template.n_features_in_
         if hasattr(self._template, "feature_names_in_"):
             est.feature_names_in_ = self._template.feature_names_in_
@@ -214,7 +229,13 @@ def sweep(
     X : array of shape (n_samples, n_features)
         NumPy, pandas, list, or an array of any supported library.
     y : array of shape (n_samples,)
-    model : {"linear"}, default="linear"
+        Real targets (``model="linear"``) or labels of two classes (``model="logistic"``).
+    model : {"linear", "logistic"}, default="linear"
+        ``"logistic"``: binary logistic regression, each run equal to
+        :class:`~groundup.LogisticRegression` fitted alone with the same parameters (and the
+        sweep's ``method``, never its default ``"newton"``). Multinomial (more than two
+        classes) is refused: its (n_features, n_classes) weights per run do not fit one
+        column per configuration.
     method : {"batch", "sgd", "minibatch"}, default="minibatch"
         The gradient method (``grid`` may also sweep ``method``).
     grid : dict of str to list
@@ -234,9 +255,10 @@ def sweep(
         Seeds the holdout split and every run's shuffling; ``None`` draws a seed, which is
         reported as ``result.random_state``.
     criterion : str, optional
-        Column of the table that picks ``result.best``: ``"val_rmse"`` (default with a
-        validation split), ``"val_r2"``, ``"train_loss"`` (default without one), ...
-        ``val_r2`` is maximised, the others minimised.
+        Column of the table that picks ``result.best``: ``"val_rmse"`` (linear) or
+        ``"val_log_loss"`` (logistic) by default with a validation split, ``"train_loss"``
+        by default without one; also ``"val_r2"``, ``"val_accuracy"``, ``"n_iter"``, ...
+        ``val_r2`` and ``val_accuracy`` are maximised, the others minimised.
     progress : callable, optional
         Called as ``progress(done, total)`` as epochs finish (for progress bars).
     **fixed_params
@@ -252,7 +274,8 @@ def sweep(
     ------
     ValueError, TypeError
         An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
-        out of range (checked for every configuration before any training).
+        out of range (checked for every configuration before any training); more than two
+        classes for ``model="logistic"``.
     """
     cls = _estimator_class(model)
     configs, params = _expand(grid, fixed_params, cls)
@@ -274,17 +297,24 @@ def sweep(
             raise ValueError(msg)
         ests.append(est)
     template = ests[0]
-    data, _ = prepare_fit(template, X, y)
+    logistic = model == "logistic"
+    data, y_host = prepare_fit(
+        template, X, y, y_kind="classification" if logistic else "continuous"
+    )
     be, xp = data.backend, data.backend.xp
     check_finite(data.X, "X", be)
     train_idx, val_idx = _holdout(data.X.shape[0], validation_fraction, seed)
+    classes = None
+    if logistic:
+        classes, data = _binary_targets(data, y_host, train_idx)
     train, X_val, y_val = _take(data, train_idx), None, None
     if val_idx is not None:
         sel = be.asarray(val_idx)
         X_val, y_val = xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0)
     n = train.X.shape[0]
-    for est in ests:
-        est._check_n_samples(n)
+    if not logistic:  # (logistic: _binary_targets already asked for both classes)
+        for est in ests:
+            est._check_n_samples(n)
     groups = _groups(ests, n)
     total = sum(max(ests[i].max_iter for i in g) for g in groups)
     done = 0
@@ -307,7 +337,7 @@ def sweep(
 
         start = time.perf_counter()
         with be.quiet_floating_point():
-            out = _run_group([ests[i] for i in members], train, be, on_epoch)
+            out = _run_group([ests[i] for i in members], train, be, on_epoch, model)
         be.synchronize(*[r.coef for r in out])
         elapsed = time.perf_counter() - start
         for i, r in zip(members, out, strict=True):
@@ -315,12 +345,11 @@ def sweep(
             times[i] = (gid, elapsed)
     finished = [r for r in runs if r is not None]
     with be.quiet_floating_point():
-        metrics = _metrics(finished, X_val, y_val, be)
+        metrics = _metrics(finished, X_val, y_val, be, model)
     table = _table(configs, params, finished, metrics, times, groups)
+    default = "val_log_loss" if logistic else "val_rmse"
     crit = (
-        criterion
-        if criterion is not None
-        else ("val_rmse" if val_idx is not None else "train_loss")
+        criterion if criterion is not None else (default if val_idx is not None else "train_loss")
     )
     if crit not in table.columns or crit in params:
         choices = [c for c in table.columns if c not in params and c != "group"]
@@ -341,6 +370,7 @@ def sweep(
         random_state=seed,
         train_index=train_idx,
         val_index=val_idx,
+        classes=classes,
         _template=template,
     )
 
@@ -351,11 +381,31 @@ def _estimator_class(model: str) -> type:
         from groundup.linear_model import LinearRegression
 
         return LinearRegression
-    msg = (
-        f"Unknown model {model!r} for sweep; choose 'linear' (vectorised sweeps of "
-        "'logistic' need its column-wise objective, not available yet)."
-    )
+    if model == "logistic":
+        from groundup._logistic import LogisticRegression
+
+        return LogisticRegression
+    msg = f"Unknown model {model!r} for sweep; choose 'linear' or 'logistic'."
     raise ValueError(msg)
+
+
+def _binary_targets(
+    data: FitData, y_host: Any, train_idx: np.ndarray
+) -> tuple[np.ndarray, FitData]:
+    """LogisticRegression's label encoding: sorted classes, 0/1 targets in X's dtype."""
+    from groundup._logistic import _class_weights, _encode_labels, _targets
+
+    classes, codes = _encode_labels(y_host)
+    if len(classes) != 2:
+        msg = (
+            f"sweep(model='logistic') trains binary logistic regression, but y has "
+            f"{len(classes)} classes; sweep one-vs-rest problems (y == label) separately "
+            "or fit the multinomial model with gu.LogisticRegression."
+        )
+        raise ValueError(msg)
+    _class_weights(classes, codes[train_idx], None)  # the training rows need both classes
+    be = data.backend
+    return classes, FitData(data.X, _targets(codes, classes, be, data.X), None, be)
 
 
 def _expand(
@@ -440,25 +490,43 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
 
 # -- training one group -------------------------------------------------------------------
 def _run_group(
-    ests: Sequence[Any], train: FitData, be: Backend, on_epoch: Callable[[int, int], None]
+    ests: Sequence[Any],
+    train: FitData,
+    be: Backend,
+    on_epoch: Callable[[int, int], None],
+    model: str = "linear",
 ) -> list[ColumnResult]:
-    """The single fit's preparation (``LinearRegression._fit_gradient``), once for K runs."""
+    """The single fit's preparation (``LinearRegression._fit_gradient`` or
+    ``LogisticRegression._fit_gradient``), once for K runs."""
     xp = be.xp
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
     part, X_val, y_val = first._split(train, rng)
     n, d = part.X.shape
     bs = first._effective_batch_size(n)
-    objective = SquaredLossColumns(
-        part.X,
-        part.y,
-        None,
-        X_val=X_val,
-        y_val=y_val,
-        use_moments=first._method == "batch",
-        chunk_rows=be.chunk_rows(d + 1),
-        xp=xp,
-    )
+    objective: SquaredLossColumns | BinaryLogLossColumns
+    if model == "logistic":
+        objective = BinaryLogLossColumns(
+            part.X,
+            part.y,
+            None,
+            X_val=X_val,
+            y_val=y_val,
+            fit_intercept=first.fit_intercept,
+            chunk_rows=be.chunk_rows(d),  # the single fit's chunks: the same sums
+            xp=xp,
+        )
+    else:
+        objective = SquaredLossColumns(
+            part.X,
+            part.y,
+            None,
+            X_val=X_val,
+            y_val=y_val,
+            use_moments=first._method == "batch",
+            chunk_rows=be.chunk_rows(d + 1),
+            xp=xp,
+        )
     k = len(ests)
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k), dtype=dt, device=dev)
@@ -492,22 +560,35 @@ def _run_group(
 
 # -- the table ------------------------------------------------------------------------------
 def _metrics(
-    runs: Sequence[ColumnResult], X_val: Array | None, y_val: Array | None, be: Backend
+    runs: Sequence[ColumnResult],
+    X_val: Array | None,
+    y_val: Array | None,
+    be: Backend,
+    model: str = "linear",
 ) -> dict[str, np.ndarray]:
-    """Validation RMSE and R² of every run (one transfer)."""
+    """Validation RMSE and R² (linear) or accuracy and log-loss (logistic) of every run,
+    brought home in one transfer; NaN for diverged runs."""
     if X_val is None:
         return {}
     xp = be.xp
     W = xp.stack([r.coef for r in runs], axis=1)
-    P = X_val @ W + xp.stack([r.intercept for r in runs])
-    vals = []
-    for j in range(len(runs)):
-        p = P[:, j]
-        vals.append(xp.stack([mk.rmse(y_val, p, xp=xp), mk.r2(y_val, p, xp=xp)]))
-    host = be.to_numpy(xp.stack(vals)).astype(np.float64)
+    b = xp.stack([r.intercept for r in runs])
+    if model == "logistic":
+        val = BinaryLogLossColumns(X_val, y_val, None, X_val=X_val, y_val=y_val, xp=xp)
+        names = ("val_accuracy", "val_log_loss")
+        stacked = xp.stack([val.scores(W, b), val.losses(W, b)], axis=1)
+    else:
+        P = X_val @ W + b
+        names = ("val_rmse", "val_r2")
+        vals = []
+        for j in range(len(runs)):
+            p = P[:, j]
+            vals.append(xp.stack([mk.rmse(y_val, p, xp=xp), mk.r2(y_val, p, xp=xp)]))
+        stacked = xp.stack(vals)
+    host = be.to_numpy(stacked).astype(np.float64)
     diverged = np.array([r.diverged_at is not None for r in runs])
     host[diverged] = np.nan
-    return {"val_rmse": host[:, 0], "val_r2": host[:, 1]}
+    return {name: host[:, j] for j, name in enumerate(names)}
 
 
 def _table(

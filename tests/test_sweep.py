@@ -489,3 +489,243 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, argv, match):
     args = _parser().parse_args(["sweep", *argv, "--out", str(tmp_path / "x"), "--no-progress"])
     assert args.func(args) == 2
     assert match in capsys.readouterr().err
+
+
+# -- binary logistic regression ----------------------------------------------------------------
+def _classes(n, d=3, seed=0):
+    """Two overlapping classes labelled 3 and 7 (the label encoding is exercised too)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    logits = X @ np.linspace(1.0, -0.5, d) + 0.3 + rng.normal(scale=1.0, size=n)
+    return X, np.where(logits > 0, 7, 3)
+
+
+def _single_logistic(result, i, X, y, case):
+    est = gu.LogisticRegression(**result.params_of(i), backend=case.name, device=case.device)
+    rows = result.train_index
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            return est.fit(case.asarray(X[rows]), case.asarray(y[rows]))
+        except DivergenceError as exc:
+            return exc
+
+
+def _assert_logistic_same_as_single(result, X, y, case) -> None:
+    rtol = case.rtol
+    for i in range(len(result.table)):
+        row = result.table.loc[i]
+        single = _single_logistic(result, i, X, y, case)
+        if isinstance(single, DivergenceError):
+            assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
+            assert f"at epoch {row['diverged_epoch']}," in str(single)
+            continue
+        assert not row["diverged"], f"row {i} diverged in the sweep only"
+        _assert_on_case(result.coefs[i], case)
+        _assert_on_case(result.intercepts[i], case)
+        assert tuple(single.coef_.shape) == (1, X.shape[1])
+        np.testing.assert_allclose(
+            case.to_numpy(result.coefs[i]), case.to_numpy(single.coef_)[0], rtol=rtol, atol=rtol
+        )
+        np.testing.assert_allclose(
+            float(result.intercepts[i]), float(single.intercept_[0]), rtol=rtol, atol=rtol
+        )
+        np.testing.assert_allclose(result.histories[i], single.loss_history_, rtol=rtol)
+        assert row["n_iter"] == single.n_iter_, f"row {i}"
+        assert row["t"] == single.t_, f"row {i}"
+        assert row["converged"] == single.converged_, f"row {i}"
+
+
+@pytest.mark.parametrize(
+    ("method", "n", "extra"),
+    [
+        ("minibatch", 160, {"batch_size": 16, "max_iter": 20}),
+        ("batch", 120, {"max_iter": 30}),
+        ("sgd", 40, {"max_iter": 6}),
+    ],
+)
+def test_logistic_runs_equal_single_fits(case, method, n, extra):
+    X, y = _classes(n, seed=2)
+    grid = {"eta0": [0.01, 0.3, 3.0], "learning_rate": ["constant", "invscaling"]}
+    result = sweep(
+        case.asarray(X),
+        case.asarray(y),
+        model="logistic",
+        method=method,
+        grid=grid,
+        random_state=5,
+        **extra,
+    )
+    assert len(result.table) == 6
+    assert result.table["group"].nunique() == 1  # one weight matrix for the six runs
+    assert list(result.classes) == [3, 7]
+    assert result.criterion == "val_log_loss"
+    _assert_logistic_same_as_single(result, X, y, case)
+
+
+def test_logistic_per_column_tol_penalty_early_stopping_and_schedules(case64):
+    X, y = _classes(150, d=4, seed=3)
+    grid = {
+        "eta0": [0.05, 0.5],
+        "alpha": [0.0, 0.01],
+        "tol": [None, 1e-2],
+        "learning_rate": ["adaptive", "time_decay"],
+    }
+    for early in (False, True):
+        result = sweep(
+            case64.asarray(X),
+            case64.asarray(y),
+            model="logistic",
+            method="minibatch",
+            grid=grid,
+            penalty="l2",
+            batch_size=10,
+            max_iter=30,
+            n_iter_no_change=3,
+            early_stopping=early,
+            random_state=9,
+        )
+        assert result.table["group"].nunique() == 1
+        assert result.table["n_iter"].nunique() > 1  # columns left W at different epochs
+        _assert_logistic_same_as_single(result, X, y, case64)
+
+
+@pytest.mark.parametrize("tol", [1e-3, None])
+def test_logistic_divergence_is_marked_and_others_go_on(case64, tol):
+    X, y = _classes(120, d=3, seed=4)
+    X = X * 100.0
+    result = sweep(
+        case64.asarray(X),
+        case64.asarray(y),
+        model="logistic",
+        method="minibatch",
+        grid={"eta0": [1e-4, 1e3, 1e6]},
+        batch_size=16,
+        max_iter=15,
+        tol=tol,
+        random_state=1,
+    )
+    table = result.table
+    assert list(table["diverged"]) == [False, True, True]
+    assert np.isnan(table.loc[1, "val_log_loss"])
+    assert np.isnan(table.loc[2, "val_accuracy"])
+    assert result.best_index == 0
+    _assert_logistic_same_as_single(result, X, y, case64)
+
+
+def test_logistic_table_metrics_best_and_estimator():
+    from sklearn.metrics import accuracy_score, log_loss
+
+    X, y = _classes(200, d=3, seed=6)
+    labels = np.where(y == 7, "yes", "no")  # string labels: encoded as LogisticRegression does
+    result = sweep(
+        X,
+        labels,
+        model="logistic",
+        method="batch",
+        grid={"eta0": [0.01, 0.1, 1.0]},
+        max_iter=40,
+        random_state=2,
+    )
+    table = result.table
+    assert {"train_loss", "val_accuracy", "val_log_loss"} <= set(table.columns)
+    assert "val_rmse" not in table.columns
+    Xv, yv = X[result.val_index], labels[result.val_index]
+    for i in range(len(table)):
+        est = result.estimator(i)
+        assert list(est.classes_) == ["no", "yes"]
+        assert tuple(est.coef_.shape) == (1, 3)
+        proba = est.predict_proba(Xv)
+        np.testing.assert_allclose(
+            table.loc[i, "val_log_loss"], log_loss(yv, proba, labels=est.classes_), rtol=1e-10
+        )
+        assert table.loc[i, "val_accuracy"] == pytest.approx(accuracy_score(yv, est.predict(Xv)))
+        assert table.loc[i, "train_loss"] == result.histories[i][-1]
+    assert result.best_index == int(table["val_log_loss"].idxmin())
+    by_acc = sweep(
+        X,
+        labels,
+        model="logistic",
+        method="batch",
+        grid={"eta0": [0.01, 0.1, 1.0]},
+        max_iter=40,
+        random_state=2,
+        criterion="val_accuracy",
+    )
+    assert by_acc.maximise
+    assert by_acc.best_index == int(by_acc.table["val_accuracy"].idxmax())
+
+
+def test_logistic_refuses_more_than_two_classes_and_newton():
+    X, y = _classes(60, seed=7)
+    y3 = np.arange(60) % 3
+    with pytest.raises(ValueError, match="binary logistic regression, but y has 3 classes"):
+        sweep(X, y3, model="logistic", grid={"eta0": [0.1]}, random_state=0)
+    with pytest.raises(ValueError, match="gradient methods"):
+        sweep(X, y, model="logistic", method="newton", grid={"eta0": [0.1]}, random_state=0)
+    with pytest.raises(ValueError, match="choose 'linear' or 'logistic'"):
+        sweep(X, y, model="tree", grid={"eta0": [0.1]}, random_state=0)
+
+
+def test_logistic_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = _classes(120, seed=8)
+    result = sweep(
+        X,
+        y,
+        model="logistic",
+        grid={"eta0": [0.01, 0.1, 1e4], "batch_size": [8, 32]},
+        max_iter=8,
+        random_state=0,
+    )
+    assert result.table["diverged"].any()
+    assert not result.table["diverged"].all()
+    assert "val_log_loss" in result.plot_heatmap().get_title()
+    assert len(result.plot_losses().lines) >= len(result.table)
+    assert "best by val_log_loss" in result.plot_best().get_title()
+
+
+def test_cli_logistic(tmp_path):
+    pytest.importorskip("matplotlib")
+    X, y = _classes(150, seed=9)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y)
+    data, out = tmp_path / "cls.csv", tmp_path / "out"
+    frame.to_csv(data, index=False)
+    argv = [
+        "sweep",
+        str(data),
+        "--target",
+        "label",
+        "--model",
+        "logistic",
+        "--eta0",
+        "0.01,0.1,1",
+        "--max-iter",
+        "10",
+        "--random-state",
+        "0",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 0
+    table = pd.read_csv(out / "sweep.csv", index_col="run")
+    assert len(table) == 3
+    best = json.loads((out / "best.json").read_text())
+    assert best["criterion"] == "val_log_loss"
+    assert best["best_run"] == int(table["val_log_loss"].idxmin())
+    for name in ("heatmap.png", "losses.png", "best.png"):
+        assert (out / name).stat().st_size > 0
+    res = sweep(
+        frame.drop(columns="label"),
+        frame["label"],
+        model="logistic",
+        grid={"eta0": [0.01, 0.1, 1.0]},
+        max_iter=10,
+        random_state=0,
+    )
+    np.testing.assert_allclose(table["val_log_loss"], res.table["val_log_loss"], rtol=1e-12)

@@ -273,9 +273,24 @@ class BinaryLogLoss(_LogLoss):
     residual ``sigmoid(z) - y``, with ``exp`` only ever seeing ``-|z|``.
     """
 
+    #: True: ``Z`` holds K independent binary models (one per column, e.g. a vectorised
+    #: sweep) and the summed losses are per column, shape (K,); False: one model, a 0-d sum.
+    per_column = False
+
     def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
         xp = self.xp
-        z = Z[:, 0]
+        if not self.per_column:
+            loss, r = self._pointwise(Z[:, 0], y, sw)
+            return xp.sum(loss), xp.reshape(r, (-1, 1))
+        col = (-1, 1)
+        loss, R = self._pointwise(
+            Z, xp.reshape(y, col), None if sw is None else xp.reshape(sw, col)
+        )
+        return xp.sum(loss, axis=0), R
+
+    def _pointwise(self, z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
+        """Per-sample (weighted) losses and residuals, elementwise in ``z`` (y, sw broadcast)."""
+        xp = self.xp
         a = xp.abs(z)
         e = xp.exp(-a)
         loss = 0.5 * (z + a) - y * z + xp.log1p(e)  # (z + |z|) / 2 = max(z, 0), exactly
@@ -283,7 +298,7 @@ class BinaryLogLoss(_LogLoss):
         r = xp.where(z >= 0, inv, e * inv) - y
         if sw is not None:
             loss, r = loss * sw, r * sw
-        return xp.sum(loss), xp.reshape(r, (-1, 1))
+        return loss, r
 
     def codes(self, Z: Array, /) -> Array:
         return self.xp.astype(Z[:, 0] > 0, self.xp.int32)

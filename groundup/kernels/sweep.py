@@ -25,10 +25,12 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import GROWTH_LIMIT, divergent_epoch
+from groundup.kernels.logistic import BinaryLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
+    "BinaryLogLossColumns",
     "ColumnResult",
     "ColumnSettings",
     "GroupSettings",
@@ -99,6 +101,29 @@ class SquaredLossColumns(SquaredLoss):
         yv = self.y_val
         mse = self._mses(self.X_val, yv, None, W, b)
         return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)
+
+
+class BinaryLogLossColumns(BinaryLogLoss):
+    """:class:`~groundup.kernels.logistic.BinaryLogLoss` for K binary models, one per column.
+
+    ``y`` holds 0/1 in X's dtype. ``batch_grad`` and ``full_grad`` take ``W`` of shape
+    (n_features, K) (the same fused pass as the single model's); ``losses`` is the mean
+    log-loss of every column and ``scores`` the validation accuracy of every column, (K,).
+    """
+
+    per_column = True
+
+    def losses(self, W: Array, b: Array) -> Array:
+        """Training mean log-loss of every column (weighted, no penalty), shape (K,)."""
+        return self.loss(W, b)
+
+    def scores(self, W: Array, b: Array) -> Array:
+        """Validation accuracy of every column, shape (K,)."""
+        xp = self.xp
+        dt = self.X_val.dtype
+        pred = xp.astype((self.X_val @ W + b) > 0, dt)
+        hit = pred == xp.reshape(self.y_val, (-1, 1))
+        return xp.mean(xp.astype(hit, dt), axis=0)
 
 
 class _Column:
