@@ -24,7 +24,7 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.descent import GROWTH_LIMIT, divergent_epoch
+from groundup.kernels.descent import StopRule, divergent_epoch
 from groundup.kernels.logistic import BinaryLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
@@ -130,15 +130,22 @@ class _Column:
     """Host-side state of one column: its schedule and its convergence bookkeeping."""
 
     def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
-        self.reference = math.inf  # descend's in-loop reference (inf when nothing is checked)
         self.schedule = schedule
         self.s = settings
         self.early_stopping = early_stopping and settings.tol is not None
-        self.best = -math.inf if self.early_stopping else math.inf
-        self.no_improve = 0
+        # descend's rule; its reference stays inf (nothing checked) until the first epoch
+        self.rule = StopRule(settings.tol, settings.n_iter_no_change, self.early_stopping, math.inf)
         self.history: list[float] = []
         self.converged = False
         self.diverged_at: int | None = None
+
+    @property
+    def reference(self) -> float:
+        return self.rule.reference
+
+    @reference.setter
+    def reference(self, value: float) -> None:
+        self.rule.reference = value
 
     def decay(self, eta: float) -> float:
         # The factor of descend's _step_w: max(0, 1 - eta*alpha) * W (1 without a penalty).
@@ -152,23 +159,12 @@ class _Column:
         self.history.append(value)
         if self.s.tol is None:
             return epoch >= self.s.max_iter
-        if not math.isfinite(value) or value > GROWTH_LIMIT * self.reference > 0:
+        if self.rule.diverged(value):
             self.diverged_at = epoch
             return True
-        tol = self.s.tol
-        if self.early_stopping:
-            self.no_improve = self.no_improve + 1 if score < self.best + tol else 0
-            self.best = max(self.best, score)
-        else:
-            self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
-            self.best = min(self.best, value)
-        if self.no_improve >= self.s.n_iter_no_change:
-            if self.schedule.name == "adaptive" and self.schedule(t) > 1e-6:
-                self.schedule.scale *= 5.0
-                self.no_improve = 0
-            else:
-                self.converged = True
-                return True
+        if self.rule.converged(score if self.early_stopping else value, self.schedule, t):
+            self.converged = True
+            return True
         return epoch >= self.s.max_iter
 
 
