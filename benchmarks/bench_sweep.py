@@ -11,12 +11,11 @@ the same work). ``GROUNDUP_BENCH_SMALL=1`` shrinks it to 2,000 x 8 for a smoke c
 from __future__ import annotations
 
 import os
-import statistics
-import time
 import warnings
 
 import numpy as np
 import pytest
+from _timing import median_time  # noqa: I001 - benchmarks/ is on sys.path (conftest)
 from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu
@@ -46,17 +45,6 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     X = rng.standard_normal((N, D))
     y = X @ rng.standard_normal(D) + 4.0 + rng.standard_normal(N)
     return X, y
-
-
-def _median(fn, rounds: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +92,7 @@ def test_sweep_16_learning_rates_vs_one_fit(compare, benchmark, data, backend, d
     np.testing.assert_allclose(
         be.to_numpy(first.coefs[-1]), be.to_numpy(last.coef_), rtol=1e-8, atol=1e-10
     )
-    sixteen = _median(sixteen_fits, ROUNDS, WARMUP)
+    sixteen = median_time(sixteen_fits, ROUNDS, WARMUP)
     ratio = compare(ours, one_fit, target=target, rounds=ROUNDS, warmup=WARMUP, peer_name="one fit")
     ours_median = benchmark.extra_info["ours_median_s"]
     benchmark.extra_info.update(

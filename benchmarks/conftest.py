@@ -10,25 +10,13 @@ A summary of every ratio is printed at the end of the session (and kept in the J
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _timing import median_time
 
 _RATIOS: list[tuple[str, float, float, float, float | None]] = []
-
-
-def _median_time(fn: Callable[[], Any], rounds: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.fixture
@@ -49,10 +37,10 @@ def compare(benchmark: Any, request: pytest.FixtureRequest) -> Callable[..., flo
         peer_name: str = "peer",
     ) -> float:
         # Interleave: the peer first, then ours, in the same process and run.
-        peer_median = _median_time(peer, rounds, warmup)
+        peer_median = median_time(peer, rounds, warmup)
         benchmark.pedantic(ours, rounds=rounds, warmup_rounds=warmup, iterations=1)
         stats = benchmark.stats.stats if benchmark.stats is not None else None
-        ours_median = stats.median if stats is not None else _median_time(ours, rounds, 0)
+        ours_median = stats.median if stats is not None else median_time(ours, rounds, 0)
         ratio = ours_median / peer_median
         benchmark.extra_info.update(
             {

@@ -209,6 +209,27 @@ class StopRule:
         return True
 
 
+def batch_rows(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    order: Array | None,
+    start: int,
+    stop: int,
+    /,
+    *,
+    xp: Namespace,
+) -> tuple[Array, Array, Array | None]:
+    """The rows of one update: a contiguous slice of the epoch's order, gathered with
+    ``xp.take`` (or a plain slice of the data in its natural order)."""
+    if order is None:
+        sb = None if sample_weight is None else sample_weight[start:stop]
+        return X[start:stop, ...], y[start:stop, ...], sb
+    idx = order[start:stop]
+    sb = None if sample_weight is None else xp.take(sample_weight, idx)
+    return xp.take(X, idx, axis=0), xp.take(y, idx, axis=0), sb
+
+
 def _batches(
     objective: Any,
     X: Array,
@@ -230,14 +251,7 @@ def _batches(
     etas = schedule.values(t, len(starts))
     step = getattr(objective, "batch_step", None)  # the same update, fused
     for eta, start in zip(etas, starts, strict=True):
-        stop = min(start + bs, n)
-        if order is None:
-            Xb, yb = X[start:stop, ...], y[start:stop, ...]
-            sb = None if sample_weight is None else sample_weight[start:stop]
-        else:
-            idx = order[start:stop]
-            Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-            sb = None if sample_weight is None else xp.take(sample_weight, idx)
+        Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
         if step is not None:
             decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else 1.0
             W, b = step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)

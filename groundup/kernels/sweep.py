@@ -24,7 +24,7 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.descent import StopRule, divergent_epoch
+from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
 from groundup.kernels.logistic import BinaryLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
@@ -277,14 +277,8 @@ def descend_columns(
         else:
             order = orders()
             for u, start in enumerate(range(0, n, bs)):
-                stop = min(start + bs, n)
-                if order is None:
-                    Xb, yb = X[start:stop, ...], y[start:stop, ...]
-                    sb = None if sample_weight is None else sample_weight[start:stop]
-                else:
-                    idx = order[start:stop]
-                    Xb, yb = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-                    sb = None if sample_weight is None else xp.take(sample_weight, idx)
+                rows = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
+                Xb, yb, sb = rows
                 gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
                 W, b = _step(W, b, gw, gb, eta[:, u], None if dec is None else dec[:, u], s)
         t += per_epoch
