@@ -14,6 +14,7 @@ Newton's method with a backtracking line search on top of it.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from array_api_compat import device as _device
@@ -84,7 +85,7 @@ class PassResult:
     separated: Array | None = None
 
 
-class _LogLoss:
+class _LogLoss(ABC):
     """What the binary and the multinomial log-loss share.
 
     Parameters
@@ -132,24 +133,28 @@ class _LogLoss:
         self._cache: tuple[Array, Array, PassResult] | None = None
 
     # -- provided by the subclasses -----------------------------------------------------
+    @abstractmethod
     def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
         """Summed (weighted) loss, a 0-d array, and weighted residuals ``dloss/dZ`` (m, k)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def codes(self, Z: Array, /) -> Array:
         """Predicted class codes (m,) (int32) from margins ``Z`` (m, k)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         """How far each sample is inside its own class's region (> 0: correctly classified)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
         """Sums over a chunk's rows that :meth:`_assemble` turns into the Hessian."""
-        raise NotImplementedError
+        ...
 
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
-        raise NotImplementedError
+    @abstractmethod
+    def _assemble(self, parts: tuple[Array, ...], /) -> Array: ...
 
     # -- the engine's interface -------------------------------------------------------------
     def batch_grad(
