@@ -195,17 +195,8 @@ def _validation_mask(est: Any, data: DaskData, rng: np.random.Generator) -> Arra
     """The early-stopping rows (the same draw as the in-memory split), chunked like X."""
     if not est.early_stopping:
         return None
-    n = data.n
-    n_val = math.ceil(est.validation_fraction * n)
-    if n_val < 1 or n - n_val < 1:
-        msg = (
-            f"early_stopping with validation_fraction={est.validation_fraction} leaves "
-            f"no training or no validation sample out of n_samples={n}; use more samples "
-            "or early_stopping=False."
-        )
-        raise ValueError(msg)
-    held = np.zeros((n,), dtype=bool)
-    held[rng.permutation(n)[:n_val]] = True
+    held = np.zeros((data.n,), dtype=bool)
+    held[est._validation_draw(data.n, rng)[0]] = True
     return data.backend.rows_like(held, data.X)
 
 

@@ -111,19 +111,9 @@ class GroundupEstimator(BaseEstimator):
         """Training part, validation X and y (for ``early_stopping``)."""
         if not self.early_stopping:
             return data, None, None
-        n = data.X.shape[0]
-        n_val = math.ceil(self.validation_fraction * n)
-        if n_val < 1 or n - n_val < 1:
-            msg = (
-                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
-                f"no training or no validation sample out of n_samples={n}; use more samples "
-                "or early_stopping=False."
-            )
-            raise ValueError(msg)
         be, xp = data.backend, data.backend.xp
-        perm = rng.permutation(n)
-        val = be.asarray(perm[:n_val])
-        tr = be.asarray(np.sort(perm[n_val:]))
+        held, kept = self._validation_draw(data.X.shape[0], rng)
+        val, tr = be.asarray(held), be.asarray(kept)
         sw = data.sample_weight
         train = FitData(
             xp.take(data.X, tr, axis=0),
@@ -132,6 +122,19 @@ class GroundupEstimator(BaseEstimator):
             be,
         )
         return train, xp.take(data.X, val, axis=0), xp.take(data.y, val, axis=0)
+
+    def _validation_draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The early-stopping split drawn on the host: (validation rows, training rows)."""
+        n_val = math.ceil(self.validation_fraction * n)
+        if n_val < 1 or n - n_val < 1:
+            msg = (
+                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
+                f"no training or no validation sample out of n_samples={n}; use more samples "
+                "or early_stopping=False."
+            )
+            raise ValueError(msg)
+        perm = rng.permutation(n)
+        return perm[:n_val], np.sort(perm[n_val:])
 
     @staticmethod
     def _normalised_weights(sw: Array | None, *, xp: Any) -> Array | None:
