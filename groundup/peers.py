@@ -13,6 +13,7 @@ device, ``predict`` / ``predict_proba`` answer in NumPy.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ _SKLEARN_SCHEDULES = ("constant", "optimal", "invscaling", "adaptive")
 _TORCH_SCHEDULES = ("constant", "invscaling")
 
 
-class PeerFit:
+class PeerFit(ABC):
     """One peer estimator, ready to fit. Attributes after ``fit`` (NumPy / Python values):
 
     Attributes
@@ -49,15 +50,17 @@ class PeerFit:
         """Training data where the peer computes, for ``fit`` (not timed)."""
         return X, y
 
+    @abstractmethod
     def fit(self, data: tuple[Any, ...]) -> None:
         """Fit on ``place``'s data and wait for the device."""
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
 
+    @abstractmethod
     def predict(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
+        """Predictions for host ``X``."""
 
+    @abstractmethod
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
+        """Class probabilities for host ``X``."""
 
 
 # -- scikit-learn -----------------------------------------------------------------------------

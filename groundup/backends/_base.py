@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from groundup._typing import Array, Device, Namespace
 
 
-class Backend:
+class Backend(ABC):
     """One array library on one device.
 
     Subclasses live one per module (``_numpy.py``, ``_torch.py``, ...) and import their
@@ -38,9 +39,9 @@ class Backend:
         return importlib.util.find_spec(cls.module_name) is not None
 
     @classmethod
+    @abstractmethod
     def owns(cls, a: Any) -> bool:
         """Whether ``a`` is an array of this library."""
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -66,8 +67,9 @@ class Backend:
 
     # -- per-instance helpers ----------------------------------------------------------
     @property
+    @abstractmethod
     def xp(self) -> Namespace:
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
+        """The library's Array-API namespace."""
 
     @property
     def device_name(self) -> str:
@@ -89,6 +91,7 @@ class Backend:
 
     def synchronize(self, *arrays: Array) -> None:
         """Wait for the device to finish queued work (a no-op on the CPU)."""
+        return
 
     def chunk_rows(self, n_columns: int) -> int | None:
         """Rows per chunk for one-pass reductions over X (``None``: the whole array)."""
@@ -116,6 +119,7 @@ class Backend:
 
     def reset_peak_memory(self) -> None:
         """Start a new peak-memory measurement, where the library tracks it."""
+        return
 
     def version(self) -> str:
         import importlib
