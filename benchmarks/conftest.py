@@ -17,6 +17,24 @@ import pytest
 from _timing import median_time
 
 _RATIOS: list[tuple[str, float, float, float, float | None]] = []
+_BUDGETS: list[tuple[str, float, float]] = []
+
+
+@pytest.fixture
+def budget(benchmark: Any, request: pytest.FixtureRequest) -> Callable[..., float]:
+    """Time ``fn`` with pytest-benchmark against a wall-time budget in seconds (for whole
+    commands, which have no peer); return the median."""
+
+    def run(fn: Callable[[], Any], *, seconds: float, rounds: int = 1) -> float:
+        benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0, iterations=1)
+        median = benchmark.stats.stats.median if benchmark.stats is not None else None
+        if median is None:  # --benchmark-disable: one plain call
+            median = median_time(fn, 1, 0)
+        benchmark.extra_info.update({"median_s": median, "budget_s": seconds})
+        _BUDGETS.append((request.node.nodeid, median, seconds))
+        return median
+
+    return run
 
 
 @pytest.fixture
@@ -59,13 +77,16 @@ def compare(benchmark: Any, request: pytest.FixtureRequest) -> Callable[..., flo
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _RATIOS:
+    if not _RATIOS and not _BUDGETS:
         return
     tr = terminalreporter
     tr.section("groundup ratios (ours / peer, same run)")
     core = os.environ.get("OPENBLAS_CORETYPE")
     if core:
         tr.write_line(f"note: OPENBLAS_CORETYPE={core} is set (NumPy's BLAS runs slower)")
+    for nodeid, median, seconds in _BUDGETS:
+        verdict = "  ok" if median <= seconds else "  MISSED"
+        tr.write_line(f"{nodeid}: {median:7.2f} s (budget <= {seconds:g} s){verdict}")
     for nodeid, ours, peer, ratio, target in _RATIOS:
         verdict = "" if target is None else ("  ok" if ratio <= target else "  MISSED")
         tgt = "" if target is None else f" (target <= {target:g})"
