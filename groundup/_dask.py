@@ -7,7 +7,8 @@ cluster, chunked by whole rows; every pass over them is one Dask graph built by 
 backend (``groundup/backends/_dask.py``: a tree reduction over the chunks, or the chunks
 streamed one at a time), each chunk worked on by the same kernels as in memory; only small
 results travel. This module validates the data, dispatches, and predicts (lazily);
-``_dask_linear.py`` fits linear regression, ``_dask_logistic.py`` logistic regression.
+``_dask_linear.py`` fits linear regression, ``_dask_logistic.py`` logistic regression,
+``_dask_stream.py`` runs the streamed ``sgd`` / ``minibatch`` epochs of both.
 
 Fitted attributes are small and concrete: ``coef_`` and ``intercept_`` are NumPy arrays and
 ``backend_`` is ``"dask"``. ``predict`` on Dask input returns a lazy Dask array.
@@ -183,6 +184,12 @@ def _check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
 # -- shared by the fits: per-chunk helpers, bad input --------------------------------------
 def _take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
     return None if a is None else xp.take(a, idx, axis=0)
+
+
+def _keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
+    """The rows of one chunk's ``arrays`` where the boolean ``flags`` (n,) hold."""
+    idx = xp.nonzero(flags)[0]
+    return tuple(_take_rows(a, idx, xp) for a in arrays)
 
 
 def _add_pairs(a: tuple, b: tuple) -> tuple:

@@ -17,13 +17,13 @@ The data stay in the cluster, chunked by rows; only small results travel:
   ``batch`` fit, O(d²) per epoch, however large X is.
 - **sgd / minibatch** stream the row chunks through this process, one at a time (the next one
   loading meanwhile), each chunk a NumPy (or CuPy) array handed to the descent engine for its
-  updates. Shuffling: each epoch the NumPy ``Generator`` seeded from ``random_state`` draws a
-  permutation of the chunks (when there is more than one), then, chunk by chunk in that
-  order, a permutation of the chunk's rows. Batches never cross chunk boundaries (a chunk's
-  last batch may be short). With one chunk this is exactly the in-memory fit; with
-  ``shuffle=False`` and chunks that are multiples of ``batch_size`` too. The loss of each
-  epoch (``loss_history_``) and the early-stopping score come from the moments gathered in one
-  pass before the first epoch, so an epoch costs one pass over the data.
+  updates: the loop shared with logistic regression, ``groundup/_dask_stream.py``, whose
+  docstring gives the visiting order (each epoch a permutation of the chunks, then of each
+  chunk's rows; batches never cross chunk boundaries). With one chunk this is exactly the
+  in-memory fit; with ``shuffle=False`` and chunks that are multiples of ``batch_size`` too.
+  The loss of each epoch (``loss_history_``) and the early-stopping score come from the
+  moments gathered in one pass before the first epoch, so an epoch costs one pass over the
+  data.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as _device
 
 from groundup import backends
 from groundup._dask import (
@@ -43,10 +42,11 @@ from groundup._dask import (
     DaskData,
     _add_pairs,
     _check_weights,
+    _keep_rows,
     _locate_nonfinite,
     _prepare,
-    _take_rows,
 )
+from groundup._dask_stream import StreamPlan, held_rows, stream_descent
 from groundup._params import GRADIENT
 from groundup._typing import Array, Namespace
 from groundup._validation import FitData
@@ -60,13 +60,7 @@ from groundup.kernels.closed_form import (
     intercept_from_means,
     moments,
 )
-from groundup.kernels.descent import (
-    DescentResult,
-    DescentSettings,
-    StopRule,
-    descend,
-    divergent_epoch,
-)
+from groundup.kernels.descent import DescentResult
 from groundup.kernels.losses import SquaredLoss
 
 __all__ = ["fit", "merge_moments"]
@@ -146,10 +140,9 @@ def _chunk_part(
         sw_min = float(xp.min(sw)) if sw is not None and sw.shape[0] else math.inf
         val = None
         if mask is not None:
-            keep, held = xp.nonzero(~mask)[0], xp.nonzero(mask)[0]
-            vx, vy = _take_rows(X, held, xp), _take_rows(y, held, xp)
+            vx, vy = _keep_rows(mask, xp, X, y)
             val = _chunk_moments(vx, vy, None, True)
-            X, y, sw = _take_rows(X, keep, xp), _take_rows(y, keep, xp), _take_rows(sw, keep, xp)
+            X, y, sw = _keep_rows(~mask, xp, X, y, sw)
         train = _chunk_moments(X, y, sw, fit_intercept)
     return _Part(train, val, int(X.shape[0]), sw_sum, sw_min)
 
@@ -191,15 +184,6 @@ def _centred_block(
 
 
 # -- the one pass --------------------------------------------------------------------------
-def _validation_mask(est: Any, data: DaskData, rng: np.random.Generator) -> Array | None:
-    """The early-stopping rows (the same draw as the in-memory split), chunked like X."""
-    if not est.early_stopping:
-        return None
-    held = np.zeros((data.n,), dtype=bool)
-    held[est._validation_draw(data.n, rng)[0]] = True
-    return data.backend.rows_like(held, data.X)
-
-
 def _gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) -> _Part:
     """The sufficient statistics in one tree-reduced pass; non-finite input and bad weights
     are found from them (a pass of their own only to say where)."""
@@ -401,7 +385,7 @@ def _set_gradient(
 def _fit_batch(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int) -> None:
     """Full-batch descent on the host from the moments (one pass over the data)."""
     rng = np.random.default_rng(est.random_state)
-    part = _gather(data, fit_intercept=True, mask=_validation_mask(est, data, rng))
+    part = _gather(data, fit_intercept=True, mask=held_rows(est, data, rng)[1])
     objective = _stats_objective(data, part)
     W, b = _start(est, data.d, data.dtype, warm)
     # In full-batch mode the engine reads only the number of rows from X.
@@ -412,130 +396,30 @@ def _fit_batch(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool,
     _set_gradient(est, res, history, t0, max_iter, tol)
 
 
-class _ChunkObjective:
-    """One chunk's gradients for the engine; the engine's per-call loss is not needed
-    (the epoch's loss comes from the training moments), so it costs nothing here."""
-
-    def __init__(self, chunk: SquaredLoss) -> None:
-        self.chunk = chunk
-
-    def batch_grad(self, *args: Array) -> tuple[Array, Array]:
-        return self.chunk.batch_grad(*args)
-
-    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        return self.chunk.full_grad(W, b)
-
-    def loss(self, W: Array, b: Array) -> Array:
-        return self.chunk.xp.zeros((), dtype=W.dtype, device=_device(W))
-
-    def zero_loss(self) -> Array:
-        return self.loss(self.chunk.y, self.chunk.y)
-
-    def __getattr__(self, name: str) -> Any:  # optional engine hooks (``sgd_epoch``)
-        return getattr(self.chunk, name)
-
-
-def _train_rows(data: DaskData, held: np.ndarray | None) -> list[int]:
-    sizes = data.backend.row_chunks(data.X)
-    if held is None:
-        return list(sizes)
-    edges = np.cumsum((0, *sizes))
-    return [int(np.count_nonzero(~held[a:b])) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
 def _fit_stream(est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int) -> None:
-    """sgd / minibatch: the chunks streamed through the engine, one at a time, each epoch."""
-    be = data.backend
+    """sgd / minibatch: the chunks streamed through the engine (``_dask_stream``), the
+    epoch's loss and early-stopping score from the moments of one pass before the first."""
     rng = np.random.default_rng(est.random_state)
-    mask = _validation_mask(est, data, rng)
+    held, mask = held_rows(est, data, rng)
     part = _gather(data, fit_intercept=True, mask=mask)
     stats = _stats_objective(data, part)
-    held = None if mask is None else be.to_numpy(mask)
-    rows = _train_rows(data, held)
-    bs = 1 if est._method == "sgd" else int(est.batch_size)
-    schedule = est._schedule(sum(math.ceil(r / bs) for r in rows))
-    settings = DescentSettings(
-        max_iter=1,
-        batch_size=bs,
-        alpha=est._penalty_alpha(),
-        fit_intercept=est.fit_intercept,
-        tol=None,
+    plan = StreamPlan(
+        data=data,
+        held=held,
+        mask=mask,
+        chunk_objective=_chunk_squared_loss,
+        loss=lambda W, b: float(stats.loss(W, b)),
+        zero_loss=float(stats.zero_loss()),
+        score=lambda W, b: float(stats.score(W, b)),
+        factor=None if data.sample_weight is None else part.rows / part.train.n,
     )
-    factor = None if data.sample_weight is None else part.rows / part.train.n
     W, b = _start(est, data.d, data.dtype, warm)
-    reference = float(np.maximum(stats.loss(W, b), stats.loss(0 * W, 0 * b)))
-    early = est.early_stopping and tol is not None
-    rule = StopRule(tol, est.n_iter_no_change, early, reference)
-    res = DescentResult(W=W, b=b, reference_loss=reference)
-    history: list[float] = []
-    t = t0
-    arrays = [data.X, data.y, data.sample_weight, mask]
-    for epoch in range(1, max_iter + 1):
-        nb = len(rows)
-        order = rng.permutation(nb) if est.shuffle and nb > 1 else np.arange(nb)
-        for Xc, yc, swc, mc in be.stream(arrays, order):
-            W, b, t = _chunk_epoch(est, Xc, yc, swc, mc, W, b, t, factor, rng, schedule, settings)
-        loss = float(stats.loss(W, b))
-        history.append(loss)
-        res.n_iter = epoch
-        if est.record_path:
-            res.path.append((W.copy(), b.copy()))
-        if rule.diverged(loss):
-            res.diverged_at = epoch
-            break
-        if tol is None:
-            continue
-        value = float(stats.score(W, b)) if early else loss
-        if rule.converged(value, schedule, t):
-            res.converged = True
-            break
-    res.W, res.b, res.updates = W, b, t - t0
-    epoch = res.diverged_at or divergent_epoch(history, reference)
-    if epoch is not None:
-        est._raise_divergence(history, reference, epoch)
-    _set_gradient(est, res, np.asarray(history), t0, max_iter, tol)
+    res, history = stream_descent(est, plan, W, b, rng=rng, max_iter=max_iter, tol=tol, t0=t0)
+    _set_gradient(est, res, history, t0, max_iter, tol)
 
 
-def _chunk_epoch(
-    est: Any,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    held: Array | None,
-    W: np.ndarray,
-    b: np.ndarray,
-    t: int,
-    factor: float | None,
-    rng: np.random.Generator,
-    schedule: Any,
-    settings: DescentSettings,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The engine's updates over one chunk (its training rows, in a fresh permutation)."""
-    cb = backends.from_array(X)
-    xp = cb.xp
-    if held is not None:
-        keep = xp.nonzero(~held)[0]
-        X, y, sw = _take_rows(X, keep, xp), _take_rows(y, keep, xp), _take_rows(sw, keep, xp)
-    n = X.shape[0]
-    if n == 0:
-        return W, b, t
-    if sw is not None:
-        sw = sw * factor
-    perm = rng.permutation(n) if est.shuffle else None
-    run = descend(
-        _ChunkObjective(SquaredLoss(X, y, sw, solve_triangular=cb.solve_triangular, xp=xp)),
-        X,
-        y,
-        sw,
-        cb.asarray(W),
-        cb.asarray(b),
-        schedule=schedule,
-        settings=settings,
-        orders=lambda: None if perm is None else cb.asarray(perm),
-        t_start=t,
-        xp=xp,
-    )
-    return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates
+def _chunk_squared_loss(X: Array, y: Array, sw: Array | None, cb: Backend) -> SquaredLoss:
+    return SquaredLoss(X, y, sw, solve_triangular=cb.solve_triangular, xp=cb.xp)
 
 
 # -- entry point ---------------------------------------------------------------------------

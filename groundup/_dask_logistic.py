@@ -2,12 +2,28 @@
 
 The kernels' log-loss objective (``kernels/logistic.py``) with every pass over X (loss,
 gradient, Hessian; the early-stopping accuracy) one tree reduction over the Dask row
-chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk. Newton's
-method (``newton_solve``: one reduction per iteration, plus line-search trials) and the
-descent engine (``batch``: one reduction per epoch, loss and gradient together) run
-unchanged on the host with the small results; ``LogisticRegression``'s own ``_fit_newton`` /
-``_fit_gradient`` drive them, so the path is the in-memory one. Labels and class weights
-come from one pass over y. ``sgd`` / ``minibatch`` do not run on Dask yet.
+chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk. Labels and
+class weights come from one pass over y; the targets (0/1, or class codes) are a lazy map
+of y, chunked like X.
+
+- **newton / batch**: Newton's method (``newton_solve``: one reduction per iteration, plus
+  line-search trials) and the descent engine (``batch``: one reduction per epoch, loss and
+  gradient together) run unchanged on the host with the small results;
+  ``LogisticRegression``'s own ``_fit_newton`` / ``_fit_gradient`` drive them, so the path
+  is the in-memory one.
+- **sgd / minibatch** stream the row chunks through this process, one at a time, each a
+  NumPy (or CuPy) array handed with the kernel's objective to the descent engine for its
+  updates: the loop shared with linear regression, ``groundup/_dask_stream.py``, whose
+  docstring gives the visiting order (each epoch a permutation of the chunks, then of each
+  chunk's training rows; batches never cross chunk boundaries). With one chunk, or with
+  ``shuffle=False`` and chunks whose training rows are multiples of ``batch_size`` (always
+  for ``sgd``), the fit is the in-memory one. Each epoch's training log-loss
+  (``loss_history_``) and, with ``early_stopping``, the validation accuracy are one tree
+  reduction each, so an epoch reads X twice (three times with ``early_stopping``). The early-stopping rows are the in-memory
+  split's (the same draw, as in the ``batch`` path and the linear stream); they stay in
+  their chunks, marked by a mask that every pass reads along with X.
+
+``partial_fit`` has no Dask path yet (``LogisticRegression.partial_fit`` has no Dask hook).
 """
 
 from __future__ import annotations
@@ -21,13 +37,17 @@ import numpy as np
 from groundup import backends
 from groundup._dask import (
     HOST,
+    DaskData,
     _add_pairs,
     _check_weights,
     _dask_backend,
     _host_vector,
+    _keep_rows,
     _locate_nonfinite,
     _prepare,
 )
+from groundup._dask_stream import StreamPlan, held_rows, stream_descent
+from groundup._params import GRADIENT
 from groundup._typing import Array
 from groundup._validation import FitData
 from groundup.backends import Backend
@@ -69,6 +89,7 @@ def _chunk_log_pass(
     X: Array,
     y: Array,
     sw: Array | None,
+    held: Array | None,
     *,
     W: np.ndarray,
     b: np.ndarray,
@@ -77,9 +98,12 @@ def _chunk_log_pass(
     fit_intercept: bool,
     n_classes: int,
 ) -> tuple[float, lk.PassResult | None]:
-    """The kernel's pass over one chunk, as sums (means times the chunk's weight)."""
+    """The kernel's pass over one chunk's training rows (``held``: the early-stopping rows,
+    left out), as sums (means times the rows' weight)."""
     cb = backends.from_array(X)
     xp = cb.xp
+    if held is not None:
+        X, y, sw = _keep_rows(~held, xp, X, y, sw)
     weight = float(X.shape[0]) if sw is None else float(xp.sum(sw))
     if X.shape[0] == 0 or weight == 0.0:
         return 0.0, None
@@ -126,10 +150,20 @@ def _merge_log_pass(a: tuple, b: tuple) -> tuple:
 
 
 def _chunk_hits(
-    kernel: type, X: Array, y: Array, *, W: np.ndarray, b: np.ndarray, n_classes: int
+    kernel: type,
+    X: Array,
+    y: Array,
+    held: Array | None,
+    *,
+    W: np.ndarray,
+    b: np.ndarray,
+    n_classes: int,
 ) -> tuple[float, int]:
-    """Correct predictions and rows of one validation chunk (the kernel's ``score``)."""
+    """Correct predictions and rows of one validation chunk (the kernel's ``score``; with
+    ``held``, of the chunk's held-out rows)."""
     cb = backends.from_array(X)
+    if held is not None:
+        X, y = _keep_rows(held, cb.xp, X, y)
     if X.shape[0] == 0:
         return 0.0, 0
     obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=cb.xp)
@@ -146,6 +180,10 @@ class _DaskPasses:
 
     kernel: type
     backend: Backend
+    # The early-stopping rows (boolean, chunked like X) where they stay in their chunks (the
+    # streamed fits): left out of the passes over the training rows, the rows of ``score``
+    # (then ``X_val`` and ``y_val`` are X and y). ``None``: every row of X is for training.
+    held: Array | None = None
     checked = False  # NaN / inf in the data already looked for
     whole: Any = None  # for Newton's subsample: the objective on all rows
 
@@ -162,7 +200,8 @@ class _DaskPasses:
             fit_intercept=self.fit_intercept,
             n_classes=self.n_classes,
         )
-        weight, part = self.backend.tree_reduce(fn, _merge_log_pass, [self.X, self.y, self.sw])
+        arrays = [self.X, self.y, self.sw, self.held]
+        weight, part = self.backend.tree_reduce(fn, _merge_log_pass, arrays)
         out = lk.PassResult(loss=part.loss / weight, separated=part.separated)
         if order >= 1:
             out.grad_w, out.grad_b = part.grad_w / weight, part.grad_b / weight
@@ -177,7 +216,8 @@ class _DaskPasses:
 
     def score(self, W: Array, b: Array) -> Array:
         fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
-        hits, rows = self.backend.tree_reduce(fn, _add_pairs, [self.X_val, self.y_val])
+        arrays = [self.X_val, self.y_val, self.held]
+        hits, rows = self.backend.tree_reduce(fn, _add_pairs, arrays)
         return np.asarray(hits / rows, dtype=np.dtype(self.X.dtype))
 
     def subset(self, rows: Array, /) -> Any:
@@ -238,19 +278,79 @@ def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | Non
     return _log_loss(cls, X, y, sw, X_val, y_val, est.fit_intercept, k)
 
 
+def _chunk_log_loss(
+    kernel: type,
+    X: Array,
+    y: Array,
+    sw: Array | None,
+    cb: Backend,
+    *,
+    fit_intercept: bool,
+    n_classes: int,
+) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
+    """The kernel's log-loss on one streamed chunk (its batch gradients for the engine)."""
+    return kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
+
+
+def _fit_stream(
+    est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int, final: bool
+) -> None:
+    """sgd / minibatch: the chunks streamed through the engine (``_dask_stream``, where the
+    visiting order is documented); each epoch's training log-loss, and the early-stopping
+    accuracy, one tree reduction over the chunks. ``data.y`` holds the encoded targets."""
+    be, xp = data.backend, data.backend.xp
+    k = len(est.classes_)
+    kernel, cls = (
+        (lk.BinaryLogLoss, _DaskBinaryLogLoss)
+        if k == 2
+        else (lk.MultinomialLogLoss, _DaskMultinomialLogLoss)
+    )
+    rng = np.random.default_rng(est.random_state)
+    held, mask = held_rows(est, data, rng)
+    sw, factor = data.sample_weight, None
+    if sw is not None:  # normalised to mean 1 over the training rows, as in memory
+        train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
+        rows = data.n - (0 if held is None else int(np.count_nonzero(held)))
+        total = float(be.to_numpy(xp.sum(train_sw)))
+        _check_weights(0.0, total)  # the early-stopping rows held all the weight
+        factor = rows / total
+        sw = sw * factor
+    val = (None, None) if mask is None else (data.X, data.y)
+    whole = _log_loss(cls, data.X, data.y, sw, *val, est.fit_intercept, k)
+    whole.held = mask
+    plan = StreamPlan(
+        data=data,
+        held=held,
+        mask=mask,
+        chunk_objective=functools.partial(
+            _chunk_log_loss, kernel, fit_intercept=est.fit_intercept, n_classes=k
+        ),
+        loss=lambda W, b: float(whole.newton_pass(W, b, order=0).loss),
+        zero_loss=float(whole.zero_loss()),
+        score=lambda W, b: float(whole.score(W, b)),
+        factor=factor,
+    )
+    W, b = est._start(FitData(data.X, data.y, None, HOST), warm)
+    res, history = stream_descent(est, plan, W, b, rng=rng, max_iter=max_iter, tol=tol, t0=t0)
+    est.coef_, est.intercept_ = res.W.T, res.b
+    est.loss_history_ = history
+    est.n_iter_ = res.n_iter
+    est.t_ = t0 + res.updates
+    est.converged_ = res.converged
+    if est.record_path:
+        est.path_ = [(w.T, c) for w, c in res.path]
+    if final and est._penalty_alpha() == 0 and whole.separated(res.W, res.b):
+        est._warn_separable(f"{res.n_iter} epoch(s)")
+    else:
+        est._warn_not_converged(res, max_iter, tol)
+
+
 def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     """``LogisticRegression.fit`` on Dask data (``est._check_params()`` has run): labels
     and class weights in one pass over y, then the estimator's own Newton or batch fit on
-    the Dask objective (:func:`log_loss`)."""
+    the Dask objective (:func:`log_loss`), or the streamed sgd / minibatch fit."""
     from groundup import _logistic as lg
 
-    if est._method not in ("newton", "batch"):
-        msg = (
-            f"LogisticRegression(method={est.method!r}) does not run on Dask data: use "
-            "method='newton' or 'batch' (one distributed pass per iteration), or compute "
-            "the data into memory (X.compute())."
-        )
-        raise ValueError(msg)
     data = _prepare(est, X, y, sample_weight, reset=True, labels=True)
     be = data.backend
     found, totals, smallest = be.tree_reduce(
@@ -273,14 +373,14 @@ def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
     )
     est.classes_ = classes
     est._remember_backend(be)
-    fit_data = FitData(data.X, targets, data.sample_weight, HOST)
+    run = {"max_iter": est.max_iter, "tol": est.tol, "warm": warm, "t0": 1, "final": True}
     start = est._timer_start()
     with be.quiet_floating_point():
         if est._method == "batch":
-            est._fit_gradient(
-                fit_data, max_iter=est.max_iter, tol=est.tol, warm=warm, t0=1, final=True
-            )
+            est._fit_gradient(FitData(data.X, targets, data.sample_weight, HOST), **run)
+        elif est._method in GRADIENT:
+            _fit_stream(est, DaskData(data.X, targets, data.sample_weight, be), **run)
         else:
-            est._fit_newton(fit_data, freq, warm=warm)
+            est._fit_newton(FitData(data.X, targets, data.sample_weight, HOST), freq, warm=warm)
     est._finish_timing(start, be, est.coef_, est.intercept_)
     return est

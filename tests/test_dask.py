@@ -25,6 +25,7 @@ import groundup as gu  # noqa: E402
 from groundup import _dask_linear as dask_linear  # noqa: E402
 from groundup import backends  # noqa: E402
 from groundup.kernels.closed_form import moments  # noqa: E402
+from groundup.kernels.schedules import SCHEDULES  # noqa: E402
 from groundup.linear_model import RankDeficientWarning  # noqa: E402
 
 xnp = backends.resolve("numpy").xp
@@ -245,20 +246,35 @@ def test_streaming_same_iterates_as_in_memory(scheduler, method, rows, extra):
     np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
 
 
-def _reference_stream(X, y, rows, *, batch_size, eta, epochs, seed):
-    """The documented order, as a plain loop: each epoch a permutation of the chunks, then of
-    each chunk's rows; batches within a chunk; w -= eta * mean((x.w + b - y) x)."""
+def _stream_order(n, rows, *, batch_size, epochs, seed, validation_fraction=None):
+    """The documented visiting order (groundup/_dask_stream.py) as a plain loop: the
+    early-stopping rows drawn first (the in-memory split's draw), then each epoch a
+    permutation of the chunks and, chunk by chunk, of the chunk's training rows; batches
+    within a chunk. Returns the held-out mask and, per epoch, the batches' row indices."""
     rng = np.random.default_rng(seed)
-    starts = list(range(0, len(y), rows))
-    w, b = np.zeros(X.shape[1]), 0.0
+    held = np.zeros(n, dtype=bool)
+    if validation_fraction is not None:
+        held[rng.permutation(n)[: math.ceil(validation_fraction * n)]] = True
+    starts = list(range(0, n, rows))
+    epochs_out = []
     for _ in range(epochs):
+        batches = []
         for c in rng.permutation(len(starts)):
-            Xc, yc = X[starts[c] : starts[c] + rows], y[starts[c] : starts[c] + rows]
-            perm = rng.permutation(len(yc))
-            for s in range(0, len(yc), batch_size):
-                i = perm[s : s + batch_size]
-                r = Xc[i] @ w + b - yc[i]
-                w, b = w - eta * (Xc[i].T @ r) / len(i), b - eta * r.mean()
+            idx = np.arange(starts[c], min(starts[c] + rows, n))
+            idx = idx[~held[idx]]
+            perm = idx[rng.permutation(len(idx))]
+            batches += [perm[s : s + batch_size] for s in range(0, len(perm), batch_size)]
+        epochs_out.append(batches)
+    return held, epochs_out
+
+
+def _reference_stream(X, y, rows, *, batch_size, eta, epochs, seed):
+    """The documented order, as a plain loop: w -= eta * mean((x.w + b - y) x)."""
+    _, order = _stream_order(len(y), rows, batch_size=batch_size, epochs=epochs, seed=seed)
+    w, b = np.zeros(X.shape[1]), 0.0
+    for i in (i for batches in order for i in batches):
+        r = X[i] @ w + b - y[i]
+        w, b = w - eta * (X[i].T @ r) / len(i), b - eta * r.mean()
     return w, b
 
 
@@ -487,12 +503,9 @@ def test_logistic_bad_input_on_dask():
     X, _ = _data(1200, 3)
     y = _labels(X, "binary")
     Xd, yd = _chunked(X, 300), _chunked(y, 300)
-    with pytest.raises(
-        ValueError, match=r"method='sgd'.*does not run on Dask.*'newton' or 'batch'"
-    ):
-        gu.LogisticRegression(method="sgd").fit(Xd, yd)
-    with pytest.raises(ValueError, match="no Dask path for this call"):
-        gu.LogisticRegression(method="batch").partial_fit(Xd, yd, classes=[0, 1])
+    for method in ("batch", "sgd"):  # partial_fit has no Dask path (fit has)
+        with pytest.raises(ValueError, match="no Dask path for this call"):
+            gu.LogisticRegression(method=method).partial_fit(Xd, yd, classes=[0, 1])
     with pytest.raises(ValueError, match="only one class"):
         gu.LogisticRegression().fit(Xd, _chunked(np.zeros(1200, dtype=int), 300))
     Xn = X.copy()
@@ -505,6 +518,202 @@ def test_logistic_bad_input_on_dask():
     sw[3] = -1.0
     with pytest.raises(ValueError, match="Negative values"):
         gu.LogisticRegression().fit(Xd, yd, sample_weight=sw)
+
+
+# Streamed sgd / minibatch (groundup/_dask_stream.py): the in-memory path where the orders
+# agree, else a plain loop with the sigmoid / softmax updates written out.
+LOGISTIC_STREAM = [
+    ("sgd", "binary", True, 600, {}),  # one chunk: exactly the in-memory fit, shuffled
+    ("minibatch", "three", True, 600, {"early_stopping": True}),
+    ("sgd", "three", False, 170, {"shuffle": False}),  # chunks in order = in-memory order
+    (
+        "minibatch",
+        "binary",
+        False,
+        160,  # chunks a multiple of batch_size
+        {"shuffle": False, "batch_size": 16, "penalty": "l2", "alpha": 1e-3},
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "kind", "weighted", "rows", "extra"), LOGISTIC_STREAM)
+def test_logistic_streaming_same_path_as_in_memory(scheduler, method, kind, weighted, rows, extra):
+    X, _ = _data(600, 3)
+    y = _labels(X, kind)
+    sw = _weights(len(y)) if weighted else None
+    params = {
+        "method": method,
+        "learning_rate": "constant",
+        "eta0": 0.2,
+        "max_iter": 40,
+        "random_state": 0,
+        **extra,
+    }
+    ref = gu.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    est = gu.LogisticRegression(**params).fit(
+        _chunked(X, rows), _chunked(y, rows), None if sw is None else _chunked(sw, rows)
+    )
+    assert est.backend_ == "dask"
+    assert type(est.coef_) is np.ndarray
+    assert est.coef_.shape == ref.coef_.shape
+    assert est.coef_.dtype == np.float64
+    assert est.converged_
+    assert ref.converged_
+    assert est.n_iter_ == ref.n_iter_ < 40
+    assert est.t_ == ref.t_
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+def _reference_logistic_stream(X, y, sw, rows, *, k, batch_size, epochs, seed, **kw):
+    """Per-batch sigmoid (k=1) or softmax updates in the documented order, weights normalised
+    to mean 1 over the training rows, ``eta = eta0 / t**power_t`` and the L2 decay of the
+    engine. Returns W (d, k), b (k,) and the training log-loss after every epoch."""
+    eta0, power_t, alpha, fraction = kw["eta0"], kw["power_t"], kw["alpha"], kw["fraction"]
+    held, order = _stream_order(
+        len(y), rows, batch_size=batch_size, epochs=epochs, seed=seed, validation_fraction=fraction
+    )
+    train = ~held
+    w = np.ones(len(y)) if sw is None else sw * (train.sum() / sw[train].sum())
+    Y = (y == 1).astype(float)[:, None] if k == 1 else np.eye(k)[y]
+
+    def margins_and_residuals(i, W, b):
+        Z = X[i] @ W + b
+        P = 1.0 / (1.0 + np.exp(-Z)) if k == 1 else np.exp(Z) / np.exp(Z).sum(1, keepdims=True)
+        return Z, (P - Y[i]) * w[i][:, None]
+
+    W, b, t, losses = np.zeros((X.shape[1], k)), np.zeros(k), 1, []
+    for batches in order:
+        for i in batches:
+            _, R = margins_and_residuals(i, W, b)
+            eta = eta0 / t**power_t
+            W = max(0.0, 1.0 - eta * alpha) * W - eta * X[i].T @ R / len(i)
+            b, t = b - eta * R.sum(0) / len(i), t + 1
+        Z = X[train] @ W + b
+        if k == 1:
+            per_row = np.logaddexp(0.0, Z[:, 0]) - Y[train, 0] * Z[:, 0]
+        else:
+            per_row = np.log(np.exp(Z).sum(1)) - (Z * Y[train]).sum(1)
+        losses.append(np.average(per_row, weights=w[train]))
+    return W, b, np.asarray(losses), t
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "batch_size", "weighted", "extra"),
+    [
+        ("sgd", "binary", 1, True, {"early_stopping": True, "power_t": 0.25}),
+        ("minibatch", "three", 16, False, {"penalty": "l2", "alpha": 1e-2, "power_t": 0.0}),
+    ],
+)
+def test_logistic_streaming_shuffle_order_matches_reference_loop(
+    scheduler, method, kind, batch_size, weighted, extra
+):
+    X, _ = _data(500, 3)
+    y = _labels(X, kind)
+    sw = _weights(len(y)) if weighted else None
+    est = gu.LogisticRegression(
+        method=method,
+        batch_size=batch_size,
+        learning_rate="invscaling",
+        eta0=0.1,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+        **extra,
+    ).fit(_chunked(X, 150), _chunked(y, 150), sample_weight=sw)
+    W, b, losses, t = _reference_logistic_stream(
+        X,
+        y,
+        sw,
+        150,
+        k=1 if kind == "binary" else 3,
+        batch_size=batch_size,
+        epochs=3,
+        seed=0,
+        eta0=0.1,
+        power_t=extra["power_t"],
+        alpha=extra.get("alpha", 0.0),
+        fraction=0.1 if extra.get("early_stopping") else None,
+    )
+    np.testing.assert_allclose(est.coef_, W.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, losses, rtol=1e-9)
+    assert est.t_ == t
+    assert est.n_iter_ == 3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_logistic_streaming_every_schedule_as_in_memory(schedule):
+    X, _ = _data(300, 3)
+    y = _labels(X, "binary")
+    params = {
+        "method": "minibatch",
+        "learning_rate": schedule,
+        "eta0": 0.2,
+        "penalty": "l2",
+        "alpha": 1e-3,
+        "epochs_drop": 2,
+        "tol": 1e-2,
+        "n_iter_no_change": 2,
+        "max_iter": 8,
+        "random_state": 1,
+    }
+    ref = gu.LogisticRegression(**params).fit(X, y)
+    est = gu.LogisticRegression(**params).fit(_chunked(X, 300), _chunked(y, 300))
+    assert (est.n_iter_, est.t_, est.converged_) == (ref.n_iter_, ref.t_, ref.converged_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+def test_logistic_streaming_warm_start_and_path_as_in_memory():
+    X, _ = _data(300, 3)
+    y = _labels(X, "three")
+    params = {"method": "sgd", "max_iter": 2, "tol": None, "random_state": 0}
+    ref = gu.LogisticRegression(**params, warm_start=True, record_path=True)
+    est = gu.LogisticRegression(**params, warm_start=True, record_path=True)
+    for _ in range(2):
+        ref.fit(X, y)
+        est.fit(_chunked(X, 300), _chunked(y, 300))
+        np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9)
+        np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    assert len(est.path_) == 2
+    for (cw, cb), (rw, rb) in zip(est.path_, ref.path_, strict=True):
+        np.testing.assert_allclose(cw, rw, rtol=1e-9)
+        np.testing.assert_allclose(cb, rb, rtol=1e-9, atol=1e-12)
+    cold = gu.LogisticRegression(**params).fit(_chunked(X, 300), _chunked(y, 300))
+    assert not np.allclose(cold.coef_, est.coef_)  # the second fit went on from the first
+
+
+def test_logistic_streaming_warnings_and_errors_as_in_memory():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _ = _data(400, 3)
+    y = _labels(X, "binary")
+    Xd, yd = _chunked(X, 400), _chunked(y, 400)
+    short = {"method": "minibatch", "max_iter": 2, "random_state": 0}
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):
+        ref = gu.LogisticRegression(**short).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):
+        est = gu.LogisticRegression(**short).fit(Xd, yd)
+    assert est.n_iter_ == ref.n_iter_ == 2
+    assert not est.converged_
+    separable = (X[:, 0] > 0).astype(int)
+    Xs = X + np.outer(2 * separable - 1, [1.0, 0.0, 0.0])  # a margin of 2 between the classes
+    for data in ((Xs, separable), (_chunked(Xs, 100), _chunked(separable, 100))):
+        with pytest.warns(ConvergenceWarning, match="linearly separable"):
+            gu.LogisticRegression(method="sgd", eta0=1.0, max_iter=3, tol=None).fit(*data)
+    wild = {"method": "minibatch", "learning_rate": "constant", "eta0": 10.0, "random_state": 0}
+    with pytest.raises(gu.linear_model.DivergenceError) as ref_err:
+        gu.LogisticRegression(**wild).fit(X * 1e3, y)
+    with pytest.raises(gu.linear_model.DivergenceError) as err:
+        gu.LogisticRegression(**wild).fit(_chunked(X * 1e3, 400), yd)
+    assert str(err.value) == str(ref_err.value)  # same epoch, same loss
+    Xn = X.copy()
+    Xn[250, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or inf: 1 .*row 250, column 2"):
+        gu.LogisticRegression(method="sgd", random_state=0).fit(_chunked(Xn, 100), yd)
 
 
 # -- out of core ----------------------------------------------------------------------------
