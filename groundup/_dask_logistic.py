@@ -332,17 +332,9 @@ def _fit_stream(
     )
     W, b = est._start(FitData(data.X, data.y, None, HOST), warm)
     res, history = stream_descent(est, plan, W, b, rng=rng, max_iter=max_iter, tol=tol, t0=t0)
-    est.coef_, est.intercept_ = res.W.T, res.b
-    est.loss_history_ = history
-    est.n_iter_ = res.n_iter
-    est.t_ = t0 + res.updates
-    est.converged_ = res.converged
-    if est.record_path:
-        est.path_ = [(w.T, c) for w, c in res.path]
-    if final and est._penalty_alpha() == 0 and whole.separated(res.W, res.b):
-        est._warn_separable(f"{res.n_iter} epoch(s)")
-    else:
-        est._warn_not_converged(res, max_iter, tol)
+    est._set_descent_state(
+        res, history, whole, HOST, t0=t0, max_iter=max_iter, tol=tol, final=final
+    )
 
 
 def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:

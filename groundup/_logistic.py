@@ -23,6 +23,7 @@ from groundup._validation import FitData, answer_in, check_finite, prepare_fit, 
 from groundup.backends import Backend
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
+from groundup.kernels.descent import DescentResult
 
 __all__ = ["LogisticRegression"]
 
@@ -376,6 +377,26 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         except DivergenceError:
             check_finite(train.X, "X", be)  # NaN / inf in X is the likelier cause
             raise
+        self._set_descent_state(
+            res, history, objective, be, t0=t0, max_iter=max_iter, tol=tol, final=final
+        )
+
+    def _set_descent_state(
+        self,
+        res: DescentResult,
+        history: np.ndarray,
+        objective: lk.BinaryLogLoss | lk.MultinomialLogLoss,
+        be: Backend,
+        *,
+        t0: int,
+        max_iter: int,
+        tol: float | None,
+        final: bool,
+    ) -> None:
+        """The fitted state after ``max_iter`` epochs at most from update ``t0`` (the engine
+        in memory, the streamed loop on Dask), then the warning: linearly separable classes
+        (a ``final`` fit without a penalty, decided by one more pass of ``objective`` over
+        the training rows), else not converged."""
         self.coef_, self.intercept_ = res.W.T, res.b
         self.loss_history_ = history
         self.n_iter_ = res.n_iter
@@ -384,7 +405,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         if self.record_path:
             self.path_ = [(be.to_numpy(w).T, be.to_numpy(c)) for w, c in res.path]
         if final and self._penalty_alpha() == 0 and objective.separated(res.W, res.b):
-            self._warn_separable(f"{res.n_iter} epoch(s)")
+            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
         else:
             self._warn_not_converged(res, max_iter, tol)
 
@@ -467,14 +488,14 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         rng = np.random.default_rng(self.random_state)
         return data.backend.asarray(np.sort(rng.choice(n, size=m, replace=False)))
 
-    def _warn_separable(self, spent: str) -> None:
+    def _warn_separable(self, spent: str, stacklevel: int = 4) -> None:
         warnings.warn(
             "The classes are linearly separable: without a penalty the log-loss has no "
             "minimum (the coefficients would grow without bound), so the fit stopped at a "
             f"separating solution after {spent}. Pass penalty='l2' (alpha > 0) for finite, "
             "unique coefficients.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
     # -- predict ------------------------------------------------------------------------
