@@ -311,11 +311,12 @@ def fit(est: Any, X: Any, y: Any, sample_weight: Any = None, *, partial: bool = 
     return _dask_linear.fit(est, X, y, sample_weight, partial=partial)
 
 
-def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
-    """``LogisticRegression.fit`` on Dask data (``_dask_logistic.fit_logistic``)."""
+def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None, **partial: Any) -> Any:
+    """``LogisticRegression.fit``, or ``partial_fit`` with ``partial=True, classes=...``, on
+    Dask data (``_dask_logistic.fit_logistic``)."""
     from groundup import _dask_logistic
 
-    return _dask_logistic.fit_logistic(est, X, y, sample_weight)
+    return _dask_logistic.fit_logistic(est, X, y, sample_weight, **partial)
 
 
 def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:

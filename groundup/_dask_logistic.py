@@ -23,7 +23,9 @@ of y, chunked like X.
   split's (the same draw, as in the ``batch`` path and the linear stream); they stay in
   their chunks, marked by a mask that every pass reads along with X.
 
-``partial_fit`` has no Dask path yet (``LogisticRegression.partial_fit`` has no Dask hook).
+``partial_fit`` (batch, sgd, minibatch) is one epoch of the same fits from the current state
+(``max_iter=1, tol=None``, the update counter ``t_`` running on), its ``classes`` checked as
+in memory (``LogisticRegression._partial_classes``) and its labels in the same pass over y.
 """
 
 from __future__ import annotations
@@ -337,13 +339,9 @@ def _fit_stream(
     )
 
 
-def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
-    """``LogisticRegression.fit`` on Dask data (``est._check_params()`` has run): labels
-    and class weights in one pass over y, then the estimator's own Newton or batch fit on
-    the Dask objective (:func:`log_loss`), or the streamed sgd / minibatch fit."""
-    from groundup import _logistic as lg
-
-    data = _prepare(est, X, y, sample_weight, reset=True, labels=True)
+def _label_pass(data: DaskData) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct labels of ``data.y`` and their total weights: one pass over y (and the
+    weights, checked here: finite, non-negative, a positive total)."""
     be = data.backend
     found, totals, smallest = be.tree_reduce(
         _chunk_labels, _merge_labels, [data.y, data.sample_weight]
@@ -352,27 +350,62 @@ def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None) -> Any:
         if not np.all(np.isfinite(totals)):
             _locate_nonfinite(be, sample_weight=data.sample_weight)
         _check_weights(smallest, float(np.sum(totals)))
-    classes, _ = lg._encode_labels(found)  # scikit-learn's target checks; two classes or more
-    freq = lg._class_weights(classes, np.arange(len(classes)), totals)
+    return found, totals
+
+
+def fit_logistic(
+    est: Any,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    partial: bool = False,
+    classes: Any = None,
+) -> Any:
+    """``LogisticRegression.fit`` on Dask data, or with ``partial`` its ``partial_fit``: one
+    epoch from the current state, ``classes`` checked as in memory (required on the first
+    call). ``est._check_params()`` has run. Labels and class weights in one pass over y,
+    then the estimator's own Newton or batch fit on the Dask objective (:func:`log_loss`),
+    or the streamed sgd / minibatch fit."""
+    from groundup import _logistic as lg
+
+    known, first = est._partial_classes(classes) if partial else (None, True)
+    data = _prepare(est, X, y, sample_weight, reset=first, labels=True)
+    be = data.backend
+    found, totals = _label_pass(data)
+    if partial:
+        lg._known_codes(found, known)  # labels outside the classes: the in-memory error
+        classes, freq, warm = known, None, not first
+        run = {"max_iter": 1, "tol": None, "warm": warm, "t0": 1 if first else int(est.t_)}
+        old_hist = None if first else est.loss_history_
+    else:
+        classes, _ = lg._encode_labels(found)  # scikit-learn's target checks; two classes+
+        freq = lg._class_weights(classes, np.arange(len(classes)), totals)
+        warm = (
+            est.warm_start
+            and hasattr(est, "coef_")
+            and np.array_equal(est.classes_, classes)
+            and tuple(est.coef_.shape) == (lg._n_outputs(classes), data.d)
+        )
+        run = {"max_iter": est.max_iter, "tol": est.tol, "warm": warm, "t0": 1}
+        old_hist = None
     fn = functools.partial(_chunk_targets, classes=classes)
     dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
     targets = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
-    warm = (
-        est.warm_start
-        and hasattr(est, "coef_")
-        and np.array_equal(est.classes_, classes)
-        and tuple(est.coef_.shape) == (lg._n_outputs(classes), data.d)
-    )
     est.classes_ = classes
     est._remember_backend(be)
-    run = {"max_iter": est.max_iter, "tol": est.tol, "warm": warm, "t0": 1, "final": True}
     start = est._timer_start()
     with be.quiet_floating_point():
         if est._method == "batch":
-            est._fit_gradient(FitData(data.X, targets, data.sample_weight, HOST), **run)
+            fit = FitData(data.X, targets, data.sample_weight, HOST)
+            est._fit_gradient(fit, **run, final=not partial)
         elif est._method in GRADIENT:
-            _fit_stream(est, DaskData(data.X, targets, data.sample_weight, be), **run)
+            fit = DaskData(data.X, targets, data.sample_weight, be)
+            _fit_stream(est, fit, **run, final=not partial)
         else:
             est._fit_newton(FitData(data.X, targets, data.sample_weight, HOST), freq, warm=warm)
+    if old_hist is not None:
+        est.loss_history_ = np.concatenate([old_hist, est.loss_history_])
+        est.n_iter_ = len(est.loss_history_)
     est._finish_timing(start, be, est.coef_, est.intercept_)
     return est

@@ -279,33 +279,17 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self
         """
         self._check_params()
-        first = not hasattr(self, "classes_")
+        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+            return dask_path.fit_logistic(self, X, y, sample_weight, partial=True, classes=classes)
+        known, first = self._partial_classes(classes)
         if first:
-            if classes is None:
-                msg = (
-                    "classes must be passed on the first call to partial_fit: every label y "
-                    "can take, e.g. classes=np.unique(y_all)."
-                )
-                raise ValueError(msg)
-            known = _unique_labels(classes)
             data, y_host = prepare_fit(self, X, y, sample_weight, y_kind="classification")
         else:
-            known = self.classes_
-            if classes is not None and not np.array_equal(_unique_labels(classes), known):
-                msg = (
-                    f"classes={list(_unique_labels(classes))} differs from the classes of the "
-                    f"earlier calls, {list(known)}; pass the same classes (or none)."
-                )
-                raise ValueError(msg)
             be = self._model_backend()
             data, y_host = prepare_fit(
                 self, X, y, sample_weight, reset=False, y_kind="classification", backend=be
             )
-        if len(known) < 2:
-            msg = f"classes={list(known)} has only one class; logistic regression needs two."
-            raise ValueError(msg)
-        check_classification_targets(y_host)
-        codes = _codes_of(y_host, known)
+        codes = _known_codes(y_host, known)
         be = data.backend
         if first:
             self.classes_ = known
@@ -321,6 +305,32 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             self.n_iter_ = len(self.loss_history_)
         self._finish_timing(start, be, self.coef_, self.intercept_)
         return self
+
+    def _partial_classes(self, classes: Any) -> tuple[np.ndarray, bool]:
+        """The classes of a ``partial_fit`` call and whether it is the first: ``classes`` is
+        required on the first call and must equal ``classes_`` on later ones (or be
+        ``None``); two classes at least. Checked before the data (in memory and on Dask)."""
+        first = not hasattr(self, "classes_")
+        if first:
+            if classes is None:
+                msg = (
+                    "classes must be passed on the first call to partial_fit: every label y "
+                    "can take, e.g. classes=np.unique(y_all)."
+                )
+                raise ValueError(msg)
+            known = _unique_labels(classes)
+        else:
+            known = self.classes_
+            if classes is not None and not np.array_equal(_unique_labels(classes), known):
+                msg = (
+                    f"classes={list(_unique_labels(classes))} differs from the classes of the "
+                    f"earlier calls, {list(known)}; pass the same classes (or none)."
+                )
+                raise ValueError(msg)
+        if len(known) < 2:
+            msg = f"classes={list(known)} has only one class; logistic regression needs two."
+            raise ValueError(msg)
+        return known, first
 
     def _objective(
         self, data: FitData, *, X_val: Array | None = None, y_val: Array | None = None
@@ -666,6 +676,13 @@ def _codes_of(y: Any, classes: np.ndarray) -> np.ndarray:
         )
         raise ValueError(msg)
     return idx
+
+
+def _known_codes(y: Any, classes: np.ndarray) -> np.ndarray:
+    """``partial_fit``'s labels: scikit-learn's target check, then their codes in the known
+    ``classes`` (labels outside them are an error). Dask passes the distinct labels."""
+    check_classification_targets(y)
+    return _codes_of(y, classes)
 
 
 def _class_weights(classes: np.ndarray, codes: np.ndarray, sw: np.ndarray | None) -> np.ndarray:

@@ -503,9 +503,6 @@ def test_logistic_bad_input_on_dask():
     X, _ = _data(1200, 3)
     y = _labels(X, "binary")
     Xd, yd = _chunked(X, 300), _chunked(y, 300)
-    for method in ("batch", "sgd"):  # partial_fit has no Dask path (fit has)
-        with pytest.raises(ValueError, match="no Dask path for this call"):
-            gu.LogisticRegression(method=method).partial_fit(Xd, yd, classes=[0, 1])
     with pytest.raises(ValueError, match="only one class"):
         gu.LogisticRegression().fit(Xd, _chunked(np.zeros(1200, dtype=int), 300))
     Xn = X.copy()
@@ -714,6 +711,111 @@ def test_logistic_streaming_warnings_and_errors_as_in_memory():
     Xn[250, 2] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN or inf: 1 .*row 250, column 2"):
         gu.LogisticRegression(method="sgd", random_state=0).fit(_chunked(Xn, 100), yd)
+
+
+# partial_fit on Dask: one epoch of the same fits from the current state, the class checks
+# of the in-memory partial_fit. Each case a sequence of three calls on different rows (the
+# second without classes, the third with the same classes again); the orders agree with the
+# in-memory ones: one chunk per call, or shuffle=False with every chunk but the last a
+# multiple of batch_size.
+LOGISTIC_PARTIAL = [
+    ("batch", "binary", True, None, {}),
+    ("batch", "three", False, 150, {"early_stopping": True, "penalty": "l2", "alpha": 1e-3}),
+    ("sgd", "three", True, None, {}),  # one chunk per call: shuffled as in memory
+    ("sgd", "binary", False, 130, {"shuffle": False}),
+    ("minibatch", "three", True, 160, {"shuffle": False, "batch_size": 16}),
+    ("minibatch", "binary", False, None, {"early_stopping": True}),
+]
+
+
+@pytest.mark.parametrize(("method", "kind", "weighted", "rows", "extra"), LOGISTIC_PARTIAL)
+def test_logistic_partial_fit_same_path_as_in_memory(
+    scheduler, method, kind, weighted, rows, extra
+):
+    X, _ = _data(600, 3)
+    y = _labels(X, kind)
+    sw = _weights(len(y)) if weighted else None
+    params = {"method": method, "learning_rate": "constant", "eta0": 0.2, "random_state": 0}
+    ref = gu.LogisticRegression(**params, **extra)
+    est = gu.LogisticRegression(**params, **extra)
+    classes = np.unique(y)
+    calls = [(slice(0, 400), classes), (slice(400, 600), None), (slice(0, 400), classes)]
+    for rows_of_call, cls in calls:
+        Xc, yc = X[rows_of_call], y[rows_of_call]
+        swc = None if sw is None else sw[rows_of_call]
+        size = len(yc) if rows is None else rows
+        ref.partial_fit(Xc, yc, classes=cls, sample_weight=swc)
+        est.partial_fit(
+            _chunked(Xc, size),
+            _chunked(yc, size),
+            classes=cls,
+            sample_weight=None if swc is None else _chunked(swc, size),
+        )
+        assert est.t_ == ref.t_
+        np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    assert est.backend_ == "dask"
+    assert type(est.coef_) is np.ndarray
+    assert est.coef_.dtype == np.float64
+    assert est.coef_.shape == ref.coef_.shape
+    np.testing.assert_array_equal(est.classes_, classes)
+    assert est.n_iter_ == ref.n_iter_ == 3
+    assert est.t_ > 3
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+def test_logistic_partial_fit_continues_a_fit_and_a_memory_model():
+    X, _ = _data(400, 3)
+    y = _labels(X, "three")
+    Xd, yd = _chunked(X, 400), _chunked(y, 400)
+    params = {"method": "sgd", "max_iter": 2, "tol": None, "random_state": 0}
+    ref = gu.LogisticRegression(**params).fit(X, y)
+    est = gu.LogisticRegression(**params).fit(Xd, yd)
+    mixed = gu.LogisticRegression(**params).fit(X, y)  # in memory, continued on Dask
+    ref.partial_fit(X, y)
+    est.partial_fit(Xd, yd)
+    mixed.partial_fit(Xd, yd)
+    for model in (est, mixed):
+        assert model.backend_ == "dask"
+        assert model.n_iter_ == ref.n_iter_ == 3
+        assert model.t_ == ref.t_ == 1 + 3 * 400
+        np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(model.loss_history_, ref.loss_history_, rtol=1e-9)
+
+
+# (classes of the calls before, the refused call's labels, its classes, the message)
+LOGISTIC_PARTIAL_BAD = {
+    "no-classes": ([], "binary", None, "classes must be passed on the first call"),
+    "one-class": ([], "binary", [1], "has only one class"),
+    "label-outside-classes": ([], "three", [0, 1], r"never seen in fit: \[2\]"),
+    "continuous": ([], "continuous", [0, 1], "Unknown label type: continuous"),
+    "other-classes": ([[0, 1]], "binary", [0, 1, 2], "differs from the classes of the earlier"),
+    "new-label-later": ([[0, 1]], "three", None, r"never seen in fit: \[2\]"),
+}
+
+
+@pytest.mark.parametrize("method", ["batch", "sgd", "minibatch"])
+@pytest.mark.parametrize("case", list(LOGISTIC_PARTIAL_BAD))
+def test_logistic_partial_fit_bad_input_as_in_memory(method, case):
+    earlier, kind, classes, match = LOGISTIC_PARTIAL_BAD[case]
+    X, _ = _data(300, 3)
+    y = _labels(X, "binary")
+    bad = X[:, 0] if kind == "continuous" else _labels(X, kind)
+    messages = []
+    for wrap in (np.asarray, functools.partial(_chunked, rows=100)):
+        est = gu.LogisticRegression(method=method, random_state=0)
+        for cls in earlier:
+            est.partial_fit(wrap(X), wrap(y), classes=cls)
+        state = (est.coef_.copy(), est.t_, est.n_iter_) if earlier else None
+        with pytest.raises(ValueError, match=match) as err:
+            est.partial_fit(wrap(X), wrap(bad), classes=classes)
+        messages.append(str(err.value))
+        if state is None:
+            assert not hasattr(est, "classes_")
+        else:  # a refused call leaves the model as it was
+            np.testing.assert_array_equal(est.coef_, state[0])
+            assert (est.t_, est.n_iter_) == state[1:]
+    assert messages[0] == messages[1]  # the in-memory message, word for word
 
 
 # -- out of core ----------------------------------------------------------------------------
