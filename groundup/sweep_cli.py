@@ -2,7 +2,10 @@
 
 The grid comes from flags (``--eta0 0.001,0.01,0.1 --batch-size 16,64``) and/or a TOML file
 (``--config sweep.toml``; flags win over the file), the data from a CSV file or a built-in set
-(``--data FILE --target COLUMN``). A rich progress bar follows the epochs; the table
+(``--data FILE --target COLUMN``; ``--weight-column COLUMN`` takes the sample weights from a
+column of the CSV file, which is then not a feature). ``--model logistic`` trains logistic
+regression on class labels (two classes: binary; more: multinomial). A rich progress bar
+follows the epochs; the table
 (``sweep.csv``), the loss histories (``histories.csv``), the best configuration
 (``best.json``) and the plots (``heatmap.png``, ``losses.png``, ``best.png``) are written to
 ``--out``.
@@ -13,6 +16,7 @@ top-level ``[params]`` table, as ``groundup bench`` reads, is shared with ``[swe
     [sweep]
     data = "train.csv"        # relative to the config file
     target = "price"
+    weight_column = "w"       # optional: sample weights
     method = "minibatch"
     random_state = 0
     validation_fraction = 0.2
@@ -33,6 +37,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 # flag -> (parameter, converter of one item); every one takes a comma-separated list.
@@ -85,6 +90,7 @@ for _name, _conv in (
 _SETTINGS = (
     "data",
     "target",
+    "weight_column",
     "model",
     "method",
     "backend",
@@ -115,8 +121,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", nargs="?", help="CSV file (or --data)")
     p.add_argument("--data", help="CSV file or built-in set (line, multi, diabetes, ...)")
     p.add_argument("--target", help="target column of a CSV file")
+    p.add_argument(
+        "--weight-column",
+        metavar="COLUMN",
+        help="column of the CSV file holding sample weights (not used as a feature)",
+    )
     p.add_argument("--config", help="TOML file with the sweep's settings and grid")
-    p.add_argument("--model", help="linear (default) or logistic (binary labels: two classes)")
+    p.add_argument(
+        "--model",
+        help="linear (default) or logistic (class labels: two classes binary, more multinomial)",
+    )
     p.add_argument("--method", help="minibatch (default), batch, sgd; a list sweeps it")
     p.add_argument("--backend", help="numpy, torch, cupy, jax, array_api_strict")
     p.add_argument("--device", help="cpu, cuda, mps, ...")
@@ -149,12 +163,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep the parsed arguments describe; 0 on success, 2 on bad input."""
     try:
         conf = _settings(args)
-        data = _load(conf)
+        data, weights = _load(conf)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"groundup sweep: error: {exc}", file=sys.stderr)
         return 2
     try:
-        result = _sweep(conf, data, progress=not args.no_progress)
+        result = _sweep(conf, data, weights, progress=not args.no_progress)
     except (ValueError, TypeError, ImportError) as exc:
         print(f"groundup sweep: error: {exc}", file=sys.stderr)
         return 2
@@ -249,19 +263,42 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return conf
 
 
-def _load(conf: dict[str, Any]) -> Any:
+def _load(conf: dict[str, Any]) -> tuple[Any, Any]:
+    """The data set, and the sample weights taken out of its features (or ``None``)."""
     from groundup import datasets
 
-    return datasets.load(
+    data = datasets.load(
         str(conf["data"]),
         target=conf.get("target"),
         n_samples=conf.get("n_samples"),
         random_state=int(conf.get("random_state") or 0),
     )
+    column = conf.get("weight_column")
+    if column is None:
+        return data, None
+    if column == conf.get("target"):
+        msg = f"--weight-column {column!r} is the target column; name the column of weights."
+        raise ValueError(msg)
+    names = list(data.feature_names)
+    if column not in names:
+        where = (
+            f"the columns of {conf['data']!r} are {names}"
+            if str(conf["data"]).lower().endswith(".csv")
+            else f"{conf['data']!r} is a built-in set: weights need a CSV file"
+        )
+        msg = f"--weight-column {column!r} not found: {where}."
+        raise ValueError(msg)
+    j = names.index(column)
+    if len(names) == 1:
+        msg = f"--weight-column {column!r} leaves no feature column besides the target."
+        raise ValueError(msg)
+    rest = [i for i in range(len(names)) if i != j]
+    features = replace(data, X=data.X[:, rest], feature_names=[names[i] for i in rest])
+    return features, data.X[:, j].copy()
 
 
 # -- running and writing ----------------------------------------------------------------------
-def _sweep(conf: dict[str, Any], data: Any, *, progress: bool) -> Any:
+def _sweep(conf: dict[str, Any], data: Any, weights: Any, *, progress: bool) -> Any:
     import pandas as pd
 
     from groundup.sweeps import sweep
@@ -271,6 +308,7 @@ def _sweep(conf: dict[str, Any], data: Any, *, progress: bool) -> Any:
         "model": conf.get("model") or "linear",
         "method": conf.get("method") or "minibatch",
         "grid": conf["grid"],
+        "sample_weight": weights,
         "backend": conf.get("backend"),
         "device": conf.get("device"),
         "validation_fraction": conf.get("validation_fraction", 0.2),
@@ -322,6 +360,8 @@ def _write(result: Any, out: str, *, plots: bool) -> list[str]:
         "best_params": result.best_params,
         "best_row": None if best is None else json.loads(result.table.loc[best].to_json()),
         "random_state": result.random_state,
+        "classes": None if result.classes is None else result.classes.tolist(),
+        "sample_weight": result.sample_weight,
         "backend": result.backend,
         "device": result.device,
     }

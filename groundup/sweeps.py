@@ -5,9 +5,10 @@ intercept and early-stopping setting; the seed is shared by the whole sweep) for
 train together as one weight matrix of shape (n_features, K) with
 :func:`groundup.kernels.sweep.descend_columns`. Every run ends exactly where fitting its
 configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
-:class:`~groundup.LogisticRegression` (``model="logistic"``, two classes) on the sweep's training
-split (``result.train_index``) with ``random_state=result.random_state`` ends. A run whose loss
-stops being finite is marked diverged at that epoch; the others go on.
+:class:`~groundup.LogisticRegression` (``model="logistic"``: binary, or multinomial with C
+classes, C columns of W per configuration) on the sweep's training split
+(``result.train_index``, with its ``sample_weight``) with ``random_state=result.random_state``
+ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from groundup._typing import Array
 from groundup._validation import FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
+from groundup.kernels.schedules import Schedule
 from groundup.kernels.sweep import (
-    BinaryLogLossColumns,
     ColumnResult,
     ColumnSettings,
     GroupSettings,
+    RateTable,
     SquaredLossColumns,
     descend_columns,
 )
+from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
 
 __all__ = ["SweepResult", "register_cli", "sweep"]
 
@@ -63,17 +66,21 @@ class SweepResult:
     ----------
     table : pandas.DataFrame
         One row per configuration: the swept parameters, ``train_loss`` (final training
-        loss: MSE, or mean log-loss for ``model="logistic"``), validation metrics
-        (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``, ``val_log_loss`` for
-        logistic ones), ``n_iter``
+        loss: MSE, or mean log-loss for ``model="logistic"``, weighted by ``sample_weight``),
+        validation metrics (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``,
+        ``val_log_loss`` for logistic ones; weighted by the validation rows'
+        ``sample_weight``), ``n_iter``
         (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
         (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
     histories : list of ndarray
         Training loss after every epoch, one array per row of ``table`` (a diverged run
         ends with its first non-finite value).
-    coefs : list of arrays of shape (n_features,)
-        Final coefficients per row, on the sweep's backend and device.
-    intercepts : list of 0-d arrays
+    coefs : list of arrays
+        Final coefficients per row, on the sweep's backend and device: shape
+        (n_features,) for linear and binary logistic models, (n_classes, n_features) for
+        multinomial ones (``coef_`` of :class:`~groundup.LogisticRegression`).
+    intercepts : list of arrays
+        0-d, or (n_classes,) for multinomial models.
     params : list of str
         The swept parameter names (columns of ``table``).
     fixed : dict
@@ -89,8 +96,10 @@ class SweepResult:
     train_index, val_index : ndarray
         Rows of the input used for training and for the validation metrics (``val_index``
         is ``None`` with ``validation_fraction=None``).
-    classes : ndarray of shape (2,) or None
-        ``model="logistic"``: the sorted labels (the second is the positive class).
+    classes : ndarray of shape (n_classes,) or None
+        ``model="logistic"``: the sorted labels (binary: the second is the positive class).
+    sample_weight : bool
+        Whether the runs were weighted.
     """
 
     table: Any
@@ -107,6 +116,7 @@ class SweepResult:
     train_index: np.ndarray
     val_index: np.ndarray | None
     classes: np.ndarray | None = None
+    sample_weight: bool = False
     _template: Any = field(default=None, repr=False)
 
     @property
@@ -169,10 +179,11 @@ class SweepResult:
         est._check_params()
         est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
         if self.model == "logistic":
-            xp = _backend_of(self).xp
             est.classes_ = self.classes
-            est.coef_ = xp.reshape(est.coef_, (1, -1))
-            est.intercept_ = xp.reshape(est.intercept_, (1,))
+            if len(self.classes) == 2:
+                xp = _backend_of(self).xp
+                est.coef_ = xp.reshape(est.coef_, (1, -1))
+                est.intercept_ = xp.reshape(est.intercept_, (1,))
         est.loss_history_ = self.histories[i]
         est.n_iter_ = int(row["n_iter"])
         est.t_ = int(row["t"])
@@ -214,6 +225,7 @@ def sweep(
     model: str = "linear",
     method: str = "minibatch",
     grid: Mapping[str, Any],
+    sample_weight: Any = None,
     backend: str | None = None,
     device: Any = None,
     validation_fraction: float | None = 0.2,
@@ -229,13 +241,13 @@ def sweep(
     X : array of shape (n_samples, n_features)
         NumPy, pandas, list, or an array of any supported library.
     y : array of shape (n_samples,)
-        Real targets (``model="linear"``) or labels of two classes (``model="logistic"``).
+        Real targets (``model="linear"``) or class labels (``model="logistic"``).
     model : {"linear", "logistic"}, default="linear"
-        ``"logistic"``: binary logistic regression, each run equal to
+        ``"logistic"``: logistic regression, binary (two classes) or multinomial (softmax
+        over C classes: each configuration owns C columns of the weight matrix, and one
+        product per update still serves all of them). Each run equals
         :class:`~groundup.LogisticRegression` fitted alone with the same parameters (and the
-        sweep's ``method``, never its default ``"newton"``). Multinomial (more than two
-        classes) is refused: its (n_features, n_classes) weights per run do not fit one
-        column per configuration.
+        sweep's ``method``, never its default ``"newton"``).
     method : {"batch", "sgd", "minibatch"}, default="minibatch"
         The gradient method (``grid`` may also sweep ``method``).
     grid : dict of str to list
@@ -245,6 +257,13 @@ def sweep(
         ``batch_size``, ``max_iter``, ``learning_rate`` and its parameters (``power_t``,
         ``decay``, ``drop``, ``epochs_drop``, ``eta_min``, ``t_max``, ``t1``), ``alpha``,
         ``penalty``, ``tol``, ``n_iter_no_change``, ... Every combination is one run.
+    sample_weight : array of shape (n_samples,), optional
+        Non-negative weights. Every run is the single fit with ``sample_weight`` of its
+        training rows (``sample_weight[result.train_index]``; an early-stopping score inside
+        a run is unweighted, as the estimators' is), and the validation metrics are weighted
+        by the validation rows' weights (as ``score(X, y, sample_weight)`` and scikit-learn's
+        metrics weigh them). Checked as the estimators check it (length, NaN, negative
+        values, a zero sum).
     backend, device : str, optional
         Where to compute (as for the estimators; ``None``: the input's own library).
     validation_fraction : float or None, default=0.2
@@ -274,8 +293,9 @@ def sweep(
     ------
     ValueError, TypeError
         An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
-        out of range (checked for every configuration before any training); more than two
-        classes for ``model="logistic"``.
+        out of range (checked for every configuration before any training); bad
+        ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
+        fewer than two classes with a positive weight there).
     """
     cls = _estimator_class(model)
     configs, params = _expand(grid, fixed_params, cls)
@@ -299,22 +319,23 @@ def sweep(
     template = ests[0]
     logistic = model == "logistic"
     data, y_host = prepare_fit(
-        template, X, y, y_kind="classification" if logistic else "continuous"
+        template, X, y, sample_weight, y_kind="classification" if logistic else "continuous"
     )
-    be, xp = data.backend, data.backend.xp
+    be = data.backend
     check_finite(data.X, "X", be)
     train_idx, val_idx = _holdout(data.X.shape[0], validation_fraction, seed)
+    sw_host = None if data.sample_weight is None else be.to_numpy(data.sample_weight)
+    _check_split_weights(sw_host, train_idx, val_idx)
     classes = None
     if logistic:
-        classes, data = _binary_targets(data, y_host, train_idx)
-    train, X_val, y_val = _take(data, train_idx), None, None
-    if val_idx is not None:
-        sel = be.asarray(val_idx)
-        X_val, y_val = xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0)
+        classes, data = _logistic_targets(data, y_host, train_idx, sw_host)
+    train = _take(data, train_idx)
+    val = None if val_idx is None else _take(data, val_idx)
     n = train.X.shape[0]
-    if not logistic:  # (logistic: _binary_targets already asked for both classes)
+    if not logistic:  # (logistic: _logistic_targets already asked for two classes)
         for est in ests:
             est._check_n_samples(n)
+    n_classes = 1 if classes is None else len(classes)
     groups = _groups(ests, n)
     total = sum(max(ests[i].max_iter for i in g) for g in groups)
     done = 0
@@ -337,7 +358,7 @@ def sweep(
 
         start = time.perf_counter()
         with be.quiet_floating_point():
-            out = _run_group([ests[i] for i in members], train, be, on_epoch, model)
+            out = _run_group([ests[i] for i in members], train, be, on_epoch, model, n_classes)
         be.synchronize(*[r.coef for r in out])
         elapsed = time.perf_counter() - start
         for i, r in zip(members, out, strict=True):
@@ -345,7 +366,7 @@ def sweep(
             times[i] = (gid, elapsed)
     finished = [r for r in runs if r is not None]
     with be.quiet_floating_point():
-        metrics = _metrics(finished, X_val, y_val, be, model)
+        metrics = _metrics(finished, val, be, model, n_classes)
     table = _table(configs, params, finished, metrics, times, groups)
     default = "val_log_loss" if logistic else "val_rmse"
     crit = (
@@ -356,11 +377,12 @@ def sweep(
         msg = f"Unknown criterion {crit!r}; choose one of {choices}."
         raise ValueError(msg)
     fixed = {"method": method, **fixed_params}
+    coefs, intercepts = _public_parameters(finished, n_classes)
     return SweepResult(
         table=table,
         histories=[np.asarray(r.history, dtype=np.float64) for r in finished],
-        coefs=[r.coef for r in finished],
-        intercepts=[r.intercept for r in finished],
+        coefs=coefs,
+        intercepts=intercepts,
         params=params,
         fixed=fixed,
         criterion=crit,
@@ -371,6 +393,7 @@ def sweep(
         train_index=train_idx,
         val_index=val_idx,
         classes=classes,
+        sample_weight=data.sample_weight is not None,
         _template=template,
     )
 
@@ -389,23 +412,50 @@ def _estimator_class(model: str) -> type:
     raise ValueError(msg)
 
 
-def _binary_targets(
-    data: FitData, y_host: Any, train_idx: np.ndarray
+def _logistic_targets(
+    data: FitData, y_host: Any, train_idx: np.ndarray, sw_host: np.ndarray | None
 ) -> tuple[np.ndarray, FitData]:
-    """LogisticRegression's label encoding: sorted classes, 0/1 targets in X's dtype."""
-    from groundup._logistic import _class_weights, _encode_labels, _targets
+    """LogisticRegression's label encoding: sorted classes; 0/1 targets (two classes) or
+    one-hot rows (more), in X's dtype.
+
+    Every class must have training rows, so that fitting the training rows alone finds the
+    same classes; two of them need a positive weight there (as the estimator asks).
+    """
+    from groundup._logistic import _class_weights, _encode_labels
 
     classes, codes = _encode_labels(y_host)
-    if len(classes) != 2:
+    seen = np.bincount(codes[train_idx], minlength=len(classes)) > 0
+    if not seen.all():
         msg = (
-            f"sweep(model='logistic') trains binary logistic regression, but y has "
-            f"{len(classes)} classes; sweep one-vs-rest problems (y == label) separately "
-            "or fit the multinomial model with gu.LogisticRegression."
+            f"The class(es) {classes[~seen].tolist()} of y have no row in the training split "
+            f"({len(train_idx)} of {len(codes)} rows): the runs could not learn them. Use "
+            "another random_state, a smaller validation_fraction or validation_fraction=None."
         )
         raise ValueError(msg)
-    _class_weights(classes, codes[train_idx], None)  # the training rows need both classes
-    be = data.backend
-    return classes, FitData(data.X, _targets(codes, classes, be, data.X), None, be)
+    _class_weights(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
+    be, X = data.backend, data.X
+    if len(classes) == 2:
+        host = (codes == 1).astype(np.float64)
+    else:
+        host = (codes[:, None] == np.arange(len(classes))[None, :]).astype(np.float64)
+    return classes, FitData(X, be.asarray(host, dtype=X.dtype), data.sample_weight, be)
+
+
+def _check_split_weights(
+    sw: np.ndarray | None, train_idx: np.ndarray, val_idx: np.ndarray | None
+) -> None:
+    """The training rows (and the validation rows, which weigh the metrics) need a positive
+    total weight."""
+    if sw is None:
+        return
+    for rows, what in ((train_idx, "training"), (val_idx, "validation")):
+        if rows is not None and not sw[rows].sum() > 0:
+            msg = (
+                f"sample_weight of the {len(rows)} {what} rows sums to zero: their "
+                f"{'runs' if what == 'training' else 'metrics'} would be undefined. Use "
+                "another random_state or validation_fraction, or give those rows weight."
+            )
+            raise ValueError(msg)
 
 
 def _expand(
@@ -476,7 +526,13 @@ def _take(data: FitData, rows: np.ndarray) -> FitData:
     if rows.shape[0] == data.X.shape[0]:
         return data
     sel = be.asarray(rows)
-    return FitData(xp.take(data.X, sel, axis=0), xp.take(data.y, sel, axis=0), None, be)
+    sw = data.sample_weight
+    return FitData(
+        xp.take(data.X, sel, axis=0),
+        xp.take(data.y, sel, axis=0),
+        None if sw is None else xp.take(sw, sel, axis=0),
+        be,
+    )
 
 
 def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
@@ -489,12 +545,48 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
 
 
 # -- training one group -------------------------------------------------------------------
+# Elements of one (rows, K·C) temporary of a logistic pass over X: 128 KiB in float64, small
+# enough to stay in cache (and below the allocator's mmap threshold) on CPU backends.
+_PASS_ELEMENTS = 16384
+
+
+def _pass_rows(be: Backend, d: int, width: int) -> int | None:
+    """Rows per chunk of a logistic pass over X with ``width`` columns of margins: the
+    backend's chunk for X (``None`` on GPUs: no chunks), fewer rows for a wide W."""
+    rows = be.chunk_rows(d)
+    return None if rows is None else min(rows, max(64, _PASS_ELEMENTS // width))
+
+
+def _log_loss_columns(
+    X: Array,
+    y: Array,
+    sw: Array | None,
+    n_classes: int,
+    width: int,
+    be: Backend,
+    X_val: Array | None = None,
+    y_val: Array | None = None,
+) -> BinaryLogLossColumns | MultinomialLogLossColumns:
+    cls = BinaryLogLossColumns if n_classes == 2 else MultinomialLogLossColumns
+    return cls(
+        X,
+        y,
+        sw,
+        X_val=X_val,
+        y_val=y_val,
+        n_classes=n_classes,
+        chunk_rows=_pass_rows(be, X.shape[1], width),
+        xp=be.xp,
+    )
+
+
 def _run_group(
     ests: Sequence[Any],
     train: FitData,
     be: Backend,
     on_epoch: Callable[[int, int], None],
     model: str = "linear",
+    n_classes: int = 1,
 ) -> list[ColumnResult]:
     """The single fit's preparation (``LinearRegression._fit_gradient`` or
     ``LogisticRegression._fit_gradient``), once for K runs."""
@@ -502,40 +594,35 @@ def _run_group(
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
     part, X_val, y_val = first._split(train, rng)
+    sw = first._normalised_weights(part.sample_weight, xp=xp)
     n, d = part.X.shape
     bs = first._effective_batch_size(n)
-    objective: SquaredLossColumns | BinaryLogLossColumns
+    k = len(ests)
+    outputs = n_classes if n_classes > 2 else 1
+    objective: SquaredLossColumns | BinaryLogLossColumns | MultinomialLogLossColumns
     if model == "logistic":
-        objective = BinaryLogLossColumns(
-            part.X,
-            part.y,
-            None,
-            X_val=X_val,
-            y_val=y_val,
-            fit_intercept=first.fit_intercept,
-            chunk_rows=be.chunk_rows(d),  # the single fit's chunks: the same sums
-            xp=xp,
+        objective = _log_loss_columns(
+            part.X, part.y, sw, n_classes, k * outputs, be, X_val=X_val, y_val=y_val
         )
     else:
         objective = SquaredLossColumns(
             part.X,
             part.y,
-            None,
+            sw,
             X_val=X_val,
             y_val=y_val,
             use_moments=first._method == "batch",
             chunk_rows=be.chunk_rows(d + 1),
             xp=xp,
         )
-    k = len(ests)
     dt, dev = part.X.dtype, be.device
-    W = xp.zeros((d, k), dtype=dt, device=dev)
-    b = xp.zeros((k,), dtype=dt, device=dev)
+    W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
+    b = xp.zeros((k * outputs,), dtype=dt, device=dev)
     return descend_columns(
         objective,
         part.X,
         part.y,
-        None,
+        sw,
         W,
         b,
         schedules=[est._schedule(math.ceil(n / bs)) for est in ests],
@@ -552,43 +639,91 @@ def _run_group(
             batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping
         ),
         orders=first._orders(n, be, rng),
+        start_losses=objective.zero_loss(),  # every run starts at zero: no pass over X
+        rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
         on_epoch=on_epoch,
         xp=xp,
     )
 
 
+def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
+    """Learning rates computed on the host in float64 (the single fits' Python floats) and
+    moved to the device in one transfer per epoch: a few small device operations per
+    configuration and epoch would cost more than a full-batch epoch on some backends."""
+    from groundup import backends
+
+    host = backends.resolve("numpy")
+    hxp, f64 = host.xp, host.dtype("float64")
+
+    def table(schedules: list[Schedule], t: int, count: int) -> Array:
+        if count == 1:  # full batch: one rate per configuration
+            rates = np.asarray([[sch(t) for sch in schedules]], dtype=np.float64)
+        else:
+            rates = hxp.stack(
+                [sch.array(t, count, dtype=f64, device=host.device, xp=hxp) for sch in schedules],
+                axis=1,
+            )
+        return be.asarray(rates, dtype=dtype)
+
+    return table
+
+
 # -- the table ------------------------------------------------------------------------------
 def _metrics(
     runs: Sequence[ColumnResult],
-    X_val: Array | None,
-    y_val: Array | None,
+    val: FitData | None,
     be: Backend,
     model: str = "linear",
+    n_classes: int = 1,
 ) -> dict[str, np.ndarray]:
     """Validation RMSE and R² (linear) or accuracy and log-loss (logistic) of every run,
-    brought home in one transfer; NaN for diverged runs."""
-    if X_val is None:
+    weighted by the validation rows' ``sample_weight``, brought home in one transfer; NaN
+    for diverged runs."""
+    if val is None:
         return {}
     xp = be.xp
-    W = xp.stack([r.coef for r in runs], axis=1)
-    b = xp.stack([r.intercept for r in runs])
+    X_val, y_val, sw = val.X, val.y, val.sample_weight
+    if n_classes > 2:  # every run's (n_features, C) block, laid out class by class
+        W = xp.concat(
+            [xp.stack([r.coef[:, c] for r in runs], axis=1) for c in range(n_classes)], axis=1
+        )
+        b = xp.concat([xp.stack([r.intercept[c] for r in runs]) for c in range(n_classes)])
+    else:
+        W, b = xp.stack([r.coef for r in runs], axis=1), xp.stack([r.intercept for r in runs])
     if model == "logistic":
-        val = BinaryLogLossColumns(X_val, y_val, None, X_val=X_val, y_val=y_val, xp=xp)
+        obj = _log_loss_columns(X_val, y_val, sw, n_classes, W.shape[1], be)
         names = ("val_accuracy", "val_log_loss")
-        stacked = xp.stack([val.scores(W, b), val.losses(W, b)], axis=1)
+        stacked = xp.stack([obj.accuracies(X_val, y_val, sw, W, b), obj.losses(W, b)], axis=1)
     else:
         P = X_val @ W + b
         names = ("val_rmse", "val_r2")
         vals = []
         for j in range(len(runs)):
             p = P[:, j]
-            vals.append(xp.stack([mk.rmse(y_val, p, xp=xp), mk.r2(y_val, p, xp=xp)]))
+            vals.append(
+                xp.stack(
+                    [
+                        mk.rmse(y_val, p, sample_weight=sw, xp=xp),
+                        mk.r2(y_val, p, sample_weight=sw, xp=xp),
+                    ]
+                )
+            )
         stacked = xp.stack(vals)
     host = be.to_numpy(stacked).astype(np.float64)
     diverged = np.array([r.diverged_at is not None for r in runs])
     host[diverged] = np.nan
     return {name: host[:, j] for j, name in enumerate(names)}
+
+
+def _public_parameters(
+    runs: Sequence[ColumnResult], n_classes: int
+) -> tuple[list[Array], list[Array]]:
+    """Each run's coefficients as the estimators keep them: (n_features,) and 0-d, or
+    (n_classes, n_features) and (n_classes,) for a multinomial model (``coef_``)."""
+    if n_classes <= 2:
+        return [r.coef for r in runs], [r.intercept for r in runs]
+    return [r.coef.T for r in runs], [r.intercept for r in runs]
 
 
 def _table(

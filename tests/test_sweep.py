@@ -1,5 +1,6 @@
-"""gu.sweep: every vectorised run equals the single fit of its configuration; divergence is a
-result; the table, the best run, the plots and the ``sweep`` sub-command."""
+"""gu.sweep: every vectorised run equals the single fit of its configuration (linear, binary
+and multinomial logistic, with and without sample weights); divergence is a result; the table,
+the best run, the plots and the ``sweep`` sub-command."""
 
 from __future__ import annotations
 
@@ -23,14 +24,17 @@ from groundup.sweeps import register_cli, sweep
 SCHEDULES = ["constant", "invscaling", "adaptive", "time_decay", "cosine_annealing"]
 
 
-def _single(result, i, X, y, case):
-    """Fit row ``i``'s configuration alone on the sweep's training rows (the oracle)."""
-    est = gu.LinearRegression(**result.params_of(i), backend=case.name, device=case.device)
+def _single(result, i, X, y, case, sample_weight=None, model="linear"):
+    """Fit row ``i``'s configuration alone on the sweep's training rows (the oracle), with
+    their sample weights."""
+    cls = gu.LinearRegression if model == "linear" else gu.LogisticRegression
+    est = cls(**result.params_of(i), backend=case.name, device=case.device)
     rows = result.train_index
+    sw = None if sample_weight is None else case.asarray(sample_weight[rows])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            return est.fit(case.asarray(X[rows]), case.asarray(y[rows]))
+            return est.fit(case.asarray(X[rows]), case.asarray(y[rows]), sample_weight=sw)
         except DivergenceError as exc:
             return exc
 
@@ -42,11 +46,11 @@ def _assert_on_case(a, case) -> None:
     assert str(a.dtype).endswith(case.dtype)
 
 
-def _assert_same_as_single(result, X, y, case, *, rtol=None) -> None:
+def _assert_same_as_single(result, X, y, case, *, rtol=None, sample_weight=None) -> None:
     rtol = case.rtol if rtol is None else rtol
     for i in range(len(result.table)):
         row = result.table.loc[i]
-        single = _single(result, i, X, y, case)
+        single = _single(result, i, X, y, case, sample_weight)
         if isinstance(single, DivergenceError):
             assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
             assert f"at epoch {row['diverged_epoch']}," in str(single)
@@ -500,22 +504,14 @@ def _classes(n, d=3, seed=0):
     return X, np.where(logits > 0, 7, 3)
 
 
-def _single_logistic(result, i, X, y, case):
-    est = gu.LogisticRegression(**result.params_of(i), backend=case.name, device=case.device)
-    rows = result.train_index
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        try:
-            return est.fit(case.asarray(X[rows]), case.asarray(y[rows]))
-        except DivergenceError as exc:
-            return exc
-
-
-def _assert_logistic_same_as_single(result, X, y, case) -> None:
+def _assert_logistic_same_as_single(result, X, y, case, sample_weight=None) -> None:
+    """Every row equals LogisticRegression fitted alone: binary runs keep coef (n_features,)
+    and a 0-d intercept, multinomial ones coef_ (n_classes, n_features) and (n_classes,)."""
     rtol = case.rtol
+    n_classes = len(np.unique(y))
     for i in range(len(result.table)):
         row = result.table.loc[i]
-        single = _single_logistic(result, i, X, y, case)
+        single = _single(result, i, X, y, case, sample_weight, model="logistic")
         if isinstance(single, DivergenceError):
             assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
             assert f"at epoch {row['diverged_epoch']}," in str(single)
@@ -523,12 +519,21 @@ def _assert_logistic_same_as_single(result, X, y, case) -> None:
         assert not row["diverged"], f"row {i} diverged in the sweep only"
         _assert_on_case(result.coefs[i], case)
         _assert_on_case(result.intercepts[i], case)
-        assert tuple(single.coef_.shape) == (1, X.shape[1])
+        binary = n_classes == 2
+        assert tuple(single.coef_.shape) == (1 if binary else n_classes, X.shape[1])
+        assert tuple(result.coefs[i].shape) == ((X.shape[1],) if binary else single.coef_.shape)
+        assert tuple(result.intercepts[i].shape) == (() if binary else (n_classes,))
         np.testing.assert_allclose(
-            case.to_numpy(result.coefs[i]), case.to_numpy(single.coef_)[0], rtol=rtol, atol=rtol
+            case.to_numpy(result.coefs[i]).reshape(single.coef_.shape),
+            case.to_numpy(single.coef_),
+            rtol=rtol,
+            atol=rtol,
         )
         np.testing.assert_allclose(
-            float(result.intercepts[i]), float(single.intercept_[0]), rtol=rtol, atol=rtol
+            case.to_numpy(result.intercepts[i]).reshape(-1),
+            case.to_numpy(single.intercept_),
+            rtol=rtol,
+            atol=rtol,
         )
         np.testing.assert_allclose(result.histories[i], single.loss_history_, rtol=rtol)
         assert row["n_iter"] == single.n_iter_, f"row {i}"
@@ -613,58 +618,225 @@ def test_logistic_divergence_is_marked_and_others_go_on(case64, tol):
     _assert_logistic_same_as_single(result, X, y, case64)
 
 
-def test_logistic_table_metrics_best_and_estimator():
+@pytest.mark.parametrize(
+    ("kind", "method", "max_iter"), [("binary", "batch", 40), ("multinomial", "minibatch", 10)]
+)
+def test_logistic_table_metrics_best_and_estimator(kind, method, max_iter):
     from sklearn.metrics import accuracy_score, log_loss
 
-    X, y = _classes(200, d=3, seed=6)
-    labels = np.where(y == 7, "yes", "no")  # string labels: encoded as LogisticRegression does
-    result = sweep(
-        X,
-        labels,
-        model="logistic",
-        method="batch",
-        grid={"eta0": [0.01, 0.1, 1.0]},
-        max_iter=40,
-        random_state=2,
-    )
+    if kind == "binary":
+        X, y = _classes(200, d=3, seed=6)
+        labels = np.where(y == 7, "yes", "no")  # string labels: encoded as the estimator does
+    else:
+        X, y = _three_classes(200, seed=5)
+        labels = np.array(["ant", "bee", "cat"])[np.searchsorted([10, 20, 30], y)]
+    kwargs = {"model": "logistic", "method": method, "max_iter": max_iter, "random_state": 2}
+    result = sweep(X, labels, grid={"eta0": [0.01, 0.1, 1.0]}, **kwargs)
     table = result.table
     assert {"train_loss", "val_accuracy", "val_log_loss"} <= set(table.columns)
     assert "val_rmse" not in table.columns
     Xv, yv = X[result.val_index], labels[result.val_index]
+    n_rows = 1 if kind == "binary" else 3
     for i in range(len(table)):
         est = result.estimator(i)
-        assert list(est.classes_) == ["no", "yes"]
-        assert tuple(est.coef_.shape) == (1, 3)
+        assert list(est.classes_) == sorted(set(labels))
+        assert tuple(est.coef_.shape) == (n_rows, 3)
+        assert tuple(est.intercept_.shape) == (n_rows,)
+        if kind == "multinomial":  # centred over the classes, as the single fit's
+            np.testing.assert_allclose(est.coef_.sum(axis=0), 0.0, atol=1e-12)
         proba = est.predict_proba(Xv)
         np.testing.assert_allclose(
             table.loc[i, "val_log_loss"], log_loss(yv, proba, labels=est.classes_), rtol=1e-10
         )
         assert table.loc[i, "val_accuracy"] == pytest.approx(accuracy_score(yv, est.predict(Xv)))
         assert table.loc[i, "train_loss"] == result.histories[i][-1]
+        np.testing.assert_array_equal(est.loss_history_, result.histories[i])
     assert result.best_index == int(table["val_log_loss"].idxmin())
-    by_acc = sweep(
-        X,
-        labels,
-        model="logistic",
-        method="batch",
-        grid={"eta0": [0.01, 0.1, 1.0]},
-        max_iter=40,
-        random_state=2,
-        criterion="val_accuracy",
-    )
+    by_acc = sweep(X, labels, grid={"eta0": [0.01, 0.1, 1.0]}, criterion="val_accuracy", **kwargs)
     assert by_acc.maximise
     assert by_acc.best_index == int(by_acc.table["val_accuracy"].idxmax())
 
 
-def test_logistic_refuses_more_than_two_classes_and_newton():
+def test_logistic_refuses_newton_and_classes_missing_from_training():
     X, y = _classes(60, seed=7)
-    y3 = np.arange(60) % 3
-    with pytest.raises(ValueError, match="binary logistic regression, but y has 3 classes"):
-        sweep(X, y3, model="logistic", grid={"eta0": [0.1]}, random_state=0)
     with pytest.raises(ValueError, match="gradient methods"):
         sweep(X, y, model="logistic", method="newton", grid={"eta0": [0.1]}, random_state=0)
     with pytest.raises(ValueError, match="choose 'linear' or 'logistic'"):
         sweep(X, y, model="tree", grid={"eta0": [0.1]}, random_state=0)
+    # a class whose only row lands in the validation split: the runs could not learn it
+    y3 = y.copy()
+    probe = sweep(X, y, model="logistic", grid={"eta0": [0.1]}, random_state=0, max_iter=1)
+    y3[probe.val_index[0]] = 5
+    with pytest.raises(ValueError, match=r"class\(es\) \[5\] of y have no row in the training"):
+        sweep(X, y3, model="logistic", grid={"eta0": [0.1]}, random_state=0)
+
+
+# -- multinomial logistic regression ------------------------------------------------------------
+def _three_classes(n, d=3, seed=0, scale=1.0):
+    """Three overlapping classes labelled 10, 20, 30 (the label encoding is exercised)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    logits = X @ rng.normal(size=(d, 3)) + rng.normal(size=(n, 3))
+    return X * scale, np.array([10, 20, 30])[np.argmax(logits, axis=1)]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize(
+    ("method", "n", "extra"),
+    [
+        ("minibatch", 150, {"batch_size": 16, "max_iter": 15}),
+        ("batch", 120, {"max_iter": 25}),
+        ("sgd", 40, {"max_iter": 4}),
+    ],
+)
+def test_multinomial_runs_equal_single_fits(case64, method, n, extra, early_stopping):
+    """K configurations x 3 classes in one weight matrix: each run is its single fit
+    (coef_ (3, d), intercept_ (3,), history, n_iter_, t_, converged_) to 1e-10; the run with
+    eta0=1e4 diverges and is marked, the others go on."""
+    X, y = _three_classes(n, seed=3)
+    grid = {"eta0": [0.02, 0.5, 1e4], "learning_rate": ["constant", "adaptive"]}
+    result = sweep(
+        case64.asarray(X),
+        case64.asarray(y),
+        model="logistic",
+        method=method,
+        grid=grid,
+        tol=1e-2,
+        n_iter_no_change=2,
+        early_stopping=early_stopping,
+        random_state=4,
+        **extra,
+    )
+    table = result.table
+    assert result.table["group"].nunique() == 1  # one (d, 3 x 6) weight matrix
+    assert list(result.classes) == [10, 20, 30]
+    assert table.loc[table["eta0"] == 1e4, "diverged"].all()
+    assert not table.loc[table["eta0"] < 1e4, "diverged"].any()
+    assert table.loc[table["diverged"], "val_log_loss"].isna().all()
+    assert table.loc[~table["diverged"], "val_accuracy"].between(0, 1).all()
+    _assert_logistic_same_as_single(result, X, y, case64)
+
+
+# -- sample weights -----------------------------------------------------------------------------
+def _weights(n, seed=0):
+    """Weights in [0, 3) with a few zeros (rows that must not count at all)."""
+    w = np.random.default_rng(seed).uniform(0.0, 3.0, size=n)
+    w[::7] = 0.0
+    return w
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "early_stopping"),
+    [
+        ("linear", "minibatch", False),
+        ("linear", "batch", True),
+        ("binary", "minibatch", True),
+        ("binary", "batch", False),
+        ("multinomial", "minibatch", False),
+        ("multinomial", "batch", True),
+    ],
+)
+def test_sample_weight_runs_equal_single_fits(case64, model, method, early_stopping):
+    """Each weighted run is the single fit with sample_weight of its training rows."""
+    n = 120
+    if model == "linear":
+        X, y, _ = make_regression(n=n, d=3, seed=15)
+    elif model == "binary":
+        X, y = _classes(n, seed=15)
+    else:
+        X, y = _three_classes(n, seed=15)
+    w = _weights(n)
+    kwargs = {
+        "model": "linear" if model == "linear" else "logistic",
+        "method": method,
+        "grid": {"eta0": [0.01, 0.2], "learning_rate": ["constant", "invscaling"]},
+        "batch_size": 10,
+        "max_iter": 12,
+        "tol": 1e-3,
+        "n_iter_no_change": 3,
+        "early_stopping": early_stopping,
+        "random_state": 6,
+    }
+    X_d, y_d = case64.asarray(X), case64.asarray(y)
+    result = sweep(X_d, y_d, sample_weight=case64.asarray(w), **kwargs)
+    assert result.sample_weight
+    if model == "linear":
+        _assert_same_as_single(result, X, y, case64, sample_weight=w)
+    else:
+        _assert_logistic_same_as_single(result, X, y, case64, sample_weight=w)
+    # the weights change the runs (the oracle is not blind to them)
+    plain = sweep(X_d, y_d, **kwargs)
+    assert not np.allclose(plain.table["train_loss"], result.table["train_loss"])
+
+
+def test_sample_weight_metrics_are_weighted_like_sklearn():
+    from sklearn.metrics import accuracy_score, log_loss
+
+    X, y, _ = make_regression(n=150, d=3, seed=16, noise=0.5)
+    w = _weights(150, seed=1)
+    res = sweep(X, y, sample_weight=w, grid={"eta0": [0.01, 0.05]}, max_iter=5, random_state=3)
+    Xv, yv, wv = X[res.val_index], y[res.val_index], w[res.val_index]
+    for i in range(len(res.table)):
+        pred = res.estimator(i).predict(Xv)
+        rmse = math.sqrt(mean_squared_error(yv, pred, sample_weight=wv))
+        assert res.table.loc[i, "val_rmse"] == pytest.approx(rmse, rel=1e-12)
+        r2 = r2_score(yv, pred, sample_weight=wv)
+        assert res.table.loc[i, "val_r2"] == pytest.approx(r2, rel=1e-12)
+        first = sweep(X, y, grid={"eta0": [0.01, 0.05]}, max_iter=5, random_state=3)
+        assert first.table.loc[i, "val_rmse"] != pytest.approx(rmse, rel=1e-6)
+    X, y = _three_classes(150, seed=17)
+    res = sweep(
+        X,
+        y,
+        model="logistic",
+        sample_weight=w,
+        grid={"eta0": [0.05, 0.5]},
+        max_iter=5,
+        random_state=3,
+    )
+    Xv, yv, wv = X[res.val_index], y[res.val_index], w[res.val_index]
+    for i in range(len(res.table)):
+        est = res.estimator(i)
+        expected = log_loss(yv, est.predict_proba(Xv), sample_weight=wv, labels=est.classes_)
+        assert res.table.loc[i, "val_log_loss"] == pytest.approx(expected, rel=1e-10)
+        acc = accuracy_score(yv, est.predict(Xv), sample_weight=wv)
+        assert res.table.loc[i, "val_accuracy"] == pytest.approx(acc, rel=1e-12)
+        assert res.table.loc[i, "val_accuracy"] == pytest.approx(est.score(Xv, yv, wv), rel=1e-12)
+
+
+def _zero_on(rows, n=60):
+    w = np.ones(n)
+    w[rows] = 0.0
+    return w
+
+
+@pytest.mark.parametrize(
+    ("model", "weights", "match"),
+    [
+        ("linear", -np.ones(60), "Negative values in data passed to sample_weight"),
+        ("linear", np.ones(59), r"sample_weight.shape == \(59,\), expected \(60,\)"),
+        ("logistic", np.r_[np.nan, np.ones(59)], "sample_weight contains NaN"),
+        ("linear", np.zeros(60), "Sample weights must contain at least one non-zero"),
+        ("linear", "train", "sample_weight of the 48 training rows sums to zero"),
+        ("logistic", "val", "sample_weight of the 12 validation rows sums to zero"),
+        ("logistic", "one class", "Only the class .* has a positive sample_weight"),
+    ],
+)
+def test_bad_sample_weight_is_refused(model, weights, match):
+    X, y = _classes(60, seed=18)
+    split = sweep(X, y, model="logistic", grid={"eta0": [0.1]}, max_iter=1, random_state=0)
+    if isinstance(weights, str):
+        rows = {
+            "train": split.train_index,
+            "val": split.val_index,
+            "one class": split.train_index[y[split.train_index] == 3],
+        }[weights]
+        weights = _zero_on(rows)
+    else:  # weights of every row: the estimators refuse them with the same message
+        with pytest.raises(ValueError, match=match):
+            gu.fit(X, y, model=model, method="minibatch", sample_weight=weights)
+    with pytest.raises(ValueError, match=match):
+        sweep(X, y, model=model, sample_weight=weights, grid={"eta0": [0.1]}, random_state=0)
 
 
 def test_logistic_plots(tmp_path):
@@ -729,3 +901,68 @@ def test_cli_logistic(tmp_path):
         random_state=0,
     )
     np.testing.assert_allclose(table["val_log_loss"], res.table["val_log_loss"], rtol=1e-12)
+
+
+def test_cli_multinomial_with_weight_column(tmp_path):
+    X, y = _three_classes(150, seed=19)
+    w = _weights(150, seed=2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y, w=w)
+    data, out = tmp_path / "three.csv", tmp_path / "out"
+    frame.to_csv(data, index=False)
+    argv = [
+        "sweep",
+        str(data),
+        "--target",
+        "label",
+        "--weight-column",
+        "w",
+        "--model",
+        "logistic",
+        "--eta0",
+        "0.01,0.1,1",
+        "--max-iter",
+        "6",
+        "--random-state",
+        "0",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-plots",
+    ]
+    args = _parser().parse_args(argv)
+    assert args.func(args) == 0
+    table = pd.read_csv(out / "sweep.csv", index_col="run")
+    best = json.loads((out / "best.json").read_text())
+    assert best["classes"] == [10, 20, 30]
+    assert best["sample_weight"] is True
+    res = sweep(
+        frame[["a", "b", "c"]],  # the weight column is not a feature
+        frame["label"],
+        sample_weight=frame["w"].to_numpy(),
+        model="logistic",
+        grid={"eta0": [0.01, 0.1, 1.0]},
+        max_iter=6,
+        random_state=0,
+    )
+    np.testing.assert_allclose(table["val_log_loss"], res.table["val_log_loss"], rtol=1e-12)
+    np.testing.assert_allclose(table["train_loss"], res.table["train_loss"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["DATA", "--target", "label", "--weight-column", "nope"], "'nope' not found"),
+        (["DATA", "--target", "label", "--weight-column", "label"], "is the target column"),
+        (["--data", "line", "--weight-column", "w"], "built-in set: weights need a CSV"),
+    ],
+)
+def test_cli_bad_weight_column_exits_2(tmp_path, capsys, argv, match):
+    X, y = _classes(40, seed=20)
+    data = tmp_path / "d.csv"
+    pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y).to_csv(data, index=False)
+    argv = [str(data) if a == "DATA" else a for a in argv]
+    args = _parser().parse_args(
+        ["sweep", *argv, "--eta0", "0.1", "--out", str(tmp_path / "x"), "--no-progress"]
+    )
+    assert args.func(args) == 2
+    assert match in capsys.readouterr().err

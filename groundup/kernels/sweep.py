@@ -1,17 +1,21 @@
 """Vectorised gradient descent for hyper-parameter sweeps: K configurations, one weight matrix.
 
 Configurations that visit the samples in the same order (same method, batch size, seed and
-shuffling) train together: ``W`` has shape (n_features, K), one column per configuration, and
-each update is one pair of matrix products for all K. Learning rates and L2 decay factors are
-per column: (K,) vectors built on the host once per epoch from each column's
-:class:`~groundup.kernels.schedules.Schedule` and moved to the device in one transfer.
+shuffling) train together: ``W`` has shape (n_features, outputs·K), ``outputs`` columns per
+configuration (1 for linear and binary logistic models, C for a softmax over C classes, laid
+out output by output: column ``c·K + k`` is output ``c`` of configuration ``k``), and each
+update is one pair of matrix products for all K. Learning rates and L2 decay factors are per
+configuration: each epoch's (updates, K) table of rates comes from the configurations'
+:class:`~groundup.kernels.schedules.Schedule` in one go (``Schedule.array``; the caller may
+compute it on the host and move it in one transfer) and is read one row per update.
 
 The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` /
 ``n_iter_no_change`` rule, the ``adaptive`` schedule, divergence) mirror
 :func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
-:meth:`_Column.after_epoch`. A column that finishes (converged, diverged, or at its own
-``max_iter``) leaves ``W`` at that epoch and the others go on, so every column ends where the
-single fit of its configuration ends.
+:meth:`_Column.after_epoch`. A configuration that finishes (converged, diverged, or at its own
+``max_iter``) leaves ``W`` at that epoch and the others go on, so every configuration ends
+where the single fit of its configuration ends. The logistic objectives live in
+:mod:`groundup.kernels.sweep_logistic`.
 """
 
 from __future__ import annotations
@@ -25,33 +29,34 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
-from groundup.kernels.logistic import BinaryLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
-    "BinaryLogLossColumns",
     "ColumnResult",
     "ColumnSettings",
+    "ColumnStep",
     "GroupSettings",
+    "RateTable",
     "SquaredLossColumns",
     "descend_columns",
+    "device_rate_table",
 ]
 
 
 @dataclass
 class ColumnSettings:
-    """What may differ between the columns of one group (scikit-learn's names)."""
+    """What may differ between the configurations of one group (scikit-learn's names)."""
 
     max_iter: int = 1000  # epochs
     alpha: float = 0.0  # L2 strength applied in the update (0 without a penalty)
-    tol: float | None = 1e-3  # None: no convergence check for this column
+    tol: float | None = 1e-3  # None: no convergence check for this configuration
     n_iter_no_change: int = 5
 
 
 @dataclass
 class GroupSettings:
-    """What the columns of one group share: the visiting order and the objective."""
+    """What the configurations of one group share: the visiting order and the objective."""
 
     batch_size: int = 32  # rows per update; >= n_samples means full batch
     fit_intercept: bool = True
@@ -60,10 +65,10 @@ class GroupSettings:
 
 @dataclass
 class ColumnResult:
-    """What one column (one configuration) of a group produced."""
+    """What one configuration of a group produced."""
 
-    coef: Array  # shape (n_features,), on the device
-    intercept: Array  # 0-d, on the device
+    coef: Array  # (n_features,), or (n_features, outputs) when outputs > 1; on the device
+    intercept: Array  # 0-d, or (outputs,) when outputs > 1
     history: list[float] = field(default_factory=list)  # training loss after each epoch
     n_iter: int = 0  # epochs run
     updates: int = 0  # updates made
@@ -72,12 +77,77 @@ class ColumnResult:
     reference: float = math.inf  # max(starting loss, loss of the zero model)
 
 
-class SquaredLossColumns(SquaredLoss):
+class ColumnStep:
+    """The mini-batch update of every column, shared by the column objectives.
+
+    A subclass gives ``batch_residuals(Xb, yb, W, b)`` (``dloss/dZ`` of the batch's
+    margins, unweighted, (m, K·outputs)) and ``_column_sums(R)`` (``sum(R, axis=0)``).
+    """
+
+    def column_step(
+        self,
+        Xb: Array,
+        yb: Array,
+        sb: Array | None,
+        W: Array,
+        b: Array,
+        eta: Array,
+        decay: Array | None,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """``W <- decay * W - eta * gw``, ``b <- b - eta * gb`` with the batch's mean
+        gradient (no penalty) folded in: the step size scales the residuals once.
+
+        Parameters
+        ----------
+        Xb : array of shape (m, n_features)
+        yb : array of shape (m,) or (m, n_targets)
+        sb : array of shape (m,) or None
+        W : array of shape (n_features, K·outputs)
+        b : array of shape (K·outputs,)
+        eta : array of shape (K·outputs,)
+            Each column's learning rate.
+        decay : array of shape (K·outputs,) or None
+            ``max(0, 1 - eta * alpha)`` per column (``None``: no penalty anywhere).
+        fit_intercept : bool
+
+        Returns
+        -------
+        W, b
+        """
+        R = self.batch_residuals(Xb, yb, W, b)
+        if sb is not None:
+            R = R * sb[:, None]
+        R = R * (eta / Xb.shape[0])
+        W = (W if decay is None else decay * W) - Xb.T @ R
+        if fit_intercept:
+            b = b - self._column_sums(R)
+        return W, b
+
+
+class SquaredLossColumns(ColumnStep, SquaredLoss):
     """:class:`~groundup.kernels.losses.SquaredLoss` with one loss and score per column.
 
     ``batch_grad`` and ``full_grad`` already take ``W`` of shape (n_features, K); ``losses``
-    and ``scores`` are the column-wise ``loss`` and ``score`` (same formulas, shape (K,)).
+    and ``scores`` are the column-wise ``loss`` and ``score`` (same formulas, shape (K,));
+    ``column_step`` is ``batch_step`` with a learning rate and a decay factor per column.
     """
+
+    outputs = 1
+
+    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
+        return Xb @ W + (b - yb[:, None])
+
+    def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
+        """``W``, ``b`` restricted to ``columns``; the moments' terms at ``(W, b)`` with them."""
+        xp = self.xp
+        W2, b2 = xp.take(W, columns, axis=1), xp.take(b, columns, axis=0)
+        last = self._last
+        if last is not None and last[0] is W and last[1] is b:
+            sw, delta, mse = last[2]
+            terms = (xp.take(sw, columns, axis=1), xp.take(delta, columns), xp.take(mse, columns))
+            self._last = (W2, b2, terms)
+        return W2, b2
 
     def _mses(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
         xp = self.xp
@@ -89,7 +159,7 @@ class SquaredLossColumns(SquaredLoss):
     def losses(self, W: Array, b: Array) -> Array:
         """Training MSE of every column, shape (K,)."""
         if self.stats is not None:
-            return self._stats_terms(self.stats, W, b)[2]
+            return self._train_terms(W, b)[2]
         return self._mses(self.X, self.y, self.sw, W, b)
 
     def scores(self, W: Array, b: Array) -> Array:
@@ -103,31 +173,8 @@ class SquaredLossColumns(SquaredLoss):
         return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)
 
 
-class BinaryLogLossColumns(BinaryLogLoss):
-    """:class:`~groundup.kernels.logistic.BinaryLogLoss` for K binary models, one per column.
-
-    ``y`` holds 0/1 in X's dtype. ``batch_grad`` and ``full_grad`` take ``W`` of shape
-    (n_features, K) (the same fused pass as the single model's); ``losses`` is the mean
-    log-loss of every column and ``scores`` the validation accuracy of every column, (K,).
-    """
-
-    per_column = True
-
-    def losses(self, W: Array, b: Array) -> Array:
-        """Training mean log-loss of every column (weighted, no penalty), shape (K,)."""
-        return self.loss(W, b)
-
-    def scores(self, W: Array, b: Array) -> Array:
-        """Validation accuracy of every column, shape (K,)."""
-        xp = self.xp
-        dt = self.X_val.dtype
-        pred = xp.astype((self.X_val @ W + b) > 0, dt)
-        hit = pred == xp.reshape(self.y_val, (-1, 1))
-        return xp.mean(xp.astype(hit, dt), axis=0)
-
-
 class _Column:
-    """Host-side state of one column: its schedule and its convergence bookkeeping."""
+    """Host-side state of one configuration: its schedule and its convergence bookkeeping."""
 
     def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
         self.schedule = schedule
@@ -146,10 +193,6 @@ class _Column:
     @reference.setter
     def reference(self, value: float) -> None:
         self.rule.reference = value
-
-    def decay(self, eta: float) -> float:
-        # The factor of descend's _step_w: max(0, 1 - eta*alpha) * W (1 without a penalty).
-        return max(0.0, 1.0 - eta * self.s.alpha) if self.s.alpha else 1.0
 
     def after_epoch(self, epoch: int, value: float, score: float, t: int) -> bool:
         """Record the epoch's loss (and validation score); True when this column stops here.
@@ -172,6 +215,61 @@ def _host_floats(v: Array) -> list[float]:
     return [float(v[i]) for i in range(v.shape[0])]
 
 
+RateTable = Callable[[list[Schedule], int, int], Array]
+"""``rate_table(schedules, t, count)``: the rates of updates ``t .. t + count - 1`` of each
+schedule, an array of shape (count, len(schedules)) on the device."""
+
+
+def device_rate_table(dtype: Any, device: Any, xp: Namespace) -> RateTable:
+    """The rate table computed on the device, one ``Schedule.array`` per configuration."""
+
+    def table(schedules: list[Schedule], t: int, count: int) -> Array:
+        return xp.stack(
+            [sch.array(t, count, dtype=dtype, device=device, xp=xp) for sch in schedules], axis=1
+        )
+
+    return table
+
+
+class _Rates:
+    """Each epoch's learning rates and decay factors, (updates, outputs·K) on the device."""
+
+    def __init__(
+        self,
+        cols: list[_Column],
+        outputs: int,
+        table: RateTable,
+        dtype: Any,
+        device: Any,
+        xp: Namespace,
+    ) -> None:
+        self.cols, self.outputs, self.table = cols, outputs, table
+        self.dtype, self.device, self.xp = dtype, device, xp
+        self.decays = any(c.s.alpha for c in cols)
+
+    def _per_column(self, table: Array) -> Array:
+        """(updates, K) -> (updates, outputs·K): each configuration's value on its columns."""
+        return table if self.outputs == 1 else self.xp.tile(table, (1, self.outputs))
+
+    def epoch(self, active: list[int], t: int, count: int) -> tuple[Array, Array | None]:
+        """Rates (and ``max(0, 1 - eta·alpha)`` factors, or ``None``) of updates ``t ..
+        t + count - 1`` for the ``active`` configurations."""
+        xp = self.xp
+        eta = self.table([self.cols[k].schedule for k in active], t, count)
+        dec = None
+        if self.decays:
+            alpha = [self.cols[k].s.alpha for k in active]
+            alpha_d = xp.asarray(alpha, dtype=self.dtype, device=self.device)
+            dec = self._per_column(xp.clip(1.0 - eta * alpha_d, min=0.0))  # 1 where alpha = 0
+        return self._per_column(eta), dec
+
+
+def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
+    """Columns of W (output by output) that hold the configurations at positions
+    ``configs`` of a group of ``k``."""
+    return [c * k + j for c in range(outputs) for j in configs]
+
+
 def descend_columns(
     objective: Any,
     X: Array,
@@ -186,27 +284,34 @@ def descend_columns(
     settings: GroupSettings,
     orders: Callable[[], Array | None],
     t_start: int = 1,
+    start_losses: Array | None = None,
+    rate_table: RateTable | None = None,
     to_host: Callable[[Array], list[float]] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
     xp: Namespace,
 ) -> list[ColumnResult]:
-    """Run gradient descent for K configurations at once, one column of ``W`` each.
+    """Run gradient descent for K configurations at once, ``outputs`` columns of ``W`` each.
 
     Parameters
     ----------
     objective : object
-        Has ``batch_grad(Xb, yb, sb, W, b)`` and ``full_grad(W, b)`` for ``W`` of shape
-        (n_features, K), ``losses(W, b)`` (shape (K,)) and, for early stopping,
-        ``scores(W, b)`` (shape (K,)); e.g. :class:`SquaredLossColumns`.
+        Has ``outputs`` (columns per configuration), ``column_step(Xb, yb, sb, W, b, eta,
+        decay, fit_intercept)`` (one mini-batch update of every column; ``eta`` and
+        ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,))
+        and, for early stopping, ``scores(W, b)`` (shape (K,)); optionally ``zero_loss()``
+        and ``keep(W, b, columns, configs)`` (restrict ``W``, ``b`` and what the objective
+        keeps about them to the configurations that go on). E.g. :class:`SquaredLossColumns`,
+        :class:`~groundup.kernels.sweep_logistic.BinaryLogLossColumns`.
     X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,)
+    y : array of shape (n_samples,) or (n_samples, n_targets)
     sample_weight : array of shape (n_samples,) or None
-    W : array of shape (n_features, K)
-        Starting weights, one column per configuration.
-    b : array of shape (K,)
-        Starting intercepts.
+    W : array of shape (n_features, outputs·K)
+        Starting weights, output by output: configuration ``k`` in columns ``k, K + k, ...,
+        (outputs - 1)·K + k``.
+    b : array of shape (outputs·K,)
+        Starting intercepts, laid out as the columns of ``W``.
     schedules : list of Schedule, length K
-        Each column's learning-rate schedule (``adaptive`` ones are changed in place).
+        Each configuration's learning-rate schedule (``adaptive`` ones are changed in place).
     columns : list of ColumnSettings, length K
     settings : GroupSettings
     orders : callable
@@ -214,8 +319,15 @@ def descend_columns(
         for the natural order; called once per epoch, as ``descend`` calls it.
     t_start : int
         Number of the first update.
+    start_losses : array of shape (K,) or 0-d, optional
+        The losses at the starting ``(W, b)`` where the caller knows them (a fresh start at
+        zero: ``objective.zero_loss()``), which saves a pass over the data.
+    rate_table : callable, optional
+        ``rate_table(schedules, t, count)`` -> (count, len(schedules)) array of learning
+        rates on the device (e.g. computed on the host and moved in one transfer); the
+        default computes them on the device (:func:`device_rate_table`).
     to_host : callable, optional
-        Brings a (K,) array to the host as a list of floats in one transfer (the backend's
+        Brings a 1-d array to the host as a list of floats in one transfer (the backend's
         fast path); the fallback reads it element by element.
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, n_running)`` after every epoch (progress reports).
@@ -224,39 +336,44 @@ def descend_columns(
     Returns
     -------
     list of ColumnResult, length K
-        In the order of the columns of ``W``.
+        In the order of the configurations.
 
     Notes
     -----
-    The host reads the (K,) losses once per epoch when some column has a ``tol`` (the
-    check); otherwise the losses stay on the device until the end (one transfer), as in
-    ``descend``. A column diverged where the estimator would raise ``DivergenceError``:
-    in the loop when its loss is not finite or ``GROWTH_LIMIT`` times the reference (the
-    larger of its starting loss and the zero model's), after the fit by
-    :func:`~groundup.kernels.descent.divergent_epoch`; ``diverged_at`` is that epoch.
+    The host reads the (K,) losses (and the scores, in the same transfer) once per epoch
+    when some configuration has a ``tol`` (the check); otherwise the losses stay on the
+    device until the end (one transfer), as in ``descend``. A configuration diverged where
+    the estimator would raise ``DivergenceError``: in the loop when its loss is not finite
+    or ``GROWTH_LIMIT`` times the reference (the larger of its starting loss and the zero
+    model's), after the fit by :func:`~groundup.kernels.descent.divergent_epoch`;
+    ``diverged_at`` is that epoch.
     """
     s = settings
     n = X.shape[0]
-    K = W.shape[1]
+    C = int(getattr(objective, "outputs", 1))
+    K = W.shape[1] // C
     full = s.batch_size >= n
     bs = n if full else s.batch_size
     per_epoch = 1 if full else math.ceil(n / bs)
     read = to_host if to_host is not None else _host_floats
     cols = [_Column(sch, cs, s.early_stopping) for sch, cs in zip(schedules, columns, strict=True)]
     check = any(cs.tol is not None for cs in columns)
-    decays = any(cs.alpha for cs in columns)
     dev, dt = _device(W), W.dtype
+    table = rate_table if rate_table is not None else device_rate_table(dt, dev, xp)
+    rates = _Rates(cols, C, table, dt, dev, xp)
+    keep = getattr(objective, "keep", None)
     results: list[ColumnResult | None] = [None] * K
-    pending: list[tuple[list[int], Array]] = []  # (columns, losses) left on the device
+    pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     active = list(range(K))
-    # descend's reference: max(starting loss, loss of the zero model), per column.
+    # descend's reference: max(starting loss, loss of the zero model), per configuration.
     zero_loss = getattr(objective, "zero_loss", None)
     zero = (
         zero_loss()
         if zero_loss is not None
         else objective.losses(xp.zeros_like(W), xp.zeros_like(b))
     )
-    ref = xp.maximum(objective.losses(W, b), zero)
+    start = objective.losses(W, b) if start_losses is None else start_losses
+    ref = xp.maximum(start, zero) + xp.zeros((K,), dtype=dt, device=dev)
     if check:
         for c, r in zip(cols, read(ref), strict=True):
             c.reference = r
@@ -264,29 +381,28 @@ def descend_columns(
     epoch = 0
     while active:
         epoch += 1
-        # Rates of this epoch's updates, (K_active, per_epoch): one transfer per epoch.
-        rates = [cols[k].schedule.values(t, per_epoch) for k in active]
-        eta = xp.asarray(rates, dtype=dt, device=dev)
-        dec = None
-        if decays:
-            factors = [[cols[k].decay(e) for e in r] for k, r in zip(active, rates, strict=True)]
-            dec = xp.asarray(factors, dtype=dt, device=dev)
+        eta, dec = rates.epoch(active, t, per_epoch)
         if full:
             gw, gb = objective.full_grad(W, b)
-            W, b = _step(W, b, gw, gb, eta[:, 0], None if dec is None else dec[:, 0], s)
+            W, b = _step(W, b, gw, gb, eta[0, :], None if dec is None else dec[0, :], s)
         else:
             order = orders()
-            for u, start in enumerate(range(0, n, bs)):
-                rows = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
-                Xb, yb, sb = rows
-                gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
-                W, b = _step(W, b, gw, gb, eta[:, u], None if dec is None else dec[:, u], s)
+            for u, first in enumerate(range(0, n, bs)):
+                Xb, yb, sb = batch_rows(
+                    X, y, sample_weight, order, first, min(first + bs, n), xp=xp
+                )
+                W, b = objective.column_step(
+                    Xb, yb, sb, W, b, eta[u, :], None if dec is None else dec[u, :], s.fit_intercept
+                )
         t += per_epoch
         losses = objective.losses(W, b)
         if check:
-            values = read(losses)
             need_scores = any(cols[k].early_stopping for k in active)
-            scores = read(objective.scores(W, b)) if need_scores else values
+            if need_scores:
+                both = read(xp.concat([losses, objective.scores(W, b)]))
+                values, scores = both[: len(active)], both[len(active) :]
+            else:
+                values = scores = read(losses)
             done = [
                 cols[k].after_epoch(epoch, values[j], scores[j], t) for j, k in enumerate(active)
             ]
@@ -294,18 +410,25 @@ def descend_columns(
             pending.append((list(active), losses))
             done = [epoch >= cols[k].s.max_iter for k in active]
         if any(done):
-            keep = []
+            ka = len(active)
+            kept = []
             for j, k in enumerate(active):
                 if done[j]:
                     results[k] = ColumnResult(
-                        coef=W[:, j], intercept=b[j], n_iter=epoch, updates=t - t_start
+                        *_parameters_of(W, b, j, ka, C, xp=xp),
+                        n_iter=epoch,
+                        updates=t - t_start,
                     )
                 else:
-                    keep.append(j)
-            active = [active[j] for j in keep]
+                    kept.append(j)
+            active = [active[j] for j in kept]
             if active:
-                sel = xp.asarray(keep, device=dev)  # the default integer dtype
-                W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+                configs = xp.asarray(kept, device=dev)  # the default integer dtype
+                sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=dev)
+                if keep is not None:
+                    W, b = keep(W, b, sel, configs)
+                else:
+                    W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     out: list[ColumnResult] = [r for r in results if r is not None]
@@ -319,6 +442,17 @@ def descend_columns(
         # The estimator's check after the fit (GroundupEstimator._run_descent).
         r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference)
     return out
+
+
+def _parameters_of(
+    W: Array, b: Array, j: int, k: int, outputs: int, *, xp: Namespace
+) -> tuple[Array, Array]:
+    """Configuration ``j`` of ``k``: coefficients (n_features,) and a 0-d intercept, or
+    (n_features, outputs) and (outputs,)."""
+    if outputs == 1:
+        return W[:, j], b[j]
+    sel = xp.asarray(_columns_of([j], k, outputs), device=_device(W))
+    return xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
 
 
 def _step(
