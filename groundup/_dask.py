@@ -55,11 +55,14 @@ def _dask_backend(device: Any = None) -> Backend:
     return backends.resolve("dask", device)
 
 
-def wanted(est: Any, X: Any) -> bool:
+def wanted(est: Any, X: Any, *, partial: bool = False) -> bool:
     """Whether ``fit`` takes the Dask path: ``backend="dask"``, or Dask input and
-    ``backend=None``."""
+    ``backend=None``; with ``partial`` (``partial_fit``) also a model fitted on Dask, whose
+    later calls continue there (as they continue on the model's backend in memory)."""
     b = est.backend
     if isinstance(b, str) and b.lower() == "dask":
+        return True
+    if partial and getattr(est, "backend_", None) == "dask":
         return True
     return b is None and backends.from_array(X).name == "dask"
 

@@ -6,11 +6,11 @@ chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk. La
 class weights come from one pass over y; the targets (0/1, or class codes) are a lazy map
 of y, chunked like X.
 
-- **newton / batch**: Newton's method (``newton_solve``: one reduction per iteration, plus
-  line-search trials) and the descent engine (``batch``: one reduction per epoch, loss and
-  gradient together) run unchanged on the host with the small results;
-  ``LogisticRegression``'s own ``_fit_newton`` / ``_fit_gradient`` drive them, so the path
-  is the in-memory one.
+- **newton**: Newton's method (``newton_solve``: one reduction per iteration, plus
+  line-search trials) runs unchanged on the host with the small results, driven by
+  ``LogisticRegression``'s own ``_fit_newton``: the path is the in-memory one.
+- **batch**: the descent engine on the host (``LogisticRegression._run_descent``, as in
+  memory), one reduction per epoch for the loss and the gradient together.
 - **sgd / minibatch** stream the row chunks through this process, one at a time, each a
   NumPy (or CuPy) array handed with the kernel's objective to the descent engine for its
   updates: the loop shared with linear regression, ``groundup/_dask_stream.py``, whose
@@ -19,9 +19,12 @@ of y, chunked like X.
   ``shuffle=False`` and chunks whose training rows are multiples of ``batch_size`` (always
   for ``sgd``), the fit is the in-memory one. Each epoch's training log-loss
   (``loss_history_``) and, with ``early_stopping``, the validation accuracy are one tree
-  reduction each, so an epoch reads X twice (three times with ``early_stopping``). The early-stopping rows are the in-memory
-  split's (the same draw, as in the ``batch`` path and the linear stream); they stay in
-  their chunks, marked by a mask that every pass reads along with X.
+  reduction each, so an epoch reads X twice (three times with ``early_stopping``).
+
+With ``early_stopping`` (batch, sgd, minibatch) the held-out rows are the in-memory split's
+(the same draw); they stay in their chunks, marked by a mask that every pass reads along
+with X (left out of the training passes, the rows of the validation accuracy), so NaN or
+inf met in the training rows is reported at its row and column in the user's X.
 
 ``partial_fit`` (batch, sgd, minibatch) is one epoch of the same fits from the current state
 (``max_iter=1, tol=None``, the update counter ``t_`` running on), its ``classes`` checked as
@@ -183,7 +186,7 @@ class _DaskPasses:
     kernel: type
     backend: Backend
     # The early-stopping rows (boolean, chunked like X) where they stay in their chunks (the
-    # streamed fits): left out of the passes over the training rows, the rows of ``score``
+    # gradient fits): left out of the passes over the training rows, the rows of ``score``
     # (then ``X_val`` and ``y_val`` are X and y). ``None``: every row of X is for training.
     held: Array | None = None
     checked = False  # NaN / inf in the data already looked for
@@ -272,8 +275,8 @@ def _log_loss(
 
 # -- entry points --------------------------------------------------------------------------
 def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:
-    """``LogisticRegression._objective`` for Dask data: the kernel's objective with every
-    pass over X a tree reduction over the chunks (one per Newton iteration or epoch)."""
+    """``LogisticRegression._objective`` for Dask data (Newton's method): the kernel's
+    objective with every pass over X a tree reduction over the chunks."""
     k = len(est.classes_)
     cls = _DaskBinaryLogLoss if k == 2 else _DaskMultinomialLogLoss
     X, y, sw = data.X, data.y, data.sample_weight
@@ -294,23 +297,24 @@ def _chunk_log_loss(
     return kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
 
 
-def _fit_stream(
-    est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int, final: bool
-) -> None:
-    """sgd / minibatch: the chunks streamed through the engine (``_dask_stream``, where the
-    visiting order is documented); each epoch's training log-loss, and the early-stopping
-    accuracy, one tree reduction over the chunks. ``data.y`` holds the encoded targets."""
+def _training_objective(
+    est: Any, data: DaskData, rng: np.random.Generator
+) -> tuple[Any, np.ndarray | None, float | None]:
+    """The Dask log-loss of the training rows, for the batch and the streamed fits.
+
+    The early-stopping rows (the in-memory split's draw, the first use of ``rng``) stay in
+    their chunks: masked out of the passes over the training rows (``objective.held``), they
+    are the rows of its ``score``; every pass reads the user's X, so NaN / inf are located
+    in its rows and columns. Sample weights are normalised to mean 1 over the training rows,
+    as in memory. Returns the objective, the host mask of the early-stopping rows (``None``
+    without them) and the weights' scale (``None`` without weights).
+    """
     be, xp = data.backend, data.backend.xp
     k = len(est.classes_)
-    kernel, cls = (
-        (lk.BinaryLogLoss, _DaskBinaryLogLoss)
-        if k == 2
-        else (lk.MultinomialLogLoss, _DaskMultinomialLogLoss)
-    )
-    rng = np.random.default_rng(est.random_state)
+    cls = _DaskBinaryLogLoss if k == 2 else _DaskMultinomialLogLoss
     held, mask = held_rows(est, data, rng)
     sw, factor = data.sample_weight, None
-    if sw is not None:  # normalised to mean 1 over the training rows, as in memory
+    if sw is not None:
         train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
         rows = data.n - (0 if held is None else int(np.count_nonzero(held)))
         total = float(be.to_numpy(xp.sum(train_sw)))
@@ -318,12 +322,44 @@ def _fit_stream(
         factor = rows / total
         sw = sw * factor
     val = (None, None) if mask is None else (data.X, data.y)
-    whole = _log_loss(cls, data.X, data.y, sw, *val, est.fit_intercept, k)
-    whole.held = mask
+    objective = _log_loss(cls, data.X, data.y, sw, *val, est.fit_intercept, k)
+    objective.held = mask
+    return objective, held, factor
+
+
+def _fit_batch(
+    est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int, final: bool
+) -> None:
+    """batch: the descent engine on the host (``est._run_descent``, as in memory), each
+    epoch one tree reduction over the chunks for the loss and the gradient together (and
+    one for the early-stopping accuracy). ``data.y`` holds the encoded targets."""
+    rng = np.random.default_rng(est.random_state)
+    objective, _, _ = _training_objective(est, data, rng)
+    # In full-batch mode the engine reads only the number of rows from X.
+    train = FitData(data.X, data.y, objective.sw, HOST)
+    W, b = est._start(train, warm)
+    res, history = est._run_descent(
+        objective, train, W, b, rng=rng, max_iter=max_iter, tol=tol, t_start=t0
+    )
+    est._set_descent_state(
+        res, history, objective, HOST, t0=t0, max_iter=max_iter, tol=tol, final=final
+    )
+
+
+def _fit_stream(
+    est: Any, data: DaskData, *, max_iter: int, tol: Any, warm: bool, t0: int, final: bool
+) -> None:
+    """sgd / minibatch: the chunks streamed through the engine (``_dask_stream``, where the
+    visiting order is documented); each epoch's training log-loss, and the early-stopping
+    accuracy, one tree reduction over the chunks. ``data.y`` holds the encoded targets."""
+    k = len(est.classes_)
+    kernel = lk.BinaryLogLoss if k == 2 else lk.MultinomialLogLoss
+    rng = np.random.default_rng(est.random_state)
+    whole, held, factor = _training_objective(est, data, rng)
     plan = StreamPlan(
         data=data,
         held=held,
-        mask=mask,
+        mask=whole.held,
         chunk_objective=functools.partial(
             _chunk_log_loss, kernel, fit_intercept=est.fit_intercept, n_classes=k
         ),
@@ -396,12 +432,11 @@ def fit_logistic(
     est._remember_backend(be)
     start = est._timer_start()
     with be.quiet_floating_point():
-        if est._method == "batch":
-            fit = FitData(data.X, targets, data.sample_weight, HOST)
-            est._fit_gradient(fit, **run, final=not partial)
-        elif est._method in GRADIENT:
-            fit = DaskData(data.X, targets, data.sample_weight, be)
-            _fit_stream(est, fit, **run, final=not partial)
+        if est._method in GRADIENT:
+            fit_gradient = _fit_batch if est._method == "batch" else _fit_stream
+            fit_gradient(
+                est, DaskData(data.X, targets, data.sample_weight, be), **run, final=not partial
+            )
         else:
             est._fit_newton(FitData(data.X, targets, data.sample_weight, HOST), freq, warm=warm)
     if old_hist is not None:

@@ -279,7 +279,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self
         """
         self._check_params()
-        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+        if dask_path.wanted(self, X, partial=True):  # Dask hook: groundup/_dask.py
             return dask_path.fit_logistic(self, X, y, sample_weight, partial=True, classes=classes)
         known, first = self._partial_classes(classes)
         if first:
@@ -384,8 +384,11 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             res, history = self._run_descent(
                 objective, train, W, b, rng=rng, max_iter=max_iter, tol=tol, t_start=t0
             )
-        except DivergenceError:
-            check_finite(train.X, "X", be)  # NaN / inf in X is the likelier cause
+        except ValueError:
+            # NaN / inf in X, met in the training rows (counted there when early stopping
+            # held rows out) or the likelier cause of a divergence: say where, in the rows of
+            # the user's X.
+            _check_finite_instead(data.X, be)
             raise
         self._set_descent_state(
             res, history, objective, be, t0=t0, max_iter=max_iter, tol=tol, final=final
@@ -683,6 +686,15 @@ def _known_codes(y: Any, classes: np.ndarray) -> np.ndarray:
     ``classes`` (labels outside them are an error). Dask passes the distinct labels."""
     check_classification_targets(y)
     return _codes_of(y, classes)
+
+
+def _check_finite_instead(X: Array, be: Backend) -> None:
+    """``check_finite(X)``, raised in place of the exception being handled (not chained to
+    it) where ``X`` holds NaN or inf."""
+    try:
+        check_finite(X, "X", be)
+    except ValueError as located:
+        raise located from None
 
 
 def _class_weights(classes: np.ndarray, codes: np.ndarray, sw: np.ndarray | None) -> np.ndarray:

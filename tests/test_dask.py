@@ -517,6 +517,24 @@ def test_logistic_bad_input_on_dask():
         gu.LogisticRegression().fit(Xd, yd, sample_weight=sw)
 
 
+@pytest.mark.parametrize("method", ["batch", "sgd", "minibatch"])
+def test_logistic_nan_located_in_the_users_rows_with_early_stopping(method):
+    X, _ = _data(1200, 3)
+    y = _labels(X, "binary")
+    held = np.random.default_rng(0).permutation(1200)[:120]  # the split's draw (seed 0)
+    row = 650
+    assert row not in held  # a training row ...
+    assert row - np.count_nonzero(held < row) != row  # ... counted otherwise among them
+    X[row, 1] = np.nan
+    params = {"method": method, "early_stopping": True, "random_state": 0}
+    match = rf"X contains NaN or inf: 1 non-finite value\(s\), first at row {row}, column 1 "
+    with pytest.raises(ValueError, match=match) as err:
+        gu.LogisticRegression(**params).fit(_chunked(X, 300), _chunked(y, 300))
+    with pytest.raises(ValueError, match=match) as ref:
+        gu.LogisticRegression(**params).fit(X, y)
+    assert str(err.value) == str(ref.value)
+
+
 # Streamed sgd / minibatch (groundup/_dask_stream.py): the in-memory path where the orders
 # agree, else a plain loop with the sigmoid / softmax updates written out.
 LOGISTIC_STREAM = [
@@ -764,22 +782,26 @@ def test_logistic_partial_fit_same_path_as_in_memory(
     np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-9)
 
 
-def test_logistic_partial_fit_continues_a_fit_and_a_memory_model():
+def test_logistic_partial_fit_continues_fits_in_memory_and_on_dask():
     X, _ = _data(400, 3)
     y = _labels(X, "three")
     Xd, yd = _chunked(X, 400), _chunked(y, 400)
     params = {"method": "sgd", "max_iter": 2, "tol": None, "random_state": 0}
     ref = gu.LogisticRegression(**params).fit(X, y)
-    est = gu.LogisticRegression(**params).fit(Xd, yd)
-    mixed = gu.LogisticRegression(**params).fit(X, y)  # in memory, continued on Dask
     ref.partial_fit(X, y)
-    est.partial_fit(Xd, yd)
-    mixed.partial_fit(Xd, yd)
-    for model in (est, mixed):
+    on_dask = gu.LogisticRegression(**params).fit(Xd, yd)
+    on_dask.partial_fit(Xd, yd)
+    from_memory = gu.LogisticRegression(**params).fit(X, y)  # continued with Dask data
+    from_memory.partial_fit(Xd, yd)
+    to_memory = gu.LogisticRegression(**params).fit(Xd, yd)  # a Dask model stays on Dask
+    to_memory.partial_fit(X, y)
+    for model in (on_dask, from_memory, to_memory):
         assert model.backend_ == "dask"
+        assert type(model.coef_) is np.ndarray
         assert model.n_iter_ == ref.n_iter_ == 3
         assert model.t_ == ref.t_ == 1 + 3 * 400
         np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(model.loss_history_, ref.loss_history_, rtol=1e-9)
 
 
