@@ -401,8 +401,8 @@ def fit_logistic(
     """``LogisticRegression.fit`` on Dask data, or with ``partial`` its ``partial_fit``: one
     epoch from the current state, ``classes`` checked as in memory (required on the first
     call). ``est._check_params()`` has run. Labels and class weights in one pass over y,
-    then the estimator's own Newton or batch fit on the Dask objective (:func:`log_loss`),
-    or the streamed sgd / minibatch fit."""
+    then the estimator's own Newton fit on the Dask objective (:func:`log_loss`), the batch
+    descent (:func:`_fit_batch`) or the streamed sgd / minibatch fit (:func:`_fit_stream`)."""
     from groundup import _logistic as lg
 
     known, first = est._partial_classes(classes) if partial else (None, True)
