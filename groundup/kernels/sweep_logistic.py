@@ -19,10 +19,12 @@ follows its single fit to rounding. What the K columns allow on top:
   sigmoid is ``1 / (1 + exp(-z))`` (four array operations; ``exp`` overflows to ``inf`` only
   where the probability is below the smallest float, giving 0);
 * the step size is folded into the residuals (one (m, K·C) scaling instead of two
-  (n_features, K·C) ones), and column sums are products with a cached vector of ones;
+  (n_features, K·C) ones; :class:`~groundup.kernels.sweep.ColumnStep`), and column sums are
+  products with a cached vector of ones;
 * a pass over the training set (loss and gradient of every column, the ``batch`` epoch)
-  runs over row chunks small enough for the (rows, K·C) temporaries to stay in cache, and is
-  kept for the next epoch's gradient, also when columns leave (:meth:`keep`).
+  runs over row chunks small enough for the (rows, K·C) temporaries to stay in cache (the
+  chunks grow back as columns leave), and is kept for the next epoch's gradient, also when
+  columns leave (:meth:`LogLossColumns.keep`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class LogLossColumns(ColumnStep, ABC):
         2 for the binary model, else the number of softmax classes.
     chunk_rows : int, optional
         Rows per chunk of a pass over X (``None``: all rows at once, as on a GPU).
+    chunk_elements : int, optional
+        With ``chunk_rows``: fewer rows per chunk where the margins of the columns still
+        training would exceed this many elements (``rows · columns``), so that the
+        temporaries of a wide ``W`` stay in cache; as columns leave, the chunks grow back.
     xp : namespace
     """
 
@@ -71,12 +77,13 @@ class LogLossColumns(ColumnStep, ABC):
         y_val: Array | None = None,
         n_classes: int = 2,
         chunk_rows: int | None = None,
+        chunk_elements: int | None = None,
         xp: Namespace,
     ) -> None:
         self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
         self.X_val, self.y_val = X_val, y_val
         self.n_classes = n_classes
-        self.chunk_rows = chunk_rows
+        self.chunk_rows, self.chunk_elements = chunk_rows, chunk_elements
         # The last pass (W, b, losses, grad_w, grad_b): the engine asks for the losses after
         # an epoch and for the full gradient at the same point at the start of the next one.
         self._cache: tuple[Array, Array, Array, Array, Array] | None = None
@@ -121,6 +128,14 @@ class LogLossColumns(ColumnStep, ABC):
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return self.residuals(Xb @ W + b, yb)
 
+    def _rows_per_chunk(self, n: int, width: int) -> int:
+        rows = self.chunk_rows
+        if rows is None:
+            return n
+        if self.chunk_elements is not None:
+            rows = min(rows, max(64, self.chunk_elements // width))
+        return min(rows, n)
+
     def _pass(self, W: Array, b: Array) -> tuple[Array, Array, Array]:
         """Mean losses (K,), gradient (n_features, K·outputs) and (K·outputs,) over the
         training set, one chunked pass; kept for the next call at the same ``(W, b)``."""
@@ -129,7 +144,7 @@ class LogLossColumns(ColumnStep, ABC):
             return c[2], c[3], c[4]
         X, y, sw = self.X, self.y, self.sw
         n = X.shape[0]
-        rows = n if self.chunk_rows is None or self.chunk_rows >= n else self.chunk_rows
+        rows = self._rows_per_chunk(n, W.shape[1])
         total = gw = gb = None
         for start in range(0, n, rows):
             stop = min(start + rows, n)
@@ -217,8 +232,8 @@ class BinaryLogLossColumns(LogLossColumns):
     def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
         xp = self.xp
         yc = self._col(y)
-        A = xp.abs(Z)
-        L = 0.5 * (Z + A) - yc * Z + xp.log1p(xp.exp(-A))  # (z + |z|) / 2 = max(z, 0)
+        # max(z, 0) is (z + |z|) / 2 to the bit (the single model's form), in one operation
+        L = xp.maximum(Z, 0.0) - yc * Z + xp.log1p(xp.exp(-xp.abs(Z)))
         return L, 1.0 / (1.0 + xp.exp(-Z)) - yc
 
     def hits(self, Z: Array, y: Array, /) -> Array:
