@@ -163,17 +163,19 @@ def _chunk_hits(
     W: np.ndarray,
     b: np.ndarray,
     n_classes: int,
-) -> tuple[float, int]:
-    """Correct predictions and rows of one validation chunk (the kernel's ``score``; with
-    ``held``, of the chunk's held-out rows)."""
+) -> tuple[float, int, int]:
+    """Correct predictions, rows and non-finite entries of one validation chunk (the
+    kernel's ``score``; with ``held``, of the chunk's held-out rows)."""
     cb = backends.from_array(X)
+    xp = cb.xp
     if held is not None:
-        X, y = _keep_rows(held, cb.xp, X, y)
+        X, y = _keep_rows(held, xp, X, y)
     if X.shape[0] == 0:
-        return 0.0, 0
-    obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=cb.xp)
+        return 0.0, 0, 0
+    obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=xp)
     accuracy = float(obj.score(cb.asarray(W), cb.asarray(b)))
-    return accuracy * X.shape[0], int(X.shape[0])
+    bad = int(xp.sum(xp.astype(~xp.isfinite(X), xp.int64)))
+    return accuracy * X.shape[0], int(X.shape[0]), bad
 
 
 # -- the Dask objective --------------------------------------------------------------------
@@ -222,7 +224,9 @@ class _DaskPasses:
     def score(self, W: Array, b: Array) -> Array:
         fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
         arrays = [self.X_val, self.y_val, self.held]
-        hits, rows = self.backend.tree_reduce(fn, _add_pairs, arrays)
+        hits, rows, bad = self.backend.tree_reduce(fn, _add_pairs, arrays)
+        if bad:  # NaN / inf in a held-out row would only blur the score: say where
+            _locate_nonfinite(self.backend, X=self.X_val)
         return np.asarray(hits / rows, dtype=np.dtype(self.X.dtype))
 
     def subset(self, rows: Array, /) -> Any:

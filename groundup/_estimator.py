@@ -121,7 +121,12 @@ class GroundupEstimator(BaseEstimator):
             None if sw is None else xp.take(sw, tr),
             be,
         )
-        return train, xp.take(data.X, val, axis=0), xp.take(data.y, val, axis=0)
+        X_val = xp.take(data.X, val, axis=0)
+        # NaN / inf in a held-out row would only blur the early-stopping score, silently:
+        # look now (one scalar per fit) and name the row in the user's X.
+        if not bool(xp.all(xp.isfinite(X_val))):
+            check_finite(data.X, "X", be)
+        return train, X_val, xp.take(data.y, val, axis=0)
 
     def _validation_draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The early-stopping split drawn on the host: (validation rows, training rows)."""
@@ -160,11 +165,14 @@ class GroundupEstimator(BaseEstimator):
         tol: float | None,
         t_start: int,
         start_loss: Array | None = None,
+        whole_X: Array | None = None,
     ) -> tuple[DescentResult, np.ndarray]:
         """Run the engine, bring the history home (one sync) and raise on divergence.
 
         X is not checked for NaN/inf beforehand: a non-finite X makes the loss non-finite,
-        and only then is X searched, so that the error names the bad entries.
+        and only then is X searched, so that the error names the bad entries. ``whole_X`` is
+        the user's X when ``train`` holds only its training rows (early stopping), so that
+        the rows named are the user's.
         """
         be, xp = train.backend, train.backend.xp
         n = train.X.shape[0]
@@ -199,7 +207,8 @@ class GroundupEstimator(BaseEstimator):
         epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
-                check_finite(train.X, "X", be)  # NaN/inf in X: say so, not "diverged"
+                # NaN/inf in X: say so, not "diverged"
+                check_finite(train.X if whole_X is None else whole_X, "X", be)
             self._raise_divergence(history, reference, epoch)
         return res, history
 

@@ -380,16 +380,17 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         train = FitData(train.X, train.y, sw, be)
         objective = self._objective(train, X_val=X_val, y_val=y_val)
         W, b = self._start(train, warm)
-        try:
-            res, history = self._run_descent(
-                objective, train, W, b, rng=rng, max_iter=max_iter, tol=tol, t_start=t0
-            )
-        except ValueError:
-            # NaN / inf in X, met in the training rows (counted there when early stopping
-            # held rows out) or the likelier cause of a divergence: say where, in the rows of
-            # the user's X.
-            _check_finite_instead(data.X, be)
-            raise
+        res, history = self._run_descent(
+            objective,
+            train,
+            W,
+            b,
+            rng=rng,
+            max_iter=max_iter,
+            tol=tol,
+            t_start=t0,
+            whole_X=data.X,  # NaN / inf named at its row in the user's X
+        )
         self._set_descent_state(
             res, history, objective, be, t0=t0, max_iter=max_iter, tol=tol, final=final
         )
@@ -686,15 +687,6 @@ def _known_codes(y: Any, classes: np.ndarray) -> np.ndarray:
     ``classes`` (labels outside them are an error). Dask passes the distinct labels."""
     check_classification_targets(y)
     return _codes_of(y, classes)
-
-
-def _check_finite_instead(X: Array, be: Backend) -> None:
-    """``check_finite(X)``, raised in place of the exception being handled (not chained to
-    it) where ``X`` holds NaN or inf."""
-    try:
-        check_finite(X, "X", be)
-    except ValueError as located:
-        raise located from None
 
 
 def _class_weights(classes: np.ndarray, codes: np.ndarray, sw: np.ndarray | None) -> np.ndarray:

@@ -262,7 +262,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
                 f"got method={self.method!r}; use fit for closed forms."
             )
             raise ValueError(msg)
-        if dask_path.wanted(self, X):  # Dask hook: groundup/_dask.py
+        if dask_path.wanted(self, X, partial=True):  # Dask hook: groundup/_dask.py
             return dask_path.fit(self, X, y, sample_weight, partial=True)
         first = not hasattr(self, "coef_")
         if not first:
@@ -369,7 +369,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             xp=xp,
         )
         if use_moments and not objective.stats.finite(xp=xp):
-            check_finite(train.X, "X", be)
+            check_finite(data.X, "X", be)  # rows named in the user's X
         dt, dev = train.X.dtype, _dev(train.X)
         if warm:
             W = xp.reshape(be.asarray(self._host(self.coef_), dtype=dt), (d, 1))
@@ -387,6 +387,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             tol=tol,
             t_start=t0,
             start_loss=None if warm else objective.zero_loss(),  # no pass over X for W = 0
+            whole_X=data.X,  # NaN / inf named at its row in the user's X
         )
         self.coef_ = res.W[:, 0]
         self.intercept_ = res.b[0]

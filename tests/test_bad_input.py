@@ -82,6 +82,31 @@ def test_nan_and_inf_in_X_counted_and_located(lib, method, data):
 
 
 @pytest.mark.parametrize("lib", _device_cases())
+@pytest.mark.parametrize("model", [gu.LinearRegression, gu.LogisticRegression])
+@pytest.mark.parametrize("method", ["batch", "sgd", "minibatch"])
+@pytest.mark.parametrize("where", ["training", "held-out"])
+def test_nan_with_early_stopping_named_at_the_users_row(lib, model, method, where):
+    """With early stopping a NaN in a training row is named at its row in the user's X (not
+    among the training rows), and one in a held-out row is an error too: it would only have
+    blurred the validation score, silently."""
+    X, y, _ = make_regression(n=200, d=3)
+    if model is gu.LogisticRegression:
+        y = (y > np.median(y)).astype(int)
+    held = np.random.default_rng(0).permutation(200)[:20]  # the split's draw (random_state=0)
+    if where == "held-out":
+        row = int(held[0])
+    else:
+        row = next(r for r in range(150, 200) if r not in held)
+        assert row - np.count_nonzero(held < row) != row  # counted otherwise among them
+    X[row, 2] = np.nan
+    est = model(method=method, early_stopping=True, random_state=0, backend=lib)
+    match = rf"X contains NaN or inf: 1 non-finite value\(s\), first at row {row}, column 2 "
+    with pytest.raises(ValueError, match=match) as err:
+        est.fit(_as(lib, X), _as(lib, y))
+    assert err.value.__context__ is None  # raised where found, not over another error
+
+
+@pytest.mark.parametrize("lib", _device_cases())
 def test_nan_in_y(lib, data):
     X, y = data
     y = y.copy()

@@ -487,19 +487,6 @@ def test_nan_in_x_for_gradient_methods(method):
         gu.LogisticRegression(method=method, tol=None, max_iter=3).fit(X, y)
 
 
-@pytest.mark.parametrize("method", GRADIENT)
-def test_nan_in_x_located_in_the_users_rows_with_early_stopping(method):
-    X, y = _synthetic(n=200, d=3)
-    held = np.random.default_rng(0).permutation(200)[:20]  # the split's draw (random_state=0)
-    row = next(r for r in range(150, 200) if r not in held)  # a training row ...
-    assert row - np.count_nonzero(held < row) != row  # ... counted otherwise among them
-    X[row, 2] = np.nan
-    match = rf"X contains NaN or inf: 1 non-finite value\(s\), first at row {row}, column 2 "
-    with pytest.raises(ValueError, match=match) as err:
-        gu.LogisticRegression(method=method, early_stopping=True, random_state=0).fit(X, y)
-    assert err.value.__suppress_context__  # not chained to the search in the training rows
-
-
 # -- scikit-learn's estimator checks ----------------------------------------------------------
 _UNSCALED = (
     "the check fits features of mean 100 without scaling; gradient descent with the default "
