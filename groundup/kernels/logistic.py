@@ -278,20 +278,9 @@ class BinaryLogLoss(_LogLoss):
     residual ``sigmoid(z) - y``, with ``exp`` only ever seeing ``-|z|``.
     """
 
-    #: True: ``Z`` holds K independent binary models (one per column, e.g. a vectorised
-    #: sweep) and the summed losses are per column, shape (K,); False: one model, a 0-d sum.
-    per_column = False
-
     def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
-        xp = self.xp
-        if not self.per_column:
-            loss, r = self._pointwise(Z[:, 0], y, sw)
-            return xp.sum(loss), xp.reshape(r, (-1, 1))
-        col = (-1, 1)
-        loss, R = self._pointwise(
-            Z, xp.reshape(y, col), None if sw is None else xp.reshape(sw, col)
-        )
-        return xp.sum(loss, axis=0), R
+        loss, r = self._pointwise(Z[:, 0], y, sw)
+        return self.xp.sum(loss), self.xp.reshape(r, (-1, 1))
 
     def _pointwise(self, z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
         """Per-sample (weighted) losses and residuals, elementwise in ``z`` (y, sw broadcast)."""
