@@ -21,7 +21,48 @@ def _col(v: Array, *, xp: Namespace) -> Array:
     return xp.reshape(v, (-1, 1))
 
 
-class SquaredLoss:
+class ResidualStep:
+    """The fused mini-batch update from a batch's residuals, shared by :class:`SquaredLoss`
+    and the sweep's column objectives (which give ``xp`` and a ``_ones`` dict)."""
+
+    xp: Namespace
+    _ones: dict[int, Array]
+
+    def _column_sums(self, R: Array) -> Array:
+        """``sum(R, axis=0)`` as a product with a vector of ones, cached per batch size: on
+        NumPy a (256, 1) reduction costs about three times the matrix-vector product."""
+        m = R.shape[0]
+        ones = self._ones.get(m)
+        if ones is None:
+            ones = self._ones[m] = self.xp.ones((m,), dtype=R.dtype, device=_device(R))
+        return ones @ R
+
+    def _residual_step(
+        self,
+        Xb: Array,
+        R: Array,
+        sb: Array | None,
+        W: Array,
+        b: Array,
+        eta: float | Array,
+        decay: float | Array | None,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """``W <- decay * W - Xb^T R'``, ``b <- b - sum(R', axis=0)`` with
+        ``R' = R * (eta / m) * sb``: the mean-gradient step from the batch's unweighted
+        residuals ``R`` (``dloss/dZ``, (m, k)), the step size applied once, to the residuals.
+        ``eta`` and ``decay`` are floats or one value per column; ``decay=None``: no penalty.
+        """
+        R = R * (eta / Xb.shape[0])
+        if sb is not None:
+            R = R * sb[:, None]
+        W = (W if decay is None else decay * W) - Xb.T @ R
+        if fit_intercept:
+            b = b - self._column_sums(R)
+        return W, b
+
+
+class SquaredLoss(ResidualStep):
     """½ · mean of squared residuals (weighted by ``sample_weight``, normalised to mean 1).
 
     With ``use_moments=True`` the full-batch gradient and the loss come from the sufficient
@@ -125,22 +166,10 @@ class SquaredLoss:
         -------
         W, b
         """
-        r = (Xb @ W + (b - yb[:, None])) * (eta / Xb.shape[0])
-        if sb is not None:
-            r = r * sb[:, None]
-        W = (W if decay == 1.0 else decay * W) - Xb.T @ r
-        if fit_intercept:
-            b = b - self._column_sums(r)
-        return W, b
-
-    def _column_sums(self, r: Array) -> Array:
-        """``sum(r, axis=0)`` as a product with a vector of ones, cached per batch size: on
-        NumPy a (256, 1) reduction costs about three times the matrix-vector product."""
-        m = r.shape[0]
-        ones = self._ones.get(m)
-        if ones is None:
-            ones = self._ones[m] = self.xp.ones((m,), dtype=r.dtype, device=_device(r))
-        return ones @ r
+        R = Xb @ W + (b - yb[:, None])
+        return self._residual_step(
+            Xb, R, sb, W, b, eta, None if decay == 1.0 else decay, fit_intercept
+        )
 
     # -- one-sample epoch ----------------------------------------------------------
     def sgd_epoch(

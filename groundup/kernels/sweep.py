@@ -29,7 +29,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
-from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.losses import ResidualStep, SquaredLoss
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
@@ -77,11 +77,12 @@ class ColumnResult:
     reference: float = math.inf  # max(starting loss, loss of the zero model)
 
 
-class ColumnStep:
+class ColumnStep(ResidualStep):
     """The mini-batch update of every column, shared by the column objectives.
 
     A subclass gives ``batch_residuals(Xb, yb, W, b)`` (``dloss/dZ`` of the batch's
-    margins, unweighted, (m, K·outputs)) and ``_column_sums(R)`` (``sum(R, axis=0)``).
+    margins, unweighted, (m, K·outputs)), ``xp`` and the ``_ones`` cache of
+    :class:`~groundup.kernels.losses.ResidualStep`.
     """
 
     def column_step(
@@ -116,13 +117,7 @@ class ColumnStep:
         W, b
         """
         R = self.batch_residuals(Xb, yb, W, b)
-        if sb is not None:
-            R = R * sb[:, None]
-        R = R * (eta / Xb.shape[0])
-        W = (W if decay is None else decay * W) - Xb.T @ R
-        if fit_intercept:
-            b = b - self._column_sums(R)
-        return W, b
+        return self._residual_step(Xb, R, sb, W, b, eta, decay, fit_intercept)
 
 
 class SquaredLossColumns(ColumnStep, SquaredLoss):

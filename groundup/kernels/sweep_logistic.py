@@ -109,14 +109,6 @@ class LogLossColumns(ColumnStep, ABC):
         ...
 
     # -- helpers -----------------------------------------------------------------------------
-    def _column_sums(self, R: Array) -> Array:
-        """``sum(R, axis=0)`` as a product with a cached vector of ones (as SquaredLoss)."""
-        m = R.shape[0]
-        ones = self._ones.get(m)
-        if ones is None:
-            ones = self._ones[m] = self.xp.ones((m,), dtype=R.dtype, device=_device(R))
-        return ones @ R
-
     def _col(self, v: Array) -> Array:
         return self.xp.reshape(v, (-1, 1))
 
