@@ -51,6 +51,7 @@ from groundup._params import GRADIENT
 from groundup._typing import Array, Namespace
 from groundup._validation import FitData
 from groundup.backends import Backend
+from groundup.exceptions import RankDeficientWarning
 from groundup.kernels.closed_form import (
     Moments,
     Solution,
@@ -297,8 +298,6 @@ def _solve_tsqr(data: DaskData, m: Moments, solver: str) -> Solution:
 
 
 def _fit_closed(est: Any, data: DaskData) -> None:
-    from groundup.linear_model import RankDeficientWarning
-
     m = _gather(data, fit_intercept=est.fit_intercept).train
     d = data.d
     ridge = m.n * est._penalty_alpha()

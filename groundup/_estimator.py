@@ -19,15 +19,9 @@ from groundup._params import check_common
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite
 from groundup.backends import Backend
+from groundup.exceptions import DivergenceError
 from groundup.kernels.descent import DescentResult, DescentSettings, descend, divergent_epoch
 from groundup.kernels.schedules import Schedule
-
-
-class DivergenceError(ValueError, RuntimeError):
-    """Gradient descent diverged: the loss stopped being finite.
-
-    A ``ValueError`` (as scikit-learn's SGD raises) and a ``RuntimeError``.
-    """
 
 
 class GroundupEstimator(BaseEstimator):

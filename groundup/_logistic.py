@@ -16,11 +16,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import _dask as dask_path  # Dask hook: data that outgrow one machine
 from groundup import backends
-from groundup._estimator import DivergenceError, GroundupEstimator
+from groundup._estimator import GroundupEstimator
 from groundup._params import GRADIENT, LOGISTIC_METHODS, canonical_method
 from groundup._typing import Array
 from groundup._validation import FitData, answer_in, check_finite, prepare_fit, prepare_predict
 from groundup.backends import Backend
+from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
 from groundup.kernels.descent import DescentResult

@@ -12,10 +12,11 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from groundup import _dask as dask_path  # Dask hook: data that outgrow one machine
-from groundup._estimator import DivergenceError, GroundupEstimator
+from groundup._estimator import GroundupEstimator
 from groundup._params import GRADIENT, LINEAR_METHODS, SOLVERS, canonical_method
 from groundup._typing import Array
 from groundup._validation import FitData, answer_in, check_finite, prepare_fit, prepare_predict
+from groundup.exceptions import DivergenceError, RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import (
     intercept_from_means,
@@ -26,10 +27,6 @@ from groundup.kernels.closed_form import (
 from groundup.kernels.losses import SquaredLoss
 
 __all__ = ["DivergenceError", "LinearRegression", "LogisticRegression", "RankDeficientWarning"]
-
-
-class RankDeficientWarning(UserWarning):
-    """X is rank deficient: the closed form returned the minimum-norm solution."""
 
 
 class LinearRegression(RegressorMixin, GroundupEstimator):
