@@ -7,19 +7,7 @@ import inspect
 from typing import Any
 
 from groundup import backends
-
-
-def _estimator_class(model: str) -> type:
-    if model == "linear":
-        from groundup.linear_model import LinearRegression
-
-        return LinearRegression
-    if model == "logistic":
-        from groundup.linear_model import LogisticRegression
-
-        return LogisticRegression
-    msg = f"Unknown model {model!r}; choose 'linear' or 'logistic'."
-    raise ValueError(msg)
+from groundup.linear_model import estimator_class
 
 
 def fit(X: Any, y: Any, *, model: str = "linear", sample_weight: Any = None, **params: Any):
@@ -48,7 +36,7 @@ def fit(X: Any, y: Any, *, model: str = "linear", sample_weight: Any = None, **p
     TypeError
         An unknown keyword (the message lists the valid names).
     """
-    cls = _estimator_class(model)
+    cls = estimator_class(model)
     valid = sorted(p for p in inspect.signature(cls).parameters if p != "self")
     unknown = [k for k in params if k not in valid]
     if unknown:

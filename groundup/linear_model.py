@@ -26,7 +26,15 @@ from groundup.kernels.closed_form import (
 )
 from groundup.kernels.losses import SquaredLoss
 
-__all__ = ["DivergenceError", "LinearRegression", "LogisticRegression", "RankDeficientWarning"]
+__all__ = [
+    "DivergenceError",
+    "LinearRegression",
+    "LogisticRegression",
+    "RankDeficientWarning",
+    "class_totals",
+    "encode_labels",
+    "estimator_class",
+]
 
 
 class LinearRegression(RegressorMixin, GroundupEstimator):
@@ -469,3 +477,15 @@ def _to_model(a: Any, be: Any, dtype: Any) -> Array:
 
 
 from groundup._logistic import LogisticRegression  # noqa: E402 - defined in its own module
+from groundup._logistic import _class_weights as class_totals  # noqa: E402
+from groundup._logistic import _encode_labels as encode_labels  # noqa: E402
+
+
+def estimator_class(model: str) -> type:
+    """The estimator class of ``model``: ``"linear"`` or ``"logistic"``."""
+    if model == "linear":
+        return LinearRegression
+    if model == "logistic":
+        return LogisticRegression
+    msg = f"Unknown model {model!r}; choose 'linear' or 'logistic'."
+    raise ValueError(msg)

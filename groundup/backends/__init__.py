@@ -14,7 +14,15 @@ from typing import Any
 from groundup._typing import Array
 from groundup.backends._base import Backend
 
-__all__ = ["NAMES", "Backend", "available", "from_array", "is_host_input", "resolve"]
+__all__ = [
+    "NAMES",
+    "Backend",
+    "available",
+    "from_array",
+    "is_host_input",
+    "resolve",
+    "to_numpy",
+]
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "numpy": ("groundup.backends._numpy", "NumpyBackend"),
@@ -101,6 +109,16 @@ def from_array(a: Array) -> Backend:
         cls = _backend_class("numpy")
         return cls(cls.parse_device(None))
     return cls(cls.device_of(a))
+
+
+def to_numpy(a: Any) -> Any:
+    """``a`` as a NumPy array on the host: host input (NumPy, pandas, list, scalar) through
+    ``np.asarray``, an array of another library through its backend (device to host)."""
+    import numpy as np
+
+    if is_host_input(a):
+        return np.asarray(a)
+    return from_array(a).to_numpy(a)
 
 
 def same_place(a: Backend, b: Backend) -> bool:
