@@ -14,7 +14,6 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from groundup import backends
 from groundup._typing import Array
 from groundup.backends import Backend
-from groundup.kernels.closed_form import locate_nonfinite
 
 FLOAT_NAMES = ("float32", "float64")
 
@@ -68,6 +67,36 @@ def choose_dtype(backend: Backend, X: Any, requested: Any) -> str:
     return name
 
 
+def locate_nonfinite(a: Array, /, *, xp: Any) -> tuple[int, list[tuple[int, ...]]]:
+    """How many entries of ``a`` are NaN or inf, and the indices of up to the first three."""
+    bad = ~xp.isfinite(a)
+    count = int(xp.count_nonzero(bad))
+    if count == 0:
+        return 0, []
+    flat = xp.reshape(bad, (-1,))
+    idx = xp.nonzero(flat)[0][: min(3, count)]
+    shape = a.shape
+    where: list[tuple[int, ...]] = []
+    for k in [int(i) for i in idx]:
+        if len(shape) == 2:
+            where.append((k // shape[1], k % shape[1]))
+        else:
+            where.append((k,))
+    return count, where
+
+
+def nonfinite_message(name: str, count: int, first: list[tuple[tuple[int, ...], Any]]) -> str:
+    """The error for NaN/inf in input ``name``: how many, and the first few (index, value)."""
+    where = ", ".join(
+        (f"row {w[0]}, column {w[1]}" if len(w) == 2 else f"index {w[0]}") + f" ({v})"
+        for w, v in first
+    )
+    return (
+        f"Input {name} contains NaN or inf: {count} non-finite value(s), first at {where}. "
+        "Remove or impute them (e.g. sklearn.impute.SimpleImputer) before fitting."
+    )
+
+
 def check_finite(a: Array, name: str, backend: Backend) -> None:
     """Raise a ValueError that says how many NaN/inf values ``a`` holds and where."""
     xp = backend.xp
@@ -75,15 +104,7 @@ def check_finite(a: Array, name: str, backend: Backend) -> None:
         return
     count, where = locate_nonfinite(a, xp=xp)
     host = backend.to_numpy(a)
-    first = ", ".join(
-        (f"row {w[0]}, column {w[1]}" if len(w) == 2 else f"index {w[0]}") + f" ({host[w]})"
-        for w in where
-    )
-    msg = (
-        f"Input {name} contains NaN or inf: {count} non-finite value(s), first at {first}. "
-        "Remove or impute them (e.g. sklearn.impute.SimpleImputer) before fitting."
-    )
-    raise ValueError(msg)
+    raise ValueError(nonfinite_message(name, count, [(w, host[w]) for w in where]))
 
 
 def _host_y_finite(y: Any) -> None:
@@ -107,7 +128,7 @@ def _backend_for(est: Any, X: Any) -> tuple[Backend, Backend]:
     """(backend of the input, backend to compute on) for ``fit``."""
     src = backends.from_array(X)
     if est.backend is None:
-        if est.device is not None and src.name == "numpy":
+        if est.device is not None and src.on_host:
             return src, backends.resolve("numpy", est.device)
         if est.device is not None:
             return src, backends.resolve(src.name, est.device)
@@ -205,7 +226,7 @@ def prepare_fit(
     """
     _check_same_place(X, y, "y")
     src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
-    if be.name == "dask":  # Dask hook: estimators with a Dask path leave before this point
+    if be.lazy:  # the estimators send Dask data to groundup.dask before this point
         msg = (
             f"{type(est).__name__}(method={getattr(est, 'method', None)!r}) has no Dask path "
             "for this call; compute the data into memory first (X.compute()) or use "
@@ -214,8 +235,8 @@ def prepare_fit(
         raise ValueError(msg)
     dtype_name = choose_dtype(be, X, est.dtype)
     y_host = None
-    if src.name == "numpy" or not backends.same_place(src, be) and src.name != be.name:
-        if src.name != "numpy":  # another library's array, moved through the host
+    if src.on_host or not backends.same_place(src, be) and src.name != be.name:
+        if not src.on_host:  # another library's array, moved through the host
             X = src.to_numpy(X)
             y = src.to_numpy(y) if not backends.is_host_input(y) else y
         if y_kind == "continuous":
@@ -277,7 +298,7 @@ def prepare_predict(est: Any, X: Any, model: Backend) -> tuple[Array, Backend]:
     Returns the array on the model's device and the backend to answer in (the input's).
     """
     src = backends.from_array(X)
-    if src.name == "numpy":
+    if src.on_host:
         if getattr(est, "_accepts_1d", False) and np.ndim(X) == 1:
             X = np.reshape(np.asarray(X), (-1, 1))
         Xh = validate_data(

@@ -446,10 +446,10 @@ def _run_fit(args: argparse.Namespace) -> int:
 def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict[str, Any]:
     import numpy as np
 
-    from groundup import metrics
+    from groundup import backends, metrics
 
-    coef = np.atleast_2d(est._host(est.coef_))
-    intercept = np.atleast_1d(est._host(est.intercept_))
+    coef = np.atleast_2d(backends.to_numpy(est.coef_))
+    intercept = np.atleast_1d(backends.to_numpy(est.intercept_))
     pred = np.asarray(est.predict(X))
     if data.task == "regression" or not hasattr(est, "predict_proba"):
         scores = {

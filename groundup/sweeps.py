@@ -39,6 +39,7 @@ from groundup.kernels.sweep import (
     descend_columns,
 )
 from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
+from groundup.linear_model._memory import InMemory
 
 __all__ = ["SweepResult", "register_cli", "sweep"]
 
@@ -405,7 +406,7 @@ def _estimator_class(model: str) -> type:
 
         return LinearRegression
     if model == "logistic":
-        from groundup._logistic import LogisticRegression
+        from groundup.linear_model import LogisticRegression
 
         return LogisticRegression
     msg = f"Unknown model {model!r} for sweep; choose 'linear' or 'logistic'."
@@ -421,7 +422,8 @@ def _logistic_targets(
     Every class must have training rows, so that fitting the training rows alone finds the
     same classes; two of them need a positive weight there (as the estimator asks).
     """
-    from groundup._logistic import _class_weights, _encode_labels
+    from groundup.linear_model import class_totals as _class_weights
+    from groundup.linear_model import encode_labels as _encode_labels
 
     classes, codes = _encode_labels(y_host)
     seen = np.bincount(codes[train_idx], minlength=len(classes)) > 0
@@ -539,7 +541,7 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
     """Indices of the configurations that share a visiting order, in order of appearance."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, est in enumerate(ests):
-        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._effective_batch_size(n))
+        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n))
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 
@@ -587,10 +589,10 @@ def _run_group(
     xp = be.xp
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
-    part, X_val, y_val = first._split(train, rng)
-    sw = first._normalised_weights(part.sample_weight, xp=xp)
+    part, X_val, y_val = InMemory(train).training_rows(first._held_out(train.X.shape[0], rng))
+    sw = part.sample_weight
     n, d = part.X.shape
-    bs = first._effective_batch_size(n)
+    bs = first._batch_size(n)
     k = len(ests)
     outputs = n_classes if n_classes > 2 else 1
     objective: SquaredLossColumns | BinaryLogLossColumns | MultinomialLogLossColumns
@@ -630,7 +632,7 @@ def _run_group(
         settings=GroupSettings(
             batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping
         ),
-        orders=first._orders(n, be, rng),
+        orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_losses=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),

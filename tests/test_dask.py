@@ -22,9 +22,8 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 import groundup as gu  # noqa: E402
-from groundup import _dask_linear as dask_linear  # noqa: E402
 from groundup import backends  # noqa: E402
-from groundup.kernels.closed_form import moments  # noqa: E402
+from groundup.kernels.closed_form import Moments, merge_moments, moments  # noqa: E402
 from groundup.kernels.schedules import SCHEDULES  # noqa: E402
 from groundup.linear_model import RankDeficientWarning  # noqa: E402
 
@@ -100,10 +99,11 @@ def test_merge_moments_equals_one_pass(fit_intercept):
     merged = None
     for a, b in parts:
         if b == a:
-            m = dask_linear._empty_moments(3, X.dtype)
+            z = np.zeros((), dtype=X.dtype)
+            m = Moments(0.0, np.zeros(3), z, np.zeros((3, 3)), z, z)
         else:
             m = moments(X[a:b], y[a:b], sw[a:b], fit_intercept=fit_intercept, xp=xnp)
-        merged = m if merged is None else dask_linear.merge_moments(merged, m, xp=xnp)
+        merged = m if merged is None else merge_moments(merged, m)
     whole = moments(X, y, sw, fit_intercept=fit_intercept, xp=xnp)
     assert merged.n == pytest.approx(whole.n, rel=1e-13)
     for name in ("mean_x", "mean_y", "sxx", "sxy", "syy"):
@@ -893,7 +893,7 @@ def _process_cluster(memory_limit: int, n_workers: int) -> distributed.Client:
 
 def _warm_up(client) -> None:
     """Import groundup's Dask path and run one chunk-sized BLAS product in every worker."""
-    client.run(importlib.import_module, "groundup._dask")
+    client.run(importlib.import_module, "groundup.dask")
     block = np.random.default_rng(0).standard_normal((OOC_CHUNK, OOC_COLS + 1))
     client.run(np.matmul, block.T, block)
 

@@ -27,6 +27,11 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     extra: ClassVar[str | None] = None  # pip extra that installs the library
     module_name: ClassVar[str] = ""  # import name of the library
+    #: Arrays live in host memory and are what scikit-learn validates (NumPy).
+    on_host: ClassVar[bool] = False
+    #: Arrays are lazy task graphs over row chunks (Dask): the estimators fit them through
+    #: ``groundup.dask``, never through the in-memory path.
+    lazy: ClassVar[bool] = False
 
     def __init__(self, device: Device) -> None:
         self.device = device

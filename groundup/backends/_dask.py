@@ -65,6 +65,7 @@ def _client() -> Any:
 class DaskBackend(Backend):
     name = "dask"
     module_name = "dask"
+    lazy = True
     extra = "dask"
 
     # -- discovery -------------------------------------------------------------------
@@ -292,9 +293,12 @@ class DaskBackend(Backend):
                 pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def map_rows(fn: Callable[..., Any], X: Array, *, dtype: Any) -> Array:
-        """Lazy ``fn(block, first_row)`` over the row chunks of 2-D ``X``, one value per row
-        (``first_row`` is ``None`` where the chunk sizes are unknown)."""
+    def map_rows(
+        fn: Callable[..., Any], X: Array, *, dtype: Any, columns: int | None = None
+    ) -> Array:
+        """Lazy ``fn(block, first_row)`` over the row chunks of 2-D ``X``: one value per row,
+        or with ``columns`` one row of that many values (``first_row`` is ``None`` where the
+        chunk sizes are unknown)."""
         import dask.array as da
 
         def call(block: Any, block_info: dict | None = None) -> Any:
@@ -304,8 +308,12 @@ class DaskBackend(Backend):
                 first = None if start is None or math.isnan(start) else int(start)
             return fn(block, first)
 
-        meta = da.utils.meta_from_array(X, ndim=1, dtype=dtype)
-        return da.map_blocks(call, X, drop_axis=1, dtype=dtype, meta=meta)
+        if columns is None:
+            meta = da.utils.meta_from_array(X, ndim=1, dtype=dtype)
+            return da.map_blocks(call, X, drop_axis=1, dtype=dtype, meta=meta)
+        meta = da.utils.meta_from_array(X, ndim=2, dtype=dtype)
+        chunks = (X.chunks[0], (columns,))
+        return da.map_blocks(call, X, chunks=chunks, dtype=dtype, meta=meta)
 
     @staticmethod
     def zip_rows(

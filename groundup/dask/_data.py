@@ -1,22 +1,16 @@
-"""groundup on Dask: the estimator-level paths behind ``backend="dask"``.
+"""Dask data at the door: validation, the per-chunk helpers every pass shares, NaN / inf
+located across chunks, and the lazy row-wise application of a fitted model.
 
-``LinearRegression`` and ``LogisticRegression`` come here (one marked line in each of their
-``fit`` / ``partial_fit`` / ``predict`` / ``score``) when the data are Dask arrays or Dask
-DataFrames and ``backend`` is ``None``, or when ``backend="dask"``. The data stay in the
-cluster, chunked by whole rows; every pass over them is one Dask graph built by the Dask
-backend (``groundup/backends/_dask.py``: a tree reduction over the chunks, or the chunks
-streamed one at a time), each chunk worked on by the same kernels as in memory; only small
-results travel. This module validates the data, dispatches, and predicts (lazily);
-``_dask_linear.py`` fits linear regression, ``_dask_logistic.py`` logistic regression,
-``_dask_stream.py`` runs the streamed ``sgd`` / ``minibatch`` epochs of both.
-
-Fitted attributes are small and concrete: ``coef_`` and ``intercept_`` are NumPy arrays and
-``backend_`` is ``"dask"``. ``predict`` on Dask input returns a lazy Dask array.
+The data stay in the cluster, chunked by whole rows; every pass over them is one Dask graph
+built by the Dask backend (``groundup/backends/_dask.py``: a tree reduction over the chunks,
+or the chunks streamed one at a time), each chunk worked on by the same kernels as in
+memory; only small results travel.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,56 +19,43 @@ import numpy as np
 from groundup import backends
 from groundup._typing import Array, Namespace
 from groundup._validation import (
-    FitData,
     _check_device_input,
     _host_y_finite,
     choose_dtype,
+    locate_nonfinite,
+    nonfinite_message,
     prepare_fit,
 )
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
-from groundup.kernels.closed_form import locate_nonfinite
-
-__all__ = [
-    "DaskData",
-    "fit",
-    "fit_logistic",
-    "is_dask",
-    "log_loss",
-    "predict",
-    "score",
-    "wanted",
-    "wanted_predict",
-]
 
 HOST = backends.resolve("numpy")  # where the small d x d work happens
 
 
-# -- dispatch ------------------------------------------------------------------------------
-def _dask_backend(device: Any = None) -> Backend:
+def dask_backend(device: Any = None) -> Backend:
     return backends.resolve("dask", device)
 
 
-def wanted(est: Any, X: Any, *, partial: bool = False) -> bool:
-    """Whether ``fit`` takes the Dask path: ``backend="dask"``, or Dask input and
-    ``backend=None``; with ``partial`` (``partial_fit``) also a model fitted on Dask, whose
-    later calls continue there (as they continue on the model's backend in memory)."""
-    b = est.backend
-    if isinstance(b, str) and b.lower() == "dask":
+def wanted(backend: Any, X: Any, *, fitted_backend: str | None = None) -> bool:
+    """Whether a fit takes the Dask path: ``backend="dask"``, or Dask input and
+    ``backend=None``; also a ``partial_fit`` of a model fitted on Dask (``fitted_backend``),
+    whose later calls continue there (as they continue on the model's backend in memory)."""
+    if isinstance(backend, str) and backend.lower() == "dask":
         return True
-    if partial and getattr(est, "backend_", None) == "dask":
+    if fitted_backend == "dask":
         return True
-    return b is None and backends.from_array(X).name == "dask"
+    return backend is None and is_dask(X)
 
 
 def is_dask(a: Any) -> bool:
     """Whether ``a`` is a Dask array or DataFrame."""
-    return backends.from_array(a).name == "dask"
+    return backends.from_array(a).lazy
 
 
-def wanted_predict(est: Any, X: Any) -> bool:
-    """Whether ``predict`` / ``score`` take the Dask path: Dask input, or a Dask-fitted model."""
-    return getattr(est, "backend_", None) == "dask" or backends.from_array(X).name == "dask"
+def wanted_predict(fitted_backend: str | None, X: Any) -> bool:
+    """Whether ``predict`` / ``score`` take the Dask path: Dask input, or a Dask-fitted
+    model (which answers in-memory input in NumPy)."""
+    return fitted_backend == "dask" or is_dask(X)
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -100,13 +81,7 @@ class DaskData:
         return np.dtype(self.X.dtype)
 
 
-def _host_vector(a: Any) -> np.ndarray:
-    if not backends.is_host_input(a):
-        a = backends.from_array(a).to_numpy(a)
-    return np.asarray(a)
-
-
-def _rows_of(
+def rows_of(
     be: Backend, a: Any, like: Array, name: str, dtype: Any, *, numeric: bool = True
 ) -> Array:
     """A 1-D target, label or weight vector, Dask or in memory, chunked by ``like``'s rows
@@ -118,7 +93,7 @@ def _rows_of(
         if a.ndim == 2 and a.shape[1] == 1:
             a = be.xp.reshape(a, (-1,))
     else:
-        a = _host_vector(a)
+        a = backends.to_numpy(a)
         if name == "sample_weight" and a.ndim == 0:
             a = np.full((n,), a, dtype=np.float64)
         elif a.ndim == 2 and a.shape[1] == 1:
@@ -137,11 +112,14 @@ def _rows_of(
     return be.asarray(be.rows_like(a, like), dtype=dtype)
 
 
-def _prepare(
+def prepare(
     est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool = False
 ) -> DaskData:
-    """Validated Dask data; with ``labels`` (classifiers) ``y`` holds the raw labels."""
-    be = _dask_backend(est.device)
+    """Validated Dask data; with ``labels`` (classifiers) ``y`` holds the raw labels.
+
+    ``est`` is the estimator being fitted, for scikit-learn's checks (its ``device`` and
+    ``dtype`` parameters; ``n_features_in_`` and ``feature_names_in_`` set or compared)."""
+    be = dask_backend(est.device)
     if not be.owns(X):
         # In-memory X with backend="dask": scikit-learn's validation, then chunked by rows.
         kind = "classification" if labels else "continuous"
@@ -160,18 +138,18 @@ def _prepare(
     else:
         if not labels:
             _host_y_finite(y)
-        y = _host_vector(y)
+        y = backends.to_numpy(y)
     _check_device_input(est, X, y, be, reset)
     dtype = be.dtype(choose_dtype(be, X, est.dtype))
     Xd = be.asarray(X, dtype=dtype)
-    yd = _rows_of(be, y, Xd, "y", dtype, numeric=not labels)
-    swd = None if sample_weight is None else _rows_of(be, sample_weight, Xd, "sample_weight", dtype)
+    yd = rows_of(be, y, Xd, "y", dtype, numeric=not labels)
+    swd = None if sample_weight is None else rows_of(be, sample_weight, Xd, "sample_weight", dtype)
     if names is not None:
-        _check_feature_names(est, names, reset)
+        check_feature_names(est, names, reset)
     return DaskData(Xd, yd, swd, be)
 
 
-def _check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
+def check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
     if not all(isinstance(c, str) for c in names):
         return
     if reset:
@@ -185,17 +163,17 @@ def _check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
 
 
 # -- shared by the fits: per-chunk helpers, bad input --------------------------------------
-def _take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
+def take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
     return None if a is None else xp.take(a, idx, axis=0)
 
 
-def _keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
+def keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
     """The rows of one chunk's ``arrays`` where the boolean ``flags`` (n,) hold."""
     idx = xp.nonzero(flags)[0]
-    return tuple(_take_rows(a, idx, xp) for a in arrays)
+    return tuple(take_rows(a, idx, xp) for a in arrays)
 
 
-def _add_pairs(a: tuple, b: tuple) -> tuple:
+def add_pairs(a: tuple, b: tuple) -> tuple:
     return tuple(u + v for u, v in zip(a, b, strict=True))
 
 
@@ -217,26 +195,17 @@ def _merge_nonfinite(a: list, b: list) -> list:
     return [(ca + cb, (wa + wb)[:3]) for (ca, wa), (cb, wb) in zip(a, b, strict=True)]
 
 
-def _locate_nonfinite(be: Backend, **arrays: Array | None) -> None:
+def raise_nonfinite(be: Backend, **arrays: Array | None) -> None:
     """Raise a ValueError that counts and locates NaN/inf in the first of ``arrays`` (same
     row chunks) that holds any (one tree-reduced pass); return if none does."""
     names = list(arrays)
     found = be.tree_reduce(_chunk_nonfinite, _merge_nonfinite, list(arrays.values()), offsets=True)
     for name, (count, where) in zip(names, found, strict=True):
         if count:
-            first = ", ".join(
-                (f"row {w[0]}, column {w[1]}" if len(w) == 2 else f"index {w[0]}") + f" ({v})"
-                for w, v in where
-            )
-            msg = (
-                f"Input {name} contains NaN or inf: {count} non-finite value(s), first at "
-                f"{first}. Remove or impute them (e.g. sklearn.impute.SimpleImputer) before "
-                "fitting."
-            )
-            raise ValueError(msg)
+            raise ValueError(nonfinite_message(name, count, where))
 
 
-def _check_weights(smallest: float, total: float) -> None:
+def check_weights(smallest: float, total: float) -> None:
     if smallest < 0:
         msg = "Negative values in data passed to sample_weight; weights must be >= 0."
         raise ValueError(msg)
@@ -245,10 +214,16 @@ def _check_weights(smallest: float, total: float) -> None:
         raise ValueError(msg)
 
 
-# -- predict and score ---------------------------------------------------------------------
-def _predict_block(
-    X: Array, first: int | None, *, coef: np.ndarray, intercept: np.ndarray
+# -- a fitted model on Dask data, lazily ----------------------------------------------------
+def _margin_block(
+    X: Array,
+    first: int | None,
+    *,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    then: Callable[[Array, Any], Array] | None,
 ) -> Array:
+    """``X @ coef + intercept`` on one chunk (and ``then`` of it); NaN / inf there raise."""
     cb = backends.from_array(X)
     xp = cb.xp
     w = cb.asarray(coef)
@@ -263,67 +238,86 @@ def _predict_block(
             f"at {at}, column {col}. Remove or impute them before predicting."
         )
         raise ValueError(msg)
-    return X @ w + cb.asarray(intercept)
+    Z = X @ w + cb.asarray(intercept)
+    return Z if then is None else then(Z, cb)
 
 
-def _lazy_predict(est: Any, X: Any, *, lengths: bool) -> Array:
-    be = _dask_backend()
-    names = be.frame_columns(X)
-    X = be.as_rows(X, lengths=lengths)
-    if getattr(est, "_accepts_1d", False) and X.ndim == 1:
-        X = X[:, None]
-    if X.ndim == 2:
-        be.check_rows(X, "X", known=lengths)
-    _check_device_input(est, X, None, be, reset=False)
-    if names is not None:
-        _check_feature_names(est, names, reset=False)
-    coef = np.asarray(est._host(est.coef_))
-    intercept = np.asarray(est._host(est.intercept_), dtype=coef.dtype)
-    fn = functools.partial(_predict_block, coef=coef, intercept=intercept)
-    return be.map_rows(fn, X, dtype=coef.dtype)
+@dataclass
+class LazyModel:
+    """A fitted linear model (``coef`` of shape (n_features,) or (n_features, k), on the
+    host) applied to Dask data chunk by chunk: the answers are lazy Dask arrays.
 
+    ``est`` is the fitted estimator, for scikit-learn's input checks (``n_features_in_``,
+    ``feature_names_in_``); ``accepts_1d``: a model fitted by ``gu.fit`` on a 1-D ``x``.
+    """
 
-def predict(est: Any, X: Any) -> Any:
-    """``X @ coef_ + intercept_``: a lazy Dask array for Dask input (a chunk holding NaN or
-    inf raises when it is computed); in-memory input is answered in its own library."""
-    if not _dask_backend().owns(X):
-        return est.to("numpy").predict(X)
-    return _lazy_predict(est, X, lengths=False)
+    est: Any
+    coef: np.ndarray
+    intercept: np.ndarray
+    accepts_1d: bool = False
 
+    def _rows(self, X: Any, *, lengths: bool) -> Array:
+        be = dask_backend()
+        names = be.frame_columns(X)
+        X = be.as_rows(X, lengths=lengths)
+        if self.accepts_1d and X.ndim == 1:
+            X = X[:, None]
+        if X.ndim == 2:
+            be.check_rows(X, "X", known=lengths)
+        _check_device_input(self.est, X, None, be, reset=False)
+        if names is not None:
+            check_feature_names(self.est, names, reset=False)
+        return X
 
-def score(est: Any, X: Any, y: Any, sample_weight: Any = None) -> float:
-    """R² of the prediction, computed by Dask for Dask input (in-memory input: NumPy)."""
-    be = _dask_backend()
-    if not be.owns(X):
-        return est.to("numpy").score(X, y, sample_weight)
-    pred = _lazy_predict(est, X, lengths=True)
-    yd = _rows_of(be, y, pred, "y", pred.dtype)
-    swd = (
-        None
-        if sample_weight is None
-        else _rows_of(be, sample_weight, pred, "sample_weight", pred.dtype)
-    )
-    return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
+    def apply(
+        self,
+        X: Any,
+        then: Callable[[Array, Any], Array] | None = None,
+        *,
+        columns: int | None = None,
+        dtype: Any = None,
+        lengths: bool = False,
+    ) -> Array:
+        """``then(X @ coef + intercept)`` row chunk by row chunk (``then``: the margins to
+        the answer, given the chunk's backend), ``columns`` wide (``None``: 1-D), a lazy
+        Dask array."""
+        Xd = self._rows(X, lengths=lengths)
+        fn = functools.partial(_margin_block, coef=self.coef, intercept=self.intercept, then=then)
+        out = self.coef.dtype if dtype is None else dtype
+        return dask_backend().map_rows(fn, Xd, dtype=out, columns=columns)
 
+    def r2(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R² of ``X @ coef + intercept`` against ``y``, computed by Dask."""
+        be = dask_backend()
+        pred = self.apply(X, lengths=True)
+        yd = rows_of(be, y, pred, "y", pred.dtype)
+        swd = (
+            None
+            if sample_weight is None
+            else rows_of(be, sample_weight, pred, "sample_weight", pred.dtype)
+        )
+        return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
 
-# -- fits ----------------------------------------------------------------------------------
-def fit(est: Any, X: Any, y: Any, sample_weight: Any = None, *, partial: bool = False) -> Any:
-    """``LinearRegression.fit`` / ``partial_fit`` on Dask data (``_dask_linear.fit``)."""
-    from groundup import _dask_linear
-
-    return _dask_linear.fit(est, X, y, sample_weight, partial=partial)
-
-
-def fit_logistic(est: Any, X: Any, y: Any, sample_weight: Any = None, **partial: Any) -> Any:
-    """``LogisticRegression.fit``, or ``partial_fit`` with ``partial=True, classes=...``, on
-    Dask data (``_dask_logistic.fit_logistic``)."""
-    from groundup import _dask_logistic
-
-    return _dask_logistic.fit_logistic(est, X, y, sample_weight, **partial)
-
-
-def log_loss(est: Any, data: FitData, *, X_val: Array | None, y_val: Array | None) -> Any:
-    """``LogisticRegression._objective`` for Dask data (``_dask_logistic.log_loss``)."""
-    from groundup import _dask_logistic
-
-    return _dask_logistic.log_loss(est, data, X_val=X_val, y_val=y_val)
+    def hits(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        codes: Callable[[Array, Any], Array],
+        encode: Callable[[np.ndarray], np.ndarray],
+    ) -> float:
+        """The (weighted) share of rows where the predicted codes (``codes`` of the margins)
+        equal the codes of the labels ``y`` (``encode``, chunk by chunk, on the host),
+        computed by Dask."""
+        be = dask_backend()
+        pred = self.apply(X, codes, dtype=np.int32, lengths=True)
+        labels = rows_of(be, y, pred, "y", None, numeric=False)
+        truth = labels.map_blocks(
+            lambda block: np.asarray(encode(backends.to_numpy(block)), dtype=np.int32),
+            dtype=np.int32,
+        )
+        hit = be.xp.astype(pred == truth, np.float64)
+        if sample_weight is None:
+            return float(be.xp.mean(hit))
+        sw = rows_of(be, sample_weight, pred, "sample_weight", np.float64)
+        return float(be.xp.sum(hit * sw) / be.xp.sum(sw))

@@ -1,6 +1,5 @@
 """The streamed gradient fits on Dask data (``sgd`` / ``minibatch``), one loop for linear and
-logistic regression (``_dask_linear.py`` and ``_dask_logistic.py`` build its
-:class:`StreamPlan`).
+logistic regression (:class:`StreamProblem`, built by ``DaskSource``).
 
 Every epoch the row chunks travel through this process one at a time (the next one loading
 meanwhile, :meth:`DaskBackend.stream`); the descent engine makes its updates on each chunk, a
@@ -9,9 +8,9 @@ NumPy (or CuPy) array, with the model's own kernel objective; then the epoch's t
 gathered before the first epoch (linear) or one tree reduction over the chunks (logistic).
 
 **Visiting order.** One NumPy ``Generator`` seeded from ``random_state`` first draws the
-early-stopping split (:meth:`GroundupEstimator._validation_draw`, the in-memory fit's draw:
-the held-out rows are the same ones; here they stay in their chunks, marked by a mask), then,
-each epoch with ``shuffle=True``:
+early-stopping split (the estimator's draw, the in-memory fit's: the held-out rows are the
+same ones; here they stay in their chunks, marked by a mask), then, each epoch with
+``shuffle=True``:
 
 1. a permutation of the chunks (only when there is more than one);
 2. chunk by chunk in that order, a permutation of the chunk's training rows (the rows of the
@@ -34,6 +33,7 @@ With one chunk this is exactly the in-memory fit (same draws, same updates); wit
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,39 +43,23 @@ import numpy as np
 from array_api_compat import device as _device
 
 from groundup import backends
-from groundup._dask import DaskData, _keep_rows
 from groundup._typing import Array
 from groundup.backends import Backend
-from groundup.kernels.descent import (
-    DescentResult,
-    DescentSettings,
-    StopRule,
-    descend,
-    divergent_epoch,
-)
+from groundup.dask._data import DaskData, keep_rows
+from groundup.kernels.descent import DescentResult, DescentSettings, StopRule, descend
+from groundup.kernels.schedules import Schedule
 
-__all__ = ["StreamPlan", "held_rows", "stream_descent"]
-
-
-def held_rows(est: Any, data: DaskData, rng: np.random.Generator) -> tuple[Any, Any]:
-    """The early-stopping rows (``None`` without ``early_stopping``): a host boolean mask of
-    shape (n_samples,) and the same mask as a Dask array chunked like X.
-
-    The draw is the in-memory split's (``est._validation_draw``), the first use of ``rng``.
-    """
-    if not est.early_stopping:
-        return None, None
-    held = np.zeros((data.n,), dtype=bool)
-    held[est._validation_draw(data.n, rng)[0]] = True
-    return held, data.backend.rows_like(held, data.X)
+__all__ = ["StreamProblem"]
 
 
 @dataclass
-class StreamPlan:
-    """What the streamed fit of one model needs besides the estimator's settings.
+class StreamProblem:
+    """The streamed fit of one model: the estimator's training problem for ``sgd`` and
+    ``minibatch`` on Dask data (``rows``, ``updates_per_epoch``, ``run``, ``objective``).
 
     ``data`` holds X (n, d), the targets the chunk objective takes (n,) and the raw sample
-    weights (n,) or ``None``; ``held``/``mask`` the early-stopping rows (:func:`held_rows`).
+    weights (n,) or ``None``; ``held`` the early-stopping rows (a host boolean mask, or
+    ``None``) and ``mask`` the same chunked like X.
     """
 
     data: DaskData
@@ -93,6 +77,15 @@ class StreamPlan:
     score: Callable[[np.ndarray, np.ndarray], float] | None
     #: Scale of the sample weights: training rows / their total weight (``None``: no weights).
     factor: float | None
+    #: The objective of the whole training set (loss, separability) on the host.
+    objective: Any = None
+
+    @property
+    def rows(self) -> int:
+        return sum(self.train_rows())
+
+    def updates_per_epoch(self, batch_size: int) -> int:
+        return sum(math.ceil(r / batch_size) for r in self.train_rows())
 
     def train_rows(self) -> list[int]:
         """Training rows of every chunk, in the chunks' order."""
@@ -104,6 +97,60 @@ class StreamPlan:
             int(np.count_nonzero(~self.held[a:b]))
             for a, b in zip(edges[:-1], edges[1:], strict=True)
         ]
+
+    def run(
+        self,
+        W: np.ndarray,
+        b: np.ndarray,
+        *,
+        schedule: Schedule,
+        settings: DescentSettings,
+        shuffle: bool,
+        rng: np.random.Generator,
+        t0: int,
+        start_loss: Any = None,
+    ) -> tuple[DescentResult, np.ndarray, float]:
+        """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
+        module's docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
+
+        Returns the engine's result (``W``, ``b`` NumPy; ``n_iter``, ``updates``,
+        ``converged``, ``path``; ``diverged_at`` where the end-of-epoch rule saw it), the
+        loss history and the reference loss (the larger of the start's and the zero
+        model's; ``start_loss`` is not needed: the start's loss costs no pass here).
+        """
+        be = self.data.backend
+        rows = self.train_rows()
+        chunk_settings = dataclasses.replace(
+            settings, max_iter=1, tol=None, early_stopping=False, record_path=False
+        )
+        reference = max(self.loss(W, b), self.zero_loss)
+        tol, early = settings.tol, settings.early_stopping
+        rule = StopRule(tol, settings.n_iter_no_change, early, reference)
+        res = DescentResult(W=W, b=b, reference_loss=reference)
+        history: list[float] = []
+        t = t0
+        arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
+        for epoch in range(1, settings.max_iter + 1):
+            nb = len(rows)
+            order = rng.permutation(nb) if shuffle and nb > 1 else np.arange(nb)
+            for chunk in be.stream(arrays, order):
+                W, b, t = _chunk_epoch(self, chunk, W, b, t, rng, shuffle, schedule, chunk_settings)
+            loss = self.loss(W, b)
+            history.append(loss)
+            res.n_iter = epoch
+            if settings.record_path:
+                res.path.append((W.copy(), b.copy()))
+            if rule.diverged(loss):
+                res.diverged_at = epoch
+                break
+            if tol is None:
+                continue
+            value = self.score(W, b) if early else loss
+            if rule.converged(value, schedule, t):
+                res.converged = True
+                break
+        res.W, res.b, res.updates = W, b, t - t0
+        return res, np.asarray(history, dtype=np.float64), reference
 
 
 class _ChunkObjective:
@@ -132,77 +179,15 @@ class _ChunkObjective:
         return getattr(self.chunk, name)
 
 
-def stream_descent(
-    est: Any,
-    plan: StreamPlan,
-    W: np.ndarray,
-    b: np.ndarray,
-    *,
-    rng: np.random.Generator,
-    max_iter: int,
-    tol: float | None,
-    t0: int,
-) -> tuple[DescentResult, np.ndarray]:
-    """Up to ``max_iter`` epochs over the streamed chunks (the order in the module's
-    docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
-
-    Returns the engine's result (``W``, ``b`` NumPy; ``n_iter``, ``updates``, ``converged``,
-    ``path``) and the loss history; raises ``DivergenceError`` as the in-memory fit does.
-    """
-    data = plan.data
-    be = data.backend
-    rows = plan.train_rows()
-    bs = 1 if est._method == "sgd" else int(est.batch_size)
-    schedule = est._schedule(sum(math.ceil(r / bs) for r in rows))
-    settings = DescentSettings(
-        max_iter=1,
-        batch_size=bs,
-        alpha=est._penalty_alpha(),
-        fit_intercept=est.fit_intercept,
-        tol=None,
-    )
-    reference = max(plan.loss(W, b), plan.zero_loss)
-    early = est.early_stopping and tol is not None
-    rule = StopRule(tol, est.n_iter_no_change, early, reference)
-    res = DescentResult(W=W, b=b, reference_loss=reference)
-    history: list[float] = []
-    t = t0
-    arrays = [data.X, data.y, data.sample_weight, plan.mask]
-    for epoch in range(1, max_iter + 1):
-        nb = len(rows)
-        order = rng.permutation(nb) if est.shuffle and nb > 1 else np.arange(nb)
-        for chunk in be.stream(arrays, order):
-            W, b, t = _chunk_epoch(est, plan, chunk, W, b, t, rng, schedule, settings)
-        loss = plan.loss(W, b)
-        history.append(loss)
-        res.n_iter = epoch
-        if est.record_path:
-            res.path.append((W.copy(), b.copy()))
-        if rule.diverged(loss):
-            res.diverged_at = epoch
-            break
-        if tol is None:
-            continue
-        value = plan.score(W, b) if early else loss
-        if rule.converged(value, schedule, t):
-            res.converged = True
-            break
-    res.W, res.b, res.updates = W, b, t - t0
-    epoch = res.diverged_at or divergent_epoch(history, reference)
-    if epoch is not None:
-        est._raise_divergence(history, reference, epoch)
-    return res, np.asarray(history, dtype=np.float64)
-
-
 def _chunk_epoch(
-    est: Any,
-    plan: StreamPlan,
+    problem: StreamProblem,
     chunk: tuple[Array | None, ...],
     W: np.ndarray,
     b: np.ndarray,
     t: int,
     rng: np.random.Generator,
-    schedule: Any,
+    shuffle: bool,
+    schedule: Schedule,
     settings: DescentSettings,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The engine's updates over one chunk (its training rows, in a fresh permutation)."""
@@ -210,15 +195,15 @@ def _chunk_epoch(
     cb = backends.from_array(X)
     xp = cb.xp
     if held is not None:
-        X, y, sw = _keep_rows(~held, xp, X, y, sw)
+        X, y, sw = keep_rows(~held, xp, X, y, sw)
     n = X.shape[0]
     if n == 0:
         return W, b, t
     if sw is not None:
-        sw = sw * plan.factor
-    perm = rng.permutation(n) if est.shuffle else None
+        sw = sw * problem.factor
+    perm = rng.permutation(n) if shuffle else None
     run = descend(
-        _ChunkObjective(plan.chunk_objective(X, y, sw, cb)),
+        _ChunkObjective(problem.chunk_objective(X, y, sw, cb)),
         X,
         y,
         sw,

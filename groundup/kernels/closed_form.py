@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from array_api_compat import device as _device
 
@@ -334,13 +334,10 @@ def _refined(
     coef: Array,
     cond: float,
     solve: Any,
-    X: Array,
-    y: Array,
+    passes: LeastSquaresPasses,
     m: Moments,
-    sample_weight: Array | None,
     *,
     ridge: float,
-    chunk_rows: int | None,
     xp: Namespace,
 ) -> tuple[Array, Array]:
     """One step of iterative refinement and the residual sum of squares after it.
@@ -357,7 +354,7 @@ def _refined(
         size = float(xp.linalg.vector_norm(new * scale))
         if math.isfinite(step) and cond * step <= PILOT_STEP * size:
             return new, sse
-    g, sse = centred_products(X, y, coef, m, sample_weight, chunk_rows=chunk_rows, xp=xp)
+    g, sse = passes.products(coef)
     return _refine(coef, g, sse, m, ridge, solve, xp=xp)
 
 
@@ -386,6 +383,51 @@ class Solution:
     rank: int
     n_features: int
     sse: Array | None = None  # residual sum of squares (weighted), 0-d
+
+
+class LeastSquaresPasses(Protocol):
+    """The passes over the data that a closed-form solve needs besides the moments.
+
+    :class:`DataPasses` makes them over arrays in memory; the Dask layer makes the same
+    passes as tree reductions over row chunks (and its QR from a tall-and-skinny QR), so
+    :func:`normal_solution` and :func:`beta_solution` are written once for both.
+    """
+
+    def products(self, coef: Array, /) -> tuple[Array, Array]:
+        """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
+        ...
+
+    def qr(self) -> Solution | None:
+        """Least squares by QR of the centred (weighted) data; ``None`` if R is rank
+        deficient."""
+        ...
+
+    def svd(self) -> Solution:
+        """The minimum-norm least-squares solution by SVD of the centred (weighted) data."""
+        ...
+
+
+@dataclass
+class DataPasses:
+    """:class:`LeastSquaresPasses` over arrays in memory (chunks of ``chunk_rows`` rows)."""
+
+    X: Array
+    y: Array
+    m: Moments
+    sample_weight: Array | None
+    chunk_rows: int | None
+    xp: Namespace
+
+    def products(self, coef: Array, /) -> tuple[Array, Array]:
+        return centred_products(
+            self.X, self.y, coef, self.m, self.sample_weight, chunk_rows=self.chunk_rows, xp=self.xp
+        )
+
+    def qr(self) -> Solution | None:
+        return qr_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+
+    def svd(self) -> Solution:
+        return svd_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -461,24 +503,40 @@ def solve_normal(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
+    """:func:`normal_solution` for arrays in memory."""
+    passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
+    return normal_solution(m, passes, solver=solver, ridge=ridge, dtype=X.dtype, xp=xp)
+
+
+def normal_solution(
+    m: Moments,
+    passes: LeastSquaresPasses,
+    /,
+    *,
+    solver: str = "auto",
+    ridge: float = 0.0,
+    dtype: Any,
+    xp: Namespace,
+) -> Solution:
     """Least-squares coefficients from the moments, by the chosen solver.
 
     ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty; Cholesky only).
 
     ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc`` with one step of iterative
-    refinement against the data; when the factor shows the problem is ill conditioned
-    (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD when QR shows X is
-    rank deficient. ``"cholesky"`` returns ``None``-free results or raises upstream when the
-    matrix is singular (the caller turns that into a clear error).
+    refinement against the data (``passes.products``; Higham, *Accuracy and Stability of
+    Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem is ill
+    conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD when QR
+    shows X is rank deficient. ``"cholesky"`` returns ``coef=None`` when the matrix is
+    singular (the caller turns that into a clear error).
     """
-    d = X.shape[1]
+    d = m.sxx.shape[0]
     sxx = m.sxx
     if ridge:
         sxx = sxx + ridge * xp.eye(d, dtype=sxx.dtype, device=_device(sxx))
         solver = "cholesky"
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
-        eps = _eps(X.dtype, xp=xp)
+        eps = _eps(dtype, xp=xp)
         # auto keeps Cholesky while it is accurate; an explicit "cholesky" only refuses a
         # numerically singular matrix.
         limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
@@ -487,22 +545,19 @@ def solve_normal(
                 coef,
                 cond,
                 lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0],
-                X,
-                y,
+                passes,
                 m,
-                sample_weight,
                 ridge=ridge,
-                chunk_rows=chunk_rows,
                 xp=xp,
             )
             return Solution(coef, "cholesky", d, d, sse)
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
     if solver in ("auto", "qr"):
-        sol = qr_solve(X, y, m, sample_weight, xp=xp)
+        sol = passes.qr()
         if sol is not None or solver == "qr":
-            return sol if sol is not None else svd_solve(X, y, m, sample_weight, xp=xp)
-    return svd_solve(X, y, m, sample_weight, xp=xp)
+            return sol if sol is not None else passes.svd()
+    return passes.svd()
 
 
 def solve_beta(
@@ -516,13 +571,28 @@ def solve_beta(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
+    """:func:`beta_solution` for arrays in memory."""
+    passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
+    return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
+
+
+def beta_solution(
+    m: Moments,
+    passes: LeastSquaresPasses,
+    /,
+    *,
+    ridge: float = 0.0,
+    dtype: Any,
+    xp: Namespace,
+) -> Solution:
     """The covariance ("beta") form: ``slope = Cov(X)^-1 Cov(X, y)``.
 
     With one feature this is ``Cov(x, y) / Var(x)``. The covariance matrix is solved by LU
     (``xp.linalg.solve``) on the equilibrated matrix and refined once against the data,
-    which keeps ill-conditioned problems (Longley) accurate.
+    which keeps ill-conditioned problems (Longley) accurate. ``coef=None`` when the
+    covariance is singular.
     """
-    d = X.shape[1]
+    d = m.sxx.shape[0]
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
@@ -535,7 +605,7 @@ def solve_beta(
     a = cov_xx * (scale[:, None] * scale[None, :])
     # Singular (or numerically singular) covariance: no unique covariance-form solution.
     _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
-    if cond * _eps(X.dtype, xp=xp) > 1e-2:
+    if cond * _eps(dtype, xp=xp) > 1e-2:
         return Solution(None, "beta", -1, d)
 
     def solve(rhs: Array) -> Array:
@@ -544,18 +614,7 @@ def solve_beta(
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
         return Solution(None, "beta", -1, d)
-    coef, sse = _refined(
-        coef,
-        cond,
-        lambda rhs: solve(rhs / denom),
-        X,
-        y,
-        m,
-        sample_weight,
-        ridge=ridge,
-        chunk_rows=chunk_rows,
-        xp=xp,
-    )
+    coef, sse = _refined(coef, cond, lambda rhs: solve(rhs / denom), passes, m, ridge=ridge, xp=xp)
     return Solution(coef, "beta", d, d, sse)
 
 
@@ -564,19 +623,27 @@ def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
     return m.mean_y - xp.sum(m.mean_x * coef)
 
 
-def locate_nonfinite(a: Array, /, *, xp: Namespace) -> tuple[int, list[tuple[int, ...]]]:
-    """How many entries of ``a`` are NaN or inf, and the indices of up to the first three."""
-    bad = ~xp.isfinite(a)
-    count = int(xp.count_nonzero(bad))
-    if count == 0:
-        return 0, []
-    flat = xp.reshape(bad, (-1,))
-    idx = xp.nonzero(flat)[0][: min(3, count)]
-    shape = a.shape
-    where: list[tuple[int, ...]] = []
-    for k in [int(i) for i in idx]:
-        if len(shape) == 2:
-            where.append((k // shape[1], k % shape[1]))
-        else:
-            where.append((k,))
-    return count, where
+def merge_moments(a: Moments, b: Moments, /) -> Moments:
+    """The moments of the union of two disjoint sets of rows (Chan, Golub & LeVeque,
+    "Algorithms for computing the sample variance", *The American Statistician* 37, 1983).
+
+    ``M = Ma + Mb + (na nb / n) d d^T`` with ``d`` the difference of the means, for the
+    cross-products of X, of X and y, and of y; the means combine as weighted averages.
+    Moments without an intercept (means zero) simply add. Empty sets (``n == 0``) are the
+    identity. (The pilot products are not merged.)
+    """
+    if b.n == 0:
+        return a
+    if a.n == 0:
+        return b
+    n = a.n + b.n
+    dx, dy = b.mean_x - a.mean_x, b.mean_y - a.mean_y
+    f = a.n * b.n / n
+    return Moments(
+        n=n,
+        mean_x=a.mean_x + dx * (b.n / n),
+        mean_y=a.mean_y + dy * (b.n / n),
+        sxx=a.sxx + b.sxx + f * (dx[:, None] * dx[None, :]),
+        sxy=a.sxy + b.sxy + f * (dx * dy),
+        syy=a.syy + b.syy + f * (dy * dy),
+    )

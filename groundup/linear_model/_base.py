@@ -1,13 +1,25 @@
-"""What the linear and the logistic estimators share: backend bookkeeping, the validation
-split, the schedule, the run of the descent engine, and ``to``."""
+"""What the linear and the logistic estimator share: their parameters (with their docs), the
+fit skeleton, the gradient fit's common steps, the partial-fit history, and ``to``.
+
+Each estimator's ``__init__`` is built from one table of parameters (:data:`SHARED`, plus the
+estimator's own in ``_own_params``), so that scikit-learn sees an explicit signature
+(``get_params``, ``clone``, ``check_estimator``) and every parameter is documented once.
+
+Where the data live decides how they are read, not how the model is fitted: the estimators
+ask a data *source* for the passes they need (:mod:`groundup.linear_model._memory` for
+arrays in memory, :mod:`groundup.dask` for Dask arrays), and run the same algorithm on
+what it returns. The only question asked about Dask is :meth:`GroundupEstimator._source`'s.
+"""
 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 import warnings
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -15,25 +27,413 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
-from groundup._params import check_common
+from groundup import dask as dask_layer
+from groundup._params import GRADIENT, canonical_method, check_common
 from groundup._typing import Array
-from groundup._validation import FitData, check_finite
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
-from groundup.kernels.descent import DescentResult, DescentSettings, descend, divergent_epoch
+from groundup.kernels.descent import DescentResult, DescentSettings, divergent_epoch
 from groundup.kernels.schedules import Schedule
+from groundup.linear_model._memory import InMemory
 
 
+# -- the parameters, documented once ----------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """One constructor parameter: its name, default, numpydoc type and description."""
+
+    name: str
+    default: Any
+    kind: str
+    doc: str
+
+
+SHARED: tuple[Param, ...] = (
+    Param(
+        "fit_intercept",
+        True,
+        "bool",
+        "Fit an intercept (the data are centred; the intercept is not penalised).",
+    ),
+    Param(
+        "penalty", None, '{None, "l2"}', "L2 penalty ½·alpha·‖w‖² (the intercept is not penalised)."
+    ),
+    Param("alpha", 1e-4, "float", 'Penalty strength; also the ``"optimal"`` schedule\'s constant.'),
+    Param(
+        "learning_rate",
+        "invscaling",
+        "str",
+        "The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``, "
+        "``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``, "
+        "``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.",
+    ),
+    Param("eta0", 0.01, "float", "Initial learning rate (gradient methods)."),
+    Param("power_t", 0.25, "float", "Exponent of ``invscaling``: eta0 / t**power_t."),
+    Param("max_iter", 1000, "int", "Maximum number of epochs."),
+    Param(
+        "tol",
+        1e-3,
+        "float or None",
+        "Stop when the training loss (the validation score with ``early_stopping``) has not "
+        "improved by ``tol`` for ``n_iter_no_change`` epochs. ``None``: run ``max_iter`` "
+        "epochs, with no host synchronisation per epoch.",
+    ),
+    Param(
+        "n_iter_no_change",
+        5,
+        "int",
+        "Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by 5).",
+    ),
+    Param(
+        "early_stopping",
+        False,
+        "bool",
+        "Gradient methods: hold out ``validation_fraction`` of the data and stop on its score.",
+    ),
+    Param(
+        "validation_fraction",
+        0.1,
+        "float",
+        "Share of the data held out for early stopping, in (0, 1).",
+    ),
+    Param("shuffle", True, "bool", "Shuffle the samples every epoch (``sgd``, ``minibatch``)."),
+    Param(
+        "random_state",
+        None,
+        "int, Generator or None",
+        "Seeds the NumPy ``Generator`` that draws every permutation on the host: the same "
+        "seed visits the samples in the same order on every backend.",
+    ),
+    Param(
+        "warm_start",
+        False,
+        "bool",
+        "Start gradient methods from the previous ``coef_`` and ``intercept_``.",
+    ),
+    Param("batch_size", 32, "int", "Samples per update for ``minibatch``."),
+    Param(
+        "backend",
+        None,
+        "str or None",
+        '``"numpy"``, ``"torch"``, ``"cupy"``, ``"jax"``, ``"array_api_strict"``, '
+        '``"dask"``; ``None`` takes the input\'s own library and device.',
+    ),
+    Param(
+        "device",
+        None,
+        "str or None",
+        '``"cpu"``, ``"cuda"`` / ``"gpu"``, ``"mps"`` or the library\'s own spelling.',
+    ),
+    Param(
+        "dtype",
+        None,
+        '{None, "float32", "float64"}',
+        "``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices "
+        "without float64).",
+    ),
+    Param(
+        "decay",
+        1e-3,
+        "float",
+        "``time_decay`` (eta0 / (1 + decay·t)) and ``exponential_decay`` (eta0·e^(−decay·t)).",
+    ),
+    Param("drop", 0.5, "float", "``step_decay`` factor: eta0·drop^⌊t / epochs_drop⌋."),
+    Param("epochs_drop", 10, "float", "``step_decay`` span, in epochs."),
+    Param("eta_min", 0.0, "float", "``cosine_annealing`` floor."),
+    Param(
+        "t_max",
+        None,
+        "float or None",
+        "``cosine_annealing`` span in epochs (``None``: ``max_iter``).",
+    ),
+    Param("t1", 50, "float", "``reciprocal``: eta0·t1 / (t + t1)."),
+    Param(
+        "record_path",
+        False,
+        "bool",
+        "Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in "
+        "``path_``, for plots of the optimiser's path.",
+    ),
+)
+
+
+#: The fitted attributes both estimators have (a class docstring's ``{attributes}`` line).
+ATTRIBUTES = """t_ : int
+        Updates made plus one (scikit-learn's convention).
+    converged_ : bool
+    fit_time_ : float
+        Seconds, device synchronised.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only for pandas input with string column names.
+    backend_, device_ : str
+        Where ``coef_`` lives."""
+
+
+def _render(params: tuple[Param, ...], overrides: dict[str, str]) -> str:
+    """The numpydoc ``Parameters`` section of ``params`` (4-space indented, as a class's)."""
+    import textwrap
+
+    lines = ["Parameters", "----------"]
+    for p in params:
+        default = f'"{p.default}"' if isinstance(p.default, str) else repr(p.default)
+        lines.append(f"{p.name} : {p.kind}, default={default}")
+        text = overrides.get(p.name, p.doc)
+        lines += textwrap.wrap(text, 88, initial_indent="    ", subsequent_indent="    ")
+    return "\n".join("    " + line if line else line for line in lines)
+
+
+def _constructor(params: tuple[Param, ...]) -> Any:
+    """An ``__init__`` that stores every parameter as it is given, as scikit-learn asks,
+    with the explicit signature scikit-learn's ``get_params`` reads (``method`` positional,
+    the rest keyword-only)."""
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] + [inspect.Parameter.KEYWORD_ONLY] * (
+        len(params) - 1
+    )
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [
+            inspect.Parameter(p.name, kind, default=p.default)
+            for p, kind in zip(params, kinds, strict=True)
+        ]
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
+
+
+# -- the estimator base ------------------------------------------------------------------------
 class GroundupEstimator(BaseEstimator):
-    """Base class: fitted state lives on ``backend_`` / ``device_`` (strings, picklable)."""
+    """Base class of :class:`~groundup.LinearRegression` and
+    :class:`~groundup.LogisticRegression`.
 
-    # -- backend of the fitted model -----------------------------------------------------
+    A subclass sets ``_model`` ("linear" / "logistic"), ``_methods`` (its method names),
+    ``_own_params`` (its parameters before :data:`SHARED`, ``method`` first) and
+    ``_param_docs`` (model-specific wording of shared parameters) and ``_path_point(W, b)``
+    (the engine's ``W``, ``b`` as ``coef_``, ``intercept_``); its docstring holds the lines
+    ``{parameters}`` and ``{attributes}`` where the shared sections go. The fitted state lives on
+    ``backend_`` / ``device_`` (strings, so that a model pickles anywhere).
+    """
+
+    _model: ClassVar[str] = ""
+    _methods: ClassVar[tuple[str, ...]] = ()
+    _own_params: ClassVar[tuple[Param, ...]] = ()
+    _param_docs: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        params = cls._own_params + SHARED
+        cls.__init__ = _constructor(params)  # type: ignore[method-assign]
+        if cls.__doc__ and "{parameters}" in cls.__doc__:
+            section = _render(params, cls._param_docs).lstrip()
+            cls.__doc__ = cls.__doc__.replace("{parameters}", section)
+            cls.__doc__ = cls.__doc__.replace("{attributes}", ATTRIBUTES)
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        self._method = canonical_method(self.method, self._methods, self._model)
+        check_common(self)
+
+    def _has_partial_fit(self) -> bool:
+        try:
+            return canonical_method(self.method, self._methods, self._model) in GRADIENT
+        except (TypeError, ValueError):
+            return False
+
+    def _check_partial_method(self) -> None:
+        if self._method not in GRADIENT:
+            msg = (
+                f"partial_fit needs a gradient method ('batch', 'sgd', 'minibatch'), "
+                f"got method={self.method!r}; use fit for closed forms."
+            )
+            raise ValueError(msg)
+
+    def _penalty_alpha(self) -> float:
+        return float(self.alpha) if self.penalty == "l2" else 0.0
+
+    # -- where the data are read --------------------------------------------------------------
+    def _source(
+        self, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool, partial: bool
+    ) -> Any:
+        """The validated data as a source of passes: :class:`groundup.dask.DaskSource` for
+        Dask data (or ``backend="dask"``, or a ``partial_fit`` of a Dask-fitted model),
+        :class:`InMemory` otherwise (a later ``partial_fit`` on the fitted model's backend)."""
+        fitted = getattr(self, "backend_", None) if partial else None
+        if dask_layer.wanted(self.backend, X, fitted_backend=fitted):
+            return dask_layer.DaskSource.validate(
+                self, X, y, sample_weight, reset=reset, labels=labels
+            )
+        model = None if reset else self._model_backend()
+        return InMemory.validate(
+            self, X, y, sample_weight, reset=reset, labels=labels, backend=model
+        )
+
+    # -- the fit skeleton ---------------------------------------------------------------------
+    def _full_run(self) -> dict[str, Any]:
+        """``fit``'s run of a gradient method."""
+        warm = self.warm_start and hasattr(self, "coef_")
+        return {"max_iter": self.max_iter, "tol": self.tol, "warm": warm, "t0": 1}
+
+    def _partial_run(self, first: bool) -> dict[str, Any]:
+        """``partial_fit``'s run: one epoch from the current state, ``t_`` running on."""
+        t0 = 1 if first else int(self.t_)
+        return {"max_iter": 1, "tol": None, "warm": not first, "t0": t0}
+
+    def _continue_history(self, old: np.ndarray | None) -> None:
+        """After a ``partial_fit`` epoch: the new epoch appended to the earlier history."""
+        if old is not None:
+            self.loss_history_ = np.concatenate([old, self.loss_history_])
+            self.n_iter_ = len(self.loss_history_)
+
+    def _timed(self, source: Any, fit: Any, *args: Any, **kwargs: Any) -> None:
+        """Run ``fit`` under the source's quiet floating point; ``fit_time_`` in seconds,
+        device synchronised."""
+        start = time.perf_counter()
+        with source.backend.quiet_floating_point():
+            fit(source, *args, **kwargs)
+        source.backend.synchronize(self.coef_, self.intercept_)
+        self.fit_time_ = time.perf_counter() - start
+
+    # -- gradient descent ---------------------------------------------------------------------
+    def _schedule(self, updates_per_epoch: int) -> Schedule:
+        return Schedule(
+            name=self.learning_rate,
+            eta0=float(self.eta0),
+            updates_per_epoch=max(1, updates_per_epoch),
+            power_t=float(self.power_t),
+            alpha=float(self.alpha),
+            decay=float(self.decay),
+            drop=float(self.drop),
+            epochs_drop=float(self.epochs_drop),
+            eta_min=float(self.eta_min),
+            t_max=float(self.t_max if self.t_max is not None else self.max_iter),
+            t1=float(self.t1),
+        )
+
+    def _batch_size(self, n: int) -> int:
+        if self._method == "batch":
+            return n
+        if self._method == "sgd":
+            return 1
+        return min(int(self.batch_size), n)
+
+    def _held_out(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        """The early-stopping rows (host indices, in the order drawn), the first draw from
+        ``rng`` on every data source; ``None`` without ``early_stopping``."""
+        if not self.early_stopping:
+            return None
+        n_val = math.ceil(self.validation_fraction * n)
+        if n_val < 1 or n - n_val < 1:
+            msg = (
+                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
+                f"no training or no validation sample out of n_samples={n}; use more samples "
+                "or early_stopping=False."
+            )
+            raise ValueError(msg)
+        return rng.permutation(n)[:n_val]
+
+    def _descend(
+        self,
+        source: Any,
+        problem: Any,
+        W: Array,
+        b: Array,
+        *,
+        rng: np.random.Generator,
+        max_iter: int,
+        tol: float | None,
+        t0: int,
+        start_loss: Array | None = None,
+    ) -> tuple[DescentResult, np.ndarray]:
+        """Run the problem's descent (the engine in memory or on the host; the chunks
+        streamed on Dask), then raise on divergence: a non-finite loss from NaN / inf in X
+        is reported as such (the source searches X only then), else a ``DivergenceError``."""
+        bs = self._batch_size(problem.rows)
+        settings = DescentSettings(
+            max_iter=max_iter,
+            batch_size=bs,
+            alpha=self._penalty_alpha(),
+            fit_intercept=self.fit_intercept,
+            tol=None if tol is None else float(tol),
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping and tol is not None,
+            record_path=self.record_path,
+        )
+        res, history, reference = problem.run(
+            W,
+            b,
+            schedule=self._schedule(problem.updates_per_epoch(bs)),
+            settings=settings,
+            shuffle=self.shuffle,
+            rng=rng,
+            t0=t0,
+            start_loss=start_loss,
+        )
+        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
+        if epoch is not None:
+            if not np.isfinite(history[epoch - 1]):
+                source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"
+            self._raise_divergence(history, reference, epoch)
+        return res, history
+
+    def _raise_divergence(self, history: Any, reference: float, epoch: int) -> None:
+        msg = (
+            f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
+            f"at epoch {epoch}, from {reference:.4g} at the start "
+            f"(method={self.method!r}, eta0={self.eta0}, "
+            f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
+            "(sklearn.preprocessing.StandardScaler)."
+        )
+        raise DivergenceError(msg)
+
+    def _set_descent(self, res: DescentResult, history: np.ndarray, host: Backend, t0: int) -> None:
+        """The fitted state a gradient fit shares: history, counters, the recorded path."""
+        self.loss_history_ = history
+        self.n_iter_ = res.n_iter
+        self.t_ = t0 + res.updates
+        self.converged_ = res.converged
+        if self.record_path:
+            self.path_ = [self._path_point(host.to_numpy(w), host.to_numpy(c)) for w, c in res.path]
+
+    def _warn_not_converged(self, res: DescentResult, max_iter: int, tol: float | None) -> None:
+        if tol is not None and not res.converged and res.n_iter == max_iter:
+            warnings.warn(
+                f"Maximum number of iteration reached before convergence ({max_iter} epochs, "
+                f"tol={tol}). Consider increasing max_iter, raising eta0 or scaling the "
+                "features to improve the fit.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    # -- the fitted model ---------------------------------------------------------------------
     def _model_backend(self) -> Backend:
         return backends.resolve(self.backend_, self.device_)
 
     def _remember_backend(self, be: Backend) -> None:
         self.backend_ = be.name
         self.device_ = be.device_name
+
+    def _device_attributes(self) -> tuple[str, ...]:
+        return ("coef_", "intercept_")
+
+    def _lazy_input(self, X: Any) -> bool:
+        """``predict`` / ``score`` on Dask input, or of a Dask-fitted model."""
+        return dask_layer.wanted_predict(getattr(self, "backend_", None), X)
+
+    def _lazy_model(self) -> dask_layer.LazyModel:
+        """The fitted model for Dask input: ``coef`` (n_features,) or (n_features, k)."""
+        coef = np.asarray(backends.to_numpy(self.coef_))
+        coef = coef if coef.ndim == 1 else coef.T
+        intercept = np.asarray(backends.to_numpy(self.intercept_), dtype=coef.dtype)
+        return dask_layer.LazyModel(
+            self, coef, intercept, accepts_1d=getattr(self, "_accepts_1d", False)
+        )
 
     def to(self, backend: str | None = None, device: Any = None) -> GroundupEstimator:
         """Return a copy of the fitted model on another backend and/or device.
@@ -57,7 +457,7 @@ class GroundupEstimator(BaseEstimator):
             device = self.device_
         target = backends.resolve(name, device)
         new = copy.copy(self)
-        dtype_name = str(np.dtype(self._host(self.coef_).dtype))
+        dtype_name = str(np.dtype(backends.to_numpy(self.coef_).dtype))
         if dtype_name == "float64" and not target.has_float64():
             msg = (
                 f"This model is float64 but the {target.name} backend on {target.device_name} "
@@ -67,177 +467,11 @@ class GroundupEstimator(BaseEstimator):
         for attr in self._device_attributes():
             value = getattr(self, attr, None)
             if value is not None:
-                setattr(new, attr, target.asarray(self._host(value)))
+                setattr(new, attr, target.asarray(backends.to_numpy(value)))
         new._remember_backend(target)
         return new
 
-    def _host(self, a: Array) -> np.ndarray:
-        return backends.from_array(a).to_numpy(a)
-
-    def _device_attributes(self) -> tuple[str, ...]:
-        return ("coef_", "intercept_")
-
-    # -- gradient descent ---------------------------------------------------------------
-    def _check_params(self) -> None:
-        check_common(self)
-
-    def _schedule(self, updates_per_epoch: int) -> Schedule:
-        return Schedule(
-            name=self.learning_rate,
-            eta0=float(self.eta0),
-            updates_per_epoch=max(1, updates_per_epoch),
-            power_t=float(self.power_t),
-            alpha=float(self.alpha),
-            decay=float(self.decay),
-            drop=float(self.drop),
-            epochs_drop=float(self.epochs_drop),
-            eta_min=float(self.eta_min),
-            t_max=float(self.t_max if self.t_max is not None else self.max_iter),
-            t1=float(self.t1),
-        )
-
-    def _penalty_alpha(self) -> float:
-        return float(self.alpha) if self.penalty == "l2" else 0.0
-
-    def _split(
-        self, data: FitData, rng: np.random.Generator
-    ) -> tuple[FitData, Array | None, Array | None]:
-        """Training part, validation X and y (for ``early_stopping``)."""
-        if not self.early_stopping:
-            return data, None, None
-        be, xp = data.backend, data.backend.xp
-        held, kept = self._validation_draw(data.X.shape[0], rng)
-        val, tr = be.asarray(held), be.asarray(kept)
-        sw = data.sample_weight
-        train = FitData(
-            xp.take(data.X, tr, axis=0),
-            xp.take(data.y, tr, axis=0),
-            None if sw is None else xp.take(sw, tr),
-            be,
-        )
-        X_val = xp.take(data.X, val, axis=0)
-        # NaN / inf in a held-out row would only blur the early-stopping score, silently:
-        # look now (one scalar per fit) and name the row in the user's X.
-        if not bool(xp.all(xp.isfinite(X_val))):
-            check_finite(data.X, "X", be)
-        return train, X_val, xp.take(data.y, val, axis=0)
-
-    def _validation_draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """The early-stopping split drawn on the host: (validation rows, training rows)."""
-        n_val = math.ceil(self.validation_fraction * n)
-        if n_val < 1 or n - n_val < 1:
-            msg = (
-                f"early_stopping with validation_fraction={self.validation_fraction} leaves "
-                f"no training or no validation sample out of n_samples={n}; use more samples "
-                "or early_stopping=False."
-            )
-            raise ValueError(msg)
-        perm = rng.permutation(n)
-        return perm[:n_val], np.sort(perm[n_val:])
-
-    @staticmethod
-    def _normalised_weights(sw: Array | None, *, xp: Any) -> Array | None:
-        if sw is None:
-            return None
-        return sw * (sw.shape[0] / xp.sum(sw))
-
-    def _orders(self, n: int, be: Backend, rng: np.random.Generator) -> Any:
-        if not self.shuffle:
-            return lambda: None
-        # Drawn on the host from one NumPy Generator: the same order on every backend.
-        return lambda: be.asarray(rng.permutation(n))
-
-    def _run_descent(
-        self,
-        objective: Any,
-        train: FitData,
-        W: Array,
-        b: Array,
-        *,
-        rng: np.random.Generator,
-        max_iter: int,
-        tol: float | None,
-        t_start: int,
-        start_loss: Array | None = None,
-        whole_X: Array | None = None,
-    ) -> tuple[DescentResult, np.ndarray]:
-        """Run the engine, bring the history home (one sync) and raise on divergence.
-
-        X is not checked for NaN/inf beforehand: a non-finite X makes the loss non-finite,
-        and only then is X searched, so that the error names the bad entries. ``whole_X`` is
-        the user's X when ``train`` holds only its training rows (early stopping), so that
-        the rows named are the user's.
-        """
-        be, xp = train.backend, train.backend.xp
-        n = train.X.shape[0]
-        bs = self._effective_batch_size(n)
-        schedule = self._schedule(math.ceil(n / bs))
-        settings = DescentSettings(
-            max_iter=max_iter,
-            batch_size=bs,
-            alpha=self._penalty_alpha(),
-            fit_intercept=self.fit_intercept,
-            tol=None if tol is None else float(tol),
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping and tol is not None,
-            record_path=getattr(self, "record_path", False),
-        )
-        res = descend(
-            objective,
-            train.X,
-            train.y,
-            train.sample_weight,
-            W,
-            b,
-            schedule=schedule,
-            settings=settings,
-            orders=self._orders(n, be, rng),
-            t_start=t_start,
-            start_loss=start_loss,
-            xp=xp,
-        )
-        values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
-        history, reference = values[:-1], float(values[-1])
-        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
-        if epoch is not None:
-            if not np.isfinite(history[epoch - 1]):
-                # NaN/inf in X: say so, not "diverged"
-                check_finite(train.X if whole_X is None else whole_X, "X", be)
-            self._raise_divergence(history, reference, epoch)
-        return res, history
-
-    def _raise_divergence(self, history: Any, reference: float, epoch: int) -> None:
-        msg = (
-            f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
-            f"at epoch {epoch}, from {reference:.4g} at the start "
-            f"(method={self.method!r}, eta0={self.eta0}, "
-            f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
-            "(sklearn.preprocessing.StandardScaler)."
-        )
-        raise DivergenceError(msg)
-
-    def _effective_batch_size(self, n: int) -> int:
-        method = getattr(self, "_method", self.method)
-        if method == "batch":
-            return n
-        if method == "sgd":
-            return 1
-        return min(int(self.batch_size), n)
-
-    def _warn_not_converged(self, res: DescentResult, max_iter: int, tol: float | None) -> None:
-        if tol is not None and not res.converged and res.n_iter == max_iter:
-            warnings.warn(
-                f"Maximum number of iteration reached before convergence ({max_iter} epochs, "
-                f"tol={tol}). Consider increasing max_iter, raising eta0 or scaling the "
-                "features to improve the fit.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-    @staticmethod
-    def _timer_start() -> float:
-        return time.perf_counter()
-
-    def _finish_timing(self, start: float, be: Backend, *arrays: Array) -> None:
-        be.synchronize(*arrays)
-        self.fit_time_ = time.perf_counter() - start
+    def __sklearn_tags__(self):  # noqa: ANN204 - scikit-learn's Tags
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

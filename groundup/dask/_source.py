@@ -1,0 +1,137 @@
+"""Dask data as the estimators' data source: the same methods as in memory
+(``groundup/linear_model/_memory.py``), each pass a Dask graph over the row chunks."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+import groundup.dask._linear as _linear
+import groundup.dask._logistic as _logistic
+from groundup._problem import EngineProblem
+from groundup.backends import Backend
+from groundup.dask._data import HOST, DaskData, prepare, raise_nonfinite
+from groundup.dask._stream import StreamProblem
+from groundup.kernels import logistic as lk
+from groundup.kernels.closed_form import Moments
+
+
+class DaskSource:
+    """Validated Dask data (:class:`~groundup.dask._data.DaskData`), the passes over them.
+
+    ``backend`` (the Dask backend) is where the fitted model says it lives; ``compute`` (the
+    host's NumPy) is where W and b live during the fit: ``coef_`` and ``intercept_`` are small
+    NumPy arrays.
+    """
+
+    compute: Backend = HOST
+
+    def __init__(self, data: DaskData) -> None:
+        self.data = data
+        self.backend = data.backend
+
+    @classmethod
+    def validate(
+        cls, est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool
+    ) -> DaskSource:
+        """scikit-learn's checks and messages, for Dask data (in-memory data with
+        ``backend="dask"`` are validated by scikit-learn, then chunked by rows)."""
+        return cls(prepare(est, X, y, sample_weight, reset=reset, labels=labels))
+
+    @property
+    def n(self) -> int:
+        return self.data.n
+
+    @property
+    def d(self) -> int:
+        return self.data.d
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def raise_nonfinite(self) -> None:
+        """Raise the error that counts and locates NaN / inf in X or the weights (a pass)."""
+        raise_nonfinite(self.backend, X=self.data.X, sample_weight=self.data.sample_weight)
+
+    def _mask(self, held: np.ndarray | None) -> tuple[np.ndarray | None, Any]:
+        """The early-stopping rows as a host boolean mask and as a Dask array like X."""
+        if held is None:
+            return None, None
+        flags = np.zeros((self.n,), dtype=bool)
+        flags[held] = True
+        return flags, self.backend.rows_like(flags, self.data.X)
+
+    # -- linear regression ----------------------------------------------------------------
+    def moments(self, *, fit_intercept: bool) -> Moments:
+        return _linear.gather(self.data, fit_intercept=fit_intercept).train
+
+    def least_squares(self, m: Moments) -> _linear.DaskPasses:
+        return _linear.DaskPasses(self.data, m)
+
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> Any:
+        """``batch``: the engine on the host from the moments (one pass); otherwise the
+        chunks streamed, each epoch's loss and score from those moments."""
+        flags, mask = self._mask(held)
+        part = _linear.gather(self.data, fit_intercept=True, mask=mask)
+        stats = _linear.stats_objective(self.data, part)
+        data = self.data
+        if batch:
+            # In full-batch mode the engine reads only the number of rows from X.
+            return EngineProblem(stats, data.X, data.y, None, HOST)
+        return StreamProblem(
+            data=data,
+            held=flags,
+            mask=mask,
+            chunk_objective=_linear.chunk_squared_loss,
+            loss=lambda W, b: float(stats.loss(W, b)),
+            zero_loss=float(stats.zero_loss()),
+            score=lambda W, b: float(stats.score(W, b)),
+            factor=None if data.sample_weight is None else part.rows / part.train.n,
+            objective=stats,
+        )
+
+    # -- logistic regression --------------------------------------------------------------
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct labels and their total weights (one pass over y and the weights)."""
+        return _logistic.label_pass(self.data)
+
+    def encoded(self, classes: np.ndarray) -> DaskSource:
+        return DaskSource(_logistic.targets(self.data, classes))
+
+    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
+        return _logistic.log_loss(self.data, n_classes=n_classes, fit_intercept=fit_intercept)
+
+    def log_problem(
+        self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
+    ) -> Any:
+        """``batch``: the engine on the host, each epoch one tree reduction for the loss and
+        the gradient together; otherwise the chunks streamed, each epoch's log-loss (and
+        early-stopping accuracy) one tree reduction."""
+        flags, mask = self._mask(held)
+        whole, factor = _logistic.training_objective(
+            self.data, mask, flags, n_classes=n_classes, fit_intercept=fit_intercept
+        )
+        data = self.data
+        if batch:
+            return EngineProblem(whole, data.X, data.y, whole.sw, HOST)
+        kernel = lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
+        return StreamProblem(
+            data=data,
+            held=flags,
+            mask=mask,
+            chunk_objective=functools.partial(
+                _logistic.chunk_log_loss, kernel, fit_intercept=fit_intercept, n_classes=n_classes
+            ),
+            loss=lambda W, b: float(whole.newton_pass(W, b, order=0).loss),
+            zero_loss=float(whole.zero_loss()),
+            score=lambda W, b: float(whole.score(W, b)),
+            factor=factor,
+            objective=whole,
+        )

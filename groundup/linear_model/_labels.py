@@ -1,0 +1,102 @@
+"""Class labels of any type (ints, strings, bools), encoded on the host.
+
+Labels never need to live on a device: they are checked and encoded here, in NumPy, and
+only the codes (or 0/1 targets) move to where X is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+
+from groundup import backends
+
+
+def unique_labels(labels: Any) -> np.ndarray:
+    """The sorted distinct labels of any array or list."""
+    return np.unique(np.ravel(backends.to_numpy(labels)))
+
+
+def encode_labels(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted classes and integer codes of host labels (scikit-learn's target checks); at
+    least two classes."""
+    y = np.ravel(np.asarray(y))
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if classes.shape[0] < 2:
+        msg = (
+            f"Classifier can't train when only one class is present: y holds only the "
+            f"class {classes[0]!r}, but logistic regression needs samples of at least two "
+            "classes."
+        )
+        raise ValueError(msg)
+    return classes, np.searchsorted(classes, y)
+
+
+def class_totals(classes: np.ndarray, codes: np.ndarray, sw: np.ndarray | None) -> np.ndarray:
+    """Total (weighted) count of each class; two classes need a positive weight."""
+    totals = np.bincount(codes, weights=sw, minlength=len(classes)).astype(np.float64)
+    present = totals > 0
+    if present.sum() < 2:
+        msg = (
+            f"Only the class {classes[present].tolist()} has a positive sample_weight; "
+            "logistic regression needs samples of at least two classes with positive weight."
+        )
+        raise ValueError(msg)
+    return totals
+
+
+def codes_of(y: Any, classes: np.ndarray) -> np.ndarray:
+    """Codes of ``y`` in the known ``classes``; labels never seen are an error."""
+    y = np.ravel(np.asarray(y))
+    try:
+        idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        known = classes[idx] == y
+    except TypeError:  # labels of another type than the classes
+        idx, known = None, np.zeros(y.shape, dtype=bool)
+    if not np.all(known):
+        unseen = list(dict.fromkeys(y[~np.asarray(known, dtype=bool)].tolist()))
+        msg = (
+            f"y contains label(s) never seen in fit: {unseen[:5]}; the model knows "
+            f"classes_={classes.tolist()}. Refit with all the classes."
+        )
+        raise ValueError(msg)
+    return idx
+
+
+def known_codes(y: Any, classes: np.ndarray) -> np.ndarray:
+    """``partial_fit``'s labels: scikit-learn's target checks, then their codes in the known
+    ``classes`` (labels outside them are an error)."""
+    check_classification_targets(y)
+    return codes_of(y, classes)
+
+
+def partial_classes(classes: Any, known: np.ndarray | None) -> np.ndarray:
+    """The classes of a ``partial_fit`` call: ``classes`` is required on the first call
+    (``known`` is ``None``) and must equal the earlier ``classes_`` on later ones (or be
+    ``None``); two classes at least."""
+    if known is None:
+        if classes is None:
+            msg = (
+                "classes must be passed on the first call to partial_fit: every label y "
+                "can take, e.g. classes=np.unique(y_all)."
+            )
+            raise ValueError(msg)
+        known = unique_labels(classes)
+    elif classes is not None and not np.array_equal(unique_labels(classes), known):
+        msg = (
+            f"classes={list(unique_labels(classes))} differs from the classes of the "
+            f"earlier calls, {list(known)}; pass the same classes (or none)."
+        )
+        raise ValueError(msg)
+    if len(known) < 2:
+        msg = f"classes={list(known)} has only one class; logistic regression needs two."
+        raise ValueError(msg)
+    return known
+
+
+def n_outputs(classes: np.ndarray) -> int:
+    """Columns of W: one for two classes (the second is the positive one), else one each."""
+    return 1 if len(classes) == 2 else len(classes)

@@ -1,0 +1,203 @@
+"""Data in memory as the estimators' data source: the kernels read the arrays directly.
+
+:class:`InMemory` and :class:`groundup.dask.DaskSource` offer the same methods (the passes a
+fit needs), so :mod:`groundup.linear_model` writes each algorithm once. In memory, W and b
+live on the data's device, and NaN / inf in X are looked for only when a result shows them
+(a non-finite Gram matrix or loss), then located in the user's X.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import device as _device
+from sklearn.utils.multiclass import check_classification_targets
+
+from groundup._problem import EngineProblem
+from groundup._typing import Array
+from groundup._validation import FitData, check_finite, prepare_fit
+from groundup.backends import Backend
+from groundup.kernels import logistic as lk
+from groundup.kernels.closed_form import DataPasses, Moments, moments
+from groundup.kernels.losses import SquaredLoss
+
+
+class InMemory:
+    """Validated data on the backend's device (:class:`~groundup._validation.FitData`).
+
+    ``backend`` is where the fitted model lives, ``compute`` where W and b live during the
+    fit: both the data's backend here.
+    """
+
+    def __init__(self, data: FitData, y_host: np.ndarray | None = None) -> None:
+        self.data = data
+        self.y_host = y_host  # classifiers: the labels, on the host
+        self.backend = self.compute = data.backend
+
+    @classmethod
+    def validate(
+        cls,
+        est: Any,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        *,
+        reset: bool,
+        labels: bool,
+        backend: Backend | None,
+    ) -> InMemory:
+        """scikit-learn's validation (or the same checks for device arrays), then the move to
+        the backend (``backend``: a fitted model's, for a later ``partial_fit``)."""
+        kind = "classification" if labels else "continuous"
+        data, y_host = prepare_fit(
+            est, X, y, sample_weight, reset=reset, y_kind=kind, backend=backend
+        )
+        return cls(data, y_host)
+
+    @property
+    def n(self) -> int:
+        return int(self.data.X.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.data.X.shape[1])
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.X.dtype
+
+    @property
+    def device(self) -> Any:
+        return _device(self.data.X)
+
+    def raise_nonfinite(self) -> None:
+        """Raise the error that counts and locates NaN / inf in X, if X holds any."""
+        check_finite(self.data.X, "X", self.backend)
+
+    # -- linear regression ----------------------------------------------------------------
+    def _chunk_rows(self) -> int | None:
+        return self.backend.chunk_rows(self.d + 1)
+
+    def moments(self, *, fit_intercept: bool) -> Moments:
+        """The sufficient statistics in one pass (with the pilot products for refinement)."""
+        X, y, sw = self.data.X, self.data.y, self.data.sample_weight
+        xp = self.backend.xp
+        m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=self._chunk_rows(), xp=xp)
+        if not m.finite(xp=xp):
+            self.raise_nonfinite()
+        return m
+
+    def least_squares(self, m: Moments) -> DataPasses:
+        """The closed form's passes over the data (refinement products, QR, SVD)."""
+        d = self.data
+        return DataPasses(d.X, d.y, m, d.sample_weight, self._chunk_rows(), self.backend.xp)
+
+    def training_rows(self, held: np.ndarray | None) -> tuple[FitData, Array | None, Array | None]:
+        """The training rows (weights normalised to mean 1) and the held-out X and y
+        (``held``: the early-stopping rows, ``GroundupEstimator._held_out``'s draw)."""
+        data, be = self.data, self.backend
+        xp = be.xp
+        X_val = y_val = None
+        if held is not None:
+            kept = np.ones((self.n,), dtype=bool)
+            kept[held] = False
+            val, tr = be.asarray(held), be.asarray(np.flatnonzero(kept))
+            sw = data.sample_weight
+            X_val = xp.take(data.X, val, axis=0)
+            y_val = xp.take(data.y, val, axis=0)
+            data = FitData(
+                xp.take(data.X, tr, axis=0),
+                xp.take(data.y, tr, axis=0),
+                None if sw is None else xp.take(sw, tr),
+                be,
+            )
+            # NaN / inf in a held-out row would only blur the early-stopping score,
+            # silently: look now (one scalar per fit) and name the row in the user's X.
+            if not bool(xp.all(xp.isfinite(X_val))):
+                self.raise_nonfinite()
+        sw = data.sample_weight
+        if sw is not None:
+            sw = sw * (sw.shape[0] / xp.sum(sw))
+        return FitData(data.X, data.y, sw, be), X_val, y_val
+
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> EngineProblem:
+        """The squared loss of the training rows; ``batch`` runs on their moments."""
+        be = self.backend
+        train, X_val, y_val = self.training_rows(held)
+        objective = SquaredLoss(
+            train.X,
+            train.y,
+            train.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            use_moments=batch,
+            chunk_rows=self._chunk_rows(),
+            solve_triangular=be.solve_triangular,
+            xp=be.xp,
+        )
+        if batch and not objective.stats.finite(xp=be.xp):
+            self.raise_nonfinite()  # rows named in the user's X
+        return EngineProblem(objective, train.X, train.y, train.sample_weight, be)
+
+    # -- logistic regression --------------------------------------------------------------
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct labels (scikit-learn's target checks on y) and their total weights."""
+        y = np.ravel(np.asarray(self.y_host))
+        check_classification_targets(y)
+        found, codes = np.unique(y, return_inverse=True)
+        sw = self.data.sample_weight
+        w = None if sw is None else self.backend.to_numpy(sw)
+        totals = np.bincount(np.ravel(codes), weights=w, minlength=len(found))
+        return found, totals.astype(np.float64)
+
+    def encoded(self, classes: np.ndarray) -> InMemory:
+        """The data with y replaced by the model's targets for ``classes`` (encoded on the
+        host): 0/1 in X's dtype for two classes, int32 class codes for more."""
+        codes = np.searchsorted(classes, np.ravel(np.asarray(self.y_host)))
+        X, be = self.data.X, self.backend
+        if len(classes) == 2:
+            y = be.asarray((codes == 1).astype(np.float64), dtype=X.dtype)
+        else:
+            y = be.asarray(codes.astype(np.int32))
+        return InMemory(FitData(X, y, self.data.sample_weight, be))
+
+    def _log_loss(
+        self,
+        data: FitData,
+        X_val: Array | None,
+        y_val: Array | None,
+        *,
+        n_classes: int,
+        fit_intercept: bool,
+    ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
+        cls = lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
+        outputs = 1 if n_classes == 2 else n_classes
+        return cls(
+            data.X,
+            data.y,
+            data.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            fit_intercept=fit_intercept,
+            n_classes=n_classes,
+            chunk_rows=self.backend.chunk_rows(self.d * outputs),
+            xp=self.backend.xp,
+        )
+
+    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
+        """The log-loss of every row (Newton's objective; ``subset`` for its warm start)."""
+        return self._log_loss(
+            self.data, None, None, n_classes=n_classes, fit_intercept=fit_intercept
+        )
+
+    def log_problem(
+        self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
+    ) -> EngineProblem:
+        """The log-loss of the training rows, the held-out rows for its ``score`` (every
+        method runs the engine over the rows; ``batch`` changes nothing here)."""
+        train, X_val, y_val = self.training_rows(held)
+        objective = self._log_loss(
+            train, X_val, y_val, n_classes=n_classes, fit_intercept=fit_intercept
+        )
+        return EngineProblem(objective, train.X, train.y, train.sample_weight, self.backend)
