@@ -18,8 +18,9 @@ from sklearn.metrics import mean_squared_error, r2_score
 
 import groundup as gu
 from groundup import backends
-from groundup.linear_model import DivergenceError
-from groundup.sweeps import register_cli, sweep
+from groundup.cli import sweep as sweep_cli
+from groundup.exceptions import DivergenceError
+from groundup.sweeps import sweep
 
 SCHEDULES = ["constant", "invscaling", "adaptive", "time_decay", "cosine_annealing"]
 
@@ -381,7 +382,7 @@ def test_best_curve(mixed_result):
 # -- command line ---------------------------------------------------------------------------------
 def _parser():
     parser = argparse.ArgumentParser(prog="groundup")
-    register_cli(parser.add_subparsers(dest="command"))
+    sweep_cli.add_parser(parser.add_subparsers(dest="command"))
     return parser
 
 

@@ -27,6 +27,9 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     extra: ClassVar[str | None] = None  # pip extra that installs the library
     module_name: ClassVar[str] = ""  # import name of the library
+    # Whether the library allocates through Python's and NumPy's allocators, which
+    # ``tracemalloc`` sees (PyTorch, JAX and CuPy keep their own).
+    host_memory_traced: ClassVar[bool] = False
 
     def __init__(self, device: Device) -> None:
         self.device = device

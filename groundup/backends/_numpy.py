@@ -15,6 +15,7 @@ from groundup.backends._base import Backend
 class NumpyBackend(Backend):
     name = "numpy"
     module_name = "numpy"
+    host_memory_traced = True
 
     @classmethod
     def owns(cls, a: Any) -> bool:

@@ -351,6 +351,8 @@ class Peer:
         The ``learning_rate`` values it can follow (``None``: it has no schedule).
     on_device : bool
         Runs on the devices of the run (torch); else on the CPU only.
+    early_stopping : bool
+        Can hold out a validation split and stop on its score (``early_stopping=True``).
     """
 
     name: str
@@ -360,14 +362,15 @@ class Peer:
     build: Any
     schedules: tuple[str, ...] | None = None
     on_device: bool = False
+    early_stopping: bool = True
 
     def unsupported(self, params: dict[str, Any]) -> str | None:
         """Why this peer cannot follow ``params`` (``None`` when it can)."""
         lr = params.get("learning_rate", "invscaling")
         if self.schedules is not None and lr not in self.schedules:
             return f"{self.name} has no learning_rate={lr!r} (it has {list(self.schedules)})"
-        if params.get("early_stopping") and self.backend == "torch":
-            return "the PyTorch loop stops on the training loss only (no early_stopping)"
+        if params.get("early_stopping") and not self.early_stopping:
+            return f"{self.name} stops on the training loss only (no early_stopping)"
         return None
 
 
@@ -388,7 +391,8 @@ PEERS: tuple[Peer, ...] = (
         "batch",
         _torch_loop("squared", True),
         _TORCH_SCHEDULES,
-        True,
+        on_device=True,
+        early_stopping=False,
     ),
     Peer(
         "torch.optim.SGD loop",
@@ -397,7 +401,8 @@ PEERS: tuple[Peer, ...] = (
         "minibatch",
         _torch_loop("squared", False),
         _TORCH_SCHEDULES,
-        True,
+        on_device=True,
+        early_stopping=False,
     ),
     Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton", _sklearn_logistic),
     Peer(
@@ -415,7 +420,8 @@ PEERS: tuple[Peer, ...] = (
         "batch",
         _torch_loop("log", True),
         _TORCH_SCHEDULES,
-        True,
+        on_device=True,
+        early_stopping=False,
     ),
     Peer(
         "torch.optim.SGD loop",
@@ -424,7 +430,8 @@ PEERS: tuple[Peer, ...] = (
         "minibatch",
         _torch_loop("log", False),
         _TORCH_SCHEDULES,
-        True,
+        on_device=True,
+        early_stopping=False,
     ),
 )
 
