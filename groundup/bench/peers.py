@@ -374,6 +374,23 @@ class Peer:
         return None
 
 
+def _torch_peers(model: str, loss: str) -> tuple[Peer, ...]:
+    """The PyTorch loop beside ``batch`` (full batch) and ``minibatch``, on the run's devices."""
+    return tuple(
+        Peer(
+            "torch.optim.SGD loop",
+            "torch",
+            model,
+            method,
+            _torch_loop(loss, method == "batch"),
+            _TORCH_SCHEDULES,
+            on_device=True,
+            early_stopping=False,
+        )  # fmt: skip
+        for method in ("batch", "minibatch")
+    )
+
+
 PEERS: tuple[Peer, ...] = (
     Peer("sklearn.LinearRegression", "sklearn", "linear", "normal", _sklearn_linear),
     Peer(
@@ -383,27 +400,8 @@ PEERS: tuple[Peer, ...] = (
         "sgd",
         _sklearn_sgd_regressor,
         _SKLEARN_SCHEDULES,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "linear",
-        "batch",
-        _torch_loop("squared", True),
-        _TORCH_SCHEDULES,
-        on_device=True,
-        early_stopping=False,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "linear",
-        "minibatch",
-        _torch_loop("squared", False),
-        _TORCH_SCHEDULES,
-        on_device=True,
-        early_stopping=False,
-    ),
+    ),  # fmt: skip
+    *_torch_peers("linear", "squared"),
     Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton", _sklearn_logistic),
     Peer(
         "sklearn.SGDClassifier",
@@ -412,27 +410,8 @@ PEERS: tuple[Peer, ...] = (
         "sgd",
         _sklearn_sgd_classifier,
         _SKLEARN_SCHEDULES,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "logistic",
-        "batch",
-        _torch_loop("log", True),
-        _TORCH_SCHEDULES,
-        on_device=True,
-        early_stopping=False,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "logistic",
-        "minibatch",
-        _torch_loop("log", False),
-        _TORCH_SCHEDULES,
-        on_device=True,
-        early_stopping=False,
-    ),
+    ),  # fmt: skip
+    *_torch_peers("logistic", "log"),
 )
 
 
