@@ -4,7 +4,7 @@
 (``normal``, ``beta``) and gradient loops (``batch`` 100 epochs, ``sgd`` one epoch,
 ``minibatch`` 5 epochs of 256) on each backend, device and dtype that works here, and the peer
 of each method in the same run: scikit-learn ``LinearRegression`` / ``SGDRegressor`` and the
-hand-written PyTorch loop of :mod:`groundup.peers` (autograd + ``torch.optim.SGD``, on each
+hand-written PyTorch loop of :mod:`groundup.bench.peers` (autograd + ``torch.optim.SGD``, on each
 torch device). Each timed call ends with a device synchronisation. Tests are grouped by method
 (``benchmark.group``), so pytest-benchmark prints a method's backends and its peers in one
 table; ``--benchmark-save`` / ``--benchmark-compare`` compare machines (the ids name backend,
@@ -25,7 +25,7 @@ import pytest
 
 import groundup as gu
 from groundup import backends
-from groundup.peers import peers_for
+from groundup.bench.peers import peers_for
 
 SMALL = os.environ.get("GROUNDUP_BENCH_SMALL", "") not in ("", "0")
 N = 2_000 if SMALL else int(os.environ.get("GROUNDUP_BENCH_N", "20000"))

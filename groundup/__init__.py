@@ -29,10 +29,14 @@ __all__ = [
     "sweep",
 ]
 
-_LAZY = {
-    "diagnose": ("groundup.diagnostics", "diagnose"),
-    "sweep": ("groundup.sweeps", "sweep"),
-    "benchmark": ("groundup.bench", "benchmark"),
+# name -> (module, attribute); attribute None: the module itself
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "diagnose": ("groundup.diagnostics.runner", "diagnose"),
+    "sweep": ("groundup.sweeps.runner", "sweep"),
+    "benchmark": ("groundup.bench.runner", "benchmark"),
+    "plots": ("groundup.plots", None),
+    "report": ("groundup.report", None),
+    "datasets": ("groundup.datasets", None),
 }
 
 
@@ -41,7 +45,9 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     msg = f"module 'groundup' has no attribute {name!r}"

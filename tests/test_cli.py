@@ -20,6 +20,7 @@ from sklearn.linear_model import LinearRegression as SkLinear
 from sklearn.metrics import root_mean_squared_error
 
 from groundup import backends, cli, datasets
+from groundup.cli.common import parse_params
 
 SCRIPT = Path(sys.executable).with_name("groundup")
 QUICK = ["--repeats", "1", "--warmup", "0", "-q"]
@@ -307,7 +308,7 @@ def test_version(capsys) -> None:
 
 
 def test_param_values_are_toml() -> None:
-    got = cli.parse_params(["eta0=0.5", "sgd.tol=none", "penalty=l2", "shuffle=false", 'a="x"'])
+    got = parse_params(["eta0=0.5", "sgd.tol=none", "penalty=l2", "shuffle=false", 'a="x"'])
     assert got == {"eta0": 0.5, "sgd": {"tol": None}, "penalty": "l2", "shuffle": False, "a": "x"}
 
 

@@ -30,7 +30,7 @@ from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtes
 
 import groundup as gu
 from groundup import backends
-from groundup.diagnostics import register_cli
+from groundup.cli import diagnose as diagnose_cli
 from groundup.kernels import diagnostics as K
 
 RTOL = 1e-8
@@ -552,7 +552,7 @@ def test_not_a_linear_model():
 
 
 def test_constant_feature_is_named():
-    from groundup.linear_model import RankDeficientWarning
+    from groundup.exceptions import RankDeficientWarning
 
     X, y, names = _diabetes()
     X = X.copy()
@@ -564,7 +564,7 @@ def test_constant_feature_is_named():
 
 
 def test_collinear_features_are_named():
-    from groundup.linear_model import RankDeficientWarning
+    from groundup.exceptions import RankDeficientWarning
 
     X, y, _ = _diabetes()
     X = np.column_stack([X[:, :3], X[:, 0] - 2 * X[:, 2]])
@@ -735,7 +735,7 @@ def test_plot_four_panels(diabetes_report, tmp_path):
 
 def _cli():
     parser = argparse.ArgumentParser(prog="groundup")
-    register_cli(parser.add_subparsers(dest="command", required=True))
+    diagnose_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     return parser
 
 

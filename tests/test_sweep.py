@@ -18,8 +18,9 @@ from sklearn.metrics import mean_squared_error, r2_score
 
 import groundup as gu
 from groundup import backends
-from groundup.linear_model import DivergenceError
-from groundup.sweeps import register_cli, sweep
+from groundup.cli import sweep as sweep_cli
+from groundup.exceptions import DivergenceError
+from groundup.sweeps import sweep
 
 SCHEDULES = ["constant", "invscaling", "adaptive", "time_decay", "cosine_annealing"]
 
@@ -46,11 +47,18 @@ def _assert_on_case(a, case) -> None:
     assert str(a.dtype).endswith(case.dtype)
 
 
-def _assert_same_as_single(result, X, y, case, *, rtol=None, sample_weight=None) -> None:
+def _assert_same_as_single(
+    result, X, y, case, *, rtol=None, sample_weight=None, model="linear"
+) -> None:
+    """Every row equals its configuration fitted alone: linear and binary logistic runs keep
+    coef (n_features,) and a 0-d intercept, multinomial ones coef_ (n_classes, n_features)
+    and (n_classes,)."""
     rtol = case.rtol if rtol is None else rtol
+    n_classes = len(np.unique(y)) if model == "logistic" else 1
+    multinomial = n_classes > 2
     for i in range(len(result.table)):
         row = result.table.loc[i]
-        single = _single(result, i, X, y, case, sample_weight)
+        single = _single(result, i, X, y, case, sample_weight, model=model)
         if isinstance(single, DivergenceError):
             assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
             assert f"at epoch {row['diverged_epoch']}," in str(single)
@@ -58,12 +66,23 @@ def _assert_same_as_single(result, X, y, case, *, rtol=None, sample_weight=None)
         assert not row["diverged"], f"row {i} diverged in the sweep only"
         _assert_on_case(result.coefs[i], case)
         _assert_on_case(result.intercepts[i], case)
-        assert tuple(result.coefs[i].shape) == (X.shape[1],)
+        if model == "logistic":
+            assert tuple(single.coef_.shape) == (n_classes if multinomial else 1, X.shape[1])
+        assert tuple(result.coefs[i].shape) == (
+            tuple(single.coef_.shape) if multinomial else (X.shape[1],)
+        )
+        assert tuple(result.intercepts[i].shape) == ((n_classes,) if multinomial else ())
         np.testing.assert_allclose(
-            case.to_numpy(result.coefs[i]), case.to_numpy(single.coef_), rtol=rtol, atol=rtol
+            case.to_numpy(result.coefs[i]).reshape(single.coef_.shape),
+            case.to_numpy(single.coef_),
+            rtol=rtol,
+            atol=rtol,
         )
         np.testing.assert_allclose(
-            float(result.intercepts[i]), float(single.intercept_), rtol=rtol, atol=rtol
+            case.to_numpy(result.intercepts[i]).reshape(-1),
+            case.to_numpy(single.intercept_).reshape(-1),
+            rtol=rtol,
+            atol=rtol,
         )
         np.testing.assert_allclose(result.histories[i], single.loss_history_, rtol=rtol)
         assert row["n_iter"] == single.n_iter_, f"row {i}"
@@ -381,7 +400,7 @@ def test_best_curve(mixed_result):
 # -- command line ---------------------------------------------------------------------------------
 def _parser():
     parser = argparse.ArgumentParser(prog="groundup")
-    register_cli(parser.add_subparsers(dest="command"))
+    sweep_cli.add_parser(parser.add_subparsers(dest="command"))
     return parser
 
 
@@ -504,43 +523,6 @@ def _classes(n, d=3, seed=0):
     return X, np.where(logits > 0, 7, 3)
 
 
-def _assert_logistic_same_as_single(result, X, y, case, sample_weight=None) -> None:
-    """Every row equals LogisticRegression fitted alone: binary runs keep coef (n_features,)
-    and a 0-d intercept, multinomial ones coef_ (n_classes, n_features) and (n_classes,)."""
-    rtol = case.rtol
-    n_classes = len(np.unique(y))
-    for i in range(len(result.table)):
-        row = result.table.loc[i]
-        single = _single(result, i, X, y, case, sample_weight, model="logistic")
-        if isinstance(single, DivergenceError):
-            assert row["diverged"], f"row {i}: the single fit diverged, the sweep did not"
-            assert f"at epoch {row['diverged_epoch']}," in str(single)
-            continue
-        assert not row["diverged"], f"row {i} diverged in the sweep only"
-        _assert_on_case(result.coefs[i], case)
-        _assert_on_case(result.intercepts[i], case)
-        binary = n_classes == 2
-        assert tuple(single.coef_.shape) == (1 if binary else n_classes, X.shape[1])
-        assert tuple(result.coefs[i].shape) == ((X.shape[1],) if binary else single.coef_.shape)
-        assert tuple(result.intercepts[i].shape) == (() if binary else (n_classes,))
-        np.testing.assert_allclose(
-            case.to_numpy(result.coefs[i]).reshape(single.coef_.shape),
-            case.to_numpy(single.coef_),
-            rtol=rtol,
-            atol=rtol,
-        )
-        np.testing.assert_allclose(
-            case.to_numpy(result.intercepts[i]).reshape(-1),
-            case.to_numpy(single.intercept_),
-            rtol=rtol,
-            atol=rtol,
-        )
-        np.testing.assert_allclose(result.histories[i], single.loss_history_, rtol=rtol)
-        assert row["n_iter"] == single.n_iter_, f"row {i}"
-        assert row["t"] == single.t_, f"row {i}"
-        assert row["converged"] == single.converged_, f"row {i}"
-
-
 @pytest.mark.parametrize(
     ("method", "n", "extra"),
     [
@@ -565,7 +547,7 @@ def test_logistic_runs_equal_single_fits(case, method, n, extra):
     assert result.table["group"].nunique() == 1  # one weight matrix for the six runs
     assert list(result.classes) == [3, 7]
     assert result.criterion == "val_log_loss"
-    _assert_logistic_same_as_single(result, X, y, case)
+    _assert_same_as_single(result, X, y, case, model="logistic")
 
 
 def test_logistic_per_column_tol_penalty_early_stopping_and_schedules(case64):
@@ -592,7 +574,7 @@ def test_logistic_per_column_tol_penalty_early_stopping_and_schedules(case64):
         )
         assert result.table["group"].nunique() == 1
         assert result.table["n_iter"].nunique() > 1  # columns left W at different epochs
-        _assert_logistic_same_as_single(result, X, y, case64)
+        _assert_same_as_single(result, X, y, case64, model="logistic")
 
 
 @pytest.mark.parametrize("tol", [1e-3, None])
@@ -615,7 +597,7 @@ def test_logistic_divergence_is_marked_and_others_go_on(case64, tol):
     assert np.isnan(table.loc[1, "val_log_loss"])
     assert np.isnan(table.loc[2, "val_accuracy"])
     assert result.best_index == 0
-    _assert_logistic_same_as_single(result, X, y, case64)
+    _assert_same_as_single(result, X, y, case64, model="logistic")
 
 
 @pytest.mark.parametrize(
@@ -714,7 +696,7 @@ def test_multinomial_runs_equal_single_fits(case64, method, n, extra, early_stop
     assert not table.loc[table["eta0"] < 1e4, "diverged"].any()
     assert table.loc[table["diverged"], "val_log_loss"].isna().all()
     assert table.loc[~table["diverged"], "val_accuracy"].between(0, 1).all()
-    _assert_logistic_same_as_single(result, X, y, case64)
+    _assert_same_as_single(result, X, y, case64, model="logistic")
 
 
 # -- sample weights -----------------------------------------------------------------------------
@@ -763,7 +745,7 @@ def test_sample_weight_runs_equal_single_fits(case64, model, method, early_stopp
     if model == "linear":
         _assert_same_as_single(result, X, y, case64, sample_weight=w)
     else:
-        _assert_logistic_same_as_single(result, X, y, case64, sample_weight=w)
+        _assert_same_as_single(result, X, y, case64, sample_weight=w, model="logistic")
     # the weights change the runs (the oracle is not blind to them)
     plain = sweep(X_d, y_d, **kwargs)
     assert not np.allclose(plain.table["train_loss"], result.table["train_loss"])

@@ -15,6 +15,7 @@ class ArrayApiStrictBackend(Backend):
     name = "array_api_strict"
     module_name = "array_api_strict"
     extra = "test"
+    host_memory_traced = True
 
     @classmethod
     def owns(cls, a: Any) -> bool:

@@ -32,6 +32,9 @@ class Backend(ABC):
     #: Arrays are lazy task graphs over row chunks (Dask): the estimators fit them through
     #: ``groundup.dask``, never through the in-memory path.
     lazy: ClassVar[bool] = False
+    # Whether the library allocates through Python's and NumPy's allocators, which
+    # ``tracemalloc`` sees (PyTorch, JAX and CuPy keep their own).
+    host_memory_traced: ClassVar[bool] = False
 
     def __init__(self, device: Device) -> None:
         self.device = device

@@ -16,6 +16,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     module_name = "numpy"
     on_host = True
+    host_memory_traced = True
 
     @classmethod
     def owns(cls, a: Any) -> bool:

@@ -1,17 +1,7 @@
-"""``gu.diagnose``: inference and assumption checks for a fitted linear model, equal to
-statsmodels, on the model's backend and device.
-
->>> import groundup as gu
->>> model = gu.LinearRegression().fit(X, y)                       # doctest: +SKIP
->>> report = gu.diagnose(model, X, y)                             # doctest: +SKIP
->>> print(report.summary())                                       # doctest: +SKIP
-
-The matrix work (one SVD of the centred design, auxiliary regressions, influence) runs in
-:mod:`groundup.kernels.diagnostics` on the model's device; sums of squares, ranks and
-moments come to the host as Python floats for their distributions (``scipy.stats``). The
-exception is Shapiro-Wilk, whose algorithm needs the sorted residuals: they are copied to
-the host for that one test.
-"""
+"""The report of a linear regression, equal to statsmodels ``OLS`` and its diagnostics:
+coefficient inference (classical or HC covariance), fit statistics, the assumption tests,
+influence and collinearity. The matrix work runs on the model's device
+(:mod:`groundup.kernels.diagnostics`); scalars come to the host for their distributions."""
 
 from __future__ import annotations
 
@@ -22,123 +12,29 @@ from typing import Any
 import numpy as np
 from array_api_compat import device as _device
 from scipy import stats
-from sklearn.utils.validation import check_is_fitted
 
-from groundup import _diagnostic_tests as T
+import groundup.diagnostics.assumptions as T
 from groundup import backends
-from groundup._diagnostic_report import DiagnosticReport
 from groundup._typing import Array
-from groundup._validation import check_finite, prepare_predict
-from groundup.backends import Backend
+from groundup._validation import check_finite
+from groundup.backends import Backend, to_numpy
+from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 
-__all__ = ["DiagnosticReport", "diagnose", "register_cli"]
+__all__ = ["linear_report"]
 
-COV_TYPES = ("nonrobust", *K.HC_TYPES)
-GQ_ALTERNATIVES = ("increasing", "decreasing", "two-sided")
 WHITE_MAX_TERMS = 2000  # White's regressors: d + d (d + 1) / 2
-
-
-# -- options ------------------------------------------------------------------------------
-
-
-def _check_options(
-    alpha: Any, cov_type: Any, use_t: Any, bg_nlags: Any, reset_power: Any,
-    gq_drop: Any, gq_alternative: Any,
-) -> str:  # fmt: skip
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
-        msg = f"alpha must be a significance level in (0, 1), got {alpha!r} (e.g. alpha=0.05)."
-        raise ValueError(msg)
-    names = {c.lower(): c for c in COV_TYPES}
-    if not isinstance(cov_type, str) or cov_type.lower() not in names:
-        msg = f"Unknown cov_type {cov_type!r}; choose one of {list(COV_TYPES)}."
-        raise ValueError(msg)
-    if use_t is not None and not isinstance(use_t, bool):
-        msg = f"use_t must be True, False or None, got {use_t!r}."
-        raise TypeError(msg)
-    if bg_nlags is not None and (
-        isinstance(bg_nlags, bool) or not isinstance(bg_nlags, numbers.Integral) or bg_nlags < 1
-    ):
-        msg = f"bg_nlags must be a positive integer or None, got {bg_nlags!r}."
-        raise ValueError(msg)
-    if (
-        isinstance(reset_power, bool)
-        or not isinstance(reset_power, numbers.Integral)
-        or reset_power < 2
-    ):
-        msg = f"reset_power must be an integer >= 2, got {reset_power!r}."
-        raise ValueError(msg)
-    if gq_drop is not None and (
-        isinstance(gq_drop, bool) or not isinstance(gq_drop, numbers.Real) or gq_drop < 0
-    ):
-        msg = f"gq_drop must be None, a fraction in (0, 1) or a number of samples, got {gq_drop!r}."
-        raise ValueError(msg)
-    if gq_alternative not in GQ_ALTERNATIVES:
-        msg = f"Unknown gq_alternative {gq_alternative!r}; choose one of {list(GQ_ALTERNATIVES)}."
-        raise ValueError(msg)
-    return names[cov_type.lower()]
-
-
-# -- the model ----------------------------------------------------------------------------
-
-
-def _model_kind(model: Any) -> str:
-    if isinstance(model, type) or not hasattr(model, "fit") or not hasattr(model, "predict"):
-        msg = (
-            f"diagnose needs a fitted estimator (gu.LinearRegression or gu.LogisticRegression), "
-            f"got {type(model).__name__}."
-        )
-        raise TypeError(msg)
-    check_is_fitted(model)
-    coef = getattr(model, "coef_", None)
-    if coef is None or not hasattr(model, "intercept_"):
-        msg = (
-            f"{type(model).__name__} is not a linear model (it has no coef_ / intercept_); "
-            "diagnose explains linear and logistic regressions: fit gu.LinearRegression or "
-            "gu.LogisticRegression."
-        )
-        raise TypeError(msg)
-    if hasattr(model, "classes_"):
-        return "logistic"
-    if len(getattr(coef, "shape", ())) != 1:
-        msg = (
-            f"{type(model).__name__}.coef_ has shape {tuple(coef.shape)}; diagnose needs one "
-            "target (coef_ of shape (n_features,))."
-        )
-        raise ValueError(msg)
-    return "linear"
-
-
-def _model_backend(model: Any) -> Backend:
-    if hasattr(model, "backend_") and hasattr(model, "_model_backend"):
-        return model._model_backend()
-    return backends.from_array(model.coef_)
 
 
 def _on(be: Backend, a: Any, dtype: Any) -> Array:
     """A model attribute (``coef_``, ``intercept_``) as an array of ``be`` in ``dtype``."""
-    src = backends.from_array(a)
-    arr = a if backends.same_place(src, be) else be.asarray(np.asarray(src.to_numpy(a)))
+    arr = a if backends.same_place(backends.from_array(a), be) else be.asarray(to_numpy(a))
     return be.xp.astype(be.asarray(arr), dtype)
 
 
-def _feature_names(model: Any, X: Any, d: int) -> list[str]:
-    names = getattr(model, "feature_names_in_", None)
-    if names is None and hasattr(X, "columns"):
-        names = [str(c) for c in X.columns]
-    if names is None or len(names) != d:
-        return [f"x{i + 1}" for i in range(d)]
-    return [str(c) for c in names]
-
-
-def _target_name(y: Any) -> str:
-    name = getattr(y, "name", None)
-    return str(name) if isinstance(name, str) and name else "y"
-
-
-def _target(y: Any, be: Backend, dtype: Any, n: int) -> Array:
-    """``y`` as a 1-D array on the model's device, validated like scikit-learn's."""
-    src = backends.from_array(y)
+def _target(y: Any, be: Backend, dtype: Any) -> Array:
+    """``y`` (one column of the right length: checked by ``diagnose``) as a 1-D array on the
+    model's device, validated like scikit-learn's."""
     if backends.is_host_input(y):
         from sklearn.utils.validation import column_or_1d
 
@@ -148,117 +44,10 @@ def _target(y: Any, be: Backend, dtype: Any, n: int) -> Array:
             raise ValueError(msg)
         yd = be.asarray(yh.astype(np.float64))
     else:
-        yd = y if backends.same_place(src, be) else be.asarray(src.to_numpy(y))
-        if yd.ndim == 2 and yd.shape[1] == 1:
-            yd = be.xp.reshape(yd, (-1,))
-        if yd.ndim != 1:
-            msg = f"y should be a 1d array, got an array of shape {tuple(yd.shape)} instead."
-            raise ValueError(msg)
-    if yd.shape[0] != n:
-        msg = f"Found input variables with inconsistent numbers of samples: [{n}, {yd.shape[0]}]"
-        raise ValueError(msg)
+        yd = be.xp.reshape(_on(be, y, dtype), (-1,))
     yd = be.xp.astype(yd, dtype)
     check_finite(yd, "y", be)
     return yd
-
-
-# -- the public entry -----------------------------------------------------------------------
-
-
-def diagnose(
-    model: Any,
-    X: Any,
-    y: Any,
-    *,
-    alpha: float = 0.05,
-    cov_type: str = "nonrobust",
-    use_t: bool | None = None,
-    bg_nlags: int | None = None,
-    reset_power: int = 3,
-    gq_sort: Any = "fitted",
-    gq_drop: float | None = None,
-    gq_alternative: str = "two-sided",
-) -> DiagnosticReport:
-    """Inference, assumption tests, influence and collinearity for a fitted linear model.
-
-    Every number equals statsmodels' (``OLS``, ``het_breuschpagan``, ``het_white``,
-    ``het_goldfeldquandt``, ``jarque_bera``, ``omni_normtest``, ``durbin_watson``,
-    ``acorr_breusch_godfrey``, ``linear_reset``, ``OLSInfluence``,
-    ``variance_inflation_factor``, ``Logit``) and scipy's ``shapiro``, computed on the
-    model's backend and device.
-
-    Parameters
-    ----------
-    model : fitted estimator
-        A :class:`~groundup.LinearRegression` fitted by any method (or a scikit-learn linear
-        regressor), or a binary logistic regression (``coef_`` of shape (1, n_features),
-        ``classes_``). Its ``coef_`` and ``intercept_`` are used as they are; when they are
-        not the least-squares optimum of ``X``, ``y`` (a gradient method stopped early, a
-        penalty, sample weights: the diagnostics are those of the unweighted fit) the
-        report says so and by how much.
-    X : array of shape (n_samples, n_features)
-        Any supported library; moved to the model's backend and device.
-    y : array of shape (n_samples,)
-        Targets (linear) or class labels (logistic).
-    alpha : float, default=0.05
-        Significance level of the verdicts; the confidence intervals are ``1 − alpha``.
-    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}, default="nonrobust"
-        Covariance of the coefficients: classical, or White / MacKinnon-White
-        heteroscedasticity-consistent (linear models).
-    use_t : bool or None, default=None
-        Student's t (True) or the normal distribution (False) for coefficient p-values and
-        intervals. ``None`` follows statsmodels' ``OLS.fit``: t for ``"nonrobust"``, normal
-        for the HC types (statsmodels' ``get_robustcov_results`` keeps t: pass True).
-    bg_nlags : int or None, default=None
-        Lags of the Breusch-Godfrey test; ``None``: ``min(10, n_samples // 5)``.
-    reset_power : int, default=3
-        Highest power of the fitted values in Ramsey's RESET (powers 2..reset_power).
-    gq_sort : "fitted", int, str or None, default="fitted"
-        Goldfeld-Quandt orders the samples by the fitted values, by a feature (index or
-        name) or, with ``None``, keeps the data order (statsmodels' default).
-    gq_drop : float or None, default=None
-        Samples left out between the two halves (a fraction in (0, 1) or a count).
-    gq_alternative : {"two-sided", "increasing", "decreasing"}, default="two-sided"
-
-    Returns
-    -------
-    DiagnosticReport
-        ``summary()``, ``to_frame()``, ``to_dict()``, ``plot()``.
-
-    Raises
-    ------
-    NotFittedError
-        The model is not fitted.
-    TypeError
-        The model is not a linear or logistic regression.
-    ValueError
-        Bad input (shape, NaN, a constant feature next to the intercept, collinear
-        features, too few samples, a perfect fit); the message names the fix.
-    """
-    cov_type = _check_options(
-        alpha, cov_type, use_t, bg_nlags, reset_power, gq_drop, gq_alternative
-    )
-    kind = _model_kind(model)
-    be = _model_backend(model)
-    Xd, _ = prepare_predict(model, X, be)
-    names = _feature_names(model, X, Xd.shape[1])
-    if kind == "logistic":
-        if cov_type != "nonrobust":
-            msg = f"cov_type={cov_type!r} applies to linear models; logistic inference is 'nonrobust'."
-            raise ValueError(msg)
-        from groundup._diagnose_logit import logit_report
-
-        return logit_report(model, Xd, y, be, names, alpha=float(alpha), target=_target_name(y))
-    yd = _target(y, be, Xd.dtype, Xd.shape[0])
-    opts = {
-        "alpha": float(alpha), "cov_type": cov_type, "use_t": use_t, "bg_nlags": bg_nlags,
-        "reset_power": int(reset_power), "gq_sort": gq_sort, "gq_drop": gq_drop,
-        "gq_alternative": gq_alternative,
-    }  # fmt: skip
-    return _linear_report(model, Xd, yd, be, names, _target_name(y), opts)
-
-
-# -- linear models ------------------------------------------------------------------------
 
 
 def _check_design(design: K.Design, names: list[str], xp: Any) -> None:
@@ -285,14 +74,13 @@ def _check_design(design: K.Design, names: list[str], xp: Any) -> None:
         raise ValueError(msg)
 
 
-def _host(a: Array) -> np.ndarray:
-    return np.asarray(backends.from_array(a).to_numpy(a), dtype=np.float64)
-
-
-def _linear_report(
-    model: Any, X: Array, y: Array, be: Backend, names: list[str], target: str, opts: dict
+def linear_report(
+    model: Any, X: Array, y: Any, be: Backend, names: list[str], target: str, opts: dict
 ) -> DiagnosticReport:
+    """The report of a linear model (``coef_`` (n_features,), ``intercept_`` 0-d) on ``X``
+    (on the model's device) and ``y`` (any library; one column of ``len(X)`` rows)."""
     xp = be.xp
+    y = _target(y, be, X.dtype)
     n, d = X.shape
     dt = X.dtype
     eps = float(xp.finfo(dt).eps)
@@ -338,8 +126,9 @@ def _linear_report(
         w = K.hc_weights(resid, leverage, cov_type, df_resid, xp=xp)
         cov = K.sandwich(design, w, xp=xp)
     use_t = opts["use_t"] if opts["use_t"] is not None else cov_type == "nonrobust"
-    params_h = _host(params)
-    bse = np.sqrt(np.clip(np.diag(_host(cov)), 0.0, None))
+    params_h = to_numpy(params).astype(np.float64)
+    cov_h = to_numpy(cov).astype(np.float64)
+    bse = np.sqrt(np.clip(np.diag(cov_h), 0.0, None))
     table = _coef_table(params_h, bse, use_t, df_resid, opts["alpha"])
     ols_gap = _ols_gap(design, y, params_h, bse, ssr, ssr_ols, eps, model, notes, xp)
 
@@ -352,7 +141,7 @@ def _linear_report(
     else:
         fstat = float(K.wald_slopes(params, cov, intercept=fit_intercept, xp=xp)) / df_model
     llf = -n / 2.0 * math.log(2 * math.pi) - n / 2.0 * math.log(ssr / n) - n / 2.0
-    sv = _host(K.singular_values(X, intercept=fit_intercept, xp=xp))
+    sv = to_numpy(K.singular_values(X, intercept=fit_intercept, xp=xp)).astype(np.float64)
     eig_min = float(sv[-1] ** 2)
     cond = float(np.sqrt(sv[0] ** 2 / eig_min)) if eig_min > 0 else math.inf
     fit = {
@@ -392,7 +181,7 @@ def _linear_report(
             "studentized residuals, Cook's distance and DFFITS are not defined (inf/NaN)."
         )
     vif_design = design if fit_intercept else K.decompose(X, intercept=True, xp=xp)
-    vif = _host(K.vif(vif_design, xp=xp))
+    vif = to_numpy(K.vif(vif_design, xp=xp)).astype(np.float64)
     vif_map = {
         names[i]: (None if bool(vif_design.constant[i]) else float(vif[i])) for i in range(d)
     }
@@ -421,14 +210,9 @@ def _linear_report(
         cov_type=cov_type,
         backend=be.name,
         device=be.device_name,
-        dtype=str(np.dtype(_host_dtype(dt, be))),
-        cov=_host(cov),
+        dtype="float32" if dt == xp.float32 else "float64",
+        cov=cov_h,
     )
-
-
-def _host_dtype(dt: Any, be: Backend) -> Any:
-    xp = be.xp
-    return np.float32 if dt == xp.float32 else np.float64
 
 
 def _method_label(model: Any) -> str:
@@ -459,7 +243,8 @@ def _ols_gap(
 ) -> dict[str, float]:  # fmt: skip
     """How far the model's coefficients are from the least-squares optimum of these data."""
     c, b0 = K.least_squares(design, y, xp=xp)
-    ols = np.concatenate([[float(b0)], _host(c)]) if design.intercept else _host(c)
+    c = to_numpy(c).astype(np.float64)
+    ols = np.concatenate([[float(b0)], c]) if design.intercept else c
     excess = (ssr - ssr_ols) / ssr_ols if ssr_ols > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         gap_se = float(np.max(np.abs(params - ols) / bse))
@@ -524,7 +309,7 @@ def _linear_tests(
     else:
         out["jarque_bera"] = T.jarque_bera(*sk, n, alpha)
         out["omnibus"] = T.omnibus(*sk, n, alpha)
-    out["shapiro_wilk"] = T.shapiro_wilk(_host(resid), alpha)
+    out["shapiro_wilk"] = T.shapiro_wilk(to_numpy(resid).astype(np.float64), alpha)
 
     # independence
     out["durbin_watson"] = T.durbin_watson(float(K.durbin_watson(resid, xp=xp)))
@@ -610,25 +395,3 @@ def _goldfeld_quandt(
         float(first.ssr), first.df_resid, float(second.ssr), second.df_resid,
         opts["gq_alternative"], label, opts["alpha"],
     )  # fmt: skip
-
-
-# -- command line -------------------------------------------------------------------------
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add the ``diagnose`` subcommand to an ``argparse`` subparsers object.
-
-    ``groundup diagnose FILE --target COL [--features ...] [--model linear|logistic]
-    [--method ...] [--backend ...] [--device ...] [--alpha ...] [--cov-type ...] [--out DIR]``
-    fits the model on the file's data, prints the report and, with ``--out``, writes
-    ``summary.txt``, ``report.json``, ``coefficients.csv``, ``tests.csv``,
-    ``influence.csv`` and ``diagnostics.png`` there.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        From ``parser.add_subparsers()``.
-    """
-    from groundup._diagnose_cli import add_parser
-
-    add_parser(subparsers)

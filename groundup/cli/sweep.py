@@ -35,10 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+
+from groundup.cli.common import EXIT_OK, UsageError, fail, param_value, read_toml
+
+__all__ = ["add_parser", "run"]
 
 # flag -> (parameter, converter of one item); every one takes a comma-separated list.
 _GRID_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {}
@@ -49,22 +52,6 @@ def _none_or(conv: Callable[[str], Any]) -> Callable[[str], Any]:
         return None if text.strip().lower() in ("none", "null") else conv(text)
 
     return parse
-
-
-def _auto(text: str) -> Any:
-    """A ``--set`` value: none, true/false, an int, a float, else the string."""
-    t = text.strip()
-    low = t.lower()
-    if low in ("none", "null"):
-        return None
-    if low in ("true", "false"):
-        return low == "true"
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
 
 
 for _name, _conv in (
@@ -104,8 +91,9 @@ _SETTINGS = (
 )
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``sweep`` sub-command (``func(args)`` returns the exit code)."""
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``sweep`` to ``subparsers`` (``parser.add_subparsers()``); its ``func(args)`` runs
+    it."""
     p = subparsers.add_parser(
         "sweep",
         help="train a grid of learning rates, batch sizes, epochs and schedules, vectorised",
@@ -157,6 +145,7 @@ def register(subparsers: Any) -> None:
         help="any other parameter shared by every run (e.g. --set shuffle=false)",
     )
     p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,31 +153,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         conf = _settings(args)
         data, weights = _load(conf)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        print(f"groundup sweep: error: {exc}", file=sys.stderr)
-        return 2
-    try:
         result = _sweep(conf, data, weights, progress=not args.no_progress)
-    except (ValueError, TypeError, ImportError) as exc:
-        print(f"groundup sweep: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
+        return fail("sweep", str(exc))
     out = conf.get("out") or "sweep-out"
     _write(result, out, plots=not args.no_plots)
     _print_summary(result, out)
-    return 0
+    return EXIT_OK
 
 
 # -- settings ------------------------------------------------------------------------------
 def _read_toml(path: str) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    if not os.path.isfile(path):
-        msg = f"No such config file: {path!r}."
-        raise FileNotFoundError(msg)
-    with open(path, "rb") as fh:
-        doc = tomllib.load(fh)
+    doc = read_toml(path)
     known = {*_SETTINGS, "grid", "params"}
     if "sweep" in doc:  # an experiment file shared with other commands ([bench], [params])
         conf = dict(doc["sweep"])
@@ -240,7 +216,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             msg = f"--set {item!r}: write NAME=VALUE, e.g. --set shuffle=false."
             raise ValueError(msg)
         key, value = item.split("=", 1)
-        params[key.strip().replace("-", "_")] = _auto(value)
+        params[key.strip().replace("-", "_")] = param_value(value)
         grid.pop(key.strip().replace("-", "_"), None)
     for key in _SETTINGS:
         value = getattr(args, key, None)
@@ -301,7 +277,7 @@ def _load(conf: dict[str, Any]) -> tuple[Any, Any]:
 def _sweep(conf: dict[str, Any], data: Any, weights: Any, *, progress: bool) -> Any:
     import pandas as pd
 
-    from groundup.sweeps import sweep
+    from groundup.sweeps.runner import sweep
 
     X = pd.DataFrame(data.X, columns=data.feature_names)
     kwargs = {
@@ -384,9 +360,10 @@ def _print_summary(result: Any, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from groundup.sweeps.plots import varying
+
     console = Console()
     t = result.table
-    from groundup.sweep_plots import varying
 
     keys = varying(result) or result.params
     shown = [*keys, "train_loss", result.criterion, "n_iter", "converged", "diverged"]

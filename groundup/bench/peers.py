@@ -351,6 +351,8 @@ class Peer:
         The ``learning_rate`` values it can follow (``None``: it has no schedule).
     on_device : bool
         Runs on the devices of the run (torch); else on the CPU only.
+    early_stopping : bool
+        Can hold out a validation split and stop on its score (``early_stopping=True``).
     """
 
     name: str
@@ -360,15 +362,33 @@ class Peer:
     build: Any
     schedules: tuple[str, ...] | None = None
     on_device: bool = False
+    early_stopping: bool = True
 
     def unsupported(self, params: dict[str, Any]) -> str | None:
         """Why this peer cannot follow ``params`` (``None`` when it can)."""
         lr = params.get("learning_rate", "invscaling")
         if self.schedules is not None and lr not in self.schedules:
             return f"{self.name} has no learning_rate={lr!r} (it has {list(self.schedules)})"
-        if params.get("early_stopping") and self.backend == "torch":
-            return "the PyTorch loop stops on the training loss only (no early_stopping)"
+        if params.get("early_stopping") and not self.early_stopping:
+            return f"{self.name} stops on the training loss only (no early_stopping)"
         return None
+
+
+def _torch_peers(model: str, loss: str) -> tuple[Peer, ...]:
+    """The PyTorch loop beside ``batch`` (full batch) and ``minibatch``, on the run's devices."""
+    return tuple(
+        Peer(
+            "torch.optim.SGD loop",
+            "torch",
+            model,
+            method,
+            _torch_loop(loss, method == "batch"),
+            _TORCH_SCHEDULES,
+            on_device=True,
+            early_stopping=False,
+        )  # fmt: skip
+        for method in ("batch", "minibatch")
+    )
 
 
 PEERS: tuple[Peer, ...] = (
@@ -380,25 +400,8 @@ PEERS: tuple[Peer, ...] = (
         "sgd",
         _sklearn_sgd_regressor,
         _SKLEARN_SCHEDULES,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "linear",
-        "batch",
-        _torch_loop("squared", True),
-        _TORCH_SCHEDULES,
-        True,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "linear",
-        "minibatch",
-        _torch_loop("squared", False),
-        _TORCH_SCHEDULES,
-        True,
-    ),
+    ),  # fmt: skip
+    *_torch_peers("linear", "squared"),
     Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton", _sklearn_logistic),
     Peer(
         "sklearn.SGDClassifier",
@@ -407,25 +410,8 @@ PEERS: tuple[Peer, ...] = (
         "sgd",
         _sklearn_sgd_classifier,
         _SKLEARN_SCHEDULES,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "logistic",
-        "batch",
-        _torch_loop("log", True),
-        _TORCH_SCHEDULES,
-        True,
-    ),
-    Peer(
-        "torch.optim.SGD loop",
-        "torch",
-        "logistic",
-        "minibatch",
-        _torch_loop("log", False),
-        _TORCH_SCHEDULES,
-        True,
-    ),
+    ),  # fmt: skip
+    *_torch_peers("logistic", "log"),
 )
 
 

@@ -87,7 +87,7 @@ def plot_heatmap(
     values = table[metric].astype(float).where(~table["diverged"].astype(bool))
     xs = _levels(table[x])
     ys = _levels(table[y]) if y is not None else [None]
-    best = np.nanmax if metric in ("val_r2", "val_accuracy") else np.nanmin
+    best = np.nanmax if result.maximised(metric) else np.nanmin
     grid = np.full((len(ys), len(xs)), np.nan)
     diverged = np.zeros_like(grid, dtype=bool)
     for r, yv in enumerate(ys):

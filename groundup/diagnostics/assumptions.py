@@ -137,37 +137,41 @@ def lm_and_f(ssr: float, ctss: float, n: int, rank: int) -> tuple[float, float, 
     return n * r2, f, df_model, df_resid
 
 
-def breusch_pagan(
-    ssr: float, ctss: float, n: int, rank: int, n_features: int, alpha: float
-) -> TestResult:
-    """Koenker's studentized Breusch-Pagan test (statsmodels' ``het_breuschpagan``)."""
-    key, name, what = "breusch_pagan", "Breusch-Pagan", "homoscedasticity"
+def _lm_test(
+    key: str, name: str, ssr: float, ctss: float, n: int, rank: int, df: int | None,
+    alpha: float, failed: str,
+) -> TestResult:  # fmt: skip
+    """A heteroscedasticity LM test, ``n R²`` of an auxiliary regression of the squared
+    residuals ~ chi²(df) (``None``: its regressors but the constant); the F form in ``extra``."""
+    what = "homoscedasticity"
     got = lm_and_f(ssr, ctss, n, rank)
     if isinstance(got, str):
         return not_applicable(key, name, what, got)
     lm, f, dfm, dfr = got
-    p = float(stats.chi2.sf(lm, n_features))
+    df = dfm if df is None else df
+    p = float(stats.chi2.sf(lm, df))
     extra = {"f_statistic": f, "f_p_value": float(stats.f.sf(f, dfm, dfr)), "f_df": [dfm, dfr]}
     return _decide(
-        key, name, what, lm, p, (float(n_features),), alpha,
+        key, name, what, lm, p, (float(df),), alpha, failed, HETERO_REMEDY,
+        "no evidence of heteroscedasticity", extra,
+    )  # fmt: skip
+
+
+def breusch_pagan(
+    ssr: float, ctss: float, n: int, rank: int, n_features: int, alpha: float
+) -> TestResult:
+    """Koenker's studentized Breusch-Pagan test (statsmodels' ``het_breuschpagan``)."""
+    return _lm_test(
+        "breusch_pagan", "Breusch-Pagan", ssr, ctss, n, rank, n_features, alpha,
         "heteroscedasticity detected: the residual variance depends on the features",
-        HETERO_REMEDY, "no evidence of heteroscedasticity", extra,
     )  # fmt: skip
 
 
 def white(ssr: float, ctss: float, n: int, rank: int, alpha: float) -> TestResult:
     """White's test (statsmodels' ``het_white``): squares and cross products."""
-    key, name, what = "white", "White", "homoscedasticity"
-    got = lm_and_f(ssr, ctss, n, rank)
-    if isinstance(got, str):
-        return not_applicable(key, name, what, got)
-    lm, f, dfm, dfr = got
-    p = float(stats.chi2.sf(lm, dfm))
-    extra = {"f_statistic": f, "f_p_value": float(stats.f.sf(f, dfm, dfr)), "f_df": [dfm, dfr]}
-    return _decide(
-        key, name, what, lm, p, (float(dfm),), alpha,
+    return _lm_test(
+        "white", "White", ssr, ctss, n, rank, None, alpha,
         "heteroscedasticity detected (variance depends on the features, their squares or products)",
-        HETERO_REMEDY, "no evidence of heteroscedasticity", extra,
     )  # fmt: skip
 
 

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from groundup.cli.common import EXIT_OK, fail
 from groundup.kernels.diagnostics import HC_TYPES
+
+__all__ = ["add_parser", "run"]
 
 _PASS_THROUGH = (  # flag, type, estimator parameter, help
     ("--max-iter", int, "max_iter", "epochs (gradient methods) or Newton iterations"),
@@ -60,29 +63,26 @@ def _read(path: str) -> Any:
     return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
 
 
-def _fail(message: str) -> int:
-    print(f"groundup diagnose: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
     import groundup as gu
-    from groundup.diagnostics import diagnose
+    from groundup.diagnostics.runner import diagnose
 
     try:
         df = _read(args.file)
     except (OSError, ValueError, ImportError) as exc:
-        return _fail(f"cannot read {args.file!r}: {exc}")
+        return fail("diagnose", f"cannot read {args.file!r}: {exc}")
     if args.target not in df.columns:
-        return _fail(
-            f"no column {args.target!r} in {args.file}; columns: {list(map(str, df.columns))}"
+        return fail(
+            "diagnose",
+            f"no column {args.target!r} in {args.file}; columns: {list(map(str, df.columns))}",
         )
     if args.features:
         missing = [c for c in args.features if c not in df.columns]
         if missing:
-            return _fail(
-                f"no column(s) {missing} in {args.file}; columns: {list(map(str, df.columns))}"
+            return fail(
+                "diagnose",
+                f"no column(s) {missing} in {args.file}; columns: {list(map(str, df.columns))}",
             )
         features = list(args.features)
     else:
@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         if skipped:
             print(f"groundup diagnose: skipping non-numeric column(s) {skipped}", file=sys.stderr)
     if not features:
-        return _fail(f"no numeric feature columns besides {args.target!r}; pass --features")
+        return fail(
+            "diagnose", f"no numeric feature columns besides {args.target!r}; pass --features"
+        )
     X, y = df[features], df[args.target]
     params = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
     if args.method:
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                        dtype=args.dtype, **params)  # fmt: skip
         report = diagnose(model, X, y, alpha=args.alpha, cov_type=args.cov_type)
     except (ValueError, TypeError, ImportError) as exc:
-        return _fail(str(exc))
+        return fail("diagnose", str(exc))
     text = report.summary()
     print(text)
     if args.out:
@@ -122,4 +124,4 @@ def run(args: argparse.Namespace) -> int:
                 print("groundup diagnose: matplotlib is not installed; no plot "
                       '(pip install "groundup[plot]")', file=sys.stderr)  # fmt: skip
         print(f"groundup diagnose: wrote the report to {out}/", file=sys.stderr)
-    return 0
+    return EXIT_OK

@@ -19,11 +19,11 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from groundup import backends
 from groundup._params import GRADIENT
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite, prepare_fit
@@ -39,9 +39,11 @@ from groundup.kernels.sweep import (
     descend_columns,
 )
 from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
+from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._memory import InMemory
+from groundup.sweeps.result import SweepResult
 
-__all__ = ["SweepResult", "register_cli", "sweep"]
+__all__ = ["sweep"]
 
 # Parameters the sweep sets itself, or that make no sense per configuration.
 _NOT_SWEPT = (
@@ -55,168 +57,6 @@ _NOT_SWEPT = (
 )
 # Parameters that change the visiting order or the objective: they split groups.
 _GROUP_KEYS = ("_method", "shuffle", "fit_intercept", "early_stopping")
-# Criteria where higher is better; every other column of the table is minimised.
-_MAXIMISE = ("val_r2", "val_accuracy")
-
-
-@dataclass
-class SweepResult:
-    """The outcome of :func:`sweep`.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per configuration: the swept parameters, ``train_loss`` (final training
-        loss: MSE, or mean log-loss for ``model="logistic"``, weighted by ``sample_weight``),
-        validation metrics (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``,
-        ``val_log_loss`` for logistic ones; weighted by the validation rows'
-        ``sample_weight``), ``n_iter``
-        (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
-        (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
-    histories : list of ndarray
-        Training loss after every epoch, one array per row of ``table`` (a diverged run
-        ends with its first non-finite value).
-    coefs : list of arrays
-        Final coefficients per row, on the sweep's backend and device: shape
-        (n_features,) for linear and binary logistic models, (n_classes, n_features) for
-        multinomial ones (``coef_`` of :class:`~groundup.LogisticRegression`).
-    intercepts : list of arrays
-        0-d, or (n_classes,) for multinomial models.
-    params : list of str
-        The swept parameter names (columns of ``table``).
-    fixed : dict
-        The parameters shared by every configuration (method included).
-    criterion : str
-        The column ``best`` is chosen by.
-    model : str
-    backend, device : str
-        Where the runs were computed.
-    random_state : int
-        The seed every run used (drawn when ``random_state=None``): fitting a row alone
-        with this seed on ``train_index`` reproduces it.
-    train_index, val_index : ndarray
-        Rows of the input used for training and for the validation metrics (``val_index``
-        is ``None`` with ``validation_fraction=None``).
-    classes : ndarray of shape (n_classes,) or None
-        ``model="logistic"``: the sorted labels (binary: the second is the positive class).
-    sample_weight : bool
-        Whether the runs were weighted.
-    """
-
-    table: Any
-    histories: list[np.ndarray]
-    coefs: list[Array]
-    intercepts: list[Array]
-    params: list[str]
-    fixed: dict[str, Any]
-    criterion: str
-    model: str
-    backend: str
-    device: str
-    random_state: int
-    train_index: np.ndarray
-    val_index: np.ndarray | None
-    classes: np.ndarray | None = None
-    sample_weight: bool = False
-    _template: Any = field(default=None, repr=False)
-
-    @property
-    def maximise(self) -> bool:
-        """Whether a higher ``criterion`` is better."""
-        return self.criterion in _MAXIMISE
-
-    @property
-    def best_index(self) -> int | None:
-        """Row of the best run by ``criterion`` among those that did not diverge."""
-        col = self.table[self.criterion].astype(float)
-        ok = (~self.table["diverged"].astype(bool)) & np.isfinite(col)
-        if not ok.any():
-            return None
-        col = col[ok]
-        return int(col.idxmax() if self.maximise else col.idxmin())
-
-    @property
-    def best(self) -> Any:
-        """The best row of ``table`` (a pandas Series), or ``None`` when every run diverged."""
-        i = self.best_index
-        return None if i is None else self.table.loc[i]
-
-    @property
-    def best_params(self) -> dict[str, Any] | None:
-        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``."""
-        i = self.best_index
-        return None if i is None else self.params_of(i)
-
-    def params_of(self, i: int) -> dict[str, Any]:
-        """All parameters of row ``i`` (swept and fixed, with ``random_state``)."""
-        row = {k: _plain(self.table.loc[i, k]) for k in self.params}
-        return {**self.fixed, **row, "random_state": self.random_state}
-
-    def estimator(self, i: int | None = None) -> Any:
-        """Row ``i`` (default: the best) as a fitted estimator on the sweep's device.
-
-        Parameters
-        ----------
-        i : int, optional
-            Row of ``table``; ``None`` takes ``best_index``.
-
-        Returns
-        -------
-        estimator
-            A fitted :class:`~groundup.LinearRegression` (or
-            :class:`~groundup.LogisticRegression`, with ``classes_``) whose ``coef_``,
-            ``intercept_``, ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the
-            run's.
-        """
-        if i is None:
-            i = self.best_index
-            if i is None:
-                msg = "Every configuration diverged: there is no best run; lower eta0."
-                raise ValueError(msg)
-        est = _estimator_class(self.model)(
-            **self.params_of(i), backend=self.backend, device=self.device
-        )
-        row = self.table.loc[i]
-        est._check_params()
-        est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
-        if self.model == "logistic":
-            est.classes_ = self.classes
-            if len(self.classes) == 2:
-                xp = _backend_of(self).xp
-                est.coef_ = xp.reshape(est.coef_, (1, -1))
-                est.intercept_ = xp.reshape(est.intercept_, (1,))
-        est.loss_history_ = self.histories[i]
-        est.n_iter_ = int(row["n_iter"])
-        est.t_ = int(row["t"])
-        est.converged_ = bool(row["converged"])
-        est.fit_time_ = float(row["fit_time"])
-        if self.model == "linear":
-            est.solver_, est.rank_ = est._method, None
-        est.n_features_in_ = self._template.n_features_in_
-        if hasattr(self._template, "feature_names_in_"):
-            est.feature_names_in_ = self._template.feature_names_in_
-        est._remember_backend(_backend_of(self))
-        return est
-
-    # -- plots (matplotlib, imported only here) -------------------------------------------
-    def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
-        """Heatmap of ``metric`` over two swept parameters; see
-        :func:`groundup.sweep_plots.plot_heatmap`."""
-        from groundup.sweep_plots import plot_heatmap
-
-        return plot_heatmap(self, metric, **kwargs)
-
-    def plot_losses(self, **kwargs: Any) -> Any:
-        """Loss curves of every run on one axis; see :func:`groundup.sweep_plots.plot_losses`."""
-        from groundup.sweep_plots import plot_losses
-
-        return plot_losses(self, **kwargs)
-
-    def plot_best(self, **kwargs: Any) -> Any:
-        """The best run's loss curve; see :func:`groundup.sweep_plots.plot_best`."""
-        from groundup.sweep_plots import plot_best
-
-        return plot_best(self, **kwargs)
 
 
 def sweep(
@@ -298,7 +138,7 @@ def sweep(
         ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
         fewer than two classes with a positive weight there).
     """
-    cls = _estimator_class(model)
+    cls = estimator_class(model)
     configs, params = _expand(grid, fixed_params, cls)
     seed = _seed(random_state)
     ests = []
@@ -400,19 +240,6 @@ def sweep(
 
 
 # -- building the grid --------------------------------------------------------------------
-def _estimator_class(model: str) -> type:
-    if model == "linear":
-        from groundup.linear_model import LinearRegression
-
-        return LinearRegression
-    if model == "logistic":
-        from groundup.linear_model import LogisticRegression
-
-        return LogisticRegression
-    msg = f"Unknown model {model!r} for sweep; choose 'linear' or 'logistic'."
-    raise ValueError(msg)
-
-
 def _logistic_targets(
     data: FitData, y_host: Any, train_idx: np.ndarray, sw_host: np.ndarray | None
 ) -> tuple[np.ndarray, FitData]:
@@ -422,10 +249,7 @@ def _logistic_targets(
     Every class must have training rows, so that fitting the training rows alone finds the
     same classes; two of them need a positive weight there (as the estimator asks).
     """
-    from groundup.linear_model import class_totals as _class_weights
-    from groundup.linear_model import encode_labels as _encode_labels
-
-    classes, codes = _encode_labels(y_host)
+    classes, codes = encode_labels(y_host)
     seen = np.bincount(codes[train_idx], minlength=len(classes)) > 0
     if not seen.all():
         msg = (
@@ -434,7 +258,7 @@ def _logistic_targets(
             "another random_state, a smaller validation_fraction or validation_fraction=None."
         )
         raise ValueError(msg)
-    _class_weights(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
+    class_totals(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
     be, X = data.backend, data.X
     if len(classes) == 2:
         host = (codes == 1).astype(np.float64)
@@ -645,8 +469,6 @@ def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
     """Learning rates computed on the host in float64 (the single fits' Python floats) and
     moved to the device in one transfer per epoch: a few small device operations per
     configuration and epoch would cost more than a full-batch epoch on some backends."""
-    from groundup import backends
-
     host = backends.resolve("numpy")
     hxp, f64 = host.xp, host.dtype("float64")
 
@@ -755,25 +577,3 @@ def _table(
             table[k] = pd.Series([cfg[k] for cfg in configs], dtype=object)
     table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
     return table
-
-
-def _plain(v: Any) -> Any:
-    """A table cell as the Python value the estimator expects (NaN/None -> None)."""
-    import pandas as pd
-
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _backend_of(result: SweepResult) -> Backend:
-    from groundup import backends
-
-    return backends.resolve(result.backend, result.device)
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add the ``sweep`` sub-command to the ``groundup`` command line (see sweep_cli)."""
-    from groundup.sweep_cli import register
-
-    register(subparsers)

@@ -28,7 +28,9 @@ import pandas as pd
 from groundup import backends as _backends
 from groundup import datasets as _datasets
 from groundup._params import ALIASES, LINEAR_METHODS, LOGISTIC_METHODS
-from groundup.peers import Peer, PeerFit, peers_for
+from groundup.backends import to_numpy
+from groundup.bench.peers import Peer, PeerFit, peers_for
+from groundup.linear_model import LinearRegression, estimator_class
 
 __all__ = [
     "BENCH_DEFAULTS",
@@ -58,9 +60,6 @@ BENCH_DEFAULTS: dict[str, Any] = {
     "batch": {"learning_rate": "constant", "eta0": 0.1},
     "minibatch": {"learning_rate": "constant", "eta0": 0.1},
 }
-# tracemalloc sees allocations made through Python's and NumPy's allocators; PyTorch, JAX and
-# CuPy keep their own, so their host peak is not measured (NaN) rather than reported as ~0.
-_HOST_TRACED = ("numpy", "array_api_strict", "sklearn")
 _WARMUP_EPOCHS = 2  # warm-up fits run this many epochs: same shapes, kernels and caches
 
 COLUMNS: tuple[str, ...] = (
@@ -164,26 +163,23 @@ class _GroundupFit(PeerFit):
         self.converged_ = bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
 
-    def _host(self, a: Any) -> np.ndarray:
-        return self.place_.backend.to_numpy(a)
-
     @property
     def coef_(self) -> np.ndarray:
-        return self._host(self.est.coef_)
+        return to_numpy(self.est.coef_)
 
     @property
     def intercept_(self) -> np.ndarray:
-        return self._host(self.est.intercept_)
+        return to_numpy(self.est.intercept_)
 
     def _device_X(self, X: np.ndarray) -> Any:
         be, dt = self.place_.backend, self.place_.dtype
         return be.asarray(np.ascontiguousarray(X, dtype=dt), dtype=be.dtype(dt))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._host(self.est.predict(self._device_X(X)))
+        return to_numpy(self.est.predict(self._device_X(X)))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self._host(self.est.predict_proba(self._device_X(X)))
+        return to_numpy(self.est.predict_proba(self._device_X(X)))
 
 
 @dataclass
@@ -201,6 +197,14 @@ class _Run:
     params: dict[str, Any]
     peer: bool = False
     device_backend: Any = None  # a groundup Backend for device memory and nothing else
+
+    @property
+    def host_traced(self) -> bool:
+        """Whether ``tracemalloc`` sees the run's allocations (else its host peak is not
+        measured, NaN, rather than reported as ~0): the groundup backend says; a peer
+        outside them (scikit-learn) computes with NumPy."""
+        dev = self.device_backend
+        return True if dev is None else dev.host_memory_traced
 
     def row(self) -> dict[str, Any]:
         return {
@@ -263,7 +267,7 @@ def _measure(
     peak = dev.peak_memory() if dev is not None else None
     if peak is not None:
         timing.device_peak = peak / 2**20
-    if memory and run.backend in _HOST_TRACED:
+    if memory and run.host_traced:
         timing.host_peak = _traced_peak(lambda: short.fit(data)) / 2**20
     return fitter, timing
 
@@ -342,14 +346,6 @@ def _execute(
 
 
 # -- the plan ---------------------------------------------------------------------------------
-def _estimator_class(model: str) -> type | None:
-    import groundup
-
-    return getattr(
-        groundup, {"linear": "LinearRegression", "logistic": "LogisticRegression"}[model], None
-    )
-
-
 def method_params(model: str, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """The hyper-parameters a run of ``method`` uses: the bench defaults, then ``params``.
 
@@ -388,9 +384,7 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
     all_methods = {m for model in models for m in METHODS[model]}
     valid: set[str] = set()
     for model in models:
-        cls = _estimator_class(model)
-        if cls is not None:
-            valid |= {p for p in inspect.signature(cls).parameters if p != "self"}
+        valid |= {p for p in inspect.signature(estimator_class(model)).parameters}
     valid -= {"method", "backend", "device", "dtype"}
     for key, value in params.items():
         if isinstance(value, dict):
@@ -401,7 +395,7 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
                 )
                 raise ValueError(msg)
             _check_params(value, models)
-        elif valid and key not in valid:
+        elif key not in valid:
             msg = f"Unknown hyper-parameter {key!r}; valid names: {sorted(valid)}."
             raise ValueError(msg)
 
@@ -417,7 +411,6 @@ def _plan(
 ) -> tuple[list[_Run], list[dict[str, Any]]]:
     runs: list[_Run] = []
     skipped: list[dict[str, Any]] = []
-    torch_devices = list(dict.fromkeys(p.device for p in places if p.name == "torch")) or ["cpu"]
     for model in models:
         matching = [d for d in sets if d.task == TASKS[model]]
         if not matching:
@@ -426,7 +419,7 @@ def _plan(
             reason = f"no {TASKS[model]} data among {names}; try --data {hint}"
             skipped.append(_skip_row("-", "-", "-", reason, model=model))
             continue
-        cls = _estimator_class(model)
+        cls = estimator_class(model)
         for data in matching:
             for method in methods or METHODS[model]:
                 if method not in METHODS[model]:
@@ -434,13 +427,6 @@ def _plan(
                 p = method_params(model, method, params)
                 base = {"data": data, "model": model, "method": method, "params": p}
                 for place in places:
-                    if cls is None:
-                        reason = f"groundup has no {model} estimator in this version"
-                        skipped.append(
-                            _skip_row(place.name, place.device, place.dtype, reason,
-                                      model=model, method=method, data=data.name)
-                        )  # fmt: skip
-                        continue
                     est_params = {**p, "method": method, "backend": place.name,
                                   "device": place.device, "dtype": place.dtype}  # fmt: skip
                     runs.append(
@@ -453,7 +439,8 @@ def _plan(
                     )  # fmt: skip
                 if with_peers:
                     for peer in peers_for(model, method):
-                        runs_or_skips = _peer_runs(peer, base, p, torch_devices, peer_dtypes)
+                        devices = _peer_devices(peer, places)
+                        runs_or_skips = _peer_runs(peer, base, p, devices, peer_dtypes)
                         for item in runs_or_skips:
                             (runs if isinstance(item, _Run) else skipped).append(item)
     return runs, skipped
@@ -467,15 +454,22 @@ def _groundup_maker(cls: type, est_params: dict[str, Any], place: _Place) -> Cal
     return make
 
 
+def _peer_devices(peer: Peer, places: Sequence[_Place]) -> list[str]:
+    """A peer that runs on the devices of the run: those benchmarked on its library (the CPU
+    when there are none); any other peer: the CPU."""
+    if not peer.on_device:
+        return ["cpu"]
+    return list(dict.fromkeys(p.device for p in places if p.name == peer.backend)) or ["cpu"]
+
+
 def _peer_runs(
     peer: Peer,
     base: dict[str, Any],
     params: dict[str, Any],
-    torch_devices: Sequence[str],
+    devices: Sequence[str],
     dtypes: Sequence[str],
 ) -> list[_Run | dict[str, Any]]:
     out: list[_Run | dict[str, Any]] = []
-    devices = list(torch_devices) if peer.on_device else ["cpu"]
     label = {"data": base["data"].name, "model": base["model"], "method": base["method"]}
     why = peer.unsupported(params)
     lib_missing = None
@@ -533,8 +527,6 @@ def optimizer_paths(
     dict of str to ndarray of shape (n_iter + 1, 2)
         The path from the starting point (0, 0), one row per epoch.
     """
-    from groundup.linear_model import LinearRegression
-
     if data.n_features != 1:
         msg = f"optimizer_paths needs one feature, {data.name!r} has {data.n_features}."
         raise ValueError(msg)

@@ -10,38 +10,25 @@ import numpy as np
 from array_api_compat import device as _device
 from scipy import stats
 
-from groundup import backends
-from groundup._diagnostic_report import DiagnosticReport
 from groundup._typing import Array
-from groundup.backends import Backend
+from groundup.backends import Backend, to_numpy
+from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
+
+__all__ = ["logit_report"]
 
 MLE_GAP_SE = 1e-3  # coefficients further than this many standard errors from the MLE: a note
 
 
-def _host(a: Any) -> np.ndarray:
-    if backends.is_host_input(a):
-        return np.asarray(a)
-    return backends.from_array(a).to_numpy(a)
-
-
-def _labels01(model: Any, y: Any, n: int) -> np.ndarray:
-    classes = np.asarray(_host(model.classes_))
+def _labels01(model: Any, y: Any) -> np.ndarray:
+    classes = to_numpy(model.classes_)
     if classes.shape[0] != 2:
         msg = (
             f"diagnose explains binary logistic regression; this model has {classes.shape[0]} "
             "classes. Fit one model per class (one-vs-rest) and diagnose each."
         )
         raise ValueError(msg)
-    yh = np.asarray(_host(y))
-    if yh.ndim == 2 and yh.shape[1] == 1:
-        yh = yh[:, 0]
-    if yh.ndim != 1:
-        msg = f"y should be a 1d array of class labels, got shape {yh.shape}."
-        raise ValueError(msg)
-    if yh.shape[0] != n:
-        msg = f"Found input variables with inconsistent numbers of samples: [{n}, {yh.shape[0]}]"
-        raise ValueError(msg)
+    yh = to_numpy(y).reshape(-1)  # one column of n rows: checked by diagnose
     unknown = np.setdiff1d(np.unique(yh), classes)
     if unknown.size:
         msg = f"y has labels {unknown.tolist()[:5]} that the model does not know (classes_ = {classes.tolist()})."
@@ -56,19 +43,21 @@ def _labels01(model: Any, y: Any, n: int) -> np.ndarray:
 def logit_report(
     model: Any, X: Array, y: Any, be: Backend, names: list[str], *, alpha: float, target: str
 ) -> DiagnosticReport:
-    """The report for a binary logistic model (``coef_`` (1, d), ``intercept_`` (1,))."""
+    """The report for a binary logistic model (``coef_`` (1, d), ``intercept_`` (1,)) on ``X``
+    (on the model's device) and its class labels ``y`` (any library; one column of
+    ``len(X)`` rows)."""
     xp = be.xp
     n, d = X.shape
     dt = X.dtype
-    y01 = _labels01(model, y, n)
-    coef = np.asarray(_host(model.coef_), dtype=np.float64)
+    y01 = _labels01(model, y)
+    coef = np.asarray(to_numpy(model.coef_), dtype=np.float64)
     if coef.shape != (1, d):
         msg = f"coef_ has shape {coef.shape}; a binary logistic model has coef_ of shape (1, {d})."
         raise ValueError(msg)
     fi = bool(getattr(model, "fit_intercept", True))
     params_h = coef[0]
     if fi:
-        b0 = np.asarray(_host(model.intercept_), dtype=np.float64).reshape(-1)[0]
+        b0 = np.asarray(to_numpy(model.intercept_), dtype=np.float64).reshape(-1)[0]
         params_h = np.concatenate([[b0], params_h])
     p = params_h.shape[0]
     if n <= p:
@@ -86,7 +75,7 @@ def logit_report(
             "standard errors are not defined. Drop collinear features or add a penalty."
         )
         raise ValueError(msg)
-    cov = np.asarray(_host(info.cov), dtype=np.float64)
+    cov = np.asarray(to_numpy(info.cov), dtype=np.float64)
     bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = params_h / bse
@@ -101,7 +90,7 @@ def logit_report(
     llnull = n * (ybar * math.log(ybar) + (1.0 - ybar) * math.log(1.0 - ybar))
     df_model = p - 1
     llr = 2.0 * (llf - llnull)
-    step = np.asarray(_host(info.step), dtype=np.float64)
+    step = np.asarray(to_numpy(info.step), dtype=np.float64)
     gap = float(np.max(np.abs(step) / bse))
     notes = []
     if gap > MLE_GAP_SE:
@@ -125,7 +114,7 @@ def logit_report(
         "max_coef_gap_in_se": gap,
     }  # fmt: skip
     design = K.decompose(X, intercept=True, xp=xp)
-    vif = np.asarray(_host(K.vif(design, xp=xp)), dtype=np.float64)
+    vif = np.asarray(to_numpy(K.vif(design, xp=xp)), dtype=np.float64)
     method = getattr(model, "method", None)
     return DiagnosticReport(
         kind="logistic",

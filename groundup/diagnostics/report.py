@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from groundup._diagnostic_tests import TestResult
+from groundup.backends import to_numpy
+from groundup.diagnostics.assumptions import TestResult
 
 WIDTH = 78
 
@@ -38,12 +39,6 @@ def _forg(v: Any, prec: int = 3) -> str:
     if abs(v) >= 1e4 or abs(v) < 1e-4:
         return f"{v:.{prec}g}"
     return f"{v:.{prec}f}"
-
-
-def _host(a: Any) -> np.ndarray:
-    from groundup import backends
-
-    return np.asarray(backends.from_array(a).to_numpy(a), dtype=np.float64)
 
 
 @dataclass
@@ -105,7 +100,7 @@ class DiagnosticReport:
     def influence_host(self, name: str) -> np.ndarray:
         """One influence measure as a NumPy array (copied from the device once)."""
         if name not in self._host_cache:
-            self._host_cache[name] = _host(self.influence[name])
+            self._host_cache[name] = to_numpy(self.influence[name]).astype(np.float64)
         return self._host_cache[name]
 
     # -- frames and dicts -----------------------------------------------------------------
@@ -377,7 +372,7 @@ class DiagnosticReport:
         if self.kind != "linear":
             msg = "plot() draws the residual panels of a linear regression; a logistic model has none."
             raise ValueError(msg)
-        from groundup._diagnostic_plot import four_panels
+        from groundup.diagnostics.plot import four_panels
 
         fig = four_panels(self, n_labels=n_labels)
         if path is not None:

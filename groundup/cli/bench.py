@@ -1,0 +1,263 @@
+"""``groundup bench``: every method on every backend, device and dtype, scikit-learn and a
+PyTorch loop beside them; a table (or CSV / JSON / Markdown / HTML), and with ``--out DIR`` the
+plots and reports. Options come from the flags, over a ``--config`` file, over the defaults."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from groundup.cli.common import EXIT_FAILED, EXIT_OK, UsageError, names, parse_params, read_toml
+
+__all__ = ["OPTIONS", "add_parser", "load_config", "run"]
+
+FORMATS = ("table", "csv", "json", "markdown", "html")
+# Options of `groundup bench`, their defaults, and the keys of a config file's [bench] table.
+OPTIONS: dict[str, Any] = {
+    "models": ["linear"],
+    "methods": None,
+    "backends": None,
+    "devices": None,
+    "dtypes": None,
+    "data": ["synthetic"],
+    "target": None,
+    "sizes": None,
+    "repeats": 3,
+    "warmup": 1,
+    "max_time": 0.5,
+    "peers": True,
+    "test_size": 0.25,
+    "seed": 0,
+    "out": None,
+    "format": "table",
+    "plots": True,
+}
+_LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
+
+
+# -- argument types ---------------------------------------------------------------------------
+def _size(text: Any) -> int:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value.is_integer() and value >= 8):
+        msg = f"sizes must be whole numbers >= 8 (like 1000 or 1e5), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(value)
+
+
+def _sizes(text: str) -> list[int]:
+    return [_size(part) for part in names(text)]
+
+
+def _number(
+    convert: Callable[[str], Any], ok: Callable[[Any], bool], wanted: str
+) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)`` where ``ok`` accepts it, else "expected ..."."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            msg = f"expected {wanted}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, lambda v: v >= 1, "an integer >= 1")
+_count = _number(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number(float, lambda v: v > 0, "a number > 0")
+
+
+# -- the subcommand ---------------------------------------------------------------------------
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``bench`` to ``sub`` (``parser.add_subparsers()``); its ``func(args)`` runs it."""
+    p = sub.add_parser(
+        "bench",
+        help="benchmark every method on every backend (the default run needs no flags)",
+        description=(
+            "Fit every method on every available backend, device and dtype, with "
+            "scikit-learn and a hand-written PyTorch loop as peers, and print a table of "
+            "accuracy (held-out), fit time, epochs and memory. Flags override the --config "
+            "file, which overrides the defaults."
+        ),
+    )
+    p.add_argument("--models", type=names, help="linear,logistic (default: linear)")
+    p.add_argument(
+        "--methods", type=names, help="e.g. normal,sgd (default: every method of each model)"
+    )
+    p.add_argument(
+        "--backends", type=names,
+        help="numpy,torch,jax,array_api_strict,cupy (default: all of them; missing ones are "
+        "reported as skipped)",
+    )  # fmt: skip
+    p.add_argument(
+        "--devices", type=names, help="cpu,cuda,mps (default: the CPU and the first GPU)"
+    )
+    p.add_argument(
+        "--dtypes", type=names,
+        help="float32,float64 (default: float64 where the device has it, else float32)",
+    )  # fmt: skip
+    p.add_argument(
+        "--data", type=names,
+        help="synthetic (line, multi, classes), line, multi, classes, diabetes, "
+        "breast_cancer or a CSV path (default: synthetic)",
+    )  # fmt: skip
+    p.add_argument("--target", help="target column of a CSV file")
+    p.add_argument("--sizes", type=_sizes, help="n_samples of synthetic data, e.g. 1e3,1e4,1e5")
+    p.add_argument("--repeats", type=_positive_int, help="timed fits per row (default: 3)")
+    p.add_argument("--warmup", type=_count, help="untimed warm-up fits per row (default: 1)")
+    p.add_argument(
+        "--max-time", dest="max_time", type=_positive_float,
+        help="stop repeating a row after this many seconds of timed fits (default: 0.5)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-peers", dest="peers", action="store_const", const=False,
+        help="leave out scikit-learn and the PyTorch loop",
+    )  # fmt: skip
+    p.add_argument(
+        "--param", dest="param", action="append", metavar="[METHOD.]KEY=VALUE",
+        help="a hyper-parameter for every method (eta0=0.05) or one (sgd.eta0=0.01); "
+        "repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
+    )
+    p.add_argument("--seed", type=int, help="seed of the synthetic data and split (default: 0)")
+    p.add_argument("--out", help="directory for results.csv/json, the plots and report.md/html")
+    p.add_argument("--format", choices=FORMATS, help="what to print (default: table)")
+    p.add_argument(
+        "--no-plots", dest="plots", action="store_const", const=False,
+        help="with --out: write the tables and reports without plots",
+    )  # fmt: skip
+    p.add_argument("--config", help="TOML file: a [bench] table of options, [params] table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
+    p.set_defaults(func=run)
+    return p
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """Read a TOML experiment file: ``[bench]`` options and ``[params]`` hyper-parameters.
+
+    Raises
+    ------
+    UsageError
+        A missing or malformed file, an unknown table or option.
+    """
+    doc = read_toml(path)
+    unknown = sorted(set(doc) - {"bench", "params"})
+    if unknown:
+        msg = f"config file {path!r}: unknown table(s) {unknown}; use [bench] and [params]"
+        raise UsageError(msg)
+    bench = doc.get("bench", {})
+    bad = sorted(set(bench) - set(OPTIONS))
+    if bad:
+        msg = f"config file {path!r}: unknown [bench] option(s) {bad}; valid: {sorted(OPTIONS)}"
+        raise UsageError(msg)
+    for key in _LIST_OPTIONS:
+        if isinstance(bench.get(key), str):
+            bench[key] = names(bench[key])
+    if "sizes" in bench:
+        try:
+            bench["sizes"] = [_size(v) for v in bench["sizes"]]
+        except (argparse.ArgumentTypeError, TypeError) as exc:
+            msg = f"config file {path!r}: {exc}"
+            raise UsageError(msg) from None
+    if bench.get("format", "table") not in FORMATS:
+        msg = f"config file {path!r}: format must be one of {list(FORMATS)}"
+        raise UsageError(msg)
+    return {"bench": bench, "params": doc.get("params", {})}
+
+
+def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = load_config(args.config) if args.config else {"bench": {}, "params": {}}
+    opts = dict(OPTIONS)
+    opts.update(config["bench"])
+    for key in OPTIONS:
+        value = getattr(args, key, None)
+        if value is not None:
+            opts[key] = value
+    params = dict(config["params"])
+    for key, value in parse_params(args.param).items():
+        if isinstance(value, dict):
+            params.setdefault(key, {}).update(value)
+        else:
+            params[key] = value
+    return opts, params
+
+
+def _progress(quiet: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=Console(stderr=True), transient=True, disable=quiet,
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``groundup bench``; 0 on success, 1 when a run failed."""
+    from groundup import datasets
+    from groundup.bench import report
+    from groundup.bench.plots import png_bytes
+    from groundup.bench.runner import benchmark
+
+    opts, params = _bench_options(args)
+    drawing = opts["plots"] and (opts["out"] or opts["format"] == "html")
+    if drawing and importlib.util.find_spec("matplotlib") is None:
+        msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
+        raise UsageError(msg)
+    try:
+        sets = datasets.resolve(
+            opts["data"], sizes=opts["sizes"], random_state=opts["seed"], target=opts["target"]
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    with _progress(args.quiet) as bar:
+        task = bar.add_task("groundup bench", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label[:48].ljust(48))
+
+        try:
+            results = benchmark(
+                sets, models=opts["models"], methods=opts["methods"],
+                backends=opts["backends"], devices=opts["devices"], dtypes=opts["dtypes"],
+                repeats=opts["repeats"], warmup=opts["warmup"], max_time=opts["max_time"],
+                peers=opts["peers"], params=params, test_size=opts["test_size"],
+                random_state=opts["seed"], progress=progress,
+            )  # fmt: skip
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
+    fmt, out = opts["format"], opts["out"]
+    written: list[str] = []
+    if out:
+        written = report.write_outputs(results, sets, out, params=params, plots=opts["plots"])
+    if fmt == "table":
+        report.print_table(results)
+    elif fmt == "csv":
+        sys.stdout.write(report.to_csv(results))
+    elif fmt == "json":
+        sys.stdout.write(report.to_json(results) + "\n")
+    elif fmt == "markdown":
+        links = {os.path.splitext(os.path.basename(p))[0]: p for p in written if p.endswith(".png")}
+        sys.stdout.write(report.to_markdown(results, links))
+    elif out:  # html: the page is in the directory
+        print(os.path.join(out, "report.html"))
+    else:
+        figs = report.make_figures(results, sets, params) if opts["plots"] else {}
+        pngs = {name: png_bytes(fig) for name, fig in figs.items()}
+        sys.stdout.write(report.to_html(results, pngs))
+    if written and not args.quiet:
+        print(f"wrote {len(written)} files to {out}", file=sys.stderr)
+    return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK

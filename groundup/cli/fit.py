@@ -1,0 +1,181 @@
+"""``groundup fit FILE --target COL``: fit one model and print its coefficients and metrics;
+``--save`` keeps the model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from groundup.cli.common import EXIT_FAILED, EXIT_OK, UsageError, fail, parse_params
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``fit`` to ``sub`` (``parser.add_subparsers()``); its ``func(args)`` runs it."""
+    p = sub.add_parser(
+        "fit",
+        help="fit one model on a CSV file and print its coefficients and metrics",
+        description="Fit one model on FILE (a CSV file, or a built-in data set's name).",
+    )
+    p.add_argument("file", metavar="FILE", help="CSV file (or line, multi, diabetes, ...)")
+    p.add_argument("--target", help="the column to predict (required for a CSV file)")
+    p.add_argument("--model", choices=("linear", "logistic"), default="linear")
+    p.add_argument("--method", default=None, help="default: normal (linear), newton (logistic)")
+    p.add_argument("--backend", default="numpy", help="default: numpy")
+    p.add_argument("--device", default=None, help="default: the backend's default device")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    p.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="a hyper-parameter; repeatable"
+    )
+    p.add_argument(
+        "--test-size", dest="test_size", type=float, default=0.0,
+        help="hold out this share for the metrics (default: 0, metrics on the training data)",
+    )  # fmt: skip
+    p.add_argument("--save", metavar="PATH", help="save the model (.joblib: joblib, else pickle)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``groundup fit``; 0 on success, 1 when the fit failed, 2 on bad arguments."""
+    import numpy as np
+
+    import groundup as gu
+    from groundup import backends, datasets
+    from groundup._params import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
+
+    model = args.model
+    method = args.method or ("normal" if model == "linear" else "newton")
+    params = parse_params(args.param)
+    try:
+        data = datasets.load(args.file, target=args.target)
+        method = canonical_method(
+            method, LINEAR_METHODS if model == "linear" else LOGISTIC_METHODS, model
+        )
+        backends.resolve(args.backend, args.device)
+    except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    if model == "logistic" and data.task != "classification":
+        msg = f"{data.name!r} has a continuous target: use --model linear"
+        raise UsageError(msg)
+    if not 0.0 <= args.test_size < 1.0:
+        msg = f"--test-size must be in [0, 1), got {args.test_size}"
+        raise UsageError(msg)
+    X, y, X_eval, y_eval = data.X, data.y, data.X, data.y
+    if args.test_size > 0:
+        X, X_eval, y, y_eval = data.split(args.test_size, 0)
+    try:
+        est = gu.fit(
+            X, y, model=model, method=method, backend=args.backend, device=args.device,
+            dtype=args.dtype, **params,
+        )  # fmt: skip
+    except TypeError as exc:  # an unknown hyper-parameter
+        raise UsageError(str(exc)) from None
+    except (ValueError, RuntimeError) as exc:
+        return fail("fit", str(exc), EXIT_FAILED)
+    summary = _fit_summary(est, data, X_eval, y_eval, held_out=args.test_size > 0)
+    if args.save:
+        _save(est, args.save)
+        summary["saved"] = args.save
+    if args.format == "json":
+        import json
+
+        print(json.dumps(summary, indent=1, default=lambda v: np.asarray(v).tolist()))
+    else:
+        _print_fit(summary)
+    return EXIT_OK
+
+
+def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict[str, Any]:
+    import numpy as np
+
+    from groundup import metrics
+    from groundup.backends import to_numpy
+
+    coef = np.atleast_2d(to_numpy(est.coef_))
+    intercept = np.atleast_1d(to_numpy(est.intercept_))
+    pred = np.asarray(est.predict(X))
+    if data.task == "regression" or not hasattr(est, "predict_proba"):
+        scores = {
+            "r2": metrics.r2(y, pred), "rmse": metrics.rmse(y, pred), "mae": metrics.mae(y, pred)
+        }  # fmt: skip
+    else:
+        proba = np.asarray(est.predict_proba(X))
+        scores = {"accuracy": metrics.accuracy(y, pred), "log_loss": metrics.log_loss(y, proba)}
+    classes = getattr(est, "classes_", None)
+    if classes is None:
+        labels = ["coefficient"]
+    elif len(coef) == 1:  # binary: the coefficients of the positive class
+        labels = [f"class {classes[-1]}"]
+    else:
+        labels = [f"class {c}" for c in classes]
+    table = {
+        lab: dict(zip(data.feature_names, map(float, row), strict=True))
+        for lab, row in zip(labels, coef, strict=True)
+    }
+    return {
+        "data": data.name,
+        "n_samples": data.n_samples,
+        "n_features": data.n_features,
+        "model": "linear" if data.task == "regression" else "logistic",
+        "method": est.method,
+        "backend": est.backend_,
+        "device": est.device_,
+        "dtype": str(np.asarray(coef).dtype),
+        "coef": table,
+        "intercept": [float(v) for v in intercept],
+        "metrics": {k: float(v) for k, v in scores.items()},
+        "metrics_on": "held-out data" if held_out else "training data",
+        "fit_time": float(est.fit_time_),
+        "epochs": int(est.n_iter_),
+        "converged": bool(est.converged_),
+    }
+
+
+def _print_fit(s: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]{s['data']}[/]: {s['n_samples']} samples x {s['n_features']} features - "
+        f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']})"
+    )
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("feature")
+    for name in s["coef"]:
+        table.add_column(name, justify="right")
+    features = list(next(iter(s["coef"].values())))
+    for f in features:
+        table.add_row(f, *[f"{s['coef'][k][f]:.6g}" for k in s["coef"]])
+    table.add_row("(intercept)", *[f"{v:.6g}" for v in s["intercept"]], style="italic")
+    console.print(table)
+    names = {
+        "r2": "R2",
+        "rmse": "RMSE",
+        "mae": "MAE",
+        "accuracy": "accuracy",
+        "log_loss": "log-loss",
+    }
+    scores = "  ".join(f"{names[k]} {v:.6g}" for k, v in s["metrics"].items())
+    console.print(f"{scores}  (on the {s['metrics_on']})")
+    console.print(
+        f"fit time {1e3 * s['fit_time']:.3g} ms, epochs {s['epochs']}, "
+        f"converged {'yes' if s['converged'] else 'no'}"
+    )
+    if "saved" in s:
+        console.print(f"saved the model to {s['saved']}")
+
+
+def _save(est: Any, path: str) -> None:
+    if path.endswith(".joblib"):
+        import joblib
+
+        joblib.dump(est, path)
+        return
+    import pickle
+
+    with open(path, "wb") as fh:
+        pickle.dump(est, fh)

@@ -1,0 +1,20 @@
+"""``gu.diagnose``: inference and assumption checks for a fitted linear or logistic model,
+equal to statsmodels, on the model's backend and device.
+
+>>> import groundup as gu
+>>> model = gu.LinearRegression().fit(X, y)                       # doctest: +SKIP
+>>> report = gu.diagnose(model, X, y)                             # doctest: +SKIP
+>>> print(report.summary())                                       # doctest: +SKIP
+
+Modules: :mod:`~groundup.diagnostics.runner` (``diagnose``: options, model and ``y``),
+:mod:`~groundup.diagnostics.linear` and :mod:`~groundup.diagnostics.logistic` (the two
+reports), :mod:`~groundup.diagnostics.assumptions` (the tests and their verdicts),
+:mod:`~groundup.diagnostics.report` (:class:`DiagnosticReport`: text, frames, dict) and
+:mod:`~groundup.diagnostics.plot` (the four panels, matplotlib).
+"""
+
+from groundup.diagnostics.assumptions import TestResult
+from groundup.diagnostics.report import DiagnosticReport
+from groundup.diagnostics.runner import diagnose
+
+__all__ = ["DiagnosticReport", "TestResult", "diagnose"]

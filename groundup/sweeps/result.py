@@ -1,0 +1,197 @@
+"""What :func:`groundup.sweep` returns: the table of runs, their histories and coefficients,
+the best run (as a fitted estimator too) and its plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from groundup import backends
+from groundup._typing import Array
+from groundup.backends import Backend
+from groundup.linear_model import estimator_class
+
+__all__ = ["MAXIMISE", "SweepResult"]
+
+# Criteria where higher is better; every other column of the table is minimised.
+MAXIMISE = ("val_r2", "val_accuracy")
+
+
+@dataclass
+class SweepResult:
+    """The outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per configuration: the swept parameters, ``train_loss`` (final training
+        loss: MSE, or mean log-loss for ``model="logistic"``, weighted by ``sample_weight``),
+        validation metrics (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``,
+        ``val_log_loss`` for logistic ones; weighted by the validation rows'
+        ``sample_weight``), ``n_iter``
+        (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
+        (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
+    histories : list of ndarray
+        Training loss after every epoch, one array per row of ``table`` (a diverged run
+        ends with its first non-finite value).
+    coefs : list of arrays
+        Final coefficients per row, on the sweep's backend and device: shape
+        (n_features,) for linear and binary logistic models, (n_classes, n_features) for
+        multinomial ones (``coef_`` of :class:`~groundup.LogisticRegression`).
+    intercepts : list of arrays
+        0-d, or (n_classes,) for multinomial models.
+    params : list of str
+        The swept parameter names (columns of ``table``).
+    fixed : dict
+        The parameters shared by every configuration (method included).
+    criterion : str
+        The column ``best`` is chosen by.
+    model : str
+    backend, device : str
+        Where the runs were computed.
+    random_state : int
+        The seed every run used (drawn when ``random_state=None``): fitting a row alone
+        with this seed on ``train_index`` reproduces it.
+    train_index, val_index : ndarray
+        Rows of the input used for training and for the validation metrics (``val_index``
+        is ``None`` with ``validation_fraction=None``).
+    classes : ndarray of shape (n_classes,) or None
+        ``model="logistic"``: the sorted labels (binary: the second is the positive class).
+    sample_weight : bool
+        Whether the runs were weighted.
+    """
+
+    table: Any
+    histories: list[np.ndarray]
+    coefs: list[Array]
+    intercepts: list[Array]
+    params: list[str]
+    fixed: dict[str, Any]
+    criterion: str
+    model: str
+    backend: str
+    device: str
+    random_state: int
+    train_index: np.ndarray
+    val_index: np.ndarray | None
+    classes: np.ndarray | None = None
+    sample_weight: bool = False
+    _template: Any = field(default=None, repr=False)
+
+    @property
+    def maximise(self) -> bool:
+        """Whether a higher ``criterion`` is better."""
+        return self.maximised(self.criterion)
+
+    @staticmethod
+    def maximised(metric: str) -> bool:
+        """Whether a higher ``metric`` (a column of ``table``) is better."""
+        return metric in MAXIMISE
+
+    @property
+    def best_index(self) -> int | None:
+        """Row of the best run by ``criterion`` among those that did not diverge."""
+        col = self.table[self.criterion].astype(float)
+        ok = (~self.table["diverged"].astype(bool)) & np.isfinite(col)
+        if not ok.any():
+            return None
+        col = col[ok]
+        return int(col.idxmax() if self.maximise else col.idxmin())
+
+    @property
+    def best(self) -> Any:
+        """The best row of ``table`` (a pandas Series), or ``None`` when every run diverged."""
+        i = self.best_index
+        return None if i is None else self.table.loc[i]
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``."""
+        i = self.best_index
+        return None if i is None else self.params_of(i)
+
+    def params_of(self, i: int) -> dict[str, Any]:
+        """All parameters of row ``i`` (swept and fixed, with ``random_state``)."""
+        row = {k: _plain(self.table.loc[i, k]) for k in self.params}
+        return {**self.fixed, **row, "random_state": self.random_state}
+
+    def estimator(self, i: int | None = None) -> Any:
+        """Row ``i`` (default: the best) as a fitted estimator on the sweep's device.
+
+        Parameters
+        ----------
+        i : int, optional
+            Row of ``table``; ``None`` takes ``best_index``.
+
+        Returns
+        -------
+        estimator
+            A fitted :class:`~groundup.LinearRegression` (or
+            :class:`~groundup.LogisticRegression`, with ``classes_``) whose ``coef_``,
+            ``intercept_``, ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the
+            run's.
+        """
+        if i is None:
+            i = self.best_index
+            if i is None:
+                msg = "Every configuration diverged: there is no best run; lower eta0."
+                raise ValueError(msg)
+        est = estimator_class(self.model)(
+            **self.params_of(i), backend=self.backend, device=self.device
+        )
+        row = self.table.loc[i]
+        est._check_params()
+        est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
+        if self.model == "logistic":
+            est.classes_ = self.classes
+            if len(self.classes) == 2:
+                xp = _backend_of(self).xp
+                est.coef_ = xp.reshape(est.coef_, (1, -1))
+                est.intercept_ = xp.reshape(est.intercept_, (1,))
+        est.loss_history_ = self.histories[i]
+        est.n_iter_ = int(row["n_iter"])
+        est.t_ = int(row["t"])
+        est.converged_ = bool(row["converged"])
+        est.fit_time_ = float(row["fit_time"])
+        if self.model == "linear":
+            est.solver_, est.rank_ = est._method, None
+        est.n_features_in_ = self._template.n_features_in_
+        if hasattr(self._template, "feature_names_in_"):
+            est.feature_names_in_ = self._template.feature_names_in_
+        est._remember_backend(_backend_of(self))
+        return est
+
+    # -- plots (matplotlib, imported only here) -------------------------------------------
+    def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
+        """Heatmap of ``metric`` over two swept parameters; see
+        :func:`groundup.sweeps.plots.plot_heatmap`."""
+        from groundup.sweeps.plots import plot_heatmap
+
+        return plot_heatmap(self, metric, **kwargs)
+
+    def plot_losses(self, **kwargs: Any) -> Any:
+        """Loss curves of every run on one axis; see :func:`groundup.sweeps.plots.plot_losses`."""
+        from groundup.sweeps.plots import plot_losses
+
+        return plot_losses(self, **kwargs)
+
+    def plot_best(self, **kwargs: Any) -> Any:
+        """The best run's loss curve; see :func:`groundup.sweeps.plots.plot_best`."""
+        from groundup.sweeps.plots import plot_best
+
+        return plot_best(self, **kwargs)
+
+
+def _plain(v: Any) -> Any:
+    """A table cell as the Python value the estimator expects (NaN/None -> None)."""
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _backend_of(result: SweepResult) -> Backend:
+    return backends.resolve(result.backend, result.device)
