@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _helpers import make_regression
 
 # scikit-learn's Array API mode wants this before scipy is imported (used by a few oracles).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
@@ -133,17 +134,6 @@ def case(request: pytest.FixtureRequest) -> Case:
 def case64(request: pytest.FixtureRequest) -> Case:
     """Every installed backend x device, float64 only."""
     return request.param
-
-
-def make_regression(
-    n: int = 200, d: int = 3, noise: float = 0.1, seed: int = 0, intercept: float = 4.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Well-scaled synthetic regression data: X, y and the true coefficients."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    w = np.linspace(-2.0, 3.0, d)
-    y = X @ w + intercept + noise * rng.normal(size=n)
-    return X, y, w
 
 
 @pytest.fixture

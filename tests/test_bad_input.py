@@ -7,7 +7,7 @@ import importlib.util
 
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression as SkLinear
 

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from _helpers import assert_on_case
 from conftest import CASES
 from scipy import stats
 from sklearn.datasets import load_diabetes
@@ -29,7 +30,6 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from statsmodels.stats.stattools import durbin_watson, jarque_bera, omni_normtest
 
 import groundup as gu
-from groundup import backends
 from groundup.cli import diagnose as diagnose_cli
 from groundup.kernels import diagnostics as K
 
@@ -163,13 +163,6 @@ def _close_cov(actual, expected, rtol, what):
     assert err <= rtol, f"{what}: correlation-scale error {err:.3g} > {rtol}"
 
 
-def _assert_on_case(a, case):
-    be = case.backend
-    assert backends.from_array(a).name == be.name
-    assert backends.from_array(a).device_name == be.device_name
-    assert str(a.dtype).endswith(case.dtype)
-
-
 def compare_with_statsmodels(report, ref, rtol):
     t = report.table
     _close(t["coef"], ref["params"], rtol, "params")
@@ -242,7 +235,7 @@ def test_float64_equals_statsmodels(case64, dataset):
     report = gu.diagnose(model, Xd, yd)
     compare_with_statsmodels(report, cached_reference(dataset), RTOL)
     for key in ("fitted", "residual", "leverage", "cooks_distance", "dffits"):
-        _assert_on_case(report.influence[key], case64)
+        assert_on_case(report.influence[key], case64)
     assert report.stat_label == "t"
     if dataset == "longley":  # 16 samples, 28 White regressors
         white = report.tests["white"]
@@ -264,7 +257,7 @@ def test_float32_close_to_statsmodels(case32):
     model, Xd, yd = _fit_on(case, X, y)
     report = gu.diagnose(model, Xd, yd)
     assert report.dtype == "float32"
-    _assert_on_case(report.influence["studentized_external"], case)
+    assert_on_case(report.influence["studentized_external"], case)
     compare_with_statsmodels(report, cached_reference("diabetes"), F32_RTOL)
 
 

@@ -6,7 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import assert_on_case, make_regression
 from sklearn.linear_model import LinearRegression as SkLinear
 from sklearn.linear_model import Ridge, SGDRegressor
 
@@ -29,21 +29,13 @@ GD_PARAMS = {
 }
 
 
-def _assert_on_case(a, case) -> None:
-    """The fitted array lives in the case's namespace, on its device, in its dtype."""
-    be = case.backend
-    assert backends.from_array(a).name == be.name
-    assert backends.from_array(a).device_name == be.device_name
-    assert str(a.dtype).endswith(case.dtype)
-
-
 @pytest.mark.parametrize("method", CLOSED)
 def test_closed_forms_match_sklearn(case, method):
     X, y, _ = make_regression(n=300, d=4)
     sk = SkLinear().fit(X, y)
     est = gu.LinearRegression(method=method).fit(case.asarray(X), case.asarray(y))
-    _assert_on_case(est.coef_, case)
-    _assert_on_case(est.intercept_, case)
+    assert_on_case(est.coef_, case)
+    assert_on_case(est.intercept_, case)
     assert tuple(est.coef_.shape) == (4,)
     assert tuple(est.intercept_.shape) == ()
     # float64: rounding-level agreement; float32: the data's own rounding (~1e-7 relative).
@@ -79,7 +71,7 @@ def test_gradient_methods_reach_ols(case, method):
     ols_mse = np.mean((sk.predict(X) - y) ** 2)
     est = gu.LinearRegression(method=method, random_state=0, **GD_PARAMS[method])
     est.fit(case.asarray(X), case.asarray(y))
-    _assert_on_case(est.coef_, case)
+    assert_on_case(est.coef_, case)
     coef = case.to_numpy(est.coef_)
     if method == "batch":
         tol = 1e-9 if case.dtype == "float64" else 1e-4
@@ -323,7 +315,7 @@ def test_input_library_kept_and_to(case):
 def test_backend_argument_moves_numpy_input(case):
     X, y, _ = make_regression(n=50, d=2)
     est = gu.fit(X, y, backend=case.name, device=case.device, dtype=case.dtype)
-    _assert_on_case(est.coef_, case)
+    assert_on_case(est.coef_, case)
     assert isinstance(est.predict(X), np.ndarray)
     assert est.fit_time_ > 0
 

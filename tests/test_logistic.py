@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import assert_on_case, make_classes
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogistic
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import groundup as gu
 from groundup import backends
@@ -22,14 +22,6 @@ from groundup.kernels import logistic as lk
 GRADIENT = ["batch", "sgd", "minibatch"]
 METHODS = ["newton", *GRADIENT]
 ALPHA = 1e-2
-
-
-def _assert_on_case(a, case) -> None:
-    """The fitted array lives in the case's namespace, on its device, in its dtype."""
-    be = case.backend
-    assert backends.from_array(a).name == be.name
-    assert backends.from_array(a).device_name == be.device_name
-    assert str(a.dtype).endswith(case.dtype)
 
 
 def _real(load):
@@ -46,16 +38,6 @@ def _oracle(X, y, *, alpha=ALPHA, sample_weight=None, **kw) -> SkLogistic:
     C = np.inf if alpha == 0 else 1.0 / (total * alpha)
     sk = SkLogistic(C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000, **kw)
     return sk.fit(X, y, sample_weight=sample_weight)
-
-
-def _synthetic(n=150, d=3, k=2, seed=0):
-    """Well-scaled, overlapping classes (not separable)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    z = X @ np.linspace(1.0, -1.5, d) + 0.5 * rng.normal(size=n)
-    if k == 2:
-        return X, (rng.random(n) < expit(z + 0.3)).astype(np.int64)
-    return X, np.digitize(z, np.quantile(z, np.linspace(0, 1, k + 1)[1:-1]))
 
 
 # Float32 tolerance: X rounded to float32 (6e-8 relative) and float32 sums over a few hundred
@@ -77,8 +59,8 @@ def test_newton_matches_sklearn_on_real_data(case, load):
     tol = 1e-10 if case.dtype == "float64" else 1e-5
     est = gu.LogisticRegression(penalty="l2", alpha=ALPHA, tol=tol)
     est.fit(case.asarray(X), case.asarray(y))
-    _assert_on_case(est.coef_, case)
-    _assert_on_case(est.intercept_, case)
+    assert_on_case(est.coef_, case)
+    assert_on_case(est.intercept_, case)
     k = 1 if len(sk.classes_) == 2 else len(sk.classes_)
     assert tuple(est.coef_.shape) == (k, X.shape[1])
     assert tuple(est.intercept_.shape) == (k,)
@@ -95,7 +77,7 @@ def test_newton_matches_sklearn_on_real_data(case, load):
 
 
 def test_newton_without_penalty_matches_sklearn(case):
-    X, y = _synthetic()
+    X, y = make_classes()
     sk = _oracle(X, y, alpha=0.0)
     tol = 1e-10 if case.dtype == "float64" else 1e-5
     est = gu.LogisticRegression(tol=tol).fit(case.asarray(X), case.asarray(y))
@@ -105,7 +87,7 @@ def test_newton_without_penalty_matches_sklearn(case):
 
 
 def test_newton_multinomial_without_penalty_is_centred(case64):
-    X, y = _synthetic(n=400, d=3, k=3)
+    X, y = make_classes(n=400, d=3, k=3)
     sk = _oracle(X, y, alpha=0.0)
     est = gu.LogisticRegression(tol=1e-10).fit(case64.asarray(X), case64.asarray(y))
     coef, intercept = case64.to_numpy(est.coef_), case64.to_numpy(est.intercept_)
@@ -119,7 +101,7 @@ def test_newton_multinomial_without_penalty_is_centred(case64):
 
 @pytest.mark.parametrize("k", [2, 3])
 def test_newton_sample_weight_and_no_intercept(case64, k):
-    X, y = _synthetic(n=200, d=3, k=k)
+    X, y = make_classes(n=200, d=3, k=k)
     sw = np.random.default_rng(1).uniform(0.2, 3.0, size=len(y))
     for fit_intercept in (True, False):
         sk = _oracle(X, y, sample_weight=sw, fit_intercept=fit_intercept)
@@ -137,7 +119,7 @@ def test_newton_sample_weight_and_no_intercept(case64, k):
 
 def test_newton_subsample_warm_start_reaches_the_optimum(case64):
     # n large enough for the 5 % subsample start (m = max(n/20, 50 * n_params) <= n/4).
-    X, y = _synthetic(n=6000, d=3)
+    X, y = make_classes(n=6000, d=3)
     sk = _oracle(X, y, alpha=1.0 / 6000)
     est = gu.LogisticRegression(penalty="l2", alpha=1.0 / 6000, random_state=0)
     est.fit(case64.asarray(X), case64.asarray(y))
@@ -146,7 +128,7 @@ def test_newton_subsample_warm_start_reaches_the_optimum(case64):
 
 
 def test_newton_falls_back_from_a_poor_start():
-    X, y = _synthetic(n=300, d=3)
+    X, y = make_classes(n=300, d=3)
     xp = backends.resolve("numpy").xp
     obj = lk.BinaryLogLoss(X, y.astype(float), None, xp=xp)
     zero_W, zero_b = np.zeros((3, 1)), np.zeros(1)
@@ -181,12 +163,12 @@ def _objective(coef, intercept, X, y, classes) -> float:
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("method", GRADIENT)
 def test_gradient_methods_approach_sklearn(case, method, k):
-    X, y = _synthetic(k=k)
+    X, y = make_classes(k=k)
     sk = _oracle(X, y)
     est = gu.LogisticRegression(
         method=method, penalty="l2", alpha=ALPHA, tol=None, random_state=0, **GD_PARAMS[method]
     ).fit(case.asarray(X), case.asarray(y))
-    _assert_on_case(est.coef_, case)
+    assert_on_case(est.coef_, case)
     coef, intercept = case.to_numpy(est.coef_), case.to_numpy(est.intercept_)
     if method == "batch":
         rtol = 1e-6 if case.dtype == "float64" else 1e-4
@@ -203,7 +185,7 @@ def test_gradient_methods_approach_sklearn(case, method, k):
 
 
 def test_same_seed_same_path_across_backends(case64):
-    X, y = _synthetic(n=100, d=3, k=3)
+    X, y = make_classes(n=100, d=3, k=3)
     params = {"method": "minibatch", "max_iter": 5, "tol": None, "random_state": 3}
     ref = gu.LogisticRegression(**params).fit(X, y)
     est = gu.LogisticRegression(**params).fit(case64.asarray(X), case64.asarray(y))
@@ -213,7 +195,7 @@ def test_same_seed_same_path_across_backends(case64):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_loss_history_is_training_log_loss(method):
-    X, y = _synthetic(n=150, d=3, k=3)
+    X, y = make_classes(n=150, d=3, k=3)
     est = gu.LogisticRegression(method=method, tol=None, max_iter=4, random_state=0).fit(X, y)
     expected = sk_log_loss(y, est.predict_proba(X))
     np.testing.assert_allclose(est.loss_history_[-1], expected, rtol=1e-10)
@@ -221,7 +203,7 @@ def test_loss_history_is_training_log_loss(method):
 
 
 def test_partial_fit_equals_fit_epochs():
-    X, y = _synthetic(n=120, d=3)
+    X, y = make_classes(n=120, d=3)
     params = {"method": "minibatch", "shuffle": False, "tol": None, "eta0": 0.1}
     full = gu.LogisticRegression(max_iter=3, **params).fit(X, y)
     part = gu.LogisticRegression(**params)
@@ -234,7 +216,7 @@ def test_partial_fit_equals_fit_epochs():
 
 
 def test_partial_fit_needs_classes_and_refuses_new_labels():
-    X, y = _synthetic(n=60, d=2)
+    X, y = make_classes(n=60, d=2)
     est = gu.LogisticRegression(method="sgd")
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         est.partial_fit(X, y)
@@ -247,7 +229,7 @@ def test_partial_fit_needs_classes_and_refuses_new_labels():
 
 
 def test_warm_start_continues():
-    X, y = _synthetic(n=120, d=3)
+    X, y = make_classes(n=120, d=3)
     est = gu.LogisticRegression(method="batch", warm_start=True, tol=None, max_iter=5)
     first = est.fit(X, y).loss_history_[-1]
     second = est.fit(X, y).loss_history_[0]
@@ -255,7 +237,7 @@ def test_warm_start_continues():
 
 
 def test_early_stopping_scores_validation_accuracy():
-    X, y = _synthetic(n=400, d=3)
+    X, y = make_classes(n=400, d=3)
     est = gu.LogisticRegression(
         method="minibatch", early_stopping=True, random_state=0, tol=1e-3, max_iter=200
     ).fit(X, y)
@@ -265,7 +247,7 @@ def test_early_stopping_scores_validation_accuracy():
 
 
 def test_record_path():
-    X, y = _synthetic(n=100, d=2, k=3)
+    X, y = make_classes(n=100, d=2, k=3)
     for method in ("newton", "batch"):
         est = gu.LogisticRegression(method=method, record_path=True, tol=None, max_iter=5)
         est.fit(X, y)
@@ -277,11 +259,11 @@ def test_record_path():
 # -- predictions -------------------------------------------------------------------------------
 @pytest.mark.parametrize("k", [2, 3])
 def test_predictions_in_the_input_library(case, k):
-    X, y = _synthetic(k=k)
+    X, y = make_classes(k=k)
     est = gu.LogisticRegression(penalty="l2", alpha=ALPHA).fit(case.asarray(X), case.asarray(y))
     Xc = case.asarray(X)
     proba = est.predict_proba(Xc)
-    _assert_on_case(proba, case)
+    assert_on_case(proba, case)
     assert tuple(proba.shape) == (150, k)
     np.testing.assert_allclose(case.to_numpy(proba).sum(axis=1), 1.0, rtol=_rtol(case))
     log_proba = case.to_numpy(est.predict_log_proba(Xc))
@@ -299,7 +281,7 @@ def test_predictions_in_the_input_library(case, k):
 
 
 def test_labels_of_any_type():
-    X, y = _synthetic(n=150, d=3, k=3)
+    X, y = make_classes(n=150, d=3, k=3)
     names = np.array(["setosa", "versicolor", "virginica"])[y]
     est = gu.LogisticRegression().fit(X, names)
     np.testing.assert_array_equal(est.classes_, ["setosa", "versicolor", "virginica"])
@@ -312,7 +294,7 @@ def test_labels_of_any_type():
 
 
 def test_string_labels_with_device_input(case):
-    X, y = _synthetic()
+    X, y = make_classes()
     names = np.array(["no", "yes"])[y]
     est = gu.LogisticRegression(backend=case.name, device=case.device, dtype=case.dtype)
     est.fit(X, names)
@@ -322,7 +304,7 @@ def test_string_labels_with_device_input(case):
 
 
 def test_to_and_pickle(case):
-    X, y = _synthetic(k=3)
+    X, y = make_classes(k=3)
     est = gu.LogisticRegression().fit(case.asarray(X), case.asarray(y))
     moved = est.to("numpy")
     assert isinstance(moved.coef_, np.ndarray)
@@ -333,12 +315,12 @@ def test_to_and_pickle(case):
     )
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
-    _assert_on_case(again.coef_, case)
+    assert_on_case(again.coef_, case)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_pickle_every_method(method):
-    X, y = _synthetic(n=80, d=2)
+    X, y = make_classes(n=80, d=2)
     est = gu.LogisticRegression(method=method, random_state=0).fit(X, y)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
@@ -398,7 +380,7 @@ def test_loss_and_gradient_finite_at_huge_margins(case, k):
 
 
 def test_predict_proba_stable_on_scaled_input(case):
-    X, y = _synthetic()
+    X, y = make_classes()
     est = gu.LogisticRegression(penalty="l2", alpha=ALPHA).fit(case.asarray(X), case.asarray(y))
     big = case.asarray(X * 1e5)  # margins ~1e5
     P = case.to_numpy(est.predict_proba(big))
@@ -432,7 +414,7 @@ def test_separable_data_warns_and_stays_finite(case, method):
 
 # -- bad input ------------------------------------------------------------------------------
 def test_single_class_and_one_weighted_class():
-    X, y = _synthetic(n=30, d=2)
+    X, y = make_classes(n=30, d=2)
     with pytest.raises(ValueError, match="only one class"):
         gu.LogisticRegression().fit(X, np.ones(30))
     with pytest.raises(ValueError, match="at least two classes with positive weight"):
@@ -440,7 +422,7 @@ def test_single_class_and_one_weighted_class():
 
 
 def test_unseen_labels_in_score():
-    X, y = _synthetic(n=60, d=2)
+    X, y = make_classes(n=60, d=2)
     est = gu.LogisticRegression().fit(X, y)
     with pytest.raises(ValueError, match=r"never seen in fit: \[7\]"):
         est.score(X, np.where(y == 1, 7, 0))
@@ -450,13 +432,13 @@ def test_unseen_labels_in_score():
 
 @pytest.mark.parametrize("method", ["beta", "normal", "normal_equation"])
 def test_closed_form_methods_point_to_newton(method):
-    X, y = _synthetic(n=30, d=2)
+    X, y = make_classes(n=30, d=2)
     with pytest.raises(ValueError, match="method='newton'"):
         gu.LogisticRegression(method=method).fit(X, y)
 
 
 def test_bad_input(case):
-    X, y = _synthetic()
+    X, y = make_classes()
     est = gu.LogisticRegression()
     with pytest.raises(NotFittedError):
         est.predict(case.asarray(X))
@@ -481,48 +463,7 @@ def test_bad_input(case):
 
 @pytest.mark.parametrize("method", GRADIENT)
 def test_nan_in_x_for_gradient_methods(method):
-    X, y = _synthetic(n=40, d=3)
+    X, y = make_classes(n=40, d=3)
     X[5, 0] = np.inf
     with pytest.raises(ValueError, match="NaN or inf"):
         gu.LogisticRegression(method=method, tol=None, max_iter=3).fit(X, y)
-
-
-# -- scikit-learn's estimator checks ----------------------------------------------------------
-_UNSCALED = (
-    "the check fits features of mean 100 without scaling; gradient descent with the default "
-    "eta0=0.01 overshoots there and ends with a loss above its start (log 2), which groundup "
-    "reports as DivergenceError naming the epoch and the fix (LinearRegression likewise)"
-)
-_STOCHASTIC_WEIGHTS = (
-    "one-sample updates visit each sample once per epoch, so integer weights are not "
-    "equivalent to repeated rows (scikit-learn marks SGDClassifier the same way)"
-)
-_SEPARABLE_WEIGHTS = (
-    "the check's classes are linearly separable and the default has no penalty: there is no "
-    "optimum, and the weighted and the repeated fits stop (with a ConvergenceWarning) at "
-    "different separating solutions; the same check passes with penalty='l2' (tested too)"
-)
-
-
-def _expected_failures(est: gu.LogisticRegression) -> dict[str, str]:
-    failures: dict[str, str] = {}
-    if est.method in GRADIENT:
-        for check in ("check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"):
-            failures[check] = _UNSCALED
-    if est.method == "sgd":
-        failures["check_sample_weight_equivalence_on_dense_data"] = _STOCHASTIC_WEIGHTS
-    if est.method == "newton" and est.penalty is None:
-        failures["check_sample_weight_equivalence_on_dense_data"] = _SEPARABLE_WEIGHTS
-    return failures
-
-
-# The checks' toy data (blobs) are separable: without a penalty every fit warns so.
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
-@parametrize_with_checks(
-    [gu.LogisticRegression(method=m, random_state=0) for m in METHODS]
-    + [gu.LogisticRegression(method="newton", penalty="l2")],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)

@@ -12,12 +12,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import assert_on_case
 from conftest import make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error, r2_score
 
 import groundup as gu
-from groundup import backends
 from groundup.cli import sweep as sweep_cli
 from groundup.exceptions import DivergenceError
 from groundup.sweeps import sweep
@@ -40,13 +40,6 @@ def _single(result, i, X, y, case, sample_weight=None, model="linear"):
             return exc
 
 
-def _assert_on_case(a, case) -> None:
-    be = backends.from_array(a)
-    assert be.name == case.backend.name
-    assert be.device_name == case.backend.device_name
-    assert str(a.dtype).endswith(case.dtype)
-
-
 def _assert_same_as_single(
     result, X, y, case, *, rtol=None, sample_weight=None, model="linear"
 ) -> None:
@@ -64,8 +57,8 @@ def _assert_same_as_single(
             assert f"at epoch {row['diverged_epoch']}," in str(single)
             continue
         assert not row["diverged"], f"row {i} diverged in the sweep only"
-        _assert_on_case(result.coefs[i], case)
-        _assert_on_case(result.intercepts[i], case)
+        assert_on_case(result.coefs[i], case)
+        assert_on_case(result.intercepts[i], case)
         if model == "logistic":
             assert tuple(single.coef_.shape) == (n_classes if multinomial else 1, X.shape[1])
         assert tuple(result.coefs[i].shape) == (
@@ -280,7 +273,7 @@ def test_estimator_of_a_row_predicts_with_its_coefficients(case64):
         device=case64.device,
     )
     est = res.estimator()
-    _assert_on_case(est.coef_, case64)
+    assert_on_case(est.coef_, case64)
     assert list(est.feature_names_in_) == ["a", "b", "c"]
     expected = X @ case64.to_numpy(res.coefs[res.best_index]) + float(
         res.intercepts[res.best_index]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import numpy as np
 
@@ -61,6 +61,10 @@ class Backend(ABC):
         """Turn a user's device spelling into this library's device object, or raise."""
         if spec is None or (isinstance(spec, str) and spec.lower() == "cpu"):
             return "cpu"
+        cls._no_device(spec)
+
+    @classmethod
+    def _no_device(cls, spec: Any) -> NoReturn:
         msg = (
             f"device={spec!r} is not available on the {cls.name} backend; "
             f"available devices: {cls.devices()}."

@@ -51,11 +51,7 @@ class JaxBackend(Backend):
                 i = int(index) if index else 0
                 if i < len(found):
                     return found[i]
-        msg = (
-            f"device={spec!r} is not available on the jax backend; "
-            f"available devices: {cls.devices()}."
-        )
-        raise ValueError(msg)
+        cls._no_device(spec)
 
     @classmethod
     def device_of(cls, a: Array) -> Device:

@@ -1,9 +1,10 @@
 """What the linear and the logistic estimator share: their parameters (with their docs), the
 fit skeleton, the gradient fit's common steps, the partial-fit history, and ``to``.
 
-Each estimator's ``__init__`` is built from one table of parameters (:data:`SHARED`, plus the
-estimator's own in ``_own_params``), so that scikit-learn sees an explicit signature
-(``get_params``, ``clone``, ``check_estimator``) and every parameter is documented once.
+Each estimator's ``__init__`` is built from one documented list of parameters (:data:`SHARED`,
+a numpydoc block, plus the estimator's own in ``_own_params``), so that scikit-learn sees an
+explicit signature (``get_params``, ``clone``, ``check_estimator``) and every parameter is
+written, with its default and its doc, once.
 
 Where the data live decides how they are read, not how the model is fitted: the estimators
 ask a data *source* for the passes they need (:mod:`groundup.linear_model._memory` for
@@ -13,9 +14,12 @@ what it returns. The only question asked about Dask is :meth:`GroundupEstimator.
 
 from __future__ import annotations
 
+import ast
 import copy
 import inspect
 import math
+import re
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass
@@ -48,114 +52,82 @@ class Param:
     doc: str
 
 
-SHARED: tuple[Param, ...] = (
-    Param(
-        "fit_intercept",
-        True,
-        "bool",
-        "Fit an intercept (the data are centred; the intercept is not penalised).",
-    ),
-    Param(
-        "penalty", None, '{None, "l2"}', "L2 penalty ½·alpha·‖w‖² (the intercept is not penalised)."
-    ),
-    Param("alpha", 1e-4, "float", 'Penalty strength; also the ``"optimal"`` schedule\'s constant.'),
-    Param(
-        "learning_rate",
-        "invscaling",
-        "str",
-        "The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``, "
-        "``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``, "
-        "``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.",
-    ),
-    Param("eta0", 0.01, "float", "Initial learning rate (gradient methods)."),
-    Param("power_t", 0.25, "float", "Exponent of ``invscaling``: eta0 / t**power_t."),
-    Param("max_iter", 1000, "int", "Maximum number of epochs."),
-    Param(
-        "tol",
-        1e-3,
-        "float or None",
-        "Stop when the training loss (the validation score with ``early_stopping``) has not "
-        "improved by ``tol`` for ``n_iter_no_change`` epochs. ``None``: run ``max_iter`` "
-        "epochs, with no host synchronisation per epoch.",
-    ),
-    Param(
-        "n_iter_no_change",
-        5,
-        "int",
-        "Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by 5).",
-    ),
-    Param(
-        "early_stopping",
-        False,
-        "bool",
-        "Gradient methods: hold out ``validation_fraction`` of the data and stop on its score.",
-    ),
-    Param(
-        "validation_fraction",
-        0.1,
-        "float",
-        "Share of the data held out for early stopping, in (0, 1).",
-    ),
-    Param("shuffle", True, "bool", "Shuffle the samples every epoch (``sgd``, ``minibatch``)."),
-    Param(
-        "random_state",
-        None,
-        "int, Generator or None",
-        "Seeds the NumPy ``Generator`` that draws every permutation on the host: the same "
-        "seed visits the samples in the same order on every backend.",
-    ),
-    Param(
-        "warm_start",
-        False,
-        "bool",
-        "Start gradient methods from the previous ``coef_`` and ``intercept_``.",
-    ),
-    Param("batch_size", 32, "int", "Samples per update for ``minibatch``."),
-    Param(
-        "backend",
-        None,
-        "str or None",
-        '``"numpy"``, ``"torch"``, ``"cupy"``, ``"jax"``, ``"array_api_strict"``, '
-        '``"dask"``; ``None`` takes the input\'s own library and device.',
-    ),
-    Param(
-        "device",
-        None,
-        "str or None",
-        '``"cpu"``, ``"cuda"`` / ``"gpu"``, ``"mps"`` or the library\'s own spelling.',
-    ),
-    Param(
-        "dtype",
-        None,
-        '{None, "float32", "float64"}',
-        "``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices "
-        "without float64).",
-    ),
-    Param(
-        "decay",
-        1e-3,
-        "float",
-        "``time_decay`` (eta0 / (1 + decay·t)) and ``exponential_decay`` (eta0·e^(−decay·t)).",
-    ),
-    Param("drop", 0.5, "float", "``step_decay`` factor: eta0·drop^⌊t / epochs_drop⌋."),
-    Param("epochs_drop", 10, "float", "``step_decay`` span, in epochs."),
-    Param("eta_min", 0.0, "float", "``cosine_annealing`` floor."),
-    Param(
-        "t_max",
-        None,
-        "float or None",
-        "``cosine_annealing`` span in epochs (``None``: ``max_iter``).",
-    ),
-    Param("t1", 50, "float", "``reciprocal``: eta0·t1 / (t + t1)."),
-    Param(
-        "record_path",
-        False,
-        "bool",
-        "Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in "
-        "``path_``, for plots of the optimiser's path.",
-    ),
-)
+def parse_params(text: str) -> tuple[Param, ...]:
+    """The parameters of a numpydoc ``Parameters`` block: ``name : type, default=value``
+    lines (the value a Python literal), each followed by its indented description."""
+    params: list[Param] = []
+    for entry in re.split(r"\n(?=\S)", textwrap.dedent(text).strip()):
+        head, _, body = entry.partition("\n")
+        name, _, spec = head.partition(" : ")
+        kind, _, default = spec.rpartition(", default=")
+        doc = " ".join(line.strip() for line in body.splitlines())
+        params.append(Param(name.strip(), ast.literal_eval(default), kind, doc))
+    return tuple(params)
 
+
+#: The parameters both estimators take (after their own, ``method`` first), with their docs.
+SHARED: tuple[Param, ...] = parse_params(
+    """
+    fit_intercept : bool, default=True
+        Fit an intercept (the data are centred; the intercept is not penalised).
+    penalty : {None, "l2"}, default=None
+        L2 penalty ½·alpha·‖w‖² (the intercept is not penalised).
+    alpha : float, default=1e-4
+        Penalty strength; also the ``"optimal"`` schedule's constant.
+    learning_rate : str, default="invscaling"
+        The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``,
+        ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
+        ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
+    eta0 : float, default=0.01
+        Initial learning rate (gradient methods).
+    power_t : float, default=0.25
+        Exponent of ``invscaling``: eta0 / t**power_t.
+    max_iter : int, default=1000
+        Maximum number of epochs.
+    tol : float or None, default=1e-3
+        Stop when the training loss (the validation score with ``early_stopping``) has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs. ``None``: run ``max_iter``
+        epochs, with no host synchronisation per epoch.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by 5).
+    early_stopping : bool, default=False
+        Gradient methods: hold out ``validation_fraction`` of the data and stop on its score.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping, in (0, 1).
+    shuffle : bool, default=True
+        Shuffle the samples every epoch (``sgd``, ``minibatch``).
+    random_state : int, Generator or None, default=None
+        Seeds the NumPy ``Generator`` that draws every permutation on the host: the same
+        seed visits the samples in the same order on every backend.
+    warm_start : bool, default=False
+        Start gradient methods from the previous ``coef_`` and ``intercept_``.
+    batch_size : int, default=32
+        Samples per update for ``minibatch``.
+    backend : str or None, default=None
+        ``"numpy"``, ``"torch"``, ``"cupy"``, ``"jax"``, ``"array_api_strict"``,
+        ``"dask"``; ``None`` takes the input's own library and device.
+    device : str or None, default=None
+        ``"cpu"``, ``"cuda"`` / ``"gpu"``, ``"mps"`` or the library's own spelling.
+    dtype : {None, "float32", "float64"}, default=None
+        ``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices
+        without float64).
+    decay : float, default=1e-3
+        ``time_decay`` (eta0 / (1 + decay·t)) and ``exponential_decay`` (eta0·e^(−decay·t)).
+    drop : float, default=0.5
+        ``step_decay`` factor: eta0·drop^⌊t / epochs_drop⌋.
+    epochs_drop : float, default=10
+        ``step_decay`` span, in epochs.
+    eta_min : float, default=0.0
+        ``cosine_annealing`` floor.
+    t_max : float or None, default=None
+        ``cosine_annealing`` span in epochs (``None``: ``max_iter``).
+    t1 : float, default=50
+        ``reciprocal``: eta0·t1 / (t + t1).
+    record_path : bool, default=False
+        Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in
+        ``path_``, for plots of the optimiser's path.
+    """
+)
 
 #: The fitted attributes both estimators have (a class docstring's ``{attributes}`` line).
 ATTRIBUTES = """t_ : int
@@ -172,8 +144,6 @@ ATTRIBUTES = """t_ : int
 
 def _render(params: tuple[Param, ...], overrides: dict[str, str]) -> str:
     """The numpydoc ``Parameters`` section of ``params`` (4-space indented, as a class's)."""
-    import textwrap
-
     lines = ["Parameters", "----------"]
     for p in params:
         default = f'"{p.default}"' if isinstance(p.default, str) else repr(p.default)

@@ -19,7 +19,7 @@ from groundup.backends import Backend
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import beta_solution, intercept_from_means, normal_solution
-from groundup.linear_model._base import GroundupEstimator, Param
+from groundup.linear_model._base import GroundupEstimator, Param, parse_params
 
 __all__ = ["LinearRegression"]
 
@@ -52,27 +52,21 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
 
     _model: ClassVar[str] = "linear"
     _methods: ClassVar[tuple[str, ...]] = LINEAR_METHODS
-    _own_params: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "method",
-            "normal",
-            '{"normal", "beta", "batch", "sgd", "minibatch"}',
-            '``"normal"``: closed-form least squares (see ``solver``). ``"beta"``: the '
-            "covariance form, slope = Cov(X)⁻¹ Cov(X, y), intercept from the means. "
-            '``"batch"``: full-batch gradient descent (run on the sufficient statistics XᵀX, '
-            'Xᵀy: one pass over X). ``"sgd"``: one sample per update (scikit-learn '
-            '``SGDRegressor``\'s update). ``"minibatch"``: ``batch_size`` samples per update. '
-            "The ground-up-ml names ``beta_estimations``, ``normal_equation``, "
-            "``gradient_descent_batch``, ``gradient_descent_stochastic`` and "
-            "``gradient_descent_mini_batch`` are aliases.",
-        ),
-        Param(
-            "solver",
-            "auto",
-            '{"auto", "cholesky", "qr", "svd"}',
-            'Closed-form solver for ``method="normal"``. ``"auto"``: Cholesky refined once, '
-            "QR when ill conditioned, SVD (minimum norm, with a warning) when rank deficient.",
-        ),
+    _own_params: ClassVar[tuple[Param, ...]] = parse_params(
+        """
+        method : {"normal", "beta", "batch", "sgd", "minibatch"}, default="normal"
+            ``"normal"``: closed-form least squares (see ``solver``). ``"beta"``: the
+            covariance form, slope = Cov(X)⁻¹ Cov(X, y), intercept from the means.
+            ``"batch"``: full-batch gradient descent (run on the sufficient statistics XᵀX,
+            Xᵀy: one pass over X). ``"sgd"``: one sample per update (scikit-learn
+            ``SGDRegressor``'s update). ``"minibatch"``: ``batch_size`` samples per update.
+            The ground-up-ml names ``beta_estimations``, ``normal_equation``,
+            ``gradient_descent_batch``, ``gradient_descent_stochastic`` and
+            ``gradient_descent_mini_batch`` are aliases.
+        solver : {"auto", "cholesky", "qr", "svd"}, default="auto"
+            Closed-form solver for ``method="normal"``. ``"auto"``: Cholesky refined once,
+            QR when ill conditioned, SVD (minimum norm, with a warning) when rank deficient.
+        """
     )
     _param_docs: ClassVar[dict[str, str]] = {
         "early_stopping": "Gradient methods: hold out ``validation_fraction`` of the data and "
@@ -267,18 +261,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         return Xd @ self.coef_ + self.intercept_
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R² of the prediction, computed on the model's backend.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-        y : array of shape (n_samples,)
-        sample_weight : array of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
+        """R² of :meth:`predict` against ``y``, weighted by ``sample_weight`` if given: a
+        float, computed on the model's backend (on Dask input, by Dask)."""
         check_is_fitted(self)
         if self._lazy_input(X):
             if not dask_layer.is_dask(X):

@@ -23,7 +23,7 @@ from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
-from groundup.linear_model._base import GroundupEstimator, Param
+from groundup.linear_model._base import GroundupEstimator, Param, parse_params
 from groundup.linear_model._labels import (
     class_totals,
     codes_of,
@@ -73,22 +73,20 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
 
     _model: ClassVar[str] = "logistic"
     _methods: ClassVar[tuple[str, ...]] = LOGISTIC_METHODS
-    _own_params: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "method",
-            "newton",
-            '{"newton", "batch", "sgd", "minibatch"}',
-            '``"newton"``: Newton\'s method (iteratively reweighted least squares) with a '
-            "backtracking line search; each iteration is one pass over X that builds the "
-            "gradient and the Hessian over row chunks; on large data it starts from the "
-            'solution on a 5 % subsample. ``"batch"``: full-batch gradient descent (one fused '
-            'pass over X per epoch). ``"sgd"``: one sample per update. ``"minibatch"``: '
-            "``batch_size`` samples per update. The gradient methods use the same engine, "
-            "schedules, early stopping and history as :class:`~groundup.LinearRegression`. "
-            'The ground-up-ml names (``gradient_descent_batch``, ...) and ``"irls"`` are '
-            'aliases. ``"beta"`` and ``"normal"`` are linear-regression closed forms: '
-            "logistic regression has none.",
-        ),
+    _own_params: ClassVar[tuple[Param, ...]] = parse_params(
+        """
+        method : {"newton", "batch", "sgd", "minibatch"}, default="newton"
+            ``"newton"``: Newton's method (iteratively reweighted least squares) with a
+            backtracking line search; each iteration is one pass over X that builds the
+            gradient and the Hessian over row chunks; on large data it starts from the
+            solution on a 5 % subsample. ``"batch"``: full-batch gradient descent (one fused
+            pass over X per epoch). ``"sgd"``: one sample per update. ``"minibatch"``:
+            ``batch_size`` samples per update. The gradient methods use the same engine,
+            schedules, early stopping and history as :class:`~groundup.LinearRegression`.
+            The ground-up-ml names (``gradient_descent_batch``, ...) and ``"irls"`` are
+            aliases. ``"beta"`` and ``"normal"`` are linear-regression closed forms:
+            logistic regression has none.
+        """
     )
     _param_docs: ClassVar[dict[str, str]] = {
         "penalty": "L2 penalty ½·alpha·‖W‖². Without it, separable classes have no finite "
@@ -377,19 +375,14 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return self._answer(X, _probabilities, name="predict_proba", columns=len(self.classes_))
 
     def predict_log_proba(self, X: Any) -> Any:
-        """Logarithm of :meth:`predict_proba`, computed without underflow.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-
-        Returns
-        -------
-        array of shape (n_samples, n_classes), in the input's library (Dask input: lazy).
-        """
+        """Logarithm of :meth:`predict_proba` (same input, same shape of answer), computed
+        from the margins with log-sigmoid / log-softmax: no underflow to ``-inf``."""
         check_is_fitted(self)
         return self._answer(
-            X, _log_probabilities, name="predict_log_proba", columns=len(self.classes_)
+            X,
+            functools.partial(_probabilities, log=True),
+            name="predict_log_proba",
+            columns=len(self.classes_),
         )
 
     def predict(self, X: Any) -> Any:
@@ -421,20 +414,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return src.xp.take(labels, answer_in(codes, be, src), axis=0)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Accuracy of :meth:`predict`, computed on the model's backend (on Dask input, by
-        Dask).
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-        y : array of shape (n_samples,)
-            True labels; every one must be in ``classes_``.
-        sample_weight : array of shape (n_samples,), optional
-
-        Returns
-        -------
-        float
-        """
+        """Accuracy of :meth:`predict` against the true labels ``y`` (every one must be in
+        ``classes_``), weighted by ``sample_weight`` if given: a float, computed on the
+        model's backend (on Dask input, by Dask)."""
         check_is_fitted(self)
         if self._lazy_input(X):
             if not dask_layer.is_dask(X):
@@ -459,20 +441,14 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
 
 
 # -- from margins to answers (in memory, or on one Dask chunk) ---------------------------------
-def _probabilities(Z: Array, be: Backend) -> Array:
+def _probabilities(Z: Array, be: Backend, *, log: bool = False) -> Array:
+    """Class probabilities (their logarithms with ``log``) from the margins."""
     xp = be.xp
     if Z.shape[1] == 1:
         z = Z[:, 0]
-        return xp.stack([lk.sigmoid(-z, xp=xp), lk.sigmoid(z, xp=xp)], axis=1)
-    return lk.softmax(Z, xp=xp)
-
-
-def _log_probabilities(Z: Array, be: Backend) -> Array:
-    xp = be.xp
-    if Z.shape[1] == 1:
-        z = Z[:, 0]
-        return xp.stack([lk.log_sigmoid(-z, xp=xp), lk.log_sigmoid(z, xp=xp)], axis=1)
-    return lk.log_softmax(Z, xp=xp)
+        f = lk.log_sigmoid if log else lk.sigmoid
+        return xp.stack([f(-z, xp=xp), f(z, xp=xp)], axis=1)
+    return (lk.log_softmax if log else lk.softmax)(Z, xp=xp)
 
 
 def _codes(Z: Array, be: Backend) -> Array:
