@@ -52,8 +52,9 @@ def test_logistic_predictions_are_lazy_and_equal_in_memory(scheduler, kind):
     y = labels(X, kind)
     sw = weights(900)
     Xd, yd = chunked(X, 250), chunked(y, 250)
-    est = gu.LogisticRegression(penalty="l2", alpha=1e-3).fit(Xd, yd)
-    ref = gu.LogisticRegression(penalty="l2", alpha=1e-3).fit(X, y)
+    params = {"penalty": "l2", "alpha": 1e-3, "random_state": 0}
+    est = gu.LogisticRegression(**params).fit(Xd, yd)
+    ref = gu.LogisticRegression(**params).fit(X, y)
     k = len(ref.classes_)
     answers = {
         "predict": (900,),
@@ -72,8 +73,8 @@ def test_logistic_predictions_are_lazy_and_equal_in_memory(scheduler, kind):
                 np.testing.assert_array_equal(got, want)
             else:
                 np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
-    # two Newton fits stopped by tol (chunked sums on Dask): the same model to ~1e-7
-    np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-6)
+    # two Newton fits stopped by tol=1e-3 (chunked sums on Dask): the same model to ~1e-6
+    np.testing.assert_allclose(est.predict_proba(X), ref.predict_proba(X), atol=1e-5)
     assert est.predict(Xd).dtype == ref.classes_.dtype
     assert est.score(Xd, yd) == pytest.approx(est.score(X, y), rel=1e-12)
     weighted = est.score(Xd, yd, sample_weight=chunked(sw, 250))
