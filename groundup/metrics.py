@@ -33,14 +33,14 @@ def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, 
     import numpy as np
 
     a, b = backends.from_array(y_true), backends.from_array(y_pred)
-    be = b if a.name == "numpy" else a  # compute where the device data live
+    be = b if a.on_host else a  # compute where the device data live
     out = []
     for v, src in ((y_true, a), (y_pred, b), (sample_weight, None)):
         if v is None:
             out.append(None)
             continue
         src = src or backends.from_array(v)
-        if src.name == "numpy":
+        if src.on_host:
             arr = np.asarray(v, dtype=np.float64)
             arr = be.asarray(arr.reshape(-1))
         elif src.name != be.name:
@@ -134,9 +134,9 @@ def _as_backend_array(v: Any, be: Any) -> Any:
     import numpy as np
 
     src = backends.from_array(v)
-    if src.name == "numpy":
+    if src.on_host:
         host = np.ravel(np.asarray(v))
-        return host if be.name == "numpy" else be.asarray(host)
+        return host if be.on_host else be.asarray(host)
     arr = v if backends.same_place(src, be) else be.asarray(src.to_numpy(v))
     return be.xp.reshape(arr, (-1,))
 
@@ -151,7 +151,7 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
     import numpy as np
 
     srcs = [backends.from_array(y) for y in ys]
-    be = next((s for s in srcs if s.name != "numpy"), srcs[0])
+    be = next((s for s in srcs if not s.on_host), srcs[0])
     xp = be.xp
     arrays = [_as_backend_array(y, be) for y in ys]
     n = arrays[0].shape[0]
@@ -182,7 +182,7 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
     sw = None
     if sample_weight is not None:
         sw = _as_backend_array(sample_weight, be)
-        sw = xp.astype(sw, _c._float(sw, xp=xp)) if be.name != "numpy" else sw.astype(np.float64)
+        sw = xp.astype(sw, _c._float(sw, xp=xp)) if not be.on_host else sw.astype(np.float64)
         if sw.shape[0] != n:
             msg = f"sample_weight has {sw.shape[0]} entries but y_true has {n}."
             raise ValueError(msg)
@@ -319,7 +319,7 @@ def _scores(y: Any, be: Any, n: int) -> Any:
     import numpy as np
 
     src = backends.from_array(y)
-    if src.name == "numpy":
+    if src.on_host:
         host = np.asarray(y)
         if host.dtype.kind != "f":
             host = host.astype(np.float64)
