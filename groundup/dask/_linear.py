@@ -31,7 +31,15 @@ from groundup import backends
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.dask._data import HOST, DaskData, add_pairs, check_weights, keep_rows, raise_nonfinite
-from groundup.kernels.closed_form import Moments, Solution, centred_products, merge_moments, moments
+from groundup.kernels.closed_form import (
+    Moments,
+    Solution,
+    centred_products,
+    merge_moments,
+    moments,
+    qr_lstsq,
+    svd_lstsq,
+)
 from groundup.kernels.losses import SquaredLoss
 
 __all__ = ["DaskPasses", "gather", "stats_objective"]
@@ -178,36 +186,19 @@ class DaskPasses:
             self._r = data.backend.qr_r(Z)
         return self._r
 
-    def _tol(self) -> float:
-        return float(np.finfo(self.data.dtype).eps) * max(self.data.n, self.data.d)
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column, so least
+        squares on ``[R, Qᵀ yc]`` is least squares on the data (``qr_lstsq``)."""
+        ra, data = self._tsqr(), self.data
+        r, qty = ra[:, : data.d], ra[:, data.d]
+        return qr_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
-    def qr(self) -> Solution | None:
-        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column; ``None`` where R
-        is rank deficient (the cut-off of the in-memory QR, ``eps · max(n, d)`` relative)."""
-        xp, d = HOST.xp, self.data.d
-        ra = self._tsqr()
-        r, qty = ra[:, :d], ra[:, d]
-        if r.shape[0] < d:
-            return None
-        rd = xp.abs(xp.linalg.diagonal(r[:d, :]))
-        if not bool(xp.all(rd > self._tol() * float(xp.max(rd)))):
-            return None
-        coef = xp.linalg.solve(r[:d, :], qty[:d, None])[:, 0]
-        res = qty - r @ coef
-        return Solution(coef, "qr", d, d, xp.sum(res * res))
-
-    def svd(self) -> Solution:
-        """The minimum-norm solution from the SVD of R (X's singular values are R's)."""
-        xp, d = HOST.xp, self.data.d
-        ra = self._tsqr()
-        r, qty = ra[:, :d], ra[:, d]
-        u, s, vt = xp.linalg.svd(r, full_matrices=False)
-        keep = s > self._tol() * float(xp.max(s))
-        rank = int(xp.sum(xp.astype(keep, xp.int32)))
-        s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-        coef = ((qty @ u) * s_inv) @ vt
-        res = qty - r @ coef
-        return Solution(coef, "svd", rank, d, xp.sum(res * res))
+    def svd(self, ridge: float = 0.0) -> Solution:
+        """The minimum-norm (or ridge) solution from the SVD of R: X's singular values are
+        R's (``svd_lstsq``)."""
+        ra, data = self._tsqr(), self.data
+        r, qty = ra[:, : data.d], ra[:, data.d]
+        return svd_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
 
 # -- the gradient methods' objectives -------------------------------------------------------

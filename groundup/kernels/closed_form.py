@@ -397,13 +397,14 @@ class LeastSquaresPasses(Protocol):
         """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
         ...
 
-    def qr(self) -> Solution | None:
-        """Least squares by QR of the centred (weighted) data; ``None`` if R is rank
-        deficient."""
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        """Least squares (``+ ridge |w|^2``) by QR of the centred (weighted) data; ``None``
+        if R is rank deficient (:func:`qr_lstsq`)."""
         ...
 
-    def svd(self) -> Solution:
-        """The minimum-norm least-squares solution by SVD of the centred (weighted) data."""
+    def svd(self, ridge: float = 0.0) -> Solution:
+        """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
+        centred (weighted) data (:func:`svd_lstsq`)."""
         ...
 
 
@@ -423,11 +424,11 @@ class DataPasses:
             self.X, self.y, coef, self.m, self.sample_weight, chunk_rows=self.chunk_rows, xp=self.xp
         )
 
-    def qr(self) -> Solution | None:
-        return qr_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        return qr_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
 
-    def svd(self) -> Solution:
-        return svd_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+    def svd(self, ridge: float = 0.0) -> Solution:
+        return svd_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -460,35 +461,79 @@ def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array |
     return u[:, 0] * scale, cond
 
 
-def qr_solve(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None = None, /, *, xp: Namespace
+def qr_lstsq(
+    A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
 ) -> Solution | None:
-    """Householder QR of the centred (weighted) data; ``None`` when R is rank deficient."""
-    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    q, r = xp.linalg.qr(xc, mode="reduced")
-    rd = xp.abs(xp.linalg.diagonal(r))
-    tol = _eps(X.dtype, xp=xp) * max(X.shape) * float(xp.max(rd))
-    if not bool(xp.all(rd > tol)):
+    """``min |A w - b|^2 + ridge |w|^2`` by Householder QR of ``[A; sqrt(ridge) I]`` (the
+    augmented system of ridge regression; Björck, *Numerical Methods for Least Squares
+    Problems*, §2.7); ``None`` when R is rank deficient (so also for a wide ``A`` without a
+    ridge). ``rows`` is the number of rows of the data ``A`` stands for (the cut-off is
+    ``eps * max(rows, d)`` relative, LAPACK's)."""
+    d = A.shape[1]
+    Aa, ba = A, b
+    if ridge:
+        dev = _device(A)
+        Aa = xp.concat([A, math.sqrt(ridge) * xp.eye(d, dtype=A.dtype, device=dev)], axis=0)
+        ba = xp.concat([b, xp.zeros((d,), dtype=b.dtype, device=dev)])
+    if Aa.shape[0] < d:
         return None
-    qty = yc @ q
-    coef = xp.linalg.solve(r, qty[:, None])[:, 0]
-    res = yc - xc @ coef
-    return Solution(coef, "qr", X.shape[1], X.shape[1], xp.sum(res * res))
+    q, r = xp.linalg.qr(Aa, mode="reduced")
+    rd = xp.abs(xp.linalg.diagonal(r))
+    if not bool(xp.all(rd > _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(rd)))):
+        return None
+    coef = xp.linalg.solve(r, (ba @ q)[:, None])[:, 0]
+    res = b - A @ coef
+    return Solution(coef, "qr", d, d, xp.sum(res * res))
+
+
+def svd_lstsq(
+    A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
+) -> Solution:
+    """``min |A w - b|^2 + ridge |w|^2`` by SVD of ``A``: the minimum-norm least-squares
+    solution without a ridge (singular values below LAPACK's cut-off ``eps * max(rows, d)``
+    relative count as zero), ``V diag(s / (s^2 + ridge)) U^T b`` with one (scikit-learn's
+    ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
+    d = A.shape[1]
+    u, s, vt = xp.linalg.svd(A, full_matrices=False)
+    cutoff = _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
+    keep = s > cutoff
+    rank = int(xp.sum(xp.astype(keep, xp.int32)))
+    safe = xp.where(keep, s, xp.ones_like(s))
+    factor = s / (s * s + ridge) if ridge else 1.0 / safe
+    factor = xp.where(keep, factor, xp.zeros_like(s))
+    coef = ((b @ u) * factor) @ vt
+    res = b - A @ coef
+    return Solution(coef, "svd", rank, d, xp.sum(res * res))
+
+
+def qr_solve(
+    X: Array,
+    y: Array,
+    m: Moments,
+    sample_weight: Array | None = None,
+    /,
+    *,
+    ridge: float = 0.0,
+    xp: Namespace,
+) -> Solution | None:
+    """:func:`qr_lstsq` of the centred (weighted) data."""
+    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
+    return qr_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
 
 
 def svd_solve(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None = None, /, *, xp: Namespace
+    X: Array,
+    y: Array,
+    m: Moments,
+    sample_weight: Array | None = None,
+    /,
+    *,
+    ridge: float = 0.0,
+    xp: Namespace,
 ) -> Solution:
-    """Minimum-norm least squares by SVD of the centred (weighted) data (LAPACK's cutoff)."""
+    """:func:`svd_lstsq` of the centred (weighted) data."""
     xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    u, s, vt = xp.linalg.svd(xc, full_matrices=False)
-    cutoff = _eps(X.dtype, xp=xp) * max(X.shape) * float(xp.max(s)) if s.shape[0] else 0.0
-    keep = s > cutoff
-    rank = int(xp.sum(xp.astype(keep, xp.int32)))
-    s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    coef = ((yc @ u) * s_inv) @ vt
-    res = yc - xc @ coef
-    return Solution(coef, "svd", rank, X.shape[1], xp.sum(res * res))
+    return svd_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
 
 
 def solve_normal(
@@ -515,25 +560,36 @@ def normal_solution(
     *,
     solver: str = "auto",
     ridge: float = 0.0,
+    rank_bound: int | None = None,
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
     """Least-squares coefficients from the moments, by the chosen solver.
 
-    ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty; Cholesky only).
+    ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty, scikit-learn's ``Ridge``):
+    Cholesky solves ``(Xc^T Xc + ridge I) w = Xc^T yc``, QR and SVD the augmented system
+    ``[Xc; sqrt(ridge) I] w = [yc; 0]``.
 
-    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc`` with one step of iterative
-    refinement against the data (``passes.products``; Higham, *Accuracy and Stability of
-    Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem is ill
-    conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD when QR
-    shows X is rank deficient. ``"cholesky"`` returns ``coef=None`` when the matrix is
-    singular (the caller turns that into a clear error).
+    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc (+ ridge I)`` with one step of
+    iterative refinement against the data (``passes.products``; Higham, *Accuracy and
+    Stability of Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem
+    is ill conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD
+    when QR shows X is rank deficient (a wide X among them: the minimum-norm solution).
+    ``"cholesky"`` returns ``coef=None`` when the matrix is singular (the caller turns that
+    into a clear error); ``"qr"`` turns to SVD where R is rank deficient. ``rank_bound``:
+    the largest rank the centred data can have (rows, minus one with an intercept); below
+    ``d`` the unpenalised Gram matrix is singular whatever its rounding says, and Cholesky
+    is not tried.
     """
     d = m.sxx.shape[0]
     sxx = m.sxx
+    singular = not ridge and rank_bound is not None and rank_bound < d
     if ridge:
         sxx = sxx + ridge * xp.eye(d, dtype=sxx.dtype, device=_device(sxx))
-        solver = "cholesky"
+    if singular:
+        if solver == "cholesky":
+            return Solution(None, "cholesky", -1, d)
+        return passes.svd()
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
         eps = _eps(dtype, xp=xp)
@@ -554,10 +610,10 @@ def normal_solution(
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
     if solver in ("auto", "qr"):
-        sol = passes.qr()
-        if sol is not None or solver == "qr":
-            return sol if sol is not None else passes.svd()
-    return passes.svd()
+        sol = passes.qr(ridge)
+        if sol is not None:
+            return sol
+    return passes.svd(ridge)
 
 
 def solve_beta(
@@ -582,6 +638,7 @@ def beta_solution(
     /,
     *,
     ridge: float = 0.0,
+    rank_bound: int | None = None,
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
@@ -589,10 +646,14 @@ def beta_solution(
 
     With one feature this is ``Cov(x, y) / Var(x)``. The covariance matrix is solved by LU
     (``xp.linalg.solve``) on the equilibrated matrix and refined once against the data,
-    which keeps ill-conditioned problems (Longley) accurate. ``coef=None`` when the
-    covariance is singular.
+    which keeps ill-conditioned problems (Longley) accurate. Where the covariance is
+    singular (or numerically so) the form has no unique solution: the minimum-norm one of
+    the same centred least-squares problem, by SVD (``solver`` ``"svd"``, ``rank`` below d);
+    ``rank_bound`` as :func:`normal_solution`'s.
     """
     d = m.sxx.shape[0]
+    if not ridge and rank_bound is not None and rank_bound < d:
+        return passes.svd()
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
@@ -600,20 +661,20 @@ def beta_solution(
     cov_xy = m.sxy / denom
     diag = xp.linalg.diagonal(cov_xx)
     if not bool(xp.all(diag > 0)):
-        return Solution(None, "beta", -1, d)
+        return passes.svd(ridge)
     scale = 1.0 / xp.sqrt(diag)
     a = cov_xx * (scale[:, None] * scale[None, :])
     # Singular (or numerically singular) covariance: no unique covariance-form solution.
     _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
     if cond * _eps(dtype, xp=xp) > 1e-2:
-        return Solution(None, "beta", -1, d)
+        return passes.svd(ridge)
 
     def solve(rhs: Array) -> Array:
         return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
 
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
-        return Solution(None, "beta", -1, d)
+        return passes.svd(ridge)
     coef, sse = _refined(coef, cond, lambda rhs: solve(rhs / denom), passes, m, ridge=ridge, xp=xp)
     return Solution(coef, "beta", d, d, sse)
 

@@ -223,6 +223,13 @@ class GroundupEstimator(BaseEstimator):
                 f"got method={self.method!r}; use fit for closed forms."
             )
             raise ValueError(msg)
+        if self.early_stopping:  # scikit-learn's SGD estimators refuse it too
+            msg = (
+                "early_stopping=True is not supported by partial_fit: it would hold out "
+                "validation_fraction of every batch and never use it. Use fit for early "
+                "stopping, or set early_stopping=False."
+            )
+            raise ValueError(msg)
 
     def _penalty_alpha(self) -> float:
         return float(self.alpha) if self.penalty == "l2" else 0.0
