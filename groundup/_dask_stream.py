@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as _device
 
 from groundup import backends
 from groundup._dask import DaskData, _keep_rows
@@ -82,8 +81,7 @@ class StreamPlan:
     held: np.ndarray | None
     mask: Array | None
     #: The kernel objective of one chunk's training rows: ``(X, y, sw, backend)`` in the
-    #: chunk's own library -> an object with ``batch_grad`` (and optionally ``batch_step``,
-    #: ``sgd_epoch``).
+    #: chunk's own library -> an ``Objective`` (:mod:`groundup.kernels.objective`).
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
     #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
     loss: Callable[[np.ndarray, np.ndarray], float]
@@ -104,32 +102,6 @@ class StreamPlan:
             int(np.count_nonzero(~self.held[a:b]))
             for a, b in zip(edges[:-1], edges[1:], strict=True)
         ]
-
-
-class _ChunkObjective:
-    """One chunk's gradients for the engine. The engine's per-call loss is not needed (the
-    epoch's loss comes from the plan), so it costs nothing here; a chunk that fits in one
-    batch gets the mean gradient over its rows (``batch_grad`` on all of them), the same
-    as any other batch."""
-
-    def __init__(self, chunk: Any) -> None:
-        self.chunk = chunk
-
-    def batch_grad(self, *args: Array) -> tuple[Array, Array]:
-        return self.chunk.batch_grad(*args)
-
-    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        c = self.chunk
-        return c.batch_grad(c.X, c.y, c.sw, W, b)
-
-    def loss(self, W: Array, b: Array) -> Array:
-        return self.chunk.xp.zeros((), dtype=W.dtype, device=_device(W))
-
-    def zero_loss(self) -> Array:
-        return self.loss(self.chunk.X, self.chunk.X)
-
-    def __getattr__(self, name: str) -> Any:  # optional engine hooks (``sgd_epoch``, ...)
-        return getattr(self.chunk, name)
 
 
 def stream_descent(
@@ -160,6 +132,7 @@ def stream_descent(
         alpha=est._penalty_alpha(),
         fit_intercept=est.fit_intercept,
         tol=None,
+        chunk=True,  # the engine makes the chunk's updates; the epoch's loss comes from plan
     )
     reference = max(plan.loss(W, b), plan.zero_loss)
     early = est.early_stopping and tol is not None
@@ -218,7 +191,7 @@ def _chunk_epoch(
         sw = sw * plan.factor
     perm = rng.permutation(n) if est.shuffle else None
     run = descend(
-        _ChunkObjective(plan.chunk_objective(X, y, sw, cb)),
+        plan.chunk_objective(X, y, sw, cb),
         X,
         y,
         sw,

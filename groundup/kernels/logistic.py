@@ -5,10 +5,11 @@ Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for
 the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
 float32 or float64.
 
-The objectives offer what :func:`groundup.kernels.descent.descend` asks for (``batch_grad``,
-``full_grad``, ``loss``, ``score``) plus ``newton_pass``: one pass over row chunks that returns
-the loss, the gradient and the Hessian of the whole training set. :func:`newton_solve` runs
-Newton's method with a backtracking line search on top of it.
+The objectives are what :func:`groundup.kernels.descent.descend` asks for (an
+:class:`~groundup.kernels.objective.Objective`: ``batch_grad``, ``full_grad``, ``loss``,
+``zero_loss``, ``score``; no fast-path capability) plus ``newton_pass``: one pass over row
+chunks that returns the loss, the gradient and the Hessian of the whole training set.
+:func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+import array_api_extra as xpx
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
@@ -59,12 +61,6 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
     """Row-wise softmax of ``Z`` of shape (n, k), shifted by the row maximum."""
     E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
     return E / xp.sum(E, axis=1, keepdims=True)
-
-
-def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``."""
-    classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
-    return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 
 
 # -- the objectives ------------------------------------------------------------------------
@@ -333,7 +329,7 @@ class MultinomialLogLoss(_LogLoss):
 
     def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
         xp = self.xp
-        Y = one_hot(y, Z.shape[1], Z.dtype, xp=xp)
+        Y = xpx.one_hot(y, Z.shape[1], dtype=Z.dtype, xp=xp)
         S = Z - xp.max(Z, axis=1, keepdims=True)
         E = xp.exp(S)
         total = xp.sum(E, axis=1)
@@ -348,7 +344,7 @@ class MultinomialLogLoss(_LogLoss):
 
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         xp = self.xp
-        Y = one_hot(y, Z.shape[1], xp.bool, xp=xp)
+        Y = xpx.one_hot(y, Z.shape[1], dtype=xp.bool, xp=xp)
         own = xp.sum(xp.where(Y, Z, xp.zeros_like(Z)), axis=1)
         low = xp.full_like(Z, -math.inf)
         other = xp.max(xp.where(Y, low, Z), axis=1)
