@@ -18,9 +18,9 @@ device x dtype (``test_reference.py`` holds the textbook forms to scikit-learn).
   ``MultinomialLogLoss`` in the engine) against the log-loss loop; a streamed chunk
   (``DescentSettings(chunk=True)``) against one batch of its rows;
 
-then the pieces under them against their own oracles: the vectorised learning rates, the unit
-lower triangular solve, the one-pass moments. Float64 agrees to ~1e-10 (looser where a
-comment says why); float32 to its own rounding.
+then the pieces under them against their own oracles: the one-hot rows, the vectorised
+learning rates, the unit lower triangular solve, the one-pass moments. Float64 agrees to
+~1e-10 (looser where a comment says why); float32 to its own rounding.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sklearn.linear_model import SGDRegressor
 
 import groundup as gu
 from groundup import backends
-from groundup.kernels import closed_form, reference, sgd_blocked
+from groundup.kernels import closed_form, logistic, reference, sgd_blocked
 from groundup.kernels.closed_form import (
     CANCELLATION_LIMIT,
     cancellation,
@@ -776,6 +776,18 @@ def test_a_streamed_chunk_equals_reference(case, kind):
             orders=lambda: None,
             xp=case.xp,
         )
+
+
+# -- one-hot rows -----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float", "bool"])
+def test_one_hot_equals_array_api_extra(case, dtype):
+    """The multinomial loss's own ``one_hot`` (faster on PyTorch) against array-api-extra's."""
+    xp = case.xp
+    codes = case.backend.asarray(np.array([2, 0, 1, 1, 2, 0], dtype=np.int32))
+    dt = case.backend.dtype(case.dtype) if dtype == "float" else xp.bool
+    ours = logistic.one_hot(codes, 3, dt, xp=xp)
+    xpx.testing.assert_equal(ours, xpx.one_hot(codes, 3, dtype=dt, xp=xp))
+    assert int(xp.sum(xp.astype(ours, xp.int32))) == 6
 
 
 # -- learning rates ------------------------------------------------------------------------
