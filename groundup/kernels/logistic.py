@@ -5,10 +5,11 @@ Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for
 the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
 float32 or float64.
 
-The objectives offer what :func:`groundup.kernels.descent.descend` asks for (``batch_grad``,
-``full_grad``, ``loss``, ``score``) plus ``newton_pass``: one pass over row chunks that returns
-the loss, the gradient and the Hessian of the whole training set. :func:`newton_solve` runs
-Newton's method with a backtracking line search on top of it.
+The objectives are what :func:`groundup.kernels.descent.descend` asks for (an
+:class:`~groundup.kernels.objective.Objective`: ``batch_grad``, ``full_grad``, ``loss``,
+``zero_loss``, ``score``; no fast-path capability) plus ``newton_pass``: one pass over row
+chunks that returns the loss, the gradient and the Hessian of the whole training set.
+:func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
 
 
 def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``."""
+    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``.
+
+    ``array_api_extra.one_hot`` computes the same, but on PyTorch it hands over to
+    ``torch.nn.functional.one_hot`` (codes cast to int64, scanned for their minimum and
+    maximum, scattered into an int64 matrix, then cast): several times slower on the CPU
+    than this comparison, in the multinomial loss's every batch and chunk.
+    """
     classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
     return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 

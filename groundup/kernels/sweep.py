@@ -30,6 +30,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
 from groundup.kernels.losses import ResidualStep, SquaredLoss
+from groundup.kernels.objective import ColumnObjective
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
@@ -266,7 +267,7 @@ def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
 
 
 def descend_columns(
-    objective: Any,
+    objective: ColumnObjective,
     X: Array,
     y: Array,
     sample_weight: Array | None,
@@ -289,13 +290,14 @@ def descend_columns(
 
     Parameters
     ----------
-    objective : object
+    objective : ColumnObjective
         Has ``outputs`` (columns per configuration), ``column_step(Xb, yb, sb, W, b, eta,
         decay, fit_intercept)`` (one mini-batch update of every column; ``eta`` and
-        ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,))
-        and, for early stopping, ``scores(W, b)`` (shape (K,)); optionally ``zero_loss()``
-        and ``keep(W, b, columns, configs)`` (restrict ``W``, ``b`` and what the objective
-        keeps about them to the configurations that go on). E.g. :class:`SquaredLossColumns`,
+        ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,)),
+        ``scores(W, b)`` (shape (K,), for early stopping), ``zero_loss()`` and ``keep(W, b,
+        columns, configs)`` (restrict ``W``, ``b`` and what the objective keeps about them
+        to the configurations that go on): :class:`~groundup.kernels.objective.
+        ColumnObjective`. E.g. :class:`SquaredLossColumns`,
         :class:`~groundup.kernels.sweep_logistic.BinaryLogLossColumns`.
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, n_targets)
@@ -345,7 +347,7 @@ def descend_columns(
     """
     s = settings
     n = X.shape[0]
-    C = int(getattr(objective, "outputs", 1))
+    C = objective.outputs
     K = W.shape[1] // C
     full = s.batch_size >= n
     bs = n if full else s.batch_size
@@ -356,19 +358,12 @@ def descend_columns(
     dev, dt = _device(W), W.dtype
     table = rate_table if rate_table is not None else device_rate_table(dt, dev, xp)
     rates = _Rates(cols, C, table, dt, dev, xp)
-    keep = getattr(objective, "keep", None)
     results: list[ColumnResult | None] = [None] * K
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     active = list(range(K))
     # descend's reference: max(starting loss, loss of the zero model), per configuration.
-    zero_loss = getattr(objective, "zero_loss", None)
-    zero = (
-        zero_loss()
-        if zero_loss is not None
-        else objective.losses(xp.zeros_like(W), xp.zeros_like(b))
-    )
     start = objective.losses(W, b) if start_losses is None else start_losses
-    ref = xp.maximum(start, zero) + xp.zeros((K,), dtype=dt, device=dev)
+    ref = xp.maximum(start, objective.zero_loss()) + xp.zeros((K,), dtype=dt, device=dev)
     if check:
         for c, r in zip(cols, read(ref), strict=True):
             c.reference = r
@@ -420,10 +415,7 @@ def descend_columns(
             if active:
                 configs = xp.asarray(kept, device=dev)  # the default integer dtype
                 sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=dev)
-                if keep is not None:
-                    W, b = keep(W, b, sel, configs)
-                else:
-                    W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+                W, b = objective.keep(W, b, sel, configs)
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     out: list[ColumnResult] = [r for r in results if r is not None]
