@@ -30,7 +30,7 @@ import math
 import array_api_extra as xpx
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import assert_on_case, make_regression
 from sklearn.linear_model import SGDRegressor
 
 import groundup as gu
@@ -69,13 +69,6 @@ SCHEDULE_PARAMS = {
 
 def _tol(case) -> float:
     return 1e-12 if case.dtype == "float64" else 1e-4
-
-
-def _assert_on_case(a, case) -> None:
-    be = case.backend
-    assert backends.from_array(a).name == be.name
-    assert backends.from_array(a).device_name == be.device_name
-    assert str(a.dtype).endswith(case.dtype)
 
 
 def _close(case, actual, desired, *, rtol=None) -> None:
@@ -184,7 +177,7 @@ def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
         orders=[order],
         xp=case.xp,
     )
-    _assert_on_case(W, case)
+    assert_on_case(W, case)
     _close(case, W, Wr)
     _close(case, b, br)
 
@@ -250,7 +243,7 @@ def test_engine_sgd_every_schedule_equals_reference(case, schedule_name):
         tol=tol,
     )
     assert len(calls) == 3  # every epoch took the blocked path
-    _assert_on_case(res.W, case)
+    assert_on_case(res.W, case)
     _close(case, res.W, Wr)
     _close(case, res.b, br)
 
@@ -339,7 +332,7 @@ def test_sgd_reproduces_sklearn_sgdregressor(case64, shuffle):
     else:
         sk = SGDRegressor(**params).fit(X, y)
         ref_coef, ref_icpt = sk.coef_, sk.intercept_[0]
-    _assert_on_case(est.coef_, case64)
+    assert_on_case(est.coef_, case64)
     np.testing.assert_allclose(case64.to_numpy(est.coef_), ref_coef, rtol=1e-10)
     np.testing.assert_allclose(float(est.intercept_), ref_icpt, rtol=1e-10)
     assert est.t_ == 3 * 5000 + 1
@@ -388,7 +381,7 @@ def test_fused_batch_step_equals_reference(case, fit_intercept, alpha, weighted)
         xp=case.xp,
     )
     assert len(calls) == res.updates == 3 * 6
-    _assert_on_case(res.W, case)
+    assert_on_case(res.W, case)
     _close(case, res.W, Wr)
     _close(case, res.b, br)
 
@@ -458,7 +451,7 @@ def _weighted_sse(case, X, y, sw, coef, icpt):
 def _check_solution(case, sol, m, X, y, sw, ref, *, fit_intercept, rtol=None):
     """Coefficients, intercept (from the means) and the refined residual sum of squares."""
     coef, icpt = ref
-    _assert_on_case(sol.coef, case)
+    assert_on_case(sol.coef, case)
     _close(case, sol.coef, coef, rtol=rtol)
     if fit_intercept:
         _close(case, intercept_from_means(sol.coef, m, xp=case.xp), icpt, rtol=rtol)
@@ -618,7 +611,7 @@ def test_squared_loss_columns_equal_reference(case, method, batch_size, fit_inte
             perms=perms,
         )
         assert res.n_iter == config[3]
-        _assert_on_case(res.coef, case)
+        assert_on_case(res.coef, case)
         _close(case, res.coef, Wr[:, 0])
         _close(case, res.intercept, br[0])
 
@@ -708,7 +701,7 @@ def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, 
         orders=perms,
         xp=case.xp,
     )
-    _assert_on_case(res.W, case)
+    assert_on_case(res.W, case)
     _close(case, res.W, Wr)
     _close(case, res.b, br)
 
@@ -800,7 +793,7 @@ def test_learning_rates_match_schedule(case, name):
         schedule.power_t = 0.3  # the general power; 0.25 and 0.5 have their own test below
     be = case.backend
     rates = schedule.array(3, 200, dtype=be.dtype(case.dtype), device=be.device, xp=case.xp)
-    _assert_on_case(rates, case)
+    assert_on_case(rates, case)
     expected = [schedule(t) for t in range(3, 203)]
     # float32: rounding of t and of the formula, relative to eta0 (cosine's tail cancels).
     rtol = 1e-14 if case.dtype == "float64" else 1e-6
@@ -849,7 +842,7 @@ def test_solve_unit_lower_against_forward_substitution(case, use_fast):
     fast = be.solve_triangular if use_fast else None
     x = sgd_blocked.solve_unit_lower(Ld, rd, fast=fast, xp=xp)
     oracle = sgd_blocked.forward_substitution(Ld, rd, xp=xp)
-    _assert_on_case(x, case)
+    assert_on_case(x, case)
     np.testing.assert_allclose(case.to_numpy(x), case.to_numpy(oracle), rtol=100 * _tol(case))
     # and the definition: (I + strictly lower part of L) x = r
     A = np.tril(L, -1) + np.eye(len(r))
@@ -921,7 +914,7 @@ def test_moments_match_two_pass(case, offset, weighted):
         xp=xp,
     )
     mx, my, sxx, sxy, syy = _two_pass(X, y, sw)
-    _assert_on_case(m.sxx, case)
+    assert_on_case(m.sxx, case)
     if case.dtype == "float32":  # against the two-pass moments of the float32 data itself
         X32, y32 = X.astype(np.float32).astype(float), y.astype(np.float32).astype(float)
         mx, my, sxx, sxy, syy = _two_pass(X32, y32, sw)
@@ -936,7 +929,7 @@ def test_uncentred_moments_without_intercept(case):
     rng = np.random.default_rng(8)
     X, y = rng.normal(size=(300, 3)) + 2.0, rng.normal(size=300)
     m = moments(case.asarray(X), case.asarray(y), fit_intercept=False, chunk_rows=64, xp=case.xp)
-    _assert_on_case(m.sxx, case)
+    assert_on_case(m.sxx, case)
     rtol = 1e-12 if case.dtype == "float64" else 1e-5
     X32 = X if case.dtype == "float64" else X.astype(np.float32).astype(float)
     y32 = y if case.dtype == "float64" else y.astype(np.float32).astype(float)
@@ -973,7 +966,7 @@ def test_pilot_residual_products_match_their_definition(case64, offset, weighted
         mx, my = np.zeros(3), 0.0
     r0 = (y - my) - (X - mx) @ w0
     g = (X - mx).T @ (w * r0)
-    _assert_on_case(m.pilot.g, case64)
+    assert_on_case(m.pilot.g, case64)
     # the products of raw (uncentred) data lose sqrt(cancellation) digits: 1e4 * eps
     np.testing.assert_allclose(
         case64.to_numpy(m.pilot.g), g, rtol=1e-9, atol=1e-9 * np.abs(g).max()

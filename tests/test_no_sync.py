@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu

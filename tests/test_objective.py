@@ -7,7 +7,7 @@ from __future__ import annotations
 import array_api_compat.numpy as xp
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 
 from groundup.kernels import reference
 from groundup.kernels.descent import DescentSettings, descend

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 from sklearn.linear_model import LinearRegression, Ridge, SGDClassifier, SGDRegressor
 from sklearn.metrics import log_loss, mean_squared_error
 

@@ -7,7 +7,7 @@ import math
 import array_api_compat.numpy
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 
 import groundup as gu
 from groundup.kernels import reference

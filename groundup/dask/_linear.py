@@ -35,9 +35,11 @@ from groundup.kernels.closed_form import (
     Moments,
     Solution,
     centred_products,
+    finish_accurate,
     merge_moments,
     moments,
     qr_lstsq,
+    residual_sums,
     svd_lstsq,
 )
 from groundup.kernels.losses import SquaredLoss
@@ -46,14 +48,15 @@ __all__ = ["DaskPasses", "gather", "stats_objective"]
 
 
 # -- moments ----------------------------------------------------------------------------------
-def _empty_moments(d: int, dtype: Any) -> Moments:
+def _empty_moments(d: int, dtype: Any, centred: bool) -> Moments:
     z = np.zeros((), dtype=dtype)
-    return Moments(0.0, np.zeros((d,), dtype=dtype), z, np.zeros((d, d), dtype=dtype), z, z)
+    zx, zxx = np.zeros((d,), dtype=dtype), np.zeros((d, d), dtype=dtype)
+    return Moments(0.0, zx, z, zxx, z, z, centred=centred)
 
 
 def _scaled(m: Moments, c: float) -> Moments:
     """The moments with every weight multiplied by ``c`` (the means do not change)."""
-    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c)
+    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
 
 
 # -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) -------------------------
@@ -70,7 +73,8 @@ class _Part:
 
 def _host_moments(m: Moments, cb: Backend) -> Moments:
     h = cb.to_numpy
-    return Moments(float(m.n), h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
+    arrays = (h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
+    return Moments(float(m.n), *arrays, centred=m.centred)
 
 
 def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
@@ -78,7 +82,7 @@ def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) ->
     xp, d = cb.xp, X.shape[1]
     dtype = cb.to_numpy(X[:0, :]).dtype
     if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        return _empty_moments(d, dtype)
+        return _empty_moments(d, dtype, fit_intercept)
     m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
     return _host_moments(m, cb)
 
@@ -118,12 +122,23 @@ def _chunk_products(
     """``Xcᵀ W r`` and ``rᵀ W r`` of one chunk (the refinement step's sums)."""
     cb = backends.from_array(X)
     xp = cb.xp
-    mc = Moments(m.n, *(cb.asarray(v) for v in (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy)))
+    arrays = (cb.asarray(v) for v in (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy))
+    mc = Moments(m.n, *arrays, centred=m.centred)
     with cb.quiet_floating_point():
         g, sse = centred_products(
             X, y, cb.asarray(coef), mc, sw, chunk_rows=cb.chunk_rows(X.shape[1] + 1), xp=xp
         )
     return cb.to_numpy(g), cb.to_numpy(sse)
+
+
+def _chunk_residual_sums(
+    X: Array, y: Array, sw: Array | None, *, coef: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """``residual_sums`` of one chunk, on the host."""
+    cb = backends.from_array(X)
+    with cb.quiet_floating_point():
+        sums = residual_sums(X, y, cb.asarray(coef), cb.asarray(offset), sw, xp=cb.xp)
+    return tuple(np.asarray(cb.to_numpy(cb.asarray(v))) for v in sums)
 
 
 def _centred_block(
@@ -175,6 +190,15 @@ class DaskPasses:
         fn = functools.partial(_chunk_products, coef=coef, m=self.m)
         data = self.data
         return data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
+
+    def accurate_products(self, coef: Array, /) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same with residuals in twice the working precision (``residual_sums`` on
+        every chunk), and the intercept that goes with ``coef``."""
+        m, data = self.m, self.data
+        offset = m.mean_y - np.sum(m.mean_x * coef)
+        fn = functools.partial(_chunk_residual_sums, coef=coef, offset=offset)
+        sums = data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
+        return finish_accurate(*sums, offset, m, xp=HOST.xp)
 
     def _tsqr(self) -> np.ndarray:
         if self._r is None:

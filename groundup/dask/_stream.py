@@ -123,7 +123,8 @@ class StreamProblem:
         )
         reference = max(self.loss(W, b), self.zero_loss)
         tol, early = settings.tol, settings.early_stopping
-        rule = StopRule(tol, settings.n_iter_no_change, early, reference)
+        eps = float(np.finfo(self.data.dtype).eps)
+        rule = StopRule(tol, settings.n_iter_no_change, early, reference, eps=eps)
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
         t = t0

@@ -65,6 +65,9 @@ class DescentResult:
     reference_loss: Array | None = None
 
 
+# Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
+RESOLUTION = 4.0
+
 # A loss this many times the reference (the larger of the starting loss and the zero model's
 # loss) means the iterates are running away even while the numbers are still finite.
 GROWTH_LIMIT = 1e4
@@ -139,6 +142,7 @@ def descend(
         s.n_iter_no_change,
         s.early_stopping,
         float(res.reference_loss) if check else math.inf,
+        eps=float(xp.finfo(W.dtype).eps),
     )
 
     for epoch in range(1, s.max_iter + 1):
@@ -194,12 +198,18 @@ class StopRule:
     the best value by ``tol`` (the training loss, lower is better; or, with
     ``early_stopping``, the validation score, higher is better); the ``adaptive`` schedule
     first divides its rate by 5 and goes on while the rate is above 1e-6.
+
+    ``eps`` is the machine epsilon of the dtype the values are computed in: an improvement
+    below ``RESOLUTION * eps * |best|`` is rounding, not progress, so ``tol`` is floored
+    there (a float32 fit with ``tol`` below float32's resolution stops where float32 stops
+    improving instead of running to ``max_iter``).
     """
 
     tol: float | None
     n_iter_no_change: int
     early_stopping: bool
     reference: float
+    eps: float = 0.0
     no_improve: int = 0
     best: float = field(init=False)
 
@@ -213,11 +223,14 @@ class StopRule:
         """Record one epoch's loss (or validation score); True when the run should stop."""
         if self.tol is None:
             return False
+        tol = self.tol
+        if math.isfinite(self.best):
+            tol = max(tol, RESOLUTION * self.eps * abs(self.best))
         if self.early_stopping:
-            self.no_improve = self.no_improve + 1 if value < self.best + self.tol else 0
+            self.no_improve = self.no_improve + 1 if value < self.best + tol else 0
             self.best = max(self.best, value)
         else:
-            self.no_improve = self.no_improve + 1 if value > self.best - self.tol else 0
+            self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
             self.best = min(self.best, value)
         if self.no_improve < self.n_iter_no_change:
             return False
@@ -290,16 +303,18 @@ def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
     return W - eta * gw
 
 
-def divergent_epoch(history: list[float], reference: float) -> int | None:
+def divergent_epoch(history: list[float], reference: float, eps: float = 0.0) -> int | None:
     """1-based epoch at which a run diverged, or ``None``.
 
     A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
     or when it ends worse than the reference (worse than where it started and than the zero
-    model): then the epoch is the first one above the reference.
+    model) by more than rounding (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then
+    the epoch is the first one above the reference.
     """
     for i, v in enumerate(history, start=1):
         if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i
-    if history and reference > 0 and history[-1] > reference:
-        return next(i for i, v in enumerate(history, start=1) if v > reference)
+    above = reference * (1.0 + RESOLUTION * eps)
+    if history and reference > 0 and history[-1] > above:
+        return next(i for i, v in enumerate(history, start=1) if v > above)
     return None

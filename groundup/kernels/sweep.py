@@ -172,12 +172,16 @@ class SquaredLossColumns(ColumnStep, SquaredLoss):
 class _Column:
     """Host-side state of one configuration: its schedule and its convergence bookkeeping."""
 
-    def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
+    def __init__(
+        self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool, eps: float
+    ):
         self.schedule = schedule
         self.s = settings
         self.early_stopping = early_stopping and settings.tol is not None
         # descend's rule; its reference stays inf (nothing checked) until the first epoch
-        self.rule = StopRule(settings.tol, settings.n_iter_no_change, self.early_stopping, math.inf)
+        self.rule = StopRule(
+            settings.tol, settings.n_iter_no_change, self.early_stopping, math.inf, eps=eps
+        )
         self.history: list[float] = []
         self.converged = False
         self.diverged_at: int | None = None
@@ -353,7 +357,10 @@ def descend_columns(
     bs = n if full else s.batch_size
     per_epoch = 1 if full else math.ceil(n / bs)
     read = to_host if to_host is not None else _host_floats
-    cols = [_Column(sch, cs, s.early_stopping) for sch, cs in zip(schedules, columns, strict=True)]
+    eps = float(xp.finfo(W.dtype).eps)
+    cols = [
+        _Column(sch, cs, s.early_stopping, eps) for sch, cs in zip(schedules, columns, strict=True)
+    ]
     check = any(cs.tol is not None for cs in columns)
     dev, dt = _device(W), W.dtype
     table = rate_table if rate_table is not None else device_rate_table(dt, dev, xp)
@@ -426,8 +433,8 @@ def descend_columns(
     else:
         _unpack_pending(pending, ref, out, read, xp=xp)
     for r in out:
-        # The estimator's check after the fit (GroundupEstimator._run_descent).
-        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference)
+        # The estimator's check after the fit (GroundupEstimator._descend).
+        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference, eps)
     return out
 
 

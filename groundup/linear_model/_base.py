@@ -352,7 +352,8 @@ class GroundupEstimator(BaseEstimator):
             t0=t0,
             start_loss=start_loss,
         )
-        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
+        eps = float(source.compute.xp.finfo(source.dtype).eps)
+        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference, eps)
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"

@@ -182,11 +182,12 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             )
         self.solver_, self.rank_ = sol.solver, sol.rank
         self.coef_ = sol.coef
-        self.intercept_ = (
-            intercept_from_means(sol.coef, m, xp=xp)
-            if self.fit_intercept
-            else xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
-        )
+        if not self.fit_intercept:
+            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
+        elif sol.intercept is not None:  # mean(y - X coef), from the accurate residuals
+            self.intercept_ = xp.reshape(xp.asarray(sol.intercept), ())
+        else:
+            self.intercept_ = intercept_from_means(sol.coef, m, xp=xp)
         self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
         self.n_iter_, self.t_, self.converged_ = 1, 1, True
         if self.record_path:
