@@ -74,8 +74,8 @@ def check_common(est: Any) -> None:
     if est.learning_rate not in SCHEDULES:
         msg = f"Unknown learning_rate {est.learning_rate!r}; choose one of {list(SCHEDULES)}."
         raise ValueError(msg)
-    if _real("eta0", est.eta0) <= 0:
-        msg = f"eta0 must be > 0, got {est.eta0}."
+    if not (isinstance(est.eta0, str) and est.eta0 == "auto") and _real("eta0", est.eta0) <= 0:
+        msg = f"eta0 must be > 0 or 'auto', got {est.eta0}."
         raise ValueError(msg)
     _real("power_t", est.power_t)
     _int("max_iter", est.max_iter, 1)

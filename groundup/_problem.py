@@ -5,6 +5,7 @@ the streamed Dask fit (``groundup/dask/_stream.py``) offers too."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,10 @@ import numpy as np
 
 from groundup._typing import Array
 from groundup.backends import Backend
+from groundup.kernels import curvature as cv
+from groundup.kernels.closed_form import moments
 from groundup.kernels.descent import DescentResult, DescentSettings, descend
+from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 
 __all__ = ["EngineProblem"]
@@ -32,6 +36,34 @@ class EngineProblem:
     y: Array
     sample_weight: Array | None
     backend: Backend
+    #: The curvature where the rows are not in memory (Dask): ``(batch, fit_intercept)``.
+    curvature_fn: Callable[[bool, bool], float] | None = None
+
+    def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
+        """The largest eigenvalue of the rows' Gram matrix of ``[X, 1]`` over their weight
+        (``batch``), else the largest single row's ``w_i (‖x_i‖² + fit_intercept)``: the
+        bounds behind ``eta0="auto"`` (:mod:`groundup.kernels.curvature`)."""
+        if self.curvature_fn is not None:
+            return self.curvature_fn(batch, fit_intercept)
+        xp = self.backend.xp
+        if not batch:
+            return cv.largest_row(self.X, self.sample_weight, fit_intercept=fit_intercept, xp=xp)
+        stats = getattr(self.objective, "stats", None)
+        if stats is not None:  # the moments of the squared loss's batch fit: no pass
+            G = cv.gram_of_moments(stats, fit_intercept=fit_intercept, xp=xp)
+        else:
+            rows = self.backend.chunk_rows(self.X.shape[1] + 1)
+            G = cv.gram(
+                self.X, self.sample_weight, fit_intercept=fit_intercept, chunk_rows=rows, xp=xp
+            )
+        return cv.largest_eigenvalue(G, xp=xp)
+
+    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float:
+        """How far the training loss at ``(W, b)`` is above its minimum, in the units of the
+        loss history: :func:`objective_excess`."""
+        return objective_excess(
+            self.objective, W, b, alpha=alpha, fit_intercept=fit_intercept, backend=self.backend
+        )
 
     @property
     def rows(self) -> int:
@@ -73,3 +105,21 @@ class EngineProblem:
         )
         values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
         return res, values[:-1], float(values[-1])
+
+
+def objective_excess(
+    objective: Any, W: Array, b: Array, *, alpha: float, fit_intercept: bool, backend: Backend
+) -> float:
+    """How far ``objective``'s training loss at ``(W, b)`` is above its minimum, in the units
+    of its ``loss`` (MSE for the squared loss, mean log-loss): exactly, from the moments, for
+    the squared loss (a pass to gather them where the fit had none), else the Newton
+    decrement of one pass (:mod:`groundup.kernels.curvature`)."""
+    xp = backend.xp
+    if isinstance(objective, SquaredLoss):
+        m = objective.stats
+        if m is None:
+            rows = backend.chunk_rows(objective.X.shape[1] + 1)
+            m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
+        half = cv.squared_excess(m, W[:, 0], b[0], alpha=alpha, fit_intercept=fit_intercept, xp=xp)
+        return 2.0 * half  # ½ MSE -> MSE
+    return cv.log_excess(objective, W, b, alpha=alpha, xp=xp)

@@ -42,6 +42,7 @@ from groundup.kernels.closed_form import (
     residual_sums,
     svd_lstsq,
 )
+from groundup.kernels.curvature import gram_of_moments, largest_eigenvalue
 from groundup.kernels.losses import SquaredLoss
 
 __all__ = ["DaskPasses", "gather", "stats_objective"]
@@ -235,6 +236,15 @@ def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
     obj.stats = train if data.sample_weight is None else _scaled(train, part.rows / train.n)
     obj.val_stats = part.val
     return obj
+
+
+def training_gram(data: DaskData, mask: Array | None, batch: bool, fit_intercept: bool) -> float:
+    """The largest eigenvalue of the training rows' Gram matrix of ``[X, 1]`` over their
+    weight (the moments of one tree-reduced pass; ``eta0="auto"`` of a full-batch fit whose
+    objective has no moments of its own: logistic regression)."""
+    part = gather(data, fit_intercept=True, mask=mask)  # (the Gram over the weight: any scale)
+    G = gram_of_moments(part.train, fit_intercept=fit_intercept, xp=HOST.xp)
+    return largest_eigenvalue(G, xp=HOST.xp)
 
 
 def chunk_squared_loss(X: Array, y: Array, sw: Array | None, cb: Backend) -> SquaredLoss:

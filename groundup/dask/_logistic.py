@@ -310,6 +310,27 @@ def training_objective(
     return objective, factor
 
 
+def _chunk_content(
+    offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float
+) -> np.ndarray:
+    cb = backends.from_array(X)
+    rx = cb.asarray(r[:-1].astype(cb.to_numpy(X[:0, :]).dtype))
+    rows = lk.content_sample(X, y, rx, float(r[-1]), fraction, offset=offset, xp=cb.xp)
+    return cb.to_numpy(rows)
+
+
+def content_rows(data: DaskData, fraction: float, seed: Any) -> np.ndarray:
+    """``kernels.logistic.content_sample`` of every chunk, as global row indices (host),
+    with the in-memory draw of the direction."""
+    r = np.random.default_rng(seed).standard_normal(data.d + 1)
+    fn = functools.partial(_chunk_content, r=r, fraction=fraction)
+    return data.backend.tree_reduce(fn, _concat, [data.X, data.y], offsets=True)
+
+
+def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b])
+
+
 def label_pass(data: DaskData) -> tuple[np.ndarray, np.ndarray]:
     """The distinct labels of ``data.y`` and their total weights: one pass over y (and the
     weights, checked here: finite, non-negative, a positive total)."""

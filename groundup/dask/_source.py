@@ -108,6 +108,11 @@ class DaskSource:
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
         return _logistic.log_loss(self.data, n_classes=n_classes, fit_intercept=fit_intercept)
 
+    def content_sample(self, fraction: float, *, seed: Any) -> np.ndarray:
+        """Rows chosen by their content, about ``fraction`` of them, in one pass (the same
+        rows as in memory: ``kernels.logistic.content_sample``)."""
+        return _logistic.content_rows(self.data, fraction, seed)
+
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
     ) -> Any:
@@ -120,7 +125,8 @@ class DaskSource:
         )
         data = self.data
         if batch:
-            return EngineProblem(whole, data.X, data.y, whole.sw, HOST)
+            gram = functools.partial(_linear.training_gram, data, mask)
+            return EngineProblem(whole, data.X, data.y, whole.sw, HOST, curvature_fn=gram)
         kernel = lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
         return StreamProblem(
             data=data,

@@ -34,6 +34,7 @@ With one chunk this is exactly the in-memory fit (same draws, same updates); wit
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,9 +43,11 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
+from groundup._problem import objective_excess
 from groundup._typing import Array
 from groundup.backends import Backend
-from groundup.dask._data import DaskData, keep_rows
+from groundup.dask._data import HOST, DaskData, keep_rows
+from groundup.kernels.curvature import largest_row
 from groundup.kernels.descent import DescentResult, DescentSettings, StopRule, descend
 from groundup.kernels.schedules import Schedule
 
@@ -84,6 +87,21 @@ class StreamProblem:
 
     def updates_per_epoch(self, batch_size: int) -> int:
         return sum(math.ceil(r / batch_size) for r in self.train_rows())
+
+    def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
+        """The largest single training row's ``w_i (‖x_i‖² + fit_intercept)`` (one pass, a
+        tree reduction): the bound behind ``eta0="auto"`` for sgd / minibatch."""
+        fn = functools.partial(_chunk_largest_row, factor=self.factor, fit_intercept=fit_intercept)
+        data = self.data
+        arrays = [data.X, data.sample_weight, self.mask]
+        return float(data.backend.tree_reduce(fn, max, arrays))
+
+    def excess(self, W: np.ndarray, b: np.ndarray, *, alpha: float, fit_intercept: bool) -> float:
+        """How far the training loss is above its minimum (``_problem.objective_excess`` of
+        the whole training set's objective: the moments, or one tree-reduced pass)."""
+        return objective_excess(
+            self.objective, W, b, alpha=alpha, fit_intercept=fit_intercept, backend=HOST
+        )
 
     def train_rows(self) -> list[int]:
         """Training rows of every chunk, in the chunks' order."""
@@ -150,6 +168,17 @@ class StreamProblem:
                 break
         res.W, res.b, res.updates = W, b, t - t0
         return res, np.asarray(history, dtype=np.float64), reference
+
+
+def _chunk_largest_row(
+    X: Array, sw: Array | None, held: Array | None, *, factor: float | None, fit_intercept: bool
+) -> float:
+    cb = backends.from_array(X)
+    if held is not None:
+        X, sw = keep_rows(~held, cb.xp, X, sw)
+    if sw is not None and factor is not None:
+        sw = sw * factor
+    return largest_row(X, sw, fit_intercept=fit_intercept, xp=cb.xp)
 
 
 def _chunk_epoch(

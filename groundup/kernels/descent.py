@@ -303,18 +303,21 @@ def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
     return W - eta * gw
 
 
-def divergent_epoch(history: list[float], reference: float, eps: float = 0.0) -> int | None:
+def divergent_epoch(
+    history: list[float], reference: float, eps: float = 0.0, *, ends_above: bool = True
+) -> int | None:
     """1-based epoch at which a run diverged, or ``None``.
 
     A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
-    or when it ends worse than the reference (worse than where it started and than the zero
-    model) by more than rounding (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then
-    the epoch is the first one above the reference.
+    or (with ``ends_above``: a step size the user chose) when it ends worse than the
+    reference (worse than where it started and than the zero model) by more than rounding
+    (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then the epoch is the first one
+    above the reference.
     """
     for i, v in enumerate(history, start=1):
         if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i
     above = reference * (1.0 + RESOLUTION * eps)
-    if history and reference > 0 and history[-1] > above:
+    if ends_above and history and reference > 0 and history[-1] > above:
         return next(i for i, v in enumerate(history, start=1) if v > above)
     return None

@@ -53,6 +53,7 @@ class ColumnSettings:
     alpha: float = 0.0  # L2 strength applied in the update (0 without a penalty)
     tol: float | None = 1e-3  # None: no convergence check for this configuration
     n_iter_no_change: int = 5
+    ends_above: bool = True  # ending above the start counts as divergence (a chosen eta0)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class ColumnResult:
     converged: bool = False
     diverged_at: int | None = None  # 1-based epoch at which the run diverged
     reference: float = math.inf  # max(starting loss, loss of the zero model)
+    stalled: bool = False  # the rule fired far from the minimum (set by the caller)
 
 
 class ColumnStep(ResidualStep):
@@ -432,9 +434,11 @@ def descend_columns(
             r.reference = c.reference
     else:
         _unpack_pending(pending, ref, out, read, xp=xp)
-    for r in out:
+    for r, cs in zip(out, columns, strict=True):
         # The estimator's check after the fit (GroundupEstimator._descend).
-        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference, eps)
+        r.diverged_at = r.diverged_at or divergent_epoch(
+            r.history, r.reference, eps, ends_above=cs.ends_above
+        )
     return out
 
 

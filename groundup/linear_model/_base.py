@@ -36,6 +36,7 @@ from groundup._params import GRADIENT, canonical_method, check_common
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
+from groundup.kernels.curvature import is_stalled, safe_rate
 from groundup.kernels.descent import DescentResult, DescentSettings, divergent_epoch
 from groundup.kernels.schedules import Schedule
 from groundup.linear_model._memory import InMemory
@@ -78,8 +79,15 @@ SHARED: tuple[Param, ...] = parse_params(
         The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``,
         ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
         ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
-    eta0 : float, default=0.01
-        Initial learning rate (gradient methods).
+    eta0 : float or "auto", default="auto"
+        Initial learning rate of the gradient methods. ``"auto"``: the largest step theory
+        guarantees will not diverge, from the data at the start of the fit (kept in
+        ``eta0_``): ``batch`` 1/L with L the largest eigenvalue of the loss's Hessian bound
+        (the weighted Gram matrix of [X, 1] over the total weight, a quarter of it for the
+        binary log-loss, half for the multinomial, + alpha); ``sgd`` and ``minibatch``
+        scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... +
+        4 alpha) for the log-loss). The schedule then acts on ``eta0_``. A number is used as
+        it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
     max_iter : int, default=1000
@@ -133,6 +141,16 @@ SHARED: tuple[Param, ...] = parse_params(
 ATTRIBUTES = """t_ : int
         Updates made plus one (scikit-learn's convention).
     converged_ : bool
+        The stopping rule fired near a minimum (a gradient fit whose rule fired while the
+        loss was still far above its minimum warns and says False: ``stop_reason_``).
+    stop_reason_ : str
+        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, near a
+        minimum), ``"stalled"`` (the stopping rule fired far from the minimum: the loss
+        flattened along a valley, typically unscaled features), ``"max_iter"``, or for
+        Newton's method on separable classes ``"separable"``.
+    eta0_ : float
+        The initial learning rate the gradient methods used (``eta0``, or the value
+        ``eta0="auto"`` computed).
     fit_time_ : float
         Seconds, device synchronised.
     n_features_in_ : int
@@ -281,7 +299,7 @@ class GroundupEstimator(BaseEstimator):
     def _schedule(self, updates_per_epoch: int) -> Schedule:
         return Schedule(
             name=self.learning_rate,
-            eta0=float(self.eta0),
+            eta0=float(self.eta0_),
             updates_per_epoch=max(1, updates_per_epoch),
             power_t=float(self.power_t),
             alpha=float(self.alpha),
@@ -327,10 +345,12 @@ class GroundupEstimator(BaseEstimator):
         tol: float | None,
         t0: int,
         start_loss: Array | None = None,
-    ) -> tuple[DescentResult, np.ndarray]:
+    ) -> tuple[DescentResult, np.ndarray, float]:
         """Run the problem's descent (the engine in memory or on the host; the chunks
-        streamed on Dask), then raise on divergence: a non-finite loss from NaN / inf in X
-        is reported as such (the source searches X only then), else a ``DivergenceError``."""
+        streamed on Dask) from ``eta0_``, then raise on divergence: a non-finite loss from
+        NaN / inf in X is reported as such (the source searches X only then), else a
+        ``DivergenceError``. Returns the result, the loss history and the reference loss."""
+        self.eta0_ = self._rate(source, problem, continuing=t0 > 1)
         bs = self._batch_size(problem.rows)
         settings = DescentSettings(
             max_iter=max_iter,
@@ -353,18 +373,88 @@ class GroundupEstimator(BaseEstimator):
             start_loss=start_loss,
         )
         eps = float(source.compute.xp.finfo(source.dtype).eps)
-        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference, eps)
+        # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
+        # stochastic fit stopped on a plateau (``_check_stalled`` says so), not a blow-up.
+        ends_above = not self._auto_rate()
+        epoch = res.diverged_at or divergent_epoch(
+            history.tolist(), reference, eps, ends_above=ends_above
+        )
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"
             self._raise_divergence(history, reference, epoch)
-        return res, history
+        return res, history, reference
+
+    def _rate(self, source: Any, problem: Any, *, continuing: bool) -> float:
+        """``eta0_``: ``eta0`` as given, or for ``eta0="auto"`` the largest step that cannot
+        diverge, ``1 / (q curvature + alpha)`` of the training rows
+        (:mod:`groundup.kernels.curvature`; a later ``partial_fit`` keeps the first one)."""
+        if not self._auto_rate():
+            return float(self.eta0)
+        if continuing and hasattr(self, "eta0_"):
+            return float(self.eta0_)
+        # Updates over all the rows (batch, or mini-batches as large as the data) take the
+        # full Gram matrix's bound (the same for weights as for repeated rows); smaller
+        # batches the largest single row's.
+        batch = self._batch_size(problem.rows) >= problem.rows
+        c = problem.curvature(batch=batch, fit_intercept=self.fit_intercept)
+        if not math.isfinite(c):
+            source.raise_nonfinite()  # NaN / inf in X: say where
+            msg = (
+                "eta0='auto' found the squares of X overflow (features of huge magnitude); "
+                "scale the features (sklearn.preprocessing.StandardScaler) or pass a number "
+                "as eta0."
+            )
+            raise ValueError(msg)
+        return safe_rate(c, q=self._hessian_factor(), alpha=self._penalty_alpha())
+
+    def _auto_rate(self) -> bool:
+        return isinstance(self.eta0, str) and self.eta0 == "auto"
+
+    def _hessian_factor(self) -> float:
+        """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]``."""
+        return 1.0
+
+    def _check_stalled(
+        self, problem: Any, res: DescentResult, history: np.ndarray, reference: float
+    ) -> None:
+        """The honest ``converged_``: where the stopping rule fired, how far the training
+        loss is above its minimum (``problem.excess``: from the moments for the squared
+        loss, one pass otherwise; ``kernels.curvature.is_stalled``): far from it the fit
+        only flattened along a valley: ``converged_``
+        is False, ``stop_reason_`` is ``"stalled"`` and a ConvergenceWarning says how far
+        and what to do."""
+        if not res.converged:
+            self.stop_reason_ = "max_iter"
+            return
+        self.stop_reason_ = "tol"
+        alpha = self._penalty_alpha()
+        excess = problem.excess(res.W, res.b, alpha=alpha, fit_intercept=self.fit_intercept)
+        loss = float(history[-1])
+        if not is_stalled(excess, loss, reference, float(self.tol)):
+            return
+        minimum = max(loss - excess, 0.0)
+        res.converged = self.converged_ = False
+        self.stop_reason_ = "stalled"
+        where = f"{100 * excess / minimum:.3g} %" if minimum > 0 else f"{excess:.3g}"
+        travelled = max(reference - minimum, excess)
+        warnings.warn(
+            f"The stopping rule fired after {res.n_iter} epoch(s) (tol={self.tol}, "
+            f"n_iter_no_change={self.n_iter_no_change}) far from the minimum: the training "
+            f"loss is still {where} above it, with {100 * math.sqrt(excess / travelled):.2g} % "
+            "of the gradient at the start left (in the Hessian's metric). Gradient descent "
+            "has flattened along a valley, typically features on very different scales: "
+            "scale the features (sklearn.preprocessing.StandardScaler; --scale on the command "
+            "line), or lower tol.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
     def _raise_divergence(self, history: Any, reference: float, epoch: int) -> None:
         msg = (
             f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
             f"at epoch {epoch}, from {reference:.4g} at the start "
-            f"(method={self.method!r}, eta0={self.eta0}, "
+            f"(method={self.method!r}, eta0={self.eta0!r} ({self.eta0_:.3g}), "
             f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
             "(sklearn.preprocessing.StandardScaler)."
         )

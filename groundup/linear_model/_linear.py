@@ -190,6 +190,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             self.intercept_ = intercept_from_means(sol.coef, m, xp=xp)
         self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
         self.n_iter_, self.t_, self.converged_ = 1, 1, True
+        self.stop_reason_ = "exact"
         if self.record_path:
             host = source.compute.to_numpy
             self.path_ = [(host(self.coef_), host(self.intercept_))]
@@ -203,7 +204,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         held = self._held_out(source.n, rng)
         problem = source.squared_problem(held, batch=self._method == "batch")
         W, b = self._start(source, warm)
-        res, history = self._descend(
+        res, history, reference = self._descend(
             source,
             problem,
             W,
@@ -218,6 +219,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.intercept_ = res.b[0]
         self.solver_, self.rank_ = self._method, None
         self._set_descent(res, history, source.compute, t0)
+        self._check_stalled(problem, res, history, reference)
         self._warn_not_converged(res, max_iter, tol)
 
     def _start(self, source: Any, warm: bool) -> tuple[Array, Array]:

@@ -23,6 +23,7 @@ from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
+from groundup.kernels.curvature import hessian_factor
 from groundup.linear_model._base import GroundupEstimator, Param, parse_params
 from groundup.linear_model._labels import (
     class_totals,
@@ -97,8 +98,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         "``None`` runs ``max_iter`` epochs with no host synchronisation per epoch. "
         '``"newton"``: stop once max |gradient of the objective| <= ``tol`` (scikit-learn\'s '
         "``tol`` for lbfgs) and the Newton decrement ½·gᵀH⁻¹g (the predicted distance to the "
-        "minimum of the objective) <= ``tol``²; the Newton step computed there is still taken "
-        "(Newton converges quadratically there). ``None``: iterate until no step decreases "
+        "minimum of the objective) <= (``tol``/10)²; the Newton step computed there is still "
+        "taken (Newton converges quadratically there: it lands ~1e-7 from the optimum). Both "
+        "are floored at what the dtype resolves (float32 stops where float32 stops improving). ``None``: iterate until no step decreases "
         "the objective at the working precision.",
         "early_stopping": "Gradient methods: hold out ``validation_fraction`` of the data and "
         "stop on its accuracy (scikit-learn ``SGDClassifier``'s rule; the split is not "
@@ -218,15 +220,20 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             batch=self._method == "batch",
         )
         W, b = self._start(source, warm)
-        res, history = self._descend(
+        res, history, reference = self._descend(
             source, problem, W, b, rng=rng, max_iter=max_iter, tol=tol, t0=t0
         )
         self.coef_, self.intercept_ = res.W.T, res.b
         self._set_descent(res, history, source.compute, t0)
         if final and self._penalty_alpha() == 0 and problem.objective.separated(res.W, res.b):
+            self.stop_reason_ = "separable"
             self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
         else:
+            self._check_stalled(problem, res, history, reference)
             self._warn_not_converged(res, max_iter, tol)
+
+    def _hessian_factor(self) -> float:
+        return hessian_factor("log", len(self.classes_))
 
     def _fit_newton(self, source: Any, freq: np.ndarray, *, warm: bool) -> None:
         """Newton's method (IRLS) on the log-loss of every row; on large data from the
@@ -246,7 +253,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             W, b = self._start(source, warm=True)
         else:
             W, b, f0 = self._cold_start(source, freq)
-            rows = self._subsample(source)
+            rows = self._subsample(source, float(freq.sum()))
             if rows is not None:
                 fallback = (W, b, f0)
                 sub_settings = lk.NewtonSettings(
@@ -273,6 +280,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.n_iter_ = res.n_iter
         self.t_ = res.n_iter + 1
         self.converged_ = res.converged
+        self.stop_reason_ = "separable" if res.separated else "tol" if res.converged else "max_iter"
         if self.record_path:
             host = source.compute.to_numpy
             self.path_ = [(host(w).T, host(c)) for w, c in res.path]
@@ -299,15 +307,17 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         b = source.compute.asarray(b0, dtype=source.dtype)
         return W, b, float(-np.sum(p * logp))
 
-    def _subsample(self, source: Any) -> Array | None:
-        """Rows for Newton's warm start: 5 % of a large X (at least 50 per parameter)."""
-        n, d = source.n, source.d
+    def _subsample(self, source: Any, total: float) -> Array | None:
+        """Rows for Newton's warm start: about 5 % of a large X (at least 50 per parameter),
+        ``total`` the rows' total weight. The rows are chosen by their content
+        (``source.content_sample``), not their position: the same data as weights or as
+        repeated rows give the same subsample problem, hence the same Newton path."""
+        d = source.d
         p = (d + int(self.fit_intercept)) * n_outputs(self.classes_)
-        m = max(n // 20, 50 * p)
-        if 4 * m > n:
+        m = max(int(total) // 20, 50 * p)
+        if 4 * m > total:
             return None
-        rng = np.random.default_rng(self.random_state)
-        return source.compute.asarray(np.sort(rng.choice(n, size=m, replace=False)))
+        return source.content_sample(m / total, seed=self.random_state)
 
     def _warn_separable(self, spent: str, stacklevel: int = 4) -> None:
         warnings.warn(

@@ -186,6 +186,14 @@ class InMemory:
             self.data, None, None, n_classes=n_classes, fit_intercept=fit_intercept
         )
 
+    def content_sample(self, fraction: float, *, seed: Any) -> Array:
+        """Rows chosen by their content, about ``fraction`` of them (Newton's warm start):
+        ``kernels.logistic.content_sample``."""
+        d, be = self.data, self.backend
+        r = np.random.default_rng(seed).standard_normal(self.d + 1)
+        rx = be.asarray(r[:-1], dtype=d.X.dtype)
+        return lk.content_sample(d.X, d.y, rx, float(r[-1]), fraction, xp=be.xp)
+
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
     ) -> EngineProblem:

@@ -25,10 +25,13 @@ import numpy as np
 
 from groundup import backends
 from groundup._params import GRADIENT
+from groundup._problem import EngineProblem, objective_excess
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
+from groundup.kernels.closed_form import moments
+from groundup.kernels.curvature import hessian_factor, is_stalled, safe_rate, squared_excess
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sweep import (
     ColumnResult,
@@ -433,10 +436,24 @@ def _run_group(
             chunk_rows=be.chunk_rows(d + 1),
             xp=xp,
         )
+    # eta0="auto": the single fit's step from the training rows' curvature (computed once)
+    loss = "log" if model == "logistic" else "squared"
+    q = hessian_factor(loss, n_classes)
+    problem = EngineProblem(objective, part.X, part.y, sw, be)
+    curvature = None
+    for est in ests:
+        if isinstance(est.eta0, str) and est.eta0 == "auto":
+            if curvature is None:
+                curvature = problem.curvature(
+                    batch=first._method == "batch", fit_intercept=first.fit_intercept
+                )
+            est.eta0_ = safe_rate(curvature, q=q, alpha=est._penalty_alpha())
+        else:
+            est.eta0_ = float(est.eta0)
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
-    return descend_columns(
+    runs = descend_columns(
         objective,
         part.X,
         part.y,
@@ -450,6 +467,7 @@ def _run_group(
                 alpha=est._penalty_alpha(),
                 tol=None if est.tol is None else float(est.tol),
                 n_iter_no_change=int(est.n_iter_no_change),
+                ends_above=not est._auto_rate(),
             )
             for est in ests
         ],
@@ -463,6 +481,62 @@ def _run_group(
         on_epoch=on_epoch,
         xp=xp,
     )
+    _honest(ests, runs, part, objective, be, model, n_classes)
+    return runs
+
+
+def _honest(
+    ests: Sequence[Any],
+    runs: list[ColumnResult],
+    part: FitData,
+    objective: Any,
+    be: Backend,
+    model: str,
+    n_classes: int,
+) -> None:
+    """Each run's honest ``converged``, as its single fit decides it
+    (``GroundupEstimator._check_stalled``): where the rule fired, the excess over the
+    minimum, from the moments (linear: the group's, gathered once) or one pass of the run's
+    own log-loss (logistic; separable classes without a penalty are left as they are)."""
+    xp = be.xp
+    moments_ = getattr(objective, "stats", None)
+    if model == "logistic" and n_classes > 2:  # one-hot rows -> the estimator's class codes
+        codes = xp.astype(xp.argmax(part.y, axis=1), xp.int32)
+        part = FitData(part.X, codes, part.sample_weight, be)
+    for est, r in zip(ests, runs, strict=True):
+        if not r.converged or r.diverged_at is not None or not r.history:
+            continue
+        alpha = est._penalty_alpha()
+        W = xp.reshape(r.coef, (r.coef.shape[0], -1))
+        b = xp.reshape(r.intercept, (-1,))
+        if model == "logistic":
+            single = InMemory(part).log_loss(n_classes=n_classes, fit_intercept=est.fit_intercept)
+            if alpha == 0 and single.separated(W, b):
+                continue
+            excess = objective_excess(
+                single, W, b, alpha=alpha, fit_intercept=est.fit_intercept, backend=be
+            )
+        else:
+            if moments_ is None:
+                rows = be.chunk_rows(part.X.shape[1] + 1)
+                moments_ = moments(
+                    part.X, part.y, part.sample_weight, chunk_rows=rows, pilot=False, xp=xp
+                )
+            half = squared_excess(
+                moments_, W[:, 0], b[0], alpha=alpha, fit_intercept=est.fit_intercept, xp=xp
+            )
+            excess = 2.0 * half
+        if is_stalled(excess, r.history[-1], r.reference, float(est.tol)):
+            r.converged, r.stalled = False, True
+
+
+def _stop_reason(r: ColumnResult) -> str:
+    """The single fit's ``stop_reason_`` (``"diverged"``: it would raise)."""
+    if r.diverged_at is not None:
+        return "diverged"
+    if r.stalled:
+        return "stalled"
+    return "tol" if r.converged else "max_iter"
 
 
 def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
@@ -564,6 +638,7 @@ def _table(
                 "n_iter": r.n_iter,
                 "t": r.updates + 1,
                 "converged": r.converged,
+                "stop_reason": _stop_reason(r),
                 "diverged": r.diverged_at is not None,
                 "diverged_epoch": r.diverged_at,
                 "fit_time": elapsed / size[i],

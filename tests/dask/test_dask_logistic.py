@@ -5,6 +5,7 @@ loop in the documented visiting order."""
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import pytest
@@ -137,16 +138,22 @@ def test_logistic_streaming_same_path_as_in_memory(scheduler, method, kind, weig
         "random_state": 0,
         **extra,
     }
-    ref = gu.LogisticRegression(**params).fit(X, y, sample_weight=sw)
-    est = gu.LogisticRegression(**params).fit(
-        chunked(X, rows), chunked(y, rows), None if sw is None else chunked(sw, rows)
-    )
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        ref = gu.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+        est = gu.LogisticRegression(**params).fit(
+            chunked(X, rows), chunked(y, rows), None if sw is None else chunked(sw, rows)
+        )
     assert est.backend_ == "dask"
     assert type(est.coef_) is np.ndarray
     assert est.coef_.shape == ref.coef_.shape
     assert est.coef_.dtype == np.float64
-    assert est.converged_
-    assert ref.converged_
+    # the rule fired (in-order sgd on three classes stalls, honestly, far from the minimum)
+    assert est.stop_reason_ == ref.stop_reason_ in ("tol", "stalled")
+    assert est.converged_ == ref.converged_ == (ref.stop_reason_ == "tol")
+    assert [str(w.message) for w in said[: len(said) // 2]] == [
+        str(w.message) for w in said[len(said) // 2 :]
+    ]  # the same warnings, word for word
     assert est.n_iter_ == ref.n_iter_ < 40
     assert est.t_ == ref.t_
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)

@@ -1,0 +1,186 @@
+"""The loss's curvature, read from the data: the largest step gradient descent can take
+without diverging (``eta0="auto"``), and how far a fit stopped from the minimum (the honest
+``converged_``).
+
+Both losses have a Hessian bounded by ``q`` times the (weighted) Gram matrix of ``[X, 1]``
+divided by the total weight, ``q = 1`` for the squared loss (the objective is ½ MSE), ``¼``
+for the binary log-loss and ``½`` for the multinomial one (the largest eigenvalue of
+``diag(p) - p pᵀ``); an L2 penalty adds ``alpha``. Gradient descent on an L-smooth objective
+decreases it for every step up to ``2/L`` and converges with ``1/L`` (Nesterov, *Lectures on
+Convex Optimization*, 2018, §2.1.5); one-sample and mini-batch updates take scikit-learn's
+SAG rule ``1 / (q max_i w_i (‖x_i‖² + fit_intercept) + alpha)`` (Schmidt, Le Roux & Bach,
+"Minimizing finite sums with the stochastic average gradient", 2017), the bound of any single
+sample's Hessian.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from array_api_compat import device as _device
+
+from groundup._typing import Array, Namespace
+from groundup.kernels import logistic as lk
+from groundup.kernels.closed_form import Moments
+
+
+def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:
+    """The Gram matrix of ``[X, 1]`` (``X`` alone without an intercept) over the total
+    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]``."""
+    G = m.sxx / m.n
+    if not fit_intercept:
+        return G
+    mu = xp.reshape(m.mean_x, (-1, 1))
+    top = xp.concat([G + mu * xp.reshape(m.mean_x, (1, -1)), mu], axis=1)
+    one = xp.ones((1, 1), dtype=G.dtype, device=_device(G))
+    return xp.concat([top, xp.concat([xp.reshape(m.mean_x, (1, -1)), one], axis=1)], axis=0)
+
+
+def gram(
+    X: Array,
+    sample_weight: Array | None,
+    /,
+    *,
+    fit_intercept: bool,
+    chunk_rows: int | None = None,
+    xp: Namespace,
+) -> Array:
+    """The (weighted) Gram matrix of ``[X, 1]`` over the total weight, in one pass of row
+    chunks (a BLAS-3 product each)."""
+    n, d = X.shape
+    dt, dev = X.dtype, _device(X)
+    rows = n if chunk_rows is None or chunk_rows >= n else chunk_rows
+    G = xp.zeros((d, d), dtype=dt, device=dev)
+    s = xp.zeros((d,), dtype=dt, device=dev)
+    for start in range(0, n, rows):
+        Xc = X[start : start + rows, :]
+        Xw = (
+            Xc
+            if sample_weight is None
+            else Xc * xp.reshape(sample_weight[start : start + rows], (-1, 1))
+        )
+        G = G + Xw.T @ Xc
+        s = s + xp.sum(Xw, axis=0)
+    total = float(n) if sample_weight is None else xp.sum(sample_weight)
+    G, s = G / total, s / total
+    if not fit_intercept:
+        return G
+    top = xp.concat([G, xp.reshape(s, (-1, 1))], axis=1)
+    one = xp.ones((1, 1), dtype=dt, device=dev)
+    return xp.concat([top, xp.concat([xp.reshape(s, (1, -1)), one], axis=1)], axis=0)
+
+
+def largest_eigenvalue(G: Array, /, *, xp: Namespace) -> float:
+    """The largest eigenvalue of a symmetric positive semi-definite matrix (``nan`` where
+    ``G`` is not finite: NaN / inf in the data)."""
+    if not bool(xp.all(xp.isfinite(G))):
+        return math.nan
+    return float(xp.max(xp.linalg.eigvalsh(G)))
+
+
+def largest_row(
+    X: Array, sample_weight: Array | None, /, *, fit_intercept: bool, xp: Namespace
+) -> float:
+    """``max_i w_i (‖x_i‖² + fit_intercept)``: the largest single-sample curvature."""
+    sq = xp.sum(X * X, axis=1) + float(fit_intercept)
+    if sample_weight is not None:
+        sq = sq * sample_weight
+    return float(xp.max(sq)) if sq.shape[0] else 0.0
+
+
+def hessian_factor(loss: str, n_classes: int = 2) -> float:
+    """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]`` over
+    the weight: 1 for the squared loss (½ MSE), ¼ for the binary log-loss (the sigmoid's
+    slope), ½ for the multinomial one (``diag(p) - p pᵀ``'s largest eigenvalue)."""
+    if loss == "squared":
+        return 1.0
+    return 0.25 if n_classes == 2 else 0.5
+
+
+def safe_rate(curvature: float, *, q: float, alpha: float) -> float:
+    """``1 / (q curvature + alpha)``: the step of ``eta0="auto"``."""
+    L = q * curvature + alpha
+    return 1.0 / L if L > 0 and math.isfinite(L) else 1.0
+
+
+def excess_from_hessian(g: Array, H: Array, /, *, xp: Namespace) -> float:
+    """``½ gᵀ H⁺ g``: the Newton decrement, how far above its minimum a smooth convex loss
+    is (exactly so for a quadratic). ``H`` is equilibrated by its diagonal first and its
+    pseudo-inverse drops directions with eigenvalues below ``1e-12`` of the largest, where
+    rounding would dominate (a direction of zero curvature, e.g. the common shift of the
+    multinomial model's classes, does not count)."""
+    diag = xp.linalg.diagonal(H)
+    scale = xp.where(
+        diag > 0, 1.0 / xp.sqrt(xp.where(diag > 0, diag, xp.ones_like(diag))), xp.zeros_like(diag)
+    )
+    A = H * (scale[:, None] * scale[None, :])
+    gs = g * scale
+    lam, V = xp.linalg.eigh(A)
+    top = float(xp.max(lam)) if lam.shape[0] else 0.0
+    keep = lam > 1e-12 * top
+    inv = xp.where(keep, 1.0 / xp.where(keep, lam, xp.ones_like(lam)), xp.zeros_like(lam))
+    proj = gs @ V
+    return 0.5 * float(xp.sum(proj * proj * inv))
+
+
+def squared_excess(
+    m: Moments,
+    coef: Array,
+    intercept: Array,
+    /,
+    *,
+    alpha: float,
+    fit_intercept: bool,
+    xp: Namespace,
+) -> float:
+    """How far the squared loss (½ MSE, + ½ alpha ‖w‖²) at ``(coef, intercept)`` is above
+    its minimum over the free parameters (the intercept only with ``fit_intercept``), from
+    the moments: exact, the loss being quadratic. In the units of ½ MSE."""
+    d = coef.shape[0]
+    eye = xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx))
+    rbar = xp.sum(m.mean_x * coef) + intercept - m.mean_y  # the mean residual
+    g = (m.sxx @ coef - m.sxy) / m.n + alpha * coef
+    if fit_intercept:  # about the means the intercept decouples: its share is ½ r̄²
+        excess = excess_from_hessian(g, m.sxx / m.n + alpha * eye, xp=xp)
+        return excess + 0.5 * float(rbar * rbar)
+    mu = xp.reshape(m.mean_x, (-1, 1))
+    G = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1)) + alpha * eye  # uncentred
+    return excess_from_hessian(g + m.mean_x * rbar, G, xp=xp)
+
+
+def log_excess(objective: Any, W: Array, b: Array, /, *, alpha: float, xp: Namespace) -> float:
+    """How far the log-loss (+ ½ alpha ‖W‖²) at ``(W, b)`` is above its minimum, estimated
+    by the Newton decrement of one pass (loss, gradient and Hessian) over the rows."""
+    fi = objective.fit_intercept
+    ev = objective.newton_pass(W, b, order=2)
+    theta = lk.pack(W, b, fit_intercept=fi, xp=xp)
+    g = lk.pack(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp)
+    H = ev.hess
+    if alpha:
+        d, k = W.shape
+        mask = lk.penalty_mask(d, k, W.dtype, _device(W), fit_intercept=fi, xp=xp)
+        g = g + alpha * mask * theta
+        H = H + alpha * xp.eye(H.shape[0], dtype=H.dtype, device=_device(H)) * mask
+    return excess_from_hessian(g, H, xp=xp)
+
+
+#: A fit whose stopping rule fired while its training loss was more than STALLED above the
+#: minimum, with more than WAY of the way down from the start still to go and more than
+#: VALLEY tol (improvements below tol an epoch with that much left mean a contraction per
+#: epoch above 1 - 1/VALLEY), stalled: it flattened along a valley.
+STALLED = 0.05
+WAY = 0.01
+VALLEY = 100.0
+
+
+def is_stalled(excess: float, loss: float, reference: float, tol: float) -> bool:
+    """Whether a fit stopped by its rule at ``loss``, ``excess`` above the minimum (in the
+    loss's units), started from ``reference``, stalled far from the minimum rather than
+    converged (SGD's noise floor near the minimum is not a stall)."""
+    minimum = max(loss - excess, 0.0)
+    return (
+        excess > STALLED * minimum
+        and excess > WAY * max(reference - minimum, 0.0)
+        and excess > VALLEY * tol
+    )
