@@ -366,3 +366,23 @@ def test_plots_module_imports_matplotlib_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "False"
+
+
+def test_public_modules_load_on_attribute_access() -> None:
+    """``import groundup as gu; gu.plots`` works as the README writes it (no import first),
+    and nothing heavy loads before it is used."""
+    code = (
+        "import sys, groundup as gu\n"
+        "before = 'matplotlib' in sys.modules or 'groundup.bench' in sys.modules\n"
+        "names = [gu.plots.loss_curves.__name__, gu.report.to_html.__name__,\n"
+        "         gu.sweeps.SweepResult.__name__, gu.diagnostics.DiagnosticReport.__name__,\n"
+        "         gu.bench.benchmark.__name__, gu.datasets.load.__name__]\n"
+        "print(before, 'plots' in dir(gu), *names)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == [
+        "False", "True", "loss_curves", "to_html", "SweepResult", "DiagnosticReport",
+        "benchmark", "load",
+    ]  # fmt: skip

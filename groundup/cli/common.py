@@ -210,7 +210,7 @@ def check_param_names(
 
 _VALUE = r"""'[^']*'|"[^"]*"|None|True|False|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"""
 _ASSIGN = re.compile(rf"(?<!--param )(?<!--set )\b([A-Za-z_][A-Za-z0-9_]*)=({_VALUE})")
-_QUOTED_LIST = re.compile(r"\[((?:'[^']*'(?:, )?)+)\]")
+_QUOTED_LIST = re.compile(r"(?<![\w\]])\[((?:'[^']*'(?:, )?)+)\]")
 _WORDS = {"None": "none", "True": "true", "False": "false"}
 
 
@@ -223,8 +223,8 @@ def _plain(value: str) -> str:
 def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
     """A library message in the command line's words: ``method='batch'`` becomes
     ``--method batch``, ``penalty='l2'`` ``--param penalty=l2``, ``None`` ``none``,
-    ``['constant', 'invscaling']`` ``constant, invscaling``; other quoted words lose their
-    quotes. Double-quoted text (``pip install "groundup[jax]"``) is kept as it is.
+    ``['constant', 'invscaling']`` ``constant, invscaling``. Other quoted words keep their
+    quotes, and so does double-quoted text (``pip install "groundup[jax]"``).
 
     Parameters
     ----------
@@ -241,7 +241,6 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
 
     out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
     out = _ASSIGN.sub(assign, out)
-    out = re.sub(r"'([^'\s]+)'", r"\1", out)
     return re.sub(r"\b(None|True|False)\b", lambda m: _WORDS[m.group(1)], out)
 
 
