@@ -194,7 +194,7 @@ def _check_device_input(est: Any, X: Array, y: Array | None, src: Backend, reset
         if y.shape[0] != n:
             msg = f"Found input variables with inconsistent numbers of samples: [{n}, {y.shape[0]}]"
             raise ValueError(msg)
-        if xp.isdtype(y.dtype, "complex floating"):
+        if backends.from_array(y).xp.isdtype(y.dtype, "complex floating"):
             msg = "Complex data not supported; pass real-valued y."
             raise ValueError(msg)
     if reset:
@@ -224,7 +224,11 @@ def prepare_fit(
     Returns the data on the device and the host ``y`` labels for classifiers (``None`` for
     regression) so that class encoding can happen on the host.
     """
-    _check_same_place(X, y, "y")
+    # Class labels of any type (strings too) may stay on the host whatever X's library and
+    # device: they are encoded there and only the codes move.
+    host_labels = y_kind == "classification" and backends.is_host_input(y)
+    if not host_labels:
+        _check_same_place(X, y, "y")
     src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
     if be.lazy:  # the estimators send Dask data to groundup.dask before this point
         msg = (
@@ -258,12 +262,19 @@ def prepare_fit(
             y_host, yd = yh, None
     else:
         Xs = X if src.device_name == be.device_name else be.asarray(X)
-        ys = y if src.device_name == be.device_name else be.asarray(y)
+        if host_labels:
+            ys = np.asarray(y)
+        else:
+            ys = y if src.device_name == be.device_name else be.asarray(y)
         _check_device_input(est, Xs, ys, be, reset)
         Xd = be.asarray(Xs, dtype=be.dtype(dtype_name))
-        if ys.ndim == 2:
+        if host_labels:
+            ys = np.ravel(ys)
+        elif ys.ndim == 2:
             ys = be.xp.reshape(ys, (-1,))
-        if y_kind == "continuous":
+        if host_labels:
+            y_host, yd = ys, None
+        elif y_kind == "continuous":
             if not be.xp.isdtype(ys.dtype, ("real floating", "integral", "bool")):
                 msg = f"y has dtype {ys.dtype}, which is not numeric; pass real-valued y."
                 raise ValueError(msg)

@@ -292,11 +292,17 @@ def test_rank_deficient_explicit_cholesky_raises():
         gu.LinearRegression(solver="cholesky").fit(X, y)
 
 
-def test_beta_constant_feature():
+def test_beta_constant_feature_gives_minimum_norm_with_warning():
+    from sklearn.linear_model import LinearRegression as SkLinear
+
     X, y, _ = make_regression(n=50, d=2)
     X[:, 1] = 3.0
-    with pytest.raises(ValueError, match="Cov\\(X\\) is singular.*method='normal'"):
-        gu.LinearRegression(method="beta").fit(X, y)
+    with pytest.warns(RankDeficientWarning, match="rank 1 of 2.*covariance form"):
+        est = gu.LinearRegression(method="beta").fit(X, y)
+    ref = SkLinear().fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-12)
+    assert float(est.intercept_) == pytest.approx(ref.intercept_, rel=1e-12)
+    assert (est.solver_, est.rank_) == ("svd", 1)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")

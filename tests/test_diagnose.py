@@ -20,8 +20,8 @@ import warnings
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from _cases import CASES
 from _helpers import assert_on_case
-from conftest import CASES
 from scipy import stats
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import NotFittedError

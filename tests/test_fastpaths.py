@@ -1,30 +1,61 @@
-"""Fast paths against their oracles, on every backend x device x dtype.
+"""Every fast path against the textbook forms of ``kernels/reference.py``, on every backend x
+device x dtype (``test_reference.py`` holds the textbook forms to scikit-learn).
 
-- the blocked one-sample SGD epoch (``SquaredLoss.sgd_epoch``) against the plain per-sample
-  loop of the descent engine (an objective without ``sgd_epoch``);
-- the vectorised learning rates against ``Schedule.__call__``;
-- the unit lower triangular solve (backend fast path, portable fallback) against row-by-row
-  forward substitution; NumPy's direct BLAS/LAPACK call against SciPy;
-- the one-pass moments (raw sums, redone on shifted data when centring would cancel digits)
-  against a two-pass NumPy computation.
+- the blocked exact one-sample epoch (``sgd_blocked.sgd_blocked_epoch``, and the engine's use
+  of ``SquaredLoss.sgd_epoch``, an ``ExactSGDEpoch``) against one-sample
+  ``reference.gradient_descent``;
+- the fused mini-batch step (``SquaredLoss.batch_step``, a ``FusedStep``, from
+  ``losses.ResidualStep``) against mini-batch ``reference.gradient_descent``;
+- full-batch descent on the moments (``SquaredLoss(use_moments=True)``) and on X against the
+  full-batch loop;
+- the refined closed forms (``closed_form.solve_normal`` with each solver, ``solve_beta``;
+  weights, ridge, no intercept, large means) against ``reference.normal_equations`` and
+  ``reference.covariance_form``;
+- the sweep's columns (``sweep.descend_columns`` with ``SquaredLossColumns``,
+  ``BinaryLogLossColumns``, ``MultinomialLogLossColumns``): each column against the loop of
+  its own configuration;
+- the logistic objectives' gradient fits (``logistic.BinaryLogLoss``,
+  ``MultinomialLogLoss`` in the engine) against the log-loss loop; a streamed chunk
+  (``DescentSettings(chunk=True)``) against one batch of its rows;
+
+then the pieces under them against their own oracles: the one-hot rows, the vectorised
+learning rates, the unit lower triangular solve, the one-pass moments. Float64 agrees to
+~1e-10 (looser where a comment says why); float32 to its own rounding.
 """
 
 from __future__ import annotations
 
 import math
 
+import array_api_extra as xpx
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import assert_on_case, make_regression
 from sklearn.linear_model import SGDRegressor
 
 import groundup as gu
 from groundup import backends
-from groundup.kernels import closed_form, sgd_blocked
-from groundup.kernels.closed_form import CANCELLATION_LIMIT, cancellation, moments
+from groundup.kernels import closed_form, logistic, reference, sgd_blocked
+from groundup.kernels.closed_form import (
+    CANCELLATION_LIMIT,
+    cancellation,
+    intercept_from_means,
+    moments,
+    solve_beta,
+    solve_normal,
+)
 from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.objective import ExactSGDEpoch, FusedStep
 from groundup.kernels.schedules import SCHEDULES, Schedule
+from groundup.kernels.sweep import (
+    ColumnSettings,
+    GroupSettings,
+    SquaredLossColumns,
+    descend_columns,
+)
+from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
 
 # Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
 SCHEDULE_PARAMS = {
@@ -36,103 +67,173 @@ SCHEDULE_PARAMS = {
 }
 
 
-class PerSampleLoss(SquaredLoss):
-    """The oracle: without ``sgd_epoch`` (and ``batch_step``) the engine makes one plain
-    ``batch_grad`` step per row."""
-
-    sgd_epoch = None
-    batch_step = None
-
-
 def _tol(case) -> float:
     return 1e-12 if case.dtype == "float64" else 1e-4
 
 
-def _assert_on_case(a, case) -> None:
+def _close(case, actual, desired, *, rtol=None) -> None:
+    """``actual`` equals ``desired`` (same namespace, device, dtype and shape) to ``rtol``,
+    relative to the largest entry of ``desired``."""
+    rtol = case.rtol if rtol is None else rtol
+    scale = float(np.abs(case.to_numpy(desired)).max()) if math.prod(desired.shape) else 0.0
+    xpx.testing.assert_close(actual, desired, rtol=rtol, atol=rtol * scale)
+
+
+def _data(case, n, d=3, *, seed=5, weighted=False, labels=None):
+    """Standardised regression data on the case (targets: y, or class codes with ``labels``
+    classes, 0/1 in X's dtype when binary); weights of mean 1, as the estimators pass them."""
+    X, y, _ = make_regression(n=n, d=d, seed=seed)
+    if labels is not None:
+        y = np.digitize(y, np.quantile(y, np.arange(1, labels) / labels))
+        y = y.astype(float) if labels == 2 else y.astype(np.int32)
+    sw = None
+    if weighted:
+        sw = np.random.default_rng(seed + 1).uniform(0.5, 1.5, size=n)
+        sw = sw * (n / sw.sum())
+    return [None if a is None else case.asarray(a) for a in (X, y, sw)]
+
+
+def _start(case, d, k=1, *, value=0.0):
     be = case.backend
-    assert backends.from_array(a).name == be.name
-    assert backends.from_array(a).device_name == be.device_name
-    assert str(a.dtype).endswith(case.dtype)
+    dt = be.dtype(case.dtype)
+    W = case.xp.full((d, k), value, dtype=dt, device=be.device)
+    return W, case.xp.full((k,), value / 2, dtype=dt, device=be.device)
 
 
-def _descend(case, cls, X, y, sw, *, schedule, alpha, fit_intercept, shuffle, epochs, tol=None):
-    """Run the engine with one-sample updates; the same permutations for both objectives."""
-    be, xp = case.backend, case.xp
-    n, d = X.shape
-    Xd, yd = case.asarray(X), case.asarray(y)
-    swd = None if sw is None else case.asarray(sw)
-    rng = np.random.default_rng(7)
-    orders = (lambda: be.asarray(rng.permutation(n))) if shuffle else (lambda: None)
-    objective = cls(Xd, yd, swd, solve_triangular=be.solve_triangular, xp=xp)
+def _abs_max(case, a):
+    return case.xp.max(case.xp.abs(a))
+
+
+def _perms(case, n, epochs, seed=7):
+    rng = np.random.default_rng(seed)
+    return [case.backend.asarray(rng.permutation(n)) for _ in range(epochs)]
+
+
+def _spy(objective, name):
+    """Count the engine's calls of ``objective.name`` (the capability stays in place)."""
+    calls = []
+    real = getattr(objective, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    setattr(objective, name, counted)
+    return calls
+
+
+def _engine(case, objective, X, y, sw, W, b, *, schedule, settings, perms=None):
+    orders = iter(perms) if perms is not None else None
+    return descend(
+        objective,
+        X,
+        y,
+        sw,
+        W,
+        b,
+        schedule=schedule,
+        settings=settings,
+        orders=(lambda: next(orders)) if orders is not None else (lambda: None),
+        xp=case.xp,
+    )
+
+
+# -- one-sample SGD: the blocked exact epoch ---------------------------------------------------
+@pytest.mark.parametrize(("block", "group_rows"), [(8, 24), (5, 5), (1, 7), (64, 4096)])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
+    """Ragged last blocks and groups, blocks of one, a block larger than the data."""
+    X, y, sw = _data(case, 37, 4, seed=9, weighted=weighted)
+    schedule = Schedule("invscaling", 0.05)
+    etas = schedule.array(1, 37, dtype=X.dtype, device=case.backend.device, xp=case.xp)
+    (order,) = _perms(case, 37, 1)
+    W0, b0 = _start(case, 4, value=0.2)
+    W, b = sgd_blocked.sgd_blocked_epoch(
+        X,
+        y,
+        sw,
+        order,
+        W0,
+        b0,
+        etas,
+        alpha=0.02,
+        fit_intercept=True,
+        block=block,
+        group_rows=group_rows,
+        solve_triangular=case.backend.solve_triangular,
+        xp=case.xp,
+    )
+    Wr, br = reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss="squared",
+        eta=schedule,
+        epochs=1,
+        batch_size=1,
+        alpha=0.02,
+        orders=[order],
+        xp=case.xp,
+    )
+    assert_on_case(W, case)
+    _close(case, W, Wr)
+    _close(case, b, br)
+
+
+def _sgd_runs(case, *, schedule_name, alpha, fit_intercept, weighted, shuffle, tol=None):
+    """Three epochs of the engine with one-sample updates (n = 100: the last block is
+    ragged) and of the reference with the same orders; the engine's ``sgd_epoch`` calls."""
+    assert 100 % sgd_blocked.BLOCK != 0
+    n = 100
+    X, y, sw = _data(case, n, weighted=weighted)
+    perms = _perms(case, n, 3) if shuffle else None
+    params = SCHEDULE_PARAMS.get(schedule_name, {})
+    schedule = Schedule(schedule_name, 0.05, updates_per_epoch=n, **params)
+    objective = SquaredLoss(X, y, sw, solve_triangular=case.backend.solve_triangular, xp=case.xp)
+    assert isinstance(objective, ExactSGDEpoch)
+    calls = _spy(objective, "sgd_epoch")
     settings = DescentSettings(
-        max_iter=epochs,
+        max_iter=3,
         batch_size=1,
         alpha=alpha,
         fit_intercept=fit_intercept,
         tol=tol,
         n_iter_no_change=1,
     )
-    W0 = xp.zeros((d, 1), dtype=Xd.dtype, device=be.device)
-    b0 = xp.zeros((1,), dtype=Xd.dtype, device=be.device)
-    res = descend(
-        objective, Xd, yd, swd, W0, b0, schedule=schedule, settings=settings, orders=orders, xp=xp
+    W0, b0 = _start(case, 3)
+    res = _engine(
+        case, objective, X, y, sw, W0, b0, schedule=schedule, settings=settings, perms=perms
     )
-    return res
-
-
-def _params(res, case) -> np.ndarray:
-    return np.concatenate([case.to_numpy(res.W)[:, 0], case.to_numpy(res.b)])
-
-
-def _compare_epochs(case, *, schedule_name, alpha, fit_intercept, weighted, shuffle, tol=None):
-    assert 100 % sgd_blocked.BLOCK != 0
-    # n = 100 is not a multiple of the block size: the last block is ragged.
-    X, y, _ = make_regression(n=100, d=3, seed=5)
-    sw = np.random.default_rng(2).uniform(0.5, 1.5, size=100) if weighted else None
-    if sw is not None:
-        sw = sw * (100 / sw.sum())  # the estimator normalises weights to mean 1
-    out = []
-    for cls in (PerSampleLoss, SquaredLoss):
-        schedule = Schedule(
-            schedule_name, 0.05, updates_per_epoch=100, **SCHEDULE_PARAMS.get(schedule_name, {})
-        )
-        res = _descend(
-            case,
-            cls,
-            X,
-            y,
-            sw,
-            schedule=schedule,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            shuffle=shuffle,
-            epochs=3,
-            tol=tol,
-        )
-        out.append((res, schedule))
-    (plain, s_plain), (blocked, s_blocked) = out
-    _assert_on_case(blocked.W, case)
-    _assert_on_case(blocked.b, case)
-    np.testing.assert_allclose(
-        _params(blocked, case),
-        _params(plain, case),
-        rtol=_tol(case),
-        atol=_tol(case) * np.abs(_params(plain, case)).max(),
+    eta = Schedule(schedule_name, 0.05, updates_per_epoch=n, **params)
+    if schedule_name == "adaptive":  # see the test below: /5 from the third epoch on
+        eta = lambda t: 0.05 / 5.0 ** max(0, (t - 1) // n - 1)  # noqa: E731
+    ref = reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss="squared",
+        eta=eta,
+        epochs=3,
+        batch_size=1,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        orders=perms,
+        xp=case.xp,
     )
-    hist_p = np.array([float(v) for v in plain.history])
-    hist_b = np.array([float(v) for v in blocked.history])
-    np.testing.assert_allclose(hist_b, hist_p, rtol=10 * _tol(case))
-    assert blocked.updates == plain.updates == 300
-    assert s_blocked.scale == s_plain.scale
-    if not fit_intercept:
-        assert float(blocked.b[0]) == 0.0
+    assert res.updates == 300
+    return res, ref, calls
 
 
 @pytest.mark.parametrize("schedule_name", SCHEDULES)
-def test_blocked_sgd_equals_per_sample_loop_every_schedule(case, schedule_name):
-    # adaptive: a tol no loss can meet makes the engine divide eta by 5 after every epoch.
+def test_engine_sgd_every_schedule_equals_reference(case, schedule_name):
+    # adaptive: a tol no loss can meet (with n_iter_no_change=1) makes every epoch from the
+    # second a stall, after which the engine divides eta by 5.
     tol = 1e9 if schedule_name == "adaptive" else None
-    _compare_epochs(
+    res, (Wr, br), calls = _sgd_runs(
         case,
         schedule_name=schedule_name,
         alpha=0.0,
@@ -141,14 +242,18 @@ def test_blocked_sgd_equals_per_sample_loop_every_schedule(case, schedule_name):
         shuffle=True,
         tol=tol,
     )
+    assert len(calls) == 3  # every epoch took the blocked path
+    assert_on_case(res.W, case)
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
 
 
 @pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
 @pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
-def test_blocked_sgd_equals_per_sample_loop(case, fit_intercept, alpha, weighted, shuffle):
-    _compare_epochs(
+def test_engine_sgd_equals_reference(case, fit_intercept, alpha, weighted, shuffle):
+    res, (Wr, br), calls = _sgd_runs(
         case,
         schedule_name="invscaling",
         alpha=alpha,
@@ -156,106 +261,47 @@ def test_blocked_sgd_equals_per_sample_loop(case, fit_intercept, alpha, weighted
         weighted=weighted,
         shuffle=shuffle,
     )
-
-
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
-@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
-def test_fused_batch_step_equals_batch_grad_update(case, fit_intercept, alpha, weighted):
-    """Mini-batches of 16 (ragged last one): ``batch_step`` against ``batch_grad`` + update."""
-    be, xp = case.backend, case.xp
-    X, y, _ = make_regression(n=90, d=3, seed=6)
-    sw = np.random.default_rng(3).uniform(0.5, 1.5, size=90) if weighted else None
-    out = []
-    for cls in (PerSampleLoss, SquaredLoss):
-        rng = np.random.default_rng(0)
-        Xd, yd = case.asarray(X), case.asarray(y)
-        swd = None if sw is None else case.asarray(sw)
-        res = descend(
-            cls(Xd, yd, swd, xp=xp),
-            Xd,
-            yd,
-            swd,
-            xp.zeros((3, 1), dtype=Xd.dtype, device=be.device),
-            xp.zeros((1,), dtype=Xd.dtype, device=be.device),
-            schedule=Schedule("invscaling", 0.1),
-            settings=DescentSettings(
-                max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None
-            ),
-            orders=lambda rng=rng: be.asarray(rng.permutation(90)),
-            xp=xp,
-        )
-        out.append(res)
-    _assert_on_case(out[1].W, case)
-    np.testing.assert_allclose(
-        _params(out[1], case), _params(out[0], case), rtol=_tol(case), atol=_tol(case)
-    )
-    assert out[0].updates == out[1].updates == 3 * 6
-
-
-@pytest.mark.parametrize(("block", "group_rows"), [(8, 24), (5, 5), (1, 7), (64, 4096)])
-def test_blocked_kernel_block_and_group_sizes(case, block, group_rows):
-    """Ragged last blocks and groups, blocks of one, a block larger than the data."""
-    xp = case.xp
-    X, y, _ = make_regression(n=37, d=4, seed=9)
-    etas_h = np.array([Schedule("invscaling", 0.05)(t) for t in range(1, 38)])
-    order = np.random.default_rng(0).permutation(37)
-    Xd, yd = case.asarray(X), case.asarray(y)
-    W0 = case.asarray(np.full((4, 1), 0.1))
-    b0 = case.asarray(np.array([0.5]))
-    W, b = sgd_blocked.sgd_blocked_epoch(
-        Xd,
-        yd,
-        None,
-        case.backend.asarray(order),
-        W0,
-        b0,
-        case.asarray(etas_h),
-        alpha=0.02,
-        fit_intercept=True,
-        block=block,
-        group_rows=group_rows,
-        solve_triangular=case.backend.solve_triangular,
-        xp=xp,
-    )
-    _assert_on_case(W, case)
-    # The per-sample update written out (scikit-learn's order: decay, then the step).
-    w, c = np.full(4, 0.1), 0.5
-    for t, i in enumerate(order):
-        r = X[i] @ w + c - y[i]
-        w = (1 - etas_h[t] * 0.02) * w - etas_h[t] * r * X[i]
-        c = c - etas_h[t] * r
-    np.testing.assert_allclose(case.to_numpy(W)[:, 0], w, rtol=_tol(case), atol=_tol(case))
-    np.testing.assert_allclose(case.to_numpy(b), [c], rtol=_tol(case))
+    assert len(calls) == 3
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
+    if not fit_intercept:
+        assert float(res.b[0]) == 0.0
 
 
 def test_large_decay_steps_use_the_per_sample_loop(case):
     """eta * alpha > MAX_DECAY_STEP (scikit-learn clamps the decay at zero): the engine keeps
-    the per-sample loop, so the result is still the oracle's."""
-    X, y, _ = make_regression(n=40, d=2, seed=3)
-    schedule = Schedule("constant", 0.9)
-    runs = [
-        _descend(
-            case,
-            cls,
-            X,
-            y,
-            None,
-            schedule=schedule,
-            alpha=1.5,
-            fit_intercept=True,
-            shuffle=False,
-            epochs=2,
-        )
-        for cls in (PerSampleLoss, SquaredLoss)
-    ]
+    the per-sample loop, which still equals the reference."""
+    X, y, _ = _data(case, 40, 2, seed=3)
     assert 0.9 * 1.5 > sgd_blocked.MAX_DECAY_STEP
-    np.testing.assert_allclose(_params(runs[1], case), _params(runs[0], case), rtol=_tol(case))
+    objective = SquaredLoss(X, y, None, solve_triangular=case.backend.solve_triangular, xp=case.xp)
+    calls = _spy(objective, "sgd_epoch")
+    settings = DescentSettings(max_iter=2, batch_size=1, alpha=1.5, tol=None)
+    W0, b0 = _start(case, 2)
+    res = _engine(
+        case, objective, X, y, None, W0, b0, schedule=Schedule("constant", 0.9), settings=settings
+    )
+    Wr, br = reference.gradient_descent(
+        X,
+        y,
+        None,
+        W0,
+        b0,
+        loss="squared",
+        eta=lambda t: 0.9,
+        epochs=2,
+        batch_size=1,
+        alpha=1.5,
+        xp=case.xp,
+    )
+    assert calls == []
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_sgd_reproduces_sklearn_sgdregressor(case64, shuffle):
-    """Several groups of blocks (n > GROUP_ROWS), three epochs, constant rate."""
+    """Several groups of blocks (n > GROUP_ROWS), three epochs, constant rate: scikit-learn
+    in order; shuffled, the reference with the estimator's permutations."""
     X, y, _ = make_regression(n=5000, d=4, seed=11)
     params = {
         "learning_rate": "constant",
@@ -267,20 +313,474 @@ def test_sgd_reproduces_sklearn_sgdregressor(case64, shuffle):
         "random_state": 0,
     }
     est = gu.LinearRegression(method="sgd", **params).fit(case64.asarray(X), case64.asarray(y))
-    if shuffle:  # groundup draws its own permutations: the per-sample loop with the same ones
-        rng, w, c = np.random.default_rng(0), np.zeros(4), 0.0
-        for _ in range(3):
-            for i in rng.permutation(5000):
-                r = X[i] @ w + c - y[i]
-                w, c = w - 0.01 * r * X[i], c - 0.01 * r
-        ref_coef, ref_icpt = w, c
+    if shuffle:  # groundup draws its own permutations from default_rng(random_state)
+        rng = np.random.default_rng(0)
+        orders = [case64.backend.asarray(rng.permutation(5000)) for _ in range(3)]
+        W, b = reference.gradient_descent(
+            case64.asarray(X),
+            case64.asarray(y),
+            None,
+            *_start(case64, 4),
+            loss="squared",
+            eta=lambda t: 0.01,
+            epochs=3,
+            batch_size=1,
+            orders=orders,
+            xp=case64.xp,
+        )
+        ref_coef, ref_icpt = case64.to_numpy(W)[:, 0], float(b[0])
     else:
         sk = SGDRegressor(**params).fit(X, y)
         ref_coef, ref_icpt = sk.coef_, sk.intercept_[0]
-    _assert_on_case(est.coef_, case64)
+    assert_on_case(est.coef_, case64)
     np.testing.assert_allclose(case64.to_numpy(est.coef_), ref_coef, rtol=1e-10)
     np.testing.assert_allclose(float(est.intercept_), ref_icpt, rtol=1e-10)
     assert est.t_ == 3 * 5000 + 1
+
+
+# -- mini-batch: the fused step ----------------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_fused_batch_step_equals_reference(case, fit_intercept, alpha, weighted):
+    """Mini-batches of 16 (the last one ragged), three shuffled epochs."""
+    X, y, sw = _data(case, 90, seed=6, weighted=weighted)
+    objective = SquaredLoss(X, y, sw, xp=case.xp)
+    assert isinstance(objective, FusedStep)
+    calls = _spy(objective, "batch_step")
+    perms = _perms(case, 90, 3, seed=0)
+    settings = DescentSettings(
+        max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None
+    )
+    W0, b0 = _start(case, 3)
+    res = _engine(
+        case,
+        objective,
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        schedule=Schedule("invscaling", 0.1),
+        settings=settings,
+        perms=perms,
+    )
+    Wr, br = reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss="squared",
+        eta=Schedule("invscaling", 0.1),
+        epochs=3,
+        batch_size=16,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        orders=perms,
+        xp=case.xp,
+    )
+    assert len(calls) == res.updates == 3 * 6
+    assert_on_case(res.W, case)
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
+
+
+# -- full batch: the moments -------------------------------------------------------------------
+@pytest.mark.parametrize("use_moments", [True, False], ids=["moments", "pass-over-X"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_full_batch_equals_reference(case, fit_intercept, alpha, weighted, use_moments):
+    """``SquaredLoss.full_grad`` and ``loss`` from XᵀX, Xᵀy (one pass over X, in chunks of
+    32 rows), or from X every epoch: the reference's full-batch iterates, and its mean
+    squared residual as the last loss."""
+    n = 90
+    X, y, sw = _data(case, n, seed=4, weighted=weighted)
+    objective = SquaredLoss(X, y, sw, use_moments=use_moments, chunk_rows=32, xp=case.xp)
+    assert (objective.stats is not None) == use_moments
+    calls = _spy(objective, "full_grad")
+    settings = DescentSettings(
+        max_iter=8, batch_size=n, alpha=alpha, fit_intercept=fit_intercept, tol=None
+    )
+    W0, b0 = _start(case, 3)
+    res = _engine(
+        case, objective, X, y, sw, W0, b0, schedule=Schedule("invscaling", 0.5), settings=settings
+    )
+    Wr, br = reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss="squared",
+        eta=Schedule("invscaling", 0.5),
+        epochs=8,
+        batch_size=n,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        xp=case.xp,
+    )
+    assert len(calls) == 8
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
+    xp = case.xp
+    r2 = (X @ Wr[:, 0] + br[0] - y) ** 2
+    mse = xp.mean(r2) if sw is None else xp.sum(sw * r2) / xp.sum(sw)
+    # The moments' loss is w'Sw - 2 w's + var(y) + delta², which cancels against var(y)
+    # (about 10 here, the loss about 1): a few more digits' worth of rounding.
+    _close(case, res.history[-1], mse, rtol=1e-9 if case.dtype == "float64" else 1e-3)
+
+
+# -- the closed forms --------------------------------------------------------------------------
+def _closed_data(case, *, weighted, offset=0.0, n=600):
+    """Four features on different scales (first chunk of 128 rows: a pilot solution), raw
+    weights (the closed forms take them as they come)."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(n, 4)) * [1.0, 5.0, 0.1, 2.0] + [0.0, 1.0, -2.0, 0.5] + offset
+    y = X @ [1.0, -0.2, 3.0, 0.7] + 2.0 + 0.05 * rng.normal(size=n)
+    sw = rng.uniform(0.2, 3.0, size=n) if weighted else None
+    return [None if a is None else case.asarray(a) for a in (X, y, sw)]
+
+
+def _weighted_sse(case, X, y, sw, coef, icpt):
+    r = y - X @ coef - icpt
+    return case.xp.sum(r * r) if sw is None else case.xp.sum(sw * r * r)
+
+
+def _check_solution(case, sol, m, X, y, sw, ref, *, fit_intercept, rtol=None):
+    """Coefficients, intercept (from the means) and the refined residual sum of squares."""
+    coef, icpt = ref
+    assert_on_case(sol.coef, case)
+    _close(case, sol.coef, coef, rtol=rtol)
+    if fit_intercept:
+        _close(case, intercept_from_means(sol.coef, m, xp=case.xp), icpt, rtol=rtol)
+    else:
+        assert float(icpt) == 0.0
+        assert float(_abs_max(case, m.mean_x)) == 0.0
+    sse = _weighted_sse(case, X, y, sw, coef, icpt)
+    _close(case, sol.sse, sse, rtol=None if rtol is None else 10 * rtol)
+
+
+@pytest.mark.parametrize("solver", ["auto", "cholesky", "qr", "svd"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_solve_normal_equals_reference(case, solver, weighted, fit_intercept):
+    X, y, sw = _closed_data(case, weighted=weighted)
+    xp = case.xp
+    m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=128, xp=xp)
+    assert m.pilot is not None  # the refinement from the moments pass
+    sol = solve_normal(X, y, m, sw, solver=solver, chunk_rows=128, xp=xp)
+    assert sol.solver == ("cholesky" if solver == "auto" else solver)
+    ref = reference.normal_equations(X, y, sw, fit_intercept=fit_intercept, xp=xp)
+    _check_solution(case, sol, m, X, y, sw, ref, fit_intercept=fit_intercept)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_solve_beta_equals_reference(case, weighted, fit_intercept):
+    X, y, sw = _closed_data(case, weighted=weighted)
+    xp = case.xp
+    m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=128, xp=xp)
+    sol = solve_beta(X, y, m, sw, chunk_rows=128, xp=xp)
+    ref = reference.covariance_form(X, y, sw, fit_intercept=fit_intercept, xp=xp)
+    _check_solution(case, sol, m, X, y, sw, ref, fit_intercept=fit_intercept)
+
+
+@pytest.mark.parametrize("method", ["normal", "beta"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_closed_forms_with_ridge_equal_reference(case, method, weighted, fit_intercept):
+    """``ridge = n·alpha`` (n: the total weight), as the estimator passes it: the normal
+    equations with alpha (the covariance form is the same system divided by n − 1)."""
+    X, y, sw = _closed_data(case, weighted=weighted)
+    xp, alpha = case.xp, 0.5
+    m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=128, xp=xp)
+    solve = solve_normal if method == "normal" else solve_beta
+    sol = solve(X, y, m, sw, ridge=m.n * alpha, chunk_rows=128, xp=xp)
+    ref = reference.normal_equations(X, y, sw, alpha=alpha, fit_intercept=fit_intercept, xp=xp)
+    plain = reference.normal_equations(X, y, sw, fit_intercept=fit_intercept, xp=xp)
+    assert float(_abs_max(case, ref[0] - plain[0])) > 1e-3  # the penalty matters
+    _check_solution(case, sol, m, X, y, sw, ref, fit_intercept=fit_intercept)
+
+
+@pytest.mark.parametrize("method", ["normal", "beta"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_closed_forms_with_large_means_equal_reference(case64, method, weighted):
+    """Means of 1e4 against spreads of 0.1 to 5: the moments are redone on shifted data. The
+    data themselves carry ~12 significant digits about their means (1e4 · eps = 2e-12 against
+    0.1), so the reference is as far from the exact solution: rtol 1e-9."""
+    X, y, sw = _closed_data(case64, weighted=weighted, offset=1e4)
+    xp = case64.xp
+    m = moments(X, y, sw, chunk_rows=128, xp=xp)
+    assert cancellation(m, xp=xp) > CANCELLATION_LIMIT
+    if method == "normal":
+        sol = solve_normal(X, y, m, sw, chunk_rows=128, xp=xp)
+        ref = reference.normal_equations(X, y, sw, xp=xp)
+    else:
+        sol = solve_beta(X, y, m, sw, chunk_rows=128, xp=xp)
+        ref = reference.covariance_form(X, y, sw, xp=xp)
+    _check_solution(case64, sol, m, X, y, sw, ref, fit_intercept=True, rtol=1e-9)
+
+
+# -- the sweep's columns -----------------------------------------------------------------------
+# (schedule, eta0, alpha, max_iter) of three configurations trained together
+COLUMN_CONFIGS = [
+    ("constant", 0.05, 0.0, 3),
+    ("invscaling", 0.1, 0.01, 2),
+    ("time_decay", 0.08, 0.05, 3),
+]
+METHODS = [("sgd", 1), ("minibatch", 16), ("batch", None)]
+
+
+def _columns(case, objective, X, y, sw, W0, b0, *, batch_size, fit_intercept, perms):
+    n = X.shape[0]
+    per_epoch = 1 if batch_size is None else -(-n // batch_size)
+    orders = iter(perms) if perms is not None else None
+    return descend_columns(
+        objective,
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        schedules=[Schedule(s, e, updates_per_epoch=per_epoch) for s, e, _, _ in COLUMN_CONFIGS],
+        columns=[ColumnSettings(max_iter=it, alpha=a, tol=None) for _, _, a, it in COLUMN_CONFIGS],
+        settings=GroupSettings(batch_size=batch_size or n, fit_intercept=fit_intercept),
+        orders=(lambda: next(orders)) if orders is not None else (lambda: None),
+        xp=case.xp,
+    )
+
+
+def _column_reference(case, X, y, sw, W0, b0, config, *, loss, batch_size, fit_intercept, perms):
+    name, eta0, alpha, epochs = config
+    n = X.shape[0]
+    per_epoch = 1 if batch_size is None else -(-n // batch_size)
+    return reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss=loss,
+        eta=Schedule(name, eta0, updates_per_epoch=per_epoch),
+        epochs=epochs,
+        batch_size=batch_size or n,
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        orders=None if perms is None else perms[:epochs],
+        xp=case.xp,
+    )
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize(("method", "batch_size"), METHODS, ids=[m for m, _ in METHODS])
+def test_squared_loss_columns_equal_reference(case, method, batch_size, fit_intercept):
+    """Each column (its own schedule, penalty and number of epochs) is the loop of its own
+    configuration; ``batch`` from the moments."""
+    n, K = 60, len(COLUMN_CONFIGS)
+    X, y, sw = _data(case, n, weighted=True)
+    objective = SquaredLossColumns(
+        X, y, sw, use_moments=method == "batch", chunk_rows=16, xp=case.xp
+    )
+    perms = None if method == "batch" else _perms(case, n, 3)
+    W0, b0 = _start(case, 3, K)
+    results = _columns(
+        case,
+        objective,
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        batch_size=batch_size,
+        fit_intercept=fit_intercept,
+        perms=perms,
+    )
+    for res, config in zip(results, COLUMN_CONFIGS, strict=True):
+        Wr, br = _column_reference(
+            case,
+            X,
+            y,
+            sw,
+            *_start(case, 3),
+            config,
+            loss="squared",
+            batch_size=batch_size,
+            fit_intercept=fit_intercept,
+            perms=perms,
+        )
+        assert res.n_iter == config[3]
+        assert_on_case(res.coef, case)
+        _close(case, res.coef, Wr[:, 0])
+        _close(case, res.intercept, br[0])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
+@pytest.mark.parametrize(("method", "batch_size"), METHODS, ids=[m for m, _ in METHODS])
+def test_log_loss_columns_equal_reference(case, method, batch_size, n_classes):
+    """Binary columns (one per configuration) and softmax columns (C per configuration,
+    class by class), the passes over X in chunks of 16 rows: each configuration is the
+    log-loss loop of its own."""
+    n, K = 60, len(COLUMN_CONFIGS)
+    X, codes, sw = _data(case, n, weighted=True, labels=n_classes)
+    C = 1 if n_classes == 2 else n_classes
+    xp = case.xp
+    if n_classes == 2:  # y: 0/1 in X's dtype
+        Y, objective = codes, BinaryLogLossColumns(X, codes, sw, chunk_rows=16, xp=xp)
+    else:  # y: the one-hot rows
+        Y = xpx.one_hot(codes, n_classes, dtype=X.dtype, xp=xp)
+        objective = MultinomialLogLossColumns(
+            X, Y, sw, n_classes=n_classes, chunk_rows=16, chunk_elements=64, xp=xp
+        )
+    perms = None if method == "batch" else _perms(case, n, 3)
+    W0, b0 = _start(case, 3, C * K)
+    results = _columns(
+        case, objective, X, Y, sw, W0, b0, batch_size=batch_size, fit_intercept=True, perms=perms
+    )
+    for res, config in zip(results, COLUMN_CONFIGS, strict=True):
+        Wr, br = _column_reference(
+            case,
+            X,
+            codes,
+            sw,
+            *_start(case, 3, C),
+            config,
+            loss="log",
+            batch_size=batch_size,
+            fit_intercept=True,
+            perms=perms,
+        )
+        assert res.n_iter == config[3]
+        _close(case, res.coef, Wr[:, 0] if C == 1 else Wr)
+        _close(case, res.intercept, br[0] if C == 1 else br)
+
+
+# -- the logistic objectives in the engine ------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
+@pytest.mark.parametrize(("method", "batch_size"), METHODS, ids=[m for m, _ in METHODS])
+def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, weighted):
+    """``BinaryLogLoss`` / ``MultinomialLogLoss`` (no fast-path capability: the engine
+    steps along ``batch_grad``; ``batch`` along ``full_grad``, one chunked pass of 16 rows
+    that also gives the epoch's loss)."""
+    n = 60
+    X, codes, sw = _data(case, n, weighted=weighted, labels=n_classes)
+    cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
+    objective = cls(X, codes, sw, n_classes=n_classes, chunk_rows=16, xp=case.xp)
+    assert not isinstance(objective, FusedStep)
+    assert not isinstance(objective, ExactSGDEpoch)
+    k = 1 if n_classes == 2 else n_classes
+    epochs = 10 if method == "batch" else 3
+    perms = None if method == "batch" else _perms(case, n, epochs)
+    settings = DescentSettings(max_iter=epochs, batch_size=batch_size or n, alpha=0.01, tol=None)
+    W0, b0 = _start(case, 3, k)
+    res = _engine(
+        case,
+        objective,
+        X,
+        codes,
+        sw,
+        W0,
+        b0,
+        schedule=Schedule("invscaling", 0.5),
+        settings=settings,
+        perms=perms,
+    )
+    Wr, br = reference.gradient_descent(
+        X,
+        codes,
+        sw,
+        W0,
+        b0,
+        loss="log",
+        eta=Schedule("invscaling", 0.5),
+        epochs=epochs,
+        batch_size=batch_size or n,
+        alpha=0.01,
+        orders=perms,
+        xp=case.xp,
+    )
+    assert_on_case(res.W, case)
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
+
+
+@pytest.mark.parametrize("kind", ["squared-sgd", "log-one-batch"])
+def test_a_streamed_chunk_equals_reference(case, kind):
+    """``DescentSettings(chunk=True)`` (the Dask loop's chunks): the updates only, and a
+    chunk within one batch is one batch of its rows (the weights here are not of mean 1, so
+    the training-set gradient, normalised by the total weight, would differ)."""
+    n = 20
+    X, y, _ = _data(case, n, labels=2 if kind.startswith("log") else None)
+    sw = case.asarray(np.random.default_rng(0).uniform(0.1, 0.5, size=n))
+    if kind == "squared-sgd":
+        objective = SquaredLoss(X, y, sw, xp=case.xp)
+        loss, bs = "squared", 1
+    else:
+        objective = BinaryLogLoss(X, y, sw, xp=case.xp)
+        loss, bs = "log", 32
+    settings = DescentSettings(max_iter=2, batch_size=bs, tol=None, chunk=True)
+    perms = None if bs > n else _perms(case, n, 2)
+    W0, b0 = _start(case, 3, value=0.1)
+    res = _engine(
+        case,
+        objective,
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        schedule=Schedule("constant", 0.2),
+        settings=settings,
+        perms=perms,
+    )
+    assert res.history == []
+    assert res.reference_loss is None
+    assert res.updates == (2 * n if bs == 1 else 2)
+    Wr, br = reference.gradient_descent(
+        X,
+        y,
+        sw,
+        W0,
+        b0,
+        loss=loss,
+        eta=lambda t: 0.2,
+        epochs=2,
+        batch_size=bs,
+        orders=perms,
+        xp=case.xp,
+    )
+    _close(case, res.W, Wr)
+    _close(case, res.b, br)
+    if bs > n:  # what the test tells apart
+        full, batch = objective.full_grad(W0, b0)[0], objective.batch_grad(X, y, sw, W0, b0)[0]
+        assert float(_abs_max(case, full - batch)) > 1e-3 * float(_abs_max(case, batch))
+    with pytest.raises(ValueError, match="tol=None"):
+        descend(
+            objective,
+            X,
+            y,
+            sw,
+            W0,
+            b0,
+            schedule=Schedule("constant", 0.2),
+            settings=DescentSettings(chunk=True),
+            orders=lambda: None,
+            xp=case.xp,
+        )
+
+
+# -- one-hot rows -----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float", "bool"])
+def test_one_hot_equals_array_api_extra(case, dtype):
+    """The multinomial loss's own ``one_hot`` (faster on PyTorch) against array-api-extra's."""
+    xp = case.xp
+    codes = case.backend.asarray(np.array([2, 0, 1, 1, 2, 0], dtype=np.int32))
+    dt = case.backend.dtype(case.dtype) if dtype == "float" else xp.bool
+    ours = logistic.one_hot(codes, 3, dt, xp=xp)
+    xpx.testing.assert_equal(ours, xpx.one_hot(codes, 3, dtype=dt, xp=xp))
+    assert int(xp.sum(xp.astype(ours, xp.int32))) == 6
 
 
 # -- learning rates ------------------------------------------------------------------------
@@ -293,7 +793,7 @@ def test_learning_rates_match_schedule(case, name):
         schedule.power_t = 0.3  # the general power; 0.25 and 0.5 have their own test below
     be = case.backend
     rates = schedule.array(3, 200, dtype=be.dtype(case.dtype), device=be.device, xp=case.xp)
-    _assert_on_case(rates, case)
+    assert_on_case(rates, case)
     expected = [schedule(t) for t in range(3, 203)]
     # float32: rounding of t and of the formula, relative to eta0 (cosine's tail cancels).
     rtol = 1e-14 if case.dtype == "float64" else 1e-6
@@ -342,7 +842,7 @@ def test_solve_unit_lower_against_forward_substitution(case, use_fast):
     fast = be.solve_triangular if use_fast else None
     x = sgd_blocked.solve_unit_lower(Ld, rd, fast=fast, xp=xp)
     oracle = sgd_blocked.forward_substitution(Ld, rd, xp=xp)
-    _assert_on_case(x, case)
+    assert_on_case(x, case)
     np.testing.assert_allclose(case.to_numpy(x), case.to_numpy(oracle), rtol=100 * _tol(case))
     # and the definition: (I + strictly lower part of L) x = r
     A = np.tril(L, -1) + np.eye(len(r))
@@ -414,7 +914,7 @@ def test_moments_match_two_pass(case, offset, weighted):
         xp=xp,
     )
     mx, my, sxx, sxy, syy = _two_pass(X, y, sw)
-    _assert_on_case(m.sxx, case)
+    assert_on_case(m.sxx, case)
     if case.dtype == "float32":  # against the two-pass moments of the float32 data itself
         X32, y32 = X.astype(np.float32).astype(float), y.astype(np.float32).astype(float)
         mx, my, sxx, sxy, syy = _two_pass(X32, y32, sw)
@@ -429,7 +929,7 @@ def test_uncentred_moments_without_intercept(case):
     rng = np.random.default_rng(8)
     X, y = rng.normal(size=(300, 3)) + 2.0, rng.normal(size=300)
     m = moments(case.asarray(X), case.asarray(y), fit_intercept=False, chunk_rows=64, xp=case.xp)
-    _assert_on_case(m.sxx, case)
+    assert_on_case(m.sxx, case)
     rtol = 1e-12 if case.dtype == "float64" else 1e-5
     X32 = X if case.dtype == "float64" else X.astype(np.float32).astype(float)
     y32 = y if case.dtype == "float64" else y.astype(np.float32).astype(float)
@@ -466,7 +966,7 @@ def test_pilot_residual_products_match_their_definition(case64, offset, weighted
         mx, my = np.zeros(3), 0.0
     r0 = (y - my) - (X - mx) @ w0
     g = (X - mx).T @ (w * r0)
-    _assert_on_case(m.pilot.g, case64)
+    assert_on_case(m.pilot.g, case64)
     # the products of raw (uncentred) data lose sqrt(cancellation) digits: 1e4 * eps
     np.testing.assert_allclose(
         case64.to_numpy(m.pilot.g), g, rtol=1e-9, atol=1e-9 * np.abs(g).max()
@@ -502,7 +1002,7 @@ def test_refinement_from_the_pilot_skips_the_second_pass(case64, monkeypatch, me
 
 def test_a_poor_pilot_falls_back_to_the_second_pass(monkeypatch):
     """The first chunk holds only one regime of the data: its solution is far off, so the
-    refinement takes the pass over the data (and the result is as accurate)."""
+    refinement takes the pass over the data (and the result is the reference's)."""
     import array_api_compat.numpy as xp
 
     rng = np.random.default_rng(7)
@@ -520,8 +1020,7 @@ def test_a_poor_pilot_falls_back_to_the_second_pass(monkeypatch):
     m = moments(X, y, chunk_rows=128, xp=xp)
     sol = closed_form.solve_normal(X, y, m, chunk_rows=128, xp=xp)
     assert passes == [1]
-    Xc = np.c_[np.ones(2000), X]
-    ref = np.linalg.lstsq(Xc, y, rcond=None)[0][1:]
+    ref, _ = reference.normal_equations(X, y, xp=xp)
     np.testing.assert_allclose(sol.coef, ref, rtol=1e-12)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_regression
+from _helpers import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu
@@ -155,13 +155,11 @@ def test_engine_makes_no_sync_on_cuda(method, alpha):
 
 
 class _SyncingLoss(SquaredLoss):
-    """A deliberately bad objective: reads a value on the host in every update."""
+    """A deliberately bad objective: reads a value on the host in every (fused) update."""
 
-    batch_step = None  # make the engine call batch_grad
-
-    def batch_grad(self, Xb, yb, sb, W, b):
+    def batch_step(self, Xb, yb, sb, W, b, eta, decay, fit_intercept):
         float(b[0])
-        return super().batch_grad(Xb, yb, sb, W, b)
+        return super().batch_step(Xb, yb, sb, W, b, eta, decay, fit_intercept)
 
 
 def test_the_check_catches_a_sync_per_update(syncs):

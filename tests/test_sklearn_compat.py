@@ -21,11 +21,6 @@ _STOCHASTIC_WEIGHTS = (
     "stochastic updates visit each sample once per epoch, so integer weights are not "
     "equivalent to repeated rows (scikit-learn marks SGDRegressor the same way)"
 )
-_BETA_SINGULAR = (
-    "the check's X is rank deficient (more features than samples, or make_classification's "
-    "redundant features); the covariance form has no unique solution there and raises, "
-    "pointing to method='normal' (which returns the minimum-norm solution)"
-)
 
 
 def _expected_failures(est: gu.LinearRegression) -> dict[str, str]:
@@ -35,9 +30,6 @@ def _expected_failures(est: gu.LinearRegression) -> dict[str, str]:
             failures[check] = _UNSCALED
     if est.method == "sgd":
         failures["check_sample_weight_equivalence_on_dense_data"] = _STOCHASTIC_WEIGHTS
-    if est.method == "beta":
-        failures["check_sample_weight_equivalence_on_dense_data"] = _BETA_SINGULAR
-        failures["check_array_api_input"] = _BETA_SINGULAR
     return failures
 
 

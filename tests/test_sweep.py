@@ -12,8 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from _helpers import assert_on_case
-from conftest import make_regression
+from _helpers import assert_on_case, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error, r2_score
 
@@ -149,7 +148,7 @@ def test_early_stopping_runs_equal_single_fits():
 
 
 def _numpy_case():
-    from conftest import Case
+    from _cases import Case
 
     return Case("numpy", "cpu", "float64")
 

@@ -31,21 +31,32 @@ from groundup import backends
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.dask._data import HOST, DaskData, add_pairs, check_weights, keep_rows, raise_nonfinite
-from groundup.kernels.closed_form import Moments, Solution, centred_products, merge_moments, moments
+from groundup.kernels.closed_form import (
+    Moments,
+    Solution,
+    centred_products,
+    finish_accurate,
+    merge_moments,
+    moments,
+    qr_lstsq,
+    residual_sums,
+    svd_lstsq,
+)
 from groundup.kernels.losses import SquaredLoss
 
 __all__ = ["DaskPasses", "gather", "stats_objective"]
 
 
 # -- moments ----------------------------------------------------------------------------------
-def _empty_moments(d: int, dtype: Any) -> Moments:
+def _empty_moments(d: int, dtype: Any, centred: bool) -> Moments:
     z = np.zeros((), dtype=dtype)
-    return Moments(0.0, np.zeros((d,), dtype=dtype), z, np.zeros((d, d), dtype=dtype), z, z)
+    zx, zxx = np.zeros((d,), dtype=dtype), np.zeros((d, d), dtype=dtype)
+    return Moments(0.0, zx, z, zxx, z, z, centred=centred)
 
 
 def _scaled(m: Moments, c: float) -> Moments:
     """The moments with every weight multiplied by ``c`` (the means do not change)."""
-    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c)
+    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
 
 
 # -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) -------------------------
@@ -62,7 +73,8 @@ class _Part:
 
 def _host_moments(m: Moments, cb: Backend) -> Moments:
     h = cb.to_numpy
-    return Moments(float(m.n), h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
+    arrays = (h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
+    return Moments(float(m.n), *arrays, centred=m.centred)
 
 
 def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
@@ -70,7 +82,7 @@ def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) ->
     xp, d = cb.xp, X.shape[1]
     dtype = cb.to_numpy(X[:0, :]).dtype
     if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        return _empty_moments(d, dtype)
+        return _empty_moments(d, dtype, fit_intercept)
     m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
     return _host_moments(m, cb)
 
@@ -110,12 +122,23 @@ def _chunk_products(
     """``Xcᵀ W r`` and ``rᵀ W r`` of one chunk (the refinement step's sums)."""
     cb = backends.from_array(X)
     xp = cb.xp
-    mc = Moments(m.n, *(cb.asarray(v) for v in (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy)))
+    arrays = (cb.asarray(v) for v in (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy))
+    mc = Moments(m.n, *arrays, centred=m.centred)
     with cb.quiet_floating_point():
         g, sse = centred_products(
             X, y, cb.asarray(coef), mc, sw, chunk_rows=cb.chunk_rows(X.shape[1] + 1), xp=xp
         )
     return cb.to_numpy(g), cb.to_numpy(sse)
+
+
+def _chunk_residual_sums(
+    X: Array, y: Array, sw: Array | None, *, coef: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """``residual_sums`` of one chunk, on the host."""
+    cb = backends.from_array(X)
+    with cb.quiet_floating_point():
+        sums = residual_sums(X, y, cb.asarray(coef), cb.asarray(offset), sw, xp=cb.xp)
+    return tuple(np.asarray(cb.to_numpy(cb.asarray(v))) for v in sums)
 
 
 def _centred_block(
@@ -168,6 +191,15 @@ class DaskPasses:
         data = self.data
         return data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
 
+    def accurate_products(self, coef: Array, /) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The same with residuals in twice the working precision (``residual_sums`` on
+        every chunk), and the intercept that goes with ``coef``."""
+        m, data = self.m, self.data
+        offset = m.mean_y - np.sum(m.mean_x * coef)
+        fn = functools.partial(_chunk_residual_sums, coef=coef, offset=offset)
+        sums = data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
+        return finish_accurate(*sums, offset, m, xp=HOST.xp)
+
     def _tsqr(self) -> np.ndarray:
         if self._r is None:
             data, m = self.data, self.m
@@ -178,36 +210,19 @@ class DaskPasses:
             self._r = data.backend.qr_r(Z)
         return self._r
 
-    def _tol(self) -> float:
-        return float(np.finfo(self.data.dtype).eps) * max(self.data.n, self.data.d)
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column, so least
+        squares on ``[R, Qᵀ yc]`` is least squares on the data (``qr_lstsq``)."""
+        ra, data = self._tsqr(), self.data
+        r, qty = ra[:, : data.d], ra[:, data.d]
+        return qr_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
-    def qr(self) -> Solution | None:
-        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column; ``None`` where R
-        is rank deficient (the cut-off of the in-memory QR, ``eps · max(n, d)`` relative)."""
-        xp, d = HOST.xp, self.data.d
-        ra = self._tsqr()
-        r, qty = ra[:, :d], ra[:, d]
-        if r.shape[0] < d:
-            return None
-        rd = xp.abs(xp.linalg.diagonal(r[:d, :]))
-        if not bool(xp.all(rd > self._tol() * float(xp.max(rd)))):
-            return None
-        coef = xp.linalg.solve(r[:d, :], qty[:d, None])[:, 0]
-        res = qty - r @ coef
-        return Solution(coef, "qr", d, d, xp.sum(res * res))
-
-    def svd(self) -> Solution:
-        """The minimum-norm solution from the SVD of R (X's singular values are R's)."""
-        xp, d = HOST.xp, self.data.d
-        ra = self._tsqr()
-        r, qty = ra[:, :d], ra[:, d]
-        u, s, vt = xp.linalg.svd(r, full_matrices=False)
-        keep = s > self._tol() * float(xp.max(s))
-        rank = int(xp.sum(xp.astype(keep, xp.int32)))
-        s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-        coef = ((qty @ u) * s_inv) @ vt
-        res = qty - r @ coef
-        return Solution(coef, "svd", rank, d, xp.sum(res * res))
+    def svd(self, ridge: float = 0.0) -> Solution:
+        """The minimum-norm (or ridge) solution from the SVD of R: X's singular values are
+        R's (``svd_lstsq``)."""
+        ra, data = self._tsqr(), self.data
+        r, qty = ra[:, : data.d], ra[:, data.d]
+        return svd_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
 
 # -- the gradient methods' objectives -------------------------------------------------------

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as _device
 
 from groundup import backends
 from groundup._typing import Array
@@ -66,8 +65,7 @@ class StreamProblem:
     held: np.ndarray | None
     mask: Array | None
     #: The kernel objective of one chunk's training rows: ``(X, y, sw, backend)`` in the
-    #: chunk's own library -> an object with ``batch_grad`` (and optionally ``batch_step``,
-    #: ``sgd_epoch``).
+    #: chunk's own library -> an ``Objective`` (:mod:`groundup.kernels.objective`).
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
     #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
     loss: Callable[[np.ndarray, np.ndarray], float]
@@ -121,11 +119,12 @@ class StreamProblem:
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
-            settings, max_iter=1, tol=None, early_stopping=False, record_path=False
+            settings, max_iter=1, tol=None, early_stopping=False, record_path=False, chunk=True
         )
         reference = max(self.loss(W, b), self.zero_loss)
         tol, early = settings.tol, settings.early_stopping
-        rule = StopRule(tol, settings.n_iter_no_change, early, reference)
+        eps = float(np.finfo(self.data.dtype).eps)
+        rule = StopRule(tol, settings.n_iter_no_change, early, reference, eps=eps)
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
         t = t0
@@ -153,32 +152,6 @@ class StreamProblem:
         return res, np.asarray(history, dtype=np.float64), reference
 
 
-class _ChunkObjective:
-    """One chunk's gradients for the engine. The engine's per-call loss is not needed (the
-    epoch's loss comes from the plan), so it costs nothing here; a chunk that fits in one
-    batch gets the mean gradient over its rows (``batch_grad`` on all of them), the same
-    as any other batch."""
-
-    def __init__(self, chunk: Any) -> None:
-        self.chunk = chunk
-
-    def batch_grad(self, *args: Array) -> tuple[Array, Array]:
-        return self.chunk.batch_grad(*args)
-
-    def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        c = self.chunk
-        return c.batch_grad(c.X, c.y, c.sw, W, b)
-
-    def loss(self, W: Array, b: Array) -> Array:
-        return self.chunk.xp.zeros((), dtype=W.dtype, device=_device(W))
-
-    def zero_loss(self) -> Array:
-        return self.loss(self.chunk.X, self.chunk.X)
-
-    def __getattr__(self, name: str) -> Any:  # optional engine hooks (``sgd_epoch``, ...)
-        return getattr(self.chunk, name)
-
-
 def _chunk_epoch(
     problem: StreamProblem,
     chunk: tuple[Array | None, ...],
@@ -203,7 +176,7 @@ def _chunk_epoch(
         sw = sw * problem.factor
     perm = rng.permutation(n) if shuffle else None
     run = descend(
-        _ChunkObjective(problem.chunk_objective(X, y, sw, cb)),
+        problem.chunk_objective(X, y, sw, cb),
         X,
         y,
         sw,

@@ -67,6 +67,7 @@ class Moments:
     sxy: Array
     syy: Array
     pilot: Pilot | None = None  # residual products about a pilot solution
+    centred: bool = True  # about the means (an intercept); False: uncentred, means zero
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
@@ -240,7 +241,9 @@ def moments(
     if not fit_intercept:
         dt, dev = X.dtype, _device(X)
         zero_x = xp.zeros((d,), dtype=dt, device=dev)
-        m = Moments(s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy)
+        m = Moments(
+            s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy, centred=False
+        )
         if first is not None:
             m.pilot = Pilot(w0, s.rx, s.rr)
         return m
@@ -317,6 +320,93 @@ def centred_products(
     return g, sse
 
 
+# Dekker's splitting constant for float64 (2^27 + 1) and float32 (2^12 + 1).
+_SPLIT = {8: 134217729.0, 4: 4097.0}
+
+
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """``a + b = s + e`` exactly (Knuth's TwoSum)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _two_product(a: Array, b: Array, split: float) -> tuple[Array, Array]:
+    """``a * b = p + e`` exactly (Dekker's TwoProduct, by splitting each factor in halves)."""
+    p = a * b
+    ca, cb = split * a, split * b
+    ah = ca - (ca - a)
+    bh = cb - (cb - b)
+    al, bl = a - ah, b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def residual_sums(
+    X: Array, y: Array, w: Array, offset: Array, sample_weight: Array | None, /, *, xp: Namespace
+) -> tuple[Array, Array, Array, Array]:
+    """Sums over the rows of the residuals ``r = y - X w - offset`` computed as if in twice
+    the working precision (Ogita, Rump & Oishi, "Accurate sum and dot product", SIAM J. Sci.
+    Comput. 26, 2005: every product and sum error-free transformed, the errors added at the
+    end): ``X^T W r``, ``r^T W r``, ``sum W r`` and ``sum W``.
+
+    The residuals of a good fit are small differences of large numbers; in working precision
+    they carry an error of ``eps |y|`` each, which bounds the accuracy any refinement step
+    reaches (about ``cond(X) eps |y|``, ~1e-10 on NIST's Wampler1). Here their error is
+    ``eps |r|``, so one refinement step against them reaches the accuracy the data allow.
+    """
+    split = _SPLIT[xp.finfo(X.dtype).bits // 8]
+    s = y
+    e = xp.zeros_like(y)
+    P, E = _two_product(X, -w, split)  # X * (-w) = P + E, elementwise
+    for j in range(X.shape[1]):
+        s, err = _two_sum(s, P[:, j])
+        e = e + (err + E[:, j])
+    s, err = _two_sum(s, -offset * xp.ones_like(s))
+    r = s + (e + err)
+    rw = r if sample_weight is None else r * sample_weight
+    total = float(r.shape[0]) if sample_weight is None else xp.sum(sample_weight)
+    return rw @ X, xp.sum(rw * r), xp.sum(rw), total
+
+
+def accurate_products(
+    X: Array,
+    y: Array,
+    w: Array,
+    m: Moments,
+    sample_weight: Array | None = None,
+    /,
+    *,
+    chunk_rows: int | None = None,
+    xp: Namespace,
+) -> tuple[Array, Array, Array]:
+    """:func:`centred_products` with the residuals of :func:`residual_sums`, and the
+    intercept that goes with ``w``: ``mean(y - X w)``, whose terms cancel to a small number
+    where the means are large (NIST's Wampler1: an intercept of 1 from terms of 1e6).
+
+    Returns ``Xc^T W r``, ``r^T W r`` (about the mean residual) and the intercept.
+    """
+    offset = m.mean_y - xp.sum(m.mean_x * w)
+    xr = xp.zeros_like(w)
+    rr = r_sum = xp.zeros((), dtype=w.dtype, device=_device(w))
+    total = 0.0
+    for start, stop in _chunks(X.shape[0], chunk_rows):
+        sw = None if sample_weight is None else sample_weight[start:stop]
+        parts = residual_sums(X[start:stop, :], y[start:stop], w, offset, sw, xp=xp)
+        xr, rr, r_sum, total = xr + parts[0], rr + parts[1], r_sum + parts[2], total + parts[3]
+    return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
+
+
+def finish_accurate(
+    xr: Array, rr: Array, r_sum: Array, total: Any, offset: Array, m: Moments, /, *, xp: Namespace
+) -> tuple[Array, Array, Array]:
+    """:func:`accurate_products`' results from the sums of :func:`residual_sums`."""
+    if not m.centred:  # no intercept: the residuals about zero
+        return xr, rr, offset
+    shift = r_sum / total  # mean residual: what the plain offset misses
+    g = xr - m.mean_x * r_sum
+    return g, rr - shift * r_sum, offset + shift
+
+
 def _refine(
     coef: Array, g: Array, sse: Array, m: Moments, ridge: float, solve: Any, *, xp: Namespace
 ) -> tuple[Array, Array]:
@@ -338,24 +428,47 @@ def _refined(
     m: Moments,
     *,
     ridge: float,
+    accurate: bool = False,
     xp: Namespace,
-) -> tuple[Array, Array]:
-    """One step of iterative refinement and the residual sum of squares after it.
+) -> tuple[Array, Array, Array | None]:
+    """One step of iterative refinement; the residual sum of squares after it, and with
+    ``accurate`` the intercept that goes with the refined coefficients (else ``None``).
 
     From the pilot, with the residual products of the moments pass, when the step is small
     enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
-    the equilibrated variables); otherwise from ``coef``, with a pass over the data.
+    the equilibrated variables); otherwise from ``coef``, with a pass over the data, its
+    residuals in twice the working precision where ``accurate`` (:func:`accurate_products`).
     """
     p = m.pilot
-    if p is not None:
+    if p is not None and not accurate:
         new, sse = _refine(p.coef, p.g, p.sse, m, ridge, solve, xp=xp)
         scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
         step = float(xp.linalg.vector_norm((new - p.coef) * scale))
         size = float(xp.linalg.vector_norm(new * scale))
         if math.isfinite(step) and cond * step <= PILOT_STEP * size:
-            return new, sse
-    g, sse = passes.products(coef)
-    return _refine(coef, g, sse, m, ridge, solve, xp=xp)
+            return new, sse, None
+    if not accurate:
+        g, sse = passes.products(coef)
+        return (*_refine(coef, g, sse, m, ridge, solve, xp=xp), None)
+    g, sse, intercept = passes.accurate_products(coef)
+    new, sse = _refine(coef, g, sse, m, ridge, solve, xp=xp)
+    return new, sse, intercept - xp.sum(m.mean_x * (new - coef))
+
+
+# Refine against residuals in twice the working precision where the equilibrated Gram
+# matrix's condition number, or the cancellation in the intercept (its terms against
+# itself), reaches this: there the working-precision residuals limit the accuracy.
+ACCURATE_FROM = 1e3
+
+
+def _needs_accuracy(coef: Array, cond: float, m: Moments, *, xp: Namespace) -> bool:
+    if cond >= ACCURATE_FROM:
+        return True
+    if not m.centred:
+        return False
+    terms = float(xp.abs(m.mean_y)) + float(xp.sum(xp.abs(m.mean_x * coef)))
+    b = abs(float(m.mean_y - xp.sum(m.mean_x * coef)))
+    return terms > ACCURATE_FROM * b
 
 
 def _weighted_centred(
@@ -383,6 +496,8 @@ class Solution:
     rank: int
     n_features: int
     sse: Array | None = None  # residual sum of squares (weighted), 0-d
+    intercept: Array | None = None  # where computed with the accurate residuals
+    solve: Any = None  # rhs -> the factorisation's solve of (Xc^T Xc + ridge I) dw = rhs
 
 
 class LeastSquaresPasses(Protocol):
@@ -397,13 +512,19 @@ class LeastSquaresPasses(Protocol):
         """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
         ...
 
-    def qr(self) -> Solution | None:
-        """Least squares by QR of the centred (weighted) data; ``None`` if R is rank
-        deficient."""
+    def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
+        """The same with residuals in twice the working precision, and the intercept that
+        goes with ``coef`` (:func:`accurate_products`)."""
         ...
 
-    def svd(self) -> Solution:
-        """The minimum-norm least-squares solution by SVD of the centred (weighted) data."""
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        """Least squares (``+ ridge |w|^2``) by QR of the centred (weighted) data; ``None``
+        if R is rank deficient (:func:`qr_lstsq`)."""
+        ...
+
+    def svd(self, ridge: float = 0.0) -> Solution:
+        """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
+        centred (weighted) data (:func:`svd_lstsq`)."""
         ...
 
 
@@ -423,11 +544,16 @@ class DataPasses:
             self.X, self.y, coef, self.m, self.sample_weight, chunk_rows=self.chunk_rows, xp=self.xp
         )
 
-    def qr(self) -> Solution | None:
-        return qr_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+    def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
+        return accurate_products(
+            self.X, self.y, coef, self.m, self.sample_weight, chunk_rows=self.chunk_rows, xp=self.xp
+        )
 
-    def svd(self) -> Solution:
-        return svd_solve(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+    def qr(self, ridge: float = 0.0) -> Solution | None:
+        return qr_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
+
+    def svd(self, ridge: float = 0.0) -> Solution:
+        return svd_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -460,35 +586,88 @@ def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array |
     return u[:, 0] * scale, cond
 
 
-def qr_solve(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None = None, /, *, xp: Namespace
+def qr_lstsq(
+    A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
 ) -> Solution | None:
-    """Householder QR of the centred (weighted) data; ``None`` when R is rank deficient."""
-    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    q, r = xp.linalg.qr(xc, mode="reduced")
-    rd = xp.abs(xp.linalg.diagonal(r))
-    tol = _eps(X.dtype, xp=xp) * max(X.shape) * float(xp.max(rd))
-    if not bool(xp.all(rd > tol)):
+    """``min |A w - b|^2 + ridge |w|^2`` by Householder QR of ``[A; sqrt(ridge) I]`` (the
+    augmented system of ridge regression; Björck, *Numerical Methods for Least Squares
+    Problems*, §2.7); ``None`` when R is rank deficient (so also for a wide ``A`` without a
+    ridge). ``rows`` is the number of rows of the data ``A`` stands for (the cut-off is
+    ``eps * max(rows, d)`` relative, LAPACK's)."""
+    d = A.shape[1]
+    Aa, ba = A, b
+    if ridge:
+        dev = _device(A)
+        Aa = xp.concat([A, math.sqrt(ridge) * xp.eye(d, dtype=A.dtype, device=dev)], axis=0)
+        ba = xp.concat([b, xp.zeros((d,), dtype=b.dtype, device=dev)])
+    if Aa.shape[0] < d:
         return None
-    qty = yc @ q
-    coef = xp.linalg.solve(r, qty[:, None])[:, 0]
-    res = yc - xc @ coef
-    return Solution(coef, "qr", X.shape[1], X.shape[1], xp.sum(res * res))
+    q, r = xp.linalg.qr(Aa, mode="reduced")
+    rd = xp.abs(xp.linalg.diagonal(r))
+    if not bool(xp.all(rd > _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(rd)))):
+        return None
+    coef = xp.linalg.solve(r, (ba @ q)[:, None])[:, 0]
+    res = b - A @ coef
+
+    def solve(rhs: Array) -> Array:  # (R^T R) dw = rhs, R^T R = A^T A + ridge I
+        return xp.linalg.solve(r, xp.linalg.solve(r.T, rhs[:, None]))[:, 0]
+
+    return Solution(coef, "qr", d, d, xp.sum(res * res), solve=solve)
+
+
+def svd_lstsq(
+    A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
+) -> Solution:
+    """``min |A w - b|^2 + ridge |w|^2`` by SVD of ``A``: the minimum-norm least-squares
+    solution without a ridge (singular values below LAPACK's cut-off ``eps * max(rows, d)``
+    relative count as zero), ``V diag(s / (s^2 + ridge)) U^T b`` with one (scikit-learn's
+    ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
+    d = A.shape[1]
+    u, s, vt = xp.linalg.svd(A, full_matrices=False)
+    cutoff = _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
+    keep = s > cutoff
+    rank = int(xp.sum(xp.astype(keep, xp.int32)))
+    safe = xp.where(keep, s, xp.ones_like(s))
+    factor = s / (s * s + ridge) if ridge else 1.0 / safe
+    factor = xp.where(keep, factor, xp.zeros_like(s))
+    coef = ((b @ u) * factor) @ vt
+    res = b - A @ coef
+    inverse = xp.where(keep, 1.0 / (safe * safe + ridge), xp.zeros_like(s))
+
+    def solve(rhs: Array) -> Array:  # (A^T A + ridge I) dw = rhs on A's row space
+        return ((rhs @ vt.T) * inverse) @ vt
+
+    return Solution(coef, "svd", rank, d, xp.sum(res * res), solve=solve)
+
+
+def qr_solve(
+    X: Array,
+    y: Array,
+    m: Moments,
+    sample_weight: Array | None = None,
+    /,
+    *,
+    ridge: float = 0.0,
+    xp: Namespace,
+) -> Solution | None:
+    """:func:`qr_lstsq` of the centred (weighted) data."""
+    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
+    return qr_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
 
 
 def svd_solve(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None = None, /, *, xp: Namespace
+    X: Array,
+    y: Array,
+    m: Moments,
+    sample_weight: Array | None = None,
+    /,
+    *,
+    ridge: float = 0.0,
+    xp: Namespace,
 ) -> Solution:
-    """Minimum-norm least squares by SVD of the centred (weighted) data (LAPACK's cutoff)."""
+    """:func:`svd_lstsq` of the centred (weighted) data."""
     xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    u, s, vt = xp.linalg.svd(xc, full_matrices=False)
-    cutoff = _eps(X.dtype, xp=xp) * max(X.shape) * float(xp.max(s)) if s.shape[0] else 0.0
-    keep = s > cutoff
-    rank = int(xp.sum(xp.astype(keep, xp.int32)))
-    s_inv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-    coef = ((yc @ u) * s_inv) @ vt
-    res = yc - xc @ coef
-    return Solution(coef, "svd", rank, X.shape[1], xp.sum(res * res))
+    return svd_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
 
 
 def solve_normal(
@@ -515,25 +694,36 @@ def normal_solution(
     *,
     solver: str = "auto",
     ridge: float = 0.0,
+    rank_bound: int | None = None,
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
     """Least-squares coefficients from the moments, by the chosen solver.
 
-    ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty; Cholesky only).
+    ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty, scikit-learn's ``Ridge``):
+    Cholesky solves ``(Xc^T Xc + ridge I) w = Xc^T yc``, QR and SVD the augmented system
+    ``[Xc; sqrt(ridge) I] w = [yc; 0]``.
 
-    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc`` with one step of iterative
-    refinement against the data (``passes.products``; Higham, *Accuracy and Stability of
-    Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem is ill
-    conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD when QR
-    shows X is rank deficient. ``"cholesky"`` returns ``coef=None`` when the matrix is
-    singular (the caller turns that into a clear error).
+    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc (+ ridge I)`` with one step of
+    iterative refinement against the data (``passes.products``; Higham, *Accuracy and
+    Stability of Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem
+    is ill conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD
+    when QR shows X is rank deficient (a wide X among them: the minimum-norm solution).
+    ``"cholesky"`` returns ``coef=None`` when the matrix is singular (the caller turns that
+    into a clear error); ``"qr"`` turns to SVD where R is rank deficient. ``rank_bound``:
+    the largest rank the centred data can have (rows, minus one with an intercept); below
+    ``d`` the unpenalised Gram matrix is singular whatever its rounding says, and Cholesky
+    is not tried.
     """
     d = m.sxx.shape[0]
     sxx = m.sxx
+    singular = not ridge and rank_bound is not None and rank_bound < d
     if ridge:
         sxx = sxx + ridge * xp.eye(d, dtype=sxx.dtype, device=_device(sxx))
-        solver = "cholesky"
+    if singular:
+        if solver == "cholesky":
+            return Solution(None, "cholesky", -1, d)
+        return _accurate(passes.svd(), passes, m, ridge, xp=xp)
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
         eps = _eps(dtype, xp=xp)
@@ -541,23 +731,34 @@ def normal_solution(
         # numerically singular matrix.
         limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
         if coef is not None and cond < limit:
-            coef, sse = _refined(
+            coef, sse, intercept = _refined(
                 coef,
                 cond,
                 lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0],
                 passes,
                 m,
                 ridge=ridge,
+                accurate=_needs_accuracy(coef, cond, m, xp=xp),
                 xp=xp,
             )
-            return Solution(coef, "cholesky", d, d, sse)
+            return Solution(coef, "cholesky", d, d, sse, intercept)
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
-    if solver in ("auto", "qr"):
-        sol = passes.qr()
-        if sol is not None or solver == "qr":
-            return sol if sol is not None else passes.svd()
-    return passes.svd()
+    sol = passes.qr(ridge) if solver in ("auto", "qr") else None
+    return _accurate(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
+
+
+def _accurate(
+    sol: Solution, passes: LeastSquaresPasses, m: Moments, ridge: float, *, xp: Namespace
+) -> Solution:
+    """A QR or SVD solution (ill conditioned, by how it was reached) refined once against
+    residuals in twice the working precision, with the factorisation it came from (the
+    corrected semi-normal equations; Björck, *Numerical Methods for Least Squares
+    Problems*, §6.6)."""
+    coef, sse, intercept = _refined(
+        sol.coef, math.inf, sol.solve, passes, m, ridge=ridge, accurate=True, xp=xp
+    )
+    return Solution(coef, sol.solver, sol.rank, sol.n_features, sse, intercept)
 
 
 def solve_beta(
@@ -582,6 +783,7 @@ def beta_solution(
     /,
     *,
     ridge: float = 0.0,
+    rank_bound: int | None = None,
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
@@ -589,10 +791,14 @@ def beta_solution(
 
     With one feature this is ``Cov(x, y) / Var(x)``. The covariance matrix is solved by LU
     (``xp.linalg.solve``) on the equilibrated matrix and refined once against the data,
-    which keeps ill-conditioned problems (Longley) accurate. ``coef=None`` when the
-    covariance is singular.
+    which keeps ill-conditioned problems (Longley) accurate. Where the covariance is
+    singular (or numerically so) the form has no unique solution: the minimum-norm one of
+    the same centred least-squares problem, by SVD (``solver`` ``"svd"``, ``rank`` below d);
+    ``rank_bound`` as :func:`normal_solution`'s.
     """
     d = m.sxx.shape[0]
+    if not ridge and rank_bound is not None and rank_bound < d:
+        return _accurate(passes.svd(), passes, m, ridge, xp=xp)
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
@@ -600,22 +806,31 @@ def beta_solution(
     cov_xy = m.sxy / denom
     diag = xp.linalg.diagonal(cov_xx)
     if not bool(xp.all(diag > 0)):
-        return Solution(None, "beta", -1, d)
+        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
     scale = 1.0 / xp.sqrt(diag)
     a = cov_xx * (scale[:, None] * scale[None, :])
     # Singular (or numerically singular) covariance: no unique covariance-form solution.
     _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
     if cond * _eps(dtype, xp=xp) > 1e-2:
-        return Solution(None, "beta", -1, d)
+        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
 
     def solve(rhs: Array) -> Array:
         return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
 
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
-        return Solution(None, "beta", -1, d)
-    coef, sse = _refined(coef, cond, lambda rhs: solve(rhs / denom), passes, m, ridge=ridge, xp=xp)
-    return Solution(coef, "beta", d, d, sse)
+        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
+    coef, sse, intercept = _refined(
+        coef,
+        cond,
+        lambda rhs: solve(rhs / denom),
+        passes,
+        m,
+        ridge=ridge,
+        accurate=_needs_accuracy(coef, cond, m, xp=xp),
+        xp=xp,
+    )
+    return Solution(coef, "beta", d, d, sse, intercept)
 
 
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
@@ -646,4 +861,5 @@ def merge_moments(a: Moments, b: Moments, /) -> Moments:
         sxx=a.sxx + b.sxx + f * (dx[:, None] * dx[None, :]),
         sxy=a.sxy + b.sxy + f * (dx * dy),
         syy=a.syy + b.syy + f * (dy * dy),
+        centred=a.centred,
     )

@@ -7,7 +7,13 @@ loss history stays on the device until the end of the fit.
 
 The update is scikit-learn's: ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
 ``b <- b - eta * grad_b`` (the intercept is not penalised), so one-sample steps with the
-squared loss are exactly ``SGDRegressor``'s.
+squared loss are exactly ``SGDRegressor``'s. :func:`groundup.kernels.reference.gradient_descent`
+is the same loop without the fast paths (the tests' oracle).
+
+What the engine asks of the objective is written down in :mod:`groundup.kernels.objective`:
+the methods of :class:`~groundup.kernels.objective.Objective` always, and two capabilities
+where the objective has them: :class:`~groundup.kernels.objective.FusedStep` (mini-batch
+updates) and :class:`~groundup.kernels.objective.ExactSGDEpoch` (one-sample epochs).
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+from groundup.kernels.objective import ExactSGDEpoch, FusedStep, Objective
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 
@@ -36,6 +42,11 @@ class DescentSettings:
     n_iter_no_change: int = 5
     early_stopping: bool = False  # compare the validation score instead of the loss
     record_path: bool = False  # keep (W, b) after every epoch
+    # X is one chunk of a streamed epoch (the Dask loop): make the updates, nothing else. No
+    # loss is computed (the caller has the epoch's loss over all chunks; ``tol`` must be
+    # None), and a chunk that fits in one batch is a batch like any other: ``batch_grad``
+    # over its rows, not the objective's training-set ``full_grad``.
+    chunk: bool = False
 
 
 @dataclass
@@ -50,8 +61,12 @@ class DescentResult:
     converged: bool = False
     diverged_at: int | None = None  # 1-based epoch whose loss was not finite
     path: list[tuple[Array, Array]] = field(default_factory=list)
-    reference_loss: Array | None = None  # max(loss at the start, loss of the zero model)
+    # max(loss at the start, loss of the zero model); None for a chunk (settings.chunk)
+    reference_loss: Array | None = None
 
+
+# Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
+RESOLUTION = 4.0
 
 # A loss this many times the reference (the larger of the starting loss and the zero model's
 # loss) means the iterates are running away even while the numbers are still finite.
@@ -59,7 +74,7 @@ GROWTH_LIMIT = 1e4
 
 
 def descend(
-    objective: Any,
+    objective: Objective,
     X: Array,
     y: Array,
     sample_weight: Array | None,
@@ -78,14 +93,13 @@ def descend(
 
     Parameters
     ----------
-    objective : object
-        Has ``batch_grad(Xb, yb, sb, W, b)``, ``full_grad(W, b)``, ``loss(W, b)`` and
-        ``score(W, b)``. Optionally ``batch_step(Xb, yb, sb, W, b, eta, decay,
-        fit_intercept)``: the update with the gradient folded in (one scaling of the
-        residuals instead of two of the gradients); ``zero_loss()``: the loss of the zero
-        model without a pass over X; ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)``:
-        an exact one-sample epoch (``etas``: the epoch's learning rates as an array on the
-        device), used while ``alpha * eta <= MAX_DECAY_STEP`` (else the per-sample loop runs).
+    objective : Objective
+        ``batch_grad``, ``full_grad``, ``loss``, ``zero_loss`` and ``score``
+        (:class:`~groundup.kernels.objective.Objective`). Where it is also a
+        :class:`~groundup.kernels.objective.FusedStep`, mini-batch updates use its
+        ``batch_step``; where it is an :class:`~groundup.kernels.objective.ExactSGDEpoch`,
+        one-sample epochs use its ``sgd_epoch`` while ``alpha * eta <= MAX_DECAY_STEP``
+        (else the per-sample loop runs).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None
@@ -106,51 +120,60 @@ def descend(
     Returns
     -------
     DescentResult
+        With ``settings.chunk``: the updates only (no history, no reference loss).
     """
     s = settings
+    if s.chunk and s.tol is not None:
+        msg = "DescentSettings(chunk=True) computes no loss: it needs tol=None."
+        raise ValueError(msg)
     n = X.shape[0]
     full = s.batch_size >= n
     bs = n if full else s.batch_size
     res = DescentResult(W=W, b=b)
     t = t_start
     check = s.tol is not None
-    fast_sgd = bs == 1 and getattr(objective, "sgd_epoch", None) is not None
-    zero_loss = getattr(objective, "zero_loss", None)
-    if zero_loss is not None:
-        zero = zero_loss()
-    else:
-        zero = objective.loss(xp.zeros_like(W), xp.zeros_like(b))
-    start = objective.loss(W, b) if start_loss is None else start_loss
-    res.reference_loss = xp.maximum(start, zero)
+    sgd_epoch = objective.sgd_epoch if bs == 1 and isinstance(objective, ExactSGDEpoch) else None
+    batch_step = objective.batch_step if isinstance(objective, FusedStep) else None
+    if not s.chunk:
+        start = objective.loss(W, b) if start_loss is None else start_loss
+        res.reference_loss = xp.maximum(start, objective.zero_loss())
     rule = StopRule(
         s.tol,
         s.n_iter_no_change,
         s.early_stopping,
         float(res.reference_loss) if check else math.inf,
+        eps=float(xp.finfo(W.dtype).eps),
     )
 
     for epoch in range(1, s.max_iter + 1):
         if full:
             eta = schedule(t)
-            gw, gb = objective.full_grad(W, b)
+            if s.chunk:  # the chunk's rows are one batch, not the training set
+                gw, gb = objective.batch_grad(X, y, sample_weight, W, b)
+            else:
+                gw, gb = objective.full_grad(W, b)
             W = _step_w(W, gw, eta, s.alpha)
             if s.fit_intercept:
                 b = b - eta * gb
             t += 1
         else:
             order = orders()
-            if fast_sgd and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP:
+            if sgd_epoch is not None and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP:
                 etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
-                W, b = objective.sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
+                W, b = sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
                 t += n
             else:
-                W, b = _batches(objective, X, y, sample_weight, order, W, b, schedule, t, s, xp=xp)
+                W, b = _batches(
+                    objective, batch_step, X, y, sample_weight, order, W, b, schedule, t, s, xp=xp
+                )
                 t += -(-n // bs)
+        res.n_iter = epoch
+        if s.chunk:
+            continue
         loss = objective.loss(W, b)
         res.history.append(loss)
         if s.record_path:
             res.path.append((W, b))
-        res.n_iter = epoch
         if not check:
             continue
         # One host sync per epoch: the convergence check (scikit-learn's rule).
@@ -175,12 +198,18 @@ class StopRule:
     the best value by ``tol`` (the training loss, lower is better; or, with
     ``early_stopping``, the validation score, higher is better); the ``adaptive`` schedule
     first divides its rate by 5 and goes on while the rate is above 1e-6.
+
+    ``eps`` is the machine epsilon of the dtype the values are computed in: an improvement
+    below ``RESOLUTION * eps * |best|`` is rounding, not progress, so ``tol`` is floored
+    there (a float32 fit with ``tol`` below float32's resolution stops where float32 stops
+    improving instead of running to ``max_iter``).
     """
 
     tol: float | None
     n_iter_no_change: int
     early_stopping: bool
     reference: float
+    eps: float = 0.0
     no_improve: int = 0
     best: float = field(init=False)
 
@@ -194,11 +223,14 @@ class StopRule:
         """Record one epoch's loss (or validation score); True when the run should stop."""
         if self.tol is None:
             return False
+        tol = self.tol
+        if math.isfinite(self.best):
+            tol = max(tol, RESOLUTION * self.eps * abs(self.best))
         if self.early_stopping:
-            self.no_improve = self.no_improve + 1 if value < self.best + self.tol else 0
+            self.no_improve = self.no_improve + 1 if value < self.best + tol else 0
             self.best = max(self.best, value)
         else:
-            self.no_improve = self.no_improve + 1 if value > self.best - self.tol else 0
+            self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
             self.best = min(self.best, value)
         if self.no_improve < self.n_iter_no_change:
             return False
@@ -231,7 +263,8 @@ def batch_rows(
 
 
 def _batches(
-    objective: Any,
+    objective: Objective,
+    batch_step: Callable[..., tuple[Array, Array]] | None,
     X: Array,
     y: Array,
     sample_weight: Array | None,
@@ -245,16 +278,17 @@ def _batches(
     xp: Namespace,
 ) -> tuple[Array, Array]:
     """One epoch of mini-batch updates: per update a contiguous slice of the order, ``xp.take``
-    of its rows, the objective's batch gradient and one update (no host synchronisation)."""
+    of its rows, the objective's batch gradient and one update (no host synchronisation).
+    ``batch_step``: the objective's fused update (:class:`~groundup.kernels.objective.
+    FusedStep`), the same update in fewer operations, or ``None``."""
     n, bs = X.shape[0], s.batch_size
     starts = range(0, n, bs)
     etas = schedule.values(t, len(starts))
-    step = getattr(objective, "batch_step", None)  # the same update, fused
     for eta, start in zip(etas, starts, strict=True):
         Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
-        if step is not None:
+        if batch_step is not None:
             decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else 1.0
-            W, b = step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
+            W, b = batch_step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
             continue
         gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
         W = _step_w(W, gw, eta, s.alpha)
@@ -269,16 +303,18 @@ def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
     return W - eta * gw
 
 
-def divergent_epoch(history: list[float], reference: float) -> int | None:
+def divergent_epoch(history: list[float], reference: float, eps: float = 0.0) -> int | None:
     """1-based epoch at which a run diverged, or ``None``.
 
     A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
     or when it ends worse than the reference (worse than where it started and than the zero
-    model): then the epoch is the first one above the reference.
+    model) by more than rounding (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then
+    the epoch is the first one above the reference.
     """
     for i, v in enumerate(history, start=1):
         if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i
-    if history and reference > 0 and history[-1] > reference:
-        return next(i for i, v in enumerate(history, start=1) if v > reference)
+    above = reference * (1.0 + RESOLUTION * eps)
+    if history and reference > 0 and history[-1] > above:
+        return next(i for i, v in enumerate(history, start=1) if v > above)
     return None

@@ -5,10 +5,11 @@ Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for
 the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
 float32 or float64.
 
-The objectives offer what :func:`groundup.kernels.descent.descend` asks for (``batch_grad``,
-``full_grad``, ``loss``, ``score``) plus ``newton_pass``: one pass over row chunks that returns
-the loss, the gradient and the Hessian of the whole training set. :func:`newton_solve` runs
-Newton's method with a backtracking line search on top of it.
+The objectives are what :func:`groundup.kernels.descent.descend` asks for (an
+:class:`~groundup.kernels.objective.Objective`: ``batch_grad``, ``full_grad``, ``loss``,
+``zero_loss``, ``score``; no fast-path capability) plus ``newton_pass``: one pass over row
+chunks that returns the loss, the gradient and the Hessian of the whole training set.
+:func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
 
 
 def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``."""
+    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``.
+
+    ``array_api_extra.one_hot`` computes the same, but on PyTorch it hands over to
+    ``torch.nn.functional.one_hot`` (codes cast to int64, scanned for their minimum and
+    maximum, scattered into an int64 matrix, then cast): several times slower on the CPU
+    than this comparison, in the multinomial loss's every batch and chunk.
+    """
     classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
     return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 
@@ -458,7 +465,9 @@ def newton_solve(
     the Newton system by Cholesky (damped if the Hessian is singular) and backtracks until
     the objective decreases enough (Armijo). Once ``max |gradient| <= tol`` and the Newton
     decrement ``½ gᵀH⁻¹g`` (the objective's predicted distance to its minimum) is at most
-    ``tol²``, the Newton step computed there is still taken (Newton converges quadratically
+    ``tol²`` (each floored by what the dtype can resolve: ``eps`` times the features' scale
+    for the gradient, ``eps |f|`` for the decrement, so a ``tol`` below float32's precision
+    stops where float32 stops improving), the Newton step computed there is still taken (Newton converges quadratically
     there) and checked by a loss-only pass. For the multinomial model the parameters of the k classes are only defined up to a
     common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
     by scikit-learn's lbfgs does) by regularising the Hessian along that direction only.
@@ -511,6 +520,13 @@ def newton_solve(
         res.nonfinite = True
         return res
     shift = _null_projector(k, dt_, W.dtype, dev, xp=xp) if k > 1 else None
+    # The precision the dtype allows: a gradient is a mean of terms of the size of the
+    # features (rms ~ 2 sqrt(max diag H) at the start), summed with relative rounding ~eps;
+    # a decrease below eps |f| cannot be seen. ``tol`` below these is raised to them, so a
+    # float32 fit stops where float32 stops improving instead of spinning to max_iter.
+    eps = float(xp.finfo(W.dtype).eps)
+    gfloor = eps * 2.0 * math.sqrt(max(float(xp.max(xp.linalg.diagonal(ev.hess))), 0.0))
+    gtol = None if s.tol is None else max(s.tol, gfloor)
     while res.n_iter < s.max_iter:
         if s.stop_if_separated and bool(ev.separated):
             res.separated = True
@@ -528,7 +544,7 @@ def newton_solve(
         slope = float(xp.sum(g * step))  # -gᵀH⁻¹g: minus twice the Newton decrement
         if slope >= 0:  # not a descent direction (rounding): fall back to the gradient
             step, slope = -g, -float(xp.sum(g * g))
-        final = s.tol is not None and gmax <= s.tol and -0.5 * slope <= s.tol * s.tol
+        final = gtol is not None and gmax <= gtol and -0.5 * slope <= max(gtol**2, eps * abs(f))
         # Backtracking line search; the first trial also brings the next gradient/Hessian.
         t, accepted = 1.0, None
         for halving in range(s.max_halvings + 1):

@@ -1,11 +1,14 @@
-"""Objectives for the descent engine. Parameters are ``W`` of shape (n_features, k) and ``b``
-of shape (k,); the squared loss has k = 1.
+"""The squared loss for the descent engine. Parameters are ``W`` of shape (n_features, k) and
+``b`` of shape (k,); the squared loss has k = 1.
 
-Every objective offers ``batch_grad`` (mean gradient over a batch of rows, no penalty),
-``full_grad`` (over the whole training set), ``loss`` (the training loss recorded in
-``loss_history_``) and ``score`` (the validation score, higher is better, for early stopping).
-The squared loss also offers ``sgd_epoch``: an exact one-sample epoch, a block of samples at a
-time (:mod:`groundup.kernels.sgd_blocked`).
+:class:`SquaredLoss` is an :class:`~groundup.kernels.objective.Objective`: ``batch_grad``
+(mean gradient over a batch of rows, no penalty), ``full_grad`` (over the whole training
+set), ``loss`` (the training loss recorded in ``loss_history_``), ``zero_loss`` and ``score``
+(the validation score, higher is better, for early stopping). It has both fast-path
+capabilities: ``batch_step`` (:class:`~groundup.kernels.objective.FusedStep`, the mini-batch
+update from the residuals, :class:`ResidualStep`) and ``sgd_epoch``
+(:class:`~groundup.kernels.objective.ExactSGDEpoch`: an exact one-sample epoch, a block of
+samples at a time, :mod:`groundup.kernels.sgd_blocked`).
 """
 
 from __future__ import annotations

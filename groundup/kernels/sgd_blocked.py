@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import array_api_extra as xpx
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
@@ -93,10 +94,9 @@ def forward_substitution(L: Array, r: Array, /, *, xp: Namespace) -> Array:
     -------
     array of shape (B,)
     """
-    x = r[:1]
-    for i in range(1, L.shape[0]):
-        xi = r[i : i + 1] - xp.reshape(L[i, :i] @ x, (1,))
-        x = xp.concat([x, xi])
+    x = xp.zeros_like(r)
+    for i in range(L.shape[0]):  # x_i = r_i - sum_{j<i} L_ij x_j
+        x = xpx.at(x)[i].set(r[i] - L[i, :i] @ x[:i])
     return x
 
 

@@ -30,6 +30,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
 from groundup.kernels.losses import ResidualStep, SquaredLoss
+from groundup.kernels.objective import ColumnObjective
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
@@ -171,12 +172,16 @@ class SquaredLossColumns(ColumnStep, SquaredLoss):
 class _Column:
     """Host-side state of one configuration: its schedule and its convergence bookkeeping."""
 
-    def __init__(self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool):
+    def __init__(
+        self, schedule: Schedule, settings: ColumnSettings, early_stopping: bool, eps: float
+    ):
         self.schedule = schedule
         self.s = settings
         self.early_stopping = early_stopping and settings.tol is not None
         # descend's rule; its reference stays inf (nothing checked) until the first epoch
-        self.rule = StopRule(settings.tol, settings.n_iter_no_change, self.early_stopping, math.inf)
+        self.rule = StopRule(
+            settings.tol, settings.n_iter_no_change, self.early_stopping, math.inf, eps=eps
+        )
         self.history: list[float] = []
         self.converged = False
         self.diverged_at: int | None = None
@@ -266,7 +271,7 @@ def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
 
 
 def descend_columns(
-    objective: Any,
+    objective: ColumnObjective,
     X: Array,
     y: Array,
     sample_weight: Array | None,
@@ -289,13 +294,14 @@ def descend_columns(
 
     Parameters
     ----------
-    objective : object
+    objective : ColumnObjective
         Has ``outputs`` (columns per configuration), ``column_step(Xb, yb, sb, W, b, eta,
         decay, fit_intercept)`` (one mini-batch update of every column; ``eta`` and
-        ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,))
-        and, for early stopping, ``scores(W, b)`` (shape (K,)); optionally ``zero_loss()``
-        and ``keep(W, b, columns, configs)`` (restrict ``W``, ``b`` and what the objective
-        keeps about them to the configurations that go on). E.g. :class:`SquaredLossColumns`,
+        ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,)),
+        ``scores(W, b)`` (shape (K,), for early stopping), ``zero_loss()`` and ``keep(W, b,
+        columns, configs)`` (restrict ``W``, ``b`` and what the objective keeps about them
+        to the configurations that go on): :class:`~groundup.kernels.objective.
+        ColumnObjective`. E.g. :class:`SquaredLossColumns`,
         :class:`~groundup.kernels.sweep_logistic.BinaryLogLossColumns`.
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, n_targets)
@@ -345,30 +351,26 @@ def descend_columns(
     """
     s = settings
     n = X.shape[0]
-    C = int(getattr(objective, "outputs", 1))
+    C = objective.outputs
     K = W.shape[1] // C
     full = s.batch_size >= n
     bs = n if full else s.batch_size
     per_epoch = 1 if full else math.ceil(n / bs)
     read = to_host if to_host is not None else _host_floats
-    cols = [_Column(sch, cs, s.early_stopping) for sch, cs in zip(schedules, columns, strict=True)]
+    eps = float(xp.finfo(W.dtype).eps)
+    cols = [
+        _Column(sch, cs, s.early_stopping, eps) for sch, cs in zip(schedules, columns, strict=True)
+    ]
     check = any(cs.tol is not None for cs in columns)
     dev, dt = _device(W), W.dtype
     table = rate_table if rate_table is not None else device_rate_table(dt, dev, xp)
     rates = _Rates(cols, C, table, dt, dev, xp)
-    keep = getattr(objective, "keep", None)
     results: list[ColumnResult | None] = [None] * K
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     active = list(range(K))
     # descend's reference: max(starting loss, loss of the zero model), per configuration.
-    zero_loss = getattr(objective, "zero_loss", None)
-    zero = (
-        zero_loss()
-        if zero_loss is not None
-        else objective.losses(xp.zeros_like(W), xp.zeros_like(b))
-    )
     start = objective.losses(W, b) if start_losses is None else start_losses
-    ref = xp.maximum(start, zero) + xp.zeros((K,), dtype=dt, device=dev)
+    ref = xp.maximum(start, objective.zero_loss()) + xp.zeros((K,), dtype=dt, device=dev)
     if check:
         for c, r in zip(cols, read(ref), strict=True):
             c.reference = r
@@ -420,10 +422,7 @@ def descend_columns(
             if active:
                 configs = xp.asarray(kept, device=dev)  # the default integer dtype
                 sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=dev)
-                if keep is not None:
-                    W, b = keep(W, b, sel, configs)
-                else:
-                    W, b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+                W, b = objective.keep(W, b, sel, configs)
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     out: list[ColumnResult] = [r for r in results if r is not None]
@@ -434,8 +433,8 @@ def descend_columns(
     else:
         _unpack_pending(pending, ref, out, read, xp=xp)
     for r in out:
-        # The estimator's check after the fit (GroundupEstimator._run_descent).
-        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference)
+        # The estimator's check after the fit (GroundupEstimator._descend).
+        r.diverged_at = r.diverged_at or divergent_epoch(r.history, r.reference, eps)
     return out
 
 

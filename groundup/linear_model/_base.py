@@ -223,6 +223,13 @@ class GroundupEstimator(BaseEstimator):
                 f"got method={self.method!r}; use fit for closed forms."
             )
             raise ValueError(msg)
+        if self.early_stopping:  # scikit-learn's SGD estimators refuse it too
+            msg = (
+                "early_stopping=True is not supported by partial_fit: it would hold out "
+                "validation_fraction of every batch and never use it. Use fit for early "
+                "stopping, or set early_stopping=False."
+            )
+            raise ValueError(msg)
 
     def _penalty_alpha(self) -> float:
         return float(self.alpha) if self.penalty == "l2" else 0.0
@@ -345,7 +352,8 @@ class GroundupEstimator(BaseEstimator):
             t0=t0,
             start_loss=start_loss,
         )
-        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference)
+        eps = float(source.compute.xp.finfo(source.dtype).eps)
+        epoch = res.diverged_at or divergent_epoch(history.tolist(), reference, eps)
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"

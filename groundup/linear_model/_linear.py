@@ -148,46 +148,46 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         n, d = source.n, source.d
         # Ridge in closed form: (Sxx + n alpha I) w = Sxy, the intercept unpenalised.
         ridge = m.n * self._penalty_alpha()
+        bound = n - int(self.fit_intercept)  # the centred rows span at most this many
         if self._method == "beta":
-            sol = beta_solution(m, passes, ridge=ridge, dtype=source.dtype, xp=xp)
-            if sol.coef is None:
-                why = (
-                    f"n_samples={n} <= n_features={d}"
-                    if n <= d
-                    else "a constant or collinear feature"
-                )
-                msg = (
-                    f"Cov(X) is singular ({why}): the covariance form has no unique "
-                    "solution; use method='normal' (minimum-norm solution) or drop the "
-                    "collinear features."
-                )
-                raise ValueError(msg)
+            sol = beta_solution(m, passes, ridge=ridge, rank_bound=bound, dtype=source.dtype, xp=xp)
         else:
             sol = normal_solution(
-                m, passes, solver=self.solver, ridge=ridge, dtype=source.dtype, xp=xp
+                m,
+                passes,
+                solver=self.solver,
+                ridge=ridge,
+                rank_bound=bound,
+                dtype=source.dtype,
+                xp=xp,
             )
-            if sol.coef is None:
-                msg = (
-                    "XᵀX is singular or not numerically positive definite (X is rank "
-                    "deficient or too ill-conditioned for solver='cholesky'); use "
-                    "solver='auto' for the minimum-norm solution."
-                )
-                raise ValueError(msg)
-            if sol.rank < d:
-                warnings.warn(
-                    f"X is rank deficient (rank {sol.rank} of {d} features after centring): "
-                    "returning the minimum-norm least-squares solution, as scikit-learn "
-                    "does. Drop or combine collinear features for a unique solution.",
-                    RankDeficientWarning,
-                    stacklevel=4,
-                )
+        if sol.coef is None:  # only an explicit solver="cholesky" gives up
+            msg = (
+                "XᵀX is singular or not numerically positive definite (X is rank deficient, "
+                f"n_samples={n} <= n_features={d}, or too ill-conditioned for "
+                "solver='cholesky'); use solver='auto' (or 'svd') for the minimum-norm "
+                "solution, or penalty='l2'."
+            )
+            raise ValueError(msg)
+        if sol.rank < d and not ridge:
+            form = "the covariance form has no unique solution" if self._method == "beta" else ""
+            warnings.warn(
+                f"X is rank deficient (rank {sol.rank} of {d} features after centring"
+                + (f", n_samples={n}" if n <= d else "")
+                + f"){': ' + form if form else ''}: returning the minimum-norm least-squares "
+                "solution, as scikit-learn does. Drop or combine collinear features for a "
+                "unique solution, or use penalty='l2'.",
+                RankDeficientWarning,
+                stacklevel=4,
+            )
         self.solver_, self.rank_ = sol.solver, sol.rank
         self.coef_ = sol.coef
-        self.intercept_ = (
-            intercept_from_means(sol.coef, m, xp=xp)
-            if self.fit_intercept
-            else xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
-        )
+        if not self.fit_intercept:
+            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
+        elif sol.intercept is not None:  # mean(y - X coef), from the accurate residuals
+            self.intercept_ = xp.reshape(xp.asarray(sol.intercept), ())
+        else:
+            self.intercept_ = intercept_from_means(sol.coef, m, xp=xp)
         self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
         self.n_iter_, self.t_, self.converged_ = 1, 1, True
         if self.record_path:

@@ -311,11 +311,11 @@ def test_logistic_streaming_warnings_and_errors_as_in_memory():
 # multiple of batch_size.
 LOGISTIC_PARTIAL = [
     ("batch", "binary", True, None, {}),
-    ("batch", "three", False, 150, {"early_stopping": True, "penalty": "l2", "alpha": 1e-3}),
+    ("batch", "three", False, 150, {"penalty": "l2", "alpha": 1e-3}),
     ("sgd", "three", True, None, {}),  # one chunk per call: shuffled as in memory
     ("sgd", "binary", False, 130, {"shuffle": False}),
     ("minibatch", "three", True, 160, {"shuffle": False, "batch_size": 16}),
-    ("minibatch", "binary", False, None, {"early_stopping": True}),
+    ("minibatch", "binary", False, None, {"n_iter_no_change": 2}),
 ]
 
 
