@@ -428,6 +428,17 @@ def test_backends_lists_versions_and_devices(capsys) -> None:
     assert np.__version__ in table
 
 
+def test_backends_prints_the_install_hint_as_written(capsys, monkeypatch) -> None:
+    fake = {
+        "cupy": {"installed": False, "version": None, "devices": [], "float64": None,
+                 "reason": 'not installed: pip install "groundup[cupy]"'},
+    }  # fmt: skip
+    monkeypatch.setattr(backends, "available", lambda: fake)
+    status, out, _ = call(capsys, "backends")
+    assert status == 0
+    assert '"groundup[cupy]"' in out
+
+
 def test_diagnose_and_sweep_are_registered() -> None:
     text = cli.build_parser().format_help()
     for name in ("bench", "fit", "backends", "diagnose", "sweep"):

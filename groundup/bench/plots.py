@@ -47,6 +47,13 @@ _CLOSED_FORMS = ("normal", "beta")  # one step: no loss curve
 _FAIL_COLOR = "#b2182b"  # the note on failed runs (ColorBrewer RdBu's dark red)
 
 
+def _plain_log(ax: Any, which: str = "y") -> None:
+    """Log scale with plain-number ticks (see :func:`groundup._figure.plain_log`)."""
+    from groundup._figure import plain_log as _plain
+
+    _plain(ax, which)
+
+
 def _figure(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, np.ndarray]:
     """A constrained-layout Figure with an ``nrows`` x ``ncols`` grid of axes."""
     from groundup._figure import new_figure
@@ -151,29 +158,6 @@ def _shared_legend(fig: Any, entries: dict[str, Any], *, ncols: int | None = Non
         list(entries.values()), list(entries), loc="outside lower center", ncols=min(cols, n),
         frameon=False, fontsize=9,
     )  # fmt: skip
-
-
-def _plain_log(ax: Any, which: str = "y") -> None:
-    """Log scale on ``which`` axis with ticks written as plain numbers (0.9, 1, 20, 1e+04);
-    minor ticks are labelled only where the axis spans less than a decade (at 2, 3 and 5
-    times a power of ten unless it spans less than a factor of 3)."""
-    import math
-
-    from matplotlib import ticker
-
-    axis = ax.yaxis if which == "y" else ax.xaxis
-    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
-    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
-    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}"))
-    span = hi / lo if lo > 0 else math.inf
-
-    def minor(v: float, _: Any) -> str:
-        if span < 3:
-            return f"{v:.3g}"
-        mantissa = round(v / 10 ** math.floor(math.log10(v)), 6)
-        return f"{v:.3g}" if mantissa in (2.0, 3.0, 5.0) else ""
-
-    axis.set_minor_formatter(ticker.FuncFormatter(minor) if span < 10 else ticker.NullFormatter())
 
 
 def _loss_limits(curves: Sequence[np.ndarray]) -> tuple[float, float] | None:

@@ -211,8 +211,11 @@ def plot_losses(
             div_x, div_y, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False
         )
     if logy and low > 0:
+        from groundup._figure import plain_log
+
         ax.set_yscale("log")
         ax.set_ylim(low / 2, top)
+        plain_log(ax, "y")
     else:
         ax.set_ylim(min(0.0, low), top)
     ax.set_xlabel("epoch")
@@ -319,7 +322,9 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     h = result.histories[i]
     ax.plot(np.arange(1, len(h) + 1), h, lw=2, marker="o", ms=3)
     if logy and np.all(h > 0):
-        ax.set_yscale("log")
+        from groundup._figure import plain_log
+
+        plain_log(ax, "y")
     ax.set_xlabel("epoch")
     ax.set_ylabel(_loss_label(result))
     row = result.table.loc[i]
