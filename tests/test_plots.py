@@ -131,6 +131,9 @@ def test_failed_runs_are_named_on_their_panel(results: pd.DataFrame) -> None:
     times = plots.fit_times(broken)
     notes = [t.get_text() for ax in times.axes for t in ax.texts]
     assert sum("failed (DivergenceError)" in t for t in notes) == int(hit.sum())
+    line = next(d for d in datasets.resolve(["line"], sizes=[60], random_state=1))
+    fitted = plots.fitted_lines(line.X, line.y, broken, data="line")
+    assert "batch · numpy: DivergenceError" in " ".join(t.get_text() for t in fitted.axes[0].texts)
 
 
 def _color(artist) -> tuple:

@@ -431,7 +431,8 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     """The data as a scatter and every distinct fitted line over it (simple regression).
 
     Fits whose lines coincide (the closed forms, every backend, scikit-learn) are drawn once
-    and labelled ``normal = beta = peer sklearn``.
+    and labelled ``normal = beta = peer sklearn``; a line that ran away leaves the axis (the
+    legend still gives its equation), and failed fits are named on the plot.
 
     Parameters
     ----------
@@ -467,13 +468,16 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
         first = members[0]
         b = float(np.ravel(first["intercept"])[0])
         w = float(np.ravel(first["coef"])[0])
-        text = f"{_line_members(members, runs)}: y = {b:.3f} + {w:.3f}x"
+        sign = "-" if w < 0 else "+"
+        text = f"{_line_members(members, runs)}: y = {b:.4g} {sign} {abs(w):.4g}x"
         style = backend_style(who(first))
         (line,) = ax.plot(
             grid, b + w * grid, color=method_color(first["method"]), dashes=style["dashes"],
             linewidth=1.8, label=text,
         )  # fmt: skip
         entries.setdefault(text, line)
+    gone = _failed(results)
+    _failure_note(ax, gone[(gone["data"] == data) & (gone["n_samples"] == x.size)], top=True)
     span = float(np.ptp(y)) or 1.0  # the data's range: a line that ran away leaves the axis
     ax.set_ylim(float(np.min(y)) - 0.15 * span, float(np.max(y)) + 0.15 * span)
     ax.set_xlabel("x")
