@@ -88,8 +88,8 @@ def _backend(row: Mapping[str, Any]) -> str:
 
 
 def _note(row: Mapping[str, Any]) -> str:
-    if row["status"] == "error":
-        return f"failed: {str(row.get('reason') or '').split(':')[0]}"
+    if row["status"] == "error":  # "failed" is in the conv column; the reason below the table
+        return str(row.get("reason") or "").split(":")[0]
     if row["status"] != "ok":
         return f"{row['status']}: {row.get('reason') or ''}"
     return "" if _missing(row.get("warnings")) else str(row.get("warnings") or "")
@@ -140,13 +140,7 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
         ),  # fmt: skip
         _Col("repeats", lambda r: _generic(r["repeats"]) if ok(r) else "", True, False, "repeats"),
         _Col("epochs", lambda r: str(int(r["epochs"])) if ok(r) else "", True, True, "epochs"),
-        _Col(
-            "conv",
-            lambda r: ("yes" if r["converged"] else "no") if ok(r) else "",
-            False,
-            True,
-            "converged",
-        ),  # fmt: skip
+        _Col("conv", _conv, False, True, "converged"),
         _Col("final loss", lambda r: _num(r["final_loss"], ".4g"), True, False, "final_loss"),
         _Col("host MiB", _host_mib, True, False, "peak_host_mb"),
     ]
@@ -158,6 +152,16 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
             cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
     cols.append(_Col("note", _note, compact=True))
     return [c for c in cols if c.needs is None or c.needs in results.columns]
+
+
+def _conv(row: Mapping[str, Any]) -> str:
+    """``yes`` / ``no``; ``failed`` for a run that raised (its reason in the note and below the
+    table), so that a narrow terminal that drops the note still says so."""
+    if row["status"] == "error":
+        return "failed"
+    if row["status"] != "ok":
+        return ""
+    return "yes" if row["converged"] else "no"
 
 
 def _host_mib(row: Mapping[str, Any]) -> str:
@@ -417,12 +421,18 @@ def print_table(
         d = int(raw["n_features"].iloc[0])
         task = "classification" if raw["model"].eq("logistic").all() else "regression"
         head = f"{name}: {n} samples x {d} feature{'s' if d != 1 else ''} ({task})"
+        if not wide and "on" in part and part["on"].nunique() == 1:  # said once, in the title
+            head += f", every run on {part['on'].iloc[0]}"
+            part = part.drop(columns=["on"])
         table = _table(part, raw, styles, head, None)
         if not wide:
             excess = _rich_width(table) - console.width
-            if excess > 0:
+            if excess > 0:  # shorten the notes (they are in results.csv), else drop them
                 note = max(len(str(v)) for v in [*part["note"], "note"])
-                table = _table(part, raw, styles, head, max(note - excess, 4))
+                if note - excess >= 8:
+                    table = _table(part, raw, styles, head, note - excess)
+                else:
+                    table = _table(part.drop(columns=["note"]), raw, styles, head, None)
         if wide:  # as wide as it needs: nothing folded, even past the terminal's edge
             width = console.width
             console.width = max(width, _rich_width(table))
