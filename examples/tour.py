@@ -9,11 +9,12 @@
 # the loss surface.
 #
 # `examples/tour.ipynb` is generated from this file (`python examples/make_notebook.py`);
-# the test suite runs this file, so every cell here is executed in CI.
+# the test suite runs this file, and executes the notebook, so every cell here runs in CI.
+# In Jupyter every figure shows inline (groundup's figures display themselves as a cell's
+# last expression); set `GROUNDUP_TOUR_OUT=folder` to also write them there as PNG files.
 
 # %%
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,15 @@ from sklearn.linear_model import LinearRegression as SkLinearRegression
 import groundup as gu
 from groundup import bench, datasets, plots, report
 
-OUT = Path(os.environ.get("GROUNDUP_TOUR_OUT") or tempfile.mkdtemp(prefix="groundup-tour-"))
-OUT.mkdir(parents=True, exist_ok=True)
-print("pictures go to", OUT)
+OUT = os.environ.get("GROUNDUP_TOUR_OUT")  # also write the pictures here (optional)
+
+
+def show(fig, name):
+    """Write ``fig`` to OUT when that is set; return it (Jupyter shows a cell's last value)."""
+    if OUT:
+        plots.save(fig, Path(OUT) / f"{name}.png")
+    return fig
+
 
 # %% [markdown]
 # ## The data: y = 4 + 3x + noise
@@ -91,32 +98,81 @@ print("prediction at x = 1:", model.predict(np.array([1.0])))
 
 # %%
 names = [n for n in ("numpy", "torch") if n in installed]
-results = bench.benchmark(["line", "multi"], sizes=[200, 800], backends=names, repeats=1)
-table = report.display_frame(results)
-print(table.drop(columns=["min-max ms", "host MiB"]).to_string(index=False))
+sets = datasets.resolve(["line", "multi"], sizes=[200, 800])
+results = bench.benchmark(sets, backends=names, repeats=1)
+print(report.display_frame(results).to_string(index=False))
+for verdict in report.verdicts(results):
+    print(f"{verdict.data} (n={verdict.n_samples}): {verdict.line(results)}")
 
 # %% [markdown]
 # ## The pictures
 #
-# Loss per epoch and against wall time, fit times by method and backend, how the cost grows
-# with n, the fitted lines over the data, and the path each optimiser takes over the
-# MSE surface in (intercept, slope).
+# Every figure uses one code: a colour per method (matplotlib's `tab10`), a line style and
+# marker per backend or peer, and curves that coincide drawn once, labelled
+# `numpy = torch = ...`. First the training loss after each epoch: one panel per data set and
+# method, so that each has its own scale.
 
 # %%
-figures = report.make_figures(results, datasets.resolve(["line", "multi"], sizes=[200, 800]))
-for name, fig in figures.items():
-    plots.save(fig, OUT / f"{name}.png")
-print(sorted(p.name for p in OUT.glob("*.png")))
+figures = report.make_figures(results, sets)
+show(figures["loss_per_epoch"], "loss_per_epoch")
+
+# %% [markdown]
+# The same curves against wall time: the same iterates, reached at different speeds.
+
+# %%
+show(figures["loss_vs_time"], "loss_vs_time")
+
+# %% [markdown]
+# Fit times by method (a band each) and backend (a marker each), and how they grow with n.
+
+# %%
+show(figures["fit_times"], "fit_times")
+
+# %%
+show(figures["scaling"], "scaling")
+
+# %% [markdown]
+# The fitted lines over the data (the closed forms, every backend and scikit-learn coincide).
+
+# %%
+show(figures["fitted_lines_line"], "fitted_lines_line")
+
+# %% [markdown]
+# The path each gradient method takes over the MSE surface in (intercept, slope), one dot
+# per epoch, towards the least-squares solution.
 
 # %%
 paths = bench.optimizer_paths(line, methods=["batch", "sgd", "minibatch"])
 for method, path in paths.items():
     print(f"{method:>9}: {len(path) - 1:>3} epochs from (0, 0) to {np.round(path[-1], 3)}")
-fig = plots.loss_surface(line.X, line.y, paths)
-plots.save(fig, OUT / "tour_loss_surface.png")
+show(plots.loss_surface(line.X, line.y, paths), "tour_loss_surface")
 
 # %% [markdown]
-# The same run from the command line, with every plot and a self-contained HTML report:
+# ## A sweep and a diagnosis
+#
+# `gu.sweep` trains a grid of learning rates and batch sizes together; its loss curves are
+# coloured by the learning rate (a colour bar) and styled by the batch size.
+
+# %%
+multi = datasets.make_multi(400, random_state=0)
+result = gu.sweep(
+    multi.X, multi.y, grid={"eta0": [0.003, 0.03, 0.3], "batch_size": [16, 64]},
+    method="minibatch", learning_rate="constant", max_iter=30, random_state=0,
+)  # fmt: skip
+print(result.best_params)
+show(result.plot_losses(), "sweep_losses")
+
+# %% [markdown]
+# `gu.diagnose` checks the assumptions of a fitted linear model; `plot()` draws the four
+# standard panels.
+
+# %%
+ols = gu.fit(multi.X, multi.y, method="normal")
+diagnosis = gu.diagnose(ols, multi.X, multi.y)
+show(diagnosis.plot(), "diagnostics")
+
+# %% [markdown]
+# The benchmark from the command line, with every plot and a self-contained HTML report:
 #
 # ```
 # groundup bench --data line,multi --sizes 200,800 --backends numpy,torch --out results

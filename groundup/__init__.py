@@ -4,7 +4,9 @@
 >>> model = gu.fit(X, y, method="minibatch", backend="torch", device="cuda")  # doctest: +SKIP
 
 ``gu.diagnose``, ``gu.sweep`` and ``gu.benchmark`` load their modules (scipy.stats, pandas)
-on first use, so ``import groundup`` and fitting stay light.
+on first use, and so do the public modules ``gu.plots``, ``gu.report``, ``gu.datasets``,
+``gu.bench``, ``gu.sweeps`` and ``gu.diagnostics`` (no import needed first), so
+``import groundup`` and fitting stay light.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "plots": ("groundup.plots", None),
     "report": ("groundup.report", None),
     "datasets": ("groundup.datasets", None),
+    "bench": ("groundup.bench", None),
+    "sweeps": ("groundup.sweeps", None),
+    "diagnostics": ("groundup.diagnostics", None),
 }
 
 
@@ -55,4 +60,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_LAZY))

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,17 +21,18 @@ from sklearn.linear_model import LinearRegression as SkLinear
 from sklearn.metrics import root_mean_squared_error
 
 from groundup import backends, cli, datasets
-from groundup.cli.common import parse_params
+from groundup.cli.common import cli_words, parse_params
 
 SCRIPT = Path(sys.executable).with_name("groundup")
 QUICK = ["--repeats", "1", "--warmup", "0", "-q"]
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "groundup.cli"]
     return subprocess.run(
-        [*cmd, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+        [*cmd, *args], capture_output=True, text=True, timeout=timeout, check=False,
+        env=None if env is None else {**os.environ, **env},
+    )  # fmt: skip
 
 
 def call(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -44,26 +46,79 @@ def call(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
 
 
 def test_default_run_is_the_readme_main_job() -> None:
-    """``groundup bench`` with no flags: every linear method on every backend, with peers.
+    """``groundup bench`` with no flags, at 100 columns: every linear method on every
+    backend, with peers; each result on one line of at most 100 characters, a verdict under
+    each data set, and the hint that ``--out`` writes the files.
 
     Its wall time (the issue asks for under a minute) is measured in
     ``benchmarks/bench_cli.py``, not asserted here.
     """
-    out = run("bench", timeout=300)
+    out = run("bench", timeout=300, env={"COLUMNS": "100"})
     assert out.returncode == 0, out.stderr
-    header = next(line for line in out.stdout.splitlines() if "RMSE" in line)
-    for word in ("RMSE", "MAE", "R2", "fit ms", "epochs"):
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if "RMSE" in line)
+    for word in ("method", "backend", "RMSE", "R2", "fit ms", "epochs", "conv"):
         assert word in header
-    for method in ("normal", "beta", "batch", "sgd", "minibatch"):
-        assert f" {method} " in out.stdout
+    methods = ("normal", "beta", "batch", "sgd", "minibatch")
+    rows = [line.split() for line in lines if line.split()[:1] and line.split()[0] in methods]
     info = backends.available()
-    for name in ("numpy", "torch", "jax", "array_api_strict"):
-        if info[name]["installed"]:
-            assert f"groundup/{name}" in out.stdout
-    peers = ["sklearn.LinearRegression", "sklearn.SGDRegressor"]
-    peers += ["torch.optim.SGD loop"] if info["torch"]["installed"] else []
-    for peer in peers:
-        assert f"peer: {peer}" in out.stdout
+    here = [n for n in ("numpy", "torch", "jax", "array_api_strict") if info[n]["devices"]]
+    peers = 2 + (2 if info["torch"]["installed"] else 0)  # per data set: sklearn x2, torch x2
+    assert len(rows) == 2 * (len(methods) * len(here) + peers)  # line and multi
+    for row in rows:  # nothing folded: every cell of the run is on its line
+        assert row[-1] in ("yes", "no") or row[-1].endswith("Warning"), row
+        float(row[-2] if row[-1] in ("yes", "no") else row[-3])  # epochs
+    for name in here:
+        assert any(row[1] == name for row in rows)
+    assert any(row[1:3] == ["peer", "sklearn"] for row in rows)
+    assert sum(line.startswith("fastest ") for line in lines) == 2
+    assert "--out DIR" in out.stdout
+    assert not any(re.match(r"^\s+[\d.]+\s*$", line) for line in lines)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_bench_table_fits_80_and_120_columns(width: int, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, err = call(
+        capsys, "bench", "--data", "line,classes", "--models", "linear,logistic",
+        "--methods", "normal,sgd,newton", "--backends", "numpy", *QUICK,
+    )  # fmt: skip
+    assert status == 0, err
+    assert max(len(line) for line in out.splitlines()) <= width
+    rows = [ln for ln in out.splitlines() if ln.split()[:1] in (["normal"], ["sgd"], ["newton"])]
+    assert len(rows) == 4 + 4  # line: normal, sgd (+2 peers); classes: sgd, newton (+2 peers)
+    assert "fastest normal·numpy" in out
+    assert "fastest " in out
+
+
+def test_bench_wide_prints_every_column(capsys) -> None:
+    status, out, err = call(
+        capsys, "bench", "--data", "line", "--methods", "normal", "--backends", "numpy",
+        "--wide", *QUICK,
+    )  # fmt: skip
+    assert status == 0, err
+    for header in ("MAE", "min-max ms", "repeats", "final loss", "host MiB"):
+        assert header in out
+
+
+def test_bench_out_refuses_a_folder_that_holds_files(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    argv = ["bench", "--data", "line", "--methods", "normal", "--backends", "numpy",
+            "--no-peers", "--no-plots", "--out", str(tmp_path), *QUICK]  # fmt: skip
+    status, out, err = call(capsys, *argv)
+    assert status == 2
+    assert f"--out {tmp_path} already holds files (notes.txt)" in err
+    assert "--force" in err
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written
+    argv.remove("-q")
+    status, out, err = call(capsys, *argv, "--force")
+    assert status == 0, err
+    assert f"--force: writing into {tmp_path}, which already holds notes.txt" in err
+    assert (tmp_path / "results.csv").exists()
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert f"wrote 5 files to {tmp_path}" in out
 
 
 def test_csv_output_parses_back_and_matches_scikit_learn() -> None:
@@ -191,7 +246,10 @@ def test_bad_argument_exits_2_in_a_subprocess() -> None:
         (["fit"], "the following arguments are required: FILE"),
         (["fit", "line", "--method", "newton"], "Unknown method 'newton'"),
         (["fit", "line", "--backend", "tf"], "Unknown backend 'tf'"),
-        (["fit", "line", "--param", "etaa=1"], "unknown parameter"),
+        (["fit", "line", "--param", "etaa=1"], "unknown --param etaa; valid names: alpha,"),
+        (["fit", "line", "--param", "method=sgd"], "use --method instead"),
+        (["fit", "line", "--features", "x,zz"], "--features: no column 'zz' in line"),
+        (["bench", "--param", "eta0=0.1,0.2"], "for a grid of values use groundup sweep"),
         (["fit", "line", "--model", "logistic"], "continuous target"),
         ([], "required: COMMAND"),
     ],
@@ -285,6 +343,81 @@ def test_fit_divergence_exits_1(tmp_path: Path, capsys) -> None:
     assert "diverged" in capsys.readouterr().err
 
 
+def test_fit_keeps_column_names_as_written(tmp_path: Path, capsys) -> None:
+    """Names with brackets and spaces print as they are (never read as rich markup)."""
+    path, _, _ = _csv(tmp_path)
+    frame = pd.read_csv(path).rename(columns={"a": "bmi[kg/m2]", "b": "bp [mmHg]"})
+    frame.to_csv(path, index=False)
+    status, out, err = call(capsys, "fit", str(path), "--target", "target")
+    assert status == 0, err
+    assert "│ bmi[kg/m2]  │" in out
+    assert "│ bp [mmHg]   │" in out
+    status, out, err = call(
+        capsys, "fit", str(path), "--target", "target", "--features", "bp [mmHg]", "c",
+        "--format", "json",
+    )  # fmt: skip
+    assert status == 0, err
+    assert list(json.loads(out)["coef"]["coefficient"]) == ["bp [mmHg]", "c"]
+    status, out, _ = call(
+        capsys, "fit", str(path), "--target", "target", "--features", "c,bmi[kg/m2]",
+        "--format", "json",
+    )  # fmt: skip
+    assert status == 0
+    assert list(json.loads(out)["coef"]["coefficient"]) == ["c", "bmi[kg/m2]"]
+
+
+def test_fit_speaks_in_command_line_words(tmp_path: Path, capsys) -> None:
+    path, _, _ = _csv(tmp_path)
+    status, _, err = call(
+        capsys, "fit", str(path), "--target", "target", "--method", "batch",
+        "--param", "learning_rate=0.1",
+    )  # fmt: skip
+    assert status == 2
+    assert "--param learning_rate=0.1" in err
+    assert "--param eta0=0.1" in err
+    assert "='" not in err
+    status, _, err = call(
+        capsys, "fit", str(path), "--target", "target", "--method", "batch",
+        "--param", "max_iter=2", "--param", "learning_rate=constant", "--param", "eta0=0.001",
+    )  # fmt: skip
+    assert status == 0
+    assert "groundup fit: warning:" in err
+    assert "='" not in err
+    assert "--param tol=" in err
+
+
+def test_cli_words() -> None:
+    words = cli_words(
+        "penalty='l1' is not supported; use None or 'l2' (method='batch', eta0=5.0, "
+        "shuffle=False); choose from ['constant', 'invscaling']; params['sgd'] is a table; "
+        'pip install "groundup[jax]"'
+    )
+    assert words == (
+        "--param penalty=l1 is not supported; use none or 'l2' (--method batch, --param "
+        "eta0=5.0, --param shuffle=false); choose from constant, invscaling; params['sgd'] "
+        'is a table; pip install "groundup[jax]"'
+    )
+    assert cli_words("(method='sgd')", {"method": "--methods"}) == "(--methods sgd)"
+    assert cli_words("give --param eta0=0.1") == "give --param eta0=0.1"  # said once
+
+
+def test_every_subcommand_takes_param_and_hides_the_old_spellings() -> None:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    helps = {name: p.format_help() for name, p in sub.choices.items()}
+    for name in ("bench", "fit", "sweep", "diagnose"):
+        assert "--param" in helps[name], name
+    assert "--set" not in helps["sweep"]
+    assert "--eta0" not in helps["sweep"]
+    assert "--significance" in helps["diagnose"]
+    for old in ("--alpha", "--max-iter", "--eta0", "--learning-rate", "--batch-size"):
+        assert old not in helps["diagnose"]
+    for name in ("bench", "sweep", "diagnose"):
+        assert "--force" in helps[name]
+    assert "--features" in helps["fit"]
+    assert "--wide" in helps["bench"]
+
+
 def test_backends_lists_versions_and_devices(capsys) -> None:
     out = run("backends", "--format", "json")
     assert out.returncode == 0, out.stderr
@@ -293,6 +426,17 @@ def test_backends_lists_versions_and_devices(capsys) -> None:
     assert status == 0
     assert "numpy" in table
     assert np.__version__ in table
+
+
+def test_backends_prints_the_install_hint_as_written(capsys, monkeypatch) -> None:
+    fake = {
+        "cupy": {"installed": False, "version": None, "devices": [], "float64": None,
+                 "reason": 'not installed: pip install "groundup[cupy]"'},
+    }  # fmt: skip
+    monkeypatch.setattr(backends, "available", lambda: fake)
+    status, out, _ = call(capsys, "backends")
+    assert status == 0
+    assert '"groundup[cupy]"' in out
 
 
 def test_diagnose_and_sweep_are_registered() -> None:

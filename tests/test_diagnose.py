@@ -758,9 +758,12 @@ def test_cli_method_and_errors(tmp_path, capsys):
     args = parser.parse_args(["diagnose", str(csv), "--target", "target", "--method", "sgd",
                               "--max-iter", "2", "--eta0", "0.01", "--random-state", "0",
                               "--features", "bmi", "bp", "s5"])  # fmt: skip
-    with pytest.warns(Warning, match="Maximum number of iteration"):
-        assert args.func(args) == 0
-    assert "not the least-squares optimum" in capsys.readouterr().out
+    assert args.func(args) == 0  # the older flags, hidden from --help, still work
+    captured = capsys.readouterr()
+    assert "not the least-squares optimum" in captured.out
+    # the library's warning, relayed once in the command line's words
+    assert captured.err.count("groundup diagnose: warning: Maximum number of iteration") == 1
+    assert "--param tol=" in captured.err
     args = parser.parse_args(["diagnose", str(csv), "--target", "nope"])
     assert args.func(args) == 2
     assert "no column 'nope'" in capsys.readouterr().err
@@ -769,6 +772,53 @@ def test_cli_method_and_errors(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["diagnose", str(csv)])  # --target is required
+
+
+def test_cli_param_significance_and_out(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    frame = load_diabetes(as_frame=True).frame.rename(columns={"bmi": "bmi[kg/m2]"})
+    csv = tmp_path / "d.csv"
+    frame.to_csv(csv, index=False)
+    parser = _cli()
+    base = ["diagnose", str(csv), "--target", "target", "--features", "bmi[kg/m2]", "s5"]
+    args = parser.parse_args([*base, "--significance", "0.1", "--param", "penalty=l2",
+                              "--param", "alpha=0.001"])  # fmt: skip
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "Assumption tests (significance level = 0.1)" in out
+    assert "bmi[kg/m2]" in out
+    args = parser.parse_args([*base, "--alpha", "0.1"])  # the deprecated spelling
+    assert args.func(args) == 0
+    captured = capsys.readouterr()
+    assert "--alpha is deprecated" in captured.err
+    assert "use --significance" in captured.err
+    assert "(significance level = 0.1)" in captured.out
+    args = parser.parse_args([*base, "--significance", "2"])
+    assert args.func(args) == 2
+    assert "--significance must be in (0, 1), got 2.0" in capsys.readouterr().err
+    args = parser.parse_args([*base, "--param", "etaa=1"])
+    assert args.func(args) == 2
+    assert "unknown --param etaa" in capsys.readouterr().err
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "keep.txt").write_text("x")
+    args = parser.parse_args([*base, "--out", str(out_dir)])
+    assert args.func(args) == 2
+    assert "already holds files (keep.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["keep.txt"]
+    args = parser.parse_args([*base, "--out", str(out_dir), "--force"])
+    assert args.func(args) == 0
+    assert (out_dir / "diagnostics.png").stat().st_size > 0
+    assert "--force: writing into" in capsys.readouterr().err
+
+
+def test_plot_returns_a_figure_like_the_sweep(diabetes_report):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fig = diabetes_report.plot()
+    assert isinstance(fig, Figure)
+    assert fig._repr_png_().startswith(b"\x89PNG")  # a notebook shows it inline
 
 
 # -- logistic regression ------------------------------------------------------------------------------

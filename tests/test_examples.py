@@ -1,5 +1,6 @@
-"""examples/: the tour runs end to end (so the notebook's code is executed in CI without
-Jupyter), draws its pictures, and the notebook holds exactly the tour's cells."""
+"""examples/: the tour runs end to end as a script (writing its pictures where asked), the
+notebook holds exactly the tour's cells, and executing the notebook in a Jupyter kernel shows
+its figures inline."""
 
 from __future__ import annotations
 
@@ -35,9 +36,43 @@ def test_tour_runs_and_draws(tmp_path: Path) -> None:
     assert "same iterates as on NumPy: True" in out.stdout
     pngs = sorted(tmp_path.glob("*.png"))
     names = {p.name for p in pngs}
-    assert {"loss_per_epoch.png", "fit_times.png", "scaling.png", "tour_loss_surface.png"} <= names
+    assert names == {
+        "loss_per_epoch.png", "loss_vs_time.png", "fit_times.png", "scaling.png",
+        "fitted_lines_line.png", "tour_loss_surface.png", "sweep_losses.png", "diagnostics.png",
+    }  # fmt: skip
     for png in pngs:
         assert matplotlib.image.imread(png)[..., :3].var() > 0, png.name
+
+
+def test_tour_writes_no_files_unless_asked(tmp_path: Path) -> None:
+    """Without GROUNDUP_TOUR_OUT the tour only shows its figures (no temporary folder)."""
+    source = (EXAMPLES / "tour.py").read_text(encoding="utf-8")
+    assert "tempfile" not in source
+    assert 'os.environ.get("GROUNDUP_TOUR_OUT")' in source
+
+
+def test_notebook_shows_its_figures_inline(tmp_path: Path) -> None:
+    """Executed in a Jupyter kernel, the notebook displays at least four figures as images
+    (its cells' last values), without errors and without writing files."""
+    pytest.importorskip("matplotlib")
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.read(EXAMPLES / "tour.ipynb", as_version=4)
+    env_out = os.environ.pop("GROUNDUP_TOUR_OUT", None)
+    try:
+        nbclient.NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:
+        if env_out is not None:
+            os.environ["GROUNDUP_TOUR_OUT"] = env_out
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 4
+    assert len(images) == 8  # every figure of the tour, each shown once
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_notebook_is_the_tour() -> None:

@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+import matplotlib.figure  # noqa: E402
 import matplotlib.image  # noqa: E402
 
 from groundup import bench, datasets, plots, report  # noqa: E402
@@ -29,12 +30,14 @@ def sets() -> list[datasets.Dataset]:
 
 @pytest.fixture(scope="module")
 def results(sets: list[datasets.Dataset]) -> pd.DataFrame:
-    return bench.benchmark(sets, backends=["numpy"], repeats=1, warmup=0, memory=False)
+    return bench.benchmark(
+        sets, backends=["numpy", "array_api_strict"], repeats=1, warmup=0, memory=False
+    )
 
 
-def _gradient_rows(results: pd.DataFrame, name: str, n: int) -> pd.DataFrame:
+def _gradient_rows(results: pd.DataFrame, name: str, n: int, method: str) -> pd.DataFrame:
     ok = results[(results["status"] == "ok") & (results["data"] == name)]
-    ok = ok[ok["n_samples"] == n]
+    ok = ok[(ok["n_samples"] == n) & (ok["method"] == method)]
     return ok[[np.size(h) > 1 for h in ok["loss_history"]]]
 
 
@@ -43,21 +46,55 @@ def _png_variance(fig) -> float:
     return float(image[..., :3].var())
 
 
+def _legend_outside(fig) -> None:
+    """One legend for the figure, none on the axes, and it overlaps no axes."""
+    assert len(fig.legends) == 1
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    fig.canvas.draw() if hasattr(fig.canvas, "renderer") else plots.png_bytes(fig)
+    box = fig.legends[0].get_window_extent()
+    for ax in fig.axes:
+        if ax.get_visible() and ax.get_label() != "<colorbar>":
+            assert not box.overlaps(ax.get_window_extent()), ax.get_title()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert len(labels) == len(set(labels)), labels  # no entry twice
+
+
 @pytest.mark.parametrize("x", ["epoch", "time"])
-def test_loss_curves_draw_every_history(results: pd.DataFrame, x: str) -> None:
+def test_loss_curves_panel_per_data_set_and_method(results: pd.DataFrame, x: str) -> None:
     fig = plots.loss_curves(results, x=x)
+    assert isinstance(fig, matplotlib.figure.Figure)
     axes = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(axes) == 4  # line and multi, two sizes each
+    assert len(axes) == 4 * 3  # line and multi at two sizes, times batch, sgd and minibatch
     for ax in axes:
-        name, n = re.match(r"(\w+) \(n=(\d+)\)", ax.get_title()).groups()
-        rows = _gradient_rows(results, name, int(n))
-        lines = ax.get_lines()
-        assert len(lines) == len(rows) > 0
-        for line, (_, row) in zip(lines, rows.iterrows(), strict=True):
-            np.testing.assert_allclose(line.get_ydata(), row["loss_history"])
-            if x == "time":
-                assert line.get_xdata()[-1] == pytest.approx(row["fit_time"])
+        name, n, method = re.match(r"(\w+) \(n=(\d+)\) · (\w+)", ax.get_title()).groups()
+        rows = _gradient_rows(results, name, int(n), method)
+        assert ax.get_ylabel() == "training MSE"
+        drawn = ax.get_lines()
+        # every history is drawn, and curves that coincide are drawn once
+        for _, row in rows.iterrows():
+            hist = np.asarray(row["loss_history"])
+            k = np.arange(1, hist.size + 1)
+            xs = k if x == "epoch" else row["fit_time"] * k / hist.size
+            hits = [
+                ln for ln in drawn
+                if len(ln.get_ydata()) == hist.size
+                and np.allclose(ln.get_ydata(), hist, rtol=1e-4)
+                and np.allclose(ln.get_xdata(), xs, rtol=1e-4)
+            ]  # fmt: skip
+            assert len(hits) == 1, (ax.get_title(), row["impl"], row["backend"])
+        if x == "epoch":
+            # numpy and array_api_strict follow the same iterates: one line for both
+            assert len(drawn) < len(rows)
+            assert ax.get_title().endswith(method)
+    _legend_outside(fig)
     assert _png_variance(fig) > 0
+
+
+def test_coinciding_curves_are_labelled_as_such(results: pd.DataFrame) -> None:
+    fig = plots.loss_curves(results, x="epoch")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "batch: numpy = array_api_strict = peer torch loop" in labels
+    assert "minibatch: numpy = array_api_strict = peer torch loop" in labels
 
 
 def test_loss_curves_need_a_gradient_run(results: pd.DataFrame) -> None:
@@ -68,41 +105,141 @@ def test_loss_curves_need_a_gradient_run(results: pd.DataFrame) -> None:
         plots.loss_curves(results, x="iteration")
 
 
-def test_fit_time_bars_are_the_medians(results: pd.DataFrame) -> None:
+def test_log_loss_is_named_for_logistic_models() -> None:
+    data = datasets.resolve(["classes"], sizes=[80], random_state=0)
+    res = bench.benchmark(
+        data, models=["logistic"], methods=["batch"], backends=["numpy"], peers=False,
+        repeats=1, warmup=0, memory=False,
+    )  # fmt: skip
+    fig = plots.loss_curves(res)
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_visible()] == ["training log-loss"]
+
+
+def test_failed_runs_are_named_on_their_panel(results: pd.DataFrame) -> None:
+    broken = results.copy()
+    hit = (broken["method"] == "batch") & (~broken["peer"]) & (broken["data"] == "line")
+    broken.loc[hit, "status"] = "error"
+    broken.loc[hit, "reason"] = "DivergenceError: Gradient descent diverged at epoch 2"
+    fig = plots.loss_curves(broken)
+    for ax in fig.axes:
+        if ax.get_title().startswith("line") and ax.get_title().endswith("· batch"):
+            notes = " ".join(t.get_text() for t in ax.texts)
+            assert "failed" in notes
+            assert "batch · numpy: DivergenceError" in notes
+            assert "batch · array_api_strict: DivergenceError" in notes
+            assert len(ax.get_lines()) == 1  # the peer's curve is still drawn
+    times = plots.fit_times(broken)
+    notes = [t.get_text() for ax in times.axes for t in ax.texts]
+    assert sum("failed (DivergenceError)" in t for t in notes) == int(hit.sum())
+    line = next(d for d in datasets.resolve(["line"], sizes=[60], random_state=1))
+    fitted = plots.fitted_lines(line.X, line.y, broken, data="line")
+    assert "batch · numpy: DivergenceError" in " ".join(t.get_text() for t in fitted.axes[0].texts)
+
+
+def _color(artist) -> tuple:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(artist.get_color())
+
+
+def test_one_colour_per_method_and_one_line_style_per_backend(results, sets) -> None:
+    """The same method has the same tab10 colour, and the same backend the same dashes and
+    marker, in every figure."""
+    from matplotlib.colors import to_rgba
+
+    from groundup.bench.style import METHOD_ORDER, backend_style
+
+    def expect(method: str) -> tuple:
+        return to_rgba(f"C{METHOD_ORDER.index(method)}")
+
+    for fig in (plots.loss_curves(results), plots.scaling(results)):
+        for ax in fig.axes:
+            if not ax.get_visible() or not ax.get_lines():
+                continue
+            method = ax.get_title().rsplit("· ", 1)[-1]
+            for line in ax.get_lines():
+                assert _color(line) == expect(method)
+    scaling = plots.scaling(results)
+    for ax in scaling.axes:
+        for line in ax.get_lines():
+            key = line.get_label()
+            who = "torch loop" if key == "peer torch loop" else key.removeprefix("peer ")
+            assert line.get_marker() == backend_style(who)["marker"] or str(
+                line.get_marker()
+            ) == str(backend_style(who)["marker"])
+    from matplotlib.collections import PathCollection
+
+    times = plots.fit_times(results)
+    for ax in times.axes:
+        colours = {
+            tuple(c)
+            for coll in ax.collections
+            if isinstance(coll, PathCollection)
+            for c in coll.get_facecolors()
+        }
+        methods = [t.get_text() for t in ax.get_yticklabels()]
+        assert colours <= {expect(m) for m in methods}
+    line = next(d for d in sets if d.name == "line")
+    paths = bench.optimizer_paths(line)
+    surface = plots.loss_surface(line.X, line.y, paths)
+    for drawn in surface.axes[0].get_lines():
+        method = drawn.get_label().split(" (")[0]
+        if method in paths:
+            assert _color(drawn) == expect(method)
+
+
+def test_fit_time_dots_are_the_medians(results: pd.DataFrame) -> None:
     fig = plots.fit_times(results)
     ok = results[results["status"] == "ok"]
-    heights = sorted(p.get_height() for ax in fig.axes for p in ax.patches)
-    np.testing.assert_allclose(heights, sorted(ok["fit_time"]))
+    from matplotlib.collections import PathCollection
+
+    xs = sorted(
+        float(off[0])
+        for ax in fig.axes
+        for coll in ax.collections
+        if isinstance(coll, PathCollection)
+        for off in coll.get_offsets()
+    )
+    np.testing.assert_allclose(xs, sorted(ok["fit_time"]))
+    _legend_outside(fig)
     assert _png_variance(fig) > 0
 
 
 def test_scaling_draws_time_against_n(results: pd.DataFrame) -> None:
     fig = plots.scaling(results)
-    ax = fig.axes[0]
-    assert ax.get_xscale() == "log"
-    assert ax.get_yscale() == "log"
-    lines = ax.get_lines()
-    assert len(lines) > 0
-    for line in lines:
-        np.testing.assert_array_equal(line.get_xdata(), [60, 120])
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2 * 5  # line and multi, times five methods
+    for ax in axes:
+        assert ax.get_xscale() == "log"
+        assert ax.get_yscale() == "log"
+        for line in ax.get_lines():
+            np.testing.assert_array_equal(line.get_xdata(), [60, 120])
+    _legend_outside(fig)
     one_size = results[results["n_samples"] == 60]
     with pytest.raises(ValueError, match="at least two sizes"):
         plots.scaling(one_size)
 
 
-def test_fitted_lines_over_the_scatter(results: pd.DataFrame, sets) -> None:
+def test_fitted_lines_draw_each_distinct_line_once(results: pd.DataFrame, sets) -> None:
     line = next(d for d in sets if d.name == "line" and d.n_samples == 60)
     fig = plots.fitted_lines(line.X, line.y, results, data="line")
     ax = fig.axes[0]
     assert ax.collections[0].get_offsets().shape == (60, 2)
     ok = results[(results["data"] == "line") & (results["n_samples"] == 60)]
-    shown = ok[ok["status"] == "ok"].drop_duplicates(["method", "impl"])
-    lines = ax.get_lines()
-    assert len(lines) == len(shown)
-    for drawn, (_, row) in zip(lines, shown.iterrows(), strict=True):
-        xs, ys = drawn.get_xdata(), drawn.get_ydata()
-        slope = (ys[-1] - ys[0]) / (xs[-1] - xs[0])
-        assert slope == pytest.approx(row["coef"][0], rel=1e-9)
+    ok = ok[ok["status"] == "ok"]
+    drawn = ax.get_lines()
+    slopes = []
+    for d in drawn:
+        xs, ys = d.get_xdata(), d.get_ydata()
+        slopes.append((ys[-1] - ys[0]) / (xs[-1] - xs[0]))
+    for _, row in ok.iterrows():  # every fit has its line
+        assert min(abs(s - row["coef"][0]) for s in slopes) < 1e-6 * abs(row["coef"][0])
+    for i, a in enumerate(slopes):  # and no line is drawn twice
+        for b in slopes[i + 1 :]:
+            assert abs(a - b) > 1e-9 * abs(a)
+    _legend_outside(fig)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(lab.startswith("beta = normal = peer sklearn.LinearRegression") for lab in labels)
     with pytest.raises(ValueError, match="No simple-regression fit"):
         plots.fitted_lines(line.X, line.y, results, data="multi")
 
@@ -110,7 +247,7 @@ def test_fitted_lines_over_the_scatter(results: pd.DataFrame, sets) -> None:
 def test_loss_surface_draws_contours_and_paths(sets) -> None:
     line = next(d for d in sets if d.name == "line")
     paths = bench.optimizer_paths(line)
-    fig = plots.loss_surface(line.X, line.y, paths)
+    fig = plots.loss_surface(line.X, line.y, paths, failed={"newton": "DivergenceError"})
     ax = fig.axes[0]
     assert len(ax.collections) > 0  # the contour levels
     drawn = {ln.get_label().split(" (")[0]: ln for ln in ax.get_lines()}
@@ -119,6 +256,8 @@ def test_loss_surface_draws_contours_and_paths(sets) -> None:
     star = drawn["least squares"].get_xydata()[0]
     A = np.column_stack([np.ones(line.n_samples), line.X[:, 0]])
     np.testing.assert_allclose(star, np.linalg.lstsq(A, line.y, rcond=None)[0])
+    assert "newton: DivergenceError" in " ".join(t.get_text() for t in ax.texts)
+    _legend_outside(fig)
     assert _png_variance(fig) > 0
 
 
@@ -129,24 +268,39 @@ def test_save_writes_a_png(results: pd.DataFrame, tmp_path) -> None:
     assert image[..., :3].var() > 0
 
 
+def test_figures_display_inline_without_pyplot(results: pd.DataFrame) -> None:
+    """A notebook shows a figure as a cell's last value: its PNG, no pyplot needed."""
+    fig = plots.fit_times(results)
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    code = (
+        "import sys, groundup as gu\n"
+        "t = gu.benchmark('line', methods=['normal'], backends=['numpy'], repeats=1, warmup=0)\n"
+        "fig = gu.plots.fit_times(t)\n"
+        "print(type(fig).__mro__[1].__name__, 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["Figure", "False"]
+
+
 def test_make_figures_covers_every_kind(results: pd.DataFrame, sets) -> None:
     figs = report.make_figures(results, sets)
     assert set(figs) == {
         "loss_per_epoch", "loss_vs_time", "fit_times", "scaling",
         "fitted_lines_line", "loss_surface_line",
     }  # fmt: skip
-    import matplotlib.pyplot as plt
-
     for fig in figs.values():
-        plt.close(fig)
+        assert isinstance(fig, matplotlib.figure.Figure)
 
 
 def test_html_report_is_self_contained(results: pd.DataFrame) -> None:
     png = plots.png_bytes(plots.fit_times(results))
-    page = report.to_html(results, {"fit times": png})
+    page = report.to_html(results, {"fit_times": png})
     assert page.startswith("<!DOCTYPE html>")
     for word in ("RMSE", "MAE", "R2"):
-        assert f"<th>{word}</th>" in page
+        assert f'<th class="num">{word}</th>' in page
     sources = re.findall(r'src="([^"]+)"', page)
     assert len(sources) == 1
     assert sources[0].startswith("data:image/png;base64,")
@@ -158,11 +312,12 @@ def test_html_report_is_self_contained(results: pd.DataFrame) -> None:
 
 def test_markdown_links_the_plots(results: pd.DataFrame) -> None:
     text = report.to_markdown(results, {"fit_times": "fit_times.png"})
-    header = text.splitlines()[2]
+    header = next(ln for ln in text.splitlines() if ln.startswith("| data"))
     assert "| RMSE | MAE | R2 |" in header
     body = [ln for ln in text.splitlines() if ln.startswith("| line") or ln.startswith("| multi")]
     assert len(body) == len(results)
-    assert "![fit_times](fit_times.png)" in text
+    assert "![Fit time by method and backend](fit_times.png)" in text
+    assert text.count("fastest ") == 4  # a verdict per data set and size
 
 
 def test_csv_and_json_round_trip(results: pd.DataFrame) -> None:
@@ -185,6 +340,8 @@ def test_write_outputs(results: pd.DataFrame, sets, tmp_path) -> None:
     written = report.write_outputs(results, sets, tmp_path)
     names = sorted(p.rsplit("/", 1)[-1] for p in written)
     assert {"results.csv", "results.json", "report.md", "report.html", "scaling.png"} <= set(names)
+    assert "run.json" in names
+    assert json.loads((tmp_path / "run.json").read_text())["versions"]["NumPy"] == np.__version__
     html_page = (tmp_path / "report.html").read_text()
     assert html_page.count("data:image/png;base64,") == sum(n.endswith(".png") for n in names)
     for name in names:
@@ -212,3 +369,23 @@ def test_plots_module_imports_matplotlib_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "False"
+
+
+def test_public_modules_load_on_attribute_access() -> None:
+    """``import groundup as gu; gu.plots`` works as the README writes it (no import first),
+    and nothing heavy loads before it is used."""
+    code = (
+        "import sys, groundup as gu\n"
+        "before = 'matplotlib' in sys.modules or 'groundup.bench' in sys.modules\n"
+        "names = [gu.plots.loss_curves.__name__, gu.report.to_html.__name__,\n"
+        "         gu.sweeps.SweepResult.__name__, gu.diagnostics.DiagnosticReport.__name__,\n"
+        "         gu.bench.benchmark.__name__, gu.datasets.load.__name__]\n"
+        "print(before, 'plots' in dir(gu), *names)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == [
+        "False", "True", "loss_curves", "to_html", "SweepResult", "DiagnosticReport",
+        "benchmark", "load",
+    ]  # fmt: skip

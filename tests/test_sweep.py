@@ -338,6 +338,13 @@ def test_nonfinite_X_is_refused():
 
 
 # -- plots --------------------------------------------------------------------------------------
+def _is_figure(fig) -> bool:
+    """Every plot method returns a matplotlib Figure (as ``diagnose().plot()`` does)."""
+    from matplotlib.figure import Figure
+
+    return isinstance(fig, Figure)
+
+
 @pytest.fixture(scope="module")
 def mixed_result():
     pytest.importorskip("matplotlib")
@@ -351,7 +358,9 @@ def mixed_result():
 
 
 def test_heatmap(mixed_result, tmp_path):
-    ax = mixed_result.plot_heatmap()
+    fig = mixed_result.plot_heatmap()
+    assert _is_figure(fig)
+    ax = fig.axes[0]
     assert ax.get_xlabel() == "eta0"
     assert ax.get_ylabel() == "batch_size"
     image = ax.images[0].get_array()
@@ -363,30 +372,70 @@ def test_heatmap(mixed_result, tmp_path):
     assert "best over learning_rate" in ax.get_title()
     n_div_cells = int(t.groupby(["batch_size", "eta0"])["diverged"].all().sum())
     assert sum(tx.get_text() == "div" for tx in ax.texts) == n_div_cells
-    ax.figure.savefig(tmp_path / "h.png")
+    fig.savefig(tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 0
-    ax2 = mixed_result.plot_heatmap("train_loss", x="learning_rate", y="eta0")
+    ax2 = mixed_result.plot_heatmap("train_loss", x="learning_rate", y="eta0").axes[0]
     assert ax2.images[0].get_array().shape == (4, 2)
     with pytest.raises(ValueError, match="Unknown metric"):
         mixed_result.plot_heatmap("speed")
 
 
 def test_loss_curves_mark_diverged_runs(mixed_result, tmp_path):
-    ax = mixed_result.plot_losses()
+    fig = mixed_result.plot_losses()
+    assert _is_figure(fig)
+    ax = fig.axes[0]
     assert len(ax.lines) == len(mixed_result.histories)
     n_div = int(mixed_result.table["diverged"].sum())
     assert n_div > 0
     (marks,) = ax.collections
     assert len(marks.get_offsets()) == n_div
     assert ax.get_yscale() == "log"
-    ax.figure.savefig(tmp_path / "l.png")
+    assert ax.get_ylabel() == "training MSE"
+    fig.savefig(tmp_path / "l.png")
+
+
+def test_loss_curves_are_coloured_by_the_swept_parameter(mixed_result):
+    import matplotlib as mpl
+    from matplotlib.colors import to_rgba
+
+    fig = mixed_result.plot_losses()
+    ax, bar = fig.axes  # the curves and a colour bar for eta0, ticked at its values
+    assert bar.get_ylabel() == "eta0"
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["0.001", "0.01", "0.1", "3"]
+    norm = mpl.colors.LogNorm(0.001, 3.0)
+    for line, (_, row) in zip(ax.lines, mixed_result.table.iterrows(), strict=True):
+        assert to_rgba(line.get_color()) == mpl.colormaps["viridis"](norm(row["eta0"]))
+    # the second swept parameter sets the line style, in the one legend outside the axes
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert {"batch_size=8", "batch_size=32", "diverged"} <= set(labels)
+    assert any(lab.startswith("best: eta0=") for lab in labels)
+    assert ax.get_legend() is None
+    by_rate = mixed_result.plot_losses(color_by="learning_rate")
+    assert len(by_rate.axes) == 1  # categorical: tab10 colours and legend entries
+    labels = [t.get_text() for t in by_rate.legends[0].get_texts()]
+    assert {"learning_rate=constant", "learning_rate=invscaling"} <= set(labels)
+    colours = {to_rgba(ln.get_color()) for ln in by_rate.axes[0].lines}
+    assert colours == {to_rgba("C0"), to_rgba("C1")}
+    with pytest.raises(ValueError, match="not a swept parameter"):
+        mixed_result.plot_losses(color_by="tol")
+
+
+def test_plots_draw_on_a_given_axes_and_return_its_figure(mixed_result):
+    from matplotlib.figure import Figure as Plain
+
+    fig = Plain()
+    ax = fig.add_subplot()
+    assert mixed_result.plot_best(ax=ax) is fig
+    assert mixed_result.plot_losses(ax=fig.add_subplot(212)) is fig
 
 
 def test_best_curve(mixed_result):
-    ax = mixed_result.plot_best()
-    (line,) = ax.lines
+    fig = mixed_result.plot_best()
+    assert _is_figure(fig)
+    (line,) = fig.axes[0].lines
     np.testing.assert_array_equal(line.get_ydata(), mixed_result.histories[mixed_result.best_index])
-    assert "best by val_rmse" in ax.get_title()
+    assert "best by val_rmse" in fig.axes[0].get_title()
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -452,6 +501,61 @@ def test_cli_flags_write_table_histories_and_plots(tmp_path):
     np.testing.assert_allclose(table["train_loss"], res.table["train_loss"], rtol=1e-12)
 
 
+def test_cli_param_is_the_one_spelling(tmp_path, capsys):
+    """``--param KEY=V1,V2`` sweeps, ``--param KEY=V`` fixes; the same runs as the older
+    ``--eta0 LIST`` / ``--set`` spellings (hidden aliases); --out refuses a folder that holds
+    files unless --force."""
+    pytest.importorskip("matplotlib")
+    data = _csv(tmp_path)
+    common = [str(data), "--target", "target", "--random-state", "0", "--no-progress",
+              "--no-plots"]  # fmt: skip
+    new, old = tmp_path / "new", tmp_path / "old"
+    args = _parser().parse_args(
+        ["sweep", *common, "--param", "eta0=0.001,0.01,0.1", "--param", "batch_size=[8, 32]",
+         "--param", "max_iter=10", "--param", "tol=none", "--out", str(new)]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    args = _parser().parse_args(
+        ["sweep", *common, "--eta0", "0.001,0.01,0.1", "--batch-size", "8,32", "--max-iter",
+         "10", "--set", "tol=none", "--out", str(old)]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    a = pd.read_csv(new / "sweep.csv", index_col="run")
+    b = pd.read_csv(old / "sweep.csv", index_col="run")
+    assert len(a) == 6
+    assert sorted(set(a["eta0"])) == [0.001, 0.01, 0.1]
+    np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-12)
+    assert json.loads((new / "best.json").read_text())["best_params"]["tol"] is None
+    capsys.readouterr()
+    args = _parser().parse_args(["sweep", *common, "--param", "eta0=0.1,0.2", "--out", str(new)])
+    assert args.func(args) == 2
+    assert f"--out {new} already holds files (best.json, histories.csv, sweep.csv)" in (
+        capsys.readouterr().err
+    )
+    args = _parser().parse_args(
+        ["sweep", *common, "--param", "eta0=0.1,0.2", "--out", str(new), "--force"]
+    )
+    assert args.func(args) == 0
+    assert len(pd.read_csv(new / "sweep.csv")) == 2
+
+
+def test_cli_summary_fits_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    data = _csv(tmp_path)
+    args = _parser().parse_args(
+        ["sweep", str(data), "--target", "target", "--param", "eta0=0.001,0.01,0.1,50",
+         "--param", "batch_size=16,64", "--param", "learning_rate=constant,invscaling",
+         "--param", "max_iter=5", "--out", str(tmp_path / "o"), "--no-progress", "--no-plots"]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("run"))
+    for name in ("batch_size", "learning_rate", "train_loss", "val_rmse", "converged"):
+        assert name in header.split()  # whole, not cut to "batch…"
+    assert "diverged@" in out
+
+
 def test_cli_toml_config_and_flags_on_top(tmp_path):
     data, out = _csv(tmp_path), tmp_path / "o"
     config = tmp_path / "sweep.toml"
@@ -496,6 +600,12 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
         (["DATA", "--target", "target", "--eta0", "0.1,fast"], "--eta0"),
         (["DATA", "--target", "target", "--eta0", "-1"], "eta0 must be > 0"),
         (["DATA", "--target", "target", "--eta0", "0.1", "--set", "bogus=1"], "Unknown parameter"),
+        (["DATA", "--target", "target", "--param", "eta0=0.1,-1"], "eta0 must be > 0, got -1"),
+        (["DATA", "--target", "target", "--param", "eta0"], "write KEY=VALUE"),
+        (
+            ["DATA", "--target", "target", "--param", "eta0=0.1", "--param", "dtype=float32"],
+            "use --dtype instead",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, capsys, argv, match):
@@ -829,9 +939,11 @@ def test_logistic_plots(tmp_path):
     )
     assert result.table["diverged"].any()
     assert not result.table["diverged"].all()
-    assert "val_log_loss" in result.plot_heatmap().get_title()
-    assert len(result.plot_losses().lines) >= len(result.table)
-    assert "best by val_log_loss" in result.plot_best().get_title()
+    assert "val_log_loss" in result.plot_heatmap().axes[0].get_title()
+    losses = result.plot_losses().axes[0]
+    assert len(losses.lines) >= len(result.table)
+    assert losses.get_ylabel() == "training log-loss"
+    assert "best by val_log_loss" in result.plot_best().axes[0].get_title()
 
 
 def test_cli_logistic(tmp_path):

@@ -1,80 +1,187 @@
 """Pictures of a benchmark: loss curves, fit times, scaling, fitted lines, optimiser paths.
 
 Every function takes the DataFrame of :func:`groundup.benchmark` (or the data it needs) and
-returns a matplotlib ``Figure``; :func:`save` writes it as a PNG. matplotlib is imported only
-when a function here is called (with the non-interactive Agg backend), so fitting never
-imports it.
+returns a matplotlib :class:`~matplotlib.figure.Figure`, made with the object-oriented API
+(``Figure()``, not ``pyplot``): it never changes the session's backend and never piles up
+in pyplot's figure list. In Jupyter a figure displays inline as the last expression of a
+cell (or with ``display(fig)``); :func:`save` (or ``fig.savefig``) writes it as a PNG.
+
+Every figure uses one encoding (:mod:`groundup.bench.style`): a colour per method (the
+``tab10`` cycle), a line style and marker per backend or peer, one shared legend outside
+the axes, and curves that coincide drawn once with a label that says so
+(``batch: numpy = torch = peer torch loop``). Runs that failed are named on the panel where
+their curve would be. matplotlib is imported only when a function here is called.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from groundup.bench.style import (
+    BACKEND_ORDER,
+    METHOD_ORDER,
+    backend_style,
+    method_color,
+    run_key,
+    who,
+)
 
 __all__ = [
     "fit_times",
     "fitted_lines",
     "label",
     "loss_curves",
+    "loss_name",
     "loss_surface",
     "png_bytes",
     "save",
     "scaling",
 ]
 
+_CLOSED_FORMS = ("normal", "beta")  # one step: no loss curve
+_FAIL_COLOR = "#b2182b"  # the note on failed runs (ColorBrewer RdBu's dark red)
 
-def _pyplot() -> Any:
-    """pyplot, on the non-interactive Agg backend unless the session chose one already (a
-    notebook's inline backend via ``MPLBACKEND``, or pyplot imported by the user)."""
-    import sys
 
-    import matplotlib
+def _plain_log(ax: Any, which: str = "y") -> None:
+    """Log scale with plain-number ticks (see :func:`groundup._figure.plain_log`)."""
+    from groundup._figure import plain_log as _plain
 
-    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    _plain(ax, which)
 
-    return plt
+
+def _figure(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, np.ndarray]:
+    """A constrained-layout Figure with an ``nrows`` x ``ncols`` grid of axes."""
+    from groundup._figure import new_figure
+
+    fig = new_figure(figsize=(width * ncols, height * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
 
 
 def _ok(results: pd.DataFrame) -> pd.DataFrame:
     return results[results["status"] == "ok"]
 
 
+def _failed(results: pd.DataFrame) -> pd.DataFrame:
+    return results[results["status"] == "error"]
+
+
 def label(row: Mapping[str, Any]) -> str:
-    """How a run is named in legends: ``sgd · numpy/cpu/float64``, ``sgd · peer sklearn...``."""
-    return f"{row['method']} · {_who(row)}"
+    """How a run is named in legends: ``sgd · numpy``, ``sgd · peer sklearn``,
+    ``batch · torch cuda:0``, ``batch · jax f32``."""
+    return f"{row['method']} · {run_key(row)}"
 
 
-def _grid(n: int, *, width: float = 6.0, height: float = 4.2) -> tuple[Any, list[Any]]:
-    """``n`` panels, at most three to a row (unused cells of the last row are hidden)."""
-    plt = _pyplot()
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    flat = list(axes.ravel())
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
+def loss_name(model: str) -> str:
+    """The training loss of a model, as axes name it: ``MSE`` (linear) or ``log-loss``."""
+    return "log-loss" if str(model) == "logistic" else "MSE"
 
 
-def _by_data(results: pd.DataFrame) -> list[tuple[str, int, pd.DataFrame]]:
-    groups = []
-    for (name, n), part in results.groupby(["data", "n_samples"], sort=False):
-        groups.append((str(name), int(n), part))
-    return groups
+def _methods(frame: pd.DataFrame) -> list[str]:
+    """The methods in ``frame``, in the fixed order of the colours."""
+    present = list(dict.fromkeys(str(m) for m in frame["method"].dropna()))
+    return sorted(present, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+
+
+def _groups(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    """The (data set, n_samples) pairs of ``frame``, in order of appearance."""
+    pairs = frame[["data", "n_samples"]].dropna().drop_duplicates()
+    return [(str(d), int(n)) for d, n in pairs.itertuples(index=False)]
+
+
+def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> list[list[Any]]:
+    """Group curves ``(x, y, item)`` that coincide (same length, equal to ``rtol``); return
+    the items of each group, in order."""
+    groups: list[tuple[np.ndarray, np.ndarray, list[Any]]] = []
+    for x, y, item in curves:
+        for gx, gy, items in groups:
+            if (
+                gx.shape == x.shape
+                and np.allclose(gx, x, rtol=rtol, atol=0)
+                and np.allclose(gy, y, rtol=rtol, atol=0, equal_nan=True)
+            ):
+                items.append(item)
+                break
+        else:
+            groups.append((x, y, [item]))
+    return [items for _, _, items in groups]
+
+
+def _same_label(rows: Sequence[Mapping[str, Any]], *, with_method: bool = True) -> str:
+    """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide."""
+    names = " = ".join(dict.fromkeys(run_key(r) for r in rows))
+    methods = " = ".join(dict.fromkeys(str(r["method"]) for r in rows))
+    return f"{methods}: {names}" if with_method else names
+
+
+def _draw(ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, **kw: Any) -> Any:
+    """One curve in its method's colour and its implementation's dashes and marker."""
+    style = backend_style(who(row))
+    n = np.size(x)
+    (line,) = ax.plot(
+        x, y, color=method_color(row["method"]), dashes=style["dashes"], marker=style["marker"],
+        markevery=max(1, n // 8) if n > 12 else None, markersize=5, linewidth=1.6, label=text,
+        **kw,
+    )  # fmt: skip
+    return line
+
+
+def _failure_note(ax: Any, failed: pd.DataFrame, *, top: bool = False) -> None:
+    """Name the failed runs of this panel in its lower left corner (upper left with
+    ``top``, where the curves rise)."""
+    if failed.empty:
+        return
+    lines = []
+    for _, r in failed.iterrows():
+        reason = str(r.get("reason") or "").split(":")[0] or "error"
+        lines.append(f"{r['method']} · {run_key(r)}: {reason}")
+    text = "failed, not drawn:\n" + "\n".join(dict.fromkeys(lines))
+    ax.text(
+        0.02, 0.97 if top else 0.03, text, transform=ax.transAxes, fontsize=8,
+        color=_FAIL_COLOR, va="top" if top else "bottom", ha="left",
+        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": _FAIL_COLOR},
+    )  # fmt: skip
+
+
+def _shared_legend(fig: Any, entries: dict[str, Any], *, ncols: int | None = None) -> None:
+    """One legend for the whole figure, below the axes (outside them)."""
+    if not entries:
+        return
+    n = len(entries)
+    cols = ncols or (1 if n <= 2 else 2 if max(map(len, entries)) > 40 else 3)
+    fig.legend(
+        list(entries.values()), list(entries), loc="outside lower center", ncols=min(cols, n),
+        frameon=False, fontsize=9,
+    )  # fmt: skip
+
+
+def _loss_limits(curves: Sequence[np.ndarray]) -> tuple[float, float] | None:
+    """A log-axis range that keeps the runs that did not blow up readable: from the lowest
+    positive loss to ten times the largest first loss of the calm runs (last <= first)."""
+    calm = [c for c in curves if c.size and np.isfinite(c[-1]) and c[-1] <= c[0]]
+    if not calm or len(calm) == len(curves):
+        return None
+    top = 10.0 * max(float(c[0]) for c in calm)
+    inside = [v for c in curves for v in c[np.isfinite(c)] if 0 < v <= top]
+    low = min(inside) if inside else top / 100
+    return low / 1.5, top
 
 
 def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     """Training loss per epoch (``x="epoch"``) or against wall time (``x="time"``).
 
-    One panel per data set, one line per gradient run (groundup on each backend and the
-    PyTorch loop). Wall time of epoch k is the fit's median time × k / epochs (the epochs of
-    a gradient method do the same work).
+    One panel per data set (a row) and gradient method (a column, in the method's colour),
+    so that each method's curves have their own scale; in a panel, one curve per backend
+    and peer (its line style and marker). Curves that coincide (the same iterates on every
+    backend) are drawn once and labelled ``numpy = torch = ...``. The y axis names the loss:
+    MSE for linear models, log-loss for logistic ones. Wall time of epoch k is the fit's
+    median time x k / epochs (the epochs of a gradient method do the same work). Failed
+    runs are named on their panel.
 
     Parameters
     ----------
@@ -99,30 +206,65 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     if runs.empty:
         msg = "No gradient run with a loss history in these results (closed forms have one)."
         raise ValueError(msg)
-    groups = _by_data(runs)
-    fig, axes = _grid(len(groups))
-    for ax, (name, n, part) in zip(axes, groups, strict=True):
-        for _, row in part.iterrows():
-            hist = np.asarray(row["loss_history"], dtype=float)
-            k = np.arange(1, hist.size + 1)
-            xs = k if x == "epoch" else row["fit_time"] * k / hist.size
-            style = "--" if row["peer"] else "-"
-            ax.plot(xs, hist, style, label=label(row), linewidth=1.4)
-        ax.set_yscale("log")
-        if x == "time":
-            ax.set_xscale("log")
-        ax.set_xlabel("epoch" if x == "epoch" else "wall time (s)")
-        ax.set_ylabel("training loss")
-        ax.set_title(f"{name} (n={n})")
-        ax.legend(fontsize=6, loc="upper right")
-        ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("Loss per epoch" if x == "epoch" else "Loss against wall time")
-    fig.tight_layout()
+    failed = _failed(results)
+    failed = failed[~failed["method"].isin(_CLOSED_FORMS) & failed["method"].notna()]
+    methods = _methods(pd.concat([runs, failed]))
+    groups = _groups(pd.concat([runs, failed]))
+    fig, axes = _figure(len(groups), len(methods), width=4.4, height=3.1)
+    merged: dict[str, Any] = {}
+    singles: list[str] = []
+    for r, (name, n) in enumerate(groups):
+        here = (runs["data"] == name) & (runs["n_samples"] == n)
+        gone = (failed["data"] == name) & (failed["n_samples"] == n)
+        model = next(iter(pd.concat([runs[here], failed[gone]])["model"]), "linear")
+        for c, method in enumerate(methods):
+            ax = axes[r, c]
+            part = runs[here & (runs["method"] == method)]
+            bad = failed[gone & (failed["method"] == method)]
+            if part.empty and bad.empty:  # not a method of this model
+                ax.set_visible(False)
+                continue
+            curves = []
+            for _, row in part.iterrows():
+                hist = np.asarray(row["loss_history"], dtype=float)
+                k = np.arange(1, hist.size + 1, dtype=float)
+                xs = k if x == "epoch" else row["fit_time"] * k / hist.size
+                curves.append((xs, hist, row))
+            for members in _merge(curves, rtol=1e-4):
+                xs, hist, first = next(cv for cv in curves if cv[2] is members[0])
+                if len(members) > 1:
+                    text = _same_label(members)
+                    merged.setdefault(text, _draw(ax, xs, hist, first, text))
+                else:
+                    _draw(ax, xs, hist, first, run_key(first))
+                    singles.append(run_key(first))
+            limits = _loss_limits([cv[1] for cv in curves])
+            if limits:
+                ax.set_ylim(*limits)
+            _plain_log(ax, "y")
+            if x == "time":
+                _plain_log(ax, "x")
+            ax.set_title(f"{name} (n={n}) · {method}", fontsize=10, color=method_color(method))
+            ax.set_xlabel("epoch" if x == "epoch" else "wall time (s)")
+            ax.set_ylabel(f"training {loss_name(model)}")
+            ax.grid(True, which="both", alpha=0.3)
+            rising = any(cv[1][-1] > cv[1][0] for cv in curves if np.isfinite(cv[1][-1]))
+            _failure_note(ax, bad, top=rising)
+    title = "Training loss per epoch" if x == "epoch" else "Training loss against wall time"
+    fig.suptitle(f"{title} (log scale; curves that coincide are drawn once)")
+    order = {m: i for i, m in enumerate(methods)}
+    entries = dict(sorted(merged.items(), key=lambda kv: order.get(kv[0].split(":")[0], 99)))
+    entries.update(_key_handles(list(dict.fromkeys(singles)), runs))
+    _shared_legend(fig, entries)
     return fig
 
 
 def fit_times(results: pd.DataFrame) -> Any:
-    """Median fit time (bars; min–max as error bars) by method × backend, log scale.
+    """Median fit time of every run (a dot; min-max of the repeats as a bar), log scale.
+
+    One panel per data set; one band per method (its colour), one dot per backend and peer
+    (its marker), side by side in a fixed order. Failed runs are named where their dot
+    would be.
 
     Parameters
     ----------
@@ -131,58 +273,98 @@ def fit_times(results: pd.DataFrame) -> Any:
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No run succeeded.
     """
     runs = _ok(results)
     if runs.empty:
         msg = "No successful run to draw."
         raise ValueError(msg)
-    groups = _by_data(runs)
-    fig, axes = _grid(len(groups), width=7.0)
-    for ax, (name, n, part) in zip(axes, groups, strict=True):
-        methods = list(dict.fromkeys(part["method"]))
-        who = list(dict.fromkeys(_who(r) for _, r in part.iterrows()))
-        width = 0.8 / max(len(who), 1)
-        colors = _colors(len(who))
-        for j, w in enumerate(who):
-            xs, ys, lo, hi = [], [], [], []
-            for i, m in enumerate(methods):
-                hit = [r for _, r in part[part["method"] == m].iterrows() if _who(r) == w]
+    failed = _failed(results)
+    groups = _groups(runs)
+    both = pd.concat([runs, failed])
+    keys = list(dict.fromkeys(run_key(r) for _, r in both.iterrows()))
+    methods = _methods(both)
+    cols = 2 if len(groups) == 4 else min(len(groups), 3)
+    rows = -(-len(groups) // cols)
+    height = 0.9 + len(methods) * (0.2 + 0.1 * len(keys))
+    fig, axes = _figure(rows, cols, width=4.8, height=height)
+    flat = list(axes.ravel())
+    for ax in flat[len(groups) :]:
+        ax.set_visible(False)
+    step = 0.8 / max(len(keys), 1)
+    for ax, (name, n) in zip(flat, groups, strict=False):
+        part = both[(both["data"] == name) & (both["n_samples"] == n)]
+        shown = [m for m in methods if m in set(part["method"])]
+        for i, method in enumerate(shown):
+            for j, key in enumerate(keys):
+                hit = [r for _, r in part[part["method"] == method].iterrows() if run_key(r) == key]
                 if not hit:
                     continue
                 r = hit[0]
-                xs.append(i + (j - (len(who) - 1) / 2) * width)
-                ys.append(r["fit_time"])
-                lo.append(r["fit_time"] - r["fit_time_min"])
-                hi.append(r["fit_time_max"] - r["fit_time"])
-            if xs:
-                ax.bar(xs, ys, width, yerr=[lo, hi], label=w, color=colors[j], capsize=2)
-        ax.set_xticks(range(len(methods)), methods)
-        ax.set_yscale("log")
-        ax.set_ylabel("fit time (s), median of repeats")
-        ax.set_title(f"{name} (n={n})")
-        ax.legend(fontsize=6)
-        ax.grid(True, axis="y", which="both", alpha=0.3)
-    fig.suptitle("Fit time by method and backend")
-    fig.tight_layout()
+                yy = i + (j - (len(keys) - 1) / 2) * step
+                if r["status"] != "ok":
+                    reason = str(r.get("reason") or "error").split(":")[0]
+                    ax.annotate(
+                        f"{key}: failed ({reason})", xy=(0.01, yy),
+                        xycoords=("axes fraction", "data"), fontsize=7, color=_FAIL_COLOR,
+                        va="center",
+                    )  # fmt: skip
+                    continue
+                lo = r["fit_time"] - r["fit_time_min"]
+                hi = r["fit_time_max"] - r["fit_time"]
+                style = backend_style(who(r))
+                ax.errorbar(
+                    [r["fit_time"]], [yy], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="none",
+                    ecolor=method_color(method), elinewidth=1.2, alpha=0.6,
+                )  # fmt: skip
+                ax.scatter(
+                    [r["fit_time"]], [yy], marker=style["marker"], s=46, zorder=3,
+                    color=method_color(method), edgecolors="black", linewidths=0.5,
+                )  # fmt: skip
+        ax.set_yticks(range(len(shown)), shown)
+        for tick, method in zip(ax.get_yticklabels(), shown, strict=True):
+            tick.set_color(method_color(method))
+        for i in range(1, len(shown)):
+            ax.axhline(i - 0.5, color="0.85", linewidth=0.8)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        _plain_log(ax, "x")
+        ax.set_xlabel("fit time (s), median of the repeats")
+        ax.set_title(f"{name} (n={n})", fontsize=10)
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+    fig.suptitle("Fit time by method (band, colour) and backend or peer (marker)")
+    entries = _key_handles(keys, both, lines=False)
+    _shared_legend(fig, entries, ncols=min(len(entries), 4))
     return fig
 
 
-def _who(row: Mapping[str, Any]) -> str:
-    """Who ran a row, and where: ``numpy/cpu/float64``, ``peer sklearn...`` (with its device
-    when that is not the CPU)."""
-    if row["peer"]:
-        return f"peer {row['impl']}" + ("" if row["device"] == "cpu" else f" ({row['device']})")
-    return f"{row['backend']}/{row['device']}/{row['dtype']}"
+def _key_handles(keys: Sequence[str], runs: pd.DataFrame, *, lines: bool = True) -> dict:
+    """Legend handles for the implementations: each one's marker (and dashes) in black."""
+    from matplotlib.lines import Line2D
 
-
-def _colors(n: int) -> list[Any]:
-    plt = _pyplot()
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(n)]
+    rows = {}
+    for _, r in runs.iterrows():
+        rows.setdefault(run_key(r), r)
+    order = {name: i for i, name in enumerate(BACKEND_ORDER)}
+    keys = sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k))
+    out: dict[str, Any] = {}
+    for key in keys:
+        row = rows[key]
+        style = backend_style(who(row))
+        out[key] = Line2D(
+            [], [], color="black", dashes=style["dashes"], marker=style["marker"],
+            markersize=6, linewidth=1.4 if lines else 0,
+        )  # fmt: skip
+    return out
 
 
 def scaling(results: pd.DataFrame) -> Any:
-    """Fit time against n_samples, log–log, one line per method and backend.
+    """Fit time against n_samples, log-log: one panel per data set (a row) and method (a
+    column, in its colour), one line per backend and peer (its line style and marker); the
+    panels of a data set share their time axis, so that methods compare across a row.
 
     Parameters
     ----------
@@ -199,42 +381,65 @@ def scaling(results: pd.DataFrame) -> Any:
         Fewer than two sizes of any data set.
     """
     runs = _ok(results)
-    names = [d for d, part in runs.groupby("data") if part["n_samples"].nunique() > 1]
+    names = [d for d, part in runs.groupby("data", sort=False) if part["n_samples"].nunique() > 1]
     if not names:
         msg = "scaling needs at least two sizes of one data set (sizes=[...])."
         raise ValueError(msg)
-    fig, axes = _grid(len(names))
-    for ax, name in zip(axes, names, strict=True):
+    runs = runs[runs["data"].isin(names)]
+    methods = _methods(runs)
+    fig, axes = _figure(len(names), len(methods), width=3.1, height=2.8)
+    keys: list[str] = []
+    for r, name in enumerate(names):
         part = runs[runs["data"] == name]
-        for _key, line in part.groupby(["method", "impl", "backend", "device", "dtype"]):
-            line = line.sort_values("n_samples")
-            if len(line) < 2:
+        row_axes = [axes[r, c] for c in range(len(methods))]
+        for ax, method in zip(row_axes, methods, strict=True):
+            mine = part[part["method"] == method]
+            drawn = 0
+            for _, line in mine.groupby(["impl", "backend", "device", "dtype"], sort=False):
+                line = line.sort_values("n_samples")
+                if len(line) < 2:
+                    continue
+                row = line.iloc[0]
+                _draw(ax, line["n_samples"], line["fit_time"], row, run_key(row))
+                keys.append(run_key(row))
+                drawn += 1
+            if not drawn:
+                ax.set_visible(False)
                 continue
-            row = line.iloc[0]
-            style = "--" if row["peer"] else "-"
-            ax.plot(line["n_samples"], line["fit_time"], style, marker="o", label=label(row))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("n_samples")
-        ax.set_ylabel("fit time (s)")
-        ax.set_title(name)
-        ax.legend(fontsize=6)
-        ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("How the cost grows with the data")
-    fig.tight_layout()
+            ax.set_title(f"{name} · {method}", fontsize=10, color=method_color(method))
+            ax.set_xlabel("n_samples")
+            ax.grid(True, which="both", alpha=0.3)
+        visible = [ax for ax in row_axes if ax.get_visible()]
+        for ax in visible:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        if visible:
+            lows = [ax.get_ylim()[0] for ax in visible]
+            highs = [ax.get_ylim()[1] for ax in visible]
+            for ax in visible:
+                ax.set_ylim(min(lows), max(highs))
+                _plain_log(ax, "x")
+                _plain_log(ax, "y")
+            visible[0].set_ylabel("fit time (s)")
+    fig.suptitle("How the fit time grows with the data (log-log)")
+    entries = _key_handles(list(dict.fromkeys(keys)), runs)
+    _shared_legend(fig, entries, ncols=min(len(entries), 6))
     return fig
 
 
 def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: str) -> Any:
-    """The data as a scatter and every method's fitted line over it (simple regression).
+    """The data as a scatter and every distinct fitted line over it (simple regression).
+
+    Fits whose lines coincide (the closed forms, every backend, scikit-learn) are drawn once
+    and labelled ``normal = beta = peer sklearn``; a line that ran away leaves the axis (the
+    legend still gives its equation), and failed fits are named on the plot.
 
     Parameters
     ----------
     x : array of shape (n_samples,) or (n_samples, 1)
     y : array of shape (n_samples,)
     results : DataFrame
-        Rows of data set ``data`` whose ``coef`` has one entry; one line per method (the
-        first backend that fitted it) and per peer.
+        Rows of data set ``data`` whose ``coef`` has one entry.
     data : str
         Name of the data set in ``results``.
 
@@ -249,23 +454,56 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     if runs.empty:
         msg = f"No simple-regression fit of {data!r} (n={x.size}) in these results."
         raise ValueError(msg)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 5))
-    ax.scatter(x, y, s=8, alpha=0.4, color="grey", label="data")
+    fig, axes = _figure(1, 1, width=8.0, height=5.2)
+    ax = axes[0, 0]
+    ax.scatter(x, y, s=9, alpha=0.35, color="0.45", label="data", edgecolors="none")
     grid = np.linspace(x.min(), x.max(), 50)
-    shown = runs.drop_duplicates(["method", "impl"])
-    for (_, row), color in zip(shown.iterrows(), _colors(len(shown)), strict=True):
-        w = float(np.ravel(row["coef"])[0])
+    lines = []
+    for _, row in runs.iterrows():
         b = float(np.ravel(row["intercept"])[0])
-        style = "--" if row["peer"] else "-"
-        who = f"peer {row['impl']}" if row["peer"] else f"groundup {row['method']}"
-        ax.plot(grid, b + w * grid, style, color=color, label=f"{who}: y = {b:.3f} + {w:.3f}x")
+        w = float(np.ravel(row["coef"])[0])
+        lines.append((np.array([0.0]), np.array([b, w]), row))
+    entries: dict[str, Any] = {"data": ax.collections[0]}
+    for members in _merge(lines, rtol=1e-6):
+        first = members[0]
+        b = float(np.ravel(first["intercept"])[0])
+        w = float(np.ravel(first["coef"])[0])
+        sign = "-" if w < 0 else "+"
+        text = f"{_line_members(members, runs)}: y = {b:.4g} {sign} {abs(w):.4g}x"
+        style = backend_style(who(first))
+        (line,) = ax.plot(
+            grid, b + w * grid, color=method_color(first["method"]), dashes=style["dashes"],
+            linewidth=1.8, label=text,
+        )  # fmt: skip
+        entries.setdefault(text, line)
+    gone = _failed(results)
+    _failure_note(ax, gone[(gone["data"] == data) & (gone["n_samples"] == x.size)], top=True)
+    span = float(np.ptp(y)) or 1.0  # the data's range: a line that ran away leaves the axis
+    ax.set_ylim(float(np.min(y)) - 0.15 * span, float(np.max(y)) + 0.15 * span)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"Fitted lines on {data}")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    ax.set_title(
+        f"Fitted lines on {data} (n={x.size}); lines that coincide are drawn once", fontsize=10
+    )
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center", fontsize=9,
+               frameon=False, ncols=1)  # fmt: skip
     return fig
+
+
+def _line_members(members: Sequence[Mapping[str, Any]], runs: pd.DataFrame) -> str:
+    """``normal = beta = peer sklearn.LinearRegression``: groundup runs by method (with
+    the backend where that method's backends do not all agree), peers by name."""
+    names = []
+    for r in members:
+        if r["peer"]:
+            names.append(f"peer {r['impl']}")
+            continue
+        same = runs[(~runs["peer"]) & (runs["method"] == r["method"])]
+        everyone = len(same) == sum(
+            1 for m in members if not m["peer"] and m["method"] == r["method"]
+        )
+        names.append(str(r["method"]) if everyone else f"{r['method']} ({run_key(r)})")
+    return " = ".join(dict.fromkeys(names))
 
 
 def loss_surface(
@@ -273,7 +511,8 @@ def loss_surface(
     y: np.ndarray,
     paths: Mapping[str, np.ndarray],
     *,
-    title: str = "MSE over (intercept, slope) and the optimisers' paths",
+    title: str = "MSE over (intercept, slope) and each method's path, epoch by epoch",
+    failed: Mapping[str, str] | None = None,
 ) -> Any:
     """Contours of the MSE over (intercept, slope) with each optimiser's path drawn on them.
 
@@ -282,9 +521,12 @@ def loss_surface(
     x : array of shape (n_samples,) or (n_samples, 1)
     y : array of shape (n_samples,)
     paths : mapping of str to array of shape (n_points, 2)
-        (intercept, slope) after each epoch, from the starting point; e.g. from
-        :func:`groundup.bench.optimizer_paths`.
+        (intercept, slope) after each epoch, from the starting point, keyed by method (its
+        colour); e.g. from :func:`groundup.bench.optimizer_paths`.
     title : str
+    failed : mapping of str to str, optional
+        Methods whose path could not be drawn and why (``{"batch": "DivergenceError"}``),
+        named on the plot.
 
     Returns
     -------
@@ -307,39 +549,52 @@ def loss_surface(
     n = x.size
     sx, sy, sxx, sxy, syy = x.sum(), y.sum(), x @ x, x @ y, y @ y
     Z = (syy - 2 * B * sy - 2 * W * sxy + n * B**2 + 2 * B * W * sx + W**2 * sxx) / n
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 25)
-    cs = ax.contour(B, W, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    fig.colorbar(cs, ax=ax, label="MSE")
-    for (name, path), color in zip(paths.items(), _colors(len(paths)), strict=True):
+    fig, axes = _figure(1, 1, width=7.5, height=5.5)
+    ax = axes[0, 0]
+    levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 16)
+    filled = ax.contourf(B, W, Z, levels=levels, cmap="Greys", alpha=0.45)
+    ax.contour(B, W, Z, levels=levels, colors="0.55", linewidths=0.5)
+    fig.colorbar(filled, ax=ax, label="training MSE", format="%.3g")
+    for name, path in paths.items():
         p = np.asarray(path, dtype=float)
-        ax.plot(p[:, 0], p[:, 1], "-o", color=color, markersize=2.5, linewidth=1.2,
+        ax.plot(p[:, 0], p[:, 1], "-o", color=method_color(name), markersize=3, linewidth=1.4,
                 label=f"{name} ({len(p) - 1} epochs)")  # fmt: skip
-    ax.plot(best[0], best[1], "k*", markersize=12, label="least squares")
+    ax.plot(best[0], best[1], "k*", markersize=14, label="least squares")
     ax.set_xlabel("intercept")
     ax.set_ylabel("slope")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_title(title, fontsize=10)
+    if failed:
+        text = "not drawn:\n" + "\n".join(f"{m}: {why}" for m, why in failed.items())
+        ax.text(
+            0.02, 0.03, text, transform=ax.transAxes, fontsize=8, color=_FAIL_COLOR,
+            va="bottom", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": _FAIL_COLOR},
+        )  # fmt: skip
+    fig.legend(loc="outside lower center", ncols=len(paths) + 1, frameon=False, fontsize=9)
     return fig
 
 
 def save(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> str:
-    """Write ``fig`` as a PNG and close it; return the path."""
-    plt = _pyplot()
+    """Write ``fig`` as a PNG (creating its folder); return the path."""
     os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    _forget(fig)
     return os.fspath(path)
 
 
 def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
-    """``fig`` as PNG bytes (for pages that embed their images); closes it."""
+    """``fig`` as PNG bytes (for pages that embed their images)."""
     import io
 
-    plt = _pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
+    _forget(fig)
     return buf.getvalue()
+
+
+def _forget(fig: Any) -> None:
+    """Close ``fig`` in pyplot when pyplot manages it (a figure made there by the caller)."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and getattr(fig.canvas, "manager", None) is not None:
+        plt.close(fig)

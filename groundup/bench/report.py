@@ -1,28 +1,37 @@
 """Benchmark results as a terminal table, CSV, JSON, Markdown and one self-contained HTML page.
 
-:func:`display_frame` picks and formats the columns a person reads (the same for every
-format); :func:`write_outputs` writes the machine-readable results, every plot as a PNG, a
-Markdown report that links them and an HTML page that carries them inline (base64), so it
-can be opened or shared as one file.
+:func:`display_frame` picks and formats the columns a person reads: a compact set that fits
+a 100-column terminal (one line per run), or every column with ``wide=True``; columns it
+does not know (added by a later version of the runner) are shown in the wide set and always
+kept in the CSV and JSON files. :func:`verdicts` says, per data set, which run was fastest
+and which most accurate, against the peers. :func:`write_outputs` writes the
+machine-readable results, every plot as a PNG, a Markdown report that links them and an
+HTML page that carries them inline (base64) with the record of the run, so it can be opened
+or shared as one file.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from groundup.bench.plots import fit_times, fitted_lines, loss_curves, loss_surface, save, scaling
-from groundup.bench.runner import optimizer_paths
+from groundup.bench.runner import COLUMNS, optimizer_paths
+from groundup.bench.style import run_key, who
 
 __all__ = [
+    "Verdict",
+    "caption",
     "display_frame",
     "make_figures",
     "print_table",
@@ -30,6 +39,7 @@ __all__ = [
     "to_html",
     "to_json",
     "to_markdown",
+    "verdicts",
     "write_outputs",
 ]
 
@@ -37,34 +47,237 @@ _OBJECT_COLUMNS = ("loss_history", "coef", "intercept")
 
 
 # -- formatting -------------------------------------------------------------------------------
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
 def _num(v: Any, fmt: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return format(float(v), fmt)
+    return "" if _missing(v) else format(float(v), fmt)
 
 
 def _ms(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if _missing(v):
         return ""
     ms = 1e3 * float(v)
     return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
 
 
-def _who(row: Mapping[str, Any]) -> str:
-    return f"peer: {row['impl']}" if row["peer"] else f"groundup/{row['backend']}"
+def _r2(v: Any) -> str:
+    if _missing(v):
+        return ""
+    return f"{float(v):.4f}" if abs(float(v)) < 1e4 else f"{float(v):.3g}"
+
+
+def _generic(v: Any) -> str:
+    if _missing(v):
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.4g}"
+    return str(v)
+
+
+def _on(row: Mapping[str, Any]) -> str:
+    dtype = {"float64": "f64", "float32": "f32"}.get(str(row["dtype"]), str(row["dtype"]))
+    return f"{row['device']} {dtype}"
+
+
+def _backend(row: Mapping[str, Any]) -> str:
+    return f"peer {who(row)}" if row["peer"] else str(row["backend"])
 
 
 def _note(row: Mapping[str, Any]) -> str:
+    if row["status"] == "error":  # "failed" is in the conv column; the reason below the table
+        return str(row.get("reason") or "").split(":")[0]
     if row["status"] != "ok":
-        return f"{row['status']}: {row['reason']}"
-    return str(row["warnings"] or "")
+        return f"{row['status']}: {row.get('reason') or ''}"
+    return "" if _missing(row.get("warnings")) else str(row.get("warnings") or "")
 
 
-def display_frame(results: pd.DataFrame) -> pd.DataFrame:
-    """The columns a person reads, formatted as strings.
+@dataclass(frozen=True)
+class _Col:
+    """One column a person reads: its header, how a row shows in it, whether it is a number
+    (right-aligned, never folded), and whether the compact table has it."""
 
-    Regression columns (RMSE, MAE, R2) appear when there are regression rows, accuracy and
-    log-loss when there are classification rows, device memory when a GPU was measured.
+    header: str
+    cell: Callable[[Mapping[str, Any]], str]
+    numeric: bool = False
+    compact: bool = False
+    needs: str | None = None  # a column of the results it reads (absent: not shown)
+
+
+def _columns(results: pd.DataFrame) -> list[_Col]:
+    models = set(results["model"].dropna()) if "model" in results else set()
+    has = {c for c in results.columns if results[c].notna().any()}
+    regression = "linear" in models or "rmse" in has
+    classification = "logistic" in models or "accuracy" in has
+    ok = lambda r: r["status"] == "ok"  # noqa: E731 - a short predicate
+    cols = [
+        _Col("method", lambda r: "" if _missing(r["method"]) else str(r["method"]), compact=True),
+        _Col("backend", _backend, compact=True),
+        _Col("on", _on, compact=True),
+    ]
+    if regression:
+        cols += [
+            _Col("RMSE", lambda r: _num(r["rmse"], ".4g"), True, True, "rmse"),
+            _Col("MAE", lambda r: _num(r["mae"], ".4g"), True, False, "mae"),
+            _Col("R2", lambda r: _r2(r["r2"]), True, True, "r2"),
+        ]
+    if classification:
+        cols += [
+            _Col("accuracy", lambda r: _num(r["accuracy"], ".4f"), True, True, "accuracy"),
+            _Col("log-loss", lambda r: _num(r["log_loss"], ".4g"), True, True, "log_loss"),
+        ]
+    cols += [
+        _Col("fit ms", lambda r: _ms(r["fit_time"]), True, True, "fit_time"),
+        _Col(
+            "min-max ms",
+            lambda r: f"{_ms(r['fit_time_min'])}-{_ms(r['fit_time_max'])}" if ok(r) else "",
+            True,
+            False,
+            "fit_time_min",
+        ),  # fmt: skip
+        _Col("repeats", lambda r: _generic(r["repeats"]) if ok(r) else "", True, False, "repeats"),
+        _Col("epochs", lambda r: str(int(r["epochs"])) if ok(r) else "", True, True, "epochs"),
+        _Col("conv", _conv, False, True, "converged"),
+        _Col("final loss", lambda r: _num(r["final_loss"], ".4g"), True, False, "final_loss"),
+        _Col("host MiB", _host_mib, True, False, "peak_host_mb"),
+    ]
+    if "peak_device_mb" in has:
+        cols.append(_Col("device MiB", lambda r: _num(r["peak_device_mb"], ".3g"), True, False))
+    known = set(COLUMNS) | set(_OBJECT_COLUMNS)
+    for extra in results.columns:  # a column a later runner added: shown in the wide table
+        if extra not in known and extra in has:
+            cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
+    cols.append(_Col("note", _note, compact=True))
+    return [c for c in cols if c.needs is None or c.needs in results.columns]
+
+
+def _conv(row: Mapping[str, Any]) -> str:
+    """``yes`` / ``no``; ``failed`` for a run that raised (its reason in the note and below the
+    table), so that a narrow terminal that drops the note still says so."""
+    if row["status"] == "error":
+        return "failed"
+    if row["status"] != "ok":
+        return ""
+    return "yes" if row["converged"] else "no"
+
+
+def _host_mib(row: Mapping[str, Any]) -> str:
+    if row["status"] != "ok":
+        return ""
+    v = row["peak_host_mb"]
+    return "n/a" if _missing(v) else f"{float(v):.3g}"
+
+
+HOST_MIB_NOTE = (
+    "host MiB: peak Python-heap memory of one short fit (tracemalloc); n/a for libraries "
+    "that allocate outside it (PyTorch, JAX)"
+)
+
+
+def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
+    """The columns a person reads, formatted as strings, one row per run.
+
+    Regression columns (RMSE, R2; MAE in the wide set) appear when there are regression
+    rows, accuracy and log-loss when there are classification rows, device memory (wide)
+    when a GPU was measured.
+
+    Parameters
+    ----------
+    results : DataFrame
+        From :func:`groundup.benchmark`.
+    wide : bool, default=False
+        Every column (the data set and its size, MAE, min-max times, repeats, final loss,
+        memory and any column this version does not know) instead of the compact set that
+        fits a 100-column terminal.
+
+    Returns
+    -------
+    DataFrame of str
+        With ``data`` and ``n x d`` first.
+    """
+    cols = [c for c in _columns(results) if wide or c.compact]
+    rows = []
+    for _, r in results.iterrows():
+        out = {
+            "data": "" if _missing(r.get("data")) else str(r["data"]),
+            "n x d": (
+                f"{int(r['n_samples'])}x{int(r['n_features'])}"
+                if not _missing(r.get("n_samples"))
+                else ""
+            ),
+        }
+        out.update({c.header: c.cell(r) for c in cols})
+        rows.append(out)
+    return pd.DataFrame(rows, columns=["data", "n x d", *[c.header for c in cols]])
+
+
+# -- the verdict ------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    """Which run of one data set was fastest and which most accurate, beside the peers.
+
+    Attributes
+    ----------
+    data : str
+    n_samples, n_features : int
+    task : {"regression", "classification"}
+    fastest, peer_fastest : index label of ``results`` or None
+        The fastest groundup run and the fastest peer run.
+    accurate, peer_accurate : index label or None
+        The most accurate groundup run (lowest RMSE; highest accuracy, then lowest
+        log-loss) and peer run.
+    metric : str
+        ``"rmse"`` or ``"accuracy"``.
+    """
+
+    data: str
+    n_samples: int
+    n_features: int
+    task: str
+    fastest: Any
+    peer_fastest: Any
+    accurate: Any
+    peer_accurate: Any
+    metric: str
+
+    def line(self, results: pd.DataFrame) -> str:
+        """The verdict in one line: ``fastest normal·numpy 0.95 ms (0.72x sklearn); best RMSE
+        0.9912 beta·numpy (sklearn 0.9912)``; ``0.72x sklearn`` is the fit time as a multiple
+        of the fastest peer's, and the best score is the most accurate run's."""
+        if self.fastest is None:
+            return "every groundup run failed or was skipped (see below)"
+        f = results.loc[self.fastest]
+        text = f"fastest {_name(f)} {_ms(f['fit_time'])} ms"
+        if self.peer_fastest is not None:
+            p = results.loc[self.peer_fastest]
+            ratio = float(f["fit_time"]) / float(p["fit_time"])
+            times = f"{ratio:.2f}" if ratio < 10 else f"{ratio:.3g}"
+            text += f" ({times}x {_peer(p, f)})"
+        a = results.loc[self.accurate]
+        label = {"rmse": "RMSE", "accuracy": "accuracy"}[self.metric]
+        fmt = ".4g" if self.metric == "rmse" else ".4f"
+        text += f"; best {label} {_num(a[self.metric], fmt)} {_name(a)}"
+        if self.peer_accurate is not None:
+            pa = results.loc[self.peer_accurate]
+            text += f" (peer {_num(pa[self.metric], fmt)})"
+        return text
+
+
+def _name(row: Mapping[str, Any]) -> str:
+    return f"{row['method']}·{run_key(row)}"
+
+
+def _peer(peer: Mapping[str, Any], mine: Mapping[str, Any]) -> str:
+    """A peer by its library, with its method where that is not ``mine``'s."""
+    name = who(peer)
+    return name if peer["method"] == mine["method"] else f"{name} {peer['method']}"
+
+
+def verdicts(results: pd.DataFrame) -> list[Verdict]:
+    """Per data set (and size): the fastest and the most accurate groundup run and peer run.
 
     Parameters
     ----------
@@ -73,140 +286,225 @@ def display_frame(results: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame of str
+    list of Verdict
+        In the order the data sets appear; only data sets with a run that succeeded.
     """
-    models = set(results["model"].dropna())
-    regression = "linear" in models or results["rmse"].notna().any()
-    classification = "logistic" in models or results["accuracy"].notna().any()
-    device_mem = results["peak_device_mb"].notna().any()
-    rows = []
-    for _, r in results.iterrows():
-        ok = r["status"] == "ok"
-        size = (
-            f"{int(r['n_samples'])}x{int(r['n_features'])}" if pd.notna(r.get("n_samples")) else ""
-        )
-        out = {
-            "data": "" if pd.isna(r["data"]) else str(r["data"]),
-            "n x d": size,
-            "method": "" if pd.isna(r["method"]) else str(r["method"]),
-            "who": _who(r),
-            "device": str(r["device"]),
-            "dtype": str(r["dtype"]),
-        }
-        if regression:
-            out["RMSE"] = _num(r["rmse"], ".4g")
-            out["MAE"] = _num(r["mae"], ".4g")
-            out["R2"] = _num(r["r2"], ".4f")
-        if classification:
-            out["accuracy"] = _num(r["accuracy"], ".4f")
-            out["log-loss"] = _num(r["log_loss"], ".4g")
-        out["fit ms"] = _ms(r["fit_time"])
-        out["min-max ms"] = f"{_ms(r['fit_time_min'])}-{_ms(r['fit_time_max'])}" if ok else ""
-        out["epochs"] = "" if not ok else str(int(r["epochs"]))
-        out["conv"] = "" if not ok else ("yes" if r["converged"] else "no")
-        out["host MiB"] = _num(r["peak_host_mb"], ".3g")
-        if device_mem:
-            out["device MiB"] = _num(r["peak_device_mb"], ".3g")
-        out["note"] = _note(r)
-        rows.append(out)
-    return pd.DataFrame(rows)
+    out = []
+    ok = results[results["status"] == "ok"]
+    for (name, n), part in ok.groupby(["data", "n_samples"], sort=False):
+        regression = part["rmse"].notna().any() if "rmse" in part else False
+        metric = "rmse" if regression else "accuracy"
+        mine, peers = part[~part["peer"].astype(bool)], part[part["peer"].astype(bool)]
+        out.append(
+            Verdict(
+                data=str(name), n_samples=int(n), n_features=int(part["n_features"].iloc[0]),
+                task="regression" if regression else "classification",
+                fastest=_fastest(mine), peer_fastest=_fastest(peers),
+                accurate=_best(mine, metric), peer_accurate=_best(peers, metric),
+                metric=metric,
+            )
+        )  # fmt: skip
+    return out
 
 
-def print_table(results: pd.DataFrame, console: Any = None, *, title: str | None = None) -> None:
-    """Print the results as a rich table (peers in italics, skipped and failed rows dimmed).
+def _fastest(part: pd.DataFrame) -> Any:
+    times = part["fit_time"].astype(float)
+    return None if times.notna().sum() == 0 else times.idxmin()
+
+
+def _best(part: pd.DataFrame, metric: str) -> Any:
+    """The most accurate row; among ties (to 1e-5, below what the table shows and above the
+    rounding of float32), the fastest."""
+    if part.empty or part[metric].notna().sum() == 0:
+        return None
+    score = part[metric].astype(float)
+    if metric == "accuracy":  # higher is better; log-loss breaks ties
+        top = part[score >= score.max() - 1e-5]
+        if "log_loss" in top and top["log_loss"].notna().any():
+            ll = top["log_loss"].astype(float)
+            top = top[ll <= ll.min() * (1 + 1e-5)]
+    else:
+        top = part[score <= score.min() * (1 + 1e-5)]
+    return top["fit_time"].astype(float).idxmin()
+
+
+# -- the terminal table -----------------------------------------------------------------------
+def _rich_width(renderable: Any) -> int:
+    """The width ``renderable`` takes when nothing limits it."""
+    from rich.console import Console
+
+    console = Console(width=1000, file=io.StringIO(), color_system=None, legacy_windows=False)
+    with console.capture() as cap:
+        console.print(renderable)
+    return max((len(line.rstrip()) for line in cap.get().splitlines()), default=0)
+
+
+def _table(frame: pd.DataFrame, raw: pd.DataFrame, styles: Sequence[str | None], title: str,
+           note_width: int | None) -> Any:  # fmt: skip
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=Text(title, style="bold"), title_justify="left", box=box.SIMPLE_HEAD,
+        header_style="bold", pad_edge=False, show_edge=False, collapse_padding=True,
+    )  # fmt: skip
+    numeric = {c.header for c in _columns(raw) if c.numeric}
+    for col in frame.columns:
+        cells = [str(v) for v in frame[col]]
+        widest = max([len(col), *map(len, cells)])
+        if col == "note":
+            table.add_column(Text(col), no_wrap=True, overflow="ellipsis", max_width=note_width)
+        else:
+            table.add_column(
+                Text(col), justify="right" if col in numeric else "left", no_wrap=True,
+                min_width=widest,
+            )  # fmt: skip
+    for (_, row), style in zip(frame.iterrows(), styles, strict=True):
+        table.add_row(*[Text(str(v)) for v in row], style=style)
+    return table
+
+
+def print_table(
+    results: pd.DataFrame,
+    console: Any = None,
+    *,
+    title: str | None = None,
+    wide: bool = False,
+    translate: Callable[[str], str] | None = None,
+) -> None:
+    """Print the results: one table per data set with its verdict underneath, then the runs
+    that were skipped or failed, with their reasons.
+
+    Every cell is printed as text (never as rich markup): a column named ``bmi[kg/m2]`` or
+    a hint ``pip install "groundup[jax]"`` prints as written. Numbers are never folded: the
+    compact table shortens its notes (the full ones are in ``results.csv``) to fit the
+    console; the wide table takes the width it needs.
 
     Parameters
     ----------
     results : DataFrame
     console : rich.console.Console, optional
-        Default: standard output; when it is not a terminal (a pipe, a file), as wide as the
-        table needs, so that nothing is folded.
+        Default: standard output, as wide as the terminal (``COLUMNS`` where it is set; 80
+        columns when the output is not a terminal).
     title : str, optional
+        A line above the tables.
+    wide : bool, default=False
+        Every column (see :func:`display_frame`).
+    translate : callable, optional
+        Applied to every reason before it is printed (the command line turns Python
+        spellings such as ``eta0=5.0`` into its flags).
     """
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
     if console is None:
         console = Console()
-        if not console.is_terminal:
-            console = Console(width=400)
-    frame = display_frame(results)
-    table = Table(title=title, header_style="bold", show_lines=False)
-    numeric = {"RMSE", "MAE", "R2", "accuracy", "log-loss", "fit ms", "epochs",
-               "host MiB", "device MiB"}  # fmt: skip
-    for col in frame.columns:
-        table.add_column(
-            col, justify="right" if col in numeric else "left", overflow="fold",
-            max_width=60 if col == "note" else None,
-        )  # fmt: skip
-    for (_, row), (_, raw) in zip(frame.iterrows(), results.iterrows(), strict=True):
-        style = "dim" if raw["status"] != "ok" else ("italic" if raw["peer"] else None)
-        table.add_row(*[str(v) for v in row], style=style)
-    console.print(table)
+    words = translate or (lambda s: s)
+    if title:
+        console.print(Text(title, style="bold"))
+    ran = results[results["status"] != "skipped"]
+    marks = {}
+    for v in verdicts(results):
+        marks[v.fastest] = marks[v.accurate] = "bold"
+    lines = {(v.data, v.n_samples): v.line(results) for v in verdicts(results)}
+    host_na = False
+    for (name, n), idx in _data_groups(ran):
+        raw = ran.loc[idx]
+        part = display_frame(raw, wide=wide).drop(columns=["data", "n x d"])
+        part.index = raw.index
+        host_na |= bool("host MiB" in part and (part["host MiB"] == "n/a").any())
+        styles = [
+            "dim" if r["status"] != "ok" else marks.get(i, "italic" if r["peer"] else None)
+            for i, r in raw.iterrows()
+        ]
+        d = int(raw["n_features"].iloc[0])
+        task = "classification" if raw["model"].eq("logistic").all() else "regression"
+        head = f"{name}: {n} samples x {d} feature{'s' if d != 1 else ''} ({task})"
+        if not wide and "on" in part and part["on"].nunique() == 1:  # said once, in the title
+            head += f", every run on {part['on'].iloc[0]}"
+            part = part.drop(columns=["on"])
+        table = _table(part, raw, styles, head, None)
+        if not wide:
+            excess = _rich_width(table) - console.width
+            if excess > 0:  # shorten the notes (they are in results.csv), else drop them
+                note = max(len(str(v)) for v in [*part["note"], "note"])
+                if note - excess >= 8:
+                    table = _table(part, raw, styles, head, note - excess)
+                else:
+                    table = _table(part.drop(columns=["note"]), raw, styles, head, None)
+        if wide:  # as wide as it needs: nothing folded, even past the terminal's edge
+            width = console.width
+            console.width = max(width, _rich_width(table))
+            console.print(table)
+            console.width = width
+        else:
+            console.print(table)
+        if (name, n) in lines:
+            console.print(Text(lines[(name, n)]))
+        console.print()
+    if host_na:
+        console.print(Text(HOST_MIB_NOTE, style="dim"))
+    for label, rows in (("failed", ran[ran["status"] == "error"]),
+                        ("skipped", results[results["status"] == "skipped"])):  # fmt: skip
+        for text in _reasons(label, rows, words):
+            console.print(Text(text, style="dim" if label == "skipped" else "red"))
 
 
+def _reasons(label: str, rows: pd.DataFrame, words: Callable[[str], str]) -> list[str]:
+    """One line per (data set, method, reason): ``failed: line · batch · numpy, torch:
+    DivergenceError: ...``."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for _, r in rows.iterrows():
+        data = "" if _missing(r.get("data")) else str(r["data"])
+        if data and not _missing(r.get("n_samples")):
+            data += f" (n={int(r['n_samples'])})"
+        what = " · ".join(v for v in (data, str(r.get("method") or "")) if v and v not in "-nan")
+        where = run_key(r) if not _missing(r.get("backend")) else "?"
+        grouped.setdefault((what, words(str(r.get("reason") or ""))), []).append(where)
+    return [
+        f"{label}: {what + ' · ' if what else ''}{', '.join(dict.fromkeys(wheres))}: {reason}"
+        for (what, reason), wheres in grouped.items()
+    ]
+
+
+def _data_groups(results: pd.DataFrame) -> list[tuple[tuple[str, int], list[Any]]]:
+    groups: dict[tuple[str, int], list[Any]] = {}
+    for i, r in results.iterrows():
+        if _missing(r.get("data")):
+            continue
+        groups.setdefault((str(r["data"]), int(r["n_samples"])), []).append(i)
+    return list(groups.items())
+
+
+# -- Markdown, CSV, JSON ----------------------------------------------------------------------
 def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) -> str:
-    """A Markdown table of the results, followed by the plots (linked by relative path).
+    """A Markdown report: the verdict per data set, the table (every column) and the plots
+    (linked by relative path, with captions).
 
     Parameters
     ----------
     results : DataFrame
     images : mapping of str to str, optional
-        Title -> path of a PNG (relative to where the Markdown file is written).
+        File stem -> path of a PNG (relative to where the Markdown file is written).
 
     Returns
     -------
     str
     """
-    frame = display_frame(results)
+    frame = display_frame(results, wide=True)
     cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.to_numpy()]
     lines = ["| " + " | ".join(frame.columns) + " |"]
     lines.append("|" + "|".join("---" for _ in frame.columns) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in cells]
-    text = "# groundup benchmark\n\n" + "\n".join(lines) + "\n"
-    for title, path in (images or {}).items():
-        text += f"\n## {title}\n\n![{title}]({path})\n"
+    text = "# groundup benchmark\n\n"
+    for v in verdicts(results):
+        text += f"- **{v.data}** (n={v.n_samples}): {v.line(results)}\n"
+    text += "\n" + "\n".join(lines) + "\n"
+    for stem, path in (images or {}).items():
+        head, body = caption(stem)
+        text += f"\n## {head}\n\n![{head}]({path})\n\n{body}\n"
     return text
-
-
-def to_html(
-    results: pd.DataFrame,
-    images: Mapping[str, bytes] | None = None,
-    *,
-    title: str = "groundup benchmark",
-) -> str:
-    """One self-contained HTML page: the table and every plot inline (base64 PNG).
-
-    Parameters
-    ----------
-    results : DataFrame
-    images : mapping of str to bytes, optional
-        Title -> PNG bytes.
-    title : str
-
-    Returns
-    -------
-    str
-    """
-    table = display_frame(results).to_html(index=False, escape=True, border=0)
-    figures = "".join(
-        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode("ascii")}"><figcaption>{html.escape(name)}'
-        "</figcaption></figure>\n"
-        for name, png in (images or {}).items()
-    )
-    style = (
-        "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-        "table{border-collapse:collapse;font-size:13px}"
-        "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-        "th{background:#f3f3f3}td:nth-child(-n+6){text-align:left}"
-        "figure{margin:2em 0}img{max-width:100%}"
-    )
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{style}</style></head><body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{table}\n{figures}</body></html>\n"
-    )
 
 
 def _plain(results: pd.DataFrame) -> pd.DataFrame:
@@ -236,6 +534,242 @@ def to_json(results: pd.DataFrame) -> str:
         {k: _jsonable(v) for k, v in row.items()} for row in results.to_dict(orient="records")
     ]
     return json.dumps(records, indent=1)
+
+
+# -- captions ---------------------------------------------------------------------------------
+_CAPTIONS: dict[str, tuple[str, str]] = {
+    "loss_per_epoch": (
+        "Training loss per epoch",
+        "The training loss (MSE for regression, log-loss for classification) after each "
+        "epoch of every gradient run, one panel per data set and method. Curves that "
+        "coincide (the same iterates on every backend) are drawn once, and the legend says "
+        "which runs each stands for; failed runs are named on their panel.",
+    ),
+    "loss_vs_time": (
+        "Training loss against wall time",
+        "The same losses against the time the fit took to get there (its median fit time "
+        "spread evenly over its epochs), log-log: the curve furthest left reaches a given "
+        "loss first.",
+    ),
+    "fit_times": (
+        "Fit time by method and backend",
+        "The median fit time of each run (dot) with the range of its repeats (bar), one band "
+        "per method, one marker per backend or peer, on a log scale.",
+    ),
+    "scaling": (
+        "How the fit time grows with the data",
+        "Fit time against the number of samples, log-log, one panel per data set and method "
+        "(the panels of a data set share their time axis).",
+    ),
+}
+
+
+def caption(stem: str) -> tuple[str, str]:
+    """The title and caption of the figure written as ``{stem}.png``."""
+    if stem in _CAPTIONS:
+        return _CAPTIONS[stem]
+    if stem.startswith("fitted_lines_"):
+        data = stem.removeprefix("fitted_lines_")
+        return (
+            f"Fitted lines on {data}",
+            f"The {data} data (grey) and every distinct fitted line; fits whose lines "
+            "coincide (the closed forms, every backend, scikit-learn) share one.",
+        )
+    if stem.startswith("loss_surface_"):
+        data = stem.removeprefix("loss_surface_")
+        return (
+            f"The optimisers' paths over the loss surface of {data}",
+            f"The training MSE of {data} over (intercept, slope), darker where it is higher, "
+            "and the path each gradient method takes from (0, 0), one dot per epoch, towards "
+            "the least-squares solution (star).",
+        )
+    return stem.replace("_", " "), ""
+
+
+# -- HTML -------------------------------------------------------------------------------------
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1400px;
+  padding:0 1.5em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1em}
+th,td{padding:3px 9px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th{background:#f3f3f3;position:sticky;top:0}
+td.text,th.text{text-align:left}
+tr.peer td{font-style:italic;color:#444}
+tr.failed td{color:#b2182b}
+tr.fastest td{background:#e5f5e0}tr.accurate td{background:#deebf7}
+tr.fastest.accurate td{background:#d9f0d3}
+.tag{display:inline-block;font-size:11px;padding:0 5px;border-radius:3px;margin-left:4px;
+  font-style:normal;color:#fff}
+.tag.fastest{background:#31a354}.tag.accurate{background:#3182bd}
+.scroll{overflow-x:auto}
+dl.record{display:grid;grid-template-columns:max-content auto;gap:.2em 1.2em;font-size:14px}
+dl.record dt{font-weight:600;color:#444}dl.record dd{margin:0}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
+pre{background:#f6f8fa;padding:.6em .8em;overflow-x:auto;border-radius:4px}
+ul.verdict li{margin:.3em 0}
+figure{margin:1.5em 0 2.5em}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:14px;color:#333;max-width:70em;margin-top:.4em}
+figcaption b{display:block;font-size:15px;margin-bottom:.15em}
+p.note{font-size:13px;color:#555}
+"""
+
+
+def _html_table(results: pd.DataFrame, idx: Sequence[Any], best: Mapping[Any, set[str]]) -> str:
+    part = results.loc[list(idx)]
+    frame = display_frame(part, wide=True).drop(columns=["data", "n x d"])
+    numeric = {c.header for c in _columns(part) if c.numeric}
+    esc = html.escape
+    head = "".join(
+        f'<th class="{"num" if c in numeric else "text"}">{esc(c)}</th>' for c in frame.columns
+    )
+    body = []
+    for (i, raw), (_, row) in zip(part.iterrows(), frame.iterrows(), strict=True):
+        classes = list(best.get(i, ()))
+        if raw["peer"]:
+            classes.append("peer")
+        if raw["status"] == "error":
+            classes.append("failed")
+        cells = []
+        for col, value in row.items():
+            kind = "num" if col in numeric else "text"
+            text = esc(str(value))
+            if col == "method":
+                text += "".join(
+                    f'<span class="tag {t}">{t}</span>' for t in sorted(best.get(i, ()))
+                )
+            cells.append(f'<td class="{kind}">{text}</td>')
+        body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
+        + "\n".join(body)
+        + "</tbody></table></div>"
+    )
+
+
+def _record_html(record: Mapping[str, Any]) -> str:
+    esc = html.escape
+    machine = record.get("machine", {})
+    versions = record.get("versions", {})
+    rows = [
+        ("date", record.get("date")),
+        ("CPU", f"{machine.get('cpu')} ({machine.get('cores')} cores)"),
+        ("GPU", ", ".join(machine.get("gpus") or []) or "none found"),
+        ("system", machine.get("os")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items() if v)),
+        ("not installed", ", ".join(k for k, v in versions.items() if not v) or "-"),
+    ]
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(str(v))}</dd>" for k, v in rows)
+    out = f'<dl class="record">{items}</dl>'
+    if record.get("command"):
+        out += f"<p>Command line:</p><pre>{esc(record['command'])}</pre>"
+    if record.get("settings") is not None:
+        lines = "\n".join(
+            f"{k} = {json.dumps(v, default=str)}" for k, v in sorted(record["settings"].items())
+        )
+        out += f"<p>Settings:</p><pre>{esc(lines)}</pre>"
+    return out
+
+
+def to_html(
+    results: pd.DataFrame,
+    images: Mapping[str, bytes] | None = None,
+    *,
+    title: str = "groundup benchmark",
+    record: Mapping[str, Any] | None = None,
+) -> str:
+    """One self-contained HTML page: the summary, the record of the run, one table per data
+    set (the fastest and the most accurate groundup run highlighted) and every plot inline
+    (base64 PNG) with its caption.
+
+    Parameters
+    ----------
+    results : DataFrame
+    images : mapping of str to bytes, optional
+        File stem (``"loss_per_epoch"``, ``"fitted_lines_line"``) -> PNG bytes.
+    title : str
+    record : mapping, optional
+        From :func:`groundup.bench.record.run_record` (default: one made now, without the
+        settings and the command line).
+
+    Returns
+    -------
+    str
+    """
+    from groundup.bench.record import run_record
+
+    esc = html.escape
+    record = record if record is not None else run_record()
+    found = verdicts(results)
+    best: dict[Any, set[str]] = {}
+    for v in found:
+        if v.fastest is not None:
+            best.setdefault(v.fastest, set()).add("fastest")
+        if v.accurate is not None:
+            best.setdefault(v.accurate, set()).add("accurate")
+    counts = results["status"].value_counts()
+    machine = record.get("machine", {})
+    gpus = ", ".join(machine.get("gpus") or [])
+    where = f"{machine.get('cpu')}, {machine.get('cores')} cores" + (f", {gpus}" if gpus else "")
+    versions = record.get("versions", {})
+    main = ", ".join(
+        f"{k} {versions[k]}" for k in ("groundup", "NumPy", "scikit-learn", "PyTorch", "JAX")
+        if versions.get(k)
+    )  # fmt: skip
+    parts = [
+        f"<h1>{esc(title)}</h1>",
+        f'<p class="sub">Run {esc(str(record.get("date")))} on {esc(where)}; {esc(main)}, '
+        f"Python {esc(str(versions.get('Python')))}.</p>",
+        "<h2>Summary</h2>",
+        f"<p>{int(counts.get('ok', 0))} runs succeeded, {int(counts.get('error', 0))} failed, "
+        f"{int(counts.get('skipped', 0))} were skipped. Accuracy is measured on held-out data; "
+        "fit times are medians of the timed repeats, each synchronised on its device.</p>",
+        '<ul class="verdict">'
+        + "".join(
+            f"<li><b>{esc(v.data)}</b> ({v.n_samples} x {v.n_features}, {v.task}): "
+            f"{esc(v.line(results))}</li>"
+            for v in found
+        )
+        + "</ul>",
+    ]
+    ran = results[results["status"] != "skipped"]
+    parts.append("<h2>Results</h2>")
+    parts.append(
+        '<p class="note">Highlighted: <span class="tag fastest">fastest</span> and '
+        '<span class="tag accurate">accurate</span>, the fastest and the most accurate '
+        "groundup run of each data set; peers in italics. "
+        f"{esc(HOST_MIB_NOTE)}.</p>"
+    )
+    for (name, n), idx in _data_groups(ran):
+        raw = ran.loc[idx]
+        d = int(raw["n_features"].iloc[0])
+        parts.append(f"<h3>{esc(name)}: {n} samples x {d} feature{'s' if d != 1 else ''}</h3>")
+        parts.append(_html_table(results, idx, best))
+    bad = [
+        *_reasons("failed", results[results["status"] == "error"], str),
+        *_reasons("skipped", results[results["status"] == "skipped"], str),
+    ]
+    if bad:
+        items = "".join(f"<li>{esc(text)}</li>" for text in bad)
+        parts.append(f"<h2>Skipped and failed runs</h2><ul>{items}</ul>")
+    if images:
+        parts.append("<h2>Figures</h2>")
+    for stem, png in (images or {}).items():
+        head, body = caption(stem)
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(
+            f'<figure id="{esc(stem)}"><img alt="{esc(head)}" src="data:image/png;base64,{data}">'
+            f"<figcaption><b>{esc(head)}</b>{esc(body)}</figcaption></figure>"
+        )
+    parts.append("<h2>The run</h2>" + _record_html(record))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
 
 
 # -- figures and files ------------------------------------------------------------------------
@@ -281,12 +815,21 @@ def make_figures(
             if d.name not in simple or d.n_samples < simple[d.name].n_samples:
                 simple[d.name] = d
     for d in simple.values():
-        figs[f"fitted_lines_{d.name}"] = fitted_lines(d.X, d.y, results, data=d.name)
-        methods = [m for m in ("batch", "sgd", "minibatch")
-                   if m in set(ok[(ok["data"] == d.name) & (ok["model"] == "linear")]["method"])]  # fmt: skip
-        if methods:
-            paths = optimizer_paths(d, methods=methods, params=params)
-            figs[f"loss_surface_{d.name}"] = loss_surface(d.X, d.y, paths)
+        try:
+            figs[f"fitted_lines_{d.name}"] = fitted_lines(d.X, d.y, results, data=d.name)
+        except ValueError:  # no fit of that size succeeded
+            continue
+        linear = ok[(ok["data"] == d.name) & (ok["model"] == "linear")]
+        methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
+        paths: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        for method in methods:  # one at a time: a method that diverges is named, not drawn
+            try:
+                paths.update(optimizer_paths(d, methods=[method], params=params))
+            except (ValueError, RuntimeError) as exc:
+                failed[method] = type(exc).__name__
+        if paths:
+            figs[f"loss_surface_{d.name}"] = loss_surface(d.X, d.y, paths, failed=failed)
     return figs
 
 
@@ -297,27 +840,34 @@ def write_outputs(
     *,
     params: dict[str, Any] | None = None,
     plots: bool = True,
+    record: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Write ``results.csv``, ``results.json``, every plot as a PNG, ``report.md`` (PNGs
-    linked) and ``report.html`` (self-contained) into ``out_dir``.
+    """Write ``results.csv``, ``results.json``, ``run.json`` (the record of the run), every
+    plot as a PNG, ``report.md`` (PNGs linked) and ``report.html`` (self-contained) into
+    ``out_dir``.
 
     Parameters
     ----------
     results : DataFrame
     sets : sequence of Dataset
     out_dir : str or path-like
-        Created if missing.
+        Created if missing; files of the same names are replaced.
     params : dict, optional
         The benchmark's hyper-parameters (for the optimiser paths).
     plots : bool, default=True
+    record : mapping, optional
+        From :func:`groundup.bench.record.run_record` (default: one made now).
 
     Returns
     -------
     list of str
         The paths written.
     """
+    from groundup.bench.record import run_record
+
     out = os.fspath(out_dir)
     os.makedirs(out, exist_ok=True)
+    record = record if record is not None else run_record({"params": params})
     written = []
 
     def put(name: str, text: str) -> None:
@@ -328,6 +878,7 @@ def write_outputs(
 
     put("results.csv", to_csv(results))
     put("results.json", to_json(results))
+    put("run.json", json.dumps(record, indent=1, default=str) + "\n")
     pngs: dict[str, bytes] = {}
     links: dict[str, str] = {}
     if plots:
@@ -338,5 +889,5 @@ def write_outputs(
                 pngs[stem] = fh.read()
             links[stem] = f"{stem}.png"
     put("report.md", to_markdown(results, links))
-    put("report.html", to_html(results, pngs))
+    put("report.html", to_html(results, pngs, record=record))
     return written

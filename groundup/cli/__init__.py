@@ -14,6 +14,10 @@
 ``groundup backends`` (:mod:`groundup.cli.backends`)
     What is installed, versions and devices.
 
+Every subcommand spells a hyper-parameter ``--param KEY=VALUE`` (repeatable), writes its
+files with ``--out DIR`` (a folder that already holds files needs ``--force``) and prints the
+library's messages in its own words (``--param penalty=l2``, not ``penalty='l2'``).
+
 Exit status: 0 success, 1 a run or fit failed, 2 bad arguments (argparse's convention).
 """
 
@@ -61,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 success, 1 a run or fit failed, 2 bad arguments.
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)  # exits with status 2 on bad arguments
+    args.argv = ["groundup", *argv]  # the command line, for the record of a run
     try:
         return int(args.func(args))
     except UsageError as exc:

@@ -30,19 +30,24 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(header_style="bold")
-    for col in ("backend", "installed", "version", "devices", "float64", "note"):
-        table.add_column(col)
+    for col in ("backend", "installed", "version", "devices", "float64"):
+        table.add_column(Text(col), no_wrap=True)
+    table.add_column(Text("note"))  # the reason wraps, at word boundaries
     for name, entry in info.items():
         f64 = entry["float64"]
-        table.add_row(
+        cells = (
             name,
             "yes" if entry["installed"] else "no",
             entry["version"] or "",
             ", ".join(entry["devices"]) or "-",
             "" if f64 is None else ("yes" if f64 else "no"),
-            entry["reason"],
+            entry["reason"] or "",
+        )
+        table.add_row(  # text, not markup: pip install "groundup[cupy]" prints as written
+            *[Text(str(c)) for c in cells],
             style=None if entry["installed"] and entry["devices"] else "dim",
         )
     Console().print(table)

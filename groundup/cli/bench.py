@@ -1,6 +1,10 @@
 """``groundup bench``: every method on every backend, device and dtype, scikit-learn and a
 PyTorch loop beside them; a table (or CSV / JSON / Markdown / HTML), and with ``--out DIR`` the
-plots and reports. Options come from the flags, over a ``--config`` file, over the defaults."""
+plots and reports. Options come from the flags, over a ``--config`` file, over the defaults.
+
+The table is compact by default (it fits a 100-column terminal, one line per run, a verdict
+under each data set's table); ``--wide`` prints every column, and ``results.csv`` /
+``results.json`` under ``--out`` always hold all of them."""
 
 from __future__ import annotations
 
@@ -11,11 +15,24 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from groundup.cli.common import EXIT_FAILED, EXIT_OK, UsageError, names, parse_params, read_toml
+from groundup.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_force,
+    check_out,
+    names,
+    parse_params,
+    read_toml,
+    translated,
+)
 
 __all__ = ["OPTIONS", "add_parser", "load_config", "run"]
 
 FORMATS = ("table", "csv", "json", "markdown", "html")
+# Estimator arguments that are flags of `groundup bench` (for messages in its words).
+FLAGS = {"method": "--methods", "backend": "--backends", "device": "--devices",
+         "dtype": "--dtypes", "model": "--models"}  # fmt: skip
 # Options of `groundup bench`, their defaults, and the keys of a config file's [bench] table.
 OPTIONS: dict[str, Any] = {
     "models": ["linear"],
@@ -35,6 +52,7 @@ OPTIONS: dict[str, Any] = {
     "out": None,
     "format": "table",
     "plots": True,
+    "wide": False,
 }
 _LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
 
@@ -133,8 +151,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
     )
     p.add_argument("--seed", type=int, help="seed of the synthetic data and split (default: 0)")
-    p.add_argument("--out", help="directory for results.csv/json, the plots and report.md/html")
+    p.add_argument(
+        "--out", help="folder for results.csv/json (every column), run.json, the plots and "
+        "report.md/html",
+    )  # fmt: skip
+    add_force(p)
     p.add_argument("--format", choices=FORMATS, help="what to print (default: table)")
+    p.add_argument(
+        "--wide", action="store_const", const=True,
+        help="print every column (MAE, min-max times, repeats, memory, ...), not the compact "
+        "set that fits 100 columns",
+    )  # fmt: skip
     p.add_argument(
         "--no-plots", dest="plots", action="store_const", const=False,
         help="with --out: write the tables and reports without plots",
@@ -192,6 +219,14 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
             params.setdefault(key, {}).update(value)
         else:
             params[key] = value
+    for key, value in params.items():
+        for name, v in value.items() if isinstance(value, dict) else [(key, value)]:
+            if isinstance(v, list) or (isinstance(v, str) and "," in v):
+                msg = (
+                    f"--param {name}={v}: bench takes one value per parameter; for a grid of "
+                    f"values use groundup sweep --param {name}=..."
+                )
+                raise UsageError(msg)
     return opts, params
 
 
@@ -210,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
     from groundup import datasets
     from groundup.bench import report
     from groundup.bench.plots import png_bytes
+    from groundup.bench.record import run_record
     from groundup.bench.runner import benchmark
 
     opts, params = _bench_options(args)
@@ -217,12 +253,14 @@ def run(args: argparse.Namespace) -> int:
     if drawing and importlib.util.find_spec("matplotlib") is None:
         msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
         raise UsageError(msg)
+    words = translated(FLAGS)
+    forced = check_out("bench", opts["out"], args.force)  # before the run, not after it
     try:
         sets = datasets.resolve(
             opts["data"], sizes=opts["sizes"], random_state=opts["seed"], target=opts["target"]
         )
     except (ValueError, FileNotFoundError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(words(str(exc))) from None
     with _progress(args.quiet) as bar:
         task = bar.add_task("groundup bench", total=None)
 
@@ -238,13 +276,21 @@ def run(args: argparse.Namespace) -> int:
                 random_state=opts["seed"], progress=progress,
             )  # fmt: skip
         except (ValueError, TypeError) as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(words(str(exc))) from None
     fmt, out = opts["format"], opts["out"]
+    settings = {k: v for k, v in opts.items() if k not in ("format", "wide")}
+    record = run_record({**settings, "params": params}, getattr(args, "argv", None))
     written: list[str] = []
+    if forced and not args.quiet:
+        print(forced, file=sys.stderr)
     if out:
-        written = report.write_outputs(results, sets, out, params=params, plots=opts["plots"])
+        written = report.write_outputs(
+            results, sets, out, params=params, plots=opts["plots"], record=record
+        )
     if fmt == "table":
-        report.print_table(results)
+        report.print_table(results, wide=bool(opts["wide"]), translate=words)
+        if not args.quiet:
+            _hint(out, written, wide=bool(opts["wide"]))
     elif fmt == "csv":
         sys.stdout.write(report.to_csv(results))
     elif fmt == "json":
@@ -257,7 +303,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         figs = report.make_figures(results, sets, params) if opts["plots"] else {}
         pngs = {name: png_bytes(fig) for name, fig in figs.items()}
-        sys.stdout.write(report.to_html(results, pngs))
-    if written and not args.quiet:
+        sys.stdout.write(report.to_html(results, pngs, record=record))
+    if written and fmt != "table" and not args.quiet:
         print(f"wrote {len(written)} files to {out}", file=sys.stderr)
     return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK
+
+
+def _hint(out: str | None, written: list[str], *, wide: bool) -> None:
+    """The line under the tables: where the rest is."""
+    from rich.console import Console
+    from rich.text import Text
+
+    if out:
+        text = (
+            f"wrote {len(written)} files to {out}{os.sep}: report.html, results.csv/.json "
+            "(every column), plots"
+        )
+    else:
+        more = "" if wide else "every column: --wide; "
+        text = f"{more}the files (results.csv/.json, plots, report.html): --out DIR"
+    Console().print(Text(text, style="dim"))

@@ -1,23 +1,35 @@
 """What the subcommands share: exit codes, the usage error, comma-separated lists, one reading
-of a ``--param`` value, TOML files, and the one-line error message."""
+of a ``--param`` value, TOML files, the one-line error message, the ``--out`` folder check,
+and messages in the command line's own words (:func:`cli_words`)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "FIT_FLAGS",
     "UsageError",
+    "add_force",
+    "add_param",
+    "check_out",
+    "check_param_names",
+    "cli_words",
     "fail",
     "names",
     "param_value",
     "parse_params",
     "read_toml",
+    "relay_warnings",
     "toml",
 ]
 
@@ -108,3 +120,147 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
         else:
             out[key] = param_value(value)
     return out
+
+
+# -- one vocabulary ---------------------------------------------------------------------------
+# Estimator arguments that a subcommand takes as flags of their own (everything else is
+# --param KEY=VALUE).
+FIT_FLAGS: dict[str, str] = {
+    "model": "--model", "method": "--method", "backend": "--backend", "device": "--device",
+    "dtype": "--dtype",
+}  # fmt: skip
+
+
+def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
+    """``--param KEY=VALUE`` (repeatable), the one spelling of a hyper-parameter."""
+    p.add_argument(
+        "--param", dest="param", action="append", default=None, metavar="KEY=VALUE",
+        help=help or "a hyper-parameter of the estimator (--param penalty=l2 --param "
+        "alpha=0.01); repeatable; none, true, false and numbers are read as such",
+    )  # fmt: skip
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    """``--force``: write into an ``--out`` folder that already holds files."""
+    p.add_argument(
+        "--force", action="store_true",
+        help="write into an --out folder that already holds files (replacing those of the "
+        "same name)",
+    )  # fmt: skip
+
+
+def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> str | None:
+    """Refuse an ``--out`` folder that exists and holds files, unless ``force``.
+
+    Returns
+    -------
+    str or None
+        A line to print when ``force`` lets a run write over files, else None.
+
+    Raises
+    ------
+    UsageError
+        ``out`` is a file, or a folder that is not empty and ``force`` is not set.
+    """
+    if out is None:
+        return None
+    path = os.fspath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
+        msg = f"--out {path} is a file; give a folder"
+        raise UsageError(msg)
+    if not os.path.isdir(path):
+        return None
+    held = sorted(os.listdir(path))
+    if not held:
+        return None
+    shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+    if not force:
+        msg = (
+            f"--out {path} already holds files ({shown}); pass --force to write over them, "
+            f"or choose a new folder (e.g. --out {path.rstrip(os.sep)}-2)"
+        )
+        raise UsageError(msg)
+    return f"groundup {command}: --force: writing into {path}, which already holds {shown}"
+
+
+def check_param_names(
+    params: Mapping[str, Any], model: str, *, flags: Mapping[str, str] = FIT_FLAGS
+) -> None:
+    """Every ``--param`` key is a hyper-parameter of ``model``'s estimator.
+
+    Raises
+    ------
+    UsageError
+        An unknown name (the message lists the valid ones), or a name that has a flag of its
+        own (``--param method=sgd``: use ``--method sgd``).
+    """
+    import inspect
+
+    from groundup.linear_model import estimator_class
+
+    valid = set(inspect.signature(estimator_class(model)).parameters) - set(flags)
+    for key in params:
+        if key in flags:
+            msg = f"--param {key}=... : use {flags[key]} instead"
+            raise UsageError(msg)
+        if key not in valid:
+            msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
+            raise UsageError(msg)
+
+
+_VALUE = r"""'[^']*'|"[^"]*"|None|True|False|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"""
+_ASSIGN = re.compile(rf"(?<!--param )(?<!--set )\b([A-Za-z_][A-Za-z0-9_]*)=({_VALUE})")
+_QUOTED_LIST = re.compile(r"(?<![\w\]])\[((?:'[^']*'(?:, )?)+)\]")
+_WORDS = {"None": "none", "True": "true", "False": "false"}
+
+
+def _plain(value: str) -> str:
+    if value[:1] in "'\"" and value[-1:] == value[:1]:
+        return value[1:-1]
+    return _WORDS.get(value, value)
+
+
+def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
+    """A library message in the command line's words: ``method='batch'`` becomes
+    ``--method batch``, ``penalty='l2'`` ``--param penalty=l2``, ``None`` ``none``,
+    ``['constant', 'invscaling']`` ``constant, invscaling``. Other quoted words keep their
+    quotes, and so does double-quoted text (``pip install "groundup[jax]"``).
+
+    Parameters
+    ----------
+    text : str
+    flags : mapping of str to str
+        Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``).
+    """
+
+    def assign(m: re.Match[str]) -> str:
+        name, value = m.group(1), _plain(m.group(2))
+        if name in flags:
+            return f"{flags[name]} {value}"
+        return f"--param {name}={value}"
+
+    out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
+    out = _ASSIGN.sub(assign, out)
+    return re.sub(r"\b(None|True|False)\b", lambda m: _WORDS[m.group(1)], out)
+
+
+@contextmanager
+def relay_warnings(command: str, flags: Mapping[str, str] = FIT_FLAGS) -> Iterator[None]:
+    """Catch the library's warnings inside the block and print each once, in the command
+    line's words, as ``groundup COMMAND: warning: ...`` on standard error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            seen: set[str] = set()
+            for w in caught:
+                text = cli_words(str(w.message), flags)
+                if text not in seen:
+                    seen.add(text)
+                    print(f"groundup {command}: warning: {text}", file=sys.stderr)
+
+
+def translated(flags: Mapping[str, str] = FIT_FLAGS) -> Callable[[str], str]:
+    """:func:`cli_words` with ``flags`` bound."""
+    return lambda text: cli_words(text, flags)

@@ -1,4 +1,9 @@
-"""``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics."""
+"""``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics.
+
+Hyper-parameters are ``--param KEY=VALUE`` as in every subcommand (the older ``--max-iter``,
+``--eta0``, ``--learning-rate``, ``--batch-size`` and ``--random-state`` still work, hidden);
+the significance level of the tests and intervals is ``--significance`` (``--alpha`` is a
+deprecated alias: elsewhere ``alpha`` is the penalty's strength)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from groundup.cli.common import EXIT_OK, fail
+from groundup.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_force,
+    add_param,
+    check_out,
+    check_param_names,
+    cli_words,
+    fail,
+    parse_params,
+    relay_warnings,
+)
+from groundup.cli.fit import add_features, pick_features
 from groundup.kernels.diagnostics import HC_TYPES
 
 __all__ = ["add_parser", "run"]
@@ -34,20 +51,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="data table: .csv, .tsv, .parquet or .json")
     p.add_argument("--target", required=True, help="column to predict")
-    p.add_argument("--features", nargs="+", default=None,
-                   help="feature columns (default: every other numeric column)")  # fmt: skip
+    add_features(p)
     p.add_argument("--model", choices=("linear", "logistic"), default="linear")
     p.add_argument("--method", default=None,
                    help="fitting method (default: normal for linear, newton for logistic)")  # fmt: skip
     p.add_argument("--backend", default=None, help="numpy, torch, cupy, jax, array_api_strict")
     p.add_argument("--device", default=None, help="cpu, cuda, mps, ...")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    p.add_argument(
+        "--significance", type=float, default=None, metavar="LEVEL",
+        help="significance level of the tests and confidence intervals (default: 0.05)",
+    )  # fmt: skip
+    p.add_argument("--alpha", type=float, default=None, dest="alpha_deprecated",
+                   help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--cov-type", choices=("nonrobust", *HC_TYPES), default="nonrobust")
-    for flag, kind, _, text in _PASS_THROUGH:
-        p.add_argument(flag, type=kind, default=None, help=text)
+    add_param(p)
+    for flag, kind, _, _text in _PASS_THROUGH:  # the older spellings, hidden
+        p.add_argument(flag, type=kind, default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None,
-                   help="directory for summary.txt, report.json, *.csv and diagnostics.png")  # fmt: skip
+                   help="folder for summary.txt, report.json, *.csv and diagnostics.png")  # fmt: skip
+    add_force(p)
     p.set_defaults(func=run)
     return p
 
@@ -63,28 +86,50 @@ def _read(path: str) -> Any:
     return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
 
 
+# diagnose()'s own arguments as this command's flags (for messages in its words).
+_DIAGNOSE_FLAGS = {"alpha": "--significance", "cov_type": "--cov-type"}
+
+
+def _significance(args: argparse.Namespace) -> float:
+    if args.alpha_deprecated is not None:
+        print(
+            "groundup diagnose: --alpha is deprecated (alpha is the penalty elsewhere); "
+            "use --significance",
+            file=sys.stderr,
+        )
+        if args.significance is None:
+            return float(args.alpha_deprecated)
+    return 0.05 if args.significance is None else float(args.significance)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
     import groundup as gu
     from groundup.diagnostics.runner import diagnose
 
     try:
+        params = parse_params(args.param)
+        if any(isinstance(v, dict) for v in params.values()):
+            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
+            raise UsageError(msg)
+        check_param_names(params, args.model)
+        forced = check_out("diagnose", args.out, args.force)
+    except UsageError as exc:
+        return fail("diagnose", str(exc))
+    significance = _significance(args)
+    try:
         df = _read(args.file)
     except (OSError, ValueError, ImportError) as exc:
         return fail("diagnose", f"cannot read {args.file!r}: {exc}")
+    columns = list(map(str, df.columns))
     if args.target not in df.columns:
-        return fail(
-            "diagnose",
-            f"no column {args.target!r} in {args.file}; columns: {list(map(str, df.columns))}",
-        )
-    if args.features:
-        missing = [c for c in args.features if c not in df.columns]
-        if missing:
-            return fail(
-                "diagnose",
-                f"no column(s) {missing} in {args.file}; columns: {list(map(str, df.columns))}",
-            )
-        features = list(args.features)
+        return fail("diagnose", f"no column {args.target!r} in {args.file}; columns: {columns}")
+    try:
+        chosen = pick_features(args.features, columns, args.file)
+    except UsageError as exc:
+        return fail("diagnose", str(exc))
+    if chosen:
+        features = chosen
     else:
         others = df.drop(columns=[args.target])
         features = list(others.select_dtypes("number").columns)
@@ -96,20 +141,32 @@ def run(args: argparse.Namespace) -> int:
             "diagnose", f"no numeric feature columns besides {args.target!r}; pass --features"
         )
     X, y = df[features], df[args.target]
-    params = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
+    old = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
+    params = {**old, **params}
     if args.method:
         params["method"] = args.method
     elif args.model == "logistic":
         params["method"] = "newton"
     try:
-        model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
-                       dtype=args.dtype, **params)  # fmt: skip
-        report = diagnose(model, X, y, alpha=args.alpha, cov_type=args.cov_type)
+        with relay_warnings("diagnose"):
+            model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
+                           dtype=args.dtype, **params)  # fmt: skip
     except (ValueError, TypeError, ImportError) as exc:
-        return fail("diagnose", str(exc))
-    text = report.summary()
+        return fail("diagnose", cli_words(str(exc)))
+    try:
+        with relay_warnings("diagnose", _DIAGNOSE_FLAGS):
+            report = diagnose(model, X, y, alpha=significance, cov_type=args.cov_type)
+    except (ValueError, TypeError, ImportError) as exc:
+        text = str(exc).replace(
+            "alpha must be a significance level in", "--significance must be in"
+        )
+        return fail("diagnose", cli_words(text, _DIAGNOSE_FLAGS))
+    # In the command line's words: the level is --significance, not alpha (the penalty).
+    text = report.summary().replace("(alpha = ", "(significance level = ")
     print(text)
     if args.out:
+        if forced:
+            print(forced, file=sys.stderr)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.txt").write_text(text + "\n", encoding="utf-8")

@@ -1,12 +1,23 @@
 """``groundup fit FILE --target COL``: fit one model and print its coefficients and metrics;
-``--save`` keeps the model."""
+``--features`` picks the columns, ``--param KEY=VALUE`` sets a hyper-parameter, ``--save``
+keeps the model. Column names print as they are in the file (``bmi[kg/m2]``)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from groundup.cli.common import EXIT_FAILED, EXIT_OK, UsageError, fail, parse_params
+from groundup.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_param,
+    check_param_names,
+    cli_words,
+    fail,
+    parse_params,
+    relay_warnings,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -20,14 +31,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="CSV file (or line, multi, diabetes, ...)")
     p.add_argument("--target", help="the column to predict (required for a CSV file)")
+    add_features(p)
     p.add_argument("--model", choices=("linear", "logistic"), default="linear")
     p.add_argument("--method", default=None, help="default: normal (linear), newton (logistic)")
     p.add_argument("--backend", default="numpy", help="default: numpy")
     p.add_argument("--device", default=None, help="default: the backend's default device")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
-    p.add_argument(
-        "--param", action="append", metavar="KEY=VALUE", help="a hyper-parameter; repeatable"
-    )
+    add_param(p)
     p.add_argument(
         "--test-size", dest="test_size", type=float, default=0.0,
         help="hold out this share for the metrics (default: 0, metrics on the training data)",
@@ -36,6 +46,38 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
     return p
+
+
+def add_features(p: argparse.ArgumentParser) -> None:
+    """``--features COL [COL ...]`` (a name with spaces is one argument; commas also split)."""
+    p.add_argument(
+        "--features", nargs="+", default=None, metavar="COL",
+        help="the feature columns, e.g. --features age bmi \"bp [mmHg]\" or age,bmi "
+        "(default: every column but the target)",
+    )  # fmt: skip
+
+
+def pick_features(wanted: list[str] | None, columns: list[str], source: str) -> list[str] | None:
+    """The columns ``--features`` names, in its order: each argument is a column, or a
+    comma-separated list of columns.
+
+    Raises
+    ------
+    UsageError
+        A name that is not a column (the message lists the columns).
+    """
+    if not wanted:
+        return None
+    out: list[str] = []
+    for item in wanted:
+        names = [item] if item in columns else [n.strip() for n in item.split(",") if n.strip()]
+        for name in names:
+            if name not in columns:
+                msg = f"--features: no column {name!r} in {source}; columns: {', '.join(columns)}"
+                raise UsageError(msg)
+            if name not in out:
+                out.append(name)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     model = args.model
     method = args.method or ("normal" if model == "linear" else "newton")
     params = parse_params(args.param)
+    if any(isinstance(v, dict) for v in params.values()):
+        msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
+        raise UsageError(msg)
+    check_param_names(params, model)
     try:
         data = datasets.load(args.file, target=args.target)
         method = canonical_method(
@@ -56,7 +102,13 @@ def run(args: argparse.Namespace) -> int:
         )
         backends.resolve(args.backend, args.device)
     except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(cli_words(str(exc))) from None
+    features = pick_features(args.features, list(data.feature_names), args.file)
+    if features is not None:
+        from dataclasses import replace
+
+        cols = [list(data.feature_names).index(f) for f in features]
+        data = replace(data, X=data.X[:, cols], feature_names=features)
     if model == "logistic" and data.task != "classification":
         msg = f"{data.name!r} has a continuous target: use --model linear"
         raise UsageError(msg)
@@ -67,14 +119,15 @@ def run(args: argparse.Namespace) -> int:
     if args.test_size > 0:
         X, X_eval, y, y_eval = data.split(args.test_size, 0)
     try:
-        est = gu.fit(
-            X, y, model=model, method=method, backend=args.backend, device=args.device,
-            dtype=args.dtype, **params,
-        )  # fmt: skip
-    except TypeError as exc:  # an unknown hyper-parameter
-        raise UsageError(str(exc)) from None
+        with relay_warnings("fit"):
+            est = gu.fit(
+                X, y, model=model, method=method, backend=args.backend, device=args.device,
+                dtype=args.dtype, **params,
+            )  # fmt: skip
+    except TypeError as exc:  # a hyper-parameter of the wrong kind
+        raise UsageError(cli_words(str(exc))) from None
     except (ValueError, RuntimeError) as exc:
-        return fail("fit", str(exc), EXIT_FAILED)
+        return fail("fit", cli_words(str(exc)), EXIT_FAILED)
     summary = _fit_summary(est, data, X_eval, y_eval, held_out=args.test_size > 0)
     if args.save:
         _save(est, args.save)
@@ -135,22 +188,28 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
 
 
 def _print_fit(s: dict[str, Any]) -> None:
+    """The summary as a rich table; every name (a column, a class label) printed as text, so
+    that ``bmi[kg/m2]`` is not read as markup."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
-    console.print(
-        f"[bold]{s['data']}[/]: {s['n_samples']} samples x {s['n_features']} features - "
+    head = Text(s["data"], style="bold")
+    head.append(
+        f": {s['n_samples']} samples x {s['n_features']} features - "
         f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']})"
     )
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("feature")
+    console.print(head)
+    table = Table(show_header=True, header_style="bold", box=box.HEAVY_HEAD)
+    table.add_column(Text("feature"), no_wrap=True)
     for name in s["coef"]:
-        table.add_column(name, justify="right")
+        table.add_column(Text(name), justify="right", no_wrap=True)
     features = list(next(iter(s["coef"].values())))
     for f in features:
-        table.add_row(f, *[f"{s['coef'][k][f]:.6g}" for k in s["coef"]])
-    table.add_row("(intercept)", *[f"{v:.6g}" for v in s["intercept"]], style="italic")
+        table.add_row(Text(f), *[Text(f"{s['coef'][k][f]:.6g}") for k in s["coef"]])
+    table.add_row(Text("(intercept)"), *[Text(f"{v:.6g}") for v in s["intercept"]], style="italic")
     console.print(table)
     names = {
         "r2": "R2",
@@ -160,13 +219,15 @@ def _print_fit(s: dict[str, Any]) -> None:
         "log_loss": "log-loss",
     }
     scores = "  ".join(f"{names[k]} {v:.6g}" for k, v in s["metrics"].items())
-    console.print(f"{scores}  (on the {s['metrics_on']})")
+    console.print(Text(f"{scores}  (on the {s['metrics_on']})"))
     console.print(
-        f"fit time {1e3 * s['fit_time']:.3g} ms, epochs {s['epochs']}, "
-        f"converged {'yes' if s['converged'] else 'no'}"
+        Text(
+            f"fit time {1e3 * s['fit_time']:.3g} ms, epochs {s['epochs']}, "
+            f"converged {'yes' if s['converged'] else 'no'}"
+        )
     )
     if "saved" in s:
-        console.print(f"saved the model to {s['saved']}")
+        console.print(Text(f"saved the model to {s['saved']}"))
 
 
 def _save(est: Any, path: str) -> None:

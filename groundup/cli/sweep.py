@@ -1,6 +1,7 @@
 """``groundup sweep``: a hyper-parameter sweep from the command line.
 
-The grid comes from flags (``--eta0 0.001,0.01,0.1 --batch-size 16,64``) and/or a TOML file
+The grid comes from ``--param KEY=V1,V2,...`` (``--param eta0=0.001,0.01,0.1 --param
+batch_size=16,64``; one value fixes a parameter for every run) and/or a TOML file
 (``--config sweep.toml``; flags win over the file), the data from a CSV file or a built-in set
 (``--data FILE --target COLUMN``; ``--weight-column COLUMN`` takes the sample weights from a
 column of the CSV file, which is then not a feature). ``--model logistic`` trains logistic
@@ -8,7 +9,9 @@ regression on class labels (two classes: binary; more: multinomial). A rich prog
 follows the epochs; the table
 (``sweep.csv``), the loss histories (``histories.csv``), the best configuration
 (``best.json``) and the plots (``heatmap.png``, ``losses.png``, ``best.png``) are written to
-``--out``.
+``--out`` (``sweep-out`` by default; a folder that already holds files needs ``--force``).
+The older spellings ``--eta0 LIST``, ``--batch-size LIST``, ... and ``--set NAME=VALUE`` still
+work (hidden from ``--help``).
 
 A TOML config looks like this (a ``[sweep]`` table, or the same keys at the top level; a
 top-level ``[params]`` table, as ``groundup bench`` reads, is shared with ``[sweep.params]``)::
@@ -35,11 +38,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from groundup.cli.common import EXIT_OK, UsageError, fail, param_value, read_toml
+from groundup.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_force,
+    add_param,
+    check_out,
+    cli_words,
+    fail,
+    param_value,
+    read_toml,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -102,8 +116,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "order), write the table, the loss histories, the best configuration and plots."
         ),
         epilog=(
-            "example: groundup sweep data.csv --target y --eta0 0.001,0.01,0.1 "
-            "--batch-size 16,64 --max-iter 50 --out sweep-out"
+            "example: groundup sweep data.csv --target y --param eta0=0.001,0.01,0.1 "
+            "--param batch_size=16,64 --param max_iter=50 --out sweep-out"
         ),
     )
     p.add_argument("file", nargs="?", help="CSV file (or --data)")
@@ -131,19 +145,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--n-samples", type=int, help="rows of a built-in synthetic set")
     p.add_argument("--out", help="output folder (default: sweep-out)")
+    add_force(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plots", action="store_true", help="write no PNG files")
-    grid = p.add_argument_group("grid (comma-separated values; one value fixes the parameter)")
+    add_param(
+        p,
+        help="a hyper-parameter: several comma-separated values sweep it "
+        "(--param eta0=0.001,0.01,0.1), one value fixes it for every run "
+        "(--param shuffle=false); repeatable",
+    )
+    # The older spellings, kept working and hidden: --eta0 LIST, --batch-size LIST, ...,
+    # --set NAME=VALUE.
     for flag, (name, _) in _GRID_FLAGS.items():
         if flag != "--method":
-            grid.add_argument(flag, dest=f"grid_{name}", metavar="LIST")
-    grid.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="any other parameter shared by every run (e.g. --set shuffle=false)",
-    )
+            p.add_argument(flag, dest=f"grid_{name}", metavar="LIST", help=argparse.SUPPRESS)
+    p.add_argument("--set", dest="param", action="append", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
     return p
 
@@ -152,14 +168,23 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep the parsed arguments describe; 0 on success, 2 on bad input."""
     try:
         conf = _settings(args)
+        out = conf.get("out") or "sweep-out"
+        forced = check_out("sweep", out, args.force)
         data, weights = _load(conf)
         result = _sweep(conf, data, weights, progress=not args.no_progress)
     except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
-        return fail("sweep", str(exc))
-    out = conf.get("out") or "sweep-out"
+        return fail("sweep", cli_words(str(exc), _FLAGS))
+    if forced:
+        print(forced, file=sys.stderr)
     _write(result, out, plots=not args.no_plots)
     _print_summary(result, out)
     return EXIT_OK
+
+
+# Estimator arguments that are flags of `groundup sweep` (for messages in its words).
+_FLAGS = {"model": "--model", "method": "--method", "backend": "--backend",
+          "device": "--device", "dtype": "--dtype", "random_state": "--random-state",
+          "validation_fraction": "--validation-fraction", "criterion": "--criterion"}  # fmt: skip
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -195,6 +220,17 @@ def _split_list(text: str, conv: Callable[[str], Any], flag: str) -> list[Any]:
         raise ValueError(msg) from None
 
 
+def _param_values(text: str) -> list[Any]:
+    """A ``--param`` value as the list of values it sweeps: ``0.01,0.1`` or ``[0.01, 0.1]``
+    -> ``[0.01, 0.1]``; ``false`` -> ``[False]``."""
+    value = param_value(text)
+    if isinstance(value, list):
+        return value or [None]
+    if isinstance(value, str) and "," in value:
+        return [param_value(part) for part in value.split(",") if part.strip()]
+    return [value]
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """The config file's settings with the command-line flags on top."""
     conf: dict[str, Any] = _read_toml(args.config) if args.config else {}
@@ -211,13 +247,29 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             continue
         grid[name] = values
         params.pop(name, None)
-    for item in args.set:
+    for item in args.param or []:
         if "=" not in item:
-            msg = f"--set {item!r}: write NAME=VALUE, e.g. --set shuffle=false."
+            msg = f"--param {item!r}: write KEY=VALUE, e.g. --param shuffle=false."
             raise ValueError(msg)
         key, value = item.split("=", 1)
-        params[key.strip().replace("-", "_")] = param_value(value)
-        grid.pop(key.strip().replace("-", "_"), None)
+        key = key.strip().replace("-", "_")
+        values = _param_values(value)
+        if key in _FLAGS and key != "method":
+            msg = f"--param {key}=...: use {_FLAGS[key]} instead."
+            raise ValueError(msg)
+        if key == "method":  # --param method=a,b sweeps it, as --method a,b does
+            if len(values) == 1:
+                conf["method"] = values[0]
+                grid.pop("method", None)
+            else:
+                grid["method"] = values
+            continue
+        if len(values) > 1:
+            grid[key] = values
+            params.pop(key, None)
+        else:
+            params[key] = values[0]
+            grid.pop(key, None)
     for key in _SETTINGS:
         value = getattr(args, key, None)
         if value is not None and key != "method":
@@ -229,7 +281,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         conf["validation_fraction"] = _none_or(float)(vf)
     if not grid:
         msg = (
-            "No grid: give at least one list, e.g. --eta0 0.001,0.01,0.1, or a [sweep.grid] table."
+            "No grid: give at least one list, e.g. --param eta0=0.001,0.01,0.1, or a "
+            "[sweep.grid] table."
         )
         raise ValueError(msg)
     if not conf.get("data"):
@@ -351,14 +404,19 @@ def _write(result: Any, out: str, *, plots: bool) -> list[str]:
             drawings.append(("best.png", result.plot_best))
         for name, draw in drawings:
             path = os.path.join(out, name)
-            draw().figure.savefig(path, dpi=120)
+            draw().savefig(path, dpi=120)
             written.append(path)
     return written
 
 
 def _print_summary(result: Any, out: str) -> None:
+    """The best runs as a table that fits the terminal: every cell is text (never markup) and
+    never folded; whether a run converged in one column (``yes``, ``no``, ``diverged@3``:
+    diverged at epoch 3)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from groundup.sweeps.plots import varying
 
@@ -366,23 +424,53 @@ def _print_summary(result: Any, out: str) -> None:
     t = result.table
 
     keys = varying(result) or result.params
-    shown = [*keys, "train_loss", result.criterion, "n_iter", "converged", "diverged"]
+    shown = [*keys, "train_loss", result.criterion, "n_iter"]
     shown = list(dict.fromkeys(c for c in shown if c in t.columns))
     order = t[result.criterion].astype(float)
     rows = order.sort_values(ascending=not result.maximise, na_position="last").index[:15]
-    table = Table(title=f"sweep: {len(t)} runs, best by {result.criterion}")
-    for c in ["run", *shown]:
-        table.add_column(c)
-    for i in rows:
-        cells = [str(i)] + [_cell(t.loc[i, c]) for c in shown]
-        table.add_row(*cells, style="bold green" if i == result.best_index else None)
+    table = Table(
+        title=Text(f"sweep: {len(t)} runs, best by {result.criterion}", style="bold"),
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+        collapse_padding=True, header_style="bold",
+    )  # fmt: skip
+    cells = {c: [_cell(t.loc[i, c]) for i in rows] for c in shown}
+    status = [_status(t.loc[i]) for i in rows]
+    table.add_column(Text("run"), justify="right", no_wrap=True,
+                     min_width=max(3, *(len(str(i)) for i in rows)))  # fmt: skip
+    for c in shown:
+        numeric = all(_is_number(t.loc[i, c]) for i in rows)
+        width = max([len(c), *map(len, cells[c])])
+        table.add_column(Text(c), justify="right" if numeric else "left", no_wrap=True,
+                         min_width=width)  # fmt: skip
+    table.add_column(Text("converged"), no_wrap=True, min_width=max(9, *map(len, status)))
+    for k, i in enumerate(rows):
+        row = [Text(str(i)), *[Text(cells[c][k]) for c in shown], Text(status[k])]
+        table.add_row(*row, style="bold green" if i == result.best_index else None)
     console.print(table)
     if len(t) > len(rows):
-        console.print(f"... {len(t) - len(rows)} more runs in {os.path.join(out, 'sweep.csv')}")
-    console.print(f"written to {out}/")
+        more = os.path.join(out, "sweep.csv")
+        console.print(Text(f"... {len(t) - len(rows)} more runs in {more}"))
+    console.print(Text(f"written to {out}{os.sep}: sweep.csv, histories.csv, best.json, plots"))
+
+
+def _status(row: Any) -> str:
+    import pandas as pd
+
+    if bool(row.get("diverged")):
+        e = row.get("diverged_epoch")
+        return "diverged" + ("" if e is None or pd.isna(e) else f"@{int(e)}")
+    return "yes" if bool(row.get("converged")) else "no"
+
+
+def _is_number(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Number) and not isinstance(v, bool)
 
 
 def _cell(v: Any) -> str:
+    if v is None:
+        return "none"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)

@@ -1,5 +1,6 @@
-"""The four standard regression diagnostic panels (matplotlib, imported lazily, drawn on
-an Agg canvas so that no display or pyplot state is needed)."""
+"""The four standard regression diagnostic panels (matplotlib, imported lazily, drawn on a
+Figure made without pyplot, so that no display or pyplot state is needed; Jupyter shows it
+inline)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,7 @@ def four_panels(report: Any, *, n_labels: int = 3) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from groundup._figure import new_figure
 
     fitted = report.influence_host("fitted")
     resid = report.influence_host("residual")
@@ -60,8 +60,7 @@ def four_panels(report: Any, *, n_labels: int = 3) -> Any:
     cooks = report.influence_host("cooks_distance")
     p = report.fit["n_params"]
 
-    fig = Figure(figsize=(11, 9), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize=(11, 9))
     axes = fig.subplots(2, 2)
     dot = {"s": 14, "alpha": 0.7, "edgecolors": "none"}
 

@@ -1,9 +1,12 @@
 """Plots of a :class:`~groundup.sweeps.SweepResult`: a heatmap of a metric over two swept
-parameters, the loss curves of every run on one axis (diverged runs marked), and the best run.
+parameters, the loss curves of every run on one axis (coloured by a swept parameter, diverged
+runs marked), and the best run.
 
+Every function returns a :class:`matplotlib.figure.Figure` (the one that holds ``ax`` when an
+``ax`` is given), as :func:`groundup.diagnose`'s ``plot()`` and :mod:`groundup.plots` do.
 matplotlib is imported only when a plot is drawn, and never through ``pyplot``: without an
-``ax`` each function draws on a new :class:`matplotlib.figure.Figure` (no GUI backend needed;
-``ax.figure.savefig(path)`` writes it, and notebooks display it).
+``ax`` each function draws on a new Figure (no GUI backend needed; ``fig.savefig(path)``
+writes it; in Jupyter it displays inline as a cell's last expression).
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ __all__ = ["plot_best", "plot_heatmap", "plot_losses", "varying"]
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure
+    from groundup._figure import new_figure
 
-    return Figure(figsize=figsize, layout="constrained").add_subplot()
+    return new_figure(figsize=figsize).add_subplot()
+
+
+def _loss_label(result: Any) -> str:
+    """``training MSE`` or ``training log-loss``: the loss the histories hold."""
+    return "training log-loss" if result.model == "logistic" else "training MSE"
 
 
 def varying(result: Any) -> list[str]:
@@ -55,13 +63,15 @@ def plot_heatmap(
         Swept parameters on the horizontal and vertical axis (default: the first two that
         vary; with one varying parameter the map has a single row).
     ax : matplotlib Axes, optional
+        Draw there (default: on a new Figure).
     annotate : bool, default=True
         Write each cell's value (``"div"`` for diverged runs).
     cmap : str, default="viridis"
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib.figure.Figure
+        The heatmap's figure (``fig.axes[0]`` is the map, ``fig.axes[1]`` its colour bar).
 
     Notes
     -----
@@ -122,45 +132,75 @@ def plot_heatmap(
                     text = _fmt(grid[r, c])
                     color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
-    return ax
+    return ax.figure
 
 
 def plot_losses(
-    result: Any, *, ax: Any = None, logy: bool = True, legend: bool | None = None
+    result: Any,
+    *,
+    ax: Any = None,
+    logy: bool = True,
+    color_by: str | None = None,
+    legend: bool = True,
 ) -> Any:
-    """Training-loss curves of every run on one axis; a red ``x`` where a run diverged.
+    """Training-loss curves of every run on one axis, coloured by a swept parameter; a red
+    ``x`` where a run diverged.
 
     Parameters
     ----------
     result : SweepResult
     ax : matplotlib Axes, optional
+        Draw there (default: on a new Figure).
     logy : bool, default=True
         Logarithmic loss axis.
-    legend : bool, optional
-        Label every curve (default: when there are at most 12 runs).
+    color_by : str, optional
+        The swept parameter that sets each curve's colour (default: ``eta0`` when it
+        varies, else the first parameter that varies). A numeric one takes a sequential
+        colour map (``viridis``, logarithmic when its values span more than a factor of 10)
+        with a colour bar; any other the ``tab10`` colours with a legend. A second varying
+        parameter, when there is one, sets the line style (in the legend).
+    legend : bool, default=True
+        Draw the legend (line styles, the best run, diverged runs) outside the axes.
 
     Returns
     -------
-    matplotlib Axes
-        One line per run (the best one drawn thicker); a red ``x`` marks the epoch at which
-        a run diverged (at the top of the axis when its loss is off the scale there).
+    matplotlib.figure.Figure
+        One line per run (the best one drawn thicker, with a black edge); a red ``x`` marks
+        the epoch at which a run diverged (at the top of the axis when its loss is off the
+        scale there).
     """
     import pandas as pd
+    from matplotlib.lines import Line2D
 
-    ax = _axes(ax, (7.0, 4.5))
+    own = ax is None
+    ax = _axes(ax, (8.5, 5.6))
+    fig = ax.figure
     keys = varying(result) or result.params
+    if color_by is None:
+        color_by = "eta0" if "eta0" in keys else keys[0]
+    if color_by not in result.params:
+        msg = f"color_by={color_by!r} is not a swept parameter; choose from {result.params}."
+        raise ValueError(msg)
+    color_of, colorbar = _colors(result.table[color_by], ax)
+    styles = [k for k in keys if k != color_by][:1]
+    style_of = _dashes(result.table[styles[0]]) if styles else {}
     best = result.best_index
-    low, top = _loss_range(result.histories)
+    low, top = _loss_range(result.histories, result.table["diverged"])
     div_x, div_y = [], []
     mark = top * 0.7 if logy else top * 0.97
     epochs_div = result.table["diverged_epoch"]
     for i, h in enumerate(result.histories):
+        row = result.table.loc[i]
         epochs = np.arange(1, len(h) + 1)
         ok = np.isfinite(h)
-        width, z = (2.5, 3) if i == best else (1.0, 2)
         # Runs that blow up leave the axis at the top (clipped so the transform stays finite).
         shown = np.minimum(h[ok], top * 1e3)
-        ax.plot(epochs[ok], shown, lw=width, zorder=z, label=_label(result, i, keys))
+        dashes = style_of.get(_key(row[styles[0]]), ()) if styles else ()
+        ax.plot(
+            epochs[ok], shown, lw=2.4 if i == best else 1.2, zorder=3 if i == best else 2,
+            color=color_of(row[color_by]), dashes=dashes, label=_label(result, i, keys),
+            path_effects=_edge() if i == best else None,
+        )  # fmt: skip
         e = epochs_div.iloc[i]
         if not pd.isna(e):
             v = h[int(e) - 1]
@@ -171,17 +211,88 @@ def plot_losses(
             div_x, div_y, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False
         )
     if logy and low > 0:
+        from groundup._figure import plain_log
+
         ax.set_yscale("log")
         ax.set_ylim(low / 2, top)
+        plain_log(ax, "y")
     else:
         ax.set_ylim(min(0.0, low), top)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel(_loss_label(result))
     n_div = int(result.table["diverged"].sum())
-    ax.set_title(f"{len(result.histories)} runs" + (f", {n_div} diverged" if n_div else ""))
-    if legend if legend is not None else len(result.histories) <= 12:
-        ax.legend(fontsize=7)
-    return ax
+    title = f"{len(result.histories)} runs, colour: {color_by}"
+    if styles:
+        title += f", line: {styles[0]}"
+    ax.set_title(title + (f"; {n_div} diverged" if n_div else ""))
+    if colorbar is not None:  # ticks at the swept values, written as they were given
+        bar = fig.colorbar(colorbar, ax=ax, label=color_by)
+        values = [float(v) for v in _levels(result.table[color_by])]
+        bar.set_ticks(values, labels=[f"{v:g}" for v in values])
+        bar.ax.minorticks_off()
+    if legend:
+        handles: dict[str, Any] = {}
+        if colorbar is None:  # categorical colours
+            for value in _levels(result.table[color_by]):
+                handles[f"{color_by}={value}"] = Line2D([], [], color=color_of(value), lw=2)
+        for value, dashes in style_of.items():
+            handles[f"{styles[0]}={value}"] = Line2D([], [], color="0.3", lw=1.4, dashes=dashes)
+        if best is not None:
+            handles["best: " + _label(result, best, keys)] = Line2D(
+                [], [], color="0.5", lw=2.4, path_effects=_edge()
+            )
+        if div_x:
+            handles["diverged"] = Line2D([], [], color="red", marker="x", ls="none", ms=7)
+        if own:
+            fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                       ncols=2, fontsize=8, frameon=False)  # fmt: skip
+        else:
+            ax.legend(list(handles.values()), list(handles), loc="upper left",
+                      bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)  # fmt: skip
+    return fig
+
+
+def _key(value: Any) -> str:
+    return str(value)
+
+
+def _edge() -> list[Any]:
+    from matplotlib import patheffects
+
+    return [patheffects.Stroke(linewidth=3.8, foreground="black"), patheffects.Normal()]
+
+
+def _colors(col: Any, ax: Any) -> tuple[Any, Any]:
+    """``value -> colour`` for a swept column, and a ScalarMappable for a colour bar (None
+    for categorical values, which take the tab10 colours)."""
+    import matplotlib as mpl
+
+    values = _levels(col)
+    numbers = [v for v in values if _is_number(v)]
+    if len(numbers) == len(values) and len(values) > 1:
+        lo, hi = float(min(numbers)), float(max(numbers))
+        if lo > 0 and hi / lo > 10:
+            norm = mpl.colors.LogNorm(lo, hi)
+        else:
+            norm = mpl.colors.Normalize(lo, hi)
+        cmap = mpl.colormaps["viridis"]
+        mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+        return (lambda v: cmap(norm(float(v))) if _is_number(v) else "0.5"), mappable
+    index = {str(v): i for i, v in enumerate(values)}
+    return (lambda v: f"C{index.get(str(v), 0) % 10}"), None
+
+
+def _dashes(col: Any) -> dict[str, tuple[float, ...]]:
+    """``value -> dashes`` for the second swept column (seaborn's unique_dashes order)."""
+    from groundup.bench.style import dashes
+
+    return {str(v): dashes(i) for i, v in enumerate(_levels(col))}
+
+
+def _is_number(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
@@ -191,11 +302,12 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     ----------
     result : SweepResult
     ax : matplotlib Axes, optional
+        Draw there (default: on a new Figure).
     logy : bool, default=True
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib.figure.Figure
 
     Raises
     ------
@@ -210,25 +322,32 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     h = result.histories[i]
     ax.plot(np.arange(1, len(h) + 1), h, lw=2, marker="o", ms=3)
     if logy and np.all(h > 0):
-        ax.set_yscale("log")
+        from groundup._figure import plain_log
+
+        plain_log(ax, "y")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel(_loss_label(result))
     row = result.table.loc[i]
     ax.set_title(
         f"best by {result.criterion} = {_fmt(float(row[result.criterion]))}\n"
         + _label(result, i, varying(result) or result.params),
         fontsize=10,
     )
-    return ax
+    return ax.figure
 
 
-def _loss_range(histories: list[np.ndarray]) -> tuple[float, float]:
-    """Lowest finite loss and a top for the axis: ten times the largest first-epoch loss of
-    the runs that did not blow up (their last loss no higher than their first)."""
+def _loss_range(histories: list[np.ndarray], diverged: Any = None) -> tuple[float, float]:
+    """Lowest finite loss and a top for the axis: ten times the median first-epoch loss of
+    the runs that did not diverge (so that one run that starts far off does not squash the
+    others; its start leaves the axis at the top)."""
     finite = [h[np.isfinite(h)] for h in histories]
     firsts = [f[0] for f in finite if f.size]
-    calm = [h[0] for h in histories if h.size and np.isfinite(h[-1]) and h[-1] <= h[0]]
-    ref = max(calm) if calm else (float(np.median(firsts)) if firsts else 1.0)
+    gone = [False] * len(histories) if diverged is None else [bool(d) for d in diverged]
+    calm = [
+        h[0] for h, d in zip(histories, gone, strict=True)
+        if not d and h.size and np.isfinite(h[-1]) and h[-1] <= h[0]
+    ]  # fmt: skip
+    ref = float(np.median(calm)) if calm else (float(np.median(firsts)) if firsts else 1.0)
     top = 10.0 * ref if ref > 0 else 1.0
     inside = [v for f in finite for v in f if 0 < v <= top]
     low = min(inside) if inside else top / 100.0

@@ -164,21 +164,24 @@ class SweepResult:
         return est
 
     # -- plots (matplotlib, imported only here) -------------------------------------------
+    # Each returns a matplotlib Figure, as ``gu.diagnose(...).plot()`` and groundup.plots do.
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
-        """Heatmap of ``metric`` over two swept parameters; see
+        """Heatmap of ``metric`` over two swept parameters, as a matplotlib ``Figure``; see
         :func:`groundup.sweeps.plots.plot_heatmap`."""
         from groundup.sweeps.plots import plot_heatmap
 
         return plot_heatmap(self, metric, **kwargs)
 
     def plot_losses(self, **kwargs: Any) -> Any:
-        """Loss curves of every run on one axis; see :func:`groundup.sweeps.plots.plot_losses`."""
+        """Loss curves of every run on one axis, coloured by a swept parameter, as a
+        matplotlib ``Figure``; see :func:`groundup.sweeps.plots.plot_losses`."""
         from groundup.sweeps.plots import plot_losses
 
         return plot_losses(self, **kwargs)
 
     def plot_best(self, **kwargs: Any) -> Any:
-        """The best run's loss curve; see :func:`groundup.sweeps.plots.plot_best`."""
+        """The best run's loss curve, as a matplotlib ``Figure``; see
+        :func:`groundup.sweeps.plots.plot_best`."""
         from groundup.sweeps.plots import plot_best
 
         return plot_best(self, **kwargs)

@@ -1,0 +1,103 @@
+"""How every benchmark figure encodes a run: one colour per method, one line style (and
+marker) per backend or peer, the same in every figure.
+
+Colours are matplotlib's default ``tab10`` cycle (``"C0"``, ``"C1"``, ...) in a fixed order of
+methods; line styles and markers are seaborn's ``unique_dashes`` / ``unique_markers``
+sequences (solid first, then long and short dashes), in a fixed order of backends and peers,
+so that ``sgd`` is the same colour and ``torch`` the same dashes in the loss curves, the fit
+times, the scaling plot, the fitted lines and the optimisers' paths. Nothing here imports
+matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "BACKEND_ORDER",
+    "METHOD_ORDER",
+    "backend_style",
+    "dashes",
+    "method_color",
+    "run_key",
+    "who",
+]
+
+# tab10 index of each method ("C0" ... "C9"); a method not listed takes the next free one.
+METHOD_ORDER: tuple[str, ...] = ("normal", "beta", "batch", "sgd", "minibatch", "newton")
+# Line style of each implementation: groundup's backends first, then the peers.
+BACKEND_ORDER: tuple[str, ...] = (
+    "numpy", "torch", "jax", "array_api_strict", "cupy", "dask", "sklearn", "torch loop",
+)  # fmt: skip
+
+# seaborn.utils.unique_dashes(9): Line2D ``dashes`` (on, off, ...) in line widths; () solid.
+_DASHES: tuple[tuple[float, ...], ...] = (
+    (),
+    (4, 1.5),
+    (1, 1),
+    (3, 1.25, 1.5, 1.25),
+    (5, 1, 1, 1),
+    (3, 1.25, 1.25, 1.25, 1.25, 1.25),
+    (4, 1, 4, 1, 1, 1),
+    (3, 1.25, 3, 1.25, 1.25, 1.25),
+    (4, 1, 1, 1, 1, 1),
+)
+# seaborn.utils.unique_markers(9): filled markers, each distinct in outline (its last two
+# swapped, so that the two peers get the triangles, which read well at a small size).
+_MARKERS: tuple[Any, ...] = ("o", "X", (4, 0, 45), "P", (4, 0, 0), (4, 1, 0), "^", "v", (4, 1, 45))
+
+
+def who(row: Mapping[str, Any]) -> str:
+    """The implementation of a result row: its groundup backend (``"numpy"``, ``"torch"``) or
+    its peer's library (``"sklearn"``, ``"torch loop"`` for the hand-written PyTorch loop)."""
+    if not row["peer"]:
+        return str(row["backend"])
+    impl = str(row["impl"])
+    if impl.startswith("sklearn"):
+        return "sklearn"
+    if "loop" in impl:
+        return "torch loop"
+    return impl
+
+
+def run_key(row: Mapping[str, Any]) -> str:
+    """``who`` with the device and dtype where they are not the CPU and float64:
+    ``numpy``, ``torch cuda:0``, ``jax f32``, ``peer sklearn``."""
+    name = who(row)
+    parts = [f"peer {name}" if row["peer"] else name]
+    device = str(row.get("device", "cpu"))
+    if device not in ("cpu", "nan", "-"):
+        parts.append(device)
+    dtype = str(row.get("dtype", "float64"))
+    if dtype == "float32":
+        parts.append("f32")
+    return " ".join(parts)
+
+
+def _index(name: str, order: tuple[str, ...], extra: dict[str, int]) -> int:
+    if name in order:
+        return order.index(name)
+    return extra.setdefault(name, len(order) + len(extra))
+
+
+_EXTRA_METHODS: dict[str, int] = {}
+_EXTRA_BACKENDS: dict[str, int] = {}
+
+
+def method_color(method: str) -> str:
+    """The tab10 colour of ``method`` (``"C0"`` ... ``"C9"``), the same in every figure."""
+    return f"C{_index(str(method), METHOD_ORDER, _EXTRA_METHODS) % 10}"
+
+
+def backend_style(name: str) -> dict[str, Any]:
+    """Line2D keywords for an implementation (a key of :data:`BACKEND_ORDER`): ``dashes``
+    (empty for solid) and ``marker``."""
+    i = _index(str(name), BACKEND_ORDER, _EXTRA_BACKENDS)
+    return {"dashes": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)]}
+
+
+def dashes(i: int) -> tuple[float, ...]:
+    """The ``i``-th line style of seaborn's sequence (``()`` is solid), for Line2D's
+    ``dashes``."""
+    return _DASHES[i % len(_DASHES)]
