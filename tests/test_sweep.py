@@ -600,7 +600,10 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
         (["DATA", "--target", "target", "--eta0", "0.1,fast"], "--eta0"),
         (["DATA", "--target", "target", "--eta0", "-1"], "eta0 must be > 0"),
         (["DATA", "--target", "target", "--eta0", "0.1", "--set", "bogus=1"], "Unknown parameter"),
-        (["DATA", "--target", "target", "--param", "eta0=0.1,-1"], "eta0 must be > 0 or .auto., got -1"),
+        (
+            ["DATA", "--target", "target", "--param", "eta0=0.1,-1"],
+            "eta0 must be > 0 or 'auto', got -1",
+        ),
         (["DATA", "--target", "target", "--param", "eta0"], "write KEY=VALUE"),
         (
             ["DATA", "--target", "target", "--param", "eta0=0.1", "--param", "dtype=float32"],
