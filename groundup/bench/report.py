@@ -725,6 +725,7 @@ def to_html(
     *,
     title: str = "groundup benchmark",
     record: Mapping[str, Any] | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> str:
     """One self-contained HTML page: the summary, the record of the run, one table per data
     set (the fastest and the most accurate groundup run highlighted) and every plot inline
@@ -739,6 +740,9 @@ def to_html(
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now, without the
         settings and the command line).
+    translate : callable, optional
+        Applied to the reasons of the failed, diverged and stalled runs (the command line's
+        words, as :func:`print_table` takes them).
 
     Returns
     -------
@@ -796,7 +800,8 @@ def to_html(
         d = int(raw["n_features"].iloc[0])
         parts.append(f"<h3>{esc(name)}: {n} samples x {d} feature{'s' if d != 1 else ''}</h3>")
         parts.append(_html_table(results, idx, best))
-    bad = [text for label, rows, _ in _troubles(results) for text in _reasons(label, rows, str)]
+    words = translate or str
+    bad = [text for label, rows, _ in _troubles(results) for text in _reasons(label, rows, words)]
     if bad:
         items = "".join(f"<li>{esc(text)}</li>" for text in bad)
         parts.append(f"<h2>Failed, diverged, stalled and skipped runs</h2><ul>{items}</ul>")
@@ -890,6 +895,7 @@ def write_outputs(
     params: dict[str, Any] | None = None,
     plots: bool = True,
     record: Mapping[str, Any] | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Write ``results.csv``, ``results.json``, ``run.json`` (the record of the run), every
     plot as a PNG, ``report.md`` (PNGs linked) and ``report.html`` (self-contained) into
@@ -906,6 +912,8 @@ def write_outputs(
     plots : bool, default=True
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now).
+    translate : callable, optional
+        For the reasons in ``report.html`` (see :func:`to_html`).
 
     Returns
     -------
@@ -938,5 +946,5 @@ def write_outputs(
                 pngs[stem] = fh.read()
             links[stem] = f"{stem}.png"
     put("report.md", to_markdown(results, links))
-    put("report.html", to_html(results, pngs, record=record))
+    put("report.html", to_html(results, pngs, record=record, translate=translate))
     return written

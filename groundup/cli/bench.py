@@ -295,8 +295,9 @@ def run(args: argparse.Namespace) -> int:
         print(forced, file=sys.stderr)
     if out:
         written = report.write_outputs(
-            results, sets, out, params=params, plots=opts["plots"], record=record
-        )
+            results, sets, out, params=params, plots=opts["plots"], record=record,
+            translate=words,
+        )  # fmt: skip
     if fmt == "table":
         report.print_table(results, wide=bool(opts["wide"]), translate=words)
         if not args.quiet:
@@ -313,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         figs = report.make_figures(results, sets, params) if opts["plots"] else {}
         pngs = {name: png_bytes(fig) for name, fig in figs.items()}
-        sys.stdout.write(report.to_html(results, pngs, record=record))
+        sys.stdout.write(report.to_html(results, pngs, record=record, translate=words))
     if written and fmt != "table" and not args.quiet:
         print(f"wrote {len(written)} files to {out}", file=sys.stderr)
     diverged = _all_diverged(results, scaled=bool(opts["scale"]))
