@@ -447,7 +447,7 @@ def test_bad_optimizer_values(param, value, match):
 
 def test_unknown_optimizer_lists_the_valid_names():
     X, y, _ = make_regression(n=20, d=2)
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="Unknown optimizer 'lbfgs'") as err:
         gu.fit(X, y, method="sgd", optimizer="lbfgs")
     for name in OPTIMIZERS:
         assert repr(name) in str(err.value)

@@ -353,7 +353,9 @@ def test_dask_stream_l1_and_average_equal_in_memory():
     params = {"method": "sgd", "penalty": "elasticnet", "alpha": 0.05, "eta0": 0.02}
     params |= {"max_iter": 3, "tol": None, "shuffle": False, "average": 10}
     mem = gu.LinearRegression(**params).fit(X, y)
-    lazy = gu.LinearRegression(**params).fit(da.from_array(X, chunks=(20, -1)), da.from_array(y, 20))
+    lazy = gu.LinearRegression(**params).fit(
+        da.from_array(X, chunks=(20, -1)), da.from_array(y, 20)
+    )
     np.testing.assert_allclose(lazy.coef_, mem.coef_, rtol=1e-12)
     np.testing.assert_allclose(lazy.intercept_, mem.intercept_, rtol=1e-12)
 

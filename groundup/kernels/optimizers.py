@@ -154,9 +154,7 @@ def optimizer_step(
     if name == "rmsprop":
         (sq,) = state.slots
         sq = s.rho * sq + (1.0 - s.rho) * (g * g)
-        return theta - lr * (g / (xp.sqrt(sq) + s.epsilon)), replace(
-            state, slots=(sq,), step=step
-        )
+        return theta - lr * (g / (xp.sqrt(sq) + s.epsilon)), replace(state, slots=(sq,), step=step)
     if name in ("adam", "adamw"):
         m, v = state.slots
         m = m + (1.0 - s.beta_1) * (g - m)  # torch's lerp
