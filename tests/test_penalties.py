@@ -46,8 +46,9 @@ def _tol(case):
 
 
 def sklearn_loop(
-    X, y, *, loss, k=1, orders, batch_size=1, eta, alpha2=0.0, l1=0.0, average=0, l1_ratio=None
-):
+    X, y, *, loss, k=1, orders, batch_size=1, eta, alpha2=0.0, l1=0.0, average=0, sw=None,
+    fit_intercept=True,
+):  # fmt: skip
     """scikit-learn's ``_plain_sgd`` in plain NumPy, in true (unscaled) weights, for any
     batch size and k outputs: per update the L2 decay, the mean gradient step, the average
     (from update ``average`` on), then the cumulative L1 truncation of every weight; the
@@ -70,6 +71,8 @@ def sklearn_loop(
             else:
                 E = np.exp(Z - Z.max(axis=1, keepdims=True))
                 R = E / E.sum(axis=1, keepdims=True) - np.eye(k)[y[idx]]
+            if sw is not None:
+                R = R * sw[idx, None]
             e = eta(t)
             c = max(0.0, 1.0 - e * alpha2)
             if alpha2:
@@ -77,7 +80,8 @@ def sklearn_loop(
                 if wscale < 1e-9:
                     wscale, a, bb = 1.0, 0.0, 1.0
             W = c * W - e * (X[idx].T @ R) / len(idx)
-            b = b - e * R.sum(axis=0) / len(idx)
+            if fit_intercept:
+                b = b - e * R.sum(axis=0) / len(idx)
             if 0 < average <= t:
                 seen = t - average + 1
                 aW = aW + (W - aW) / seen
@@ -207,6 +211,38 @@ def test_multinomial_minibatch_l1_equals_the_loop(case):
     )  # fmt: skip
     assert _rel(case, est.coef_, W.T) <= _tol(case)
     assert _rel(case, est.intercept_, b) <= _tol(case)
+
+
+@pytest.mark.parametrize("alpha2", [0.0, 0.02], ids=["l1", "elasticnet"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
+    """The speculative windowed epoch (``kernels/sgd_l1_blocked.py``) against the plain loop:
+    true zeros (weights leave zero, return to it, change sign: many windows fail), sample
+    weights, a shuffled order, short windows; every kernel on every backend."""
+    from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
+
+    X, y = _sparse_data(n=700, d=6, seed=5)
+    sw = np.random.default_rng(4).uniform(0.5, 1.5, size=700)
+    order = np.random.default_rng(6).permutation(700)
+    l1, eta0 = 0.03, 0.05
+    etas = eta0 / np.arange(1, 701) ** 0.25
+    xp, be = case64.xp, case64.backend
+    W, b, q, u = l1_sgd_epoch(
+        case64.asarray(X), case64.asarray(y), case64.asarray(sw), be.asarray(order),
+        case64.asarray(np.zeros((6, 1))), case64.asarray(np.zeros(1)), case64.asarray(etas),
+        case64.asarray(np.zeros((6, 1))), 0.0, alpha=alpha2, l1=l1,
+        fit_intercept=fit_intercept, block=16, max_rows=128, xp=xp,
+    )  # fmt: skip
+    Wr, br, _, _ = sklearn_loop(
+        X, y, loss="squared", orders=[order], eta=_invscaling(eta0), alpha2=alpha2, l1=l1,
+        sw=sw, fit_intercept=fit_intercept,
+    )  # fmt: skip
+    assert_on_case(W, case64)
+    assert _rel(case64, W, Wr) <= 1e-10
+    assert _rel(case64, b, br) <= 1e-10 if fit_intercept else float(case64.to_numpy(b)[0]) == 0
+    assert np.array_equal(case64.to_numpy(W) == 0, Wr == 0)
+    assert (Wr == 0).sum() >= 1
+    assert u == pytest.approx(l1 * etas.sum(), rel=1e-12)
 
 
 # -- batch: proximal gradient converges to Lasso / ElasticNet -------------------------------------

@@ -239,4 +239,6 @@ def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
 
 def chunk_squared_loss(X: Array, y: Array, sw: Array | None, cb: Backend) -> SquaredLoss:
     """The squared loss of one streamed chunk (its batch gradients for the engine)."""
-    return SquaredLoss(X, y, sw, solve_triangular=cb.solve_triangular, xp=cb.xp)
+    return SquaredLoss(
+        X, y, sw, solve_triangular=cb.solve_triangular, speculative=cb.on_host, xp=cb.xp
+    )

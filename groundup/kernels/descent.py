@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.objective import ExactSGDEpoch, FusedStep, Objective
+from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, FusedStep, Objective
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, pack, unpack
@@ -353,6 +353,21 @@ def _stepped(
             gw, gb = objective.full_grad(W, b)
         return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
     bs = s.batch_size
+    st, up = stepper.state, stepper.s
+    if (
+        bs == 1
+        and st.l1 is not None
+        and up.optimizer.name == "sgd"
+        and not up.average
+        and isinstance(objective, ExactL1SGDEpoch)
+        and objective.speculative
+        and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
+    ):  # the exact one-sample epoch, a window at a time
+        etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
+        W, b, st.l1.q, st.l1.u = objective.l1_sgd_epoch(
+            order, W, b, etas, s.alpha, up.l1, st.l1.q, st.l1.u, s.fit_intercept
+        )
+        return W, b
     starts = range(0, n, bs)
     theta = pack(W, b, xp=xp)
     for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):

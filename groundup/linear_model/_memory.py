@@ -133,6 +133,7 @@ class InMemory:
             use_moments=batch,
             chunk_rows=self._chunk_rows(),
             solve_triangular=be.solve_triangular,
+            speculative=be.on_host,
         )
         if batch and not objective.stats.finite(xp=be.xp):
             self.raise_nonfinite()  # rows named in the user's X
