@@ -225,7 +225,6 @@ class _Epoch:
     ) -> Array:
         """The truncation's ``q`` after the first ``f`` updates of the window (all exact):
         ``−σu`` for the nonzero weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
-        xp = self.xp
         taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
         return active * (-sigma * self.U[p + f - 1]) + (1.0 - active) * (q + taken)
 
