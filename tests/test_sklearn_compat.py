@@ -61,11 +61,21 @@ _SEPARABLE_WEIGHTS = (
 )
 
 
+_SLOW_INTERCEPT = (
+    "the check's class weights (1000 for class 0, 1e-4 for the others) on unscaled blobs "
+    "(std 20) ask for an intercept near -10; with the default eta0=0.01 and invscaling, "
+    "batch and minibatch move it by a few thousandths per epoch and the tol rule stops them "
+    "short (sgd and newton pass: the class weights are right)"
+)
+
+
 def _expected_logistic_failures(est: gu.LogisticRegression) -> dict[str, str]:
     failures: dict[str, str] = {}
     if est.method in GRADIENT:
         for check in ("check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"):
             failures[check] = _UNSCALED_LOGISTIC
+    if est.method in ("batch", "minibatch"):
+        failures["check_class_weight_classifiers"] = _SLOW_INTERCEPT
     if est.method == "sgd":
         failures["check_sample_weight_equivalence_on_dense_data"] = _STOCHASTIC_WEIGHTS_LOGISTIC
     if est.method == "newton" and est.penalty is None:

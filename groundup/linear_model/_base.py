@@ -176,7 +176,14 @@ ATTRIBUTES = """t_ : int
     feature_names_in_ : ndarray of str
         Only for pandas input with string column names.
     backend_, device_ : str
-        Where ``coef_`` lives."""
+        Where ``coef_`` lives.
+    optimizer_state_ : UpdateState or None
+        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for
+        the average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the
+        optimiser's state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``,
+        each packed as [coef rows; intercept row], and its ``step`` count), ``average`` and
+        ``running`` (the averaged and the running weights, packed alike, with
+        ``average``). ``None`` for the plain update."""
 
 
 def _render(params: tuple[Param, ...], overrides: dict[str, str]) -> str:
