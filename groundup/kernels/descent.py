@@ -370,11 +370,11 @@ def _stepped(
         return W, b
     starts = range(0, n, bs)
     theta = pack(W, b, xp=xp)
+    d, step, grad = W.shape[0], stepper.step, objective.batch_grad
     for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):
         Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
-        Wv, bv = unpack(theta)
-        gw, gb = objective.batch_grad(Xb, yb, sb, Wv, bv)
-        theta = stepper.step(theta, gw, gb, eta, t + i)
+        gw, gb = grad(Xb, yb, sb, theta[:d, :], theta[d, :])
+        theta = step(theta, gw, gb, eta, t + i)
     return unpack(theta)
 
 

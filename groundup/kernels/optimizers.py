@@ -107,8 +107,9 @@ def optimizer_step(
     settings: OptimizerSettings,
     decay_rows: Array | None,
     xp: Namespace,
-) -> tuple[Array, OptimizerState]:
-    """One update of ``theta`` by ``settings.name`` (``torch.optim``'s).
+) -> Array:
+    """One update of ``theta`` by ``state.name`` (``torch.optim``'s); ``state`` is updated
+    in place (new arrays in its slots, its step count on the host).
 
     Parameters
     ----------
@@ -128,40 +129,42 @@ def optimizer_step(
 
     Returns
     -------
-    theta, state
+    theta
     """
     s = settings
     name = state.name
-    step = state.step + 1
+    state.step += 1
     if decay_rows is not None:
         if name == "adamw":
             theta = theta * (1.0 - lr * decay_rows)
         else:
             g = g + decay_rows * theta
-    if name == "sgd":
-        return theta - lr * g, replace(state, step=step)
-    if name in ("momentum", "nesterov"):
-        (buf,) = state.slots
-        buf = s.momentum * buf + g  # dampening 0; the first buffer is g itself
-        d = g + s.momentum * buf if name == "nesterov" else buf
-        return theta - lr * d, replace(state, slots=(buf,), step=step)
-    if name == "adagrad":
-        (total,) = state.slots
-        total = total + g * g
-        return theta - lr * (g / (xp.sqrt(total) + ADAGRAD_EPS)), replace(
-            state, slots=(total,), step=step
-        )
-    if name == "rmsprop":
-        (sq,) = state.slots
-        sq = s.rho * sq + (1.0 - s.rho) * (g * g)
-        return theta - lr * (g / (xp.sqrt(sq) + s.epsilon)), replace(state, slots=(sq,), step=step)
     if name in ("adam", "adamw"):
         m, v = state.slots
         m = m + (1.0 - s.beta_1) * (g - m)  # torch's lerp
         v = s.beta_2 * v + (1.0 - s.beta_2) * (g * g)
-        step_size = lr / (1.0 - s.beta_1**step)
-        root = math.sqrt(1.0 - s.beta_2**step)
-        denom = xp.sqrt(v) / root + s.epsilon
-        return theta - step_size * (m / denom), replace(state, slots=(m, v), step=step)
+        state.slots = (m, v)
+        # torch: theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps),
+        # with the bias corrections folded into the two scalars (one operation fewer)
+        root = math.sqrt(1.0 - s.beta_2**state.step)
+        step_size = lr * root / (1.0 - s.beta_1**state.step)
+        return theta - step_size * m / (xp.sqrt(v) + s.epsilon * root)
+    if name == "sgd":
+        return theta - lr * g
+    if name in ("momentum", "nesterov"):
+        (buf,) = state.slots
+        buf = s.momentum * buf + g  # dampening 0; the first buffer is g itself
+        state.slots = (buf,)
+        return theta - lr * (g + s.momentum * buf if name == "nesterov" else buf)
+    if name == "adagrad":
+        (total,) = state.slots
+        total = total + g * g
+        state.slots = (total,)
+        return theta - lr * g / (xp.sqrt(total) + ADAGRAD_EPS)
+    if name == "rmsprop":
+        (sq,) = state.slots
+        sq = s.rho * sq + (1.0 - s.rho) * (g * g)
+        state.slots = (sq,)
+        return theta - lr * g / (xp.sqrt(sq) + s.epsilon)
     msg = f"Unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}."
     raise ValueError(msg)

@@ -124,6 +124,8 @@ class Stepper:
         self.zero_row = xp.zeros((1, k), dtype=dt, device=dev)
         self.decay_rows = alpha * self.coef_rows if alpha else None
         state = UpdateState() if state is None else replace(state)
+        if state.optimizer is not None:  # updated in place: the caller's stays as it was
+            state.optimizer = replace(state.optimizer)
         theta = xp.zeros((d + 1, k), dtype=dt, device=dev)
         name = settings.optimizer.name
         if name != "sgd" and (state.optimizer is None or not state.optimizer.fits(name, theta)):
@@ -134,6 +136,8 @@ class Stepper:
             eps = float(xp.finfo(dt).eps)
             state.l1 = CumulativeL1(xp.zeros_like(W), threshold=1e-9 if eps < 1e-10 else 1e-6)
         self.state = state
+        # an optimiser alone: the shortest way through ``step``
+        self.simple = name != "sgd" and not settings.l1 and not settings.average
 
     def averaging(self, t: int) -> bool:
         """Whether update ``t`` is averaged (scikit-learn's ``0 < average <= t``)."""
@@ -146,6 +150,10 @@ class Stepper:
         g = xp.concat(
             [gw, xp.reshape(gb, (1, -1)) if self.fit_intercept else self.zero_row], axis=0
         )
+        if self.simple:
+            return optimizer_step(
+                theta, g, st.optimizer, eta, settings=s.optimizer, decay_rows=self.decay_rows, xp=xp
+            )
         l1 = st.l1
         if s.optimizer.name == "sgd":  # scikit-learn's update: the decay, then the step
             if self.alpha:
@@ -156,7 +164,7 @@ class Stepper:
             else:
                 theta = theta - eta * g
         else:
-            theta, st.optimizer = optimizer_step(
+            theta = optimizer_step(
                 theta,
                 g,
                 st.optimizer,
