@@ -163,7 +163,7 @@ class _Epoch:
         d, nb = Xg.shape[1], m // bs
         sigma = xp.sign(w)
         active = xp.abs(sigma)
-        XA = Xg * active
+        XA = Xg if bool(xp.all(active > 0)) else Xg * active
         es = self.ep[p : p + m]
         lam = self.l1 * self.etas[p : p + m]
         if self.decay is not None:
@@ -177,12 +177,12 @@ class _Epoch:
         col = (m, 1)
         shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma)
         zeros = xp.zeros(col, dtype=dt, device=dev)
-        left = xp.reshape(P_prev, col) * XA
+        left = XA if self.decay is None else xp.reshape(P_prev, col) * XA
         Hl = xp.concat(
             [left, xp.ones(col, dtype=dt, device=dev), xp.reshape(-yg - shift, col)], axis=1
         )
         Hl = xp.reshape(Hl, (nb, bs, d + 2))
-        right = xp.reshape(es / xp.reshape(P, (m,)), col) * XA
+        right = xp.reshape(es if self.decay is None else es / xp.reshape(P, (m,)), col) * XA
         icpt = xp.reshape(es, col) if self.fi else zeros
         Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
         HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 2, bs), copy=True)
@@ -245,7 +245,7 @@ class _Epoch:
     ) -> int | None:
         """The first update of the window where the assumption fails (``None``: none)."""
         xp = self.xp
-        nb, d = P.shape[0], Xg.shape[1]
+        nb = P.shape[0]
         # nonzero weights: how far could each have moved? w_i has the sign of
         # w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j the decays' product up to update j,
         # at least the window's whole product): a weight whose bound stays below
@@ -257,12 +257,15 @@ class _Epoch:
         if not bool(xp.any(at_risk)) and not has_zero:
             return None
         ok = xp.ones((m,), dtype=xp.bool, device=_device(Xg))
-        if bool(xp.any(at_risk)):
-            G = xp.reshape(xp.reshape(er / xp.reshape(P, (m,)), (m, 1)) * Xg, (nb, bs, d))
-            C = xp.cumulative_sum(G, axis=1)
-            Wall = V0[:, None, :d] - C - Lam[:, :, None] * sigma  # sign of w_i (P_i > 0)
-            keep = xp.all((sigma * Wall > 0) | (active == 0), axis=2)
-            ok = ok & xp.reshape(keep, (m,))
+        if bool(xp.any(at_risk)):  # those weights, update by update
+            cols = xp.nonzero(at_risk)[0]
+            k = cols.shape[0]
+            sig = xp.take(sigma, cols)
+            G = xp.reshape(er / xp.reshape(P, (m,)), (m, 1)) * xp.take(Xg, cols, axis=1)
+            C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
+            start = xp.take(V0, cols, axis=1)
+            Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig  # sign of w_i
+            ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
         if has_zero:
             zero = 1.0 - active
             M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
