@@ -163,7 +163,8 @@ class _Epoch:
         d, nb = Xg.shape[1], m // bs
         sigma = xp.sign(w)
         active = xp.abs(sigma)
-        XA = Xg if bool(xp.all(active > 0)) else Xg * active
+        dense = bool(xp.all(active > 0))  # no weight at zero
+        XA = Xg if dense else Xg * active
         es = self.ep[p : p + m]
         lam = self.l1 * self.etas[p : p + m]
         if self.decay is not None:
@@ -207,8 +208,10 @@ class _Epoch:
             v = v + kick[k, :]
         er = es * xp.reshape(xp.stack(res), (m,))
         V0 = xp.stack(starts)
-        bad = self._first_break(Xg, er, P, Lam, V0, sigma, active, w, q, p, m, bs)
+        bad = self._first_break(Xg, er, P, Lam, V0, sigma, active, dense, w, q, p, m, bs)
         if bad is None:
+            if dense:  # every weight was truncated normally: q = -σu
+                return m, v[:d], v[d : d + 1], -sigma * self.U[p + m - 1]
             return m, v[:d], v[d : d + 1], self._q_after(Xg, er, sigma, active, q, p, m)
         if bad == 0:
             return 0, w, c, q
@@ -237,6 +240,7 @@ class _Epoch:
         V0: Array,
         sigma: Array,
         active: Array,
+        dense: bool,
         w: Array,
         q: Array,
         p: int,
@@ -253,11 +257,11 @@ class _Epoch:
         move = xp.abs(er) @ xp.abs(Xg) + self.l1 * xp.sum(self.etas[p : p + m])
         low = xp.prod(P[:, -1])
         at_risk = (active > 0) & (move >= low * xp.abs(w))
-        has_zero = bool(xp.any(active == 0))
-        if not bool(xp.any(at_risk)) and not has_zero:
+        risky = bool(xp.any(at_risk))
+        if not risky and dense:
             return None
         ok = xp.ones((m,), dtype=xp.bool, device=_device(Xg))
-        if bool(xp.any(at_risk)):  # those weights, update by update
+        if risky:  # those weights, update by update
             cols = xp.nonzero(at_risk)[0]
             k = cols.shape[0]
             sig = xp.take(sigma, cols)
@@ -266,7 +270,7 @@ class _Epoch:
             start = xp.take(V0, cols, axis=1)
             Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig  # sign of w_i
             ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
-        if has_zero:
+        if not dense:
             zero = 1.0 - active
             M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
             cum = xp.cumulative_sum(M, axis=0)
