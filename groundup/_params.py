@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from groundup.kernels.optimizers import OPTIMIZERS
 from groundup.kernels.schedules import SCHEDULES
 
 LINEAR_METHODS = ("beta", "normal", "batch", "sgd", "minibatch")
@@ -57,11 +58,61 @@ def _int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
+PENALTIES = (None, "l2", "l1", "elasticnet")
+
+
+def _unit(name: str, value: Any, *, closed: bool) -> float:
+    """A real number in [0, 1) (``closed``: [0, 1])."""
+    v = _real(name, value)
+    if not (0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0):
+        msg = f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}."
+        raise ValueError(msg)
+    return v
+
+
+def check_average(value: Any) -> int:
+    """scikit-learn's ``average``: False/0 (off), True (from the first update) or an int >= 1
+    (from that update on); returns the first update averaged, 0 when off."""
+    if isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, numbers.Integral) or value < 0:
+        msg = (
+            f"average must be True, False or an integer >= 0 (the update from which "
+            f"averaging starts), got {value!r}."
+        )
+        raise ValueError(msg)
+    return int(value)
+
+
+def check_optimizer(est: Any) -> None:
+    """The optimiser's name and constants, and the penalties it can apply."""
+    if not isinstance(est.optimizer, str) or est.optimizer not in OPTIMIZERS:
+        msg = f"Unknown optimizer {est.optimizer!r}; choose one of {list(OPTIMIZERS)}."
+        raise ValueError(msg)
+    _unit("momentum", est.momentum, closed=False)
+    _unit("rho", est.rho, closed=False)
+    _unit("beta_1", est.beta_1, closed=False)
+    _unit("beta_2", est.beta_2, closed=False)
+    if _real("epsilon", est.epsilon) <= 0:
+        msg = f"epsilon must be > 0, got {est.epsilon!r}."
+        raise ValueError(msg)
+    if est.penalty in ("l1", "elasticnet") and est.optimizer != "sgd":
+        msg = (
+            f"penalty={est.penalty!r} is applied by scikit-learn's cumulative L1 truncation "
+            f"(sgd, minibatch) or by proximal steps (batch), which need optimizer='sgd'; got "
+            f"optimizer={est.optimizer!r}. Use optimizer='sgd', or penalty='l2'."
+        )
+        raise ValueError(msg)
+
+
 def check_common(est: Any) -> None:
     """Range checks for the gradient-descent and shared parameters (at fit time)."""
-    if est.penalty not in (None, "l2"):
-        msg = f"penalty={est.penalty!r} is not supported; use None or 'l2'."
+    if est.penalty not in PENALTIES:
+        msg = f"penalty={est.penalty!r} is not supported; choose one of {list(PENALTIES)}."
         raise ValueError(msg)
+    _unit("l1_ratio", est.l1_ratio, closed=True)
+    check_optimizer(est)
+    check_average(est.average)
     if _real("alpha", est.alpha) < 0:
         msg = f"alpha must be >= 0, got {est.alpha}."
         raise ValueError(msg)

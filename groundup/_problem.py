@@ -18,6 +18,7 @@ from groundup.kernels.closed_form import moments
 from groundup.kernels.descent import DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import UpdateState
 
 __all__ = ["EngineProblem"]
 
@@ -83,10 +84,12 @@ class EngineProblem:
         rng: np.random.Generator,
         t0: int,
         start_loss: Array | None,
+        state: UpdateState | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """The descent engine over the rows, every epoch's order drawn on the host from
         ``rng`` (the same order on every backend); the history comes home in one sync.
-        Returns the result, the loss history and the reference loss (for divergence)."""
+        Returns the result, the loss history and the reference loss (for divergence).
+        ``state``: where the optimiser, the average and the L1 truncation start."""
         be, xp = self.backend, self.backend.xp
         n = self.rows
         res = descend(
@@ -101,6 +104,7 @@ class EngineProblem:
             orders=(lambda: be.asarray(rng.permutation(n))) if shuffle else (lambda: None),
             t_start=t0,
             start_loss=start_loss,
+            state=state,
             xp=xp,
         )
         values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)

@@ -205,7 +205,7 @@ def test_float_learning_rate_points_to_eta0(data):
         ("t1", 0, "t1 must be > 0"),
         ("decay", -0.1, "decay must be >= 0"),
         ("eta_min", -0.1, "eta_min must be >= 0"),
-        ("penalty", "l1", "penalty='l1' is not supported"),
+        ("penalty", "l3", "penalty='l3' is not supported"),
     ],
 )
 def test_out_of_range_parameters(data, param, value, match):

@@ -18,7 +18,9 @@ from sklearn.exceptions import ConvergenceWarning
 import groundup as gu
 from groundup.kernels.descent import DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import UpdateSettings
 
 torch = pytest.importorskip("torch")
 
@@ -95,7 +97,7 @@ def test_fit_with_tol_syncs_at_most_once_per_epoch(syncs, method):
     assert bigger == two
 
 
-def _engine(method, X, y, *, device, epochs, alpha=0.0):
+def _engine(method, X, y, *, device, epochs, alpha=0.0, update=None):
     """Objective, settings and precomputed orders for a direct run of the engine."""
     n, d = X.shape
     Xd = torch.as_tensor(X, device=device)
@@ -112,6 +114,8 @@ def _engine(method, X, y, *, device, epochs, alpha=0.0):
     orders = iter([torch.as_tensor(rng.permutation(n), device=device) for _ in range(epochs)])
     bs = {"sgd": 1, "minibatch": 16, "batch": n}[method]
     settings = DescentSettings(max_iter=epochs, batch_size=bs, alpha=alpha, tol=None)
+    if update is not None:
+        settings.update = update
     W = torch.zeros((d, 1), dtype=Xd.dtype, device=device)
     b = torch.zeros((1,), dtype=Xd.dtype, device=device)
     schedule = Schedule("invscaling", 0.01, updates_per_epoch=max(1, n // bs))
@@ -133,14 +137,49 @@ def test_engine_makes_no_sync_without_tol(syncs, method, alpha):
     assert len(res.history) == 3
 
 
+UPDATES = {
+    "adam": UpdateSettings(optimizer=OptimizerSettings("adam")),
+    "nesterov": UpdateSettings(optimizer=OptimizerSettings("nesterov")),
+    "adagrad": UpdateSettings(optimizer=OptimizerSettings("adagrad")),
+    "l1": UpdateSettings(l1=1e-3),
+    "average": UpdateSettings(l1=1e-3, average=5),
+}
+
+
+@pytest.mark.parametrize("update", list(UPDATES))
+@pytest.mark.parametrize("method", list(METHODS))
+def test_optimizers_penalties_and_averaging_make_no_sync(syncs, method, update):
+    """The stepper's updates (kernels/update.py) read nothing back, on torch (where the L1
+    epoch runs update by update: its windowed form is for host backends)."""
+    X, y, _ = make_regression(n=120, d=3, seed=1)
+    obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
+        method, X, y, device="cpu", epochs=3, alpha=1e-3, update=UPDATES[update]
+    )
+    before = syncs["n"]
+    res = descend(
+        obj, Xd, yd, None, W, b, schedule=schedule, settings=settings, orders=orders, xp=xp
+    )
+    assert syncs["n"] == before
+    assert res.state is not None
+    assert len(res.history) == 3
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_optimizer_fit_without_tol_does_not_sync_per_update(syncs, optimizer):
+    small = _fit_count(syncs, "minibatch", n=96, epochs=2, tol=None, optimizer=optimizer)
+    more = _fit_count(syncs, "minibatch", n=384, epochs=6, tol=None, optimizer=optimizer)
+    assert more == small
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device for torch")
 @pytest.mark.parametrize("alpha", [0.0, 1e-3], ids=["no-penalty", "l2"])
 @pytest.mark.parametrize("method", list(METHODS))
-def test_engine_makes_no_sync_on_cuda(method, alpha):
+@pytest.mark.parametrize("update", [None, "adam", "l1", "average"])
+def test_engine_makes_no_sync_on_cuda(method, alpha, update):
     X, y, _ = make_regression(n=300, d=4, seed=1)
     obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
-        method, X, y, device="cuda", epochs=2, alpha=alpha
+        method, X, y, device="cuda", epochs=2, alpha=alpha, update=UPDATES.get(update)
     )
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")

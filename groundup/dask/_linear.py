@@ -249,4 +249,6 @@ def training_gram(data: DaskData, mask: Array | None, batch: bool, fit_intercept
 
 def chunk_squared_loss(X: Array, y: Array, sw: Array | None, cb: Backend) -> SquaredLoss:
     """The squared loss of one streamed chunk (its batch gradients for the engine)."""
-    return SquaredLoss(X, y, sw, solve_triangular=cb.solve_triangular, xp=cb.xp)
+    return SquaredLoss(
+        X, y, sw, solve_triangular=cb.solve_triangular, speculative=cb.on_host, xp=cb.xp
+    )

@@ -345,11 +345,28 @@ def label_pass(data: DaskData) -> tuple[np.ndarray, np.ndarray]:
     return found, totals
 
 
-def targets(data: DaskData, classes: np.ndarray) -> DaskData:
+def _chunk_class_weights(
+    X: Array, y: Array, sw: Array | None, *, classes: np.ndarray, weights: np.ndarray
+) -> Array:
+    """The sample weights of one chunk times the weights of its rows' classes."""
+    cb = backends.from_array(X)
+    codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
+    rows = cb.asarray(weights[codes].astype(cb.to_numpy(X[:0, :]).dtype))
+    return rows if sw is None else sw * rows
+
+
+def targets(data: DaskData, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskData:
     """The data with y replaced by the model's targets for ``classes``: 0/1 in X's dtype for
-    two classes, int32 class codes for more (a lazy map of y, chunked like X)."""
+    two classes, int32 class codes for more (a lazy map of y, chunked like X). ``weights``
+    (one per class): the class weights, multiplied into the sample weights (lazily)."""
     be = data.backend
     fn = functools.partial(_chunk_targets, classes=classes)
     dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
     codes = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
-    return DaskData(data.X, codes, data.sample_weight, be)
+    sw = data.sample_weight
+    if weights is not None:
+        weigh = functools.partial(
+            _chunk_class_weights, classes=classes, weights=np.asarray(weights, dtype=np.float64)
+        )
+        sw = be.zip_rows(weigh, [data.X, data.y, sw], columns=None, dtype=data.dtype)
+    return DaskData(data.X, codes, sw, be)

@@ -102,8 +102,8 @@ class DaskSource:
         """The distinct labels and their total weights (one pass over y and the weights)."""
         return _logistic.label_pass(self.data)
 
-    def encoded(self, classes: np.ndarray) -> DaskSource:
-        return DaskSource(_logistic.targets(self.data, classes))
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskSource:
+        return DaskSource(_logistic.targets(self.data, classes, weights))
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
         return _logistic.log_loss(self.data, n_classes=n_classes, fit_intercept=fit_intercept)

@@ -50,6 +50,7 @@ from groundup.dask._data import HOST, DaskData, keep_rows
 from groundup.kernels.curvature import largest_row
 from groundup.kernels.descent import DescentResult, DescentSettings, StopRule, descend
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import UpdateState, unpack
 
 __all__ = ["StreamProblem"]
 
@@ -125,6 +126,7 @@ class StreamProblem:
         rng: np.random.Generator,
         t0: int,
         start_loss: Any = None,
+        state: UpdateState | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
         module's docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
@@ -133,6 +135,10 @@ class StreamProblem:
         ``converged``, ``path``; ``diverged_at`` where the end-of-epoch rule saw it), the
         loss history and the reference loss (the larger of the start's and the zero
         model's; ``start_loss`` is not needed: the start's loss costs no pass here).
+
+        An update other than the plain one (``settings.update``: an optimiser, the L1
+        truncation, averaging) carries its state (``state``; ``DescentResult.state``) from
+        chunk to chunk and epoch to epoch, on the host beside ``W`` and ``b``.
         """
         be = self.data.backend
         rows = self.train_rows()
@@ -151,12 +157,14 @@ class StreamProblem:
             nb = len(rows)
             order = rng.permutation(nb) if shuffle and nb > 1 else np.arange(nb)
             for chunk in be.stream(arrays, order):
-                W, b, t = _chunk_epoch(self, chunk, W, b, t, rng, shuffle, schedule, chunk_settings)
+                W, b, t, state = _chunk_epoch(
+                    self, chunk, W, b, t, rng, shuffle, schedule, chunk_settings, state
+                )
             loss = self.loss(W, b)
             history.append(loss)
             res.n_iter = epoch
             if settings.record_path:
-                res.path.append((W.copy(), b.copy()))
+                res.path.append(tuple(a.copy() for a in _model(state, settings, W, b, t)))
             if rule.diverged(loss):
                 res.diverged_at = epoch
                 break
@@ -167,6 +175,7 @@ class StreamProblem:
                 res.converged = True
                 break
         res.W, res.b, res.updates = W, b, t - t0
+        res.state = state
         return res, np.asarray(history, dtype=np.float64), reference
 
 
@@ -181,6 +190,17 @@ def _chunk_largest_row(
     return largest_row(X, sw, fit_intercept=fit_intercept, xp=cb.xp)
 
 
+def _model(
+    state: UpdateState | None, settings: DescentSettings, W: np.ndarray, b: np.ndarray, t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's ``(W, b)`` before update ``t``: the average once an update has been
+    averaged, else the running weights (the engine's ``Stepper.model``)."""
+    start = settings.update.average
+    if state is None or not start or start > t - 1:
+        return W, b
+    return unpack(state.average)
+
+
 def _chunk_epoch(
     problem: StreamProblem,
     chunk: tuple[Array | None, ...],
@@ -191,8 +211,10 @@ def _chunk_epoch(
     shuffle: bool,
     schedule: Schedule,
     settings: DescentSettings,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The engine's updates over one chunk (its training rows, in a fresh permutation)."""
+    state: UpdateState | None,
+) -> tuple[np.ndarray, np.ndarray, int, UpdateState | None]:
+    """The engine's updates over one chunk (its training rows, in a fresh permutation),
+    the update's state carried in (in the chunk's library) and out (on the host)."""
     X, y, sw, held = chunk
     cb = backends.from_array(X)
     xp = cb.xp
@@ -200,7 +222,7 @@ def _chunk_epoch(
         X, y, sw = keep_rows(~held, xp, X, y, sw)
     n = X.shape[0]
     if n == 0:
-        return W, b, t
+        return W, b, t, state
     if sw is not None:
         sw = sw * problem.factor
     perm = rng.permutation(n) if shuffle else None
@@ -215,6 +237,8 @@ def _chunk_epoch(
         settings=settings,
         orders=lambda: None if perm is None else cb.asarray(perm),
         t_start=t,
+        state=None if state is None else state.map(cb.asarray),
         xp=xp,
     )
-    return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates
+    out = None if run.state is None else run.state.map(cb.to_numpy)
+    return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates, out

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.objective import ExactSGDEpoch, FusedStep, Objective
+from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, FusedStep, Objective
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
+from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, pack, unpack
 
 
 @dataclass
@@ -47,6 +48,9 @@ class DescentSettings:
     # None), and a chunk that fits in one batch is a batch like any other: ``batch_grad``
     # over its rows, not the objective's training-set ``full_grad``.
     chunk: bool = False
+    # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
+    # update (and its fast paths) by default.
+    update: UpdateSettings = field(default_factory=UpdateSettings)
 
 
 @dataclass
@@ -63,6 +67,9 @@ class DescentResult:
     path: list[tuple[Array, Array]] = field(default_factory=list)
     # max(loss at the start, loss of the zero model); None for a chunk (settings.chunk)
     reference_loss: Array | None = None
+    # What the updates carry to the next run (optimiser state, average, L1 truncation);
+    # ``None`` for the plain update.
+    state: UpdateState | None = None
 
 
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
@@ -87,6 +94,7 @@ def descend(
     orders: Callable[[], Array | None],
     t_start: int = 1,
     start_loss: Array | None = None,
+    state: UpdateState | None = None,
     xp: Namespace,
 ) -> DescentResult:
     """Run gradient descent for up to ``settings.max_iter`` epochs.
@@ -115,12 +123,19 @@ def descend(
     start_loss : 0-d array, optional
         The loss at the starting ``(W, b)`` where the caller knows it (a fresh fit starts at
         zero: ``objective.zero_loss()``), which saves a pass over the data.
+    state : UpdateState, optional
+        Where the optimiser, the average and the L1 truncation start (the last run's
+        ``DescentResult.state``); ``None``: afresh. Only for ``settings.update`` other than
+        the plain update.
     xp : namespace
 
     Returns
     -------
     DescentResult
-        With ``settings.chunk``: the updates only (no history, no reference loss).
+        With ``settings.chunk``: the updates only (no history, no reference loss). With an
+        update other than the plain one, ``W`` and ``b`` are the running weights (the
+        average is in ``state.average``) and ``path`` holds the model's: the average once
+        an update has been averaged.
     """
     s = settings
     if s.chunk and s.tol is not None:
@@ -134,6 +149,17 @@ def descend(
     check = s.tol is not None
     sgd_epoch = objective.sgd_epoch if bs == 1 and isinstance(objective, ExactSGDEpoch) else None
     batch_step = objective.batch_step if isinstance(objective, FusedStep) else None
+    stepper = None
+    if not s.update.plain:
+        stepper = Stepper(
+            s.update,
+            alpha=s.alpha,
+            fit_intercept=s.fit_intercept,
+            full=full and not s.chunk,  # a streamed chunk in one batch is a batch
+            state=state,
+            W=W,
+            xp=xp,
+        )
     if not s.chunk:
         start = objective.loss(W, b) if start_loss is None else start_loss
         res.reference_loss = xp.maximum(start, objective.zero_loss())
@@ -146,7 +172,11 @@ def descend(
     )
 
     for epoch in range(1, s.max_iter + 1):
-        if full:
+        if stepper is not None:
+            order = None if full else orders()
+            W, b = _stepped(stepper, objective, X, y, sample_weight, order, W, b, schedule, t, s)
+            t += 1 if full else -(-n // bs)
+        elif full:
             eta = schedule(t)
             if s.chunk:  # the chunk's rows are one batch, not the training set
                 gw, gb = objective.batch_grad(X, y, sample_weight, W, b)
@@ -173,7 +203,7 @@ def descend(
         loss = objective.loss(W, b)
         res.history.append(loss)
         if s.record_path:
-            res.path.append((W, b))
+            res.path.append((W, b) if stepper is None else stepper.model(W, b, t))
         if not check:
             continue
         # One host sync per epoch: the convergence check (scikit-learn's rule).
@@ -186,6 +216,7 @@ def descend(
             res.converged = True
             break
     res.W, res.b, res.updates = W, b, t - t_start
+    res.state = None if stepper is None else stepper.state
     return res
 
 
@@ -295,6 +326,56 @@ def _batches(
         if s.fit_intercept:
             b = b - eta * gb
     return W, b
+
+
+def _stepped(
+    stepper: Stepper,
+    objective: Objective,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    order: Array | None,
+    W: Array,
+    b: Array,
+    schedule: Schedule,
+    t: int,
+    s: DescentSettings,
+) -> tuple[Array, Array]:
+    """One epoch of the stepper's updates (:mod:`groundup.kernels.update`): the objective's
+    batch gradient at the packed parameters' views, then the stepper's update."""
+    xp = stepper.xp
+    n = X.shape[0]
+    if s.batch_size >= n:  # full batch: the gradient at the engine's own (W, b)
+        eta = schedule(t)
+        if s.chunk:
+            gw, gb = objective.batch_grad(X, y, sample_weight, W, b)
+        else:
+            gw, gb = objective.full_grad(W, b)
+        return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
+    bs = s.batch_size
+    st, up = stepper.state, stepper.s
+    if (
+        bs == 1
+        and st.l1 is not None
+        and up.optimizer.name == "sgd"
+        and not up.average
+        and isinstance(objective, ExactL1SGDEpoch)
+        and objective.speculative
+        and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
+    ):  # the exact one-sample epoch, a window at a time
+        etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
+        W, b, st.l1.q, st.l1.u = objective.l1_sgd_epoch(
+            order, W, b, etas, s.alpha, up.l1, st.l1.q, st.l1.u, s.fit_intercept
+        )
+        return W, b
+    starts = range(0, n, bs)
+    theta = pack(W, b, xp=xp)
+    d, step, grad = W.shape[0], stepper.step, objective.batch_grad
+    for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):
+        Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
+        gw, gb = grad(Xb, yb, sb, theta[:d, :], theta[d, :])
+        theta = step(theta, gw, gb, eta, t + i)
+    return unpack(theta)
 
 
 def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:

@@ -18,6 +18,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
 from groundup.kernels.sgd_blocked import TriangularSolver, sgd_blocked_epoch
+from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
 
 def _col(v: Array, *, xp: Namespace) -> Array:
@@ -86,6 +87,9 @@ class SquaredLoss(ResidualStep):
     solve_triangular : callable, optional
         The backend's fast triangular solve (``Backend.solve_triangular``) for
         ``sgd_epoch``; the portable solve is used where it returns ``None``.
+    speculative : bool
+        Offer ``l1_sgd_epoch`` (its windows read a flag on the host each: for host
+        backends).
     xp : namespace
     """
 
@@ -104,9 +108,11 @@ class SquaredLoss(ResidualStep):
         fit_intercept: bool = True,
         chunk_rows: int | None = None,
         solve_triangular: TriangularSolver | None = None,
+        speculative: bool = False,
         xp: Namespace,
     ) -> None:
         self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
+        self.speculative = speculative
         self.X_val, self.y_val = X_val, y_val
         self.n = X.shape[0]
         self.solve_triangular = solve_triangular
@@ -210,6 +216,38 @@ class SquaredLoss(ResidualStep):
             b,
             etas,
             alpha=alpha,
+            fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
+
+    def l1_sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        l1: float,
+        q: Array,
+        u: float,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array, Array, float]:
+        """One epoch of one-sample SGD with the cumulative L1 truncation, exact
+        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`); ``q``, ``u`` the
+        truncation's state."""
+        return l1_sgd_epoch(
+            self.X,
+            self.y,
+            self.sw,
+            order,
+            W,
+            b,
+            etas,
+            q,
+            u,
+            alpha=alpha,
+            l1=l1,
             fit_intercept=fit_intercept,
             solve_triangular=self.solve_triangular,
             xp=self.xp,

@@ -8,7 +8,9 @@ it defines the method, and lacks it when it does not):
 - :class:`FusedStep`: ``batch_step``, the mini-batch update with the gradient folded in (the
   step size scales the residuals once, instead of scaling both gradients);
 - :class:`ExactSGDEpoch`: ``sgd_epoch``, a whole epoch of one-sample updates at once (the
-  squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`).
+  squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`);
+- :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
+  (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
 
 Either gives the iterates of the plain update from ``batch_grad`` to rounding
 (``tests/test_fastpaths.py`` checks both against :mod:`groundup.kernels.reference`).
@@ -38,7 +40,7 @@ from typing import Protocol, runtime_checkable
 
 from groundup._typing import Array
 
-__all__ = ["ColumnObjective", "ExactSGDEpoch", "FusedStep", "Objective"]
+__all__ = ["ColumnObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "FusedStep", "Objective"]
 
 
 @runtime_checkable
@@ -111,6 +113,32 @@ class ExactSGDEpoch(Protocol):
         """The iterates of ``n_samples`` one-sample updates in ``order`` (``None``: natural
         order), ``etas`` the learning rate of each (an array on the device). The engine uses
         it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
+        ...
+
+
+@runtime_checkable
+class ExactL1SGDEpoch(Protocol):
+    """May-use capability: one epoch of one-sample updates with the cumulative L1
+    truncation (:mod:`groundup.kernels.sgd_l1_blocked`). The engine uses it where the
+    objective's ``speculative`` is true (a host backend: the window's check reads a flag)."""
+
+    speculative: bool
+
+    def l1_sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        l1: float,
+        q: Array,
+        u: float,
+        fit_intercept: bool,
+        /,
+    ) -> tuple[Array, Array, Array, float]:
+        """``W``, ``b`` and the truncation's ``q``, ``u`` after ``n_samples`` one-sample
+        updates in ``order`` (the L2 decay ``1 − eta·alpha``, the step, the truncation)."""
         ...
 
 

@@ -32,13 +32,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._params import GRADIENT, canonical_method, check_common
+from groundup._params import GRADIENT, canonical_method, check_average, check_common
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels.curvature import is_stalled, safe_rate
 from groundup.kernels.descent import DescentResult, DescentSettings, divergent_epoch
+from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
 from groundup.linear_model._memory import InMemory
 
 
@@ -71,10 +73,21 @@ SHARED: tuple[Param, ...] = parse_params(
     """
     fit_intercept : bool, default=True
         Fit an intercept (the data are centred; the intercept is not penalised).
-    penalty : {None, "l2"}, default=None
-        L2 penalty ½·alpha·‖w‖² (the intercept is not penalised).
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        scikit-learn's penalties (the intercept is not penalised): ``"l2"`` ½·alpha·‖w‖²,
+        ``"l1"`` alpha·‖w‖₁, ``"elasticnet"`` alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²).
+        ``"l1"`` and ``"elasticnet"`` need a gradient method and ``optimizer="sgd"``:
+        ``sgd`` and ``minibatch`` apply scikit-learn ``SGDRegressor``'s cumulative L1
+        truncation after each update (Tsuruoka et al. 2009), ``batch`` takes proximal
+        steps (soft thresholding) and converges to ``Lasso`` / ``ElasticNet`` with the same
+        ``alpha`` and ``l1_ratio``. With an optimiser other than ``"sgd"``, ``"l2"`` adds
+        alpha·w to the gradient (``"adamw"``: decoupled weight decay, AdamW's
+        ``weight_decay=alpha``).
     alpha : float, default=1e-4
         Penalty strength; also the ``"optimal"`` schedule's constant.
+    l1_ratio : float, default=0.15
+        The elastic-net mixing parameter, in [0, 1] (``penalty="elasticnet"`` only): 0 is
+        the L2 penalty, 1 the L1 penalty.
     learning_rate : str, default="invscaling"
         The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``,
         ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
@@ -86,10 +99,37 @@ SHARED: tuple[Param, ...] = parse_params(
         (the weighted Gram matrix of [X, 1] over the total weight, a quarter of it for the
         binary log-loss, half for the multinomial, + alpha); ``sgd`` and ``minibatch``
         scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... +
-        4 alpha) for the log-loss). The schedule then acts on ``eta0_``. A number is used as
-        it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
+        4 alpha) for the log-loss); with ``optimizer="momentum"`` / ``"nesterov"`` the same
+        (safe for heavy-ball momentum), with ``"adagrad"`` / ``"rmsprop"`` / ``"adam"`` /
+        ``"adamw"``, whose steps are normalised per coordinate, torch.optim's default
+        learning rate (1e-2, 1e-2, 1e-3, 1e-3). The schedule then acts on ``eta0_``. A number
+        is used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
+    optimizer : str, default="sgd"
+        The update of the gradient methods, each equal to ``torch.optim``'s for the same
+        gradients and learning rates (the schedule sets each step's rate): ``"sgd"`` (the
+        plain update, scikit-learn ``SGDRegressor``'s), ``"momentum"`` and ``"nesterov"``
+        (``SGD(momentum=momentum, nesterov=...)``), ``"adagrad"`` (``Adagrad``, eps=1e-10),
+        ``"rmsprop"`` (``RMSprop(alpha=rho, eps=epsilon)``), ``"adam"`` and ``"adamw"``
+        (``Adam`` / ``AdamW(betas=(beta_1, beta_2), eps=epsilon)``). The optimiser's state
+        is kept in ``optimizer_state_`` and carried by ``partial_fit`` and ``warm_start``.
+    momentum : float, default=0.9
+        ``"momentum"`` and ``"nesterov"``: the momentum, in [0, 1) (dampening 0).
+    rho : float, default=0.99
+        ``"rmsprop"``: decay of the average of squared gradients, in [0, 1).
+    beta_1 : float, default=0.9
+        ``"adam"``, ``"adamw"``: decay of the first-moment estimate, in [0, 1).
+    beta_2 : float, default=0.999
+        ``"adam"``, ``"adamw"``: decay of the second-moment estimate, in [0, 1).
+    epsilon : float, default=1e-8
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``: added to the denominator, > 0.
+    average : bool or int, default=False
+        Averaged SGD (scikit-learn's): ``True`` averages the weights from the first update
+        on, an int ``N`` from update ``N`` on; ``coef_`` and ``intercept_`` are then the
+        averages (once an update has been averaged) while the running weights go on in
+        ``partial_fit``. ``loss_history_`` and the stopping rule follow the running weights,
+        as scikit-learn's do.
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float or None, default=1e-3
@@ -157,7 +197,14 @@ ATTRIBUTES = """t_ : int
     feature_names_in_ : ndarray of str
         Only for pandas input with string column names.
     backend_, device_ : str
-        Where ``coef_`` lives."""
+        Where ``coef_`` lives.
+    optimizer_state_ : UpdateState or None
+        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for
+        the average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the
+        optimiser's state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``,
+        each packed as [coef rows; intercept row], and its ``step`` count), ``average`` and
+        ``running`` (the averaged and the running weights, packed alike, with
+        ``average``). ``None`` for the plain update."""
 
 
 def _render(params: tuple[Param, ...], overrides: dict[str, str]) -> str:
@@ -194,6 +241,11 @@ def _constructor(params: tuple[Param, ...]) -> Any:
 
     __init__.__signature__ = signature  # type: ignore[attr-defined]
     return __init__
+
+
+#: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on
+#: the curvature says nothing about them): torch.optim's default learning rates.
+ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
 
 
 # -- the estimator base ------------------------------------------------------------------------
@@ -250,7 +302,45 @@ class GroundupEstimator(BaseEstimator):
             raise ValueError(msg)
 
     def _penalty_alpha(self) -> float:
-        return float(self.alpha) if self.penalty == "l2" else 0.0
+        """The L2 strength: alpha (``"l2"``), (1 − l1_ratio)·alpha (``"elasticnet"``)."""
+        if self.penalty == "l2":
+            return float(self.alpha)
+        if self.penalty == "elasticnet":
+            return (1.0 - float(self.l1_ratio)) * float(self.alpha)
+        return 0.0
+
+    def _penalty_l1(self) -> float:
+        """The L1 strength: alpha (``"l1"``), l1_ratio·alpha (``"elasticnet"``)."""
+        if self.penalty == "l1":
+            return float(self.alpha)
+        if self.penalty == "elasticnet":
+            return float(self.l1_ratio) * float(self.alpha)
+        return 0.0
+
+    def _check_closed_penalty(self) -> None:
+        """Closed forms (and Newton) take None and ``"l2"`` only."""
+        if self.penalty in ("l1", "elasticnet"):
+            msg = (
+                f"penalty={self.penalty!r} has no closed form: method={self.method!r} takes "
+                "penalty=None or 'l2'. Use method='batch' (proximal gradient descent, which "
+                "converges to scikit-learn's Lasso / ElasticNet), or 'sgd' / 'minibatch'."
+            )
+            raise ValueError(msg)
+
+    def _update_settings(self) -> UpdateSettings:
+        """The optimiser, the L1 part of the penalty and averaging, for the engine."""
+        return UpdateSettings(
+            optimizer=OptimizerSettings(
+                name=self.optimizer,
+                momentum=float(self.momentum),
+                rho=float(self.rho),
+                beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+            ),
+            l1=self._penalty_l1(),
+            average=check_average(self.average),
+        )
 
     # -- where the data are read --------------------------------------------------------------
     def _source(
@@ -273,12 +363,12 @@ class GroundupEstimator(BaseEstimator):
     def _full_run(self) -> dict[str, Any]:
         """``fit``'s run of a gradient method."""
         warm = self.warm_start and hasattr(self, "coef_")
-        return {"max_iter": self.max_iter, "tol": self.tol, "warm": warm, "t0": 1}
+        return {"max_iter": self.max_iter, "tol": self.tol, "warm": warm, "t0": 1, "partial": False}
 
     def _partial_run(self, first: bool) -> dict[str, Any]:
         """``partial_fit``'s run: one epoch from the current state, ``t_`` running on."""
         t0 = 1 if first else int(self.t_)
-        return {"max_iter": 1, "tol": None, "warm": not first, "t0": t0}
+        return {"max_iter": 1, "tol": None, "warm": not first, "t0": t0, "partial": not first}
 
     def _continue_history(self, old: np.ndarray | None) -> None:
         """After a ``partial_fit`` epoch: the new epoch appended to the earlier history."""
@@ -345,13 +435,23 @@ class GroundupEstimator(BaseEstimator):
         tol: float | None,
         t0: int,
         start_loss: Array | None = None,
+        carry: bool = False,
+        partial: bool = False,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Run the problem's descent (the engine in memory or on the host; the chunks
         streamed on Dask) from ``eta0_``, then raise on divergence: a non-finite loss from
         NaN / inf in X is reported as such (the source searches X only then), else a
-        ``DivergenceError``. Returns the result, the loss history and the reference loss."""
+        ``DivergenceError``. Returns the result, the loss history and the reference loss.
+
+        ``carry``: start the optimiser from ``optimizer_state_`` (``warm_start``, a later
+        ``partial_fit``); ``partial``: a later ``partial_fit``, which also continues the
+        average and the running weights (``W``, ``b`` are replaced by them)."""
         self.eta0_ = self._rate(source, problem, continuing=t0 > 1)
         bs = self._batch_size(problem.rows)
+        update = self._update_settings()
+        state = self._carried_state(source, carry=carry, partial=partial)
+        if partial and state is not None and state.running is not None:
+            W, b = unpack(state.running)
         settings = DescentSettings(
             max_iter=max_iter,
             batch_size=bs,
@@ -361,6 +461,7 @@ class GroundupEstimator(BaseEstimator):
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping and tol is not None,
             record_path=self.record_path,
+            update=update,
         )
         res, history, reference = problem.run(
             W,
@@ -371,6 +472,7 @@ class GroundupEstimator(BaseEstimator):
             rng=rng,
             t0=t0,
             start_loss=start_loss,
+            state=state,
         )
         eps = float(source.compute.xp.finfo(source.dtype).eps)
         # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
@@ -393,6 +495,8 @@ class GroundupEstimator(BaseEstimator):
             return float(self.eta0)
         if continuing and hasattr(self, "eta0_"):
             return float(self.eta0_)
+        if self.optimizer in ADAPTIVE_RATES:  # steps normalised per coordinate: torch's lr
+            return ADAPTIVE_RATES[self.optimizer]
         # Updates over all the rows (batch, or mini-batches as large as the data) take the
         # full Gram matrix's bound (the same for weights as for repeated rows); smaller
         # batches the largest single row's.
@@ -428,8 +532,11 @@ class GroundupEstimator(BaseEstimator):
             self.stop_reason_ = "max_iter"
             return
         self.stop_reason_ = "tol"
+        if self._penalty_l1():  # the decrement needs a smooth loss: L1 is not checked
+            return
         alpha = self._penalty_alpha()
-        excess = problem.excess(res.W, res.b, alpha=alpha, fit_intercept=self.fit_intercept)
+        W, b = self._model_weights(res)
+        excess = problem.excess(W, b, alpha=alpha, fit_intercept=self.fit_intercept)
         loss = float(history[-1])
         if not is_stalled(excess, loss, reference, float(self.tol)):
             return
@@ -449,6 +556,51 @@ class GroundupEstimator(BaseEstimator):
             ConvergenceWarning,
             stacklevel=5,
         )
+
+    def _carried_state(self, source: Any, *, carry: bool, partial: bool) -> UpdateState | None:
+        """The optimiser's state (and, in a later ``partial_fit``, the average and the
+        running weights) that this run starts from, on the source's compute backend."""
+        old = getattr(self, "optimizer_state_", None) if carry else None
+        if old is None:
+            return None
+        be = source.compute
+
+        def here(a: Array) -> Array:
+            src = backends.from_array(a)
+            if backends.same_place(src, be):
+                return be.xp.astype(a, source.dtype)
+            return be.asarray(src.to_numpy(a), dtype=source.dtype)
+
+        state = old.map(here)
+        if not partial:  # warm_start: the average starts afresh (scikit-learn's)
+            state.average = state.running = None
+        return state
+
+    def _model_weights(self, res: DescentResult) -> tuple[Array, Array]:
+        """The engine's ``W``, ``b`` of the fitted model (the averages where averaging has
+        started: what ``coef_`` and ``intercept_`` hold)."""
+        state = res.state
+        if state is not None and state.running is not None and self._averaged:
+            return unpack(state.average)
+        return res.W, res.b
+
+    def _finish_update(self, res: DescentResult, xp: Any, t0: int) -> tuple[Array, Array]:
+        """Keep what the updates carry in ``optimizer_state_`` (with the running weights
+        when averaging) and return the model's ``W``, ``b``: the averages once an update
+        has been averaged (scikit-learn's ``average <= t_ - 1``), else the running ones."""
+        state = res.state
+        self._averaged = False
+        if state is None:
+            self.optimizer_state_ = None
+            return res.W, res.b
+        state.l1 = None  # the truncation's state lives for one call (scikit-learn's)
+        start = check_average(self.average)
+        state.running = pack(res.W, res.b, xp=xp) if start else None
+        self.optimizer_state_ = state
+        self._averaged = bool(start and start <= t0 + res.updates - 1)
+        if self._averaged:
+            return unpack(state.average)
+        return res.W, res.b
 
     def _raise_divergence(self, history: Any, reference: float, epoch: int) -> None:
         msg = (
@@ -489,6 +641,11 @@ class GroundupEstimator(BaseEstimator):
 
     def _device_attributes(self) -> tuple[str, ...]:
         return ("coef_", "intercept_")
+
+    def _move_state(self, new: GroundupEstimator, target: Backend) -> None:
+        state = getattr(self, "optimizer_state_", None)
+        if state is not None:
+            new.optimizer_state_ = state.map(lambda a: target.asarray(backends.to_numpy(a)))
 
     def _lazy_input(self, X: Any) -> bool:
         """``predict`` / ``score`` on Dask input, or of a Dask-fitted model."""
@@ -536,6 +693,7 @@ class GroundupEstimator(BaseEstimator):
             value = getattr(self, attr, None)
             if value is not None:
                 setattr(new, attr, target.asarray(backends.to_numpy(value)))
+        self._move_state(new, target)
         new._remember_backend(target)
         return new
 

@@ -100,3 +100,54 @@ def partial_classes(classes: Any, known: np.ndarray | None) -> np.ndarray:
 def n_outputs(classes: np.ndarray) -> int:
     """Columns of W: one for two classes (the second is the positive one), else one each."""
     return 1 if len(classes) == 2 else len(classes)
+
+
+def class_weights(
+    class_weight: Any, classes: np.ndarray, totals: np.ndarray | None
+) -> np.ndarray | None:
+    """The weight of each class (in the order of ``classes``) for ``class_weight``, or
+    ``None`` without it: scikit-learn's ``compute_class_weight``.
+
+    ``"balanced"``: ``sum(totals) / (n_classes * totals)``, ``totals`` the classes' total
+    sample weights (scikit-learn's weighted counts; ``None``: ``partial_fit``, which cannot
+    see the whole data and refuses it, as scikit-learn's SGD does). A dict maps labels to
+    weights; classes it does not name weigh 1, and a label that is not a class is an error.
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        if totals is None:
+            msg = (
+                "class_weight='balanced' is not supported by partial_fit: one batch does not "
+                "show the class frequencies. Compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+                "y=y) on (a large sample of) the training targets and pass them as a dict."
+            )
+            raise ValueError(msg)
+        totals = np.asarray(totals, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            weights = np.sum(totals) / (len(classes) * totals)
+        return np.where(totals > 0, weights, 0.0)
+    if not isinstance(class_weight, dict):
+        msg = (
+            f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got "
+            f"{class_weight!r}."
+        )
+        raise ValueError(msg)
+    known = classes.tolist()
+    absent = [key for key in class_weight if key not in known]
+    if absent:
+        msg = (
+            f"class_weight names label(s) {absent} that are not classes of y; the classes "
+            f"are {known}. Use the labels of y as the keys."
+        )
+        raise ValueError(msg)
+    weights = np.ones(len(classes), dtype=np.float64)
+    for i, c in enumerate(known):
+        if c in class_weight:
+            w = class_weight[c]
+            if isinstance(w, bool) or not np.isscalar(w) or not np.isfinite(w) or w < 0:
+                msg = f"class_weight[{c!r}] must be a finite number >= 0, got {w!r}."
+                raise ValueError(msg)
+            weights[i] = float(w)
+    return weights

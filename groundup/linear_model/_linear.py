@@ -103,6 +103,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         if self._method in GRADIENT:
             self._timed(source, self._fit_gradient, **self._full_run())
         else:
+            self._check_closed_penalty()
             self._timed(source, self._fit_closed)
         return self
 
@@ -196,7 +197,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             self.path_ = [(host(self.coef_), host(self.intercept_))]
 
     def _fit_gradient(
-        self, source: Any, *, max_iter: int, tol: float | None, warm: bool, t0: int
+        self, source: Any, *, max_iter: int, tol: float | None, warm: bool, t0: int, partial: bool
     ) -> None:
         """``batch`` / ``sgd`` / ``minibatch``: the engine on the squared loss of the
         training rows (``batch`` on their moments; on Dask ``sgd`` / ``minibatch`` stream)."""
@@ -214,9 +215,12 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             tol=tol,
             t0=t0,
             start_loss=None if warm else problem.objective.zero_loss(),  # no pass over X
+            carry=warm,
+            partial=partial,
         )
-        self.coef_ = res.W[:, 0]
-        self.intercept_ = res.b[0]
+        W, b = self._finish_update(res, source.compute.xp, t0)
+        self.coef_ = W[:, 0]
+        self.intercept_ = b[0]
         self.solver_, self.rank_ = self._method, None
         self._set_descent(res, history, source.compute, t0)
         self._check_stalled(problem, res, history, reference)

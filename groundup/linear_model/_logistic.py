@@ -27,6 +27,7 @@ from groundup.kernels.curvature import hessian_factor
 from groundup.linear_model._base import GroundupEstimator, Param, parse_params
 from groundup.linear_model._labels import (
     class_totals,
+    class_weights,
     codes_of,
     encode_labels,
     known_codes,
@@ -87,6 +88,13 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             The ground-up-ml names (``gradient_descent_batch``, ...) and ``"irls"`` are
             aliases. ``"beta"`` and ``"normal"`` are linear-regression closed forms:
             logistic regression has none.
+        class_weight : dict, "balanced" or None, default=None
+            Weights of the classes, multiplied into the sample weights (scikit-learn's):
+            ``{label: weight}`` (classes not named weigh 1; a label that is not a class is
+            an error), or ``"balanced"``: n_samples / (n_classes · count of the class), with
+            the counts weighted by ``sample_weight``. Every method; ``partial_fit`` takes a
+            dict only. The penalty's scale follows the weights, as scikit-learn's ``C``:
+            ``C = 1 / (sum of the combined weights · alpha)``.
         """
     )
     _param_docs: ClassVar[dict[str, str]] = {
@@ -134,6 +142,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         found, totals = source.labels()
         classes, _ = encode_labels(found)  # scikit-learn's target checks; two classes+
         freq = class_totals(classes, np.arange(len(classes)), totals)
+        weights = class_weights(self.class_weight, classes, freq)
+        if weights is not None:
+            freq = freq * weights
         warm = (
             self.warm_start
             and hasattr(self, "coef_")
@@ -142,11 +153,12 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         )
         self.classes_ = classes
         self._remember_backend(source.backend)
-        source = source.encoded(classes)
+        source = source.encoded(classes, weights)
         if self._method in GRADIENT:
             run = {**self._full_run(), "warm": warm}
             self._timed(source, self._fit_gradient, **run, final=True)
         else:
+            self._check_closed_penalty()
             self._timed(source, self._fit_newton, freq, warm=warm)
         return self
 
@@ -176,9 +188,10 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         source = self._source(X, y, sample_weight, reset=first, labels=True, partial=True)
         found, _ = source.labels()
         known_codes(found, known)  # labels outside the classes are an error
+        weights = class_weights(self.class_weight, known, None)
         self.classes_ = known
         self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
-        source = source.encoded(known)
+        source = source.encoded(known, weights)
         old = None if first else self.loss_history_
         self._timed(source, self._fit_gradient, **self._partial_run(first), final=False)
         self._continue_history(old)
@@ -207,6 +220,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         warm: bool,
         t0: int,
         final: bool,
+        partial: bool,
     ) -> None:
         """``batch`` / ``sgd`` / ``minibatch`` on the log-loss of the training rows, then
         the warning: linearly separable classes (a ``final`` fit without a penalty, decided
@@ -221,11 +235,22 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         )
         W, b = self._start(source, warm)
         res, history, reference = self._descend(
-            source, problem, W, b, rng=rng, max_iter=max_iter, tol=tol, t0=t0
+            source,
+            problem,
+            W,
+            b,
+            rng=rng,
+            max_iter=max_iter,
+            tol=tol,
+            t0=t0,
+            carry=warm,
+            partial=partial,
         )
-        self.coef_, self.intercept_ = res.W.T, res.b
+        W, b = self._finish_update(res, source.compute.xp, t0)
+        self.coef_, self.intercept_ = W.T, b
         self._set_descent(res, history, source.compute, t0)
-        if final and self._penalty_alpha() == 0 and problem.objective.separated(res.W, res.b):
+        unpenalised = self._penalty_alpha() == 0 and self._penalty_l1() == 0
+        if final and unpenalised and problem.objective.separated(res.W, res.b):
             self.stop_reason_ = "separable"
             self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
         else:

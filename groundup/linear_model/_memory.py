@@ -133,6 +133,7 @@ class InMemory:
             use_moments=batch,
             chunk_rows=self._chunk_rows(),
             solve_triangular=be.solve_triangular,
+            speculative=be.on_host,
         )
         if batch and not objective.stats.finite(xp=be.xp):
             self.raise_nonfinite()  # rows named in the user's X
@@ -149,16 +150,21 @@ class InMemory:
         totals = np.bincount(np.ravel(codes), weights=w, minlength=len(found))
         return found, totals.astype(np.float64)
 
-    def encoded(self, classes: np.ndarray) -> InMemory:
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> InMemory:
         """The data with y replaced by the model's targets for ``classes`` (encoded on the
-        host): 0/1 in X's dtype for two classes, int32 class codes for more."""
+        host): 0/1 in X's dtype for two classes, int32 class codes for more. ``weights``
+        (one per class): the class weights, multiplied into the sample weights."""
         codes = np.searchsorted(classes, np.ravel(np.asarray(self.y_host)))
         X, be = self.data.X, self.backend
         if len(classes) == 2:
             y = be.asarray((codes == 1).astype(np.float64), dtype=X.dtype)
         else:
             y = be.asarray(codes.astype(np.int32))
-        return InMemory(FitData(X, y, self.data.sample_weight, be))
+        sw = self.data.sample_weight
+        if weights is not None:
+            rows = be.asarray(np.asarray(weights, dtype=np.float64)[codes], dtype=X.dtype)
+            sw = rows if sw is None else sw * rows
+        return InMemory(FitData(X, y, sw, be))
 
     def _log_loss(
         self,

@@ -175,6 +175,13 @@ def sweep(
                 "a closed form has no learning rate to sweep (fit it with gu.fit)."
             )
             raise ValueError(msg)
+        if not est._update_settings().plain or getattr(est, "class_weight", None) is not None:
+            msg = (
+                "sweep trains the plain update for now: optimizer other than 'sgd', "
+                "penalty='l1' / 'elasticnet', average and class_weight are not swept yet; "
+                "fit those configurations one by one with gu.fit."
+            )
+            raise ValueError(msg)
         ests.append(est)
     template = ests[0]
     logistic = model == "logistic"

@@ -1,0 +1,105 @@
+"""What trust costs (issue 11, 12), as ratios measured in one run on 1,000,000 x 32 float64,
+NumPy backend (``GROUNDUP_BENCH_N`` shrinks it):
+
+- ``eta0="auto"``: a fit with ``eta0="auto"`` against the same fit given the number it
+  computed (the share of one fit that reading the curvature costs: the moments' eigenvalue
+  for ``batch``, a pass over the row norms for ``sgd`` / ``minibatch``, a Gram pass for
+  logistic ``batch``);
+- the honest ``converged_``: a fit whose stopping rule fires (the excess over the minimum
+  then computed: from the moments, or one pass) against the same fit run for the same
+  epochs with ``tol=None`` (no check);
+- float32 Newton with a ``tol`` below float32's resolution (``tol=1e-8``) against scikit-
+  learn's lbfgs on the same float32 data (it ran all ``max_iter`` iterations before).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression as SkLogistic
+
+import groundup as gu
+
+N_SAMPLES = int(os.environ.get("GROUNDUP_BENCH_N", "1000000"))
+N_FEATURES = 32
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardised features; a linear target and two classes from it."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N_SAMPLES, N_FEATURES))
+    z = X @ rng.standard_normal(N_FEATURES) / np.sqrt(N_FEATURES)
+    y = 3.0 + z + 0.1 * rng.standard_normal(N_SAMPLES)
+    labels = (rng.random(N_SAMPLES) < 1.0 / (1.0 + np.exp(-2.0 * z))).astype(np.int64)
+    return X, y, labels
+
+
+CASES = [
+    ("linear", "batch", {"max_iter": 200}),
+    ("linear", "sgd", {"max_iter": 1}),
+    ("linear", "minibatch", {"max_iter": 5, "batch_size": 256}),
+    ("logistic", "batch", {"max_iter": 20}),
+    ("logistic", "minibatch", {"max_iter": 5, "batch_size": 256}),
+]
+
+
+@pytest.mark.parametrize(("model", "method", "extra"), CASES, ids=[f"{m}-{k}" for m, k, _ in CASES])
+def test_eta0_auto_vs_the_number_it_finds(
+    compare: Any, data: tuple[np.ndarray, ...], model: str, method: str, extra: dict
+) -> None:
+    X, y, labels = data
+    target = y if model == "linear" else labels
+    params = {"model": model, "method": method, "tol": None, "random_state": 0, **extra}
+    auto = gu.fit(X, target, **params)
+    given = {**params, "eta0": auto.eta0_}
+    ratio = compare(
+        lambda: gu.fit(X, target, **params),
+        lambda: gu.fit(X, target, **given),
+        peer_name="the same fit given eta0_",
+    )
+    np.testing.assert_array_equal(gu.fit(X, target, **given).loss_history_, auto.loss_history_)
+    assert ratio > 0
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+@pytest.mark.parametrize("method", ["batch", "minibatch"])
+def test_honest_check_vs_the_same_epochs_unchecked(
+    compare: Any, data: tuple[np.ndarray, ...], model: str, method: str
+) -> None:
+    X, y, labels = data
+    target = y if model == "linear" else labels
+    params = {"model": model, "method": method, "random_state": 0, "batch_size": 256}
+    params["learning_rate"] = "constant"
+    checked = gu.fit(X, target, tol=1e-3, **params)
+    assert checked.stop_reason_ == "tol"  # the rule fired: the excess was computed
+    epochs = checked.n_iter_
+    ratio = compare(
+        lambda: gu.fit(X, target, tol=1e-3, **params),
+        lambda: gu.fit(X, target, tol=None, max_iter=epochs, **params),
+        peer_name=f"{epochs} epochs, tol=None (no check)",
+    )
+    assert ratio > 0
+
+
+def test_float32_newton_vs_lbfgs(compare: Any, data: tuple[np.ndarray, ...]) -> None:
+    X, _, labels = data
+    X32 = X.astype(np.float32)
+    alpha = 1.0 / N_SAMPLES
+    ours = gu.LogisticRegression(method="newton", tol=1e-8, penalty="l2", alpha=alpha)
+    peer = SkLogistic(tol=1e-8, C=1.0 / (N_SAMPLES * alpha), max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.fit(X32, labels)
+    ratio = compare(
+        lambda: ours.fit(X32, labels),
+        lambda: peer.fit(X32, labels),
+        peer_name="sklearn LogisticRegression(lbfgs), float32",
+    )
+    print(f"\nfloat32 newton: {ours.n_iter_} iterations; lbfgs: {int(peer.n_iter_[0])}")
+    assert ours.converged_
+    assert ratio > 0

@@ -1,0 +1,170 @@
+"""The optimisers of the gradient methods, each update ``torch.optim``'s.
+
+The descent engine hands an optimiser the packed parameters ``theta`` of shape
+(n_features + 1, k): the rows of ``W``, then the intercepts ``b`` as the last row; the
+gradient ``g`` of the same shape (its last row zero without an intercept); the learning rate
+of the step (the schedule's, a float on the host); and the L2 strength ``alpha`` on the
+coefficient rows only (``decay_rows``, (n_features + 1, 1), the intercept's row zero: the
+intercept is never penalised nor decayed). The optimiser's memory (:class:`OptimizerState`)
+lives on the device beside ``theta``, the step count on the host: no update reads a value
+back.
+
+Each update is the one of ``torch.optim`` (PyTorch 2.x, ``_single_tensor_*``, defaults
+otherwise), written with the same operations in the same order:
+
+- ``"sgd"``: ``theta -= lr * (g + alpha w)`` (the engine's own plain update is
+  scikit-learn's ``W <- max(0, 1 - lr alpha) W - lr g`` and stays in the engine);
+- ``"momentum"`` / ``"nesterov"``: ``SGD(momentum=momentum, dampening=0, nesterov=...)``:
+  ``buf <- momentum buf + d``, step ``d + momentum buf`` (Nesterov) or ``buf``;
+- ``"adagrad"``: ``Adagrad(eps=1e-10, initial_accumulator_value=0, lr_decay=0)``;
+- ``"rmsprop"``: ``RMSprop(alpha=rho, eps=epsilon, momentum=0, centered=False)``;
+- ``"adam"``: ``Adam(betas=(beta_1, beta_2), eps=epsilon)``, L2 added to the gradient;
+- ``"adamw"``: ``AdamW(..., weight_decay=alpha)``: ``theta *= 1 - lr alpha`` first
+  (decoupled decay), then Adam's step.
+
+``tests/test_optimizers.py`` holds every optimiser to a loop written with ``torch.optim``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from groundup._typing import Array, Namespace
+
+__all__ = ["OPTIMIZERS", "OptimizerSettings", "OptimizerState", "optimizer_step"]
+
+#: The optimiser names, ``"sgd"`` (the plain update) first.
+OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+
+#: ``torch.optim.Adagrad``'s default ``eps``.
+ADAGRAD_EPS = 1e-10
+
+#: The state arrays of each optimiser (each the shape of ``theta``).
+SLOTS: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("momentum_buffer",),
+    "nesterov": ("momentum_buffer",),
+    "adagrad": ("sum",),
+    "rmsprop": ("square_avg",),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """An optimiser and its constants (scikit-learn MLP's names)."""
+
+    name: str = "sgd"
+    momentum: float = 0.9  # momentum, nesterov
+    rho: float = 0.99  # rmsprop: decay of the squared-gradient average (torch's alpha)
+    beta_1: float = 0.9  # adam, adamw
+    beta_2: float = 0.999  # adam, adamw
+    epsilon: float = 1e-8  # adam, adamw, rmsprop (adagrad: torch's 1e-10)
+
+
+@dataclass
+class OptimizerState:
+    """What an optimiser remembers between updates: its state arrays (``SLOTS[name]``, each
+    of the packed shape (n_features + 1, k), on ``theta``'s device) and the number of steps
+    made (on the host: Adam's bias correction)."""
+
+    name: str
+    slots: tuple[Array, ...] = ()
+    step: int = 0
+    names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = SLOTS[self.name]
+
+    @classmethod
+    def zeros(cls, name: str, theta: Array, /, *, xp: Namespace) -> OptimizerState:
+        """A fresh state for ``theta`` (torch's: zero buffers, zero steps)."""
+        return cls(name, tuple(xp.zeros_like(theta) for _ in SLOTS[name]))
+
+    def fits(self, name: str, theta: Array) -> bool:
+        """Whether this state belongs to optimiser ``name`` and parameters like ``theta``."""
+        return self.name == name and all(tuple(s.shape) == tuple(theta.shape) for s in self.slots)
+
+    def map(self, fn: Callable[[Array], Array]) -> OptimizerState:
+        """The same state with ``fn`` applied to every array (to move it elsewhere)."""
+        return replace(self, slots=tuple(fn(s) for s in self.slots))
+
+    def as_dict(self) -> dict[str, Array]:
+        """The state arrays by torch's names."""
+        return dict(zip(self.names, self.slots, strict=True))
+
+
+def optimizer_step(
+    theta: Array,
+    g: Array,
+    state: OptimizerState,
+    lr: float,
+    /,
+    *,
+    settings: OptimizerSettings,
+    decay_rows: Array | None,
+    xp: Namespace,
+) -> Array:
+    """One update of ``theta`` by ``state.name`` (``torch.optim``'s); ``state`` is updated
+    in place (new arrays in its slots, its step count on the host).
+
+    Parameters
+    ----------
+    theta : array of shape (n_features + 1, k)
+        ``W`` then ``b`` (the last row).
+    g : array of shape (n_features + 1, k)
+        The mean gradient of the loss (no penalty); its last row is zero when there is no
+        intercept.
+    state : OptimizerState
+    lr : float
+        This step's learning rate (the schedule's).
+    settings : OptimizerSettings
+    decay_rows : array of shape (n_features + 1, 1) or None
+        ``alpha`` on the coefficient rows and 0 on the intercept's (``None``: no penalty):
+        added as ``decay_rows * theta`` to the gradient, or AdamW's decoupled decay.
+    xp : namespace
+
+    Returns
+    -------
+    theta
+    """
+    s = settings
+    name = state.name
+    state.step += 1
+    if decay_rows is not None:
+        if name == "adamw":
+            theta = theta * (1.0 - lr * decay_rows)
+        else:
+            g = g + decay_rows * theta
+    if name in ("adam", "adamw"):
+        m, v = state.slots
+        m = m + (1.0 - s.beta_1) * (g - m)  # torch's lerp
+        v = s.beta_2 * v + (1.0 - s.beta_2) * (g * g)
+        state.slots = (m, v)
+        # torch: theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps),
+        # with the bias corrections folded into the two scalars (one operation fewer)
+        root = math.sqrt(1.0 - s.beta_2**state.step)
+        step_size = lr * root / (1.0 - s.beta_1**state.step)
+        return theta - step_size * m / (xp.sqrt(v) + s.epsilon * root)
+    if name == "sgd":
+        return theta - lr * g
+    if name in ("momentum", "nesterov"):
+        (buf,) = state.slots
+        buf = s.momentum * buf + g  # dampening 0; the first buffer is g itself
+        state.slots = (buf,)
+        return theta - lr * (g + s.momentum * buf if name == "nesterov" else buf)
+    if name == "adagrad":
+        (total,) = state.slots
+        total = total + g * g
+        state.slots = (total,)
+        return theta - lr * g / (xp.sqrt(total) + ADAGRAD_EPS)
+    if name == "rmsprop":
+        (sq,) = state.slots
+        sq = s.rho * sq + (1.0 - s.rho) * (g * g)
+        state.slots = (sq,)
+        return theta - lr * g / (xp.sqrt(sq) + s.epsilon)
+    msg = f"Unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}."
+    raise ValueError(msg)

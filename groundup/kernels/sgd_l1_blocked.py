@@ -1,0 +1,282 @@
+"""Exact one-sample SGD with scikit-learn's cumulative L1 truncation (squared loss), a window
+of samples at a time: speculate, verify, fall back.
+
+One update of ``SGDRegressor(penalty="l1" | "elasticnet")`` (``kernels/penalties.py``) is the
+L2 decay and the gradient step of :mod:`groundup.kernels.sgd_blocked`, then the truncation
+of every weight: ``w > 0`` moves to ``max(0, w − (u + q))``, ``w < 0`` to
+``min(0, w + (u − q))``, zero stays zero, and ``q += w_new − w``. The truncation is not
+linear, but it is as long as no weight changes its sign or leaves zero:
+
+- a weight that is not zero before an update and stays on its side after it has ``q = −σu``
+  (``σ`` its sign), so the next truncation moves it by exactly ``λ = l1·eta`` towards zero:
+  a known shift ``−λσ``;
+- a weight that is zero stays zero while its gradient step ``w'`` is within what it may
+  still receive (``|w'| <= u + sign(w')·q``); it then adds nothing to the residuals, and its
+  ``q`` takes ``−w'``.
+
+So a window of samples after an exact update is, *if* that holds, the blocked recursion of
+``sgd_blocked`` on the nonzero weights with the shifts ``−λ_i σ`` folded into the residuals
+(``−P_{i−1} Λ_{i−1} x_i·σ``, ``Λ`` the running sum of ``λ_j / P_j`` in the block) and into
+the end of each block. The window is then verified: a bound on how far each weight moved
+(``Σ |e_j r_j x_j| / P_j + Σ λ_j / P_j``) clears most weights at once; the others are checked
+at every sample, and so are the zero weights' budgets. The samples before the first one that
+breaks the assumption are kept (their updates were exact), that sample gets the exact
+update, and the next window starts after it (shorter after a failure, longer after a
+success). The verification reads one flag per window on the host: the engine uses this form
+only on host backends (NumPy), where that costs nothing, and otherwise the per-sample loop.
+"""
+
+from __future__ import annotations
+
+from array_api_compat import device as _device
+
+from groundup._typing import Array, Namespace
+from groundup.kernels.penalties import truncate
+from groundup.kernels.sgd_blocked import BLOCK, GROUP_ROWS, TriangularSolver, solve_unit_lower
+
+__all__ = ["l1_sgd_epoch"]
+
+
+def l1_sgd_epoch(
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    order: Array | None,
+    W: Array,
+    b: Array,
+    etas: Array,
+    q: Array,
+    u: float,
+    /,
+    *,
+    alpha: float,
+    l1: float,
+    fit_intercept: bool,
+    block: int = BLOCK,
+    max_rows: int = GROUP_ROWS,
+    solve_triangular: TriangularSolver | None = None,
+    xp: Namespace,
+) -> tuple[Array, Array, Array, float]:
+    """One epoch of exact one-sample SGD with the L2 decay and the cumulative L1 truncation.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,)
+    sample_weight : array of shape (n_samples,) or None
+    order : integer array of shape (n_samples,) or None
+    W : array of shape (n_features, 1)
+    b : array of shape (1,)
+    etas : array of shape (n_samples,)
+        The learning rate of each update, in visiting order.
+    q : array of shape (n_features, 1)
+        The penalty each weight has received (the truncation's state).
+    u : float
+        The penalty each weight could have received.
+    alpha : float
+        The L2 part (decay ``max(0, 1 − eta·alpha)``; ``eta·alpha`` at most
+        ``sgd_blocked.MAX_DECAY_STEP``).
+    l1 : float
+        The L1 part (``u`` grows by ``l1·eta`` per update).
+    fit_intercept : bool
+    block, max_rows : int
+        Samples per block, and the longest window.
+    solve_triangular : callable, optional
+    xp : namespace
+
+    Returns
+    -------
+    W, b, q, u
+    """
+    n, d = X.shape
+    dt, dev = X.dtype, _device(X)
+    ep = etas
+    if sample_weight is not None:
+        sw = sample_weight if order is None else xp.take(sample_weight, order)
+        ep = etas * sw
+    U = u + xp.cumulative_sum(l1 * etas)  # u after each update
+    decay = xp.clip(1.0 - alpha * etas, min=0.0) if alpha else None
+    ctx = _Epoch(X, y, order, ep, etas, U, decay, l1, fit_intercept, solve_triangular, xp)
+    w, c, qv = W[:, 0], b, q[:, 0]
+    p, rows = 0, 4 * block
+    ones = xp.ones((1,), dtype=dt, device=dev)
+    while p < n:
+        w, c, qv = ctx.exact(p, w, c, qv)
+        p += 1
+        bs = min(block, n - p)
+        m = min(rows, n - p) // bs * bs if bs else 0
+        if m == 0:
+            continue
+        done, w, c, qv = ctx.window(p, m, bs, w, c, qv, ones)
+        p += done
+        rows = min(2 * rows, max_rows) if done == m else max(block, rows // 4)
+    return xp.reshape(w, (d, 1)), c, xp.reshape(qv, (d, 1)), float(U[n - 1])
+
+
+class _Epoch:
+    """The epoch's arrays and the two kinds of step (exact, window)."""
+
+    def __init__(
+        self,
+        X: Array,
+        y: Array,
+        order: Array | None,
+        ep: Array,
+        etas: Array,
+        U: Array,
+        decay: Array | None,
+        l1: float,
+        fit_intercept: bool,
+        fast: TriangularSolver | None,
+        xp: Namespace,
+    ) -> None:
+        self.X, self.y, self.order, self.ep, self.etas, self.U = X, y, order, ep, etas, U
+        self.decay, self.l1, self.fi, self.fast, self.xp = decay, l1, fit_intercept, fast, xp
+
+    def rows(self, start: int, stop: int) -> tuple[Array, Array]:
+        xp = self.xp
+        if self.order is None:
+            return self.X[start:stop, :], self.y[start:stop]
+        idx = self.order[start:stop]
+        return xp.take(self.X, idx, axis=0), xp.take(self.y, idx)
+
+    def exact(self, i: int, w: Array, c: Array, q: Array) -> tuple[Array, Array, Array]:
+        """Update ``i`` by the plain rule (scikit-learn's)."""
+        xp = self.xp
+        Xi, yi = self.rows(i, i + 1)
+        x = Xi[0, :]
+        step = self.ep[i] * (xp.sum(x * w) + c[0] - yi[0])
+        w = (w if self.decay is None else self.decay[i] * w) - step * x
+        if self.fi:
+            c = c - step
+        w, q = truncate(w, q, self.U[i], xp=xp)
+        return w, c, q
+
+    def window(
+        self, p: int, m: int, bs: int, w: Array, c: Array, q: Array, ones: Array
+    ) -> tuple[int, Array, Array, Array]:
+        """Updates ``p .. p + m − 1`` on the assumption of the module's docstring; returns
+        how many were exact and the state after them."""
+        xp = self.xp
+        Xg, yg = self.rows(p, p + m)
+        dt, dev = Xg.dtype, _device(Xg)
+        d, nb = Xg.shape[1], m // bs
+        sigma = xp.sign(w)
+        active = xp.abs(sigma)
+        dense = bool(xp.all(active > 0))  # no weight at zero
+        XA = Xg if dense else Xg * active
+        es = self.ep[p : p + m]
+        lam = self.l1 * self.etas[p : p + m]
+        if self.decay is not None:
+            P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
+        else:
+            P = xp.ones((nb, bs), dtype=dt, device=dev)
+        first = xp.ones((nb, 1), dtype=dt, device=dev)
+        P_prev = xp.concat([first, P[:, :-1]], axis=1)
+        Lam = xp.cumulative_sum(xp.reshape(lam, (nb, bs)) / P, axis=1)
+        Lam_prev = xp.concat([first * 0.0, Lam[:, :-1]], axis=1)
+        col = (m, 1)
+        shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma)
+        zeros = xp.zeros(col, dtype=dt, device=dev)
+        left = XA if self.decay is None else xp.reshape(P_prev, col) * XA
+        Hl = xp.concat(
+            [left, xp.ones(col, dtype=dt, device=dev), xp.reshape(-yg - shift, col)], axis=1
+        )
+        Hl = xp.reshape(Hl, (nb, bs, d + 2))
+        right = xp.reshape(es if self.decay is None else es / xp.reshape(P, (m,)), col) * XA
+        icpt = xp.reshape(es, col) if self.fi else zeros
+        Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
+        HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 2, bs), copy=True)
+        L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]
+        last = P[:, -1:]
+        tail = xp.zeros((nb, 2), dtype=dt, device=dev)
+        kick = xp.concat([-(last * Lam[:, -1:]) * sigma, tail], axis=1)  # -P_B Λ_B σ
+        scale = (
+            xp.concat([xp.broadcast_to(last, (nb, d)), tail + 1.0], axis=1)
+            if self.decay is not None
+            else None
+        )
+        v = xp.concat([w, c, ones])
+        starts, res = [], []
+        for k in range(nb):
+            starts.append(v)
+            r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=self.fast, xp=xp)
+            res.append(r)
+            v = v - HrT[k, ...] @ r
+            if scale is not None:
+                v = v * scale[k, :]
+            v = v + kick[k, :]
+        er = es * xp.reshape(xp.stack(res), (m,))
+        V0 = xp.stack(starts)
+        bad = self._first_break(Xg, er, P, Lam, V0, sigma, active, dense, w, q, p, m, bs)
+        if bad is None:
+            if dense:  # every weight was truncated normally: q = -σu
+                return m, v[:d], v[d : d + 1], -sigma * self.U[p + m - 1]
+            return m, v[:d], v[d : d + 1], self._q_after(Xg, er, sigma, active, q, p, m)
+        if bad == 0:
+            return 0, w, c, q
+        # the updates before the first break were exact: the state after update bad - 1
+        k, i = divmod(bad - 1, bs)
+        lo, hi = k * bs, k * bs + i + 1
+        G = xp.reshape(er[lo:hi] / P[k, : i + 1], (i + 1, 1)) * XA[lo:hi, :]
+        wk = P[k, i] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i] * sigma)
+        ck = V0[k, d : d + 1] - (xp.sum(er[lo:hi]) if self.fi else 0.0)
+        return bad, wk, ck, self._q_after(Xg, er, sigma, active, q, p, bad)
+
+    def _q_after(
+        self, Xg: Array, er: Array, sigma: Array, active: Array, q: Array, p: int, f: int
+    ) -> Array:
+        """The truncation's ``q`` after the first ``f`` updates of the window (all exact):
+        ``−σu`` for the nonzero weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
+        taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
+        return active * (-sigma * self.U[p + f - 1]) + (1.0 - active) * (q + taken)
+
+    def _first_break(
+        self,
+        Xg: Array,
+        er: Array,
+        P: Array,
+        Lam: Array,
+        V0: Array,
+        sigma: Array,
+        active: Array,
+        dense: bool,
+        w: Array,
+        q: Array,
+        p: int,
+        m: int,
+        bs: int,
+    ) -> int | None:
+        """The first update of the window where the assumption fails (``None``: none)."""
+        xp = self.xp
+        nb = P.shape[0]
+        # nonzero weights: how far could each have moved? w_i has the sign of
+        # w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j the decays' product up to update j,
+        # at least the window's whole product): a weight whose bound stays below
+        # Π·|w| cannot change sign, and needs no check update by update.
+        move = xp.abs(er) @ xp.abs(Xg) + self.l1 * xp.sum(self.etas[p : p + m])
+        low = xp.prod(P[:, -1])
+        at_risk = (active > 0) & (move >= low * xp.abs(w))
+        risky = bool(xp.any(at_risk))
+        if not risky and dense:
+            return None
+        ok = xp.ones((m,), dtype=xp.bool, device=_device(Xg))
+        if risky:  # those weights, update by update
+            cols = xp.nonzero(at_risk)[0]
+            k = cols.shape[0]
+            sig = xp.take(sigma, cols)
+            G = xp.reshape(er / xp.reshape(P, (m,)), (m, 1)) * xp.take(Xg, cols, axis=1)
+            C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
+            start = xp.take(V0, cols, axis=1)
+            Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig  # sign of w_i
+            ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
+        if not dense:
+            zero = 1.0 - active
+            M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
+            cum = xp.cumulative_sum(M, axis=0)
+            Q = q - (cum - M)  # q before each update
+            budget = xp.reshape(self.U[p : p + m], (m, 1)) + xp.sign(M) * Q
+            ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
+        if bool(xp.all(ok)):
+            return None
+        return int(xp.argmax(xp.astype(~ok, xp.int8)))

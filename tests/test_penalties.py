@@ -1,0 +1,510 @@
+"""L1 and elastic-net penalties, averaged SGD and class weights against scikit-learn.
+
+- ``sgd`` with ``penalty="l1"`` / ``"elasticnet"`` equals ``SGDRegressor`` and
+  ``SGDClassifier(loss="log_loss")`` (``shuffle=False``: the same visiting order) to 1e-10,
+  on every backend; with shuffling, and for mini-batches and the softmax, a plain loop of
+  scikit-learn's ``_plain_sgd`` (:func:`sklearn_loop`, itself held to ``SGDRegressor``)
+  over the estimators' permutations;
+- ``batch`` with an L1 part converges to ``Lasso`` / ``ElasticNet`` with the same zeros;
+- ``average`` equals ``SGDRegressor(average=...)`` / ``SGDClassifier(average=...)``, also
+  across ``partial_fit`` calls and ``warm_start``, and with the L1 truncation;
+- ``class_weight`` equals ``LogisticRegression(class_weight=...)`` for ``newton`` to 1e-6 and
+  is the sample weights it stands for in every method.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _helpers import assert_on_case, make_classes, make_regression
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, Lasso, SGDClassifier, SGDRegressor
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+import groundup as gu
+
+
+def _sparse_data(n=80, d=5, seed=0):
+    """Standardised X; y depends on two of the five features (the rest: true zeros)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = 2.0 * X[:, 0] - 1.5 * X[:, 2] + 0.5 + 0.3 * rng.standard_normal(n)
+    return X, y
+
+
+def _rel(case, ours, ref):
+    ours = np.asarray(case.to_numpy(ours), dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    return float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-300))
+
+
+def _tol(case):
+    return 1e-10 if case.dtype == "float64" else 2e-4
+
+
+def sklearn_loop(
+    X, y, *, loss, k=1, orders, batch_size=1, eta, alpha2=0.0, l1=0.0, average=0, sw=None,
+    fit_intercept=True,
+):  # fmt: skip
+    """scikit-learn's ``_plain_sgd`` in plain NumPy, in true (unscaled) weights, for any
+    batch size and k outputs: per update the L2 decay, the mean gradient step, the average
+    (from update ``average`` on), then the cumulative L1 truncation of every weight; the
+    lazily represented average moves with the truncation by ``a / (b * wscale)``
+    (``WeightVector``). Returns the running W, b and the average."""
+    n, d = X.shape
+    W, b = np.zeros((d, k)), np.zeros(k)
+    aW, ab = np.zeros((d, k)), np.zeros(k)
+    q, u = np.zeros((d, k)), 0.0
+    wscale, a, bb = 1.0, 0.0, 1.0
+    t = 1
+    for order in orders:
+        for s in range(0, n, batch_size):
+            idx = order[s : s + batch_size]
+            Z = X[idx] @ W + b
+            if loss == "squared":
+                R = Z - y[idx, None]
+            elif k == 1:
+                R = expit(Z) - y[idx, None]
+            else:
+                E = np.exp(Z - Z.max(axis=1, keepdims=True))
+                R = E / E.sum(axis=1, keepdims=True) - np.eye(k)[y[idx]]
+            if sw is not None:
+                R = R * sw[idx, None]
+            e = eta(t)
+            c = max(0.0, 1.0 - e * alpha2)
+            if alpha2:
+                wscale *= c
+                if wscale < 1e-9:
+                    wscale, a, bb = 1.0, 0.0, 1.0
+            W = c * W - e * (X[idx].T @ R) / len(idx)
+            if fit_intercept:
+                b = b - e * R.sum(axis=0) / len(idx)
+            if 0 < average <= t:
+                seen = t - average + 1
+                aW = aW + (W - aW) / seen
+                ab = ab + (b - ab) / seen
+                if seen > 1:
+                    bb /= 1.0 - 1.0 / seen
+                a += bb * wscale / seen
+            if l1:
+                u += l1 * e
+                new = np.where(
+                    W > 0,
+                    np.maximum(0.0, W - (u + q)),
+                    np.where(W < 0, np.minimum(0.0, W + (u - q)), W),
+                )
+                q += new - W
+                if 0 < average <= t:
+                    aW = aW + a / (bb * wscale) * (new - W)
+                W = new
+            t += 1
+    return W, b, aW, ab
+
+
+def _invscaling(eta0, power_t=0.25):
+    return lambda t: eta0 / t**power_t
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn()
+
+
+# -- the oracle loop is scikit-learn's ----------------------------------------------------------
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+@pytest.mark.parametrize("average", [0, 1, 30])
+def test_sklearn_loop_is_sgd_regressor(penalty, average):
+    X, y = _sparse_data()
+    alpha, l1_ratio = 0.05, 0.4
+    sk = _quiet(
+        lambda: SGDRegressor(
+            penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, eta0=0.02, max_iter=3, tol=None,
+            shuffle=False, average=average or False,
+        ).fit(X, y)
+    )  # fmt: skip
+    ratio = 1.0 if penalty == "l1" else l1_ratio
+    W, b, aW, ab = sklearn_loop(
+        X, y, loss="squared", orders=[np.arange(80)] * 3, eta=_invscaling(0.02),
+        alpha2=(1 - ratio) * alpha, l1=ratio * alpha, average=average,
+    )  # fmt: skip
+    coef, icpt = (aW[:, 0], ab) if average else (W[:, 0], b)
+    np.testing.assert_allclose(sk.coef_, coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sk.intercept_, icpt, rtol=1e-10, atol=1e-12)
+
+
+# -- sgd equals SGDRegressor / SGDClassifier ------------------------------------------------------
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_sgd_l1_equals_sgd_regressor(case, penalty):
+    X, y = _sparse_data()
+    common = {"penalty": penalty, "alpha": 0.05, "l1_ratio": 0.3, "eta0": 0.02}
+    common |= {"max_iter": 4, "tol": None, "shuffle": False, "learning_rate": "invscaling"}
+    sk = _quiet(lambda: SGDRegressor(**common).fit(X, y))
+    est = gu.LinearRegression(method="sgd", **common).fit(case.asarray(X), case.asarray(y))
+    assert_on_case(est.coef_, case)
+    assert _rel(case, est.coef_, sk.coef_) <= _tol(case)
+    assert _rel(case, est.intercept_, sk.intercept_[0]) <= _tol(case)
+    # the truncation leaves exact zeros where scikit-learn's does
+    assert np.array_equal(case.to_numpy(est.coef_) == 0, sk.coef_ == 0)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_sgd_l1_strong_penalty_gives_the_same_zeros(penalty):
+    X, y = _sparse_data(seed=3)
+    common = {"penalty": penalty, "alpha": 0.3, "l1_ratio": 0.9, "eta0": 0.01}
+    common |= {"max_iter": 5, "tol": None, "shuffle": False}
+    sk = _quiet(lambda: SGDRegressor(**common).fit(X, y))
+    est = gu.LinearRegression(method="sgd", **common).fit(X, y)
+    assert (sk.coef_ == 0).sum() >= 2
+    assert np.array_equal(est.coef_ == 0, sk.coef_ == 0)
+    np.testing.assert_allclose(est.coef_, sk.coef_, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_sgd_log_loss_l1_equals_sgd_classifier(case, penalty):
+    X, labels = make_classes(n=90, d=4, k=2, seed=4)
+    common = {"penalty": penalty, "alpha": 0.02, "l1_ratio": 0.5, "eta0": 0.05}
+    common |= {"max_iter": 3, "tol": None, "shuffle": False, "learning_rate": "invscaling"}
+    common |= {"power_t": 0.25}  # SGDClassifier's default is 0.5
+    sk = _quiet(lambda: SGDClassifier(loss="log_loss", **common).fit(X, labels))
+    est = gu.LogisticRegression(method="sgd", **common).fit(case.asarray(X), labels)
+    assert tuple(est.coef_.shape) == (1, 4)
+    assert _rel(case, est.coef_, sk.coef_) <= _tol(case)
+    assert _rel(case, est.intercept_, sk.intercept_) <= _tol(case)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_shuffled_sgd_and_minibatch_equal_the_loop(case64, penalty):
+    """With shuffling (the estimators' permutations) and mini-batches: scikit-learn's
+    algorithm, batch by batch."""
+    X, y = _sparse_data(n=70)
+    alpha, ratio = 0.05, 1.0 if penalty == "l1" else 0.3
+    rng = np.random.default_rng(2)
+    orders = [rng.permutation(70) for _ in range(3)]
+    for bs, method in ((1, "sgd"), (8, "minibatch")):
+        est = gu.LinearRegression(
+            method=method, batch_size=bs, penalty=penalty, alpha=alpha, l1_ratio=ratio,
+            eta0=0.02, max_iter=3, tol=None, random_state=2,
+        ).fit(case64.asarray(X), case64.asarray(y))  # fmt: skip
+        W, b, _, _ = sklearn_loop(
+            X, y, loss="squared", orders=orders, batch_size=bs, eta=_invscaling(0.02),
+            alpha2=(1 - ratio) * alpha, l1=ratio * alpha,
+        )  # fmt: skip
+        assert _rel(case64, est.coef_, W[:, 0]) <= 1e-10, method
+        assert _rel(case64, est.intercept_, b[0]) <= 1e-10, method
+
+
+def test_multinomial_minibatch_l1_equals_the_loop(case):
+    X, labels = make_classes(n=60, d=3, k=3, seed=6)
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(60) for _ in range(3)]
+    est = gu.LogisticRegression(
+        method="minibatch", batch_size=6, penalty="elasticnet", alpha=0.05, l1_ratio=0.6,
+        eta0=0.1, max_iter=3, tol=None, random_state=0,
+    ).fit(case.asarray(X), labels)  # fmt: skip
+    W, b, _, _ = sklearn_loop(
+        X, labels, loss="log", k=3, orders=orders, batch_size=6, eta=_invscaling(0.1),
+        alpha2=0.4 * 0.05, l1=0.6 * 0.05,
+    )  # fmt: skip
+    assert _rel(case, est.coef_, W.T) <= _tol(case)
+    assert _rel(case, est.intercept_, b) <= _tol(case)
+
+
+@pytest.mark.parametrize("alpha2", [0.0, 0.02], ids=["l1", "elasticnet"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
+    """The speculative windowed epoch (``kernels/sgd_l1_blocked.py``) against the plain loop:
+    true zeros (weights leave zero, return to it, change sign: many windows fail), sample
+    weights, a shuffled order, short windows; every kernel on every backend."""
+    from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
+
+    X, y = _sparse_data(n=700, d=6, seed=5)
+    sw = np.random.default_rng(4).uniform(0.5, 1.5, size=700)
+    order = np.random.default_rng(6).permutation(700)
+    l1, eta0 = 0.03, 0.05
+    etas = eta0 / np.arange(1, 701) ** 0.25
+    xp, be = case64.xp, case64.backend
+    W, b, q, u = l1_sgd_epoch(
+        case64.asarray(X), case64.asarray(y), case64.asarray(sw), be.asarray(order),
+        case64.asarray(np.zeros((6, 1))), case64.asarray(np.zeros(1)), case64.asarray(etas),
+        case64.asarray(np.zeros((6, 1))), 0.0, alpha=alpha2, l1=l1,
+        fit_intercept=fit_intercept, block=16, max_rows=128, xp=xp,
+    )  # fmt: skip
+    Wr, br, _, _ = sklearn_loop(
+        X, y, loss="squared", orders=[order], eta=_invscaling(eta0), alpha2=alpha2, l1=l1,
+        sw=sw, fit_intercept=fit_intercept,
+    )  # fmt: skip
+    assert_on_case(W, case64)
+    assert _rel(case64, W, Wr) <= 1e-10
+    assert _rel(case64, b, br) <= 1e-10 if fit_intercept else float(case64.to_numpy(b)[0]) == 0
+    assert np.array_equal(case64.to_numpy(W) == 0, Wr == 0)
+    assert (Wr == 0).sum() >= 1
+    assert u == pytest.approx(l1 * etas.sum(), rel=1e-12)
+
+
+# -- batch: proximal gradient converges to Lasso / ElasticNet -------------------------------------
+@pytest.mark.parametrize(("penalty", "l1_ratio"), [("l1", 1.0), ("elasticnet", 0.7)])
+def test_batch_proximal_converges_to_lasso(case, penalty, l1_ratio):
+    X, y = _sparse_data(n=120, d=6, seed=1)
+    alpha = 0.2
+    peer = (
+        Lasso(alpha=alpha, tol=1e-14, max_iter=100_000)
+        if penalty == "l1"
+        else ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=100_000)
+    ).fit(X, y)
+    est = gu.LinearRegression(
+        method="batch", penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, eta0=0.5,
+        learning_rate="constant", max_iter=3000, tol=None,
+    ).fit(case.asarray(X), case.asarray(y))  # fmt: skip
+    zeros = peer.coef_ == 0
+    assert zeros.sum() >= 3  # the penalty is strong enough to zero the noise features
+    assert np.array_equal(case.to_numpy(est.coef_) == 0, zeros)
+    tol = 1e-9 if case.dtype == "float64" else 1e-5
+    assert _rel(case, est.coef_, peer.coef_) <= tol
+    assert _rel(case, est.intercept_, peer.intercept_) <= tol
+
+
+def test_batch_l1_logistic_zeros_noise_features():
+    """The proximal steps of the log-loss land exactly on zero for uninformative features
+    and match scikit-learn's L1 logistic regression (C = 1 / (n alpha))."""
+    X, labels = make_classes(n=200, d=4, k=2, seed=3)
+    rng = np.random.default_rng(9)
+    X = np.hstack([X, rng.standard_normal((200, 2))])
+    alpha = 0.03
+    est = gu.LogisticRegression(
+        method="batch", penalty="l1", alpha=alpha, eta0=2.0, learning_rate="constant",
+        max_iter=4000, tol=None,
+    ).fit(X, labels)  # fmt: skip
+    peer = SkLogisticRegression(
+        l1_ratio=1.0, C=1.0 / (200 * alpha), solver="saga", tol=1e-12, max_iter=100_000
+    ).fit(X, labels)
+    assert np.array_equal(est.coef_ == 0, peer.coef_ == 0)
+    assert (est.coef_ == 0).sum() >= 1
+    np.testing.assert_allclose(est.coef_, peer.coef_, atol=1e-6)
+
+
+def test_closed_forms_refuse_l1():
+    X, y = _sparse_data()
+    for method in ("normal", "beta"):
+        with pytest.raises(ValueError, match="method='batch'"):
+            gu.LinearRegression(method=method, penalty="l1").fit(X, y)
+    with pytest.raises(ValueError, match="method='batch'"):
+        gu.LogisticRegression(method="newton", penalty="elasticnet").fit(X, y > 0.5)
+
+
+# -- averaged SGD -----------------------------------------------------------------------------
+@pytest.mark.parametrize("average", [True, 1, 50])
+@pytest.mark.parametrize("penalty", ["l2", None, "elasticnet"])
+def test_average_equals_sgd_regressor(case, average, penalty):
+    X, y = _sparse_data()
+    common = {"penalty": penalty, "alpha": 0.01, "eta0": 0.02, "max_iter": 3, "tol": None}
+    common |= {"shuffle": False, "average": average}
+    sk = _quiet(lambda: SGDRegressor(**common).fit(X, y))
+    est = gu.LinearRegression(method="sgd", **common).fit(case.asarray(X), case.asarray(y))
+    assert_on_case(est.coef_, case)
+    assert _rel(case, est.coef_, sk.coef_) <= _tol(case)
+    assert _rel(case, est.intercept_, sk.intercept_[0]) <= _tol(case)
+    running = case.to_numpy(est.optimizer_state_.running)[:-1, 0]
+    assert not np.allclose(running, case.to_numpy(est.coef_))  # coef_ is the average
+
+
+def test_average_later_than_the_updates_keeps_the_running_weights():
+    X, y = _sparse_data(n=30)
+    common = {"eta0": 0.02, "max_iter": 1, "tol": None, "shuffle": False, "average": 100}
+    common |= {"penalty": None}
+    sk = _quiet(lambda: SGDRegressor(**common).fit(X, y))
+    est = gu.LinearRegression(method="sgd", **common).fit(X, y)
+    np.testing.assert_allclose(est.coef_, sk.coef_, rtol=1e-12)
+
+
+def test_average_equals_sgd_classifier(case):
+    X, labels = make_classes(n=80, d=3, k=2, seed=7)
+    common = {"alpha": 0.001, "eta0": 0.05, "max_iter": 3, "tol": None, "shuffle": False}
+    common |= {"average": 10, "learning_rate": "invscaling", "penalty": "l2", "power_t": 0.5}
+    sk = _quiet(lambda: SGDClassifier(loss="log_loss", **common).fit(X, labels))
+    est = gu.LogisticRegression(method="sgd", **common).fit(case.asarray(X), labels)
+    assert _rel(case, est.coef_, sk.coef_) <= _tol(case)
+    assert _rel(case, est.intercept_, sk.intercept_) <= _tol(case)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_average_continues_in_partial_fit(case64, penalty):
+    """``partial_fit`` goes on from the running weights and the average, ``t`` running on
+    (the L1 truncation's u and q start afresh in each call, as scikit-learn's)."""
+    X, y = _sparse_data(n=50)
+    common = {"alpha": 0.01, "eta0": 0.02, "shuffle": False, "average": 20, "penalty": penalty}
+    sk, est = SGDRegressor(**common), gu.LinearRegression(method="sgd", **common)
+    for _ in range(3):
+        sk.partial_fit(X, y)
+        est.partial_fit(case64.asarray(X), case64.asarray(y))
+    assert est.t_ == sk.t_ == 151
+    assert _rel(case64, est.coef_, sk.coef_) <= 1e-10
+    assert _rel(case64, est.intercept_, sk.intercept_[0]) <= 1e-10
+
+
+def test_average_warm_start_is_sklearns():
+    """``warm_start``: the running weights start from ``coef_`` (the average), the average
+    and ``t`` afresh, as ``SGDClassifier``'s. (``SGDRegressor`` keeps its running weights
+    and average but restarts ``t``, so that its first update adds the new weights to the
+    old average; groundup's linear model does what the classifier does.)"""
+    X, labels = make_classes(n=40, d=3, k=2, seed=1)
+    common = {"eta0": 0.05, "max_iter": 2, "tol": None, "shuffle": False, "average": True}
+    common |= {"warm_start": True, "learning_rate": "invscaling", "power_t": 0.25}
+    common |= {"penalty": "l2", "alpha": 0.001}
+    sk = SGDClassifier(loss="log_loss", **common)
+    est = gu.LogisticRegression(method="sgd", **common)
+    for _ in range(2):
+        _quiet(lambda: sk.fit(X, labels))
+        est.fit(X, labels)
+    np.testing.assert_allclose(est.coef_, sk.coef_, rtol=1e-10)
+    np.testing.assert_allclose(est.intercept_, sk.intercept_, rtol=1e-10)
+    lin = gu.LinearRegression(method="sgd", **common)
+    lin.fit(X, labels.astype(float))
+    first = lin.coef_.copy()
+    lin.fit(X, labels.astype(float))
+    cold = gu.LinearRegression(method="sgd", **{**common, "warm_start": False})
+    np.testing.assert_allclose(lin.optimizer_state_.running[:-1, 0] * 0 + first, first)
+    assert not np.allclose(cold.fit(X, labels.astype(float)).coef_, lin.coef_)
+
+
+def test_average_with_minibatch_and_an_optimizer_averages_the_iterates():
+    X, y, _ = make_regression(n=40, d=2, seed=3)
+    est = gu.LinearRegression(
+        method="minibatch", optimizer="momentum", eta0=0.01, batch_size=10, max_iter=2,
+        tol=None, average=True, record_path=True, shuffle=False,
+    ).fit(X, y)  # fmt: skip
+    plain = gu.LinearRegression(**{**est.get_params(), "average": False, "record_path": False})
+    plain.fit(X, y)  # the same trajectory: its weights are the averaged fit's running ones
+    assert not np.allclose(plain.coef_, est.coef_)
+    np.testing.assert_allclose(est.path_[-1][0], est.coef_, rtol=1e-15)
+    np.testing.assert_allclose(est.optimizer_state_.running[:-1, 0], plain.coef_, rtol=1e-12)
+
+
+def test_dask_stream_l1_and_average_equal_in_memory():
+    da = pytest.importorskip("dask.array")
+    X, y = _sparse_data(n=60)
+    params = {"method": "sgd", "penalty": "elasticnet", "alpha": 0.05, "eta0": 0.02}
+    params |= {"max_iter": 3, "tol": None, "shuffle": False, "average": 10}
+    mem = gu.LinearRegression(**params).fit(X, y)
+    lazy = gu.LinearRegression(**params).fit(
+        da.from_array(X, chunks=(20, -1)), da.from_array(y, 20)
+    )
+    np.testing.assert_allclose(lazy.coef_, mem.coef_, rtol=1e-12)
+    np.testing.assert_allclose(lazy.intercept_, mem.intercept_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"penalty": "l3"}, r"penalty='l3' is not supported; choose one of \[None, 'l2', 'l1'"),
+        ({"penalty": "l1", "l1_ratio": 1.5}, r"l1_ratio must be in \[0, 1\]"),
+        ({"penalty": "elasticnet", "l1_ratio": -0.1}, r"l1_ratio must be in \[0, 1\]"),
+        ({"average": -1}, "average must be True, False or an integer >= 0"),
+        ({"average": 0.5}, "average must be True, False or an integer >= 0"),
+        ({"penalty": "l1", "optimizer": "adam"}, "need optimizer='sgd'"),
+    ],
+)
+def test_bad_penalty_values(params, match):
+    X, y = _sparse_data()
+    with pytest.raises(ValueError, match=match):
+        gu.LinearRegression(method="sgd", **params).fit(X, y)
+
+
+# -- class weights --------------------------------------------------------------------------
+def _class_weight_cases():
+    return [
+        ("balanced", 2),
+        ({0: 3.0, 1: 0.5}, 2),
+        ("balanced", 3),
+        ({2: 4.0}, 3),
+    ]
+
+
+@pytest.mark.parametrize(("class_weight", "k"), _class_weight_cases())
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
+def test_class_weight_newton_equals_sklearn(case64, class_weight, k, weighted):
+    X, labels = make_classes(n=150, d=3, k=k, seed=8)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, size=150) if weighted else None
+    alpha = 0.01
+    est = gu.LogisticRegression(
+        method="newton", penalty="l2", alpha=alpha, class_weight=class_weight, tol=1e-12
+    ).fit(case64.asarray(X), labels, sample_weight=None if sw is None else case64.asarray(sw))
+    # scikit-learn's C is per unit of the combined weights
+    combined = np.ones(150) if sw is None else sw.copy()
+    from sklearn.utils.class_weight import compute_class_weight
+
+    cw = compute_class_weight(class_weight, classes=np.arange(k), y=labels, sample_weight=sw)
+    combined = combined * cw[labels]
+    peer = SkLogisticRegression(
+        C=1.0 / (combined.sum() * alpha), class_weight=class_weight, tol=1e-12, max_iter=10_000
+    ).fit(X, labels, sample_weight=sw)
+    np.testing.assert_allclose(case64.to_numpy(est.coef_), peer.coef_, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(
+        case64.to_numpy(est.intercept_), peer.intercept_, atol=1e-6, rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("method", ["batch", "sgd", "minibatch", "newton"])
+def test_class_weight_is_the_sample_weights_it_stands_for(case, method):
+    X, labels = make_classes(n=60, d=2, k=3, seed=2)
+    sw = np.random.default_rng(3).uniform(0.5, 2.0, size=60)
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
+    params = {"method": method, "eta0": 0.05, "max_iter": 3, "tol": None, "random_state": 0}
+    if method == "newton":
+        params = {"method": method, "penalty": "l2", "alpha": 0.1}
+    a = gu.LogisticRegression(class_weight=cw, **params).fit(
+        case.asarray(X), labels, sample_weight=case.asarray(sw)
+    )
+    combined = sw * np.asarray([cw[c] for c in labels])
+    b = gu.LogisticRegression(**params).fit(
+        case.asarray(X), labels, sample_weight=case.asarray(combined)
+    )
+    rtol = 1e-12 if case.dtype == "float64" else 1e-5
+    np.testing.assert_allclose(case.to_numpy(a.coef_), case.to_numpy(b.coef_), rtol=rtol)
+    c = gu.LogisticRegression(**params).fit(case.asarray(X), labels, sample_weight=case.asarray(sw))
+    assert not np.allclose(case.to_numpy(a.coef_), case.to_numpy(c.coef_))
+
+
+def test_class_weight_on_dask_equals_in_memory():
+    da = pytest.importorskip("dask.array")
+    X, labels = make_classes(n=90, d=3, k=3, seed=4)
+    for method in ("newton", "minibatch"):
+        params = {"method": method, "class_weight": "balanced", "penalty": "l2", "alpha": 0.01}
+        params |= {"shuffle": False, "max_iter": 3 if method != "newton" else 100}
+        params |= {"tol": None if method != "newton" else 1e-8, "batch_size": 10}
+        mem = gu.LogisticRegression(**params).fit(X, labels)
+        lazy = gu.LogisticRegression(**params).fit(
+            da.from_array(X, chunks=(30, -1)), da.from_array(labels, 30)
+        )
+        np.testing.assert_allclose(lazy.coef_, mem.coef_, rtol=1e-8, atol=1e-10)
+
+
+def test_class_weight_partial_fit():
+    X, labels = make_classes(n=40, d=2, k=2, seed=5)
+    est = gu.LogisticRegression(method="sgd", class_weight={1: 2.0}, random_state=0)
+    est.partial_fit(X, labels, classes=[0, 1])
+    ref = gu.LogisticRegression(method="sgd", random_state=0)
+    ref.partial_fit(X, labels, classes=[0, 1], sample_weight=np.where(labels == 1, 2.0, 1.0))
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
+    with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
+        gu.LogisticRegression(method="sgd", class_weight="balanced").partial_fit(
+            X, labels, classes=[0, 1]
+        )
+
+
+@pytest.mark.parametrize(
+    ("class_weight", "match"),
+    [
+        ({0: 1.0, 5: 2.0}, r"class_weight names label\(s\) \[5\] that are not classes"),
+        ({"a": 1.0}, r"class_weight names label\(s\) \['a'\]"),
+        ("balance", "class_weight must be None, 'balanced' or a dict"),
+        ({0: -1.0}, r"class_weight\[0\] must be a finite number >= 0"),
+    ],
+)
+def test_bad_class_weight(class_weight, match):
+    X, labels = make_classes(n=40, d=2, k=2, seed=5)
+    with pytest.raises(ValueError, match=match):
+        gu.LogisticRegression(class_weight=class_weight).fit(X, labels)
