@@ -150,16 +150,25 @@ def test_float64_on_jax_without_x64_is_skipped(line: datasets.Dataset) -> None:
     assert "has no float64" in _row(res, dtype="float64")["reason"]
 
 
-def test_a_failing_fit_is_an_error_row(line: datasets.Dataset) -> None:
+def test_a_diverged_fit_is_a_diverged_row_and_a_failing_one_an_error_row(
+    line: datasets.Dataset,
+) -> None:
     res = bench.benchmark(
-        line, methods=["normal", "batch"], backends=["numpy"], peers=False,
-        params={"batch": {"eta0": 1e4}}, **QUICK,
+        line, methods=["normal", "batch", "minibatch"], backends=["numpy"], peers=False,
+        params={"batch": {"eta0": 1e4}, "minibatch": {"batch_size": 0}}, **QUICK,
     )  # fmt: skip
     bad = _row(res, method="batch")
-    assert bad["status"] == "error"
-    assert "diverged" in bad["reason"]
+    assert bad["status"] == "diverged"
+    assert bad["stop"] == "diverged"
+    assert not bad["converged"]
+    assert "DivergenceError" in bad["reason"]
+    assert bad["eta0"] == 1e4
     assert math.isnan(bad["fit_time"])
+    failed = _row(res, method="minibatch")
+    assert failed["status"] == "error"
+    assert "batch_size" in failed["reason"]
     assert _row(res, method="normal")["status"] == "ok"
+    assert _row(res, method="normal")["stop"] == "exact"
 
 
 def test_max_time_stops_repeating(line: datasets.Dataset) -> None:

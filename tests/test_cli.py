@@ -58,7 +58,7 @@ def test_default_run_is_the_readme_main_job() -> None:
     lines = out.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
     header = next(line for line in lines if "RMSE" in line)
-    for word in ("method", "backend", "RMSE", "R2", "fit ms", "epochs", "conv"):
+    for word in ("method", "backend", "RMSE", "R2", "fit ms", "epochs", "stop"):
         assert word in header
     methods = ("normal", "beta", "batch", "sgd", "minibatch")
     rows = [line.split() for line in lines if line.split()[:1] and line.split()[0] in methods]
@@ -66,9 +66,10 @@ def test_default_run_is_the_readme_main_job() -> None:
     here = [n for n in ("numpy", "torch", "jax", "array_api_strict") if info[n]["devices"]]
     peers = 2 + (2 if info["torch"]["installed"] else 0)  # per data set: sklearn x2, torch x2
     assert len(rows) == 2 * (len(methods) * len(here) + peers)  # line and multi
+    stops = ("exact", "tol", "max_iter", "stalled")
     for row in rows:  # nothing folded: every cell of the run is on its line
-        assert row[-1] in ("yes", "no") or row[-1].endswith("Warning"), row
-        float(row[-2] if row[-1] in ("yes", "no") else row[-3])  # epochs
+        assert row[-1] in stops or row[-1].endswith("Warning"), row
+        float(row[-2] if row[-1] in stops else row[-3])  # epochs
     for name in here:
         assert any(row[1] == name for row in rows)
     assert any(row[1:3] == ["peer", "sklearn"] for row in rows)
@@ -207,8 +208,9 @@ def test_config_file_and_flags_override_it(tmp_path: Path, capsys) -> None:
 
 def test_missing_device_is_skipped_and_a_failed_fit_exits_1(capsys) -> None:
     status, out, _ = call(
-        capsys, "bench", "--data", "line", "--methods", "normal,batch", "--backends", "numpy",
-        "--devices", "cpu,cuda", "--no-peers", "--param", "batch.eta0=1e4",
+        capsys, "bench", "--data", "line", "--methods", "normal,batch,minibatch",
+        "--backends", "numpy", "--devices", "cpu,cuda", "--no-peers",
+        "--param", "batch.eta0=1e4", "--param", "minibatch.batch_size=0",
         "--format", "csv", *QUICK,
     )  # fmt: skip
     assert status == 1
@@ -216,8 +218,11 @@ def test_missing_device_is_skipped_and_a_failed_fit_exits_1(capsys) -> None:
     skipped = table[table["status"] == "skipped"]
     assert list(skipped["device"]) == ["cuda"]
     failed = table[table["status"] == "error"]
-    assert list(failed["method"]) == ["batch"]
-    assert "diverged" in failed["reason"].iloc[0]
+    assert list(failed["method"]) == ["minibatch"]
+    assert "batch_size" in failed["reason"].iloc[0]
+    diverged = table[table["status"] == "diverged"]
+    assert list(diverged["method"]) == ["batch"]
+    assert "diverged" in diverged["reason"].iloc[0]
     ok = table[table["status"] == "ok"]
     assert list(ok["method"]) == ["normal"]
 

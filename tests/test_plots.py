@@ -134,6 +134,15 @@ def test_failed_runs_are_named_on_their_panel(results: pd.DataFrame) -> None:
     line = next(d for d in datasets.resolve(["line"], sizes=[60], random_state=1))
     fitted = plots.fitted_lines(line.X, line.y, broken, data="line")
     assert "batch · numpy: DivergenceError" in " ".join(t.get_text() for t in fitted.axes[0].texts)
+    peer = (broken["method"] == "batch") & broken["peer"] & (broken["data"] == "line")
+    broken.loc[peer, "status"] = "diverged"  # a peer whose loss ran away: named, not drawn
+    broken.loc[peer, "reason"] = "the training loss became 1e+30 at epoch 2, from 20 at the start"
+    fig = plots.loss_curves(broken)
+    ax = next(a for a in fig.axes if a.get_title().startswith("line") and "batch" in a.get_title())
+    notes = " ".join(t.get_text() for t in ax.texts)
+    assert "diverged or failed, not drawn" in notes
+    assert "batch · peer torch loop: diverged" in notes
+    assert len(ax.get_lines()) == 0
 
 
 def _color(artist) -> tuple:

@@ -71,21 +71,21 @@ def test_compact_rows_fit_the_terminal_and_numbers_never_fold(results, width: in
 def test_compact_and_wide_columns(results) -> None:
     compact = _printed(results, 100)
     wide = _printed(results, 100, wide=True)
-    for header in ("RMSE", "R2", "fit ms", "epochs", "conv", "accuracy", "log-loss"):
+    for header in ("RMSE", "R2", "fit ms", "epochs", "stop", "accuracy", "log-loss"):
         assert header in compact
-    for header in ("MAE", "min-max ms", "repeats", "final loss", "host MiB"):
-        assert header not in compact
+    for header in ("MAE", "min-max ms", "repeats", "conv", "eta0", "final loss", "host MiB"):
+        assert header not in compact.split("\n", 2)[1].split()
         assert header in wide
     assert len(_row_lines(wide)) == len(_row_lines(compact))  # wide rows are not folded either
 
 
 def test_a_column_the_runner_adds_is_carried_through(results) -> None:
-    more = results.assign(stop=np.where(results["status"] == "ok", "tol", None))
-    assert "stop" in report.display_frame(more, wide=True).columns
-    assert "stop" not in report.display_frame(more).columns
-    assert "stop" in _printed(more, 120, wide=True)
-    assert "stop" in pd.read_csv(io.StringIO(report.to_csv(more))).columns
-    assert json.loads(report.to_json(more))[0]["stop"] == "tol"
+    more = results.assign(later=np.where(results["status"] == "ok", "tol", None))
+    assert "later" in report.display_frame(more, wide=True).columns
+    assert "later" not in report.display_frame(more).columns
+    assert "later" in _printed(more, 120, wide=True)
+    assert "later" in pd.read_csv(io.StringIO(report.to_csv(more))).columns
+    assert json.loads(report.to_json(more))[0]["later"] == "tol"
     less = results.drop(columns=["final_loss", "peak_host_mb"])  # absent: simply not shown
     assert "final loss" not in report.display_frame(less, wide=True).columns
     _printed(less, 100, wide=True)

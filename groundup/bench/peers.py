@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PEERS", "Peer", "PeerFit", "peers_for"]
+__all__ = ["PEERS", "Peer", "PeerFit", "auto_eta0", "peers_for"]
 
 _SKLEARN_SCHEDULES = ("constant", "optimal", "invscaling", "adaptive")
 _TORCH_SCHEDULES = ("constant", "invscaling")
@@ -39,12 +39,29 @@ class PeerFit(ABC):
         Training loss after each epoch where the peer exposes it.
     dtype_ : str
         The dtype the peer actually computed in.
+    stop_reason_ : str
+        Why it stopped, by its own rule: ``"exact"`` (closed form), ``"tol"`` (fewer
+        epochs than ``max_iter``: its stopping rule fired) or ``"max_iter"``. The benchmark
+        then judges divergence and stalls by groundup's rules
+        (:func:`groundup.bench.status.judge_peer`).
+    tol_ : float or None
+        The tolerance of its stopping rule (None: none, or a closed form).
+    eta0_ : float or None
+        The first learning rate it used (gradient peers); ``eta0_auto``: computed as
+        groundup's ``eta0="auto"``.
+    one_vs_rest : bool
+        A classifier of more than two classes trained one binary model per class.
     """
 
     device_name = "cpu"
     loss_history_: np.ndarray | None = None
     converged_: bool | None = None
     n_iter_: int = 1
+    stop_reason_: str = "exact"
+    tol_: float | None = None
+    eta0_: float | None = None
+    eta0_auto: bool = False
+    one_vs_rest: bool = False
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         """Training data where the peer computes, for ``fit`` (not timed)."""
@@ -65,24 +82,39 @@ class PeerFit(ABC):
 
 # -- scikit-learn -----------------------------------------------------------------------------
 class _SklearnFit(PeerFit):
-    def __init__(self, est: Any, dtype: str, max_iter: int | None) -> None:
+    def __init__(
+        self, est: Any, dtype: str, max_iter: int | None, auto: dict[str, Any] | None = None
+    ) -> None:
         self.est, self.dtype, self.max_iter = est, dtype, max_iter
+        self.auto = auto  # eta0="auto": how to compute it (loss, fit_intercept, alpha)
+        self.eta0_auto = auto is not None
+        if max_iter is not None:  # a gradient method with a stopping rule
+            self.tol_ = getattr(est, "tol", None)
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         return X, (y.astype(self.dtype) if y.dtype.kind == "f" else y)
 
     def fit(self, data: tuple[Any, ...]) -> None:
+        if self.auto is not None:  # groundup's eta0="auto" of these rows (part of the fit)
+            n_classes = 2 if self.auto["loss"] == "squared" else len(np.unique(data[1]))
+            self.est.set_params(eta0=auto_eta0(data[0], n_classes=n_classes, full=False,
+                                               **self.auto, xp=_host_xp()))  # fmt: skip
         est = self.est.fit(*data)
         self.coef_ = np.asarray(est.coef_)
         self.intercept_ = np.asarray(est.intercept_)
         self.dtype_ = str(self.coef_.dtype)
+        if hasattr(est, "eta0") and self.max_iter is not None:
+            self.eta0_ = float(est.eta0)
+        # scikit-learn's SGDClassifier trains one binary model per class past two
+        self.one_vs_rest = hasattr(est, "eta0") and np.ndim(self.coef_) == 2 and len(self.coef_) > 2
         n_iter = getattr(est, "n_iter_", None)
         if n_iter is None or self.max_iter is None:
-            self.n_iter_, self.converged_ = 1, True
+            self.n_iter_, self.converged_, self.stop_reason_ = 1, True, "exact"
         else:
             self.n_iter_ = int(np.max(n_iter))
-            self.converged_ = self.n_iter_ < self.max_iter
+            self.converged_ = self.n_iter_ < self.max_iter and self.tol_ is not None
+            self.stop_reason_ = "tol" if self.converged_ else "max_iter"
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.est.predict(np.asarray(X, dtype=self.dtype)))
@@ -91,13 +123,53 @@ class _SklearnFit(PeerFit):
         return np.asarray(self.est.predict_proba(np.asarray(X, dtype=self.dtype)))
 
 
+def _host_xp() -> Any:
+    from groundup import backends
+
+    return backends.resolve("numpy").xp
+
+
+def auto_eta0(
+    X: Any,
+    *,
+    loss: str,
+    n_classes: int,
+    full: bool,
+    fit_intercept: bool,
+    alpha: float,
+    xp: Any,
+) -> float:
+    """groundup's ``eta0="auto"`` for a peer's training rows ``X`` (on the peer's device):
+    ``1 / (q L + alpha)``, with ``L`` the largest eigenvalue of the Gram matrix of ``[X, 1]``
+    over n (``full``: updates over every row) or the largest ``‖x_i‖² + 1`` (smaller
+    batches: scikit-learn's SAG rule), ``q`` the loss's Hessian factor
+    (:mod:`groundup.kernels.curvature`)."""
+    from groundup.kernels import curvature as cv
+
+    if full:
+        c = cv.largest_eigenvalue(cv.gram(X, None, fit_intercept=fit_intercept, xp=xp), xp=xp)
+    else:
+        c = cv.largest_row(X, None, fit_intercept=fit_intercept, xp=xp)
+    return cv.safe_rate(c, q=cv.hessian_factor(loss, n_classes), alpha=alpha)
+
+
+def _auto(p: dict[str, Any], loss: str) -> dict[str, Any] | None:
+    """How to compute ``eta0="auto"`` (the estimators' default) for a peer, or None for a
+    number."""
+    if p.get("eta0", "auto") != "auto":
+        return None
+    alpha = float(p.get("alpha", 1e-4)) if p.get("penalty") == "l2" else 0.0
+    return {"loss": loss, "fit_intercept": p.get("fit_intercept", True), "alpha": alpha}
+
+
 def _sklearn_sgd_kwargs(p: dict[str, Any]) -> dict[str, Any]:
+    eta0 = p.get("eta0", "auto")
     return {
         "penalty": p.get("penalty"),
         "alpha": p.get("alpha", 1e-4),
         "fit_intercept": p.get("fit_intercept", True),
         "learning_rate": p.get("learning_rate", "invscaling"),
-        "eta0": p.get("eta0", 0.01),
+        "eta0": 0.01 if eta0 == "auto" else eta0,  # "auto": set in fit, from the rows
         "power_t": p.get("power_t", 0.25),
         "max_iter": p.get("max_iter", 1000),
         "tol": p.get("tol", 1e-3),
@@ -136,14 +208,14 @@ def _sklearn_sgd_regressor(p: dict[str, Any], device: str, dtype: str) -> PeerFi
     from sklearn.linear_model import SGDRegressor
 
     kw = _sklearn_sgd_kwargs(p)
-    return _SklearnFit(SGDRegressor(**kw), dtype, kw["max_iter"])
+    return _SklearnFit(SGDRegressor(**kw), dtype, kw["max_iter"], _auto(p, "squared"))
 
 
 def _sklearn_sgd_classifier(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
     from sklearn.linear_model import SGDClassifier
 
     kw = _sklearn_sgd_kwargs(p)
-    return _SklearnFit(SGDClassifier(loss="log_loss", **kw), dtype, kw["max_iter"])
+    return _SklearnFit(SGDClassifier(loss="log_loss", **kw), dtype, kw["max_iter"], _auto(p, "log"))
 
 
 def _sklearn_logistic(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
@@ -168,6 +240,8 @@ class _LogisticFit(_SklearnFit):
         super().fit(data)
         self.n_iter_ = int(np.max(self.est.n_iter_))
         self.converged_ = self.n_iter_ < 1000
+        self.stop_reason_ = "tol" if self.converged_ else "max_iter"
+        self.tol_ = float(self.est.tol)
 
 
 # -- a hand-written PyTorch loop --------------------------------------------------------------
@@ -176,7 +250,8 @@ class TorchLoop(PeerFit):
 
     Same objective, initial point (zeros), visiting order (a NumPy ``Generator`` seeded with
     ``random_state`` draws each epoch's permutation), schedule (``constant`` or
-    ``invscaling``, one ``LambdaLR`` step per update), L2 decay (``weight_decay`` on the
+    ``invscaling``, one ``LambdaLR`` step per update), first step (``eta0="auto"``: computed
+    by groundup's rule, :func:`auto_eta0`), L2 decay (``weight_decay`` on the
     weights only) and stopping rule (scikit-learn's, on the training loss after each epoch,
     one host sync per epoch) as groundup's gradient methods.
 
@@ -253,7 +328,17 @@ class TorchLoop(PeerFit):
         groups = [{"params": [model.weight], "weight_decay": decay}]
         if model.bias is not None:
             groups.append({"params": [model.bias], "weight_decay": 0.0})
-        eta0 = float(p.get("eta0", 0.01))
+        bs = n if self.full_batch else min(int(p.get("batch_size", 32)), n)
+        auto = _auto(p, self.loss)
+        if auto is None:
+            eta0 = float(p["eta0"])
+        else:  # groundup's eta0="auto" of these rows, on their device (part of the fit)
+            from groundup import backends
+
+            xp = backends.resolve("torch", self.device_name).xp
+            n_classes = 2 if self.loss == "squared" else len(self.classes_)
+            eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=xp)
+        self.eta0_, self.eta0_auto = eta0, auto is not None
         opt = torch.optim.SGD(groups, lr=eta0)
         sched = None
         if p.get("learning_rate", "invscaling") == "invscaling":
@@ -263,10 +348,10 @@ class TorchLoop(PeerFit):
                 opt, lambda step: 1.0 / float(step + 1) ** power_t
             )
         crit, record = self._criterion(), self._history_loss()
-        bs = n if self.full_batch else min(int(p.get("batch_size", 32)), n)
         rng = np.random.default_rng(p.get("random_state"))
         shuffle = p.get("shuffle", True) and not self.full_batch
         max_iter, tol = int(p.get("max_iter", 1000)), p.get("tol", 1e-3)
+        self.tol_ = None if tol is None else float(tol)
         patience = int(p.get("n_iter_no_change", 5))
         history, best, no_improve, converged = [], math.inf, 0, False
         for _epoch in range(max_iter):
@@ -297,6 +382,7 @@ class TorchLoop(PeerFit):
         self.model = model
         self.loss_history_ = torch.stack(history).detach().cpu().double().numpy()
         self.n_iter_, self.converged_ = len(history), converged
+        self.stop_reason_ = "tol" if converged else "max_iter"
         self.coef_ = model.weight.detach().cpu().numpy()
         self.intercept_ = (
             model.bias.detach().cpu().numpy() if model.bias is not None else np.zeros(k)

@@ -68,7 +68,15 @@ def _ok(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _failed(results: pd.DataFrame) -> pd.DataFrame:
-    return results[results["status"] == "error"]
+    """The runs that raised or diverged (named on their panel, never drawn)."""
+    return results[results["status"].isin(("error", "diverged"))]
+
+
+def _why(row: Mapping[str, Any]) -> str:
+    """``diverged``, or the name of the error a failed run raised."""
+    if row["status"] == "diverged":
+        return "diverged"
+    return str(row.get("reason") or "").split(":")[0] or "error"
 
 
 def label(row: Mapping[str, Any]) -> str:
@@ -132,15 +140,15 @@ def _draw(ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, **kw: Any)
 
 
 def _failure_note(ax: Any, failed: pd.DataFrame, *, top: bool = False) -> None:
-    """Name the failed runs of this panel in its lower left corner (upper left with
-    ``top``, where the curves rise)."""
+    """Name the failed and diverged runs of this panel in its lower left corner (upper left
+    with ``top``, where the curves rise)."""
     if failed.empty:
         return
     lines = []
     for _, r in failed.iterrows():
-        reason = str(r.get("reason") or "").split(":")[0] or "error"
-        lines.append(f"{r['method']} · {run_key(r)}: {reason}")
-    text = "failed, not drawn:\n" + "\n".join(dict.fromkeys(lines))
+        lines.append(f"{r['method']} · {run_key(r)}: {_why(r)}")
+    kinds = sorted({"diverged" if st == "diverged" else "failed" for st in failed["status"]})
+    text = f"{' or '.join(kinds)}, not drawn:\n" + "\n".join(dict.fromkeys(lines))
     ax.text(
         0.02, 0.97 if top else 0.03, text, transform=ax.transAxes, fontsize=8,
         color=_FAIL_COLOR, va="top" if top else "bottom", ha="left",
@@ -307,9 +315,9 @@ def fit_times(results: pd.DataFrame) -> Any:
                 r = hit[0]
                 yy = i + (j - (len(keys) - 1) / 2) * step
                 if r["status"] != "ok":
-                    reason = str(r.get("reason") or "error").split(":")[0]
                     ax.annotate(
-                        f"{key}: failed ({reason})", xy=(0.01, yy),
+                        f"{key}: {_why(r)}" if r["status"] == "diverged" else
+                        f"{key}: failed ({_why(r)})", xy=(0.01, yy),
                         xycoords=("axes fraction", "data"), fontsize=7, color=_FAIL_COLOR,
                         va="center",
                     )  # fmt: skip

@@ -27,6 +27,7 @@ import pandas as pd
 
 from groundup.bench.plots import fit_times, fitted_lines, loss_curves, loss_surface, save, scaling
 from groundup.bench.runner import COLUMNS, optimizer_paths
+from groundup.bench.status import STALLED
 from groundup.bench.style import run_key, who
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 _OBJECT_COLUMNS = ("loss_history", "coef", "intercept")
+# Columns of the results no table shows (said once, above the tables).
+_UNSHOWN = ("scaled",)
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -88,9 +91,9 @@ def _backend(row: Mapping[str, Any]) -> str:
 
 
 def _note(row: Mapping[str, Any]) -> str:
-    if row["status"] == "error":  # "failed" is in the conv column; the reason below the table
+    if row["status"] == "error":  # "failed" is in the stop column; the reason below the table
         return str(row.get("reason") or "").split(":")[0]
-    if row["status"] != "ok":
+    if row["status"] not in ("ok", "diverged"):  # "diverged": the stop column says it
         return f"{row['status']}: {row.get('reason') or ''}"
     return "" if _missing(row.get("warnings")) else str(row.get("warnings") or "")
 
@@ -139,14 +142,16 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
             "fit_time_min",
         ),  # fmt: skip
         _Col("repeats", lambda r: _generic(r["repeats"]) if ok(r) else "", True, False, "repeats"),
-        _Col("epochs", lambda r: str(int(r["epochs"])) if ok(r) else "", True, True, "epochs"),
-        _Col("conv", _conv, False, True, "converged"),
+        _Col("epochs", _epochs, True, True, "epochs"),
+        _Col("conv", _conv, False, False, "converged"),
+        _Col("stop", _stop, False, True, "stop"),
+        _Col("eta0", lambda r: _num(r["eta0"], ".4g"), True, False, "eta0"),
         _Col("final loss", lambda r: _num(r["final_loss"], ".4g"), True, False, "final_loss"),
         _Col("host MiB", _host_mib, True, False, "peak_host_mb"),
     ]
     if "peak_device_mb" in has:
         cols.append(_Col("device MiB", lambda r: _num(r["peak_device_mb"], ".3g"), True, False))
-    known = set(COLUMNS) | set(_OBJECT_COLUMNS)
+    known = set(COLUMNS) | set(_OBJECT_COLUMNS) | set(_UNSHOWN)
     for extra in results.columns:  # a column a later runner added: shown in the wide table
         if extra not in known and extra in has:
             cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
@@ -154,14 +159,34 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
     return [c for c in cols if c.needs is None or c.needs in results.columns]
 
 
+def _epochs(row: Mapping[str, Any]) -> str:
+    return "" if _missing(row.get("epochs")) else str(int(row["epochs"]))
+
+
 def _conv(row: Mapping[str, Any]) -> str:
     """``yes`` / ``no``; ``failed`` for a run that raised (its reason in the note and below the
-    table), so that a narrow terminal that drops the note still says so."""
+    table)."""
     if row["status"] == "error":
         return "failed"
+    if row["status"] == "diverged":
+        return "no"
     if row["status"] != "ok":
         return ""
     return "yes" if row["converged"] else "no"
+
+
+def _stop(row: Mapping[str, Any]) -> str:
+    """Why the run stopped (``exact``, ``tol``, ``max_iter``, ``stalled``, ``separable``,
+    ``diverged``: the same words for groundup's rows and the peers'); ``failed`` for a run
+    that raised (its reason below the table), so that a narrow terminal that drops the note
+    still says so."""
+    if row["status"] == "error":
+        return "failed"
+    if row["status"] == "diverged":
+        return "diverged"
+    if row["status"] != "ok" or _missing(row.get("stop")):
+        return ""
+    return str(row["stop"])
 
 
 def _host_mib(row: Mapping[str, Any]) -> str:
@@ -171,6 +196,7 @@ def _host_mib(row: Mapping[str, Any]) -> str:
     return "n/a" if _missing(v) else f"{float(v):.3g}"
 
 
+SCALED_NOTE = "features standardised on each training split; coefficients in the data's own units"
 HOST_MIB_NOTE = (
     "host MiB: peak Python-heap memory of one short fit (tracemalloc); n/a for libraries "
     "that allocate outside it (PyTorch, JAX)"
@@ -403,6 +429,8 @@ def print_table(
     words = translate or (lambda s: s)
     if title:
         console.print(Text(title, style="bold"))
+    if _scaled(results):
+        console.print(Text(SCALED_NOTE, style="dim"))
     ran = results[results["status"] != "skipped"]
     marks = {}
     for v in verdicts(results):
@@ -445,10 +473,29 @@ def print_table(
         console.print()
     if host_na:
         console.print(Text(HOST_MIB_NOTE, style="dim"))
-    for label, rows in (("failed", ran[ran["status"] == "error"]),
-                        ("skipped", results[results["status"] == "skipped"])):  # fmt: skip
+    for label, rows, style in _troubles(results):
         for text in _reasons(label, rows, words):
-            console.print(Text(text, style="dim" if label == "skipped" else "red"))
+            console.print(Text(text, style=style))
+
+
+def _scaled(results: pd.DataFrame) -> bool:
+    """Whether the runs trained on standardised features (``benchmark(scale=True)``)."""
+    return "scaled" in results and bool(results["scaled"].fillna(False).astype(bool).any())
+
+
+def _troubles(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
+    """The runs listed under the tables, with their reasons: failed (raised), diverged
+    (groundup's ``DivergenceError``, or a peer whose loss ran away by the same rule), stalled
+    (stopped far from the minimum) and skipped."""
+    stop = results["stop"] if "stop" in results else pd.Series(None, index=results.index)
+    stalled = results[(results["status"] == "ok") & (stop == "stalled")]
+    stalled = stalled.assign(reason=STALLED)
+    return [
+        ("failed", results[results["status"] == "error"], "red"),
+        ("diverged", results[results["status"] == "diverged"], "red"),
+        ("stalled", stalled, "yellow"),
+        ("skipped", results[results["status"] == "skipped"], "dim"),
+    ]
 
 
 def _reasons(label: str, rows: pd.DataFrame, words: Callable[[str], str]) -> list[str]:
@@ -629,7 +676,7 @@ def _html_table(results: pd.DataFrame, idx: Sequence[Any], best: Mapping[Any, se
         classes = list(best.get(i, ()))
         if raw["peer"]:
             classes.append("peer")
-        if raw["status"] == "error":
+        if raw["status"] in ("error", "diverged"):
             classes.append("failed")
         cells = []
         for col, value in row.items():
@@ -678,6 +725,7 @@ def to_html(
     *,
     title: str = "groundup benchmark",
     record: Mapping[str, Any] | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> str:
     """One self-contained HTML page: the summary, the record of the run, one table per data
     set (the fastest and the most accurate groundup run highlighted) and every plot inline
@@ -692,6 +740,9 @@ def to_html(
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now, without the
         settings and the command line).
+    translate : callable, optional
+        Applied to the reasons of the failed, diverged and stalled runs (the command line's
+        words, as :func:`print_table` takes them).
 
     Returns
     -------
@@ -722,9 +773,12 @@ def to_html(
         f'<p class="sub">Run {esc(str(record.get("date")))} on {esc(where)}; {esc(main)}, '
         f"Python {esc(str(versions.get('Python')))}.</p>",
         "<h2>Summary</h2>",
-        f"<p>{int(counts.get('ok', 0))} runs succeeded, {int(counts.get('error', 0))} failed, "
+        f"<p>{int(counts.get('ok', 0))} runs succeeded, {int(counts.get('diverged', 0))} "
+        f"diverged, {int(counts.get('error', 0))} failed, "
         f"{int(counts.get('skipped', 0))} were skipped. Accuracy is measured on held-out data; "
-        "fit times are medians of the timed repeats, each synchronised on its device.</p>",
+        "fit times are medians of the timed repeats, each synchronised on its device."
+        + (f" {esc(SCALED_NOTE[0].upper() + SCALED_NOTE[1:])}." if _scaled(results) else "")
+        + "</p>",
         '<ul class="verdict">'
         + "".join(
             f"<li><b>{esc(v.data)}</b> ({v.n_samples} x {v.n_features}, {v.task}): "
@@ -746,13 +800,11 @@ def to_html(
         d = int(raw["n_features"].iloc[0])
         parts.append(f"<h3>{esc(name)}: {n} samples x {d} feature{'s' if d != 1 else ''}</h3>")
         parts.append(_html_table(results, idx, best))
-    bad = [
-        *_reasons("failed", results[results["status"] == "error"], str),
-        *_reasons("skipped", results[results["status"] == "skipped"], str),
-    ]
+    words = translate or str
+    bad = [text for label, rows, _ in _troubles(results) for text in _reasons(label, rows, words)]
     if bad:
         items = "".join(f"<li>{esc(text)}</li>" for text in bad)
-        parts.append(f"<h2>Skipped and failed runs</h2><ul>{items}</ul>")
+        parts.append(f"<h2>Failed, diverged, stalled and skipped runs</h2><ul>{items}</ul>")
     if images:
         parts.append("<h2>Figures</h2>")
     for stem, png in (images or {}).items():
@@ -825,7 +877,9 @@ def make_figures(
         failed: dict[str, str] = {}
         for method in methods:  # one at a time: a method that diverges is named, not drawn
             try:
-                paths.update(optimizer_paths(d, methods=[method], params=params))
+                paths.update(
+                    optimizer_paths(d, methods=[method], params=params, scale=_scaled(results))
+                )
             except (ValueError, RuntimeError) as exc:
                 failed[method] = type(exc).__name__
         if paths:
@@ -841,6 +895,7 @@ def write_outputs(
     params: dict[str, Any] | None = None,
     plots: bool = True,
     record: Mapping[str, Any] | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Write ``results.csv``, ``results.json``, ``run.json`` (the record of the run), every
     plot as a PNG, ``report.md`` (PNGs linked) and ``report.html`` (self-contained) into
@@ -857,6 +912,8 @@ def write_outputs(
     plots : bool, default=True
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now).
+    translate : callable, optional
+        For the reasons in ``report.html`` (see :func:`to_html`).
 
     Returns
     -------
@@ -889,5 +946,5 @@ def write_outputs(
                 pngs[stem] = fh.read()
             links[stem] = f"{stem}.png"
     put("report.md", to_markdown(results, links))
-    put("report.html", to_html(results, pngs, record=record))
+    put("report.html", to_html(results, pngs, record=record, translate=translate))
     return written

@@ -28,8 +28,11 @@ import pandas as pd
 from groundup import backends as _backends
 from groundup import datasets as _datasets
 from groundup._params import ALIASES, LINEAR_METHODS, LOGISTIC_METHODS
+from groundup._scaling import Standardization, fit_standardization, raw_units, standardize
 from groundup.backends import to_numpy
 from groundup.bench.peers import Peer, PeerFit, peers_for
+from groundup.bench.status import Outcome, judge_peer
+from groundup.exceptions import DivergenceError
 from groundup.linear_model import LinearRegression, estimator_class
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "DEFAULT_BACKENDS",
     "METHODS",
     "MODELS",
+    "STOP_REASONS",
     "backend_info",
     "benchmark",
     "method_params",
@@ -64,12 +68,17 @@ _WARMUP_EPOCHS = 2  # warm-up fits run this many epochs: same shapes, kernels an
 
 COLUMNS: tuple[str, ...] = (
     "data", "model", "method", "impl", "peer", "backend", "device", "dtype",
-    "n_samples", "n_features", "status", "reason",
+    "n_samples", "n_features", "scaled", "status", "reason",
     "rmse", "mae", "r2", "accuracy", "log_loss",
     "fit_time", "fit_time_min", "fit_time_max", "repeats",
-    "peak_host_mb", "peak_device_mb", "epochs", "converged", "final_loss", "warnings",
-    "loss_history", "coef", "intercept",
+    "peak_host_mb", "peak_device_mb", "epochs", "converged", "stop", "eta0", "final_loss",
+    "warnings", "loss_history", "coef", "intercept",
 )  # fmt: skip
+#: Why a run stopped (the ``stop`` column), the same words for groundup's rows and the
+#: peers': ``exact`` (closed form), ``tol`` (its stopping rule fired near the minimum),
+#: ``max_iter``, ``stalled`` (the rule fired far from the minimum), ``separable`` (logistic
+#: classes with no finite minimum), ``diverged`` (``status="diverged"``).
+STOP_REASONS = ("exact", "tol", "max_iter", "stalled", "separable", "diverged")
 
 
 # -- backends, devices, dtypes ----------------------------------------------------------------
@@ -162,6 +171,10 @@ class _GroundupFit(PeerFit):
         self.n_iter_ = int(est.n_iter_)
         self.converged_ = bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
+        self.stop_reason_ = str(
+            getattr(est, "stop_reason_", "tol" if est.converged_ else "max_iter")
+        )
+        self.eta0_ = float(est.eta0_) if hasattr(est, "eta0_") else None
 
     @property
     def coef_(self) -> np.ndarray:
@@ -308,25 +321,38 @@ def _scores(fitter: PeerFit, task: str, X_test: np.ndarray, y_test: np.ndarray) 
 
 def _execute(
     run: _Run,
-    split: tuple[np.ndarray, ...],
+    split: _Split,
     cache: dict[tuple, Any],
     **how: Any,
 ) -> dict[str, Any]:
-    X_train, X_test, y_train, y_test = split
+    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
     row = run.row()
+    row["scaled"] = split.std is not None
     key = (id(run.data), run.impl, run.backend, run.device, run.dtype)
     try:
         if key not in cache:
             cache[key] = run.make(run.params).place(X_train, y_train)
         fitter, timing = _measure(run, cache[key], **how)
-        row.update(_scores(fitter, run.data.task, X_test, y_test))
+        with np.errstate(all="ignore"):  # a peer that blew up predicts inf: said below
+            row.update(_scores(fitter, run.data.task, X_test, y_test))
+    except DivergenceError as exc:  # a result, as a diverged peer is (the run goes on)
+        given = run.params.get("eta0")
+        row.update(
+            status="diverged", reason=f"{type(exc).__name__}: {exc}", converged=False,
+            stop="diverged", eta0=given if isinstance(given, int | float) else math.nan,
+        )  # fmt: skip
+        return row
     except Exception as exc:  # noqa: BLE001 - one failed run is a row, the run goes on
         row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
         return row
+    outcome = _outcome(run, fitter, X_train, y_train)
     hist = fitter.loss_history_
+    coef, intercept = fitter.coef_, fitter.intercept_
+    if split.std is not None:  # the model on raw features
+        coef, intercept = raw_units(coef, intercept, split.std)
     row.update(
-        status="ok",
-        reason="",
+        status="diverged" if outcome.stop == "diverged" else "ok",
+        reason=outcome.reason if outcome.stop == "diverged" else "",
         fit_time=statistics.median(timing.times),
         fit_time_min=min(timing.times),
         fit_time_max=max(timing.times),
@@ -334,15 +360,28 @@ def _execute(
         peak_host_mb=timing.host_peak,
         peak_device_mb=timing.device_peak,
         epochs=int(fitter.n_iter_),
-        converged=fitter.converged_,
-        final_loss=float(hist[-1]) if hist is not None and len(hist) else math.nan,
+        converged=outcome.converged,
+        stop=outcome.stop,
+        eta0=math.nan if fitter.eta0_ is None else float(fitter.eta0_),
+        final_loss=float(hist[-1]) if hist is not None and len(hist) else outcome.final_loss,
         warnings=",".join(timing.warnings),
         loss_history=hist,
-        coef=np.asarray(fitter.coef_, dtype=np.float64).tolist(),
-        intercept=np.asarray(fitter.intercept_, dtype=np.float64).tolist(),
+        coef=np.asarray(coef, dtype=np.float64).tolist(),
+        intercept=np.asarray(intercept, dtype=np.float64).tolist(),
         dtype=getattr(fitter, "dtype_", run.dtype),
     )
     return row
+
+
+def _outcome(run: _Run, fitter: PeerFit, X_train: np.ndarray, y_train: np.ndarray) -> Outcome:
+    """How the run ended: a groundup estimator says so itself (``stop_reason_``; it raises
+    when it diverges); a peer is judged by groundup's rules on its training rows."""
+    if run.peer:
+        return judge_peer(fitter, X_train, y_train, model=run.model, params=run.params)
+    stop = str(fitter.stop_reason_)
+    hist = fitter.loss_history_
+    final = float(hist[-1]) if hist is not None and len(hist) else math.nan
+    return Outcome(stop, bool(fitter.converged_), final)
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -508,6 +547,7 @@ def optimizer_paths(
     methods: Sequence[str] = ("batch", "sgd", "minibatch"),
     params: dict[str, Any] | None = None,
     backend: str = "numpy",
+    scale: bool = False,
 ) -> dict[str, np.ndarray]:
     """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
 
@@ -521,6 +561,9 @@ def optimizer_paths(
     methods : sequence of str, default=("batch", "sgd", "minibatch")
     params : dict, optional
     backend : str, default="numpy"
+    scale : bool, default=False
+        Fit on the standardised feature (as ``benchmark(scale=True)``) and give the path in
+        the raw feature's units (each point mapped back: the same iterates).
 
     Returns
     -------
@@ -531,14 +574,24 @@ def optimizer_paths(
         msg = f"optimizer_paths needs one feature, {data.name!r} has {data.n_features}."
         raise ValueError(msg)
     out: dict[str, np.ndarray] = {}
+    X, std = np.asarray(data.X, dtype=np.float64), None
+    if scale:
+        host = _backends.resolve("numpy")
+        std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
+                                  backend=host)  # fmt: skip
+        X = np.asarray(standardize(X, std, backend=host))
     for method in methods:
         p = method_params("linear", method, params)
         est = LinearRegression(method=method, backend=backend, record_path=True, **p)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est.fit(data.X, data.y)
+            est.fit(X, data.y)
         steps = [(float(np.ravel(b)[0]), float(np.ravel(w)[0])) for w, b in est.path_]
-        out[method] = np.asarray([(0.0, 0.0), *steps])
+        path = np.asarray([(0.0, 0.0), *steps])
+        if std is not None:  # (b, w) on the standardised feature -> raw units
+            w = path[:, 1] / std.scale[0]
+            path = np.stack([path[:, 0] - w * std.mean[0], w], axis=1)
+        out[method] = path
     return out
 
 
@@ -561,6 +614,7 @@ def benchmark(
     test_size: float = 0.25,
     random_state: int = 0,
     memory: bool = True,
+    scale: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:
     """Fit every requested model and method on every backend, device and dtype; time it.
@@ -607,6 +661,11 @@ def benchmark(
         Seeds the synthetic data and the split.
     memory : bool, default=True
         Measure the peak host memory of one (short) fit with ``tracemalloc``.
+    scale : bool, default=False
+        Standardise each data set's features with the mean and standard deviation of its
+        training split (scikit-learn's ``StandardScaler``; the held-out rows with the same
+        statistics), for every method and every peer; the ``coef`` and ``intercept``
+        columns stay in the raw features' units.
     progress : callable, optional
         ``progress(done, total, label)`` before each run.
 
@@ -614,7 +673,11 @@ def benchmark(
     -------
     pandas.DataFrame
         One row per run with the columns of :data:`COLUMNS`: ``status`` is ``"ok"``,
-        ``"skipped"`` or ``"error"`` (with ``reason``); times are in seconds, memory in MiB;
+        ``"diverged"`` (groundup's ``DivergenceError``, or a peer whose training loss ran
+        away by the same rule; with ``reason``), ``"skipped"`` or ``"error"`` (with
+        ``reason``); ``stop`` says why a run stopped (:data:`STOP_REASONS`, for the peers
+        judged by groundup's rules: :mod:`groundup.bench.status`), ``eta0`` the first
+        learning rate a gradient run used; times are in seconds, memory in MiB;
         ``loss_history`` (per epoch), ``coef`` and ``intercept`` are kept for the plots.
 
     Raises
@@ -636,7 +699,7 @@ def benchmark(
     runs, more = _plan(sets, models, methods, places, params, dtypes or ["float64"], peers)
     skipped += more
     rows: list[dict[str, Any]] = []
-    splits: dict[int, tuple[np.ndarray, ...]] = {}
+    splits: dict[int, _Split] = {}
     cache: dict[tuple, Any] = {}
     current = None
     for i, run in enumerate(runs):
@@ -646,7 +709,10 @@ def benchmark(
             cache.clear()  # device copies of the previous data set can go
             current = run.data
         if id(run.data) not in splits:
-            splits[id(run.data)] = _split(run.data, test_size, random_state)
+            splits[id(run.data)] = _split(
+                run.data, test_size, random_state, scale=scale,
+                center=(params or {}).get("fit_intercept", True) is not False,
+            )  # fmt: skip
         rows.append(
             _execute(
                 run, splits[id(run.data)], cache,
@@ -656,17 +722,39 @@ def benchmark(
     if progress is not None:
         progress(len(runs), len(runs), "done")
     frame = pd.DataFrame(rows + skipped, columns=list(COLUMNS))
+    frame["scaled"] = bool(scale)
     return frame.astype({"peer": bool})
 
 
-def _split(data: _datasets.Dataset, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
+@dataclass
+class _Split:
+    """One data set's training and held-out rows, as every run of it sees them."""
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    std: Standardization | None = None  # scale=True: the training rows' statistics
+
+
+def _split(
+    data: _datasets.Dataset, test_size: float, seed: int, *, scale: bool = False,
+    center: bool = True,
+) -> _Split:  # fmt: skip
     """The held-out split; class labels that are not integers (strings, booleans) become
-    integer codes, so that every backend can hold them and every run scores the same way."""
+    integer codes, so that every backend can hold them and every run scores the same way.
+    With ``scale``, both parts are standardised with the training rows' statistics."""
     X_train, X_test, y_train, y_test = data.split(test_size, seed)
     if data.task == "classification" and y_train.dtype.kind not in "iu":
         _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
         y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
-    return X_train, X_test, y_train, y_test
+    if not scale:
+        return _Split(X_train, X_test, y_train, y_test)
+    host = _backends.resolve("numpy")
+    X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+    std = fit_standardization(X_train, center=center, backend=host)
+    X_train, X_test = (np.asarray(standardize(X, std, backend=host)) for X in (X_train, X_test))
+    return _Split(X_train, X_test, y_train, y_test, std)
 
 
 def _check_counts(

@@ -21,6 +21,7 @@ from groundup.cli.common import (
     UsageError,
     add_force,
     check_out,
+    fail,
     names,
     parse_params,
     read_toml,
@@ -32,7 +33,7 @@ __all__ = ["OPTIONS", "add_parser", "load_config", "run"]
 FORMATS = ("table", "csv", "json", "markdown", "html")
 # Estimator arguments that are flags of `groundup bench` (for messages in its words).
 FLAGS = {"method": "--methods", "backend": "--backends", "device": "--devices",
-         "dtype": "--dtypes", "model": "--models"}  # fmt: skip
+         "dtype": "--dtypes", "model": "--models", "scale": "--scale"}  # fmt: skip
 # Options of `groundup bench`, their defaults, and the keys of a config file's [bench] table.
 OPTIONS: dict[str, Any] = {
     "models": ["linear"],
@@ -53,6 +54,7 @@ OPTIONS: dict[str, Any] = {
     "format": "table",
     "plots": True,
     "wide": False,
+    "scale": False,
 }
 _LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
 
@@ -148,6 +150,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "repeatable",
     )  # fmt: skip
     p.add_argument(
+        "--scale", action="store_const", const=True,
+        help="standardise each data set's features with its training split's mean and "
+        "standard deviation, for every method and peer (coefficients stay in the data's units)",
+    )  # fmt: skip
+    p.add_argument(
         "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
     )
     p.add_argument("--seed", type=int, help="seed of the synthetic data and split (default: 0)")
@@ -215,6 +222,9 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
             opts[key] = value
     params = dict(config["params"])
     for key, value in parse_params(args.param).items():
+        if key == "scale":
+            msg = "--param scale=...: use --scale (or scale = true in the [bench] table)"
+            raise UsageError(msg)
         if isinstance(value, dict):
             params.setdefault(key, {}).update(value)
         else:
@@ -273,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
                 backends=opts["backends"], devices=opts["devices"], dtypes=opts["dtypes"],
                 repeats=opts["repeats"], warmup=opts["warmup"], max_time=opts["max_time"],
                 peers=opts["peers"], params=params, test_size=opts["test_size"],
-                random_state=opts["seed"], progress=progress,
+                random_state=opts["seed"], scale=bool(opts["scale"]), progress=progress,
             )  # fmt: skip
         except (ValueError, TypeError) as exc:
             raise UsageError(words(str(exc))) from None
@@ -285,8 +295,9 @@ def run(args: argparse.Namespace) -> int:
         print(forced, file=sys.stderr)
     if out:
         written = report.write_outputs(
-            results, sets, out, params=params, plots=opts["plots"], record=record
-        )
+            results, sets, out, params=params, plots=opts["plots"], record=record,
+            translate=words,
+        )  # fmt: skip
     if fmt == "table":
         report.print_table(results, wide=bool(opts["wide"]), translate=words)
         if not args.quiet:
@@ -303,10 +314,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         figs = report.make_figures(results, sets, params) if opts["plots"] else {}
         pngs = {name: png_bytes(fig) for name, fig in figs.items()}
-        sys.stdout.write(report.to_html(results, pngs, record=record))
+        sys.stdout.write(report.to_html(results, pngs, record=record, translate=words))
     if written and fmt != "table" and not args.quiet:
         print(f"wrote {len(written)} files to {out}", file=sys.stderr)
+    diverged = _all_diverged(results, scaled=bool(opts["scale"]))
+    if diverged:
+        return fail("bench", diverged, EXIT_FAILED)
     return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK
+
+
+def _all_diverged(results: Any, *, scaled: bool) -> str | None:
+    """The one line for a run in which every groundup fit diverged (the peers, which only
+    stand beside them, do not count), with the remedy; None otherwise."""
+    mine = results[~results["peer"].astype(bool) & (results["status"] != "skipped")]
+    if mine.empty or not (mine["status"] == "diverged").all():
+        return None
+    n = len(mine)
+    tried = [float(v) for v in mine["eta0"] if isinstance(v, int | float) and v > 0]
+    step = f"--param eta0={min(tried) / 10:g}" if tried else "a smaller --param eta0"
+    if scaled:
+        return f"every groundup run diverged ({n} of {n}), on standardised features too: take smaller steps ({step})"
+    return f"every groundup run diverged ({n} of {n}): scale the features (--scale) or take smaller steps ({step})"
 
 
 def _hint(out: str | None, written: list[str], *, wide: bool) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "FIT_FLAGS",
+    "FIT_SCALE_FLAGS",
     "UsageError",
     "add_force",
     "add_param",
@@ -30,7 +31,9 @@ __all__ = [
     "parse_params",
     "read_toml",
     "relay_warnings",
+    "scale_words",
     "toml",
+    "translated",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -129,6 +132,8 @@ FIT_FLAGS: dict[str, str] = {
     "model": "--model", "method": "--method", "backend": "--backend", "device": "--device",
     "dtype": "--dtype",
 }  # fmt: skip
+# ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
+FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
 
 
 def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
@@ -230,7 +235,9 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
     ----------
     text : str
     flags : mapping of str to str
-        Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``).
+        Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``);
+        with ``"scale"`` among them, the advice to scale the features names that flag
+        (:func:`scale_words`).
     """
 
     def assign(m: re.Match[str]) -> str:
@@ -241,7 +248,22 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
 
     out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
     out = _ASSIGN.sub(assign, out)
-    return re.sub(r"\b(None|True|False)\b", lambda m: _WORDS[m.group(1)], out)
+    out = re.sub(r"\b(None|True|False)\b", lambda m: _WORDS[m.group(1)], out)
+    return scale_words(out, flags["scale"]) if "scale" in flags else out
+
+
+_SCALER = re.compile(
+    r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
+)
+_SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
+
+
+def scale_words(text: str, flag: str = "--scale") -> str:
+    """The advice to scale the features in a subcommand that has ``flag``: ``scale the
+    features (sklearn.preprocessing.StandardScaler)`` becomes ``scale the features
+    (--scale)``, and ``scaling the features`` without a hint gets one."""
+    out = _SCALER.sub(f"({flag})", text)
+    return _SCALING.sub(lambda m: f"{m.group(1)} ({flag})", out)
 
 
 @contextmanager

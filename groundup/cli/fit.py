@@ -1,6 +1,10 @@
 """``groundup fit FILE --target COL``: fit one model and print its coefficients and metrics;
-``--features`` picks the columns, ``--param KEY=VALUE`` sets a hyper-parameter, ``--save``
-keeps the model. Column names print as they are in the file (``bmi[kg/m2]``)."""
+``--features`` picks the columns, ``--param KEY=VALUE`` sets a hyper-parameter, ``--scale``
+standardises the features inside the fit (the coefficients, and the saved model, stay in the
+data's own units), ``--save`` keeps the model. The output says why the fit stopped (``tol``,
+``max_iter``, ``stalled far from the minimum``, ``exact`` for a closed form) and the step
+``eta0_`` a gradient method used. Column names print as they are in the file
+(``bmi[kg/m2]``)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from groundup.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    FIT_SCALE_FLAGS,
     UsageError,
     add_param,
     check_param_names,
@@ -19,7 +24,17 @@ from groundup.cli.common import (
     relay_warnings,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["STOP_WORDS", "add_parser", "run"]
+
+# Why a fit stopped (``stop_reason_``), as the output says it.
+STOP_WORDS = {
+    "exact": "exact (closed form)",
+    "tol": "tol",
+    "max_iter": "max_iter",
+    "stalled": "stalled far from the minimum",
+    "separable": "separable classes",
+    "diverged": "diverged",
+}
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -38,6 +53,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="default: the backend's default device")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
     add_param(p)
+    p.add_argument(
+        "--scale", action="store_true",
+        help="standardise the features inside the fit (mean and standard deviation of the "
+        "training rows); the coefficients and the saved model are in the data's own units",
+    )  # fmt: skip
     p.add_argument(
         "--test-size", dest="test_size", type=float, default=0.0,
         help="hold out this share for the metrics (default: 0, metrics on the training data)",
@@ -87,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     import groundup as gu
     from groundup import backends, datasets
     from groundup._params import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
+    from groundup._scaling import fit_standardization, standardize
+    from groundup.exceptions import DivergenceError
 
     model = args.model
     method = args.method or ("normal" if model == "linear" else "newton")
@@ -94,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if any(isinstance(v, dict) for v in params.values()):
         msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
         raise UsageError(msg)
-    check_param_names(params, model)
+    check_param_names(params, model, flags=FIT_SCALE_FLAGS)
     try:
         data = datasets.load(args.file, target=args.target)
         method = canonical_method(
@@ -102,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         )
         backends.resolve(args.backend, args.device)
     except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
-        raise UsageError(cli_words(str(exc))) from None
+        raise UsageError(cli_words(str(exc), FIT_SCALE_FLAGS)) from None
     features = pick_features(args.features, list(data.feature_names), args.file)
     if features is not None:
         from dataclasses import replace
@@ -118,17 +140,38 @@ def run(args: argparse.Namespace) -> int:
     X, y, X_eval, y_eval = data.X, data.y, data.X, data.y
     if args.test_size > 0:
         X, X_eval, y, y_eval = data.split(args.test_size, 0)
+    words = FIT_SCALE_FLAGS
+    std = None
     try:
-        with relay_warnings("fit"):
+        with relay_warnings("fit", words):
+            if args.scale:  # the training rows' statistics (not the held-out rows')
+                std = fit_standardization(
+                    X, center=params.get("fit_intercept", True) is not False,
+                    backend=backends.resolve("numpy"),
+                )  # fmt: skip
+                X = standardize(X, std, backend=backends.resolve("numpy"))
             est = gu.fit(
                 X, y, model=model, method=method, backend=args.backend, device=args.device,
                 dtype=args.dtype, **params,
             )  # fmt: skip
     except TypeError as exc:  # a hyper-parameter of the wrong kind
-        raise UsageError(cli_words(str(exc))) from None
+        raise UsageError(cli_words(str(exc), words)) from None
+    except DivergenceError as exc:
+        if args.format == "json":
+            import json
+
+            failed = {"data": data.name, "method": method, "stop_reason": "diverged",
+                      "scaled": std is not None, "error": cli_words(str(exc), words)}  # fmt: skip
+            print(json.dumps(failed, indent=1))
+        return fail("fit", cli_words(str(exc), words), EXIT_FAILED)
     except (ValueError, RuntimeError) as exc:
-        return fail("fit", cli_words(str(exc)), EXIT_FAILED)
+        return fail("fit", cli_words(str(exc), words), EXIT_FAILED)
+    if std is not None:  # the model for raw data: coef / scale, intercept - coef·mean / scale
+        _to_raw_units(est, std)
     summary = _fit_summary(est, data, X_eval, y_eval, held_out=args.test_size > 0)
+    if std is not None:
+        summary["scaled"] = True
+        summary["standardization"] = std.to_dict(data.feature_names)
     if args.save:
         _save(est, args.save)
         summary["saved"] = args.save
@@ -139,6 +182,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_fit(summary)
     return EXIT_OK
+
+
+def _to_raw_units(est: Any, std: Any) -> None:
+    """Put the fitted ``coef_`` / ``intercept_`` (on standardised features) in the raw
+    features' units, on the model's backend and device, so that it predicts raw data."""
+    from groundup import backends
+    from groundup._scaling import raw_units
+
+    be = backends.resolve(est.backend_, est.device_)
+    est.coef_, est.intercept_ = raw_units(est.coef_, est.intercept_, std, backend=be)
 
 
 def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict[str, Any]:
@@ -184,6 +237,9 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
         "fit_time": float(est.fit_time_),
         "epochs": int(est.n_iter_),
         "converged": bool(est.converged_),
+        "stop_reason": getattr(est, "stop_reason_", None),
+        "eta0": float(est.eta0_) if hasattr(est, "eta0_") else None,
+        "eta0_param": est.eta0 if hasattr(est, "eta0_") else None,
     }
 
 
@@ -226,6 +282,18 @@ def _print_fit(s: dict[str, Any]) -> None:
             f"converged {'yes' if s['converged'] else 'no'}"
         )
     )
+    stop = []
+    if s.get("stop_reason"):
+        stop.append(f"stopped: {STOP_WORDS.get(s['stop_reason'], s['stop_reason'])}")
+    if s.get("eta0") is not None:
+        auto = s.get("eta0_param") == "auto"
+        stop.append(f"eta0 {s['eta0']:.4g}" + (" (auto)" if auto else ""))
+    if stop:
+        console.print(Text(", ".join(stop)))
+    if s.get("scaled"):
+        console.print(
+            Text("features standardised inside the fit (--scale); coefficients in the data's units")
+        )
     if "saved" in s:
         console.print(Text(f"saved the model to {s['saved']}"))
 

@@ -44,6 +44,7 @@ from dataclasses import replace
 from typing import Any
 
 from groundup.cli.common import (
+    EXIT_FAILED,
     EXIT_OK,
     UsageError,
     add_force,
@@ -102,6 +103,7 @@ _SETTINGS = (
     "criterion",
     "out",
     "n_samples",
+    "scale",
 )
 
 
@@ -144,6 +146,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="column that picks the best run (default val_rmse; val_log_loss for logistic)",
     )
     p.add_argument("--n-samples", type=int, help="rows of a built-in synthetic set")
+    p.add_argument(
+        "--scale", action="store_const", const=True, default=None,
+        help="standardise the features with the training rows' mean and standard deviation "
+        "inside every run (the coefficients are reported in the data's own units)",
+    )  # fmt: skip
     p.add_argument("--out", help="output folder (default: sweep-out)")
     add_force(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -176,15 +183,18 @@ def run(args: argparse.Namespace) -> int:
         return fail("sweep", cli_words(str(exc), _FLAGS))
     if forced:
         print(forced, file=sys.stderr)
-    _write(result, out, plots=not args.no_plots)
+    _write(result, out, plots=not args.no_plots, features=data.feature_names)
     _print_summary(result, out)
+    if len(result.table) and result.table["diverged"].astype(bool).all():
+        return fail("sweep", _all_diverged(result, conf), EXIT_FAILED)
     return EXIT_OK
 
 
 # Estimator arguments that are flags of `groundup sweep` (for messages in its words).
 _FLAGS = {"model": "--model", "method": "--method", "backend": "--backend",
           "device": "--device", "dtype": "--dtype", "random_state": "--random-state",
-          "validation_fraction": "--validation-fraction", "criterion": "--criterion"}  # fmt: skip
+          "validation_fraction": "--validation-fraction", "criterion": "--criterion",
+          "scale": "--scale"}  # fmt: skip
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -343,6 +353,7 @@ def _sweep(conf: dict[str, Any], data: Any, weights: Any, *, progress: bool) -> 
         "validation_fraction": conf.get("validation_fraction", 0.2),
         "random_state": conf.get("random_state"),
         "criterion": conf.get("criterion"),
+        "scale": bool(conf.get("scale", False)),
         **({"dtype": conf["dtype"]} if conf.get("dtype") else {}),
         **conf["params"],
     }
@@ -365,7 +376,7 @@ def _sweep(conf: dict[str, Any], data: Any, weights: Any, *, progress: bool) -> 
         return sweep(X, data.y, progress=tick, **kwargs)
 
 
-def _write(result: Any, out: str, *, plots: bool) -> list[str]:
+def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> list[str]:
     """Write the table, the histories, the best run and the plots; return the file names."""
     import pandas as pd
 
@@ -391,6 +402,10 @@ def _write(result: Any, out: str, *, plots: bool) -> list[str]:
         "random_state": result.random_state,
         "classes": None if result.classes is None else result.classes.tolist(),
         "sample_weight": result.sample_weight,
+        "scale": result.scaled,
+        "standardization": (
+            None if result.standardization is None else result.standardization.to_dict(features)
+        ),
         "backend": result.backend,
         "device": result.device,
     }
@@ -411,8 +426,9 @@ def _write(result: Any, out: str, *, plots: bool) -> list[str]:
 
 def _print_summary(result: Any, out: str) -> None:
     """The best runs as a table that fits the terminal: every cell is text (never markup) and
-    never folded; whether a run converged in one column (``yes``, ``no``, ``diverged@3``:
-    diverged at epoch 3)."""
+    never folded; whether a run converged in one column (``yes``, ``no``, ``stalled``: far
+    from the minimum, ``diverged@3``: diverged at epoch 3), and a line with the remedy when
+    some did not."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -450,7 +466,47 @@ def _print_summary(result: Any, out: str) -> None:
     if len(t) > len(rows):
         more = os.path.join(out, "sweep.csv")
         console.print(Text(f"... {len(t) - len(rows)} more runs in {more}"))
+    trouble = _trouble(result)
+    if trouble:
+        console.print(Text(trouble))
     console.print(Text(f"written to {out}{os.sep}: sweep.csv, histories.csv, best.json, plots"))
+
+
+def _smaller_step(result: Any, conf: dict[str, Any]) -> str:
+    """``--param eta0=0.0001``: a tenth of the smallest numeric ``eta0`` the sweep tried."""
+    tried = list(result.table["eta0"]) if "eta0" in result.table else [conf["params"].get("eta0")]
+    numbers = [float(v) for v in tried if _is_number(v) and float(v) > 0]
+    if not numbers:
+        return "--param eta0=auto"
+    return f"--param eta0={min(numbers) / 10:g}"
+
+
+def _all_diverged(result: Any, conf: dict[str, Any]) -> str:
+    """The one line for a sweep whose every run diverged, with the remedy."""
+    n = len(result.table)
+    step = _smaller_step(result, conf)
+    if result.scaled:
+        return f"every run diverged ({n} of {n}), on standardised features too: take smaller steps ({step})"
+    return f"every run diverged ({n} of {n}): scale the features (--scale) or take smaller steps ({step})"
+
+
+def _trouble(result: Any) -> str | None:
+    """A line under the table when some runs diverged or stalled far from the minimum,
+    with the remedies."""
+    t = result.table
+    diverged = int(t["diverged"].astype(bool).sum())
+    if diverged == len(t):  # the one line of the failed run says it
+        return None
+    stalled = int((t["stop_reason"] == "stalled").sum()) if "stop_reason" in t else 0
+    scale = "" if result.scaled else "--scale, or "
+    parts = []
+    if diverged:
+        parts.append(f"{diverged} of {len(t)} runs diverged ({scale}a smaller --param eta0)")
+    if stalled:
+        parts.append(
+            f"{stalled} of {len(t)} stopped far from the minimum ({scale}a lower --param tol)"
+        )
+    return "; ".join(parts) or None
 
 
 def _status(row: Any) -> str:
@@ -459,6 +515,8 @@ def _status(row: Any) -> str:
     if bool(row.get("diverged")):
         e = row.get("diverged_epoch")
         return "diverged" + ("" if e is None or pd.isna(e) else f"@{int(e)}")
+    if row.get("stop_reason") == "stalled":
+        return "stalled"
     return "yes" if bool(row.get("converged")) else "no"
 
 

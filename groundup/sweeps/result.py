@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
+from groundup._scaling import Standardization
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.linear_model import estimator_class
@@ -61,6 +62,10 @@ class SweepResult:
         ``model="logistic"``: the sorted labels (binary: the second is the positive class).
     sample_weight : bool
         Whether the runs were weighted.
+    standardization : Standardization or None
+        With ``scale=True``: the training rows' ``mean`` and ``scale`` the runs' features
+        were standardised with (``coefs``, ``intercepts`` and ``estimator(i)`` are in the raw
+        units all the same; ``pipeline(i)`` refits a run on raw data).
     """
 
     table: Any
@@ -78,7 +83,13 @@ class SweepResult:
     val_index: np.ndarray | None
     classes: np.ndarray | None = None
     sample_weight: bool = False
+    standardization: Standardization | None = None
     _template: Any = field(default=None, repr=False)
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the runs trained on standardised features (``scale=True``)."""
+        return self.standardization is not None
 
     @property
     def maximise(self) -> bool:
@@ -108,12 +119,15 @@ class SweepResult:
 
     @property
     def best_params(self) -> dict[str, Any] | None:
-        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``."""
+        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``
+        (after ``scale=True``: on standardised features, as in :meth:`pipeline`)."""
         i = self.best_index
         return None if i is None else self.params_of(i)
 
     def params_of(self, i: int) -> dict[str, Any]:
-        """All parameters of row ``i`` (swept and fixed, with ``random_state``)."""
+        """All parameters of row ``i`` (swept and fixed, with ``random_state``): the
+        estimator's. After ``scale=True`` they are those of a fit on standardised features;
+        :meth:`pipeline` puts the scaler in front for raw data."""
         row = {k: _plain(self.table.loc[i, k]) for k in self.params}
         return {**self.fixed, **row, "random_state": self.random_state}
 
@@ -131,13 +145,10 @@ class SweepResult:
             A fitted :class:`~groundup.LinearRegression` (or
             :class:`~groundup.LogisticRegression`, with ``classes_``) whose ``coef_``,
             ``intercept_``, ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the
-            run's.
+            run's. After ``scale=True`` its ``coef_`` and ``intercept_`` are in the raw
+            features' units: it predicts raw ``X``.
         """
-        if i is None:
-            i = self.best_index
-            if i is None:
-                msg = "Every configuration diverged: there is no best run; lower eta0."
-                raise ValueError(msg)
+        i = self._row(i)
         est = estimator_class(self.model)(
             **self.params_of(i), backend=self.backend, device=self.device
         )
@@ -162,6 +173,46 @@ class SweepResult:
             est.feature_names_in_ = self._template.feature_names_in_
         est._remember_backend(_backend_of(self))
         return est
+
+    def pipeline(self, i: int | None = None) -> Any:
+        """Row ``i`` (default: the best) as an unfitted scikit-learn pipeline for raw data:
+        ``StandardScaler`` (after ``scale=True``; centred as the sweep centred) then the
+        estimator with :meth:`params_of`. Fitted on the training rows
+        (``X[train_index]``, and with weights ``standardscaler__sample_weight`` and the
+        estimator's ``sample_weight``) it repeats the run.
+
+        Parameters
+        ----------
+        i : int, optional
+            Row of ``table``; ``None`` takes ``best_index``.
+
+        Returns
+        -------
+        sklearn.pipeline.Pipeline
+        """
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        i = self._row(i)
+        est = estimator_class(self.model)(
+            **self.params_of(i), backend=self.backend, device=self.device
+        )
+        steps = []
+        if self.standardization is not None:
+            steps.append(StandardScaler(with_mean=self.standardization.center))
+        return make_pipeline(*steps, est)
+
+    def _row(self, i: int | None) -> int:
+        if i is not None:
+            return i
+        best = self.best_index
+        if best is None:
+            msg = (
+                "Every configuration diverged: there is no best run; lower eta0 or scale "
+                "the features (scale=True; --scale on the command line)."
+            )
+            raise ValueError(msg)
+        return best
 
     # -- plots (matplotlib, imported only here) -------------------------------------------
     # Each returns a matplotlib Figure, as ``gu.diagnose(...).plot()`` and groundup.plots do.

@@ -9,6 +9,8 @@ configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``
 classes, C columns of W per configuration) on the sweep's training split
 (``result.train_index``, with its ``sample_weight``) with ``random_state=result.random_state``
 ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
+With ``scale=True`` the runs train on the features standardised with the training rows'
+statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from groundup import backends
 from groundup._params import GRADIENT
 from groundup._problem import EngineProblem, objective_excess
+from groundup._scaling import fit_standardization, raw_units, standardize
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite, prepare_fit
 from groundup.backends import Backend
@@ -75,6 +78,7 @@ def sweep(
     validation_fraction: float | None = 0.2,
     random_state: Any = None,
     criterion: str | None = None,
+    scale: bool = False,
     progress: Callable[[int, int], None] | None = None,
     **fixed_params: Any,
 ) -> SweepResult:
@@ -122,6 +126,15 @@ def sweep(
         ``"val_log_loss"`` (logistic) by default with a validation split, ``"train_loss"``
         by default without one; also ``"val_r2"``, ``"val_accuracy"``, ``"n_iter"``, ...
         ``val_r2`` and ``val_accuracy`` are maximised, the others minimised.
+    scale : bool, default=False
+        Standardise the features inside the sweep: every run trains on ``(X - mean) /
+        scale`` with the statistics of the training rows only (``train_index``, weighted by
+        ``sample_weight``; scikit-learn's ``StandardScaler``, centred unless some
+        configuration has ``fit_intercept=False``), and the validation rows are transformed
+        the same way. ``coefs``, ``intercepts`` and ``estimator(i)`` are in the raw
+        features' units (they predict raw ``X``); ``result.standardization`` keeps the
+        statistics and ``result.pipeline(i)`` is the run as a scikit-learn pipeline for raw
+        data.
     progress : callable, optional
         Called as ``progress(done, total)`` as epochs finish (for progress bars).
     **fixed_params
@@ -141,6 +154,9 @@ def sweep(
         ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
         fewer than two classes with a positive weight there).
     """
+    if not isinstance(scale, bool | np.bool_):
+        msg = f"scale must be True or False, got {scale!r}."
+        raise TypeError(msg)
     cls = estimator_class(model)
     configs, params = _expand(grid, fixed_params, cls)
     seed = _seed(random_state)
@@ -180,6 +196,12 @@ def sweep(
     classes = None
     if logistic:
         classes, data = _logistic_targets(data, y_host, train_idx, sw_host)
+    std = None
+    if scale:  # the training rows' statistics, applied to every row
+        rows = _take(data, train_idx)
+        center = all(est.fit_intercept for est in ests)
+        std = fit_standardization(rows.X, rows.sample_weight, center=center, backend=be)
+        data = FitData(standardize(data.X, std, backend=be), data.y, data.sample_weight, be)
     train = _take(data, train_idx)
     val = None if val_idx is None else _take(data, val_idx)
     n = train.X.shape[0]
@@ -229,6 +251,9 @@ def sweep(
         raise ValueError(msg)
     fixed = {"method": method, **fixed_params}
     coefs, intercepts = _public_parameters(finished, n_classes)
+    if std is not None:  # in the raw features' units
+        raw = [raw_units(c, b, std, backend=be) for c, b in zip(coefs, intercepts, strict=True)]
+        coefs, intercepts = [c for c, _ in raw], [b for _, b in raw]
     return SweepResult(
         table=table,
         histories=[np.asarray(r.history, dtype=np.float64) for r in finished],
@@ -245,6 +270,7 @@ def sweep(
         val_index=val_idx,
         classes=classes,
         sample_weight=data.sample_weight is not None,
+        standardization=std,
         _template=template,
     )
 
@@ -644,7 +670,7 @@ def _table(
                 **{name: float(v[i]) for name, v in metrics.items()},
                 "n_iter": r.n_iter,
                 "t": r.updates + 1,
-                "converged": r.converged,
+                "converged": r.converged and r.diverged_at is None,
                 "stop_reason": _stop_reason(r),
                 "diverged": r.diverged_at is not None,
                 "diverged_epoch": r.diverged_at,

@@ -1,0 +1,133 @@
+"""Standardised features inside a fit, and the fitted model back in the data's own units.
+
+``--scale`` on the command line, ``gu.sweep(..., scale=True)`` and
+``gu.benchmark(..., scale=True)`` fit on ``(X - mean) / scale``, with the statistics of the
+training rows only (weighted by the sample weights where there are any): scikit-learn's
+``StandardScaler(with_mean=center)``, computed where the data live (one pass on the device,
+2 x n_features numbers brought home). A model fitted on the standardised features is the
+model ``coef / scale``, ``intercept - (coef / scale) · mean`` on the raw ones (per class for
+a logistic model): :func:`raw_units`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from groundup._typing import Array
+from groundup.backends import Backend
+
+__all__ = ["Standardization", "fit_standardization", "raw_units", "standardize"]
+
+
+@dataclass(frozen=True)
+class Standardization:
+    """The statistics of the training rows, on the host in float64.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (n_features,)
+        Subtracted from every row (zeros when ``center`` is False).
+    scale : ndarray of shape (n_features,)
+        Every column divided by it: the (weighted) standard deviation, 1 for a constant
+        column (scikit-learn's rule).
+    center : bool
+        Whether the columns were centred (``with_mean`` of ``StandardScaler``).
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    center: bool = True
+
+    def to_dict(self, names: Any = None) -> dict[str, Any]:
+        """``{"mean": [...], "scale": [...]}`` (by feature name with ``names``), for JSON."""
+        if names is None:
+            return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+        return {
+            "mean": dict(zip(map(str, names), map(float, self.mean), strict=True)),
+            "scale": dict(zip(map(str, names), map(float, self.scale), strict=True)),
+        }
+
+
+def fit_standardization(
+    X: Array, sample_weight: Array | None = None, *, center: bool = True, backend: Backend
+) -> Standardization:
+    """scikit-learn's ``StandardScaler(with_mean=center).fit(X, sample_weight=...)``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        The training rows, on ``backend``.
+    sample_weight : array of shape (n_samples,), optional
+        Weights the mean and the variance (as ``StandardScaler`` does).
+    center : bool, default=True
+        Subtract the mean (a model without an intercept is scaled only, so that it keeps
+        having none in raw units).
+    backend : Backend
+        Where ``X`` lives.
+
+    Returns
+    -------
+    Standardization
+    """
+    xp = backend.xp
+    if sample_weight is None:
+        total = float(X.shape[0])
+        mean = xp.mean(X, axis=0)
+        var = xp.mean((X - mean) ** 2, axis=0)
+    else:
+        w = xp.reshape(sample_weight, (-1, 1))
+        wsum = xp.sum(sample_weight)
+        mean = xp.sum(w * X, axis=0) / wsum
+        var = xp.sum(w * (X - mean) ** 2, axis=0) / wsum
+        total = float(backend.to_numpy(wsum))
+    host = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
+    m, v = host[0], host[1]
+    # StandardScaler's test for a column indistinguishable from a constant (Chan, Golub and
+    # LeVeque's bound on the two-pass variance), then a scale of 1 there.
+    eps = np.finfo(np.float64).eps
+    constant = v <= total * eps * v + (total * m * eps) ** 2
+    scale = np.where(constant, 1.0, np.sqrt(np.maximum(v, 0.0)))
+    return Standardization(m if center else np.zeros_like(m), scale, bool(center))
+
+
+def _device_pair(std: Standardization, like: Array, backend: Backend) -> tuple[Array, Array]:
+    mean = backend.asarray(np.ascontiguousarray(std.mean), dtype=like.dtype)
+    scale = backend.asarray(np.ascontiguousarray(std.scale), dtype=like.dtype)
+    return mean, scale
+
+
+def standardize(X: Array, std: Standardization, *, backend: Backend) -> Array:
+    """``(X - mean) / scale`` on ``X``'s device, in its dtype."""
+    mean, scale = _device_pair(std, X, backend)
+    return (X - mean) / scale
+
+
+def raw_units(
+    coef: Array, intercept: Array, std: Standardization, *, backend: Backend | None = None
+) -> tuple[Array, Array]:
+    """A model fitted on standardised features, in the raw features' units.
+
+    Parameters
+    ----------
+    coef : array of shape (n_features,) or (n_classes, n_features)
+    intercept : array of shape () or (n_classes,)
+    std : Standardization
+    backend : Backend, optional
+        Where ``coef`` lives (default: NumPy on the host).
+
+    Returns
+    -------
+    coef, intercept : arrays of the same shapes, namespace and dtype
+        ``coef / scale`` and ``intercept - (coef / scale) · mean``: the same predictions
+        on raw ``X`` as the fitted model on the standardised one.
+    """
+    if backend is None:
+        c = np.asarray(coef, dtype=np.float64) / std.scale
+        return c, np.asarray(intercept, dtype=np.float64) - c @ std.mean
+    xp = backend.xp
+    mean, scale = _device_pair(std, coef, backend)
+    c = coef / scale
+    return c, intercept - xp.sum(c * mean, axis=-1)

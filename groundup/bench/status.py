@@ -1,0 +1,199 @@
+"""How a peer's run ended, judged by groundup's own rules, so that a peer row and a groundup
+row that end the same way read the same in the table.
+
+A groundup estimator says why it stopped (``stop_reason_``) and raises
+:class:`~groundup.exceptions.DivergenceError` when its loss runs away. A peer says only how
+many epochs it ran: :func:`judge_peer` applies to it the rule of
+:func:`groundup.kernels.descent.divergent_epoch` (a loss that is not finite, grows past
+``GROWTH_LIMIT`` times the zero model's, or ends above it) on its loss history or its final
+training loss, and, where its stopping rule fired and its final coefficients are those of
+groundup's objective, the honest check of
+``GroundupEstimator._check_stalled`` (:func:`groundup._problem.objective_excess`,
+:func:`groundup.kernels.curvature.is_stalled`) on the training rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from groundup import backends
+from groundup._problem import objective_excess
+from groundup.kernels import logistic as lk
+from groundup.kernels.curvature import is_stalled
+from groundup.kernels.descent import divergent_epoch
+from groundup.kernels.losses import SquaredLoss
+
+__all__ = ["STALLED", "Outcome", "judge_peer"]
+
+#: The reason given for a run that stopped far from the minimum (a groundup row warns with
+#: the numbers; this is the line under the table for every such row).
+STALLED = (
+    "the stopping rule fired far from the minimum (the loss flattened along a valley, "
+    "typically features on very different scales): scale the features "
+    "(sklearn.preprocessing.StandardScaler) or lower tol"
+)
+
+
+@dataclass
+class Outcome:
+    """How a run ended.
+
+    Attributes
+    ----------
+    stop : str
+        ``"exact"`` (closed form), ``"tol"`` (its stopping rule), ``"max_iter"``,
+        ``"stalled"`` (the rule fired far from the minimum), ``"separable"`` or
+        ``"diverged"``.
+    converged : bool
+        ``stop`` is ``"exact"`` or ``"tol"``.
+    final_loss : float
+        Training loss at the end (MSE, or mean log-loss), NaN where not measured.
+    reason : str
+        Why a diverged or stalled run is one, with the remedy ("" otherwise).
+    """
+
+    stop: str
+    converged: bool
+    final_loss: float = math.nan
+    reason: str = ""
+
+
+def judge_peer(
+    fitter: Any, X: np.ndarray, y: np.ndarray, *, model: str, params: dict[str, Any]
+) -> Outcome:
+    """Judge a fitted peer (:class:`~groundup.bench.peers.PeerFit`) on its training rows.
+
+    Parameters
+    ----------
+    fitter : PeerFit
+        After ``fit``: ``coef_``, ``intercept_``, ``n_iter_``, ``stop_reason_`` (its own
+        rule: ``"exact"``, ``"tol"`` or ``"max_iter"``), ``loss_history_`` (or None),
+        ``tol_``, ``eta0_``, ``dtype_``.
+    X, y : ndarray
+        The training rows the peer was given (host; class labels as given).
+    model : {"linear", "logistic"}
+    params : dict
+        groundup's hyper-parameters of the run (``penalty``, ``alpha``, ``fit_intercept``).
+
+    Returns
+    -------
+    Outcome
+    """
+    stop = str(
+        getattr(fitter, "stop_reason_", None) or ("tol" if fitter.converged_ else "max_iter")
+    )
+    history = getattr(fitter, "loss_history_", None)
+    with np.errstate(all="ignore"):
+        objective, W, b, exact = _objective(fitter, X, y, model=model, params=params)
+        reference = float(objective.zero_loss())
+        if history is not None and len(history):
+            losses = [float(v) for v in history]
+        else:
+            losses = [_final_loss(fitter, objective, W, b, X, y, model=model, exact=exact)]
+    final = losses[-1]
+    if stop == "exact":
+        return Outcome(stop, True, final)
+    eps = float(np.finfo(np.dtype(getattr(fitter, "dtype_", "float64"))).eps)
+    auto = getattr(fitter, "eta0_auto", False)
+    epoch = divergent_epoch(losses, reference, eps, ends_above=not auto)
+    if epoch is not None:
+        return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
+    fi = bool(params.get("fit_intercept", True))
+    alpha = _alpha(params)
+    tol = getattr(fitter, "tol_", None)
+    if stop != "tol" or tol is None or alpha is None or not exact:
+        return Outcome(stop, stop == "tol", final)
+    with np.errstate(all="ignore"):
+        if model == "logistic" and alpha == 0 and objective.separated(W, b):
+            return Outcome(stop, True, final)  # no finite minimum to be far from
+        excess = objective_excess(
+            objective, W, b, alpha=alpha, fit_intercept=fi, backend=backends.resolve("numpy")
+        )
+    if is_stalled(excess, final, reference, float(tol)):
+        return Outcome("stalled", False, final, STALLED)
+    return Outcome(stop, True, final)
+
+
+def _alpha(params: dict[str, Any]) -> float | None:
+    """The L2 penalty of the objective; None for an L1 one (no smooth minimum to measure)."""
+    penalty = params.get("penalty")
+    if penalty is None:
+        return 0.0
+    if penalty == "l2":
+        return float(params.get("alpha", 1e-4))
+    return None
+
+
+def _objective(
+    fitter: Any, X: np.ndarray, y: np.ndarray, *, model: str, params: dict[str, Any]
+) -> tuple[Any, np.ndarray, np.ndarray, bool]:
+    """groundup's objective of the training rows and the peer's coefficients as its ``W``
+    (n_features, k) and ``b`` (k,); ``exact`` is False where the peer minimised another
+    objective (scikit-learn's one-vs-rest ``SGDClassifier`` on more than two classes)."""
+    xp = backends.resolve("numpy").xp
+    fi = bool(params.get("fit_intercept", True))
+    X = np.asarray(X, dtype=np.float64)
+    coef = np.atleast_2d(np.asarray(fitter.coef_, dtype=np.float64))
+    intercept = np.atleast_1d(np.asarray(fitter.intercept_, dtype=np.float64))
+    W, b = coef.T, np.broadcast_to(intercept, (coef.shape[0],)).copy()
+    if model == "linear":
+        obj = SquaredLoss(X, np.asarray(y, dtype=np.float64), None, fit_intercept=fi, xp=xp)
+        return obj, W, b, True
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) == 2:
+        y01 = (codes == 1).astype(np.float64)
+        obj = lk.BinaryLogLoss(X, y01, None, fit_intercept=fi, n_classes=2, xp=xp)
+        return obj, W[:, :1], b[:1], True
+    obj = lk.MultinomialLogLoss(
+        X, codes.astype(np.int32), None, fit_intercept=fi, n_classes=len(classes), xp=xp
+    )
+    return obj, W, b, not getattr(fitter, "one_vs_rest", False)
+
+
+def _final_loss(
+    fitter: Any,
+    objective: Any,
+    W: np.ndarray,
+    b: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    model: str,
+    exact: bool,
+) -> float:
+    """The training loss at the peer's final coefficients (MSE, or mean log-loss). A
+    one-vs-rest classifier is judged by its worst binary classifier's log-loss, times
+    log(n_classes) / log(2): each starts from log 2."""
+    if model == "linear":
+        r = np.asarray(X, dtype=np.float64) @ W[:, 0] + b[0] - np.asarray(y, dtype=np.float64)
+        return float(np.mean(r * r))
+    if exact:
+        return float(objective.loss(W, b))
+    xp = backends.resolve("numpy").xp
+    _, codes = np.unique(y, return_inverse=True)
+    X = np.asarray(X, dtype=np.float64)
+    worst = 0.0
+    for c in range(W.shape[1]):  # each binary classifier against the rest, from log 2
+        one = lk.BinaryLogLoss(X, (codes == c).astype(np.float64), None, n_classes=2, xp=xp)
+        loss = float(one.loss(W[:, c : c + 1], b[c : c + 1]))
+        worst = max(worst, loss) if math.isfinite(loss) else math.inf
+    # on the scale of the multinomial reference log(n_classes), which the rule compares to
+    return worst * math.log(W.shape[1]) / math.log(2)
+
+
+def _diverged(fitter: Any, losses: list[float], reference: float, epoch: int) -> str:
+    """The reason of a diverged peer, in the words of groundup's ``DivergenceError``."""
+    eta0 = getattr(fitter, "eta0_", None)
+    step = "" if eta0 is None else f" (eta0 {eta0:.3g})"
+    if len(losses) == 1:  # only the final loss is known
+        when = f"was {losses[0]:.4g} after {int(fitter.n_iter_)} epoch(s)"
+    else:
+        when = f"became {losses[epoch - 1]:.4g} at epoch {epoch}"
+    return (
+        f"the training loss {when}, from {reference:.4g} at the start{step}. "
+        "Lower eta0 or scale the features (sklearn.preprocessing.StandardScaler)."
+    )
