@@ -254,50 +254,13 @@ def _newton(c: Ctx, row: Row) -> None:
         row.skip = f"sklearn's array-API fit raised {type(exc).__name__}: {exc}"[:160]
 
 
-def torch_optim_loop(X: Any, y: Any, optimizer: str) -> tuple[Any, list[float]]:
-    """``bench_optimizers._torch_loop`` on X's device (that one builds its parameters and
-    permutations on the CPU, so it cannot index CUDA tensors); the same updates."""
-    import numpy as np
-    import torch
-    from bench_optimizers import BATCH, EPOCHS, ETA0
-
-    o, kw = torch.optim, {"dtype": X.dtype, "device": X.device, "requires_grad": True}
-    n, d = X.shape
-    W, b = torch.zeros((d, 1), **kw), torch.zeros((1,), **kw)
-    make = {
-        "momentum": lambda p: o.SGD(p, lr=1.0, momentum=0.9),
-        "nesterov": lambda p: o.SGD(p, lr=1.0, momentum=0.9, nesterov=True),
-        "adagrad": lambda p: o.Adagrad(p, lr=1.0, eps=1e-10),
-        "rmsprop": lambda p: o.RMSprop(p, lr=1.0, alpha=0.99),
-        "adam": lambda p: o.Adam(p, lr=1.0),
-        "adamw": lambda p: o.AdamW(p, lr=1.0, weight_decay=0.0),
-    }
-    opt = make[optimizer]([W, b])
-    rng = np.random.default_rng(0)
-    eta0, t, history = ETA0[optimizer], 1, []
-    for _ in range(EPOCHS):
-        order = torch.as_tensor(rng.permutation(n), device=X.device)
-        for start in range(0, n, BATCH):
-            idx = order[start : start + BATCH]
-            for group in opt.param_groups:
-                group["lr"] = eta0 / t**0.25
-            opt.zero_grad()
-            r = torch.index_select(X, 0, idx) @ W + b - torch.index_select(y, 0, idx)[:, None]
-            (0.5 * (r * r).mean()).backward()
-            opt.step()
-            t += 1
-        with torch.no_grad():
-            history.append(float(((X @ W + b)[:, 0] - y).pow(2).mean()))
-    return W, history
-
-
 def _optimizer(c: Ctx, row: Row, optimizer: str) -> None:
-    from bench_optimizers import EPOCHS, _minibatch
+    from bench_optimizers import EPOCHS, _minibatch, _torch_loop
 
     _, _, _, Xd, yd = c.data(c.n)
     est, out = _minibatch(optimizer), {}
     row.ours = c.time(lambda: est.fit(Xd, yd)) / EPOCHS
-    row.peer = c.time(lambda: out.update(W=torch_optim_loop(Xd, yd, optimizer)[0])) / EPOCHS
+    row.peer = c.time(lambda: out.update(W=_torch_loop(Xd, yd, optimizer)[0])) / EPOCHS
     row.note = _differ(c.be.to_numpy(est.coef_), c.be.to_numpy(out["W"].detach()))
 
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -145,18 +144,3 @@ def test_parse_pytest(gc: Any) -> None:
     assert gc.parse_pytest(out) == {"passed": 5, "skipped": 3, "failed": 2, "error": 0}
     assert gc.parse_pytest("1 error in 0.1s")["error"] == 1
     assert gc.parse_pytest("no summary") == {"passed": 0, "skipped": 0, "failed": 0, "error": 0}
-
-
-@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
-@pytest.mark.parametrize("optimizer", ["nesterov", "adam"])
-def test_torch_optim_loop_is_bench_optimizers_loop(gc: Any, optimizer: str) -> None:
-    import bench_optimizers
-    import torch
-
-    rng = np.random.default_rng(3)
-    X = torch.as_tensor(rng.standard_normal((700, 4)))
-    y = X @ torch.ones(4, dtype=torch.float64) + 1.0
-    W, history = gc.torch_optim_loop(X, y, optimizer)
-    W_ref, history_ref = bench_optimizers._torch_loop(X, y, optimizer)
-    np.testing.assert_allclose(W.detach().numpy(), W_ref.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(history, history_ref, rtol=1e-12)
