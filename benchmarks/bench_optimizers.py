@@ -77,16 +77,15 @@ def test_optimizer_vs_plain_minibatch(
 
 
 def _torch_loop(X: Any, y: Any, optimizer: str) -> tuple[Any, list[float]]:
-    """The hand-written PyTorch loop: per epoch a permutation from a NumPy Generator (seed
+    """The hand-written PyTorch loop, on X's device: per epoch a permutation from a NumPy Generator (seed
     0, as ``random_state=0``), per update ``index_select`` of the rows, the mean squared
     loss's ``backward`` and the ``torch.optim`` step with ``eta0 / t**0.25``; the training
     MSE after each epoch."""
     import torch
 
-    o = torch.optim
+    o, kw = torch.optim, {"dtype": X.dtype, "device": X.device, "requires_grad": True}
     n, d = X.shape
-    W = torch.zeros((d, 1), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((1,), dtype=torch.float64, requires_grad=True)
+    W, b = torch.zeros((d, 1), **kw), torch.zeros((1,), **kw)
     make = {
         "momentum": lambda p: o.SGD(p, lr=1.0, momentum=0.9),
         "nesterov": lambda p: o.SGD(p, lr=1.0, momentum=0.9, nesterov=True),
@@ -99,7 +98,7 @@ def _torch_loop(X: Any, y: Any, optimizer: str) -> tuple[Any, list[float]]:
     rng = np.random.default_rng(0)
     eta0, t, history = ETA0[optimizer], 1, []
     for _ in range(EPOCHS):
-        order = torch.as_tensor(rng.permutation(n))
+        order = torch.as_tensor(rng.permutation(n), device=X.device)
         for start in range(0, n, BATCH):
             idx = order[start : start + BATCH]
             for group in opt.param_groups:
