@@ -141,3 +141,31 @@ def _numpy_case():
     from _cases import CASES
 
     return next(c.values[0] for c in CASES if c.values[0].id == "numpy-cpu-float64")
+
+
+def test_cli_sweeps_optimizer(tmp_path, capsys, monkeypatch):
+    """``groundup sweep --param optimizer=sgd,momentum,adam``: one row per optimiser and
+    rate, the optimizer column in the table, sweep.csv and best.json."""
+    import json
+
+    import pandas as pd
+
+    from groundup.cli import main
+
+    monkeypatch.setenv("COLUMNS", "100")
+    out = tmp_path / "out"
+    code = main(
+        ["sweep", "--data", "diabetes", "--scale", "--param", "optimizer=sgd,momentum,adam",
+         "--param", "eta0=0.01,0.1", "--param", "max_iter=5", "--random-state", "0",
+         "--no-progress", "--no-plots", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "optimizer" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    table = pd.read_csv(out / "sweep.csv", index_col="run")
+    assert sorted(set(table["optimizer"])) == ["adam", "momentum", "sgd"]
+    assert len(table) == 6
+    assert json.loads((out / "best.json").read_text())["best_params"]["optimizer"] in set(
+        table["optimizer"]
+    )
