@@ -55,8 +55,9 @@ OPTIONS: dict[str, Any] = {
     "plots": True,
     "wide": False,
     "scale": False,
+    "optimizers": None,
 }
-_LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
+_LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data", "optimizers")
 
 
 # -- argument types ---------------------------------------------------------------------------
@@ -148,6 +149,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--param", dest="param", action="append", metavar="[METHOD.]KEY=VALUE",
         help="a hyper-parameter for every method (eta0=0.05) or one (sgd.eta0=0.01); "
         "repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--optimizers", type=names,
+        help="run each gradient method once per optimiser, e.g. sgd,momentum,adam (sgd, "
+        "momentum, nesterov, adagrad, rmsprop, adam, adamw; default: --param optimizer=... "
+        "or sgd); the PyTorch loop uses the matching torch.optim optimiser",
     )  # fmt: skip
     p.add_argument(
         "--scale", action="store_const", const=True,
@@ -283,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
                 backends=opts["backends"], devices=opts["devices"], dtypes=opts["dtypes"],
                 repeats=opts["repeats"], warmup=opts["warmup"], max_time=opts["max_time"],
                 peers=opts["peers"], params=params, test_size=opts["test_size"],
-                random_state=opts["seed"], scale=bool(opts["scale"]), progress=progress,
+                random_state=opts["seed"], scale=bool(opts["scale"]),
+                optimizers=opts["optimizers"], progress=progress,
             )  # fmt: skip
         except (ValueError, TypeError) as exc:
             raise UsageError(words(str(exc))) from None
