@@ -898,18 +898,36 @@ def make_figures(
             continue
         linear = ok[(ok["data"] == d.name) & (ok["model"] == "linear")]
         methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
+        opts = _optimizers_of(linear)
         paths: dict[str, Any] = {}
         failed: dict[str, str] = {}
-        for method in methods:  # one at a time: a method that diverges is named, not drawn
-            try:
-                paths.update(
-                    optimizer_paths(d, methods=[method], params=params, scale=_scaled(results))
-                )
-            except (ValueError, RuntimeError) as exc:
-                failed[method] = type(exc).__name__
+        for method in methods:  # one at a time: a path that diverges is named, not drawn
+            for opt in opts or [None]:
+                try:
+                    paths.update(
+                        optimizer_paths(
+                            d, methods=[method], params=params, scale=_scaled(results),
+                            optimizers=None if opt is None else [opt],
+                        )
+                    )  # fmt: skip
+                except (ValueError, RuntimeError) as exc:
+                    failed[method if opt is None else f"{method}·{opt}"] = type(exc).__name__
         if paths:
-            figs[f"loss_surface_{d.name}"] = loss_surface(d.X, d.y, paths, failed=failed)
+            l1 = (params or {}).get("penalty") in ("l1", "elasticnet")
+            figs[f"loss_surface_{d.name}"] = loss_surface(
+                d.X, d.y, paths, failed=failed, zero_slope=l1
+            )
     return figs
+
+
+def _optimizers_of(runs: pd.DataFrame) -> list[str] | None:
+    """The optimisers of these runs, in the order of appearance, when one path per
+    optimiser should be drawn (several, or one other than the plain ``sgd``); else None."""
+    if "optimizer" not in runs:
+        return None
+    named = [str(o) for o in runs["optimizer"].dropna() if str(o) != "nan"]
+    found = list(dict.fromkeys(named))
+    return found if found and found != ["sgd"] else None
 
 
 def write_outputs(

@@ -601,6 +601,7 @@ def optimizer_paths(
     params: dict[str, Any] | None = None,
     backend: str = "numpy",
     scale: bool = False,
+    optimizers: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
 
@@ -617,6 +618,9 @@ def optimizer_paths(
     scale : bool, default=False
         Fit on the standardised feature (as ``benchmark(scale=True)``) and give the path in
         the raw feature's units (each point mapped back: the same iterates).
+    optimizers : sequence of str, optional
+        One path per optimiser and method, keyed ``"method·optimizer"``
+        (``"minibatch·adam"``); default: one per method, with ``params``' optimiser.
 
     Returns
     -------
@@ -633,8 +637,17 @@ def optimizer_paths(
         std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
                                   backend=host)  # fmt: skip
         X = np.asarray(standardize(X, std, backend=host))
-    for method in methods:
+    runs = (
+        [(m, None) for m in methods]
+        if not optimizers
+        else [
+            (m, o) for m in methods for o in _check_names("optimizer", optimizers, OPTIMIZERS) or []
+        ]
+    )
+    for method, opt in runs:
         p = method_params("linear", method, params)
+        if opt is not None:
+            p["optimizer"] = opt
         est = LinearRegression(method=method, backend=backend, record_path=True, **p)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -644,7 +657,7 @@ def optimizer_paths(
         if std is not None:  # (b, w) on the standardised feature -> raw units
             w = path[:, 1] / std.scale[0]
             path = np.stack([path[:, 0] - w * std.mean[0], w], axis=1)
-        out[method] = path
+        out[method if opt is None else f"{method}·{opt}"] = path
     return out
 
 
