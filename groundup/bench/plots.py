@@ -582,10 +582,11 @@ def loss_surface(
             color = optimizer_color(name) if by_optimizer else method_color(name)
             text = name if by_optimizer else f"{name} ({len(p) - 1} epochs)"
             (line,) = ax.plot(p[:, 0], p[:, 1], "-o", color=color, markersize=3,
-                              linewidth=1.4, alpha=0.9)  # fmt: skip
+                              linewidth=1.4, alpha=0.9, label=text)  # fmt: skip
             entries.setdefault(text, line)
-            ax.plot(p[-1, 0], p[-1, 1], "o", color=color, markersize=6, markeredgecolor="k")
-        (star,) = ax.plot(best[0], best[1], "k*", markersize=14)
+            ax.plot(p[-1, 0], p[-1, 1], "o", color=color, markersize=6, markeredgecolor="k",
+                    label="_end")  # fmt: skip
+        (star,) = ax.plot(best[0], best[1], "k*", markersize=14, label="least squares")
         entries["least squares"] = star
         ax.set_xlabel("intercept")
         ax.set_ylabel("slope")
