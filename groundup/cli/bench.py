@@ -244,6 +244,14 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
                     f"values use groundup sweep --param {name}=..."
                 )
                 raise UsageError(msg)
+    named = [k for k, v in params.items() if k == "optimizer" or
+             (isinstance(v, dict) and "optimizer" in v)]  # fmt: skip
+    if opts.get("optimizers") and named:
+        msg = (
+            f"--optimizers {','.join(opts['optimizers'])} and --param optimizer=...: give the "
+            "optimiser once (--optimizers runs one row per optimiser)"
+        )
+        raise UsageError(msg)
     return opts, params
 
 
