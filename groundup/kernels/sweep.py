@@ -12,7 +12,11 @@ compute it on the host and move it in one transfer) and is read one row per upda
 The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` /
 ``n_iter_no_change`` rule, the ``adaptive`` schedule, divergence) mirror
 :func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
-:meth:`_Column.after_epoch`. A configuration that finishes (converged, diverged, or at its own
+:meth:`_Column.after_epoch`. An update other than the plain one (optimisers, the L1
+penalties) goes through a :class:`~groundup.kernels.update.ColumnStepper` (``update=``): one
+gradient product for every column (``ColumnStep.column_grad`` or ``full_grad``), then each
+column's own update with its own state, as :class:`~groundup.kernels.update.Stepper` makes
+it for one fit. A configuration that finishes (converged, diverged, or at its own
 ``max_iter``) leaves ``W`` at that epoch and the others go on, so every configuration ends
 where the single fit of its configuration ends. The logistic objectives live in
 :mod:`groundup.kernels.sweep_logistic`.

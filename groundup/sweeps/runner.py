@@ -11,6 +11,12 @@ classes, C columns of W per configuration) on the sweep's training split
 ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
 With ``scale=True`` the runs train on the features standardised with the training rows'
 statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
+
+``optimizer`` and the L1 penalties do not split groups: where a group holds a configuration
+other than the plain update, every update is one gradient product for all its columns and
+then each column's own update (:class:`groundup.kernels.update.ColumnStepper`: the
+configurations that share an optimiser keep one state over their columns). ``average`` and
+``class_weight`` are refused with an error that names the alternative.
 """
 
 from __future__ import annotations
@@ -106,7 +112,11 @@ def sweep(
         ``validation_fraction``, ``warm_start``, ``record_path`` and ``solver``: ``eta0``,
         ``batch_size``, ``max_iter``, ``learning_rate`` and its parameters (``power_t``,
         ``decay``, ``drop``, ``epochs_drop``, ``eta_min``, ``t_max``, ``t1``), ``alpha``,
-        ``penalty``, ``tol``, ``n_iter_no_change``, ... Every combination is one run.
+        ``penalty`` (``"l2"``, ``"l1"``, ``"elasticnet"``, with ``l1_ratio``), ``optimizer``
+        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
+        ``"adamw"``, and their constants), ``tol``, ``n_iter_no_change``, ... Every
+        combination is one run. ``average`` and ``class_weight`` are not swept (a
+        ``ValueError`` says so).
     sample_weight : array of shape (n_samples,), optional
         Non-negative weights. Every run is the single fit with ``sample_weight`` of its
         training rows (``sample_weight[result.train_index]``; an early-stopping score inside
@@ -152,7 +162,8 @@ def sweep(
     ------
     ValueError, TypeError
         An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
-        out of range (checked for every configuration before any training); bad
+        out of range, ``average`` or ``class_weight`` (checked for every configuration
+        before any training); bad
         ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
         fewer than two classes with a positive weight there).
     """
