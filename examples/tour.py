@@ -163,6 +163,32 @@ print(result.best_params)
 show(result.plot_losses(), "sweep_losses")
 
 # %% [markdown]
+# ## Optimisers on one loss surface
+#
+# `optimizer` is a parameter like any other: `gu.sweep` trains every optimiser and rate
+# below as the columns of one weight matrix (one gradient product per update, each
+# optimiser with its own state), and each run ends where `gu.fit` with its parameters
+# ends. Then each optimiser's path at its best rate, over the same contours: momentum
+# overshoots and swings back, Adam takes steps of the same size in each coordinate.
+
+# %%
+optimizers = ["sgd", "momentum", "adam"]
+swept = gu.sweep(
+    line.X, line.y, method="batch", grid={"optimizer": optimizers, "eta0": [0.03, 0.1, 0.3]},
+    learning_rate="constant", max_iter=40, tol=None, random_state=0,
+)  # fmt: skip
+table = swept.table
+print(table[["optimizer", "eta0", "train_loss", "val_rmse"]].to_string(index=False))
+best_rate = {
+    opt: part.sort_values("val_rmse")["eta0"].iloc[0] for opt, part in table.groupby("optimizer")
+}
+opt_paths = {}
+for opt in optimizers:
+    params = {"eta0": best_rate[opt], "learning_rate": "constant", "max_iter": 40, "tol": None}
+    opt_paths |= bench.optimizer_paths(line, methods=["batch"], optimizers=[opt], params=params)
+show(plots.loss_surface(line.X, line.y, opt_paths), "tour_optimizers")
+
+# %% [markdown]
 # `gu.diagnose` checks the assumptions of a fitted linear model; `plot()` draws the four
 # standard panels.
 

@@ -15,6 +15,7 @@ from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_err
 
 import groundup
 from groundup import bench, datasets
+from groundup.bench import report
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 QUICK = {"repeats": 1, "warmup": 0, "memory": False}
@@ -289,3 +290,90 @@ def test_logistic_runs_with_its_peers() -> None:
         assert row["accuracy"] == pytest.approx(accuracy_score(y_test, sk.predict(X_test)))
         expected = log_loss(y_test, sk.predict_proba(X_test))
         assert row["log_loss"] == pytest.approx(expected, rel=1e-4)
+
+
+# -- optimisers ---------------------------------------------------------------------------------
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_optimizers_give_one_row_each_with_torch_optim_peers(line: datasets.Dataset) -> None:
+    """``optimizers=[...]``: one row per optimiser for each gradient method (none for a
+    closed form), the PyTorch loop beside it with the matching torch.optim optimiser and the
+    same path (1e-10), scikit-learn's SGD peer only for the plain ``sgd``."""
+    opts = ["sgd", "momentum", "adam"]
+    res = bench.benchmark(
+        line, methods=["normal", "minibatch", "sgd"], backends=["torch"], dtypes=["float64"],
+        optimizers=opts, params={"max_iter": 6, "tol": None}, **QUICK,
+    )  # fmt: skip
+    assert (res["status"] == "ok").all(), res[["method", "impl", "reason"]]
+    assert res.loc[res["method"] == "normal", "optimizer"].isna().all()
+    for method in ("minibatch", "sgd"):
+        assert list(res.loc[(res["method"] == method) & ~res["peer"], "optimizer"]) == opts
+    loops = {"sgd": "torch.optim.SGD loop", "momentum": "torch.optim.SGD loop",
+             "adam": "torch.optim.Adam loop"}  # fmt: skip
+    for opt in opts:
+        ours = _row(res, method="minibatch", optimizer=opt, impl="groundup")
+        peer = _row(res, method="minibatch", optimizer=opt, impl=loops[opt])
+        np.testing.assert_allclose(peer["coef"], ours["coef"], rtol=1e-10)
+        np.testing.assert_allclose(peer["intercept"], ours["intercept"], rtol=1e-10)
+        np.testing.assert_allclose(peer["loss_history"], ours["loss_history"], rtol=1e-10)
+    sk = res[res["impl"] == "sklearn.SGDRegressor"]
+    assert list(sk["optimizer"]) == ["sgd"]
+    shown = report.display_frame(res)
+    assert {"minibatch·adam", "sgd·momentum", "normal"} <= set(shown["method"])
+
+
+def test_param_optimizer_applies_to_the_gradient_methods(line: datasets.Dataset) -> None:
+    res = bench.benchmark(
+        line, methods=["normal", "batch"], backends=["numpy"], peers=False,
+        params={"optimizer": "adam", "eta0": 0.3, "max_iter": 5, "tol": None}, **QUICK,
+    )  # fmt: skip
+    assert (res["status"] == "ok").all()
+    assert _row(res, method="batch")["optimizer"] == "adam"
+    assert pd.isna(_row(res, method="normal")["optimizer"])
+    est = groundup.LinearRegression(
+        method="batch",
+        optimizer="adam",
+        eta0=0.3,
+        max_iter=5,
+        tol=None,
+        random_state=0,
+        learning_rate="constant",
+    )
+    X_train, _, y_train, _ = line.split(0.25, 0)
+    est.fit(X_train, y_train)
+    np.testing.assert_allclose(_row(res, method="batch")["coef"], est.coef_, rtol=1e-12)
+
+
+def test_l1_penalty_skips_the_closed_forms_and_the_torch_loop(line: datasets.Dataset) -> None:
+    res = bench.benchmark(
+        line, methods=["normal", "batch"], backends=["numpy"],
+        params={"penalty": "l1", "alpha": 0.05, "max_iter": 5, "tol": None}, **QUICK,
+    )  # fmt: skip
+    normal = _row(res, method="normal")
+    assert normal["status"] == "skipped"
+    assert "has no closed form" in normal["reason"]
+    assert _row(res, method="batch", impl="groundup")["status"] == "ok"
+    loop = res[(res["method"] == "batch") & res["peer"]]
+    assert (loop["status"] == "skipped").all()
+    assert loop["reason"].str.contains("no L1 penalty").all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"optimizers": ["adam", "lion"]}, r"Unknown optimizer 'lion'; choose from \['sgd'"),
+        ({"optimizers": ["adam"], "params": {"optimizer": "sgd"}}, "give the optimiser once"),
+    ],
+)
+def test_bad_optimizers(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        bench.benchmark(**{"data": "line", **kwargs})
+
+
+def test_optimizer_paths_per_optimizer(line: datasets.Dataset) -> None:
+    paths = bench.optimizer_paths(line, methods=["batch"], optimizers=["sgd", "adam"])
+    assert list(paths) == ["batch·sgd", "batch·adam"]
+    p = bench.method_params("linear", "batch", {"optimizer": "adam"})
+    est = groundup.LinearRegression(method="batch", **p).fit(line.X, line.y)
+    np.testing.assert_allclose(
+        paths["batch·adam"][-1], [float(est.intercept_), est.coef_[0]], rtol=1e-12
+    )

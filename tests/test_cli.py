@@ -25,6 +25,7 @@ from groundup.cli.common import cli_words, parse_params
 
 SCRIPT = Path(sys.executable).with_name("groundup")
 QUICK = ["--repeats", "1", "--warmup", "0", "-q"]
+HAS_TORCH = backends.available().get("torch", {}).get("installed", False)
 
 
 def run(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -91,6 +92,29 @@ def test_bench_table_fits_80_and_120_columns(width: int, capsys, monkeypatch) ->
     assert len(rows) == 4 + 4  # line: normal, sgd (+2 peers); classes: sgd, newton (+2 peers)
     assert "fastest normal·numpy" in out
     assert "fastest " in out
+
+
+def test_bench_optimizers_one_row_each_within_100_columns(capsys, monkeypatch) -> None:
+    """``--optimizers sgd,momentum,adam``: each gradient method once per optimiser, its
+    label ``minibatch·adam``, the torch.optim loop beside it; the compact table fits 100
+    columns; ``--param optimizer=adam`` alone labels the gradient rows too."""
+    monkeypatch.setenv("COLUMNS", "100")
+    status, out, err = call(
+        capsys, "bench", "--data", "line", "--methods", "normal,minibatch", "--backends",
+        "numpy", "--optimizers", "sgd,momentum,adam", "--param", "max_iter=5", *QUICK,
+    )  # fmt: skip
+    assert status == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 100
+    firsts = [ln.split()[0] for ln in out.splitlines() if ln.strip()]
+    for opt in ("sgd", "momentum", "adam"):
+        assert firsts.count(f"minibatch·{opt}") == (2 if HAS_TORCH else 1)
+    assert firsts.count("normal") == 2
+    status, out, err = call(
+        capsys, "bench", "--data", "line", "--methods", "batch", "--backends", "numpy",
+        "--param", "optimizer=adam", "--param", "max_iter=5", "--no-peers", *QUICK,
+    )  # fmt: skip
+    assert status == 0, err
+    assert "batch·adam" in out
 
 
 def test_bench_wide_prints_every_column(capsys) -> None:
@@ -255,6 +279,11 @@ def test_bad_argument_exits_2_in_a_subprocess() -> None:
         (["fit", "line", "--param", "method=sgd"], "use --method instead"),
         (["fit", "line", "--features", "x,zz"], "--features: no column 'zz' in line"),
         (["bench", "--param", "eta0=0.1,0.2"], "for a grid of values use groundup sweep"),
+        (["bench", "--optimizers", "adam,lion"], "Unknown optimizer 'lion'; choose from"),
+        (
+            ["bench", "--optimizers", "adam", "--param", "optimizer=sgd"],
+            "--optimizers adam and --param optimizer=...: give the optimiser once",
+        ),
         (["fit", "line", "--model", "logistic"], "continuous target"),
         ([], "required: COMMAND"),
     ],

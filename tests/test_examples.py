@@ -39,6 +39,7 @@ def test_tour_runs_and_draws(tmp_path: Path) -> None:
     assert names == {
         "loss_per_epoch.png", "loss_vs_time.png", "fit_times.png", "scaling.png",
         "fitted_lines_line.png", "tour_loss_surface.png", "sweep_losses.png", "diagnostics.png",
+        "tour_optimizers.png",
     }  # fmt: skip
     for png in pngs:
         assert matplotlib.image.imread(png)[..., :3].var() > 0, png.name
@@ -71,7 +72,7 @@ def test_notebook_shows_its_figures_inline(tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 4
-    assert len(images) == 8  # every figure of the tour, each shown once
+    assert len(images) == 9  # every figure of the tour, each shown once
     assert list(tmp_path.iterdir()) == []
 
 

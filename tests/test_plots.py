@@ -398,3 +398,43 @@ def test_public_modules_load_on_attribute_access() -> None:
         "False", "True", "loss_curves", "to_html", "SweepResult", "DiagnosticReport",
         "benchmark", "load",
     ]  # fmt: skip
+
+
+def test_loss_surface_draws_one_path_per_optimizer(sets) -> None:
+    """Keys ``method·optimizer``: a panel per method on the same contours, one path per
+    optimiser in its colour, one legend (the optimisers) outside the panels."""
+    from groundup.bench.style import optimizer_color
+
+    line = next(d for d in sets if d.name == "line")
+    opts = ["sgd", "momentum", "adam"]
+    paths = bench.optimizer_paths(line, methods=["batch", "minibatch"], optimizers=opts)
+    fig = plots.loss_surface(line.X, line.y, paths)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_title().split(" (")[0] for ax in panels] == ["batch", "minibatch"]
+    for ax, method in zip(panels, ["batch", "minibatch"], strict=True):
+        assert ax.get_xlim() == panels[0].get_xlim()  # the same contours
+        drawn = {ln.get_label(): ln for ln in ax.get_lines()}
+        for opt in opts:
+            np.testing.assert_allclose(drawn[opt].get_xydata(), paths[f"{method}·{opt}"])
+            assert drawn[opt].get_color() == optimizer_color(opt)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [*opts, "least squares"]
+    _legend_outside(fig)
+    assert _png_variance(fig) > 0
+
+
+def test_loss_surface_marks_slope_zero_for_l1(sets) -> None:
+    """With alpha above |Cov(x, y)| the L1 minimum has slope 0: the proximal batch steps
+    climb with the intercept, then land on exactly zero and stay there, on the dashed line
+    the figure draws."""
+    line = next(d for d in sets if d.name == "line")
+    params = {"penalty": "l1", "alpha": 3.0, "max_iter": 60, "tol": None}
+    slope = bench.optimizer_paths(line, methods=["batch"], params=params)["batch"][:, 1]
+    assert slope.max() > 0.5
+    landed = int(np.argmax((slope == 0.0) & (np.arange(len(slope)) > 0)))
+    assert landed > 1
+    assert (slope[landed:] == 0.0).all()
+    paths = {"batch": bench.optimizer_paths(line, methods=["batch"], params=params)["batch"]}
+    fig = plots.loss_surface(line.X, line.y, paths, zero_slope=True)
+    assert "slope = 0" in [t.get_text() for t in fig.legends[0].get_texts()]
+    _legend_outside(fig)

@@ -207,3 +207,26 @@ def test_html_renders_in_chromium(results, tmp_path: Path) -> None:
     for rgb in ((0xE5, 0xF5, 0xE0), (0xDE, 0xEB, 0xF7), (0xD9, 0xF0, 0xD3)):
         marked |= np.all(np.abs(image - np.array(rgb) / 255) < 0.02, axis=-1)
     assert marked.sum() > 2000
+
+
+def test_optimizer_runs_are_labelled_and_drawn_per_optimizer() -> None:
+    """A run with several optimisers: ``method·optimizer`` in the table, the verdict and the
+    report, and the loss surface with one path per optimiser (per method panel)."""
+    pytest.importorskip("matplotlib")
+    line = datasets.make_line(120, random_state=3)
+    params = {"max_iter": 6, "tol": None}
+    res = bench.benchmark(
+        line, methods=["normal", "batch"], backends=["numpy"], peers=False,
+        optimizers=["sgd", "adam"], params=params, repeats=1, warmup=0, memory=False,
+    )  # fmt: skip
+    buf = io.StringIO()
+    report.print_table(res, Console(file=buf, width=100))
+    text = buf.getvalue()
+    assert "batch·sgd" in text
+    assert "batch·adam" in text
+    assert "batch·adam" in report.to_markdown(res)
+    assert list(res["optimizer"].iloc[:1].isna()) == [True]  # normal: no optimiser
+    fig = report.make_figures(res, [line], params)["loss_surface_line"]
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_title().split(" (")[0] for ax in panels] == ["batch"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["sgd", "adam", "least squares"]

@@ -332,6 +332,8 @@ class TorchLoop(PeerFit):
         auto = _auto(p, self.loss)
         if auto is None:
             eta0 = float(p["eta0"])
+        elif p.get("optimizer", "sgd") in _adaptive_rates():  # groundup's "auto": torch's lr
+            eta0 = _adaptive_rates()[p["optimizer"]]
         else:  # groundup's eta0="auto" of these rows, on their device (part of the fit)
             from groundup import backends
 
@@ -339,7 +341,7 @@ class TorchLoop(PeerFit):
             n_classes = 2 if self.loss == "squared" else len(self.classes_)
             eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=xp)
         self.eta0_, self.eta0_auto = eta0, auto is not None
-        opt = torch.optim.SGD(groups, lr=eta0)
+        opt = torch_optimizer(torch, p, groups, eta0)
         sched = None
         if p.get("learning_rate", "invscaling") == "invscaling":
             power_t = float(p.get("power_t", 0.25))
@@ -411,6 +413,43 @@ class TorchLoop(PeerFit):
         return self.torch.softmax(out, dim=1).cpu().double().numpy()
 
 
+def _adaptive_rates() -> dict[str, float]:
+    """groundup's ``eta0="auto"`` of the adaptive optimisers (torch's default rates)."""
+    from groundup.linear_model._base import ADAPTIVE_RATES
+
+    return ADAPTIVE_RATES
+
+
+#: The ``torch.optim`` class of each groundup optimiser.
+TORCH_OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Adagrad",
+                    "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}  # fmt: skip
+
+
+def torch_optimizer(torch: Any, p: dict[str, Any], groups: list[dict], lr: float) -> Any:
+    """The ``torch.optim`` optimiser of groundup's ``optimizer`` with groundup's constants
+    (each group's ``weight_decay``: L2 added to the gradient, AdamW's decoupled decay), as
+    ``benchmarks/bench_optimizers.py`` and ``tests/test_optimizers.py`` build it."""
+    o = torch.optim
+    name = p.get("optimizer", "sgd")
+    momentum = float(p.get("momentum", 0.9))
+    eps = float(p.get("epsilon", 1e-8))
+    betas = (float(p.get("beta_1", 0.9)), float(p.get("beta_2", 0.999)))
+    if name == "sgd":
+        return o.SGD(groups, lr=lr)
+    if name in ("momentum", "nesterov"):
+        return o.SGD(groups, lr=lr, momentum=momentum, nesterov=name == "nesterov")
+    if name == "adagrad":
+        return o.Adagrad(groups, lr=lr, eps=1e-10)
+    if name == "rmsprop":
+        return o.RMSprop(groups, lr=lr, alpha=float(p.get("rho", 0.99)), eps=eps)
+    if name == "adam":
+        return o.Adam(groups, lr=lr, betas=betas, eps=eps)
+    if name == "adamw":
+        return o.AdamW(groups, lr=lr, betas=betas, eps=eps)
+    msg = f"no torch.optim optimiser for optimizer={name!r}"
+    raise ValueError(msg)
+
+
 def _torch_loop(loss: str, full_batch: bool) -> Any:
     def build(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
         return TorchLoop(loss, p, full_batch=full_batch, device=device, dtype=dtype)
@@ -450,8 +489,23 @@ class Peer:
     on_device: bool = False
     early_stopping: bool = True
 
+    def label(self, params: dict[str, Any]) -> str:
+        """The name in the ``impl`` column for a run with ``params``: the PyTorch loop names
+        its ``torch.optim`` optimiser (``"torch.optim.Adam loop"``)."""
+        opt = params.get("optimizer", "sgd")
+        if self.backend == "torch" and opt in TORCH_OPTIMIZERS:
+            return self.name.replace("SGD", TORCH_OPTIMIZERS[opt])
+        return self.name
+
     def unsupported(self, params: dict[str, Any]) -> str | None:
         """Why this peer cannot follow ``params`` (``None`` when it can)."""
+        opt = params.get("optimizer", "sgd")
+        if opt != "sgd" and self.backend == "sklearn":
+            return f"{self.name} has plain SGD only (no optimizer={opt!r})"
+        if self.backend == "torch" and params.get("penalty") in ("l1", "elasticnet"):
+            return f"{self.name} has no L1 penalty (penalty={params['penalty']!r})"
+        if self.backend == "torch" and params.get("average"):
+            return f"{self.name} does not average (average={params['average']!r})"
         lr = params.get("learning_rate", "invscaling")
         if self.schedules is not None and lr not in self.schedules:
             return f"{self.name} has no learning_rate={lr!r} (it has {list(self.schedules)})"

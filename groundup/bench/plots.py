@@ -27,6 +27,7 @@ from groundup.bench.style import (
     METHOD_ORDER,
     backend_style,
     method_color,
+    optimizer_color,
     run_key,
     who,
 )
@@ -519,8 +520,9 @@ def loss_surface(
     y: np.ndarray,
     paths: Mapping[str, np.ndarray],
     *,
-    title: str = "MSE over (intercept, slope) and each method's path, epoch by epoch",
+    title: str | None = None,
     failed: Mapping[str, str] | None = None,
+    zero_slope: bool = False,
 ) -> Any:
     """Contours of the MSE over (intercept, slope) with each optimiser's path drawn on them.
 
@@ -530,11 +532,15 @@ def loss_surface(
     y : array of shape (n_samples,)
     paths : mapping of str to array of shape (n_points, 2)
         (intercept, slope) after each epoch, from the starting point, keyed by method (its
-        colour); e.g. from :func:`groundup.bench.optimizer_paths`.
-    title : str
+        colour), or by ``"method·optimizer"`` (e.g. from :func:`groundup.bench.
+        optimizer_paths` with ``optimizers``): then one panel per method, each with the
+        same contours and one path per optimiser, coloured by optimiser.
+    title : str, optional
     failed : mapping of str to str, optional
-        Methods whose path could not be drawn and why (``{"batch": "DivergenceError"}``),
-        named on the plot.
+        Paths that could not be drawn and why (``{"batch": "DivergenceError"}``), named on
+        the plot.
+    zero_slope : bool, default=False
+        Draw the line slope = 0 (where an L1 penalty's proximal steps land a coefficient).
 
     Returns
     -------
@@ -557,27 +563,55 @@ def loss_surface(
     n = x.size
     sx, sy, sxx, sxy, syy = x.sum(), y.sum(), x @ x, x @ y, y @ y
     Z = (syy - 2 * B * sy - 2 * W * sxy + n * B**2 + 2 * B * W * sx + W**2 * sxx) / n
-    fig, axes = _figure(1, 1, width=7.5, height=5.5)
-    ax = axes[0, 0]
+    by_optimizer = any("·" in k for k in paths)
+    panels: dict[str, dict[str, np.ndarray]] = {}
+    for key, path in paths.items():
+        method, _, opt = key.partition("·")
+        panels.setdefault(method if by_optimizer else "", {})[opt or key] = path
+    fig, axes = _figure(1, len(panels), width=6.2 if by_optimizer else 7.5, height=5.5)
     levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 16)
-    filled = ax.contourf(B, W, Z, levels=levels, cmap="Greys", alpha=0.45)
-    ax.contour(B, W, Z, levels=levels, colors="0.55", linewidths=0.5)
-    fig.colorbar(filled, ax=ax, label="training MSE", format="%.3g")
-    for name, path in paths.items():
-        p = np.asarray(path, dtype=float)
-        ax.plot(p[:, 0], p[:, 1], "-o", color=method_color(name), markersize=3, linewidth=1.4,
-                label=f"{name} ({len(p) - 1} epochs)")  # fmt: skip
-    ax.plot(best[0], best[1], "k*", markersize=14, label="least squares")
-    ax.set_xlabel("intercept")
-    ax.set_ylabel("slope")
-    ax.set_title(title, fontsize=10)
+    entries: dict[str, Any] = {}
+    filled = None
+    for ax, (method, drawn) in zip(axes[0], panels.items(), strict=True):
+        filled = ax.contourf(B, W, Z, levels=levels, cmap="Greys", alpha=0.45)
+        ax.contour(B, W, Z, levels=levels, colors="0.55", linewidths=0.5)
+        if zero_slope:
+            ax.axhline(0.0, color="0.25", linewidth=0.8, dashes=(4, 2))
+        for name, path in drawn.items():
+            p = np.asarray(path, dtype=float)
+            color = optimizer_color(name) if by_optimizer else method_color(name)
+            text = name if by_optimizer else f"{name} ({len(p) - 1} epochs)"
+            (line,) = ax.plot(p[:, 0], p[:, 1], "-o", color=color, markersize=3,
+                              linewidth=1.4, alpha=0.9, label=text)  # fmt: skip
+            entries.setdefault(text, line)
+            ax.plot(p[-1, 0], p[-1, 1], "o", color=color, markersize=6, markeredgecolor="k",
+                    label="_end")  # fmt: skip
+        (star,) = ax.plot(best[0], best[1], "k*", markersize=14, label="least squares")
+        entries["least squares"] = star
+        ax.set_xlabel("intercept")
+        ax.set_ylabel("slope")
+        if by_optimizer:
+            epochs = max(len(p) - 1 for p in drawn.values())
+            ax.set_title(f"{method} ({epochs} epochs)", fontsize=10)
+    if zero_slope:
+        from matplotlib.lines import Line2D
+
+        entries["slope = 0"] = Line2D([], [], color="0.25", linewidth=0.8, dashes=(4, 2))
+    what = "optimiser" if by_optimizer else "method"
+    fig.suptitle(
+        title or f"MSE over (intercept, slope) and each {what}'s path, epoch by epoch",
+        fontsize=10,
+    )
+    fig.colorbar(filled, ax=list(axes[0]), label="training MSE", format="%.3g")
     if failed:
         text = "not drawn:\n" + "\n".join(f"{m}: {why}" for m, why in failed.items())
-        ax.text(
-            0.02, 0.03, text, transform=ax.transAxes, fontsize=8, color=_FAIL_COLOR,
+        axes[0, 0].text(
+            0.02, 0.03, text, transform=axes[0, 0].transAxes, fontsize=8, color=_FAIL_COLOR,
             va="bottom", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": _FAIL_COLOR},
         )  # fmt: skip
-    fig.legend(loc="outside lower center", ncols=len(paths) + 1, frameon=False, fontsize=9)
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
+               ncols=min(len(entries), 3 * len(panels)), frameon=False,
+               fontsize=9)  # fmt: skip
     return fig
 
 

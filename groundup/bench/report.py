@@ -110,6 +110,26 @@ class _Col:
     needs: str | None = None  # a column of the results it reads (absent: not shown)
 
 
+def with_optimizers(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with each gradient run's optimiser in its ``method`` label
+    (``minibatch·adam``) where the run had an optimiser other than the plain ``sgd`` or
+    several of them; the results as they are otherwise (and once labelled)."""
+    if "optimizer" not in results:
+        return results
+    opts = results["optimizer"]
+    given = opts.notna() & (opts.astype(str) != "nan")
+    named = set(opts[given].astype(str))
+    if not named or named == {"sgd"}:
+        return results
+    out = results.copy()
+    method = out["method"].astype(object)
+    labelled = given & ~method.astype(str).str.contains("·", regex=False)
+    out.loc[labelled, "method"] = [
+        f"{m}·{o}" for m, o in zip(method[labelled], opts[labelled], strict=True)
+    ]
+    return out
+
+
 def _columns(results: pd.DataFrame) -> list[_Col]:
     models = set(results["model"].dropna()) if "model" in results else set()
     has = {c for c in results.columns if results[c].notna().any()}
@@ -224,6 +244,7 @@ def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
     DataFrame of str
         With ``data`` and ``n x d`` first.
     """
+    results = with_optimizers(results)
     cols = [c for c in _columns(results) if wide or c.compact]
     rows = []
     for _, r in results.iterrows():
@@ -316,6 +337,7 @@ def verdicts(results: pd.DataFrame) -> list[Verdict]:
         In the order the data sets appear; only data sets with a run that succeeded.
     """
     out = []
+    results = with_optimizers(results)
     ok = results[results["status"] == "ok"]
     for (name, n), part in ok.groupby(["data", "n_samples"], sort=False):
         regression = part["rmse"].notna().any() if "rmse" in part else False
@@ -427,6 +449,7 @@ def print_table(
     if console is None:
         console = Console()
     words = translate or (lambda s: s)
+    results = with_optimizers(results)
     if title:
         console.print(Text(title, style="bold"))
     if _scaled(results):
@@ -539,6 +562,7 @@ def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) 
     -------
     str
     """
+    results = with_optimizers(results)
     frame = display_frame(results, wide=True)
     cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.to_numpy()]
     lines = ["| " + " | ".join(frame.columns) + " |"]
@@ -752,6 +776,7 @@ def to_html(
 
     esc = html.escape
     record = record if record is not None else run_record()
+    results = with_optimizers(results)
     found = verdicts(results)
     best: dict[Any, set[str]] = {}
     for v in found:
@@ -873,18 +898,36 @@ def make_figures(
             continue
         linear = ok[(ok["data"] == d.name) & (ok["model"] == "linear")]
         methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
+        opts = _optimizers_of(linear)
         paths: dict[str, Any] = {}
         failed: dict[str, str] = {}
-        for method in methods:  # one at a time: a method that diverges is named, not drawn
-            try:
-                paths.update(
-                    optimizer_paths(d, methods=[method], params=params, scale=_scaled(results))
-                )
-            except (ValueError, RuntimeError) as exc:
-                failed[method] = type(exc).__name__
+        for method in methods:  # one at a time: a path that diverges is named, not drawn
+            for opt in opts or [None]:
+                try:
+                    paths.update(
+                        optimizer_paths(
+                            d, methods=[method], params=params, scale=_scaled(results),
+                            optimizers=None if opt is None else [opt],
+                        )
+                    )  # fmt: skip
+                except (ValueError, RuntimeError) as exc:
+                    failed[method if opt is None else f"{method}·{opt}"] = type(exc).__name__
         if paths:
-            figs[f"loss_surface_{d.name}"] = loss_surface(d.X, d.y, paths, failed=failed)
+            l1 = (params or {}).get("penalty") in ("l1", "elasticnet")
+            figs[f"loss_surface_{d.name}"] = loss_surface(
+                d.X, d.y, paths, failed=failed, zero_slope=l1
+            )
     return figs
+
+
+def _optimizers_of(runs: pd.DataFrame) -> list[str] | None:
+    """The optimisers of these runs, in the order of appearance, when one path per
+    optimiser should be drawn (several, or one other than the plain ``sgd``); else None."""
+    if "optimizer" not in runs:
+        return None
+    named = [str(o) for o in runs["optimizer"].dropna() if str(o) != "nan"]
+    found = list(dict.fromkeys(named))
+    return found if found and found != ["sgd"] else None
 
 
 def write_outputs(

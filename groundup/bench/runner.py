@@ -27,12 +27,13 @@ import pandas as pd
 
 from groundup import backends as _backends
 from groundup import datasets as _datasets
-from groundup._params import ALIASES, LINEAR_METHODS, LOGISTIC_METHODS
+from groundup._params import ALIASES, GRADIENT, LINEAR_METHODS, LOGISTIC_METHODS
 from groundup._scaling import Standardization, fit_standardization, raw_units, standardize
 from groundup.backends import to_numpy
 from groundup.bench.peers import Peer, PeerFit, peers_for
 from groundup.bench.status import Outcome, judge_peer
 from groundup.exceptions import DivergenceError
+from groundup.kernels.optimizers import OPTIMIZERS
 from groundup.linear_model import LinearRegression, estimator_class
 
 __all__ = [
@@ -67,7 +68,7 @@ BENCH_DEFAULTS: dict[str, Any] = {
 _WARMUP_EPOCHS = 2  # warm-up fits run this many epochs: same shapes, kernels and caches
 
 COLUMNS: tuple[str, ...] = (
-    "data", "model", "method", "impl", "peer", "backend", "device", "dtype",
+    "data", "model", "method", "optimizer", "impl", "peer", "backend", "device", "dtype",
     "n_samples", "n_features", "scaled", "status", "reason",
     "rmse", "mae", "r2", "accuracy", "log_loss",
     "fit_time", "fit_time_min", "fit_time_max", "repeats",
@@ -224,6 +225,7 @@ class _Run:
             "data": self.data.name,
             "model": self.model,
             "method": self.method,
+            "optimizer": self.params.get("optimizer"),
             "impl": self.impl,
             "peer": self.peer,
             "backend": self.backend,
@@ -395,7 +397,21 @@ def method_params(model: str, method: str, params: dict[str, Any] | None) -> dic
     for layer in (BENCH_DEFAULTS, params or {}):
         out.update({k: v for k, v in layer.items() if not isinstance(v, dict)})
         out.update(layer.get(method, {}))
+    if method in GRADIENT:
+        out.setdefault("optimizer", "sgd")
+    else:  # a closed form (or Newton) has no optimiser
+        out.pop("optimizer", None)
     return out
+
+
+def _closed_refusal(method: str, p: dict[str, Any]) -> str | None:
+    """Why a method without a gradient loop cannot run ``p`` (an L1 penalty), or None."""
+    if method not in GRADIENT and p.get("penalty") in ("l1", "elasticnet"):
+        return (
+            f"penalty={p['penalty']!r} has no closed form; method {method!r} takes None or "
+            "'l2' (the gradient methods run it)"
+        )
+    return None
 
 
 def _check_names(kind: str, given: Iterable[str] | None, valid: Sequence[str]) -> list[str] | None:
@@ -439,6 +455,14 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
             raise ValueError(msg)
 
 
+def _sets_optimizer(params: dict[str, Any] | None) -> bool:
+    """Whether ``params`` names an optimiser (for every method or for one)."""
+    return any(
+        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v)
+        for k, v in (params or {}).items()
+    )
+
+
 def _plan(
     sets: list[_datasets.Dataset],
     models: Sequence[str],
@@ -447,6 +471,7 @@ def _plan(
     params: dict[str, Any] | None,
     peer_dtypes: Sequence[str],
     with_peers: bool,
+    optimizers: Sequence[str] | None = None,
 ) -> tuple[list[_Run], list[dict[str, Any]]]:
     runs: list[_Run] = []
     skipped: list[dict[str, Any]] = []
@@ -463,26 +488,52 @@ def _plan(
             for method in methods or METHODS[model]:
                 if method not in METHODS[model]:
                     continue
-                p = method_params(model, method, params)
-                base = {"data": data, "model": model, "method": method, "params": p}
-                for place in places:
-                    est_params = {**p, "method": method, "backend": place.name,
-                                  "device": place.device, "dtype": place.dtype}  # fmt: skip
-                    runs.append(
-                        _Run(
-                            **base, impl="groundup", backend=place.name, device=place.device,
-                            dtype=place.dtype,
-                            make=_groundup_maker(cls, est_params, place),
-                            device_backend=place.backend,
-                        )
-                    )  # fmt: skip
-                if with_peers:
-                    for peer in peers_for(model, method):
-                        devices = _peer_devices(peer, places)
-                        runs_or_skips = _peer_runs(peer, base, p, devices, peer_dtypes)
-                        for item in runs_or_skips:
-                            (runs if isinstance(item, _Run) else skipped).append(item)
+                for opt in optimizers if optimizers and method in GRADIENT else [None]:
+                    more = {} if opt is None else {"optimizer": opt}
+                    _plan_method(data, model, method, cls, places, {**(params or {}), **more},
+                                 peer_dtypes, with_peers, runs, skipped)  # fmt: skip
     return runs, skipped
+
+
+def _plan_method(
+    data: _datasets.Dataset,
+    model: str,
+    method: str,
+    cls: type,
+    places: list[_Place],
+    params: dict[str, Any],
+    peer_dtypes: Sequence[str],
+    with_peers: bool,
+    runs: list[_Run],
+    skipped: list[dict[str, Any]],
+) -> None:
+    """The runs (groundup on every place, the peers) of one data set, model and method."""
+    p = method_params(model, method, params)
+    base = {"data": data, "model": model, "method": method, "params": p}
+    refusal = _closed_refusal(method, p)
+    if refusal is not None:
+        label = {"data": data.name, "model": model, "method": method}
+        skipped.append(_skip_row("-", "-", "-", refusal, **label))
+        return
+    for place in places:
+        est_params = {**p, "method": method, "backend": place.name,
+                      "device": place.device, "dtype": place.dtype}  # fmt: skip
+        runs.append(
+            _Run(
+                **base, impl="groundup", backend=place.name, device=place.device,
+                dtype=place.dtype,
+                make=_groundup_maker(cls, est_params, place),
+                device_backend=place.backend,
+            )
+        )  # fmt: skip
+    if with_peers:
+        for peer in peers_for(model, method):
+            if peer.backend == "sklearn" and p.get("optimizer", "sgd") != "sgd":
+                continue  # scikit-learn's SGD has the plain update only: no peer
+            devices = _peer_devices(peer, places)
+            runs_or_skips = _peer_runs(peer, base, p, devices, peer_dtypes)
+            for item in runs_or_skips:
+                (runs if isinstance(item, _Run) else skipped).append(item)
 
 
 def _groundup_maker(cls: type, est_params: dict[str, Any], place: _Place) -> Callable:
@@ -509,8 +560,10 @@ def _peer_runs(
     dtypes: Sequence[str],
 ) -> list[_Run | dict[str, Any]]:
     out: list[_Run | dict[str, Any]] = []
-    label = {"data": base["data"].name, "model": base["model"], "method": base["method"]}
+    label = {"data": base["data"].name, "model": base["model"], "method": base["method"],
+             "optimizer": params.get("optimizer")}  # fmt: skip
     why = peer.unsupported(params)
+    name = peer.label(params)
     lib_missing = None
     if peer.backend in _backends.NAMES:
         info = backend_info().get(peer.backend, {})
@@ -521,7 +574,7 @@ def _peer_runs(
             reason = why or lib_missing
             if reason:
                 out.append(
-                    _skip_row(peer.backend, device, dtype, reason, impl=peer.name, **label)
+                    _skip_row(peer.backend, device, dtype, reason, impl=name, **label)
                     | {"peer": True}
                 )
                 continue
@@ -534,7 +587,7 @@ def _peer_runs(
 
             out.append(
                 _Run(
-                    **base, impl=peer.name, backend=peer.backend, device=device, dtype=dtype,
+                    **base, impl=name, backend=peer.backend, device=device, dtype=dtype,
                     make=make, peer=True, device_backend=dev_be,
                 )
             )  # fmt: skip
@@ -548,6 +601,7 @@ def optimizer_paths(
     params: dict[str, Any] | None = None,
     backend: str = "numpy",
     scale: bool = False,
+    optimizers: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
 
@@ -564,6 +618,9 @@ def optimizer_paths(
     scale : bool, default=False
         Fit on the standardised feature (as ``benchmark(scale=True)``) and give the path in
         the raw feature's units (each point mapped back: the same iterates).
+    optimizers : sequence of str, optional
+        One path per optimiser and method, keyed ``"method·optimizer"``
+        (``"minibatch·adam"``); default: one per method, with ``params``' optimiser.
 
     Returns
     -------
@@ -580,8 +637,17 @@ def optimizer_paths(
         std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
                                   backend=host)  # fmt: skip
         X = np.asarray(standardize(X, std, backend=host))
-    for method in methods:
+    runs = (
+        [(m, None) for m in methods]
+        if not optimizers
+        else [
+            (m, o) for m in methods for o in _check_names("optimizer", optimizers, OPTIMIZERS) or []
+        ]
+    )
+    for method, opt in runs:
         p = method_params("linear", method, params)
+        if opt is not None:
+            p["optimizer"] = opt
         est = LinearRegression(method=method, backend=backend, record_path=True, **p)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -591,7 +657,7 @@ def optimizer_paths(
         if std is not None:  # (b, w) on the standardised feature -> raw units
             w = path[:, 1] / std.scale[0]
             path = np.stack([path[:, 0] - w * std.mean[0], w], axis=1)
-        out[method] = path
+        out[method if opt is None else f"{method}·{opt}"] = path
     return out
 
 
@@ -615,6 +681,7 @@ def benchmark(
     random_state: int = 0,
     memory: bool = True,
     scale: bool = False,
+    optimizers: Sequence[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:
     """Fit every requested model and method on every backend, device and dtype; time it.
@@ -666,6 +733,12 @@ def benchmark(
         training split (scikit-learn's ``StandardScaler``; the held-out rows with the same
         statistics), for every method and every peer; the ``coef`` and ``intercept``
         columns stay in the raw features' units.
+    optimizers : sequence of str, optional
+        Run every gradient method (``batch``, ``sgd``, ``minibatch``) once per optimiser
+        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
+        ``"adamw"``), one row each with its name in the ``optimizer`` column; the PyTorch
+        loop beside each uses the matching ``torch.optim`` optimiser, scikit-learn's SGD
+        peers only ``"sgd"``. Default: the ``optimizer`` of ``params`` (``"sgd"``).
     progress : callable, optional
         ``progress(done, total, label)`` before each run.
 
@@ -693,10 +766,19 @@ def benchmark(
     dtypes = _check_names("dtype", dtypes, DTYPES)
     _check_counts(repeats, warmup, max_time, test_size, sizes)
     _check_params(params, models)
+    optimizers = _check_names("optimizer", optimizers, OPTIMIZERS)
+    if optimizers and _sets_optimizer(params):
+        msg = (
+            "give the optimiser once: as optimizers=[...] (one row each) or as "
+            "params={'optimizer': ...}, not both."
+        )
+        raise ValueError(msg)
     sets = _datasets.resolve(data, sizes=sizes, random_state=random_state, target=target)
 
     places, skipped = _places(names, devices, dtypes)
-    runs, more = _plan(sets, models, methods, places, params, dtypes or ["float64"], peers)
+    runs, more = _plan(
+        sets, models, methods, places, params, dtypes or ["float64"], peers, optimizers
+    )
     skipped += more
     rows: list[dict[str, Any]] = []
     splits: dict[int, _Split] = {}

@@ -20,6 +20,7 @@ __all__ = [
     "backend_style",
     "dashes",
     "method_color",
+    "optimizer_color",
     "run_key",
     "who",
 ]
@@ -88,6 +89,19 @@ _EXTRA_BACKENDS: dict[str, int] = {}
 def method_color(method: str) -> str:
     """The tab10 colour of ``method`` (``"C0"`` ... ``"C9"``), the same in every figure."""
     return f"C{_index(str(method), METHOD_ORDER, _EXTRA_METHODS) % 10}"
+
+
+# tab10 index of each optimiser (groundup.kernels.optimizers.OPTIMIZERS' order).
+OPTIMIZER_ORDER: tuple[str, ...] = (
+    "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+)  # fmt: skip
+_EXTRA_OPTIMIZERS: dict[str, int] = {}
+
+
+def optimizer_color(name: str) -> str:
+    """The tab10 colour of optimiser ``name``, the same in every figure (the loss surface's
+    paths, the tour's)."""
+    return f"C{_index(str(name), OPTIMIZER_ORDER, _EXTRA_OPTIMIZERS) % 10}"
 
 
 def backend_style(name: str) -> dict[str, Any]:

@@ -55,8 +55,9 @@ OPTIONS: dict[str, Any] = {
     "plots": True,
     "wide": False,
     "scale": False,
+    "optimizers": None,
 }
-_LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data")
+_LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data", "optimizers")
 
 
 # -- argument types ---------------------------------------------------------------------------
@@ -150,6 +151,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "repeatable",
     )  # fmt: skip
     p.add_argument(
+        "--optimizers", type=names,
+        help="run each gradient method once per optimiser, e.g. sgd,momentum,adam (sgd, "
+        "momentum, nesterov, adagrad, rmsprop, adam, adamw; default: --param optimizer=... "
+        "or sgd); the PyTorch loop uses the matching torch.optim optimiser",
+    )  # fmt: skip
+    p.add_argument(
         "--scale", action="store_const", const=True,
         help="standardise each data set's features with its training split's mean and "
         "standard deviation, for every method and peer (coefficients stay in the data's units)",
@@ -237,6 +244,14 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
                     f"values use groundup sweep --param {name}=..."
                 )
                 raise UsageError(msg)
+    named = [k for k, v in params.items() if k == "optimizer" or
+             (isinstance(v, dict) and "optimizer" in v)]  # fmt: skip
+    if opts.get("optimizers") and named:
+        msg = (
+            f"--optimizers {','.join(opts['optimizers'])} and --param optimizer=...: give the "
+            "optimiser once (--optimizers runs one row per optimiser)"
+        )
+        raise UsageError(msg)
     return opts, params
 
 
@@ -283,7 +298,8 @@ def run(args: argparse.Namespace) -> int:
                 backends=opts["backends"], devices=opts["devices"], dtypes=opts["dtypes"],
                 repeats=opts["repeats"], warmup=opts["warmup"], max_time=opts["max_time"],
                 peers=opts["peers"], params=params, test_size=opts["test_size"],
-                random_state=opts["seed"], scale=bool(opts["scale"]), progress=progress,
+                random_state=opts["seed"], scale=bool(opts["scale"]),
+                optimizers=opts["optimizers"], progress=progress,
             )  # fmt: skip
         except (ValueError, TypeError) as exc:
             raise UsageError(words(str(exc))) from None

@@ -12,7 +12,11 @@ compute it on the host and move it in one transfer) and is read one row per upda
 The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` /
 ``n_iter_no_change`` rule, the ``adaptive`` schedule, divergence) mirror
 :func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
-:meth:`_Column.after_epoch`. A configuration that finishes (converged, diverged, or at its own
+:meth:`_Column.after_epoch`. An update other than the plain one (optimisers, the L1
+penalties) goes through a :class:`~groundup.kernels.update.ColumnStepper` (``update=``): one
+gradient product for every column (``ColumnStep.column_grad`` or ``full_grad``), then each
+column's own update with its own state, as :class:`~groundup.kernels.update.Stepper` makes
+it for one fit. A configuration that finishes (converged, diverged, or at its own
 ``max_iter``) leaves ``W`` at that epoch and the others go on, so every configuration ends
 where the single fit of its configuration ends. The logistic objectives live in
 :mod:`groundup.kernels.sweep_logistic`.
@@ -32,6 +36,7 @@ from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
 from groundup.kernels.losses import ResidualStep, SquaredLoss
 from groundup.kernels.objective import ColumnObjective
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import ColumnStepper, pack, unpack
 
 __all__ = [
     "ColumnResult",
@@ -121,6 +126,17 @@ class ColumnStep(ResidualStep):
         """
         R = self.batch_residuals(Xb, yb, W, b)
         return self._residual_step(Xb, R, sb, W, b, eta, decay, fit_intercept)
+
+    def column_grad(
+        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
+    ) -> tuple[Array, Array]:
+        """The batch's mean gradient of every column (no penalty): (n_features,
+        K·outputs) and (K·outputs,), for an update other than the plain one."""
+        R = self.batch_residuals(Xb, yb, W, b)
+        if sb is not None:
+            R = R * sb[:, None]
+        R = R / Xb.shape[0]
+        return Xb.T @ R, self._column_sums(R)
 
 
 class SquaredLossColumns(ColumnStep, SquaredLoss):
@@ -290,6 +306,7 @@ def descend_columns(
     rate_table: RateTable | None = None,
     to_host: Callable[[Array], list[float]] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    update: ColumnStepper | None = None,
     xp: Namespace,
 ) -> list[ColumnResult]:
     """Run gradient descent for K configurations at once, ``outputs`` columns of ``W`` each.
@@ -334,7 +351,13 @@ def descend_columns(
         fast path); the fallback reads it element by element.
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, n_running)`` after every epoch (progress reports).
-    xp : namespace
+    update : ColumnStepper, optional
+        Every column's optimiser and L1 part (:class:`~groundup.kernels.update.
+        ColumnStepper`, built for this ``W``): each update is then the objective's
+        ``column_grad`` (or ``full_grad``) for all columns, one product, followed by the
+        stepper's update of each column with its own state; the ``alpha`` of ``columns``
+        is then the stepper's business (give the stepper the L2 strengths). ``None``: the
+        plain update of every column.
 
     Returns
     -------
@@ -367,6 +390,8 @@ def descend_columns(
     dev, dt = _device(W), W.dtype
     table = rate_table if rate_table is not None else device_rate_table(dt, dev, xp)
     rates = _Rates(cols, C, table, dt, dev, xp)
+    if update is not None:
+        rates.decays = False  # the stepper applies each column's L2 strength
     results: list[ColumnResult | None] = [None] * K
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     active = list(range(K))
@@ -381,7 +406,11 @@ def descend_columns(
     while active:
         epoch += 1
         eta, dec = rates.epoch(active, t, per_epoch)
-        if full:
+        if update is not None:
+            W, b = _stepped_epoch(
+                objective, update, X, y, sample_weight, W, b, eta, t, full, bs, orders, xp=xp
+            )
+        elif full:
             gw, gb = objective.full_grad(W, b)
             W, b = _step(W, b, gw, gb, eta[0, :], None if dec is None else dec[0, :], s)
         else:
@@ -425,6 +454,8 @@ def descend_columns(
                 configs = xp.asarray(kept, device=dev)  # the default integer dtype
                 sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=dev)
                 W, b = objective.keep(W, b, sel, configs)
+                if update is not None:
+                    update.keep(kept if C == 1 else _columns_of(kept, ka, C))
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     out: list[ColumnResult] = [r for r in results if r is not None]
@@ -451,6 +482,37 @@ def _parameters_of(
         return W[:, j], b[j]
     sel = xp.asarray(_columns_of([j], k, outputs), device=_device(W))
     return xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+
+
+def _stepped_epoch(
+    objective: Any,
+    update: ColumnStepper,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    W: Array,
+    b: Array,
+    eta: Array,
+    t: int,
+    full: bool,
+    bs: int,
+    orders: Callable[[], Array | None],
+    *,
+    xp: Namespace,
+) -> tuple[Array, Array]:
+    """One epoch of the stepper's updates (``descend``'s ``_stepped``, K columns): per
+    update one gradient for every column, then each column's own update."""
+    if full:
+        gw, gb = objective.full_grad(W, b)
+        return unpack(update.step(pack(W, b, xp=xp), gw, gb, eta[0, :], t))
+    n, d = X.shape[0], W.shape[0]
+    order = orders()
+    theta = pack(W, b, xp=xp)
+    for u, first in enumerate(range(0, n, bs)):
+        Xb, yb, sb = batch_rows(X, y, sample_weight, order, first, min(first + bs, n), xp=xp)
+        gw, gb = objective.column_grad(Xb, yb, sb, theta[:d, :], theta[d, :])
+        theta = update.step(theta, gw, gb, eta[u, :], t + u)
+    return unpack(theta)
 
 
 def _step(

@@ -29,7 +29,7 @@ from groundup._typing import Array, Namespace
 from groundup.kernels.optimizers import OptimizerSettings, OptimizerState, optimizer_step
 from groundup.kernels.penalties import CumulativeL1, soft_threshold, truncate
 
-__all__ = ["Stepper", "UpdateSettings", "UpdateState"]
+__all__ = ["ColumnStepper", "Stepper", "UpdateSettings", "UpdateState"]
 
 
 @dataclass(frozen=True)
@@ -206,3 +206,198 @@ class Stepper:
         if self.s.average and self.s.average <= t_next - 1:
             return unpack(self.state.average)
         return W, b
+
+
+class ColumnStepper:
+    """The stepper's update for the K configurations of a sweep group (the columns of
+    ``W``, :func:`groundup.kernels.sweep.descend_columns`), each with its own optimiser,
+    L2 and L1 strengths and state.
+
+    The configurations that share an optimiser (and its constants) form a part; each part
+    keeps one :class:`~groundup.kernels.optimizers.OptimizerState` over its columns only
+    (so one optimiser's state never sees another's columns) and takes
+    :func:`~groundup.kernels.optimizers.optimizer_step` with a learning rate per column.
+    The update of every column is :class:`Stepper`'s, in the same order (averaging aside:
+    ``average`` is not supported here). A single part covering every column in order
+    works on ``theta`` as it is; several take their columns out and put them back (two
+    gathers per update, no host sync).
+
+    Parameters
+    ----------
+    settings : list of UpdateSettings, length K
+        Each configuration's update (``average`` must be 0).
+    alphas : list of float, length K
+        Each configuration's L2 strength.
+    outputs : int
+        Columns of ``W`` per configuration, laid out output by output (column ``c·K + k``).
+    fit_intercept : bool
+    full : bool
+        Full-batch updates: the L1 part by soft thresholding (else the truncation).
+    W : array of shape (n_features, outputs·K)
+        The starting weights (shape, dtype and device of the state).
+    xp : namespace
+    """
+
+    def __init__(
+        self,
+        settings: list[UpdateSettings],
+        alphas: list[float],
+        *,
+        outputs: int,
+        fit_intercept: bool,
+        full: bool,
+        W: Array,
+        xp: Namespace,
+    ) -> None:
+        if any(s.average for s in settings):
+            msg = "ColumnStepper does not average (average=0 for every configuration)."
+            raise ValueError(msg)
+        self.xp, self.full, self.fit_intercept = xp, full, fit_intercept
+        self.d = W.shape[0]
+        self.dt, self.dev = W.dtype, _device(W)
+        K = len(settings)
+        # every column's configuration, output by output
+        self.config_of = [k for _ in range(outputs) for k in range(K)]
+        self.settings, self.alphas = settings, alphas
+        kinds: dict[OptimizerSettings, list[int]] = {}
+        for j, k in enumerate(self.config_of):
+            kinds.setdefault(settings[k].optimizer, []).append(j)
+        # the parts: optimiser settings, the columns (ids) they own, their state
+        self.parts = [
+            _Part(opt, ids, None if opt.name == "sgd" else OptimizerState(opt.name))
+            for opt, ids in kinds.items()
+        ]
+        self.ids = list(range(len(self.config_of)))  # the columns of theta, by id
+        rows = xp.reshape(xp.arange(self.d + 1, device=self.dev), (self.d + 1, 1))
+        self.coef_rows = xp.astype(rows < self.d, self.dt)
+        self.icpt_rows = 1.0 - self.coef_rows
+        self.any_l1 = any(s.l1 for s in settings)
+        for p in self.parts:
+            p.state_zeros(self, xp)
+        self._layout()
+
+    def _row(self, values: list[float]) -> Array:
+        return self.xp.reshape(
+            self.xp.asarray(values, dtype=self.dt, device=self.dev), (1, len(values))
+        )
+
+    def _layout(self) -> None:
+        """Each part's positions in ``theta`` and the per-column constants."""
+        xp = self.xp
+        where = {i: j for j, i in enumerate(self.ids)}
+        order: list[int] = []
+        for p in self.parts:
+            p.pos = [where[i] for i in p.ids]
+            order += p.pos
+            cfg = [self.config_of[i] for i in p.ids]
+            alphas = [self.alphas[k] for k in cfg]
+            p.alpha = self._row(alphas) if any(alphas) else None
+            p.decay_rows = None if p.alpha is None else self.coef_rows * p.alpha
+            l1 = [self.settings[k].l1 for k in cfg]
+            p.l1 = self._row(l1) if any(l1) else None
+            p.index = xp.asarray(p.pos, device=self.dev)
+        self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
+        inverse = [0] * len(order)
+        for j, pos in enumerate(order):
+            inverse[pos] = j
+        self.inverse = xp.asarray(inverse, device=self.dev)
+        self.eta_index = xp.asarray(order, device=self.dev)
+
+    def keep(self, columns: list[int]) -> None:
+        """Keep the columns at positions ``columns`` of ``theta`` (the configurations that
+        go on), with their state."""
+        kept = {self.ids[j] for j in columns}
+        self.ids = [self.ids[j] for j in columns]
+        parts = []
+        for p in self.parts:
+            stay = [j for j, i in enumerate(p.ids) if i in kept]
+            if not stay:
+                continue
+            if len(stay) < len(p.ids):
+                p.take(stay, self.xp, self.dev)
+                p.ids = [p.ids[j] for j in stay]
+            parts.append(p)
+        self.parts = parts
+        self._layout()
+
+    def step(self, theta: Array, gw: Array, gb: Array, eta: Array, t: int) -> Array:
+        """Update ``t`` of ``theta`` (packed, (n_features + 1, columns)) with the batch's
+        mean gradient ``gw``, ``gb`` and each column's learning rate ``eta`` (columns,)."""
+        xp = self.xp
+        zero = xp.zeros((1, gw.shape[1]), dtype=self.dt, device=self.dev)
+        g = xp.concat([gw, xp.reshape(gb, (1, -1)) if self.fit_intercept else zero], axis=0)
+        eta = xp.reshape(eta, (1, -1))
+        if self.whole:
+            return self.parts[0].step(self, theta, g, eta)
+        new = [
+            p.step(
+                self,
+                xp.take(theta, p.index, axis=1),
+                xp.take(g, p.index, axis=1),
+                xp.take(eta, p.index, axis=1),
+            )
+            for p in self.parts
+        ]
+        return xp.take(xp.concat(new, axis=1), self.inverse, axis=1)
+
+
+@dataclass(eq=False)
+class _Part:
+    """The columns of a :class:`ColumnStepper` that share an optimiser."""
+
+    optimizer: OptimizerSettings
+    ids: list[int]
+    state: OptimizerState | None
+    pos: list[int] = field(default_factory=list)
+    index: Array | None = None
+    alpha: Array | None = None  # (1, columns) L2 strengths, None: none
+    decay_rows: Array | None = None
+    l1: Array | None = None  # (1, columns) L1 strengths, None: none
+    q: Array | None = None  # the truncation's q, (n_features, columns)
+    u: Array | None = None  # the truncation's u, (1, columns), on the device
+
+    def state_zeros(self, owner: ColumnStepper, xp: Namespace) -> None:
+        shape = (owner.d + 1, len(self.ids))
+        theta = xp.zeros(shape, dtype=owner.dt, device=owner.dev)
+        if self.state is not None:
+            self.state = OptimizerState.zeros(self.optimizer.name, theta, xp=xp)
+        if any(owner.settings[owner.config_of[i]].l1 for i in self.ids):
+            self.q = xp.zeros((owner.d, len(self.ids)), dtype=owner.dt, device=owner.dev)
+            self.u = xp.zeros((1, len(self.ids)), dtype=owner.dt, device=owner.dev)
+
+    def take(self, stay: list[int], xp: Namespace, device: object) -> None:
+        sel = xp.asarray(stay, device=device)
+        if self.state is not None:
+            self.state = self.state.map(lambda a: xp.take(a, sel, axis=1))
+        if self.q is not None and self.u is not None:
+            self.q, self.u = xp.take(self.q, sel, axis=1), xp.take(self.u, sel, axis=1)
+
+    def step(self, owner: ColumnStepper, theta: Array, g: Array, eta: Array) -> Array:
+        """:meth:`Stepper.step` for these columns (``eta`` (1, columns))."""
+        xp = owner.xp
+        if self.state is None:  # scikit-learn's update: the decay, then the step
+            if self.alpha is not None:
+                decay = xp.clip(1.0 - eta * self.alpha, min=0.0)
+                theta = theta * (decay * owner.coef_rows + owner.icpt_rows) - eta * g
+            else:
+                theta = theta - eta * g
+        else:
+            theta = optimizer_step(
+                theta,
+                g,
+                self.state,
+                eta,  # type: ignore[arg-type]  # one rate per column, broadcast
+                settings=self.optimizer,
+                decay_rows=self.decay_rows,
+                xp=xp,
+            )
+        if self.l1 is None:
+            return theta
+        d = owner.d
+        W = theta[:d, :]
+        if owner.full:
+            new = soft_threshold(W, eta * self.l1, xp=xp)  # type: ignore[arg-type]
+        else:
+            self.u = self.u + self.l1 * eta
+            new, self.q = truncate(W, self.q, self.u, xp=xp)  # type: ignore[arg-type]
+        return xp.concat([new, theta[d:, :]], axis=0)

@@ -11,6 +11,12 @@ classes, C columns of W per configuration) on the sweep's training split
 ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
 With ``scale=True`` the runs train on the features standardised with the training rows'
 statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
+
+``optimizer`` and the L1 penalties do not split groups: where a group holds a configuration
+other than the plain update, every update is one gradient product for all its columns and
+then each column's own update (:class:`groundup.kernels.update.ColumnStepper`: the
+configurations that share an optimiser keep one state over their columns). ``average`` and
+``class_weight`` are refused with an error that names the alternative.
 """
 
 from __future__ import annotations
@@ -45,7 +51,9 @@ from groundup.kernels.sweep import (
     descend_columns,
 )
 from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
+from groundup.kernels.update import ColumnStepper
 from groundup.linear_model import class_totals, encode_labels, estimator_class
+from groundup.linear_model._base import ADAPTIVE_RATES
 from groundup.linear_model._memory import InMemory
 from groundup.sweeps.result import SweepResult
 
@@ -104,7 +112,11 @@ def sweep(
         ``validation_fraction``, ``warm_start``, ``record_path`` and ``solver``: ``eta0``,
         ``batch_size``, ``max_iter``, ``learning_rate`` and its parameters (``power_t``,
         ``decay``, ``drop``, ``epochs_drop``, ``eta_min``, ``t_max``, ``t1``), ``alpha``,
-        ``penalty``, ``tol``, ``n_iter_no_change``, ... Every combination is one run.
+        ``penalty`` (``"l2"``, ``"l1"``, ``"elasticnet"``, with ``l1_ratio``), ``optimizer``
+        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
+        ``"adamw"``, and their constants), ``tol``, ``n_iter_no_change``, ... Every
+        combination is one run. ``average`` and ``class_weight`` are not swept (a
+        ``ValueError`` says so).
     sample_weight : array of shape (n_samples,), optional
         Non-negative weights. Every run is the single fit with ``sample_weight`` of its
         training rows (``sample_weight[result.train_index]``; an early-stopping score inside
@@ -150,7 +162,8 @@ def sweep(
     ------
     ValueError, TypeError
         An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
-        out of range (checked for every configuration before any training); bad
+        out of range, ``average`` or ``class_weight`` (checked for every configuration
+        before any training); bad
         ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
         fewer than two classes with a positive weight there).
     """
@@ -175,13 +188,7 @@ def sweep(
                 "a closed form has no learning rate to sweep (fit it with gu.fit)."
             )
             raise ValueError(msg)
-        if not est._update_settings().plain or getattr(est, "class_weight", None) is not None:
-            msg = (
-                "sweep trains the plain update for now: optimizer other than 'sgd', "
-                "penalty='l1' / 'elasticnet', average and class_weight are not swept yet; "
-                "fit those configurations one by one with gu.fit."
-            )
-            raise ValueError(msg)
+        _check_sweepable(est)
         ests.append(est)
     template = ests[0]
     logistic = model == "logistic"
@@ -273,6 +280,24 @@ def sweep(
         standardization=std,
         _template=template,
     )
+
+
+def _check_sweepable(est: Any) -> None:
+    """What the vectorised update cannot train: averaging and class weights."""
+    if est._update_settings().average:
+        msg = (
+            f"sweep does not train average={est.average!r} (averaged SGD) yet; sweep the "
+            "other parameters with average=False, or fit averaged configurations one by one "
+            "with gu.fit(..., average=...)."
+        )
+        raise ValueError(msg)
+    if getattr(est, "class_weight", None) is not None:
+        msg = (
+            f"sweep does not train class_weight={est.class_weight!r} yet; pass the class "
+            "weights as sample_weight (sklearn.utils.class_weight.compute_sample_weight), "
+            "or fit with gu.fit(..., class_weight=...)."
+        )
+        raise ValueError(msg)
 
 
 # -- building the grid --------------------------------------------------------------------
@@ -475,7 +500,9 @@ def _run_group(
     problem = EngineProblem(objective, part.X, part.y, sw, be)
     curvature = None
     for est in ests:
-        if isinstance(est.eta0, str) and est.eta0 == "auto":
+        if est._auto_rate() and est.optimizer in ADAPTIVE_RATES:  # torch's default lr
+            est.eta0_ = ADAPTIVE_RATES[est.optimizer]
+        elif est._auto_rate():
             if curvature is None:
                 curvature = problem.curvature(
                     batch=first._method == "batch", fit_intercept=first.fit_intercept
@@ -486,6 +513,18 @@ def _run_group(
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
+    updates = [est._update_settings() for est in ests]
+    stepper = None
+    if not all(u.plain for u in updates):  # each column's optimiser / L1 part, own state
+        stepper = ColumnStepper(
+            updates,
+            [est._penalty_alpha() for est in ests],
+            outputs=outputs,
+            fit_intercept=first.fit_intercept,
+            full=bs >= n,
+            W=W,
+            xp=xp,
+        )
     runs = descend_columns(
         objective,
         part.X,
@@ -512,6 +551,7 @@ def _run_group(
         rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
         on_epoch=on_epoch,
+        update=stepper,
         xp=xp,
     )
     _honest(ests, runs, part, objective, be, model, n_classes)
@@ -538,6 +578,8 @@ def _honest(
         part = FitData(part.X, codes, part.sample_weight, be)
     for est, r in zip(ests, runs, strict=True):
         if not r.converged or r.diverged_at is not None or not r.history:
+            continue
+        if est._penalty_l1():  # the single fit checks no L1 fit (a non-smooth loss)
             continue
         alpha = est._penalty_alpha()
         W = xp.reshape(r.coef, (r.coef.shape[0], -1))
