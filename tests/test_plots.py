@@ -438,3 +438,28 @@ def test_loss_surface_marks_slope_zero_for_l1(sets) -> None:
     fig = plots.loss_surface(line.X, line.y, paths, zero_slope=True)
     assert "slope = 0" in [t.get_text() for t in fig.legends[0].get_texts()]
     _legend_outside(fig)
+
+
+def test_loss_curves_colour_and_name_each_optimizer(sets) -> None:
+    """With several optimisers (``bench --optimizers``) a method's panel holds one curve per
+    optimiser: each in the optimiser's colour, each named ``method·optimizer`` in the legend,
+    and each curve the run's own loss history."""
+    from groundup.bench.style import optimizer_color
+
+    line = next(d for d in sets if d.name == "line")
+    opts = ["sgd", "momentum", "adam"]
+    res = bench.benchmark(
+        line, methods=["minibatch"], backends=["numpy"], peers=False, optimizers=opts,
+        repeats=1, warmup=0,
+    )  # fmt: skip
+    fig = plots.loss_curves(res)
+    (ax,) = [ax for ax in fig.axes if ax.get_visible()]
+    lines = ax.get_lines()
+    assert len(lines) == len(opts)
+    for ln, opt in zip(lines, opts, strict=True):
+        row = res[res["optimizer"] == opt].iloc[0]
+        np.testing.assert_allclose(ln.get_ydata(), row["loss_history"])
+        assert ln.get_color() == optimizer_color(opt)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [f"minibatch·{opt}: numpy" for opt in opts]
+    _legend_outside(fig)

@@ -121,19 +121,40 @@ def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> lis
     return [items for _, _, items in groups]
 
 
+def _optimizer(row: Mapping[str, Any]) -> str | None:
+    """The run's optimiser where the results compare several (``None`` otherwise)."""
+    opt = row.get("optimizer")
+    return str(opt) if isinstance(opt, str) and row.get("_by_optimizer") else None
+
+
+def _by_optimizer(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` marked to colour and name curves by optimiser when they hold several
+    (``groundup bench --optimizers``): a panel is one method, its curves one per optimiser."""
+    several = "optimizer" in runs and runs["optimizer"].dropna().nunique() > 1
+    return runs.assign(_by_optimizer=bool(several))
+
+
 def _same_label(rows: Sequence[Mapping[str, Any]], *, with_method: bool = True) -> str:
-    """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide."""
+    """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide
+    (``batch·adam: ...`` when the results compare optimisers)."""
     names = " = ".join(dict.fromkeys(run_key(r) for r in rows))
-    methods = " = ".join(dict.fromkeys(str(r["method"]) for r in rows))
+    methods = " = ".join(
+        dict.fromkeys(
+            str(r["method"]) + (f"·{_optimizer(r)}" if _optimizer(r) else "") for r in rows
+        )
+    )
     return f"{methods}: {names}" if with_method else names
 
 
 def _draw(ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, **kw: Any) -> Any:
-    """One curve in its method's colour and its implementation's dashes and marker."""
+    """One curve in its method's colour (its optimiser's, when the results compare several)
+    and its implementation's dashes and marker."""
     style = backend_style(who(row))
     n = np.size(x)
+    opt = _optimizer(row)
+    color = optimizer_color(opt) if opt else method_color(row["method"])
     (line,) = ax.plot(
-        x, y, color=method_color(row["method"]), dashes=style["dashes"], marker=style["marker"],
+        x, y, color=color, dashes=style["dashes"], marker=style["marker"],
         markevery=max(1, n // 8) if n > 12 else None, markersize=5, linewidth=1.6, label=text,
         **kw,
     )  # fmt: skip
@@ -210,7 +231,7 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     if x not in ("epoch", "time"):
         msg = f"x must be 'epoch' or 'time', got {x!r}."
         raise ValueError(msg)
-    runs = _ok(results)
+    runs = _by_optimizer(_ok(results))
     runs = runs[[h is not None and np.size(h) > 1 for h in runs["loss_history"]]]
     if runs.empty:
         msg = "No gradient run with a loss history in these results (closed forms have one)."
@@ -244,6 +265,8 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
                 if len(members) > 1:
                     text = _same_label(members)
                     merged.setdefault(text, _draw(ax, xs, hist, first, text))
+                elif _optimizer(first):  # named: the colour alone says nothing
+                    merged.setdefault(_same_label(members), _draw(ax, xs, hist, first, ""))
                 else:
                     _draw(ax, xs, hist, first, run_key(first))
                     singles.append(run_key(first))
@@ -262,7 +285,9 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     title = "Training loss per epoch" if x == "epoch" else "Training loss against wall time"
     fig.suptitle(f"{title} (log scale; curves that coincide are drawn once)")
     order = {m: i for i, m in enumerate(methods)}
-    entries = dict(sorted(merged.items(), key=lambda kv: order.get(kv[0].split(":")[0], 99)))
+    entries = dict(
+        sorted(merged.items(), key=lambda kv: order.get(kv[0].split(":")[0].split("·")[0], 99))
+    )
     entries.update(_key_handles(list(dict.fromkeys(singles)), runs))
     _shared_legend(fig, entries)
     return fig
