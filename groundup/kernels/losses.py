@@ -17,6 +17,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import TriangularSolver, sgd_blocked_epoch
 from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
@@ -181,6 +182,9 @@ class SquaredLoss(ResidualStep):
         )
 
     # -- one-sample epoch ----------------------------------------------------------
+    def _rows(self, order: Array | None) -> EpochRows:
+        return EpochRows(self.X, self.y, self.sw, order, self.xp)
+
     def sgd_epoch(
         self,
         order: Array | None,
@@ -208,10 +212,7 @@ class SquaredLoss(ResidualStep):
         W, b
         """
         return sgd_blocked_epoch(
-            self.X,
-            self.y,
-            self.sw,
-            order,
+            self._rows(order),
             W,
             b,
             etas,
@@ -237,10 +238,7 @@ class SquaredLoss(ResidualStep):
         (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`); ``q``, ``u`` the
         truncation's state."""
         return l1_sgd_epoch(
-            self.X,
-            self.y,
-            self.sw,
-            order,
+            self._rows(order),
             W,
             b,
             etas,

@@ -28,9 +28,10 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
+from groundup.kernels.descent import StopRule, divergent_epoch
 from groundup.kernels.losses import ResidualStep, SquaredLoss
 from groundup.kernels.objective import ColumnObjective
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 
 __all__ = [
@@ -385,11 +386,9 @@ def descend_columns(
             gw, gb = objective.full_grad(W, b)
             W, b = _step(W, b, gw, gb, eta[0, :], None if dec is None else dec[0, :], s)
         else:
-            order = orders()
+            rows = EpochRows(X, y, sample_weight, orders(), xp)
             for u, first in enumerate(range(0, n, bs)):
-                Xb, yb, sb = batch_rows(
-                    X, y, sample_weight, order, first, min(first + bs, n), xp=xp
-                )
+                Xb, yb, sb = rows.take(first, min(first + bs, n))
                 W, b = objective.column_step(
                     Xb, yb, sb, W, b, eta[u, :], None if dec is None else dec[u, :], s.fit_intercept
                 )
