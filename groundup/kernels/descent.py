@@ -297,7 +297,7 @@ class _Epoch:
         for eta, start in zip(etas, starts, strict=True):
             Xb, yb, sb = rows.take(start, min(start + bs, n))
             if batch_step is not None:
-                decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else 1.0
+                decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else None
                 W, b = batch_step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
                 continue
             gw, gb = self.objective.batch_grad(Xb, yb, sb, W, b)
@@ -331,10 +331,9 @@ class _Epoch:
             and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
         ):  # the exact one-sample epoch, a window at a time
             etas = schedule.array(t, n, dtype=rows.X.dtype, device=_device(rows.X), xp=xp)
-            W, b, st.l1.q, st.l1.u = objective.l1_sgd_epoch(
-                rows.order, W, b, etas, s.alpha, up.l1, st.l1.q, st.l1.u, s.fit_intercept
+            return objective.sgd_epoch(
+                rows.order, W, b, etas, s.alpha, s.fit_intercept, up.l1, st.l1
             )
-            return W, b
         starts = range(0, n, bs)
         theta = pack(W, b, xp=xp)
         d, step, grad = W.shape[0], stepper.step, objective.batch_grad

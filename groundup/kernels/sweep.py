@@ -29,7 +29,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.descent import StopRule, divergent_epoch
-from groundup.kernels.losses import ResidualStep, SquaredLoss
+from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.objective import ColumnObjective
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
@@ -37,7 +37,6 @@ from groundup.kernels.schedules import Schedule
 __all__ = [
     "ColumnResult",
     "ColumnSettings",
-    "ColumnStep",
     "GroupSettings",
     "RateTable",
     "SquaredLossColumns",
@@ -81,61 +80,15 @@ class ColumnResult:
     stalled: bool = False  # the rule fired far from the minimum (set by the caller)
 
 
-class ColumnStep(ResidualStep):
-    """The mini-batch update of every column, shared by the column objectives.
-
-    A subclass gives ``batch_residuals(Xb, yb, W, b)`` (``dloss/dZ`` of the batch's
-    margins, unweighted, (m, K·outputs)), ``xp`` and the ``_ones`` cache of
-    :class:`~groundup.kernels.losses.ResidualStep`.
-    """
-
-    def column_step(
-        self,
-        Xb: Array,
-        yb: Array,
-        sb: Array | None,
-        W: Array,
-        b: Array,
-        eta: Array,
-        decay: Array | None,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """``W <- decay * W - eta * gw``, ``b <- b - eta * gb`` with the batch's mean
-        gradient (no penalty) folded in: the step size scales the residuals once.
-
-        Parameters
-        ----------
-        Xb : array of shape (m, n_features)
-        yb : array of shape (m,) or (m, n_targets)
-        sb : array of shape (m,) or None
-        W : array of shape (n_features, K·outputs)
-        b : array of shape (K·outputs,)
-        eta : array of shape (K·outputs,)
-            Each column's learning rate.
-        decay : array of shape (K·outputs,) or None
-            ``max(0, 1 - eta * alpha)`` per column (``None``: no penalty anywhere).
-        fit_intercept : bool
-
-        Returns
-        -------
-        W, b
-        """
-        R = self.batch_residuals(Xb, yb, W, b)
-        return self._residual_step(Xb, R, sb, W, b, eta, decay, fit_intercept)
-
-
-class SquaredLossColumns(ColumnStep, SquaredLoss):
+class SquaredLossColumns(SquaredLoss):
     """:class:`~groundup.kernels.losses.SquaredLoss` with one loss and score per column.
 
     ``batch_grad`` and ``full_grad`` already take ``W`` of shape (n_features, K); ``losses``
     and ``scores`` are the column-wise ``loss`` and ``score`` (same formulas, shape (K,));
-    ``column_step`` is ``batch_step`` with a learning rate and a decay factor per column.
+    ``batch_step`` takes a learning rate and a decay factor per column.
     """
 
     outputs = 1
-
-    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
-        return Xb @ W + (b - yb[:, None])
 
     def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
         """``W``, ``b`` restricted to ``columns``; the moments' terms at ``(W, b)`` with them."""
@@ -298,7 +251,7 @@ def descend_columns(
     Parameters
     ----------
     objective : ColumnObjective
-        Has ``outputs`` (columns per configuration), ``column_step(Xb, yb, sb, W, b, eta,
+        Has ``outputs`` (columns per configuration), ``batch_step(Xb, yb, sb, W, b, eta,
         decay, fit_intercept)`` (one mini-batch update of every column; ``eta`` and
         ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,)),
         ``scores(W, b)`` (shape (K,), for early stopping), ``zero_loss()`` and ``keep(W, b,
@@ -389,7 +342,7 @@ def descend_columns(
             rows = EpochRows(X, y, sample_weight, orders(), xp)
             for u, first in enumerate(range(0, n, bs)):
                 Xb, yb, sb = rows.take(first, min(first + bs, n))
-                W, b = objective.column_step(
+                W, b = objective.batch_step(
                     Xb, yb, sb, W, b, eta[u, :], None if dec is None else dec[u, :], s.fit_intercept
                 )
         t += per_epoch
