@@ -6,6 +6,7 @@ Each resolves the namespace from its inputs once and calls the Array-API kernel 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from groundup import backends
@@ -257,17 +258,7 @@ def _prf(
     return tuple(float(v[i]) for v in per_class)
 
 
-def precision(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    average: str = "binary",
-    pos_label: Any = 1,
-    sample_weight: Any = None,
-    zero_division: float = 0.0,
-) -> float:
-    """Precision tp / (tp + fp) (``sklearn.metrics.precision_score``).
-
+_PRF_PARAMETERS = """
     Parameters
     ----------
     y_true, y_pred : array of shape (n_samples,)
@@ -284,35 +275,33 @@ def precision(
     -------
     float
     """
-    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[0]
 
 
-def recall(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    average: str = "binary",
-    pos_label: Any = 1,
-    sample_weight: Any = None,
-    zero_division: float = 0.0,
-) -> float:
-    """Recall tp / (tp + fn) (``sklearn.metrics.recall_score``); parameters as
-    :func:`precision`."""
-    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[1]
+def _prf_score(index: int, name: str, summary: str) -> Callable[..., float]:
+    """The public score ``name``: entry ``index`` of :func:`_prf` (precision, recall, F1),
+    with the one parameter list and docstring the three share."""
+
+    def score(
+        y_true: Any,
+        y_pred: Any,
+        *,
+        average: str = "binary",
+        pos_label: Any = 1,
+        sample_weight: Any = None,
+        zero_division: float = 0.0,
+    ) -> float:
+        return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[index]
+
+    score.__name__ = score.__qualname__ = name
+    score.__doc__ = summary + "\n" + _PRF_PARAMETERS
+    return score
 
 
-def f1(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    average: str = "binary",
-    pos_label: Any = 1,
-    sample_weight: Any = None,
-    zero_division: float = 0.0,
-) -> float:
-    """F1 = 2 tp / (2 tp + fp + fn) (``sklearn.metrics.f1_score``); parameters as
-    :func:`precision`."""
-    return _prf(y_true, y_pred, average, pos_label, sample_weight, zero_division)[2]
+precision = _prf_score(
+    0, "precision", "Precision tp / (tp + fp) (``sklearn.metrics.precision_score``)."
+)
+recall = _prf_score(1, "recall", "Recall tp / (tp + fn) (``sklearn.metrics.recall_score``).")
+f1 = _prf_score(2, "f1", "F1 = 2 tp / (2 tp + fp + fn) (``sklearn.metrics.f1_score``).")
 
 
 def _scores(y: Any, be: Any, n: int) -> Any:

@@ -48,6 +48,7 @@ from groundup.kernels.descent import DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.objective import ExactSGDEpoch, FusedStep
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import SCHEDULES, Schedule
 from groundup.kernels.sweep import (
     ColumnSettings,
@@ -149,10 +150,7 @@ def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
     (order,) = _perms(case, 37, 1)
     W0, b0 = _start(case, 4, value=0.2)
     W, b = sgd_blocked.sgd_blocked_epoch(
-        X,
-        y,
-        sw,
-        order,
+        EpochRows(X, y, sw, order, case.xp),
         W0,
         b0,
         etas,

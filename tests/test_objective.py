@@ -29,11 +29,11 @@ TABLE = [
     (lambda: BinaryLogLoss(X, Y01, None, xp=xp), True, False, False, False),
     (lambda: MultinomialLogLoss(X, CODES, None, n_classes=3, xp=xp), True, False, False, False),
     (lambda: SquaredLossColumns(X, Y, None, xp=xp), True, True, True, True),
-    (lambda: BinaryLogLossColumns(X, Y01, None, xp=xp), False, False, False, True),
+    (lambda: BinaryLogLossColumns(X, Y01, None, xp=xp), False, True, False, True),
     (
         lambda: MultinomialLogLossColumns(X, ONEHOT, None, n_classes=3, xp=xp),
         False,
-        False,
+        True,
         False,
         True,
     ),

@@ -219,6 +219,7 @@ def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
     """The speculative windowed epoch (``kernels/sgd_l1_blocked.py``) against the plain loop:
     true zeros (weights leave zero, return to it, change sign: many windows fail), sample
     weights, a shuffled order, short windows; every kernel on every backend."""
+    from groundup.kernels.rows import EpochRows
     from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
     X, y = _sparse_data(n=700, d=6, seed=5)
@@ -227,8 +228,11 @@ def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
     l1, eta0 = 0.03, 0.05
     etas = eta0 / np.arange(1, 701) ** 0.25
     xp, be = case64.xp, case64.backend
+    rows = EpochRows(
+        case64.asarray(X), case64.asarray(y), case64.asarray(sw), be.asarray(order), xp
+    )
     W, b, q, u = l1_sgd_epoch(
-        case64.asarray(X), case64.asarray(y), case64.asarray(sw), be.asarray(order),
+        rows,
         case64.asarray(np.zeros((6, 1))), case64.asarray(np.zeros(1)), case64.asarray(etas),
         case64.asarray(np.zeros((6, 1))), 0.0, alpha=alpha2, l1=l1,
         fit_intercept=fit_intercept, block=16, max_rows=128, xp=xp,

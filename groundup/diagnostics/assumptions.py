@@ -86,6 +86,24 @@ class TestResult:
         }
 
 
+#: Each test's name and the assumption it checks, by key.
+TESTS: dict[str, tuple[str, str]] = {
+    "breusch_pagan": ("Breusch-Pagan", "homoscedasticity"),
+    "white": ("White", "homoscedasticity"),
+    "goldfeld_quandt": ("Goldfeld-Quandt", "homoscedasticity"),
+    "jarque_bera": ("Jarque-Bera", "normality"),
+    "omnibus": ("Omnibus (D'Agostino-Pearson)", "normality"),
+    "shapiro_wilk": ("Shapiro-Wilk", "normality"),
+    "breusch_godfrey": ("Breusch-Godfrey", "independence"),
+    "reset": ("Ramsey RESET", "linearity"),
+}
+
+
+def skipped(key: str, reason: str) -> TestResult:
+    """:func:`not_applicable` for the test ``key``, named as in :data:`TESTS`."""
+    return not_applicable(key, *TESTS[key], reason)
+
+
 def not_applicable(key: str, name: str, assumption: str, reason: str) -> TestResult:
     """A test that cannot run on these data, with the reason."""
     return TestResult(
@@ -138,12 +156,12 @@ def lm_and_f(ssr: float, ctss: float, n: int, rank: int) -> tuple[float, float, 
 
 
 def _lm_test(
-    key: str, name: str, ssr: float, ctss: float, n: int, rank: int, df: int | None,
+    key: str, ssr: float, ctss: float, n: int, rank: int, df: int | None,
     alpha: float, failed: str,
 ) -> TestResult:  # fmt: skip
     """A heteroscedasticity LM test, ``n R²`` of an auxiliary regression of the squared
     residuals ~ chi²(df) (``None``: its regressors but the constant); the F form in ``extra``."""
-    what = "homoscedasticity"
+    name, what = TESTS[key]
     got = lm_and_f(ssr, ctss, n, rank)
     if isinstance(got, str):
         return not_applicable(key, name, what, got)
@@ -162,7 +180,7 @@ def breusch_pagan(
 ) -> TestResult:
     """Koenker's studentized Breusch-Pagan test (statsmodels' ``het_breuschpagan``)."""
     return _lm_test(
-        "breusch_pagan", "Breusch-Pagan", ssr, ctss, n, rank, n_features, alpha,
+        "breusch_pagan", ssr, ctss, n, rank, n_features, alpha,
         "heteroscedasticity detected: the residual variance depends on the features",
     )  # fmt: skip
 
@@ -170,7 +188,7 @@ def breusch_pagan(
 def white(ssr: float, ctss: float, n: int, rank: int, alpha: float) -> TestResult:
     """White's test (statsmodels' ``het_white``): squares and cross products."""
     return _lm_test(
-        "white", "White", ssr, ctss, n, rank, None, alpha,
+        "white", ssr, ctss, n, rank, None, alpha,
         "heteroscedasticity detected (variance depends on the features, their squares or products)",
     )  # fmt: skip
 
@@ -184,7 +202,8 @@ def goldfeld_quandt(
     order (``F(df₁, df₂)``); the two agree when the halves are the same size (even n, no
     drop) and for ``alternative="two-sided"``.
     """
-    key, name, what = "goldfeld_quandt", "Goldfeld-Quandt", "homoscedasticity"
+    key = "goldfeld_quandt"
+    name, what = TESTS[key]
     if ssr1 <= 0:
         return not_applicable(key, name, what, "the first half is fitted exactly (zero residuals)")
     f = (ssr2 / df2) / (ssr1 / df1)
@@ -220,7 +239,7 @@ def jarque_bera(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
     jb = n / 6.0 * (skew**2 + 0.25 * (kurt - 3.0) ** 2)
     p = float(stats.chi2.sf(jb, 2))
     return _decide(
-        "jarque_bera", "Jarque-Bera", "normality", jb, p, (2.0,), alpha,
+        "jarque_bera", *TESTS["jarque_bera"], jb, p, (2.0,), alpha,
         "residuals are not normal (skew / kurtosis)", NORMAL_REMEDY,
         "no evidence against normal residuals", {"skew": skew, "kurtosis": kurt},
     )  # fmt: skip
@@ -265,7 +284,8 @@ OMNIBUS_MIN_N = 8
 def omnibus(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
     """D'Agostino-Pearson omnibus test (``scipy.stats.normaltest``, statsmodels'
     ``omni_normtest``), from the skewness and kurtosis alone."""
-    key, name, what = "omnibus", "Omnibus (D'Agostino-Pearson)", "normality"
+    key = "omnibus"
+    name, what = TESTS[key]
     if n < OMNIBUS_MIN_N:
         return not_applicable(key, name, what, f"needs at least {OMNIBUS_MIN_N} samples (got {n})")
     zk = _kurtosis_z(kurt, float(n))
@@ -289,7 +309,8 @@ def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
     """Shapiro-Wilk (``scipy.stats.shapiro``; needs the residuals on the host)."""
     import warnings
 
-    key, name, what = "shapiro_wilk", "Shapiro-Wilk", "normality"
+    key = "shapiro_wilk"
+    name, what = TESTS[key]
     n = len(resid_host)
     if n < 3:
         return not_applicable(key, name, what, f"needs at least 3 samples (got {n})")
@@ -343,7 +364,8 @@ def breusch_godfrey(
     ssr_u: float, ctss: float, rank_u: int, ssr_r: float, n: int, nlags: int, alpha: float
 ) -> TestResult:
     """Breusch-Godfrey LM test (statsmodels' ``acorr_breusch_godfrey``)."""
-    key, name, what = "breusch_godfrey", "Breusch-Godfrey", "independence"
+    key = "breusch_godfrey"
+    name, what = TESTS[key]
     df_resid = n - rank_u
     if ctss <= 0 or ssr_u <= 0:
         return not_applicable(key, name, what, "the residuals are fitted exactly by their lags")
@@ -370,7 +392,8 @@ def breusch_godfrey(
 def reset(ssr_u: float, rank_u: int, ssr_r: float, n: int, q: int, alpha: float) -> TestResult:
     """Ramsey's RESET, F form (statsmodels' ``linear_reset(use_f=True)``); the Wald chi²
     form (``use_f=False``) is in ``extra``."""
-    key, name, what = "reset", "Ramsey RESET", "linearity"
+    key = "reset"
+    name, what = TESTS[key]
     df_resid = n - rank_u
     if df_resid < 1:
         return not_applicable(

@@ -279,14 +279,14 @@ def _linear_tests(
     )
     n_white = d + d * (d + 1) // 2
     if n <= n_white + 1:
-        out["white"] = T.not_applicable(
-            "white", "White", "homoscedasticity",
+        out["white"] = T.skipped(
+            "white",
             f"White's regression has {n_white + 1} terms (constant, {d} features, their "
             f"squares and cross products) and needs more than {n_white + 1} samples (got {n})",
         )  # fmt: skip
     elif n_white > WHITE_MAX_TERMS:
-        out["white"] = T.not_applicable(
-            "white", "White", "homoscedasticity",
+        out["white"] = T.skipped(
+            "white",
             f"{n_white} squares and cross products of {d} features is too many "
             f"(limit {WHITE_MAX_TERMS}); Breusch-Pagan covers the linear part",
         )  # fmt: skip
@@ -301,11 +301,8 @@ def _linear_tests(
     eps = float(xp.finfo(X.dtype).eps)
     sk = T.skew_kurtosis(float(mom.m2), float(mom.m3), float(mom.m4), float(mom.mean), eps)
     if sk is None:
-        for key, name in (
-            ("jarque_bera", "Jarque-Bera"),
-            ("omnibus", "Omnibus (D'Agostino-Pearson)"),
-        ):
-            out[key] = T.not_applicable(key, name, "normality", "the residuals have zero variance")
+        for key in ("jarque_bera", "omnibus"):
+            out[key] = T.skipped(key, "the residuals have zero variance")
     else:
         out["jarque_bera"] = T.jarque_bera(*sk, n, alpha)
         out["omnibus"] = T.omnibus(*sk, n, alpha)
@@ -315,8 +312,8 @@ def _linear_tests(
     out["durbin_watson"] = T.durbin_watson(float(K.durbin_watson(resid, xp=xp)))
     nlags = opts["bg_nlags"] if opts["bg_nlags"] is not None else min(10, n // 5)
     if nlags < 1:
-        out["breusch_godfrey"] = T.not_applicable(
-            "breusch_godfrey", "Breusch-Godfrey", "independence",
+        out["breusch_godfrey"] = T.skipped(
+            "breusch_godfrey",
             f"the default number of lags, min(10, n // 5), is 0 for n = {n}: needs at least "
             "5 samples (or pass bg_nlags)",
         )  # fmt: skip
@@ -334,18 +331,16 @@ def _linear_tests(
     q = len(powers)
     aug = K.reset_terms(fitted, powers, xp=xp)
     if n <= p + q:
-        out["reset"] = T.not_applicable(
-            "reset", "Ramsey RESET", "linearity",
+        out["reset"] = T.skipped(
+            "reset",
             f"the augmented regression has {p + q} parameters and needs more than {p + q} "
             f"samples (got {n})",
         )  # fmt: skip
     else:
         ures = K.aux_regression(xp.concat([X, aug], axis=1), y, intercept=fi, xp=xp)
         if ures.rank < p + q:
-            out["reset"] = T.not_applicable(
+            out["reset"] = T.skipped(
                 "reset",
-                "Ramsey RESET",
-                "linearity",
                 "the powers of the fitted values are collinear with the features "
                 "(e.g. constant fitted values)",
             )

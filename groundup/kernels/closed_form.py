@@ -368,38 +368,11 @@ def residual_sums(
     return rw @ X, xp.sum(rw * r), xp.sum(rw), total
 
 
-def accurate_products(
-    X: Array,
-    y: Array,
-    w: Array,
-    m: Moments,
-    sample_weight: Array | None = None,
-    /,
-    *,
-    chunk_rows: int | None = None,
-    xp: Namespace,
-) -> tuple[Array, Array, Array]:
-    """:func:`centred_products` with the residuals of :func:`residual_sums`, and the
-    intercept that goes with ``w``: ``mean(y - X w)``, whose terms cancel to a small number
-    where the means are large (NIST's Wampler1: an intercept of 1 from terms of 1e6).
-
-    Returns ``Xc^T W r``, ``r^T W r`` (about the mean residual) and the intercept.
-    """
-    offset = m.mean_y - xp.sum(m.mean_x * w)
-    xr = xp.zeros_like(w)
-    rr = r_sum = xp.zeros((), dtype=w.dtype, device=_device(w))
-    total = 0.0
-    for start, stop in _chunks(X.shape[0], chunk_rows):
-        sw = None if sample_weight is None else sample_weight[start:stop]
-        parts = residual_sums(X[start:stop, :], y[start:stop], w, offset, sw, xp=xp)
-        xr, rr, r_sum, total = xr + parts[0], rr + parts[1], r_sum + parts[2], total + parts[3]
-    return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
-
-
 def finish_accurate(
     xr: Array, rr: Array, r_sum: Array, total: Any, offset: Array, m: Moments, /, *, xp: Namespace
 ) -> tuple[Array, Array, Array]:
-    """:func:`accurate_products`' results from the sums of :func:`residual_sums`."""
+    """:meth:`DataPasses.accurate_products`' results from the sums of :func:`residual_sums`
+    (the Dask layer adds the sums up over its chunks)."""
     if not m.centred:  # no intercept: the residuals about zero
         return xr, rr, offset
     shift = r_sum / total  # mean residual: what the plain offset misses
@@ -437,7 +410,8 @@ def _refined(
     From the pilot, with the residual products of the moments pass, when the step is small
     enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
     the equilibrated variables); otherwise from ``coef``, with a pass over the data, its
-    residuals in twice the working precision where ``accurate`` (:func:`accurate_products`).
+    residuals in twice the working precision where ``accurate``
+    (:meth:`LeastSquaresPasses.accurate_products`).
     """
     p = m.pilot
     if p is not None and not accurate:
@@ -514,7 +488,7 @@ class LeastSquaresPasses(Protocol):
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
         """The same with residuals in twice the working precision, and the intercept that
-        goes with ``coef`` (:func:`accurate_products`)."""
+        goes with ``coef`` (:meth:`DataPasses.accurate_products`)."""
         ...
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
@@ -545,15 +519,35 @@ class DataPasses:
         )
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
-        return accurate_products(
-            self.X, self.y, coef, self.m, self.sample_weight, chunk_rows=self.chunk_rows, xp=self.xp
-        )
+        """:func:`centred_products` with the residuals of :func:`residual_sums`, and the
+        intercept that goes with ``coef``: ``mean(y - X coef)``, whose terms cancel to a small
+        number where the means are large (NIST's Wampler1: an intercept of 1 from terms of
+        1e6).
+
+        Returns ``Xc^T W r``, ``r^T W r`` (about the mean residual) and the intercept.
+        """
+        xp, m, sample_weight = self.xp, self.m, self.sample_weight
+        offset = m.mean_y - xp.sum(m.mean_x * coef)
+        xr = xp.zeros_like(coef)
+        rr = r_sum = xp.zeros((), dtype=coef.dtype, device=_device(coef))
+        total = 0.0
+        for start, stop in _chunks(self.X.shape[0], self.chunk_rows):
+            sw = None if sample_weight is None else sample_weight[start:stop]
+            parts = residual_sums(
+                self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp
+            )
+            xr, rr, r_sum, total = xr + parts[0], rr + parts[1], r_sum + parts[2], total + parts[3]
+        return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        return qr_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
+        """:func:`qr_lstsq` of the centred (weighted) data."""
+        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+        return qr_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
 
     def svd(self, ridge: float = 0.0) -> Solution:
-        return svd_solve(self.X, self.y, self.m, self.sample_weight, ridge=ridge, xp=self.xp)
+        """:func:`svd_lstsq` of the centred (weighted) data."""
+        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
+        return svd_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -638,36 +632,6 @@ def svd_lstsq(
         return ((rhs @ vt.T) * inverse) @ vt
 
     return Solution(coef, "svd", rank, d, xp.sum(res * res), solve=solve)
-
-
-def qr_solve(
-    X: Array,
-    y: Array,
-    m: Moments,
-    sample_weight: Array | None = None,
-    /,
-    *,
-    ridge: float = 0.0,
-    xp: Namespace,
-) -> Solution | None:
-    """:func:`qr_lstsq` of the centred (weighted) data."""
-    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    return qr_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
-
-
-def svd_solve(
-    X: Array,
-    y: Array,
-    m: Moments,
-    sample_weight: Array | None = None,
-    /,
-    *,
-    ridge: float = 0.0,
-    xp: Namespace,
-) -> Solution:
-    """:func:`svd_lstsq` of the centred (weighted) data."""
-    xc, yc = _weighted_centred(X, y, m, sample_weight, xp=xp)
-    return svd_lstsq(xc, yc, ridge=ridge, rows=X.shape[0], dtype=X.dtype, xp=xp)
 
 
 def solve_normal(

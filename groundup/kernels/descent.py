@@ -26,6 +26,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, FusedStep, Objective
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, pack, unpack
@@ -173,8 +174,8 @@ def descend(
 
     for epoch in range(1, s.max_iter + 1):
         if stepper is not None:
-            order = None if full else orders()
-            W, b = _stepped(stepper, objective, X, y, sample_weight, order, W, b, schedule, t, s)
+            rows = EpochRows(X, y, sample_weight, None if full else orders(), xp)
+            W, b = _Epoch(objective, rows, schedule, t, s).stepped(stepper, W, b)
             t += 1 if full else -(-n // bs)
         elif full:
             eta = schedule(t)
@@ -193,9 +194,8 @@ def descend(
                 W, b = sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
                 t += n
             else:
-                W, b = _batches(
-                    objective, batch_step, X, y, sample_weight, order, W, b, schedule, t, s, xp=xp
-                )
+                rows = EpochRows(X, y, sample_weight, order, xp)
+                W, b = _Epoch(objective, rows, schedule, t, s).batches(batch_step, W, b)
                 t += -(-n // bs)
         res.n_iter = epoch
         if s.chunk:
@@ -272,110 +272,76 @@ class StopRule:
         return True
 
 
-def batch_rows(
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    order: Array | None,
-    start: int,
-    stop: int,
-    /,
-    *,
-    xp: Namespace,
-) -> tuple[Array, Array, Array | None]:
-    """The rows of one update: a contiguous slice of the epoch's order, gathered with
-    ``xp.take`` (or a plain slice of the data in its natural order)."""
-    if order is None:
-        sb = None if sample_weight is None else sample_weight[start:stop]
-        return X[start:stop, ...], y[start:stop, ...], sb
-    idx = order[start:stop]
-    sb = None if sample_weight is None else xp.take(sample_weight, idx)
-    return xp.take(X, idx, axis=0), xp.take(y, idx, axis=0), sb
+@dataclass
+class _Epoch:
+    """One epoch of updates (its rows in visiting order, from update ``t``), made by the
+    objective's gradient and the plain update or by a stepper."""
 
+    objective: Objective
+    rows: EpochRows
+    schedule: Schedule
+    t: int
+    s: DescentSettings
 
-def _batches(
-    objective: Objective,
-    batch_step: Callable[..., tuple[Array, Array]] | None,
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    order: Array | None,
-    W: Array,
-    b: Array,
-    schedule: Schedule,
-    t: int,
-    s: DescentSettings,
-    *,
-    xp: Namespace,
-) -> tuple[Array, Array]:
-    """One epoch of mini-batch updates: per update a contiguous slice of the order, ``xp.take``
-    of its rows, the objective's batch gradient and one update (no host synchronisation).
-    ``batch_step``: the objective's fused update (:class:`~groundup.kernels.objective.
-    FusedStep`), the same update in fewer operations, or ``None``."""
-    n, bs = X.shape[0], s.batch_size
-    starts = range(0, n, bs)
-    etas = schedule.values(t, len(starts))
-    for eta, start in zip(etas, starts, strict=True):
-        Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
-        if batch_step is not None:
-            decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else 1.0
-            W, b = batch_step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
-            continue
-        gw, gb = objective.batch_grad(Xb, yb, sb, W, b)
-        W = _step_w(W, gw, eta, s.alpha)
-        if s.fit_intercept:
-            b = b - eta * gb
-    return W, b
-
-
-def _stepped(
-    stepper: Stepper,
-    objective: Objective,
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    order: Array | None,
-    W: Array,
-    b: Array,
-    schedule: Schedule,
-    t: int,
-    s: DescentSettings,
-) -> tuple[Array, Array]:
-    """One epoch of the stepper's updates (:mod:`groundup.kernels.update`): the objective's
-    batch gradient at the packed parameters' views, then the stepper's update."""
-    xp = stepper.xp
-    n = X.shape[0]
-    if s.batch_size >= n:  # full batch: the gradient at the engine's own (W, b)
-        eta = schedule(t)
-        if s.chunk:
-            gw, gb = objective.batch_grad(X, y, sample_weight, W, b)
-        else:
-            gw, gb = objective.full_grad(W, b)
-        return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
-    bs = s.batch_size
-    st, up = stepper.state, stepper.s
-    if (
-        bs == 1
-        and st.l1 is not None
-        and up.optimizer.name == "sgd"
-        and not up.average
-        and isinstance(objective, ExactL1SGDEpoch)
-        and objective.speculative
-        and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
-    ):  # the exact one-sample epoch, a window at a time
-        etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
-        W, b, st.l1.q, st.l1.u = objective.l1_sgd_epoch(
-            order, W, b, etas, s.alpha, up.l1, st.l1.q, st.l1.u, s.fit_intercept
-        )
+    def batches(
+        self, batch_step: Callable[..., tuple[Array, Array]] | None, W: Array, b: Array
+    ) -> tuple[Array, Array]:
+        """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
+        its rows, the objective's batch gradient and one update (no host synchronisation).
+        ``batch_step``: the objective's fused update (:class:`~groundup.kernels.objective.
+        FusedStep`), the same update in fewer operations, or ``None``."""
+        s, rows = self.s, self.rows
+        n, bs = rows.n, s.batch_size
+        starts = range(0, n, bs)
+        etas = self.schedule.values(self.t, len(starts))
+        for eta, start in zip(etas, starts, strict=True):
+            Xb, yb, sb = rows.take(start, min(start + bs, n))
+            if batch_step is not None:
+                decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else None
+                W, b = batch_step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
+                continue
+            gw, gb = self.objective.batch_grad(Xb, yb, sb, W, b)
+            W = _step_w(W, gw, eta, s.alpha)
+            if s.fit_intercept:
+                b = b - eta * gb
         return W, b
-    starts = range(0, n, bs)
-    theta = pack(W, b, xp=xp)
-    d, step, grad = W.shape[0], stepper.step, objective.batch_grad
-    for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):
-        Xb, yb, sb = batch_rows(X, y, sample_weight, order, start, min(start + bs, n), xp=xp)
-        gw, gb = grad(Xb, yb, sb, theta[:d, :], theta[d, :])
-        theta = step(theta, gw, gb, eta, t + i)
-    return unpack(theta)
+
+    def stepped(self, stepper: Stepper, W: Array, b: Array) -> tuple[Array, Array]:
+        """The stepper's updates (:mod:`groundup.kernels.update`): the objective's batch
+        gradient at the packed parameters' views, then the stepper's update."""
+        xp = stepper.xp
+        s, rows, objective, schedule, t = self.s, self.rows, self.objective, self.schedule, self.t
+        n = rows.n
+        if s.batch_size >= n:  # full batch: the gradient at the engine's own (W, b)
+            eta = schedule(t)
+            if s.chunk:
+                gw, gb = objective.batch_grad(rows.X, rows.y, rows.sample_weight, W, b)
+            else:
+                gw, gb = objective.full_grad(W, b)
+            return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
+        bs = s.batch_size
+        st, up = stepper.state, stepper.s
+        if (
+            bs == 1
+            and st.l1 is not None
+            and up.optimizer.name == "sgd"
+            and not up.average
+            and isinstance(objective, ExactL1SGDEpoch)
+            and objective.speculative
+            and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
+        ):  # the exact one-sample epoch, a window at a time
+            etas = schedule.array(t, n, dtype=rows.X.dtype, device=_device(rows.X), xp=xp)
+            return objective.sgd_epoch(
+                rows.order, W, b, etas, s.alpha, s.fit_intercept, up.l1, st.l1
+            )
+        starts = range(0, n, bs)
+        theta = pack(W, b, xp=xp)
+        d, step, grad = W.shape[0], stepper.step, objective.batch_grad
+        for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):
+            Xb, yb, sb = rows.take(start, min(start + bs, n))
+            gw, gb = grad(Xb, yb, sb, theta[:d, :], theta[d, :])
+            theta = step(theta, gw, gb, eta, t + i)
+        return unpack(theta)
 
 
 def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:

@@ -6,17 +6,21 @@
 set), ``loss`` (the training loss recorded in ``loss_history_``), ``zero_loss`` and ``score``
 (the validation score, higher is better, for early stopping). It has both fast-path
 capabilities: ``batch_step`` (:class:`~groundup.kernels.objective.FusedStep`, the mini-batch
-update from the residuals, :class:`ResidualStep`) and ``sgd_epoch``
+update from the residuals, :class:`ResidualStep`'s) and ``sgd_epoch``
 (:class:`~groundup.kernels.objective.ExactSGDEpoch`: an exact one-sample epoch, a block of
 samples at a time, :mod:`groundup.kernels.sgd_blocked`).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
+from groundup.kernels.penalties import CumulativeL1
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import TriangularSolver, sgd_blocked_epoch
 from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
@@ -25,12 +29,71 @@ def _col(v: Array, *, xp: Namespace) -> Array:
     return xp.reshape(v, (-1, 1))
 
 
-class ResidualStep:
-    """The fused mini-batch update from a batch's residuals, shared by :class:`SquaredLoss`
-    and the sweep's column objectives (which give ``xp`` and a ``_ones`` dict)."""
+class ResidualStep(ABC):
+    """The fused mini-batch update from a batch's residuals (``batch_step``,
+    :class:`~groundup.kernels.objective.FusedStep`), shared by :class:`SquaredLoss` and the
+    sweep's column objectives. A subclass gives ``batch_residuals``, ``xp`` and a ``_ones``
+    dict."""
 
     xp: Namespace
     _ones: dict[int, Array]
+
+    @abstractmethod
+    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
+        """``dloss/dZ`` of the batch's margins ``Z = Xb W + b``, unweighted, (m, k)."""
+
+    def batch_step(
+        self,
+        Xb: Array,
+        yb: Array,
+        sb: Array | None,
+        W: Array,
+        b: Array,
+        eta: float | Array,
+        decay: float | Array | None,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """``W <- decay * W - eta * gw``, ``b <- b - eta * gb`` with the batch's mean
+        gradient (no penalty) folded in: the step size scales the residuals once.
+
+        Parameters
+        ----------
+        Xb : array of shape (m, n_features)
+        yb : array of shape (m,) or (m, n_targets)
+        sb : array of shape (m,) or None
+        W : array of shape (n_features, k)
+        b : array of shape (k,)
+        eta : float or array of shape (k,)
+            The learning rate, or each column's.
+        decay : float, array of shape (k,) or None
+            ``max(0, 1 - eta * alpha)`` (per column with ``eta``'s); ``None``: no penalty.
+        fit_intercept : bool
+
+        Returns
+        -------
+        W, b
+        """
+        # R' = R * (eta / m) * sb from the unweighted residuals R; then W <- decay * W -
+        # Xb^T R', b <- b - sum(R', axis=0)
+        R = self.batch_residuals(Xb, yb, W, b) * (eta / Xb.shape[0])
+        if sb is not None:
+            R = R * sb[:, None]
+        W = (W if decay is None else decay * W) - Xb.T @ R
+        if fit_intercept:
+            b = b - self._column_sums(R)
+        return W, b
+
+    def column_grad(
+        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
+    ) -> tuple[Array, Array]:
+        """The batch's mean gradient of every column (no penalty), from the same residuals:
+        (n_features, k) and (k,), for an update other than the plain one (the sweep's
+        optimisers)."""
+        R = self.batch_residuals(Xb, yb, W, b)
+        if sb is not None:
+            R = R * sb[:, None]
+        R = R / Xb.shape[0]
+        return Xb.T @ R, self._column_sums(R)
 
     def _column_sums(self, R: Array) -> Array:
         """``sum(R, axis=0)`` as a product with a vector of ones, cached per batch size: on
@@ -40,30 +103,6 @@ class ResidualStep:
         if ones is None:
             ones = self._ones[m] = self.xp.ones((m,), dtype=R.dtype, device=_device(R))
         return ones @ R
-
-    def _residual_step(
-        self,
-        Xb: Array,
-        R: Array,
-        sb: Array | None,
-        W: Array,
-        b: Array,
-        eta: float | Array,
-        decay: float | Array | None,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """``W <- decay * W - Xb^T R'``, ``b <- b - sum(R', axis=0)`` with
-        ``R' = R * (eta / m) * sb``: the mean-gradient step from the batch's unweighted
-        residuals ``R`` (``dloss/dZ``, (m, k)), the step size applied once, to the residuals.
-        ``eta`` and ``decay`` are floats or one value per column; ``decay=None``: no penalty.
-        """
-        R = R * (eta / Xb.shape[0])
-        if sb is not None:
-            R = R * sb[:, None]
-        W = (W if decay is None else decay * W) - Xb.T @ R
-        if fit_intercept:
-            b = b - self._column_sums(R)
-        return W, b
 
 
 class SquaredLoss(ResidualStep):
@@ -88,8 +127,8 @@ class SquaredLoss(ResidualStep):
         The backend's fast triangular solve (``Backend.solve_triangular``) for
         ``sgd_epoch``; the portable solve is used where it returns ``None``.
     speculative : bool
-        Offer ``l1_sgd_epoch`` (its windows read a flag on the host each: for host
-        backends).
+        Offer ``sgd_epoch`` with the L1 truncation (its windows read a flag on the host
+        each: for host backends).
     xp : namespace
     """
 
@@ -145,40 +184,8 @@ class SquaredLoss(ResidualStep):
         r = r / Xb.shape[0]
         return Xb.T @ r, self._column_sums(r)
 
-    def batch_step(
-        self,
-        Xb: Array,
-        yb: Array,
-        sb: Array | None,
-        W: Array,
-        b: Array,
-        eta: float,
-        decay: float,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """The engine's update with ``batch_grad`` folded in: ``W <- decay * W - eta * gw``,
-        ``b <- b - eta * gb``, with the step size applied once, to the residuals.
-
-        Parameters
-        ----------
-        Xb : array of shape (m, n_features)
-        yb : array of shape (m,)
-        sb : array of shape (m,) or None
-        W : array of shape (n_features, k)
-        b : array of shape (k,)
-        eta : float
-        decay : float
-            ``max(0, 1 - eta * alpha)`` (1 without a penalty).
-        fit_intercept : bool
-
-        Returns
-        -------
-        W, b
-        """
-        R = Xb @ W + (b - yb[:, None])
-        return self._residual_step(
-            Xb, R, sb, W, b, eta, None if decay == 1.0 else decay, fit_intercept
-        )
+    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
+        return Xb @ W + (b - yb[:, None])
 
     # -- one-sample epoch ----------------------------------------------------------
     def sgd_epoch(
@@ -189,8 +196,14 @@ class SquaredLoss(ResidualStep):
         etas: Array,
         alpha: float,
         fit_intercept: bool,
+        l1: float = 0.0,
+        truncation: CumulativeL1 | None = None,
     ) -> tuple[Array, Array]:
-        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows.
+        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows
+        (:class:`~groundup.kernels.objective.ExactSGDEpoch`): a block at a time
+        (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`), or with ``truncation`` a
+        window at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`; offered
+        where ``speculative``).
 
         Parameters
         ----------
@@ -202,56 +215,41 @@ class SquaredLoss(ResidualStep):
         alpha : float
             L2 decay (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``).
         fit_intercept : bool
+        l1 : float
+            The L1 strength of the truncation.
+        truncation : CumulativeL1, optional
+            The truncation's state; its ``q`` and ``u`` are carried on in place.
 
         Returns
         -------
         W, b
         """
-        return sgd_blocked_epoch(
-            self.X,
-            self.y,
-            self.sw,
-            order,
+        rows = EpochRows(self.X, self.y, self.sw, order, self.xp)
+        if truncation is None:
+            return sgd_blocked_epoch(
+                rows,
+                W,
+                b,
+                etas,
+                alpha=alpha,
+                fit_intercept=fit_intercept,
+                solve_triangular=self.solve_triangular,
+                xp=self.xp,
+            )
+        W, b, truncation.q, truncation.u = l1_sgd_epoch(
+            rows,
             W,
             b,
             etas,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            solve_triangular=self.solve_triangular,
-            xp=self.xp,
-        )
-
-    def l1_sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        l1: float,
-        q: Array,
-        u: float,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array, Array, float]:
-        """One epoch of one-sample SGD with the cumulative L1 truncation, exact
-        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`); ``q``, ``u`` the
-        truncation's state."""
-        return l1_sgd_epoch(
-            self.X,
-            self.y,
-            self.sw,
-            order,
-            W,
-            b,
-            etas,
-            q,
-            u,
+            truncation.q,
+            truncation.u,
             alpha=alpha,
             l1=l1,
             fit_intercept=fit_intercept,
             solve_triangular=self.solve_triangular,
             xp=self.xp,
         )
+        return W, b
 
     # -- whole training set --------------------------------------------------------
     def _stats_terms(self, st: Moments, W: Array, b: Array) -> tuple[Array, Array, Array]:

@@ -6,10 +6,11 @@ It *may use* two more, each a capability of its own, named by a runtime-checkabl
 it defines the method, and lacks it when it does not):
 
 - :class:`FusedStep`: ``batch_step``, the mini-batch update with the gradient folded in (the
-  step size scales the residuals once, instead of scaling both gradients);
+  step size scales the residuals once, instead of scaling both gradients; the sweep engine
+  requires it, with a rate per column);
 - :class:`ExactSGDEpoch`: ``sgd_epoch``, a whole epoch of one-sample updates at once (the
   squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`);
-- :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
+- :class:`ExactL1SGDEpoch`: ``sgd_epoch`` that also takes the cumulative L1 truncation
   (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
 
 Either gives the iterates of the plain update from ``batch_grad`` to rounding
@@ -27,7 +28,7 @@ objective                               Objective   FusedStep  ExactSGDEpoch  Co
 ``logistic.BinaryLogLoss``              yes         no         no             no
 ``logistic.MultinomialLogLoss``         yes         no         no             no
 ``sweep.SquaredLossColumns``            yes         yes        yes            yes
-``sweep_logistic.*LogLossColumns``      no          no         no             yes
+``sweep_logistic.*LogLossColumns``      no          yes        no             yes
 ======================================  ==========  =========  =============  ===============
 
 ``runtime_checkable`` protocols check that the names exist, not their signatures: the
@@ -36,9 +37,12 @@ signatures below are the contract, and the type checker holds objectives to it.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from groundup._typing import Array
+
+if TYPE_CHECKING:
+    from groundup.kernels.penalties import CumulativeL1
 
 __all__ = ["ColumnObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "FusedStep", "Objective"]
 
@@ -86,13 +90,14 @@ class FusedStep(Protocol):
         sb: Array | None,
         W: Array,
         b: Array,
-        eta: float,
-        decay: float,
+        eta: float | Array,
+        decay: float | Array | None,
         fit_intercept: bool,
         /,
     ) -> tuple[Array, Array]:
         """``W <- decay * W - eta * gw``, ``b <- b - eta * gb`` (``gw, gb = batch_grad``;
-        ``decay = max(0, 1 - eta * alpha)``, 1 without a penalty)."""
+        ``decay = max(0, 1 - eta * alpha)``, ``None`` without a penalty). The engine gives
+        floats; a :class:`ColumnObjective`'s take one value per column of ``W``."""
         ...
 
 
@@ -108,65 +113,46 @@ class ExactSGDEpoch(Protocol):
         etas: Array,
         alpha: float,
         fit_intercept: bool,
+        l1: float = 0.0,
+        truncation: CumulativeL1 | None = None,
         /,
     ) -> tuple[Array, Array]:
         """The iterates of ``n_samples`` one-sample updates in ``order`` (``None``: natural
         order), ``etas`` the learning rate of each (an array on the device). The engine uses
-        it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
+        it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``. With ``truncation`` (an
+        :class:`ExactL1SGDEpoch` only): each update is followed by the cumulative L1
+        truncation of strength ``l1``, whose state ``truncation.q``, ``truncation.u`` the
+        epoch carries on in place."""
         ...
 
 
 @runtime_checkable
-class ExactL1SGDEpoch(Protocol):
-    """May-use capability: one epoch of one-sample updates with the cumulative L1
-    truncation (:mod:`groundup.kernels.sgd_l1_blocked`). The engine uses it where the
-    objective's ``speculative`` is true (a host backend: the window's check reads a flag)."""
+class ExactL1SGDEpoch(ExactSGDEpoch, Protocol):
+    """May-use capability: ``sgd_epoch`` with the cumulative L1 truncation
+    (:mod:`groundup.kernels.sgd_l1_blocked`). The engine uses it where the objective's
+    ``speculative`` is true (a host backend: the window's check reads a flag)."""
 
     speculative: bool
 
-    def l1_sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        l1: float,
-        q: Array,
-        u: float,
-        fit_intercept: bool,
-        /,
-    ) -> tuple[Array, Array, Array, float]:
-        """``W``, ``b`` and the truncation's ``q``, ``u`` after ``n_samples`` one-sample
-        updates in ``order`` (the L2 decay ``1 − eta·alpha``, the step, the truncation)."""
-        ...
-
 
 @runtime_checkable
-class ColumnObjective(Protocol):
+class ColumnObjective(FusedStep, Protocol):
     """What :func:`~groundup.kernels.sweep.descend_columns` requires: K configurations as
-    the columns of ``W`` (n_features, outputs·K), ``b`` (outputs·K,)."""
+    the columns of ``W`` (n_features, outputs·K), ``b`` (outputs·K,), and
+    :class:`FusedStep`'s ``batch_step`` with ``eta`` and ``decay`` per column (``decay``
+    ``None``: no penalty anywhere)."""
 
     #: Columns of ``W`` per configuration (1, or C for a softmax over C classes).
     outputs: int
 
-    def column_step(
-        self,
-        Xb: Array,
-        yb: Array,
-        sb: Array | None,
-        W: Array,
-        b: Array,
-        eta: Array,
-        decay: Array | None,
-        fit_intercept: bool,
-        /,
-    ) -> tuple[Array, Array]:
-        """One mini-batch update of every column (``eta``, ``decay`` per column)."""
-        ...
-
     def full_grad(self, W: Array, b: Array, /) -> tuple[Array, Array]:
         """Mean gradient of every column over the training set."""
+        ...
+
+    def column_grad(
+        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array, /
+    ) -> tuple[Array, Array]:
+        """Mean gradient of every column over a batch (an optimiser's update)."""
         ...
 
     def losses(self, W: Array, b: Array, /) -> Array:

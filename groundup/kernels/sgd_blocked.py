@@ -35,6 +35,7 @@ import array_api_extra as xpx
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 
 # Samples per block and rows per group of blocks (the batched Gram products work a group at a
@@ -110,10 +111,7 @@ def largest_rate(schedule: Schedule, t_first: int, count: int) -> float:
 
 
 def sgd_blocked_epoch(
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    order: Array | None,
+    rows: EpochRows,
     W: Array,
     b: Array,
     etas: Array,
@@ -130,11 +128,8 @@ def sgd_blocked_epoch(
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,)
-    sample_weight : array of shape (n_samples,) or None
-    order : integer array of shape (n_samples,) or None
-        The visiting order (``None``: natural order).
+    rows : EpochRows
+        The training rows (``y`` of shape (n_samples,)) in the epoch's order.
     W : array of shape (n_features, 1)
     b : array of shape (1,)
     etas : array of shape (n_samples,)
@@ -156,19 +151,13 @@ def sgd_blocked_epoch(
     W : array of shape (n_features, 1)
     b : array of shape (1,)
     """
-    n, d = X.shape
-    dt, dev = X.dtype, _device(X)
+    n, d = rows.X.shape
+    dt, dev = rows.X.dtype, _device(rows.X)
     v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=dt, device=dev)])
-    rows = max(block, group_rows // block * block)
-    for g0 in range(0, n, rows):
-        g1 = min(g0 + rows, n)
-        if order is None:
-            Xg, yg = X[g0:g1, :], y[g0:g1]
-            sg = None if sample_weight is None else sample_weight[g0:g1]
-        else:
-            idx = order[g0:g1]
-            Xg, yg = xp.take(X, idx, axis=0), xp.take(y, idx)
-            sg = None if sample_weight is None else xp.take(sample_weight, idx)
+    group = max(block, group_rows // block * block)
+    for g0 in range(0, n, group):
+        g1 = min(g0 + group, n)
+        Xg, yg, sg = rows.take(g0, g1)
         eg = etas[g0:g1]
         es = eg if sg is None else eg * sg
         full = (g1 - g0) // block * block

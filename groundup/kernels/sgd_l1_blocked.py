@@ -28,20 +28,20 @@ only on host backends (NumPy), where that costs nothing, and otherwise the per-s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.penalties import truncate
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import BLOCK, GROUP_ROWS, TriangularSolver, solve_unit_lower
 
 __all__ = ["l1_sgd_epoch"]
 
 
 def l1_sgd_epoch(
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    order: Array | None,
+    rows: EpochRows,
     W: Array,
     b: Array,
     etas: Array,
@@ -61,14 +61,8 @@ def l1_sgd_epoch(
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,)
-    sample_weight : array of shape (n_samples,) or None
-    order : integer array of shape (n_samples,) or None
-    W : array of shape (n_features, 1)
-    b : array of shape (1,)
-    etas : array of shape (n_samples,)
-        The learning rate of each update, in visiting order.
+    rows, W, b, etas
+        As :func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`'s.
     q : array of shape (n_features, 1)
         The penalty each weight has received (the truncation's state).
     u : float
@@ -88,15 +82,13 @@ def l1_sgd_epoch(
     -------
     W, b, q, u
     """
-    n, d = X.shape
-    dt, dev = X.dtype, _device(X)
-    ep = etas
-    if sample_weight is not None:
-        sw = sample_weight if order is None else xp.take(sample_weight, order)
-        ep = etas * sw
+    n, d = rows.X.shape
+    dt, dev = rows.X.dtype, _device(rows.X)
+    sw = rows.weights()
+    ep = etas if sw is None else etas * sw
     U = u + xp.cumulative_sum(l1 * etas)  # u after each update
     decay = xp.clip(1.0 - alpha * etas, min=0.0) if alpha else None
-    ctx = _Epoch(X, y, order, ep, etas, U, decay, l1, fit_intercept, solve_triangular, xp)
+    ctx = _Epoch(rows, ep, etas, U, decay, l1, fit_intercept, solve_triangular, xp)
     w, c, qv = W[:, 0], b, q[:, 0]
     p, rows = 0, 4 * block
     ones = xp.ones((1,), dtype=dt, device=dev)
@@ -118,9 +110,7 @@ class _Epoch:
 
     def __init__(
         self,
-        X: Array,
-        y: Array,
-        order: Array | None,
+        rows: EpochRows,
         ep: Array,
         etas: Array,
         U: Array,
@@ -130,15 +120,15 @@ class _Epoch:
         fast: TriangularSolver | None,
         xp: Namespace,
     ) -> None:
-        self.X, self.y, self.order, self.ep, self.etas, self.U = X, y, order, ep, etas, U
+        # the weights are folded into ``ep``: the rows without them
+        self.data = replace(rows, sample_weight=None)
+        self.ep, self.etas, self.U = ep, etas, U
         self.decay, self.l1, self.fi, self.fast, self.xp = decay, l1, fit_intercept, fast, xp
 
     def rows(self, start: int, stop: int) -> tuple[Array, Array]:
-        xp = self.xp
-        if self.order is None:
-            return self.X[start:stop, :], self.y[start:stop]
-        idx = self.order[start:stop]
-        return xp.take(self.X, idx, axis=0), xp.take(self.y, idx)
+        """``X``, ``y`` of updates ``start .. stop - 1``."""
+        X, y, _ = self.data.take(start, stop)
+        return X, y
 
     def exact(self, i: int, w: Array, c: Array, q: Array) -> tuple[Array, Array, Array]:
         """Update ``i`` by the plain rule (scikit-learn's)."""

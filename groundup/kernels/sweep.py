@@ -14,7 +14,7 @@ The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` 
 :func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
 :meth:`_Column.after_epoch`. An update other than the plain one (optimisers, the L1
 penalties) goes through a :class:`~groundup.kernels.update.ColumnStepper` (``update=``): one
-gradient product for every column (``ColumnStep.column_grad`` or ``full_grad``), then each
+gradient product for every column (``column_grad`` or ``full_grad``), then each
 column's own update with its own state, as :class:`~groundup.kernels.update.Stepper` makes
 it for one fit. A configuration that finishes (converged, diverged, or at its own
 ``max_iter``) leaves ``W`` at that epoch and the others go on, so every configuration ends
@@ -32,16 +32,16 @@ from typing import Any
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.descent import StopRule, batch_rows, divergent_epoch
-from groundup.kernels.losses import ResidualStep, SquaredLoss
+from groundup.kernels.descent import StopRule, divergent_epoch
+from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.objective import ColumnObjective
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import ColumnStepper, pack, unpack
 
 __all__ = [
     "ColumnResult",
     "ColumnSettings",
-    "ColumnStep",
     "GroupSettings",
     "RateTable",
     "SquaredLossColumns",
@@ -85,72 +85,15 @@ class ColumnResult:
     stalled: bool = False  # the rule fired far from the minimum (set by the caller)
 
 
-class ColumnStep(ResidualStep):
-    """The mini-batch update of every column, shared by the column objectives.
-
-    A subclass gives ``batch_residuals(Xb, yb, W, b)`` (``dloss/dZ`` of the batch's
-    margins, unweighted, (m, K·outputs)), ``xp`` and the ``_ones`` cache of
-    :class:`~groundup.kernels.losses.ResidualStep`.
-    """
-
-    def column_step(
-        self,
-        Xb: Array,
-        yb: Array,
-        sb: Array | None,
-        W: Array,
-        b: Array,
-        eta: Array,
-        decay: Array | None,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """``W <- decay * W - eta * gw``, ``b <- b - eta * gb`` with the batch's mean
-        gradient (no penalty) folded in: the step size scales the residuals once.
-
-        Parameters
-        ----------
-        Xb : array of shape (m, n_features)
-        yb : array of shape (m,) or (m, n_targets)
-        sb : array of shape (m,) or None
-        W : array of shape (n_features, K·outputs)
-        b : array of shape (K·outputs,)
-        eta : array of shape (K·outputs,)
-            Each column's learning rate.
-        decay : array of shape (K·outputs,) or None
-            ``max(0, 1 - eta * alpha)`` per column (``None``: no penalty anywhere).
-        fit_intercept : bool
-
-        Returns
-        -------
-        W, b
-        """
-        R = self.batch_residuals(Xb, yb, W, b)
-        return self._residual_step(Xb, R, sb, W, b, eta, decay, fit_intercept)
-
-    def column_grad(
-        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
-    ) -> tuple[Array, Array]:
-        """The batch's mean gradient of every column (no penalty): (n_features,
-        K·outputs) and (K·outputs,), for an update other than the plain one."""
-        R = self.batch_residuals(Xb, yb, W, b)
-        if sb is not None:
-            R = R * sb[:, None]
-        R = R / Xb.shape[0]
-        return Xb.T @ R, self._column_sums(R)
-
-
-class SquaredLossColumns(ColumnStep, SquaredLoss):
+class SquaredLossColumns(SquaredLoss):
     """:class:`~groundup.kernels.losses.SquaredLoss` with one loss and score per column.
 
     ``batch_grad`` and ``full_grad`` already take ``W`` of shape (n_features, K); ``losses``
     and ``scores`` are the column-wise ``loss`` and ``score`` (same formulas, shape (K,));
-    ``column_step`` is ``batch_step`` with a learning rate and a decay factor per column.
+    ``batch_step`` takes a learning rate and a decay factor per column.
     """
 
     outputs = 1
-
-    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
-        return Xb @ W + (b - yb[:, None])
 
     def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
         """``W``, ``b`` restricted to ``columns``; the moments' terms at ``(W, b)`` with them."""
@@ -314,7 +257,7 @@ def descend_columns(
     Parameters
     ----------
     objective : ColumnObjective
-        Has ``outputs`` (columns per configuration), ``column_step(Xb, yb, sb, W, b, eta,
+        Has ``outputs`` (columns per configuration), ``batch_step(Xb, yb, sb, W, b, eta,
         decay, fit_intercept)`` (one mini-batch update of every column; ``eta`` and
         ``decay`` of shape (outputs·K,)), ``full_grad(W, b)``, ``losses(W, b)`` (shape (K,)),
         ``scores(W, b)`` (shape (K,), for early stopping), ``zero_loss()`` and ``keep(W, b,
@@ -414,12 +357,10 @@ def descend_columns(
             gw, gb = objective.full_grad(W, b)
             W, b = _step(W, b, gw, gb, eta[0, :], None if dec is None else dec[0, :], s)
         else:
-            order = orders()
+            rows = EpochRows(X, y, sample_weight, orders(), xp)
             for u, first in enumerate(range(0, n, bs)):
-                Xb, yb, sb = batch_rows(
-                    X, y, sample_weight, order, first, min(first + bs, n), xp=xp
-                )
-                W, b = objective.column_step(
+                Xb, yb, sb = rows.take(first, min(first + bs, n))
+                W, b = objective.batch_step(
                     Xb, yb, sb, W, b, eta[u, :], None if dec is None else dec[u, :], s.fit_intercept
                 )
         t += per_epoch
@@ -506,10 +447,10 @@ def _stepped_epoch(
         gw, gb = objective.full_grad(W, b)
         return unpack(update.step(pack(W, b, xp=xp), gw, gb, eta[0, :], t))
     n, d = X.shape[0], W.shape[0]
-    order = orders()
+    rows = EpochRows(X, y, sample_weight, orders(), xp)
     theta = pack(W, b, xp=xp)
     for u, first in enumerate(range(0, n, bs)):
-        Xb, yb, sb = batch_rows(X, y, sample_weight, order, first, min(first + bs, n), xp=xp)
+        Xb, yb, sb = rows.take(first, min(first + bs, n))
         gw, gb = objective.column_grad(Xb, yb, sb, theta[:d, :], theta[d, :])
         theta = update.step(theta, gw, gb, eta[u, :], t + u)
     return unpack(theta)

@@ -19,7 +19,7 @@ follows its single fit to rounding. What the K columns allow on top:
   sigmoid is ``1 / (1 + exp(-z))`` (four array operations; ``exp`` overflows to ``inf`` only
   where the probability is below the smallest float, giving 0);
 * the step size is folded into the residuals (one (m, K·C) scaling instead of two
-  (n_features, K·C) ones; :class:`~groundup.kernels.sweep.ColumnStep`), and column sums are
+  (n_features, K·C) ones; :class:`~groundup.kernels.losses.ResidualStep`), and column sums are
   products with a cached vector of ones;
 * a pass over the training set (loss and gradient of every column, the ``batch`` epoch)
   runs over row chunks small enough for the (rows, K·C) temporaries to stay in cache (the
@@ -30,17 +30,17 @@ follows its single fit to rounding. What the K columns allow on top:
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.sweep import ColumnStep
+from groundup.kernels.losses import ResidualStep
 
 __all__ = ["BinaryLogLossColumns", "LogLossColumns", "MultinomialLogLossColumns"]
 
 
-class LogLossColumns(ColumnStep, ABC):
+class LogLossColumns(ResidualStep):
     """What the binary and the multinomial column objectives share.
 
     Parameters

@@ -22,6 +22,7 @@ import re
 import textwrap
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -243,12 +244,65 @@ def _constructor(params: tuple[Param, ...]) -> Any:
     return __init__
 
 
+_FIT_X = (
+    "NumPy, pandas, list, or an array of any supported library (a Dask array or DataFrame "
+    "fits on Dask: :mod:`groundup.dask`)."
+)
+
+
+def fit_doc(*, y: str = "", sample_weight: str = "", classes: str = "") -> Callable[[Any], Any]:
+    """Give a model's ``fit`` (or, where its name says so, ``partial_fit``) the docstring
+    both models share, with the model's own words for ``y`` and ``sample_weight`` (``""``:
+    none) and, for a classifier's ``partial_fit``, ``classes``."""
+
+    def param(head: str, doc: str) -> list[str]:
+        return [head] + textwrap.wrap(doc, 84, initial_indent="    ", subsequent_indent="    ")
+
+    def decorate(fit: Any) -> Any:
+        partial = fit.__name__ == "partial_fit"
+        lines = [
+            "One epoch of the gradient method over ``X``, continuing from the current state."
+            if partial
+            else "Fit the model.",
+            "",
+            "Parameters",
+            "----------",
+            *param("X : array of shape (n_samples, n_features)", "" if partial else _FIT_X),
+            *param("y : array of shape (n_samples,)", y),
+            *(param("classes : array of shape (n_classes,), optional", classes) if classes else []),
+            *param("sample_weight : array of shape (n_samples,), optional", sample_weight),
+            "",
+            "Returns",
+            "-------",
+            "self",
+        ]
+        fit.__doc__ = (
+            "\n".join(("        " + line if line and i else line) for i, line in enumerate(lines))
+            + "\n        "
+        )
+        return fit
+
+    return decorate
+
+
 #: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on
 #: the curvature says nothing about them): torch.optim's default learning rates.
 ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
 
 
 # -- the estimator base ------------------------------------------------------------------------
+@dataclass
+class GradientRun:
+    """What :meth:`GroundupEstimator._run_gradient` leaves for a model to finish its fit."""
+
+    problem: Any  # the training rows' problem (its objective, the held-out rows)
+    res: DescentResult
+    history: np.ndarray  # the loss after each epoch
+    reference: float  # the loss the divergence check compares with
+    W: Array  # the model's weights: the averages where averaging has started
+    b: Array
+
+
 class GroundupEstimator(BaseEstimator):
     """Base class of :class:`~groundup.LinearRegression` and
     :class:`~groundup.LogisticRegression`.
@@ -486,6 +540,43 @@ class GroundupEstimator(BaseEstimator):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"
             self._raise_divergence(history, reference, epoch)
         return res, history, reference
+
+    def _run_gradient(
+        self,
+        source: Any,
+        make_problem: Any,
+        *,
+        max_iter: int,
+        tol: float | None,
+        warm: bool,
+        t0: int,
+        partial: bool,
+        zero_start: bool = False,
+    ) -> GradientRun:
+        """``batch`` / ``sgd`` / ``minibatch``, the part both models share: the problem
+        ``make_problem(held_out_rows)`` descended (:meth:`_descend`) from ``_start`` (zeros,
+        or the previous fit with ``warm``), what the updates carry kept, and the fitted
+        state of :meth:`_set_descent`. ``zero_start``: a fresh fit starts at the loss of the
+        zero model, which the objective knows without a pass over X."""
+        rng = np.random.default_rng(self.random_state)
+        problem = make_problem(self._held_out(source.n, rng))
+        W, b = self._start(source, warm)
+        res, history, reference = self._descend(
+            source,
+            problem,
+            W,
+            b,
+            rng=rng,
+            max_iter=max_iter,
+            tol=tol,
+            t0=t0,
+            start_loss=problem.objective.zero_loss() if zero_start and not warm else None,
+            carry=warm,
+            partial=partial,
+        )
+        W, b = self._finish_update(res, source.compute.xp, t0)
+        self._set_descent(res, history, source.compute, t0)
+        return GradientRun(problem, res, history, reference, W, b)
 
     def _rate(self, source: Any, problem: Any, *, continuing: bool) -> float:
         """``eta0_``: ``eta0`` as given, or for ``eta0="auto"`` the largest step that cannot

@@ -19,7 +19,7 @@ from groundup.backends import Backend
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import beta_solution, intercept_from_means, normal_solution
-from groundup.linear_model._base import GroundupEstimator, Param, parse_params
+from groundup.linear_model._base import GroundupEstimator, Param, fit_doc, parse_params
 
 __all__ = ["LinearRegression"]
 
@@ -80,22 +80,11 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             msg = f"Unknown solver {self.solver!r}; choose one of {list(SOLVERS)}."
             raise ValueError(msg)
 
+    @fit_doc(
+        y="",
+        sample_weight="Non-negative weights (normalised to mean 1 for the gradient methods).",
+    )
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            NumPy, pandas, list, or an array of any supported library (a Dask array or
-            DataFrame fits on Dask: :mod:`groundup.dask`).
-        y : array of shape (n_samples,)
-        sample_weight : array of shape (n_samples,), optional
-            Non-negative weights (normalised to mean 1 for the gradient methods).
-
-        Returns
-        -------
-        self
-        """
         self._check_params()
         source = self._source(X, y, sample_weight, reset=True, labels=False, partial=False)
         self._remember_backend(source.backend)
@@ -108,19 +97,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         return self
 
     @available_if(GroundupEstimator._has_partial_fit)
+    @fit_doc()
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
-        """One epoch of the gradient method over ``X``, continuing from the current state.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-        y : array of shape (n_samples,)
-        sample_weight : array of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
         self._check_params()
         self._check_partial_method()
         first = not hasattr(self, "coef_")
@@ -201,30 +179,22 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
     ) -> None:
         """``batch`` / ``sgd`` / ``minibatch``: the engine on the squared loss of the
         training rows (``batch`` on their moments; on Dask ``sgd`` / ``minibatch`` stream)."""
-        rng = np.random.default_rng(self.random_state)
-        held = self._held_out(source.n, rng)
-        problem = source.squared_problem(held, batch=self._method == "batch")
-        W, b = self._start(source, warm)
-        res, history, reference = self._descend(
+        batch = self._method == "batch"
+        run = self._run_gradient(
             source,
-            problem,
-            W,
-            b,
-            rng=rng,
+            lambda held: source.squared_problem(held, batch=batch),
             max_iter=max_iter,
             tol=tol,
+            warm=warm,
             t0=t0,
-            start_loss=None if warm else problem.objective.zero_loss(),  # no pass over X
-            carry=warm,
             partial=partial,
+            zero_start=True,  # no pass over X
         )
-        W, b = self._finish_update(res, source.compute.xp, t0)
-        self.coef_ = W[:, 0]
-        self.intercept_ = b[0]
+        self.coef_ = run.W[:, 0]
+        self.intercept_ = run.b[0]
         self.solver_, self.rank_ = self._method, None
-        self._set_descent(res, history, source.compute, t0)
-        self._check_stalled(problem, res, history, reference)
-        self._warn_not_converged(res, max_iter, tol)
+        self._check_stalled(run.problem, run.res, run.history, run.reference)
+        self._warn_not_converged(run.res, max_iter, tol)
 
     def _start(self, source: Any, warm: bool) -> tuple[Array, Array]:
         """Starting ``W`` (n_features, 1) and ``b`` (1,): zeros, or the previous fit."""

@@ -24,7 +24,7 @@ from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
 from groundup.kernels.curvature import hessian_factor
-from groundup.linear_model._base import GroundupEstimator, Param, parse_params
+from groundup.linear_model._base import GroundupEstimator, Param, fit_doc, parse_params
 from groundup.linear_model._labels import (
     class_totals,
     class_weights,
@@ -120,23 +120,11 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
     }
 
     # -- fit ------------------------------------------------------------------------------
+    @fit_doc(
+        y="Labels of any type (at least two distinct ones).",
+        sample_weight="Non-negative weights; at least two classes need a positive total weight.",
+    )
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-            NumPy, pandas, list, or an array of any supported library (a Dask array or
-            DataFrame fits on Dask: :mod:`groundup.dask`).
-        y : array of shape (n_samples,)
-            Labels of any type (at least two distinct ones).
-        sample_weight : array of shape (n_samples,), optional
-            Non-negative weights; at least two classes need a positive total weight.
-
-        Returns
-        -------
-        self
-        """
         self._check_params()
         source = self._source(X, y, sample_weight, reset=True, labels=True, partial=False)
         found, totals = source.labels()
@@ -163,24 +151,13 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return self
 
     @available_if(GroundupEstimator._has_partial_fit)
+    @fit_doc(
+        classes="Every label ``y`` can take. Required on the first call (as scikit-learn's), "
+        "optional later (it must then equal ``classes_``).",
+    )
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> LogisticRegression:
-        """One epoch of the gradient method over ``X``, continuing from the current state.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-        y : array of shape (n_samples,)
-        classes : array of shape (n_classes,), optional
-            Every label ``y`` can take. Required on the first call (as scikit-learn's),
-            optional later (it must then equal ``classes_``).
-        sample_weight : array of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
-        """
         self._check_params()
         self._check_partial_method()
         first = not hasattr(self, "classes_")
@@ -225,36 +202,28 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         """``batch`` / ``sgd`` / ``minibatch`` on the log-loss of the training rows, then
         the warning: linearly separable classes (a ``final`` fit without a penalty, decided
         by one more pass over the training rows), else not converged."""
-        rng = np.random.default_rng(self.random_state)
-        held = self._held_out(source.n, rng)
-        problem = source.log_problem(
-            held,
-            n_classes=len(self.classes_),
-            fit_intercept=self.fit_intercept,
-            batch=self._method == "batch",
-        )
-        W, b = self._start(source, warm)
-        res, history, reference = self._descend(
+        run = self._run_gradient(
             source,
-            problem,
-            W,
-            b,
-            rng=rng,
+            lambda held: source.log_problem(
+                held,
+                n_classes=len(self.classes_),
+                fit_intercept=self.fit_intercept,
+                batch=self._method == "batch",
+            ),
             max_iter=max_iter,
             tol=tol,
+            warm=warm,
             t0=t0,
-            carry=warm,
             partial=partial,
         )
-        W, b = self._finish_update(res, source.compute.xp, t0)
-        self.coef_, self.intercept_ = W.T, b
-        self._set_descent(res, history, source.compute, t0)
+        res = run.res
+        self.coef_, self.intercept_ = run.W.T, run.b
         unpenalised = self._penalty_alpha() == 0 and self._penalty_l1() == 0
-        if final and unpenalised and problem.objective.separated(res.W, res.b):
+        if final and unpenalised and run.problem.objective.separated(res.W, res.b):
             self.stop_reason_ = "separable"
             self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
         else:
-            self._check_stalled(problem, res, history, reference)
+            self._check_stalled(run.problem, res, run.history, run.reference)
             self._warn_not_converged(res, max_iter, tol)
 
     def _hessian_factor(self) -> float:
