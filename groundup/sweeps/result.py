@@ -124,6 +124,14 @@ class SweepResult:
         i = self.best_index
         return None if i is None else self.params_of(i)
 
+    def _unfitted(self, i: int | None) -> tuple[int, Any]:
+        """Row ``i`` (``None``: the best) and an unfitted estimator with its parameters."""
+        i = self._row(i)
+        est = estimator_class(self.model)(
+            **self.params_of(i), backend=self.backend, device=self.device
+        )
+        return i, est
+
     def params_of(self, i: int) -> dict[str, Any]:
         """All parameters of row ``i`` (swept and fixed, with ``random_state``): the
         estimator's. After ``scale=True`` they are those of a fit on standardised features;
@@ -148,10 +156,7 @@ class SweepResult:
             run's. After ``scale=True`` its ``coef_`` and ``intercept_`` are in the raw
             features' units: it predicts raw ``X``.
         """
-        i = self._row(i)
-        est = estimator_class(self.model)(
-            **self.params_of(i), backend=self.backend, device=self.device
-        )
+        i, est = self._unfitted(i)
         row = self.table.loc[i]
         est._check_params()
         est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
@@ -193,10 +198,7 @@ class SweepResult:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        i = self._row(i)
-        est = estimator_class(self.model)(
-            **self.params_of(i), backend=self.backend, device=self.device
-        )
+        i, est = self._unfitted(i)
         steps = []
         if self.standardization is not None:
             steps.append(StandardScaler(with_mean=self.standardization.center))
