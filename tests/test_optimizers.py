@@ -451,3 +451,48 @@ def test_unknown_optimizer_lists_the_valid_names():
         gu.fit(X, y, method="sgd", optimizer="lbfgs")
     for name in OPTIMIZERS:
         assert repr(name) in str(err.value)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adam_state_is_torchs_exp_avg_and_exp_avg_sq(optimizer):
+    """Adam's moments are kept scaled inside (two operations fewer per update); the state a
+    user reads (``as_dict``) is torch's ``exp_avg`` / ``exp_avg_sq``, W's rows then b's."""
+    X, y, _ = make_regression(n=40, d=3, seed=11)
+    params = {"beta_1": 0.8, "beta_2": 0.99}
+    est = gu.LinearRegression(
+        method="minibatch", optimizer=optimizer, eta0=0.05, batch_size=10, max_iter=3,
+        tol=None, random_state=2, **params,
+    ).fit(X, y)  # fmt: skip
+    W, b, opt = torch_loop(
+        X, y, None, optimizer=optimizer, loss="squared", batch_size=10,
+        orders=_orders(40, 3, seed=2), eta0=0.05, params=params,
+    )  # fmt: skip
+    state = est.optimizer_state_.optimizer.as_dict()
+    for name in ("exp_avg", "exp_avg_sq"):
+        ref = np.concatenate([opt.state[W][name].numpy(), opt.state[b][name].numpy()[None, :]])
+        np.testing.assert_allclose(state[name], ref, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(est.coef_, W[:, 0].detach().numpy(), rtol=1e-12)
+
+
+def test_adam_betas_changed_between_partial_fits_keep_torchs_moments():
+    """Moments kept at one pair of betas' scale carry over to another pair as torch's do
+    (torch keeps exp_avg, exp_avg_sq and applies the new betas from the next step)."""
+    X, y, _ = make_regression(n=40, d=2, seed=12)
+    est = gu.LinearRegression(
+        method="minibatch", optimizer="adam", eta0=0.05, batch_size=40, shuffle=False
+    )
+    est.partial_fit(X, y)
+    est.set_params(beta_1=0.5, beta_2=0.9)
+    est.partial_fit(X, y)
+    W, b, opt = torch_loop(
+        X, y, None, optimizer="adam", loss="squared", batch_size=40, orders=[None], eta0=0.05
+    )
+    for group in opt.param_groups:
+        group["betas"] = (0.5, 0.9)
+    torch_loop(
+        X, y, None, optimizer="adam", loss="squared", batch_size=40, orders=[None],
+        eta0=0.05, start=(W, b), opt=opt, t0=2,
+    )  # fmt: skip
+    np.testing.assert_allclose(est.coef_, W[:, 0].detach().numpy(), rtol=1e-12)
+    state = est.optimizer_state_.optimizer.as_dict()
+    np.testing.assert_allclose(state["exp_avg"][:-1, 0], opt.state[W]["exp_avg"][:, 0].numpy())

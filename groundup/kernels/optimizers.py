@@ -75,6 +75,9 @@ class OptimizerState:
     slots: tuple[Array, ...] = ()
     step: int = 0
     names: tuple[str, ...] = field(init=False)
+    #: Adam's slots are kept divided by these, ``(1 - beta_1, 1 - beta_2)`` (two array
+    #: operations fewer per update); ``None`` while they are torch's own (fresh zeros).
+    scales: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self.names = SLOTS[self.name]
@@ -93,8 +96,12 @@ class OptimizerState:
         return replace(self, slots=tuple(fn(s) for s in self.slots))
 
     def as_dict(self) -> dict[str, Array]:
-        """The state arrays by torch's names."""
-        return dict(zip(self.names, self.slots, strict=True))
+        """The state arrays by torch's names (and torch's values: Adam's moments scaled
+        back)."""
+        slots = self.slots
+        if self.scales is not None:
+            slots = tuple(k * a for k, a in zip(self.scales, slots, strict=True))
+        return dict(zip(self.names, slots, strict=True))
 
 
 def optimizer_step(
@@ -140,15 +147,22 @@ def optimizer_step(
         else:
             g = g + decay_rows * theta
     if name in ("adam", "adamw"):
-        m, v = state.slots
-        m = m + (1.0 - s.beta_1) * (g - m)  # torch's lerp
-        v = s.beta_2 * v + (1.0 - s.beta_2) * (g * g)
-        state.slots = (m, v)
-        # torch: theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps),
-        # with the bias corrections folded into the two scalars (one operation fewer)
-        root = math.sqrt(1.0 - s.beta_2**state.step)
-        step_size = lr * root / (1.0 - s.beta_1**state.step)
-        return theta - step_size * m / (xp.sqrt(v) + s.epsilon * root)
+        # torch: m <- m + (1 - beta_1)(g - m), v <- beta_2 v + (1 - beta_2) g^2, then
+        # theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps). Kept here
+        # as M = m / (1 - beta_1), V = v / (1 - beta_2): M <- beta_1 M + g,
+        # V <- beta_2 V + g^2, and every constant folded into two scalars.
+        M, V = state.slots
+        k1, k2 = scales = (1.0 - s.beta_1, 1.0 - s.beta_2)
+        if state.scales != scales:  # torch's values (or other betas') to these scales
+            old = state.scales or (1.0, 1.0)
+            M, V = M * (old[0] / k1), V * (old[1] / k2)
+            state.scales = scales
+        M = s.beta_1 * M + g
+        V = s.beta_2 * V + g * g
+        state.slots = (M, V)
+        root = math.sqrt((1.0 - s.beta_2**state.step) / k2)
+        step_size = lr * root * k1 / (1.0 - s.beta_1**state.step)
+        return theta - step_size * M / (xp.sqrt(V) + s.epsilon * root)
     if name == "sgd":
         return theta - lr * g
     if name in ("momentum", "nesterov"):

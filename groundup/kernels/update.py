@@ -74,7 +74,7 @@ class UpdateState:
 
 def pack(W: Array, b: Array, /, *, xp: Namespace) -> Array:
     """``[W; b]``: (n_features + 1, k)."""
-    return xp.concat([W, xp.reshape(b, (1, -1))], axis=0)
+    return xp.concat([W, b[None, :]], axis=0)
 
 
 def unpack(theta: Array, /) -> tuple[Array, Array]:
@@ -147,9 +147,7 @@ class Stepper:
         """Update ``t`` of ``theta`` (packed) with the batch's mean gradient ``gw``, ``gb``
         and the learning rate ``eta``."""
         xp, st, s = self.xp, self.state, self.s
-        g = xp.concat(
-            [gw, xp.reshape(gb, (1, -1)) if self.fit_intercept else self.zero_row], axis=0
-        )
+        g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row], axis=0)
         if self.simple:
             return optimizer_step(
                 theta, g, st.optimizer, eta, settings=s.optimizer, decay_rows=self.decay_rows, xp=xp
@@ -325,7 +323,7 @@ class ColumnStepper:
         mean gradient ``gw``, ``gb`` and each column's learning rate ``eta`` (columns,)."""
         xp = self.xp
         zero = xp.zeros((1, gw.shape[1]), dtype=self.dt, device=self.dev)
-        g = xp.concat([gw, xp.reshape(gb, (1, -1)) if self.fit_intercept else zero], axis=0)
+        g = xp.concat([gw, gb[None, :] if self.fit_intercept else zero], axis=0)
         eta = xp.reshape(eta, (1, -1))
         if self.whole:
             return self.parts[0].step(self, theta, g, eta)
