@@ -27,6 +27,8 @@ from groundup.bench.style import (
     METHOD_ORDER,
     backend_style,
     method_color,
+    method_label,
+    names_optimizers,
     optimizer_color,
     run_key,
     who,
@@ -121,38 +123,37 @@ def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> lis
     return [items for _, _, items in groups]
 
 
-def _optimizer(row: Mapping[str, Any]) -> str | None:
-    """The run's optimiser where the results compare several (``None`` otherwise)."""
-    opt = row.get("optimizer")
-    return str(opt) if isinstance(opt, str) and row.get("_by_optimizer") else None
-
-
-def _by_optimizer(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` marked to colour and name curves by optimiser when they hold several
-    (``groundup bench --optimizers``): a panel is one method, its curves one per optimiser."""
-    several = "optimizer" in runs and runs["optimizer"].dropna().nunique() > 1
-    return runs.assign(_by_optimizer=bool(several))
-
-
-def _same_label(rows: Sequence[Mapping[str, Any]], *, with_method: bool = True) -> str:
+def _same_label(
+    rows: Sequence[Mapping[str, Any]], *, with_method: bool = True, optimizers: bool = False
+) -> str:
     """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide
-    (``batch·adam: ...`` when the results compare optimisers)."""
+    (``batch·adam: ...`` with ``optimizers``, as the table labels them)."""
     names = " = ".join(dict.fromkeys(run_key(r) for r in rows))
     methods = " = ".join(
         dict.fromkeys(
-            str(r["method"]) + (f"·{_optimizer(r)}" if _optimizer(r) else "") for r in rows
+            method_label(r["method"], r.get("optimizer")) if optimizers else str(r["method"])
+            for r in rows
         )
     )
     return f"{methods}: {names}" if with_method else names
 
 
-def _draw(ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, **kw: Any) -> Any:
-    """One curve in its method's colour (its optimiser's, when the results compare several)
-    and its implementation's dashes and marker."""
+def _draw(
+    ax: Any,
+    x: Any,
+    y: Any,
+    row: Mapping[str, Any],
+    text: str,
+    *,
+    by_optimizer: bool = False,
+    **kw: Any,
+) -> Any:
+    """One curve in its method's colour (its optimiser's with ``by_optimizer``) and its
+    implementation's dashes and marker."""
     style = backend_style(who(row))
     n = np.size(x)
-    opt = _optimizer(row)
-    color = optimizer_color(opt) if opt else method_color(row["method"])
+    opt = row.get("optimizer") if by_optimizer else None
+    color = optimizer_color(opt) if isinstance(opt, str) else method_color(row["method"])
     (line,) = ax.plot(
         x, y, color=color, dashes=style["dashes"], marker=style["marker"],
         markevery=max(1, n // 8) if n > 12 else None, markersize=5, linewidth=1.6, label=text,
@@ -231,11 +232,13 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     if x not in ("epoch", "time"):
         msg = f"x must be 'epoch' or 'time', got {x!r}."
         raise ValueError(msg)
-    runs = _by_optimizer(_ok(results))
+    runs = _ok(results)
     runs = runs[[h is not None and np.size(h) > 1 for h in runs["loss_history"]]]
     if runs.empty:
         msg = "No gradient run with a loss history in these results (closed forms have one)."
         raise ValueError(msg)
+    # several optimisers, or one other than sgd: a colour and a name per optimiser
+    by_opt = "optimizer" in runs and names_optimizers(runs["optimizer"])
     failed = _failed(results)
     failed = failed[~failed["method"].isin(_CLOSED_FORMS) & failed["method"].notna()]
     methods = _methods(pd.concat([runs, failed]))
@@ -262,11 +265,9 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
                 curves.append((xs, hist, row))
             for members in _merge(curves, rtol=1e-4):
                 xs, hist, first = next(cv for cv in curves if cv[2] is members[0])
-                if len(members) > 1:
-                    text = _same_label(members)
-                    merged.setdefault(text, _draw(ax, xs, hist, first, text))
-                elif _optimizer(first):  # named: the colour alone says nothing
-                    merged.setdefault(_same_label(members), _draw(ax, xs, hist, first, ""))
+                if len(members) > 1 or by_opt:  # by_opt: the colour alone says nothing
+                    text = _same_label(members, optimizers=by_opt)
+                    merged.setdefault(text, _draw(ax, xs, hist, first, text, by_optimizer=by_opt))
                 else:
                     _draw(ax, xs, hist, first, run_key(first))
                     singles.append(run_key(first))

@@ -28,7 +28,7 @@ import pandas as pd
 from groundup.bench.plots import fit_times, fitted_lines, loss_curves, loss_surface, save, scaling
 from groundup.bench.runner import COLUMNS, optimizer_paths
 from groundup.bench.status import STALLED
-from groundup.bench.style import run_key, who
+from groundup.bench.style import method_label, names_optimizers, run_key, who
 
 __all__ = [
     "Verdict",
@@ -114,18 +114,12 @@ def with_optimizers(results: pd.DataFrame) -> pd.DataFrame:
     """``results`` with each gradient run's optimiser in its ``method`` label
     (``minibatch·adam``) where the run had an optimiser other than the plain ``sgd`` or
     several of them; the results as they are otherwise (and once labelled)."""
-    if "optimizer" not in results:
-        return results
-    opts = results["optimizer"]
-    given = opts.notna() & (opts.astype(str) != "nan")
-    named = set(opts[given].astype(str))
-    if not named or named == {"sgd"}:
+    if "optimizer" not in results or not names_optimizers(results["optimizer"]):
         return results
     out = results.copy()
-    method = out["method"].astype(object)
-    labelled = given & ~method.astype(str).str.contains("·", regex=False)
-    out.loc[labelled, "method"] = [
-        f"{m}·{o}" for m, o in zip(method[labelled], opts[labelled], strict=True)
+    out["method"] = [
+        method_label(m, o) if isinstance(o, str) else m
+        for m, o in zip(out["method"], out["optimizer"], strict=True)
     ]
     return out
 

@@ -11,7 +11,7 @@ matplotlib.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -20,6 +20,8 @@ __all__ = [
     "backend_style",
     "dashes",
     "method_color",
+    "method_label",
+    "names_optimizers",
     "optimizer_color",
     "run_key",
     "who",
@@ -96,6 +98,22 @@ OPTIMIZER_ORDER: tuple[str, ...] = (
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
 )  # fmt: skip
 _EXTRA_OPTIMIZERS: dict[str, int] = {}
+
+
+def names_optimizers(optimizers: Iterable[Any]) -> bool:
+    """Whether runs with these optimisers (a results' ``optimizer`` column) name theirs
+    beside the method, in tables and figures alike: when one is other than the plain
+    ``sgd``."""
+    named = {o for o in optimizers if isinstance(o, str)}
+    return bool(named) and named != {"sgd"}
+
+
+def method_label(method: Any, optimizer: Any) -> str:
+    """``minibatch·adam`` for a run with an optimiser (where :func:`names_optimizers`),
+    the method alone otherwise (and once labelled)."""
+    if not isinstance(optimizer, str) or "·" in str(method):
+        return str(method)
+    return f"{method}·{optimizer}"
 
 
 def optimizer_color(name: str) -> str:
