@@ -116,13 +116,21 @@ def test_minibatch_vs_numpy_loop(compare: Any, data: tuple[np.ndarray, np.ndarra
     np.testing.assert_allclose(est.loss_history_, history, rtol=1e-9)
 
 
-@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
-def test_sgd_epoch_vs_sklearn(
-    compare: Any, data: tuple[np.ndarray, np.ndarray], shuffle: bool
-) -> None:
-    X, y = data
+def sgd_epoch_vs_sgd_regressor(
+    compare: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    shuffle: bool,
+    penalty: dict[str, Any],
+    **timing: Any,
+) -> gu.LinearRegression:
+    """One epoch of groundup's exact ``sgd`` against ``SGDRegressor``'s, with the same
+    settings (``penalty``: its ``penalty`` and ``alpha``) and invscaling from 0.01; in the
+    same visiting order (``shuffle=False``) the same iterates. ``timing``: for ``compare``.
+    Returns groundup's fitted estimator."""
     common = {"max_iter": 1, "tol": None, "shuffle": shuffle, "random_state": 0}
-    common |= {"learning_rate": "invscaling", "eta0": 0.01, "power_t": 0.25, "penalty": None}
+    common |= {"learning_rate": "invscaling", "eta0": 0.01, "power_t": 0.25, **penalty}
     est = gu.LinearRegression(method="sgd", **common)
 
     def peer() -> SGDRegressor:
@@ -130,7 +138,19 @@ def test_sgd_epoch_vs_sklearn(
             warnings.simplefilter("ignore", ConvergenceWarning)
             return SGDRegressor(**common).fit(X, y)
 
-    compare(lambda: est.fit(X, y), peer, target=1.5, peer_name="sklearn.SGDRegressor")
+    compare(lambda: est.fit(X, y), peer, target=1.5, **timing)
     if not shuffle:  # the same visiting order: the same iterates
         np.testing.assert_allclose(est.coef_, peer().coef_, rtol=1e-8, atol=1e-10)
+    return est
+
+
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "in-order"])
+def test_sgd_epoch_vs_sklearn(
+    compare: Any, data: tuple[np.ndarray, np.ndarray], shuffle: bool
+) -> None:
+    X, y = data
+    est = sgd_epoch_vs_sgd_regressor(
+        compare, X, y, shuffle=shuffle, penalty={"penalty": None},
+        peer_name="sklearn.SGDRegressor",
+    )  # fmt: skip
     assert est.t_ == N_SAMPLES + 1

@@ -18,13 +18,11 @@ and rounds, and records ``ours / peer`` with the issue's target (see ``conftest.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDRegressor
+from bench_linear import sgd_epoch_vs_sgd_regressor
 
 import groundup as gu
 from groundup.kernels.optimizers import OPTIMIZERS
@@ -138,24 +136,8 @@ def test_l1_sgd_epoch_vs_sklearn(
     compare: Any, data: tuple[np.ndarray, np.ndarray], shuffle: bool
 ) -> None:
     X, y = data
-    common = {"max_iter": 1, "tol": None, "shuffle": shuffle, "random_state": 0}
-    common |= {"learning_rate": "invscaling", "eta0": 0.01, "power_t": 0.25}
-    common |= {"penalty": "l1", "alpha": 1e-4}
-    est = gu.LinearRegression(method="sgd", **common)
-
-    def peer() -> SGDRegressor:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return SGDRegressor(**common).fit(X, y)
-
-    compare(
-        lambda: est.fit(X, y),
-        peer,
-        target=1.5,
-        rounds=1,
-        warmup=0,
-        peer_name="sklearn.SGDRegressor(penalty='l1')",
-    )
-    if not shuffle:  # the same visiting order: the same iterates
-        np.testing.assert_allclose(est.coef_, peer().coef_, rtol=1e-8, atol=1e-10)
+    est = sgd_epoch_vs_sgd_regressor(
+        compare, X, y, shuffle=shuffle, penalty={"penalty": "l1", "alpha": 1e-4}, rounds=1,
+        warmup=0, peer_name="sklearn.SGDRegressor(penalty='l1')",
+    )  # fmt: skip
     assert est.t_ == N_SAMPLES + 1
