@@ -83,12 +83,11 @@ class ResidualStep(ABC):
             b = b - self._column_sums(R)
         return W, b
 
-    def column_grad(
+    def batch_grad(
         self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
     ) -> tuple[Array, Array]:
         """The batch's mean gradient of every column (no penalty), from the same residuals:
-        (n_features, k) and (k,), for an update other than the plain one (the sweep's
-        optimisers)."""
+        (n_features, k) and (k,) (an update other than the fused one: the optimisers)."""
         R = self.batch_residuals(Xb, yb, W, b)
         if sb is not None:
             R = R * sb[:, None]
@@ -175,15 +174,6 @@ class SquaredLoss(ResidualStep):
                 )
 
     # -- per batch -----------------------------------------------------------------
-    def batch_grad(
-        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
-    ) -> tuple[Array, Array]:
-        r = Xb @ W + (b - yb[:, None])
-        if sb is not None:
-            r = r * sb[:, None]
-        r = r / Xb.shape[0]
-        return Xb.T @ r, self._column_sums(r)
-
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return Xb @ W + (b - yb[:, None])
 

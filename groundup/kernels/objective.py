@@ -149,7 +149,7 @@ class ColumnObjective(FusedStep, Protocol):
         """Mean gradient of every column over the training set."""
         ...
 
-    def column_grad(
+    def batch_grad(
         self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array, /
     ) -> tuple[Array, Array]:
         """Mean gradient of every column over a batch (an optimiser's update)."""

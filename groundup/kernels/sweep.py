@@ -14,7 +14,7 @@ The per-update arithmetic and the per-epoch bookkeeping (scikit-learn's ``tol`` 
 :func:`groundup.kernels.descent.descend` exactly; the bookkeeping lives in one place,
 :meth:`_Column.after_epoch`. An update other than the plain one (optimisers, the L1
 penalties) goes through a :class:`~groundup.kernels.update.ColumnStepper` (``update=``): one
-gradient product for every column (``column_grad`` or ``full_grad``), then each
+gradient product for every column (``batch_grad`` or ``full_grad``), then each
 column's own update with its own state, as :class:`~groundup.kernels.update.Stepper` makes
 it for one fit. A configuration that finishes (converged, diverged, or at its own
 ``max_iter``) leaves ``W`` at that epoch and the others go on, so every configuration ends
@@ -297,7 +297,7 @@ def descend_columns(
     update : ColumnStepper, optional
         Every column's optimiser and L1 part (:class:`~groundup.kernels.update.
         ColumnStepper`, built for this ``W``): each update is then the objective's
-        ``column_grad`` (or ``full_grad``) for all columns, one product, followed by the
+        ``batch_grad`` (or ``full_grad``) for all columns, one product, followed by the
         stepper's update of each column with its own state; the ``alpha`` of ``columns``
         is then the stepper's business (give the stepper the L2 strengths). ``None``: the
         plain update of every column.
@@ -451,7 +451,7 @@ def _stepped_epoch(
     theta = pack(W, b, xp=xp)
     for u, first in enumerate(range(0, n, bs)):
         Xb, yb, sb = rows.take(first, min(first + bs, n))
-        gw, gb = objective.column_grad(Xb, yb, sb, theta[:d, :], theta[d, :])
+        gw, gb = objective.batch_grad(Xb, yb, sb, theta[:d, :], theta[d, :])
         theta = update.step(theta, gw, gb, eta[u, :], t + u)
     return unpack(theta)
 
