@@ -4,16 +4,16 @@ device x dtype (``test_reference.py`` holds the textbook forms to scikit-learn).
 - the blocked exact one-sample epoch (``sgd_blocked.sgd_blocked_epoch``, and the engine's use
   of ``SquaredLoss.sgd_epoch``, an ``ExactSGDEpoch``) against one-sample
   ``reference.gradient_descent``;
-- the fused mini-batch step (``SquaredLoss.batch_step``, a ``FusedStep``, from
+- the fused mini-batch step (``SquaredLoss.batch_step``, from
   ``losses.ResidualStep``) against mini-batch ``reference.gradient_descent``;
 - full-batch descent on the moments (``SquaredLoss(use_moments=True)``) and on X against the
   full-batch loop;
 - the refined closed forms (``closed_form.solve_normal`` with each solver, ``solve_beta``;
   weights, ridge, no intercept, large means) against ``reference.normal_equations`` and
   ``reference.covariance_form``;
-- the sweep's columns (``sweep.descend_columns`` with ``SquaredLossColumns``,
-  ``BinaryLogLossColumns``, ``MultinomialLogLossColumns``): each column against the loop of
-  its own configuration;
+- the engine's columns (``descent.descend_columns``, K configurations trained together as a
+  sweep trains them, with ``SquaredLoss``, ``BinaryLogLoss``, ``MultinomialLogLoss``): each
+  column against the loop of its own configuration;
 - the logistic objectives' gradient fits (``logistic.BinaryLogLoss``,
   ``MultinomialLogLoss`` in the engine) against the log-loss loop; a streamed chunk
   (``DescentSettings(chunk=True)``) against one batch of its rows;
@@ -44,19 +44,12 @@ from groundup.kernels.closed_form import (
     solve_beta,
     solve_normal,
 )
-from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.descent import Column, DescentSettings, descend, descend_columns
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.objective import ExactSGDEpoch, FusedStep
+from groundup.kernels.objective import ExactSGDEpoch
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import SCHEDULES, Schedule
-from groundup.kernels.sweep import (
-    ColumnSettings,
-    GroupSettings,
-    SquaredLossColumns,
-    descend_columns,
-)
-from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
 
 # Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
 SCHEDULE_PARAMS = {
@@ -344,7 +337,6 @@ def test_fused_batch_step_equals_reference(case, fit_intercept, alpha, weighted)
     """Mini-batches of 16 (the last one ragged), three shuffled epochs."""
     X, y, sw = _data(case, 90, seed=6, weighted=weighted)
     objective = SquaredLoss(X, y, sw, xp=case.xp)
-    assert isinstance(objective, FusedStep)
     calls = _spy(objective, "batch_step")
     perms = _perms(case, 90, 3, seed=0)
     settings = DescentSettings(
@@ -542,9 +534,11 @@ def _columns(case, objective, X, y, sw, W0, b0, *, batch_size, fit_intercept, pe
         sw,
         W0,
         b0,
-        schedules=[Schedule(s, e, updates_per_epoch=per_epoch) for s, e, _, _ in COLUMN_CONFIGS],
-        columns=[ColumnSettings(max_iter=it, alpha=a, tol=None) for _, _, a, it in COLUMN_CONFIGS],
-        settings=GroupSettings(batch_size=batch_size or n, fit_intercept=fit_intercept),
+        columns=[
+            Column(Schedule(s, e, updates_per_epoch=per_epoch), max_iter=it, alpha=a, tol=None)
+            for s, e, a, it in COLUMN_CONFIGS
+        ],
+        settings=DescentSettings(batch_size=batch_size or n, fit_intercept=fit_intercept),
         orders=(lambda: next(orders)) if orders is not None else (lambda: None),
         xp=case.xp,
     )
@@ -578,9 +572,7 @@ def test_squared_loss_columns_equal_reference(case, method, batch_size, fit_inte
     configuration; ``batch`` from the moments."""
     n, K = 60, len(COLUMN_CONFIGS)
     X, y, sw = _data(case, n, weighted=True)
-    objective = SquaredLossColumns(
-        X, y, sw, use_moments=method == "batch", chunk_rows=16, xp=case.xp
-    )
+    objective = SquaredLoss(X, y, sw, use_moments=method == "batch", chunk_rows=16, xp=case.xp)
     perms = None if method == "batch" else _perms(case, n, 3)
     W0, b0 = _start(case, 3, K)
     results = _columns(
@@ -609,9 +601,9 @@ def test_squared_loss_columns_equal_reference(case, method, batch_size, fit_inte
             perms=perms,
         )
         assert res.n_iter == config[3]
-        assert_on_case(res.coef, case)
-        _close(case, res.coef, Wr[:, 0])
-        _close(case, res.intercept, br[0])
+        assert_on_case(res.W, case)
+        _close(case, res.W, Wr)
+        _close(case, res.b, br)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
@@ -625,10 +617,10 @@ def test_log_loss_columns_equal_reference(case, method, batch_size, n_classes):
     C = 1 if n_classes == 2 else n_classes
     xp = case.xp
     if n_classes == 2:  # y: 0/1 in X's dtype
-        Y, objective = codes, BinaryLogLossColumns(X, codes, sw, chunk_rows=16, xp=xp)
-    else:  # y: the one-hot rows
+        Y, objective = codes, BinaryLogLoss(X, codes, sw, chunk_rows=16, xp=xp)
+    else:  # y: the one-hot rows (as the sweep gives them)
         Y = xpx.one_hot(codes, n_classes, dtype=X.dtype, xp=xp)
-        objective = MultinomialLogLossColumns(
+        objective = MultinomialLogLoss(
             X, Y, sw, n_classes=n_classes, chunk_rows=16, chunk_elements=64, xp=xp
         )
     perms = None if method == "batch" else _perms(case, n, 3)
@@ -650,8 +642,8 @@ def test_log_loss_columns_equal_reference(case, method, batch_size, n_classes):
             perms=perms,
         )
         assert res.n_iter == config[3]
-        _close(case, res.coef, Wr[:, 0] if C == 1 else Wr)
-        _close(case, res.intercept, br[0] if C == 1 else br)
+        _close(case, res.W, Wr)
+        _close(case, res.b, br)
 
 
 # -- the logistic objectives in the engine ------------------------------------------------------
@@ -659,14 +651,13 @@ def test_log_loss_columns_equal_reference(case, method, batch_size, n_classes):
 @pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
 @pytest.mark.parametrize(("method", "batch_size"), METHODS, ids=[m for m, _ in METHODS])
 def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, weighted):
-    """``BinaryLogLoss`` / ``MultinomialLogLoss`` (no fast-path capability: the engine
-    steps along ``batch_grad``; ``batch`` along ``full_grad``, one chunked pass of 16 rows
+    """``BinaryLogLoss`` / ``MultinomialLogLoss`` in the engine (no one-sample capability:
+    the fused step of every batch; ``batch`` along ``full_grad``, one chunked pass of 16 rows
     that also gives the epoch's loss)."""
     n = 60
     X, codes, sw = _data(case, n, weighted=weighted, labels=n_classes)
     cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
     objective = cls(X, codes, sw, n_classes=n_classes, chunk_rows=16, xp=case.xp)
-    assert not isinstance(objective, FusedStep)
     assert not isinstance(objective, ExactSGDEpoch)
     k = 1 if n_classes == 2 else n_classes
     epochs = 10 if method == "batch" else 3

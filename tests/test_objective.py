@@ -13,48 +13,27 @@ from groundup.kernels import reference
 from groundup.kernels.descent import DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.objective import ColumnObjective, ExactSGDEpoch, FusedStep, Objective
+from groundup.kernels.objective import ExactSGDEpoch, Objective
 from groundup.kernels.schedules import Schedule
-from groundup.kernels.sweep import SquaredLossColumns
-from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
 
 X, Y, _ = make_regression(n=40, d=3, seed=1)
 CODES = np.digitize(Y, [2.0, 6.0]).astype(np.int32)
-ONEHOT = np.eye(3)[CODES]
 Y01 = (Y > np.median(Y)).astype(float)
 
-# objective, Objective, FusedStep, ExactSGDEpoch, ColumnObjective (the module's table)
+# objective, ExactSGDEpoch (the module's table)
 TABLE = [
-    (lambda: SquaredLoss(X, Y, None, xp=xp), True, True, True, False),
-    (lambda: BinaryLogLoss(X, Y01, None, xp=xp), True, False, False, False),
-    (lambda: MultinomialLogLoss(X, CODES, None, n_classes=3, xp=xp), True, False, False, False),
-    (lambda: SquaredLossColumns(X, Y, None, xp=xp), True, True, True, True),
-    (lambda: BinaryLogLossColumns(X, Y01, None, xp=xp), False, True, False, True),
-    (
-        lambda: MultinomialLogLossColumns(X, ONEHOT, None, n_classes=3, xp=xp),
-        False,
-        True,
-        False,
-        True,
-    ),
+    (lambda: SquaredLoss(X, Y, None, xp=xp), True),
+    (lambda: BinaryLogLoss(X, Y01, None, xp=xp), False),
+    (lambda: MultinomialLogLoss(X, CODES, None, n_classes=3, xp=xp), False),
 ]
-IDS = [
-    "SquaredLoss",
-    "BinaryLogLoss",
-    "MultinomialLogLoss",
-    "SquaredLossColumns",
-    "BinaryLogLossColumns",
-    "MultinomialLogLossColumns",
-]
+IDS = ["SquaredLoss", "BinaryLogLoss", "MultinomialLogLoss"]
 
 
-@pytest.mark.parametrize(("make", "objective", "fused", "exact", "columns"), TABLE, ids=IDS)
-def test_every_objective_conforms(make, objective, fused, exact, columns):
+@pytest.mark.parametrize(("make", "exact"), TABLE, ids=IDS)
+def test_every_objective_conforms(make, exact):
     obj = make()
-    assert isinstance(obj, Objective) is objective
-    assert isinstance(obj, FusedStep) is fused
+    assert isinstance(obj, Objective)
     assert isinstance(obj, ExactSGDEpoch) is exact
-    assert isinstance(obj, ColumnObjective) is columns
 
 
 class RequiredOnly:
@@ -62,15 +41,15 @@ class RequiredOnly:
     none of its fast-path capabilities)."""
 
     def __init__(self, loss: SquaredLoss) -> None:
-        self.batch_grad, self.full_grad = loss.batch_grad, loss.full_grad
-        self.loss, self.zero_loss, self.score = loss.loss, loss.zero_loss, loss.score
+        self.outputs, self.batch_grad, self.batch_step = 1, loss.batch_grad, loss.batch_step
+        self.full_grad, self.losses, self.zero_loss = loss.full_grad, loss.losses, loss.zero_loss
+        self.scores, self.keep = loss.scores, loss.keep
 
 
 @pytest.mark.parametrize("batch_size", [1, 16, 40], ids=["sgd", "minibatch", "batch"])
 def test_the_required_methods_are_enough(batch_size):
     obj = RequiredOnly(SquaredLoss(X, Y, None, xp=xp))
     assert isinstance(obj, Objective)
-    assert not isinstance(obj, FusedStep)
     assert not isinstance(obj, ExactSGDEpoch)
     rng = np.random.default_rng(0)
     perms = [rng.permutation(40) for _ in range(3)]

@@ -199,13 +199,13 @@ class _DaskPasses:
             raise_nonfinite(self.backend, X=whole.X, sample_weight=whole.sw)
         return out
 
-    def score(self, W: Array, b: Array) -> Array:
+    def scores(self, W: Array, b: Array) -> Array:
         fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
         arrays = [self.X_val, self.y_val, self.held]
         hits, rows, bad = self.backend.tree_reduce(fn, add_pairs, arrays)
         if bad:  # NaN / inf in a held-out row would only blur the score: say where
             raise_nonfinite(self.backend, X=self.X_val)
-        return np.asarray(hits / rows, dtype=np.dtype(self.X.dtype))
+        return np.asarray([hits / rows], dtype=np.dtype(self.X.dtype))
 
     def subset(self, rows: Array, /) -> Any:
         """The objective on the rows ``rows`` (Newton's warm start), computed once and kept

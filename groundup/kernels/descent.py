@@ -1,19 +1,28 @@
-"""The one gradient-descent engine: batch, mini-batch and one-sample SGD for any objective.
+"""The one gradient-descent engine: batch, mini-batch and one-sample SGD for any objective,
+for one fit or for K configurations trained together as the columns of one weight matrix.
 
-Per update it takes a contiguous slice of the epoch's permutation, gathers those rows with
-``xp.take``, asks the objective for the batch gradient and makes one update. It talks to the
-host at most once per epoch (the convergence check, only when ``tol`` is set); otherwise the
-loss history stays on the device until the end of the fit.
+A single fit is the case K = 1 (:func:`descend`); a sweep's group is K > 1
+(:func:`descend_columns`, the same loop). ``W`` has shape (n_features, outputs·K):
+``outputs`` columns per configuration (1 for linear and binary logistic models, C for a
+softmax over C classes), output by output (column ``c·K + k`` is output ``c`` of
+configuration ``k``). Per update the engine takes a contiguous slice of the epoch's
+permutation, gathers those rows with ``xp.take`` and makes one update of every column; it
+talks to the host at most once per epoch (the convergence check, only where a ``tol`` is
+set), otherwise the loss history stays on the device until the end.
 
-The update is scikit-learn's: ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
+The plain update is scikit-learn's: ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
 ``b <- b - eta * grad_b`` (the intercept is not penalised), so one-sample steps with the
-squared loss are exactly ``SGDRegressor``'s. :func:`groundup.kernels.reference.gradient_descent`
-is the same loop without the fast paths (the tests' oracle).
-
-What the engine asks of the objective is written down in :mod:`groundup.kernels.objective`:
-the methods of :class:`~groundup.kernels.objective.Objective` always, and two capabilities
-where the objective has them: :class:`~groundup.kernels.objective.FusedStep` (mini-batch
-updates) and :class:`~groundup.kernels.objective.ExactSGDEpoch` (one-sample epochs).
+squared loss are exactly ``SGDRegressor``'s; the rates (and decays) are floats for K = 1 and
+rows of one value per column otherwise. An optimiser, the L1 part of a penalty or averaging
+go through the :class:`~groundup.kernels.update.Stepper`. Which epoch runs is chosen once,
+before the loop, from the update and the objective's capabilities
+(:mod:`groundup.kernels.objective`): the stepper's, a full batch (the objective's
+``full_grad``: the moments for least squares), the exact one-sample epoch
+(``ExactSGDEpoch``) or the fused mini-batch step. A configuration that finishes (converged,
+diverged, or at its own ``max_iter``) leaves ``W`` at that epoch and the others go on, so
+every configuration ends where its single fit ends.
+:func:`groundup.kernels.reference.gradient_descent` is the same loop without the fast paths
+(the tests' oracle).
 """
 
 from __future__ import annotations
@@ -21,20 +30,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, FusedStep, Objective
+from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, Objective
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
-from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, pack, unpack
+from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, decay_factor, pack, unpack
 
 
 @dataclass
 class DescentSettings:
-    """What the engine needs to know besides the data (scikit-learn's names)."""
+    """What the engine needs to know besides the data (scikit-learn's names). For
+    :func:`descend_columns` only the group's fields count (``batch_size``,
+    ``fit_intercept``, ``early_stopping``, ``record_path``, ``chunk``); each
+    :class:`Column` has the rest."""
 
     max_iter: int = 1000  # epochs
     batch_size: int = 32  # rows per update; >= n_samples means full batch
@@ -43,7 +56,7 @@ class DescentSettings:
     tol: float | None = 1e-3  # None: no convergence check, no host sync per epoch
     n_iter_no_change: int = 5
     early_stopping: bool = False  # compare the validation score instead of the loss
-    record_path: bool = False  # keep (W, b) after every epoch
+    record_path: bool = False  # keep (W, b) after every epoch (K = 1)
     # X is one chunk of a streamed epoch (the Dask loop): make the updates, nothing else. No
     # loss is computed (the caller has the epoch's loss over all chunks; ``tol`` must be
     # None), and a chunk that fits in one batch is a batch like any other: ``batch_grad``
@@ -55,22 +68,36 @@ class DescentSettings:
 
 
 @dataclass
-class DescentResult:
-    """What a run of the engine produced."""
+class Column:
+    """What may differ between the configurations trained together (scikit-learn's names)."""
 
-    W: Array
-    b: Array
-    history: list[Array] = field(default_factory=list)  # 0-d arrays, one per epoch
+    schedule: Schedule  # its rates (``adaptive`` ones are changed in place)
+    max_iter: int = 1000
+    alpha: float = 0.0
+    tol: float | None = 1e-3
+    n_iter_no_change: int = 5
+    update: UpdateSettings = field(default_factory=UpdateSettings)
+
+
+@dataclass
+class DescentResult:
+    """What one configuration's run produced."""
+
+    W: Array  # (n_features, outputs)
+    b: Array  # (outputs,)
+    # one loss per epoch: 0-d arrays on the device, or floats where the caller gave ``to_host``
+    history: list[Any] = field(default_factory=list)
     n_iter: int = 0  # epochs run
     updates: int = 0  # updates made
     converged: bool = False
     diverged_at: int | None = None  # 1-based epoch whose loss was not finite
     path: list[tuple[Array, Array]] = field(default_factory=list)
     # max(loss at the start, loss of the zero model); None for a chunk (settings.chunk)
-    reference_loss: Array | None = None
+    reference_loss: Any = None
     # What the updates carry to the next run (optimiser state, average, L1 truncation);
     # ``None`` for the plain update.
     state: UpdateState | None = None
+    stalled: bool = False  # the rule fired far from the minimum (set by the caller)
 
 
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
@@ -79,6 +106,10 @@ RESOLUTION = 4.0
 # A loss this many times the reference (the larger of the starting loss and the zero model's
 # loss) means the iterates are running away even while the numbers are still finite.
 GROWTH_LIMIT = 1e4
+
+RateTable = Callable[[list[Schedule], int, int], Array]
+"""``rate_table(schedules, t, count)``: the rates of updates ``t .. t + count - 1`` of each
+schedule, an array of shape (count, len(schedules)) on the device."""
 
 
 def descend(
@@ -98,126 +129,175 @@ def descend(
     state: UpdateState | None = None,
     xp: Namespace,
 ) -> DescentResult:
-    """Run gradient descent for up to ``settings.max_iter`` epochs.
+    """One fit: :func:`descend_columns` with one configuration (the rest of ``settings``).
+
+    ``W`` (n_features, k) and ``b`` (k,) are the starting weights; ``start_loss`` the loss
+    there where the caller knows it (a fresh fit: ``objective.zero_loss()``); ``state``
+    where the optimiser, the average and the L1 truncation start (the last run's
+    ``DescentResult.state``). With an update other than the plain one, the result's ``W``,
+    ``b`` are the running weights (the average is in ``state.average``) and ``path`` holds
+    the model's: the average once an update has been averaged.
+    """
+    s = settings
+    column = Column(schedule, s.max_iter, s.alpha, s.tol, s.n_iter_no_change, s.update)
+    return descend_columns(
+        objective,
+        X,
+        y,
+        sample_weight,
+        W,
+        b,
+        columns=[column],
+        settings=s,
+        orders=orders,
+        t_start=t_start,
+        start_loss=start_loss,
+        state=state,
+        xp=xp,
+    )[0]
+
+
+def descend_columns(
+    objective: Objective,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    W: Array,
+    b: Array,
+    /,
+    *,
+    columns: list[Column],
+    settings: DescentSettings,
+    orders: Callable[[], Array | None],
+    t_start: int = 1,
+    start_loss: Array | None = None,
+    state: UpdateState | None = None,
+    rate_table: RateTable | None = None,
+    to_host: Callable[[Array], list[float]] | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
+    xp: Namespace,
+) -> list[DescentResult]:
+    """Run gradient descent for K configurations at once, ``objective.outputs`` columns of
+    ``W`` each, until each has converged, diverged or run its ``max_iter`` epochs.
 
     Parameters
     ----------
     objective : Objective
-        ``batch_grad``, ``full_grad``, ``loss``, ``zero_loss`` and ``score``
-        (:class:`~groundup.kernels.objective.Objective`). Where it is also a
-        :class:`~groundup.kernels.objective.FusedStep`, mini-batch updates use its
-        ``batch_step``; where it is an :class:`~groundup.kernels.objective.ExactSGDEpoch`,
-        one-sample epochs use its ``sgd_epoch`` while ``alpha * eta <= MAX_DECAY_STEP``
-        (else the per-sample loop runs).
+        :class:`~groundup.kernels.objective.Objective` (and its capabilities).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None
-    W : array of shape (n_features, k)
-    b : array of shape (k,)
-    schedule : Schedule
+    W : array of shape (n_features, outputs·K)
+    b : array of shape (outputs·K,)
+    columns : list of Column, length K
     settings : DescentSettings
+        The group's: ``batch_size``, ``fit_intercept``, ``early_stopping``,
+        ``record_path``, ``chunk``.
     orders : callable
         Returns the next epoch's visiting order (an integer array on the device) or ``None``
-        for the natural order.
+        for the natural order; called once per epoch.
     t_start : int
         Number of the first update (1 for a fresh fit; continues for ``partial_fit``).
-    start_loss : 0-d array, optional
-        The loss at the starting ``(W, b)`` where the caller knows it (a fresh fit starts at
-        zero: ``objective.zero_loss()``), which saves a pass over the data.
+    start_loss : array of shape (K,) or 0-d, optional
+        The losses at the starting ``(W, b)`` where the caller knows them.
     state : UpdateState, optional
-        Where the optimiser, the average and the L1 truncation start (the last run's
-        ``DescentResult.state``); ``None``: afresh. Only for ``settings.update`` other than
-        the plain update.
+        Where the stepper starts (K = 1).
+    rate_table : callable, optional
+        K > 1: ``rate_table(schedules, t, count)`` -> (count, len(schedules)) rates on the
+        device (e.g. computed on the host and moved in one transfer; default: on the device).
+    to_host : callable, optional
+        Brings a 1-d array to the host as floats in one transfer: the histories and the
+        references then come home as floats (default: they stay 0-d arrays on the device).
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, n_running)`` after every epoch (progress reports).
     xp : namespace
 
     Returns
     -------
-    DescentResult
-        With ``settings.chunk``: the updates only (no history, no reference loss). With an
-        update other than the plain one, ``W`` and ``b`` are the running weights (the
-        average is in ``state.average``) and ``path`` holds the model's: the average once
-        an update has been averaged.
+    list of DescentResult, length K, in the order of ``columns``
     """
-    s = settings
-    if s.chunk and s.tol is not None:
+    s, K, C = settings, len(columns), objective.outputs
+    if s.chunk and any(c.tol is not None for c in columns):
         msg = "DescentSettings(chunk=True) computes no loss: it needs tol=None."
         raise ValueError(msg)
     n = X.shape[0]
     full = s.batch_size >= n
     bs = n if full else s.batch_size
-    res = DescentResult(W=W, b=b)
-    t = t_start
-    check = s.tol is not None
-    sgd_epoch = objective.sgd_epoch if bs == 1 and isinstance(objective, ExactSGDEpoch) else None
-    batch_step = objective.batch_step if isinstance(objective, FusedStep) else None
+    per_epoch = 1 if full else -(-n // bs)
+    single = K == 1
     stepper = None
-    if not s.update.plain:
+    if not all(c.update.plain for c in columns):
         stepper = Stepper(
-            s.update,
-            alpha=s.alpha,
+            [c.update for c in columns],
+            [c.alpha for c in columns],
+            outputs=C,
             fit_intercept=s.fit_intercept,
             full=full and not s.chunk,  # a streamed chunk in one batch is a batch
-            state=state,
             W=W,
             xp=xp,
+            state=state,
         )
+    loop = _Loop(objective, X, y, sample_weight, s, bs, orders, stepper, xp)
+    # the epoch's kind, chosen once
+    if stepper is not None:
+        epoch_fn = loop.stepped
+    elif full:
+        epoch_fn = loop.full
+    elif single and bs == 1 and isinstance(objective, ExactSGDEpoch):
+        epoch_fn = loop.one_sample
+    else:
+        epoch_fn = loop.batches
+    eps = float(xp.finfo(W.dtype).eps)
+    rules = [
+        StopRule(c.tol, c.n_iter_no_change, s.early_stopping, math.inf, eps=eps) for c in columns
+    ]
+    check = any(c.tol is not None for c in columns)
+    read = to_host if to_host is not None else _host_floats
+    rates = _Rates(columns, C, rate_table, stepper is None, W, xp)
+    results = [DescentResult(W=W, b=b) for _ in columns]
+    pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
+    ref = None
     if not s.chunk:
-        start = objective.loss(W, b) if start_loss is None else start_loss
-        res.reference_loss = xp.maximum(start, objective.zero_loss())
-    rule = StopRule(
-        s.tol,
-        s.n_iter_no_change,
-        s.early_stopping,
-        float(res.reference_loss) if check else math.inf,
-        eps=float(xp.finfo(W.dtype).eps),
-    )
-
-    for epoch in range(1, s.max_iter + 1):
-        if stepper is not None:
-            rows = EpochRows(X, y, sample_weight, None if full else orders(), xp)
-            W, b = _Epoch(objective, rows, schedule, t, s).stepped(stepper, W, b)
-            t += 1 if full else -(-n // bs)
-        elif full:
-            eta = schedule(t)
-            if s.chunk:  # the chunk's rows are one batch, not the training set
-                gw, gb = objective.batch_grad(X, y, sample_weight, W, b)
-            else:
-                gw, gb = objective.full_grad(W, b)
-            W = _step_w(W, gw, eta, s.alpha)
-            if s.fit_intercept:
-                b = b - eta * gb
-            t += 1
-        else:
-            order = orders()
-            if sgd_epoch is not None and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP:
-                etas = schedule.array(t, n, dtype=X.dtype, device=_device(X), xp=xp)
-                W, b = sgd_epoch(order, W, b, etas, s.alpha, s.fit_intercept)
-                t += n
-            else:
-                rows = EpochRows(X, y, sample_weight, order, xp)
-                W, b = _Epoch(objective, rows, schedule, t, s).batches(batch_step, W, b)
-                t += -(-n // bs)
-        res.n_iter = epoch
-        if s.chunk:
-            continue
-        loss = objective.loss(W, b)
-        res.history.append(loss)
-        if s.record_path:
-            res.path.append((W, b) if stepper is None else stepper.model(W, b, t))
-        if not check:
-            continue
-        # One host sync per epoch: the convergence check (scikit-learn's rule).
-        value = float(loss)
-        if rule.diverged(value):
-            res.diverged_at = epoch
-            break
-        score = float(objective.score(W, b)) if s.early_stopping else value
-        if rule.converged(score, schedule, t):
-            res.converged = True
-            break
-    res.W, res.b, res.updates = W, b, t - t_start
-    res.state = None if stepper is None else stepper.state
-    return res
+        start = objective.losses(W, b) if start_loss is None else start_loss
+        ref = xp.maximum(start, objective.zero_loss()) + xp.zeros(
+            (K,), dtype=W.dtype, device=_device(W)
+        )
+        if check:
+            for rule, r in zip(rules, read(ref), strict=True):
+                rule.reference = r
+    active = list(range(K))
+    t, epoch = t_start, 0
+    while active:
+        epoch += 1
+        etas, decays = rates.epoch(active, t, per_epoch, columns)
+        W, b = epoch_fn(W, b, etas, decays, t, columns[active[0]])
+        t += per_epoch
+        done = [epoch >= columns[k].max_iter for k in active]
+        if not s.chunk:
+            losses = objective.losses(W, b)
+            pending.append((list(active), losses))
+            if s.record_path:
+                results[0].path.append((W, b) if stepper is None else stepper.model(W, b, t))
+            if check:
+                done = [
+                    d or _stops(rules[k], columns[k], epoch, v, sc, t, results[k])
+                    for d, k, v, sc in zip(
+                        done,
+                        active,
+                        *_values(objective, W, b, losses, s.early_stopping, read, xp),
+                        strict=True,
+                    )
+                ]
+        if any(done):
+            active, W, b = _finish(
+                objective, stepper, active, done, W, b, results, C, epoch, t - t_start, xp
+            )
+        if on_epoch is not None:
+            on_epoch(epoch, len(active))
+    _histories(results, pending, ref, to_host, xp)
+    if stepper is not None:
+        results[0].state = stepper.state
+    return results
 
 
 @dataclass
@@ -272,82 +352,242 @@ class StopRule:
         return True
 
 
+def _host_floats(v: Array) -> list[float]:
+    return [float(v[i]) for i in range(v.shape[0])]
+
+
+def _values(
+    objective: Objective,
+    W: Array,
+    b: Array,
+    losses: Array,
+    early: bool,
+    read: Callable,
+    xp: Namespace,
+) -> tuple[list[float], list[float]]:
+    """The epoch's losses (and validation scores) on the host, in one transfer."""
+    if not early:
+        values = read(losses)
+        return values, values
+    both = read(xp.concat([losses, objective.scores(W, b)]))
+    k = losses.shape[0]
+    return both[:k], both[k:]
+
+
+def _stops(
+    rule: StopRule,
+    column: Column,
+    epoch: int,
+    value: float,
+    score: float,
+    t: int,
+    res: DescentResult,
+) -> bool:
+    """scikit-learn's end-of-epoch check of one configuration: True when it stops here."""
+    if column.tol is None:
+        return False
+    if rule.diverged(value):
+        res.diverged_at = epoch
+        return True
+    res.converged = rule.converged(score if rule.early_stopping else value, column.schedule, t)
+    return res.converged
+
+
+def _finish(
+    objective: Objective,
+    stepper: Stepper | None,
+    active: list[int],
+    done: list[bool],
+    W: Array,
+    b: Array,
+    results: list[DescentResult],
+    C: int,
+    epoch: int,
+    updates: int,
+    xp: Namespace,
+) -> tuple[list[int], Array, Array]:
+    """Record the configurations that stop at this epoch; ``W``, ``b`` (and what the
+    objective and the stepper keep) restricted to those that go on."""
+    ka = len(active)
+    kept = [j for j in range(ka) if not done[j]]
+    for j, k in enumerate(active):
+        if done[j]:
+            res = results[k]
+            if ka == 1:
+                res.W, res.b = W, b
+            else:
+                sel = xp.asarray(_columns_of([j], ka, C), device=_device(W))
+                res.W, res.b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
+            res.n_iter, res.updates = epoch, updates
+    if kept:
+        configs = xp.asarray(kept, device=_device(W))  # the default integer dtype
+        sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=_device(W))
+        W, b = objective.keep(W, b, sel, configs)
+        if stepper is not None:
+            stepper.keep(kept if C == 1 else _columns_of(kept, ka, C))
+    return [active[j] for j in kept], W, b
+
+
+def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
+    """Columns of W (output by output) of the configurations at positions ``configs`` of a
+    group of ``k``."""
+    return [c * k + j for c in range(outputs) for j in configs]
+
+
+def _histories(
+    results: list[DescentResult],
+    pending: list[tuple[list[int], Array]],
+    ref: Array | None,
+    to_host: Callable[[Array], list[float]] | None,
+    xp: Namespace,
+) -> None:
+    """Each configuration's loss history and reference: 0-d arrays on the device, or floats
+    in one transfer (``to_host``)."""
+    if ref is None:
+        return
+    if to_host is not None:
+        values = to_host(xp.concat([ref, *(v for _, v in pending)]))
+        flat = iter(values[len(results) :])
+        for r, v in zip(results, values, strict=False):
+            r.reference_loss = v
+        for ids, _ in pending:
+            for k in ids:
+                results[k].history.append(next(flat))
+        return
+    for j, r in enumerate(results):
+        r.reference_loss = ref[j]
+    for ids, v in pending:
+        for j, k in enumerate(ids):
+            results[k].history.append(v[j])
+
+
+class _Rates:
+    """Each epoch's learning rates and decay factors, one entry per update: floats for one
+    configuration, rows (outputs·K,) on the device for several."""
+
+    def __init__(
+        self,
+        columns: list[Column],
+        outputs: int,
+        table: RateTable | None,
+        decays: bool,
+        W: Array,
+        xp: Namespace,
+    ) -> None:
+        self.outputs, self.xp = outputs, xp
+        self.dtype, self.device = W.dtype, _device(W)
+        self.table = table or self._device_table
+        self.decays = decays and any(c.alpha for c in columns)
+
+    def _device_table(self, schedules: list[Schedule], t: int, count: int) -> Array:
+        xp = self.xp
+        return xp.stack(
+            [sch.array(t, count, dtype=self.dtype, device=self.device, xp=xp) for sch in schedules],
+            axis=1,
+        )
+
+    def epoch(
+        self, active: list[int], t: int, count: int, columns: list[Column]
+    ) -> tuple[list[Any], list[Any] | None]:
+        if len(columns) == 1:
+            c = columns[0]
+            etas = c.schedule.values(t, count)
+            decays = [decay_factor(e, c.alpha, xp=self.xp) for e in etas] if self.decays else None
+            return etas, decays
+        xp, C = self.xp, self.outputs
+        eta = self.table([columns[k].schedule for k in active], t, count)
+        if C > 1:
+            eta = xp.tile(eta, (1, C))
+        dec = None
+        if self.decays:
+            alpha = xp.asarray(
+                [columns[k].alpha for k in active] * C, dtype=self.dtype, device=self.device
+            )
+            dec = decay_factor(eta, alpha, xp=xp)  # 1 where alpha = 0
+            dec = [dec[u, ...] for u in range(count)]
+        return [eta[u, ...] for u in range(count)], dec
+
+
 @dataclass
-class _Epoch:
-    """One epoch of updates (its rows in visiting order, from update ``t``), made by the
-    objective's gradient and the plain update or by a stepper."""
+class _Loop:
+    """The four kinds of epoch; :func:`descend_columns` picks one before its loop."""
 
-    objective: Objective
-    rows: EpochRows
-    schedule: Schedule
-    t: int
+    objective: Any
+    X: Array
+    y: Array
+    sw: Array | None
     s: DescentSettings
+    bs: int
+    orders: Callable[[], Array | None]
+    stepper: Stepper | None
+    xp: Namespace
 
-    def batches(
-        self, batch_step: Callable[..., tuple[Array, Array]] | None, W: Array, b: Array
-    ) -> tuple[Array, Array]:
-        """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
-        its rows, the objective's batch gradient and one update (no host synchronisation).
-        ``batch_step``: the objective's fused update (:class:`~groundup.kernels.objective.
-        FusedStep`), the same update in fewer operations, or ``None``."""
-        s, rows = self.s, self.rows
-        n, bs = rows.n, s.batch_size
-        starts = range(0, n, bs)
-        etas = self.schedule.values(self.t, len(starts))
-        for eta, start in zip(etas, starts, strict=True):
-            Xb, yb, sb = rows.take(start, min(start + bs, n))
-            if batch_step is not None:
-                decay = max(0.0, 1.0 - eta * s.alpha) if s.alpha else None
-                W, b = batch_step(Xb, yb, sb, W, b, eta, decay, s.fit_intercept)
-                continue
-            gw, gb = self.objective.batch_grad(Xb, yb, sb, W, b)
-            W = _step_w(W, gw, eta, s.alpha)
-            if s.fit_intercept:
-                b = b - eta * gb
+    def _full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
+        if self.s.chunk:  # the chunk's rows are one batch, not the training set
+            return self.objective.batch_grad(self.X, self.y, self.sw, W, b)
+        return self.objective.full_grad(W, b)
+
+    def full(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+        """One full-batch update: the gradient over the training set, the plain update."""
+        eta = etas[0]
+        gw, gb = self._full_grad(W, b)
+        W = W - eta * gw if decays is None else decays[0] * W - eta * gw
+        if self.s.fit_intercept:
+            b = b - eta * gb
         return W, b
 
-    def stepped(self, stepper: Stepper, W: Array, b: Array) -> tuple[Array, Array]:
+    def batches(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+        """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
+        its rows and the objective's fused step (no host synchronisation)."""
+        rows = EpochRows(self.X, self.y, self.sw, self.orders(), self.xp)
+        n, bs, step, fi = rows.n, self.bs, self.objective.batch_step, self.s.fit_intercept
+        for u, start in enumerate(range(0, n, bs)):
+            Xb, yb, sb = rows.take(start, min(start + bs, n))
+            W, b = step(Xb, yb, sb, W, b, etas[u], None if decays is None else decays[u], fi)
+        return W, b
+
+    def one_sample(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+        """The exact one-sample epoch (the objective's ``sgd_epoch``) where the decay allows
+        it (``alpha * eta <= MAX_DECAY_STEP``), else one-sample batches."""
+        n = self.X.shape[0]
+        if c.alpha * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
+            return self.batches(W, b, etas, decays, t, c)
+        xp = self.xp
+        arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
+        return self.objective.sgd_epoch(self.orders(), W, b, arr, c.alpha, self.s.fit_intercept)
+
+    def stepped(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
         """The stepper's updates (:mod:`groundup.kernels.update`): the objective's batch
         gradient at the packed parameters' views, then the stepper's update."""
-        xp = stepper.xp
-        s, rows, objective, schedule, t = self.s, self.rows, self.objective, self.schedule, self.t
-        n = rows.n
-        if s.batch_size >= n:  # full batch: the gradient at the engine's own (W, b)
-            eta = schedule(t)
-            if s.chunk:
-                gw, gb = objective.batch_grad(rows.X, rows.y, rows.sample_weight, W, b)
-            else:
-                gw, gb = objective.full_grad(W, b)
-            return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
-        bs = s.batch_size
-        st, up = stepper.state, stepper.s
+        xp, stepper, objective = self.xp, self.stepper, self.objective
+        n = self.X.shape[0]
+        if self.bs >= n:  # full batch: the gradient at the engine's own (W, b)
+            gw, gb = self._full_grad(W, b)
+            return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, etas[0], t))
+        order = self.orders()
+        p = stepper.parts[0]
         if (
-            bs == 1
-            and st.l1 is not None
-            and up.optimizer.name == "sgd"
-            and not up.average
+            self.bs == 1
+            and stepper.single
+            and p.l1 is not None
+            and p.state is None
+            and not stepper.average
             and isinstance(objective, ExactL1SGDEpoch)
             and objective.speculative
-            and s.alpha * largest_rate(schedule, t, n) <= MAX_DECAY_STEP
+            and c.alpha * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
         ):  # the exact one-sample epoch, a window at a time
-            etas = schedule.array(t, n, dtype=rows.X.dtype, device=_device(rows.X), xp=xp)
+            arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
             return objective.sgd_epoch(
-                rows.order, W, b, etas, s.alpha, s.fit_intercept, up.l1, st.l1
+                order, W, b, arr, c.alpha, self.s.fit_intercept, p.l1, p.l1_state
             )
-        starts = range(0, n, bs)
+        rows = EpochRows(self.X, self.y, self.sw, order, xp)
         theta = pack(W, b, xp=xp)
-        d, step, grad = W.shape[0], stepper.step, objective.batch_grad
-        for i, (eta, start) in enumerate(zip(schedule.values(t, len(starts)), starts, strict=True)):
-            Xb, yb, sb = rows.take(start, min(start + bs, n))
+        d, grad = W.shape[0], objective.batch_grad
+        for u, start in enumerate(range(0, n, self.bs)):
+            Xb, yb, sb = rows.take(start, min(start + self.bs, n))
             gw, gb = grad(Xb, yb, sb, theta[:d, :], theta[d, :])
-            theta = step(theta, gw, gb, eta, t + i)
+            theta = stepper.step(theta, gw, gb, etas[u], t + u)
         return unpack(theta)
-
-
-def _step_w(W: Array, gw: Array, eta: float, alpha: float) -> Array:
-    if alpha:
-        return max(0.0, 1.0 - eta * alpha) * W - eta * gw
-    return W - eta * gw
 
 
 def divergent_epoch(

@@ -5,9 +5,9 @@ Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for
 the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
 float32 or float64.
 
-The objectives are what :func:`groundup.kernels.descent.descend` asks for (an
-:class:`~groundup.kernels.objective.Objective`: ``batch_grad``, ``full_grad``, ``loss``,
-``zero_loss``, ``score``; no fast-path capability) plus ``newton_pass``: one pass over row
+The objectives are what the descent engine (:mod:`groundup.kernels.descent`) asks for, for
+one model or for a sweep's K configurations as the columns of ``W`` (an
+:class:`~groundup.kernels.objective.Objective`), plus ``newton_pass``: one pass over row
 chunks that returns the loss, the gradient and the Hessian of the whole training set.
 :func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
@@ -15,13 +15,14 @@ chunks that returns the loss, the gradient and the Hessian of the whole training
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
+from groundup.kernels.losses import ResidualStep
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -79,10 +80,11 @@ def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
 class PassResult:
     """What one pass over the training set computed.
 
-    ``loss`` is the weighted mean log-loss (no penalty); ``grad_w`` (n_features, k) and
-    ``grad_b`` (k,) its gradient; ``hess`` the Hessian (p, p) with the parameters packed
-    class by class (see :func:`pack`); ``separated`` a 0-d boolean: every sample with a
-    positive weight lies strictly on its own class's side of the decision boundary.
+    ``loss`` is the weighted mean log-loss (no penalty): 0-d for one model, (K,) for K
+    configurations; ``grad_w`` (n_features, k) and ``grad_b`` (k,) its gradient; ``hess``
+    the Hessian (p, p) with the parameters packed class by class (see :func:`pack`);
+    ``separated`` a 0-d boolean: every sample with a positive weight lies strictly on its
+    own class's side of the decision boundary.
     """
 
     loss: Array
@@ -92,17 +94,28 @@ class PassResult:
     separated: Array | None = None
 
 
-class _LogLoss(ABC):
-    """What the binary and the multinomial log-loss share.
+class LogLoss(ResidualStep):
+    """What the binary and the multinomial log-loss share: the objective of the descent
+    engine (one model, or K configurations as the columns of ``W``) and of the Newton
+    solver (one model).
+
+    Binary (sigmoid) models: ``W`` has shape (n_features, K), one column per configuration.
+    Multinomial (softmax) models with C classes: ``W`` has shape (n_features, C·K), class by
+    class (column ``c·K + k`` holds class ``c`` of configuration ``k``; for one model the
+    (n_features, C) weights). Either way one update is one product ``Xb @ W`` and one
+    ``Xbᵀ @ R`` for all K; the softmax runs per configuration over its C columns, shifted by
+    its maximum.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,)
-        Binary: 0/1 in X's dtype. Multinomial: integer class codes 0 .. n_classes-1.
+    y : array of shape (n_samples,) or (n_samples, n_classes)
+        Binary: 0/1 in X's dtype. Multinomial: integer class codes 0 .. n_classes-1, or the
+        one-hot rows in X's dtype.
     sample_weight : array of shape (n_samples,) or None
     X_val, y_val : arrays, optional
-        Validation data for the early-stopping score (accuracy).
+        Validation data for the early-stopping score (accuracy, unweighted), ``y_val``
+        encoded as ``y``.
     fit_intercept : bool
         Whether the Newton parameters include the intercept.
     n_classes : int
@@ -110,6 +123,10 @@ class _LogLoss(ABC):
     chunk_rows : int, optional
         Rows per chunk of a pass over X (``None``: all rows at once, as on a GPU). A chunk
         is read from memory once for its margins, its gradient and its Hessian.
+    chunk_elements : int, optional
+        With ``chunk_rows``: fewer rows per chunk where the margins would exceed this many
+        elements (``rows · columns``), so that the temporaries of a wide ``W`` (a sweep's)
+        stay in cache.
     xp : namespace
     """
 
@@ -127,50 +144,52 @@ class _LogLoss(ABC):
         fit_intercept: bool = True,
         n_classes: int = 2,
         chunk_rows: int | None = None,
+        chunk_elements: int | None = None,
         xp: Namespace,
     ) -> None:
         self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
         self.X_val, self.y_val = X_val, y_val
         self.fit_intercept = fit_intercept
         self.n_classes = n_classes
-        self.chunk_rows = chunk_rows
-        # The last full evaluation (W, b, PassResult): the engine asks for ``loss(W, b)``
-        # after an epoch and ``full_grad(W, b)`` at the start of the next one; one fused
-        # pass over X answers both.
+        self.outputs = 1 if n_classes == 2 else n_classes  # columns of W per configuration
+        self.chunk_rows, self.chunk_elements = chunk_rows, chunk_elements
+        # The last full evaluation (W, b, PassResult): the engine asks for the losses after
+        # an epoch and for the full gradient at the same point at the start of the next one;
+        # one fused pass over X answers both.
         self._cache: tuple[Array, Array, PassResult] | None = None
+        self._ones: dict[int, Array] = {}
 
     # -- provided by the subclasses -----------------------------------------------------
     @abstractmethod
-    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
-        """Summed (weighted) loss, a 0-d array, and weighted residuals ``dloss/dZ`` (m, k)."""
-        ...
+    def residuals(self, Z: Array, y: Array, /) -> Array:
+        """``dloss/dZ`` (unweighted) of margins ``Z`` (m, outputs·K): shape of ``Z``."""
+
+    @abstractmethod
+    def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
+        """Per-sample losses (m, K) and residuals (m, outputs·K), unweighted."""
+
+    @abstractmethod
+    def hits(self, Z: Array, y: Array, /) -> Array:
+        """Whether each sample is classified right by each configuration: (m, K) bools."""
 
     @abstractmethod
     def codes(self, Z: Array, /) -> Array:
-        """Predicted class codes (m,) (int32) from margins ``Z`` (m, k)."""
-        ...
+        """Predicted class codes (m,) (int32) of one model's margins ``Z`` (m, k)."""
 
     @abstractmethod
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         """How far each sample is inside its own class's region (> 0: correctly classified)."""
-        ...
 
     @abstractmethod
     def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
         """Sums over a chunk's rows that :meth:`_assemble` turns into the Hessian."""
-        ...
 
     @abstractmethod
     def _assemble(self, parts: tuple[Array, ...], /) -> Array: ...
 
     # -- the engine's interface -------------------------------------------------------------
-    def batch_grad(
-        self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array
-    ) -> tuple[Array, Array]:
-        """Mean gradient (no penalty) over a batch of rows: (n_features, k), (k,)."""
-        _, R = self.terms(Xb @ W + b, yb, sb)
-        m = Xb.shape[0]
-        return (Xb.T @ R) / m, self.xp.sum(R, axis=0) / m
+    def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
+        return self.residuals(Xb @ W + b, yb)
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache
@@ -184,12 +203,16 @@ class _LogLoss(ABC):
         ev = self._evaluate(W, b)
         return ev.grad_w, ev.grad_b
 
-    def loss(self, W: Array, b: Array) -> Array:
-        """Training mean log-loss (weighted, without the penalty), a 0-d array.
+    def losses(self, W: Array, b: Array) -> Array:
+        """Training mean log-loss of every configuration (weighted, no penalty), (K,).
 
         The same pass also computes the gradient at ``(W, b)``, which the next full-batch
         epoch starts from: one read of X per ``batch`` epoch.
         """
+        return self.xp.reshape(self._evaluate(W, b).loss, (-1,))
+
+    def loss(self, W: Array, b: Array) -> Array:
+        """Training mean log-loss of one model, 0-d."""
         return self._evaluate(W, b).loss
 
     def zero_loss(self) -> Array:
@@ -197,12 +220,37 @@ class _LogLoss(ABC):
         xp = self.xp
         return xp.asarray(math.log(self.n_classes), dtype=self.X.dtype, device=_device(self.X))
 
-    def score(self, W: Array, b: Array) -> Array:
-        """Accuracy on the validation data (the early-stopping score)."""
+    def accuracies(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
+        """(Weighted) accuracy of every configuration on ``X``, ``y``, (K,)."""
         xp = self.xp
-        pred = self.codes(self.X_val @ W + b)
-        hit = pred == xp.astype(self.y_val, pred.dtype)
-        return xp.mean(xp.astype(hit, self.X_val.dtype))
+        hit = xp.astype(self.hits(X @ W + b, y), X.dtype)
+        if sw is None:
+            return xp.mean(hit, axis=0)
+        return (sw @ hit) / xp.sum(sw)
+
+    def scores(self, W: Array, b: Array) -> Array:
+        """Validation accuracy of every configuration (the early-stopping score), (K,)."""
+        return self.accuracies(self.X_val, self.y_val, None, W, b)
+
+    def score(self, W: Array, b: Array) -> Array:
+        """Validation accuracy of one model, 0-d."""
+        return self.scores(W, b)[0]
+
+    def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
+        """``W`` and ``b`` restricted to ``columns`` (the configurations ``configs`` that go
+        on); the last pass, if it was at ``(W, b)``, with them (no new pass next epoch)."""
+        xp = self.xp
+        W2, b2 = xp.take(W, columns, axis=1), xp.take(b, columns, axis=0)
+        c = self._cache
+        if c is not None and c[0] is W and c[1] is b:
+            ev = c[2]
+            loss = xp.take(xp.reshape(ev.loss, (-1,)), configs, axis=0)
+            grad_w, grad_b = (
+                xp.take(ev.grad_w, columns, axis=1),
+                xp.take(ev.grad_b, columns, axis=0),
+            )
+            self._cache = (W2, b2, PassResult(loss, grad_w, grad_b))
+        return W2, b2
 
     def separated(self, W: Array, b: Array) -> bool:
         """Whether ``(W, b)`` puts every weighted training sample strictly on its own side
@@ -215,41 +263,56 @@ class _LogLoss(ABC):
             inside = inside | (sw <= 0)
         return self.xp.all(inside)
 
+    def _onehot(self, y: Array, dtype: object) -> Array:
+        """The one-hot rows of ``y`` (codes, or one-hot already)."""
+        if y.ndim == 2:
+            return y if dtype == y.dtype else self.xp.astype(y, dtype)
+        return one_hot(y, self.n_classes, dtype, xp=self.xp)
+
     # -- one pass over X ---------------------------------------------------------------------
     def newton_pass(
         self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
     ) -> PassResult:
-        """One pass over row chunks: loss (``order=0``), plus gradient (1) and Hessian (2).
+        """One pass over row chunks: loss (``order=0``), plus gradient (1) and Hessian (2,
+        one model only).
 
-        Each chunk of ``chunk_rows`` rows is read once and used for its margins, gradient
-        and Hessian while it is in cache; no weighted copy of the whole X is ever made.
+        Each chunk is read once and used for its margins, gradient and Hessian while it is
+        in cache; no weighted copy of the whole X is ever made.
         """
         xp = self.xp
         X, y, sw = self.X, self.y, self.sw
         n = X.shape[0]
-        rows = n if self.chunk_rows is None or self.chunk_rows >= n else self.chunk_rows
+        rows = n if self.chunk_rows is None else self.chunk_rows
+        if self.chunk_elements is not None:
+            rows = min(rows, max(64, self.chunk_elements // W.shape[1]))
         total = inside = gw = gb = None
         parts: tuple[Array, ...] | None = None
-        for start in range(0, n, rows):
+        for start in range(0, n, min(rows, n)):
             stop = min(start + rows, n)
             Xc, yc = X[start:stop, ...], y[start:stop, ...]
             sc = None if sw is None else sw[start:stop]
             Z = Xc @ W + b
-            L, R = self.terms(Z, yc, sc)
-            total = _add(total, L)
+            L, R = self.terms(Z, yc)
+            if sc is None:
+                part = self._column_sums(L)
+            else:
+                R = R * xp.reshape(sc, (-1, 1))
+                part = sc @ L
+            total = _add(total, part)
             if check_separated:
                 ok = self._all_inside(Z, yc, sc)
                 inside = ok if inside is None else inside & ok
             if order >= 1:
                 gw = _add(gw, Xc.T @ R)
-                gb = _add(gb, xp.sum(R, axis=0))
+                gb = _add(gb, self._column_sums(R))
             if order >= 2:
                 new = self._hessian_parts(Xc, Z, sc)
                 parts = (
                     new if parts is None else tuple(u + v for u, v in zip(parts, new, strict=True))
                 )
         weight = float(n) if sw is None else xp.sum(sw)
-        out = PassResult(loss=total / weight, separated=inside)
+        loss = total / weight
+        out = PassResult(loss=loss[0] if loss.shape[0] == 1 else loss, separated=inside)
         if order >= 1:
             out.grad_w, out.grad_b = gw / weight, gb / weight
         if order >= 2:
@@ -263,7 +326,7 @@ class _LogLoss(ABC):
         ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
         return xp.concat([Xc, ones], axis=1)
 
-    def subset(self, rows: Array, /) -> _LogLoss:
+    def subset(self, rows: Array, /) -> LogLoss:
         """The same objective on the rows ``rows`` (integer indices on the device)."""
         xp = self.xp
         return type(self)(
@@ -277,29 +340,24 @@ class _LogLoss(ABC):
         )
 
 
-class BinaryLogLoss(_LogLoss):
-    """Mean binary log-loss of the sigmoid model, y in {0, 1} (k = 1).
+class BinaryLogLoss(LogLoss):
+    """Mean binary log-loss of the sigmoid model(s), y in {0, 1}.
 
-    Per sample ``max(z, 0) - y z + log1p(exp(-|z|))`` (the first two terms are exact in
-    floating point for y in {0, 1}, and so is ``max(z, 0) = (z + |z|) / 2``) and the
-    residual ``sigmoid(z) - y``, with ``exp`` only ever seeing ``-|z|``.
+    Per sample ``softplus(z) - y z`` (``max(z, 0) = (z + |z|) / 2`` exactly, then
+    ``log1p(exp(-|z|))``) and the residual ``sigmoid(z) - y``, with ``exp`` only ever seeing
+    ``-|z|``.
     """
 
-    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
-        loss, r = self._pointwise(Z[:, 0], y, sw)
-        return self.xp.sum(loss), self.xp.reshape(r, (-1, 1))
+    def residuals(self, Z: Array, y: Array, /) -> Array:
+        return sigmoid(Z, xp=self.xp) - self.xp.reshape(y, (-1, 1))
 
-    def _pointwise(self, z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
-        """Per-sample (weighted) losses and residuals, elementwise in ``z`` (y, sw broadcast)."""
+    def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
         xp = self.xp
-        a = xp.abs(z)
-        e = xp.exp(-a)
-        loss = 0.5 * (z + a) - y * z + xp.log1p(e)  # (z + |z|) / 2 = max(z, 0), exactly
-        inv = 1.0 / (1.0 + e)
-        r = xp.where(z >= 0, inv, e * inv) - y
-        if sw is not None:
-            loss, r = loss * sw, r * sw
-        return loss, r
+        yc = xp.reshape(y, (-1, 1))
+        return softplus(Z, xp=xp) - yc * Z, sigmoid(Z, xp=xp) - yc
+
+    def hits(self, Z: Array, y: Array, /) -> Array:
+        return self.xp.astype(Z > 0, Z.dtype) == self.xp.reshape(y, (-1, 1))
 
     def codes(self, Z: Array, /) -> Array:
         return self.xp.astype(Z[:, 0] > 0, self.xp.int32)
@@ -332,30 +390,46 @@ class BinaryLogLoss(_LogLoss):
         return xp.concat([top, bottom], axis=0)
 
 
-class MultinomialLogLoss(_LogLoss):
-    """Mean multinomial (softmax) log-loss, y integer codes 0 .. k-1.
+class MultinomialLogLoss(LogLoss):
+    """Mean multinomial (softmax) log-loss: per sample and configuration
+    ``logsumexp(z) - z_y`` and the residuals ``softmax(z) - onehot(y)`` over the
+    configuration's C columns, shifted by their maximum. Class by class, the reductions
+    over the C classes combine C contiguous (m, K) blocks."""
 
-    The loss is ``logsumexp(z) - z_y`` and its derivative ``softmax(z) - onehot(y)``.
-    """
-
-    def terms(self, Z: Array, y: Array, sw: Array | None, /) -> tuple[Array, Array]:
+    def _softmax_parts(self, Z: Array, y: Array) -> tuple[Array, Array, Array, Array]:
+        """Shifted margins S, exp(S), their sums T per configuration, and the one-hot rows,
+        as (m, C, K), (m, C, K), (m, 1, K) and (m, C, 1) arrays."""
         xp = self.xp
-        Y = one_hot(y, Z.shape[1], Z.dtype, xp=xp)
-        S = Z - xp.max(Z, axis=1, keepdims=True)
+        m, C = Z.shape[0], self.outputs
+        Z3 = xp.reshape(Z, (m, C, -1))
+        S = Z3 - xp.max(Z3, axis=1, keepdims=True)
         E = xp.exp(S)
-        total = xp.sum(E, axis=1)
-        loss = xp.log(total) - xp.sum(S * Y, axis=1)
-        R = E / xp.reshape(total, (-1, 1)) - Y
-        if sw is not None:
-            loss, R = loss * sw, R * xp.reshape(sw, (-1, 1))
-        return xp.sum(loss), R
+        Y = xp.reshape(self._onehot(y, Z.dtype), (m, C, 1))
+        return S, E, xp.sum(E, axis=1, keepdims=True), Y
+
+    def residuals(self, Z: Array, y: Array, /) -> Array:
+        _, E, T, Y = self._softmax_parts(Z, y)
+        return self.xp.reshape(E / T - Y, Z.shape)
+
+    def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
+        xp = self.xp
+        S, E, T, Y = self._softmax_parts(Z, y)
+        L = xp.log(T[:, 0, :]) - xp.sum(S * Y, axis=1)
+        return L, xp.reshape(E / T - Y, Z.shape)
+
+    def hits(self, Z: Array, y: Array, /) -> Array:
+        xp = self.xp
+        m = Z.shape[0]
+        pred = xp.argmax(xp.reshape(Z, (m, self.outputs, -1)), axis=1)
+        truth = xp.argmax(y, axis=1) if y.ndim == 2 else y
+        return pred == xp.astype(xp.reshape(truth, (-1, 1)), pred.dtype)
 
     def codes(self, Z: Array, /) -> Array:
         return self.xp.astype(self.xp.argmax(Z, axis=1), self.xp.int32)
 
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         xp = self.xp
-        Y = one_hot(y, Z.shape[1], xp.bool, xp=xp)
+        Y = self._onehot(y, xp.bool)
         own = xp.sum(xp.where(Y, Z, xp.zeros_like(Z)), axis=1)
         low = xp.full_like(Z, -math.inf)
         other = xp.max(xp.where(Y, low, Z), axis=1)
@@ -456,7 +530,7 @@ DECREMENT = 1e-2
 
 
 def newton_solve(
-    objective: _LogLoss,
+    objective: LogLoss,
     W: Array,
     b: Array,
     /,
@@ -629,7 +703,7 @@ def _newton_step(H: Array, g: Array, /, *, xp: Namespace) -> Array:
 
 
 def newton_start(
-    objective: _LogLoss,
+    objective: LogLoss,
     W: Array,
     b: Array,
     rows: Array,

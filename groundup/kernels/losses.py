@@ -1,14 +1,13 @@
-"""The squared loss for the descent engine. Parameters are ``W`` of shape (n_features, k) and
-``b`` of shape (k,); the squared loss has k = 1.
+"""The squared loss for the descent engine. Parameters are ``W`` of shape (n_features, K) and
+``b`` of shape (K,): one column per configuration (K = 1 for one fit).
 
 :class:`SquaredLoss` is an :class:`~groundup.kernels.objective.Objective`: ``batch_grad``
-(mean gradient over a batch of rows, no penalty), ``full_grad`` (over the whole training
-set), ``loss`` (the training loss recorded in ``loss_history_``), ``zero_loss`` and ``score``
-(the validation score, higher is better, for early stopping). It has both fast-path
-capabilities: ``batch_step`` (:class:`~groundup.kernels.objective.FusedStep`, the mini-batch
-update from the residuals, :class:`ResidualStep`'s) and ``sgd_epoch``
-(:class:`~groundup.kernels.objective.ExactSGDEpoch`: an exact one-sample epoch, a block of
-samples at a time, :mod:`groundup.kernels.sgd_blocked`).
+(mean gradient over a batch of rows, no penalty), ``batch_step`` (the mini-batch update from
+the residuals, :class:`ResidualStep`'s), ``full_grad`` (over the whole training set),
+``losses`` (the training losses recorded in ``loss_history_``), ``zero_loss``, ``scores``
+(the validation score, higher is better, for early stopping) and ``keep``. It has the
+one-sample capability ``sgd_epoch`` (:class:`~groundup.kernels.objective.ExactSGDEpoch`: an
+exact one-sample epoch, a block of samples at a time, :mod:`groundup.kernels.sgd_blocked`).
 """
 
 from __future__ import annotations
@@ -30,10 +29,9 @@ def _col(v: Array, *, xp: Namespace) -> Array:
 
 
 class ResidualStep(ABC):
-    """The fused mini-batch update from a batch's residuals (``batch_step``,
-    :class:`~groundup.kernels.objective.FusedStep`), shared by :class:`SquaredLoss` and the
-    sweep's column objectives. A subclass gives ``batch_residuals``, ``xp`` and a ``_ones``
-    dict."""
+    """The fused mini-batch update from a batch's residuals (``batch_step``) and the batch
+    gradient, shared by :class:`SquaredLoss` and the log-losses. A subclass gives
+    ``batch_residuals``, ``xp`` and a ``_ones`` dict."""
 
     xp: Namespace
     _ones: dict[int, Array]
@@ -132,6 +130,7 @@ class SquaredLoss(ResidualStep):
     """
 
     name = "squared"
+    outputs = 1  # columns of W per configuration
 
     def __init__(
         self,
@@ -271,18 +270,22 @@ class SquaredLoss(ResidualStep):
             return gw, delta
         return self.batch_grad(self.X, self.y, self.sw, W, b)
 
-    def _mse(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
+    def _mses(self, X: Array, y: Array, sw: Array | None, W: Array, b: Array) -> Array:
         xp = self.xp
-        r = X @ W[:, 0] + (b[0] - y)  # k = 1: one matrix-vector product
+        r2 = (X @ W + (b - xp.reshape(y, (-1, 1)))) ** 2
         if sw is None:
-            return xp.mean(r**2)
-        return xp.sum(sw * r**2) / xp.sum(sw)
+            return xp.mean(r2, axis=0)
+        return xp.sum(xp.reshape(sw, (-1, 1)) * r2, axis=0) / xp.sum(sw)
+
+    def losses(self, W: Array, b: Array) -> Array:
+        """Training mean squared error of every column (no penalty), (K,), on the device."""
+        if self.stats is not None:
+            return self._train_terms(W, b)[2]
+        return self._mses(self.X, self.y, self.sw, W, b)
 
     def loss(self, W: Array, b: Array) -> Array:
-        """Training mean squared error (without the penalty), a 0-d array on the device."""
-        if self.stats is not None:
-            return self._train_terms(W, b)[2][0]
-        return self._mse(self.X, self.y, self.sw, W, b)
+        """Training mean squared error of one model (no penalty), 0-d."""
+        return self.losses(W, b)[0]
 
     def zero_loss(self) -> Array:
         """Training mean squared error of the zero model (``W = 0``, ``b = 0``), 0-d."""
@@ -294,13 +297,29 @@ class SquaredLoss(ResidualStep):
             return xp.mean(self.y**2)
         return xp.sum(self.sw * self.y**2) / xp.sum(self.sw)
 
-    def score(self, W: Array, b: Array) -> Array:
-        """R² on the validation data."""
+    def scores(self, W: Array, b: Array) -> Array:
+        """Validation R² of every column, (K,)."""
         xp = self.xp
         if self.val_stats is not None:
             st = self.val_stats
-            mse = self._stats_terms(st, W, b)[2][0]
-            return 1.0 - mse / (st.syy / st.n)
+            return 1.0 - self._stats_terms(st, W, b)[2] / (st.syy / st.n)
         yv = self.y_val
-        mse = self._mse(self.X_val, yv, None, W, b)
+        mse = self._mses(self.X_val, yv, None, W, b)
         return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)
+
+    def score(self, W: Array, b: Array) -> Array:
+        """Validation R² of one model, 0-d."""
+        return self.scores(W, b)[0]
+
+    def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
+        """``W``, ``b`` restricted to ``columns`` (the configurations that go on); the
+        moments' terms at ``(W, b)`` with them (the next epoch's gradient needs no new
+        product)."""
+        xp = self.xp
+        W2, b2 = xp.take(W, columns, axis=1), xp.take(b, columns, axis=0)
+        last = self._last
+        if last is not None and last[0] is W and last[1] is b:
+            sw, delta, mse = last[2]
+            terms = (xp.take(sw, columns, axis=1), xp.take(delta, columns), xp.take(mse, columns))
+            self._last = (W2, b2, terms)
+        return W2, b2

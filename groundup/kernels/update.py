@@ -29,7 +29,7 @@ from groundup._typing import Array, Namespace
 from groundup.kernels.optimizers import OptimizerSettings, OptimizerState, optimizer_step
 from groundup.kernels.penalties import CumulativeL1, soft_threshold, truncate
 
-__all__ = ["ColumnStepper", "Stepper", "UpdateSettings", "UpdateState"]
+__all__ = ["Stepper", "UpdateSettings", "UpdateState", "decay_factor"]
 
 
 @dataclass(frozen=True)
@@ -83,147 +83,29 @@ def unpack(theta: Array, /) -> tuple[Array, Array]:
     return theta[:d, :], theta[d, :]
 
 
+def decay_factor(eta: float | Array, alpha: float | Array, /, *, xp: Namespace) -> float | Array:
+    """scikit-learn's L2 decay of one update, ``max(0, 1 - eta * alpha)``: a float for one
+    run's rate, an array for a rate per column. The one place the decay is written."""
+    if isinstance(eta, float):
+        return max(0.0, 1.0 - eta * alpha)  # type: ignore[operator]
+    return xp.clip(1.0 - eta * alpha, min=0.0)
+
+
 class Stepper:
-    """The stepper's update for one run of the engine (see the module's docstring).
-
-    Parameters
-    ----------
-    settings : UpdateSettings
-    alpha : float
-        L2 strength (the penalty's L2 part).
-    fit_intercept : bool
-    full : bool
-        Full-batch updates: the L1 part by soft thresholding (else the truncation).
-    state : UpdateState or None
-        Where to start (``None``: afresh; a state of another optimiser or shape is
-        replaced by a fresh one).
-    W : array of shape (n_features, k)
-        The starting weights (shape, dtype and device of the state).
-    xp : namespace
-    """
-
-    def __init__(
-        self,
-        settings: UpdateSettings,
-        *,
-        alpha: float,
-        fit_intercept: bool,
-        full: bool,
-        state: UpdateState | None,
-        W: Array,
-        xp: Namespace,
-    ) -> None:
-        self.s, self.alpha, self.full, self.xp = settings, alpha, full, xp
-        self.fit_intercept = fit_intercept
-        d, k = W.shape
-        dt, dev = W.dtype, _device(W)
-        self.d = d
-        rows = xp.reshape(xp.arange(d + 1, device=dev), (d + 1, 1))
-        self.coef_rows = xp.astype(rows < d, dt)  # 1 for W's rows, 0 for b's
-        self.icpt_rows = 1.0 - self.coef_rows
-        self.zero_row = xp.zeros((1, k), dtype=dt, device=dev)
-        self.decay_rows = alpha * self.coef_rows if alpha else None
-        state = UpdateState() if state is None else replace(state)
-        if state.optimizer is not None:  # updated in place: the caller's stays as it was
-            state.optimizer = replace(state.optimizer)
-        theta = xp.zeros((d + 1, k), dtype=dt, device=dev)
-        name = settings.optimizer.name
-        if name != "sgd" and (state.optimizer is None or not state.optimizer.fits(name, theta)):
-            state.optimizer = OptimizerState.zeros(name, theta, xp=xp)
-        if settings.average and (state.average is None or state.average.shape != theta.shape):
-            state.average = theta
-        if settings.l1 and state.l1 is None:
-            eps = float(xp.finfo(dt).eps)
-            state.l1 = CumulativeL1(xp.zeros_like(W), threshold=1e-9 if eps < 1e-10 else 1e-6)
-        self.state = state
-        # an optimiser alone: the shortest way through ``step``
-        self.simple = name != "sgd" and not settings.l1 and not settings.average
-
-    def averaging(self, t: int) -> bool:
-        """Whether update ``t`` is averaged (scikit-learn's ``0 < average <= t``)."""
-        return 0 < self.s.average <= t
-
-    def step(self, theta: Array, gw: Array, gb: Array, eta: float, t: int) -> Array:
-        """Update ``t`` of ``theta`` (packed) with the batch's mean gradient ``gw``, ``gb``
-        and the learning rate ``eta``."""
-        xp, st, s = self.xp, self.state, self.s
-        g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row], axis=0)
-        if self.simple:
-            return optimizer_step(
-                theta, g, st.optimizer, eta, settings=s.optimizer, decay_rows=self.decay_rows, xp=xp
-            )
-        l1 = st.l1
-        if s.optimizer.name == "sgd":  # scikit-learn's update: the decay, then the step
-            if self.alpha:
-                decay = max(0.0, 1.0 - eta * self.alpha)
-                theta = theta * (decay * self.coef_rows + self.icpt_rows) - eta * g
-                if l1 is not None:
-                    l1.scale(decay)
-            else:
-                theta = theta - eta * g
-        else:
-            theta = optimizer_step(
-                theta,
-                g,
-                st.optimizer,
-                eta,
-                settings=s.optimizer,
-                decay_rows=self.decay_rows,
-                xp=xp,
-            )
-        averaged = self.averaging(t)
-        if averaged and not self.full:  # before the truncation, as scikit-learn
-            st.average = self._average(theta, t)
-        if l1 is not None:
-            W = theta[: self.d, :]
-            if self.full:
-                new = soft_threshold(W, eta * s.l1, xp=xp)
-            else:
-                l1.u += s.l1 * eta
-                new, l1.q = truncate(W, l1.q, l1.u, xp=xp)
-            theta = xp.concat([new, theta[self.d :, :]], axis=0)
-            if averaged and not self.full:
-                share = l1.average_share()
-                if share:
-                    moved = xp.concat([new - W, self.zero_row], axis=0)
-                    st.average = st.average + share * moved
-        if averaged and self.full:
-            st.average = self._average(theta, t)
-        return theta
-
-    def _average(self, theta: Array, t: int) -> Array:
-        num_seen = t - self.s.average + 1
-        if self.state.l1 is not None:
-            self.state.l1.averaged(num_seen)
-        avg = self.state.average
-        return avg + (theta - avg) / float(num_seen)
-
-    def model(self, W: Array, b: Array, t_next: int) -> tuple[Array, Array]:
-        """The model's ``(W, b)`` after the updates before ``t_next``: the average once an
-        update has been averaged (scikit-learn's ``average <= t_ - 1``), else ``(W, b)``."""
-        if self.s.average and self.s.average <= t_next - 1:
-            return unpack(self.state.average)
-        return W, b
-
-
-class ColumnStepper:
-    """The stepper's update for the K configurations of a sweep group (the columns of
-    ``W``, :func:`groundup.kernels.sweep.descend_columns`), each with its own optimiser,
-    L2 and L1 strengths and state.
+    """The stepper's update for one run of the engine: K configurations (K = 1 for a single
+    fit) as the columns of ``W``, each with its own optimiser, L2 and L1 strengths.
 
     The configurations that share an optimiser (and its constants) form a part; each part
     keeps one :class:`~groundup.kernels.optimizers.OptimizerState` over its columns only
-    (so one optimiser's state never sees another's columns) and takes
-    :func:`~groundup.kernels.optimizers.optimizer_step` with a learning rate per column.
-    The update of every column is :class:`Stepper`'s, in the same order (averaging aside:
-    ``average`` is not supported here). A single part covering every column in order
-    works on ``theta`` as it is; several take their columns out and put them back (two
-    gathers per update, no host sync).
+    and takes :func:`~groundup.kernels.optimizers.optimizer_step` with its columns' rates
+    (a float for K = 1, a (1, columns) row otherwise). A single part covering every column
+    in order works on ``theta`` as it is; several take their columns out and put them back
+    (two gathers per update, no host sync). Averaging (scikit-learn's ``average``) and a
+    state carried in from an earlier run are for K = 1.
 
     Parameters
     ----------
     settings : list of UpdateSettings, length K
-        Each configuration's update (``average`` must be 0).
     alphas : list of float, length K
         Each configuration's L2 strength.
     outputs : int
@@ -233,6 +115,9 @@ class ColumnStepper:
         Full-batch updates: the L1 part by soft thresholding (else the truncation).
     W : array of shape (n_features, outputs·K)
         The starting weights (shape, dtype and device of the state).
+    state : UpdateState or None
+        Where to start (K = 1; ``None``: afresh; a state of another optimiser or shape is
+        replaced by a fresh one).
     xp : namespace
     """
 
@@ -246,35 +131,49 @@ class ColumnStepper:
         full: bool,
         W: Array,
         xp: Namespace,
+        state: UpdateState | None = None,
     ) -> None:
-        if any(s.average for s in settings):
-            msg = "ColumnStepper does not average (average=0 for every configuration)."
+        K = len(settings)
+        self.average = settings[0].average
+        if K > 1 and any(s.average for s in settings):
+            msg = "Averaging is for one run (average=0 for every configuration of a sweep)."
             raise ValueError(msg)
         self.xp, self.full, self.fit_intercept = xp, full, fit_intercept
         self.d = W.shape[0]
         self.dt, self.dev = W.dtype, _device(W)
-        K = len(settings)
-        # every column's configuration, output by output
+        self.single = K == 1
         self.config_of = [k for _ in range(outputs) for k in range(K)]
         self.settings, self.alphas = settings, alphas
+        rows = xp.reshape(xp.arange(self.d + 1, device=self.dev), (self.d + 1, 1))
+        self.coef_rows = xp.astype(rows < self.d, self.dt)  # 1 for W's rows, 0 for b's
+        self.icpt_rows = 1.0 - self.coef_rows
+        self.zero_row = xp.zeros((1, W.shape[1]), dtype=self.dt, device=self.dev)
         kinds: dict[OptimizerSettings, list[int]] = {}
         for j, k in enumerate(self.config_of):
             kinds.setdefault(settings[k].optimizer, []).append(j)
-        # the parts: optimiser settings, the columns (ids) they own, their state
-        self.parts = [
-            _Part(opt, ids, None if opt.name == "sgd" else OptimizerState(opt.name))
-            for opt, ids in kinds.items()
-        ]
+        self.parts = [_Part(opt, ids) for opt, ids in kinds.items()]
         self.ids = list(range(len(self.config_of)))  # the columns of theta, by id
-        rows = xp.reshape(xp.arange(self.d + 1, device=self.dev), (self.d + 1, 1))
-        self.coef_rows = xp.astype(rows < self.d, self.dt)
-        self.icpt_rows = 1.0 - self.coef_rows
-        self.any_l1 = any(s.l1 for s in settings)
+        state = UpdateState() if state is None else replace(state)
         for p in self.parts:
-            p.state_zeros(self, xp)
+            p.start(self, state)
+        self.avg = None
+        if self.average:
+            avg = state.average
+            self.avg = avg if avg is not None and avg.shape == (self.d + 1, W.shape[1]) else None
+            if self.avg is None:
+                self.avg = xp.zeros((self.d + 1, W.shape[1]), dtype=self.dt, device=self.dev)
+        self.running = state.running
         self._layout()
 
-    def _row(self, values: list[float]) -> Array:
+    @property
+    def state(self) -> UpdateState:
+        """What the updates carry to the next run (K = 1)."""
+        p = self.parts[0]
+        return UpdateState(optimizer=p.state, average=self.avg, l1=p.l1_state, running=self.running)
+
+    def _row(self, values: list[float]) -> float | Array:
+        if self.single:
+            return values[0]
         return self.xp.reshape(
             self.xp.asarray(values, dtype=self.dt, device=self.dev), (1, len(values))
         )
@@ -299,7 +198,6 @@ class ColumnStepper:
         for j, pos in enumerate(order):
             inverse[pos] = j
         self.inverse = xp.asarray(inverse, device=self.dev)
-        self.eta_index = xp.asarray(order, device=self.dev)
 
     def keep(self, columns: list[int]) -> None:
         """Keep the columns at positions ``columns`` of ``theta`` (the configurations that
@@ -318,84 +216,143 @@ class ColumnStepper:
         self.parts = parts
         self._layout()
 
-    def step(self, theta: Array, gw: Array, gb: Array, eta: Array, t: int) -> Array:
+    def averaging(self, t: int) -> bool:
+        """Whether update ``t`` is averaged (scikit-learn's ``0 < average <= t``)."""
+        return 0 < self.average <= t
+
+    def step(self, theta: Array, gw: Array, gb: Array, eta: float | Array, t: int) -> Array:
         """Update ``t`` of ``theta`` (packed, (n_features + 1, columns)) with the batch's
-        mean gradient ``gw``, ``gb`` and each column's learning rate ``eta`` (columns,)."""
+        mean gradient ``gw``, ``gb`` and the learning rate ``eta`` (a float, or each
+        column's, (columns,))."""
         xp = self.xp
-        zero = xp.zeros((1, gw.shape[1]), dtype=self.dt, device=self.dev)
-        g = xp.concat([gw, gb[None, :] if self.fit_intercept else zero], axis=0)
-        eta = xp.reshape(eta, (1, -1))
-        if self.whole:
-            return self.parts[0].step(self, theta, g, eta)
-        new = [
-            p.step(
-                self,
-                xp.take(theta, p.index, axis=1),
-                xp.take(g, p.index, axis=1),
-                xp.take(eta, p.index, axis=1),
-            )
-            for p in self.parts
-        ]
-        return xp.take(xp.concat(new, axis=1), self.inverse, axis=1)
+        g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row[:, : gw.shape[1]]])
+        if not self.single:
+            eta = xp.reshape(eta, (1, -1))
+        if not self.whole:
+            new = [
+                p.shrink(
+                    self,
+                    p.descend(
+                        self,
+                        xp.take(theta, p.index, axis=1),
+                        xp.take(g, p.index, axis=1),
+                        xp.take(eta, p.index, axis=1),
+                    ),
+                    xp.take(eta, p.index, axis=1),
+                )
+                for p in self.parts
+            ]
+            return xp.take(xp.concat(new, axis=1), self.inverse, axis=1)
+        p = self.parts[0]
+        theta = p.descend(self, theta, g, eta)
+        if not self.average:
+            return p.shrink(self, theta, eta)
+        averaged = self.averaging(t)  # scikit-learn's order: the average, then the truncation
+        if averaged and not self.full:
+            self.avg = self._average(theta, t)
+        l1 = p.l1_state
+        if p.l1 is not None:
+            W = theta[: self.d, :]
+            theta = p.shrink(self, theta, eta)
+            if averaged and not self.full:
+                share = l1.average_share()
+                if share:
+                    moved = xp.concat([theta[: self.d, :] - W, self.zero_row], axis=0)
+                    self.avg = self.avg + share * moved
+        if averaged and self.full:
+            self.avg = self._average(theta, t)
+        return theta
+
+    def _average(self, theta: Array, t: int) -> Array:
+        num_seen = t - self.average + 1
+        l1 = self.parts[0].l1_state
+        if l1 is not None:
+            l1.averaged(num_seen)
+        return self.avg + (theta - self.avg) / float(num_seen)
+
+    def model(self, W: Array, b: Array, t_next: int) -> tuple[Array, Array]:
+        """The model's ``(W, b)`` after the updates before ``t_next``: the average once an
+        update has been averaged (scikit-learn's ``average <= t_ - 1``), else ``(W, b)``."""
+        if self.average and self.average <= t_next - 1:
+            return unpack(self.avg)
+        return W, b
 
 
 @dataclass(eq=False)
 class _Part:
-    """The columns of a :class:`ColumnStepper` that share an optimiser."""
+    """The columns of a :class:`Stepper` that share an optimiser."""
 
     optimizer: OptimizerSettings
     ids: list[int]
-    state: OptimizerState | None
+    state: OptimizerState | None = None
     pos: list[int] = field(default_factory=list)
     index: Array | None = None
-    alpha: Array | None = None  # (1, columns) L2 strengths, None: none
+    alpha: float | Array | None = None  # L2 strength (a row for K > 1), None: none
     decay_rows: Array | None = None
-    l1: Array | None = None  # (1, columns) L1 strengths, None: none
-    q: Array | None = None  # the truncation's q, (n_features, columns)
-    u: Array | None = None  # the truncation's u, (1, columns), on the device
+    l1: float | Array | None = None  # L1 strength (a row for K > 1), None: none
+    l1_state: CumulativeL1 | None = None
 
-    def state_zeros(self, owner: ColumnStepper, xp: Namespace) -> None:
-        shape = (owner.d + 1, len(self.ids))
-        theta = xp.zeros(shape, dtype=owner.dt, device=owner.dev)
-        if self.state is not None:
-            self.state = OptimizerState.zeros(self.optimizer.name, theta, xp=xp)
+    def start(self, owner: Stepper, carried: UpdateState) -> None:
+        """The optimiser's and the truncation's state: carried in (K = 1) or afresh."""
+        xp = owner.xp
+        theta = xp.zeros((owner.d + 1, len(self.ids)), dtype=owner.dt, device=owner.dev)
+        name = self.optimizer.name
+        old = carried.optimizer
+        if name != "sgd":
+            fits = old is not None and old.fits(name, theta)
+            self.state = replace(old) if fits else OptimizerState.zeros(name, theta, xp=xp)
         if any(owner.settings[owner.config_of[i]].l1 for i in self.ids):
-            self.q = xp.zeros((owner.d, len(self.ids)), dtype=owner.dt, device=owner.dev)
-            self.u = xp.zeros((1, len(self.ids)), dtype=owner.dt, device=owner.dev)
+            self.l1_state = carried.l1
+            if self.l1_state is None:
+                eps = float(xp.finfo(owner.dt).eps)
+                u = (
+                    0.0
+                    if owner.single
+                    else xp.zeros((1, len(self.ids)), dtype=owner.dt, device=owner.dev)
+                )
+                self.l1_state = CumulativeL1(
+                    theta[: owner.d, :], u=u, threshold=1e-9 if eps < 1e-10 else 1e-6
+                )
 
     def take(self, stay: list[int], xp: Namespace, device: object) -> None:
         sel = xp.asarray(stay, device=device)
         if self.state is not None:
             self.state = self.state.map(lambda a: xp.take(a, sel, axis=1))
-        if self.q is not None and self.u is not None:
-            self.q, self.u = xp.take(self.q, sel, axis=1), xp.take(self.u, sel, axis=1)
+        st = self.l1_state
+        if st is not None:
+            st.q, st.u = xp.take(st.q, sel, axis=1), xp.take(st.u, sel, axis=1)
 
-    def step(self, owner: ColumnStepper, theta: Array, g: Array, eta: Array) -> Array:
-        """:meth:`Stepper.step` for these columns (``eta`` (1, columns))."""
+    def descend(self, owner: Stepper, theta: Array, g: Array, eta: float | Array) -> Array:
+        """The optimiser's step of these columns (scikit-learn's decay, then the step, for
+        ``"sgd"``)."""
         xp = owner.xp
-        if self.state is None:  # scikit-learn's update: the decay, then the step
-            if self.alpha is not None:
-                decay = xp.clip(1.0 - eta * self.alpha, min=0.0)
-                theta = theta * (decay * owner.coef_rows + owner.icpt_rows) - eta * g
-            else:
-                theta = theta - eta * g
-        else:
-            theta = optimizer_step(
+        if self.state is not None:
+            return optimizer_step(
                 theta,
                 g,
                 self.state,
-                eta,  # type: ignore[arg-type]  # one rate per column, broadcast
+                eta,
                 settings=self.optimizer,
                 decay_rows=self.decay_rows,
                 xp=xp,
             )
+        if self.alpha is None:
+            return theta - eta * g
+        decay = decay_factor(eta, self.alpha, xp=xp)
+        if owner.average and self.l1_state is not None:
+            self.l1_state.scale(decay)
+        return theta * (decay * owner.coef_rows + owner.icpt_rows) - eta * g
+
+    def shrink(self, owner: Stepper, theta: Array, eta: float | Array) -> Array:
+        """The L1 step of these columns' weights: soft thresholding (full batch) or the
+        cumulative truncation."""
         if self.l1 is None:
             return theta
-        d = owner.d
+        xp, d, st = owner.xp, owner.d, self.l1_state
         W = theta[:d, :]
         if owner.full:
-            new = soft_threshold(W, eta * self.l1, xp=xp)  # type: ignore[arg-type]
+            new = soft_threshold(W, eta * self.l1, xp=xp)
         else:
-            self.u = self.u + self.l1 * eta
-            new, self.q = truncate(W, self.q, self.u, xp=xp)  # type: ignore[arg-type]
+            st.u = st.u + self.l1 * eta
+            new, st.q = truncate(W, st.q, st.u, xp=xp)
         return xp.concat([new, theta[d:, :]], axis=0)

@@ -3,7 +3,7 @@
 Configurations that visit the samples in the same order (same method, batch size, shuffling,
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
-:func:`groundup.kernels.sweep.descend_columns`. Every run ends exactly where fitting its
+:func:`groundup.kernels.descent.descend_columns`, the engine of every single fit. Every run ends exactly where fitting its
 configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
 :class:`~groundup.LogisticRegression` (``model="logistic"``: binary, or multinomial with C
 classes, C columns of W per configuration) on the sweep's training split
@@ -14,7 +14,7 @@ statistics (:mod:`groundup._scaling`) and report their coefficients in the raw u
 
 ``optimizer`` and the L1 penalties do not split groups: where a group holds a configuration
 other than the plain update, every update is one gradient product for all its columns and
-then each column's own update (:class:`groundup.kernels.update.ColumnStepper`: the
+then each column's own update (:class:`groundup.kernels.update.Stepper`: the
 configurations that share an optimiser keep one state over their columns). ``average`` and
 ``class_weight`` are refused with an error that names the alternative.
 """
@@ -41,17 +41,17 @@ from groundup.backends import Backend
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import moments
 from groundup.kernels.curvature import hessian_factor, is_stalled, safe_rate, squared_excess
-from groundup.kernels.schedules import Schedule
-from groundup.kernels.sweep import (
-    ColumnResult,
-    ColumnSettings,
-    GroupSettings,
+from groundup.kernels.descent import (
+    Column,
+    DescentResult,
+    DescentSettings,
     RateTable,
-    SquaredLossColumns,
     descend_columns,
+    divergent_epoch,
 )
-from groundup.kernels.sweep_logistic import BinaryLogLossColumns, MultinomialLogLossColumns
-from groundup.kernels.update import ColumnStepper
+from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
+from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.schedules import Schedule
 from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._base import ADAPTIVE_RATES
 from groundup.linear_model._memory import InMemory
@@ -226,7 +226,7 @@ def sweep(
         if progress is not None:
             progress(done, total)
 
-    runs: list[ColumnResult | None] = [None] * len(ests)
+    runs: list[DescentResult | None] = [None] * len(ests)
     times: list[tuple[int, float]] = [(0, 0.0)] * len(ests)
     for gid, members in enumerate(groups):
         budget = max(ests[i].max_iter for i in members)
@@ -239,7 +239,7 @@ def sweep(
         start = time.perf_counter()
         with be.quiet_floating_point():
             out = _run_group([ests[i] for i in members], train, be, on_epoch, model, n_classes)
-        be.synchronize(*[r.coef for r in out])
+        be.synchronize(*[r.W for r in out])
         elapsed = time.perf_counter() - start
         for i, r in zip(members, out, strict=True):
             runs[i] = r
@@ -446,8 +446,8 @@ def _log_loss_columns(
     be: Backend,
     X_val: Array | None = None,
     y_val: Array | None = None,
-) -> BinaryLogLossColumns | MultinomialLogLossColumns:
-    cls = BinaryLogLossColumns if n_classes == 2 else MultinomialLogLossColumns
+) -> BinaryLogLoss | MultinomialLogLoss:
+    cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
     return cls(
         X,
         y,
@@ -468,7 +468,7 @@ def _run_group(
     on_epoch: Callable[[int, int], None],
     model: str = "linear",
     n_classes: int = 1,
-) -> list[ColumnResult]:
+) -> list[DescentResult]:
     """The single fit's preparation (``LinearRegression._fit_gradient`` or
     ``LogisticRegression._fit_gradient``), once for K runs."""
     xp = be.xp
@@ -480,11 +480,11 @@ def _run_group(
     bs = first._batch_size(n)
     k = len(ests)
     outputs = n_classes if n_classes > 2 else 1
-    objective: SquaredLossColumns | BinaryLogLossColumns | MultinomialLogLossColumns
+    objective: SquaredLoss | BinaryLogLoss | MultinomialLogLoss
     if model == "logistic":
         objective = _log_loss_columns(part.X, part.y, sw, n_classes, be, X_val=X_val, y_val=y_val)
     else:
-        objective = SquaredLossColumns(
+        objective = SquaredLoss(
             part.X,
             part.y,
             sw,
@@ -513,18 +513,6 @@ def _run_group(
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
-    updates = [est._update_settings() for est in ests]
-    stepper = None
-    if not all(u.plain for u in updates):  # each column's optimiser / L1 part, own state
-        stepper = ColumnStepper(
-            updates,
-            [est._penalty_alpha() for est in ests],
-            outputs=outputs,
-            fit_intercept=first.fit_intercept,
-            full=bs >= n,
-            W=W,
-            xp=xp,
-        )
     runs = descend_columns(
         objective,
         part.X,
@@ -532,35 +520,39 @@ def _run_group(
         sw,
         W,
         b,
-        schedules=[est._schedule(math.ceil(n / bs)) for est in ests],
         columns=[
-            ColumnSettings(
+            Column(
+                est._schedule(math.ceil(n / bs)),
                 max_iter=int(est.max_iter),
                 alpha=est._penalty_alpha(),
                 tol=None if est.tol is None else float(est.tol),
                 n_iter_no_change=int(est.n_iter_no_change),
-                ends_above=not est._auto_rate(),
+                update=est._update_settings(),
             )
             for est in ests
         ],
-        settings=GroupSettings(
+        settings=DescentSettings(
             batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping
         ),
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
-        start_losses=objective.zero_loss(),  # every run starts at zero: no pass over X
+        start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
         on_epoch=on_epoch,
-        update=stepper,
         xp=xp,
     )
+    eps = float(xp.finfo(dt).eps)
+    for est, r in zip(ests, runs, strict=True):  # the estimator's check after the fit
+        r.diverged_at = r.diverged_at or divergent_epoch(
+            r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
+        )
     _honest(ests, runs, part, objective, be, model, n_classes)
     return runs
 
 
 def _honest(
     ests: Sequence[Any],
-    runs: list[ColumnResult],
+    runs: list[DescentResult],
     part: FitData,
     objective: Any,
     be: Backend,
@@ -582,8 +574,7 @@ def _honest(
         if est._penalty_l1():  # the single fit checks no L1 fit (a non-smooth loss)
             continue
         alpha = est._penalty_alpha()
-        W = xp.reshape(r.coef, (r.coef.shape[0], -1))
-        b = xp.reshape(r.intercept, (-1,))
+        W, b = r.W, r.b
         if model == "logistic":
             single = InMemory(part).log_loss(n_classes=n_classes, fit_intercept=est.fit_intercept)
             if alpha == 0 and single.separated(W, b):
@@ -601,11 +592,11 @@ def _honest(
                 moments_, W[:, 0], b[0], alpha=alpha, fit_intercept=est.fit_intercept, xp=xp
             )
             excess = 2.0 * half
-        if is_stalled(excess, r.history[-1], r.reference, float(est.tol)):
+        if is_stalled(excess, r.history[-1], r.reference_loss, float(est.tol)):
             r.converged, r.stalled = False, True
 
 
-def _stop_reason(r: ColumnResult) -> str:
+def _stop_reason(r: DescentResult) -> str:
     """The single fit's ``stop_reason_`` (``"diverged"``: it would raise)."""
     if r.diverged_at is not None:
         return "diverged"
@@ -636,7 +627,7 @@ def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
 
 # -- the table ------------------------------------------------------------------------------
 def _metrics(
-    runs: Sequence[ColumnResult],
+    runs: Sequence[DescentResult],
     val: FitData | None,
     be: Backend,
     model: str = "linear",
@@ -651,11 +642,11 @@ def _metrics(
     X_val, y_val, sw = val.X, val.y, val.sample_weight
     if n_classes > 2:  # every run's (n_features, C) block, laid out class by class
         W = xp.concat(
-            [xp.stack([r.coef[:, c] for r in runs], axis=1) for c in range(n_classes)], axis=1
+            [xp.stack([r.W[:, c] for r in runs], axis=1) for c in range(n_classes)], axis=1
         )
-        b = xp.concat([xp.stack([r.intercept[c] for r in runs]) for c in range(n_classes)])
+        b = xp.concat([xp.stack([r.b[c] for r in runs]) for c in range(n_classes)])
     else:
-        W, b = xp.stack([r.coef for r in runs], axis=1), xp.stack([r.intercept for r in runs])
+        W, b = xp.concat([r.W for r in runs], axis=1), xp.concat([r.b for r in runs])
     if model == "logistic":
         obj = _log_loss_columns(X_val, y_val, sw, n_classes, be)
         names = ("val_accuracy", "val_log_loss")
@@ -682,19 +673,19 @@ def _metrics(
 
 
 def _public_parameters(
-    runs: Sequence[ColumnResult], n_classes: int
+    runs: Sequence[DescentResult], n_classes: int
 ) -> tuple[list[Array], list[Array]]:
     """Each run's coefficients as the estimators keep them: (n_features,) and 0-d, or
     (n_classes, n_features) and (n_classes,) for a multinomial model (``coef_``)."""
     if n_classes <= 2:
-        return [r.coef for r in runs], [r.intercept for r in runs]
-    return [r.coef.T for r in runs], [r.intercept for r in runs]
+        return [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
+    return [r.W.T for r in runs], [r.b for r in runs]
 
 
 def _table(
     configs: Sequence[dict[str, Any]],
     params: Sequence[str],
-    runs: Sequence[ColumnResult],
+    runs: Sequence[DescentResult],
     metrics: dict[str, np.ndarray],
     times: Sequence[tuple[int, float]],
     groups: Sequence[Sequence[int]],
