@@ -154,8 +154,8 @@ def log_excess(objective: Any, W: Array, b: Array, /, *, alpha: float, xp: Names
     by the Newton decrement of one pass (loss, gradient and Hessian) over the rows."""
     fi = objective.fit_intercept
     ev = objective.newton_pass(W, b, order=2)
-    theta = lk.pack(W, b, fit_intercept=fi, xp=xp)
-    g = lk.pack(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp)
+    theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
+    g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp)
     H = ev.hess
     if alpha:
         d, k = W.shape

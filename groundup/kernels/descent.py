@@ -253,15 +253,13 @@ def descend_columns(
     ]
     check = any(c.tol is not None for c in columns)
     read = to_host if to_host is not None else _host_floats
-    rates = _Rates(columns, C, rate_table, stepper is None, W, xp)
+    decays_on = stepper is None and any(c.alpha for c in columns)  # else the stepper's
     results = [DescentResult(W=W, b=b) for _ in columns]
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     ref = None
-    if not s.chunk:
+    if not s.chunk:  # max(starting loss, loss of the zero model), per configuration
         start = objective.losses(W, b) if start_loss is None else start_loss
-        ref = xp.maximum(start, objective.zero_loss()) + xp.zeros(
-            (K,), dtype=W.dtype, device=_device(W)
-        )
+        ref = xp.maximum(start, objective.zero_loss()) + xp.zeros_like(b[:K])
         if check:
             for rule, r in zip(rules, read(ref), strict=True):
                 rule.reference = r
@@ -269,7 +267,14 @@ def descend_columns(
     t, epoch = t_start, 0
     while active:
         epoch += 1
-        etas, decays = rates.epoch(active, t, per_epoch, columns)
+        if single:  # the rates (and decays) of the epoch's updates: floats
+            c = columns[0]
+            etas: list[Any] = c.schedule.values(t, per_epoch)
+            decays = [decay_factor(e, c.alpha, xp=xp) for e in etas] if decays_on else None
+        else:  # rows of one value per column
+            etas, decays = _column_rates(
+                columns, active, t, per_epoch, C, rate_table, decays_on, W, xp
+            )
         W, b = epoch_fn(W, b, etas, decays, t, columns[active[0]])
         t += per_epoch
         done = [epoch >= columns[k].max_iter for k in active]
@@ -278,24 +283,35 @@ def descend_columns(
             pending.append((list(active), losses))
             if s.record_path:
                 results[0].path.append((W, b) if stepper is None else stepper.model(W, b, t))
-            if check:
-                done = [
-                    d or _stops(rules[k], columns[k], epoch, v, sc, t, results[k])
-                    for d, k, v, sc in zip(
-                        done,
-                        active,
-                        *_values(objective, W, b, losses, s.early_stopping, read, xp),
-                        strict=True,
-                    )
-                ]
+        if check:  # one host transfer: the losses (and the validation scores)
+            m = len(active)
+            both = xp.concat([losses, objective.scores(W, b)]) if s.early_stopping else losses
+            values = read(both)
+            for j, k in enumerate(active):
+                rule, res = rules[k], results[k]
+                if rule.tol is None:
+                    continue
+                if rule.diverged(values[j]):
+                    res.diverged_at, done[j] = epoch, True
+                elif rule.converged(
+                    values[j + m] if s.early_stopping else values[j], columns[k].schedule, t
+                ):
+                    res.converged = done[j] = True
         if any(done):
             active, W, b = _finish(
                 objective, stepper, active, done, W, b, results, C, epoch, t - t_start, xp
             )
         if on_epoch is not None:
             on_epoch(epoch, len(active))
-    _histories(results, pending, ref, to_host, xp)
-    if stepper is not None:
+    if ref is not None:  # the histories: 0-d arrays on the device, or floats in one transfer
+        host = to_host(xp.concat([ref, *(v for _, v in pending)])) if to_host else None
+        values = iter(host) if host else None
+        for j, r in enumerate(results):
+            r.reference_loss = next(values) if values else ref[j]
+        for ids, v in pending:
+            for j, k in enumerate(ids):
+                results[k].history.append(next(values) if values else v[j])
+    if single and stepper is not None:
         results[0].state = stepper.state
     return results
 
@@ -356,43 +372,6 @@ def _host_floats(v: Array) -> list[float]:
     return [float(v[i]) for i in range(v.shape[0])]
 
 
-def _values(
-    objective: Objective,
-    W: Array,
-    b: Array,
-    losses: Array,
-    early: bool,
-    read: Callable,
-    xp: Namespace,
-) -> tuple[list[float], list[float]]:
-    """The epoch's losses (and validation scores) on the host, in one transfer."""
-    if not early:
-        values = read(losses)
-        return values, values
-    both = read(xp.concat([losses, objective.scores(W, b)]))
-    k = losses.shape[0]
-    return both[:k], both[k:]
-
-
-def _stops(
-    rule: StopRule,
-    column: Column,
-    epoch: int,
-    value: float,
-    score: float,
-    t: int,
-    res: DescentResult,
-) -> bool:
-    """scikit-learn's end-of-epoch check of one configuration: True when it stops here."""
-    if column.tol is None:
-        return False
-    if rule.diverged(value):
-        res.diverged_at = epoch
-        return True
-    res.converged = rule.converged(score if rule.early_stopping else value, column.schedule, t)
-    return res.converged
-
-
 def _finish(
     objective: Objective,
     stepper: Stepper | None,
@@ -434,78 +413,36 @@ def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
     return [c * k + j for c in range(outputs) for j in configs]
 
 
-def _histories(
-    results: list[DescentResult],
-    pending: list[tuple[list[int], Array]],
-    ref: Array | None,
-    to_host: Callable[[Array], list[float]] | None,
+def _column_rates(
+    columns: list[Column],
+    active: list[int],
+    t: int,
+    count: int,
+    outputs: int,
+    table: RateTable | None,
+    decays_on: bool,
+    W: Array,
     xp: Namespace,
-) -> None:
-    """Each configuration's loss history and reference: 0-d arrays on the device, or floats
-    in one transfer (``to_host``)."""
-    if ref is None:
-        return
-    if to_host is not None:
-        values = to_host(xp.concat([ref, *(v for _, v in pending)]))
-        flat = iter(values[len(results) :])
-        for r, v in zip(results, values, strict=False):
-            r.reference_loss = v
-        for ids, _ in pending:
-            for k in ids:
-                results[k].history.append(next(flat))
-        return
-    for j, r in enumerate(results):
-        r.reference_loss = ref[j]
-    for ids, v in pending:
-        for j, k in enumerate(ids):
-            results[k].history.append(v[j])
-
-
-class _Rates:
-    """Each epoch's learning rates and decay factors, one entry per update: floats for one
-    configuration, rows (outputs·K,) on the device for several."""
-
-    def __init__(
-        self,
-        columns: list[Column],
-        outputs: int,
-        table: RateTable | None,
-        decays: bool,
-        W: Array,
-        xp: Namespace,
-    ) -> None:
-        self.outputs, self.xp = outputs, xp
-        self.dtype, self.device = W.dtype, _device(W)
-        self.table = table or self._device_table
-        self.decays = decays and any(c.alpha for c in columns)
-
-    def _device_table(self, schedules: list[Schedule], t: int, count: int) -> Array:
-        xp = self.xp
-        return xp.stack(
-            [sch.array(t, count, dtype=self.dtype, device=self.device, xp=xp) for sch in schedules],
-            axis=1,
+) -> tuple[list[Array], list[Array] | None]:
+    """The rates (and ``max(0, 1 - eta·alpha)`` decays) of updates ``t .. t + count - 1`` of
+    the ``active`` configurations: one row (outputs·K,) on the device per update, from one
+    table per epoch (``table``, or ``Schedule.array`` on the device)."""
+    dt, dev = W.dtype, _device(W)
+    schedules = [columns[k].schedule for k in active]
+    if table is not None:
+        eta = table(schedules, t, count)
+    else:
+        eta = xp.stack(
+            [sch.array(t, count, dtype=dt, device=dev, xp=xp) for sch in schedules], axis=1
         )
-
-    def epoch(
-        self, active: list[int], t: int, count: int, columns: list[Column]
-    ) -> tuple[list[Any], list[Any] | None]:
-        if len(columns) == 1:
-            c = columns[0]
-            etas = c.schedule.values(t, count)
-            decays = [decay_factor(e, c.alpha, xp=self.xp) for e in etas] if self.decays else None
-            return etas, decays
-        xp, C = self.xp, self.outputs
-        eta = self.table([columns[k].schedule for k in active], t, count)
-        if C > 1:
-            eta = xp.tile(eta, (1, C))
-        dec = None
-        if self.decays:
-            alpha = xp.asarray(
-                [columns[k].alpha for k in active] * C, dtype=self.dtype, device=self.device
-            )
-            dec = decay_factor(eta, alpha, xp=xp)  # 1 where alpha = 0
-            dec = [dec[u, ...] for u in range(count)]
-        return [eta[u, ...] for u in range(count)], dec
+    if outputs > 1:
+        eta = xp.tile(eta, (1, outputs))
+    dec = None
+    if decays_on:
+        alpha = xp.asarray([columns[k].alpha for k in active] * outputs, dtype=dt, device=dev)
+        full = decay_factor(eta, alpha, xp=xp)  # 1 where alpha = 0
+        dec = [full[u, ...] for u in range(count)]
+    return [eta[u, ...] for u in range(count)], dec
 
 
 @dataclass

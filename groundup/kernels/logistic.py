@@ -23,6 +23,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.losses import ResidualStep
+from groundup.kernels.update import pack
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -82,7 +83,7 @@ class PassResult:
 
     ``loss`` is the weighted mean log-loss (no penalty): 0-d for one model, (K,) for K
     configurations; ``grad_w`` (n_features, k) and ``grad_b`` (k,) its gradient; ``hess``
-    the Hessian (p, p) with the parameters packed class by class (see :func:`pack`);
+    the Hessian (p, p) with the parameters packed class by class (see :func:`flatten`);
     ``separated`` a 0-d boolean: every sample with a positive weight lies strictly on its
     own class's side of the decision boundary.
     """
@@ -460,16 +461,18 @@ def _add(total: Array | None, part: Array) -> Array:
 
 
 # -- parameters packed into one vector -----------------------------------------------------
-def pack(W: Array, b: Array, /, *, fit_intercept: bool, xp: Namespace) -> Array:
-    """``(W, b)`` as one vector, class by class: ``[W[:, 0], b[0], W[:, 1], b[1], ...]``."""
-    T = xp.concat([W, xp.reshape(b, (1, -1))], axis=0) if fit_intercept else W
+def flatten(W: Array, b: Array, /, *, fit_intercept: bool, xp: Namespace) -> Array:
+    """``(W, b)`` as Newton's one vector, class by class: ``[W[:, 0], b[0], W[:, 1], b[1],
+    ...]`` (the columns of :func:`~groundup.kernels.update.pack`'s ``[W; b]``, one after
+    the other)."""
+    T = pack(W, b, xp=xp) if fit_intercept else W
     return xp.reshape(T.T, (-1,))
 
 
-def unpack(
+def unflatten(
     theta: Array, n_features: int, k: int, /, *, fit_intercept: bool, xp: Namespace
 ) -> tuple[Array, Array]:
-    """Inverse of :func:`pack`: ``W`` (n_features, k) and ``b`` (k,)."""
+    """Inverse of :func:`flatten`: ``W`` (n_features, k) and ``b`` (k,)."""
     dt = n_features + int(fit_intercept)
     T = xp.reshape(theta, (k, dt)).T
     if fit_intercept:
@@ -490,7 +493,7 @@ def penalty_mask(
     """1 for the coefficients, 0 for the intercepts (which are not penalised), packed."""
     W = xp.ones((n_features, k), dtype=dtype, device=device)
     b = xp.zeros((k,), dtype=dtype, device=device)
-    return pack(W, b, fit_intercept=fit_intercept, xp=xp)
+    return flatten(W, b, fit_intercept=fit_intercept, xp=xp)
 
 
 # -- Newton's method -------------------------------------------------------------------------
@@ -578,7 +581,7 @@ def newton_solve(
     eye = xp.eye(mask.shape[0], dtype=W.dtype, device=dev)
     tiny = 16.0 * float(xp.finfo(W.dtype).eps)
     res = NewtonResult(W=W, b=b)
-    theta = pack(W, b, fit_intercept=fi, xp=xp)
+    theta = flatten(W, b, fit_intercept=fi, xp=xp)
 
     def value(ev: PassResult, th: Array) -> float:
         f = float(ev.loss)
@@ -587,13 +590,13 @@ def newton_solve(
         return f
 
     def at(th: Array, order: int) -> PassResult:
-        Wt, bt = unpack(th, d, k, fit_intercept=fi, xp=xp)
+        Wt, bt = unflatten(th, d, k, fit_intercept=fi, xp=xp)
         return objective.newton_pass(Wt, bt, order=order, check_separated=s.stop_if_separated)
 
     ev = at(theta, 2)
     f = value(ev, theta)
     if fallback is not None and not f <= fallback[2]:
-        theta = pack(fallback[0], fallback[1], fit_intercept=fi, xp=xp)
+        theta = flatten(fallback[0], fallback[1], fit_intercept=fi, xp=xp)
         ev = at(theta, 2)
         f = value(ev, theta)
     if not math.isfinite(f):
@@ -611,7 +614,7 @@ def newton_solve(
         if s.stop_if_separated and bool(ev.separated):
             res.separated = True
             break
-        g = pack(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + s.alpha * mask * theta
+        g = flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + s.alpha * mask * theta
         H = ev.hess + s.alpha * (eye * mask) if s.alpha else ev.hess
         if shift is not None:
             H = H + (float(xp.mean(xp.linalg.diagonal(H))) + 1.0) * shift
@@ -647,7 +650,7 @@ def newton_solve(
         res.n_iter += 1
         res.history.append(float(ev.loss))
         if s.record_path:
-            res.path.append(unpack(theta, d, k, fit_intercept=fi, xp=xp))
+            res.path.append(unflatten(theta, d, k, fit_intercept=fi, xp=xp))
         if final or (s.tol is None and no_progress):  # tol=None: until no step helps
             res.converged = True
             break
@@ -655,7 +658,7 @@ def newton_solve(
             ev = at(theta, 2)
     if res.stalled and s.tol is None:
         res.converged = True
-    res.W, res.b = unpack(theta, d, k, fit_intercept=fi, xp=xp)
+    res.W, res.b = unflatten(theta, d, k, fit_intercept=fi, xp=xp)
     return res
 
 
