@@ -13,9 +13,10 @@ moments). Every other configuration takes the stepper's path, one update per bat
     W      <- L1 step of W                    truncation (batches) or soft threshold (full batch)
 
 in scikit-learn ``_plain_sgd``'s order (the average before the truncation, which then moves
-the average by scikit-learn's share, :class:`~groundup.kernels.penalties.CumulativeL1`).
-Nothing in an update reads a value back to the host: rates, decays and the truncation's ``u``
-are host floats known in advance; the arrays stay on the device.
+the average by scikit-learn's share, :class:`~groundup.kernels.penalties.CumulativeL1`). The
+same stepper serves one fit (K = 1, rates as host floats) and a sweep's K configurations
+(the columns of ``theta``, each with its own optimiser and strengths, rates as rows on the
+device). Nothing in an update reads a value back to the host.
 """
 
 from __future__ import annotations

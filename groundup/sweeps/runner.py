@@ -3,8 +3,8 @@
 Configurations that visit the samples in the same order (same method, batch size, shuffling,
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
-:func:`groundup.kernels.descent.descend_columns`, the engine of every single fit. Every run ends exactly where fitting its
-configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
+:func:`groundup.kernels.descent.descend_columns` (the engine of every single fit). Every run
+ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
 :class:`~groundup.LogisticRegression` (``model="logistic"``: binary, or multinomial with C
 classes, C columns of W per configuration) on the sweep's training split
 (``result.train_index``, with its ``sample_weight``) with ``random_state=result.random_state``
