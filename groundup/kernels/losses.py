@@ -94,7 +94,10 @@ class ResidualStep(ABC):
 
     def _column_sums(self, R: Array) -> Array:
         """``sum(R, axis=0)`` as a product with a vector of ones, cached per batch size: on
-        NumPy a (256, 1) reduction costs about three times the matrix-vector product."""
+        NumPy a (256, 1) reduction costs about three times the matrix-vector product. What
+        the cache buys (gate: ``benchmarks/bench_linear.py::test_minibatch_vs_numpy_loop``):
+        ``method="minibatch"``, 100,000 × 32, 3 epochs, 0.356 s against 0.428 s with
+        ``xp.sum`` (17 %)."""
         m = R.shape[0]
         ones = self._ones.get(m)
         if ones is None:
