@@ -479,6 +479,21 @@ def test_diagnose_and_sweep_are_registered() -> None:
         assert name in text
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"]])
+def test_help_imports_no_heavy_library(argv: list[str]) -> None:
+    """``groundup --help`` and ``groundup fit --help`` start fast: they import neither
+    scikit-learn nor numpy, pandas, scipy or matplotlib (the start-up time is what those
+    imports cost; measured with ``time``, not asserted)."""
+    code = (
+        "import sys\nfrom groundup.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n"
+        "    pass\nheavy = ('sklearn', 'numpy', 'pandas', 'scipy', 'matplotlib', 'torch')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)), file=sys.stderr)"
+    ) % (argv,)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "usage: groundup" in out.stdout
+    assert out.stderr.strip() == "[]"
+
+
 def test_version(capsys) -> None:
     status, out, _ = call(capsys, "--version")
     assert status == 0
