@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -238,6 +241,7 @@ def test_table_metrics_and_best():
     assert res.best_index == int(t["val_rmse"].idxmin())
     assert res.best["val_rmse"] == t["val_rmse"].min()
     assert res.best_params == {
+        "model": "linear",
         "method": "minibatch",
         "max_iter": 20,
         "random_state": 4,
@@ -591,6 +595,33 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
     assert best["best_params"]["tol"] == 0.5
 
 
+def test_cli_logistic_best_params_rebuild_the_logistic_model(tmp_path):
+    """``best.json``'s ``best_params`` name the model: ``gu.fit(X, y, **best_params)`` is
+    the logistic model of the best run; without ``--random-state`` the seed is 0, printed."""
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "groundup.cli", "sweep", str(tmp_path / "iris.csv"),
+         "--target", "target", "--model", "logistic", "--param", "eta0=0.01,0.1",
+         "--out", str(out), "--no-progress", "--no-plots"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--random-state 0" in done.stdout
+    best = json.loads((out / "best.json").read_text())
+    assert best["best_params"]["model"] == "logistic"
+    assert best["random_state"] == best["best_params"]["random_state"] == 0
+    X, y = frame.drop(columns="target"), frame["target"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = gu.fit(X, y, **best["best_params"])
+    assert type(model).__name__ == "LogisticRegression"
+    assert list(model.classes_) == [0, 1, 2]
+
+
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
@@ -739,6 +770,15 @@ def test_logistic_table_metrics_best_and_estimator(kind, method, max_iter):
         assert table.loc[i, "train_loss"] == result.histories[i][-1]
         np.testing.assert_array_equal(est.loss_history_, result.histories[i])
     assert result.best_index == int(table["val_log_loss"].idxmin())
+    # the best parameters rebuild the logistic model, not a linear one (issue 21.1)
+    train = result.train_index
+    with warnings.catch_warnings():  # max_iter=10 epochs: the sweep's runs stop there too
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit = gu.fit(X[train], labels[train], **result.best_params)
+    assert type(refit).__name__ == "LogisticRegression"
+    np.testing.assert_allclose(
+        refit.coef_, result.estimator().coef_, rtol=1e-6, atol=1e-9
+    )
     by_acc = sweep(X, labels, grid={"eta0": [0.01, 0.1, 1.0]}, criterion="val_accuracy", **kwargs)
     assert by_acc.maximise
     assert by_acc.best_index == int(by_acc.table["val_accuracy"].idxmax())

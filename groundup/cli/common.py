@@ -22,6 +22,7 @@ __all__ = [
     "UsageError",
     "add_force",
     "add_param",
+    "add_random_state",
     "check_out",
     "check_param_names",
     "cli_words",
@@ -130,7 +131,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
 # --param KEY=VALUE).
 FIT_FLAGS: dict[str, str] = {
     "model": "--model", "method": "--method", "backend": "--backend", "device": "--device",
-    "dtype": "--dtype",
+    "dtype": "--dtype", "random_state": "--random-state",
 }  # fmt: skip
 # ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
 FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
@@ -142,6 +143,16 @@ def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
         "--param", dest="param", action="append", default=None, metavar="KEY=VALUE",
         help=help or "a hyper-parameter of the estimator (--param penalty=l2 --param "
         "alpha=0.01); repeatable; none, true, false and numbers are read as such",
+    )  # fmt: skip
+
+
+def add_random_state(p: argparse.ArgumentParser, default: int | None = 0) -> None:
+    """``--random-state N``, the one seed flag of every subcommand that fits: 0 unless given,
+    so that a run repeats; the output prints it and the run's record keeps it."""
+    p.add_argument(
+        "--random-state", dest="random_state", type=int, default=default, metavar="N",
+        help="seed of the split and the shuffling (default: 0, so a run repeats; printed "
+        "and kept in the run's record)",
     )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics.
 
-Hyper-parameters are ``--param KEY=VALUE`` as in every subcommand (the older ``--max-iter``,
-``--eta0``, ``--learning-rate``, ``--batch-size`` and ``--random-state`` still work, hidden);
+Hyper-parameters are ``--param KEY=VALUE`` and the seed ``--random-state N`` as in every
+subcommand (the older ``--max-iter``, ``--eta0``, ``--learning-rate`` and ``--batch-size``
+still work, hidden);
 the significance level of the tests and intervals is ``--significance`` (``--alpha`` is a
 deprecated alias: elsewhere ``alpha`` is the penalty's strength)."""
 
@@ -18,6 +19,7 @@ from groundup.cli.common import (
     UsageError,
     add_force,
     add_param,
+    add_random_state,
     check_out,
     check_param_names,
     cli_words,
@@ -35,7 +37,6 @@ _PASS_THROUGH = (  # flag, type, estimator parameter, help
     ("--eta0", float, "eta0", "initial learning rate (gradient methods)"),
     ("--learning-rate", str, "learning_rate", "schedule name (gradient methods)"),
     ("--batch-size", int, "batch_size", "samples per update (minibatch)"),
-    ("--random-state", int, "random_state", "seed of the shuffling"),
 )
 
 
@@ -66,6 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--cov-type", choices=("nonrobust", *HC_TYPES), default="nonrobust")
     add_param(p)
+    add_random_state(p)
     for flag, kind, _, _text in _PASS_THROUGH:  # the older spellings, hidden
         p.add_argument(flag, type=kind, default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None,
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         )
     X, y = df[features], df[args.target]
     old = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
-    params = {**old, **params}
+    params = {**old, **params, "random_state": args.random_state}
     if args.method:
         params["method"] = args.method
     elif args.model == "logistic":

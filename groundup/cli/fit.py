@@ -17,6 +17,7 @@ from groundup.cli.common import (
     FIT_SCALE_FLAGS,
     UsageError,
     add_param,
+    add_random_state,
     check_param_names,
     cli_words,
     fail,
@@ -53,6 +54,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="default: the backend's default device")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
     add_param(p)
+    add_random_state(p)
     p.add_argument(
         "--scale", action="store_true",
         help="standardise the features inside the fit (mean and standard deviation of the "
@@ -139,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     X, y, X_eval, y_eval = data.X, data.y, data.X, data.y
     if args.test_size > 0:
-        X, X_eval, y, y_eval = data.split(args.test_size, 0)
+        X, X_eval, y, y_eval = data.split(args.test_size, args.random_state)
     words = FIT_SCALE_FLAGS
     std = None
     try:
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                 X = standardize(X, std, backend=backends.resolve("numpy"))
             est = gu.fit(
                 X, y, model=model, method=method, backend=args.backend, device=args.device,
-                dtype=args.dtype, **params,
+                dtype=args.dtype, random_state=args.random_state, **params,
             )  # fmt: skip
     except TypeError as exc:  # a hyper-parameter of the wrong kind
         raise UsageError(cli_words(str(exc), words)) from None
@@ -227,6 +229,7 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
         "n_features": data.n_features,
         "model": "linear" if data.task == "regression" else "logistic",
         "method": est.method,
+        "random_state": est.random_state,
         "backend": est.backend_,
         "device": est.device_,
         "dtype": str(np.asarray(coef).dtype),
@@ -255,7 +258,8 @@ def _print_fit(s: dict[str, Any]) -> None:
     head = Text(s["data"], style="bold")
     head.append(
         f": {s['n_samples']} samples x {s['n_features']} features - "
-        f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']})"
+        f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']}), "
+        f"--random-state {s['random_state']}"
     )
     console.print(head)
     table = Table(show_header=True, header_style="bold", box=box.HEAVY_HEAD)

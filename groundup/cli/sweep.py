@@ -49,6 +49,7 @@ from groundup.cli.common import (
     UsageError,
     add_force,
     add_param,
+    add_random_state,
     check_out,
     cli_words,
     fail,
@@ -140,7 +141,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda, mps, ...")
     p.add_argument("--dtype", choices=("float32", "float64"))
     p.add_argument("--validation-fraction", help="held-out share for the metrics, or none")
-    p.add_argument("--random-state", type=int, help="seed of the split and the shuffling")
+    add_random_state(p, default=None)  # None: the config file's, else 0
     p.add_argument(
         "--criterion",
         help="column that picks the best run (default val_rmse; val_log_loss for logistic)",
@@ -299,6 +300,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         msg = "No data: give a CSV file (groundup sweep FILE --target COLUMN) or --data NAME."
         raise ValueError(msg)
     conf["grid"], conf["params"] = grid, params
+    conf.setdefault("random_state", 0)  # a command-line run repeats unless told otherwise
     return conf
 
 
@@ -445,7 +447,10 @@ def _print_summary(result: Any, out: str) -> None:
     order = t[result.criterion].astype(float)
     rows = order.sort_values(ascending=not result.maximise, na_position="last").index[:15]
     table = Table(
-        title=Text(f"sweep: {len(t)} runs, best by {result.criterion}", style="bold"),
+        title=Text(
+            f"sweep: {len(t)} runs, best by {result.criterion}, --random-state "
+            f"{result.random_state}", style="bold",
+        ),
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
         collapse_padding=True, header_style="bold",
     )  # fmt: skip
