@@ -776,9 +776,7 @@ def test_logistic_table_metrics_best_and_estimator(kind, method, max_iter):
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = gu.fit(X[train], labels[train], **result.best_params)
     assert type(refit).__name__ == "LogisticRegression"
-    np.testing.assert_allclose(
-        refit.coef_, result.estimator().coef_, rtol=1e-6, atol=1e-9
-    )
+    np.testing.assert_allclose(refit.coef_, result.estimator().coef_, rtol=1e-6, atol=1e-9)
     by_acc = sweep(X, labels, grid={"eta0": [0.01, 0.1, 1.0]}, criterion="val_accuracy", **kwargs)
     assert by_acc.maximise
     assert by_acc.best_index == int(by_acc.table["val_accuracy"].idxmax())

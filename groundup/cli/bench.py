@@ -273,7 +273,7 @@ def _progress(quiet: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup bench``; 0 on success, 1 when a run failed."""
-    from groundup import datasets
+    from groundup import backends, datasets
     from groundup.bench import report
     from groundup.bench.plots import png_bytes
     from groundup.bench.record import run_record
@@ -284,11 +284,19 @@ def run(args: argparse.Namespace) -> int:
     if drawing and importlib.util.find_spec("matplotlib") is None:
         msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
         raise UsageError(msg)
-    words = translated(FLAGS)
+    words = translated(FLAGS, scaled=bool(opts["scale"]))
+    for name in opts["backends"] or ():  # a backend asked for by name is there, as in fit
+        try:
+            backends.resolve(name)
+        except (ImportError, ValueError) as exc:
+            raise UsageError(words(str(exc))) from None
     forced = check_out("bench", opts["out"], args.force)  # before the run, not after it
     try:
         sets = datasets.resolve(
-            opts["data"], sizes=opts["sizes"], random_state=opts["random_state"], target=opts["target"]
+            opts["data"],
+            sizes=opts["sizes"],
+            random_state=opts["random_state"],
+            target=opts["target"],
         )
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(words(str(exc))) from None
@@ -334,7 +342,8 @@ def run(args: argparse.Namespace) -> int:
     elif out:  # html: the page is in the directory
         print(os.path.join(out, "report.html"))
     else:
-        figs = report.make_figures(results, sets, params) if opts["plots"] else {}
+        split = {"test_size": opts["test_size"], "random_state": opts["random_state"]}
+        figs = report.make_figures(results, sets, params, **split) if opts["plots"] else {}
         pngs = {name: png_bytes(fig) for name, fig in figs.items()}
         sys.stdout.write(report.to_html(results, pngs, record=record, translate=words))
     if written and fmt != "table" and not args.quiet:

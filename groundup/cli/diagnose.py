@@ -16,6 +16,7 @@ from typing import Any
 
 from groundup.cli.common import (
     EXIT_OK,
+    FIT_FLAGS,
     UsageError,
     add_force,
     add_param,
@@ -24,8 +25,10 @@ from groundup.cli.common import (
     check_param_names,
     cli_words,
     fail,
+    newton_hint,
     parse_params,
     relay_warnings,
+    translated,
 )
 from groundup.cli.fit import add_features, pick_features
 from groundup.kernels.diagnostics import HC_TYPES
@@ -106,7 +109,10 @@ def _significance(args: argparse.Namespace) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
+    import pandas as pd
+
     import groundup as gu
+    from groundup.datasets import not_numeric
     from groundup.diagnostics.runner import diagnose
 
     try:
@@ -130,19 +136,13 @@ def run(args: argparse.Namespace) -> int:
         chosen = pick_features(args.features, columns, args.file)
     except UsageError as exc:
         return fail("diagnose", str(exc))
-    if chosen:
-        features = chosen
-    else:
-        others = df.drop(columns=[args.target])
-        features = list(others.select_dtypes("number").columns)
-        skipped = [str(c) for c in others.columns if c not in features]
-        if skipped:
-            print(f"groundup diagnose: skipping non-numeric column(s) {skipped}", file=sys.stderr)
+    features = chosen or [c for c in df.columns if c != args.target]
     if not features:
-        return fail(
-            "diagnose", f"no numeric feature columns besides {args.target!r}; pass --features"
-        )
+        return fail("diagnose", f"no feature column besides {args.target!r}")
     X, y = df[features], df[args.target]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
+    if text:  # the rule of every subcommand (groundup.datasets)
+        return fail("diagnose", cli_words(not_numeric(text, args.file)))
     old = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
     params = {**old, **params, "random_state": args.random_state}
     if args.method:
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
                            dtype=args.dtype, **params)  # fmt: skip
     except (ValueError, TypeError, ImportError) as exc:
-        return fail("diagnose", cli_words(str(exc)))
+        return fail("diagnose", cli_words(str(exc)) + newton_hint(args.model, args.method))
     try:
         with relay_warnings("diagnose", _DIAGNOSE_FLAGS):
             report = diagnose(model, X, y, alpha=significance, cov_type=args.cov_type)
@@ -164,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return fail("diagnose", cli_words(text, _DIAGNOSE_FLAGS))
     # In the command line's words: the level is --significance, not alpha (the penalty).
-    text = report.summary().replace("(alpha = ", "(significance level = ")
+    words = translated({**FIT_FLAGS, "cov_type": "--cov-type"})
+    text = report.summary(words).replace("(alpha = ", "(significance level = ")
     print(text)
     if args.out:
         if forced:

@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         data, weights = _load(conf)
         result = _sweep(conf, data, weights, progress=not args.no_progress)
     except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
-        return fail("sweep", cli_words(str(exc), _FLAGS))
+        return fail("sweep", cli_words(str(exc), _FLAGS, scaled=bool(args.scale)))
     if forced:
         print(forced, file=sys.stderr)
     _write(result, out, plots=not args.no_plots, features=data.feature_names)
