@@ -376,6 +376,8 @@ def test_heatmap(mixed_result, tmp_path):
     assert "best over learning_rate" in ax.get_title()
     n_div_cells = int(t.groupby(["batch_size", "eta0"])["diverged"].all().sum())
     assert sum(tx.get_text() == "div" for tx in ax.texts) == n_div_cells
+    cells = [tx.get_text() for tx in ax.texts if tx.get_text() != "div"]
+    assert len(set(cells)) == int(np.isfinite(image.filled(np.nan)).sum())  # values differ
     fig.savefig(tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 0
     ax2 = mixed_result.plot_heatmap("train_loss", x="learning_rate", y="eta0").axes[0]
@@ -391,8 +393,12 @@ def test_loss_curves_mark_diverged_runs(mixed_result, tmp_path):
     assert len(ax.lines) == len(mixed_result.histories)
     n_div = int(mixed_result.table["diverged"].sum())
     assert n_div > 0
+    assert ax.get_title().endswith(f"; {n_div} diverged")
+    # one cross per place, "×n" beside it where n runs diverged there: the title's count
     (marks,) = ax.collections
-    assert len(marks.get_offsets()) == n_div
+    counts = [int(t.get_text().lstrip("×")) for t in ax.texts if t.get_text().startswith("×")]
+    assert len(marks.get_offsets()) - len(counts) + sum(counts) == n_div
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # whole epochs
     assert ax.get_yscale() == "log"
     assert ax.get_ylabel() == "training MSE"
     fig.savefig(tmp_path / "l.png")
@@ -409,10 +415,16 @@ def test_loss_curves_are_coloured_by_the_swept_parameter(mixed_result):
     norm = mpl.colors.LogNorm(0.001, 3.0)
     for line, (_, row) in zip(ax.lines, mixed_result.table.iterrows(), strict=True):
         assert to_rgba(line.get_color()) == mpl.colormaps["viridis"](norm(row["eta0"]))
-    # the second swept parameter sets the line style, in the one legend outside the axes
+    # the second swept parameter sets the line style, the third the marker, in the one
+    # legend outside the axes
     (legend,) = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
     assert {"batch_size=8", "batch_size=32", "diverged"} <= set(labels)
+    assert {"learning_rate=constant", "learning_rate=invscaling"} <= set(labels)
+    assert "marker: learning_rate" in ax.get_title()
+    markers = {row["learning_rate"]: line.get_marker()
+               for line, (_, row) in zip(ax.lines, mixed_result.table.iterrows(), strict=True)}  # fmt: skip
+    assert len(set(markers.values())) == 2
     assert any(lab.startswith("best: eta0=") for lab in labels)
     assert ax.get_legend() is None
     by_rate = mixed_result.plot_losses(color_by="learning_rate")

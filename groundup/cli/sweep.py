@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     if forced:
         print(forced, file=sys.stderr)
     _write(result, out, plots=not args.no_plots, features=data.feature_names)
-    _print_summary(result, out)
+    _print_summary(result, out, plots=not args.no_plots)
     if len(result.table) and result.table["diverged"].astype(bool).all():
         return fail("sweep", _all_diverged(result, conf), EXIT_FAILED)
     return EXIT_OK
@@ -426,7 +426,7 @@ def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> list[
     return written
 
 
-def _print_summary(result: Any, out: str) -> None:
+def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
     """The best runs as a table that fits the terminal: every cell is text (never markup) and
     never folded; whether a run converged in one column (``yes``, ``no``, ``stalled``: far
     from the minimum, ``diverged@3``: diverged at epoch 3), and a line with the remedy when
@@ -474,7 +474,8 @@ def _print_summary(result: Any, out: str) -> None:
     trouble = _trouble(result)
     if trouble:
         console.print(Text(trouble))
-    console.print(Text(f"written to {out}{os.sep}: sweep.csv, histories.csv, best.json, plots"))
+    files = "sweep.csv, histories.csv, best.json" + (", plots" if plots else "")
+    console.print(Text(f"written to {out}{os.sep}: {files}"))
 
 
 def _smaller_step(result: Any, conf: dict[str, Any]) -> str:
