@@ -6,16 +6,13 @@
 ``gu.diagnose``, ``gu.sweep`` and ``gu.benchmark`` load their modules (scipy.stats, pandas)
 on first use, and so do the public modules ``gu.plots``, ``gu.report``, ``gu.datasets``,
 ``gu.bench``, ``gu.sweeps`` and ``gu.diagnostics`` (no import needed first), so
-``import groundup`` and fitting stay light.
+``import groundup`` and fitting stay light. So do ``gu.fit`` and the estimators (scikit-learn):
+``groundup --help`` imports neither.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from groundup import backends, metrics
-from groundup._api import fit
-from groundup.linear_model import LinearRegression, LogisticRegression
 
 __version__ = "0.1.0"
 
@@ -33,6 +30,11 @@ __all__ = [
 
 # name -> (module, attribute); attribute None: the module itself
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "fit": ("groundup._api", "fit"),
+    "LinearRegression": ("groundup.linear_model", "LinearRegression"),
+    "LogisticRegression": ("groundup.linear_model", "LogisticRegression"),
+    "backends": ("groundup.backends", None),
+    "metrics": ("groundup.metrics", None),
     "diagnose": ("groundup.diagnostics.runner", "diagnose"),
     "sweep": ("groundup.sweeps.runner", "sweep"),
     "benchmark": ("groundup.bench.runner", "benchmark"),

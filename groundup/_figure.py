@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-__all__ = ["PlotFigure", "new_figure", "plain_log"]
+__all__ = ["PlotFigure", "epoch_axis", "new_figure", "plain_log"]
 
 
 class PlotFigure(Figure):
@@ -33,21 +33,37 @@ def new_figure(**kwargs: Any) -> PlotFigure:
 
 
 def plain_log(ax: Any, which: str = "y") -> None:
-    """Log scale on ``which`` axis with ticks written as plain numbers (0.9, 1, 20, 1e+04);
-    minor ticks are labelled only where the axis spans less than a decade (at 2, 3 and 5
-    times a power of ten unless it spans less than a factor of 3)."""
+    """Log scale on ``which`` axis with ticks written as plain numbers (0.9, 1, 20, 1e+04),
+    with as many digits as it takes to tell them apart on a narrow range (1.005, 1.01,
+    1.015); minor ticks are labelled only where fewer than two powers of ten are in view (at
+    2, 3 and 5 times a power of ten unless the axis spans less than a factor of 3)."""
     from matplotlib import ticker
 
     axis = ax.yaxis if which == "y" else ax.xaxis
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
-    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
-    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}"))
-    span = hi / lo if lo > 0 else math.inf
+
+    def plain(v: float, _: Any = None) -> str:
+        low, high = sorted(axis.get_view_interval())  # the limits when the ticks are drawn
+        digits = 3 if not 0 < low < high else max(3, math.ceil(math.log10(high / (high - low))) + 2)
+        return f"{v:.{digits}g}"
+
+    axis.set_major_formatter(ticker.FuncFormatter(plain))
 
     def minor(v: float, _: Any) -> str:
-        if span < 3:
-            return f"{v:.3g}"
+        low, high = sorted(axis.get_view_interval())
+        if not 0 < low < high or math.floor(math.log10(high)) - math.ceil(math.log10(low)) >= 1:
+            return ""  # two powers of ten or more are labelled
+        if high / low < 3:
+            return plain(v)
         mantissa = round(v / 10 ** math.floor(math.log10(v)), 6)
-        return f"{v:.3g}" if mantissa in (2.0, 3.0, 5.0) else ""
+        return plain(v) if mantissa in (2.0, 3.0, 5.0) else ""
 
-    axis.set_minor_formatter(ticker.FuncFormatter(minor) if span < 10 else ticker.NullFormatter())
+    axis.set_minor_formatter(ticker.FuncFormatter(minor))
+
+
+def epoch_axis(ax: Any) -> None:
+    """Label ``ax``'s x axis "epoch", with whole-number ticks only (never 2.5)."""
+    from matplotlib import ticker
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))

@@ -110,7 +110,11 @@ def check_common(est: Any) -> None:
     if est.penalty not in PENALTIES:
         msg = f"penalty={est.penalty!r} is not supported; choose one of {list(PENALTIES)}."
         raise ValueError(msg)
-    _unit("l1_ratio", est.l1_ratio, closed=True)
+    if est.l1_ratio is None and est.penalty == "elasticnet":
+        msg = "l1_ratio=None is for penalties other than 'elasticnet'; give a number in [0, 1]."
+        raise ValueError(msg)
+    if est.l1_ratio is not None:  # None: unused (scikit-learn 1.8's, penalty not elasticnet)
+        _unit("l1_ratio", est.l1_ratio, closed=True)
     check_optimizer(est)
     check_average(est.average)
     if _real("alpha", est.alpha) < 0:

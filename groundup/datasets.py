@@ -189,14 +189,28 @@ def _sklearn_set(name: str) -> Dataset:
     return Dataset(name, X, np.asarray(bunch.target), task, list(bunch.feature_names), desc)
 
 
-def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
-    """Read a CSV file whose column ``target`` is the target and every other one a feature.
+def not_numeric(columns: Sequence[Any], source: Any) -> str:
+    """The one message for feature columns that hold text (every subcommand says it)."""
+    return (
+        f"Feature column(s) {[str(c) for c in columns]} of {os.fspath(source)!r} are not "
+        "numeric; encode them as numbers (e.g. pandas.get_dummies) or leave them out (drop "
+        "the columns; --features on the command line)."
+    )
+
+
+def load_csv(
+    path: str | os.PathLike[str], target: str | None, features: Sequence[str] | None = None
+) -> Dataset:
+    """Read a CSV file whose column ``target`` is the target and every other one (or each of
+    ``features``) a feature.
 
     Parameters
     ----------
     path : str or path-like
     target : str
         Name of the target column.
+    features : sequence of str, optional
+        The feature columns (default: every column but the target).
 
     Returns
     -------
@@ -225,17 +239,19 @@ def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
     if target not in frame.columns:
         msg = f"Target column {target!r} is not in {os.fspath(path)!r}; columns: {cols}."
         raise ValueError(msg)
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
+    if features is not None:
+        absent = [f for f in features if f not in frame.columns or f == target]
+        if absent:
+            msg = f"No feature column(s) {absent} in {os.fspath(path)!r}; columns: {cols}."
+            raise ValueError(msg)
+        frame = frame[[*features, target]]
+    table = frame.drop(columns=[target])
+    if table.shape[1] == 0:
         msg = f"{os.fspath(path)!r} has no feature column besides the target {target!r}."
         raise ValueError(msg)
-    bad = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    bad = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if bad:
-        msg = (
-            f"Feature column(s) {bad} of {os.fspath(path)!r} are not numeric; encode them "
-            "(e.g. pandas.get_dummies) or drop them first."
-        )
-        raise ValueError(msg)
+        raise ValueError(not_numeric(bad, path))
     missing = int(frame.isna().to_numpy().sum())
     if missing:
         rows = frame.index[frame.isna().any(axis=1)].tolist()[:5]
@@ -248,10 +264,10 @@ def load_csv(path: str | os.PathLike[str], target: str | None) -> Dataset:
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
     return Dataset(
         stem,
-        features.to_numpy(dtype=np.float64),
+        table.to_numpy(dtype=np.float64),
         y,
         task,
-        [str(c) for c in features.columns],
+        [str(c) for c in table.columns],
         f"{os.fspath(path)} (target {target!r})",
     )
 
@@ -268,6 +284,7 @@ def load(
     n_samples: int | None = None,
     random_state: int = 0,
     target: str | None = None,
+    features: Sequence[str] | None = None,
 ) -> Dataset:
     """One data set by name, or a CSV file by path.
 
@@ -282,6 +299,8 @@ def load(
         Seed of a synthetic set.
     target : str, optional
         Target column of a CSV file.
+    features : sequence of str, optional
+        Feature columns of a CSV file (default: every column but the target).
 
     Returns
     -------
@@ -302,7 +321,7 @@ def load(
     if key in ("diabetes", "breast_cancer"):
         return _sklearn_set(key)
     if name.lower().endswith(".csv") or os.path.isfile(name):
-        return load_csv(name, target)
+        return load_csv(name, target, features)
     valid = [*BUILTIN, *GROUPS]
     msg = f"Unknown data {name!r}; choose one of {valid} or the path of a CSV file."
     raise ValueError(msg)

@@ -761,6 +761,8 @@ def test_cli_method_and_errors(tmp_path, capsys):
     assert args.func(args) == 0  # the older flags, hidden from --help, still work
     captured = capsys.readouterr()
     assert "not the least-squares optimum" in captured.out
+    assert "refit with --method normal" in " ".join(captured.out.split())  # CLI words
+    assert "method='normal'" not in captured.out
     # the library's warning, relayed once in the command line's words
     assert captured.err.count("groundup diagnose: warning: Maximum number of iteration") == 1
     assert "--param tol=" in captured.err
@@ -810,6 +812,23 @@ def test_cli_param_significance_and_out(tmp_path, capsys):
     assert args.func(args) == 0
     assert (out_dir / "diagnostics.png").stat().st_size > 0
     assert "--force: writing into" in capsys.readouterr().err
+
+
+def test_durbin_watson_is_a_rule_of_thumb_not_a_rejection():
+    """Longley: DW = 2.559 lies outside 1.5-2.5 while Breusch-Godfrey (the test) is ok:
+    the summary flags DW as a rule with no p-value, never REJECTED (issue 21.8)."""
+    X, y, _ = _longley()
+    report = _quiet(gu.diagnose, gu.fit(X, y), X, y)
+    dw, bg = report.tests["durbin_watson"], report.tests["breusch_godfrey"]
+    assert dw.statistic == pytest.approx(durbin_watson(y - gu.fit(X, y).predict(X)))
+    assert dw.p_value is None
+    assert dw.rejected  # flagged by the rule ...
+    assert not bg.rejected  # ... that the test does not confirm
+    line = next(s for s in report.summary().splitlines() if s.startswith("Durbin-Watson"))
+    assert line.split()[-2:] == ["(rule)", "flagged"]
+    assert "REJECTED" not in line
+    assert "rule of thumb" in dw.verdict
+    assert "Breusch-Godfrey is the test" in dw.verdict
 
 
 def test_plot_returns_a_figure_like_the_sweep(diabetes_report):

@@ -409,12 +409,27 @@ def test_dask_stream_l1_and_average_equal_in_memory():
         ({"average": -1}, "average must be True, False or an integer >= 0"),
         ({"average": 0.5}, "average must be True, False or an integer >= 0"),
         ({"penalty": "l1", "optimizer": "adam"}, "need optimizer='sgd'"),
+        ({"penalty": "elasticnet", "l1_ratio": None}, "l1_ratio=None is for penalties other"),
     ],
 )
 def test_bad_penalty_values(params, match):
     X, y = _sparse_data()
     with pytest.raises(ValueError, match=match):
         gu.LinearRegression(method="sgd", **params).fit(X, y)
+
+
+@pytest.mark.parametrize("penalty", [None, "l2", "l1"])
+def test_l1_ratio_none_where_it_is_unused(penalty):
+    """scikit-learn 1.8+ accepts ``l1_ratio=None`` unless the penalty is elastic-net: so does
+    groundup, with the fit of any number there, and SGDRegressor's."""
+    X, y = _sparse_data()
+    kw = {"penalty": penalty, "alpha": 0.01, "eta0": 0.02, "max_iter": 3, "tol": None}
+    kw |= {"shuffle": False, "learning_rate": "invscaling"}
+    none = gu.LinearRegression(method="sgd", l1_ratio=None, **kw).fit(X, y)
+    ratio = gu.LinearRegression(method="sgd", l1_ratio=0.7, **kw).fit(X, y)
+    np.testing.assert_array_equal(none.coef_, ratio.coef_)
+    sk = _quiet(lambda: SGDRegressor(l1_ratio=None, **kw).fit(X, y))  # scikit-learn >= 1.8
+    np.testing.assert_allclose(none.coef_, sk.coef_, rtol=1e-10, atol=1e-12)
 
 
 # -- class weights --------------------------------------------------------------------------

@@ -304,6 +304,35 @@ def test_make_figures_covers_every_kind(results: pd.DataFrame, sets) -> None:
         assert isinstance(fig, matplotlib.figure.Figure)
 
 
+def test_loss_surface_epochs_are_the_tables(results: pd.DataFrame, sets) -> None:
+    """The paths are refitted on the benchmark's training split, so the legend's epoch
+    counts are the table's (issue 21.9)."""
+    fig = report.make_figures(results, sets)["loss_surface_line"]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    ours = results[(results["data"] == "line") & (results["n_samples"] == 60)]
+    ours = ours[(ours["backend"] == "numpy") & ~ours["peer"].astype(bool)]
+    for method in ("batch", "sgd", "minibatch"):
+        epochs = int(ours.loc[ours["method"] == method, "epochs"].iloc[0])
+        assert f"{method} ({epochs} epochs)" in labels
+
+
+def test_epoch_ticks_are_whole_and_narrow_ranges_tell_ticks_apart(results) -> None:
+    from groundup._figure import new_figure, plain_log
+
+    fig = plots.loss_curves(results, x="epoch")
+    fig.canvas.draw()
+    for ax in fig.axes:
+        assert all(float(t).is_integer() for t in ax.get_xticks()), ax.get_title()
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot(np.arange(1, 21), 1.005 + 0.025 * np.exp(-np.arange(20) / 4))
+    plain_log(ax, "y")
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_yticklabels(minor=True) if t.get_text()]
+    assert len(shown) >= 3
+    assert len(set(shown)) == len(shown), shown  # not "1.01, 1.01, 1.02, 1.02"
+
+
 def test_html_report_is_self_contained(results: pd.DataFrame) -> None:
     png = plots.png_bytes(plots.fit_times(results))
     page = report.to_html(results, {"fit_times": png})

@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -238,6 +241,7 @@ def test_table_metrics_and_best():
     assert res.best_index == int(t["val_rmse"].idxmin())
     assert res.best["val_rmse"] == t["val_rmse"].min()
     assert res.best_params == {
+        "model": "linear",
         "method": "minibatch",
         "max_iter": 20,
         "random_state": 4,
@@ -372,6 +376,8 @@ def test_heatmap(mixed_result, tmp_path):
     assert "best over learning_rate" in ax.get_title()
     n_div_cells = int(t.groupby(["batch_size", "eta0"])["diverged"].all().sum())
     assert sum(tx.get_text() == "div" for tx in ax.texts) == n_div_cells
+    cells = [tx.get_text() for tx in ax.texts if tx.get_text() != "div"]
+    assert len(set(cells)) == int(np.isfinite(image.filled(np.nan)).sum())  # values differ
     fig.savefig(tmp_path / "h.png")
     assert (tmp_path / "h.png").stat().st_size > 0
     ax2 = mixed_result.plot_heatmap("train_loss", x="learning_rate", y="eta0").axes[0]
@@ -387,8 +393,12 @@ def test_loss_curves_mark_diverged_runs(mixed_result, tmp_path):
     assert len(ax.lines) == len(mixed_result.histories)
     n_div = int(mixed_result.table["diverged"].sum())
     assert n_div > 0
+    assert ax.get_title().endswith(f"; {n_div} diverged")
+    # one cross per place, "×n" beside it where n runs diverged there: the title's count
     (marks,) = ax.collections
-    assert len(marks.get_offsets()) == n_div
+    counts = [int(t.get_text().lstrip("×")) for t in ax.texts if t.get_text().startswith("×")]
+    assert len(marks.get_offsets()) - len(counts) + sum(counts) == n_div
+    assert all(float(t).is_integer() for t in ax.get_xticks())  # whole epochs
     assert ax.get_yscale() == "log"
     assert ax.get_ylabel() == "training MSE"
     fig.savefig(tmp_path / "l.png")
@@ -405,10 +415,16 @@ def test_loss_curves_are_coloured_by_the_swept_parameter(mixed_result):
     norm = mpl.colors.LogNorm(0.001, 3.0)
     for line, (_, row) in zip(ax.lines, mixed_result.table.iterrows(), strict=True):
         assert to_rgba(line.get_color()) == mpl.colormaps["viridis"](norm(row["eta0"]))
-    # the second swept parameter sets the line style, in the one legend outside the axes
+    # the second swept parameter sets the line style, the third the marker, in the one
+    # legend outside the axes
     (legend,) = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
     assert {"batch_size=8", "batch_size=32", "diverged"} <= set(labels)
+    assert {"learning_rate=constant", "learning_rate=invscaling"} <= set(labels)
+    assert "marker: learning_rate" in ax.get_title()
+    markers = {row["learning_rate"]: line.get_marker()
+               for line, (_, row) in zip(ax.lines, mixed_result.table.iterrows(), strict=True)}  # fmt: skip
+    assert len(set(markers.values())) == 2
     assert any(lab.startswith("best: eta0=") for lab in labels)
     assert ax.get_legend() is None
     by_rate = mixed_result.plot_losses(color_by="learning_rate")
@@ -591,6 +607,33 @@ def test_cli_toml_config_and_flags_on_top(tmp_path):
     assert best["best_params"]["tol"] == 0.5
 
 
+def test_cli_logistic_best_params_rebuild_the_logistic_model(tmp_path):
+    """``best.json``'s ``best_params`` name the model: ``gu.fit(X, y, **best_params)`` is
+    the logistic model of the best run; without ``--random-state`` the seed is 0, printed."""
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "groundup.cli", "sweep", str(tmp_path / "iris.csv"),
+         "--target", "target", "--model", "logistic", "--param", "eta0=0.01,0.1",
+         "--out", str(out), "--no-progress", "--no-plots"],
+        capture_output=True, text=True, check=False, env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--random-state 0" in done.stdout
+    best = json.loads((out / "best.json").read_text())
+    assert best["best_params"]["model"] == "logistic"
+    assert best["random_state"] == best["best_params"]["random_state"] == 0
+    X, y = frame.drop(columns="target"), frame["target"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = gu.fit(X, y, **best["best_params"])
+    assert type(model).__name__ == "LogisticRegression"
+    assert list(model.classes_) == [0, 1, 2]
+
+
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
@@ -739,6 +782,13 @@ def test_logistic_table_metrics_best_and_estimator(kind, method, max_iter):
         assert table.loc[i, "train_loss"] == result.histories[i][-1]
         np.testing.assert_array_equal(est.loss_history_, result.histories[i])
     assert result.best_index == int(table["val_log_loss"].idxmin())
+    # the best parameters rebuild the logistic model, not a linear one (issue 21.1)
+    train = result.train_index
+    with warnings.catch_warnings():  # max_iter=10 epochs: the sweep's runs stop there too
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit = gu.fit(X[train], labels[train], **result.best_params)
+    assert type(refit).__name__ == "LogisticRegression"
+    np.testing.assert_allclose(refit.coef_, result.estimator().coef_, rtol=1e-6, atol=1e-9)
     by_acc = sweep(X, labels, grid={"eta0": [0.01, 0.1, 1.0]}, criterion="val_accuracy", **kwargs)
     assert by_acc.maximise
     assert by_acc.best_index == int(by_acc.table["val_accuracy"].idxmax())

@@ -229,6 +229,8 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     ValueError
         No run has a loss history of more than one epoch.
     """
+    from groundup._figure import epoch_axis
+
     if x not in ("epoch", "time"):
         msg = f"x must be 'epoch' or 'time', got {x!r}."
         raise ValueError(msg)
@@ -277,8 +279,10 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
             _plain_log(ax, "y")
             if x == "time":
                 _plain_log(ax, "x")
+                ax.set_xlabel("wall time (s)")
+            else:
+                epoch_axis(ax)
             ax.set_title(f"{name} (n={n}) · {method}", fontsize=10, color=method_color(method))
-            ax.set_xlabel("epoch" if x == "epoch" else "wall time (s)")
             ax.set_ylabel(f"training {loss_name(model)}")
             ax.grid(True, which="both", alpha=0.3)
             rising = any(cv[1][-1] > cv[1][0] for cv in curves if np.isfinite(cv[1][-1]))

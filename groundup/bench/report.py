@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -845,7 +845,12 @@ def to_html(
 
 # -- figures and files ------------------------------------------------------------------------
 def make_figures(
-    results: pd.DataFrame, sets: Sequence[Any], params: dict[str, Any] | None = None
+    results: pd.DataFrame,
+    sets: Sequence[Any],
+    params: dict[str, Any] | None = None,
+    *,
+    test_size: float = 0.25,
+    random_state: int = 0,
 ) -> dict[str, Any]:
     """Every plot these results support, by file stem.
 
@@ -860,6 +865,9 @@ def make_figures(
         The data sets the results came from (for scatters and surfaces).
     params : dict, optional
         The benchmark's hyper-parameters (the paths are refitted with them).
+    test_size, random_state : float, int
+        The benchmark's split: the paths are refitted on its training rows, as the runs
+        were, so that their epochs are the table's.
 
     Returns
     -------
@@ -893,6 +901,8 @@ def make_figures(
         linear = ok[(ok["data"] == d.name) & (ok["model"] == "linear")]
         methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
         opts = _optimizers_of(linear)
+        X_train, _, y_train, _ = d.split(test_size, random_state)
+        train = replace(d, X=X_train, y=y_train)
         paths: dict[str, Any] = {}
         failed: dict[str, str] = {}
         for method in methods:  # one at a time: a path that diverges is named, not drawn
@@ -900,7 +910,7 @@ def make_figures(
                 try:
                     paths.update(
                         optimizer_paths(
-                            d, methods=[method], params=params, scale=_scaled(results),
+                            train, methods=[method], params=params, scale=_scaled(results),
                             optimizers=None if opt is None else [opt],
                         )
                     )  # fmt: skip
@@ -909,7 +919,7 @@ def make_figures(
         if paths:
             l1 = (params or {}).get("penalty") in ("l1", "elasticnet")
             figs[f"loss_surface_{d.name}"] = loss_surface(
-                d.X, d.y, paths, failed=failed, zero_slope=l1
+                X_train, y_train, paths, failed=failed, zero_slope=l1
             )
     return figs
 
@@ -976,7 +986,9 @@ def write_outputs(
     pngs: dict[str, bytes] = {}
     links: dict[str, str] = {}
     if plots:
-        for stem, fig in make_figures(results, sets, params).items():
+        split = {k: v for k, v in (record.get("settings") or {}).items()
+                 if k in ("test_size", "random_state")}  # fmt: skip
+        for stem, fig in make_figures(results, sets, params, **split).items():
             path = save(fig, os.path.join(out, f"{stem}.png"))
             written.append(path)
             with open(path, "rb") as fh:

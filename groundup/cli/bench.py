@@ -20,6 +20,7 @@ from groundup.cli.common import (
     EXIT_OK,
     UsageError,
     add_force,
+    add_random_state,
     check_out,
     fail,
     names,
@@ -33,7 +34,8 @@ __all__ = ["OPTIONS", "add_parser", "load_config", "run"]
 FORMATS = ("table", "csv", "json", "markdown", "html")
 # Estimator arguments that are flags of `groundup bench` (for messages in its words).
 FLAGS = {"method": "--methods", "backend": "--backends", "device": "--devices",
-         "dtype": "--dtypes", "model": "--models", "scale": "--scale"}  # fmt: skip
+         "dtype": "--dtypes", "model": "--models", "scale": "--scale",
+         "random_state": "--random-state"}  # fmt: skip
 # Options of `groundup bench`, their defaults, and the keys of a config file's [bench] table.
 OPTIONS: dict[str, Any] = {
     "models": ["linear"],
@@ -49,7 +51,7 @@ OPTIONS: dict[str, Any] = {
     "max_time": 0.5,
     "peers": True,
     "test_size": 0.25,
-    "seed": 0,
+    "random_state": 0,
     "out": None,
     "format": "table",
     "plots": True,
@@ -164,7 +166,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
     )
-    p.add_argument("--seed", type=int, help="seed of the synthetic data and split (default: 0)")
+    add_random_state(p, default=None)
+    p.add_argument("--seed", dest="random_state", type=int, help=argparse.SUPPRESS)  # the old name
     p.add_argument(
         "--out", help="folder for results.csv/json (every column), run.json, the plots and "
         "report.md/html",
@@ -200,6 +203,8 @@ def load_config(path: str) -> dict[str, Any]:
         msg = f"config file {path!r}: unknown table(s) {unknown}; use [bench] and [params]"
         raise UsageError(msg)
     bench = doc.get("bench", {})
+    if "seed" in bench:  # the old name of random_state
+        bench.setdefault("random_state", bench.pop("seed"))
     bad = sorted(set(bench) - set(OPTIONS))
     if bad:
         msg = f"config file {path!r}: unknown [bench] option(s) {bad}; valid: {sorted(OPTIONS)}"
@@ -229,8 +234,8 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
             opts[key] = value
     params = dict(config["params"])
     for key, value in parse_params(args.param).items():
-        if key == "scale":
-            msg = "--param scale=...: use --scale (or scale = true in the [bench] table)"
+        if key in ("scale", "random_state"):
+            msg = f"--param {key}=...: use {FLAGS[key]} (or {key} = ... in the [bench] table)"
             raise UsageError(msg)
         if isinstance(value, dict):
             params.setdefault(key, {}).update(value)
@@ -244,6 +249,7 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
                     f"values use groundup sweep --param {name}=..."
                 )
                 raise UsageError(msg)
+    params.setdefault("random_state", opts["random_state"])  # the estimators' shuffling too
     named = [k for k, v in params.items() if k == "optimizer" or
              (isinstance(v, dict) and "optimizer" in v)]  # fmt: skip
     if opts.get("optimizers") and named:
@@ -267,7 +273,7 @@ def _progress(quiet: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup bench``; 0 on success, 1 when a run failed."""
-    from groundup import datasets
+    from groundup import backends, datasets
     from groundup.bench import report
     from groundup.bench.plots import png_bytes
     from groundup.bench.record import run_record
@@ -278,11 +284,19 @@ def run(args: argparse.Namespace) -> int:
     if drawing and importlib.util.find_spec("matplotlib") is None:
         msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
         raise UsageError(msg)
-    words = translated(FLAGS)
+    words = translated(FLAGS, scaled=bool(opts["scale"]))
+    for name in opts["backends"] or ():  # a backend asked for by name is there, as in fit
+        try:
+            backends.resolve(name)
+        except (ImportError, ValueError) as exc:
+            raise UsageError(words(str(exc))) from None
     forced = check_out("bench", opts["out"], args.force)  # before the run, not after it
     try:
         sets = datasets.resolve(
-            opts["data"], sizes=opts["sizes"], random_state=opts["seed"], target=opts["target"]
+            opts["data"],
+            sizes=opts["sizes"],
+            random_state=opts["random_state"],
+            target=opts["target"],
         )
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(words(str(exc))) from None
@@ -298,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
                 backends=opts["backends"], devices=opts["devices"], dtypes=opts["dtypes"],
                 repeats=opts["repeats"], warmup=opts["warmup"], max_time=opts["max_time"],
                 peers=opts["peers"], params=params, test_size=opts["test_size"],
-                random_state=opts["seed"], scale=bool(opts["scale"]),
+                random_state=opts["random_state"], scale=bool(opts["scale"]),
                 optimizers=opts["optimizers"], progress=progress,
             )  # fmt: skip
         except (ValueError, TypeError) as exc:
@@ -317,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "table":
         report.print_table(results, wide=bool(opts["wide"]), translate=words)
         if not args.quiet:
-            _hint(out, written, wide=bool(opts["wide"]))
+            _hint(out, written, wide=bool(opts["wide"]), seed=opts["random_state"])
     elif fmt == "csv":
         sys.stdout.write(report.to_csv(results))
     elif fmt == "json":
@@ -328,7 +342,8 @@ def run(args: argparse.Namespace) -> int:
     elif out:  # html: the page is in the directory
         print(os.path.join(out, "report.html"))
     else:
-        figs = report.make_figures(results, sets, params) if opts["plots"] else {}
+        split = {"test_size": opts["test_size"], "random_state": opts["random_state"]}
+        figs = report.make_figures(results, sets, params, **split) if opts["plots"] else {}
         pngs = {name: png_bytes(fig) for name, fig in figs.items()}
         sys.stdout.write(report.to_html(results, pngs, record=record, translate=words))
     if written and fmt != "table" and not args.quiet:
@@ -353,7 +368,7 @@ def _all_diverged(results: Any, *, scaled: bool) -> str | None:
     return f"every groundup run diverged ({n} of {n}): scale the features (--scale) or take smaller steps ({step})"
 
 
-def _hint(out: str | None, written: list[str], *, wide: bool) -> None:
+def _hint(out: str | None, written: list[str], *, wide: bool, seed: int) -> None:
     """The line under the tables: where the rest is."""
     from rich.console import Console
     from rich.text import Text
@@ -366,4 +381,4 @@ def _hint(out: str | None, written: list[str], *, wide: bool) -> None:
     else:
         more = "" if wide else "every column: --wide; "
         text = f"{more}the files (results.csv/.json, plots, report.html): --out DIR"
-    Console().print(Text(text, style="dim"))
+    Console().print(Text(f"--random-state {seed}; {text}", style="dim"))

@@ -22,10 +22,12 @@ __all__ = [
     "UsageError",
     "add_force",
     "add_param",
+    "add_random_state",
     "check_out",
     "check_param_names",
     "cli_words",
     "fail",
+    "newton_hint",
     "names",
     "param_value",
     "parse_params",
@@ -47,6 +49,14 @@ def fail(command: str, message: str, status: int = EXIT_USAGE) -> int:
     """Print ``groundup COMMAND: error: MESSAGE`` to standard error; return ``status``."""
     print(f"groundup {command}: error: {message}", file=sys.stderr)
     return status
+
+
+def newton_hint(model: str, method: str | None) -> str:
+    """`` --method newton is for --model logistic.`` where a linear model was asked for
+    Newton's method, else ``""``."""
+    if model == "linear" and str(method).lower() == "newton":
+        return " --method newton is for logistic regression: add --model logistic."
+    return ""
 
 
 def names(text: str) -> list[str]:
@@ -130,7 +140,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
 # --param KEY=VALUE).
 FIT_FLAGS: dict[str, str] = {
     "model": "--model", "method": "--method", "backend": "--backend", "device": "--device",
-    "dtype": "--dtype",
+    "dtype": "--dtype", "random_state": "--random-state", "features": "--features",
 }  # fmt: skip
 # ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
 FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
@@ -142,6 +152,16 @@ def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
         "--param", dest="param", action="append", default=None, metavar="KEY=VALUE",
         help=help or "a hyper-parameter of the estimator (--param penalty=l2 --param "
         "alpha=0.01); repeatable; none, true, false and numbers are read as such",
+    )  # fmt: skip
+
+
+def add_random_state(p: argparse.ArgumentParser, default: int | None = 0) -> None:
+    """``--random-state N``, the one seed flag of every subcommand that fits: 0 unless given,
+    so that a run repeats; the output prints it and the run's record keeps it."""
+    p.add_argument(
+        "--random-state", dest="random_state", type=int, default=default, metavar="N",
+        help="seed of the split and the shuffling (default: 0, so a run repeats; printed "
+        "and kept in the run's record)",
     )  # fmt: skip
 
 
@@ -217,6 +237,8 @@ _VALUE = r"""'[^']*'|"[^"]*"|None|True|False|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]
 _ASSIGN = re.compile(rf"(?<!--param )(?<!--set )\b([A-Za-z_][A-Za-z0-9_]*)=({_VALUE})")
 _QUOTED_LIST = re.compile(r"(?<![\w\]])\[((?:'[^']*'(?:, )?)+)\]")
 _WORDS = {"None": "none", "True": "true", "False": "false"}
+# Parameters that advice names bare ("increasing max_iter", "lower tol").
+_BARE = re.compile(r"(?<![-\w=.'])(max_iter|eta0|tol|batch_size|n_iter_no_change)(?![\w=_'])")
 
 
 def _plain(value: str) -> str:
@@ -225,11 +247,12 @@ def _plain(value: str) -> str:
     return _WORDS.get(value, value)
 
 
-def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
+def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False) -> str:
     """A library message in the command line's words: ``method='batch'`` becomes
     ``--method batch``, ``penalty='l2'`` ``--param penalty=l2``, ``None`` ``none``,
-    ``['constant', 'invscaling']`` ``constant, invscaling``. Other quoted words keep their
-    quotes, and so does double-quoted text (``pip install "groundup[jax]"``).
+    ``['constant', 'invscaling']`` ``constant, invscaling``, ``eta0=0.1 (0.1)`` ``--param
+    eta0=0.1``. Other quoted words keep their quotes, and so does double-quoted text
+    (``pip install "groundup[jax]"``).
 
     Parameters
     ----------
@@ -237,7 +260,9 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
     flags : mapping of str to str
         Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``);
         with ``"scale"`` among them, the advice to scale the features names that flag
-        (:func:`scale_words`).
+        (:func:`scale_words`); without it, the message names no ``--scale``.
+    scaled : bool
+        The user gave ``--scale``: the advice to scale the features is left out.
     """
 
     def assign(m: re.Match[str]) -> str:
@@ -249,13 +274,50 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS) -> str:
     out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
     out = _ASSIGN.sub(assign, out)
     out = re.sub(r"\b(None|True|False)\b", lambda m: _WORDS[m.group(1)], out)
-    return scale_words(out, flags["scale"]) if "scale" in flags else out
+    out = _SAME.sub(lambda m: m.group(0) if _differ(*m.groups()) else f"={m.group(1)}", out)
+    out = _BARE.sub(lambda m: f"--param {m.group(1)}", out)  # "lower eta0", "max_iter"
+    if scaled:
+        out = _taken(out)
+    elif "scale" in flags:
+        out = scale_words(out, flags["scale"])
+    # "(the features argument; --features on the command line)": the flag where this
+    # subcommand has it, else the library's words alone
+    return _ON_THE_COMMAND_LINE.sub(
+        lambda m: f"({m.group(2)})" if m.group(2) in flags.values() else f"({m.group(1)})", out
+    )
 
 
 _SCALER = re.compile(
     r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
 )
 _SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
+
+
+_ON_THE_COMMAND_LINE = re.compile(r"\(([^;()]*); (--[\w-]+) on the command line\)")
+_SAME = re.compile(r"=([-+.\w]+) \(([-+.\w]+)\)")  # eta0=10000.0 (1e+04): the value once
+
+
+def _differ(a: str, b: str) -> bool:
+    try:
+        return float(f"{float(a):.3g}") != float(b)  # the message rounds the second
+    except ValueError:
+        return a != b
+
+
+_SCALE_ADVICE = r"[Ss]cal(?:e|ing) the features(?: \([^)]*\))?"
+
+
+def _taken(text: str) -> str:
+    """``text`` without the advice to scale the features (taken already): ``A, B or scale``
+    -> ``A or B``; ``A, scale or B`` -> ``A or B``; ``A or scale`` -> ``A``; ``Scale ...,
+    or b`` -> ``B``."""
+    out = re.sub(rf", ([^,.]+?) or {_SCALE_ADVICE}", r" or \1", text)
+    out = re.sub(rf", {_SCALE_ADVICE} or ", " or ", out)
+    out = re.sub(rf" or {_SCALE_ADVICE}", "", out)
+    return re.sub(
+        rf"({_SCALE_ADVICE}),? or (\w)",
+        lambda m: m.group(2).upper() if m.group(1)[0] == "S" else m.group(2), out,
+    )  # fmt: skip
 
 
 def scale_words(text: str, flag: str = "--scale") -> str:
@@ -267,9 +329,12 @@ def scale_words(text: str, flag: str = "--scale") -> str:
 
 
 @contextmanager
-def relay_warnings(command: str, flags: Mapping[str, str] = FIT_FLAGS) -> Iterator[None]:
+def relay_warnings(
+    command: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
+) -> Iterator[None]:
     """Catch the library's warnings inside the block and print each once, in the command
-    line's words, as ``groundup COMMAND: warning: ...`` on standard error."""
+    line's words (:func:`cli_words`), as ``groundup COMMAND: warning: ...`` on standard
+    error."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -277,12 +342,14 @@ def relay_warnings(command: str, flags: Mapping[str, str] = FIT_FLAGS) -> Iterat
         finally:
             seen: set[str] = set()
             for w in caught:
-                text = cli_words(str(w.message), flags)
+                text = cli_words(str(w.message), flags, scaled=scaled)
                 if text not in seen:
                     seen.add(text)
                     print(f"groundup {command}: warning: {text}", file=sys.stderr)
 
 
-def translated(flags: Mapping[str, str] = FIT_FLAGS) -> Callable[[str], str]:
-    """:func:`cli_words` with ``flags`` bound."""
-    return lambda text: cli_words(text, flags)
+def translated(
+    flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
+) -> Callable[[str], str]:
+    """:func:`cli_words` with ``flags`` and ``scaled`` bound."""
+    return lambda text: cli_words(text, flags, scaled=scaled)

@@ -1,7 +1,8 @@
 """``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics.
 
-Hyper-parameters are ``--param KEY=VALUE`` as in every subcommand (the older ``--max-iter``,
-``--eta0``, ``--learning-rate``, ``--batch-size`` and ``--random-state`` still work, hidden);
+Hyper-parameters are ``--param KEY=VALUE`` and the seed ``--random-state N`` as in every
+subcommand (the older ``--max-iter``, ``--eta0``, ``--learning-rate`` and ``--batch-size``
+still work, hidden);
 the significance level of the tests and intervals is ``--significance`` (``--alpha`` is a
 deprecated alias: elsewhere ``alpha`` is the penalty's strength)."""
 
@@ -15,15 +16,19 @@ from typing import Any
 
 from groundup.cli.common import (
     EXIT_OK,
+    FIT_FLAGS,
     UsageError,
     add_force,
     add_param,
+    add_random_state,
     check_out,
     check_param_names,
     cli_words,
     fail,
+    newton_hint,
     parse_params,
     relay_warnings,
+    translated,
 )
 from groundup.cli.fit import add_features, pick_features
 from groundup.kernels.diagnostics import HC_TYPES
@@ -35,7 +40,6 @@ _PASS_THROUGH = (  # flag, type, estimator parameter, help
     ("--eta0", float, "eta0", "initial learning rate (gradient methods)"),
     ("--learning-rate", str, "learning_rate", "schedule name (gradient methods)"),
     ("--batch-size", int, "batch_size", "samples per update (minibatch)"),
-    ("--random-state", int, "random_state", "seed of the shuffling"),
 )
 
 
@@ -66,6 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help=argparse.SUPPRESS)  # fmt: skip
     p.add_argument("--cov-type", choices=("nonrobust", *HC_TYPES), default="nonrobust")
     add_param(p)
+    add_random_state(p)
     for flag, kind, _, _text in _PASS_THROUGH:  # the older spellings, hidden
         p.add_argument(flag, type=kind, default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None,
@@ -104,7 +109,10 @@ def _significance(args: argparse.Namespace) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
+    import pandas as pd
+
     import groundup as gu
+    from groundup.datasets import not_numeric
     from groundup.diagnostics.runner import diagnose
 
     try:
@@ -128,21 +136,15 @@ def run(args: argparse.Namespace) -> int:
         chosen = pick_features(args.features, columns, args.file)
     except UsageError as exc:
         return fail("diagnose", str(exc))
-    if chosen:
-        features = chosen
-    else:
-        others = df.drop(columns=[args.target])
-        features = list(others.select_dtypes("number").columns)
-        skipped = [str(c) for c in others.columns if c not in features]
-        if skipped:
-            print(f"groundup diagnose: skipping non-numeric column(s) {skipped}", file=sys.stderr)
+    features = chosen or [c for c in df.columns if c != args.target]
     if not features:
-        return fail(
-            "diagnose", f"no numeric feature columns besides {args.target!r}; pass --features"
-        )
+        return fail("diagnose", f"no feature column besides {args.target!r}")
     X, y = df[features], df[args.target]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
+    if text:  # the rule of every subcommand (groundup.datasets)
+        return fail("diagnose", cli_words(not_numeric(text, args.file)))
     old = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
-    params = {**old, **params}
+    params = {**old, **params, "random_state": args.random_state}
     if args.method:
         params["method"] = args.method
     elif args.model == "logistic":
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
                            dtype=args.dtype, **params)  # fmt: skip
     except (ValueError, TypeError, ImportError) as exc:
-        return fail("diagnose", cli_words(str(exc)))
+        return fail("diagnose", cli_words(str(exc)) + newton_hint(args.model, args.method))
     try:
         with relay_warnings("diagnose", _DIAGNOSE_FLAGS):
             report = diagnose(model, X, y, alpha=significance, cov_type=args.cov_type)
@@ -162,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return fail("diagnose", cli_words(text, _DIAGNOSE_FLAGS))
     # In the command line's words: the level is --significance, not alpha (the penalty).
-    text = report.summary().replace("(alpha = ", "(significance level = ")
+    words = translated({**FIT_FLAGS, "cov_type": "--cov-type"})
+    text = report.summary(words).replace("(alpha = ", "(significance level = ")
     print(text)
     if args.out:
         if forced:

@@ -9,6 +9,7 @@ data's own units), ``--save`` keeps the model. The output says why the fit stopp
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from groundup.cli.common import (
@@ -17,11 +18,13 @@ from groundup.cli.common import (
     FIT_SCALE_FLAGS,
     UsageError,
     add_param,
+    add_random_state,
     check_param_names,
-    cli_words,
     fail,
+    newton_hint,
     parse_params,
     relay_warnings,
+    translated,
 )
 
 __all__ = ["STOP_WORDS", "add_parser", "run"]
@@ -53,6 +56,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="default: the backend's default device")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
     add_param(p)
+    add_random_state(p)
     p.add_argument(
         "--scale", action="store_true",
         help="standardise the features inside the fit (mean and standard deviation of the "
@@ -103,6 +107,7 @@ def pick_features(wanted: list[str] | None, columns: list[str], source: str) -> 
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup fit``; 0 on success, 1 when the fit failed, 2 on bad arguments."""
     import numpy as np
+    import pandas as pd
 
     import groundup as gu
     from groundup import backends, datasets
@@ -112,23 +117,29 @@ def run(args: argparse.Namespace) -> int:
 
     model = args.model
     method = args.method or ("normal" if model == "linear" else "newton")
+    words = translated(FIT_SCALE_FLAGS, scaled=args.scale)
     params = parse_params(args.param)
     if any(isinstance(v, dict) for v in params.values()):
         msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
         raise UsageError(msg)
     check_param_names(params, model, flags=FIT_SCALE_FLAGS)
+    features = None
+    if args.features and os.path.isfile(args.file):  # picked first: a text column left out
+        header = pd.read_csv(args.file, nrows=0).columns
+        features = pick_features(args.features, [str(c) for c in header if c != args.target],
+                                 args.file)  # fmt: skip
     try:
-        data = datasets.load(args.file, target=args.target)
+        data = datasets.load(args.file, target=args.target, features=features)
         method = canonical_method(
             method, LINEAR_METHODS if model == "linear" else LOGISTIC_METHODS, model
         )
         backends.resolve(args.backend, args.device)
     except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
-        raise UsageError(cli_words(str(exc), FIT_SCALE_FLAGS)) from None
-    features = pick_features(args.features, list(data.feature_names), args.file)
-    if features is not None:
+        raise UsageError(words(str(exc)) + newton_hint(model, method)) from None
+    if args.features and features is None:  # a built-in data set
         from dataclasses import replace
 
+        features = pick_features(args.features, list(data.feature_names), args.file)
         cols = [list(data.feature_names).index(f) for f in features]
         data = replace(data, X=data.X[:, cols], feature_names=features)
     if model == "logistic" and data.task != "classification":
@@ -139,35 +150,36 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     X, y, X_eval, y_eval = data.X, data.y, data.X, data.y
     if args.test_size > 0:
-        X, X_eval, y, y_eval = data.split(args.test_size, 0)
-    words = FIT_SCALE_FLAGS
+        X, X_eval, y, y_eval = data.split(args.test_size, args.random_state)
     std = None
     try:
-        with relay_warnings("fit", words):
+        with relay_warnings("fit", FIT_SCALE_FLAGS, scaled=args.scale):
             if args.scale:  # the training rows' statistics (not the held-out rows')
                 std = fit_standardization(
                     X, center=params.get("fit_intercept", True) is not False,
                     backend=backends.resolve("numpy"),
                 )  # fmt: skip
                 X = standardize(X, std, backend=backends.resolve("numpy"))
+            named = pd.DataFrame(X, columns=data.feature_names)  # sets feature_names_in_
             est = gu.fit(
-                X, y, model=model, method=method, backend=args.backend, device=args.device,
-                dtype=args.dtype, **params,
+                named, y, model=model, method=method, backend=args.backend, device=args.device,
+                dtype=args.dtype, random_state=args.random_state, **params,
             )  # fmt: skip
     except TypeError as exc:  # a hyper-parameter of the wrong kind
-        raise UsageError(cli_words(str(exc), words)) from None
+        raise UsageError(words(str(exc))) from None
     except DivergenceError as exc:
         if args.format == "json":
             import json
 
             failed = {"data": data.name, "method": method, "stop_reason": "diverged",
-                      "scaled": std is not None, "error": cli_words(str(exc), words)}  # fmt: skip
+                      "scaled": std is not None, "error": words(str(exc))}  # fmt: skip
             print(json.dumps(failed, indent=1))
-        return fail("fit", cli_words(str(exc), words), EXIT_FAILED)
+        return fail("fit", words(str(exc)), EXIT_FAILED)
     except (ValueError, RuntimeError) as exc:
-        return fail("fit", cli_words(str(exc), words), EXIT_FAILED)
+        return fail("fit", words(str(exc)), EXIT_FAILED)
     if std is not None:  # the model for raw data: coef / scale, intercept - coef·mean / scale
         _to_raw_units(est, std)
+    X_eval = pd.DataFrame(X_eval, columns=data.feature_names)
     summary = _fit_summary(est, data, X_eval, y_eval, held_out=args.test_size > 0)
     if std is not None:
         summary["scaled"] = True
@@ -211,15 +223,12 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
         proba = np.asarray(est.predict_proba(X))
         scores = {"accuracy": metrics.accuracy(y, pred), "log_loss": metrics.log_loss(y, proba)}
     classes = getattr(est, "classes_", None)
-    if classes is None:
-        labels = ["coefficient"]
-    elif len(coef) == 1:  # binary: the coefficients of the positive class
-        labels = [f"class {classes[-1]}"]
-    else:
-        labels = [f"class {c}" for c in classes]
+    # {name: value} and one intercept; logistic: {name: [one value per class]} and a list
+    # (binary: the positive class's coefficients alone, as scikit-learn's coef_)
+    per_class = None if classes is None else np.asarray(classes)[-len(coef) :].tolist()
     table = {
-        lab: dict(zip(data.feature_names, map(float, row), strict=True))
-        for lab, row in zip(labels, coef, strict=True)
+        name: float(col[0]) if per_class is None else [float(v) for v in col]
+        for name, col in zip(data.feature_names, coef.T, strict=True)
     }
     return {
         "data": data.name,
@@ -227,11 +236,13 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
         "n_features": data.n_features,
         "model": "linear" if data.task == "regression" else "logistic",
         "method": est.method,
+        "random_state": est.random_state,
         "backend": est.backend_,
         "device": est.device_,
         "dtype": str(np.asarray(coef).dtype),
         "coef": table,
-        "intercept": [float(v) for v in intercept],
+        "intercept": float(intercept[0]) if per_class is None else [float(v) for v in intercept],
+        **({} if per_class is None else {"classes": per_class}),
         "metrics": {k: float(v) for k, v in scores.items()},
         "metrics_on": "held-out data" if held_out else "training data",
         "fit_time": float(est.fit_time_),
@@ -255,17 +266,18 @@ def _print_fit(s: dict[str, Any]) -> None:
     head = Text(s["data"], style="bold")
     head.append(
         f": {s['n_samples']} samples x {s['n_features']} features - "
-        f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']})"
+        f"{s['model']} / {s['method']} on {s['backend']} ({s['device']}, {s['dtype']}), "
+        f"--random-state {s['random_state']}"
     )
     console.print(head)
     table = Table(show_header=True, header_style="bold", box=box.HEAVY_HEAD)
     table.add_column(Text("feature"), no_wrap=True)
-    for name in s["coef"]:
-        table.add_column(Text(name), justify="right", no_wrap=True)
-    features = list(next(iter(s["coef"].values())))
-    for f in features:
-        table.add_row(Text(f), *[Text(f"{s['coef'][k][f]:.6g}") for k in s["coef"]])
-    table.add_row(Text("(intercept)"), *[Text(f"{v:.6g}") for v in s["intercept"]], style="italic")
+    heads = [f"class {c}" for c in s["classes"]] if "classes" in s else ["coefficient"]
+    for head in heads:
+        table.add_column(Text(head), justify="right", no_wrap=True)
+    for name, v in [*s["coef"].items(), ("(intercept)", s["intercept"])]:
+        cells = [Text(f"{x:.6g}") for x in (v if isinstance(v, list) else [v])]
+        table.add_row(Text(name), *cells, style="italic" if name == "(intercept)" else None)
     console.print(table)
     names = {
         "r2": "R2",

@@ -49,6 +49,7 @@ from groundup.cli.common import (
     UsageError,
     add_force,
     add_param,
+    add_random_state,
     check_out,
     cli_words,
     fail,
@@ -140,7 +141,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda, mps, ...")
     p.add_argument("--dtype", choices=("float32", "float64"))
     p.add_argument("--validation-fraction", help="held-out share for the metrics, or none")
-    p.add_argument("--random-state", type=int, help="seed of the split and the shuffling")
+    add_random_state(p, default=None)  # None: the config file's, else 0
     p.add_argument(
         "--criterion",
         help="column that picks the best run (default val_rmse; val_log_loss for logistic)",
@@ -180,11 +181,11 @@ def run(args: argparse.Namespace) -> int:
         data, weights = _load(conf)
         result = _sweep(conf, data, weights, progress=not args.no_progress)
     except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
-        return fail("sweep", cli_words(str(exc), _FLAGS))
+        return fail("sweep", cli_words(str(exc), _FLAGS, scaled=bool(args.scale)))
     if forced:
         print(forced, file=sys.stderr)
     _write(result, out, plots=not args.no_plots, features=data.feature_names)
-    _print_summary(result, out)
+    _print_summary(result, out, plots=not args.no_plots)
     if len(result.table) and result.table["diverged"].astype(bool).all():
         return fail("sweep", _all_diverged(result, conf), EXIT_FAILED)
     return EXIT_OK
@@ -299,6 +300,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         msg = "No data: give a CSV file (groundup sweep FILE --target COLUMN) or --data NAME."
         raise ValueError(msg)
     conf["grid"], conf["params"] = grid, params
+    conf.setdefault("random_state", 0)  # a command-line run repeats unless told otherwise
     return conf
 
 
@@ -424,7 +426,7 @@ def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> list[
     return written
 
 
-def _print_summary(result: Any, out: str) -> None:
+def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
     """The best runs as a table that fits the terminal: every cell is text (never markup) and
     never folded; whether a run converged in one column (``yes``, ``no``, ``stalled``: far
     from the minimum, ``diverged@3``: diverged at epoch 3), and a line with the remedy when
@@ -445,7 +447,10 @@ def _print_summary(result: Any, out: str) -> None:
     order = t[result.criterion].astype(float)
     rows = order.sort_values(ascending=not result.maximise, na_position="last").index[:15]
     table = Table(
-        title=Text(f"sweep: {len(t)} runs, best by {result.criterion}", style="bold"),
+        title=Text(
+            f"sweep: {len(t)} runs, best by {result.criterion}, --random-state "
+            f"{result.random_state}", style="bold",
+        ),
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
         collapse_padding=True, header_style="bold",
     )  # fmt: skip
@@ -469,7 +474,8 @@ def _print_summary(result: Any, out: str) -> None:
     trouble = _trouble(result)
     if trouble:
         console.print(Text(trouble))
-    console.print(Text(f"written to {out}{os.sep}: sweep.csv, histories.csv, best.json, plots"))
+    files = "sweep.csv, histories.csv, best.json" + (", plots" if plots else "")
+    console.print(Text(f"written to {out}{os.sep}: {files}"))
 
 
 def _smaller_step(result: Any, conf: dict[str, Any]) -> str:

@@ -330,16 +330,18 @@ def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
 
 
 def durbin_watson(dw: float) -> TestResult:
-    """Durbin-Watson statistic (no p-value: the rule of thumb 1.5 <= DW <= 2.5)."""
+    """Durbin-Watson statistic: a rule of thumb (1.5 <= DW <= 2.5), not a test; it has no
+    p-value, and outside the range it flags (``rejected``) what Breusch-Godfrey tests."""
+    rule = "a rule with no p-value: Breusch-Godfrey is the test"
     if dw < 1.5:
         rejected, verdict = (
             True,
-            f"positive autocorrelation likely (DW = {dw:.3f} < 1.5): {AUTO_REMEDY}.",
+            f"positive autocorrelation possible by the rule of thumb (DW = {dw:.3f} < 1.5; {rule}): {AUTO_REMEDY}.",
         )
     elif dw > 2.5:
         rejected, verdict = (
             True,
-            f"negative autocorrelation likely (DW = {dw:.3f} > 2.5): {AUTO_REMEDY}.",
+            f"negative autocorrelation possible by the rule of thumb (DW = {dw:.3f} > 2.5; {rule}): {AUTO_REMEDY}.",
         )
     else:
         rejected, verdict = (

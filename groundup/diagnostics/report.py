@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,17 +186,24 @@ class DiagnosticReport:
     def __str__(self) -> str:
         return self.summary()
 
-    def summary(self) -> str:
+    def summary(self, words: Callable[[str], str] = str) -> str:
         """A statsmodels-like summary: fit statistics, coefficient table, assumption tests
-        with one-line verdicts and remedies, influence and collinearity, notes."""
+        with one-line verdicts and remedies, influence and collinearity, notes.
+
+        Parameters
+        ----------
+        words : callable, default=str
+            Applied to each verdict, remedy and note before it is wrapped (the command line
+            puts them in its own words: ``--param penalty=l2``).
+        """
         lines = [self._header(), self._coef_block()]
         if self.tests:
-            lines.append(self._tests_block())
+            lines.append(self._tests_block(words))
         if self.kind == "linear":
-            lines.append(self._influence_block())
+            lines.append(self._influence_block(words))
         elif self.vif:
-            lines.append("\n".join(["Collinearity", "-" * WIDTH, *self._vif_lines()]))
-        lines.append(self._notes_block())
+            lines.append("\n".join(["Collinearity", "-" * WIDTH, *self._vif_lines(words)]))
+        lines.append(self._notes_block(words))
         return "\n".join(s for s in lines if s)
 
     def _pairs(self) -> list[tuple[tuple[str, str], tuple[str, str]]]:
@@ -265,7 +273,7 @@ class DiagnosticReport:
         rows.append("=" * max(WIDTH, len(head)))
         return "\n".join(rows)
 
-    def _tests_block(self) -> str:
+    def _tests_block(self, words: Callable[[str], str]) -> str:
         rows = [
             f"Assumption tests (alpha = {self.alpha:g})",
             "-" * WIDTH,
@@ -273,10 +281,12 @@ class DiagnosticReport:
         ]
         for t in self.tests.values():
             df = "" if t.df is None else ", ".join(f"{d:g}" for d in t.df)
-            result = "n/a" if not t.applicable else ("REJECTED" if t.rejected else "ok")
-            rows.append(
-                f"{t.name:<30}{_fmt(t.statistic):>12}{df:>12}{_fmt(t.p_value, '.3g'):>12}  {result}"
-            )
+            rule = t.applicable and t.p_value is None  # a rule of thumb (Durbin-Watson)
+            result = "n/a" if not t.applicable else ("ok" if not t.rejected else "flagged")
+            if t.applicable and t.rejected and not rule:
+                result = "REJECTED"
+            p = "(rule)" if rule else _fmt(t.p_value, ".3g")
+            rows.append(f"{t.name:<30}{_fmt(t.statistic):>12}{df:>12}{p:>12}  {result}")
         rows.append("-" * WIDTH)
         rows.append("Verdicts:")
         for t in self.tests.values():
@@ -285,10 +295,10 @@ class DiagnosticReport:
             note = t.extra.get("note")
             if note:
                 text += f" (Note: {note}.)"
-            rows.extend(textwrap.wrap(text, WIDTH, subsequent_indent="      "))
+            rows.extend(textwrap.wrap(words(text), WIDTH, subsequent_indent="      "))
         return "\n".join(rows)
 
-    def _influence_block(self) -> str:
+    def _influence_block(self, words: Callable[[str], str]) -> str:
         n, p = self.fit["n_samples"], self.fit["n_params"]
         cooks = self.influence_host("cooks_distance")
         stud = self.influence_host("studentized_external")
@@ -322,10 +332,10 @@ class DiagnosticReport:
                 "without them to see whether the conclusions change.", WIDTH,
                 subsequent_indent="      ",
             )  # fmt: skip
-        rows += self._vif_lines()
+        rows += self._vif_lines(words)
         return "\n".join(rows)
 
-    def _vif_lines(self) -> list[str]:
+    def _vif_lines(self, words: Callable[[str], str]) -> list[str]:
         vifs = {k: v for k, v in self.vif.items() if v is not None}
         if not vifs:
             return []
@@ -340,14 +350,14 @@ class DiagnosticReport:
             )
         else:
             text += ". [ok] No VIF above 10."
-        return textwrap.wrap(text, WIDTH, subsequent_indent="  ")
+        return textwrap.wrap(words(text), WIDTH, subsequent_indent="  ")
 
-    def _notes_block(self) -> str:
+    def _notes_block(self, words: Callable[[str], str]) -> str:
         if not self.notes:
             return ""
         rows = ["Notes:"]
         for i, note in enumerate(self.notes, 1):
-            rows += textwrap.wrap(f"[{i}] {note}", WIDTH, subsequent_indent="    ")
+            rows += textwrap.wrap(words(f"[{i}] {note}"), WIDTH, subsequent_indent="    ")
         return "\n".join(rows)
 
     # -- plot -----------------------------------------------------------------------------

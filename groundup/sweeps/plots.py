@@ -12,6 +12,7 @@ writes it; in Jupyter it displays inline as a cell's last expression).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -124,12 +125,13 @@ def plot_heatmap(
     for r, c in zip(*np.nonzero(diverged), strict=True):
         ax.add_patch(_hatched(c, r))
     if annotate:
+        digits = _digits(grid[np.isfinite(grid)])
         for r in range(len(ys)):
             for c in range(len(xs)):
                 if diverged[r, c]:
                     text, color = "div", "black"
                 else:
-                    text = _fmt(grid[r, c])
+                    text = _fmt(grid[r, c], digits)
                     color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
     return ax.figure
@@ -158,7 +160,8 @@ def plot_losses(
         varies, else the first parameter that varies). A numeric one takes a sequential
         colour map (``viridis``, logarithmic when its values span more than a factor of 10)
         with a colour bar; any other the ``tab10`` colours with a legend. A second varying
-        parameter, when there is one, sets the line style (in the legend).
+        parameter, when there is one, sets the line style and a third the marker (in the
+        legend).
     legend : bool, default=True
         Draw the legend (line styles, the best run, diverged runs) outside the axes.
 
@@ -172,6 +175,8 @@ def plot_losses(
     import pandas as pd
     from matplotlib.lines import Line2D
 
+    from groundup._figure import epoch_axis
+
     own = ax is None
     ax = _axes(ax, (8.5, 5.6))
     fig = ax.figure
@@ -182,8 +187,9 @@ def plot_losses(
         msg = f"color_by={color_by!r} is not a swept parameter; choose from {result.params}."
         raise ValueError(msg)
     color_of, colorbar = _colors(result.table[color_by], ax)
-    styles = [k for k in keys if k != color_by][:1]
+    styles = [k for k in keys if k != color_by][:2]  # line style, then marker
     style_of = _dashes(result.table[styles[0]]) if styles else {}
+    marker_of = _markers(result.table[styles[1]]) if len(styles) > 1 else {}
     best = result.best_index
     low, top = _loss_range(result.histories, result.table["diverged"])
     div_x, div_y = [], []
@@ -196,20 +202,26 @@ def plot_losses(
         # Runs that blow up leave the axis at the top (clipped so the transform stays finite).
         shown = np.minimum(h[ok], top * 1e3)
         dashes = style_of.get(_key(row[styles[0]]), ()) if styles else ()
+        marker = marker_of.get(_key(row[styles[1]])) if marker_of else None
         ax.plot(
             epochs[ok], shown, lw=2.4 if i == best else 1.2, zorder=3 if i == best else 2,
             color=color_of(row[color_by]), dashes=dashes, label=_label(result, i, keys),
-            path_effects=_edge() if i == best else None,
+            path_effects=_edge() if i == best else None, marker=marker, ms=4,
+            markevery=max(1, len(h) // 8),
         )  # fmt: skip
         e = epochs_div.iloc[i]
         if not pd.isna(e):
             v = h[int(e) - 1]
             div_x.append(int(e))
             div_y.append(min(v, mark) if math.isfinite(v) else mark)
-    if div_x:
-        ax.scatter(
-            div_x, div_y, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False
-        )
+    spots = Counter(zip(div_x, div_y, strict=True))  # runs that diverged at one place
+    if spots:
+        xs, ys = zip(*spots, strict=True)
+        ax.scatter(xs, ys, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False)
+        for (x, y), n in spots.items():  # one cross, and how many runs it stands for
+            if n > 1:
+                ax.annotate(f"×{n}", (x, y), xytext=(5, 2), textcoords="offset points",
+                            color="red", fontsize=8, annotation_clip=False)  # fmt: skip
     if logy and low > 0:
         from groundup._figure import plain_log
 
@@ -218,12 +230,12 @@ def plot_losses(
         plain_log(ax, "y")
     else:
         ax.set_ylim(min(0.0, low), top)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel(_loss_label(result))
     n_div = int(result.table["diverged"].sum())
     title = f"{len(result.histories)} runs, colour: {color_by}"
     if styles:
-        title += f", line: {styles[0]}"
+        title += f", line: {styles[0]}" + (f", marker: {styles[1]}" if marker_of else "")
     ax.set_title(title + (f"; {n_div} diverged" if n_div else ""))
     if colorbar is not None:  # ticks at the swept values, written as they were given
         bar = fig.colorbar(colorbar, ax=ax, label=color_by)
@@ -237,6 +249,8 @@ def plot_losses(
                 handles[f"{color_by}={value}"] = Line2D([], [], color=color_of(value), lw=2)
         for value, dashes in style_of.items():
             handles[f"{styles[0]}={value}"] = Line2D([], [], color="0.3", lw=1.4, dashes=dashes)
+        for value, marker in marker_of.items():
+            handles[f"{styles[1]}={value}"] = Line2D([], [], color="0.3", marker=marker, ls="none")
         if best is not None:
             handles["best: " + _label(result, best, keys)] = Line2D(
                 [], [], color="0.5", lw=2.4, path_effects=_edge()
@@ -289,6 +303,12 @@ def _dashes(col: Any) -> dict[str, tuple[float, ...]]:
     return {str(v): dashes(i) for i, v in enumerate(_levels(col))}
 
 
+def _markers(col: Any) -> dict[str, str]:
+    """``value -> marker`` for the third swept column."""
+    shapes = ("o", "s", "^", "D", "v", "P", "X", "*")
+    return {str(v): shapes[i % len(shapes)] for i, v in enumerate(_levels(col))}
+
+
 def _is_number(v: Any) -> bool:
     import numbers
 
@@ -314,6 +334,8 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     ValueError
         Every run diverged.
     """
+    from groundup._figure import epoch_axis
+
     i = result.best_index
     if i is None:
         msg = "Every configuration diverged: there is no best run to plot; lower eta0."
@@ -325,7 +347,7 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
         from groundup._figure import plain_log
 
         plain_log(ax, "y")
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel(_loss_label(result))
     row = result.table.loc[i]
     ax.set_title(
@@ -369,7 +391,16 @@ def _levels(col: Any) -> list[Any]:
         return vals
 
 
-def _fmt(v: float) -> str:
+def _digits(values: np.ndarray) -> int:
+    """Significant digits (3 to 6) that write different values differently."""
+    distinct = np.unique(values)
+    for d in range(3, 7):
+        if len({f"{v:.{d}g}" for v in distinct}) == len(distinct):
+            return d
+    return 6
+
+
+def _fmt(v: float, digits: int = 3) -> str:
     if not math.isfinite(v):
         return ""
-    return f"{v:.3g}"
+    return f"{v:.{digits}g}"

@@ -119,10 +119,11 @@ class SweepResult:
 
     @property
     def best_params(self) -> dict[str, Any] | None:
-        """Parameters of the best run (swept and fixed), ready for ``gu.fit(**params)``
-        (after ``scale=True``: on standardised features, as in :meth:`pipeline`)."""
+        """Parameters of the best run (swept and fixed) and ``model``, ready for
+        ``gu.fit(X, y, **best_params)`` (after ``scale=True``: on standardised features, as
+        in :meth:`pipeline`)."""
         i = self.best_index
-        return None if i is None else self.params_of(i)
+        return None if i is None else {"model": self.model, **self.params_of(i)}
 
     def _unfitted(self, i: int | None) -> tuple[int, Any]:
         """Row ``i`` (``None``: the best) and an unfitted estimator with its parameters."""
