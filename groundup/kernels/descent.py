@@ -237,7 +237,10 @@ def descend_columns(
             xp=xp,
             state=state,
         )
-    loop = _Loop(objective, X, y, sample_weight, s, bs, orders, stepper, xp)
+    decays_on = stepper is None and any(c.alpha for c in columns)  # else the stepper's
+    loop = _Loop(
+        objective, X, y, sample_weight, s, bs, orders, stepper, columns, rate_table, decays_on, xp
+    )
     # the epoch's kind, chosen once
     if stepper is not None:
         epoch_fn = loop.stepped
@@ -253,7 +256,6 @@ def descend_columns(
     ]
     check = any(c.tol is not None for c in columns)
     read = to_host if to_host is not None else _host_floats
-    decays_on = stepper is None and any(c.alpha for c in columns)  # else the stepper's
     results = [DescentResult(W=W, b=b) for _ in columns]
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     ref = None
@@ -267,15 +269,7 @@ def descend_columns(
     t, epoch = t_start, 0
     while active:
         epoch += 1
-        if single:  # the rates (and decays) of the epoch's updates: floats
-            c = columns[0]
-            etas: list[Any] = c.schedule.values(t, per_epoch)
-            decays = [decay_factor(e, c.alpha, xp=xp) for e in etas] if decays_on else None
-        else:  # rows of one value per column
-            etas, decays = _column_rates(
-                columns, active, t, per_epoch, C, rate_table, decays_on, W, xp
-            )
-        W, b = epoch_fn(W, b, etas, decays, t, columns[active[0]])
+        W, b = epoch_fn(W, b, t, active)
         t += per_epoch
         done = [epoch >= columns[k].max_iter for k in active]
         if not s.chunk:
@@ -413,38 +407,6 @@ def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
     return [c * k + j for c in range(outputs) for j in configs]
 
 
-def _column_rates(
-    columns: list[Column],
-    active: list[int],
-    t: int,
-    count: int,
-    outputs: int,
-    table: RateTable | None,
-    decays_on: bool,
-    W: Array,
-    xp: Namespace,
-) -> tuple[list[Array], list[Array] | None]:
-    """The rates (and ``max(0, 1 - eta·alpha)`` decays) of updates ``t .. t + count - 1`` of
-    the ``active`` configurations: one row (outputs·K,) on the device per update, from one
-    table per epoch (``table``, or ``Schedule.array`` on the device)."""
-    dt, dev = W.dtype, _device(W)
-    schedules = [columns[k].schedule for k in active]
-    if table is not None:
-        eta = table(schedules, t, count)
-    else:
-        eta = xp.stack(
-            [sch.array(t, count, dtype=dt, device=dev, xp=xp) for sch in schedules], axis=1
-        )
-    if outputs > 1:
-        eta = xp.tile(eta, (1, outputs))
-    dec = None
-    if decays_on:
-        alpha = xp.asarray([columns[k].alpha for k in active] * outputs, dtype=dt, device=dev)
-        full = decay_factor(eta, alpha, xp=xp)  # 1 where alpha = 0
-        dec = [full[u, ...] for u in range(count)]
-    return [eta[u, ...] for u in range(count)], dec
-
-
 @dataclass
 class _Loop:
     """The four kinds of epoch; :func:`descend_columns` picks one before its loop."""
@@ -457,15 +419,47 @@ class _Loop:
     bs: int
     orders: Callable[[], Array | None]
     stepper: Stepper | None
+    columns: list[Column]
+    rate_table: RateTable | None
+    decays_on: bool  # the plain update's L2 decays (the stepper makes its own)
     xp: Namespace
+
+    def rates(self, t: int, count: int, active: list[int]) -> tuple[list[Any], list[Any] | None]:
+        """The rates (and ``max(0, 1 - eta·alpha)`` decays, ``None`` without them) of updates
+        ``t .. t + count - 1``: floats for one configuration; for several, one row
+        (outputs·K,) on the device per update, from one table per epoch (``rate_table``, or
+        ``Schedule.array`` on the device)."""
+        xp, columns = self.xp, self.columns
+        if len(columns) == 1:
+            c = columns[0]
+            etas = c.schedule.values(t, count)
+            decays = [decay_factor(e, c.alpha, xp=xp) for e in etas] if self.decays_on else None
+            return etas, decays
+        dt, dev, C = self.X.dtype, _device(self.X), self.objective.outputs
+        schedules = [columns[k].schedule for k in active]
+        if self.rate_table is not None:
+            eta = self.rate_table(schedules, t, count)
+        else:
+            eta = xp.stack(
+                [sc.array(t, count, dtype=dt, device=dev, xp=xp) for sc in schedules], axis=1
+            )
+        if C > 1:
+            eta = xp.tile(eta, (1, C))
+        dec = None
+        if self.decays_on:
+            alpha = xp.asarray([columns[k].alpha for k in active] * C, dtype=dt, device=dev)
+            table = decay_factor(eta, alpha, xp=xp)  # 1 where alpha = 0
+            dec = [table[u, ...] for u in range(count)]
+        return [eta[u, ...] for u in range(count)], dec
 
     def _full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
         if self.s.chunk:  # the chunk's rows are one batch, not the training set
             return self.objective.batch_grad(self.X, self.y, self.sw, W, b)
         return self.objective.full_grad(W, b)
 
-    def full(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+    def full(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """One full-batch update: the gradient over the training set, the plain update."""
+        etas, decays = self.rates(t, 1, active)
         eta = etas[0]
         gw, gb = self._full_grad(W, b)
         W = W - eta * gw if decays is None else decays[0] * W - eta * gw
@@ -473,34 +467,36 @@ class _Loop:
             b = b - eta * gb
         return W, b
 
-    def batches(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+    def batches(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
         its rows and the objective's fused step (no host synchronisation)."""
         rows = EpochRows(self.X, self.y, self.sw, self.orders(), self.xp)
         n, bs, step, fi = rows.n, self.bs, self.objective.batch_step, self.s.fit_intercept
+        etas, decays = self.rates(t, -(-n // bs), active)
         for u, start in enumerate(range(0, n, bs)):
             Xb, yb, sb = rows.take(start, min(start + bs, n))
             W, b = step(Xb, yb, sb, W, b, etas[u], None if decays is None else decays[u], fi)
         return W, b
 
-    def one_sample(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+    def one_sample(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """The exact one-sample epoch (the objective's ``sgd_epoch``) where the decay allows
         it (``alpha * eta <= MAX_DECAY_STEP``), else one-sample batches."""
-        n = self.X.shape[0]
+        n, c = self.X.shape[0], self.columns[0]
         if c.alpha * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
-            return self.batches(W, b, etas, decays, t, c)
+            return self.batches(W, b, t, active)
         xp = self.xp
         arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
         return self.objective.sgd_epoch(self.orders(), W, b, arr, c.alpha, self.s.fit_intercept)
 
-    def stepped(self, W: Array, b: Array, etas: list, decays: list | None, t: int, c: Column):
+    def stepped(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """The stepper's updates (:mod:`groundup.kernels.update`): the objective's batch
         gradient at the packed parameters' views, then the stepper's update."""
         xp, stepper, objective = self.xp, self.stepper, self.objective
-        n = self.X.shape[0]
+        n, c = self.X.shape[0], self.columns[active[0]]
         if self.bs >= n:  # full batch: the gradient at the engine's own (W, b)
             gw, gb = self._full_grad(W, b)
-            return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, etas[0], t))
+            eta = self.rates(t, 1, active)[0][0]
+            return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
         order = self.orders()
         p = stepper.parts[0]
         if (
@@ -518,6 +514,7 @@ class _Loop:
                 order, W, b, arr, c.alpha, self.s.fit_intercept, p.l1, p.l1_state
             )
         rows = EpochRows(self.X, self.y, self.sw, order, xp)
+        etas = self.rates(t, -(-n // self.bs), active)[0]
         theta = pack(W, b, xp=xp)
         d, grad = W.shape[0], objective.batch_grad
         for u, start in enumerate(range(0, n, self.bs)):
