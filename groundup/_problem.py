@@ -1,26 +1,120 @@
-"""A gradient fit's training problem as the descent engine runs it: the estimators' common
-interface to a fit over rows (``rows``, ``updates_per_epoch``, ``run``, ``objective``), which
-the streamed Dask fit (``groundup/dask/_stream.py``) offers too."""
+"""The seams between the estimators and their data: a :class:`DataSource` (the validated
+data and the passes a fit needs: ``groundup/linear_model/_memory.py`` in memory,
+``groundup/dask/_source.py`` on Dask) and the :class:`TrainingProblem` of a gradient fit that
+it builds: :class:`EngineProblem` (the descent engine over rows in memory, or full batch on
+Dask) or the streamed Dask fit (``groundup/dask/_stream.py``)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
-from groundup.kernels.closed_form import moments
+from groundup.kernels.closed_form import Moments, moments
 from groundup.kernels.descent import DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState
 
-__all__ = ["EngineProblem"]
+__all__ = ["DataSource", "EngineProblem", "TrainingProblem", "objective_excess"]
+
+
+class TrainingProblem(Protocol):
+    """A gradient fit's training rows and their objective, as the estimators run them."""
+
+    #: The kernel objective of the training rows (``kernels.objective.Objective``; on
+    #: Dask, the whole training set's): ``zero_loss``, and for the log-loss ``separated``.
+    objective: Any
+
+    @property
+    def rows(self) -> int:
+        """The number of training rows."""
+        ...
+
+    def updates_per_epoch(self, batch_size: int) -> int: ...
+
+    def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
+        """The bound behind ``eta0="auto"`` (:mod:`groundup.kernels.curvature`)."""
+        ...
+
+    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float:
+        """How far the training loss at ``(W, b)`` is above its minimum."""
+        ...
+
+    def run(
+        self,
+        W: Array,
+        b: Array,
+        *,
+        schedule: Schedule,
+        settings: DescentSettings,
+        shuffle: bool,
+        rng: np.random.Generator,
+        t0: int,
+        start_loss: Array | None,
+        state: UpdateState | None = None,
+    ) -> tuple[DescentResult, np.ndarray, float]:
+        """The descent: the engine's result, the loss history and the reference loss."""
+        ...
+
+
+class DataSource(Protocol):
+    """Validated training data and the passes a fit needs, wherever the data live.
+
+    ``backend`` is where the fitted model lives, ``compute`` where ``W`` and ``b`` live
+    during the fit (the data's backend in memory; the host's NumPy on Dask).
+    """
+
+    backend: Backend
+    compute: Backend
+    n: int
+    d: int
+    dtype: Any
+    device: Any
+
+    def raise_nonfinite(self) -> None:
+        """Raise the error that counts and locates NaN / inf in X, if X holds any."""
+        ...
+
+    def moments(self, *, fit_intercept: bool) -> Moments:
+        """Least squares' sufficient statistics, in one pass."""
+        ...
+
+    def least_squares(self, m: Moments) -> Any:
+        """The closed form's further passes (refinement products, QR, SVD)."""
+        ...
+
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem:
+        """The squared loss of the training rows (``held``: the early-stopping rows)."""
+        ...
+
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct labels of y and their total weights."""
+        ...
+
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DataSource:
+        """The data with y encoded for ``classes`` (and the class weights applied)."""
+        ...
+
+    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
+        """The log-loss of every row (Newton's objective)."""
+        ...
+
+    def content_sample(self, fraction: float, *, seed: Any) -> Array:
+        """Rows chosen by their content, about ``fraction`` of them (Newton's start)."""
+        ...
+
+    def log_problem(
+        self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
+    ) -> TrainingProblem:
+        """The log-loss of the training rows (``held``: the early-stopping rows)."""
+        ...
 
 
 @dataclass
