@@ -92,7 +92,7 @@ def check_params(est: Any) -> None:
         raise ValueError(msg)
     for name, (low, high, low_in, high_in, words) in _REALS.items():
         v = getattr(est, name)
-        if (v is None and name in ("tol", "t_max")) or (name == "eta0" and isinstance(v, str) and v == "auto"):
+        if v is None and name in ("tol", "t_max") or name == "eta0" and v == "auto":
             continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             msg = f"{name} must be a real number, got {v!r} ({type(v).__name__})."

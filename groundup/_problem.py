@@ -26,50 +26,28 @@ __all__ = ["DataSource", "EngineProblem", "TrainingProblem", "objective_excess"]
 
 
 class TrainingProblem(Protocol):
-    """A gradient fit's training rows and their objective, as the estimators run them."""
+    """A gradient fit's training rows and their objective, as the estimators run them (the
+    methods as :class:`EngineProblem`'s)."""
 
     #: The kernel objective of the training rows (``kernels.objective.Objective``; on
     #: Dask, the whole training set's): ``zero_loss``, and for the log-loss ``separated``.
     objective: Any
+    #: The descent, with :meth:`EngineProblem.run`'s arguments: the engine's result, the
+    #: loss history and the reference loss.
+    run: Callable[..., tuple[DescentResult, np.ndarray, float]]
 
     @property
-    def rows(self) -> int:
-        """The number of training rows."""
-        ...
-
+    def rows(self) -> int: ...  # the number of training rows
     def updates_per_epoch(self, batch_size: int) -> int: ...
-
-    def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
-        """The bound behind ``eta0="auto"`` (:mod:`groundup.kernels.curvature`)."""
-        ...
-
-    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float:
-        """How far the training loss at ``(W, b)`` is above its minimum."""
-        ...
-
-    def run(
-        self,
-        W: Array,
-        b: Array,
-        *,
-        schedule: Schedule,
-        settings: DescentSettings,
-        shuffle: bool,
-        rng: np.random.Generator,
-        t0: int,
-        start_loss: Array | None,
-        state: UpdateState | None = None,
-    ) -> tuple[DescentResult, np.ndarray, float]:
-        """The descent: the engine's result, the loss history and the reference loss."""
-        ...
+    def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
+    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float: ...
 
 
 class DataSource(Protocol):
-    """Validated training data and the passes a fit needs, wherever the data live.
-
-    ``backend`` is where the fitted model lives, ``compute`` where ``W`` and ``b`` live
-    during the fit (the data's backend in memory; the host's NumPy on Dask).
-    """
+    """Validated training data and the passes a fit needs, wherever the data live (the
+    methods as ``InMemory``'s). ``backend`` is where the fitted model lives, ``compute``
+    where ``W`` and ``b`` live during the fit (the data's backend in memory; the host's
+    NumPy on Dask)."""
 
     backend: Backend
     compute: Backend
@@ -78,43 +56,17 @@ class DataSource(Protocol):
     dtype: Any
     device: Any
 
-    def raise_nonfinite(self) -> None:
-        """Raise the error that counts and locates NaN / inf in X, if X holds any."""
-        ...
-
-    def moments(self, *, fit_intercept: bool) -> Moments:
-        """Least squares' sufficient statistics, in one pass."""
-        ...
-
-    def least_squares(self, m: Moments) -> Any:
-        """The closed form's further passes (refinement products, QR, SVD)."""
-        ...
-
-    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem:
-        """The squared loss of the training rows (``held``: the early-stopping rows)."""
-        ...
-
-    def labels(self) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct labels of y and their total weights."""
-        ...
-
-    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DataSource:
-        """The data with y encoded for ``classes`` (and the class weights applied)."""
-        ...
-
-    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
-        """The log-loss of every row (Newton's objective)."""
-        ...
-
-    def content_sample(self, fraction: float, *, seed: Any) -> Array:
-        """Rows chosen by their content, about ``fraction`` of them (Newton's start)."""
-        ...
-
+    def raise_nonfinite(self) -> None: ...  # locate NaN / inf in X, if X holds any
+    def moments(self, *, fit_intercept: bool) -> Moments: ...
+    def least_squares(self, m: Moments) -> Any: ...  # the closed form's further passes
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem: ...
+    def labels(self) -> tuple[np.ndarray, np.ndarray]: ...  # the labels, their weights
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DataSource: ...
+    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any: ...
+    def content_sample(self, fraction: float, *, seed: Any) -> Array: ...
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
-    ) -> TrainingProblem:
-        """The log-loss of the training rows (``held``: the early-stopping rows)."""
-        ...
+    ) -> TrainingProblem: ...
 
 
 @dataclass

@@ -215,10 +215,11 @@ class GroundupEstimator(BaseEstimator):
 
     A subclass writes out its ``__init__``, which stores every parameter as given (its own,
     then the shared ones of :data:`SHARED_PARAMETERS`; validation happens in ``fit``), sets
-    ``_model`` ("linear" / "logistic"), ``_methods`` and ``_zero_start``, and gives the hooks of the gradient fit: ``_problem`` (the training
-    rows' problem), ``_start`` (the first ``W``, ``b``) and ``_coef_of`` (the engine's
-    ``W``, ``b`` as ``coef_``, ``intercept_``). The fitted state lives on ``backend_`` /
-    ``device_`` (strings, so that a model pickles anywhere).
+    ``_model`` ("linear" / "logistic"), ``_methods`` and ``_zero_start``, and gives the
+    hooks of the gradient fit: ``_problem`` (the training rows' problem), ``_start`` (the
+    first ``W``, ``b``) and ``_coef_of`` (the engine's ``W``, ``b`` as ``coef_``,
+    ``intercept_``). The fitted state lives on ``backend_`` / ``device_`` (strings, so
+    that a model pickles anywhere).
     """
 
     _model: ClassVar[str] = ""
@@ -548,15 +549,26 @@ class GroundupEstimator(BaseEstimator):
         history: np.ndarray,
         reference: float,
         run: Run,
-        stacklevel: int = 4,
     ) -> None:
-        """The honest ``converged_`` and ``stop_reason_``. Where the stopping rule fired,
-        how far the training loss at the model's ``W``, ``b`` is above its minimum
-        (``problem.excess``: from the moments for the squared loss, one pass otherwise;
-        ``kernels.curvature.is_stalled``): far from it the fit only flattened along a
-        valley: ``converged_`` is False, ``stop_reason_`` is ``"stalled"`` and a
-        ConvergenceWarning says how far and what to do. A run that used up ``max_iter``
-        with a ``tol`` warns too (scikit-learn's warning)."""
+        """The honest ``converged_`` and ``stop_reason_``, with the warnings that go with
+        them. A log-loss whose classes are linearly separable (a whole fit without a
+        penalty, decided by one more pass over the training rows) has no minimum: say so.
+        Otherwise, where the stopping rule fired, how far the training loss at the model's
+        ``W``, ``b`` is above its minimum (``problem.excess``: from the moments for the
+        squared loss, one pass otherwise; ``kernels.curvature.is_stalled``): far from it the
+        fit only flattened along a valley: ``converged_`` is False, ``stop_reason_`` is
+        ``"stalled"`` and a ConvergenceWarning says how far and what to do. A run that used
+        up ``max_iter`` with a ``tol`` warns too (scikit-learn's warning)."""
+        separated = getattr(problem.objective, "separated", None)  # the log-loss's
+        if (
+            run.final
+            and separated is not None
+            and not (self._penalty_alpha() or self._penalty_l1())
+            and separated(res.W, res.b)
+        ):
+            self.stop_reason_ = "separable"
+            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
+            return
         self.stop_reason_ = "tol" if res.converged else "max_iter"
         if res.converged and not self._penalty_l1():  # L1: no smooth loss, not checked
             alpha = self._penalty_alpha()
@@ -577,7 +589,7 @@ class GroundupEstimator(BaseEstimator):
                     "scales: scale the features (sklearn.preprocessing.StandardScaler; "
                     "--scale on the command line), or lower tol.",
                     ConvergenceWarning,
-                    stacklevel=stacklevel,
+                    stacklevel=4,
                 )
         if run.tol is not None and not res.converged and res.n_iter == run.max_iter:
             warnings.warn(
@@ -585,8 +597,19 @@ class GroundupEstimator(BaseEstimator):
                 f"epochs, tol={run.tol}). Consider increasing max_iter, raising eta0 or "
                 "scaling the features to improve the fit.",
                 ConvergenceWarning,
-                stacklevel=stacklevel,
+                stacklevel=4,
             )
+
+    def _warn_separable(self, spent: str, stacklevel: int) -> None:
+        """Linearly separable classes: the unpenalised log-loss has no minimum."""
+        warnings.warn(
+            "The classes are linearly separable: without a penalty the log-loss has no "
+            "minimum (the coefficients would grow without bound), so the fit stopped at a "
+            f"separating solution after {spent}. Pass penalty='l2' (alpha > 0) for finite, "
+            "unique coefficients.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
 
     # -- the fitted model ---------------------------------------------------------------------
     def _model_backend(self) -> Backend:

@@ -25,7 +25,6 @@ from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
 from groundup.kernels.curvature import hessian_factor
-from groundup.kernels.descent import DescentResult
 from groundup.linear_model._base import (
     SHARED_ATTRIBUTES,
     SHARED_PARAMETERS,
@@ -285,26 +284,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             batch=self._method == "batch",
         )
 
-    def _certify(
-        self,
-        problem: TrainingProblem,
-        res: DescentResult,
-        W: Array,
-        b: Array,
-        history: np.ndarray,
-        reference: float,
-        run: Run,
-        stacklevel: int = 5,
-    ) -> None:
-        """Linearly separable classes first (a whole fit without a penalty, decided by one
-        more pass over the training rows), then the shared status."""
-        unpenalised = self._penalty_alpha() == 0 and self._penalty_l1() == 0
-        if run.final and unpenalised and problem.objective.separated(res.W, res.b):
-            self.stop_reason_ = "separable"
-            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=stacklevel)
-            return
-        super()._certify(problem, res, W, b, history, reference, run, stacklevel=stacklevel)
-
     def _hessian_factor(self) -> float:
         return hessian_factor("log", len(self.classes_))
 
@@ -391,16 +370,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         if 4 * m > total:
             return None
         return source.content_sample(m / total, seed=self.random_state)
-
-    def _warn_separable(self, spent: str, stacklevel: int = 4) -> None:
-        warnings.warn(
-            "The classes are linearly separable: without a penalty the log-loss has no "
-            "minimum (the coefficients would grow without bound), so the fit stopped at a "
-            f"separating solution after {spent}. Pass penalty='l2' (alpha > 0) for finite, "
-            "unique coefficients.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
 
     # -- predict ------------------------------------------------------------------------
     def _margins(self, X: Any) -> tuple[Array, Backend, Backend]:

@@ -91,17 +91,15 @@ class InMemory:
         """The squared loss of the training rows; ``batch`` runs on their moments."""
         be = self.backend
         train, X_val, y_val = self.training_rows(held)
-        objective = SquaredLoss(
-            train.X,
-            train.y,
-            train.sample_weight,
-            X_val=X_val,
-            y_val=y_val,
+        objective = _objective(
+            SquaredLoss,
+            train,
+            X_val,
+            y_val,
             use_moments=batch,
             chunk_rows=self.chunk_rows,
             solve_triangular=be.solve_triangular,
             speculative=be.on_host,
-            xp=be.xp,
         )
         if batch and not objective.stats.finite(xp=be.xp):
             self.raise_nonfinite()  # rows named in the user's X
@@ -144,17 +142,14 @@ class InMemory:
         fit_intercept: bool,
     ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
         outputs = 1 if n_classes == 2 else n_classes
-        kernel = lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
-        return kernel(
-            data.X,
-            data.y,
-            data.sample_weight,
-            X_val=X_val,
-            y_val=y_val,
+        return _objective(
+            lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss,
+            data,
+            X_val,
+            y_val,
             fit_intercept=fit_intercept,
             n_classes=n_classes,
             chunk_rows=self.backend.chunk_rows(self.d * outputs),
-            xp=self.backend.xp,
         )
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
@@ -182,3 +177,10 @@ class InMemory:
         )
         return EngineProblem(objective, train.X, train.y, train.sample_weight, self.backend)
 
+
+def _objective(
+    cls: type, data: FitData, X_val: Array | None, y_val: Array | None, **own: Any
+) -> Any:
+    """A kernel objective of the rows ``data``, with the held-out rows for its ``score``."""
+    xp = data.backend.xp
+    return cls(data.X, data.y, data.sample_weight, X_val=X_val, y_val=y_val, xp=xp, **own)
