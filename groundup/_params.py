@@ -11,7 +11,6 @@ from groundup.kernels.schedules import SCHEDULES
 
 LINEAR_METHODS = ("beta", "normal", "batch", "sgd", "minibatch")
 LOGISTIC_METHODS = ("batch", "sgd", "minibatch", "newton")
-CLOSED_FORM = ("beta", "normal", "newton")
 GRADIENT = ("batch", "sgd", "minibatch")
 SOLVERS = ("auto", "cholesky", "qr", "svd")
 ALIASES = {

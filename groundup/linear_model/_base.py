@@ -37,6 +37,7 @@ from groundup.kernels.descent import DescentResult, DescentSettings, divergent_e
 from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
+from groundup.linear_model._labels import n_outputs
 from groundup.linear_model._memory import InMemory
 
 # -- the documentation both estimators share (pasted into each class docstring) ---------------
@@ -216,9 +217,8 @@ class GroundupEstimator(BaseEstimator):
     A subclass writes out its ``__init__``, which stores every parameter as given (its own,
     then the shared ones of :data:`SHARED_PARAMETERS`; validation happens in ``fit``), sets
     ``_model`` ("linear" / "logistic"), ``_methods`` and ``_zero_start``, and gives the
-    hooks of the gradient fit: ``_problem`` (the training rows' problem), ``_start`` (the
-    first ``W``, ``b``) and ``_coef_of`` (the engine's ``W``, ``b`` as ``coef_``,
-    ``intercept_``). The fitted state lives on ``backend_`` / ``device_`` (strings, so
+    hooks of the gradient fit: ``_problem`` (the training rows' problem) and ``_coef_of``
+    (the engine's ``W``, ``b`` as ``coef_``, ``intercept_``). The fitted state lives on ``backend_`` / ``device_`` (strings, so
     that a model pickles anywhere).
     """
 
@@ -343,6 +343,20 @@ class GroundupEstimator(BaseEstimator):
         res, history, reference = self._descend(source, problem, W, b, rng, run, start_loss)
         W, b = self._set_descent(res, history, source.compute, run)
         self._certify(problem, res, W, b, history, reference, run)
+
+    def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
+        """The first ``W`` (n_features, k) and ``b`` (k,) on the source's compute backend:
+        zeros, or with ``warm`` the fitted ``coef_`` and ``intercept_``. ``k``: one output
+        for a regressor, ``n_outputs(classes_)`` for a classifier."""
+        be, d, dt = source.compute, source.d, source.dtype
+        classes = getattr(self, "classes_", None)
+        k = 1 if classes is None else n_outputs(classes)
+        if warm:
+            coef = np.reshape(backends.to_numpy(self.coef_), (k, d))
+            b = np.reshape(backends.to_numpy(self.intercept_), (k,))
+            return be.asarray(coef.T.copy(), dtype=dt), be.asarray(b, dtype=dt)
+        W = be.xp.zeros((d, k), dtype=dt, device=source.device)
+        return W, be.xp.zeros((k,), dtype=dt, device=source.device)
 
     def _schedule(self, updates_per_epoch: int) -> Schedule:
         return Schedule(

@@ -280,16 +280,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         ``sgd`` / ``minibatch`` stream)."""
         return source.squared_problem(held, batch=self._method == "batch")
 
-    def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
-        """Starting ``W`` (n_features, 1) and ``b`` (1,): zeros, or the previous fit."""
-        be, xp, d, dt = source.compute, source.compute.xp, source.d, source.dtype
-        if warm:
-            W = be.asarray(np.reshape(backends.to_numpy(self.coef_), (d, 1)), dtype=dt)
-            b = be.asarray(np.reshape(backends.to_numpy(self.intercept_), (1,)), dtype=dt)
-            return W, b
-        dev = source.device
-        return xp.zeros((d, 1), dtype=dt, device=dev), xp.zeros((1,), dtype=dt, device=dev)
-
     def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
         """The engine's ``W`` (n_features, 1) and ``b`` (1,) as ``coef_``, ``intercept_``."""
         return W[:, 0], b[0]

@@ -260,17 +260,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self._continue_history(old)
         return self
 
-    def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
-        """Starting ``W`` (n_features, k) and ``b`` (k,): zeros, or the previous fit."""
-        be, xp = source.compute, source.compute.xp
-        d, k, dt = source.d, n_outputs(self.classes_), source.dtype
-        if warm:
-            W = be.asarray(backends.to_numpy(self.coef_).T.copy(), dtype=dt)
-            b = be.asarray(backends.to_numpy(self.intercept_), dtype=dt)
-            return W, b
-        dev = source.device
-        return xp.zeros((d, k), dtype=dt, device=dev), xp.zeros((k,), dtype=dt, device=dev)
-
     def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
         """The engine's ``W`` (n_features, k) and ``b`` (k,) as ``coef_``, ``intercept_``."""
         return W.T, b
