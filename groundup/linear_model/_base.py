@@ -218,8 +218,8 @@ class GroundupEstimator(BaseEstimator):
     then the shared ones of :data:`SHARED_PARAMETERS`; validation happens in ``fit``), sets
     ``_model`` ("linear" / "logistic"), ``_methods`` and ``_zero_start``, and gives the
     hooks of the gradient fit: ``_problem`` (the training rows' problem) and ``_coef_of``
-    (the engine's ``W``, ``b`` as ``coef_``, ``intercept_``). The fitted state lives on ``backend_`` / ``device_`` (strings, so
-    that a model pickles anywhere).
+    (the engine's ``W``, ``b`` as ``coef_``, ``intercept_``). The fitted state lives on
+    ``backend_`` / ``device_`` (strings, so that a model pickles anywhere).
     """
 
     _model: ClassVar[str] = ""
@@ -227,7 +227,6 @@ class GroundupEstimator(BaseEstimator):
     #: A fresh gradient fit starts from the zero model, whose loss the objective knows
     #: without a pass over X.
     _zero_start: ClassVar[bool] = False
-
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:

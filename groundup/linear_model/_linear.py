@@ -263,7 +263,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.solver_, self.rank_ = sol.solver, sol.rank
         self.coef_ = sol.coef
         if not self.fit_intercept:
-            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
+            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=source.device)
         elif sol.intercept is not None:  # mean(y - X coef), from the accurate residuals
             self.intercept_ = xp.reshape(xp.asarray(sol.intercept), ())
         else:
@@ -326,12 +326,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         yd = _to_model(y, be, pred.dtype)
         swd = None if sample_weight is None else _to_model(sample_weight, be, pred.dtype)
         return float(mk.r2(yd, pred, sample_weight=swd, xp=xp))
-
-
-def _device(x: Array) -> Any:
-    from array_api_compat import device
-
-    return device(x)
 
 
 def _to_model(a: Any, be: Backend, dtype: Any) -> Array:

@@ -315,7 +315,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 "or use penalty='l2'."
             )
             raise DivergenceError(msg)
-        self.coef_, self.intercept_ = res.W.T, res.b
+        self.coef_, self.intercept_ = self._coef_of(res.W, res.b)
         history = res.history or [float(objective.newton_pass(res.W, res.b, order=0).loss)]
         self.loss_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = res.n_iter
@@ -324,7 +324,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.stop_reason_ = "separable" if res.separated else "tol" if res.converged else "max_iter"
         if self.record_path:
             host = source.compute.to_numpy
-            self.path_ = [(host(w).T, host(c)) for w, c in res.path]
+            self.path_ = [self._coef_of(host(w), host(c)) for w, c in res.path]
         if res.separated:
             self._warn_separable(f"{res.n_iter} Newton iteration(s)", stacklevel=4)
         elif not res.converged and self.tol is not None:
