@@ -1,9 +1,10 @@
 """What the linear and the logistic estimator share: the documentation of their shared
-parameters and attributes, the constructor, the gradient fit, the partial-fit history, ``to``.
+parameters and attributes, the parameter checks, the gradient fit, the partial-fit history,
+``to``. Each estimator writes out its own ``__init__``.
 
 Where the data live decides how they are read, not how the model is fitted: the estimators
-ask a data *source* (:class:`~groundup._problem.DataSource`: :mod:`groundup.linear_model._memory`
-for arrays in memory, :mod:`groundup.dask` for Dask arrays) for the passes they need, and run
+ask a data *source* (:class:`~groundup._problem.DataSource`: ``linear_model/_memory.py`` for
+arrays in memory, :mod:`groundup.dask` for Dask arrays) for the passes they need, and run
 the same algorithm on what it returns. The only question asked about Dask is
 :meth:`GroundupEstimator._source`'s.
 """
