@@ -4,10 +4,11 @@
 >>> model = gu.fit(X, y, method="minibatch", backend="torch", device="cuda")  # doctest: +SKIP
 
 ``gu.diagnose``, ``gu.sweep`` and ``gu.benchmark`` load their modules (scipy.stats, pandas)
-on first use, and so do the public modules ``gu.plots``, ``gu.report``, ``gu.datasets``,
-``gu.bench``, ``gu.sweeps`` and ``gu.diagnostics`` (no import needed first), so
-``import groundup`` and fitting stay light. So do ``gu.fit`` and the estimators (scikit-learn):
-``groundup --help`` imports neither.
+on first use, and so do the public modules ``gu.plots`` and ``gu.report`` (the modules
+:mod:`groundup.bench.plots` and :mod:`groundup.bench.report`), ``gu.datasets``, ``gu.bench``,
+``gu.sweeps`` and ``gu.diagnostics`` (no import needed first; ``from groundup import plots``
+works too), so ``import groundup`` and fitting stay light. So do ``gu.fit`` and the
+estimators (scikit-learn): ``groundup --help`` imports neither.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "diagnose": ("groundup.diagnostics.runner", "diagnose"),
     "sweep": ("groundup.sweeps.runner", "sweep"),
     "benchmark": ("groundup.bench.runner", "benchmark"),
-    "plots": ("groundup.plots", None),
-    "report": ("groundup.report", None),
+    "plots": ("groundup.bench.plots", None),
+    "report": ("groundup.bench.report", None),
     "datasets": ("groundup.datasets", None),
     "bench": ("groundup.bench", None),
     "sweeps": ("groundup.sweeps", None),

@@ -1,26 +1,72 @@
-"""A gradient fit's training problem as the descent engine runs it: the estimators' common
-interface to a fit over rows (``rows``, ``updates_per_epoch``, ``run``, ``objective``), which
-the streamed Dask fit (``groundup/dask/_stream.py``) offers too."""
+"""The seams between the estimators and their data: a :class:`DataSource` (the validated
+data and the passes a fit needs: ``groundup/linear_model/_memory.py`` in memory,
+``groundup/dask/_source.py`` on Dask) and the :class:`TrainingProblem` of a gradient fit that
+it builds: :class:`EngineProblem` (the descent engine over rows in memory, or full batch on
+Dask) or the streamed Dask fit (``groundup/dask/_stream.py``)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
-from groundup.kernels.closed_form import moments
+from groundup.kernels.closed_form import Moments, moments
 from groundup.kernels.descent import DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState
 
-__all__ = ["EngineProblem"]
+__all__ = ["DataSource", "EngineProblem", "TrainingProblem", "objective_excess"]
+
+
+class TrainingProblem(Protocol):
+    """A gradient fit's training rows and their objective, as the estimators run them (the
+    methods as :class:`EngineProblem`'s)."""
+
+    #: The kernel objective of the training rows (``kernels.objective.Objective``; on
+    #: Dask, the whole training set's): ``zero_loss``, and for the log-loss ``separated``.
+    objective: Any
+    #: The descent, with :meth:`EngineProblem.run`'s arguments: the engine's result, the
+    #: loss history and the reference loss.
+    run: Callable[..., tuple[DescentResult, np.ndarray, float]]
+
+    @property
+    def rows(self) -> int: ...  # the number of training rows
+    def updates_per_epoch(self, batch_size: int) -> int: ...
+    def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
+    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float: ...
+
+
+class DataSource(Protocol):
+    """Validated training data and the passes a fit needs, wherever the data live (the
+    methods as ``InMemory``'s). ``backend`` is where the fitted model lives, ``compute``
+    where ``W`` and ``b`` live during the fit (the data's backend in memory; the host's
+    NumPy on Dask)."""
+
+    backend: Backend
+    compute: Backend
+    n: int
+    d: int
+    dtype: Any
+    device: Any
+
+    def raise_nonfinite(self) -> None: ...  # locate NaN / inf in X, if X holds any
+    def moments(self, *, fit_intercept: bool) -> Moments: ...
+    def least_squares(self, m: Moments) -> Any: ...  # the closed form's further passes
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem: ...
+    def labels(self) -> tuple[np.ndarray, np.ndarray]: ...  # the labels, their weights
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DataSource: ...
+    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any: ...
+    def content_sample(self, fraction: float, *, seed: Any) -> Array: ...
+    def log_problem(
+        self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
+    ) -> TrainingProblem: ...
 
 
 @dataclass

@@ -28,21 +28,6 @@ class FitData:
     backend: Backend
 
 
-def _is_floating_input(X: Any) -> bool:
-    dtype = getattr(X, "dtype", None)
-    if dtype is not None:
-        return getattr(dtype, "kind", None) == "f" or "float" in str(dtype)
-    dtypes = getattr(X, "dtypes", None)  # pandas DataFrame
-    if dtypes is not None:
-        return all(getattr(d, "kind", None) == "f" for d in dtypes)
-    return False
-
-
-def _dtype_name(X: Any) -> str:
-    name = str(getattr(X, "dtype", "float64")).rsplit(".", 1)[-1]
-    return name if name in FLOAT_NAMES else "float64"
-
-
 def choose_dtype(backend: Backend, X: Any, requested: Any) -> str:
     """groundup's dtype rule: floating X keeps its dtype, other X becomes float64 where the
     device has it (else float32), ``dtype=`` overrides; never a silent downcast."""
@@ -51,10 +36,18 @@ def choose_dtype(backend: Backend, X: Any, requested: Any) -> str:
         if name not in FLOAT_NAMES:
             msg = f"dtype={requested!r} is not supported; use 'float32' or 'float64'."
             raise ValueError(msg)
-    elif _is_floating_input(X):
-        name = _dtype_name(X)
+    elif getattr(X, "dtype", None) is not None and (
+        getattr(X.dtype, "kind", None) == "f" or "float" in str(X.dtype)
+    ):
+        name = str(X.dtype).rsplit(".", 1)[-1]  # torch.float32 -> float32
         if name not in FLOAT_NAMES:  # float16 and friends
-            name = "float32"
+            name = "float64"
+    elif (
+        getattr(X, "dtype", None) is None
+        and getattr(X, "dtypes", None) is not None
+        and all(getattr(d, "kind", None) == "f" for d in X.dtypes)
+    ):
+        name = "float64"  # a pandas DataFrame of floats
     else:
         name = "float64" if backend.has_float64() else "float32"
     if name == "float64" and not backend.has_float64():
@@ -122,33 +115,6 @@ def _host_y_finite(y: Any) -> None:
         "Remove those samples or impute the targets before fitting."
     )
     raise ValueError(msg)
-
-
-def _backend_for(est: Any, X: Any) -> tuple[Backend, Backend]:
-    """(backend of the input, backend to compute on) for ``fit``."""
-    src = backends.from_array(X)
-    if est.backend is None:
-        if est.device is not None and src.on_host:
-            return src, backends.resolve("numpy", est.device)
-        if est.device is not None:
-            return src, backends.resolve(src.name, est.device)
-        return src, src
-    return src, backends.resolve(est.backend, est.device)
-
-
-def _check_same_place(X: Any, other: Any, name: str) -> None:
-    if other is None:
-        return
-    a, b = backends.from_array(X), backends.from_array(other)
-    if not backends.same_place(a, b) and not (
-        backends.is_host_input(X) and backends.is_host_input(other)
-    ):
-        msg = (
-            f"X is a {a.name} array on {a.device_name} but {name} is a {b.name} array on "
-            f"{b.device_name}; pass both from the same library and device (move one with "
-            "its library, or pass NumPy data and choose backend= and device=)."
-        )
-        raise ValueError(msg)
 
 
 def _check_device_input(est: Any, X: Array, y: Array | None, src: Backend, reset: bool) -> None:
@@ -224,12 +190,29 @@ def prepare_fit(
     Returns the data on the device and the host ``y`` labels for classifiers (``None`` for
     regression) so that class encoding can happen on the host.
     """
+    # The backend of the input, and the one to compute on (``backend``: a fitted model's).
+    src = backends.from_array(X)
+    if backend is not None:
+        be = backend
+    elif est.backend is not None:
+        be = backends.resolve(est.backend, est.device)
+    elif est.device is not None:
+        be = backends.resolve("numpy" if src.on_host else src.name, est.device)
+    else:
+        be = src
     # Class labels of any type (strings too) may stay on the host whatever X's library and
-    # device: they are encoded there and only the codes move.
+    # device: they are encoded there and only the codes move. Otherwise X and y come from
+    # one library on one device, or both from the host (NumPy, pandas, lists).
     host_labels = y_kind == "classification" and backends.is_host_input(y)
-    if not host_labels:
-        _check_same_place(X, y, "y")
-    src, be = _backend_for(est, X) if backend is None else (backends.from_array(X), backend)
+    if y is not None and not host_labels:
+        ysrc = backends.from_array(y)
+        if not (src.on_host and ysrc.on_host) and not backends.same_place(src, ysrc):
+            msg = (
+                f"X is a {src.name} array on {src.device_name} but y is a {ysrc.name} array "
+                f"on {ysrc.device_name}; pass both from the same library and device (move "
+                "one with its library, or pass NumPy data and choose backend= and device=)."
+            )
+            raise ValueError(msg)
     if be.lazy:  # the estimators send Dask data to groundup.dask before this point
         msg = (
             f"{type(est).__name__}(method={getattr(est, 'method', None)!r}) has no Dask path "

@@ -159,7 +159,3 @@ def available() -> dict[str, dict[str, Any]]:
         out[key] = info
     return out
 
-
-def device_spelling(backend: Backend) -> str:
-    """groundup's spelling of a backend's device (``"cpu"``, ``"cuda:0"``, ``"mps"``)."""
-    return backend.device_name

@@ -165,12 +165,7 @@ class DaskBackend(Backend):
 
         return str(dask.__version__)
 
-    # -- Dask-only operations (used by groundup/_dask.py) -------------------------------
-    @staticmethod
-    def is_frame(a: Any) -> bool:
-        """Whether ``a`` is a Dask DataFrame or Series."""
-        return _is_frame(a)
-
+    # -- Dask-only operations (used by groundup/dask/) ---------------------------------
     @staticmethod
     def frame_columns(a: Any) -> list[Any] | None:
         """The column names of a Dask DataFrame (``None`` for arrays and Series)."""

@@ -5,7 +5,9 @@
 ``backend`` is ``None``, or when ``backend="dask"``. This package is a layer below the
 estimators; it never imports them. Its interface is small:
 
-- :func:`wanted` / :func:`wanted_predict` - whether a call takes the Dask path;
+- :func:`wanted_predict` - whether ``predict`` / ``score`` take the Dask path (a fit takes it
+  for Dask data, ``backend="dask"`` or a Dask-fitted model's ``partial_fit``:
+  ``GroundupEstimator._source``);
 - :class:`DaskSource` - validated Dask data and the passes a fit needs, the same methods as
   the in-memory source (``groundup/linear_model/_memory.py``): the **moments** in one
   tree-reduced pass and the closed form's **passes** (refinement products, tall-and-skinny
@@ -23,7 +25,7 @@ Fitted attributes are small and concrete: ``coef_`` and ``intercept_`` are NumPy
 
 from __future__ import annotations
 
-from groundup.dask._data import LazyModel, is_dask, wanted, wanted_predict
+from groundup.dask._data import LazyModel, is_dask, wanted_predict
 from groundup.dask._source import DaskSource
 
-__all__ = ["DaskSource", "LazyModel", "is_dask", "wanted", "wanted_predict"]
+__all__ = ["DaskSource", "LazyModel", "is_dask", "wanted_predict"]

@@ -36,17 +36,6 @@ def dask_backend(device: Any = None) -> Backend:
     return backends.resolve("dask", device)
 
 
-def wanted(backend: Any, X: Any, *, fitted_backend: str | None = None) -> bool:
-    """Whether a fit takes the Dask path: ``backend="dask"``, or Dask input and
-    ``backend=None``; also a ``partial_fit`` of a model fitted on Dask (``fitted_backend``),
-    whose later calls continue there (as they continue on the model's backend in memory)."""
-    if isinstance(backend, str) and backend.lower() == "dask":
-        return True
-    if fitted_backend == "dask":
-        return True
-    return backend is None and is_dask(X)
-
-
 def is_dask(a: Any) -> bool:
     """Whether ``a`` is a Dask array or DataFrame."""
     return backends.from_array(a).lazy

@@ -1,6 +1,6 @@
 """scikit-learn compatible estimators: :class:`LinearRegression` and
-:class:`LogisticRegression`, on one shared base (``_base.py``: the parameters and their
-docs, the fit skeleton, the gradient fit's common steps), reading their data through a
+:class:`LogisticRegression`, on one shared base (``_base.py``: the shared parameters'
+docs and checks, the gradient fit's common steps), reading their data through a
 source of passes (``_memory.py`` in memory, :mod:`groundup.dask` on Dask)."""
 
 from __future__ import annotations

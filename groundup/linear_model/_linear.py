@@ -12,26 +12,47 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._params import GRADIENT, LINEAR_METHODS, SOLVERS
+from groundup._params import GRADIENT, LINEAR_METHODS
+from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
 from groundup._validation import answer_in, prepare_predict
 from groundup.backends import Backend
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import beta_solution, intercept_from_means, normal_solution
-from groundup.linear_model._base import GroundupEstimator, Param, fit_doc, parse_params
+from groundup.linear_model._base import (
+    SHARED_ATTRIBUTES,
+    SHARED_PARAMETERS,
+    GroundupEstimator,
+    Run,
+)
 
 __all__ = ["LinearRegression"]
 
 
 class LinearRegression(RegressorMixin, GroundupEstimator):
-    """Least-squares linear regression, fitted five ways on any Array-API backend.
+    __doc__ = (
+        """Least-squares linear regression, fitted five ways on any Array-API backend.
 
     Minimises ½·mean((X w + b − y)²) (+ ½·alpha·‖w‖² with ``penalty="l2"``, which equals
     scikit-learn ``Ridge(alpha=n_samples * alpha)``).
 
-    {parameters}
-
+    Parameters
+    ----------
+    method : {"normal", "beta", "batch", "sgd", "minibatch"}, default="normal"
+        ``"normal"``: closed-form least squares (see ``solver``). ``"beta"``: the covariance
+        form, slope = Cov(X)⁻¹ Cov(X, y), intercept from the means. ``"batch"``: full-batch
+        gradient descent (run on the sufficient statistics XᵀX, Xᵀy: one pass over X).
+        ``"sgd"``: one sample per update (scikit-learn ``SGDRegressor``'s update).
+        ``"minibatch"``: ``batch_size`` samples per update. The ground-up-ml names
+        ``beta_estimations``, ``normal_equation``, ``gradient_descent_batch``,
+        ``gradient_descent_stochastic`` and ``gradient_descent_mini_batch`` are aliases.
+    solver : {"auto", "cholesky", "qr", "svd"}, default="auto"
+        Closed-form solver for ``method="normal"``. ``"auto"``: Cholesky refined once, QR
+        when ill conditioned, SVD (minimum norm, with a warning) when rank deficient.
+"""
+        + SHARED_PARAMETERS
+        + """
     Attributes
     ----------
     coef_ : array of shape (n_features,)
@@ -41,7 +62,9 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         Training MSE after each epoch (NumPy). Closed forms: one entry.
     n_iter_ : int
         Epochs run (1 for closed forms).
-    {attributes}
+"""
+        + SHARED_ATTRIBUTES
+        + """\
     solver_ : str
         The closed-form solver actually used.
     rank_ : int
@@ -49,63 +72,141 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
     path_ : list of (coef, intercept)
         With ``record_path=True``: the parameters after each epoch, as NumPy arrays.
     """
+    )
 
     _model: ClassVar[str] = "linear"
     _methods: ClassVar[tuple[str, ...]] = LINEAR_METHODS
-    _own_params: ClassVar[tuple[Param, ...]] = parse_params(
-        """
-        method : {"normal", "beta", "batch", "sgd", "minibatch"}, default="normal"
-            ``"normal"``: closed-form least squares (see ``solver``). ``"beta"``: the
-            covariance form, slope = Cov(X)⁻¹ Cov(X, y), intercept from the means.
-            ``"batch"``: full-batch gradient descent (run on the sufficient statistics XᵀX,
-            Xᵀy: one pass over X). ``"sgd"``: one sample per update (scikit-learn
-            ``SGDRegressor``'s update). ``"minibatch"``: ``batch_size`` samples per update.
-            The ground-up-ml names ``beta_estimations``, ``normal_equation``,
-            ``gradient_descent_batch``, ``gradient_descent_stochastic`` and
-            ``gradient_descent_mini_batch`` are aliases.
-        solver : {"auto", "cholesky", "qr", "svd"}, default="auto"
-            Closed-form solver for ``method="normal"``. ``"auto"``: Cholesky refined once,
-            QR when ill conditioned, SVD (minimum norm, with a warning) when rank deficient.
-        """
-    )
-    _param_docs: ClassVar[dict[str, str]] = {
-        "early_stopping": "Gradient methods: hold out ``validation_fraction`` of the data and "
-        "stop on its R².",
-    }
+    _zero_start: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        method="normal",
+        *,
+        solver="auto",
+        fit_intercept=True,
+        penalty=None,
+        alpha=1e-4,
+        l1_ratio=0.15,
+        learning_rate="invscaling",
+        eta0="auto",
+        power_t=0.25,
+        optimizer="sgd",
+        momentum=0.9,
+        rho=0.99,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        average=False,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        batch_size=32,
+        backend=None,
+        device=None,
+        dtype=None,
+        decay=1e-3,
+        drop=0.5,
+        epochs_drop=10,
+        eta_min=0.0,
+        t_max=None,
+        t1=50,
+        record_path=False,
+    ):
+        self.method = method
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.rho = rho
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.average = average
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.backend = backend
+        self.device = device
+        self.dtype = dtype
+        self.decay = decay
+        self.drop = drop
+        self.epochs_drop = epochs_drop
+        self.eta_min = eta_min
+        self.t_max = t_max
+        self.t1 = t1
+        self.record_path = record_path
 
     # -- fit ------------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.solver not in SOLVERS:
-            msg = f"Unknown solver {self.solver!r}; choose one of {list(SOLVERS)}."
-            raise ValueError(msg)
-
-    @fit_doc(
-        y="",
-        sample_weight="Non-negative weights (normalised to mean 1 for the gradient methods).",
-    )
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NumPy, pandas, list, or an array of any supported library (a Dask array or
+            DataFrame fits on Dask: :mod:`groundup.dask`).
+        y : array of shape (n_samples,)
+        sample_weight : array of shape (n_samples,), optional
+            Non-negative weights (normalised to mean 1 for the gradient methods).
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         source = self._source(X, y, sample_weight, reset=True, labels=False, partial=False)
-        self._remember_backend(source.backend)
         self._check_n_samples(source.n)
-        if self._method in GRADIENT:
-            self._timed(source, self._fit_gradient, **self._full_run())
-        else:
-            self._check_closed_penalty()
-            self._timed(source, self._fit_closed)
+        self._remember_backend(source.backend)
+        with self._fitting(source):
+            if self._method in GRADIENT:
+                warm = self.warm_start and hasattr(self, "coef_")
+                self._fit_gradient(source, Run(self.max_iter, self.tol, warm=warm))
+                self.solver_, self.rank_ = self._method, None
+            else:
+                self._check_closed_penalty()
+                self._fit_closed(source)
         return self
 
     @available_if(GroundupEstimator._has_partial_fit)
-    @fit_doc()
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
+        """One epoch of the gradient method over ``X``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : array of shape (n_samples,)
+        sample_weight : array of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         self._check_partial_method()
         first = not hasattr(self, "coef_")
         source = self._source(X, y, sample_weight, reset=first, labels=False, partial=True)
         self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
         old = None if first else self.loss_history_
-        self._timed(source, self._fit_gradient, **self._partial_run(first))
+        with self._fitting(source):
+            self._fit_gradient(source, self._partial_run(first))
+            self.solver_, self.rank_ = self._method, None
         self._continue_history(old)
         return self
 
@@ -118,7 +219,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             )
             raise ValueError(msg)
 
-    def _fit_closed(self, source: Any) -> None:
+    def _fit_closed(self, source: DataSource) -> None:
         """``beta`` / ``normal``: the moments in one pass, the solve on them (refined once
         against the data; QR / SVD from the data when ill conditioned)."""
         xp = source.compute.xp
@@ -162,7 +263,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.solver_, self.rank_ = sol.solver, sol.rank
         self.coef_ = sol.coef
         if not self.fit_intercept:
-            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=_device(sol.coef))
+            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=source.device)
         elif sol.intercept is not None:  # mean(y - X coef), from the accurate residuals
             self.intercept_ = xp.reshape(xp.asarray(sol.intercept), ())
         else:
@@ -174,39 +275,13 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             host = source.compute.to_numpy
             self.path_ = [(host(self.coef_), host(self.intercept_))]
 
-    def _fit_gradient(
-        self, source: Any, *, max_iter: int, tol: float | None, warm: bool, t0: int, partial: bool
-    ) -> None:
-        """``batch`` / ``sgd`` / ``minibatch``: the engine on the squared loss of the
-        training rows (``batch`` on their moments; on Dask ``sgd`` / ``minibatch`` stream)."""
-        batch = self._method == "batch"
-        run = self._run_gradient(
-            source,
-            lambda held: source.squared_problem(held, batch=batch),
-            max_iter=max_iter,
-            tol=tol,
-            warm=warm,
-            t0=t0,
-            partial=partial,
-            zero_start=True,  # no pass over X
-        )
-        self.coef_ = run.W[:, 0]
-        self.intercept_ = run.b[0]
-        self.solver_, self.rank_ = self._method, None
-        self._check_stalled(run.problem, run.res, run.history, run.reference)
-        self._warn_not_converged(run.res, max_iter, tol)
+    def _problem(self, source: DataSource, held: np.ndarray | None) -> TrainingProblem:
+        """The squared loss of the training rows (``batch`` on their moments; on Dask
+        ``sgd`` / ``minibatch`` stream)."""
+        return source.squared_problem(held, batch=self._method == "batch")
 
-    def _start(self, source: Any, warm: bool) -> tuple[Array, Array]:
-        """Starting ``W`` (n_features, 1) and ``b`` (1,): zeros, or the previous fit."""
-        be, xp, d, dt = source.compute, source.compute.xp, source.d, source.dtype
-        if warm:
-            W = be.asarray(np.reshape(backends.to_numpy(self.coef_), (d, 1)), dtype=dt)
-            b = be.asarray(np.reshape(backends.to_numpy(self.intercept_), (1,)), dtype=dt)
-            return W, b
-        dev = source.device
-        return xp.zeros((d, 1), dtype=dt, device=dev), xp.zeros((1,), dtype=dt, device=dev)
-
-    def _path_point(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
+        """The engine's ``W`` (n_features, 1) and ``b`` (1,) as ``coef_``, ``intercept_``."""
         return W[:, 0], b[0]
 
     # -- predict ------------------------------------------------------------------------
@@ -251,12 +326,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         yd = _to_model(y, be, pred.dtype)
         swd = None if sample_weight is None else _to_model(sample_weight, be, pred.dtype)
         return float(mk.r2(yd, pred, sample_weight=swd, xp=xp))
-
-
-def _device(x: Array) -> Any:
-    from array_api_compat import device
-
-    return device(x)
 
 
 def _to_model(a: Any, be: Backend, dtype: Any) -> Array:

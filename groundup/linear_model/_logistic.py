@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from groundup import backends
 from groundup import dask as dask_layer
 from groundup._params import GRADIENT, LOGISTIC_METHODS
+from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
 from groundup._validation import answer_in, prepare_predict
 from groundup.backends import Backend
@@ -24,7 +25,12 @@ from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
 from groundup.kernels.curvature import hessian_factor
-from groundup.linear_model._base import GroundupEstimator, Param, fit_doc, parse_params
+from groundup.linear_model._base import (
+    SHARED_ATTRIBUTES,
+    SHARED_PARAMETERS,
+    GroundupEstimator,
+    Run,
+)
 from groundup.linear_model._labels import (
     class_totals,
     class_weights,
@@ -39,7 +45,8 @@ __all__ = ["LogisticRegression"]
 
 
 class LogisticRegression(ClassifierMixin, GroundupEstimator):
-    """Logistic regression, binary (sigmoid) or multinomial (softmax), on any backend.
+    __doc__ = (
+        """Logistic regression, binary (sigmoid) or multinomial (softmax), on any backend.
 
     Minimises the mean log-loss + ½·alpha·‖W‖² (``penalty="l2"``; the intercept is not
     penalised). This is scikit-learn ``LogisticRegression(C=C)`` with
@@ -48,8 +55,28 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
     second class in ``classes_`` is the positive one), more classes the softmax model with
     one row per class (centred: the rows sum to zero, as scikit-learn's).
 
-    {parameters}
-
+    Parameters
+    ----------
+    method : {"newton", "batch", "sgd", "minibatch"}, default="newton"
+        ``"newton"``: Newton's method (iteratively reweighted least squares) with a
+        backtracking line search; each iteration is one pass over X that builds the
+        gradient and the Hessian over row chunks; on large data it starts from the solution
+        on a 5 % subsample. ``"batch"``: full-batch gradient descent (one fused pass over X
+        per epoch). ``"sgd"``: one sample per update. ``"minibatch"``: ``batch_size``
+        samples per update. The gradient methods use the same engine, schedules, early
+        stopping and history as :class:`~groundup.LinearRegression`. The ground-up-ml names
+        (``gradient_descent_batch``, ...) and ``"irls"`` are aliases. ``"beta"`` and
+        ``"normal"`` are linear-regression closed forms: logistic regression has none.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights (scikit-learn's):
+        ``{label: weight}`` (classes not named weigh 1; a label that is not a class is an
+        error), or ``"balanced"``: n_samples / (n_classes · count of the class), with the
+        counts weighted by ``sample_weight``. Every method; ``partial_fit`` takes a dict
+        only. The penalty's scale follows the weights, as scikit-learn's ``C``: ``C = 1 /
+        (sum of the combined weights · alpha)``.
+"""
+        + SHARED_PARAMETERS
+        + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -62,7 +89,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         iteration (NumPy). A Newton fit that made no step holds the loss at its start.
     n_iter_ : int
         Epochs or Newton iterations on the full data (the subsample's are not counted).
-    {attributes}
+"""
+        + SHARED_ATTRIBUTES
+        + """\
     path_ : list of (coef, intercept)
         With ``record_path=True``: the parameters after each epoch / iteration (NumPy).
 
@@ -72,59 +101,104 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
     labels in the input's library where they are numbers; string labels come back as NumPy.
     ``score`` and ``partial_fit`` refuse labels that are not in ``classes_``.
     """
+    )
 
     _model: ClassVar[str] = "logistic"
     _methods: ClassVar[tuple[str, ...]] = LOGISTIC_METHODS
-    _own_params: ClassVar[tuple[Param, ...]] = parse_params(
-        """
-        method : {"newton", "batch", "sgd", "minibatch"}, default="newton"
-            ``"newton"``: Newton's method (iteratively reweighted least squares) with a
-            backtracking line search; each iteration is one pass over X that builds the
-            gradient and the Hessian over row chunks; on large data it starts from the
-            solution on a 5 % subsample. ``"batch"``: full-batch gradient descent (one fused
-            pass over X per epoch). ``"sgd"``: one sample per update. ``"minibatch"``:
-            ``batch_size`` samples per update. The gradient methods use the same engine,
-            schedules, early stopping and history as :class:`~groundup.LinearRegression`.
-            The ground-up-ml names (``gradient_descent_batch``, ...) and ``"irls"`` are
-            aliases. ``"beta"`` and ``"normal"`` are linear-regression closed forms:
-            logistic regression has none.
-        class_weight : dict, "balanced" or None, default=None
-            Weights of the classes, multiplied into the sample weights (scikit-learn's):
-            ``{label: weight}`` (classes not named weigh 1; a label that is not a class is
-            an error), or ``"balanced"``: n_samples / (n_classes · count of the class), with
-            the counts weighted by ``sample_weight``. Every method; ``partial_fit`` takes a
-            dict only. The penalty's scale follows the weights, as scikit-learn's ``C``:
-            ``C = 1 / (sum of the combined weights · alpha)``.
-        """
-    )
-    _param_docs: ClassVar[dict[str, str]] = {
-        "penalty": "L2 penalty ½·alpha·‖W‖². Without it, separable classes have no finite "
-        "solution: the fit stops with a ``ConvergenceWarning`` that says so.",
-        "max_iter": "Maximum number of epochs (gradient methods) or Newton iterations.",
-        "tol": "Gradient methods: stop when the training log-loss (validation accuracy with "
-        "``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs; "
-        "``None`` runs ``max_iter`` epochs with no host synchronisation per epoch. "
-        '``"newton"``: stop once max |gradient of the objective| <= ``tol`` (scikit-learn\'s '
-        "``tol`` for lbfgs) and the Newton decrement ½·gᵀH⁻¹g (the predicted distance to the "
-        "minimum of the objective) <= (``tol``/10)²; the Newton step computed there is still "
-        "taken (Newton converges quadratically there: it lands ~1e-7 from the optimum). Both "
-        "are floored at what the dtype resolves (float32 stops where float32 stops improving). ``None``: iterate until no step decreases "
-        "the objective at the working precision.",
-        "early_stopping": "Gradient methods: hold out ``validation_fraction`` of the data and "
-        "stop on its accuracy (scikit-learn ``SGDClassifier``'s rule; the split is not "
-        "stratified).",
-        "random_state": "Seeds the NumPy ``Generator`` that draws every permutation (and "
-        "Newton's subsample) on the host: the same seed gives the same path on every backend.",
-        "warm_start": "Start from the previous ``coef_`` and ``intercept_`` (same classes and "
-        "features).",
-    }
+
+    def __init__(
+        self,
+        method="newton",
+        *,
+        class_weight=None,
+        fit_intercept=True,
+        penalty=None,
+        alpha=1e-4,
+        l1_ratio=0.15,
+        learning_rate="invscaling",
+        eta0="auto",
+        power_t=0.25,
+        optimizer="sgd",
+        momentum=0.9,
+        rho=0.99,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        average=False,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        batch_size=32,
+        backend=None,
+        device=None,
+        dtype=None,
+        decay=1e-3,
+        drop=0.5,
+        epochs_drop=10,
+        eta_min=0.0,
+        t_max=None,
+        t1=50,
+        record_path=False,
+    ):
+        self.method = method
+        self.class_weight = class_weight
+        self.fit_intercept = fit_intercept
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.rho = rho
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.average = average
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.backend = backend
+        self.device = device
+        self.dtype = dtype
+        self.decay = decay
+        self.drop = drop
+        self.epochs_drop = epochs_drop
+        self.eta_min = eta_min
+        self.t_max = t_max
+        self.t1 = t1
+        self.record_path = record_path
 
     # -- fit ------------------------------------------------------------------------------
-    @fit_doc(
-        y="Labels of any type (at least two distinct ones).",
-        sample_weight="Non-negative weights; at least two classes need a positive total weight.",
-    )
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NumPy, pandas, list, or an array of any supported library (a Dask array or
+            DataFrame fits on Dask: :mod:`groundup.dask`).
+        y : array of shape (n_samples,)
+            Labels of any type (at least two distinct ones).
+        sample_weight : array of shape (n_samples,), optional
+            Non-negative weights; at least two classes need a positive total weight.
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         source = self._source(X, y, sample_weight, reset=True, labels=True, partial=False)
         found, totals = source.labels()
@@ -142,22 +216,33 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.classes_ = classes
         self._remember_backend(source.backend)
         source = source.encoded(classes, weights)
-        if self._method in GRADIENT:
-            run = {**self._full_run(), "warm": warm}
-            self._timed(source, self._fit_gradient, **run, final=True)
-        else:
-            self._check_closed_penalty()
-            self._timed(source, self._fit_newton, freq, warm=warm)
+        with self._fitting(source):
+            if self._method in GRADIENT:
+                self._fit_gradient(source, Run(self.max_iter, self.tol, warm=warm))
+            else:
+                self._check_closed_penalty()
+                self._fit_newton(source, freq, warm=warm)
         return self
 
     @available_if(GroundupEstimator._has_partial_fit)
-    @fit_doc(
-        classes="Every label ``y`` can take. Required on the first call (as scikit-learn's), "
-        "optional later (it must then equal ``classes_``).",
-    )
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> LogisticRegression:
+        """One epoch of the gradient method over ``X``, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : array of shape (n_samples,)
+        classes : array of shape (n_classes,), optional
+            Every label ``y`` can take. Required on the first call (as scikit-learn's),
+            optional later (it must then equal ``classes_``).
+        sample_weight : array of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         self._check_partial_method()
         first = not hasattr(self, "classes_")
@@ -170,66 +255,28 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
         source = source.encoded(known, weights)
         old = None if first else self.loss_history_
-        self._timed(source, self._fit_gradient, **self._partial_run(first), final=False)
+        with self._fitting(source):
+            self._fit_gradient(source, self._partial_run(first))
         self._continue_history(old)
         return self
 
-    def _start(self, source: Any, warm: bool) -> tuple[Array, Array]:
-        """Starting ``W`` (n_features, k) and ``b`` (k,): zeros, or the previous fit."""
-        be, xp = source.compute, source.compute.xp
-        d, k, dt = source.d, n_outputs(self.classes_), source.dtype
-        if warm:
-            W = be.asarray(backends.to_numpy(self.coef_).T.copy(), dtype=dt)
-            b = be.asarray(backends.to_numpy(self.intercept_), dtype=dt)
-            return W, b
-        dev = source.device
-        return xp.zeros((d, k), dtype=dt, device=dev), xp.zeros((k,), dtype=dt, device=dev)
-
-    def _path_point(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
+        """The engine's ``W`` (n_features, k) and ``b`` (k,) as ``coef_``, ``intercept_``."""
         return W.T, b
 
-    def _fit_gradient(
-        self,
-        source: Any,
-        *,
-        max_iter: int,
-        tol: float | None,
-        warm: bool,
-        t0: int,
-        final: bool,
-        partial: bool,
-    ) -> None:
-        """``batch`` / ``sgd`` / ``minibatch`` on the log-loss of the training rows, then
-        the warning: linearly separable classes (a ``final`` fit without a penalty, decided
-        by one more pass over the training rows), else not converged."""
-        run = self._run_gradient(
-            source,
-            lambda held: source.log_problem(
-                held,
-                n_classes=len(self.classes_),
-                fit_intercept=self.fit_intercept,
-                batch=self._method == "batch",
-            ),
-            max_iter=max_iter,
-            tol=tol,
-            warm=warm,
-            t0=t0,
-            partial=partial,
+    def _problem(self, source: DataSource, held: np.ndarray | None) -> TrainingProblem:
+        """The log-loss of the training rows."""
+        return source.log_problem(
+            held,
+            n_classes=len(self.classes_),
+            fit_intercept=self.fit_intercept,
+            batch=self._method == "batch",
         )
-        res = run.res
-        self.coef_, self.intercept_ = run.W.T, run.b
-        unpenalised = self._penalty_alpha() == 0 and self._penalty_l1() == 0
-        if final and unpenalised and run.problem.objective.separated(res.W, res.b):
-            self.stop_reason_ = "separable"
-            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
-        else:
-            self._check_stalled(run.problem, res, run.history, run.reference)
-            self._warn_not_converged(res, max_iter, tol)
 
     def _hessian_factor(self) -> float:
         return hessian_factor("log", len(self.classes_))
 
-    def _fit_newton(self, source: Any, freq: np.ndarray, *, warm: bool) -> None:
+    def _fit_newton(self, source: DataSource, freq: np.ndarray, *, warm: bool) -> None:
         """Newton's method (IRLS) on the log-loss of every row; on large data from the
         solution on a 5 % subsample."""
         xp = source.compute.xp
@@ -268,7 +315,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 "or use penalty='l2'."
             )
             raise DivergenceError(msg)
-        self.coef_, self.intercept_ = res.W.T, res.b
+        self.coef_, self.intercept_ = self._coef_of(res.W, res.b)
         history = res.history or [float(objective.newton_pass(res.W, res.b, order=0).loss)]
         self.loss_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = res.n_iter
@@ -277,19 +324,19 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.stop_reason_ = "separable" if res.separated else "tol" if res.converged else "max_iter"
         if self.record_path:
             host = source.compute.to_numpy
-            self.path_ = [(host(w).T, host(c)) for w, c in res.path]
+            self.path_ = [self._coef_of(host(w), host(c)) for w, c in res.path]
         if res.separated:
-            self._warn_separable(f"{res.n_iter} Newton iteration(s)", stacklevel=5)
+            self._warn_separable(f"{res.n_iter} Newton iteration(s)", stacklevel=4)
         elif not res.converged and self.tol is not None:
             warnings.warn(
                 f"Newton's method did not converge in {res.n_iter} iteration(s) (max_iter="
                 f"{self.max_iter}, tol={self.tol}; max |gradient| = {res.grad_max:.3g}). "
                 "Increase max_iter, scale the features or use penalty='l2'.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
 
-    def _cold_start(self, source: Any, freq: np.ndarray) -> tuple[Array, Array, float]:
+    def _cold_start(self, source: DataSource, freq: np.ndarray) -> tuple[Array, Array, float]:
         """Zero coefficients and the intercept of the class frequencies, with their loss
         (known without a pass over X: the entropy of the frequencies)."""
         W, b = self._start(source, warm=False)
@@ -301,7 +348,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         b = source.compute.asarray(b0, dtype=source.dtype)
         return W, b, float(-np.sum(p * logp))
 
-    def _subsample(self, source: Any, total: float) -> Array | None:
+    def _subsample(self, source: DataSource, total: float) -> Array | None:
         """Rows for Newton's warm start: about 5 % of a large X (at least 50 per parameter),
         ``total`` the rows' total weight. The rows are chosen by their content
         (``source.content_sample``), not their position: the same data as weights or as
@@ -312,16 +359,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         if 4 * m > total:
             return None
         return source.content_sample(m / total, seed=self.random_state)
-
-    def _warn_separable(self, spent: str, stacklevel: int = 4) -> None:
-        warnings.warn(
-            "The classes are linearly separable: without a penalty the log-loss has no "
-            "minimum (the coefficients would grow without bound), so the fit stopped at a "
-            f"separating solution after {spent}. Pass penalty='l2' (alpha > 0) for finite, "
-            "unique coefficients.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
 
     # -- predict ------------------------------------------------------------------------
     def _margins(self, X: Any) -> tuple[Array, Backend, Backend]:

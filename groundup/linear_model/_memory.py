@@ -16,74 +16,40 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from groundup._problem import EngineProblem
 from groundup._typing import Array
-from groundup._validation import FitData, check_finite, prepare_fit
-from groundup.backends import Backend
+from groundup._validation import FitData, check_finite
 from groundup.kernels import logistic as lk
 from groundup.kernels.closed_form import DataPasses, Moments, moments
 from groundup.kernels.losses import SquaredLoss
 
 
 class InMemory:
-    """Validated data on the backend's device (:class:`~groundup._validation.FitData`).
+    """Validated data on the backend's device (:class:`~groundup._validation.FitData`, from
+    :func:`~groundup._validation.prepare_fit`), a :class:`~groundup._problem.DataSource`.
 
     ``backend`` is where the fitted model lives, ``compute`` where W and b live during the
-    fit: both the data's backend here.
+    fit: both the data's backend here. ``y_host``: a classifier's labels, on the host.
     """
 
     def __init__(self, data: FitData, y_host: np.ndarray | None = None) -> None:
         self.data = data
-        self.y_host = y_host  # classifiers: the labels, on the host
+        self.y_host = y_host
         self.backend = self.compute = data.backend
-
-    @classmethod
-    def validate(
-        cls,
-        est: Any,
-        X: Any,
-        y: Any,
-        sample_weight: Any,
-        *,
-        reset: bool,
-        labels: bool,
-        backend: Backend | None,
-    ) -> InMemory:
-        """scikit-learn's validation (or the same checks for device arrays), then the move to
-        the backend (``backend``: a fitted model's, for a later ``partial_fit``)."""
-        kind = "classification" if labels else "continuous"
-        data, y_host = prepare_fit(
-            est, X, y, sample_weight, reset=reset, y_kind=kind, backend=backend
-        )
-        return cls(data, y_host)
-
-    @property
-    def n(self) -> int:
-        return int(self.data.X.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.data.X.shape[1])
-
-    @property
-    def dtype(self) -> Any:
-        return self.data.X.dtype
-
-    @property
-    def device(self) -> Any:
-        return _device(self.data.X)
+        self.n, self.d = int(data.X.shape[0]), int(data.X.shape[1])
+        self.dtype = data.X.dtype
+        self.device = _device(data.X)
+        #: Rows per chunk of the one-pass reductions over [X, y].
+        self.chunk_rows = data.backend.chunk_rows(self.d + 1)
 
     def raise_nonfinite(self) -> None:
         """Raise the error that counts and locates NaN / inf in X, if X holds any."""
         check_finite(self.data.X, "X", self.backend)
 
     # -- linear regression ----------------------------------------------------------------
-    def _chunk_rows(self) -> int | None:
-        return self.backend.chunk_rows(self.d + 1)
-
     def moments(self, *, fit_intercept: bool) -> Moments:
         """The sufficient statistics in one pass (with the pilot products for refinement)."""
         X, y, sw = self.data.X, self.data.y, self.data.sample_weight
         xp = self.backend.xp
-        m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=self._chunk_rows(), xp=xp)
+        m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=self.chunk_rows, xp=xp)
         if not m.finite(xp=xp):
             self.raise_nonfinite()
         return m
@@ -91,7 +57,7 @@ class InMemory:
     def least_squares(self, m: Moments) -> DataPasses:
         """The closed form's passes over the data (refinement products, QR, SVD)."""
         d = self.data
-        return DataPasses(d.X, d.y, m, d.sample_weight, self._chunk_rows(), self.backend.xp)
+        return DataPasses(d.X, d.y, m, d.sample_weight, self.chunk_rows, self.backend.xp)
 
     def training_rows(self, held: np.ndarray | None) -> tuple[FitData, Array | None, Array | None]:
         """The training rows (weights normalised to mean 1) and the held-out X and y
@@ -131,7 +97,7 @@ class InMemory:
             X_val,
             y_val,
             use_moments=batch,
-            chunk_rows=self._chunk_rows(),
+            chunk_rows=self.chunk_rows,
             solve_triangular=be.solve_triangular,
             speculative=be.on_host,
         )

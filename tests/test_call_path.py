@@ -1,0 +1,65 @@
+"""A fit a reader can follow (issue 18): the groundup functions that
+``LinearRegression(method="minibatch").fit(X, y)`` runs through on NumPy (2,000 x 8), traced
+with ``sys.setprofile`` as the issue measured them: distinct code objects under the groundup
+package, by (module, qualified name), on 'call' events of the ``fit`` alone."""
+
+from __future__ import annotations
+
+import collections
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import groundup as gu
+
+ROOT = str(Path(gu.__file__).parent)
+
+
+def _traced_fit() -> dict[str, set[str]]:
+    """module -> the qualified names of the groundup functions the fit called."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2000, 8))
+    y = X @ rng.standard_normal(8) + 0.1 * rng.standard_normal(2000)
+    est = gu.LinearRegression(method="minibatch")
+    seen: dict[str, set[str]] = collections.defaultdict(set)
+
+    def profile(frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_filename.startswith(ROOT) and code.co_name != "<module>":
+            seen[frame.f_globals["__name__"]].add(code.co_qualname)
+
+    sys.setprofile(profile)
+    try:
+        est.fit(X, y)
+    finally:
+        sys.setprofile(None)
+    assert est.coef_.shape == (8,)  # the traced fit did fit
+    return seen
+
+
+def _count(seen: dict[str, set[str]]) -> str:
+    return ", ".join(f"{m}: {len(f)}" for m, f in sorted(seen.items()))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="co_qualname is Python 3.11+")
+def test_estimator_side_of_the_fit_path_is_short():
+    """The part outside the kernels (estimators, validation, data source, backends): 52
+    functions in 9 modules after issue 18's items 2-4 (78 in 10 before)."""
+    seen = {m: f for m, f in _traced_fit().items() if not m.startswith("groundup.kernels")}
+    assert sum(map(len, seen.values())) <= 53, _count(seen)
+    assert len(seen) <= 9, _count(seen)
+    assert "groundup.dask._data" not in seen  # in-memory data never enter the Dask layer
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="co_qualname is Python 3.11+")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18's target needs the single descent engine (item 1, kernels/), reworked "
+    "separately: today 86 functions in 16 modules, 33 in 7 of them in kernels/",
+)
+def test_fit_path_meets_issue_18():
+    seen = _traced_fit()
+    assert sum(map(len, seen.values())) <= 45, _count(seen)
+    assert len(seen) <= 10, _count(seen)
