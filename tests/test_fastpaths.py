@@ -651,14 +651,16 @@ def test_log_loss_columns_equal_reference(case, method, batch_size, n_classes):
 @pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multinomial"])
 @pytest.mark.parametrize(("method", "batch_size"), METHODS, ids=[m for m, _ in METHODS])
 def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, weighted):
-    """``BinaryLogLoss`` / ``MultinomialLogLoss`` in the engine (no one-sample capability:
-    the fused step of every batch; ``batch`` along ``full_grad``, one chunked pass of 16 rows
-    that also gives the epoch's loss)."""
+    """``BinaryLogLoss`` / ``MultinomialLogLoss`` in the engine: the fused step of every
+    batch (``sgd`` too: the blocked ``sgd_epoch`` reads the host, and these objectives are
+    not ``speculative``; it has its own tests in ``test_sgd_logistic_blocked.py``); ``batch``
+    along ``full_grad``, one chunked pass of 16 rows that also gives the epoch's loss."""
     n = 60
     X, codes, sw = _data(case, n, weighted=weighted, labels=n_classes)
     cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
     objective = cls(X, codes, sw, n_classes=n_classes, chunk_rows=16, xp=case.xp)
-    assert not isinstance(objective, ExactSGDEpoch)
+    assert isinstance(objective, ExactSGDEpoch)
+    calls = _spy(objective, "sgd_epoch")
     k = 1 if n_classes == 2 else n_classes
     epochs = 10 if method == "batch" else 3
     perms = None if method == "batch" else _perms(case, n, epochs)
@@ -693,6 +695,7 @@ def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, 
     assert_on_case(res.W, case)
     _close(case, res.W, Wr)
     _close(case, res.b, br)
+    assert calls == []  # not speculative: no host reads, the one-sample batches
 
 
 @pytest.mark.parametrize("kind", ["squared-sgd", "log-one-batch"])

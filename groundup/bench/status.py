@@ -8,7 +8,7 @@ many epochs it ran: :func:`judge_peer` applies to it the rule of
 ``GROWTH_LIMIT`` times the zero model's, or ends above it) on its loss history or its final
 training loss, and, where its stopping rule fired and its final coefficients are those of
 groundup's objective, the honest check of
-``GroundupEstimator._check_stalled`` (:func:`groundup._problem.objective_excess`,
+``GroundupEstimator._certify`` (:func:`groundup._problem.objective_excess`,
 :func:`groundup.kernels.curvature.is_stalled`) on the training rows.
 """
 

@@ -246,7 +246,12 @@ def descend_columns(
         epoch_fn = loop.stepped
     elif full:
         epoch_fn = loop.full
-    elif single and bs == 1 and isinstance(objective, ExactSGDEpoch):
+    elif (
+        single
+        and bs == 1
+        and isinstance(objective, ExactSGDEpoch)
+        and (objective.speculative or not objective.reads_host)
+    ):
         epoch_fn = loop.one_sample
     else:
         epoch_fn = loop.batches

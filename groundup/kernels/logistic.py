@@ -7,7 +7,8 @@ float32 or float64.
 
 The objectives are what the descent engine (:mod:`groundup.kernels.descent`) asks for, for
 one model or for a sweep's K configurations as the columns of ``W`` (an
-:class:`~groundup.kernels.objective.Objective`), plus ``newton_pass``: one pass over row
+:class:`~groundup.kernels.objective.Objective`), with ``sgd_epoch`` (an exact one-sample epoch
+a window at a time, :mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
 chunks that returns the loss, the gradient and the Hessian of the whole training set.
 :func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
@@ -23,6 +24,9 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.losses import ResidualStep
+from groundup.kernels.rows import EpochRows
+from groundup.kernels.sgd_blocked import TriangularSolver
+from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
 
 
@@ -128,10 +132,17 @@ class LogLoss(ResidualStep):
         With ``chunk_rows``: fewer rows per chunk where the margins would exceed this many
         elements (``rows · columns``), so that the temporaries of a wide ``W`` (a sweep's)
         stay in cache.
+    solve_triangular : callable, optional
+        The backend's fast triangular solve for ``sgd_epoch``; the portable solve is used
+        where it returns ``None``.
+    speculative : bool
+        A host backend: ``sgd_epoch``'s windows read their convergence on the host, so the
+        engine takes it only here (elsewhere the one-sample batches, no sync per update).
     xp : namespace
     """
 
     name = "log_loss"
+    reads_host = True  # sgd_epoch reads each window's Newton step on the host
 
     def __init__(
         self,
@@ -146,9 +157,12 @@ class LogLoss(ResidualStep):
         n_classes: int = 2,
         chunk_rows: int | None = None,
         chunk_elements: int | None = None,
+        solve_triangular: TriangularSolver | None = None,
+        speculative: bool = False,
         xp: Namespace,
     ) -> None:
         self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
+        self.solve_triangular, self.speculative = solve_triangular, speculative
         self.X_val, self.y_val = X_val, y_val
         self.fit_intercept = fit_intercept
         self.n_classes = n_classes
@@ -191,6 +205,33 @@ class LogLoss(ResidualStep):
     # -- the engine's interface -------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return self.residuals(Xb @ W + b, yb)
+
+    def sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows
+        (:class:`~groundup.kernels.objective.ExactSGDEpoch`), a window at a time
+        (:func:`~groundup.kernels.sgd_logistic_blocked.logistic_sgd_epoch`; one model:
+        ``W`` (n_features, k), ``etas`` the rate of each update in visiting order, ``alpha``
+        the L2 decay with ``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``)."""
+        xp = self.xp
+        Y = xp.reshape(self.y, (-1, 1)) if self.outputs == 1 else self._onehot(self.y, self.X.dtype)
+        return logistic_sgd_epoch(
+            EpochRows(self.X, Y, self.sw, order, xp),
+            W,
+            b,
+            etas,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular,
+            xp=xp,
+        )
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache
@@ -337,6 +378,8 @@ class LogLoss(ResidualStep):
             fit_intercept=self.fit_intercept,
             n_classes=self.n_classes,
             chunk_rows=self.chunk_rows,
+            solve_triangular=self.solve_triangular,
+            speculative=self.speculative,
             xp=xp,
         )
 

@@ -134,6 +134,7 @@ class SquaredLoss(ResidualStep):
 
     name = "squared"
     outputs = 1  # columns of W per configuration
+    reads_host = False  # sgd_epoch without the L1 truncation makes no host read
 
     def __init__(
         self,

@@ -8,20 +8,22 @@ capability, named by a runtime-checkable protocol (the engine asks
 the method):
 
 - :class:`ExactSGDEpoch`: ``sgd_epoch``, a whole epoch of one-sample updates at once (the
-  squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`);
+  squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`; the log-loss's,
+  :mod:`groundup.kernels.sgd_logistic_blocked`, which reads each window's convergence on the
+  host and so is taken only on host backends);
 - :class:`ExactL1SGDEpoch`: ``sgd_epoch`` that also takes the cumulative L1 truncation
   (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
 
 Either gives the iterates of the plain update from ``batch_grad`` to rounding
 (``tests/test_fastpaths.py`` checks both against :mod:`groundup.kernels.reference`).
 
-======================================  ==========  =============
+======================================  ==========  ===================
 objective                               Objective   ExactSGDEpoch
-======================================  ==========  =============
+======================================  ==========  ===================
 ``losses.SquaredLoss``                  yes         yes
-``logistic.BinaryLogLoss``              yes         no
-``logistic.MultinomialLogLoss``         yes         no
-======================================  ==========  =============
+``logistic.BinaryLogLoss``              yes         yes (host backends)
+``logistic.MultinomialLogLoss``         yes         yes (host backends)
+======================================  ==========  ===================
 
 ``runtime_checkable`` protocols check that the names exist, not their signatures: the
 signatures below are the contract, and the type checker holds objectives to it.
@@ -100,6 +102,11 @@ class Objective(Protocol):
 @runtime_checkable
 class ExactSGDEpoch(Protocol):
     """May-use capability: one epoch of one-sample updates in one call."""
+
+    #: The epoch reads values on the host (a check per window): the engine takes it only
+    #: where ``speculative`` (a host backend), else the one-sample batches.
+    reads_host: bool
+    speculative: bool
 
     def sgd_epoch(
         self,

@@ -179,6 +179,45 @@ def sgd_blocked_epoch(
     return xp.reshape(v[:d], (d, 1)), v[d : d + 1]
 
 
+def decayed_rows(
+    Xg: Array, es: Array, eg: Array, bs: int, /, *, alpha: float, xp: Namespace
+) -> tuple[Array, Array, Array | None]:
+    """The two scaled copies of blocks of ``bs`` consecutive rows that the blocked recursion
+    multiplies: ``P_{i-1} x_i`` and ``(e_j / P_j) x_j``, with ``P`` the running product of
+    the decay factors ``1 - alpha * eta`` within each block.
+
+    Parameters
+    ----------
+    Xg : array of shape (m, n_features)
+        A whole number of blocks.
+    es : array of shape (m,)
+        Step of each update (learning rate times sample weight).
+    eg : array of shape (m,)
+        Learning rate of each update (the decay's).
+    bs : int
+        Samples per block.
+    alpha : float
+        L2 decay (``0``: none).
+    xp : namespace
+
+    Returns
+    -------
+    left, right : arrays of shape (m, n_features)
+    P_B : array of shape (m // bs, 1) or None
+        The decay of each whole block (``None`` without decay).
+    """
+    m = Xg.shape[0]
+    if not alpha:
+        return Xg, xp.reshape(es, (m, 1)) * Xg, None
+    nb = m // bs
+    P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
+    first = xp.ones((nb, 1), dtype=Xg.dtype, device=_device(Xg))
+    P_prev = xp.concat([first, P[:, :-1]], axis=1)
+    left = xp.reshape(P_prev, (m, 1)) * Xg
+    right = xp.reshape(es / xp.reshape(P, (m,)), (m, 1)) * Xg
+    return left, right, P[:, -1:]
+
+
 def _group(
     Xg: Array,
     yg: Array,
@@ -199,21 +238,12 @@ def _group(
     ones = xp.ones((m, 1), dtype=dt, device=dev)
     zeros = xp.zeros((m, 1), dtype=dt, device=dev)
     icpt = xp.reshape(es, (m, 1)) if fit_intercept else zeros
-    if alpha:
-        c = xp.reshape(1.0 - alpha * eg, (nb, bs))
-        P = xp.cumulative_prod(c, axis=1)  # P_i within each block
-        P_prev = xp.concat([xp.ones((nb, 1), dtype=dt, device=dev), P[:, :-1]], axis=1)
-        left = xp.reshape(P_prev, (m, 1)) * Xg
-        right = xp.reshape(es / xp.reshape(P, (m,)), (m, 1)) * Xg
-        # D scales w by P_B and leaves b and the constant 1 alone.
+    left, right, P_B = decayed_rows(Xg, es, eg, bs, alpha=alpha, xp=xp)
+    decay = None
+    if P_B is not None:  # D scales w by P_B and leaves b and the constant 1 alone.
         decay = xp.concat(
-            [xp.broadcast_to(P[:, -1:], (nb, d)), xp.ones((nb, 2), dtype=dt, device=dev)],
-            axis=1,
+            [xp.broadcast_to(P_B, (nb, d)), xp.ones((nb, 2), dtype=dt, device=dev)], axis=1
         )
-    else:
-        left = Xg
-        right = xp.reshape(es, (m, 1)) * Xg
-        decay = None
     Hl = xp.reshape(xp.concat([left, ones, -xp.reshape(yg, (m, 1))], axis=1), (nb, bs, d + 2))
     Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
     # Hr^T as its own array: the batched product with a transposed copy ran ~1.25x faster

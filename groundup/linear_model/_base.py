@@ -686,4 +686,3 @@ class GroundupEstimator(BaseEstimator):
         self._move_state(new, target)
         new._remember_backend(target)
         return new
-

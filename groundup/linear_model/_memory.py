@@ -150,6 +150,8 @@ class InMemory:
             fit_intercept=fit_intercept,
             n_classes=n_classes,
             chunk_rows=self.backend.chunk_rows(self.d * outputs),
+            solve_triangular=self.backend.solve_triangular,
+            speculative=self.backend.on_host,
         )
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:

@@ -560,7 +560,7 @@ def _honest(
     n_classes: int,
 ) -> None:
     """Each run's honest ``converged``, as its single fit decides it
-    (``GroundupEstimator._check_stalled``): where the rule fired, the excess over the
+    (``GroundupEstimator._certify``): where the rule fired, the excess over the
     minimum, from the moments (linear: the group's, gathered once) or one pass of the run's
     own log-loss (logistic; separable classes without a penalty are left as they are)."""
     xp = be.xp
