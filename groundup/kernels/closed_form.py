@@ -68,6 +68,9 @@ class Moments:
     syy: Array
     pilot: Pilot | None = None  # residual products about a pilot solution
     centred: bool = True  # about the means (an intercept); False: uncentred, means zero
+    #: ``(ex, ey)``: the sums are those of ``X * 2**-ex`` and ``y * 2**-ey`` (columns whose
+    #: squares would leave the dtype's range; :func:`range_exponents`), else ``None``.
+    exponents: tuple[Array, Array] | None = None
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
@@ -204,6 +207,7 @@ def moments(
     fit_intercept: bool = True,
     chunk_rows: int | None = None,
     pilot: bool = True,
+    rescale: bool = False,
     xp: Namespace,
 ) -> Moments:
     """Accumulate the sufficient statistics of ``y ~ X`` in one pass over row chunks.
@@ -227,6 +231,12 @@ def moments(
         Also gather the residual products about a pilot solution solved from the first
         chunk (:class:`Pilot`), for a refinement without a second pass. Only where the first
         chunk is at most ``PILOT_SHARE`` of the data and its least-squares problem solves.
+    rescale : bool
+        Where the sums show squares of the data near or beyond the dtype's range (values of
+        1e±300 in float64, 1e±38 in float32), redo the pass on columns (and y) multiplied by
+        exact powers of two (:func:`range_exponents`, in ``Moments.exponents``; the solution
+        comes back by :func:`data_units`). Finite input is then never lost to overflow or
+        underflow; the max-abs pass this costs is made only where the sums call for it.
     xp : namespace
 
     Returns
@@ -246,13 +256,53 @@ def moments(
         )
         if first is not None:
             m.pilot = Pilot(w0, s.rx, s.rr)
-        return m
-    m = _centre(s, None, w0, xp=xp)
-    if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
-        shift = (m.mean_x, m.mean_y)
-        s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
-        m = _centre(s, shift, w0, xp=xp)
+    else:
+        m = _centre(s, None, w0, xp=xp)
+        if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
+            shift = (m.mean_x, m.mean_y)
+            s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
+            m = _centre(s, shift, w0, xp=xp)
+    if rescale and _near_range_edge(m, xp=xp):
+        ex, ey = range_exponents(X, y, xp=xp)
+        if bool(xp.any(ex != 0)) or bool(ey != 0):  # not only zero or constant columns
+            Xs, ys = X * 2.0**-ex, y * 2.0**-ey
+            m = moments(
+                Xs, ys, sample_weight, fit_intercept=fit_intercept, chunk_rows=chunk_rows, xp=xp
+            )
+            m.exponents = (ex, ey)
     return m
+
+
+def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
+    """Whether the sums show squares of the data near or beyond the dtype's range: not
+    finite, or a column's (or y's) sum of squares about zero above ``max * eps`` (no
+    headroom left for the solve) or below ``smallest_normal / eps`` (its terms lost to
+    underflow, or zero: a zero column, told apart by :func:`range_exponents`)."""
+    if not m.finite(xp=xp):
+        return True
+    fi = xp.finfo(m.sxx.dtype)
+    diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
+    means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
+    raw = diag + m.n * means * means
+    return bool(xp.any(raw > fi.max * fi.eps) or xp.any(raw < fi.smallest_normal / fi.eps))
+
+
+def range_exponents(X: Array, y: Array, /, *, xp: Namespace) -> tuple[Array, Array]:
+    """Exponents ``e`` (integer-valued floats) that bring every column of X, and y, whose
+    largest magnitude ``a`` lies outside ``[sqrt(smallest_normal / eps), sqrt(max * eps /
+    n)]`` to ``a * 2**-e`` in ``[1, 2)`` (0 for the others): their squares and sums then
+    stay inside the dtype's range, and multiplying by ``2**-e`` is exact. ``|e|`` is capped
+    where ``2**e`` itself stays representable (the capped data are still far inside the
+    range)."""
+    fi = xp.finfo(X.dtype)
+    a = xp.concat([xp.max(xp.abs(X), axis=0), xp.reshape(xp.max(xp.abs(y)), (1,))])
+    lo = math.sqrt(fi.smallest_normal / fi.eps)
+    hi = math.sqrt(fi.max * fi.eps / X.shape[0])
+    ok = (a == 0) | ((a >= lo) & (a <= hi)) | ~xp.isfinite(a)  # NaN / inf: said elsewhere
+    e = xp.floor(xp.log2(xp.where(ok, xp.ones_like(a), a)))
+    cap = float(math.frexp(fi.max)[1] + math.log2(fi.eps))  # 971 for float64, 104 float32
+    e = xp.clip(e, -cap, cap)
+    return e[:-1], e[-1]
 
 
 def _pilot(
@@ -512,6 +562,11 @@ class DataPasses:
     sample_weight: Array | None
     chunk_rows: int | None
     xp: Namespace
+
+    def __post_init__(self) -> None:
+        if self.m.exponents is not None:  # the moments are those of the scaled data
+            ex, ey = self.m.exponents
+            self.X, self.y = self.X * 2.0**-ex, self.y * 2.0**-ey
 
     def products(self, coef: Array, /) -> tuple[Array, Array]:
         return centred_products(
@@ -800,6 +855,36 @@ def beta_solution(
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
     """``mean_y - mean_x . coef`` (0-d)."""
     return m.mean_y - xp.sum(m.mean_x * coef)
+
+
+def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
+    """``sol`` (found from ``m``) in the data's own units, with its intercept (zero without
+    one): the powers of two of ``m.exponents`` undone, exactly (``coef_j 2**(ey - ex_j)``
+    in two halves, each a representable power of two). A coefficient or intercept beyond
+    the dtype's range (or not finite for any other reason) is a clear error naming it."""
+    coef, sse = sol.coef, sol.sse
+    b = sol.intercept if sol.intercept is not None else intercept_from_means(coef, m, xp=xp)
+    if not m.centred:
+        b = xp.zeros_like(b)
+    if m.exponents is not None:
+        ex, ey = m.exponents
+        k = ey - ex
+        half = xp.floor(k / 2.0)
+        coef = coef * 2.0**half * 2.0 ** (k - half)
+        b, sse = b * 2.0**ey, sse * 2.0**ey * 2.0**ey
+    finite = xp.isfinite(xp.concat([coef, xp.reshape(b, (1,))]))
+    if not bool(xp.all(finite)):
+        bad = [j for j in range(coef.shape[0]) if not bool(finite[j])]
+        names = [f"X[:, {j}]" for j in bad] + ([] if bool(finite[-1]) else ["the intercept"])
+        kind = xp.finfo(coef.dtype).bits
+        msg = (
+            f"The least-squares coefficients of {', '.join(names)} are beyond float{kind}'s "
+            f"range (about |y| / |x_j|, with X and y as given): divide y, or multiply those "
+            "columns, by a power of ten before fitting (or standardise them: "
+            "sklearn.preprocessing.StandardScaler) and undo it on the coefficients."
+        )
+        raise ValueError(msg)
+    return Solution(coef, sol.solver, sol.rank, sol.n_features, sse, b, sol.solve)
 
 
 def merge_moments(a: Moments, b: Moments, /) -> Moments:
