@@ -876,11 +876,15 @@ def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
     if not bool(xp.all(finite)):
         bad = [j for j in range(coef.shape[0]) if not bool(finite[j])]
         names = [f"X[:, {j}]" for j in bad] + ([] if bool(finite[-1]) else ["the intercept"])
-        kind = xp.finfo(coef.dtype).bits
+        kind = f"float{xp.finfo(coef.dtype).bits}"
+        what = (  # with exponents, the solve was in range: the answer itself is not
+            f"are beyond {kind}'s range (about |y| / |x_j| for X and y as given)"
+            if m.exponents is not None
+            else f"are not finite: the sums of squares of X and y left {kind}'s range"
+        )
         msg = (
-            f"The least-squares coefficients of {', '.join(names)} are beyond float{kind}'s "
-            f"range (about |y| / |x_j|, with X and y as given): divide y, or multiply those "
-            "columns, by a power of ten before fitting (or standardise them: "
+            f"The least-squares coefficients of {', '.join(names)} {what}; divide y, or "
+            "multiply those columns, by a power of ten before fitting (or standardise them: "
             "sklearn.preprocessing.StandardScaler) and undo it on the coefficients."
         )
         raise ValueError(msg)
