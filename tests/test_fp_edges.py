@@ -248,3 +248,56 @@ def test_the_issues_36_small_cases():
                     np.testing.assert_allclose(est.coef_ * xs, ref.coef_ * ys, rtol=1e-9)
                     assert float(est.intercept_) == pytest.approx(ref.intercept_ * ys, rel=1e-9)
     assert raised == 6
+
+
+def _flat(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}/{key}").items()}
+    if isinstance(tree, (list, tuple)):
+        return {k: v for i, sub in enumerate(tree) for k, v in _flat(sub, f"{prefix}/{i}").items()}
+    return {prefix: tree}
+
+
+def _report(X: np.ndarray, y: np.ndarray) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _flat(gu.diagnose(gu.fit(X, y), X, y).to_dict())
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    kx=st.lists(st.integers(-1000, 1000), min_size=2, max_size=2),
+    ky=st.integers(-1000, 1000),
+)
+def test_diagnose_at_the_edges_of_float64(kx: list[int], ky: int) -> None:
+    """``diagnose`` on ``X * 2**kx`` (per column) and ``y * 2**ky``: every statistic the same
+    as on ``X``, ``y``; those in the data's units (coefficients, standard errors, intervals,
+    sums of squares, fitted values, residuals) scaled exactly (``inf`` only where the value
+    itself is beyond float64); the log-likelihood shifted by ``-n ky log 2``."""
+    if max(abs(ky - k) for k in kx) > 1000:  # a slope beyond float64: fit raises (above)
+        return
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = X @ [1.0, 2.0] + 0.5 + rng.standard_normal(40)
+    base, got = _report(X, y), _report(np.ldexp(X, kx), np.ldexp(y, ky))
+    # The notes may add one (on the scaling); the condition number is the raw design's.
+    skip = ("/notes/", "/fit/condition_number", "/fit/min_eigenvalue")
+    base = {k: v for k, v in base.items() if not k.startswith(skip)}
+    assert set(base) <= set(got)
+    units = {"/const/": ky, "/x1/": ky - kx[0], "/x2/": ky - kx[1]}
+    shift = 40 * ky * math.log(2.0)
+    for key, value in base.items():
+        if not isinstance(value, float):
+            assert got[key] == value, key
+            continue
+        if key.endswith(("/coef", "/std_err", "/ci_low", "/ci_high")):
+            want = np.ldexp(value, next(k for part, k in units.items() if part in key))
+        elif key.endswith(("/ssr", "/ols_ssr", "/scale")):
+            want = np.ldexp(value, 2 * ky)
+        elif key.startswith(("/influence/fitted/", "/influence/residual/")):
+            want = np.ldexp(value, ky)
+        elif key.endswith(("/log_likelihood", "/aic", "/bic")):
+            want = value - shift if key.endswith("likelihood") else value + 2 * shift
+        else:
+            want = value
+        assert got[key] == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), key

@@ -287,20 +287,22 @@ def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
     return bool(xp.any(raw > fi.max * fi.eps) or xp.any(raw < fi.smallest_normal / fi.eps))
 
 
-def range_exponents(X: Array, y: Array, /, *, xp: Namespace) -> tuple[Array, Array]:
+def range_exponents(
+    X: Array, y: Array, /, *, power: int = 2, xp: Namespace
+) -> tuple[Array, Array]:
     """Exponents ``e`` (integer-valued floats) that bring every column of X, and y, whose
-    largest magnitude ``a`` lies outside ``[sqrt(smallest_normal / eps), sqrt(max * eps /
-    n)]`` to ``a * 2**-e`` in ``[1, 2)`` (0 for the others): their squares and sums then
-    stay inside the dtype's range, and multiplying by ``2**-e`` is exact. ``|e|`` is capped
-    where ``2**e`` itself stays representable (the capped data are still far inside the
-    range)."""
+    largest magnitude ``a`` lies outside ``[(smallest_normal / eps)**(1/power), (max * eps /
+    n)**(1/power)]`` to ``a * 2**-e`` in ``[1, 2)`` (0 for the others): their squares (their
+    ``power``-th powers) and sums then stay inside the dtype's range, and multiplying by
+    ``2**-e`` is exact. ``|e|`` is capped at :func:`exponent_cap` (subnormal data then land
+    near ``2**-52``, still far inside the range)."""
     fi = xp.finfo(X.dtype)
     a = xp.concat([xp.max(xp.abs(X), axis=0), xp.reshape(xp.max(xp.abs(y)), (1,))])
-    lo = math.sqrt(fi.smallest_normal / fi.eps)
-    hi = math.sqrt(fi.max * fi.eps / X.shape[0])
+    lo = (fi.smallest_normal / fi.eps) ** (1.0 / power)
+    hi = (fi.max * fi.eps / X.shape[0]) ** (1.0 / power)
     ok = (a == 0) | ((a >= lo) & (a <= hi)) | ~xp.isfinite(a)  # NaN / inf: said elsewhere
     e = xp.floor(xp.log2(xp.where(ok, xp.ones_like(a), a)))
-    cap = float(math.frexp(fi.max)[1] + math.log2(fi.eps))  # 971 for float64, 104 float32
+    cap = float(exponent_cap(fi))
     e = xp.clip(e, -cap, cap)
     return e[:-1], e[-1]
 
@@ -857,10 +859,25 @@ def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
     return m.mean_y - xp.sum(m.mean_x * coef)
 
 
+def exponent_cap(finfo: Any) -> int:
+    """The largest ``|e|`` of a scaling power of two ``2**e``: 1022 for float64, 126 for
+    float32, so that ``2**e``, and each half of a sum of two (:func:`times_power_of_two`),
+    is a normal number."""
+    return math.frexp(float(finfo.max))[1] - 2
+
+
+def times_power_of_two(a: Array, k: Array, /, *, xp: Namespace) -> Array:
+    """``a * 2**k`` for integer-valued ``k`` as large as twice the exponents of
+    :func:`range_exponents`: by two powers of two that are each representable (exact where
+    the result is a normal number)."""
+    half = xp.floor(k / 2.0)
+    return a * 2.0**half * 2.0 ** (k - half)
+
+
 def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
     """``sol`` (found from ``m``) in the data's own units, with its intercept (zero without
-    one): the powers of two of ``m.exponents`` undone, exactly (``coef_j 2**(ey - ex_j)``
-    in two halves, each a representable power of two). A coefficient or intercept beyond
+    one): the powers of two of ``m.exponents`` undone, exactly (``coef_j 2**(ey - ex_j)``,
+    :func:`times_power_of_two`). A coefficient or intercept beyond
     the dtype's range (or not finite for any other reason) is a clear error naming it."""
     coef, sse = sol.coef, sol.sse
     b = sol.intercept if sol.intercept is not None else intercept_from_means(coef, m, xp=xp)
@@ -868,9 +885,7 @@ def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
         b = xp.zeros_like(b)
     if m.exponents is not None:
         ex, ey = m.exponents
-        k = ey - ex
-        half = xp.floor(k / 2.0)
-        coef = coef * 2.0**half * 2.0 ** (k - half)
+        coef = times_power_of_two(coef, ey - ex, xp=xp)
         b, sse = b * 2.0**ey, sse * 2.0**ey * 2.0**ey
     finite = xp.isfinite(xp.concat([coef, xp.reshape(b, (1,))]))
     if not bool(xp.all(finite)):

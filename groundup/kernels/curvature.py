@@ -22,7 +22,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import Moments
+from groundup.kernels.closed_form import Moments, exponent_cap
 
 
 def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:
@@ -137,8 +137,8 @@ def _in_range(
     a = float(xp.max(xp.abs(X)))
     if not math.isfinite(a) or max(a, ones) == 0:  # NaN / inf (said by the caller), zeros
         return c
-    cap = math.frexp(fi.max)[1] + math.log2(fi.eps)  # 2**cap representable: 972, 105
-    e = int(min(max(math.frexp(max(a, ones))[1], -cap), cap))
+    cap = exponent_cap(fi)
+    e = min(max(math.frexp(max(a, ones))[1], -cap), cap)
     scaled = value(X * 2.0**-e, ones * 2.0**-e)
     try:
         c = math.ldexp(scaled, 2 * e)
