@@ -240,11 +240,12 @@ def _data_units(
     """The report of the data scaled by ``2**-ex`` (columns) and ``2**-ey`` (y), in place, in
     the data's own units (``np.ldexp``: exact, ``inf`` where a value is beyond float64)."""
     k = np.concatenate([[ey], ey - ex] if fit_intercept else [ey - ex]).astype(int)
-    for key in ("coef", "std_err", "ci_low", "ci_high"):
-        table[key] = np.ldexp(table[key], k)
-    cov[...] = np.ldexp(cov, k[:, None] + k[None, :])
-    for key in ("ssr", "ols_ssr", "scale"):
-        fit[key] = float(np.ldexp(fit[key], 2 * int(ey)))
+    with np.errstate(over="ignore", under="ignore"):
+        for key in ("coef", "std_err", "ci_low", "ci_high"):
+            table[key] = np.ldexp(table[key], k)
+        cov[...] = np.ldexp(cov, k[:, None] + k[None, :])
+        for key in ("ssr", "ols_ssr", "scale"):
+            fit[key] = float(np.ldexp(fit[key], 2 * int(ey)))
     n, shift = fit["n_samples"], fit["n_samples"] * ey * math.log(2.0)
     fit["log_likelihood"] -= shift
     fit["aic"], fit["bic"] = fit["aic"] + 2 * shift, fit["bic"] + 2 * shift

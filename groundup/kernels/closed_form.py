@@ -262,6 +262,7 @@ def moments(
             shift = (m.mean_x, m.mean_y)
             s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
             m = _centre(s, shift, w0, xp=xp)
+            _constant_columns(m, X, xp=xp)
     if rescale and _near_range_edge(m, xp=xp):
         ex, ey = range_exponents(X, y, xp=xp)
         if bool(xp.any(ex != 0)) or bool(ey != 0):  # not only zero or constant columns
@@ -271,6 +272,22 @@ def moments(
             )
             m.exponents = (ex, ey)
     return m
+
+
+def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
+    """Columns whose spread is within the rounding of their mean (Chan, Golub & LeVeque's
+    bound, as ``StandardScaler``'s) are constant: centred on one of their values, their
+    moments exactly zero (the minimum-norm coefficient 0), not the rounding noise of a
+    weighted mean (which solved to slopes of 1e14). Found where the shift pass ran."""
+    n, eps = X.shape[0], float(xp.finfo(X.dtype).eps)
+    v = xp.linalg.diagonal(m.sxx) / m.n
+    const = v <= n * eps * v + (n * eps * m.mean_x) ** 2
+    if not bool(xp.any(const)):
+        return
+    keep = xp.astype(~const, m.sxx.dtype)
+    m.mean_x = xp.where(const, X[0, :], m.mean_x)
+    m.sxx, m.sxy = m.sxx * (keep[:, None] * keep[None, :]), m.sxy * keep
+    m.pilot = None
 
 
 def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
@@ -290,18 +307,22 @@ def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
 def range_exponents(
     X: Array, y: Array, /, *, power: int = 2, xp: Namespace
 ) -> tuple[Array, Array]:
-    """Exponents ``e`` (integer-valued floats) that bring every column of X, and y, whose
-    largest magnitude ``a`` lies outside ``[(smallest_normal / eps)**(1/power), (max * eps /
-    n)**(1/power)]`` to ``a * 2**-e`` in ``[1, 2)`` (0 for the others): their squares (their
-    ``power``-th powers) and sums then stay inside the dtype's range, and multiplying by
-    ``2**-e`` is exact. ``|e|`` is capped at :func:`exponent_cap` (subnormal data then land
+    """Exponents ``e`` (integer-valued floats) that bring the largest magnitude ``a`` of
+    every column of X, and of y, to ``a * 2**-e`` in ``[1, 2)`` where any of them lies
+    outside ``[(smallest_normal / eps)**(1/power), (max * eps / n)**(1/power)]`` (all zero
+    otherwise): their squares (``power``-th powers) and sums then stay inside the dtype's
+    range, multiplying by ``2**-e`` is exact, and the columns stay equilibrated (scaling
+    only the extreme ones would leave 1e145 between columns, which QR's rank test reads
+    as deficiency). ``|e|`` is capped at :func:`exponent_cap` (subnormal data then land
     near ``2**-52``, still far inside the range)."""
     fi = xp.finfo(X.dtype)
     a = xp.concat([xp.max(xp.abs(X), axis=0), xp.reshape(xp.max(xp.abs(y)), (1,))])
     lo = (fi.smallest_normal / fi.eps) ** (1.0 / power)
     hi = (fi.max * fi.eps / X.shape[0]) ** (1.0 / power)
-    ok = (a == 0) | ((a >= lo) & (a <= hi)) | ~xp.isfinite(a)  # NaN / inf: said elsewhere
-    e = xp.floor(xp.log2(xp.where(ok, xp.ones_like(a), a)))
+    none = (a == 0) | ~xp.isfinite(a)  # zeros stay; NaN / inf are said elsewhere
+    if bool(xp.all(none | ((a >= lo) & (a <= hi)))):
+        none = xp.ones_like(none)
+    e = xp.floor(xp.log2(xp.where(none, xp.ones_like(a), a)))
     cap = float(exponent_cap(fi))
     e = xp.clip(e, -cap, cap)
     return e[:-1], e[-1]

@@ -27,12 +27,13 @@ from groundup.kernels.closed_form import Moments, exponent_cap
 
 def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:
     """The Gram matrix of ``[X, 1]`` (``X`` alone without an intercept) over the total
-    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]``."""
-    G = m.sxx / m.n
+    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]`` (μ is zero for uncentred
+    moments; centred ones serve a fit without an intercept too)."""
+    mu = xp.reshape(m.mean_x, (-1, 1))
+    G = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1))
     if not fit_intercept:
         return G
-    mu = xp.reshape(m.mean_x, (-1, 1))
-    top = xp.concat([G + mu * xp.reshape(m.mean_x, (1, -1)), mu], axis=1)
+    top = xp.concat([G, mu], axis=1)
     one = xp.ones((1, 1), dtype=G.dtype, device=_device(G))
     return xp.concat([top, xp.concat([xp.reshape(m.mean_x, (1, -1)), one], axis=1)], axis=0)
 
