@@ -275,13 +275,12 @@ def moments(
 
 
 def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
-    """Columns whose spread is within the rounding of their mean (Chan, Golub & LeVeque's
-    bound, as ``StandardScaler``'s) are constant: centred on one of their values, their
-    moments exactly zero (the minimum-norm coefficient 0), not the rounding noise of a
-    weighted mean (which solved to slopes of 1e14). Found where the shift pass ran."""
-    n, eps = X.shape[0], float(xp.finfo(X.dtype).eps)
-    v = xp.linalg.diagonal(m.sxx) / m.n
-    const = v <= n * eps * v + (n * eps * m.mean_x) ** 2
+    """Columns whose spread is within a few units of rounding of their mean are constant:
+    centred on one of their values, their moments exactly zero (the minimum-norm
+    coefficient 0), not the rounding noise of a weighted mean (which solved to slopes of
+    1e14). Found where the shift pass ran."""
+    eps = float(xp.finfo(X.dtype).eps)
+    const = xp.linalg.diagonal(m.sxx) / m.n <= (4 * eps * m.mean_x) ** 2
     if not bool(xp.any(const)):
         return
     keep = xp.astype(~const, m.sxx.dtype)
