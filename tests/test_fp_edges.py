@@ -306,3 +306,22 @@ def _compare_reports(base: dict, got: dict, kx: list[int], ky: int) -> None:
         else:
             want = value
         assert got[key] == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), key
+
+
+@pytest.mark.parametrize("kx", [-1000, -500, 500, 1000])
+def test_diagnose_logistic_at_the_edges_of_float64(kx: int) -> None:
+    """The logistic report of ``X * 2**kx`` with the model's slopes times ``2**-kx``: the
+    same z, p-values and likelihoods, coefficients and standard errors scaled exactly."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 2))
+    y = (X @ [1.0, 2.0] + rng.standard_normal(60) > 0).astype(int)
+    model = gu.fit(X, y, model="logistic", method="newton")
+    base = gu.diagnose(model, X, y)
+    model.coef_ = np.ldexp(model.coef_, -kx)
+    got = gu.diagnose(model, np.ldexp(X, kx), y)
+    k = np.array([0, -kx, -kx])
+    for key in ("coef", "std_err", "ci_low", "ci_high"):
+        np.testing.assert_allclose(got.table[key], np.ldexp(base.table[key], k), rtol=1e-9)
+    for key in ("statistic", "p_value"):
+        np.testing.assert_allclose(got.table[key], base.table[key], rtol=1e-9)
+    assert got.fit["log_likelihood"] == pytest.approx(base.fit["log_likelihood"], rel=1e-12)

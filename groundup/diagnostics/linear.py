@@ -233,30 +233,40 @@ def linear_report(
     )
 
 
+SCALED_NOTE = (
+    "Some features or the target are too large or too small for their powers to stay in "
+    "the dtype's range: the statistics were computed on them multiplied by powers of two "
+    "(exact, and undone on the results); the condition number and smallest eigenvalue are "
+    "those of that scaled design."
+)
+
+
+def table_units(table: dict, cov: np.ndarray, k: np.ndarray) -> None:
+    """Coefficients, standard errors, intervals and their covariance times ``2**k`` (per
+    parameter), in place (``np.ldexp``: exact, ``inf`` where beyond float64)."""
+    k = np.asarray(k, dtype=int)
+    with np.errstate(over="ignore", under="ignore"):
+        for key in ("coef", "std_err", "ci_low", "ci_high"):
+            table[key] = np.ldexp(table[key], k)
+        cov[...] = np.ldexp(cov, k[:, None] + k[None, :])
+
+
 def _data_units(
     table: dict, cov: np.ndarray, fit: dict, influence: dict, ex: np.ndarray, ey: float,
     fit_intercept: bool, notes: list[str],
 ) -> None:  # fmt: skip
     """The report of the data scaled by ``2**-ex`` (columns) and ``2**-ey`` (y), in place, in
-    the data's own units (``np.ldexp``: exact, ``inf`` where a value is beyond float64)."""
-    k = np.concatenate([[ey], ey - ex] if fit_intercept else [ey - ex]).astype(int)
-    with np.errstate(over="ignore", under="ignore"):
-        for key in ("coef", "std_err", "ci_low", "ci_high"):
-            table[key] = np.ldexp(table[key], k)
-        cov[...] = np.ldexp(cov, k[:, None] + k[None, :])
+    the data's own units."""
+    table_units(table, cov, np.concatenate([[ey], ey - ex] if fit_intercept else [ey - ex]))
+    with np.errstate(over="ignore"):
         for key in ("ssr", "ols_ssr", "scale"):
             fit[key] = float(np.ldexp(fit[key], 2 * int(ey)))
-    n, shift = fit["n_samples"], fit["n_samples"] * ey * math.log(2.0)
+    shift = fit["n_samples"] * ey * math.log(2.0)
     fit["log_likelihood"] -= shift
     fit["aic"], fit["bic"] = fit["aic"] + 2 * shift, fit["bic"] + 2 * shift
     for key in ("fitted", "residual"):
         influence[key] = influence[key] * 2.0**ey
-    notes.append(
-        "Some features or the target are too large or too small for their fourth powers to "
-        "stay in the dtype's range: the statistics were computed on them multiplied by "
-        "powers of two (exact, and undone on the results); the condition number and "
-        "smallest eigenvalue are those of that scaled design."
-    )
+    notes.append(SCALED_NOTE)
 
 
 def _method_label(model: Any) -> str:
