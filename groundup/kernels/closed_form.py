@@ -290,17 +290,16 @@ def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
 
 
 def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
-    """Whether the sums show squares of the data near or beyond the dtype's range: not
-    finite, or a column's (or y's) sum of squares about zero above ``max * eps`` (no
+    """Whether the sums show squares of the data near or beyond the dtype's range: a
+    column's (or y's) sum of squares about zero not finite, above ``max * eps`` (no
     headroom left for the solve) or below ``smallest_normal / eps`` (its terms lost to
-    underflow, or zero: a zero column, told apart by :func:`range_exponents`)."""
-    if not m.finite(xp=xp):
-        return True
+    underflow, or zero: a zero column, told apart by :func:`range_exponents`). The other
+    sums are bounded by these (Cauchy-Schwarz). One host sync."""
     fi = xp.finfo(m.sxx.dtype)
     diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
     means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
     raw = diag + m.n * means * means
-    return bool(xp.any(raw > fi.max * fi.eps) or xp.any(raw < fi.smallest_normal / fi.eps))
+    return not bool(xp.all((raw <= fi.max * fi.eps) & (raw >= fi.smallest_normal / fi.eps)))
 
 
 def range_exponents(
@@ -907,8 +906,8 @@ def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
         ex, ey = m.exponents
         coef = times_power_of_two(coef, ey - ex, xp=xp)
         b, sse = b * 2.0**ey, sse * 2.0**ey * 2.0**ey
-    finite = xp.isfinite(xp.concat([coef, xp.reshape(b, (1,))]))
-    if not bool(xp.all(finite)):
+    if not bool(xp.all(xp.isfinite(coef)) & xp.isfinite(b)):
+        finite = xp.isfinite(xp.concat([coef, xp.reshape(b, (1,))]))
         bad = [j for j in range(coef.shape[0]) if not bool(finite[j])]
         names = [f"X[:, {j}]" for j in bad] + ([] if bool(finite[-1]) else ["the intercept"])
         kind = f"float{xp.finfo(coef.dtype).bits}"
