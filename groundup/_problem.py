@@ -96,14 +96,15 @@ class EngineProblem:
         if not batch:
             return cv.largest_row(self.X, self.sample_weight, fit_intercept=fit_intercept, xp=xp)
         stats = getattr(self.objective, "stats", None)
+        known = None
         if stats is not None:  # the moments of the squared loss's batch fit: no pass
             G = cv.gram_of_moments(stats, fit_intercept=fit_intercept, xp=xp)
-        else:
-            rows = self.backend.chunk_rows(self.X.shape[1] + 1)
-            G = cv.gram(
-                self.X, self.sample_weight, fit_intercept=fit_intercept, chunk_rows=rows, xp=xp
-            )
-        return cv.largest_eigenvalue(G, xp=xp)
+            known = cv.largest_eigenvalue(G, xp=xp)
+        rows = self.backend.chunk_rows(self.X.shape[1] + 1)
+        sw = self.sample_weight
+        return cv.gram_curvature(
+            self.X, sw, fit_intercept=fit_intercept, chunk_rows=rows, known=known, xp=xp
+        )
 
     def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float:
         """How far the training loss at ``(W, b)`` is above its minimum, in the units of the

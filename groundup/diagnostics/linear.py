@@ -20,6 +20,7 @@ from groundup._validation import check_finite
 from groundup.backends import Backend, to_numpy
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
+from groundup.kernels.closed_form import range_exponents, times_power_of_two
 
 __all__ = ["linear_report"]
 
@@ -81,6 +82,13 @@ def linear_report(
     (on the model's device) and ``y`` (any library; one column of ``len(X)`` rows)."""
     xp = be.xp
     y = _target(y, be, X.dtype)
+    # Columns (and y) whose fourth powers (the residuals' kurtosis) would leave the dtype's
+    # range are multiplied by powers of two (exact): every statistic is computed on them,
+    # and those in the data's units are brought back at the end (:func:`_data_units`).
+    ex, ey = range_exponents(X, y, power=4, xp=xp)
+    scaled = bool(xp.any(ex != 0)) or bool(ey != 0)
+    if scaled:
+        X, y = X * 2.0**-ex, y * 2.0**-ey
     n, d = X.shape
     dt = X.dtype
     eps = float(xp.finfo(dt).eps)
@@ -100,6 +108,14 @@ def linear_report(
         intercept = _on(be, model.intercept_, dt)
     else:
         intercept = xp.zeros((), dtype=dt, device=_device(X))
+    if not bool(xp.all(xp.isfinite(coef))) or not bool(xp.isfinite(intercept)):
+        msg = (
+            "The model's coef_ or intercept_ is not finite: there is nothing to diagnose. "
+            "Refit it (scaling X or y first where its answer lies beyond the dtype's range)."
+        )
+        raise ValueError(msg)
+    if scaled:
+        coef, intercept = times_power_of_two(coef, ex - ey, xp=xp), intercept * 2.0**-ey
     fitted = X @ coef + intercept
     resid = y - fitted
     ssr = float(xp.sum(resid * resid))
@@ -193,6 +209,8 @@ def linear_report(
         "studentized_external": infl.studentized_external,
         "cooks_distance": infl.cooks_distance, "dffits": infl.dffits,
     }  # fmt: skip
+    if scaled:
+        _data_units(table, cov_h, fit, influence, to_numpy(ex), float(ey), fit_intercept, notes)
     return DiagnosticReport(
         kind="linear",
         model_name=type(model).__name__,
@@ -213,6 +231,42 @@ def linear_report(
         dtype="float32" if dt == xp.float32 else "float64",
         cov=cov_h,
     )
+
+
+SCALED_NOTE = (
+    "Some features or the target are too large or too small for their powers to stay in "
+    "the dtype's range: the statistics were computed on them multiplied by powers of two "
+    "(exact, and undone on the results); the condition number and smallest eigenvalue are "
+    "those of that scaled design."
+)
+
+
+def table_units(table: dict, cov: np.ndarray, k: np.ndarray) -> None:
+    """Coefficients, standard errors, intervals and their covariance times ``2**k`` (per
+    parameter), in place (``np.ldexp``: exact, ``inf`` where beyond float64)."""
+    k = np.asarray(k, dtype=int)
+    with np.errstate(over="ignore", under="ignore"):
+        for key in ("coef", "std_err", "ci_low", "ci_high"):
+            table[key] = np.ldexp(table[key], k)
+        cov[...] = np.ldexp(cov, k[:, None] + k[None, :])
+
+
+def _data_units(
+    table: dict, cov: np.ndarray, fit: dict, influence: dict, ex: np.ndarray, ey: float,
+    fit_intercept: bool, notes: list[str],
+) -> None:  # fmt: skip
+    """The report of the data scaled by ``2**-ex`` (columns) and ``2**-ey`` (y), in place, in
+    the data's own units."""
+    table_units(table, cov, np.concatenate([[ey], ey - ex] if fit_intercept else [ey - ex]))
+    with np.errstate(over="ignore"):
+        for key in ("ssr", "ols_ssr", "scale"):
+            fit[key] = float(np.ldexp(fit[key], 2 * int(ey)))
+    shift = fit["n_samples"] * ey * math.log(2.0)
+    fit["log_likelihood"] -= shift
+    fit["aic"], fit["bic"] = fit["aic"] + 2 * shift, fit["bic"] + 2 * shift
+    for key in ("fitted", "residual"):
+        influence[key] = influence[key] * 2.0**ey
+    notes.append(SCALED_NOTE)
 
 
 def _method_label(model: Any) -> str:

@@ -12,8 +12,10 @@ from scipy import stats
 
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
+from groundup.diagnostics.linear import SCALED_NOTE, table_units
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
+from groundup.kernels.closed_form import range_exponents
 
 __all__ = ["logit_report"]
 
@@ -63,6 +65,14 @@ def logit_report(
     if n <= p:
         msg = f"Found n_samples={n}: inference on {p} parameters needs at least {p + 1} samples."
         raise ValueError(msg)
+    # Columns whose squares would leave the dtype's range, times powers of two (exact;
+    # the coefficients in their units, undone on the table below).
+    zeros = xp.zeros((n,), dtype=dt, device=_device(X))
+    ex = np.asarray(to_numpy(range_exponents(X, zeros, xp=xp)[0]), dtype=np.float64)
+    k = np.concatenate([[0.0], ex]) if fi else ex
+    if ex.any():
+        X = X * be.asarray(np.ldexp(1.0, -ex.astype(int)), dtype=dt)
+        params_h = np.ldexp(params_h, k.astype(int))
     Z = X
     if fi:
         ones = xp.ones((n, 1), dtype=dt, device=_device(X))
@@ -104,6 +114,9 @@ def logit_report(
         notes.append(
             "The model has no intercept; LL-Null is the constant-only model's, as in statsmodels."
         )
+    if ex.any():
+        table_units(table, cov, -k)
+        notes.append(SCALED_NOTE)
     fit = {
         "n_samples": n, "n_params": p, "df_model": df_model, "df_resid": n - p,
         "log_likelihood": llf, "ll_null": llnull, "llr": llr,

@@ -68,6 +68,9 @@ class Moments:
     syy: Array
     pilot: Pilot | None = None  # residual products about a pilot solution
     centred: bool = True  # about the means (an intercept); False: uncentred, means zero
+    #: ``(ex, ey)``: the sums are those of ``X * 2**-ex`` and ``y * 2**-ey`` (columns whose
+    #: squares would leave the dtype's range; :func:`range_exponents`), else ``None``.
+    exponents: tuple[Array, Array] | None = None
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
@@ -204,6 +207,7 @@ def moments(
     fit_intercept: bool = True,
     chunk_rows: int | None = None,
     pilot: bool = True,
+    rescale: bool = False,
     xp: Namespace,
 ) -> Moments:
     """Accumulate the sufficient statistics of ``y ~ X`` in one pass over row chunks.
@@ -227,6 +231,12 @@ def moments(
         Also gather the residual products about a pilot solution solved from the first
         chunk (:class:`Pilot`), for a refinement without a second pass. Only where the first
         chunk is at most ``PILOT_SHARE`` of the data and its least-squares problem solves.
+    rescale : bool
+        Where the sums show squares of the data near or beyond the dtype's range (values of
+        1e±300 in float64, 1e±38 in float32), redo the pass on columns (and y) multiplied by
+        exact powers of two (:func:`range_exponents`, in ``Moments.exponents``; the solution
+        comes back by :func:`data_units`). Finite input is then never lost to overflow or
+        underflow; the max-abs pass this costs is made only where the sums call for it.
     xp : namespace
 
     Returns
@@ -246,13 +256,74 @@ def moments(
         )
         if first is not None:
             m.pilot = Pilot(w0, s.rx, s.rr)
-        return m
-    m = _centre(s, None, w0, xp=xp)
-    if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
-        shift = (m.mean_x, m.mean_y)
-        s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
-        m = _centre(s, shift, w0, xp=xp)
+    else:
+        m = _centre(s, None, w0, xp=xp)
+        if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
+            shift = (m.mean_x, m.mean_y)
+            s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
+            m = _centre(s, shift, w0, xp=xp)
+            _constant_columns(m, X, xp=xp)
+    if rescale and _near_range_edge(m, xp=xp):
+        ex, ey = range_exponents(X, y, xp=xp)
+        if bool(xp.any(ex != 0)) or bool(ey != 0):  # not only zero or constant columns
+            Xs, ys = X * 2.0**-ex, y * 2.0**-ey
+            m = moments(
+                Xs, ys, sample_weight, fit_intercept=fit_intercept, chunk_rows=chunk_rows, xp=xp
+            )
+            m.exponents = (ex, ey)
     return m
+
+
+def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
+    """Columns whose spread is within a few units of rounding of their mean are constant:
+    centred on one of their values, their moments exactly zero (the minimum-norm
+    coefficient 0), not the rounding noise of a weighted mean (which solved to slopes of
+    1e14). Found where the shift pass ran."""
+    eps = float(xp.finfo(X.dtype).eps)
+    const = xp.linalg.diagonal(m.sxx) / m.n <= (4 * eps * m.mean_x) ** 2
+    if not bool(xp.any(const)):
+        return
+    keep = xp.astype(~const, m.sxx.dtype)
+    m.mean_x = xp.where(const, X[0, :], m.mean_x)
+    m.sxx, m.sxy = m.sxx * (keep[:, None] * keep[None, :]), m.sxy * keep
+    m.pilot = None
+
+
+def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
+    """Whether the sums show squares of the data near or beyond the dtype's range: a
+    column's (or y's) sum of squares about zero not finite, above ``max * eps`` (no
+    headroom left for the solve) or below ``smallest_normal / eps`` (its terms lost to
+    underflow, or zero: a zero column, told apart by :func:`range_exponents`). The other
+    sums are bounded by these (Cauchy-Schwarz). One host sync."""
+    fi = xp.finfo(m.sxx.dtype)
+    diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
+    means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
+    raw = diag + m.n * means * means
+    return not bool(xp.all((raw <= fi.max * fi.eps) & (raw >= fi.smallest_normal / fi.eps)))
+
+
+def range_exponents(
+    X: Array, y: Array, /, *, power: int = 2, xp: Namespace
+) -> tuple[Array, Array]:
+    """Exponents ``e`` (integer-valued floats) that bring the largest magnitude ``a`` of
+    every column of X, and of y, to ``a * 2**-e`` in ``[1, 2)`` where any of them lies
+    outside ``[(smallest_normal / eps)**(1/power), (max * eps / n)**(1/power)]`` (all zero
+    otherwise): their squares (``power``-th powers) and sums then stay inside the dtype's
+    range, multiplying by ``2**-e`` is exact, and the columns stay equilibrated (scaling
+    only the extreme ones would leave 1e145 between columns, which QR's rank test reads
+    as deficiency). ``|e|`` is capped at :func:`exponent_cap` (subnormal data then land
+    near ``2**-52``, still far inside the range)."""
+    fi = xp.finfo(X.dtype)
+    a = xp.concat([xp.max(xp.abs(X), axis=0), xp.reshape(xp.max(xp.abs(y)), (1,))])
+    lo = (fi.smallest_normal / fi.eps) ** (1.0 / power)
+    hi = (fi.max * fi.eps / X.shape[0]) ** (1.0 / power)
+    none = (a == 0) | ~xp.isfinite(a)  # zeros stay; NaN / inf are said elsewhere
+    if bool(xp.all(none | ((a >= lo) & (a <= hi)))):
+        none = xp.ones_like(none)
+    e = xp.floor(xp.log2(xp.where(none, xp.ones_like(a), a)))
+    cap = float(exponent_cap(fi))
+    e = xp.clip(e, -cap, cap)
+    return e[:-1], e[-1]
 
 
 def _pilot(
@@ -512,6 +583,11 @@ class DataPasses:
     sample_weight: Array | None
     chunk_rows: int | None
     xp: Namespace
+
+    def __post_init__(self) -> None:
+        if self.m.exponents is not None:  # the moments are those of the scaled data
+            ex, ey = self.m.exponents
+            self.X, self.y = self.X * 2.0**-ex, self.y * 2.0**-ey
 
     def products(self, coef: Array, /) -> tuple[Array, Array]:
         return centred_products(
@@ -800,6 +876,53 @@ def beta_solution(
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
     """``mean_y - mean_x . coef`` (0-d)."""
     return m.mean_y - xp.sum(m.mean_x * coef)
+
+
+def exponent_cap(finfo: Any) -> int:
+    """The largest ``|e|`` of a scaling power of two ``2**e``: 1022 for float64, 126 for
+    float32, so that ``2**e``, and each half of a sum of two (:func:`times_power_of_two`),
+    is a normal number."""
+    return math.frexp(float(finfo.max))[1] - 2
+
+
+def times_power_of_two(a: Array, k: Array, /, *, xp: Namespace) -> Array:
+    """``a * 2**k`` for integer-valued ``k`` as large as twice the exponents of
+    :func:`range_exponents`: by two powers of two that are each representable (exact where
+    the result is a normal number)."""
+    half = xp.floor(k / 2.0)
+    return a * 2.0**half * 2.0 ** (k - half)
+
+
+def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
+    """``sol`` (found from ``m``) in the data's own units, with its intercept (zero without
+    one): the powers of two of ``m.exponents`` undone, exactly (``coef_j 2**(ey - ex_j)``,
+    :func:`times_power_of_two`). A coefficient or intercept beyond
+    the dtype's range (or not finite for any other reason) is a clear error naming it."""
+    coef, sse = sol.coef, sol.sse
+    b = sol.intercept if sol.intercept is not None else intercept_from_means(coef, m, xp=xp)
+    if not m.centred:
+        b = xp.zeros_like(b)
+    if m.exponents is not None:
+        ex, ey = m.exponents
+        coef = times_power_of_two(coef, ey - ex, xp=xp)
+        b, sse = b * 2.0**ey, sse * 2.0**ey * 2.0**ey
+    if not bool(xp.all(xp.isfinite(coef)) & xp.isfinite(b)):
+        finite = xp.isfinite(xp.concat([coef, xp.reshape(b, (1,))]))
+        bad = [j for j in range(coef.shape[0]) if not bool(finite[j])]
+        names = [f"X[:, {j}]" for j in bad] + ([] if bool(finite[-1]) else ["the intercept"])
+        kind = f"float{xp.finfo(coef.dtype).bits}"
+        what = (  # with exponents, the solve was in range: the answer itself is not
+            f"are beyond {kind}'s range (about |y| / |x_j| for X and y as given)"
+            if m.exponents is not None
+            else f"are not finite: the sums of squares of X and y left {kind}'s range"
+        )
+        msg = (
+            f"The least-squares coefficients of {', '.join(names)} {what}; divide y, or "
+            "multiply those columns, by a power of ten before fitting (or standardise them: "
+            "sklearn.preprocessing.StandardScaler) and undo it on the coefficients."
+        )
+        raise ValueError(msg)
+    return Solution(coef, sol.solver, sol.rank, sol.n_features, sse, b, sol.solve)
 
 
 def merge_moments(a: Moments, b: Moments, /) -> Moments:

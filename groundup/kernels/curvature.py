@@ -22,17 +22,18 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import Moments
+from groundup.kernels.closed_form import Moments, exponent_cap
 
 
 def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:
     """The Gram matrix of ``[X, 1]`` (``X`` alone without an intercept) over the total
-    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]``."""
-    G = m.sxx / m.n
+    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]`` (μ is zero for uncentred
+    moments; centred ones serve a fit without an intercept too)."""
+    mu = xp.reshape(m.mean_x, (-1, 1))
+    G = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1))
     if not fit_intercept:
         return G
-    mu = xp.reshape(m.mean_x, (-1, 1))
-    top = xp.concat([G + mu * xp.reshape(m.mean_x, (1, -1)), mu], axis=1)
+    top = xp.concat([G, mu], axis=1)
     one = xp.ones((1, 1), dtype=G.dtype, device=_device(G))
     return xp.concat([top, xp.concat([xp.reshape(m.mean_x, (1, -1)), one], axis=1)], axis=0)
 
@@ -44,10 +45,12 @@ def gram(
     *,
     fit_intercept: bool,
     chunk_rows: int | None = None,
+    ones: float = 1.0,
     xp: Namespace,
 ) -> Array:
     """The (weighted) Gram matrix of ``[X, 1]`` over the total weight, in one pass of row
-    chunks (a BLAS-3 product each)."""
+    chunks (a BLAS-3 product each). ``ones``: the intercept column's value (``2**-e`` for
+    ``X`` scaled by ``2**-e``)."""
     n, d = X.shape
     dt, dev = X.dtype, _device(X)
     rows = n if chunk_rows is None or chunk_rows >= n else chunk_rows
@@ -63,30 +66,86 @@ def gram(
         G = G + Xw.T @ Xc
         s = s + xp.sum(Xw, axis=0)
     total = float(n) if sample_weight is None else xp.sum(sample_weight)
-    G, s = G / total, s / total
+    G, s = G / total, s * ones / total
     if not fit_intercept:
         return G
     top = xp.concat([G, xp.reshape(s, (-1, 1))], axis=1)
-    one = xp.ones((1, 1), dtype=dt, device=dev)
-    return xp.concat([top, xp.concat([xp.reshape(s, (1, -1)), one], axis=1)], axis=0)
+    corner = xp.full((1, 1), ones * ones, dtype=dt, device=dev)
+    return xp.concat([top, xp.concat([xp.reshape(s, (1, -1)), corner], axis=1)], axis=0)
 
 
 def largest_eigenvalue(G: Array, /, *, xp: Namespace) -> float:
     """The largest eigenvalue of a symmetric positive semi-definite matrix (``nan`` where
-    ``G`` is not finite: NaN / inf in the data)."""
+    ``G`` is not finite: NaN / inf in the data, or overflow)."""
     if not bool(xp.all(xp.isfinite(G))):
         return math.nan
     return float(xp.max(xp.linalg.eigvalsh(G)))
 
 
+def gram_curvature(
+    X: Array,
+    sample_weight: Array | None,
+    /,
+    *,
+    fit_intercept: bool,
+    chunk_rows: int | None = None,
+    known: float | None = None,
+    xp: Namespace,
+) -> float:
+    """The largest eigenvalue of :func:`gram`, kept exact where the squares of X leave the
+    dtype's range (:func:`_in_range`). ``known``: that eigenvalue as found already (from
+    the moments), for a pass over X only where it is out of range."""
+
+    def value(Xs: Array, ones: float) -> float:
+        G = gram(
+            Xs, sample_weight, fit_intercept=fit_intercept, chunk_rows=chunk_rows, ones=ones, xp=xp
+        )
+        return largest_eigenvalue(G, xp=xp)
+
+    return _in_range(value, X, fit_intercept=fit_intercept, known=known, xp=xp)
+
+
 def largest_row(
     X: Array, sample_weight: Array | None, /, *, fit_intercept: bool, xp: Namespace
 ) -> float:
-    """``max_i w_i (‖x_i‖² + fit_intercept)``: the largest single-sample curvature."""
-    sq = xp.sum(X * X, axis=1) + float(fit_intercept)
-    if sample_weight is not None:
-        sq = sq * sample_weight
-    return float(xp.max(sq)) if sq.shape[0] else 0.0
+    """``max_i w_i (‖x_i‖² + fit_intercept)``: the largest single-sample curvature, kept
+    exact where the squares of X leave the dtype's range (:func:`_in_range`)."""
+
+    def value(Xs: Array, ones: float) -> float:
+        sq = xp.sum(Xs * Xs, axis=1) + ones * ones
+        if sample_weight is not None:
+            sq = sq * sample_weight
+        return float(xp.max(sq)) if sq.shape[0] else 0.0
+
+    return _in_range(value, X, fit_intercept=fit_intercept, xp=xp)
+
+
+def _in_range(
+    value: Any, X: Array, /, *, fit_intercept: bool, known: float | None = None, xp: Namespace
+) -> float:
+    """``value(X, ones)``, a curvature (a sum of squares of ``[X, ones]``), as it is, or
+    where that left the dtype's range (not finite, or below ``smallest_normal / eps``) from
+    ``[X, 1]`` times one power of two ``2**-e`` (``e`` from the largest magnitude of X, and
+    the intercept's 1), times ``4**e``: exact. A Python float: ``inf`` beyond float64, at
+    least the smallest positive one where positive."""
+    ones = float(fit_intercept)
+    c = value(X, ones) if known is None else known
+    fi = xp.finfo(X.dtype)
+    if fi.smallest_normal / fi.eps <= c <= fi.max * fi.eps or X.shape[0] == 0:
+        return c
+    if known is not None and not math.isfinite(c):
+        return c  # the moments a fit runs on overflowed: that fit cannot run
+    a = float(xp.max(xp.abs(X)))
+    if not math.isfinite(a) or max(a, ones) == 0:  # NaN / inf (said by the caller), zeros
+        return c
+    cap = exponent_cap(fi)
+    e = min(max(math.frexp(max(a, ones))[1], -cap), cap)
+    scaled = value(X * 2.0**-e, ones * 2.0**-e)
+    try:
+        c = math.ldexp(scaled, 2 * e)
+    except OverflowError:
+        return math.inf
+    return max(c, math.ulp(0.0)) if scaled > 0 else c
 
 
 def hessian_factor(loss: str, n_classes: int = 2) -> float:
@@ -98,10 +157,25 @@ def hessian_factor(loss: str, n_classes: int = 2) -> float:
     return 0.25 if n_classes == 2 else 0.5
 
 
-def safe_rate(curvature: float, *, q: float, alpha: float) -> float:
-    """``1 / (q curvature + alpha)``: the step of ``eta0="auto"``."""
+def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf) -> float:
+    """``1 / (q curvature + alpha)``: the step of ``eta0="auto"`` (1 for zero features).
+    A clear error where it is beyond ``top`` (the largest number of the fit's dtype) or
+    below ``1 / top``: features whose squares leave the dtype's range."""
     L = q * curvature + alpha
-    return 1.0 / L if L > 0 and math.isfinite(L) else 1.0
+    if (curvature == 0 and alpha == 0) or not math.isfinite(L):
+        return 1.0
+    rate = 1.0 / L if L > 0 else math.inf
+    if not 1.0 / top <= rate <= top:
+        size = "huge" if rate < 1.0 else "tiny"
+        curv = f"{L:.3g}" if L > 1e-300 else "below 1e-300"
+        msg = (
+            f"eta0='auto' is 1/L = {rate:.3g} for these features (L = {curv}, the loss's "
+            f"curvature), beyond the range of the fit's dtype: features of {size} magnitude. "
+            "Scale the features (sklearn.preprocessing.StandardScaler) or pass a number as "
+            "eta0."
+        )
+        raise ValueError(msg)
+    return rate
 
 
 def excess_from_hessian(g: Array, H: Array, /, *, xp: Namespace) -> float:

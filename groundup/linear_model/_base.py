@@ -499,7 +499,8 @@ class GroundupEstimator(BaseEstimator):
                 "as eta0."
             )
             raise ValueError(msg)
-        return safe_rate(c, q=self._hessian_factor(), alpha=self._penalty_alpha())
+        top = float(source.compute.xp.finfo(source.dtype).max)  # the step must fit the dtype
+        return safe_rate(c, q=self._hessian_factor(), alpha=self._penalty_alpha(), top=top)
 
     def _auto_rate(self) -> bool:
         return isinstance(self.eta0, str) and self.eta0 == "auto"

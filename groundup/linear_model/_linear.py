@@ -19,7 +19,7 @@ from groundup._validation import answer_in, prepare_predict
 from groundup.backends import Backend
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
-from groundup.kernels.closed_form import beta_solution, intercept_from_means, normal_solution
+from groundup.kernels.closed_form import beta_solution, data_units, normal_solution
 from groundup.linear_model._base import (
     SHARED_ATTRIBUTES,
     SHARED_PARAMETERS,
@@ -260,14 +260,9 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
                 RankDeficientWarning,
                 stacklevel=4,
             )
+        sol = data_units(sol, m, xp=xp)  # the data's units; a clear error where not finite
         self.solver_, self.rank_ = sol.solver, sol.rank
-        self.coef_ = sol.coef
-        if not self.fit_intercept:
-            self.intercept_ = xp.zeros((), dtype=sol.coef.dtype, device=source.device)
-        elif sol.intercept is not None:  # mean(y - X coef), from the accurate residuals
-            self.intercept_ = xp.reshape(xp.asarray(sol.intercept), ())
-        else:
-            self.intercept_ = intercept_from_means(sol.coef, m, xp=xp)
+        self.coef_, self.intercept_ = sol.coef, xp.reshape(xp.asarray(sol.intercept), ())
         self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
         self.n_iter_, self.t_, self.converged_ = 1, 1, True
         self.stop_reason_ = "exact"

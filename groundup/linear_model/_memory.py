@@ -49,7 +49,9 @@ class InMemory:
         """The sufficient statistics in one pass (with the pilot products for refinement)."""
         X, y, sw = self.data.X, self.data.y, self.data.sample_weight
         xp = self.backend.xp
-        m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=self.chunk_rows, xp=xp)
+        m = moments(
+            X, y, sw, fit_intercept=fit_intercept, chunk_rows=self.chunk_rows, rescale=True, xp=xp
+        )
         if not m.finite(xp=xp):
             self.raise_nonfinite()
         return m
