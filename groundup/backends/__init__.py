@@ -158,4 +158,3 @@ def available() -> dict[str, dict[str, Any]]:
                 info["reason"] = f"{type(exc).__name__}: {exc}"
         out[key] = info
     return out
-

@@ -302,9 +302,7 @@ def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
     return not bool(xp.all((raw <= fi.max * fi.eps) & (raw >= fi.smallest_normal / fi.eps)))
 
 
-def range_exponents(
-    X: Array, y: Array, /, *, power: int = 2, xp: Namespace
-) -> tuple[Array, Array]:
+def range_exponents(X: Array, y: Array, /, *, power: int = 2, xp: Namespace) -> tuple[Array, Array]:
     """Exponents ``e`` (integer-valued floats) that bring the largest magnitude ``a`` of
     every column of X, and of y, to ``a * 2**-e`` in ``[1, 2)`` where any of them lies
     outside ``[(smallest_normal / eps)**(1/power), (max * eps / n)**(1/power)]`` (all zero
