@@ -179,6 +179,8 @@ def test_closed_forms_fit_exactly_or_raise(lib: str, dtype: str, data) -> None:
     normal = mag > math.log10(fi.smallest_normal) + 1  # subnormal answers: finite is enough
     got = np.array([_in_data_units(c, int(k) - shift) for c, k in zip(coef, kx, strict=True)])
     tol = 50 * float(fi.eps) * cond**2 * (1.0 + np.max(np.abs(ref_coef)))
+    if flaw == "duplicate":  # the minimum-norm split between equal columns: as the SVD's
+        tol *= 1e3  # null direction rounds (seen: 5.8e-12 against 2.7e-13 on torch)
     np.testing.assert_allclose(got[normal], ref_coef[normal], rtol=0, atol=tol)
     b = _in_data_units(intercept, -shift)
     size = np.max(np.abs(np.asarray(X, dtype=np.float64) * 10.0**-kx))

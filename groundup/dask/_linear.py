@@ -218,12 +218,13 @@ class DaskPasses:
         r, qty = ra[:, : data.d], ra[:, data.d]
         return qr_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
-    def svd(self, ridge: float = 0.0) -> Solution:
+    def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
         """The minimum-norm (or ridge) solution from the SVD of R: X's singular values are
         R's (``svd_lstsq``)."""
         ra, data = self._tsqr(), self.data
         r, qty = ra[:, : data.d], ra[:, data.d]
-        return svd_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
+        rows, dt = data.n, data.dtype
+        return svd_lstsq(r, qty, ridge=ridge, rows=rows, max_rank=max_rank, dtype=dt, xp=HOST.xp)
 
 
 # -- the gradient methods' objectives -------------------------------------------------------

@@ -565,9 +565,10 @@ class LeastSquaresPasses(Protocol):
         if R is rank deficient (:func:`qr_lstsq`)."""
         ...
 
-    def svd(self, ridge: float = 0.0) -> Solution:
+    def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
         """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
-        centred (weighted) data (:func:`svd_lstsq`)."""
+        centred (weighted) data (:func:`svd_lstsq`; ``max_rank``: the rank it cannot
+        exceed)."""
         ...
 
 
@@ -618,10 +619,11 @@ class DataPasses:
         xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
         return qr_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
 
-    def svd(self, ridge: float = 0.0) -> Solution:
+    def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
         """:func:`svd_lstsq` of the centred (weighted) data."""
         xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
-        return svd_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
+        n, dt = self.X.shape[0], self.X.dtype
+        return svd_lstsq(xc, yc, ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp)
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -684,16 +686,28 @@ def qr_lstsq(
 
 
 def svd_lstsq(
-    A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
+    A: Array,
+    b: Array,
+    /,
+    *,
+    ridge: float = 0.0,
+    rows: int,
+    max_rank: int | None = None,
+    dtype: Any,
+    xp: Namespace,
 ) -> Solution:
     """``min |A w - b|^2 + ridge |w|^2`` by SVD of ``A``: the minimum-norm least-squares
     solution without a ridge (singular values below LAPACK's cut-off ``eps * max(rows, d)``
-    relative count as zero), ``V diag(s / (s^2 + ridge)) U^T b`` with one (scikit-learn's
+    relative count as zero, and so do all but the ``max_rank`` largest where the rank is
+    known not to exceed it: centred rows, whose rounding can leave a singular value just
+    above the cut-off), ``V diag(s / (s^2 + ridge)) U^T b`` with one (scikit-learn's
     ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
     d = A.shape[1]
     u, s, vt = xp.linalg.svd(A, full_matrices=False)
     cutoff = _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
     keep = s > cutoff
+    if max_rank is not None:
+        keep = keep & (xp.arange(s.shape[0], device=_device(s)) < max_rank)
     rank = int(xp.sum(xp.astype(keep, xp.int32)))
     safe = xp.where(keep, s, xp.ones_like(s))
     factor = s / (s * s + ridge) if ridge else 1.0 / safe
@@ -761,7 +775,7 @@ def normal_solution(
     if singular:
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
-        return _accurate(passes.svd(), passes, m, ridge, xp=xp)
+        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
         eps = _eps(dtype, xp=xp)
@@ -836,7 +850,7 @@ def beta_solution(
     """
     d = m.sxx.shape[0]
     if not ridge and rank_bound is not None and rank_bound < d:
-        return _accurate(passes.svd(), passes, m, ridge, xp=xp)
+        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
