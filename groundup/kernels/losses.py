@@ -92,48 +92,41 @@ class SquaredLoss(Objective):
         etas: Array,
         alpha: float,
         fit_intercept: bool,
-        l1: float = 0.0,
-        truncation: CumulativeL1 | None = None,
     ) -> tuple[Array, Array]:
         """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows
-        (:class:`~groundup.kernels.objective.ExactSGDEpoch`): a block at a time
-        (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`), or with ``truncation`` a
-        window at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`; offered
-        where ``speculative``).
+        (:class:`~groundup.kernels.objective.ExactSGDEpoch`), a block at a time
+        (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`): ``order`` the visiting
+        order (``None``: natural), ``W`` (n_features, 1), ``b`` (1,), ``etas`` the rate of
+        each update in visiting order, ``alpha`` the L2 decay (``eta * alpha`` at most
+        ``sgd_blocked.MAX_DECAY_STEP``)."""
+        return sgd_blocked_epoch(
+            EpochRows(self.X, self.y, self.sw, order, self.xp),
+            W,
+            b,
+            etas,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
 
-        Parameters
-        ----------
-        order : integer array of shape (n_samples,) or None
-        W : array of shape (n_features, 1)
-        b : array of shape (1,)
-        etas : array of shape (n_samples,)
-            Learning rate of each update, in visiting order.
-        alpha : float
-            L2 decay (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``).
-        fit_intercept : bool
-        l1 : float
-            The L1 strength of the truncation.
-        truncation : CumulativeL1, optional
-            The truncation's state; its ``q`` and ``u`` are carried on in place.
-
-        Returns
-        -------
-        W, b
-        """
-        rows = EpochRows(self.X, self.y, self.sw, order, self.xp)
-        if truncation is None:
-            return sgd_blocked_epoch(
-                rows,
-                W,
-                b,
-                etas,
-                alpha=alpha,
-                fit_intercept=fit_intercept,
-                solve_triangular=self.solve_triangular,
-                xp=self.xp,
-            )
+    def l1_sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+        l1: float,
+        truncation: CumulativeL1,
+    ) -> tuple[Array, Array]:
+        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
+        update (:class:`~groundup.kernels.objective.ExactL1SGDEpoch`), a window at a time
+        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`; offered where
+        ``speculative``); the truncation's ``q`` and ``u`` are carried on in place."""
         W, b, truncation.q, truncation.u = l1_sgd_epoch(
-            rows,
+            EpochRows(self.X, self.y, self.sw, order, self.xp),
             W,
             b,
             etas,

@@ -11,7 +11,7 @@ the method):
   squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`; the log-loss's,
   :mod:`groundup.kernels.sgd_logistic_blocked`, which reads each window's convergence on the
   host and so is taken only on host backends);
-- :class:`ExactL1SGDEpoch`: ``sgd_epoch`` that also takes the cumulative L1 truncation
+- :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
   (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
 
 Either gives the iterates of the plain update from ``batch_grad`` to rounding
@@ -202,23 +202,35 @@ class ExactSGDEpoch(Protocol):
         etas: Array,
         alpha: float,
         fit_intercept: bool,
-        l1: float = 0.0,
-        truncation: CumulativeL1 | None = None,
         /,
     ) -> tuple[Array, Array]:
         """The iterates of ``n_samples`` one-sample updates in ``order`` (``None``: natural
         order), ``etas`` the learning rate of each (an array on the device). The engine uses
-        it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``. With ``truncation`` (an
-        :class:`ExactL1SGDEpoch` only): each update is followed by the cumulative L1
-        truncation of strength ``l1``, whose state ``truncation.q``, ``truncation.u`` the
-        epoch carries on in place."""
+        it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
         ...
 
 
 @runtime_checkable
-class ExactL1SGDEpoch(ExactSGDEpoch, Protocol):
-    """May-use capability: ``sgd_epoch`` with the cumulative L1 truncation
+class ExactL1SGDEpoch(Protocol):
+    """May-use capability: the one-sample epoch with the cumulative L1 truncation
     (:mod:`groundup.kernels.sgd_l1_blocked`). The engine uses it where the objective's
     ``speculative`` is true (a host backend: the window's check reads a flag)."""
 
     speculative: bool
+
+    def l1_sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+        l1: float,
+        truncation: CumulativeL1,
+        /,
+    ) -> tuple[Array, Array]:
+        """``sgd_epoch`` with each update followed by the cumulative L1 truncation of
+        strength ``l1``, whose state ``truncation.q``, ``truncation.u`` the epoch carries on
+        in place."""
+        ...
