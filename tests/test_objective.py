@@ -1,5 +1,5 @@
-"""The engines' protocols (``kernels/objective.py``): every objective in ``kernels/`` is what its
-engine requires and has the capabilities the module's table lists; an objective with only the
+"""The engine's contract (``kernels/objective.py``): every objective in ``kernels/`` is an
+``Objective`` with the capabilities the module's table lists; an objective with only the
 required methods runs every method of the engine and gives the reference's iterates."""
 
 from __future__ import annotations
@@ -36,14 +36,18 @@ def test_every_objective_conforms(make, exact):
     assert isinstance(obj, ExactSGDEpoch) is exact
 
 
-class RequiredOnly:
+class RequiredOnly(Objective):
     """An objective with only what :class:`Objective` requires (the squared loss's methods,
-    none of its fast-path capabilities)."""
+    none of its capabilities)."""
 
     def __init__(self, loss: SquaredLoss) -> None:
-        self.outputs, self.batch_grad, self.batch_step = 1, loss.batch_grad, loss.batch_step
-        self.full_grad, self.losses, self.zero_loss = loss.full_grad, loss.losses, loss.zero_loss
+        super().__init__(loss.X, loss.y, loss.sw, xp=xp)
+        self.batch_residuals, self.full_grad = loss.batch_residuals, loss.full_grad
+        self.losses, self.zero_loss = loss.losses, loss.zero_loss
         self.scores, self.keep = loss.scores, loss.keep
+
+    # the abstract methods, bound to the wrapped loss's in __init__
+    batch_residuals = full_grad = losses = zero_loss = scores = keep = None
 
 
 @pytest.mark.parametrize("batch_size", [1, 16, 40], ids=["sgd", "minibatch", "batch"])

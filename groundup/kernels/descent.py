@@ -515,7 +515,7 @@ class _Loop:
             and c.alpha * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
         ):  # the exact one-sample epoch, a window at a time
             arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
-            return objective.sgd_epoch(
+            return objective.l1_sgd_epoch(
                 order, W, b, arr, c.alpha, self.s.fit_intercept, p.l1, p.l1_state
             )
         rows = EpochRows(self.X, self.y, self.sw, order, xp)

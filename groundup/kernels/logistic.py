@@ -18,14 +18,14 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
-from groundup.kernels.losses import ResidualStep
+from groundup.kernels.objective import Objective
 from groundup.kernels.rows import EpochRows
-from groundup.kernels.sgd_blocked import TriangularSolver
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
 
@@ -99,7 +99,7 @@ class PassResult:
     separated: Array | None = None
 
 
-class LogLoss(ResidualStep):
+class LogLoss(Objective):
     """What the binary and the multinomial log-loss share: the objective of the descent
     engine (one model, or K configurations as the columns of ``W``) and of the Newton
     solver (one model).
@@ -118,27 +118,19 @@ class LogLoss(ResidualStep):
         Binary: 0/1 in X's dtype. Multinomial: integer class codes 0 .. n_classes-1, or the
         one-hot rows in X's dtype.
     sample_weight : array of shape (n_samples,) or None
-    X_val, y_val : arrays, optional
-        Validation data for the early-stopping score (accuracy, unweighted), ``y_val``
-        encoded as ``y``.
-    fit_intercept : bool
-        Whether the Newton parameters include the intercept.
     n_classes : int
         Number of classes (2 for the binary model).
-    chunk_rows : int, optional
-        Rows per chunk of a pass over X (``None``: all rows at once, as on a GPU). A chunk
-        is read from memory once for its margins, its gradient and its Hessian.
     chunk_elements : int, optional
         With ``chunk_rows``: fewer rows per chunk where the margins would exceed this many
         elements (``rows · columns``), so that the temporaries of a wide ``W`` (a sweep's)
         stay in cache.
-    solve_triangular : callable, optional
-        The backend's fast triangular solve for ``sgd_epoch``; the portable solve is used
-        where it returns ``None``.
-    speculative : bool
-        A host backend: ``sgd_epoch``'s windows read their convergence on the host, so the
-        engine takes it only here (elsewhere the one-sample batches, no sync per update).
-    xp : namespace
+    **common
+        :class:`~groundup.kernels.objective.Objective`'s (``X_val``, ``y_val`` for the
+        validation accuracy, ``y_val`` encoded as ``y``; ``fit_intercept`` for Newton's
+        parameters; ``chunk_rows``: a chunk is read once for its margins, gradient and
+        Hessian; ``solve_triangular`` and ``speculative`` for ``sgd_epoch``, whose windows
+        read their convergence on the host, so the engine takes it only where
+        ``speculative``).
     """
 
     name = "log_loss"
@@ -151,28 +143,17 @@ class LogLoss(ResidualStep):
         sample_weight: Array | None,
         /,
         *,
-        X_val: Array | None = None,
-        y_val: Array | None = None,
-        fit_intercept: bool = True,
         n_classes: int = 2,
-        chunk_rows: int | None = None,
         chunk_elements: int | None = None,
-        solve_triangular: TriangularSolver | None = None,
-        speculative: bool = False,
-        xp: Namespace,
+        **common: Any,
     ) -> None:
-        self.X, self.y, self.sw, self.xp = X, y, sample_weight, xp
-        self.solve_triangular, self.speculative = solve_triangular, speculative
-        self.X_val, self.y_val = X_val, y_val
-        self.fit_intercept = fit_intercept
-        self.n_classes = n_classes
+        super().__init__(X, y, sample_weight, **common)
+        self.n_classes, self.chunk_elements = n_classes, chunk_elements
         self.outputs = 1 if n_classes == 2 else n_classes  # columns of W per configuration
-        self.chunk_rows, self.chunk_elements = chunk_rows, chunk_elements
         # The last full evaluation (W, b, PassResult): the engine asks for the losses after
         # an epoch and for the full gradient at the same point at the start of the next one;
         # one fused pass over X answers both.
         self._cache: tuple[Array, Array, PassResult] | None = None
-        self._ones: dict[int, Array] = {}
 
     # -- provided by the subclasses -----------------------------------------------------
     @abstractmethod
@@ -273,10 +254,6 @@ class LogLoss(ResidualStep):
     def scores(self, W: Array, b: Array) -> Array:
         """Validation accuracy of every configuration (the early-stopping score), (K,)."""
         return self.accuracies(self.X_val, self.y_val, None, W, b)
-
-    def score(self, W: Array, b: Array) -> Array:
-        """Validation accuracy of one model, 0-d."""
-        return self.scores(W, b)[0]
 
     def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
         """``W`` and ``b`` restricted to ``columns`` (the configurations ``configs`` that go
