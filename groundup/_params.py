@@ -35,6 +35,8 @@ def canonical_method(method: Any, valid: tuple[str, ...], model: str) -> str:
         hint = ""
         if model == "logistic" and key in ("beta", "normal"):
             hint = " Logistic regression has no closed form: use method='newton' (IRLS)."
+        if model == "linear" and key == "newton":
+            hint = " Newton's method (IRLS) is for logistic regression: model='logistic'."
         names = list(valid) + [a for a, v in ALIASES.items() if v in valid]
         msg = f"Unknown method {method!r} for {model} regression; choose one of {names}.{hint}"
         raise ValueError(msg)

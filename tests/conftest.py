@@ -10,9 +10,9 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import settings  # noqa: E402
 from _cases import CASES, Case  # noqa: E402
 from _helpers import make_regression  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 # CI runs the property tests on a fixed seed (the same examples every run, so that a red CI is
 # a change's doing); elsewhere hypothesis draws new examples each run.

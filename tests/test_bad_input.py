@@ -336,3 +336,18 @@ def test_early_stopping_needs_samples():
             early_stopping=True,
             validation_fraction=0.9,
         )
+
+
+def test_newton_on_a_linear_model_names_the_logistic_model():
+    X, y, _ = make_regression(n=30, d=2, seed=1)
+    with pytest.raises(ValueError, match=r"for logistic regression: model='logistic'"):
+        gu.fit(X, y, method="newton")
+
+
+def test_divergence_message_gives_eta0_once():
+    """A number is shown as given, once (the found value is added only for eta0="auto")."""
+    X, y, _ = make_regression(n=60, d=3, seed=1)
+    est = gu.LinearRegression(method="batch", eta0=50.0, learning_rate="constant", max_iter=50)
+    with pytest.raises(DivergenceError) as err:
+        est.fit(X * 100, y)
+    assert "eta0=50.0, learning_rate='constant'" in str(err.value)

@@ -479,7 +479,7 @@ def test_advice_applies_to_the_command_typed(tmp_path: Path) -> None:
     assert "--scale" not in err
     out = run("fit", str(path), "--target", "target", "--method", "newton")
     assert out.returncode == 2
-    assert "--method newton is for logistic regression: add --model logistic" in out.stderr
+    assert "Newton's method (IRLS) is for logistic regression: --model logistic" in out.stderr
     out = run("fit", str(path), "--target", "target", "--method", "batch",
               "--param", "learning_rate=constant", "--param", "eta0=1e4")  # fmt: skip
     assert out.returncode == 1

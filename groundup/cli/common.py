@@ -27,7 +27,6 @@ __all__ = [
     "check_param_names",
     "cli_words",
     "fail",
-    "newton_hint",
     "names",
     "param_value",
     "parse_params",
@@ -49,14 +48,6 @@ def fail(command: str, message: str, status: int = EXIT_USAGE) -> int:
     """Print ``groundup COMMAND: error: MESSAGE`` to standard error; return ``status``."""
     print(f"groundup {command}: error: {message}", file=sys.stderr)
     return status
-
-
-def newton_hint(model: str, method: str | None) -> str:
-    """`` --method newton is for --model logistic.`` where a linear model was asked for
-    Newton's method, else ``""``."""
-    if model == "linear" and str(method).lower() == "newton":
-        return " --method newton is for logistic regression: add --model logistic."
-    return ""
 
 
 def names(text: str) -> list[str]:

@@ -25,7 +25,6 @@ from groundup.cli.common import (
     check_param_names,
     cli_words,
     fail,
-    newton_hint,
     parse_params,
     relay_warnings,
     translated,
@@ -154,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
                            dtype=args.dtype, **params)  # fmt: skip
     except (ValueError, TypeError, ImportError) as exc:
-        return fail("diagnose", cli_words(str(exc)) + newton_hint(args.model, args.method))
+        return fail("diagnose", cli_words(str(exc)))
     try:
         with relay_warnings("diagnose", _DIAGNOSE_FLAGS):
             report = diagnose(model, X, y, alpha=significance, cov_type=args.cov_type)

@@ -21,7 +21,6 @@ from groundup.cli.common import (
     add_random_state,
     check_param_names,
     fail,
-    newton_hint,
     parse_params,
     relay_warnings,
     translated,
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         )
         backends.resolve(args.backend, args.device)
     except (ValueError, TypeError, ImportError, FileNotFoundError) as exc:
-        raise UsageError(words(str(exc)) + newton_hint(model, method)) from None
+        raise UsageError(words(str(exc))) from None
     if args.features and features is None:  # a built-in data set
         from dataclasses import replace
 

@@ -465,10 +465,11 @@ class GroundupEstimator(BaseEstimator):
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"
+            found = f" ({self.eta0_:.3g})" if self.eta0 == "auto" else ""  # the value once
             msg = (
                 f"Gradient descent diverged: the training loss became {history[epoch - 1]:.4g} "
                 f"at epoch {epoch}, from {reference:.4g} at the start "
-                f"(method={self.method!r}, eta0={self.eta0!r} ({self.eta0_:.3g}), "
+                f"(method={self.method!r}, eta0={self.eta0!r}{found}, "
                 f"learning_rate={self.learning_rate!r}). Lower eta0 or scale the features "
                 "(sklearn.preprocessing.StandardScaler)."
             )
