@@ -364,18 +364,25 @@ class LogLoss(Objective):
 class BinaryLogLoss(LogLoss):
     """Mean binary log-loss of the sigmoid model(s), y in {0, 1}.
 
-    Per sample ``softplus(z) - y z`` (``max(z, 0) = (z + |z|) / 2`` exactly, then
-    ``log1p(exp(-|z|))``) and the residual ``sigmoid(z) - y``, with ``exp`` only ever seeing
-    ``-|z|``.
+    A pass over the training set (the loss, ``batch``'s gradient, Newton's) takes per sample
+    ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y`` from one ``e = exp(-|z|)``, so no
+    margin overflows. A mini-batch update needs the residual only, ``1 / (1 + exp(-z)) - y``:
+    four array operations (``exp`` overflows to ``inf`` only where the probability is below
+    the smallest float, giving 0; the estimators and the sweep fit with floating-point
+    warnings off). Measured on ``benchmarks/bench_sweep.py`` (binary minibatch, NumPy):
+    277 ms with the ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this.
     """
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
-        return sigmoid(Z, xp=self.xp) - self.xp.reshape(y, (-1, 1))
+        return 1.0 / (1.0 + self.xp.exp(-Z)) - self.xp.reshape(y, (-1, 1))
 
     def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
         xp = self.xp
         yc = xp.reshape(y, (-1, 1))
-        return softplus(Z, xp=xp) - yc * Z, sigmoid(Z, xp=xp) - yc
+        e = xp.exp(-xp.abs(Z))
+        inv = 1.0 / (1.0 + e)
+        L = xp.maximum(Z, 0.0) - yc * Z + xp.log1p(e)
+        return L, xp.where(Z >= 0, inv, e * inv) - yc
 
     def hits(self, Z: Array, y: Array, /) -> Array:
         return self.xp.astype(Z > 0, Z.dtype) == self.xp.reshape(y, (-1, 1))
