@@ -303,13 +303,12 @@ def descend_columns(
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     if ref is not None:  # the histories: 0-d arrays on the device, or floats in one transfer
-        host = to_host(xp.concat([ref, *(v for _, v in pending)])) if to_host else None
-        values = iter(host) if host else None
+        flat = iter(to_host(xp.concat([ref, *(v for _, v in pending)]))) if to_host else None
         for j, r in enumerate(results):
-            r.reference_loss = next(values) if values else ref[j]
+            r.reference_loss = next(flat) if flat else ref[j]
         for ids, v in pending:
             for j, k in enumerate(ids):
-                results[k].history.append(next(values) if values else v[j])
+                results[k].history.append(next(flat) if flat else v[j])
     if single and stepper is not None:
         results[0].state = stepper.state
     return results
