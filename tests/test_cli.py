@@ -404,6 +404,11 @@ def test_one_seed_flag_reproducible_by_default_and_recorded(tmp_path: Path) -> N
     record = json.loads((tmp_path / "b" / "run.json").read_text())
     assert record["settings"]["random_state"] == 5
     assert record["settings"]["params"]["random_state"] == 5  # the estimators' shuffling too
+    diag = run("diagnose", str(path), "--target", "target", "--random-state", "4",
+               "--out", str(tmp_path / "d"))  # fmt: skip
+    assert diag.returncode == 0, diag.stderr
+    assert "fitted with --random-state 4" in diag.stdout
+    assert json.loads((tmp_path / "d" / "report.json").read_text())["random_state"] == 4
 
 
 def test_fit_table_output(tmp_path: Path, capsys) -> None:

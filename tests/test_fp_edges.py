@@ -167,12 +167,13 @@ def test_closed_forms_fit_exactly_or_raise(lib: str, dtype: str, data) -> None:
             warnings.simplefilter("ignore", RankDeficientWarning)
             est.fit(*args, **kw)
     except ValueError as err:  # only an answer beyond the dtype's range may fail
-        assert np.any(mag > limit - 0.5), f"representable answer, yet: {err}"
+        assert np.any(mag > limit - 0.5), f"representable answer, yet: {err}"  # noqa: PT017
         _check_error(err, "range")
         return
     coef = np.asarray(est.coef_, dtype=np.float64)
     intercept = float(est.intercept_)
-    assert np.all(np.isfinite(coef)) and math.isfinite(intercept)
+    assert np.all(np.isfinite(coef))
+    assert math.isfinite(intercept)
     assert not np.any(mag > limit + 0.5), "a coefficient beyond the dtype's range fitted"
     # In Z's units (exact decimal rescaling), against scikit-learn on Z.
     shift = 0 if flaw == "zero_y" else ky
@@ -226,7 +227,8 @@ def test_gradient_methods_fit_finite_or_raise(lib: str, dtype: str, data) -> Non
         assert Decimal(1) / (n * T) <= Decimal(float(fi.max)), "a step beyond the dtype fitted"
         assert Decimal(d + 1) / T >= Decimal(float(fi.tiny)) / 2, "a step beyond the dtype"
         assert Decimal(0.5) / n <= Decimal(est.eta0_) * T <= Decimal(2 * (d + 1))
-    assert np.all(np.isfinite(np.asarray(est.coef_))) and math.isfinite(float(est.intercept_))
+    assert np.all(np.isfinite(np.asarray(est.coef_)))
+    assert math.isfinite(float(est.intercept_))
 
 
 def test_the_issues_36_small_cases():

@@ -165,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     # In the command line's words: the level is --significance, not alpha (the penalty).
     words = translated({**FIT_FLAGS, "cov_type": "--cov-type"})
     text = report.summary(words).replace("(alpha = ", "(significance level = ")
+    text += f"\nfitted with --random-state {args.random_state}"
     print(text)
     if args.out:
         if forced:
@@ -172,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
-        (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+        record = {"random_state": args.random_state, **report.to_dict()}
+        (out / "report.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
         report.to_frame("coefficients").to_csv(out / "coefficients.csv")
         if report.kind == "linear":
             report.to_frame("tests").to_csv(out / "tests.csv")
