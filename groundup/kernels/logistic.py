@@ -24,8 +24,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
-from groundup.kernels.objective import Objective
-from groundup.kernels.rows import EpochRows
+from groundup.kernels.objective import BlockedEpochObjective
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
 
@@ -99,7 +98,7 @@ class PassResult:
     separated: Array | None = None
 
 
-class LogLoss(Objective):
+class LogLoss(BlockedEpochObjective):
     """What the binary and the multinomial log-loss share: the objective of the descent
     engine (one model, or K configurations as the columns of ``W``) and of the Newton
     solver (one model).
@@ -187,32 +186,14 @@ class LogLoss(Objective):
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return self.residuals(Xb @ W + b, yb)
 
-    def sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows
-        (:class:`~groundup.kernels.objective.ExactSGDEpoch`), a window at a time
-        (:func:`~groundup.kernels.sgd_logistic_blocked.logistic_sgd_epoch`; one model:
-        ``W`` (n_features, k), ``etas`` the rate of each update in visiting order, ``alpha``
-        the L2 decay with ``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``)."""
-        xp = self.xp
-        Y = xp.reshape(self.y, (-1, 1)) if self.outputs == 1 else self._onehot(self.y, self.X.dtype)
-        return logistic_sgd_epoch(
-            EpochRows(self.X, Y, self.sw, order, xp),
-            W,
-            b,
-            etas,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            solve_triangular=self.solve_triangular,
-            xp=xp,
-        )
+    # sgd_epoch (BlockedEpochObjective's): a window at a time, on these targets
+    epoch_kernel = staticmethod(logistic_sgd_epoch)
+
+    def epoch_targets(self) -> Array:
+        """(n_samples, k) targets of the link: 0/1 for the sigmoid, one-hot for the softmax."""
+        if self.outputs == 1:
+            return self.xp.reshape(self.y, (-1, 1))
+        return self._onehot(self.y, self.X.dtype)
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache

@@ -16,7 +16,7 @@ from typing import Any
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
-from groundup.kernels.objective import Objective
+from groundup.kernels.objective import BlockedEpochObjective
 from groundup.kernels.penalties import CumulativeL1
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import sgd_blocked_epoch
@@ -27,7 +27,7 @@ def _col(v: Array, *, xp: Namespace) -> Array:
     return xp.reshape(v, (-1, 1))
 
 
-class SquaredLoss(Objective):
+class SquaredLoss(BlockedEpochObjective):
     """½ · mean of squared residuals (weighted by ``sample_weight``, normalised to mean 1).
 
     With ``use_moments=True`` the full-batch gradient and the loss come from the sufficient
@@ -83,32 +83,8 @@ class SquaredLoss(Objective):
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return Xb @ W + (b - yb[:, None])
 
-    # -- one-sample epoch ----------------------------------------------------------
-    def sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-    ) -> tuple[Array, Array]:
-        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows
-        (:class:`~groundup.kernels.objective.ExactSGDEpoch`), a block at a time
-        (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`): ``order`` the visiting
-        order (``None``: natural), ``W`` (n_features, 1), ``b`` (1,), ``etas`` the rate of
-        each update in visiting order, ``alpha`` the L2 decay (``eta * alpha`` at most
-        ``sgd_blocked.MAX_DECAY_STEP``)."""
-        return sgd_blocked_epoch(
-            EpochRows(self.X, self.y, self.sw, order, self.xp),
-            W,
-            b,
-            etas,
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            solve_triangular=self.solve_triangular,
-            xp=self.xp,
-        )
+    # -- one-sample epoch: sgd_epoch (BlockedEpochObjective's) a block at a time -------
+    epoch_kernel = staticmethod(sgd_blocked_epoch)
 
     def l1_sgd_epoch(
         self,

@@ -10,7 +10,8 @@ the method):
 - :class:`ExactSGDEpoch`: ``sgd_epoch``, a whole epoch of one-sample updates at once (the
   squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`; the log-loss's,
   :mod:`groundup.kernels.sgd_logistic_blocked`, which reads each window's convergence on the
-  host and so is taken only on host backends);
+  host and so is taken only on host backends); both come from :class:`BlockedEpochObjective`,
+  one method over each loss's blocked kernel;
 - :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
   (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
 
@@ -33,17 +34,19 @@ objectives to it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+from groundup.kernels.rows import EpochRows
 
 if TYPE_CHECKING:
     from groundup.kernels.penalties import CumulativeL1
     from groundup.kernels.sgd_blocked import TriangularSolver
 
-__all__ = ["ExactL1SGDEpoch", "ExactSGDEpoch", "Objective"]
+__all__ = ["BlockedEpochObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "Objective"]
 
 
 class Objective(ABC):
@@ -183,6 +186,44 @@ class Objective(ABC):
         if ones is None:
             ones = self._ones[m] = self.xp.ones((m,), dtype=R.dtype, device=_device(R))
         return ones @ R
+
+
+class BlockedEpochObjective(Objective):
+    """An :class:`Objective` with an exact one-sample epoch (:class:`ExactSGDEpoch`): the
+    epoch's rows in visiting order handed to the loss's blocked kernel, ``epoch_kernel``
+    (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`,
+    :func:`~groundup.kernels.sgd_logistic_blocked.logistic_sgd_epoch`), with the targets as
+    the kernel takes them (``epoch_targets``)."""
+
+    epoch_kernel: Callable[..., tuple[Array, Array]]
+
+    def epoch_targets(self) -> Array:
+        """``y`` as the blocked kernel takes it."""
+        return self.y
+
+    def sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+    ) -> tuple[Array, Array]:
+        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows:
+        ``order`` the visiting order (``None``: natural), ``W`` (n_features, k), ``b``
+        (k,), ``etas`` the rate of each update in visiting order, ``alpha`` the L2 decay
+        (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``)."""
+        return self.epoch_kernel(
+            EpochRows(self.X, self.epoch_targets(), self.sw, order, self.xp),
+            W,
+            b,
+            etas,
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
 
 
 @runtime_checkable

@@ -148,7 +148,6 @@ class Stepper:
         rows = xp.reshape(xp.arange(self.d + 1, device=self.dev), (self.d + 1, 1))
         self.coef_rows = xp.astype(rows < self.d, self.dt)  # 1 for W's rows, 0 for b's
         self.icpt_rows = 1.0 - self.coef_rows
-        self.zero_row = xp.zeros((1, W.shape[1]), dtype=self.dt, device=self.dev)
         kinds: dict[OptimizerSettings, list[int]] = {}
         for j, k in enumerate(self.config_of):
             kinds.setdefault(settings[k].optimizer, []).append(j)
@@ -195,6 +194,7 @@ class Stepper:
             p.l1 = self._row(l1) if any(l1) else None
             p.index = xp.asarray(p.pos, device=self.dev)
         self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
+        self.zero_row = xp.zeros((1, len(self.ids)), dtype=self.dt, device=self.dev)
         inverse = [0] * len(order)
         for j, pos in enumerate(order):
             inverse[pos] = j
@@ -226,7 +226,7 @@ class Stepper:
         mean gradient ``gw``, ``gb`` and the learning rate ``eta`` (a float, or each
         column's, (columns,))."""
         xp = self.xp
-        g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row[:, : gw.shape[1]]])
+        g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row])
         if not self.single:
             eta = xp.reshape(eta, (1, -1))
         if not self.whole:
