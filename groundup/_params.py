@@ -46,7 +46,7 @@ def canonical_method(method: Any, valid: tuple[str, ...], model: str) -> str:
 PENALTIES = (None, "l2", "l1", "elasticnet")
 
 #: The real-valued parameters' ranges: name -> (low, high, low allowed, high allowed, the
-#: range in words). ``tol`` and ``t_max`` may also be None, ``eta0`` "auto".
+#: range in words). ``tol`` and ``t_max`` may also be None, ``eta0`` and ``tol`` "auto".
 _REALS: dict[str, tuple[float, float, bool, bool, str]] = {
     "l1_ratio": (0.0, 1.0, True, True, "in [0, 1]"),
     "momentum": (0.0, 1.0, True, False, "in [0, 1)"),
@@ -57,7 +57,7 @@ _REALS: dict[str, tuple[float, float, bool, bool, str]] = {
     "alpha": (0.0, math.inf, True, True, ">= 0"),
     "eta0": (0.0, math.inf, False, True, "> 0 or 'auto'"),
     "power_t": (-math.inf, math.inf, True, True, "a real number"),
-    "tol": (0.0, math.inf, True, True, ">= 0 or None"),
+    "tol": (0.0, math.inf, True, True, ">= 0, 'auto' or None"),
     "validation_fraction": (0.0, 1.0, False, False, "in (0, 1)"),
     "decay": (0.0, math.inf, True, True, ">= 0"),
     "drop": (0.0, 1.0, False, True, "in (0, 1]"),
@@ -66,6 +66,7 @@ _REALS: dict[str, tuple[float, float, bool, bool, str]] = {
     "t_max": (0.0, math.inf, False, True, "> 0 (epochs) or None"),
     "t1": (0.0, math.inf, False, True, "> 0"),
 }
+AUTO = ("eta0", "tol")  # parameters that may be "auto"
 _COUNTS = ("max_iter", "n_iter_no_change", "batch_size")  # integers >= 1
 _FLAGS = ("fit_intercept", "shuffle", "early_stopping", "warm_start")
 
@@ -97,7 +98,7 @@ def check_params(est: Any) -> None:
     for name, (low, high, low_in, high_in, words) in _REALS.items():
         v = getattr(est, name)
         # None: tol (no check), t_max (max_iter), l1_ratio unused (scikit-learn 1.8's)
-        if v is None and name in ("tol", "t_max", "l1_ratio") or name == "eta0" and v == "auto":
+        if v is None and name in ("tol", "t_max", "l1_ratio") or name in AUTO and v == "auto":
             continue
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             msg = f"{name} must be a real number, got {v!r} ({type(v).__name__})."
@@ -113,6 +114,10 @@ def check_params(est: Any) -> None:
         if v < 1:
             msg = f"{name} must be >= 1, got {v}."
             raise ValueError(msg)
+    v = est.precondition
+    if not (isinstance(v, bool) or isinstance(v, str) and v == "auto"):
+        msg = f"precondition must be 'auto', True or False, got {est.precondition!r}."
+        raise ValueError(msg)
     for name in _FLAGS:
         if not isinstance(getattr(est, name), bool):
             msg = f"{name} must be True or False, got {getattr(est, name)!r}."

@@ -17,12 +17,12 @@ from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
 from groundup.kernels.closed_form import Moments, moments
-from groundup.kernels.descent import DescentResult, DescentSettings, descend
+from groundup.kernels.descent import Certificate, DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState
 
-__all__ = ["DataSource", "EngineProblem", "TrainingProblem", "objective_excess"]
+__all__ = ["DataSource", "EngineProblem", "TrainingProblem", "certificate"]
 
 
 class TrainingProblem(Protocol):
@@ -40,7 +40,7 @@ class TrainingProblem(Protocol):
     def rows(self) -> int: ...  # the number of training rows
     def updates_per_epoch(self, batch_size: int) -> int: ...
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
-    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float: ...
+    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate: ...
 
 
 class DataSource(Protocol):
@@ -57,6 +57,7 @@ class DataSource(Protocol):
     device: Any
 
     def raise_nonfinite(self) -> None: ...  # locate NaN / inf in X, if X holds any
+    def preconditioned(self, *, target: bool, center: bool) -> tuple[DataSource, Any]: ...
     def moments(self, *, fit_intercept: bool) -> Moments: ...
     def least_squares(self, m: Moments) -> Any: ...  # the closed form's further passes
     def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem: ...
@@ -106,11 +107,10 @@ class EngineProblem:
             self.X, sw, fit_intercept=fit_intercept, chunk_rows=rows, known=known, xp=xp
         )
 
-    def excess(self, W: Array, b: Array, *, alpha: float, fit_intercept: bool) -> float:
-        """How far the training loss at ``(W, b)`` is above its minimum, in the units of the
-        loss history: :func:`objective_excess`."""
-        return objective_excess(
-            self.objective, W, b, alpha=alpha, fit_intercept=fit_intercept, backend=self.backend
+    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate:
+        """How far the objective at a model is above its minimum: :func:`certificate`."""
+        return certificate(
+            self.objective, [alpha], fit_intercept=fit_intercept, floor=floor, backend=self.backend
         )
 
     @property
@@ -132,11 +132,13 @@ class EngineProblem:
         t0: int,
         start_loss: Array | None,
         state: UpdateState | None = None,
+        certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """The descent engine over the rows, every epoch's order drawn on the host from
         ``rng`` (the same order on every backend); the history comes home in one sync.
         Returns the result, the loss history and the reference loss (for divergence).
-        ``state``: where the optimiser, the average and the L1 truncation start."""
+        ``state``: where the optimiser, the average and the L1 truncation start;
+        ``certificate``: what ``tol="auto"`` reads."""
         be, xp = self.backend, self.backend.xp
         n = self.rows
         res = descend(
@@ -152,25 +154,28 @@ class EngineProblem:
             t_start=t0,
             start_loss=start_loss,
             state=state,
+            certificate=certificate,
             xp=xp,
         )
         values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
         return res, values[:-1], float(values[-1])
 
 
-def objective_excess(
-    objective: Any, W: Array, b: Array, *, alpha: float, fit_intercept: bool, backend: Backend
-) -> float:
-    """How far ``objective``'s training loss at ``(W, b)`` is above its minimum, in the units
-    of its ``loss`` (MSE for the squared loss, mean log-loss): exactly, from the moments, for
-    the squared loss (a pass to gather them where the fit had none), else the Newton
-    decrement of one pass (:mod:`groundup.kernels.curvature`)."""
+def certificate(
+    objective: Any, alphas: list[Any], *, fit_intercept: bool, floor: float, backend: Backend
+) -> Certificate:
+    """How far ``objective`` (loss + ½ Σ alpha w², ``alphas`` one L2 strength per
+    configuration) at a model is above its minimum, relative to it (floored at ``floor``, in
+    the objective's units): exactly, from the moments, for the squared loss (a pass to
+    gather them where the fit had none), else the Newton decrement of one pass
+    (:mod:`groundup.kernels.curvature`)."""
     xp = backend.xp
     if isinstance(objective, SquaredLoss):
         m = objective.stats
         if m is None:
             rows = backend.chunk_rows(objective.X.shape[1] + 1)
             m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
-        half = cv.squared_excess(m, W[:, 0], b[0], alpha=alpha, fit_intercept=fit_intercept, xp=xp)
-        return 2.0 * half  # ½ MSE -> MSE
-    return cv.log_excess(objective, W, b, alpha=alpha, xp=xp)
+        check = cv.SquaredCertificate(m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp)
+    else:
+        check = cv.LogCertificate(objective, alphas, floor=floor, xp=xp)
+    return Certificate(check.relative_excess, cheap=check.cheap)

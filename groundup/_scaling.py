@@ -131,3 +131,76 @@ def raw_units(
     mean, scale = _device_pair(std, coef, backend)
     c = coef / scale
     return c, intercept - xp.sum(c * mean, axis=-1)
+
+
+@dataclass(frozen=True)
+class Preconditioner:
+    """A gradient fit's change of variables (``precondition``): descent on
+    ``x' = (x - mean) / scale`` and, for least squares, ``y' = (y - y_mean) / y_scale``.
+
+    The objective is the same up to the factor ``y_scale²`` (least squares), so its minimum
+    is the same; the model ``(W', b')`` of the new variables is ``W = W' y_scale / scale``,
+    ``b = y_mean + y_scale b' - mean · W`` in the data's units. A penalty keeps its meaning
+    on the data's coefficients: the L2 strength of feature j becomes ``alpha / scale_j²``
+    and the L1 one ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`).
+    ``x``: the features' :class:`Standardization` (centred with an intercept).
+    """
+
+    x: Standardization
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+
+    @classmethod
+    def of(
+        cls,
+        X: Array,
+        y: Array | None,
+        sample_weight: Array | None,
+        *,
+        center: bool,
+        backend: Backend,
+    ) -> Preconditioner:
+        """The training rows' statistics (``y``: least squares' target, else None)."""
+        x = fit_standardization(X, sample_weight, center=center, backend=backend)
+        if y is None:
+            return cls(x)
+        t = fit_standardization(
+            backend.xp.reshape(y, (-1, 1)), sample_weight, center=center, backend=backend
+        )
+        return cls(x, float(t.mean[0]), float(t.scale[0]))
+
+    @property
+    def loss_factor(self) -> float:
+        """The squared loss in the data's units over the loss in the new variables."""
+        return self.y_scale**2
+
+    def data(self, X: Array, y: Array, *, target: bool, backend: Backend) -> tuple[Array, Array]:
+        """``X'`` and (``target``: least squares) ``y'``."""
+        Xs = standardize(X, self.x, backend=backend)
+        return Xs, (y - self.y_mean) / self.y_scale if target else y
+
+    def _columns(self, like: Array, backend: Backend) -> tuple[Array, Array]:
+        mean, scale = _device_pair(self.x, like, backend)
+        return backend.xp.reshape(mean, (-1, 1)), backend.xp.reshape(scale, (-1, 1))
+
+    def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
+        """The model in the data's units, from ``W'`` (n_features, k), ``b'`` (k,)."""
+        mean, scale = self._columns(W, backend)
+        W = W * (self.y_scale / scale)
+        return W, self.y_mean + self.y_scale * b - backend.xp.sum(mean * W, axis=0)
+
+    def inward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
+        """The inverse of :meth:`outward` (a warm start's model in the new variables)."""
+        mean, scale = self._columns(W, backend)
+        b = (b + backend.xp.sum(mean * W, axis=0) - self.y_mean) / self.y_scale
+        return W * (scale / self.y_scale), b
+
+    def penalties(
+        self, alpha: float, l1: float, like: Array, *, backend: Backend
+    ) -> tuple[Any, Any]:
+        """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
+        scale = self._columns(like, backend)[1]
+        return (
+            alpha / scale**2 if alpha else 0.0,
+            l1 / (scale * self.y_scale) if l1 else 0.0,
+        )

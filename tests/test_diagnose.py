@@ -764,7 +764,7 @@ def test_cli_method_and_errors(tmp_path, capsys):
     assert "refit with --method normal" in " ".join(captured.out.split())  # CLI words
     assert "method='normal'" not in captured.out
     # the library's warning, relayed once in the command line's words
-    assert captured.err.count("groundup diagnose: warning: Maximum number of iteration") == 1
+    assert captured.err.count("groundup diagnose: warning: The gradient fit ran") == 1
     assert "--param tol=" in captured.err
     args = parser.parse_args(["diagnose", str(csv), "--target", "nope"])
     assert args.func(args) == 2

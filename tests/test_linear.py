@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from _helpers import assert_on_case, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression as SkLinear
 from sklearn.linear_model import Ridge, SGDRegressor
 
@@ -241,8 +243,11 @@ def test_minibatch_matches_plain_loop():
 def test_tol_stops_and_converged(case):
     X, y, _ = make_regression(n=200, d=3, seed=11)
     est = gu.LinearRegression(method="minibatch", tol=1e-3, random_state=0, max_iter=500)
-    est.fit(case.asarray(X), case.asarray(y))
-    assert est.converged_
+    with warnings.catch_warnings():  # the rule may fire short of the minimum: it says so
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(case.asarray(X), case.asarray(y))
+    assert est.stop_reason_ in ("tol", "stalled")  # the rule fired; converged_ is certified
+    assert est.converged_ == (est.stop_reason_ == "tol")
     assert est.n_iter_ < 500
     # sklearn's rule: stop after n_iter_no_change epochs without improving best by tol
     h = est.loss_history_

@@ -43,21 +43,8 @@ _STOCHASTIC_WEIGHTS_LOGISTIC = (
 )
 
 
-_SLOW_INTERCEPT = (
-    "the check's blobs are unscaled (std 20) and its class weights (1000 vs 1e-4) ask for "
-    "an intercept near -16 (newton's); the step that cannot diverge (eta0='auto', 1/L of "
-    "features of size 20) moves the intercept ~400 times slower than the weights, so the "
-    "gradient methods stop, honestly, with converged_=False and a 'stalled far from the "
-    "minimum' warning (measured: intercept -0.01 to -0.5 after 27-130 epochs; predictions "
-    "0.52-0.68 class 0, the check wants 0.87). Scaled, or with a numeric eta0 and "
-    "learning_rate='constant' (sgd: intercept -1.9, 100 % class 0), they pass"
-)
-
-
 def _expected_logistic_failures(est: gu.LogisticRegression) -> dict[str, str]:
     failures: dict[str, str] = {}
-    if est.method in GRADIENT:
-        failures["check_class_weight_classifiers"] = _SLOW_INTERCEPT
     if est.method == "sgd":
         failures["check_sample_weight_equivalence_on_dense_data"] = _STOCHASTIC_WEIGHTS_LOGISTIC
     return failures

@@ -8,8 +8,8 @@ many epochs it ran: :func:`judge_peer` applies to it the rule of
 ``GROWTH_LIMIT`` times the zero model's, or ends above it) on its loss history or its final
 training loss, and, where its stopping rule fired and its final coefficients are those of
 groundup's objective, the honest check of
-``GroundupEstimator._certify`` (:func:`groundup._problem.objective_excess`,
-:func:`groundup.kernels.curvature.is_stalled`) on the training rows.
+``GroundupEstimator._certify`` (:func:`groundup._problem.certificate`: within 1 % of the
+minimum) on the training rows.
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
-from groundup._problem import objective_excess
+from groundup._problem import certificate
 from groundup.kernels import logistic as lk
-from groundup.kernels.curvature import is_stalled
 from groundup.kernels.descent import divergent_epoch
 from groundup.kernels.losses import SquaredLoss
+from groundup.linear_model._base import CONVERGED, FLOOR
 
 __all__ = ["STALLED", "Outcome", "judge_peer"]
 
 #: The reason given for a run that stopped far from the minimum (a groundup row warns with
 #: the numbers; this is the line under the table for every such row).
 STALLED = (
-    "the stopping rule fired far from the minimum (the loss flattened along a valley, "
-    "typically features on very different scales): scale the features "
+    "stopped more than 1 % above the minimum of its objective (the loss flattened along a "
+    "valley, typically features on very different scales): scale the features "
     "(sklearn.preprocessing.StandardScaler) or lower tol"
 )
 
@@ -104,18 +104,18 @@ def judge_peer(
         return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
     fi = bool(params.get("fit_intercept", True))
     alpha = _alpha(params)
-    tol = getattr(fitter, "tol_", None)
-    if stop != "tol" or tol is None or alpha is None or not exact:
+    if alpha is None or not exact:
         return Outcome(stop, stop == "tol", final)
     with np.errstate(all="ignore"):
         if model == "logistic" and alpha == 0 and objective.separated(W, b):
-            return Outcome(stop, True, final)  # no finite minimum to be far from
-        excess = objective_excess(
-            objective, W, b, alpha=alpha, fit_intercept=fi, backend=backends.resolve("numpy")
+            return Outcome(stop, stop == "tol", final)  # no finite minimum to be far from
+        check = certificate(
+            objective, [alpha], fit_intercept=fi, floor=FLOOR, backend=backends.resolve("numpy")
         )
-    if is_stalled(excess, final, reference, float(tol)):
-        return Outcome("stalled", False, final, STALLED)
-    return Outcome(stop, True, final)
+        excess = check.relative_excess(W, b, 0)
+    if excess <= CONVERGED:
+        return Outcome(stop, True, final)
+    return Outcome("stalled" if stop == "tol" else stop, False, final, STALLED)
 
 
 def _alpha(params: dict[str, Any]) -> float | None:

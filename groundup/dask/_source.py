@@ -11,6 +11,7 @@ import numpy as np
 import groundup.dask._linear as _linear
 import groundup.dask._logistic as _logistic
 from groundup._problem import EngineProblem
+from groundup._scaling import Preconditioner
 from groundup.backends import Backend
 from groundup.dask._data import HOST, DaskData, prepare, raise_nonfinite
 from groundup.dask._stream import StreamProblem
@@ -67,6 +68,18 @@ class DaskSource:
         flags = np.zeros((self.n,), dtype=bool)
         flags[held] = True
         return flags, self.backend.rows_like(flags, self.data.X)
+
+    def preconditioned(self, *, target: bool, center: bool) -> tuple[DaskSource, Preconditioner]:
+        """The data in a preconditioned fit's variables (lazily, chunk by chunk) and the
+        change of variables (:class:`~groundup._scaling.Preconditioner`)."""
+        d, be = self.data, self.backend
+        pre = Preconditioner.of(
+            d.X, d.y if target else None, d.sample_weight, center=center, backend=be
+        )
+        if not (np.isfinite(pre.x.mean).all() and np.isfinite(pre.x.scale).all()):
+            self.raise_nonfinite()  # NaN / inf in X, located in the user's rows
+        X, y = pre.data(d.X, d.y, target=target, backend=be)
+        return DaskSource(DaskData(X, y, d.sample_weight, be)), pre
 
     # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:

@@ -42,13 +42,18 @@ from typing import Any
 
 import numpy as np
 
-from groundup import backends
-from groundup._problem import objective_excess
+from groundup import _problem, backends
 from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.dask._data import HOST, DaskData, keep_rows
 from groundup.kernels.curvature import largest_row
-from groundup.kernels.descent import DescentResult, DescentSettings, StopRule, descend
+from groundup.kernels.descent import (
+    Certificate,
+    DescentResult,
+    DescentSettings,
+    StopRule,
+    descend,
+)
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState, unpack
 
@@ -97,11 +102,11 @@ class StreamProblem:
         arrays = [data.X, data.sample_weight, self.mask]
         return float(data.backend.tree_reduce(fn, max, arrays))
 
-    def excess(self, W: np.ndarray, b: np.ndarray, *, alpha: float, fit_intercept: bool) -> float:
-        """How far the training loss is above its minimum (``_problem.objective_excess`` of
-        the whole training set's objective: the moments, or one tree-reduced pass)."""
-        return objective_excess(
-            self.objective, W, b, alpha=alpha, fit_intercept=fit_intercept, backend=HOST
+    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate:
+        """How far the objective is above its minimum (``_problem.certificate`` of the whole
+        training set's objective: the moments, or one tree-reduced pass)."""
+        return _problem.certificate(
+            self.objective, [alpha], fit_intercept=fit_intercept, floor=floor, backend=HOST
         )
 
     def train_rows(self) -> list[int]:
@@ -127,6 +132,7 @@ class StreamProblem:
         t0: int,
         start_loss: Any = None,
         state: UpdateState | None = None,
+        certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
         module's docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
@@ -148,7 +154,9 @@ class StreamProblem:
         reference = max(self.loss(W, b), self.zero_loss)
         tol, early = settings.tol, settings.early_stopping
         eps = float(np.finfo(self.data.dtype).eps)
-        rule = StopRule(tol, settings.n_iter_no_change, early, reference, eps=eps)
+        rule = StopRule(
+            tol, settings.n_iter_no_change, early, reference, eps=eps, reduce=settings.cut_rates
+        )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
         t = t0
@@ -171,7 +179,18 @@ class StreamProblem:
             if tol is None:
                 continue
             value = self.score(W, b) if early else loss
-            if rule.converged(value, schedule, t):
+            Wm, bm = _model(state, settings, W, b, t)
+            stop = rule.converged(
+                value,
+                schedule,
+                t,
+                None
+                if certificate is None
+                else lambda Wm=Wm, bm=bm: certificate.relative_excess(Wm, bm, 0),
+                cheap=certificate is not None and certificate.cheap,
+            )
+            res.excess, res.stalled = rule.excess, rule.stalled
+            if stop:
                 res.converged = True
                 break
         res.W, res.b, res.updates = W, b, t - t0

@@ -178,83 +178,104 @@ def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf
     return rate
 
 
-def excess_from_hessian(g: Array, H: Array, /, *, xp: Namespace) -> float:
-    """``½ gᵀ H⁺ g``: the Newton decrement, how far above its minimum a smooth convex loss
-    is (exactly so for a quadratic). ``H`` is equilibrated by its diagonal first and its
-    pseudo-inverse drops directions with eigenvalues below ``1e-12`` of the largest, where
-    rounding would dominate (a direction of zero curvature, e.g. the common shift of the
-    multinomial model's classes, does not count)."""
-    diag = xp.linalg.diagonal(H)
-    scale = xp.where(
-        diag > 0, 1.0 / xp.sqrt(xp.where(diag > 0, diag, xp.ones_like(diag))), xp.zeros_like(diag)
-    )
-    A = H * (scale[:, None] * scale[None, :])
-    gs = g * scale
-    lam, V = xp.linalg.eigh(A)
-    top = float(xp.max(lam)) if lam.shape[0] else 0.0
-    keep = lam > 1e-12 * top
-    inv = xp.where(keep, 1.0 / xp.where(keep, lam, xp.ones_like(lam)), xp.zeros_like(lam))
-    proj = gs @ V
-    return 0.5 * float(xp.sum(proj * proj * inv))
+class HessianInverse:
+    """``½ gᵀ H⁺ g`` for any ``g`` with one ``H`` (decomposed once): the Newton decrement,
+    how far above its minimum a smooth convex loss is (exactly so for a quadratic). ``H``
+    is equilibrated by its diagonal first and its pseudo-inverse drops directions with
+    eigenvalues below ``1e-12`` of the largest, where rounding would dominate (a direction
+    of zero curvature, e.g. the common shift of the multinomial model's classes, does not
+    count)."""
+
+    def __init__(self, H: Array, /, *, xp: Namespace) -> None:
+        diag = xp.linalg.diagonal(H)
+        pos = diag > 0
+        self.scale = xp.where(pos, 1.0 / xp.sqrt(xp.where(pos, diag, 1.0)), 0.0)
+        lam, self.V = xp.linalg.eigh(H * (self.scale[:, None] * self.scale[None, :]))
+        top = float(xp.max(lam)) if lam.shape[0] else 0.0
+        keep = lam > 1e-12 * top
+        self.inv = xp.where(keep, 1.0 / xp.where(keep, lam, 1.0), 0.0)
+        self.xp = xp
+
+    def decrement(self, g: Array, /) -> float:
+        proj = (g * self.scale) @ self.V
+        return 0.5 * float(self.xp.sum(proj * proj * self.inv))
 
 
-def squared_excess(
-    m: Moments,
-    coef: Array,
-    intercept: Array,
-    /,
-    *,
-    alpha: float,
-    fit_intercept: bool,
-    xp: Namespace,
-) -> float:
-    """How far the squared loss (½ MSE, + ½ alpha ‖w‖²) at ``(coef, intercept)`` is above
-    its minimum over the free parameters (the intercept only with ``fit_intercept``), from
-    the moments: exact, the loss being quadratic. In the units of ½ MSE."""
-    d = coef.shape[0]
-    eye = xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx))
-    rbar = xp.sum(m.mean_x * coef) + intercept - m.mean_y  # the mean residual
-    g = (m.sxx @ coef - m.sxy) / m.n + alpha * coef
-    if fit_intercept:  # about the means the intercept decouples: its share is ½ r̄²
-        excess = excess_from_hessian(g, m.sxx / m.n + alpha * eye, xp=xp)
-        return excess + 0.5 * float(rbar * rbar)
-    mu = xp.reshape(m.mean_x, (-1, 1))
-    G = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1)) + alpha * eye  # uncentred
-    return excess_from_hessian(g + m.mean_x * rbar, G, xp=xp)
+def relative(value: float, excess: float, floor: float) -> float:
+    """The excess relative to the minimum ``value - excess``, floored at ``floor`` (an
+    objective near zero: ``converged_``'s floor of 1e-3 in the objective's units)."""
+    return excess / max(value - excess, floor)
 
 
-def log_excess(objective: Any, W: Array, b: Array, /, *, alpha: float, xp: Namespace) -> float:
-    """How far the log-loss (+ ½ alpha ‖W‖²) at ``(W, b)`` is above its minimum, estimated
-    by the Newton decrement of one pass (loss, gradient and Hessian) over the rows."""
-    fi = objective.fit_intercept
-    ev = objective.newton_pass(W, b, order=2)
-    theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
-    g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp)
-    H = ev.hess
-    if alpha:
-        d, k = W.shape
-        mask = lk.penalty_mask(d, k, W.dtype, _device(W), fit_intercept=fi, xp=xp)
-        g = g + alpha * mask * theta
-        H = H + alpha * xp.eye(H.shape[0], dtype=H.dtype, device=_device(H)) * mask
-    return excess_from_hessian(g, H, xp=xp)
+class SquaredCertificate:
+    """The squared loss's objective ``½ MSE + ½ Σ alpha w²`` at ``(W, b)`` and how far it is
+    above its minimum over the free parameters (the intercept only with ``fit_intercept``):
+    exact, from the moments (the loss is quadratic), the Hessian decomposed once per
+    configuration. ``alphas``: each configuration's L2 strength, a float or one per feature
+    ((n_features, 1), a preconditioned fit's); ``floor``: :func:`relative`'s."""
+
+    cheap = True  # no pass over the rows: tol="auto" reads it every epoch
+
+    def __init__(
+        self, m: Moments, alphas: list[Any], /, *, fit_intercept: bool, floor: float, xp: Namespace
+    ) -> None:
+        self.m, self.alphas, self.fit_intercept, self.floor, self.xp = (
+            m,
+            alphas,
+            fit_intercept,
+            floor,
+            xp,
+        )
+        self._inverse: dict[int, HessianInverse] = {}
+
+    def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
+        """The objective at configuration ``k``'s ``(W, b)`` ((d, 1), (1,)) and its excess."""
+        xp, m, alpha = self.xp, self.m, self.alphas[k]
+        w = W[:, 0]
+        a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
+        rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # the mean residual
+        g = (m.sxx @ w - m.sxy) / m.n + a * w
+        if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
+            H, extra = m.sxx / m.n, 0.5 * float(rbar * rbar)
+        else:
+            mu = xp.reshape(m.mean_x, (-1, 1))
+            H, extra = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1)), 0.0
+            g = g + m.mean_x * rbar
+        inverse = self._inverse.get(k)
+        if inverse is None:
+            eye = xp.eye(w.shape[0], dtype=H.dtype, device=_device(H))
+            inverse = self._inverse[k] = HessianInverse(H + eye * a, xp=xp)
+        quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
+        value = 0.5 * float(quad + rbar * rbar) + 0.5 * float(xp.sum(a * w * w))
+        return value, inverse.decrement(g) + extra
+
+    def relative_excess(self, W: Array, b: Array, k: int = 0) -> float:
+        return relative(*self.excess(W, b, k), self.floor)
 
 
-#: A fit whose stopping rule fired while its training loss was more than STALLED above the
-#: minimum, with more than WAY of the way down from the start still to go and more than
-#: VALLEY tol (improvements below tol an epoch with that much left mean a contraction per
-#: epoch above 1 - 1/VALLEY), stalled: it flattened along a valley.
-STALLED = 0.05
-WAY = 0.01
-VALLEY = 100.0
+class LogCertificate:
+    """The log-loss's objective ``mean log-loss + ½ Σ alpha w²`` at ``(W, b)`` and how far it
+    is above its minimum, estimated by the Newton decrement of one pass (loss, gradient and
+    Hessian) over the rows. ``alphas`` and ``floor`` as :class:`SquaredCertificate`'s."""
 
+    cheap = False  # a pass: tol="auto" reads it once the loss has flattened
 
-def is_stalled(excess: float, loss: float, reference: float, tol: float) -> bool:
-    """Whether a fit stopped by its rule at ``loss``, ``excess`` above the minimum (in the
-    loss's units), started from ``reference``, stalled far from the minimum rather than
-    converged (SGD's noise floor near the minimum is not a stall)."""
-    minimum = max(loss - excess, 0.0)
-    return (
-        excess > STALLED * minimum
-        and excess > WAY * max(reference - minimum, 0.0)
-        and excess > VALLEY * tol
-    )
+    def __init__(
+        self, objective: Any, alphas: list[Any], /, *, floor: float, xp: Namespace
+    ) -> None:
+        self.objective, self.alphas, self.floor, self.xp = objective, alphas, floor, xp
+
+    def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
+        """The objective at configuration ``k``'s ``(W, b)`` and its excess."""
+        xp, alpha = self.xp, self.alphas[k]
+        fi = self.objective.fit_intercept
+        ev = self.objective.newton_pass(W, b, order=2)
+        theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
+        pen = lk.flatten(alpha * xp.ones_like(W), xp.zeros_like(b), fit_intercept=fi, xp=xp)
+        g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + pen * theta
+        H = ev.hess + xp.eye(theta.shape[0], dtype=W.dtype, device=_device(W)) * pen[None, :]
+        value = float(ev.loss) + 0.5 * float(xp.sum(pen * theta * theta))
+        return value, HessianInverse(H, xp=xp).decrement(g)
+
+    def relative_excess(self, W: Array, b: Array, k: int = 0) -> float:
+        return relative(*self.excess(W, b, k), self.floor)

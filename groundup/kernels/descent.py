@@ -39,7 +39,18 @@ from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, Objective
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
-from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, decay_factor, pack, unpack
+from groundup.kernels.update import (
+    Stepper,
+    UpdateSettings,
+    UpdateState,
+    decay_factor,
+    largest,
+    pack,
+    unpack,
+)
+
+#: The optimisers whose steps are in the parameters' units (normalised per coordinate).
+ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw")
 
 
 @dataclass
@@ -51,9 +62,12 @@ class DescentSettings:
 
     max_iter: int = 1000  # epochs
     batch_size: int = 32  # rows per update; >= n_samples means full batch
-    alpha: float = 0.0  # L2 strength applied in the update (0 without a penalty)
+    # L2 strength applied in the update (0 without a penalty), or one per feature, an
+    # (n_features, 1) array (a preconditioned fit's)
+    alpha: float | Array = 0.0
     fit_intercept: bool = True
-    tol: float | None = 1e-3  # None: no convergence check, no host sync per epoch
+    # "auto": the certificate's rule (StopRule); None: no convergence check, no host sync
+    tol: float | str | None = 1e-3
     n_iter_no_change: int = 5
     early_stopping: bool = False  # compare the validation score instead of the loss
     record_path: bool = False  # keep (W, b) after every epoch (K = 1)
@@ -62,6 +76,9 @@ class DescentSettings:
     # None), and a chunk that fits in one batch is a batch like any other: ``batch_grad``
     # over its rows, not the objective's training-set ``full_grad``.
     chunk: bool = False
+    # tol="auto" may divide the rates of a stuck run (StopRule.reduce): the rates are the
+    # engine's own (eta0="auto"), not a textbook run's
+    cut_rates: bool = True
     # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
     # update (and its fast paths) by default.
     update: UpdateSettings = field(default_factory=UpdateSettings)
@@ -71,10 +88,10 @@ class DescentSettings:
 class Column:
     """What may differ between the configurations trained together (scikit-learn's names)."""
 
-    schedule: Schedule  # its rates (``adaptive`` ones are changed in place)
+    schedule: Schedule  # its rates (``scale`` is changed in place by the stopping rule)
     max_iter: int = 1000
-    alpha: float = 0.0
-    tol: float | None = 1e-3
+    alpha: float | Array = 0.0  # or one value per feature, (n_features, 1) (K = 1)
+    tol: float | str | None = 1e-3
     n_iter_no_change: int = 5
     update: UpdateSettings = field(default_factory=UpdateSettings)
 
@@ -97,11 +114,35 @@ class DescentResult:
     # What the updates carry to the next run (optimiser state, average, L1 truncation);
     # ``None`` for the plain update.
     state: UpdateState | None = None
-    stalled: bool = False  # the rule fired far from the minimum (set by the caller)
+    stalled: bool = False  # the rule fired far from the minimum
+    # tol="auto": the last certified relative excess of the objective (None: not certified)
+    excess: float | None = None
+
+
+@dataclass
+class Certificate:
+    """How far a configuration's model is above its objective's minimum (loss + penalty),
+    relative to that minimum: ``relative_excess(W, b, k)`` for configuration ``k``'s
+    ``W`` (n_features, outputs) and ``b`` (outputs,). ``cheap``: it costs no pass over the
+    rows (least squares, from the moments), so ``tol="auto"`` reads it every epoch; else
+    only once the loss has flattened."""
+
+    relative_excess: Callable[[Array, Array, int], float]
+    cheap: bool = False
 
 
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
 RESOLUTION = 4.0
+
+# tol="auto" (StopRule): a run stops once its certified relative excess is below AUTO_TOL (a
+# tenth of ``converged_``'s 1 %); the loss has flattened when its best value improved by less
+# than FLAT (relative) for ``n_iter_no_change`` epochs. A flattened stochastic or adaptive run
+# divides its rate by CUT (the noise floor is proportional to the step), at most MAX_CUTS
+# times.
+AUTO_TOL = 1e-3
+FLAT = 1e-4
+CUT = 5.0
+MAX_CUTS = 12
 
 # A loss this many times the reference (the larger of the starting loss and the zero model's
 # loss) means the iterates are running away even while the numbers are still finite.
@@ -127,6 +168,7 @@ def descend(
     t_start: int = 1,
     start_loss: Array | None = None,
     state: UpdateState | None = None,
+    certificate: Certificate | None = None,
     xp: Namespace,
 ) -> DescentResult:
     """One fit: :func:`descend_columns` with one configuration (the rest of ``settings``).
@@ -153,6 +195,7 @@ def descend(
         t_start=t_start,
         start_loss=start_loss,
         state=state,
+        certificate=certificate,
         xp=xp,
     )[0]
 
@@ -175,6 +218,7 @@ def descend_columns(
     rate_table: RateTable | None = None,
     to_host: Callable[[Array], list[float]] | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    certificate: Certificate | None = None,
     xp: Namespace,
 ) -> list[DescentResult]:
     """Run gradient descent for K configurations at once, ``objective.outputs`` columns of
@@ -210,6 +254,9 @@ def descend_columns(
         references then come home as floats (default: they stay 0-d arrays on the device).
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, n_running)`` after every epoch (progress reports).
+    certificate : Certificate, optional
+        What the columns' ``tol="auto"`` rule reads (without one, "auto" stops where the
+        loss has flattened).
     xp : namespace
 
     Returns
@@ -237,7 +284,7 @@ def descend_columns(
             xp=xp,
             state=state,
         )
-    decays_on = stepper is None and any(c.alpha for c in columns)  # else the stepper's
+    decays_on = stepper is None and any(largest(c.alpha) for c in columns)  # else the stepper's
     loop = _Loop(
         objective, X, y, sample_weight, s, bs, orders, stepper, columns, rate_table, decays_on, xp
     )
@@ -257,8 +304,24 @@ def descend_columns(
         epoch_fn = loop.batches
     eps = float(xp.finfo(W.dtype).eps)
     rules = [
-        StopRule(c.tol, c.n_iter_no_change, s.early_stopping, math.inf, eps=eps) for c in columns
+        StopRule(
+            c.tol,
+            c.n_iter_no_change,
+            s.early_stopping,
+            math.inf,
+            eps=eps,
+            reduce=s.cut_rates and (not full or c.update.optimizer.name in ADAPTIVE),
+        )
+        for c in columns
     ]
+
+    def certify(j: int, k: int) -> float:  # configuration k at position j of the active
+        Wm, bm = (W, b) if stepper is None else stepper.model(W, b, t)
+        if len(active) > 1:
+            sel = xp.asarray(_columns_of([j], len(active), C), device=_device(W))
+            Wm, bm = xp.take(Wm, sel, axis=1), xp.take(bm, sel, axis=0)
+        return certificate.relative_excess(Wm, bm, k)
+
     check = any(c.tol is not None for c in columns)
     read = to_host if to_host is not None else _host_floats
     results = [DescentResult(W=W, b=b) for _ in columns]
@@ -293,9 +356,14 @@ def descend_columns(
                 if rule.diverged(values[j]):
                     res.diverged_at, done[j] = epoch, True
                 elif rule.converged(
-                    values[j + m] if s.early_stopping else values[j], columns[k].schedule, t
+                    values[j + m] if s.early_stopping else values[j],
+                    columns[k].schedule,
+                    t,
+                    None if certificate is None else lambda j=j, k=k: certify(j, k),
+                    cheap=certificate is not None and certificate.cheap,
                 ):
                     res.converged = done[j] = True
+                res.excess, res.stalled = rule.excess, rule.stalled
         if any(done):
             active, W, b = _finish(
                 objective, stepper, active, done, W, b, results, C, epoch, t - t_start, xp
@@ -319,10 +387,21 @@ class StopRule:
     """scikit-learn's end-of-epoch rule, kept in one place for every loop that runs epochs.
 
     A run diverges when its loss is not finite or exceeds ``GROWTH_LIMIT`` times the
-    reference. It has converged when ``n_iter_no_change`` epochs in a row did not improve on
-    the best value by ``tol`` (the training loss, lower is better; or, with
-    ``early_stopping``, the validation score, higher is better); the ``adaptive`` schedule
-    first divides its rate by 5 and goes on while the rate is above 1e-6.
+    reference. With a number as ``tol`` it has converged when ``n_iter_no_change`` epochs in
+    a row did not improve on the best value by ``tol`` (the training loss, lower is better;
+    or, with ``early_stopping``, the validation score, higher is better); the ``adaptive``
+    schedule first divides its rate by 5 and goes on while the rate is above 1e-6.
+
+    ``tol="auto"`` is scale-free: the run stops when the certified relative excess of its
+    objective (:class:`Certificate`) is at most ``AUTO_TOL``. The certificate is read every
+    epoch where it is ``cheap``, else once the loss has flattened (its best value improved
+    by less than ``FLAT``, relative, for ``n_iter_no_change`` epochs; the wait doubles after
+    each reading that is not yet close enough). A flattened run that ``reduce``s (one-sample
+    and mini-batch updates, whose noise floor is proportional to the step, and the adaptive
+    optimisers, whose steps are in the parameters' units) divides its rate by ``CUT`` and
+    goes on; after ``MAX_CUTS`` cuts it stops, ``stalled``. Full-batch descent goes on
+    flattened (momentum's oscillation and a slow valley are not a minimum) to ``max_iter``.
+    With ``early_stopping`` "auto" is a ``tol`` of ``FLAT`` on the validation score.
 
     ``eps`` is the machine epsilon of the dtype the values are computed in: an improvement
     below ``RESOLUTION * eps * |best|`` is rounding, not progress, so ``tol`` is floored
@@ -335,20 +414,41 @@ class StopRule:
     early_stopping: bool
     reference: float
     eps: float = 0.0
+    reduce: bool = False  # tol="auto": a flattened run divides its rate by CUT
     no_improve: int = 0
     best: float = field(init=False)
+    excess: float | None = None  # tol="auto": the last certified relative excess
+    stalled: bool = False
+    cuts: int = 0
+    best_excess: float = math.inf
+    since_best: int = 0  # readings since best_excess
 
     def __post_init__(self) -> None:
         self.best = -math.inf if self.early_stopping else math.inf
+        self.auto = self.tol == "auto"
+        if self.auto and self.early_stopping:
+            self.tol, self.auto = FLAT, False
+        self.wait = self.n_iter_no_change
 
     def diverged(self, loss: float) -> bool:
         return not math.isfinite(loss) or loss > GROWTH_LIMIT * self.reference > 0
 
-    def converged(self, value: float, schedule: Schedule, t: int) -> bool:
-        """Record one epoch's loss (or validation score); True when the run should stop."""
+    def converged(
+        self,
+        value: float,
+        schedule: Schedule,
+        t: int,
+        certify: Callable[[], float] | None = None,
+        *,
+        cheap: bool = False,
+    ) -> bool:
+        """Record one epoch's loss (or validation score); True when the run should stop.
+        ``certify()``: the model's certified relative excess (``tol="auto"``)."""
         if self.tol is None:
             return False
-        tol = self.tol
+        if self.auto:
+            return self._certified(value, schedule, certify, cheap)
+        tol = float(self.tol)
         if math.isfinite(self.best):
             tol = max(tol, RESOLUTION * self.eps * abs(self.best))
         if self.early_stopping:
@@ -364,6 +464,43 @@ class StopRule:
             self.no_improve = 0
             return False
         return True
+
+    def _certified(self, value: float, schedule: Schedule, certify: Any, cheap: bool) -> bool:
+        flat = value > self.best - FLAT * abs(self.best) if math.isfinite(self.best) else False
+        self.no_improve = self.no_improve + 1 if flat else 0
+        self.best = min(self.best, value)
+        ready = self.no_improve >= self.wait
+        if certify is None:  # no certificate (an L1 part): the loss has flattened
+            return ready
+        if not (cheap or ready):
+            return False
+        excess = certify()
+        if excess <= AUTO_TOL:
+            self.excess = excess
+            return True
+        # stuck: no reading below the best one for n_iter_no_change epochs (cheap) or since
+        # the last reading: the noise floor, or the oscillation of the step
+        self.excess = excess
+        if excess < self.best_excess:
+            self.best_excess, self.since_best = excess, 0
+            stuck = False
+        else:
+            self.since_best += 1
+            stuck = self.since_best >= (self.n_iter_no_change if cheap else 1)
+        if not cheap:
+            self.no_improve = 0
+        if not stuck:
+            return False
+        if not self.reduce:
+            self.wait *= 1 if cheap else 2
+            return False
+        if self.cuts == MAX_CUTS:
+            self.stalled = True
+            return True
+        schedule.scale *= CUT
+        self.cuts += 1
+        self.since_best = 0
+        return False
 
 
 def _host_floats(v: Array) -> list[float]:
@@ -486,7 +623,7 @@ class _Loop:
         """The exact one-sample epoch (the objective's ``sgd_epoch``) where the decay allows
         it (``alpha * eta <= MAX_DECAY_STEP``), else one-sample batches."""
         n, c = self.X.shape[0], self.columns[0]
-        if c.alpha * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
+        if largest(c.alpha) * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
             return self.batches(W, b, t, active)
         xp = self.xp
         arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
@@ -511,6 +648,7 @@ class _Loop:
             and not stepper.average
             and isinstance(objective, ExactL1SGDEpoch)
             and objective.speculative
+            and isinstance(c.alpha, float)
             and c.alpha * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
         ):  # the exact one-sample epoch, a window at a time
             arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)

@@ -67,7 +67,9 @@ class Schedule:
     eta_min: float = 0.0  # cosine_annealing: floor
     t_max: float = 100.0  # cosine_annealing: epochs to reach eta_min
     t1: float = 50.0  # reciprocal: eta0 * t1 / (t + t1)
-    scale: float = 1.0  # adaptive: current divisor applied by the engine
+    # the divisor of every rate, raised by the engine's stopping rule (``adaptive``,
+    # ``tol="auto"``)
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         self._t0 = optimal_t0(self.alpha) if self.name == "optimal" else 0.0
@@ -79,7 +81,7 @@ class Schedule:
         if name == "constant":
             return eta0
         if name == "adaptive":
-            return eta0 / self.scale
+            return eta0
         if name == "invscaling":
             # t**0.25 and t**0.5 by square roots: several times faster than pow on arrays.
             if self.power_t == 0.5:
@@ -109,7 +111,7 @@ class Schedule:
 
     def __call__(self, t: float) -> float:
         """Learning rate of update ``t`` (``t`` = 1 at the first update)."""
-        return float(self._eta(t, _Scalar))
+        return float(self._eta(t, _Scalar)) / self.scale
 
     def values(self, t_first: int, count: int) -> list[float]:
         """Learning rates of the updates ``t_first, ..., t_first + count - 1``."""
@@ -122,8 +124,8 @@ class Schedule:
         t = xp.arange(t_first, t_first + count, dtype=dtype, device=device)
         out = self._eta(t, xp)
         if isinstance(out, float):
-            return xp.full((count,), out, dtype=dtype, device=device)
-        return out
+            return xp.full((count,), out / self.scale, dtype=dtype, device=device)
+        return out if self.scale == 1.0 else out / self.scale
 
 
 class _Scalar:

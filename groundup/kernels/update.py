@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from array_api_compat import array_namespace
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
@@ -38,13 +39,13 @@ class UpdateSettings:
     """How the engine updates, besides the learning rate and the L2 strength."""
 
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
-    l1: float = 0.0  # L1 strength: alpha·l1_ratio (0: no L1 part)
+    l1: float | Array = 0.0  # L1 strength: alpha·l1_ratio (0: none), or one per feature
     average: int = 0  # scikit-learn's ``average``: the first update averaged (0: off)
 
     @property
     def plain(self) -> bool:
         """The engine's own update (and its fast paths) applies."""
-        return self.optimizer.name == "sgd" and not self.l1 and not self.average
+        return self.optimizer.name == "sgd" and not largest(self.l1) and not self.average
 
 
 @dataclass
@@ -86,10 +87,20 @@ def unpack(theta: Array, /) -> tuple[Array, Array]:
 
 def decay_factor(eta: float | Array, alpha: float | Array, /, *, xp: Namespace) -> float | Array:
     """scikit-learn's L2 decay of one update, ``max(0, 1 - eta * alpha)``: a float for one
-    run's rate, an array for a rate per column. The one place the decay is written."""
-    if isinstance(eta, float):
-        return max(0.0, 1.0 - eta * alpha)  # type: ignore[operator]
+    run's rate and strength, an array for a rate per column or a strength per feature. The
+    one place the decay is written."""
+    if isinstance(eta, float) and isinstance(alpha, float):
+        return max(0.0, 1.0 - eta * alpha)
     return xp.clip(1.0 - eta * alpha, min=0.0)
+
+
+def largest(strength: float | Array | None, /) -> float:
+    """The largest value of a penalty's strength: a float, or an array of one per feature
+    (a preconditioned fit's, :class:`groundup._scaling.Preconditioner`)."""
+    if strength is None or isinstance(strength, int | float):
+        return float(strength or 0.0)
+    xp = array_namespace(strength)
+    return float(xp.max(strength))
 
 
 class Stepper:
@@ -188,10 +199,13 @@ class Stepper:
             order += p.pos
             cfg = [self.config_of[i] for i in p.ids]
             alphas = [self.alphas[k] for k in cfg]
-            p.alpha = self._row(alphas) if any(alphas) else None
+            p.alpha = self._row(alphas) if any(largest(a) for a in alphas) else None
+            if p.alpha is not None and not isinstance(p.alpha, float) and self.single:
+                # one per feature, (n_features, 1): none for the intercept's row
+                p.alpha = xp.concat([p.alpha, xp.zeros((1, 1), dtype=self.dt, device=self.dev)])
             p.decay_rows = None if p.alpha is None else self.coef_rows * p.alpha
             l1 = [self.settings[k].l1 for k in cfg]
-            p.l1 = self._row(l1) if any(l1) else None
+            p.l1 = self._row(l1) if any(largest(v) for v in l1) else None
             p.index = xp.asarray(p.pos, device=self.dev)
         self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
         self.zero_row = xp.zeros((1, len(self.ids)), dtype=self.dt, device=self.dev)

@@ -29,15 +29,21 @@ from groundup import backends
 from groundup import dask as dask_layer
 from groundup._params import GRADIENT, canonical_method, check_params
 from groundup._problem import DataSource, TrainingProblem
+from groundup._scaling import Preconditioner
 from groundup._typing import Array
 from groundup._validation import prepare_fit
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
-from groundup.kernels.curvature import is_stalled, safe_rate
-from groundup.kernels.descent import DescentResult, DescentSettings, divergent_epoch
+from groundup.kernels.curvature import safe_rate
+from groundup.kernels.descent import (
+    Certificate,
+    DescentResult,
+    DescentSettings,
+    divergent_epoch,
+)
 from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
-from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
+from groundup.kernels.update import UpdateSettings, UpdateState, largest, pack, unpack
 from groundup.linear_model._labels import n_outputs
 from groundup.linear_model._memory import InMemory
 
@@ -67,17 +73,25 @@ SHARED_PARAMETERS = """\
         ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
         ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
     eta0 : float or "auto", default="auto"
-        Initial learning rate of the gradient methods. ``"auto"``: the largest step theory
-        guarantees will not diverge, from the data at the start of the fit (kept in
-        ``eta0_``): ``batch`` 1/L with L the largest eigenvalue of the loss's Hessian bound
-        (the weighted Gram matrix of [X, 1] over the total weight, a quarter of it for the
-        binary log-loss, half for the multinomial, + alpha); ``sgd`` and ``minibatch``
-        scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... +
-        4 alpha) for the log-loss); with ``optimizer="momentum"`` / ``"nesterov"`` the same
-        (safe for heavy-ball momentum), with ``"adagrad"`` / ``"rmsprop"`` / ``"adam"`` /
-        ``"adamw"``, whose steps are normalised per coordinate, torch.optim's default
-        learning rate (1e-2, 1e-2, 1e-3, 1e-3). The schedule then acts on ``eta0_``. A
-        number is used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
+        Initial learning rate of the gradient methods. ``"auto"``: derived from the data at
+        the start of the fit (kept in ``eta0_``), per optimiser. ``"sgd"``: the largest
+        step theory guarantees will not diverge, ``batch`` 1/L with L the largest eigenvalue
+        of the loss's Hessian bound (the weighted Gram matrix of [X, 1] over the total
+        weight, a quarter of it for the binary log-loss, half for the multinomial, + alpha;
+        gradient descent on an L-smooth convex objective converges with 1/L, Nesterov 2018,
+        §2.1.5), ``sgd`` and ``minibatch`` scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² +
+        fit_intercept) + alpha) (4 / (... + 4 alpha) for the log-loss; Schmidt, Le Roux &
+        Bach 2017). ``"momentum"`` / ``"nesterov"``: full batch the same 1/L (heavy-ball
+        momentum is stable for steps up to 2(1 + momentum)/L, Nesterov's for
+        2(1 + momentum)/((1 + 2 momentum) L); Polyak 1964), one-sample and mini-batch
+        updates (1 − momentum) times the SAG rule (the same effective step as plain SGD:
+        momentum multiplies the step by 1/(1 − momentum)). ``"adagrad"``, ``"rmsprop"``,
+        ``"adam"``, ``"adamw"``, whose steps are normalised per coordinate and so in the
+        parameters' units: preconditioned (coefficients of unit-scale features and target,
+        below), a step of 0.01 (a hundredth of a standardised coefficient); without
+        preconditioning torch.optim's default learning rate (1e-2, 1e-2, 1e-3, 1e-3).
+        The schedule then acts on ``eta0_``. A number is used as it is (``sgd`` then equals
+        ``SGDRegressor`` with that ``eta0``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
     optimizer : str, default="sgd"
@@ -106,17 +120,38 @@ SHARED_PARAMETERS = """\
         as scikit-learn's do.
     max_iter : int, default=1000
         Maximum number of epochs (gradient methods) or Newton iterations.
-    tol : float or None, default=0.001
-        Gradient methods: stop when the training loss (the validation score with
-        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs;
-        ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch.
+    tol : "auto", float or None, default="auto"
+        Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss +
+        penalty on the training rows) is certified within 0.1 % of its minimum (least
+        squares: exactly, from the moments, every epoch; the log-loss: by the Newton
+        decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
+        ``n_iter_no_change`` epochs). One-sample and mini-batch fits, and the adaptive
+        optimisers, whose noise floor (or step) is proportional to the learning rate,
+        divide the rate by 5 each time the loss flattens short of that, so that they reach
+        the minimum rather than a noise floor (up to 12 times). A number keeps
+        scikit-learn's meaning: stop when the training loss (the validation score with
+        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+        ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever
+        stopped the fit, ``converged_`` is certified (see ``converged_``).
         ``"newton"``: stop once max |gradient of the objective| <= ``tol`` (scikit-learn's
-        ``tol`` for lbfgs) and the Newton decrement ½·gᵀH⁻¹g (the predicted distance to the
-        minimum of the objective) <= (``tol``/10)²; the Newton step computed there is still
-        taken (Newton converges quadratically there: it lands ~1e-7 from the optimum). Both
-        are floored at what the dtype resolves (float32 stops where float32 stops
-        improving). ``None``: iterate until no step decreases the objective at the working
-        precision.
+        ``tol`` for lbfgs; ``"auto"``: 1e-4) and the Newton decrement ½·gᵀH⁻¹g (the
+        predicted distance to the minimum of the objective) <= (``tol``/10)²; the Newton
+        step computed there is still taken (Newton converges quadratically there: it lands
+        ~1e-7 from the optimum). Both are floored at what the dtype resolves (float32 stops
+        where float32 stops improving). ``None``: iterate until no step decreases the
+        objective at the working precision.
+    precondition : "auto", bool, default="auto"
+        Gradient methods: descend on centred, per-feature-scaled data (and, for least
+        squares, a centred and scaled target), with the same objective and minimum:
+        penalties keep their meaning on the data's coefficients (the L2 strength of feature
+        j is alpha / scale_j², the L1 one alpha / (scale_j scale_y)), and ``coef_`` /
+        ``intercept_`` are in the data's units. Data as they come then converge as
+        standardised data do (glmnet standardises inside the same way). ``"auto"``: on
+        exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook updates, equal
+        to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step); never for
+        ``partial_fit``, whose batches have no common scale. ``optimizer_state_`` and
+        ``path_`` follow: the state is in the preconditioned variables, the path in the
+        data's units.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by
         5).
@@ -166,13 +201,18 @@ SHARED_ATTRIBUTES = """\
     t_ : int
         Updates made plus one (scikit-learn's convention).
     converged_ : bool
-        The stopping rule fired near a minimum (a gradient fit whose rule fired while the
-        loss was still far above its minimum warns and says False: ``stop_reason_``).
+        Whether the fit reached its objective's minimum: for a gradient fit, True only when
+        the objective (loss + penalty on the training rows) is certified within 1 % of its
+        minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
+        exactly from the moments for least squares, by the Newton decrement of one pass for
+        the log-loss. Fits with an L1 part are not certified (False unless the rule
+        fired). ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
-        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, near a
-        minimum), ``"stalled"`` (the stopping rule fired far from the minimum: the loss
-        flattened along a valley, typically unscaled features), ``"max_iter"``, or for
-        Newton's method on separable classes ``"separable"``.
+        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
+        1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
+        short of that), ``"max_iter"``, or for separable classes without a penalty
+        ``"separable"``. A gradient fit that did not reach its minimum warns
+        (``ConvergenceWarning``) with the certified excess in % and the remedy.
     eta0_ : float
         The initial learning rate the gradient methods used (``eta0``, or the value
         ``eta0="auto"`` computed).
@@ -193,8 +233,15 @@ SHARED_ATTRIBUTES = """\
 """
 
 #: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on
-#: the curvature says nothing about them): torch.optim's default learning rates.
+#: the curvature says nothing about them): torch.optim's default learning rates, and with
+#: preconditioning a hundredth of a standardised coefficient.
 ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
+PRECONDITIONED_RATES = {"adagrad": 0.1, "rmsprop": 0.1, "adam": 1e-2, "adamw": 1e-2}
+
+#: ``converged_``: the objective certified within CONVERGED (relative) of its minimum, the
+#: minimum floored at FLOOR in the objective's units.
+CONVERGED = 0.01
+FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -332,17 +379,35 @@ class GroundupEstimator(BaseEstimator):
 
     def _fit_gradient(self, source: DataSource, run: Run) -> None:
         """``batch`` / ``sgd`` / ``minibatch``: the problem of the training rows (the
-        early-stopping rows, ``rng``'s first draw, held out) descended from ``_start``
-        (zeros, or the fitted model with ``run.warm``), then the fitted attributes and
-        the honest status (:meth:`_certify`)."""
+        early-stopping rows, ``rng``'s first draw, held out), preconditioned
+        (:class:`~groundup._scaling.Preconditioner`) where ``precondition`` says so,
+        descended from ``_start`` (zeros, or the fitted model with ``run.warm``), then the
+        fitted attributes and the honest status (:meth:`_certify`)."""
         rng = np.random.default_rng(self.random_state)
-        problem = self._problem(source, self._held_out(source.n, rng))
         W, b = self._start(source, run.warm)
+        pre = None
+        if self._preconditioned(run):
+            source, pre = source.preconditioned(
+                target=self._model == "linear", center=self.fit_intercept
+            )
+            if run.warm:
+                W, b = pre.inward(W, b, backend=source.compute)
+        problem = self._problem(source, self._held_out(source.n, rng))
         fresh = self._zero_start and not run.warm
         start_loss = problem.objective.zero_loss() if fresh else None
-        res, history, reference = self._descend(source, problem, W, b, rng, run, start_loss)
-        W, b = self._set_descent(res, history, source.compute, run)
-        self._certify(problem, res, W, b, history, reference, run)
+        penalties = self._penalties(W, source.compute, pre)
+        res, history, reference = self._descend(
+            source, problem, W, b, rng, run, start_loss, pre, penalties
+        )
+        W, b = self._set_descent(res, history, source.compute, run, pre)
+        self._certify(problem, res, W, b, run, pre, penalties[0])
+
+    def _preconditioned(self, run: Run) -> bool:
+        """``precondition`` resolved: ``"auto"`` is on exactly with ``eta0="auto"``; never
+        for ``partial_fit``."""
+        if run.partial or not run.final:
+            return False
+        return self._auto_rate() if self.precondition == "auto" else bool(self.precondition)
 
     def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
         """The first ``W`` (n_features, k) and ``b`` (k,) on the source's compute backend:
@@ -373,8 +438,9 @@ class GroundupEstimator(BaseEstimator):
             t1=float(self.t1),
         )
 
-    def _update_settings(self) -> UpdateSettings:
-        """The optimiser, the L1 part of the penalty and averaging, for the engine."""
+    def _update_settings(self, l1: Any) -> UpdateSettings:
+        """The optimiser, the L1 part of the penalty (``l1``: a float or one per feature)
+        and averaging, for the engine."""
         return UpdateSettings(
             optimizer=OptimizerSettings(
                 name=self.optimizer,
@@ -384,7 +450,7 @@ class GroundupEstimator(BaseEstimator):
                 beta_2=float(self.beta_2),
                 epsilon=float(self.epsilon),
             ),
-            l1=self._penalty_l1(),
+            l1=l1,
             average=int(self.average),
         )
 
@@ -419,31 +485,46 @@ class GroundupEstimator(BaseEstimator):
         rng: np.random.Generator,
         run: Run,
         start_loss: Array | None,
+        pre: Preconditioner | None,
+        penalties: tuple[Any, Any],
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Run the problem's descent (the engine in memory or on the host; the chunks
         streamed on Dask) from ``eta0_``, then raise on divergence: a non-finite loss from
         NaN / inf in X is reported as such (the source searches X only then), else a
-        ``DivergenceError``. Returns the result, the loss history and the reference loss.
+        ``DivergenceError``. Returns the result, the loss history and the reference loss,
+        in the data's units.
 
         ``run.warm`` starts the optimiser from ``optimizer_state_`` (``warm_start``, a later
         ``partial_fit``); a later ``partial_fit`` (``run.partial``) also continues the
-        average and the running weights (``W``, ``b`` are replaced by them)."""
+        average and the running weights (``W``, ``b`` are replaced by them). ``pre``: the
+        preconditioner; ``penalties``: the L2 and L1 strengths (:meth:`_penalties`)."""
         bs = self._batch_size(problem.rows)
-        self.eta0_ = self._rate(source, problem, batch=bs >= problem.rows, continuing=run.t0 > 1)
+        alpha, l1 = penalties
+        self.eta0_ = self._rate(
+            source, problem, batch=bs >= problem.rows, continuing=run.t0 > 1, alpha=alpha, pre=pre
+        )
         state = self._carried_state(source, partial=run.partial) if run.warm else None
         if run.partial and state is not None and state.running is not None:
             W, b = unpack(state.running)
+        update = self._update_settings(l1)
+        tol = None if run.tol is None else run.tol if run.tol == "auto" else float(run.tol)
+        if pre is not None and isinstance(tol, float) and not self.early_stopping:
+            tol /= pre.loss_factor  # an improvement of the loss in the data's units
         settings = DescentSettings(
             max_iter=run.max_iter,
             batch_size=bs,
-            alpha=self._penalty_alpha(),
+            alpha=alpha,
             fit_intercept=self.fit_intercept,
-            tol=None if run.tol is None else float(run.tol),
+            tol=tol,
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping and run.tol is not None,
             record_path=self.record_path,
-            update=self._update_settings(),
+            update=update,
+            cut_rates=self._auto_rate(),
         )
+        certificate = None  # none for an L1 part: "auto" then stops where the loss flattens
+        if tol == "auto" and not self.early_stopping and not largest(l1):
+            certificate = self._certificate(problem, alpha, pre)
         res, history, reference = problem.run(
             W,
             b,
@@ -454,7 +535,10 @@ class GroundupEstimator(BaseEstimator):
             t0=run.t0,
             start_loss=start_loss,
             state=state,
+            certificate=certificate,
         )
+        if pre is not None:
+            history, reference = history * pre.loss_factor, reference * pre.loss_factor
         eps = float(source.compute.xp.finfo(source.dtype).eps)
         # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
         # stochastic fit stopped on a plateau (``_certify`` says so), not a blow-up.
@@ -476,21 +560,47 @@ class GroundupEstimator(BaseEstimator):
             raise DivergenceError(msg)
         return res, history, reference
 
+    def _penalties(self, W: Array, be: Backend, pre: Preconditioner | None) -> tuple[Any, Any]:
+        """The L2 and L1 strengths the updates apply: floats, or one per feature (n_features,
+        1) in the preconditioned variables."""
+        alpha, l1 = self._penalty_alpha(), self._penalty_l1()
+        if pre is None:
+            return alpha, l1
+        return pre.penalties(alpha, l1, W, backend=be)
+
+    def _certificate(
+        self, problem: TrainingProblem, alpha: Any, pre: Preconditioner | None
+    ) -> Certificate:
+        """How far the objective is above its minimum (``_problem.certificate``), with
+        ``converged_``'s floor of 1e-3 in the data's units: the squared loss's objective is
+        ½ MSE (divided by ``pre.loss_factor`` in the preconditioned variables)."""
+        factor = 1.0 if pre is None else pre.loss_factor
+        return problem.certificate(alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor)
+
     def _rate(
-        self, source: DataSource, problem: TrainingProblem, *, batch: bool, continuing: bool
+        self,
+        source: DataSource,
+        problem: TrainingProblem,
+        *,
+        batch: bool,
+        continuing: bool,
+        alpha: Any,
+        pre: Preconditioner | None,
     ) -> float:
-        """``eta0_``: ``eta0`` as given, or for ``eta0="auto"`` the largest step that cannot
-        diverge, ``1 / (q curvature + alpha)`` of the training rows
-        (:mod:`groundup.kernels.curvature`; a later ``partial_fit`` keeps the first one).
-        Updates over all the rows (``batch``: full batch, or mini-batches as large as the
-        data) take the full Gram matrix's bound (the same for weights as for repeated rows);
-        smaller batches the largest single row's."""
+        """``eta0_``: ``eta0`` as given, or for ``eta0="auto"`` the optimiser's rule (the
+        ``eta0`` parameter's documentation; a later ``partial_fit`` keeps the first one).
+        The plain rule is the largest step that cannot diverge, ``1 / (q curvature +
+        alpha)`` of the training rows (:mod:`groundup.kernels.curvature`): updates over all
+        the rows (``batch``: full batch, or mini-batches as large as the data) take the full
+        Gram matrix's bound (the same for weights as for repeated rows); smaller batches the
+        largest single row's."""
         if not self._auto_rate():
             return float(self.eta0)
         if continuing and hasattr(self, "eta0_"):
             return float(self.eta0_)
-        if self.optimizer in ADAPTIVE_RATES:  # steps normalised per coordinate: torch's lr
-            return ADAPTIVE_RATES[self.optimizer]
+        if self.optimizer in ADAPTIVE_RATES:  # steps in the parameters' units
+            rates = ADAPTIVE_RATES if pre is None else PRECONDITIONED_RATES
+            return rates[self.optimizer]
         c = problem.curvature(batch=batch, fit_intercept=self.fit_intercept)
         if not math.isfinite(c):
             source.raise_nonfinite()  # NaN / inf in X: say where
@@ -501,7 +611,10 @@ class GroundupEstimator(BaseEstimator):
             )
             raise ValueError(msg)
         top = float(source.compute.xp.finfo(source.dtype).max)  # the step must fit the dtype
-        return safe_rate(c, q=self._hessian_factor(), alpha=self._penalty_alpha(), top=top)
+        rate = safe_rate(c, q=self._hessian_factor(), alpha=largest(alpha), top=top)
+        if self.optimizer in ("momentum", "nesterov") and not batch:
+            return rate * (1.0 - float(self.momentum))  # plain SGD's effective step
+        return rate
 
     def _auto_rate(self) -> bool:
         return isinstance(self.eta0, str) and self.eta0 == "auto"
@@ -530,13 +643,19 @@ class GroundupEstimator(BaseEstimator):
         return state
 
     def _set_descent(
-        self, res: DescentResult, history: np.ndarray, host: Backend, run: Run
+        self,
+        res: DescentResult,
+        history: np.ndarray,
+        host: Backend,
+        run: Run,
+        pre: Preconditioner | None,
     ) -> tuple[Array, Array]:
         """The fitted state of a gradient run: ``coef_`` and ``intercept_`` (the averages
         once an update has been averaged, scikit-learn's ``average <= t_ - 1``, else the
-        running weights), what the updates carry in ``optimizer_state_`` (with the running
-        weights when averaging), the history, the counters and the recorded path. Returns
-        the model's ``W``, ``b``."""
+        running weights; in the data's units), what the updates carry in
+        ``optimizer_state_`` (with the running weights when averaging), the history, the
+        counters and the recorded path. Returns the model's ``W``, ``b`` in the variables of
+        the descent."""
         W, b, state = res.W, res.b, res.state
         self._averaged = False
         self.optimizer_state_ = state
@@ -547,13 +666,17 @@ class GroundupEstimator(BaseEstimator):
             self._averaged = bool(start and start <= run.t0 + res.updates - 1)
             if self._averaged:
                 W, b = unpack(state.average)
-        self.coef_, self.intercept_ = self._coef_of(W, b)
+
+        def data_units(W: Array, b: Array) -> tuple[Array, Array]:
+            return (W, b) if pre is None else pre.outward(W, b, backend=host)
+
+        self.coef_, self.intercept_ = self._coef_of(*data_units(W, b))
         self.loss_history_ = history
         self.n_iter_ = res.n_iter
         self.t_ = run.t0 + res.updates
         self.converged_ = res.converged
         if self.record_path:
-            self.path_ = [self._coef_of(host.to_numpy(w), host.to_numpy(c)) for w, c in res.path]
+            self.path_ = [self._coef_of(*map(host.to_numpy, data_units(w, c))) for w, c in res.path]
         return W, b
 
     def _certify(
@@ -562,19 +685,16 @@ class GroundupEstimator(BaseEstimator):
         res: DescentResult,
         W: Array,
         b: Array,
-        history: np.ndarray,
-        reference: float,
         run: Run,
+        pre: Preconditioner | None,
+        alpha: Any,
     ) -> None:
-        """The honest ``converged_`` and ``stop_reason_``, with the warnings that go with
+        """The honest ``converged_`` and ``stop_reason_``, with the warning that goes with
         them. A log-loss whose classes are linearly separable (a whole fit without a
         penalty, decided by one more pass over the training rows) has no minimum: say so.
-        Otherwise, where the stopping rule fired, how far the training loss at the model's
-        ``W``, ``b`` is above its minimum (``problem.excess``: from the moments for the
-        squared loss, one pass otherwise; ``kernels.curvature.is_stalled``): far from it the
-        fit only flattened along a valley: ``converged_`` is False, ``stop_reason_`` is
-        ``"stalled"`` and a ConvergenceWarning says how far and what to do. A run that used
-        up ``max_iter`` with a ``tol`` warns too (scikit-learn's warning)."""
+        Otherwise ``converged_`` is the certificate's (:meth:`_certificate` at the model's
+        ``W``, ``b``): within ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not
+        certified; an L1 part has no certificate (the stopping rule's word stands)."""
         separated = getattr(problem.objective, "separated", None)  # the log-loss's
         if (
             run.final
@@ -585,36 +705,50 @@ class GroundupEstimator(BaseEstimator):
             self.stop_reason_ = "separable"
             self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
             return
-        self.stop_reason_ = "tol" if res.converged else "max_iter"
-        if res.converged and not self._penalty_l1():  # L1: no smooth loss, not checked
-            alpha = self._penalty_alpha()
-            excess = problem.excess(W, b, alpha=alpha, fit_intercept=self.fit_intercept)
-            loss = float(history[-1])
-            if is_stalled(excess, loss, reference, float(self.tol)):
-                minimum = max(loss - excess, 0.0)
-                res.converged = self.converged_ = False
-                self.stop_reason_ = "stalled"
-                where = f"{100 * excess / minimum:.3g} %" if minimum > 0 else f"{excess:.3g}"
-                left = 100 * math.sqrt(excess / max(reference - minimum, excess))
-                warnings.warn(
-                    f"The stopping rule fired after {res.n_iter} epoch(s) (tol={self.tol}, "
-                    f"n_iter_no_change={self.n_iter_no_change}) far from the minimum: the "
-                    f"training loss is still {where} above it, with {left:.2g} % of the "
-                    "gradient at the start left (in the Hessian's metric). Gradient descent "
-                    "has flattened along a valley, typically features on very different "
-                    "scales: scale the features (sklearn.preprocessing.StandardScaler; "
-                    "--scale on the command line), or lower tol.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
-        if run.tol is not None and not res.converged and res.n_iter == run.max_iter:
-            warnings.warn(
-                f"Maximum number of iteration reached before convergence ({run.max_iter} "
-                f"epochs, tol={run.tol}). Consider increasing max_iter, raising eta0 or "
-                "scaling the features to improve the fit.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        fired = res.converged
+        self.stop_reason_ = "tol" if fired else "max_iter"
+        if not run.final:
+            self.converged_ = False
+            return
+        if self._penalty_l1():
+            if not fired and run.tol is not None:
+                self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
+            return
+        excess = self._certificate(problem, alpha, pre).relative_excess(W, b, 0)
+        self.converged_ = res.converged = excess <= CONVERGED
+        if not self.converged_ and (res.stalled or fired):
+            self.stop_reason_ = "stalled"
+        # tol=None: the epochs asked for; early stopping: the validation score's choice
+        if not self.converged_ and run.tol is not None and not self.early_stopping:
+            how = {
+                "stalled": f"stopped after {res.n_iter} epoch(s) as the loss stopped improving",
+                "tol": "",
+                "max_iter": f"ran max_iter={run.max_iter} epochs",
+            }[self.stop_reason_]
+            self._warn_unconverged(how, excess, pre)
+
+    def _warn_unconverged(self, how: str, excess: float | None, pre: Preconditioner | None) -> None:
+        """The ConvergenceWarning of a gradient fit short of its minimum: how it ended, the
+        certified excess in % and the one remedy that applies."""
+        far = (
+            "" if excess is None else f" with its objective {100 * excess:.3g} % above the minimum"
+        )
+        if pre is None and not self._auto_rate():
+            fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
+        elif pre is None and self._model and self.precondition is False:
+            fix = "use precondition='auto' (descent on centred, scaled data)"
+        elif self._method != "batch" or self.optimizer in ADAPTIVE_RATES:
+            fix = "raise max_iter, or use method='batch' with optimizer='sgd'"
+        else:
+            fix = "raise max_iter (the data are ill-conditioned for gradient descent)"
+            if self._model == "linear" and not self._penalty_l1():
+                fix += ", or use method='normal' (the closed form)"
+        warnings.warn(
+            f"The gradient fit {how}{far} (method={self.method!r}, "
+            f"optimizer={self.optimizer!r}, tol={self.tol!r}): {fix}.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
     def _warn_separable(self, spent: str, stacklevel: int) -> None:
         """Linearly separable classes: the unpenalised log-loss has no minimum."""

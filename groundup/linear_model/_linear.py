@@ -98,7 +98,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         epsilon=1e-8,
         average=False,
         max_iter=1000,
-        tol=1e-3,
+        tol="auto",
+        precondition="auto",
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -135,6 +136,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.average = average
         self.max_iter = max_iter
         self.tol = tol
+        self.precondition = precondition
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -126,7 +126,8 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         epsilon=1e-8,
         average=False,
         max_iter=1000,
-        tol=1e-3,
+        tol="auto",
+        precondition="auto",
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
@@ -163,6 +164,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.average = average
         self.max_iter = max_iter
         self.tol = tol
+        self.precondition = precondition
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -284,7 +286,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         alpha = self._penalty_alpha()
         settings = lk.NewtonSettings(
             alpha=alpha,
-            tol=None if self.tol is None else float(self.tol),
+            tol=self._newton_tol(),
             max_iter=int(self.max_iter),
             stop_if_separated=alpha == 0,
             record_path=self.record_path,
@@ -299,7 +301,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 fallback = (W, b, f0)
                 sub_settings = lk.NewtonSettings(
                     alpha=alpha,
-                    tol=1e-4 if self.tol is None else min(float(self.tol), 1e-4),
+                    tol=1e-4 if self.tol is None else min(self._newton_tol(), 1e-4),
                     max_iter=min(int(self.max_iter), 20),
                     stop_if_separated=alpha == 0,
                 )
@@ -335,6 +337,13 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _newton_tol(self) -> float | None:
+        """Newton's ``tol``: ``"auto"`` is 1e-4 (max |gradient|; the step taken there lands
+        about 1e-8 from the optimum, Newton converging quadratically)."""
+        if self.tol is None or self.tol == "auto":
+            return None if self.tol is None else 1e-4
+        return float(self.tol)
 
     def _cold_start(self, source: DataSource, freq: np.ndarray) -> tuple[Array, Array, float]:
         """Zero coefficients and the intercept of the class frequencies, with their loss

@@ -15,6 +15,7 @@ from array_api_compat import device as _device
 from sklearn.utils.multiclass import check_classification_targets
 
 from groundup._problem import EngineProblem
+from groundup._scaling import Preconditioner
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite
 from groundup.kernels import logistic as lk
@@ -43,6 +44,18 @@ class InMemory:
     def raise_nonfinite(self) -> None:
         """Raise the error that counts and locates NaN / inf in X, if X holds any."""
         check_finite(self.data.X, "X", self.backend)
+
+    def preconditioned(self, *, target: bool, center: bool) -> tuple[InMemory, Preconditioner]:
+        """The data in a preconditioned fit's variables and the change of variables
+        (:class:`~groundup._scaling.Preconditioner`; ``target``: least squares' y too)."""
+        d, be = self.data, self.backend
+        pre = Preconditioner.of(
+            d.X, d.y if target else None, d.sample_weight, center=center, backend=be
+        )
+        if not (np.isfinite(pre.x.mean).all() and np.isfinite(pre.x.scale).all()):
+            self.raise_nonfinite()  # NaN / inf in X, located in the user's rows
+        X, y = pre.data(d.X, d.y, target=target, backend=be)
+        return InMemory(FitData(X, y, d.sample_weight, be), self.y_host), pre
 
     # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:

@@ -33,15 +33,14 @@ import numpy as np
 
 from groundup import backends
 from groundup._params import GRADIENT
-from groundup._problem import EngineProblem, objective_excess
+from groundup._problem import EngineProblem, certificate
 from groundup._scaling import fit_standardization, raw_units, standardize
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
-from groundup.kernels.closed_form import moments
-from groundup.kernels.curvature import hessian_factor, is_stalled, safe_rate, squared_excess
 from groundup.kernels.descent import (
+    Certificate,
     Column,
     DescentResult,
     DescentSettings,
@@ -52,8 +51,9 @@ from groundup.kernels.descent import (
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
+from groundup.kernels.update import largest
 from groundup.linear_model import class_totals, encode_labels, estimator_class
-from groundup.linear_model._base import ADAPTIVE_RATES
+from groundup.linear_model._base import CONVERGED, FLOOR, Run
 from groundup.linear_model._memory import InMemory
 from groundup.sweeps.result import SweepResult
 
@@ -284,7 +284,7 @@ def sweep(
 
 def _check_sweepable(est: Any) -> None:
     """What the vectorised update cannot train: averaging and class weights."""
-    if est._update_settings().average:
+    if est.average:
         msg = (
             f"sweep does not train average={est.average!r} (averaged SGD) yet; sweep the "
             "other parameters with average=False, or fit averaged configurations one by one "
@@ -423,10 +423,14 @@ def _take(data: FitData, rows: np.ndarray) -> FitData:
 
 
 def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
-    """Indices of the configurations that share a visiting order, in order of appearance."""
+    """Indices of the configurations that share a visiting order and a preconditioner, in
+    order of appearance (a preconditioned run with a penalty, one per feature, alone)."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, est in enumerate(ests):
-        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n))
+        pre = est._preconditioned(Run(int(est.max_iter), est.tol))
+        alone = pre and (est._penalty_alpha() or est._penalty_l1())  # a penalty per feature
+        auto = est._auto_rate()
+        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n), pre, auto, alone and i)
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 
@@ -469,12 +473,16 @@ def _run_group(
     model: str = "linear",
     n_classes: int = 1,
 ) -> list[DescentResult]:
-    """The single fit's preparation (``LinearRegression._fit_gradient`` or
-    ``LogisticRegression._fit_gradient``), once for K runs."""
+    """The single fit's preparation (``GroundupEstimator._fit_gradient``: the
+    preconditioner, the held-out rows, the penalties, ``eta0_``, the certificate), once for
+    K runs, then the single fit's honest status and its coefficients in the data's units."""
     xp = be.xp
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
-    part, X_val, y_val = InMemory(train).training_rows(first._held_out(train.X.shape[0], rng))
+    source, pre = InMemory(train), None
+    if first._preconditioned(Run(int(first.max_iter), first.tol)):
+        source, pre = source.preconditioned(target=model == "linear", center=first.fit_intercept)
+    part, X_val, y_val = source.training_rows(first._held_out(train.X.shape[0], rng))
     sw = part.sample_weight
     n, d = part.X.shape
     bs = first._batch_size(n)
@@ -494,25 +502,20 @@ def _run_group(
             chunk_rows=be.chunk_rows(d + 1),
             xp=xp,
         )
-    # eta0="auto": the single fit's step from the training rows' curvature (computed once)
-    loss = "log" if model == "logistic" else "squared"
-    q = hessian_factor(loss, n_classes)
     problem = EngineProblem(objective, part.X, part.y, sw, be)
-    curvature = None
-    for est in ests:
-        if est._auto_rate() and est.optimizer in ADAPTIVE_RATES:  # torch's default lr
-            est.eta0_ = ADAPTIVE_RATES[est.optimizer]
-        elif est._auto_rate():
-            if curvature is None:
-                curvature = problem.curvature(
-                    batch=first._method == "batch", fit_intercept=first.fit_intercept
-                )
-            est.eta0_ = safe_rate(curvature, q=q, alpha=est._penalty_alpha())
-        else:
-            est.eta0_ = float(est.eta0)
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
+    penalties = [est._penalties(W[:, :outputs], be, pre) for est in ests]
+    for est, (alpha, _) in zip(ests, penalties, strict=True):
+        est.eta0_ = est._rate(
+            source, problem, batch=bs >= n, continuing=False, alpha=alpha, pre=pre
+        )
+    alphas = [alpha for alpha, _ in penalties]
+    floor = FLOOR / (1.0 if pre is None else pre.loss_factor)
+    check = certificate(
+        objective, alphas, fit_intercept=first.fit_intercept, floor=floor, backend=be
+    )
     runs = descend_columns(
         objective,
         part.X,
@@ -524,76 +527,56 @@ def _run_group(
             Column(
                 est._schedule(math.ceil(n / bs)),
                 max_iter=int(est.max_iter),
-                alpha=est._penalty_alpha(),
-                tol=None if est.tol is None else float(est.tol),
+                alpha=alpha,
+                tol=None if est.tol is None else est.tol if est.tol == "auto" else float(est.tol),
                 n_iter_no_change=int(est.n_iter_no_change),
-                update=est._update_settings(),
+                update=est._update_settings(l1),
             )
-            for est in ests
+            for est, (alpha, l1) in zip(ests, penalties, strict=True)
         ],
         settings=DescentSettings(
-            batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping
+            batch_size=bs,
+            fit_intercept=first.fit_intercept,
+            early_stopping=first.early_stopping,
+            cut_rates=first._auto_rate(),
         ),
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
         on_epoch=on_epoch,
+        certificate=None if any(largest(l1) for _, l1 in penalties) else check,
         xp=xp,
     )
     eps = float(xp.finfo(dt).eps)
-    for est, r in zip(ests, runs, strict=True):  # the estimator's check after the fit
+    factor = 1.0 if pre is None else pre.loss_factor
+    for j, (est, r) in enumerate(zip(ests, runs, strict=True)):  # the estimator's checks
+        r.history = [v * factor for v in r.history]
+        r.reference_loss *= factor
         r.diverged_at = r.diverged_at or divergent_epoch(
             r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
         )
-    _honest(ests, runs, part, objective, be, model, n_classes)
+        _honest(est, r, j, objective, check, alphas[j] if model == "logistic" else None)
+        if pre is not None:
+            r.W, r.b = pre.outward(r.W, r.b, backend=be)
     return runs
 
 
 def _honest(
-    ests: Sequence[Any],
-    runs: list[DescentResult],
-    part: FitData,
-    objective: Any,
-    be: Backend,
-    model: str,
-    n_classes: int,
+    est: Any, r: DescentResult, k: int, objective: Any, check: Certificate, alpha: Any
 ) -> None:
-    """Each run's honest ``converged``, as its single fit decides it
-    (``GroundupEstimator._certify``): where the rule fired, the excess over the
-    minimum, from the moments (linear: the group's, gathered once) or one pass of the run's
-    own log-loss (logistic; separable classes without a penalty are left as they are)."""
-    xp = be.xp
-    moments_ = getattr(objective, "stats", None)
-    if model == "logistic" and n_classes > 2:  # one-hot rows -> the estimator's class codes
-        codes = xp.astype(xp.argmax(part.y, axis=1), xp.int32)
-        part = FitData(part.X, codes, part.sample_weight, be)
-    for est, r in zip(ests, runs, strict=True):
-        if not r.converged or r.diverged_at is not None or not r.history:
-            continue
-        if est._penalty_l1():  # the single fit checks no L1 fit (a non-smooth loss)
-            continue
-        alpha = est._penalty_alpha()
-        W, b = r.W, r.b
-        if model == "logistic":
-            single = InMemory(part).log_loss(n_classes=n_classes, fit_intercept=est.fit_intercept)
-            if alpha == 0 and single.separated(W, b):
-                continue
-            excess = objective_excess(
-                single, W, b, alpha=alpha, fit_intercept=est.fit_intercept, backend=be
-            )
-        else:
-            if moments_ is None:
-                rows = be.chunk_rows(part.X.shape[1] + 1)
-                moments_ = moments(
-                    part.X, part.y, part.sample_weight, chunk_rows=rows, pilot=False, xp=xp
-                )
-            half = squared_excess(
-                moments_, W[:, 0], b[0], alpha=alpha, fit_intercept=est.fit_intercept, xp=xp
-            )
-            excess = 2.0 * half
-        if is_stalled(excess, r.history[-1], r.reference_loss, float(est.tol)):
-            r.converged, r.stalled = False, True
+    """The run's honest ``converged`` and ``stalled``, as its single fit decides them
+    (``GroundupEstimator._certify``): the certified relative excess at the run's model
+    within ``CONVERGED``; separable classes without a penalty, and L1 parts, are left as the
+    rule said. ``alpha``: the log-loss run's L2 strength (None for least squares)."""
+    if r.diverged_at is not None or not r.history or est._penalty_l1():
+        return
+    if alpha is not None and not largest(alpha) and objective.separated(r.W, r.b):
+        return
+    fired = r.converged
+    r.excess = check.relative_excess(r.W, r.b, k)
+    r.converged = r.excess <= CONVERGED
+    r.stalled = r.stalled or (fired and not r.converged)
 
 
 def _stop_reason(r: DescentResult) -> str:
