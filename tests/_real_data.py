@@ -201,6 +201,10 @@ def logistic_solution(X, y, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         method="trust-exact",
         options={"gtol": 1e-12, "maxiter": 10_000},
     )
+    # trust-exact may report "precision loss" once at the minimum: judge it by the gradient
+    if np.max(np.abs(res.jac)) > 1e-8:
+        msg = f"logistic oracle did not converge: {res.message}"
+        raise RuntimeError(msg)
     V = unpack(res.x)
     W = V[:, :d] / s
     return W, V[:, d] - W @ m
