@@ -180,7 +180,15 @@ def sgd_blocked_epoch(
 
 
 def decayed_rows(
-    Xg: Array, es: Array, eg: Array, bs: int, /, *, alpha: float, xp: Namespace
+    Xg: Array,
+    es: Array,
+    eg: Array,
+    bs: int,
+    /,
+    *,
+    alpha: float,
+    left_scale: float = 1.0,
+    xp: Namespace,
 ) -> tuple[Array, Array, Array | None]:
     """The two scaled copies of blocks of ``bs`` consecutive rows that the blocked recursion
     multiplies: ``P_{i-1} x_i`` and ``(e_j / P_j) x_j``, with ``P`` the running product of
@@ -198,6 +206,8 @@ def decayed_rows(
         Samples per block.
     alpha : float
         L2 decay (``0``: none).
+    left_scale : float
+        A factor of ``left`` (folded into the decay products: no extra pass over the rows).
     xp : namespace
 
     Returns
@@ -208,11 +218,12 @@ def decayed_rows(
     """
     m = Xg.shape[0]
     if not alpha:
-        return Xg, xp.reshape(es, (m, 1)) * Xg, None
+        left = Xg if left_scale == 1.0 else left_scale * Xg
+        return left, xp.reshape(es, (m, 1)) * Xg, None
     nb = m // bs
     P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
-    first = xp.ones((nb, 1), dtype=Xg.dtype, device=_device(Xg))
-    P_prev = xp.concat([first, P[:, :-1]], axis=1)
+    first = xp.full((nb, 1), left_scale, dtype=Xg.dtype, device=_device(Xg))
+    P_prev = xp.concat([first, left_scale * P[:, :-1]], axis=1)
     left = xp.reshape(P_prev, (m, 1)) * Xg
     right = xp.reshape(es / xp.reshape(P, (m,)), (m, 1)) * Xg
     return left, right, P[:, -1:]
