@@ -41,9 +41,14 @@ from groundup.kernels.schedules import Schedule
 # Samples per block and rows per group of blocks (the batched Gram products work a group at a
 # time so that it stays in cache). On NumPy/OpenBLAS, 1e6 x 32, two cores: an epoch took
 # 0.387 s with blocks of 32 and 0.358 s with blocks of 64 (larger blocks: more flops in the
-# Gram products, fewer sequential steps; a GPU prefers them larger still).
+# Gram products, fewer sequential steps; a GPU prefers them larger still). Groups of 1,024
+# rows rather than 4,096: a group's temporaries (~1 MB each at 4,096 rows) went back to the
+# system and were faulted in afresh, group after group (gate:
+# bench_linear.py::test_sgd_epoch_vs_sklearn, GROUNDUP_BENCH_N=100000, in order, same
+# runs: ratio 4.96 and 4.87 with 4,096 rows, 2.55 and 2.84 with 1,024; at 1,000,000 rows
+# 3.86 and 3.11 against 3.72 and 2.90 - a busy two-core machine, noisy).
 BLOCK = 64
-GROUP_ROWS = 4096
+GROUP_ROWS = 1024
 # The blocked form needs every decay factor 1 - eta*alpha >= 1 - MAX_DECAY_STEP: the ratios
 # of the decay products within a block stay within 2**BLOCK.
 MAX_DECAY_STEP = 0.5

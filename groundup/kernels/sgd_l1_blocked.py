@@ -35,9 +35,14 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.penalties import truncate
 from groundup.kernels.rows import EpochRows
-from groundup.kernels.sgd_blocked import BLOCK, GROUP_ROWS, TriangularSolver, solve_unit_lower
+from groundup.kernels.sgd_blocked import BLOCK, TriangularSolver, solve_unit_lower
 
 __all__ = ["l1_sgd_epoch"]
+
+# The longest window (rows). Kept at 4,096 when sgd_blocked's groups went to 1,024 rows:
+# bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn (in order, same runs) was 2.73-3.11 at
+# 1,000,000 rows with 4,096 against 3.19-4.12 with 1,024 (3.7 against 4.5 at 100,000).
+MAX_ROWS = 4096
 
 
 def l1_sgd_epoch(
@@ -53,7 +58,7 @@ def l1_sgd_epoch(
     l1: float,
     fit_intercept: bool,
     block: int = BLOCK,
-    max_rows: int = GROUP_ROWS,
+    max_rows: int = MAX_ROWS,
     solve_triangular: TriangularSolver | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array, Array, float]:
