@@ -17,7 +17,9 @@ shrinks it for smoke runs, e.g. ``GROUNDUP_BENCH_N=20000 pytest benchmarks/bench
   whole fit against scikit-learn ``SGDClassifier(loss="log_loss")``'s, at 100,000 rows and at
   the full size: at most 2 (the same iterates: coefficients equal to 1e-10);
 - the multinomial ``sgd`` epoch (three classes, 100,000 rows) against a hand-written NumPy
-  loop of the same updates (``SGDClassifier`` is one-vs-rest, another algorithm): reported.
+  loop of the same updates (``SGDClassifier`` is one-vs-rest, another algorithm): reported;
+- the ``sgd`` epoch with the elastic net (the cumulative L1 truncation, binary, 100,000
+  rows, in order) against ``SGDClassifier``'s: reported (the same iterates to 1e-10).
 """
 
 from __future__ import annotations
@@ -142,6 +144,26 @@ def test_sgd_epoch_vs_sgd_classifier(
             return SGDClassifier(loss="log_loss", **SGD).fit(X, y)
 
     compare(lambda: est.fit(X, y), peer, target=2.0, peer_name="sklearn.SGDClassifier")
+    sk = peer()
+    np.testing.assert_allclose(est.coef_, sk.coef_, rtol=0, atol=1e-10 * np.abs(sk.coef_).max())
+    np.testing.assert_allclose(est.intercept_, sk.intercept_, rtol=1e-10)
+
+
+def test_l1_sgd_epoch_vs_sgd_classifier(compare: Any, data: tuple[np.ndarray, np.ndarray]) -> None:
+    n = min(100_000, N_SAMPLES)
+    X, y = data[0][:n], data[1][:n]
+    params = SGD | {"penalty": "elasticnet", "l1_ratio": 0.5}
+    est = gu.LogisticRegression(method="sgd", **params)
+
+    def peer() -> SGDClassifier:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return SGDClassifier(loss="log_loss", **params).fit(X, y)
+
+    compare(
+        lambda: est.fit(X, y), peer, rounds=1, warmup=0,
+        peer_name="sklearn.SGDClassifier(penalty='elasticnet')",
+    )  # fmt: skip
     sk = peer()
     np.testing.assert_allclose(est.coef_, sk.coef_, rtol=0, atol=1e-10 * np.abs(sk.coef_).max())
     np.testing.assert_allclose(est.intercept_, sk.intercept_, rtol=1e-10)

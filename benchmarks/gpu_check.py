@@ -10,10 +10,14 @@ already on the device; median of 3 after a warm-up) and prints one table of rati
 ``minibatch`` epoch vs the PyTorch loop of ``groundup.bench.peers`` (<= 1.2); one exact ``sgd``
 epoch vs scikit-learn ``SGDRegressor`` on the CPU (speedup >= 10); ``newton`` vs scikit-learn
 ``LogisticRegression`` (lbfgs, same objective) in array-API mode on the same device (<= 1.0,
-as ``bench_logistic.py`` on the CPU; ``SCIPY_ARRAY_API=1`` is set before SciPy loads); each
-optimiser's epoch (``bench_optimizers.py``'s fit) vs the same ``torch.optim`` loop (<= 1.2).
-Rows: 200,000 x 32 (``sgd``, ``newton``: 1,000,000 x 32); ``--quick``: 2,000 x 8, one round
-(and the benchmarks small, untimed). A note says when the coefficients differ (1e-6).
+as ``bench_logistic.py`` on the CPU; ``SCIPY_ARRAY_API=1`` is set before SciPy loads); one
+logistic ``sgd`` epoch (binary, constant 0.01, L2 1e-4, in order) vs scikit-learn
+``SGDClassifier(loss="log_loss")`` on the CPU (<= 2, the CPU's target in ``bench_logistic.py``;
+on CUDA the epoch is the one-sample batches: the blocked log-loss epoch reads the host per
+window and runs on host backends only, so this row measures that fallback); each optimiser's
+epoch (``bench_optimizers.py``'s fit) vs the same ``torch.optim`` loop (<= 1.2). Rows: 200,000
+x 32 (``sgd``, ``newton``: 1,000,000 x 32; logistic ``sgd``: :data:`LOGISTIC_SGD_ROWS`);
+``--quick``: 2,000 x 8, one round (and the benchmarks small, untimed). A note says when the coefficients differ (1e-6).
 Without CUDA (or with ``--cpu``) the GPU rows say ``skipped: no CUDA device`` and the same
 comparisons run small on the CPU (rows ``(cpu)``, not judged: the targets are the GPU's).
 Exit status 1 when a step errors (a failed test, a check that raised), never for a missed
@@ -45,6 +49,9 @@ OPTIMIZERS = ("momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SIZES = {"full": (200_000, 1_000_000, 32, 3), "cpu": (20_000, 20_000, 32, 1)}
 SIZES["quick"] = (2_000, 2_000, 8, 1)
 PYTEST_ROW = "pytest -m gpu tests benchmarks"
+# Rows of the logistic sgd row (at most): one-sample updates on CUDA take about a hundred
+# microseconds each (a few kernel launches), so its fit stays within seconds.
+LOGISTIC_SGD_ROWS = 20_000
 
 
 @dataclass
@@ -216,6 +223,27 @@ def _sgd(c: Ctx, row: Row) -> None:
         row.peer = c.time(lambda: sk.fit(X, y))
 
 
+def _logistic_sgd(c: Ctx, row: Row) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import SGDClassifier
+
+    import groundup as gu
+
+    n = min(c.n, LOGISTIC_SGD_ROWS)
+    X, _, labels, Xd, _ = c.data(c.n)
+    X, labels, Xd = X[:n], labels[:n], Xd[:n, ...]
+    yd = c.be.asarray(labels)
+    common = {"max_iter": 1, "tol": None, "shuffle": False, "learning_rate": "constant"}
+    common |= {"eta0": 0.01, "penalty": "l2", "alpha": 1e-4}
+    est = gu.LogisticRegression(method="sgd", **common)
+    sk = SGDClassifier(loss="log_loss", **common)
+    row.ours = c.time(lambda: est.fit(Xd, yd))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1
+        row.peer = c.time(lambda: sk.fit(X, labels))
+    row.note = _differ(c.be.to_numpy(est.coef_), sk.coef_)
+
+
 def sklearn_array_api_problem() -> str | None:
     """Why scikit-learn's ``LogisticRegression`` cannot run in array-API mode here."""
     import sklearn
@@ -268,6 +296,7 @@ SPECS: list[tuple[str, Any, tuple[str, ...], float, bool]] = [
     ("minibatch epoch / torch loop ({})", _minibatch_epoch, (), 1.2, False),
     ("sgd epoch ({}) / SGDRegressor cpu", _sgd, (), 10.0, True),
     ("newton / sklearn array API ({})", _newton, (), 1.0, False),
+    ("logistic sgd ({}) / SGDClassifier", _logistic_sgd, (), 2.0, False),
     *[(f"{o} epoch / torch.optim ({{}})", _optimizer, (o,), 1.2, False) for o in OPTIMIZERS],
 ]
 

@@ -68,14 +68,8 @@ def locate_nonfinite(a: Array, /, *, xp: Any) -> tuple[int, list[tuple[int, ...]
         return 0, []
     flat = xp.reshape(bad, (-1,))
     idx = xp.nonzero(flat)[0][: min(3, count)]
-    shape = a.shape
-    where: list[tuple[int, ...]] = []
-    for k in [int(i) for i in idx]:
-        if len(shape) == 2:
-            where.append((k // shape[1], k % shape[1]))
-        else:
-            where.append((k,))
-    return count, where
+    cols = a.shape[1] if a.ndim == 2 else None
+    return count, [divmod(int(k), cols) if cols else (int(k),) for k in idx]
 
 
 def nonfinite_message(name: str, count: int, first: list[tuple[tuple[int, ...], Any]]) -> str:

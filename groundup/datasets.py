@@ -96,18 +96,8 @@ class Dataset:
 
 # -- synthetic ------------------------------------------------------------------------------
 def make_line(n_samples: int = DEFAULT_N_SAMPLES, *, random_state: int = 0) -> Dataset:
-    """The original project's simple regression: ``x = 2·U(0, 1)``, ``y = 4 + 3x + N(0, 1)``.
-
-    Parameters
-    ----------
-    n_samples : int, default=500
-    random_state : int, default=0
-
-    Returns
-    -------
-    Dataset
-        ``X`` of shape (n_samples, 1).
-    """
+    """The original project's simple regression: ``x = 2·U(0, 1)``, ``y = 4 + 3x + N(0, 1)``
+    (``X`` of shape (n_samples, 1))."""
     rng = np.random.default_rng(random_state)
     x = 2.0 * rng.random((n_samples, 1))
     y = 4.0 + 3.0 * x[:, 0] + rng.standard_normal(n_samples)
@@ -117,21 +107,8 @@ def make_line(n_samples: int = DEFAULT_N_SAMPLES, *, random_state: int = 0) -> D
 def make_multi(
     n_samples: int = DEFAULT_N_SAMPLES, n_features: int = 8, *, random_state: int = 0
 ) -> Dataset:
-    """Well-scaled multivariate regression: ``X ~ N(0, 1)``, ``y = 4 + X w + N(0, 0.5²)``.
-
-    ``w`` runs evenly from -2 to 3 (the original's multivariate shape, with more features).
-
-    Parameters
-    ----------
-    n_samples : int, default=500
-    n_features : int, default=8
-    random_state : int, default=0
-
-    Returns
-    -------
-    Dataset
-        ``X`` of shape (n_samples, n_features).
-    """
+    """Well-scaled multivariate regression: ``X ~ N(0, 1)``, ``y = 4 + X w + N(0, 0.5²)``,
+    ``w`` evenly from -2 to 3 (the original's multivariate shape, with more features)."""
     rng = np.random.default_rng(random_state)
     X = rng.standard_normal((n_samples, n_features))
     w = np.linspace(-2.0, 3.0, n_features)
@@ -144,19 +121,8 @@ def make_multi(
 def make_classes(
     n_samples: int = DEFAULT_N_SAMPLES, n_features: int = 4, *, random_state: int = 0
 ) -> Dataset:
-    """Two overlapping classes from a logistic model: ``P(y=1) = σ(0.5 + X w)``.
-
-    Parameters
-    ----------
-    n_samples : int, default=500
-    n_features : int, default=4
-    random_state : int, default=0
-
-    Returns
-    -------
-    Dataset
-        Integer labels 0/1 (not separable, so unpenalised fits converge).
-    """
+    """Two overlapping classes from a logistic model: ``P(y=1) = σ(0.5 + X w)``; integer
+    labels 0/1 (not separable, so unpenalised fits converge)."""
     rng = np.random.default_rng(random_state)
     X = rng.standard_normal((n_samples, n_features))
     w = np.linspace(-1.5, 2.0, n_features)
@@ -168,11 +134,7 @@ def make_classes(
 # -- real -------------------------------------------------------------------------------------
 _REAL = {
     "diabetes": ("load_diabetes", "regression", "diabetes progression after one year (442 x 10)"),
-    "breast_cancer": (
-        "load_breast_cancer",
-        "classification",
-        "breast cancer, benign or not (569 x 30)",
-    ),
+    "breast_cancer": ("load_breast_cancer", "classification", "breast cancer, benign or not"),
 }
 
 
@@ -202,21 +164,8 @@ def load_csv(
     path: str | os.PathLike[str], target: str | None, features: Sequence[str] | None = None
 ) -> Dataset:
     """Read a CSV file whose column ``target`` is the target and every other one (or each of
-    ``features``) a feature.
-
-    Parameters
-    ----------
-    path : str or path-like
-    target : str
-        Name of the target column.
-    features : sequence of str, optional
-        The feature columns (default: every column but the target).
-
-    Returns
-    -------
-    Dataset
-        ``task`` is ``"classification"`` for labels (strings, booleans, two values, or
-        integers with at most 20 distinct values), else ``"regression"``.
+    ``features``) a feature. ``task`` is ``"classification"`` for labels (strings, booleans,
+    two values, or integers with at most 20 distinct values), else ``"regression"``.
 
     Raises
     ------
@@ -262,14 +211,9 @@ def load_csv(
         raise ValueError(msg)
     y, task = _target(frame[target].to_numpy())
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    return Dataset(
-        stem,
-        table.to_numpy(dtype=np.float64),
-        y,
-        task,
-        [str(c) for c in table.columns],
-        f"{os.fspath(path)} (target {target!r})",
-    )
+    X = table.to_numpy(dtype=np.float64)
+    names = [str(c) for c in table.columns]
+    return Dataset(stem, X, y, task, names, f"{os.fspath(path)} (target {target!r})")
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -301,10 +245,6 @@ def load(
         Target column of a CSV file.
     features : sequence of str, optional
         Feature columns of a CSV file (default: every column but the target).
-
-    Returns
-    -------
-    Dataset
 
     Raises
     ------
@@ -347,10 +287,6 @@ def resolve(
     random_state : int, default=0
     target : str, optional
         Target column of CSV files.
-
-    Returns
-    -------
-    list of Dataset
     """
     if isinstance(specs, str | Dataset | tuple):
         specs = [specs]
@@ -379,12 +315,8 @@ def _from_arrays(X: Any, y: Any) -> Dataset:
 
 
 def _target(y: np.ndarray) -> tuple[np.ndarray, str]:
-    """The target and its task.
-
-    Labels (strings, booleans), a two-valued column and integers with at most
-    ``MAX_CLASSES`` distinct values are classification; any other numeric column is
-    regression.
-    """
+    """The target and its task: labels (strings, booleans), a two-valued column and integers
+    with at most ``MAX_CLASSES`` distinct values are classification; the rest regression."""
     if y.dtype.kind in "OUSb":
         return y, "classification"
     n_unique = len(np.unique(y))

@@ -270,10 +270,6 @@ _PRF_PARAMETERS = """
     zero_division : float, default=0.0
         Value for a class that is never predicted (scikit-learn's value, without its
         warning).
-
-    Returns
-    -------
-    float
     """
 
 
@@ -334,10 +330,6 @@ def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: An
     labels : array of shape (n_classes,), optional
         All the labels, when ``y_true`` does not show every column's class.
     sample_weight : array of shape (n_samples,), optional
-
-    Returns
-    -------
-    float
     """
     yt, classes, sw, be, xp = _encode_labels(y_true, labels=labels, sample_weight=sample_weight)
     P = _scores(y_proba, be, yt.shape[0])
@@ -376,10 +368,6 @@ def roc_auc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
         Scores or probabilities of the positive class (``predict_proba(X)[:, 1]`` or
         ``decision_function(X)``).
     sample_weight : array of shape (n_samples,), optional
-
-    Returns
-    -------
-    float
     """
     yt, classes, sw, be, xp = _encode_labels(y_true, sample_weight=sample_weight)
     if len(classes) != 2:

@@ -49,7 +49,7 @@ def test_cpu_mode_table(gc: Any, cpu_run: tuple[subprocess.CompletedProcess, lis
     names = [r["check"] for r in rows]
     expected = [name.format(dev) for dev in ("cuda", "cpu") for name, *_ in gc.SPECS]
     assert names == [gc.PYTEST_ROW, *expected]
-    assert len(gc.SPECS) == 9  # minibatch, sgd, newton, six optimisers
+    assert len(gc.SPECS) == 10  # minibatch, sgd, newton, logistic sgd, six optimisers
     from groundup.kernels.optimizers import OPTIMIZERS
 
     assert set(gc.OPTIMIZERS) == set(OPTIMIZERS) - {"sgd"}
@@ -62,11 +62,11 @@ def test_cpu_mode_table(gc: Any, cpu_run: tuple[subprocess.CompletedProcess, lis
     import torch
 
     why = "--cpu given" if torch.cuda.is_available() else "no CUDA device"
-    for row in rows[1:10]:  # the GPU rows
+    for row in rows[1:11]:  # the GPU rows
         assert row["verdict"] == f"skipped: {why}", row
         assert row["ratio"] is None
-    assert table.count(f"skipped: {why}") == 9
-    for row in rows[10:]:  # the same checks, small, on the CPU
+    assert table.count(f"skipped: {why}") == 10
+    for row in rows[11:]:  # the same checks, small, on the CPU
         assert row["error"] is None, row
         assert row["ours"] > 0, row
         if row["skip"] is not None:  # only scikit-learn's array-API mode may be missing

@@ -176,6 +176,25 @@ def test_sgd_log_loss_l1_equals_sgd_classifier(case, penalty):
     assert _rel(case, est.intercept_, sk.intercept_) <= _tol(case)
 
 
+def test_sgd_log_loss_l1_takes_the_blocked_epoch(monkeypatch):
+    """On NumPy the binary log-loss with an L1 part runs a window at a time
+    (``BinaryLogLoss.l1_sgd_epoch``), one call per epoch."""
+    from groundup.kernels.logistic import BinaryLogLoss
+
+    calls = []
+    real = BinaryLogLoss.l1_sgd_epoch
+
+    def counted(self, *args):
+        calls.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(BinaryLogLoss, "l1_sgd_epoch", counted)
+    X, labels = make_classes(n=90, d=4, k=2, seed=4)
+    common = {"penalty": "l1", "alpha": 0.02, "eta0": 0.05, "max_iter": 3, "tol": None}
+    gu.LogisticRegression(method="sgd", shuffle=False, **common).fit(X, labels)
+    assert len(calls) == 3
+
+
 @pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
 def test_shuffled_sgd_and_minibatch_equal_the_loop(case64, penalty):
     """With shuffling (the estimators' permutations) and mini-batches: scikit-learn's
@@ -244,6 +263,52 @@ def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
     assert_on_case(W, case64)
     assert _rel(case64, W, Wr) <= 1e-10
     assert _rel(case64, b, br) <= 1e-10 if fit_intercept else float(case64.to_numpy(b)[0]) == 0
+    assert np.array_equal(case64.to_numpy(W) == 0, Wr == 0)
+    assert (Wr == 0).sum() >= 1
+    assert u == pytest.approx(l1 * etas.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("max_steps", [None, 2, 1], ids=["newton", "some-unsettled", "unsettled"])
+@pytest.mark.parametrize("alpha2", [0.0, 0.02], ids=["l1", "elasticnet"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_blocked_l1_log_epoch_equals_the_loop(
+    case64, monkeypatch, alpha2, fit_intercept, max_steps
+):
+    """The same windowed epoch for the binary log-loss (``loss="log"``: each block's margins
+    by the sigmoid's Newton steps) against the plain loop: sample weights, a shuffled order,
+    short windows, weights that reach zero; with one or two Newton steps allowed, blocks that
+    do not settle end their windows early (two: a few blocks, one: nearly all)."""
+    from groundup.kernels import sgd_logistic_blocked
+    from groundup.kernels.rows import EpochRows
+    from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
+
+    if max_steps is not None:
+        monkeypatch.setattr(sgd_logistic_blocked, "MAX_STEPS", max_steps)
+
+    X, y = _sparse_data(n=700, d=6, seed=5)
+    labels = (y + 0.5 * np.random.default_rng(3).standard_normal(700) > 0.5).astype(float)
+    sw = np.random.default_rng(4).uniform(0.5, 1.5, size=700)
+    order = np.random.default_rng(6).permutation(700)
+    l1, eta0 = 0.01, 0.2
+    etas = eta0 / np.arange(1, 701) ** 0.25
+    xp, be = case64.xp, case64.backend
+    rows = EpochRows(
+        case64.asarray(X), case64.asarray(labels), case64.asarray(sw), be.asarray(order), xp
+    )
+    W, b, q, u = l1_sgd_epoch(
+        rows,
+        case64.asarray(np.zeros((6, 1))), case64.asarray(np.zeros(1)), case64.asarray(etas),
+        case64.asarray(np.zeros((6, 1))), 0.0, alpha=alpha2, l1=l1,
+        fit_intercept=fit_intercept, loss="log", block=16, max_rows=128,
+        solve_triangular=be.solve_triangular, xp=xp,
+    )  # fmt: skip
+    Wr, br, _, _ = sklearn_loop(
+        X, labels, loss="log", orders=[order], eta=_invscaling(eta0), alpha2=alpha2, l1=l1,
+        sw=sw, fit_intercept=fit_intercept,
+    )  # fmt: skip
+    assert_on_case(W, case64)
+    assert _rel(case64, W, Wr) <= 1e-12
+    assert _rel(case64, b, br) <= 1e-12 if fit_intercept else float(case64.to_numpy(b)[0]) == 0
     assert np.array_equal(case64.to_numpy(W) == 0, Wr == 0)
     assert (Wr == 0).sum() >= 1
     assert u == pytest.approx(l1 * etas.sum(), rel=1e-12)

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Device, Namespace
+from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
 
 class ArrayApiStrictBackend(Backend):
     name = "array_api_strict"
     module_name = "array_api_strict"
+    namespace = "array_api_strict"
     extra = "test"
     host_memory_traced = True
 
@@ -45,12 +46,6 @@ class ArrayApiStrictBackend(Backend):
         if isinstance(spec, str) and spec in cls._pretend_devices():
             return xps.Device(spec)
         return super().parse_device(spec)
-
-    @property
-    def xp(self) -> Namespace:
-        import array_api_strict
-
-        return array_api_strict
 
     def has_float64(self) -> bool:
         info = self.xp.__array_namespace_info__()

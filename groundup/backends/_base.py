@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from abc import ABC, abstractmethod
+import importlib
+import sys
 from typing import Any, ClassVar, NoReturn
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from groundup._typing import Array, Device, Namespace
 
 
-class Backend(ABC):
+class Backend:
     """One array library on one device.
 
     Subclasses live one per module (``_numpy.py``, ``_torch.py``, ...) and import their
@@ -27,6 +28,8 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     extra: ClassVar[str | None] = None  # pip extra that installs the library
     module_name: ClassVar[str] = ""  # import name of the library
+    array_class: ClassVar[str] = ""  # its array type, an attribute of the library's module
+    namespace: ClassVar[str] = ""  # the module of its Array-API namespace
     #: Arrays live in host memory and are what scikit-learn validates (NumPy).
     on_host: ClassVar[bool] = False
     #: Arrays are lazy task graphs over row chunks (Dask): the estimators fit them through
@@ -47,9 +50,10 @@ class Backend(ABC):
         return importlib.util.find_spec(cls.module_name) is not None
 
     @classmethod
-    @abstractmethod
     def owns(cls, a: Any) -> bool:
-        """Whether ``a`` is an array of this library."""
+        """Whether ``a`` is an array of this library (never imports it)."""
+        lib = sys.modules.get(cls.module_name)
+        return lib is not None and isinstance(a, getattr(lib, cls.array_class))
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -79,9 +83,9 @@ class Backend(ABC):
 
     # -- per-instance helpers ----------------------------------------------------------
     @property
-    @abstractmethod
     def xp(self) -> Namespace:
         """The library's Array-API namespace."""
+        return sys.modules.get(self.namespace) or importlib.import_module(self.namespace)
 
     @property
     def device_name(self) -> str:
@@ -134,8 +138,6 @@ class Backend(ABC):
         return
 
     def version(self) -> str:
-        import importlib
-
         return str(getattr(importlib.import_module(self.module_name), "__version__", "?"))
 
     def __repr__(self) -> str:

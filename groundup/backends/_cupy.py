@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Device, Namespace
+from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
 
@@ -24,11 +23,8 @@ class CupyBackend(Backend):
     name = "cupy"
     module_name = "cupy"
     extra = "cupy"
-
-    @classmethod
-    def owns(cls, a: Any) -> bool:
-        cupy = sys.modules.get("cupy")
-        return cupy is not None and isinstance(a, cupy.ndarray)
+    array_class = "ndarray"
+    namespace = "array_api_compat.cupy"
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -71,12 +67,6 @@ class CupyBackend(Backend):
     @classmethod
     def device_of(cls, a: Array) -> Device:
         return a.device
-
-    @property
-    def xp(self) -> Namespace:
-        import array_api_compat.cupy
-
-        return array_api_compat.cupy
 
     @property
     def device_name(self) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Device, Namespace
+from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
 # Bytes per row chunk when host data are moved into a Dask array (dask's own "auto" is
@@ -65,6 +65,7 @@ def _client() -> Any:
 class DaskBackend(Backend):
     name = "dask"
     module_name = "dask"
+    namespace = "array_api_compat.dask.array"
     lazy = True
     extra = "dask"
 
@@ -109,12 +110,6 @@ class DaskBackend(Backend):
         return "cuda" if type(meta).__module__.startswith("cupy") else "cpu"
 
     # -- per-instance helpers ----------------------------------------------------------
-    @property
-    def xp(self) -> Namespace:
-        import array_api_compat.dask.array
-
-        return array_api_compat.dask.array
-
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         """A Dask array chunked by rows (whole rows per chunk) on this backend's device.
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Device, Namespace
+from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
 
@@ -15,11 +14,8 @@ class JaxBackend(Backend):
     name = "jax"
     module_name = "jax"
     extra = "jax"
-
-    @classmethod
-    def owns(cls, a: Any) -> bool:
-        jax = sys.modules.get("jax")
-        return jax is not None and isinstance(a, jax.Array)
+    array_class = "Array"
+    namespace = "jax.numpy"
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -56,12 +52,6 @@ class JaxBackend(Backend):
     @classmethod
     def device_of(cls, a: Array) -> Device:
         return next(iter(a.devices()))
-
-    @property
-    def xp(self) -> Namespace:
-        import jax.numpy
-
-        return jax.numpy
 
     @property
     def device_name(self) -> str:

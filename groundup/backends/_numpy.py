@@ -8,25 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Namespace
+from groundup._typing import Array
 from groundup.backends._base import Backend
 
 
 class NumpyBackend(Backend):
     name = "numpy"
     module_name = "numpy"
+    namespace = "array_api_compat.numpy"
     on_host = True
     host_memory_traced = True
 
     @classmethod
     def owns(cls, a: Any) -> bool:
         return isinstance(a, np.ndarray | np.generic)
-
-    @property
-    def xp(self) -> Namespace:
-        import array_api_compat.numpy
-
-        return array_api_compat.numpy
 
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         return np.asarray(a, dtype=dtype)

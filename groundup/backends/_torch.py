@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
-from groundup._typing import Array, Device, Namespace
+from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
 
@@ -15,11 +14,8 @@ class TorchBackend(Backend):
     name = "torch"
     module_name = "torch"
     extra = "torch"
-
-    @classmethod
-    def owns(cls, a: Any) -> bool:
-        torch = sys.modules.get("torch")
-        return torch is not None and isinstance(a, torch.Tensor)
+    array_class = "Tensor"
+    namespace = "array_api_compat.torch"
 
     @classmethod
     def devices(cls) -> list[str]:
@@ -67,12 +63,6 @@ class TorchBackend(Backend):
     @classmethod
     def device_of(cls, a: Array) -> Device:
         return a.device
-
-    @property
-    def xp(self) -> Namespace:
-        import array_api_compat.torch
-
-        return array_api_compat.torch
 
     def has_float64(self) -> bool:
         return self.device.type != "mps"

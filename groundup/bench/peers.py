@@ -193,11 +193,15 @@ def _sklearn_linear(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
     return _SklearnFit(LinearRegression(fit_intercept=fi), dtype, None)
 
 
-class _RidgeFit(_SklearnFit):
+class _PenalisedFit(_SklearnFit):
+    """A closed-form peer whose penalty depends on n_samples: made in ``fit``."""
+
     def __init__(self, cls: type, alpha: float, fit_intercept: bool, dtype: str) -> None:
         super().__init__(None, dtype, None)
         self.cls, self.alpha, self.fit_intercept = cls, alpha, fit_intercept
 
+
+class _RidgeFit(_PenalisedFit):
     def fit(self, data: tuple[Any, ...]) -> None:
         n = data[0].shape[0]
         self.est = self.cls(alpha=self.alpha * n, fit_intercept=self.fit_intercept)
@@ -226,13 +230,9 @@ def _sklearn_logistic(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
     return _LogisticFit(LogisticRegression, alpha, fi, dtype)
 
 
-class _LogisticFit(_SklearnFit):
+class _LogisticFit(_PenalisedFit):
     """scikit-learn ``LogisticRegression`` (lbfgs) on groundup's objective: mean log-loss
     + ½·alpha·‖w‖² is C = 1 / (n_samples·alpha); no penalty is C = inf."""
-
-    def __init__(self, cls: type, alpha: float, fit_intercept: bool, dtype: str) -> None:
-        super().__init__(None, dtype, None)
-        self.cls, self.alpha, self.fit_intercept = cls, alpha, fit_intercept
 
     def fit(self, data: tuple[Any, ...]) -> None:
         C = math.inf if not self.alpha else 1.0 / (data[0].shape[0] * self.alpha)
@@ -386,9 +386,8 @@ class TorchLoop(PeerFit):
         self.n_iter_, self.converged_ = len(history), converged
         self.stop_reason_ = "tol" if converged else "max_iter"
         self.coef_ = model.weight.detach().cpu().numpy()
-        self.intercept_ = (
-            model.bias.detach().cpu().numpy() if model.bias is not None else np.zeros(k)
-        )
+        bias = model.bias
+        self.intercept_ = np.zeros(k) if bias is None else bias.detach().cpu().numpy()
         if self.loss == "squared":
             self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
 
@@ -517,18 +516,10 @@ class Peer:
 def _torch_peers(model: str, loss: str) -> tuple[Peer, ...]:
     """The PyTorch loop beside ``batch`` (full batch) and ``minibatch``, on the run's devices."""
     return tuple(
-        Peer(
-            "torch.optim.SGD loop",
-            "torch",
-            model,
-            method,
-            _torch_loop(loss, method == "batch"),
-            _TORCH_SCHEDULES,
-            on_device=True,
-            early_stopping=False,
-        )  # fmt: skip
+        Peer("torch.optim.SGD loop", "torch", model, method, _torch_loop(loss, method == "batch"),
+             _TORCH_SCHEDULES, on_device=True, early_stopping=False)
         for method in ("batch", "minibatch")
-    )
+    )  # fmt: skip
 
 
 PEERS: tuple[Peer, ...] = (

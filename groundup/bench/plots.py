@@ -15,7 +15,9 @@ their curve would be. matplotlib is imported only when a function here is called
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,27 +53,23 @@ _FAIL_COLOR = "#b2182b"  # the note on failed runs (ColorBrewer RdBu's dark red)
 
 
 def _plain_log(ax: Any, which: str = "y") -> None:
-    """Log scale with plain-number ticks (see :func:`groundup._figure.plain_log`)."""
-    from groundup._figure import plain_log as _plain
+    from groundup._figure import plain_log
 
-    _plain(ax, which)
+    plain_log(ax, which)
 
 
 def _figure(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, np.ndarray]:
-    """A constrained-layout Figure with an ``nrows`` x ``ncols`` grid of axes."""
     from groundup._figure import new_figure
 
     fig = new_figure(figsize=(width * ncols, height * nrows))
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def _ok(results: pd.DataFrame) -> pd.DataFrame:
     return results[results["status"] == "ok"]
 
 
-def _failed(results: pd.DataFrame) -> pd.DataFrame:
-    """The runs that raised or diverged (named on their panel, never drawn)."""
+def _failed(results: pd.DataFrame) -> pd.DataFrame:  # named on their panel, never drawn
     return results[results["status"].isin(("error", "diverged"))]
 
 
@@ -167,9 +165,7 @@ def _failure_note(ax: Any, failed: pd.DataFrame, *, top: bool = False) -> None:
     with ``top``, where the curves rise)."""
     if failed.empty:
         return
-    lines = []
-    for _, r in failed.iterrows():
-        lines.append(f"{r['method']} · {run_key(r)}: {_why(r)}")
+    lines = [f"{r['method']} · {run_key(r)}: {_why(r)}" for _, r in failed.iterrows()]
     kinds = sorted({"diverged" if st == "diverged" else "failed" for st in failed["status"]})
     text = f"{' or '.join(kinds)}, not drawn:\n" + "\n".join(dict.fromkeys(lines))
     ax.text(
@@ -212,22 +208,8 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     backend) are drawn once and labelled ``numpy = torch = ...``. The y axis names the loss:
     MSE for linear models, log-loss for logistic ones. Wall time of epoch k is the fit's
     median time x k / epochs (the epochs of a gradient method do the same work). Failed
-    runs are named on their panel.
-
-    Parameters
-    ----------
-    results : DataFrame
-        From :func:`groundup.benchmark`.
-    x : {"epoch", "time"}
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        No run has a loss history of more than one epoch.
+    runs are named on their panel. ``results`` is :func:`groundup.benchmark`'s; a
+    ``ValueError`` when no run has a loss history of more than one epoch.
     """
     from groundup._figure import epoch_axis
 
@@ -303,20 +285,7 @@ def fit_times(results: pd.DataFrame) -> Any:
 
     One panel per data set; one band per method (its colour), one dot per backend and peer
     (its marker), side by side in a fixed order. Failed runs are named where their dot
-    would be.
-
-    Parameters
-    ----------
-    results : DataFrame
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        No run succeeded.
+    would be. A ``ValueError`` when no run succeeded.
     """
     runs = _ok(results)
     if runs.empty:
@@ -404,20 +373,7 @@ def scaling(results: pd.DataFrame) -> Any:
     """Fit time against n_samples, log-log: one panel per data set (a row) and method (a
     column, in its colour), one line per backend and peer (its line style and marker); the
     panels of a data set share their time axis, so that methods compare across a row.
-
-    Parameters
-    ----------
-    results : DataFrame
-        With at least two sizes of one data set (``sizes=[...]``).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        Fewer than two sizes of any data set.
+    A ``ValueError`` when no data set has two sizes (``sizes=[...]``).
     """
     runs = _ok(results)
     names = [d for d, part in runs.groupby("data", sort=False) if part["n_samples"].nunique() > 1]
@@ -453,10 +409,9 @@ def scaling(results: pd.DataFrame) -> Any:
             ax.set_xscale("log")
             ax.set_yscale("log")
         if visible:
-            lows = [ax.get_ylim()[0] for ax in visible]
-            highs = [ax.get_ylim()[1] for ax in visible]
+            lims = np.array([ax.get_ylim() for ax in visible])
             for ax in visible:
-                ax.set_ylim(min(lows), max(highs))
+                ax.set_ylim(lims[:, 0].min(), lims[:, 1].max())
                 _plain_log(ax, "x")
                 _plain_log(ax, "y")
             visible[0].set_ylabel("fit time (s)")
@@ -481,10 +436,6 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
         Rows of data set ``data`` whose ``coef`` has one entry.
     data : str
         Name of the data set in ``results``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     runs = _ok(results)
@@ -524,8 +475,7 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     ax.set_title(
         f"Fitted lines on {data} (n={x.size}); lines that coincide are drawn once", fontsize=10
     )
-    fig.legend(list(entries.values()), list(entries), loc="outside lower center", fontsize=9,
-               frameon=False, ncols=1)  # fmt: skip
+    _shared_legend(fig, entries, ncols=1)
     return fig
 
 
@@ -571,10 +521,6 @@ def loss_surface(
         the plot.
     zero_slope : bool, default=False
         Draw the line slope = 0 (where an L1 penalty's proximal steps land a coefficient).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     y = np.asarray(y, dtype=float)
@@ -639,9 +585,7 @@ def loss_surface(
             0.02, 0.03, text, transform=axes[0, 0].transAxes, fontsize=8, color=_FAIL_COLOR,
             va="bottom", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": _FAIL_COLOR},
         )  # fmt: skip
-    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
-               ncols=min(len(entries), 3 * len(panels)), frameon=False,
-               fontsize=9)  # fmt: skip
+    _shared_legend(fig, entries, ncols=3 * len(panels))
     return fig
 
 
@@ -655,8 +599,6 @@ def save(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> str:
 
 def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
     """``fig`` as PNG bytes (for pages that embed their images)."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     _forget(fig)
@@ -665,7 +607,6 @@ def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
 
 def _forget(fig: Any) -> None:
     """Close ``fig`` in pyplot when pyplot manages it (a figure made there by the caller)."""
-    import sys
 
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None and getattr(fig.canvas, "manager", None) is not None:

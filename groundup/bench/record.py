@@ -23,17 +23,10 @@ __all__ = ["PACKAGES", "cpu_model", "gpu_names", "run_record"]
 
 # distribution name -> how the report names it
 PACKAGES: dict[str, str] = {
-    "groundup": "groundup",
-    "numpy": "NumPy",
-    "scikit-learn": "scikit-learn",
-    "torch": "PyTorch",
-    "jax": "JAX",
-    "cupy-cuda12x": "CuPy",
-    "array-api-strict": "array-api-strict",
-    "pandas": "pandas",
-    "scipy": "SciPy",
-    "matplotlib": "matplotlib",
-}
+    "groundup": "groundup", "numpy": "NumPy", "scikit-learn": "scikit-learn", "torch": "PyTorch",
+    "jax": "JAX", "cupy-cuda12x": "CuPy", "array-api-strict": "array-api-strict",
+    "pandas": "pandas", "scipy": "SciPy", "matplotlib": "matplotlib",
+}  # fmt: skip
 
 
 def _version(dist: str) -> str | None:
@@ -47,6 +40,15 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _output(cmd: list[str], timeout: float) -> str:
+    """What ``cmd`` prints ("" where it cannot run)."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS, else
     :func:`platform.processor`)."""
@@ -58,15 +60,9 @@ def cpu_model() -> str:
     except OSError:
         pass
     if sys.platform == "darwin" and shutil.which("sysctl"):
-        try:
-            out = subprocess.run(
-                ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True, text=True, timeout=5, check=False,
-            )  # fmt: skip
-            if out.stdout.strip():
-                return out.stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            pass
+        brand = _output(["sysctl", "-n", "machdep.cpu.brand_string"], timeout=5)
+        if brand:
+            return brand
     return platform.processor() or platform.machine() or "unknown"
 
 
@@ -81,29 +77,17 @@ def gpu_names() -> list[str]:
         except (RuntimeError, AssertionError):
             pass
     smi = shutil.which("nvidia-smi")
-    if smi:
-        try:
-            out = subprocess.run(
-                [smi, "--query-gpu=name", "--format=csv,noheader"],
-                capture_output=True, text=True, timeout=10, check=False,
-            )  # fmt: skip
-            return [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return []
+    if not smi:
+        return []
+    out = _output([smi, "--query-gpu=name", "--format=csv,noheader"], timeout=10)
+    return [ln.strip() for ln in out.splitlines() if ln.strip()]
 
 
 def run_record(
     settings: Mapping[str, Any] | None = None, argv: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """When, where and with what a benchmark ran.
-
-    Parameters
-    ----------
-    settings : mapping, optional
-        The run's options and hyper-parameters, as given.
-    argv : sequence of str, optional
-        The command line (``["groundup", "bench", ...]``).
+    """When, where and with what a benchmark ran (``settings``: its options and
+    hyper-parameters as given; ``argv``: the command line, ``["groundup", "bench", ...]``).
 
     Returns
     -------

@@ -180,12 +180,8 @@ def _epochs(row: Mapping[str, Any]) -> str:
 def _conv(row: Mapping[str, Any]) -> str:
     """``yes`` / ``no``; ``failed`` for a run that raised (its reason in the note and below the
     table)."""
-    if row["status"] == "error":
-        return "failed"
-    if row["status"] == "diverged":
-        return "no"
     if row["status"] != "ok":
-        return ""
+        return {"error": "failed", "diverged": "no"}.get(row["status"], "")
     return "yes" if row["converged"] else "no"
 
 
@@ -194,13 +190,9 @@ def _stop(row: Mapping[str, Any]) -> str:
     ``diverged``: the same words for groundup's rows and the peers'); ``failed`` for a run
     that raised (its reason below the table), so that a narrow terminal that drops the note
     still says so."""
-    if row["status"] == "error":
-        return "failed"
-    if row["status"] == "diverged":
-        return "diverged"
-    if row["status"] != "ok" or _missing(row.get("stop")):
-        return ""
-    return str(row["stop"])
+    if row["status"] != "ok":
+        return {"error": "failed", "diverged": "diverged"}.get(row["status"], "")
+    return "" if _missing(row.get("stop")) else str(row["stop"])
 
 
 def _host_mib(row: Mapping[str, Any]) -> str:
@@ -258,31 +250,20 @@ def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
 # -- the verdict ------------------------------------------------------------------------------
 @dataclass
 class Verdict:
-    """Which run of one data set was fastest and which most accurate, beside the peers.
-
-    Attributes
-    ----------
-    data : str
-    n_samples, n_features : int
-    task : {"regression", "classification"}
-    fastest, peer_fastest : index label of ``results`` or None
-        The fastest groundup run and the fastest peer run.
-    accurate, peer_accurate : index label or None
-        The most accurate groundup run (lowest RMSE; highest accuracy, then lowest
-        log-loss) and peer run.
-    metric : str
-        ``"rmse"`` or ``"accuracy"``.
-    """
+    """Which run of one data set was fastest and which most accurate, beside the peers: the
+    index labels in ``results`` (None where there is none) of the fastest groundup run and
+    peer run, and of the most accurate ones (lowest RMSE; highest accuracy, then lowest
+    log-loss)."""
 
     data: str
     n_samples: int
     n_features: int
-    task: str
+    task: str  # "regression" or "classification"
     fastest: Any
     peer_fastest: Any
     accurate: Any
     peer_accurate: Any
-    metric: str
+    metric: str  # "rmse" or "accuracy"
 
     def line(self, results: pd.DataFrame) -> str:
         """The verdict in one line: ``fastest normal·numpy 0.95 ms (0.72x sklearn); best RMSE
@@ -318,18 +299,8 @@ def _peer(peer: Mapping[str, Any], mine: Mapping[str, Any]) -> str:
 
 
 def verdicts(results: pd.DataFrame) -> list[Verdict]:
-    """Per data set (and size): the fastest and the most accurate groundup run and peer run.
-
-    Parameters
-    ----------
-    results : DataFrame
-        From :func:`groundup.benchmark`.
-
-    Returns
-    -------
-    list of Verdict
-        In the order the data sets appear; only data sets with a run that succeeded.
-    """
+    """Per data set (and size) with a run that succeeded, in order: the fastest and the most
+    accurate groundup run and peer run."""
     out = []
     results = with_optimizers(results)
     ok = results[results["status"] == "ok"]
@@ -425,7 +396,6 @@ def print_table(
 
     Parameters
     ----------
-    results : DataFrame
     console : rich.console.Console, optional
         Default: standard output, as wide as the terminal (``COLUMNS`` where it is set; 80
         columns when the output is not a terminal).
@@ -544,18 +514,7 @@ def _data_groups(results: pd.DataFrame) -> list[tuple[tuple[str, int], list[Any]
 # -- Markdown, CSV, JSON ----------------------------------------------------------------------
 def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) -> str:
     """A Markdown report: the verdict per data set, the table (every column) and the plots
-    (linked by relative path, with captions).
-
-    Parameters
-    ----------
-    results : DataFrame
-    images : mapping of str to str, optional
-        File stem -> path of a PNG (relative to where the Markdown file is written).
-
-    Returns
-    -------
-    str
-    """
+    (``images``: file stem -> path of a PNG relative to the Markdown file, with captions)."""
     results = with_optimizers(results)
     frame = display_frame(results, wide=True)
     cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.to_numpy()]
@@ -751,20 +710,14 @@ def to_html(
 
     Parameters
     ----------
-    results : DataFrame
     images : mapping of str to bytes, optional
         File stem (``"loss_per_epoch"``, ``"fitted_lines_line"``) -> PNG bytes.
-    title : str
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now, without the
         settings and the command line).
     translate : callable, optional
         Applied to the reasons of the failed, diverged and stalled runs (the command line's
         words, as :func:`print_table` takes them).
-
-    Returns
-    -------
-    str
     """
     from groundup.bench.record import run_record
 
@@ -860,7 +813,6 @@ def make_figures(
 
     Parameters
     ----------
-    results : DataFrame
     sets : sequence of Dataset
         The data sets the results came from (for scatters and surfaces).
     params : dict, optional
@@ -868,10 +820,6 @@ def make_figures(
     test_size, random_state : float, int
         The benchmark's split: the paths are refitted on its training rows, as the runs
         were, so that their epochs are the table's.
-
-    Returns
-    -------
-    dict of str to matplotlib Figure
     """
     figs: dict[str, Any] = {}
     ok = results[results["status"] == "ok"]
@@ -950,13 +898,10 @@ def write_outputs(
 
     Parameters
     ----------
-    results : DataFrame
-    sets : sequence of Dataset
     out_dir : str or path-like
         Created if missing; files of the same names are replaced.
     params : dict, optional
         The benchmark's hyper-parameters (for the optimiser paths).
-    plots : bool, default=True
     record : mapping, optional
         From :func:`groundup.bench.record.run_record` (default: one made now).
     translate : callable, optional

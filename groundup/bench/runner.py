@@ -132,14 +132,10 @@ def _places(
 
 def _default_devices(found: Sequence[str]) -> list[str]:
     """The CPU and the first accelerator of each kind (``cuda:0``, ``mps``)."""
-    out: list[str] = []
-    kinds: set[str] = set()
+    first: dict[str, str] = {}
     for dev in found:
-        kind = dev.split(":")[0]
-        if kind not in kinds:
-            kinds.add(kind)
-            out.append(dev)
-    return out
+        first.setdefault(dev.split(":")[0], dev)
+    return list(first.values())
 
 
 def _skip_row(backend: str, device: str, dtype: str, reason: str, **extra: Any) -> dict[str, Any]:
@@ -160,8 +156,7 @@ class _GroundupFit(PeerFit):
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         be, dt = self.place_.backend, self.place_.dtype
-        Xd = be.asarray(np.ascontiguousarray(X, dtype=dt), dtype=be.dtype(dt))
-        yd = be.asarray(y.astype(dt) if y.dtype.kind == "f" else y)
+        Xd, yd = self._device_X(X), be.asarray(y.astype(dt) if y.dtype.kind == "f" else y)
         be.synchronize(Xd, yd)
         return Xd, yd
 
@@ -222,18 +217,11 @@ class _Run:
 
     def row(self) -> dict[str, Any]:
         return {
-            "data": self.data.name,
-            "model": self.model,
-            "method": self.method,
-            "optimizer": self.params.get("optimizer"),
-            "impl": self.impl,
-            "peer": self.peer,
-            "backend": self.backend,
-            "device": self.device,
-            "dtype": self.dtype,
-            "n_samples": self.data.n_samples,
-            "n_features": self.data.n_features,
-        }
+            "data": self.data.name, "model": self.model, "method": self.method,
+            "optimizer": self.params.get("optimizer"), "impl": self.impl, "peer": self.peer,
+            "backend": self.backend, "device": self.device, "dtype": self.dtype,
+            "n_samples": self.data.n_samples, "n_features": self.data.n_features,
+        }  # fmt: skip
 
 
 @dataclass

@@ -78,10 +78,6 @@ def judge_peer(
     model : {"linear", "logistic"}
     params : dict
         groundup's hyper-parameters of the run (``penalty``, ``alpha``, ``fit_intercept``).
-
-    Returns
-    -------
-    Outcome
     """
     stop = str(
         getattr(fitter, "stop_reason_", None) or ("tol" if fitter.converged_ else "max_iter")

@@ -11,7 +11,6 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``backends`` to ``sub`` (``parser.add_subparsers()``); its ``func(args)`` runs it."""
     p = sub.add_parser("backends", help="list backends, versions and devices")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)

@@ -22,6 +22,7 @@ from groundup.cli.common import (
     add_force,
     add_random_state,
     check_out,
+    diverged_line,
     fail,
     names,
     parse_params,
@@ -103,7 +104,6 @@ _positive_float = _number(float, lambda v: v > 0, "a number > 0")
 
 # -- the subcommand ---------------------------------------------------------------------------
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``bench`` to ``sub`` (``parser.add_subparsers()``); its ``func(args)`` runs it."""
     p = sub.add_parser(
         "bench",
         help="benchmark every method on every backend (the default run needs no flags)",
@@ -144,10 +144,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="stop repeating a row after this many seconds of timed fits (default: 0.5)",
     )  # fmt: skip
     p.add_argument(
-        "--no-peers", dest="peers", action="store_const", const=False,
-        help="leave out scikit-learn and the PyTorch loop",
-    )  # fmt: skip
-    p.add_argument(
         "--param", dest="param", action="append", metavar="[METHOD.]KEY=VALUE",
         help="a hyper-parameter for every method (eta0=0.05) or one (sgd.eta0=0.01); "
         "repeatable",
@@ -157,11 +153,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="run each gradient method once per optimiser, e.g. sgd,momentum,adam (sgd, "
         "momentum, nesterov, adagrad, rmsprop, adam, adamw; default: --param optimizer=... "
         "or sgd); the PyTorch loop uses the matching torch.optim optimiser",
-    )  # fmt: skip
-    p.add_argument(
-        "--scale", action="store_const", const=True,
-        help="standardise each data set's features with its training split's mean and "
-        "standard deviation, for every method and peer (coefficients stay in the data's units)",
     )  # fmt: skip
     p.add_argument(
         "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
@@ -174,15 +165,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     add_force(p)
     p.add_argument("--format", choices=FORMATS, help="what to print (default: table)")
-    p.add_argument(
-        "--wide", action="store_const", const=True,
-        help="print every column (MAE, min-max times, repeats, memory, ...), not the compact "
-        "set that fits 100 columns",
-    )  # fmt: skip
-    p.add_argument(
-        "--no-plots", dest="plots", action="store_const", const=False,
-        help="with --out: write the tables and reports without plots",
-    )  # fmt: skip
+    for flag, dest, const, text in (  # switches: None (not given) lets --config decide
+        ("--no-peers", "peers", False, "leave out scikit-learn and the PyTorch loop"),
+        ("--scale", "scale", True, "standardise each data set's features with its training "
+         "split's mean and standard deviation, for every method and peer (coefficients stay "
+         "in the data's units)"),
+        ("--wide", "wide", True, "print every column (MAE, min-max times, repeats, memory, "
+         "...), not the compact set that fits 100 columns"),
+        ("--no-plots", "plots", False, "with --out: write the tables and reports without plots"),
+    ):  # fmt: skip
+        p.add_argument(flag, dest=dest, action="store_const", const=const, help=text)
     p.add_argument("--config", help="TOML file: a [bench] table of options, [params] table")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=run)
@@ -348,24 +340,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(report.to_html(results, pngs, record=record, translate=words))
     if written and fmt != "table" and not args.quiet:
         print(f"wrote {len(written)} files to {out}", file=sys.stderr)
-    diverged = _all_diverged(results, scaled=bool(opts["scale"]))
-    if diverged:
-        return fail("bench", diverged, EXIT_FAILED)
-    return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK
-
-
-def _all_diverged(results: Any, *, scaled: bool) -> str | None:
-    """The one line for a run in which every groundup fit diverged (the peers, which only
-    stand beside them, do not count), with the remedy; None otherwise."""
     mine = results[~results["peer"].astype(bool) & (results["status"] != "skipped")]
-    if mine.empty or not (mine["status"] == "diverged").all():
-        return None
-    n = len(mine)
-    tried = [float(v) for v in mine["eta0"] if isinstance(v, int | float) and v > 0]
-    step = f"--param eta0={min(tried) / 10:g}" if tried else "a smaller --param eta0"
-    if scaled:
-        return f"every groundup run diverged ({n} of {n}), on standardised features too: take smaller steps ({step})"
-    return f"every groundup run diverged ({n} of {n}): scale the features (--scale) or take smaller steps ({step})"
+    if not mine.empty and (mine["status"] == "diverged").all():  # the peers do not count
+        line = diverged_line("groundup run", len(mine), mine["eta0"], scaled=bool(opts["scale"]),
+                             fallback="a smaller --param eta0")  # fmt: skip
+        return fail("bench", line, EXIT_FAILED)
+    return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK
 
 
 def _hint(out: str | None, written: list[str], *, wide: bool, seed: int) -> None:

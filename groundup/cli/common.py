@@ -5,6 +5,7 @@ and messages in the command line's own words (:func:`cli_words`)."""
 from __future__ import annotations
 
 import argparse
+import numbers
 import os
 import re
 import sys
@@ -26,6 +27,7 @@ __all__ = [
     "check_out",
     "check_param_names",
     "cli_words",
+    "diverged_line",
     "fail",
     "names",
     "param_value",
@@ -197,6 +199,19 @@ def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> 
         )
         raise UsageError(msg)
     return f"groundup {command}: --force: writing into {path}, which already holds {shown}"
+
+
+def diverged_line(subject: str, n: int, eta0s: Any, *, scaled: bool, fallback: str) -> str:
+    """The one line for a run in which every one of ``n`` fits diverged, with the remedy: a
+    tenth of the smallest ``eta0`` tried (``fallback`` when none was a number), and
+    ``--scale`` unless it was given."""
+    tried = [float(v) for v in eta0s if isinstance(v, numbers.Real) and not isinstance(v, bool)]
+    tried = [v for v in tried if v > 0]
+    step = f"--param eta0={min(tried) / 10:g}" if tried else fallback
+    head = f"every {subject} diverged ({n} of {n})"
+    if scaled:
+        return f"{head}, on standardised features too: take smaller steps ({step})"
+    return f"{head}: scale the features (--scale) or take smaller steps ({step})"
 
 
 def check_param_names(

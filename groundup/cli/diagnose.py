@@ -43,7 +43,6 @@ _PASS_THROUGH = (  # flag, type, estimator parameter, help
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``diagnose`` to ``subparsers``; its ``func(args)`` returns the exit code."""
     p = subparsers.add_parser(
         "diagnose",
         help="fit a linear (or logistic) model on a table and check its assumptions",

@@ -52,6 +52,7 @@ from groundup.cli.common import (
     add_random_state,
     check_out,
     cli_words,
+    diverged_line,
     fail,
     param_value,
     read_toml,
@@ -71,46 +72,20 @@ def _none_or(conv: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 for _name, _conv in (
-    ("eta0", float),
-    ("batch_size", int),
-    ("max_iter", int),
-    ("learning_rate", str),
-    ("alpha", float),
-    ("penalty", _none_or(str)),
-    ("power_t", float),
-    ("decay", float),
-    ("drop", float),
-    ("epochs_drop", float),
-    ("eta_min", float),
-    ("t_max", _none_or(float)),
-    ("t1", float),
-    ("tol", _none_or(float)),
-    ("n_iter_no_change", int),
-    ("method", str),
-):
+    ("eta0", float), ("batch_size", int), ("max_iter", int), ("learning_rate", str),
+    ("alpha", float), ("penalty", _none_or(str)), ("power_t", float), ("decay", float),
+    ("drop", float), ("epochs_drop", float), ("eta_min", float), ("t_max", _none_or(float)),
+    ("t1", float), ("tol", _none_or(float)), ("n_iter_no_change", int), ("method", str),
+):  # fmt: skip
     _GRID_FLAGS["--" + _name.replace("_", "-")] = (_name, _conv)
 
 _SETTINGS = (
-    "data",
-    "target",
-    "weight_column",
-    "model",
-    "method",
-    "backend",
-    "device",
-    "dtype",
-    "validation_fraction",
-    "random_state",
-    "criterion",
-    "out",
-    "n_samples",
-    "scale",
-)
+    "data", "target", "weight_column", "model", "method", "backend", "device", "dtype",
+    "validation_fraction", "random_state", "criterion", "out", "n_samples", "scale",
+)  # fmt: skip
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``sweep`` to ``subparsers`` (``parser.add_subparsers()``); its ``func(args)`` runs
-    it."""
     p = subparsers.add_parser(
         "sweep",
         help="train a grid of learning rates, batch sizes, epochs and schedules, vectorised",
@@ -187,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
     _write(result, out, plots=not args.no_plots, features=data.feature_names)
     _print_summary(result, out, plots=not args.no_plots)
     if len(result.table) and result.table["diverged"].astype(bool).all():
-        return fail("sweep", _all_diverged(result, conf), EXIT_FAILED)
+        t = result.table
+        tried = t["eta0"] if "eta0" in t else [conf["params"].get("eta0")]
+        line = diverged_line(
+            "run", len(t), tried, scaled=result.scaled, fallback="--param eta0=auto"
+        )
+        return fail("sweep", line, EXIT_FAILED)
     return EXIT_OK
 
 
@@ -476,24 +456,6 @@ def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
         console.print(Text(trouble))
     files = "sweep.csv, histories.csv, best.json" + (", plots" if plots else "")
     console.print(Text(f"written to {out}{os.sep}: {files}"))
-
-
-def _smaller_step(result: Any, conf: dict[str, Any]) -> str:
-    """``--param eta0=0.0001``: a tenth of the smallest numeric ``eta0`` the sweep tried."""
-    tried = list(result.table["eta0"]) if "eta0" in result.table else [conf["params"].get("eta0")]
-    numbers = [float(v) for v in tried if _is_number(v) and float(v) > 0]
-    if not numbers:
-        return "--param eta0=auto"
-    return f"--param eta0={min(numbers) / 10:g}"
-
-
-def _all_diverged(result: Any, conf: dict[str, Any]) -> str:
-    """The one line for a sweep whose every run diverged, with the remedy."""
-    n = len(result.table)
-    step = _smaller_step(result, conf)
-    if result.scaled:
-        return f"every run diverged ({n} of {n}), on standardised features too: take smaller steps ({step})"
-    return f"every run diverged ({n} of {n}): scale the features (--scale) or take smaller steps ({step})"
 
 
 def _trouble(result: Any) -> str | None:

@@ -46,10 +46,6 @@ def four_panels(report: Any, *, n_labels: int = 3) -> Any:
     ----------
     report : DiagnosticReport
     n_labels : int
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     from groundup._figure import new_figure
 

@@ -20,9 +20,7 @@ WIDTH = 78
 def _fmt(v: Any, spec: str = "#.4g") -> str:
     if v is None:
         return "n/a"
-    if isinstance(v, bool | str | np.str_):
-        return str(v)
-    if isinstance(v, int | np.integer):
+    if isinstance(v, bool | str | np.str_ | int | np.integer):
         return str(v)
     v = float(v)
     if math.isnan(v):
@@ -115,10 +113,6 @@ class DiagnosticReport:
             ci_low, ci_high). ``"tests"``: one row per assumption test. ``"influence"``: one
             row per sample. ``"vif"``: one row per feature. ``"fit"``: one column of fit
             statistics.
-
-        Returns
-        -------
-        pandas.DataFrame
         """
         import pandas as pd
 
@@ -314,18 +308,12 @@ class DiagnosticReport:
             rows_txt = ", ".join(f"{int(i)} ({values[i]:.3g})" for i in top)
             return f"{what}: {idx.size} observation(s); largest at row {rows_txt}."
 
-        rows += textwrap.wrap(
-            flagged(cooks, 4.0 / n, f"Cook's distance > 4/n = {4.0 / n:.3g}"), WIDTH,
-            subsequent_indent="  ",
-        )  # fmt: skip
-        rows += textwrap.wrap(
-            flagged(np.abs(stud), 3.0, "|externally studentized residual| > 3"), WIDTH,
-            subsequent_indent="  ",
-        )  # fmt: skip
-        rows += textwrap.wrap(
-            flagged(lev, 2.0 * p / n, f"Leverage > 2p/n = {2.0 * p / n:.3g}"), WIDTH,
-            subsequent_indent="  ",
-        )  # fmt: skip
+        for values, limit, what in (
+            (cooks, 4.0 / n, f"Cook's distance > 4/n = {4.0 / n:.3g}"),
+            (np.abs(stud), 3.0, "|externally studentized residual| > 3"),
+            (lev, 2.0 * p / n, f"Leverage > 2p/n = {2.0 * p / n:.3g}"),
+        ):
+            rows += textwrap.wrap(flagged(values, limit, what), WIDTH, subsequent_indent="  ")
         if np.any(cooks > 4.0 / n) or np.any(np.abs(stud) > 3.0):
             rows += textwrap.wrap(
                 "[!!] Influential or outlying observations: check them for errors and refit "
@@ -374,10 +362,6 @@ class DiagnosticReport:
         path : str or path-like, optional
             Also save the figure there (the format from the suffix).
         n_labels : int, default=3
-
-        Returns
-        -------
-        matplotlib.figure.Figure
         """
         if self.kind != "linear":
             msg = "plot() draws the residual panels of a linear regression; a logistic model has none."

@@ -18,15 +18,20 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.objective import BlockedEpochObjective
+from groundup.kernels.rows import EpochRows
+from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
+
+if TYPE_CHECKING:
+    from groundup.kernels.penalties import CumulativeL1
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -356,6 +361,37 @@ class BinaryLogLoss(LogLoss):
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
         return 1.0 / (1.0 + self.xp.exp(-Z)) - self.xp.reshape(y, (-1, 1))
+
+    def l1_sgd_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+        l1: float,
+        truncation: CumulativeL1,
+    ) -> tuple[Array, Array]:
+        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
+        update (:class:`~groundup.kernels.objective.ExactL1SGDEpoch`), a window at a time
+        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss="log"``; offered
+        where ``speculative``); the truncation's ``q`` and ``u`` are carried on in place."""
+        W, b, truncation.q, truncation.u = l1_sgd_epoch(
+            EpochRows(self.X, self.y, self.sw, order, self.xp),
+            W,
+            b,
+            etas,
+            truncation.q,
+            truncation.u,
+            alpha=alpha,
+            l1=l1,
+            fit_intercept=fit_intercept,
+            loss="log",
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
+        return W, b
 
     def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
         xp = self.xp

@@ -13,7 +13,8 @@ the method):
   host and so is taken only on host backends); both come from :class:`BlockedEpochObjective`,
   one method over each loss's blocked kernel;
 - :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
-  (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` on host backends).
+  (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` and
+  ``logistic.BinaryLogLoss`` on host backends).
 
 Either gives the iterates of the plain update from ``batch_grad`` to rounding
 (``tests/test_fastpaths.py`` checks both against :mod:`groundup.kernels.reference`).

@@ -41,9 +41,14 @@ from groundup.kernels.schedules import Schedule
 # Samples per block and rows per group of blocks (the batched Gram products work a group at a
 # time so that it stays in cache). On NumPy/OpenBLAS, 1e6 x 32, two cores: an epoch took
 # 0.387 s with blocks of 32 and 0.358 s with blocks of 64 (larger blocks: more flops in the
-# Gram products, fewer sequential steps; a GPU prefers them larger still).
+# Gram products, fewer sequential steps; a GPU prefers them larger still). Groups of 1,024
+# rows rather than 4,096: a group's temporaries (~1 MB each at 4,096 rows) went back to the
+# system and were faulted in afresh, group after group (gate:
+# bench_linear.py::test_sgd_epoch_vs_sklearn, GROUNDUP_BENCH_N=100000, in order, same
+# runs: ratio 4.96 and 4.87 with 4,096 rows, 2.55 and 2.84 with 1,024; at 1,000,000 rows
+# 3.86 and 3.11 against 3.72 and 2.90 - a busy two-core machine, noisy).
 BLOCK = 64
-GROUP_ROWS = 4096
+GROUP_ROWS = 1024
 # The blocked form needs every decay factor 1 - eta*alpha >= 1 - MAX_DECAY_STEP: the ratios
 # of the decay products within a block stay within 2**BLOCK.
 MAX_DECAY_STEP = 0.5
@@ -180,7 +185,15 @@ def sgd_blocked_epoch(
 
 
 def decayed_rows(
-    Xg: Array, es: Array, eg: Array, bs: int, /, *, alpha: float, xp: Namespace
+    Xg: Array,
+    es: Array,
+    eg: Array,
+    bs: int,
+    /,
+    *,
+    alpha: float,
+    left_scale: float = 1.0,
+    xp: Namespace,
 ) -> tuple[Array, Array, Array | None]:
     """The two scaled copies of blocks of ``bs`` consecutive rows that the blocked recursion
     multiplies: ``P_{i-1} x_i`` and ``(e_j / P_j) x_j``, with ``P`` the running product of
@@ -198,6 +211,8 @@ def decayed_rows(
         Samples per block.
     alpha : float
         L2 decay (``0``: none).
+    left_scale : float
+        A factor of ``left`` (folded into the decay products: no extra pass over the rows).
     xp : namespace
 
     Returns
@@ -208,11 +223,12 @@ def decayed_rows(
     """
     m = Xg.shape[0]
     if not alpha:
-        return Xg, xp.reshape(es, (m, 1)) * Xg, None
+        left = Xg if left_scale == 1.0 else left_scale * Xg
+        return left, xp.reshape(es, (m, 1)) * Xg, None
     nb = m // bs
     P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
-    first = xp.ones((nb, 1), dtype=Xg.dtype, device=_device(Xg))
-    P_prev = xp.concat([first, P[:, :-1]], axis=1)
+    first = xp.full((nb, 1), left_scale, dtype=Xg.dtype, device=_device(Xg))
+    P_prev = xp.concat([first, left_scale * P[:, :-1]], axis=1)
     left = xp.reshape(P_prev, (m, 1)) * Xg
     right = xp.reshape(es / xp.reshape(P, (m,)), (m, 1)) * Xg
     return left, right, P[:, -1:]

@@ -29,8 +29,9 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
 
 
 def _loss_label(result: Any) -> str:
-    """``training MSE`` or ``training log-loss``: the loss the histories hold."""
-    return "training log-loss" if result.model == "logistic" else "training MSE"
+    from groundup.bench.plots import loss_name
+
+    return f"training {loss_name(result.model)}"
 
 
 def varying(result: Any) -> list[str]:
@@ -64,21 +65,16 @@ def plot_heatmap(
         Swept parameters on the horizontal and vertical axis (default: the first two that
         vary; with one varying parameter the map has a single row).
     ax : matplotlib Axes, optional
-        Draw there (default: on a new Figure).
     annotate : bool, default=True
         Write each cell's value (``"div"`` for diverged runs).
     cmap : str, default="viridis"
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The heatmap's figure (``fig.axes[0]`` is the map, ``fig.axes[1]`` its colour bar).
-
     Notes
     -----
-    Where other parameters vary too, each cell shows the best value over them (lowest, or
-    highest for ``val_r2`` / ``val_accuracy``) and the title says so. Cells whose runs all
-    diverged are left blank and marked ``div``.
+    ``fig.axes[0]`` is the map, ``fig.axes[1]`` its colour bar. Where other parameters vary
+    too, each cell shows the best value over them (lowest, or highest for ``val_r2`` /
+    ``val_accuracy``) and the title says so. Cells whose runs all diverged are left blank and
+    marked ``div``.
     """
     metric = metric or result.criterion
     table = result.table
@@ -145,16 +141,15 @@ def plot_losses(
     color_by: str | None = None,
     legend: bool = True,
 ) -> Any:
-    """Training-loss curves of every run on one axis, coloured by a swept parameter; a red
-    ``x`` where a run diverged.
+    """Training-loss curves of every run on one axis, coloured by a swept parameter: one line
+    per run (the best one thicker, with a black edge); a red ``x`` marks the epoch at which a
+    run diverged (at the top of the axis when its loss is off the scale there).
 
     Parameters
     ----------
     result : SweepResult
     ax : matplotlib Axes, optional
-        Draw there (default: on a new Figure).
     logy : bool, default=True
-        Logarithmic loss axis.
     color_by : str, optional
         The swept parameter that sets each curve's colour (default: ``eta0`` when it
         varies, else the first parameter that varies). A numeric one takes a sequential
@@ -164,13 +159,6 @@ def plot_losses(
         legend).
     legend : bool, default=True
         Draw the legend (line styles, the best run, diverged runs) outside the axes.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One line per run (the best one drawn thicker, with a black edge); a red ``x`` marks
-        the epoch at which a run diverged (at the top of the axis when its loss is off the
-        scale there).
     """
     import pandas as pd
     from matplotlib.lines import Line2D
@@ -201,8 +189,8 @@ def plot_losses(
         ok = np.isfinite(h)
         # Runs that blow up leave the axis at the top (clipped so the transform stays finite).
         shown = np.minimum(h[ok], top * 1e3)
-        dashes = style_of.get(_key(row[styles[0]]), ()) if styles else ()
-        marker = marker_of.get(_key(row[styles[1]])) if marker_of else None
+        dashes = style_of.get(str(row[styles[0]]), ()) if styles else ()
+        marker = marker_of.get(str(row[styles[1]])) if marker_of else None
         ax.plot(
             epochs[ok], shown, lw=2.4 if i == best else 1.2, zorder=3 if i == best else 2,
             color=color_of(row[color_by]), dashes=dashes, label=_label(result, i, keys),
@@ -266,10 +254,6 @@ def plot_losses(
     return fig
 
 
-def _key(value: Any) -> str:
-    return str(value)
-
-
 def _edge() -> list[Any]:
     from matplotlib import patheffects
 
@@ -316,24 +300,8 @@ def _is_number(v: Any) -> bool:
 
 
 def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
-    """The best run's training-loss curve, titled with its parameters and criterion.
-
-    Parameters
-    ----------
-    result : SweepResult
-    ax : matplotlib Axes, optional
-        Draw there (default: on a new Figure).
-    logy : bool, default=True
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        Every run diverged.
-    """
+    """The best run's training-loss curve, titled with its parameters and criterion (a
+    ``ValueError`` when every run diverged)."""
     from groundup._figure import epoch_axis
 
     i = result.best_index

@@ -141,22 +141,11 @@ class SweepResult:
         return {**self.fixed, **row, "random_state": self.random_state}
 
     def estimator(self, i: int | None = None) -> Any:
-        """Row ``i`` (default: the best) as a fitted estimator on the sweep's device.
-
-        Parameters
-        ----------
-        i : int, optional
-            Row of ``table``; ``None`` takes ``best_index``.
-
-        Returns
-        -------
-        estimator
-            A fitted :class:`~groundup.LinearRegression` (or
-            :class:`~groundup.LogisticRegression`, with ``classes_``) whose ``coef_``,
-            ``intercept_``, ``loss_history_``, ``n_iter_``, ``t_`` and ``converged_`` are the
-            run's. After ``scale=True`` its ``coef_`` and ``intercept_`` are in the raw
-            features' units: it predicts raw ``X``.
-        """
+        """Row ``i`` of ``table`` (default: the best) as a fitted estimator on the sweep's
+        device: a :class:`~groundup.LinearRegression` (or :class:`~groundup.LogisticRegression`,
+        with ``classes_``) whose ``coef_``, ``intercept_``, ``loss_history_``, ``n_iter_``,
+        ``t_`` and ``converged_`` are the run's. After ``scale=True`` its ``coef_`` and
+        ``intercept_`` are in the raw features' units: it predicts raw ``X``."""
         i, est = self._unfitted(i)
         row = self.table.loc[i]
         est._check_params()
@@ -185,17 +174,7 @@ class SweepResult:
         ``StandardScaler`` (after ``scale=True``; centred as the sweep centred) then the
         estimator with :meth:`params_of`. Fitted on the training rows
         (``X[train_index]``, and with weights ``standardscaler__sample_weight`` and the
-        estimator's ``sample_weight``) it repeats the run.
-
-        Parameters
-        ----------
-        i : int, optional
-            Row of ``table``; ``None`` takes ``best_index``.
-
-        Returns
-        -------
-        sklearn.pipeline.Pipeline
-        """
+        estimator's ``sample_weight``) it repeats the run."""
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -217,25 +196,21 @@ class SweepResult:
             raise ValueError(msg)
         return best
 
-    # -- plots (matplotlib, imported only here) -------------------------------------------
-    # Each returns a matplotlib Figure, as ``gu.diagnose(...).plot()`` and groundup.plots do.
+    # -- plots (matplotlib Figures; matplotlib is imported only here) ---------------------
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
-        """Heatmap of ``metric`` over two swept parameters, as a matplotlib ``Figure``; see
-        :func:`groundup.sweeps.plots.plot_heatmap`."""
+        """See :func:`groundup.sweeps.plots.plot_heatmap`."""
         from groundup.sweeps.plots import plot_heatmap
 
         return plot_heatmap(self, metric, **kwargs)
 
     def plot_losses(self, **kwargs: Any) -> Any:
-        """Loss curves of every run on one axis, coloured by a swept parameter, as a
-        matplotlib ``Figure``; see :func:`groundup.sweeps.plots.plot_losses`."""
+        """See :func:`groundup.sweeps.plots.plot_losses`."""
         from groundup.sweeps.plots import plot_losses
 
         return plot_losses(self, **kwargs)
 
     def plot_best(self, **kwargs: Any) -> Any:
-        """The best run's loss curve, as a matplotlib ``Figure``; see
-        :func:`groundup.sweeps.plots.plot_best`."""
+        """See :func:`groundup.sweeps.plots.plot_best`."""
         from groundup.sweeps.plots import plot_best
 
         return plot_best(self, **kwargs)
