@@ -138,69 +138,65 @@ class Preconditioner:
     """A gradient fit's change of variables (``precondition``): descent on
     ``x' = (x - mean) / scale`` and, for least squares, ``y' = (y - y_mean) / y_scale``.
 
-    The objective is the same up to the factor ``y_scale²`` (least squares), so its minimum
-    is the same; the model ``(W', b')`` of the new variables is ``W = W' y_scale / scale``,
-    ``b = y_mean + y_scale b' - mean · W`` in the data's units. A penalty keeps its meaning
-    on the data's coefficients: the L2 strength of feature j becomes ``alpha / scale_j²``
-    and the L1 one ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`).
-    ``x``: the features' :class:`Standardization` (centred with an intercept).
+    The objective is the same up to the factor ``loss_factor = y_scale²`` (least squares),
+    so its minimum is the same; the model ``(W', b')`` of the new variables is
+    ``W = W' y_scale / scale``, ``b = y_mean + y_scale b' - mean · W`` in the data's units
+    (:meth:`outward`). A penalty keeps its meaning on the data's coefficients: the L2
+    strength of feature j becomes ``alpha / scale_j²`` and the L1 one
+    ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`). ``mean`` and ``scale``
+    are (n_features, 1) columns on the data's device; ``stats`` the host's numbers (all
+    finite unless the data hold NaN / inf).
     """
 
-    x: Standardization
-    y_mean: float = 0.0
-    y_scale: float = 1.0
+    mean: Array
+    scale: Array
+    y_mean: float
+    y_scale: float
+    loss_factor: float
+    stats: np.ndarray
 
     @classmethod
     def of(
         cls,
         X: Array,
-        y: Array | None,
+        y: Array,
         sample_weight: Array | None,
         *,
         center: bool,
+        target: bool,
         backend: Backend,
-    ) -> Preconditioner:
-        """The training rows' statistics (``y``: least squares' target, else None)."""
-        x = fit_standardization(X, sample_weight, center=center, backend=backend)
-        if y is None:
-            return cls(x)
-        t = fit_standardization(
-            backend.xp.reshape(y, (-1, 1)), sample_weight, center=center, backend=backend
-        )
-        return cls(x, float(t.mean[0]), float(t.scale[0]))
-
-    @property
-    def loss_factor(self) -> float:
-        """The squared loss in the data's units over the loss in the new variables."""
-        return self.y_scale**2
-
-    def data(self, X: Array, y: Array, *, target: bool, backend: Backend) -> tuple[Array, Array]:
-        """``X'`` and (``target``: least squares) ``y'``."""
-        Xs = standardize(X, self.x, backend=backend)
-        return Xs, (y - self.y_mean) / self.y_scale if target else y
-
-    def _columns(self, like: Array, backend: Backend) -> tuple[Array, Array]:
-        mean, scale = _device_pair(self.x, like, backend)
-        return backend.xp.reshape(mean, (-1, 1)), backend.xp.reshape(scale, (-1, 1))
+        compute: Backend | None = None,
+    ) -> tuple[Preconditioner, Array, Array]:
+        """The training rows' statistics (``target``: least squares' y too, else y is kept)
+        and the rows in the new variables, ``X'`` and ``y'``. ``compute``: where the model
+        lives during the fit (default ``backend``; the host's NumPy for Dask data)."""
+        xp = backend.xp
+        Z = xp.concat([X, xp.reshape(y, (-1, 1))], axis=1) if target else X
+        std = fit_standardization(Z, sample_weight, center=center, backend=backend)
+        m, sc = (std.mean[:-1], std.scale[:-1]) if target else (std.mean, std.scale)
+        y_mean, y_scale = (float(std.mean[-1]), float(std.scale[-1])) if target else (0.0, 1.0)
+        mean = backend.asarray(np.ascontiguousarray(m[None, :]), dtype=X.dtype)
+        scale = backend.asarray(np.ascontiguousarray(sc[None, :]), dtype=X.dtype)
+        Xs = (X - mean) / scale
+        at = compute or backend
+        mean = at.asarray(np.ascontiguousarray(m[:, None]), dtype=X.dtype)
+        scale = at.asarray(np.ascontiguousarray(sc[:, None]), dtype=X.dtype)
+        pre = cls(mean, scale, y_mean, y_scale, y_scale**2, np.concatenate([std.mean, std.scale]))
+        return pre, Xs, (y - y_mean) / y_scale if target else y
 
     def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The model in the data's units, from ``W'`` (n_features, k), ``b'`` (k,)."""
-        mean, scale = self._columns(W, backend)
-        W = W * (self.y_scale / scale)
-        return W, self.y_mean + self.y_scale * b - backend.xp.sum(mean * W, axis=0)
+        W = W * (self.y_scale / self.scale)
+        return W, self.y_mean + self.y_scale * b - backend.xp.sum(self.mean * W, axis=0)
 
     def inward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The inverse of :meth:`outward` (a warm start's model in the new variables)."""
-        mean, scale = self._columns(W, backend)
-        b = (b + backend.xp.sum(mean * W, axis=0) - self.y_mean) / self.y_scale
-        return W * (scale / self.y_scale), b
+        b = (b + backend.xp.sum(self.mean * W, axis=0) - self.y_mean) / self.y_scale
+        return W * (self.scale / self.y_scale), b
 
-    def penalties(
-        self, alpha: float, l1: float, like: Array, *, backend: Backend
-    ) -> tuple[Any, Any]:
+    def penalties(self, alpha: float, l1: float) -> tuple[Any, Any]:
         """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
-        scale = self._columns(like, backend)[1]
         return (
-            alpha / scale**2 if alpha else 0.0,
-            l1 / (scale * self.y_scale) if l1 else 0.0,
+            alpha / self.scale**2 if alpha else 0.0,
+            l1 / (self.scale * self.y_scale) if l1 else 0.0,
         )

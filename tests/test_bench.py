@@ -98,7 +98,7 @@ def test_torch_loop_makes_groundups_updates(line: datasets.Dataset, method: str)
         methods=[method],
         backends=["torch"],
         dtypes=["float64"],
-        params={"precondition": False},  # the textbook updates, which the loop makes
+        params={"precondition": False, "tol": 1e-3},  # the textbook updates and rule
         **QUICK,
     )
     ours = _row(res, impl="groundup")

@@ -476,11 +476,13 @@ def test_advice_applies_to_the_command_typed(tmp_path: Path) -> None:
     path, _, _ = _csv(tmp_path)
     base = ("--target", "target", "--method", "batch", "--param", "max_iter=3")
     err = run("fit", str(path), *base, "--scale").stderr
-    assert "--param max_iter or raising --param eta0" in err
+    assert "raise --param max_iter" in err
     assert "scal" not in err  # --scale was given
-    assert "scaling the features (--scale)" in run("fit", str(path), *base).stderr
+    err = run("fit", str(path), *base).stderr  # preconditioned by default: no advice to scale
+    assert "raise --param max_iter" in err
+    assert "--scale" not in err
     err = run("diagnose", str(path), *base).stderr  # diagnose has no --scale
-    assert "Maximum number of iteration" in err
+    assert "The gradient fit ran --param max_iter=3 epochs" in err
     assert "--scale" not in err
     out = run("fit", str(path), "--target", "target", "--method", "newton")
     assert out.returncode == 2

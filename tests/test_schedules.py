@@ -129,6 +129,7 @@ def test_engine_uses_schedule_per_update(name):
     np.testing.assert_allclose(float(est.intercept_), b[0], rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_adaptive_in_engine_lowers_eta_after_stall():
     X, y, _ = make_regression(n=100, d=2, seed=5)
     est = gu.fit(
@@ -143,6 +144,7 @@ def test_adaptive_in_engine_lowers_eta_after_stall():
         random_state=0,
     )
     # with a large tol, improvement stalls quickly; adaptive divides eta until eta <= 1e-6
-    # (0.05 / 5^k <= 1e-6 needs k = 7 divisions, each after 2 stalled epochs)
-    assert est.converged_
+    # (0.05 / 5^k <= 1e-6 needs k = 7 divisions, each after 2 stalled epochs); the rule
+    # fired (converged_ is certified apart: here short of the minimum)
+    assert est.stop_reason_ in ("tol", "stalled")
     assert est.n_iter_ >= 2 * 7

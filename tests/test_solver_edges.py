@@ -249,6 +249,7 @@ def test_partial_fit_refuses_early_stopping(model, dask):
 
 
 # -- 6. class labels on the host, X on a device -------------------------------------------------
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # unpenalised
 @pytest.mark.parametrize("lib", ["torch", "array_api_strict"])
 @pytest.mark.parametrize("method", ["newton", "minibatch"])
 def test_host_labels_with_device_X(lib, method):

@@ -33,7 +33,7 @@ STOP_WORDS = {
     "exact": "exact (closed form)",
     "tol": "tol",
     "max_iter": "max_iter",
-    "stalled": "stalled far from the minimum",
+    "stalled": "stalled short of the minimum",
     "separable": "separable classes",
     "diverged": "diverged",
 }
@@ -248,6 +248,7 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
         "epochs": int(est.n_iter_),
         "converged": bool(est.converged_),
         "stop_reason": getattr(est, "stop_reason_", None),
+        "excess": getattr(est, "_excess", None),  # certified, relative to the minimum
         "eta0": float(est.eta0_) if hasattr(est, "eta0_") else None,
         "eta0_param": est.eta0 if hasattr(est, "eta0_") else None,
     }
@@ -296,6 +297,8 @@ def _print_fit(s: dict[str, Any]) -> None:
     stop = []
     if s.get("stop_reason"):
         stop.append(f"stopped: {STOP_WORDS.get(s['stop_reason'], s['stop_reason'])}")
+    if s.get("excess") is not None:
+        stop.append(f"objective {100 * s['excess']:.2g} % above its minimum")
     if s.get("eta0") is not None:
         auto = s.get("eta0_param") == "auto"
         stop.append(f"eta0 {s['eta0']:.4g}" + (" (auto)" if auto else ""))

@@ -69,16 +69,17 @@ class DaskSource:
         flags[held] = True
         return flags, self.backend.rows_like(flags, self.data.X)
 
-    def preconditioned(self, *, target: bool, center: bool) -> tuple[DaskSource, Preconditioner]:
+    def preconditioned(
+        self, *, target: bool, center: bool
+    ) -> tuple[DaskSource, Preconditioner | None]:
         """The data in a preconditioned fit's variables (lazily, chunk by chunk) and the
         change of variables (:class:`~groundup._scaling.Preconditioner`)."""
         d, be = self.data, self.backend
-        pre = Preconditioner.of(
-            d.X, d.y if target else None, d.sample_weight, center=center, backend=be
+        pre, X, y = Preconditioner.of(
+            d.X, d.y, d.sample_weight, center=center, target=target, backend=be, compute=HOST
         )
-        if not (np.isfinite(pre.x.mean).all() and np.isfinite(pre.x.scale).all()):
-            self.raise_nonfinite()  # NaN / inf in X, located in the user's rows
-        X, y = pre.data(d.X, d.y, target=target, backend=be)
+        if not np.isfinite(pre.stats).all():
+            return self, None  # NaN / inf: the fit on the data as given locates them
         return DaskSource(DaskData(X, y, d.sample_weight, be)), pre
 
     # -- linear regression ----------------------------------------------------------------

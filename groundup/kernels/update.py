@@ -316,7 +316,7 @@ class _Part:
         if name != "sgd":
             fits = old is not None and old.fits(name, theta)
             self.state = replace(old) if fits else OptimizerState.zeros(name, theta, xp=xp)
-        if any(owner.settings[owner.config_of[i]].l1 for i in self.ids):
+        if any(largest(owner.settings[owner.config_of[i]].l1) for i in self.ids):
             self.l1_state = carried.l1
             if self.l1_state is None:
                 eps = float(xp.finfo(owner.dt).eps)

@@ -390,12 +390,12 @@ class GroundupEstimator(BaseEstimator):
             source, pre = source.preconditioned(
                 target=self._model == "linear", center=self.fit_intercept
             )
-            if run.warm:
+            if run.warm and pre is not None:
                 W, b = pre.inward(W, b, backend=source.compute)
         problem = self._problem(source, self._held_out(source.n, rng))
         fresh = self._zero_start and not run.warm
         start_loss = problem.objective.zero_loss() if fresh else None
-        penalties = self._penalties(W, source.compute, pre)
+        penalties = self._penalties(pre)
         res, history, reference = self._descend(
             source, problem, W, b, rng, run, start_loss, pre, penalties
         )
@@ -560,13 +560,13 @@ class GroundupEstimator(BaseEstimator):
             raise DivergenceError(msg)
         return res, history, reference
 
-    def _penalties(self, W: Array, be: Backend, pre: Preconditioner | None) -> tuple[Any, Any]:
+    def _penalties(self, pre: Preconditioner | None) -> tuple[Any, Any]:
         """The L2 and L1 strengths the updates apply: floats, or one per feature (n_features,
         1) in the preconditioned variables."""
         alpha, l1 = self._penalty_alpha(), self._penalty_l1()
         if pre is None:
             return alpha, l1
-        return pre.penalties(alpha, l1, W, backend=be)
+        return pre.penalties(alpha, l1)
 
     def _certificate(
         self, problem: TrainingProblem, alpha: Any, pre: Preconditioner | None
@@ -667,16 +667,16 @@ class GroundupEstimator(BaseEstimator):
             if self._averaged:
                 W, b = unpack(state.average)
 
-        def data_units(W: Array, b: Array) -> tuple[Array, Array]:
-            return (W, b) if pre is None else pre.outward(W, b, backend=host)
-
-        self.coef_, self.intercept_ = self._coef_of(*data_units(W, b))
+        path = [(W, b), *res.path] if self.record_path else [(W, b)]
+        if pre is not None:  # in the data's units
+            path = [pre.outward(w, c, backend=host) for w, c in path]
+        self.coef_, self.intercept_ = self._coef_of(*path[0])
         self.loss_history_ = history
         self.n_iter_ = res.n_iter
         self.t_ = run.t0 + res.updates
         self.converged_ = res.converged
         if self.record_path:
-            self.path_ = [self._coef_of(*map(host.to_numpy, data_units(w, c))) for w, c in res.path]
+            self.path_ = [self._coef_of(host.to_numpy(w), host.to_numpy(c)) for w, c in path[1:]]
         return W, b
 
     def _certify(
@@ -715,9 +715,10 @@ class GroundupEstimator(BaseEstimator):
                 self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
             return
         excess = self._certificate(problem, alpha, pre).relative_excess(W, b, 0)
+        self._excess = excess  # the CLI prints it
         self.converged_ = res.converged = excess <= CONVERGED
-        if not self.converged_ and (res.stalled or fired):
-            self.stop_reason_ = "stalled"
+        if not self.converged_ and (res.stalled or fired) and not self.early_stopping:
+            self.stop_reason_ = "stalled"  # (early stopping: the validation score's rule)
         # tol=None: the epochs asked for; early stopping: the validation score's choice
         if not self.converged_ and run.tol is not None and not self.early_stopping:
             how = {

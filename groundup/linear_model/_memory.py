@@ -45,16 +45,17 @@ class InMemory:
         """Raise the error that counts and locates NaN / inf in X, if X holds any."""
         check_finite(self.data.X, "X", self.backend)
 
-    def preconditioned(self, *, target: bool, center: bool) -> tuple[InMemory, Preconditioner]:
+    def preconditioned(
+        self, *, target: bool, center: bool
+    ) -> tuple[InMemory, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
         (:class:`~groundup._scaling.Preconditioner`; ``target``: least squares' y too)."""
         d, be = self.data, self.backend
-        pre = Preconditioner.of(
-            d.X, d.y if target else None, d.sample_weight, center=center, backend=be
+        pre, X, y = Preconditioner.of(
+            d.X, d.y, d.sample_weight, center=center, target=target, backend=be
         )
-        if not (np.isfinite(pre.x.mean).all() and np.isfinite(pre.x.scale).all()):
-            self.raise_nonfinite()  # NaN / inf in X, located in the user's rows
-        X, y = pre.data(d.X, d.y, target=target, backend=be)
+        if not np.isfinite(pre.stats).all():
+            return self, None  # NaN / inf: the fit on the data as given locates them
         return InMemory(FitData(X, y, d.sample_weight, be), self.y_host), pre
 
     # -- linear regression ----------------------------------------------------------------

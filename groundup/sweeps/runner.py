@@ -506,7 +506,7 @@ def _run_group(
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
-    penalties = [est._penalties(W[:, :outputs], be, pre) for est in ests]
+    penalties = [est._penalties(pre) for est in ests]
     for est, (alpha, _) in zip(ests, penalties, strict=True):
         est.eta0_ = est._rate(
             source, problem, batch=bs >= n, continuing=False, alpha=alpha, pre=pre
@@ -576,13 +576,16 @@ def _honest(
     fired = r.converged
     r.excess = check.relative_excess(r.W, r.b, k)
     r.converged = r.excess <= CONVERGED
-    r.stalled = r.stalled or (fired and not r.converged)
+    r.stalled = r.stalled or (fired and not r.converged and not est.early_stopping)
+    r.stop_reason = "stalled" if r.stalled and not r.converged else "tol" if fired else "max_iter"
 
 
 def _stop_reason(r: DescentResult) -> str:
     """The single fit's ``stop_reason_`` (``"diverged"``: it would raise)."""
     if r.diverged_at is not None:
         return "diverged"
+    if r.stop_reason is not None:
+        return r.stop_reason
     if r.stalled:
         return "stalled"
     return "tol" if r.converged else "max_iter"

@@ -6,6 +6,7 @@ loop for the streamed shuffling order."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 from _dask_data import chunked, data, stream_order, weights  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 import groundup as gu  # noqa: E402
 from groundup import backends  # noqa: E402
@@ -171,7 +173,7 @@ def test_batch_same_iterates_as_in_memory(scheduler, early_stopping):
     est = gu.LinearRegression(**params).fit(chunked(X, 170), chunked(y, 170), chunked(sw, 170))
     assert est.n_iter_ == ref.n_iter_
     assert est.t_ == ref.t_
-    assert est.converged_
+    assert (est.converged_, est.stop_reason_) == (ref.converged_, ref.stop_reason_)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-12)
     np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-12)
     np.testing.assert_allclose(est.loss_history_, ref.loss_history_, rtol=1e-10)
@@ -192,9 +194,13 @@ STREAM = {"learning_rate": "constant", "eta0": 0.02, "random_state": 0}
 def test_streaming_same_iterates_as_in_memory(scheduler, method, rows, extra):
     X, y = data()
     sw = weights(len(y))
-    params = {**STREAM, "method": method, **extra}
-    ref = gu.LinearRegression(**params).fit(X, y, sample_weight=sw)
-    est = gu.LinearRegression(**params).fit(chunked(X, rows), chunked(y, rows), sw)
+    # tol=1e-3: scikit-learn's rule, which ends these constant-rate runs on their noise floor
+    params = {**STREAM, "tol": 1e-3, "method": method, **extra}
+    with warnings.catch_warnings():  # the noise floor is above 1 %: both say so
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = gu.LinearRegression(**params).fit(X, y, sample_weight=sw)
+        est = gu.LinearRegression(**params).fit(chunked(X, rows), chunked(y, rows), sw)
+    assert (est.converged_, est.stop_reason_) == (ref.converged_, ref.stop_reason_)
     assert est.n_iter_ == ref.n_iter_
     assert est.t_ == ref.t_
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)

@@ -135,6 +135,7 @@ def test_logistic_streaming_same_path_as_in_memory(scheduler, method, kind, weig
         "learning_rate": "constant",
         "eta0": 0.2,
         "max_iter": 40,
+        "tol": 1e-3,  # scikit-learn's rule (converged_ is then certified apart)
         "random_state": 0,
         **extra,
     }
@@ -150,7 +151,7 @@ def test_logistic_streaming_same_path_as_in_memory(scheduler, method, kind, weig
     assert est.coef_.dtype == np.float64
     # the rule fired (in-order sgd on three classes stalls, honestly, far from the minimum)
     assert est.stop_reason_ == ref.stop_reason_ in ("tol", "stalled")
-    assert est.converged_ == ref.converged_ == (ref.stop_reason_ == "tol")
+    assert est.converged_ == ref.converged_
     assert [str(w.message) for w in said[: len(said) // 2]] == [
         str(w.message) for w in said[len(said) // 2 :]
     ]  # the same warnings, word for word
@@ -288,9 +289,9 @@ def test_logistic_streaming_warnings_and_errors_as_in_memory():
     y = labels(X, "binary")
     Xd, yd = chunked(X, 400), chunked(y, 400)
     short = {"method": "minibatch", "max_iter": 2, "random_state": 0}
-    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):
+    with pytest.warns(ConvergenceWarning, match="ran max_iter=2 epochs"):
         ref = gu.LogisticRegression(**short).fit(X, y)
-    with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):
+    with pytest.warns(ConvergenceWarning, match="ran max_iter=2 epochs"):
         est = gu.LogisticRegression(**short).fit(Xd, yd)
     assert est.n_iter_ == ref.n_iter_ == 2
     assert not est.converged_
