@@ -5,9 +5,11 @@ NumPy backend (``GROUNDUP_BENCH_N`` shrinks it):
   computed (the share of one fit that reading the curvature costs: the moments' eigenvalue
   for ``batch``, a pass over the row norms for ``sgd`` / ``minibatch``, a Gram pass for
   logistic ``batch``);
-- the honest ``converged_``: a fit whose stopping rule fires (the excess over the minimum
-  then computed: from the moments, or one pass) against the same fit run for the same
-  epochs with ``tol=None`` (no check);
+- the honest ``converged_`` and ``tol="auto"``: a fit stopped by its certificate (read every
+  epoch from the moments, or one pass once the loss flattens) against the same fit run for
+  the same epochs with ``tol=None`` (no check);
+- ``precondition=True``: 5 epochs on the preconditioned data against the same epochs on the
+  data as given (the statistics, the scaled copy of X, the model back in the data's units);
 - float32 Newton with a ``tol`` below float32's resolution (``tol=1e-8``) against scikit-
   learn's lbfgs on the same float32 data (it ran all ``max_iter`` iterations before).
 """
@@ -56,7 +58,7 @@ def test_eta0_auto_vs_the_number_it_finds(
     target = y if model == "linear" else labels
     params = {"model": model, "method": method, "tol": None, "random_state": 0, **extra}
     auto = gu.fit(X, target, **params)
-    given = {**params, "eta0": auto.eta0_}
+    given = {**params, "eta0": auto.eta0_, "precondition": True}  # the same descent
     ratio = compare(
         lambda: gu.fit(X, target, **params),
         lambda: gu.fit(X, target, **given),
@@ -75,13 +77,32 @@ def test_honest_check_vs_the_same_epochs_unchecked(
     target = y if model == "linear" else labels
     params = {"model": model, "method": method, "random_state": 0, "batch_size": 256}
     params["learning_rate"] = "constant"
-    checked = gu.fit(X, target, tol=1e-3, **params)
-    assert checked.stop_reason_ == "tol"  # the rule fired: the excess was computed
+    checked = gu.fit(X, target, **params)  # tol="auto": the certificate decides when to stop
+    assert checked.stop_reason_ in ("tol", "stalled")  # the rule fired on a certificate
     epochs = checked.n_iter_
     ratio = compare(
-        lambda: gu.fit(X, target, tol=1e-3, **params),
+        lambda: gu.fit(X, target, **params),
         lambda: gu.fit(X, target, tol=None, max_iter=epochs, **params),
         peer_name=f"{epochs} epochs, tol=None (no check)",
+    )
+    assert ratio > 0
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+@pytest.mark.parametrize("method", ["batch", "minibatch"])
+def test_preconditioning_vs_the_textbook_descent(
+    compare: Any, data: tuple[np.ndarray, ...], model: str, method: str
+) -> None:
+    """``precondition=True`` (the statistics, the scaled copy of X, the model back in the
+    data's units) against the same epochs on the data as given, with the same step."""
+    X, y, labels = data
+    target = y if model == "linear" else labels
+    params = {"model": model, "method": method, "random_state": 0, "batch_size": 256}
+    params.update(tol=None, max_iter=5, eta0=1e-3, learning_rate="constant")
+    ratio = compare(
+        lambda: gu.fit(X, target, precondition=True, **params),
+        lambda: gu.fit(X, target, precondition=False, **params),
+        peer_name="the same epochs, precondition=False",
     )
     assert ratio > 0
 
