@@ -171,17 +171,21 @@ class Preconditioner:
         and the rows in the new variables, ``X'`` and ``y'``. ``compute``: where the model
         lives during the fit (default ``backend``; the host's NumPy for Dask data)."""
         xp = backend.xp
-        Z = xp.concat([X, xp.reshape(y, (-1, 1))], axis=1) if target else X
-        std = fit_standardization(Z, sample_weight, center=center, backend=backend)
-        m, sc = (std.mean[:-1], std.scale[:-1]) if target else (std.mean, std.scale)
-        y_mean, y_scale = (float(std.mean[-1]), float(std.scale[-1])) if target else (0.0, 1.0)
+        std = fit_standardization(X, sample_weight, center=center, backend=backend)
+        m, sc, y_mean, y_scale = std.mean, std.scale, 0.0, 1.0
+        if target:  # y's own pass: a column of X's length, no copy of X
+            t = fit_standardization(
+                xp.reshape(y, (-1, 1)), sample_weight, center=center, backend=backend
+            )
+            y_mean, y_scale = float(t.mean[0]), float(t.scale[0])
         mean = backend.asarray(np.ascontiguousarray(m[None, :]), dtype=X.dtype)
-        scale = backend.asarray(np.ascontiguousarray(sc[None, :]), dtype=X.dtype)
-        Xs = (X - mean) / scale
+        inverse = backend.asarray(np.ascontiguousarray(1.0 / sc[None, :]), dtype=X.dtype)
+        Xs = (X - mean) * inverse
         at = compute or backend
         mean = at.asarray(np.ascontiguousarray(m[:, None]), dtype=X.dtype)
         scale = at.asarray(np.ascontiguousarray(sc[:, None]), dtype=X.dtype)
-        pre = cls(mean, scale, y_mean, y_scale, y_scale**2, np.concatenate([std.mean, std.scale]))
+        stats = np.concatenate([m, sc, [y_mean, y_scale]])
+        pre = cls(mean, scale, y_mean, y_scale, y_scale**2, stats)
         return pre, Xs, (y - y_mean) / y_scale if target else y
 
     def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
