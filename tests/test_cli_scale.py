@@ -494,9 +494,7 @@ def test_bench_table_has_the_stop_column_at_100_columns(diabetes_bench) -> None:
     assert any(
         n.startswith("diverged: diabetes (n=442) · batch · numpy: Divergence") for n in notes
     )
-    assert any(
-        n.startswith("stalled: diabetes (n=442) · sgd · peer sklearn: ") for n in notes
-    )
+    assert any(n.startswith("stalled: diabetes (n=442) · sgd · peer sklearn: ") for n in notes)
     for note in notes:
         if note.startswith(("diverged", "stalled")):
             assert "(--scale)" in note, note

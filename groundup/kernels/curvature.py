@@ -255,8 +255,11 @@ class SquaredCertificate:
 
 class LogCertificate:
     """The log-loss's objective ``mean log-loss + ½ Σ alpha w²`` at ``(W, b)`` and how far it
-    is above its minimum, estimated by the Newton decrement of one pass (loss, gradient and
-    Hessian) over the rows. ``alphas`` and ``floor`` as :class:`SquaredCertificate`'s."""
+    is above its minimum: ``λ² = gᵀH⁻¹g`` from one pass (loss, gradient and Hessian) over the
+    rows, twice the quadratic model's ½λ². For a self-concordant objective λ² bounds the
+    excess once λ ≤ 0.68 (Boyd & Vandenberghe, *Convex Optimization*, §9.6.3); the log-loss
+    is not quite self-concordant, and ½λ² alone was measured 2 % short on iris (1.02 % for
+    1.00 %). ``alphas`` and ``floor`` as :class:`SquaredCertificate`'s."""
 
     cheap = False  # a pass: tol="auto" reads it once the loss has flattened
 
@@ -275,7 +278,7 @@ class LogCertificate:
         g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + pen * theta
         H = ev.hess + xp.eye(theta.shape[0], dtype=W.dtype, device=_device(W)) * pen[None, :]
         value = float(ev.loss) + 0.5 * float(xp.sum(pen * theta * theta))
-        return value, HessianInverse(H, xp=xp).decrement(g)
+        return value, 2.0 * HessianInverse(H, xp=xp).decrement(g)
 
     def relative_excess(self, W: Array, b: Array, k: int = 0) -> float:
         return relative(*self.excess(W, b, k), self.floor)

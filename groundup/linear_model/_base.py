@@ -88,9 +88,10 @@ SHARED_PARAMETERS = """\
         momentum multiplies the step by 1/(1 − momentum)). ``"adagrad"``, ``"rmsprop"``,
         ``"adam"``, ``"adamw"``, whose steps are normalised per coordinate and so in the
         parameters' units: preconditioned (coefficients of unit-scale features and target,
-        below), 0.1 for adagrad and rmsprop (whose steps shrink as squared gradients add
-        up) and 0.01 for adam and adamw (a hundredth of a standardised coefficient; their
-        steps keep that size), measured on the real data sets of ``tests/_real_data.py``;
+        below), 1 for adagrad (whose steps shrink as the squared gradients add up), 0.1 for
+        rmsprop and 0.01 for adam and adamw (a hundredth of a standardised coefficient:
+        their steps keep that size), measured on the real data sets of
+        ``tests/_real_data.py``;
         without preconditioning torch.optim's default learning rate (1e-2, 1e-2, 1e-3,
         1e-3). ``tol="auto"`` divides these rates by 5 when the run gets stuck.
         The schedule then acts on ``eta0_``. A number is used as it is (``sgd`` then equals
@@ -239,7 +240,7 @@ SHARED_ATTRIBUTES = """\
 #: the curvature says nothing about them): torch.optim's default learning rates, and with
 #: preconditioning steps in standardised coefficients (the ``eta0`` docstring).
 ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
-PRECONDITIONED_RATES = {"adagrad": 0.1, "rmsprop": 0.1, "adam": 1e-2, "adamw": 1e-2}
+PRECONDITIONED_RATES = {"adagrad": 1.0, "rmsprop": 0.1, "adam": 1e-2, "adamw": 1e-2}
 
 #: ``converged_``: the objective certified within CONVERGED (relative) of its minimum, the
 #: minimum floored at FLOOR in the objective's units.
