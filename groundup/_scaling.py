@@ -143,64 +143,62 @@ class Preconditioner:
     ``W = W' y_scale / scale``, ``b = y_mean + y_scale b' - mean · W`` in the data's units
     (:meth:`outward`). A penalty keeps its meaning on the data's coefficients: the L2
     strength of feature j becomes ``alpha / scale_j²`` and the L1 one
-    ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`). ``mean`` and ``scale``
-    are (n_features, 1) columns on the data's device; ``stats`` the host's numbers (all
-    finite unless the data hold NaN / inf).
+    ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`). The statistics are
+    the host's float64 numbers (kept by the estimator: a later ``partial_fit`` goes on in
+    the same variables, on any device).
     """
 
-    mean: Array
-    scale: Array
-    y_mean: float
-    y_scale: float
-    loss_factor: float
-    stats: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+    finite: bool = True  # False where the data hold NaN / inf: the fit on them locates them
+    loss_factor: float = 1.0  # y_scale²
 
     @classmethod
     def of(
-        cls,
-        X: Array,
-        y: Array,
-        sample_weight: Array | None,
-        *,
-        center: bool,
-        target: bool,
+        cls, X: Array, y: Array, sample_weight: Array | None, *, center: bool, target: bool,
         backend: Backend,
-        compute: Backend | None = None,
-    ) -> tuple[Preconditioner, Array, Array]:
-        """The training rows' statistics (``target``: least squares' y too, else y is kept)
-        and the rows in the new variables, ``X'`` and ``y'``. ``compute``: where the model
-        lives during the fit (default ``backend``; the host's NumPy for Dask data)."""
-        xp = backend.xp
+    ) -> Preconditioner:  # fmt: skip
+        """The rows' (weighted) statistics; ``target``: least squares' y too."""
         std = fit_standardization(X, sample_weight, center=center, backend=backend)
-        m, sc, y_mean, y_scale = std.mean, std.scale, 0.0, 1.0
-        if target:  # y's own pass: a column of X's length, no copy of X
-            t = fit_standardization(
-                xp.reshape(y, (-1, 1)), sample_weight, center=center, backend=backend
-            )
+        y_mean = y_scale = 1.0
+        if target:  # y's own pass: no copy of X
+            column = backend.xp.reshape(y, (-1, 1))
+            t = fit_standardization(column, sample_weight, center=center, backend=backend)
             y_mean, y_scale = float(t.mean[0]), float(t.scale[0])
-        mean = backend.asarray(np.ascontiguousarray(m[None, :]), dtype=X.dtype)
-        inverse = backend.asarray(np.ascontiguousarray(1.0 / sc[None, :]), dtype=X.dtype)
-        Xs = (X - mean) * inverse
-        at = compute or backend
-        mean = at.asarray(np.ascontiguousarray(m[:, None]), dtype=X.dtype)
-        scale = at.asarray(np.ascontiguousarray(sc[:, None]), dtype=X.dtype)
-        stats = np.concatenate([m, sc, [y_mean, y_scale]])
-        pre = cls(mean, scale, y_mean, y_scale, y_scale**2, stats)
-        return pre, Xs, (y - y_mean) / y_scale if target else y
+        else:
+            y_mean = 0.0
+        stats = np.concatenate([std.mean, std.scale, [y_mean, y_scale]])
+        finite = bool(np.isfinite(stats).all())
+        return cls(std.mean, std.scale, y_mean, y_scale, finite, y_scale**2)
+
+    def _columns(self, like: Array, backend: Backend) -> tuple[Array, Array]:
+        mean = backend.asarray(np.ascontiguousarray(self.mean[:, None]), dtype=like.dtype)
+        return mean, backend.asarray(np.ascontiguousarray(self.scale[:, None]), dtype=like.dtype)
+
+    def apply(self, X: Array, y: Array, *, target: bool, backend: Backend) -> tuple[Array, Array]:
+        """``X'`` and (``target``) ``y'`` on ``X``'s backend."""
+        mean, scale = self._columns(X, backend)
+        Xs = (X - backend.xp.reshape(mean, (1, -1))) * backend.xp.reshape(1.0 / scale, (1, -1))
+        return Xs, (y - self.y_mean) / self.y_scale if target else y
 
     def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The model in the data's units, from ``W'`` (n_features, k), ``b'`` (k,)."""
-        W = W * (self.y_scale / self.scale)
-        return W, self.y_mean + self.y_scale * b - backend.xp.sum(self.mean * W, axis=0)
+        mean, scale = self._columns(W, backend)
+        W = W * (self.y_scale / scale)
+        return W, self.y_mean + self.y_scale * b - backend.xp.sum(mean * W, axis=0)
 
     def inward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The inverse of :meth:`outward` (a warm start's model in the new variables)."""
-        b = (b + backend.xp.sum(self.mean * W, axis=0) - self.y_mean) / self.y_scale
-        return W * (self.scale / self.y_scale), b
+        mean, scale = self._columns(W, backend)
+        b = (b + backend.xp.sum(mean * W, axis=0) - self.y_mean) / self.y_scale
+        return W * (scale / self.y_scale), b
 
-    def penalties(self, alpha: float, l1: float) -> tuple[Any, Any]:
+    def penalties(self, alpha: float, l1: float, like: Array, backend: Backend) -> tuple[Any, Any]:
         """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
+        scale = self._columns(like, backend)[1]
         return (
-            alpha / self.scale**2 if alpha else 0.0,
-            l1 / (self.scale * self.y_scale) if l1 else 0.0,
+            alpha / scale**2 if alpha else 0.0,
+            l1 / (scale * self.y_scale) if l1 else 0.0,
         )

@@ -194,3 +194,22 @@ def test_newton_weights_equal_repeated_rows(k):
     np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-7)
     tight = gu.LogisticRegression(tol=1e-10).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(weighted.predict_proba(X), tight.predict_proba(X), atol=1e-7)
+
+
+# -- preconditioning: partial_fit goes on in the fit's variables ------------------------------
+@pytest.mark.parametrize("model", ["linear", "binary"])
+@pytest.mark.parametrize("method", GRADIENT)
+def test_partial_fit_after_a_preconditioned_fit_is_its_next_epoch(model, method):
+    """A preconditioned fit of 3 epochs and one ``partial_fit`` epoch make the same updates as
+    the preconditioned fit of 4 epochs (the statistics, ``eta0_`` and ``t_`` carried on)."""
+    X, y = _diabetes()  # features in their own units
+    est = gu.LinearRegression
+    if model == "binary":
+        y, est = (y > np.median(y)).astype(int), gu.LogisticRegression
+    params = {"method": method, "tol": None, "shuffle": False, "random_state": 0}
+    four = est(max_iter=4, **params).fit(X, y)
+    three = est(max_iter=3, **params).fit(X, y)
+    three.partial_fit(X, y)
+    assert three.t_ == four.t_
+    np.testing.assert_allclose(three.coef_, four.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(three.intercept_, four.intercept_, rtol=1e-9, atol=1e-12)

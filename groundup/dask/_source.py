@@ -70,16 +70,19 @@ class DaskSource:
         return flags, self.backend.rows_like(flags, self.data.X)
 
     def preconditioned(
-        self, *, target: bool, center: bool
+        self, *, target: bool, center: bool, pre: Preconditioner | None = None
     ) -> tuple[DaskSource, Preconditioner | None]:
-        """The data in a preconditioned fit's variables (lazily, chunk by chunk) and the
-        change of variables (:class:`~groundup._scaling.Preconditioner`)."""
+        """The data in a preconditioned fit's variables and the change of variables
+        (:class:`~groundup._scaling.Preconditioner`: ``pre``, or the data's own; ``target``:
+        least squares' y too). NaN / inf in the statistics: the data as given, and None."""
         d, be = self.data, self.backend
-        pre, X, y = Preconditioner.of(
-            d.X, d.y, d.sample_weight, center=center, target=target, backend=be, compute=HOST
-        )
-        if not np.isfinite(pre.stats).all():
-            return self, None  # NaN / inf: the fit on the data as given locates them
+        if pre is None:
+            pre = Preconditioner.of(
+                d.X, d.y, d.sample_weight, center=center, target=target, backend=be
+            )
+        if not pre.finite:
+            return self, None  # the fit on the data as given locates them
+        X, y = pre.apply(d.X, d.y, target=target, backend=be)
         return DaskSource(DaskData(X, y, d.sample_weight, be)), pre
 
     # -- linear regression ----------------------------------------------------------------

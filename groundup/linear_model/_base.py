@@ -152,10 +152,11 @@ SHARED_PARAMETERS = """\
         ``intercept_`` are in the data's units. Data as they come then converge as
         standardised data do (glmnet standardises inside the same way). ``"auto"``: on
         exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook updates, equal
-        to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step); never for
-        ``partial_fit``, whose batches have no common scale. ``optimizer_state_`` and
-        ``path_`` follow: the state is in the preconditioned variables, the path in the
-        data's units.
+        to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step). A
+        ``partial_fit`` goes on in the variables of the fit before it (its statistics are
+        kept), and a first ``partial_fit`` descends on the data as given (its batches have
+        no common scale). ``optimizer_state_`` is in the preconditioned variables,
+        ``path_`` in the data's units.
     n_iter_no_change : int, default=5
         Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by
         5).
@@ -389,17 +390,18 @@ class GroundupEstimator(BaseEstimator):
         fitted attributes and the honest status (:meth:`_certify`)."""
         rng = np.random.default_rng(self.random_state)
         W, b = self._start(source, run.warm)
-        pre = None
-        if self._preconditioned(run):
+        pre = getattr(self, "_pre", None) if run.partial else None  # the fit's variables
+        if pre is not None or self._preconditioned(run):
             source, pre = source.preconditioned(
-                target=self._model == "linear", center=self.fit_intercept
+                target=self._model == "linear", center=self.fit_intercept, pre=pre
             )
             if run.warm and pre is not None:
                 W, b = pre.inward(W, b, backend=source.compute)
+        self._pre = pre  # a later partial_fit goes on in these variables
         problem = self._problem(source, self._held_out(source.n, rng))
         fresh = self._zero_start and not run.warm
         start_loss = problem.objective.zero_loss() if fresh else None
-        penalties = self._penalties(pre)
+        penalties = self._penalties(pre, W, source.compute)
         res, history, reference = self._descend(
             source, problem, W, b, rng, run, start_loss, pre, penalties
         )
@@ -407,8 +409,8 @@ class GroundupEstimator(BaseEstimator):
         self._certify(problem, res, W, b, run, pre, penalties[0])
 
     def _preconditioned(self, run: Run) -> bool:
-        """``precondition`` resolved: ``"auto"`` is on exactly with ``eta0="auto"``; never
-        for ``partial_fit``."""
+        """``precondition`` resolved: ``"auto"`` is on exactly with ``eta0="auto"``; not for
+        ``partial_fit`` (which goes on in the variables of the fit before it, if any)."""
         if run.partial or not run.final:
             return False
         return self._auto_rate() if self.precondition == "auto" else bool(self.precondition)
@@ -564,13 +566,13 @@ class GroundupEstimator(BaseEstimator):
             raise DivergenceError(msg)
         return res, history, reference
 
-    def _penalties(self, pre: Preconditioner | None) -> tuple[Any, Any]:
+    def _penalties(self, pre: Preconditioner | None, like: Array, be: Backend) -> tuple[Any, Any]:
         """The L2 and L1 strengths the updates apply: floats, or one per feature (n_features,
         1) in the preconditioned variables."""
         alpha, l1 = self._penalty_alpha(), self._penalty_l1()
         if pre is None:
             return alpha, l1
-        return pre.penalties(alpha, l1)
+        return pre.penalties(alpha, l1, like, be)
 
     def _certificate(
         self, problem: TrainingProblem, alpha: Any, pre: Preconditioner | None
@@ -671,16 +673,15 @@ class GroundupEstimator(BaseEstimator):
             if self._averaged:
                 W, b = unpack(state.average)
 
-        path = [(W, b), *res.path] if self.record_path else [(W, b)]
-        if pre is not None:  # in the data's units
-            path = [pre.outward(w, c, backend=host) for w, c in path]
-        self.coef_, self.intercept_ = self._coef_of(*path[0])
+        model = (W, b) if pre is None else pre.outward(W, b, backend=host)  # data's units
+        self.coef_, self.intercept_ = self._coef_of(*model)
         self.loss_history_ = history
         self.n_iter_ = res.n_iter
         self.t_ = run.t0 + res.updates
         self.converged_ = res.converged
         if self.record_path:
-            self.path_ = [self._coef_of(host.to_numpy(w), host.to_numpy(c)) for w, c in path[1:]]
+            path = res.path if pre is None else [pre.outward(*p, backend=host) for p in res.path]
+            self.path_ = [self._coef_of(host.to_numpy(w), host.to_numpy(c)) for w, c in path]
         return W, b
 
     def _certify(

@@ -46,16 +46,19 @@ class InMemory:
         check_finite(self.data.X, "X", self.backend)
 
     def preconditioned(
-        self, *, target: bool, center: bool
+        self, *, target: bool, center: bool, pre: Preconditioner | None = None
     ) -> tuple[InMemory, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
-        (:class:`~groundup._scaling.Preconditioner`; ``target``: least squares' y too)."""
+        (:class:`~groundup._scaling.Preconditioner`: ``pre``, or the data's own; ``target``:
+        least squares' y too). NaN / inf in the statistics: the data as given, and None."""
         d, be = self.data, self.backend
-        pre, X, y = Preconditioner.of(
-            d.X, d.y, d.sample_weight, center=center, target=target, backend=be
-        )
-        if not np.isfinite(pre.stats).all():
-            return self, None  # NaN / inf: the fit on the data as given locates them
+        if pre is None:
+            pre = Preconditioner.of(
+                d.X, d.y, d.sample_weight, center=center, target=target, backend=be
+            )
+        if not pre.finite:
+            return self, None  # the fit on the data as given locates them
+        X, y = pre.apply(d.X, d.y, target=target, backend=be)
         return InMemory(FitData(X, y, d.sample_weight, be), self.y_host), pre
 
     # -- linear regression ----------------------------------------------------------------

@@ -506,7 +506,7 @@ def _run_group(
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
-    penalties = [est._penalties(pre) for est in ests]
+    penalties = [est._penalties(pre, W[:, :outputs], be) for est in ests]
     for est, (alpha, _) in zip(ests, penalties, strict=True):
         est.eta0_ = est._rate(
             source, problem, batch=bs >= n, continuing=False, alpha=alpha, pre=pre
