@@ -177,11 +177,24 @@ class Preconditioner:
         mean = backend.asarray(np.ascontiguousarray(self.mean[:, None]), dtype=like.dtype)
         return mean, backend.asarray(np.ascontiguousarray(self.scale[:, None]), dtype=like.dtype)
 
-    def apply(self, X: Array, y: Array, *, target: bool, backend: Backend) -> tuple[Array, Array]:
-        """``X'`` and (``target``) ``y'`` on ``X``'s backend."""
-        mean, scale = self._columns(X, backend)
-        Xs = (X - backend.xp.reshape(mean, (1, -1))) * backend.xp.reshape(1.0 / scale, (1, -1))
-        return Xs, (y - self.y_mean) / self.y_scale if target else y
+    @classmethod
+    def rows(
+        cls, data: Any, *, target: bool, center: bool, pre: Preconditioner | None = None
+    ) -> tuple[Array, Array, Preconditioner | None]:
+        """``data``'s rows (``X``, ``y``, ``sample_weight`` on ``backend``: in memory or
+        Dask) in a preconditioned fit's variables, ``X'`` and (``target``: least squares)
+        ``y'``, with the change of variables: ``pre``, or the rows' own. NaN / inf in the
+        statistics: the rows as given, and None (the fit on them locates them)."""
+        be = data.backend
+        if pre is None:
+            pre = cls.of(
+                data.X, data.y, data.sample_weight, center=center, target=target, backend=be
+            )
+        if not pre.finite:
+            return data.X, data.y, None
+        mean, scale = pre._columns(data.X, be)
+        X = (data.X - be.xp.reshape(mean, (1, -1))) * be.xp.reshape(1.0 / scale, (1, -1))
+        return X, (data.y - pre.y_mean) / pre.y_scale if target else data.y, pre
 
     def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The model in the data's units, from ``W'`` (n_features, k), ``b'`` (k,)."""

@@ -73,17 +73,12 @@ class DaskSource:
         self, *, target: bool, center: bool, pre: Preconditioner | None = None
     ) -> tuple[DaskSource, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
-        (:class:`~groundup._scaling.Preconditioner`: ``pre``, or the data's own; ``target``:
-        least squares' y too). NaN / inf in the statistics: the data as given, and None."""
-        d, be = self.data, self.backend
-        if pre is None:
-            pre = Preconditioner.of(
-                d.X, d.y, d.sample_weight, center=center, target=target, backend=be
-            )
-        if not pre.finite:
-            return self, None  # the fit on the data as given locates them
-        X, y = pre.apply(d.X, d.y, target=target, backend=be)
-        return DaskSource(DaskData(X, y, d.sample_weight, be)), pre
+        (:meth:`~groundup._scaling.Preconditioner.rows`)."""
+        d = self.data
+        X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
+        return (
+            self if pre is None else DaskSource(DaskData(X, y, d.sample_weight, d.backend))
+        ), pre
 
     # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:

@@ -15,6 +15,7 @@ chunks that returns the loss, the gradient and the Hessian of the whole training
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -25,13 +26,11 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.objective import BlockedEpochObjective
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
 
 if TYPE_CHECKING:
-    from groundup.kernels.penalties import CumulativeL1
+    pass
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -362,36 +361,8 @@ class BinaryLogLoss(LogLoss):
     def residuals(self, Z: Array, y: Array, /) -> Array:
         return 1.0 / (1.0 + self.xp.exp(-Z)) - self.xp.reshape(y, (-1, 1))
 
-    def l1_sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-        l1: float,
-        truncation: CumulativeL1,
-    ) -> tuple[Array, Array]:
-        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
-        update (:class:`~groundup.kernels.objective.ExactL1SGDEpoch`), a window at a time
-        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss="log"``; offered
-        where ``speculative``); the truncation's ``q`` and ``u`` are carried on in place."""
-        W, b, truncation.q, truncation.u = l1_sgd_epoch(
-            EpochRows(self.X, self.y, self.sw, order, self.xp),
-            W,
-            b,
-            etas,
-            truncation.q,
-            truncation.u,
-            alpha=alpha,
-            l1=l1,
-            fit_intercept=fit_intercept,
-            loss="log",
-            solve_triangular=self.solve_triangular,
-            xp=self.xp,
-        )
-        return W, b
+    # the exact one-sample epoch with the L1 truncation (ExactL1SGDEpoch), binary log-loss
+    l1_sgd_epoch = functools.partialmethod(BlockedEpochObjective.windowed_l1_epoch, loss="log")
 
     def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
         xp = self.xp

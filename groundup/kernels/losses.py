@@ -12,15 +12,13 @@ exact one-sample epoch, a block of samples at a time, :mod:`groundup.kernels.sgd
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
 from groundup.kernels.objective import BlockedEpochObjective
-from groundup.kernels.penalties import CumulativeL1
-from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import sgd_blocked_epoch
-from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
 
 def _col(v: Array, *, xp: Namespace) -> Array:
@@ -86,35 +84,8 @@ class SquaredLoss(BlockedEpochObjective):
     # -- one-sample epoch: sgd_epoch (BlockedEpochObjective's) a block at a time -------
     epoch_kernel = staticmethod(sgd_blocked_epoch)
 
-    def l1_sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-        l1: float,
-        truncation: CumulativeL1,
-    ) -> tuple[Array, Array]:
-        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
-        update (:class:`~groundup.kernels.objective.ExactL1SGDEpoch`), a window at a time
-        (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`; offered where
-        ``speculative``); the truncation's ``q`` and ``u`` are carried on in place."""
-        W, b, truncation.q, truncation.u = l1_sgd_epoch(
-            EpochRows(self.X, self.y, self.sw, order, self.xp),
-            W,
-            b,
-            etas,
-            truncation.q,
-            truncation.u,
-            alpha=alpha,
-            l1=l1,
-            fit_intercept=fit_intercept,
-            solve_triangular=self.solve_triangular,
-            xp=self.xp,
-        )
-        return W, b
+    # the exact one-sample epoch with the L1 truncation (ExactL1SGDEpoch), squared loss
+    l1_sgd_epoch = functools.partialmethod(BlockedEpochObjective.windowed_l1_epoch, loss="squared")
 
     # -- whole training set --------------------------------------------------------
     def _stats_terms(self, st: Moments, W: Array, b: Array) -> tuple[Array, Array, Array]:

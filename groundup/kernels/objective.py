@@ -43,6 +43,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.rows import EpochRows
+from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
 if TYPE_CHECKING:
     from groundup.kernels.penalties import CumulativeL1
@@ -247,6 +248,41 @@ class BlockedEpochObjective(Objective):
             eta = etas[start : start + SEGMENT]
             W, b = kernel(rows, W, b, eta, alpha=low)
             W = W * xp.prod(xp.clip(1.0 - rest * eta[None, :], min=0.0), axis=1)[:, None]
+        return W, b
+
+    def windowed_l1_epoch(
+        self,
+        order: Array | None,
+        W: Array,
+        b: Array,
+        etas: Array,
+        alpha: float,
+        fit_intercept: bool,
+        l1: float,
+        truncation: CumulativeL1,
+        /,
+        *,
+        loss: str,
+    ) -> tuple[Array, Array]:
+        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
+        update, a window at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`
+        for ``loss`` "squared" or "log"); the truncation's ``q`` and ``u`` are carried on in
+        place. A loss offers it as ``l1_sgd_epoch`` (:class:`ExactL1SGDEpoch`, taken where
+        ``speculative``)."""
+        W, b, truncation.q, truncation.u = l1_sgd_epoch(
+            EpochRows(self.X, self.y, self.sw, order, self.xp),
+            W,
+            b,
+            etas,
+            truncation.q,
+            truncation.u,
+            alpha=alpha,
+            l1=l1,
+            fit_intercept=fit_intercept,
+            loss=loss,
+            solve_triangular=self.solve_triangular,
+            xp=self.xp,
+        )
         return W, b
 
 
