@@ -700,6 +700,7 @@ class GroundupEstimator(BaseEstimator):
         Otherwise ``converged_`` is the certificate's (:meth:`_certificate` at the model's
         ``W``, ``b``): within ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not
         certified; an L1 part has no certificate (the stopping rule's word stands)."""
+        self._excess = None  # the certified relative excess (the CLI prints it)
         separated = getattr(problem.objective, "separated", None)  # the log-loss's
         if (
             run.final
@@ -720,7 +721,7 @@ class GroundupEstimator(BaseEstimator):
                 self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
             return
         excess = self._certificate(problem, alpha, pre).relative_excess(W, b, 0)
-        self._excess = excess  # the CLI prints it
+        self._excess = excess
         self.converged_ = res.converged = excess <= CONVERGED
         if not self.converged_ and (res.stalled or fired) and not self.early_stopping:
             self.stop_reason_ = "stalled"  # (early stopping: the validation score's rule)
@@ -741,7 +742,7 @@ class GroundupEstimator(BaseEstimator):
         )
         if pre is None and not self._auto_rate():
             fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
-        elif pre is None and self._model and self.precondition is False:
+        elif pre is None and self.precondition is False:
             fix = "use precondition='auto' (descent on centred, scaled data)"
         elif self._method != "batch" or self.optimizer in ADAPTIVE_RATES:
             fix = "raise max_iter, or use method='batch' with optimizer='sgd'"
