@@ -495,7 +495,8 @@ class StopRule:
         if not stuck:
             return False
         if not self.reduce:
-            self.wait *= 1 if cheap else 2
+            if not cheap:  # the next pass-costly reading after twice the wait
+                self.wait *= 2
             return False
         if self.cuts == MAX_CUTS:
             self.stalled = True

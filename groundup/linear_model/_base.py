@@ -402,11 +402,14 @@ class GroundupEstimator(BaseEstimator):
         fresh = self._zero_start and not run.warm
         start_loss = problem.objective.zero_loss() if fresh else None
         penalties = self._penalties(pre, W, source.compute)
+        check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
+        if run.final and not largest(penalties[1]):  # none for an L1 part
+            check = self._certificate(problem, penalties[0], pre)
         res, history, reference = self._descend(
-            source, problem, W, b, rng, run, start_loss, pre, penalties
+            source, problem, W, b, rng, run, start_loss, pre, penalties, check
         )
         W, b = self._set_descent(res, history, source.compute, run, pre)
-        self._certify(problem, res, W, b, run, pre, penalties[0])
+        self._certify(problem, res, W, b, run, pre, check)
 
     def _preconditioned(self, run: Run) -> bool:
         """``precondition`` resolved: ``"auto"`` is on exactly with ``eta0="auto"``; not for
@@ -493,6 +496,7 @@ class GroundupEstimator(BaseEstimator):
         start_loss: Array | None,
         pre: Preconditioner | None,
         penalties: tuple[Any, Any],
+        check: Certificate | None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Run the problem's descent (the engine in memory or on the host; the chunks
         streamed on Dask) from ``eta0_``, then raise on divergence: a non-finite loss from
@@ -503,7 +507,8 @@ class GroundupEstimator(BaseEstimator):
         ``run.warm`` starts the optimiser from ``optimizer_state_`` (``warm_start``, a later
         ``partial_fit``); a later ``partial_fit`` (``run.partial``) also continues the
         average and the running weights (``W``, ``b`` are replaced by them). ``pre``: the
-        preconditioner; ``penalties``: the L2 and L1 strengths (:meth:`_penalties`)."""
+        preconditioner; ``penalties``: the L2 and L1 strengths (:meth:`_penalties`);
+        ``check``: the objective's certificate, read by ``tol="auto"``."""
         bs = self._batch_size(problem.rows)
         alpha, l1 = penalties
         self.eta0_ = self._rate(
@@ -528,9 +533,8 @@ class GroundupEstimator(BaseEstimator):
             update=update,
             cut_rates=self._auto_rate(),
         )
-        certificate = None  # none for an L1 part: "auto" then stops where the loss flattens
-        if tol == "auto" and not self.early_stopping and not largest(l1):
-            certificate = self._certificate(problem, alpha, pre)
+        # without a certificate (an L1 part) "auto" stops where the loss flattens
+        certificate = check if tol == "auto" and not self.early_stopping else None
         res, history, reference = problem.run(
             W,
             b,
@@ -692,7 +696,7 @@ class GroundupEstimator(BaseEstimator):
         b: Array,
         run: Run,
         pre: Preconditioner | None,
-        alpha: Any,
+        check: Certificate | None,
     ) -> None:
         """The honest ``converged_`` and ``stop_reason_``, with the warning that goes with
         them. A log-loss whose classes are linearly separable (a whole fit without a
@@ -720,7 +724,7 @@ class GroundupEstimator(BaseEstimator):
             if not fired and run.tol is not None:
                 self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
             return
-        excess = self._certificate(problem, alpha, pre).relative_excess(W, b, 0)
+        excess = check.relative_excess(W, b, 0)
         self._excess = excess
         self.converged_ = res.converged = excess <= CONVERGED
         if not self.converged_ and (res.stalled or fired) and not self.early_stopping:
