@@ -474,7 +474,7 @@ def test_fit_speaks_in_command_line_words(tmp_path: Path, capsys) -> None:
 def test_advice_applies_to_the_command_typed(tmp_path: Path) -> None:
     """No advice already taken or not available, in the command line's words (issue 21.3)."""
     path, _, _ = _csv(tmp_path)
-    base = ("--target", "target", "--method", "batch", "--param", "max_iter=3")
+    base = ("--target", "target", "--method", "batch", "--param", "max_iter=1")
     err = run("fit", str(path), *base, "--scale").stderr
     assert "raise --param max_iter" in err
     assert "scal" not in err  # --scale was given
@@ -482,7 +482,7 @@ def test_advice_applies_to_the_command_typed(tmp_path: Path) -> None:
     assert "raise --param max_iter" in err
     assert "--scale" not in err
     err = run("diagnose", str(path), *base).stderr  # diagnose has no --scale
-    assert "The gradient fit ran --param max_iter=3 epochs" in err
+    assert "The gradient fit ran --param max_iter=1 epochs" in err
     assert "--scale" not in err
     out = run("fit", str(path), "--target", "target", "--method", "newton")
     assert out.returncode == 2

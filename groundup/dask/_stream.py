@@ -154,8 +154,16 @@ class StreamProblem:
         reference = max(self.loss(W, b), self.zero_loss)
         tol, early = settings.tol, settings.early_stopping
         eps = float(np.finfo(self.data.dtype).eps)
+        n = sum(rows)
+        full = settings.batch_size >= n
         rule = StopRule(
-            tol, settings.n_iter_no_change, early, reference, eps=eps, reduce=settings.cut_rates
+            tol,
+            settings.n_iter_no_change,
+            early,
+            reference,
+            eps=eps,
+            reduce=settings.cut_rates and not full,
+            grow=settings.cut_rates and settings.batch_size > 1,
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
@@ -180,6 +188,8 @@ class StreamProblem:
                 continue
             value = self.score(W, b) if early else loss
             Wm, bm = _model(state, settings, W, b, t)
+            rule.add(Wm, bm)
+            Wm, bm = rule.model(Wm, bm)
             stop = rule.converged(
                 value,
                 schedule,
@@ -188,12 +198,14 @@ class StreamProblem:
                 if certificate is None
                 else lambda Wm=Wm, bm=bm: certificate.relative_excess(Wm, bm, 0),
                 cheap=certificate is not None and certificate.cheap,
+                total=loss + 0.5 * float(np.sum(settings.alpha * W * W)),
             )
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:
                 res.converged = True
                 break
-        res.W, res.b, res.updates = W, b, t - t0
+        res.W, res.b = rule.model(W, b)
+        res.updates = t - t0
         res.state = state
         return res, np.asarray(history, dtype=np.float64), reference
 

@@ -93,7 +93,7 @@ SHARED_PARAMETERS = """\
         their steps keep that size), measured on the real data sets of
         ``tests/_real_data.py``;
         without preconditioning torch.optim's default learning rate (1e-2, 1e-2, 1e-3,
-        1e-3). ``tol="auto"`` divides these rates by 5 when the run gets stuck.
+        1e-3). ``tol="auto"`` then adapts these rates to the run (see ``tol``).
         The schedule then acts on ``eta0_``. A number is used as it is (``sgd`` then equals
         ``SGDRegressor`` with that ``eta0``).
     power_t : float, default=0.25
@@ -129,10 +129,14 @@ SHARED_PARAMETERS = """\
         penalty on the training rows) is certified within 0.1 % of its minimum (least
         squares: exactly, from the moments, every epoch; the log-loss: by the Newton
         decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
-        ``n_iter_no_change`` epochs). One-sample and mini-batch fits, and the adaptive
-        optimisers, whose noise floor (or step) is proportional to the learning rate,
-        divide the rate by 5 each time the loss flattens short of that, so that they reach
-        the minimum rather than a noise floor (up to 12 times). A number keeps
+        ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate follows the objective
+        (full-batch and mini-batch updates: times 1.1 after an epoch that lowered it,
+        halved after one that raised it, Battiti's "bold driver"), and one-sample and
+        mini-batch fits, whose noise floor is proportional to the rate, reach the minimum
+        rather than that floor: once the certified excess stops falling the model is the
+        average of the epochs' last iterates from then on (the tail average), and when that
+        stops falling too the rate is divided by 5 and a new tail begins (up to 12 times).
+        ``loss_history_`` follows the running iterates. A number keeps
         scikit-learn's meaning: stop when the training loss (the validation score with
         ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
         ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever
