@@ -163,7 +163,8 @@ class StreamProblem:
             reference,
             eps=eps,
             reduce=settings.cut_rates and not full,
-            grow=settings.cut_rates and settings.batch_size > 1,
+            grow=settings.cut_rates
+            and (settings.batch_size > 1 or self.objective.curvature_varies),
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []

@@ -140,16 +140,18 @@ RESOLUTION = 4.0
 # tol="auto" (StopRule): a run stops once its certified relative excess is below AUTO_TOL (a
 # tenth of ``converged_``'s 1 %); the loss has flattened when its best value improved by less
 # than FLAT (relative) for ``n_iter_no_change`` epochs. A flattened stochastic run divides its
-# rate by CUT (the noise floor is proportional to the step), at most MAX_CUTS times. A
-# full-batch run drives its rate by the objective (the "bold driver", Battiti 1989): times GROW
-# after an epoch that lowered it, halved after one that raised it. Measured on the twelve
-# well-posed real data sets of tests/_real_data.py (batch, six optimisers, raw and
-# standardised): 130 -> 144 of 144 fits within 1 % of the minimum in 1,000 epochs.
+# rate by CUT (the noise floor is proportional to the step), at most MAX_CUTS times, after
+# averaging its iterates (TAIL: polynomial-decay averaging's η). Full-batch and mini-batch runs
+# (one-sample ones where the curvature varies) drive their rate by the objective (the "bold
+# driver", Battiti 1989): times GROW after an epoch that lowered it, halved after one that
+# raised it. Measured on the twelve well-posed real data sets of tests/_real_data.py (batch,
+# six optimisers, raw and standardised): 130 -> 144 of 144 fits within 1 % in 1,000 epochs.
 AUTO_TOL = 1e-3
 FLAT = 1e-4
 CUT = 5.0
 MAX_CUTS = 12
 GROW = 1.1
+TAIL = 3.0
 
 # A loss this many times the reference (the larger of the starting loss and the zero model's
 # loss) means the iterates are running away even while the numbers are still finite.
@@ -318,7 +320,7 @@ def descend_columns(
             math.inf,
             eps=eps,
             reduce=s.cut_rates and not full,
-            grow=s.cut_rates and (full or bs > 1),
+            grow=s.cut_rates and (bs > 1 or objective.curvature_varies),
         )
         for c in columns
     ]
@@ -417,15 +419,17 @@ class StopRule:
     objective (:class:`Certificate`) is at most ``AUTO_TOL``. The certificate is read every
     epoch where it is ``cheap``, else once the loss has flattened (its best value improved
     by less than ``FLAT``, relative, for ``n_iter_no_change`` epochs; the wait doubles after
-    each reading that is not yet close enough). A flattened run that ``reduce``s (one-sample
-    and mini-batch updates, whose noise floor is proportional to the step) divides its rate
+    each reading that is not yet close enough). A stuck run that ``reduce``s (one-sample
+    and mini-batch updates, whose noise floor is proportional to the step) first averages
+    its epochs' last models (:meth:`add`, :meth:`model`: the certificate then reads the
+    average, and the run returns it), and when the average is stuck too divides its rate
     by ``CUT`` and goes on; after ``MAX_CUTS`` cuts it stops, ``stalled``. Full-batch
     descent goes on flattened (momentum's oscillation and a slow valley are not a minimum)
-    to ``max_iter``, and where it may ``grow`` its rate follows the objective (``total``,
-    the loss + the L2 penalty): times ``GROW`` after an epoch that lowered it, halved after
-    one that raised it (Battiti's "bold driver", 1989): the safe step ``1/L`` is a bound for
-    the whole path, far below the curvature near a log-loss's minimum, and for the adaptive
-    optimisers no bound at all.
+    to ``max_iter``. Until a run averages, where it may ``grow`` its rate follows the
+    objective (``total``, the loss + the L2 penalty): times ``GROW`` after an epoch that
+    lowered it, halved after one that raised it (Battiti's "bold driver", 1989): the safe
+    step ``1/L`` is a bound for the whole path, far below the curvature near a log-loss's
+    minimum, and for the adaptive optimisers no bound at all.
     With ``early_stopping`` "auto" is a ``tol`` of ``FLAT`` on the validation score.
 
     ``eps`` is the machine epsilon of the dtype the values are computed in: an improvement
@@ -443,8 +447,7 @@ class StopRule:
     grow: bool = False  # tol="auto", full batch: the bold driver (GROW after a lower loss)
     last: float = math.inf
     averaging: bool = False  # tol="auto", stochastic: the model is the tail's average
-    restart: bool = False  # the tail starts again (after a cut)
-    # the tail average: (ΣW, Σb, count) of the epochs' last models since averaging began
+    # the tail average: (W, b, count) of the epochs' last models since averaging began
     tail: list[Any] | None = None
     no_improve: int = 0
     best: float = field(init=False)
@@ -462,20 +465,22 @@ class StopRule:
         self.wait = self.n_iter_no_change
 
     def add(self, W: Array, b: Array) -> None:
-        """Once averaging: the epoch's last model joins the tail (a new tail after a cut)."""
+        """Once averaging: the epoch's last model joins the tail average, with the weight
+        (η + 1)/(count + η), η = TAIL: polynomial-decay averaging (Shamir & Zhang, "Stochastic
+        gradient descent for non-smooth optimization", 2013), which forgets the first
+        iterates of the tail (still on their way down) at a polynomial rate."""
         if not self.averaging:
             return
-        if self.tail is None or self.restart:
-            self.tail, self.restart = [W, b, 1], False
-        else:
-            self.tail = [self.tail[0] + W, self.tail[1] + b, self.tail[2] + 1]
+        if self.tail is None:
+            self.tail = [W, b, 1]
+            return
+        aW, ab, count = self.tail
+        c = (TAIL + 1.0) / (count + 1 + TAIL)
+        self.tail = [aW + c * (W - aW), ab + c * (b - ab), count + 1]
 
     def model(self, W: Array, b: Array) -> tuple[Array, Array]:
         """The run's model: the tail's average once there is one, else ``(W, b)``."""
-        if self.tail is None:
-            return W, b
-        sW, sb, count = self.tail
-        return sW / count, sb / count
+        return (W, b) if self.tail is None else (self.tail[0], self.tail[1])
 
     def diverged(self, loss: float) -> bool:
         return not math.isfinite(loss) or loss > GROWTH_LIMIT * self.reference > 0
@@ -555,9 +560,8 @@ class StopRule:
         if self.cuts == MAX_CUTS:
             self.stalled = True
             return True
-        schedule.scale *= CUT  # the average stuck too: a smaller step, a new tail
+        schedule.scale *= CUT  # the average stuck too: a smaller step, the tail goes on
         self.cuts += 1
-        self.restart = True
         return False
 
 

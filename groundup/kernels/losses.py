@@ -45,6 +45,8 @@ class SquaredLoss(BlockedEpochObjective):
         ``sgd_epoch`` with the L1 truncation, whose windows read a flag on the host).
     """
 
+    curvature_varies = False  # the Hessian is the Gram matrix everywhere
+
     name = "squared"
 
     def __init__(

@@ -89,6 +89,10 @@ class Objective(ABC):
     outputs: int = 1
     #: Whether ``sgd_epoch`` (where the loss has one) reads values on the host.
     reads_host: bool = False
+    #: Whether the loss's curvature changes along the path (the log-loss's falls as the
+    #: margins grow; the squared loss's is constant): one-sample ``tol="auto"`` runs then
+    #: steer their rate by the objective (:class:`~groundup.kernels.descent.StopRule`).
+    curvature_varies: bool = True
 
     def __init__(
         self,

@@ -130,12 +130,13 @@ SHARED_PARAMETERS = """\
         squares: exactly, from the moments, every epoch; the log-loss: by the Newton
         decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
         ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate follows the objective
-        (full-batch and mini-batch updates: times 1.1 after an epoch that lowered it,
+        (full-batch and mini-batch updates, and one-sample ones of the log-loss, whose
+        curvature falls as the margins grow: times 1.1 after an epoch that lowered it,
         halved after one that raised it, Battiti's "bold driver"), and one-sample and
         mini-batch fits, whose noise floor is proportional to the rate, reach the minimum
         rather than that floor: once the certified excess stops falling the model is the
-        average of the epochs' last iterates from then on (the tail average), and when that
-        stops falling too the rate is divided by 5 and a new tail begins (up to 12 times).
+        average of the epochs' last iterates from then on (polynomial-decay averaging), and
+        when that stops falling too the rate is divided by 5 (up to 12 times).
         ``loss_history_`` follows the running iterates. A number keeps
         scikit-learn's meaning: stop when the training loss (the validation score with
         ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
