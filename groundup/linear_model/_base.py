@@ -129,7 +129,7 @@ SHARED_PARAMETERS = """\
         penalty on the training rows) is certified within 0.1 % of its minimum (least
         squares: exactly, from the moments, every epoch; the log-loss: by the Newton
         decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
-        ``n_iter_no_change`` epochs). One-sample and mini-batch fits, and the adaptive
+        ``n_iter_no_change`` epochs; with an L1 part by a duality gap, likewise). One-sample and mini-batch fits, and the adaptive
         optimisers, whose noise floor (or step) is proportional to the learning rate,
         divide the rate by 5 each time the loss flattens short of that, so that they reach
         the minimum rather than a noise floor (up to 12 times). A number keeps
@@ -210,8 +210,9 @@ SHARED_ATTRIBUTES = """\
         the objective (loss + penalty on the training rows) is certified within 1 % of its
         minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
         exactly from the moments for least squares, by the Newton decrement of one pass for
-        the log-loss. Fits with an L1 part are not certified (False unless the rule
-        fired). ``partial_fit``: False (an epoch of one batch).
+        the log-loss; with an L1 part by a duality gap (the elastic net's from the moments,
+        scikit-learn's; the log-loss's from one pass), an upper bound of the excess.
+        ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
         Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
         1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
@@ -403,8 +404,8 @@ class GroundupEstimator(BaseEstimator):
         start_loss = problem.objective.zero_loss() if fresh else None
         penalties = self._penalties(pre, W, source.compute)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
-        if run.final and not largest(penalties[1]):  # none for an L1 part
-            check = self._certificate(problem, penalties[0], pre)
+        if run.final:
+            check = self._certificate(problem, penalties, pre)
         res, history, reference = self._descend(
             source, problem, W, b, rng, run, start_loss, pre, penalties, check
         )
@@ -533,7 +534,6 @@ class GroundupEstimator(BaseEstimator):
             update=update,
             cut_rates=self._auto_rate(),
         )
-        # without a certificate (an L1 part) "auto" stops where the loss flattens
         certificate = check if tol == "auto" and not self.early_stopping else None
         res, history, reference = problem.run(
             W,
@@ -579,13 +579,17 @@ class GroundupEstimator(BaseEstimator):
         return pre.penalties(alpha, l1, like, be)
 
     def _certificate(
-        self, problem: TrainingProblem, alpha: Any, pre: Preconditioner | None
+        self, problem: TrainingProblem, penalties: tuple[Any, Any], pre: Preconditioner | None
     ) -> Certificate:
-        """How far the objective is above its minimum (``_problem.certificate``), with
-        ``converged_``'s floor of 1e-3 in the data's units: the squared loss's objective is
-        ½ MSE (divided by ``pre.loss_factor`` in the preconditioned variables)."""
+        """How far the objective is above its minimum (``_problem.certificate``; the L2 and
+        L1 strengths of :meth:`_penalties`), with ``converged_``'s floor of 1e-3 in the
+        data's units: the squared loss's objective is ½ MSE (divided by ``pre.loss_factor``
+        in the preconditioned variables)."""
         factor = 1.0 if pre is None else pre.loss_factor
-        return problem.certificate(alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor)
+        alpha, l1 = penalties
+        return problem.certificate(
+            alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor, l1=l1
+        )
 
     def _rate(
         self,
@@ -703,7 +707,7 @@ class GroundupEstimator(BaseEstimator):
         penalty, decided by one more pass over the training rows) has no minimum: say so.
         Otherwise ``converged_`` is the certificate's (:meth:`_certificate` at the model's
         ``W``, ``b``): within ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not
-        certified; an L1 part has no certificate (the stopping rule's word stands)."""
+        certified."""
         self._excess = None  # the certified relative excess (the CLI prints it)
         separated = getattr(problem.objective, "separated", None)  # the log-loss's
         if (
@@ -719,10 +723,6 @@ class GroundupEstimator(BaseEstimator):
         self.stop_reason_ = "tol" if fired else "max_iter"
         if not run.final:
             self.converged_ = False
-            return
-        if self._penalty_l1():
-            if not fired and run.tol is not None:
-                self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
             return
         excess = check.relative_excess(W, b, 0)
         self._excess = excess
