@@ -738,12 +738,10 @@ class GroundupEstimator(BaseEstimator):
             }[self.stop_reason_]
             self._warn_unconverged(how, excess, pre)
 
-    def _warn_unconverged(self, how: str, excess: float | None, pre: Preconditioner | None) -> None:
+    def _warn_unconverged(self, how: str, excess: float, pre: Preconditioner | None) -> None:
         """The ConvergenceWarning of a gradient fit short of its minimum: how it ended, the
         certified excess in % and the one remedy that applies."""
-        far = (
-            "" if excess is None else f" with its objective {100 * excess:.3g} % above the minimum"
-        )
+        far = f" with its objective {100 * excess:.3g} % above the minimum"
         if pre is None and not self._auto_rate():
             fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
         elif pre is None and self.precondition is False:
