@@ -182,9 +182,10 @@ def certificate(
     """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², ``alphas`` and ``l1s`` one L2
     and one L1 strength per configuration) at a model is above its minimum, relative to it
     (floored at ``floor``, in the objective's units), from the moments for the squared loss
-    (a pass to gather them where the fit had none): exactly, or with an L1 part the
-    elastic-net duality gap; else from one pass: the Newton decrement, or with an L1 part a
-    Fenchel duality gap (:mod:`groundup.kernels.curvature`)."""
+    (a pass to gather them where the fit had none): exactly, or with an L1 part by the dual
+    point of the elastic net's minimum on the moments; else from one pass: the Newton
+    decrement, or with an L1 part the proximal Newton decrement, at most a Fenchel duality
+    gap (:mod:`groundup.kernels.curvature`)."""
     xp = backend.xp
     if isinstance(objective, SquaredLoss):
         m = objective.stats

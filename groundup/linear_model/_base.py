@@ -129,7 +129,9 @@ SHARED_PARAMETERS = """\
         penalty on the training rows) is certified within 0.1 % of its minimum (least
         squares: exactly, from the moments, every epoch; the log-loss: by the Newton
         decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
-        ``n_iter_no_change`` epochs; with an L1 part by a duality gap, likewise). One-sample and mini-batch fits, and the adaptive
+        ``n_iter_no_change`` epochs; with an L1 part: least squares by the dual point of the
+        elastic net's minimum on the moments, the log-loss by the proximal Newton decrement
+        of one pass, bounded by a duality gap). One-sample and mini-batch fits, and the adaptive
         optimisers, whose noise floor (or step) is proportional to the learning rate,
         divide the rate by 5 each time the loss flattens short of that, so that they reach
         the minimum rather than a noise floor (up to 12 times). A number keeps
@@ -210,8 +212,10 @@ SHARED_ATTRIBUTES = """\
         the objective (loss + penalty on the training rows) is certified within 1 % of its
         minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
         exactly from the moments for least squares, by the Newton decrement of one pass for
-        the log-loss; with an L1 part by a duality gap (the elastic net's from the moments,
-        scikit-learn's; the log-loss's from one pass), an upper bound of the excess.
+        the log-loss; with an L1 part from a dual point (least squares: that of the elastic
+        net's minimum on the moments, an upper bound of the excess and equal to it; the
+        log-loss: the smaller of a duality gap and twice the proximal Newton decrement's
+        model decrease, one pass).
         ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
         Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
