@@ -40,7 +40,9 @@ class TrainingProblem(Protocol):
     def rows(self) -> int: ...  # the number of training rows
     def updates_per_epoch(self, batch_size: int) -> int: ...
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
-    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate: ...
+    def certificate(
+        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
+    ) -> Certificate: ...
 
 
 class DataSource(Protocol):
@@ -107,10 +109,17 @@ class EngineProblem:
             self.X, sw, fit_intercept=fit_intercept, chunk_rows=rows, known=known, xp=xp
         )
 
-    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate:
+    def certificate(
+        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
+    ) -> Certificate:
         """How far the objective at a model is above its minimum: :func:`certificate`."""
         return certificate(
-            self.objective, [alpha], fit_intercept=fit_intercept, floor=floor, backend=self.backend
+            self.objective,
+            [alpha],
+            fit_intercept=fit_intercept,
+            floor=floor,
+            backend=self.backend,
+            l1s=[l1],
         )
 
     @property
@@ -162,20 +171,30 @@ class EngineProblem:
 
 
 def certificate(
-    objective: Any, alphas: list[Any], *, fit_intercept: bool, floor: float, backend: Backend
+    objective: Any,
+    alphas: list[Any],
+    *,
+    fit_intercept: bool,
+    floor: float,
+    backend: Backend,
+    l1s: list[Any] | None = None,
 ) -> Certificate:
-    """How far ``objective`` (loss + ½ Σ alpha w², ``alphas`` one L2 strength per
-    configuration) at a model is above its minimum, relative to it (floored at ``floor``, in
-    the objective's units): exactly, from the moments, for the squared loss (a pass to
-    gather them where the fit had none), else the Newton decrement of one pass
-    (:mod:`groundup.kernels.curvature`)."""
+    """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², ``alphas`` and ``l1s`` one L2
+    and one L1 strength per configuration) at a model is above its minimum, relative to it
+    (floored at ``floor``, in the objective's units), from the moments for the squared loss
+    (a pass to gather them where the fit had none): exactly, or with an L1 part by the dual
+    point of the elastic net's minimum on the moments; else from one pass: the Newton
+    decrement, or with an L1 part the proximal Newton decrement, at most a Fenchel duality
+    gap (:mod:`groundup.kernels.curvature`)."""
     xp = backend.xp
     if isinstance(objective, SquaredLoss):
         m = objective.stats
         if m is None:
             rows = backend.chunk_rows(objective.X.shape[1] + 1)
             m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
-        check = cv.SquaredCertificate(m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp)
+        check = cv.SquaredCertificate(
+            m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp, l1s=l1s
+        )
     else:
-        check = cv.LogCertificate(objective, alphas, floor=floor, xp=xp)
+        check = cv.LogCertificate(objective, alphas, floor=floor, xp=xp, l1s=l1s)
     return Certificate(check.relative_excess, cheap=check.cheap)

@@ -16,6 +16,7 @@ rows is reported at its row and column in the user's X.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any
@@ -80,6 +81,7 @@ def _chunk_log_pass(
     check_separated: bool,
     fit_intercept: bool,
     n_classes: int,
+    dual: bool = False,
 ) -> tuple[float, lk.PassResult | None]:
     """The kernel's pass over one chunk's training rows (``held``: the early-stopping rows,
     left out), as sums (means times the rows' weight)."""
@@ -102,16 +104,20 @@ def _chunk_log_pass(
     )
     with cb.quiet_floating_point():
         r = obj.newton_pass(
-            cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated
+            cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated, dual=dual
         )
 
     def total(a: Array | None) -> np.ndarray | None:
         return None if a is None else cb.to_numpy(a) * weight
 
-    separated = None if r.separated is None else bool(r.separated)
+    sums = {f: total(getattr(r, f)) for f in _MEANS}
     return weight, lk.PassResult(
-        total(r.loss), total(r.grad_w), total(r.grad_b), total(r.hess), separated
+        **sums, separated=None if r.separated is None else bool(r.separated)
     )
+
+
+#: The fields of :class:`~groundup.kernels.logistic.PassResult` that are weighted means.
+_MEANS = [f.name for f in dataclasses.fields(lk.PassResult) if f.name != "separated"]
 
 
 def _merge_log_pass(a: tuple, b: tuple) -> tuple:
@@ -123,13 +129,8 @@ def _merge_log_pass(a: tuple, b: tuple) -> tuple:
         return None if u is None else u + v
 
     separated = None if pa.separated is None else pa.separated and pb.separated
-    return wa + wb, lk.PassResult(
-        pa.loss + pb.loss,
-        add(pa.grad_w, pb.grad_w),
-        add(pa.grad_b, pb.grad_b),
-        add(pa.hess, pb.hess),
-        separated,
-    )
+    sums = {f: add(getattr(pa, f), getattr(pb, f)) for f in _MEANS}
+    return wa + wb, lk.PassResult(**sums, separated=separated)
 
 
 def _chunk_hits(
@@ -173,7 +174,14 @@ class _DaskPasses:
     whole: Any = None  # for Newton's subsample: the objective on all rows
 
     def newton_pass(
-        self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
+        self,
+        W: Array,
+        b: Array,
+        /,
+        *,
+        order: int = 2,
+        check_separated: bool = False,
+        dual: bool = False,
     ) -> lk.PassResult:
         fn = functools.partial(
             _chunk_log_pass,
@@ -184,14 +192,12 @@ class _DaskPasses:
             check_separated=check_separated,
             fit_intercept=self.fit_intercept,
             n_classes=self.n_classes,
+            dual=dual,
         )
         arrays = [self.X, self.y, self.sw, self.held]
         weight, part = self.backend.tree_reduce(fn, _merge_log_pass, arrays)
-        out = lk.PassResult(loss=part.loss / weight, separated=part.separated)
-        if order >= 1:
-            out.grad_w, out.grad_b = part.grad_w / weight, part.grad_b / weight
-        if order >= 2:
-            out.hess = part.hess / weight
+        means = {f: None if getattr(part, f) is None else getattr(part, f) / weight for f in _MEANS}
+        out = lk.PassResult(**means, separated=part.separated)
         finite = all(v is None or np.all(np.isfinite(v)) for v in (out.loss, out.grad_w))
         if not finite and not self.checked:
             self.checked = True  # say where, with rows counted in the whole data

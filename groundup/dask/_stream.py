@@ -102,11 +102,18 @@ class StreamProblem:
         arrays = [data.X, data.sample_weight, self.mask]
         return float(data.backend.tree_reduce(fn, max, arrays))
 
-    def certificate(self, alpha: Any, *, fit_intercept: bool, floor: float) -> Certificate:
+    def certificate(
+        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
+    ) -> Certificate:
         """How far the objective is above its minimum (``_problem.certificate`` of the whole
         training set's objective: the moments, or one tree-reduced pass)."""
         return _problem.certificate(
-            self.objective, [alpha], fit_intercept=fit_intercept, floor=floor, backend=HOST
+            self.objective,
+            [alpha],
+            fit_intercept=fit_intercept,
+            floor=floor,
+            backend=HOST,
+            l1s=[l1],
         )
 
     def train_rows(self) -> list[int]:

@@ -528,7 +528,7 @@ class StopRule:
         self.no_improve = self.no_improve + 1 if flat else 0
         self.best = min(self.best, value)
         ready = self.no_improve >= self.wait
-        if certify is None:  # no certificate (an L1 part): the loss has flattened
+        if certify is None:  # no certificate given: the loss has flattened
             return ready
         if not (cheap or ready):
             return False

@@ -92,7 +92,10 @@ class PassResult:
     configurations; ``grad_w`` (n_features, k) and ``grad_b`` (k,) its gradient; ``hess``
     the Hessian (p, p) with the parameters packed class by class (see :func:`flatten`);
     ``separated`` a 0-d boolean: every sample with a positive weight lies strictly on its
-    own class's side of the decision boundary.
+    own class's side of the decision boundary. With ``dual`` (one model, the L1 duality gap
+    of :class:`groundup.kernels.curvature.LogCertificate`) the weighted means of the model
+    probabilities' entropy ``H(p_i) = loss_i - Σ_k (p_ik - Y_ik) z_ik`` (0-d), of the rows
+    ``x_i`` (n_features,), of ``x_i Y_iᵀ`` (n_features, k) and of the targets ``Y_i`` (k,).
     """
 
     loss: Array
@@ -100,6 +103,10 @@ class PassResult:
     grad_b: Array | None = None
     hess: Array | None = None
     separated: Array | None = None
+    entropy: Array | None = None
+    mean_x: Array | None = None
+    mean_xy: Array | None = None
+    mean_y: Array | None = None
 
 
 class LogLoss(BlockedEpochObjective):
@@ -195,9 +202,14 @@ class LogLoss(BlockedEpochObjective):
 
     def epoch_targets(self) -> Array:
         """(n_samples, k) targets of the link: 0/1 for the sigmoid, one-hot for the softmax."""
+        return self.epoch_targets_of(self.y, self.X.dtype)
+
+    def epoch_targets_of(self, y: Array, dtype: object) -> Array:
+        """:meth:`epoch_targets` of the labels ``y`` in ``dtype``."""
         if self.outputs == 1:
-            return self.xp.reshape(self.y, (-1, 1))
-        return self._onehot(self.y, self.X.dtype)
+            y = self.xp.reshape(y, (-1, 1))
+            return y if y.dtype == dtype else self.xp.astype(y, dtype)
+        return self._onehot(y, dtype)
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache
@@ -275,10 +287,18 @@ class LogLoss(BlockedEpochObjective):
 
     # -- one pass over X ---------------------------------------------------------------------
     def newton_pass(
-        self, W: Array, b: Array, /, *, order: int = 2, check_separated: bool = False
+        self,
+        W: Array,
+        b: Array,
+        /,
+        *,
+        order: int = 2,
+        check_separated: bool = False,
+        dual: bool = False,
     ) -> PassResult:
         """One pass over row chunks: loss (``order=0``), plus gradient (1) and Hessian (2,
-        one model only).
+        one model only); ``dual`` (one model): :class:`PassResult`'s means for the duality
+        gap too.
 
         Each chunk is read once and used for its margins, gradient and Hessian while it is
         in cache; no weighted copy of the whole X is ever made.
@@ -291,12 +311,15 @@ class LogLoss(BlockedEpochObjective):
             rows = min(rows, max(64, self.chunk_elements // W.shape[1]))
         total = inside = gw = gb = None
         parts: tuple[Array, ...] | None = None
+        sums: list[Array | None] = [None] * 4  # dual: entropy, x, x Yᵀ, Y
         for start in range(0, n, min(rows, n)):
             stop = min(start + rows, n)
             Xc, yc = X[start:stop, ...], y[start:stop, ...]
             sc = None if sw is None else sw[start:stop]
             Z = Xc @ W + b
             L, R = self.terms(Z, yc)
+            if dual:
+                sums = self._dual_sums(sums, Xc, yc, sc, Z, L, R)
             if sc is None:
                 part = self._column_sums(L)
             else:
@@ -321,7 +344,24 @@ class LogLoss(BlockedEpochObjective):
             out.grad_w, out.grad_b = gw / weight, gb / weight
         if order >= 2:
             out.hess = self._assemble(parts) / weight
+        if dual:
+            out.entropy, out.mean_x, out.mean_xy, out.mean_y = (v / weight for v in sums)
         return out
+
+    def _dual_sums(
+        self, sums: list[Any], Xc: Array, yc: Array, sc: Array | None, Z: Array, L: Array, R: Array
+    ) -> list[Array]:
+        """A chunk's weighted sums of the entropy ``L - Σ_k R_k Z_k`` (the loss and the
+        residuals of one model), of the rows, of ``x Yᵀ`` and of the targets ``Y``."""
+        xp = self.xp
+        Y = self.epoch_targets_of(yc, Z.dtype)
+        H = L[:, 0] - xp.sum(R * Z, axis=1)
+        if sc is None:
+            new = [xp.sum(H), xp.sum(Xc, axis=0), Xc.T @ Y, xp.sum(Y, axis=0)]
+        else:
+            Yw = Y * xp.reshape(sc, (-1, 1))
+            new = [xp.sum(sc * H), sc @ Xc, Xc.T @ Yw, xp.sum(Yw, axis=0)]
+        return [_add(t, v) for t, v in zip(sums, new, strict=True)]
 
     def _design(self, Xc: Array) -> Array:
         if not self.fit_intercept:

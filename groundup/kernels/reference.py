@@ -118,9 +118,10 @@ def gradient_descent(
     eta: Callable[[int], float],
     epochs: int,
     batch_size: int,
-    alpha: float = 0.0,
+    alpha: float | Array = 0.0,
     fit_intercept: bool = True,
     orders: Sequence[Array | None] | None = None,
+    l1: float | Array = 0.0,
     xp: Namespace,
 ) -> tuple[Array, Array]:
     """Plain gradient descent from ``W`` (n_features, k), ``b`` (k,) for ``epochs`` epochs.
@@ -137,11 +138,24 @@ def gradient_descent(
     One sample, squared loss: scikit-learn ``SGDRegressor``'s ``w -= eta·(x·w + b − y)·x``,
     its L2 rescaling first (Bottou, "Large-Scale Machine Learning with Stochastic Gradient
     Descent", COMPSTAT 2010; "Stochastic Gradient Descent Tricks", 2012). The estimators
-    normalise sample weights to mean 1, so ``/ m`` is the weighted mean. Returns ``W``, ``b``.
+    normalise sample weights to mean 1, so ``/ m`` is the weighted mean.
+
+    ``alpha`` and ``l1`` may be one strength or one per feature ((n_features, 1), a
+    preconditioned fit's). With ``l1``, after each update scikit-learn's cumulative L1
+    truncation (Tsuruoka, Tsujii & Ananiadou, ACL 2009; ``l1penalty`` in
+    ``sklearn/linear_model/_sgd_fast.pyx``), each weight ``w_jk`` with its own threshold::
+
+        u_j <- u_j + eta(t)·l1_j
+        w_jk > 0: w_jk <- max(0, w_jk − (u_j + q_jk));  w_jk < 0: min(0, w_jk + (u_j − q_jk))
+        q_jk <- q_jk + (new − old)
+
+    Returns ``W``, ``b``.
     """
     n = X.shape[0]
     bs = min(batch_size, n)
     t = 1
+    q, u = xp.zeros_like(W), 0.0 * l1  # the truncation's state (l1 > 0)
+    truncating = bool(xp.any(xp.asarray(l1) > 0)) if hasattr(l1, "shape") else l1 > 0
     for epoch in range(epochs):
         order = None if orders is None else orders[epoch]
         if order is None:
@@ -153,8 +167,17 @@ def gradient_descent(
             if sample_weight is not None:
                 R = R * xp.take(sample_weight, rows)[:, None]
             rate, m = eta(t), Xb.shape[0]
-            W = max(0.0, 1.0 - rate * alpha) * W - rate * (Xb.T @ R) / m
+            decay = xp.clip(1.0 - rate * alpha, min=0.0) if hasattr(alpha, "shape") else None
+            W = (max(0.0, 1.0 - rate * alpha) if decay is None else decay) * W
+            W = W - rate * (Xb.T @ R) / m
             if fit_intercept:
                 b = b - rate * xp.sum(R, axis=0) / m
+            if truncating:
+                u = u + rate * l1
+                down = xp.clip(W - (u + q), min=0.0)
+                up = xp.clip(W + (u - q), max=0.0)
+                new = xp.where(W > 0, down, xp.where(W < 0, up, W))
+                q = q + (new - W)
+                W = new
             t += 1
     return W, b

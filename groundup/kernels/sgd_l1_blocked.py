@@ -68,11 +68,11 @@ def l1_sgd_epoch(
     b: Array,
     etas: Array,
     q: Array,
-    u: float,
+    u: float | Array,
     /,
     *,
     alpha: float,
-    l1: float,
+    l1: float | Array,
     fit_intercept: bool,
     loss: str = "squared",
     block: int = BLOCK,
@@ -88,13 +88,14 @@ def l1_sgd_epoch(
         As :func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`'s.
     q : array of shape (n_features, 1)
         The penalty each weight has received (the truncation's state).
-    u : float
-        The penalty each weight could have received.
+    u : float or array of shape (n_features, 1)
+        The penalty each weight could have received (an array with strengths per feature).
     alpha : float
         The L2 part (decay ``max(0, 1 − eta·alpha)``; ``eta·alpha`` at most
         ``sgd_blocked.MAX_DECAY_STEP``).
-    l1 : float
-        The L1 part (``u`` grows by ``l1·eta`` per update).
+    l1 : float or array of shape (n_features, 1)
+        The L1 part (``u`` grows by ``l1·eta`` per update), one strength or one per feature
+        (a preconditioned fit's: ``u_j`` grows by ``l1_j·eta``, each weight's own threshold).
     fit_intercept : bool
     loss : {"squared", "log"}
         The squared loss, or the binary log-loss (``rows.y`` 0/1 in X's dtype).
@@ -106,14 +107,16 @@ def l1_sgd_epoch(
     Returns
     -------
     W, b, q, u
+        ``u`` a float, or with strengths per feature an array of shape (n_features, 1).
     """
     n, d = rows.X.shape
     dt, dev = rows.X.dtype, _device(rows.X)
     sw = rows.weights()
     ep = etas if sw is None else etas * sw
-    U = u + xp.cumulative_sum(l1 * etas)  # u after each update
     decay = xp.clip(1.0 - alpha * etas, min=0.0) if alpha else None
-    ctx = _Epoch(rows, ep, etas, U, decay, l1, fit_intercept, solve_triangular, xp)
+    ctx = _Epoch(
+        rows, ep, etas, _Budget(u, l1, etas, d, xp), decay, fit_intercept, solve_triangular, xp
+    )
     if loss == "log":
         tol = ROUNDING * float(xp.finfo(dt).eps)
         ctx.newton = _Context(fit_intercept, alpha, solve_triangular, tol, xp)
@@ -134,7 +137,42 @@ def l1_sgd_epoch(
         # windows that fail within their first block, again and again (weights crossing
         # zero): more exact updates before the next one (see MAX_SKIP)
         skip = 1 if done >= bs else min(2 * skip, MAX_SKIP)
-    return xp.reshape(w, (d, 1)), c, xp.reshape(qv, (d, 1)), float(U[n - 1])
+    return xp.reshape(w, (d, 1)), c, xp.reshape(qv, (d, 1)), ctx.U.final()
+
+
+class _Budget:
+    """``u`` after each update: ``u + Σ l1·eta``. One strength: a float per update, as
+    scikit-learn sums it (``unit = l1``, ``f = 1``). Strengths per feature: ``u_j + l1_j·S``,
+    ``S`` the running sum of the rates (``unit = 1``, ``f = l1``, a row of ``d``): each
+    weight's threshold grows at its own rate, and every shift of the window is the running
+    sum ``Λ`` of the rates times ``f·σ`` (separable: one ``Λ`` for all weights)."""
+
+    def __init__(self, u: float | Array, l1: float | Array, etas: Array, d: int, xp: Namespace):
+        self.xp, self.d = xp, d
+        self.per_feature = hasattr(l1, "shape") and l1.ndim > 0
+        if self.per_feature:
+            self.unit, self.f = 1.0, xp.reshape(l1, (-1,))
+            self.u0 = xp.reshape(u, (-1,)) if hasattr(u, "shape") and u.ndim > 0 else u
+            self.S = xp.cumulative_sum(etas)
+        else:
+            self.unit, self.f, self.u0 = l1, 1.0, u
+            self.S = xp.cumulative_sum(l1 * etas)
+
+    def at(self, i: int) -> float | Array:
+        """``u`` after update ``i`` (a 0-d value, or a row of ``d``)."""
+        return self.u0 + self.f * self.S[i]
+
+    def rows(self, p: int, m: int) -> Array:
+        """``u`` after updates ``p .. p + m - 1``, (m, 1) or (m, d)."""
+        col = self.xp.reshape(self.S[p : p + m], (m, 1))
+        return self.u0 + self.f * col if self.per_feature else self.u0 + col
+
+    def final(self) -> float | Array:
+        """``u`` after the epoch's last update: a float, or (n_features, 1)."""
+        end = self.at(self.S.shape[0] - 1)
+        if self.per_feature:
+            return self.xp.reshape(end * self.xp.ones((self.d,), dtype=self.S.dtype), (self.d, 1))
+        return float(end)
 
 
 class _Epoch:
@@ -145,9 +183,8 @@ class _Epoch:
         rows: EpochRows,
         ep: Array,
         etas: Array,
-        U: Array,
+        U: _Budget,
         decay: Array | None,
-        l1: float,
         fit_intercept: bool,
         fast: TriangularSolver | None,
         xp: Namespace,
@@ -155,7 +192,7 @@ class _Epoch:
         # the weights are folded into ``ep``: the rows without them
         self.data = replace(rows, sample_weight=None)
         self.ep, self.etas, self.U = ep, etas, U
-        self.decay, self.l1, self.fi, self.fast, self.xp = decay, l1, fit_intercept, fast, xp
+        self.decay, self.fi, self.fast, self.xp = decay, fit_intercept, fast, xp
         self.newton: _Context | None = None  # the log-loss's Newton steps (None: squared)
 
     def rows(self, start: int, stop: int) -> tuple[Array, Array]:
@@ -174,7 +211,7 @@ class _Epoch:
         w = (w if self.decay is None else self.decay[i] * w) - step * x
         if self.fi:
             c = c - step
-        w, q = truncate(w, q, self.U[i], xp=xp)
+        w, q = truncate(w, q, self.U.at(i), xp=xp)
         return w, c, q
 
     def window(
@@ -188,10 +225,11 @@ class _Epoch:
         d, nb = Xg.shape[1], m // bs
         sigma = xp.sign(w)
         active = xp.abs(sigma)
+        sigma_l = self.U.f * sigma  # each weight's shift per unit of Λ: l1_j σ_j (or σ)
         dense = bool(xp.all(active > 0))  # no weight at zero
         XA = Xg if dense else Xg * active
         es = self.ep[p : p + m]
-        lam = self.l1 * self.etas[p : p + m]
+        lam = self.U.unit * self.etas[p : p + m]
         if self.decay is not None:
             P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
         else:
@@ -201,7 +239,7 @@ class _Epoch:
         Lam = xp.cumulative_sum(xp.reshape(lam, (nb, bs)) / P, axis=1)
         Lam_prev = xp.concat([first * 0.0, Lam[:, :-1]], axis=1)
         col = (m, 1)
-        shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma)
+        shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma_l)
         zeros = xp.zeros(col, dtype=dt, device=dev)
         left = XA if self.decay is None else xp.reshape(P_prev, col) * XA
         offset = -shift if self.newton is not None else -yg - shift  # margins or residuals
@@ -214,7 +252,7 @@ class _Epoch:
         L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]
         last = P[:, -1:]
         tail = xp.zeros((nb, 2), dtype=dt, device=dev)
-        kick = xp.concat([-(last * Lam[:, -1:]) * sigma, tail], axis=1)  # -P_B Λ_B σ
+        kick = xp.concat([-(last * Lam[:, -1:]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
         scale = (
             xp.concat([xp.broadcast_to(last, (nb, d)), tail + 1.0], axis=1)
             if self.decay is not None
@@ -247,10 +285,10 @@ class _Epoch:
             Xg, XA, es, P, Lam = Xg[:m, :], XA[:m, :], es[:m], P[:nb, :], Lam[:nb, :]
         er = es * xp.reshape(xp.stack(res), (m,))
         V0 = xp.stack(starts)
-        bad = self._first_break(Xg, er, P, Lam, V0, sigma, active, dense, w, q, p, m, bs)
+        bad = self._first_break(Xg, er, P, Lam, V0, sigma, sigma_l, active, dense, w, q, p, m, bs)
         if bad is None:
             if dense:  # every weight was truncated normally: q = -σu
-                return m, v[:d], v[d : d + 1], -sigma * self.U[p + m - 1]
+                return m, v[:d], v[d : d + 1], -sigma * self.U.at(p + m - 1)
             return m, v[:d], v[d : d + 1], self._q_after(Xg, er, sigma, active, q, p, m)
         if bad == 0:
             return 0, w, c, q
@@ -258,7 +296,7 @@ class _Epoch:
         k, i = divmod(bad - 1, bs)
         lo, hi = k * bs, k * bs + i + 1
         G = xp.reshape(er[lo:hi] / P[k, : i + 1], (i + 1, 1)) * XA[lo:hi, :]
-        wk = P[k, i] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i] * sigma)
+        wk = P[k, i] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i] * sigma_l)
         ck = V0[k, d : d + 1] - (xp.sum(er[lo:hi]) if self.fi else 0.0)
         return bad, wk, ck, self._q_after(Xg, er, sigma, active, q, p, bad)
 
@@ -268,7 +306,7 @@ class _Epoch:
         """The truncation's ``q`` after the first ``f`` updates of the window (all exact):
         ``−σu`` for the nonzero weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
         taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
-        return active * (-sigma * self.U[p + f - 1]) + (1.0 - active) * (q + taken)
+        return active * (-sigma * self.U.at(p + f - 1)) + (1.0 - active) * (q + taken)
 
     def _first_break(
         self,
@@ -278,6 +316,7 @@ class _Epoch:
         Lam: Array,
         V0: Array,
         sigma: Array,
+        sigma_l: Array,
         active: Array,
         dense: bool,
         w: Array,
@@ -286,14 +325,15 @@ class _Epoch:
         m: int,
         bs: int,
     ) -> int | None:
-        """The first update of the window where the assumption fails (``None``: none)."""
+        """The first update of the window where the assumption fails (``None``: none);
+        ``sigma_l``: the weights' signs times their strengths' factors (``_Budget.f``)."""
         xp = self.xp
         nb = P.shape[0]
         # nonzero weights: how far could each have moved? w_i has the sign of
         # w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j the decays' product up to update j,
         # at least the window's whole product): a weight whose bound stays below
         # Π·|w| cannot change sign, and needs no check update by update.
-        move = xp.abs(er) @ xp.abs(Xg) + self.l1 * xp.sum(self.etas[p : p + m])
+        move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
         low = xp.prod(P[:, -1])
         at_risk = (active > 0) & (move >= low * xp.abs(w))
         risky = bool(xp.any(at_risk))
@@ -303,18 +343,18 @@ class _Epoch:
         if risky:  # those weights, update by update
             cols = xp.nonzero(at_risk)[0]
             k = cols.shape[0]
-            sig = xp.take(sigma, cols)
+            sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
             G = xp.reshape(er / xp.reshape(P, (m,)), (m, 1)) * xp.take(Xg, cols, axis=1)
             C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
             start = xp.take(V0, cols, axis=1)
-            Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig  # sign of w_i
+            Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig_l  # sign of w_i
             ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
         if not dense:
             zero = 1.0 - active
             M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
             cum = xp.cumulative_sum(M, axis=0)
             Q = q - (cum - M)  # q before each update
-            budget = xp.reshape(self.U[p : p + m], (m, 1)) + xp.sign(M) * Q
+            budget = self.U.rows(p, m) + xp.sign(M) * Q
             ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
         if bool(xp.all(ok)):
             return None

@@ -129,7 +129,10 @@ SHARED_PARAMETERS = """\
         penalty on the training rows) is certified within 0.1 % of its minimum (least
         squares: exactly, from the moments, every epoch; the log-loss: by the Newton
         decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
-        ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate follows the objective
+        ``n_iter_no_change`` epochs; with an L1 part: least squares by the dual point of the
+        elastic net's minimum on the moments, the log-loss by the proximal Newton decrement
+        of one pass, bounded by a duality gap). With ``eta0="auto"`` the rate follows the
+        objective
         (full-batch and mini-batch updates, and one-sample ones of the log-loss, whose
         curvature falls as the margins grow: times 1.1 after an epoch that lowered it,
         halved after one that raised it, Battiti's "bold driver"), and one-sample and
@@ -215,8 +218,11 @@ SHARED_ATTRIBUTES = """\
         the objective (loss + penalty on the training rows) is certified within 1 % of its
         minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
         exactly from the moments for least squares, by the Newton decrement of one pass for
-        the log-loss. Fits with an L1 part are not certified (False unless the rule
-        fired). ``partial_fit``: False (an epoch of one batch).
+        the log-loss; with an L1 part from a dual point (least squares: that of the elastic
+        net's minimum on the moments, an upper bound of the excess and equal to it; the
+        log-loss: the smaller of a duality gap and twice the proximal Newton decrement's
+        model decrease, one pass).
+        ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
         Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
         1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
@@ -408,8 +414,8 @@ class GroundupEstimator(BaseEstimator):
         start_loss = problem.objective.zero_loss() if fresh else None
         penalties = self._penalties(pre, W, source.compute)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
-        if run.final and not largest(penalties[1]):  # none for an L1 part
-            check = self._certificate(problem, penalties[0], pre)
+        if run.final:
+            check = self._certificate(problem, penalties, pre)
         res, history, reference = self._descend(
             source, problem, W, b, rng, run, start_loss, pre, penalties, check
         )
@@ -538,7 +544,6 @@ class GroundupEstimator(BaseEstimator):
             update=update,
             cut_rates=self._auto_rate(),
         )
-        # without a certificate (an L1 part) "auto" stops where the loss flattens
         certificate = check if tol == "auto" and not self.early_stopping else None
         res, history, reference = problem.run(
             W,
@@ -584,13 +589,17 @@ class GroundupEstimator(BaseEstimator):
         return pre.penalties(alpha, l1, like, be)
 
     def _certificate(
-        self, problem: TrainingProblem, alpha: Any, pre: Preconditioner | None
+        self, problem: TrainingProblem, penalties: tuple[Any, Any], pre: Preconditioner | None
     ) -> Certificate:
-        """How far the objective is above its minimum (``_problem.certificate``), with
-        ``converged_``'s floor of 1e-3 in the data's units: the squared loss's objective is
-        ½ MSE (divided by ``pre.loss_factor`` in the preconditioned variables)."""
+        """How far the objective is above its minimum (``_problem.certificate``; the L2 and
+        L1 strengths of :meth:`_penalties`), with ``converged_``'s floor of 1e-3 in the
+        data's units: the squared loss's objective is ½ MSE (divided by ``pre.loss_factor``
+        in the preconditioned variables)."""
         factor = 1.0 if pre is None else pre.loss_factor
-        return problem.certificate(alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor)
+        alpha, l1 = penalties
+        return problem.certificate(
+            alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor, l1=l1
+        )
 
     def _rate(
         self,
@@ -708,7 +717,7 @@ class GroundupEstimator(BaseEstimator):
         penalty, decided by one more pass over the training rows) has no minimum: say so.
         Otherwise ``converged_`` is the certificate's (:meth:`_certificate` at the model's
         ``W``, ``b``): within ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not
-        certified; an L1 part has no certificate (the stopping rule's word stands)."""
+        certified."""
         self._excess = None  # the certified relative excess (the CLI prints it)
         separated = getattr(problem.objective, "separated", None)  # the log-loss's
         if (
@@ -725,10 +734,6 @@ class GroundupEstimator(BaseEstimator):
         if not run.final:
             self.converged_ = False
             return
-        if self._penalty_l1():
-            if not fired and run.tol is not None:
-                self._warn_unconverged(f"ran max_iter={run.max_iter} epochs", None, pre)
-            return
         excess = check.relative_excess(W, b, 0)
         self._excess = excess
         self.converged_ = res.converged = excess <= CONVERGED
@@ -743,12 +748,10 @@ class GroundupEstimator(BaseEstimator):
             }[self.stop_reason_]
             self._warn_unconverged(how, excess, pre)
 
-    def _warn_unconverged(self, how: str, excess: float | None, pre: Preconditioner | None) -> None:
+    def _warn_unconverged(self, how: str, excess: float, pre: Preconditioner | None) -> None:
         """The ConvergenceWarning of a gradient fit short of its minimum: how it ended, the
         certified excess in % and the one remedy that applies."""
-        far = (
-            "" if excess is None else f" with its objective {100 * excess:.3g} % above the minimum"
-        )
+        far = f" with its objective {100 * excess:.3g} % above the minimum"
         if pre is None and not self._auto_rate():
             fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
         elif pre is None and self.precondition is False:

@@ -514,7 +514,12 @@ def _run_group(
     alphas = [alpha for alpha, _ in penalties]
     floor = FLOOR / (1.0 if pre is None else pre.loss_factor)
     check = certificate(
-        objective, alphas, fit_intercept=first.fit_intercept, floor=floor, backend=be
+        objective,
+        alphas,
+        fit_intercept=first.fit_intercept,
+        floor=floor,
+        backend=be,
+        l1s=[l1 for _, l1 in penalties],
     )
     runs = descend_columns(
         objective,
@@ -545,7 +550,7 @@ def _run_group(
         rate_table=_host_rate_table(be, dt),
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
         on_epoch=on_epoch,
-        certificate=None if any(largest(l1) for _, l1 in penalties) else check,
+        certificate=check,
         xp=xp,
     )
     eps = float(xp.finfo(dt).eps)
@@ -556,23 +561,24 @@ def _run_group(
         r.diverged_at = r.diverged_at or divergent_epoch(
             r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
         )
-        _honest(est, r, j, objective, check, alphas[j] if model == "logistic" else None)
+        _honest(est, r, j, objective, check, penalties[j] if model == "logistic" else None)
         if pre is not None:
             r.W, r.b = pre.outward(r.W, r.b, backend=be)
     return runs
 
 
 def _honest(
-    est: Any, r: DescentResult, k: int, objective: Any, check: Certificate, alpha: Any
+    est: Any, r: DescentResult, k: int, objective: Any, check: Certificate, penalties: Any
 ) -> None:
     """The run's honest ``converged`` and ``stalled``, as its single fit decides them
     (``GroundupEstimator._certify``): the certified relative excess at the run's model
-    within ``CONVERGED``; separable classes without a penalty, and L1 parts, are left as the
-    rule said. ``alpha``: the log-loss run's L2 strength (None for least squares)."""
-    if r.diverged_at is not None or not r.history or est._penalty_l1():
+    within ``CONVERGED``; separable classes without a penalty are left as the rule said.
+    ``penalties``: the log-loss run's L2 and L1 strengths (None for least squares)."""
+    if r.diverged_at is not None or not r.history:
         return
-    if alpha is not None and not largest(alpha) and objective.separated(r.W, r.b):
-        return
+    if penalties is not None and not any(map(largest, penalties)):
+        if objective.separated(r.W, r.b):
+            return
     fired = r.converged
     r.excess = check.relative_excess(r.W, r.b, k)
     r.converged = r.excess <= CONVERGED

@@ -58,6 +58,30 @@ def test_logistic_same_path_as_in_memory(scheduler, method, kind, weighted, extr
     np.testing.assert_array_equal(np.asarray(est.predict(X)), ref.predict(X))
 
 
+@pytest.mark.parametrize("kind", ["binary", "three"])
+@pytest.mark.parametrize("max_iter", [3, 400])
+def test_l1_certificate_on_dask_as_in_memory(scheduler, kind, max_iter):
+    """The duality gap of an L1 fit from the tree-reduced pass (the dual means summed over
+    the chunks) is the in-memory one: the same stop, the same converged_ and excess."""
+    X, _ = data(1500, 4)
+    y = labels(X, kind)
+    sw = weights(len(y))
+    params = {"method": "batch", "penalty": "l1", "alpha": 1e-2, "max_iter": max_iter}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = gu.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+        est = gu.LogisticRegression(**params).fit(
+            chunked(X, 400), chunked(y, 400), chunked(sw, 400)
+        )
+    assert (est.n_iter_, est.converged_, est.stop_reason_) == (
+        ref.n_iter_,
+        ref.converged_,
+        ref.stop_reason_,
+    )
+    assert est.converged_ == (max_iter == 400)
+    assert est._excess == pytest.approx(ref._excess, rel=1e-8)
+
+
 def test_logistic_matches_sklearn_newton():
     from sklearn.linear_model import LogisticRegression as SkLogistic
 
