@@ -59,7 +59,9 @@ class DataSource(Protocol):
     device: Any
 
     def raise_nonfinite(self) -> None: ...  # locate NaN / inf in X, if X holds any
-    def preconditioned(self, *, target: bool, center: bool) -> tuple[DataSource, Any]: ...  # pre
+    def preconditioned(  # the data in a preconditioned fit's variables, and ``pre``
+        self, *, target: bool, center: bool, pre: Any = None, rows: bool = True
+    ) -> tuple[DataSource, Any]: ...
     def moments(self, *, fit_intercept: bool) -> Moments: ...
     def least_squares(self, m: Moments) -> Any: ...  # the closed form's further passes
     def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> TrainingProblem: ...
@@ -88,6 +90,11 @@ class EngineProblem:
     backend: Backend
     #: The curvature where the rows are not in memory (Dask): ``(batch, fit_intercept)``.
     curvature_fn: Callable[[bool, bool], float] | None = None
+    #: The rows' moments where known without a pass (the preconditioner's): the Gram
+    #: matrix's curvature from them (the squared loss's own ``stats`` serve it as well).
+    stats: Moments | None = None
+    #: ``max_i w_i (‖x_i‖² + fit_intercept)`` where known (read while the rows were made).
+    row_curvature: float | None = None
 
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
         """The largest eigenvalue of the rows' Gram matrix of ``[X, 1]`` over their weight
@@ -97,8 +104,11 @@ class EngineProblem:
             return self.curvature_fn(batch, fit_intercept)
         xp = self.backend.xp
         if not batch:
+            c, fi = self.row_curvature, xp.finfo(self.X.dtype)
+            if c is not None and fi.smallest_normal / fi.eps <= c <= fi.max * fi.eps:
+                return c  # else where the squares leave the dtype's range, exactly
             return cv.largest_row(self.X, self.sample_weight, fit_intercept=fit_intercept, xp=xp)
-        stats = getattr(self.objective, "stats", None)
+        stats = getattr(self.objective, "stats", None) if self.stats is None else self.stats
         known = None
         if stats is not None:  # the moments of the squared loss's batch fit: no pass
             G = cv.gram_of_moments(stats, fit_intercept=fit_intercept, xp=xp)

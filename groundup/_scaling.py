@@ -18,6 +18,7 @@ import numpy as np
 
 from groundup._typing import Array
 from groundup.backends import Backend
+from groundup.kernels.closed_form import Moments
 
 __all__ = ["Standardization", "fit_standardization", "raw_units", "standardize"]
 
@@ -84,13 +85,19 @@ def fit_standardization(
         var = xp.sum(w * (X - mean) ** 2, axis=0) / wsum
         total = float(backend.to_numpy(wsum))
     host = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
-    m, v = host[0], host[1]
-    # StandardScaler's test for a column indistinguishable from a constant (Chan, Golub and
-    # LeVeque's bound on the two-pass variance), then a scale of 1 there.
+    m = host[0]
+    return Standardization(
+        m if center else np.zeros_like(m), _scale(m, host[1], total), bool(center)
+    )
+
+
+def _scale(mean: np.ndarray, var: np.ndarray, total: float) -> np.ndarray:
+    """The standard deviations, with StandardScaler's test for a column indistinguishable
+    from a constant (Chan, Golub and LeVeque's bound on the two-pass variance; ``total``:
+    the number of rows or the total weight) and a scale of 1 there."""
     eps = np.finfo(np.float64).eps
-    constant = v <= total * eps * v + (total * m * eps) ** 2
-    scale = np.where(constant, 1.0, np.sqrt(np.maximum(v, 0.0)))
-    return Standardization(m if center else np.zeros_like(m), scale, bool(center))
+    constant = var <= total * eps * var + (total * mean * eps) ** 2
+    return np.where(constant, 1.0, np.sqrt(np.maximum(var, 0.0)))
 
 
 def _device_pair(std: Standardization, like: Array, backend: Backend) -> tuple[Array, Array]:
@@ -172,6 +179,28 @@ class Preconditioner:
         stats = np.concatenate([std.mean, std.scale, [y_mean, y_scale]])
         finite = bool(np.isfinite(stats).all())
         return cls(std.mean, std.scale, y_mean, y_scale, finite, y_scale**2)
+
+    @classmethod
+    def of_moments(
+        cls, m: Moments, *, center: bool, target: bool, backend: Backend
+    ) -> Preconditioner:
+        """The statistics from the rows' centred, weighted moments (one pass,
+        :func:`~groundup.kernels.closed_form.moments`): StandardScaler's mean, variance and
+        constant-column rule, for X and (``target``: least squares) for y."""
+        xp = backend.xp
+        d = int(m.mean_x.shape[0])
+        ends = xp.stack([m.mean_y, m.syy])
+        host = backend.to_numpy(xp.concat([m.mean_x, xp.linalg.diagonal(m.sxx), ends]))
+        host = host.astype(np.float64)
+        mean, var, n = host[:d], host[d : 2 * d] / m.n, float(m.n)
+        scale = _scale(mean, var, n)
+        y_mean, y_scale = 0.0, 1.0
+        if target:
+            y_scale = float(_scale(host[2 * d : 2 * d + 1], host[-1:] / m.n, n)[0])
+            y_mean = float(host[2 * d]) if center else 0.0
+        mean = mean if center else np.zeros_like(mean)
+        finite = bool(np.isfinite(host).all())
+        return cls(mean, scale, y_mean, y_scale, finite, y_scale**2)
 
     def _columns(self, like: Array, backend: Backend) -> tuple[Array, Array]:
         mean = backend.asarray(np.ascontiguousarray(self.mean[:, None]), dtype=like.dtype)

@@ -70,10 +70,10 @@ class DaskSource:
         return flags, self.backend.rows_like(flags, self.data.X)
 
     def preconditioned(
-        self, *, target: bool, center: bool, pre: Preconditioner | None = None
+        self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
     ) -> tuple[DaskSource, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
-        (:meth:`~groundup._scaling.Preconditioner.rows`)."""
+        (:meth:`~groundup._scaling.Preconditioner.rows`; lazy rows, ``rows`` is moot)."""
         d = self.data
         X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
         return (

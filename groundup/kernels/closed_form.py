@@ -274,6 +274,33 @@ def moments(
     return m
 
 
+def standardized(
+    m: Moments,
+    shift_x: Array,
+    scale_x: Array,
+    shift_y: float,
+    scale_y: float,
+    /,
+    *,
+    weight: float = 1.0,
+    xp: Namespace,
+) -> Moments:
+    """The moments of ``((X - shift_x) / scale_x, (y - shift_y) / scale_y)``, every sample
+    weight times ``weight``, from the centred moments ``m`` of ``(X, y)``: no pass. With
+    ``D = diag(1 / scale_x)``: ``mean_x' = D (mean_x - shift_x)``, ``sxx' = D sxx D``,
+    ``sxy' = D sxy / scale_y``, ``syy' = syy / scale_y²`` (times ``weight``, as ``n``)."""
+    ix = 1.0 / scale_x
+    iy = 1.0 / scale_y
+    return Moments(
+        n=m.n * weight,
+        mean_x=(m.mean_x - shift_x) * ix,
+        mean_y=(m.mean_y - shift_y) * iy,
+        sxx=m.sxx * (xp.reshape(ix, (-1, 1)) * (weight * ix)),
+        sxy=m.sxy * (ix * (weight * iy)),
+        syy=m.syy * (weight * iy * iy),
+    )
+
+
 def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
     """Columns whose spread is within a few units of rounding of their mean are constant:
     centred on one of their values, their moments exactly zero (the minimum-norm

@@ -39,6 +39,10 @@ class SquaredLoss(BlockedEpochObjective):
     sample_weight : array of shape (n_samples,) or None
     use_moments : bool
         Build the sufficient statistics for ``full_grad`` and ``loss``.
+    stats : Moments, optional
+        The rows' sufficient statistics where known without a pass (centred, the weights
+        normalised to mean 1): ``full_grad``, ``losses`` and the certificate read them, as
+        with ``use_moments``, which then makes no pass for them.
     **common
         :class:`~groundup.kernels.objective.Objective`'s (``X_val``, ``y_val`` for the
         validation R²; ``chunk_rows`` for the one-pass moments; ``speculative``: offer
@@ -57,27 +61,22 @@ class SquaredLoss(BlockedEpochObjective):
         /,
         *,
         use_moments: bool = False,
+        stats: Moments | None = None,
         **common: Any,
     ) -> None:
         super().__init__(X, y, sample_weight, **common)
         X_val, y_val, chunk_rows, xp = self.X_val, self.y_val, self.chunk_rows, self.xp
-        self.stats: Moments | None = None
+        self.stats: Moments | None = stats
         self.val_stats: Moments | None = None
         self._last: tuple[Array, Array, tuple[Array, Array, Array]] | None = None
-        if use_moments:
+        if use_moments and stats is None:
             self.stats = moments(
                 X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
             )
-            if X_val is not None:
-                self.val_stats = moments(
-                    X_val,
-                    y_val,
-                    None,
-                    fit_intercept=True,
-                    chunk_rows=chunk_rows,
-                    pilot=False,
-                    xp=xp,
-                )
+        if use_moments and X_val is not None:
+            self.val_stats = moments(
+                X_val, y_val, None, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
+            )
 
     # -- per batch -----------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:

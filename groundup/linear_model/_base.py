@@ -403,8 +403,13 @@ class GroundupEstimator(BaseEstimator):
         W, b = self._start(source, run.warm)
         pre = getattr(self, "_pre", None) if run.partial else None  # the fit's variables
         if pre is not None or self._preconditioned(run):
+            linear = self._model == "linear"
+            # least squares' batch descent reads the rows through their moments only (not
+            # with an L1 part or early-stopping rows): no preconditioned copy of them
+            rows = not (linear and self._method == "batch")
+            rows = rows or self.early_stopping or bool(self._penalty_l1())
             source, pre = source.preconditioned(
-                target=self._model == "linear", center=self.fit_intercept, pre=pre
+                target=linear, center=self.fit_intercept, pre=pre, rows=rows
             )
             if run.warm and pre is not None:
                 W, b = pre.inward(W, b, backend=source.compute)

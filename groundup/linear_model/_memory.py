@@ -19,8 +19,9 @@ from groundup._scaling import Preconditioner
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import DataPasses, Moments, moments
+from groundup.kernels.closed_form import DataPasses, Moments, moments, standardized
 from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.rows import scaled_rows
 
 
 class InMemory:
@@ -40,23 +41,62 @@ class InMemory:
         self.device = _device(data.X)
         #: Rows per chunk of the one-pass reductions over [X, y].
         self.chunk_rows = data.backend.chunk_rows(self.d + 1)
+        #: Known without a pass (:meth:`preconditioned`'s): the moments of the rows, with the
+        #: sample weights normalised to mean 1 (a training problem's), and the largest row's
+        #: ``w_i (‖x_i‖² + 1)`` (``w_i ‖x_i‖²`` without the intercept) with them.
+        self.stats: Moments | None = None
+        self.row_curvature: float | None = None
 
     def raise_nonfinite(self) -> None:
         """Raise the error that counts and locates NaN / inf in X, if X holds any."""
         check_finite(self.data.X, "X", self.backend)
 
     def preconditioned(
-        self, *, target: bool, center: bool, pre: Preconditioner | None = None
+        self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
     ) -> tuple[InMemory, Preconditioner | None]:
-        """The data in a preconditioned fit's variables and the change of variables
-        (:meth:`~groundup._scaling.Preconditioner.rows`)."""
-        d = self.data
-        X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
-        return (
-            self
-            if pre is None
-            else InMemory(FitData(X, y, d.sample_weight, d.backend), self.y_host)
-        ), pre
+        """The data in a preconditioned fit's variables and the change of variables: ``pre``
+        (a later ``partial_fit``'s, :meth:`~groundup._scaling.Preconditioner.rows`), or the
+        rows' own from one moments pass (:meth:`~groundup._scaling.Preconditioner.of_moments`;
+        where the moments are not finite, NaN / inf or squares beyond the dtype, the two-pass
+        statistics decide). Then the scaled copy of X in one pass of row chunks, with the
+        largest row's curvature (``row_curvature``), and the moments of the new rows from the
+        old ones (``stats``: the certificate's, and least squares' ``batch`` descent's). With
+        ``rows=False`` (least squares ``batch``, which reads the rows only through their
+        moments) no copy: X is a broadcast zero of its shape, never read."""
+        d, be = self.data, self.backend
+        xp = be.xp
+        m = None
+        if pre is None:
+            y = d.y if target else xp.astype(d.y, d.X.dtype, copy=False)  # labels: unused
+            m = moments(d.X, y, d.sample_weight, chunk_rows=self.chunk_rows, pilot=False, xp=xp)
+            if m.finite(xp=xp):
+                pre = Preconditioner.of_moments(m, center=center, target=target, backend=be)
+            else:
+                m = None
+        if m is None:
+            X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
+            done = InMemory(FitData(X, y, d.sample_weight, be), self.y_host)
+            return (self if pre is None else done), pre
+        shift = be.asarray(np.ascontiguousarray(pre.mean), dtype=d.X.dtype)
+        scale = be.asarray(np.ascontiguousarray(pre.scale), dtype=d.X.dtype)
+        y = (d.y - pre.y_mean) / pre.y_scale if target else d.y
+        top = None
+        if rows:
+            ones = float(center)
+            X, top = scaled_rows(
+                d.X, shift, 1.0 / scale, d.sample_weight, ones=ones, chunk_rows=self.chunk_rows,
+                xp=xp,
+            )  # fmt: skip
+        else:
+            X = xp.broadcast_to(
+                xp.zeros((1, self.d), dtype=d.X.dtype, device=self.device), (self.n, self.d)
+            )
+        sw = d.sample_weight
+        weight = 1.0 if sw is None else self.n / m.n  # the training rows' weights have mean 1
+        out = InMemory(FitData(X, y, sw, be), self.y_host)
+        out.stats = standardized(m, shift, scale, pre.y_mean, pre.y_scale, weight=weight, xp=xp)
+        out.row_curvature = None if top is None else float(top) * weight
+        return out, pre
 
     # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:
@@ -113,13 +153,17 @@ class InMemory:
             X_val,
             y_val,
             use_moments=batch,
+            stats=None if held is not None else self.stats,
             chunk_rows=self.chunk_rows,
             solve_triangular=be.solve_triangular,
             speculative=be.on_host,
         )
         if batch and not objective.stats.finite(xp=be.xp):
             self.raise_nonfinite()  # rows named in the user's X
-        return EngineProblem(objective, train.X, train.y, train.sample_weight, be)
+        top = None if held is not None else self.row_curvature
+        return EngineProblem(
+            objective, train.X, train.y, train.sample_weight, be, row_curvature=top
+        )
 
     # -- logistic regression --------------------------------------------------------------
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +237,16 @@ class InMemory:
         objective = self._log_loss(
             train, X_val, y_val, n_classes=n_classes, fit_intercept=fit_intercept
         )
-        return EngineProblem(objective, train.X, train.y, train.sample_weight, self.backend)
+        mine = held is None  # all the rows: what is known of them holds
+        return EngineProblem(
+            objective,
+            train.X,
+            train.y,
+            train.sample_weight,
+            self.backend,
+            stats=self.stats if mine else None,
+            row_curvature=self.row_curvature if mine else None,
+        )
 
 
 def _objective(
