@@ -152,21 +152,18 @@ def test_fit_scale_run_to_convergence_equals_the_normal_equations(
 
 def test_fit_scale_diabetes_defaults_say_where_they_stopped(diabetes_csv, capsys) -> None:
     """diabetes (``scaled=False``): its serum measurements s1-s5 are nearly collinear
-    (condition number 470 even standardised), so ``batch`` with every default spends its
-    1000 epochs short of tol="auto"'s 0.1 %, certified within 1 % of the minimum: converged,
-    without a warning; the well-determined coefficients are within 2 % of the normal
-    equations', R2 within 0.3 %."""
+    (condition number 470 even standardised); ``batch`` with every default steers its rate by
+    the objective and stops on tol="auto"'s 0.1 % well before 1000 epochs (it ran all 1000
+    with the 1/L step alone): converged, without a warning; the well-determined coefficients
+    are within 2 % of the normal equations', R2 within 0.3 %."""
     _, normal, _ = _fit_json(capsys, str(diabetes_csv), "--target", "target")
     status, scaled, err = _fit_json(
         capsys, str(diabetes_csv), "--target", "target", "--method", "batch", "--scale"
     )
     assert status == 0, err
-    assert (scaled["stop_reason"], scaled["converged"], scaled["epochs"]) == (
-        "max_iter",
-        True,
-        1000,
-    )
-    assert scaled["excess"] <= 0.01
+    assert (scaled["stop_reason"], scaled["converged"]) == ("tol", True)
+    assert scaled["epochs"] < 500
+    assert scaled["excess"] <= 0.001
     assert "warning:" not in err
     for feature in ("sex", "bmi", "bp"):
         ne, gd = normal["coef"][feature], scaled["coef"][feature]

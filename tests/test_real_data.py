@@ -48,13 +48,6 @@ def test_converged_means_within_one_percent(fits: pd.DataFrame) -> None:
     assert lies.empty, f"{len(lies)} fits say converged_=True above 1 %:\n{_show(lies)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19, open: in this survey 83 % of the standardised and 79 % of the raw fits "
-    "on the well-posed sets reach 1 % (2026-12-05); full-batch gradient descent, adagrad and "
-    "adam on copper, scotland, iris and wine (condition numbers 46-623) need more than 1,000 "
-    "epochs",
-)
 @pytest.mark.parametrize(("scaling", "share"), [("standardised", 0.95), ("raw", 0.90)])
 def test_well_posed_sets_reach_the_minimum(fits: pd.DataFrame, scaling: str, share: float) -> None:
     rows = fits[fits["well_posed"] & (fits["scaling"] == scaling)]

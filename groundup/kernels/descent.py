@@ -163,6 +163,7 @@ FLAT = 1e-4
 CUT = 5.0
 MAX_CUTS = 12
 GROW = 1.1
+GROW_CAP = 1e3
 TAIL = 3.0
 
 # A loss this many times the reference (the larger of the starting loss and the zero model's
@@ -535,6 +536,7 @@ class StopRule:
     ) -> bool:
         if self.grow and total is not None and not self.averaging:
             schedule.scale *= 1.0 / GROW if total < self.last else 2.0
+            schedule.scale = max(schedule.scale, 1.0 / GROW_CAP)
             self.last = total
         flat = value > self.best - FLAT * abs(self.best) if math.isfinite(self.best) else False
         self.no_improve = self.no_improve + 1 if flat else 0

@@ -59,7 +59,7 @@ def test_logistic_same_path_as_in_memory(scheduler, method, kind, weighted, extr
 
 
 @pytest.mark.parametrize("kind", ["binary", "three"])
-@pytest.mark.parametrize("max_iter", [3, 400])
+@pytest.mark.parametrize("max_iter", [1, 400])
 def test_l1_certificate_on_dask_as_in_memory(scheduler, kind, max_iter):
     """The duality gap of an L1 fit from the tree-reduced pass (the dual means summed over
     the chunks) is the in-memory one: the same stop, the same converged_ and excess."""
