@@ -457,7 +457,7 @@ class StopRule:
     reference: float
     eps: float = 0.0
     reduce: bool = False  # tol="auto": a flattened run divides its rate by CUT
-    grow: bool = False  # tol="auto", full batch: the bold driver (GROW after a lower loss)
+    grow: bool = False  # tol="auto": the bold driver steers the rate (until it averages)
     last: float = math.inf
     averaging: bool = False  # tol="auto", stochastic: the model is the tail's average
     # the tail average: (W, b, count) of the epochs' last models since averaging began
