@@ -168,9 +168,8 @@ def test_defaults_fit_well_scaled_data_without_a_warning(method, model):
     assert est.stop_reason_ in ("tol", "max_iter")  # (tol="auto" stops at 0.1 %)
 
 
-def test_the_honest_check_is_the_sweeps_too():
-    X, y = _fair()
-    result = gu.sweep(X, y, method="batch", grid={"eta0": ["auto", 1e-3]}, max_iter=300)
+def _assert_rows_are_single_fits(result, X, y):
+    """Each swept row's converged / stop_reason is its single fit's."""
     for i in range(len(result.table)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -180,6 +179,12 @@ def test_the_honest_check_is_the_sweeps_too():
         row = result.table.loc[i]
         assert bool(row["converged"]) == single.converged_
         assert row["stop_reason"] == single.stop_reason_
+
+
+def test_the_honest_check_is_the_sweeps_too():
+    X, y = _fair()
+    result = gu.sweep(X, y, method="batch", grid={"eta0": ["auto", 1e-3]}, max_iter=300)
+    _assert_rows_are_single_fits(result, X, y)
 
 
 # -- Newton: the same answer for weights as for repeated rows ---------------------------------
@@ -425,17 +430,9 @@ def test_l1_logistic_batch_fit_certified_within_one_percent(k):
 
 def test_l1_honest_check_is_the_sweeps_too():
     X, y, sw = _lasso_data()
-    grid = {"alpha": [0.05, 0.2], "max_iter": [1, 1000]}  # 2 epochs: within 1 % already
+    grid = {"alpha": [0.05, 0.2], "max_iter": [1, 1000]}  # (2 epochs were within 1 % already)
     result = gu.sweep(X, y, method="batch", penalty="l1", grid=grid)
-    for i in range(len(result.table)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            single = gu.LinearRegression(**result.params_of(i)).fit(
-                X[result.train_index], y[result.train_index]
-            )
-        row = result.table.loc[i]
-        assert bool(row["converged"]) == single.converged_
-        assert row["stop_reason"] == single.stop_reason_
+    _assert_rows_are_single_fits(result, X, y)
     assert set(result.table["converged"]) == {True, False}
 
 

@@ -53,6 +53,7 @@ from groundup.kernels.descent import (
     DescentSettings,
     StopRule,
     descend,
+    l2_penalty,
 )
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState, unpack
@@ -206,7 +207,7 @@ class StreamProblem:
                 if certificate is None
                 else lambda Wm=Wm, bm=bm: certificate.relative_excess(Wm, bm, 0),
                 cheap=certificate is not None and certificate.cheap,
-                total=loss + 0.5 * float(np.sum(settings.alpha * W * W)),
+                total=loss + float(l2_penalty(W, [settings.alpha], W.shape[1], np)[0]),
             )
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:

@@ -376,7 +376,9 @@ def descend_columns(
             m = len(active)
             both = xp.concat([losses, objective.scores(W, b)]) if s.early_stopping else losses
             if grow:  # the bold driver reads the objective: the loss + the L2 penalty
-                both = xp.concat([both, losses + _l2(W, columns, active, C, xp)])
+                both = xp.concat(
+                    [both, losses + l2_penalty(W, [columns[k].alpha for k in active], C, xp)]
+                )
             values = read(both)
             for j, k in enumerate(active):
                 rule, res = rules[k], results[k]
@@ -618,12 +620,13 @@ def _finish(
     return [active[j] for j in kept], W, b
 
 
-def _l2(W: Array, columns: list[Column], active: list[int], C: int, xp: Namespace) -> Array:
-    """½ Σ alpha w² of each active configuration (its ``C`` columns of ``W``)."""
-    d, m = W.shape[0], len(active)
+def l2_penalty(W: Array, alphas: list[Any], C: int, xp: Namespace) -> Array:
+    """½ Σ alpha w² of each configuration (its ``C`` columns of ``W``, output by output),
+    ``alphas`` one L2 strength per configuration (a float or one per feature, (d, 1))."""
+    d, m = W.shape[0], len(alphas)
     S = xp.sum(xp.reshape(W * W, (d, C, m)), axis=1)
     ones = xp.ones((d, 1), dtype=W.dtype, device=_device(W))
-    A = xp.concat([xp.reshape(columns[k].alpha * ones, (d, 1)) for k in active], axis=1)
+    A = xp.concat([xp.reshape(alpha * ones, (d, 1)) for alpha in alphas], axis=1)
     return 0.5 * xp.sum(A * S, axis=0)
 
 
