@@ -417,6 +417,10 @@ class SquaredCertificate:
         self.l1s = l1s if l1s is not None else [0.0] * len(alphas)
         self._inverse: dict[int, HessianInverse] = {}
         self._host_quadratic: tuple[np.ndarray, np.ndarray, float] | None = None
+        #: The elastic net's minimiser on the moments as far as found, per configuration:
+        #: the next reading starts there (it does not move with the model). On diabetes,
+        #: ``sgd`` with ``penalty="l1"``, 175 epochs: 22 ms a reading warm-started at the model.
+        self._minimiser: dict[int, np.ndarray] = {}
 
     def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
         """The objective at configuration ``k``'s ``(W, b)`` ((d, 1), (1,)) and its excess."""
@@ -459,7 +463,8 @@ class SquaredCertificate:
     def _gap(self, w: Array, a: Any, rbar: Array, quad: Array, l1: Any) -> tuple[float, float]:
         """The objective and its certified excess: ``P(w) - D``, ``D`` the better dual value
         (:meth:`_dual`) of two dual points, ``w``'s residual and that of the minimiser of the
-        elastic net on the moments (:func:`penalised_quadratic`, warm-started at ``w``)."""
+        elastic net on the moments (:func:`penalised_quadratic`, warm-started where the last
+        reading left it, first at ``w``)."""
         A, c, k = self._quadratic()
         d = A.shape[0]
         wh = _host(w)
@@ -478,7 +483,10 @@ class SquaredCertificate:
             dz = self._dual(z, A, c, k, ah, l1h)
             return primal(z) - dz <= 0.01 * (value - max(own, dz))
 
-        best = penalised_quadratic(A + np.diag(ah), c, l1h, wh, enough=enough)
+        start = self._minimiser.get(k, wh)
+        best = self._minimiser[k] = penalised_quadratic(
+            A + np.diag(ah), c, l1h, start, enough=enough
+        )
         dual = max(own, self._dual(best, A, c, k, ah, l1h))
         # P - D is exact at the minimum: its rounding (of the sums of terms this large) on top
         rounding = ROUNDING_ULPS * _EPS * (sum(map(abs, terms)) + float(l1h @ np.abs(wh)))
