@@ -48,12 +48,18 @@ def _target(y: Any, be: Backend, dtype: Any) -> Array:
         if yh.dtype.kind not in "biuf":
             msg = f"y has dtype {yh.dtype}, which is not numeric; pass real-valued y."
             raise ValueError(msg)
-        yd = be.asarray(yh.astype(np.float64))
-    else:
-        yd = be.xp.reshape(_on(be, y, dtype), (-1,))
-    yd = be.xp.astype(yd, dtype)
+        y = yh.astype(np.float64)
+    yd = be.xp.reshape(_on(be, y, dtype), (-1,))
     check_finite(yd, "y", be)
     return yd
+
+
+def vif_by_name(design: K.Design, names: list[str], xp: Any) -> dict[str, float | None]:
+    """The VIF of each feature (``None`` for a constant one) of a design with an intercept."""
+    vif = host(K.vif(design, xp=xp))
+    return {
+        name: None if bool(design.constant[i]) else float(vif[i]) for i, name in enumerate(names)
+    }
 
 
 def _check_design(design: K.Design, names: list[str], xp: Any) -> None:
@@ -196,17 +202,11 @@ def linear_report(
             "Externally studentized residuals and DFFITS need n_samples >= n_params + 2 "
             f"(got {n} for {p}): they are NaN."
         )
-    h_max = float(xp.max(leverage))
-    if h_max >= 1.0 - 1e3 * eps:
+    if float(xp.max(leverage)) >= 1.0 - 1e3 * eps:
         notes.append(
             "Some observations have leverage 1 (each alone determines a parameter): their "
             "studentized residuals, Cook's distance and DFFITS are not defined (inf/NaN)."
         )
-    vif_design = design if fit_intercept else K.decompose(X, intercept=True, xp=xp)
-    vif = host(K.vif(vif_design, xp=xp))
-    vif_map = {
-        names[i]: (None if bool(vif_design.constant[i]) else float(vif[i])) for i in range(d)
-    }
 
     tests = _linear_tests(X, y, design, resid, fitted, ssr_ols, be, names, opts)
     if scaled:
@@ -221,7 +221,9 @@ def linear_report(
         stat_label="t" if use_t else "z",
         fit=fit,
         tests=tests,
-        vif=vif_map,
+        vif=vif_by_name(
+            design if fit_intercept else K.decompose(X, intercept=True, xp=xp), names, xp
+        ),
         influence=influence,
         notes=notes,
         alpha=opts["alpha"],
@@ -438,8 +440,6 @@ def _goldfeld_quandt(
         )  # fmt: skip
     first = K.aux_regression(X[:split, :], y[:split], intercept=fi, xp=xp)
     second = K.aux_regression(X[start2:, :], y[start2:], intercept=fi, xp=xp)
-    if first.df_resid < 1 or second.df_resid < 1:
-        return T.skipped("goldfeld_quandt", "a half has no residual degree of freedom")
     return T.goldfeld_quandt(
         float(first.ssr), first.df_resid, float(second.ssr), second.df_resid,
         opts["gq_alternative"], label, opts["alpha"],

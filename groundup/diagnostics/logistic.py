@@ -12,7 +12,7 @@ from scipy import stats
 
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
-from groundup.diagnostics.linear import SCALED_NOTE, coef_table, host, table_units
+from groundup.diagnostics.linear import SCALED_NOTE, coef_table, host, table_units, vif_by_name
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 from groundup.kernels.closed_form import range_exponents
@@ -119,8 +119,6 @@ def logit_report(
         "bic": -2.0 * llf + math.log(n) * p, "at_mle": gap <= MLE_GAP_SE,
         "max_coef_gap_in_se": gap,
     }  # fmt: skip
-    design = K.decompose(X, intercept=True, xp=xp)
-    vif = host(K.vif(design, xp=xp))
     method = getattr(model, "method", None)
     return DiagnosticReport(
         kind="logistic",
@@ -132,7 +130,7 @@ def logit_report(
         stat_label="z",
         fit=fit,
         tests={},
-        vif={names[i]: (None if bool(design.constant[i]) else float(vif[i])) for i in range(d)},
+        vif=vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
         influence={},
         notes=notes,
         alpha=alpha,

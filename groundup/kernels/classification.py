@@ -11,12 +11,7 @@ from __future__ import annotations
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-
-
-def _weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
-    if sample_weight is None:
-        return xp.mean(v)
-    return xp.sum(v * sample_weight) / xp.sum(sample_weight)
+from groundup.kernels.metrics import weighted_mean
 
 
 def accuracy(
@@ -24,7 +19,7 @@ def accuracy(
 ) -> Array:
     """Share of exact matches (``sklearn.metrics.accuracy_score``), a float 0-d array."""
     dtype = sample_weight.dtype if sample_weight is not None else _float(y_true, xp=xp)
-    return _weighted_mean(xp.astype(y_true == y_pred, dtype), sample_weight, xp=xp)
+    return weighted_mean(xp.astype(y_true == y_pred, dtype), sample_weight, xp=xp)
 
 
 def _float(a: Array, /, *, xp: Namespace) -> object:
@@ -97,7 +92,7 @@ def log_loss(
     classes = xp.arange(proba.shape[1], dtype=y_true.dtype, device=_device(y_true))
     Y = xp.astype(xp.reshape(y_true, (-1, 1)) == classes, proba.dtype)
     loss = -xp.sum(Y * xp.log(P), axis=1)
-    return _weighted_mean(loss, sample_weight, xp=xp)
+    return weighted_mean(loss, sample_weight, xp=xp)
 
 
 def roc_auc(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from groundup._typing import Array, Namespace
 
 
-def _weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
+def weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
+    """The mean of ``v``, weighted by ``sample_weight`` when given."""
     if sample_weight is None:
         return xp.mean(v)
     return xp.sum(v * sample_weight) / xp.sum(sample_weight)
@@ -19,7 +20,7 @@ def mse(
     y_true: Array, y_pred: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
     """Mean squared error."""
-    return _weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
+    return weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
 
 
 def rmse(
@@ -33,7 +34,7 @@ def mae(
     y_true: Array, y_pred: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
     """Mean absolute error."""
-    return _weighted_mean(xp.abs(y_true - y_pred), sample_weight, xp=xp)
+    return weighted_mean(xp.abs(y_true - y_pred), sample_weight, xp=xp)
 
 
 def median_ae(y_true: Array, y_pred: Array, /, *, xp: Namespace) -> Array:
@@ -54,9 +55,9 @@ def r2(
     A constant ``y_true`` gives 1.0 for a perfect prediction and 0.0 otherwise, as
     scikit-learn does with ``force_finite=True``.
     """
-    ss_res = _weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
-    mean = _weighted_mean(y_true, sample_weight, xp=xp)
-    ss_tot = _weighted_mean((y_true - mean) ** 2, sample_weight, xp=xp)
+    ss_res = weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
+    mean = weighted_mean(y_true, sample_weight, xp=xp)
+    ss_tot = weighted_mean((y_true - mean) ** 2, sample_weight, xp=xp)
     zero = ss_tot == 0
     safe = xp.where(zero, xp.ones_like(ss_tot), ss_tot)
     out = 1.0 - ss_res / safe
