@@ -99,7 +99,8 @@ def adjusted_r2(
     X: Any = None,
     sample_weight: Any = None,
 ) -> float:
-    """Adjusted R² with the number of features taken from ``X`` (or given as ``n_features``).
+    """Adjusted R², ``1 - (1 - R²) (n - 1) / (n - p - 1)``, with the number of features p
+    taken from ``X`` (or given as ``n_features``).
 
     Parameters
     ----------
@@ -119,7 +120,15 @@ def adjusted_r2(
         shape = getattr(X, "shape", None) or np.shape(X)
         n_features = 1 if len(shape) == 1 else int(shape[1])
     yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.adjusted_r2(yt, yp, n_features=n_features, sample_weight=sw, xp=xp))
+    n = yt.shape[0]
+    if n - n_features - 1 <= 0:
+        msg = (
+            f"adjusted_r2 needs n_samples > n_features + 1, got n_samples={n} and "
+            f"n_features={n_features}; use r2 or more samples."
+        )
+        raise ValueError(msg)
+    r = _k.r2(yt, yp, sample_weight=sw, xp=xp)
+    return float(1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1))
 
 
 # -- classification ---------------------------------------------------------------------------

@@ -115,10 +115,8 @@ def linear_report(
         )
         raise ValueError(msg)
     coef = _on(be, model.coef_, dt)
-    if fit_intercept:
-        intercept = _on(be, model.intercept_, dt)
-    else:
-        intercept = xp.zeros((), dtype=dt, device=_device(X))
+    zero = xp.zeros((), dtype=dt, device=_device(X))
+    intercept = _on(be, model.intercept_, dt) if fit_intercept else zero
     if not bool(xp.all(xp.isfinite(coef))) or not bool(xp.isfinite(intercept)):
         msg = (
             "The model's coef_ or intercept_ is not finite: there is nothing to diagnose. "

@@ -73,10 +73,7 @@ def logit_report(
     if ex.any():
         X = X * be.asarray(np.ldexp(1.0, -ex.astype(int)), dtype=dt)
         params_h = np.ldexp(params_h, k.astype(int))
-    Z = X
-    if fi:
-        ones = xp.ones((n, 1), dtype=dt, device=_device(X))
-        Z = xp.concat([ones, X], axis=1)
+    Z = xp.concat([xp.ones((n, 1), dtype=dt, device=_device(X)), X], axis=1) if fi else X
     y_d, params_d = be.asarray(y01, dtype=dt), be.asarray(params_h, dtype=dt)
     cov, llf, step, rank = K.logit_information(Z, y_d, params_d, xp=xp)
     if rank < p:

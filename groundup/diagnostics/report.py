@@ -22,12 +22,7 @@ def _fmt(v: Any, spec: str = "#.4g") -> str:
         return "n/a"
     if isinstance(v, bool | str | np.str_ | int | np.integer):
         return str(v)
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return format(v, spec)
+    return format(float(v), spec)  # nan, inf and -inf as such
 
 
 def _forg(v: Any, prec: int = 3) -> str:

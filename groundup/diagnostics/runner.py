@@ -1,11 +1,6 @@
 """``gu.diagnose``: the public entry. It checks the options, the model and ``y``, moves ``X``
 to the model's backend and device, and hands over to the linear or the logistic report.
 
->>> import groundup as gu
->>> model = gu.LinearRegression().fit(X, y)                       # doctest: +SKIP
->>> report = gu.diagnose(model, X, y)                             # doctest: +SKIP
->>> print(report.summary())                                       # doctest: +SKIP
-
 The matrix work (one SVD of the centred design, auxiliary regressions, influence) runs in
 :mod:`groundup.kernels.diagnostics` on the model's device; sums of squares, ranks and
 moments come to the host as Python floats for their distributions (``scipy.stats``). The

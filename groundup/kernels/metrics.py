@@ -63,30 +63,3 @@ def r2(
     out = 1.0 - ss_res / safe
     perfect = xp.where(ss_res == 0, xp.ones_like(out), xp.zeros_like(out))
     return xp.where(zero, perfect, out)
-
-
-def adjusted_r2(
-    y_true: Array,
-    y_pred: Array,
-    /,
-    *,
-    n_features: int,
-    sample_weight: Array | None = None,
-    xp: Namespace,
-) -> Array:
-    """Adjusted R²: ``1 - (1 - R²) (n - 1) / (n - p - 1)`` with ``p = n_features``.
-
-    Raises
-    ------
-    ValueError
-        When ``n_samples <= n_features + 1`` (the correction is undefined).
-    """
-    n = y_true.shape[0]
-    if n - n_features - 1 <= 0:
-        msg = (
-            f"adjusted_r2 needs n_samples > n_features + 1, got n_samples={n} and "
-            f"n_features={n_features}; use r2 or more samples."
-        )
-        raise ValueError(msg)
-    r = r2(y_true, y_pred, sample_weight=sample_weight, xp=xp)
-    return 1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1)
