@@ -100,7 +100,7 @@ def linear_report(
     scaled = bool(xp.any(ex != 0)) or bool(ey != 0)
     if scaled:
         X, y = X * 2.0**-ex, y * 2.0**-ey
-    n, d = X.shape
+    n = X.shape[0]
     dt = X.dtype
     eps = float(xp.finfo(dt).eps)
     fit_intercept = bool(getattr(model, "fit_intercept", True))
