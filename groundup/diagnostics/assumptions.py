@@ -83,7 +83,7 @@ class TestResult:
             "rejected": self.rejected,
             "verdict": self.verdict,
             "reason": self.reason,
-            **{k: v for k, v in self.extra.items()},
+            **self.extra,
         }
 
 
