@@ -258,7 +258,7 @@ def load(
             msg = f"n_samples must be >= 4 for a train/test split, got {n}."
             raise ValueError(msg)
         return _MAKERS[key](n, random_state=random_state)
-    if key in ("diabetes", "breast_cancer"):
+    if key in _REAL:
         return _sklearn_set(key)
     if name.lower().endswith(".csv") or os.path.isfile(name):
         return load_csv(name, target, features)
@@ -296,22 +296,14 @@ def resolve(
         if isinstance(spec, Dataset):
             out.append(spec)
         elif isinstance(spec, tuple):
-            out.append(_from_arrays(*spec))
+            X = np.asarray(spec[0], dtype=np.float64)
+            y, task = _target(np.asarray(spec[1]))
+            out.append(Dataset("data", X.reshape(-1, 1) if X.ndim == 1 else X, y, task))
         else:
-            names = GROUPS.get(spec.lower(), (spec,))
-            for name in names:
-                synthetic = name.lower() in _MAKERS
-                for n in sizes if synthetic else [None]:
+            for name in GROUPS.get(spec.lower(), (spec,)):
+                for n in sizes if name.lower() in _MAKERS else [None]:
                     out.append(load(name, n_samples=n, random_state=random_state, target=target))
     return out
-
-
-def _from_arrays(X: Any, y: Any) -> Dataset:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X.reshape(-1, 1)
-    y, task = _target(np.asarray(y))
-    return Dataset("data", X, y, task)
 
 
 def _target(y: np.ndarray) -> tuple[np.ndarray, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from groundup import backends
 from groundup.kernels import classification as _c
 from groundup.kernels import metrics as _k
@@ -30,26 +32,21 @@ __all__ = [
 ]
 
 
-def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, ...]:
-    import numpy as np
+def _on(v: Any, be: Any, host_dtype: Any = None, *, flat: bool = True) -> Any:
+    """``v`` (any library) as an array of ``be``; host data through NumPy in ``host_dtype``,
+    the rest as it is when it lives there already; ``flat``: reshaped to 1-D."""
+    src = backends.from_array(v)
+    if not src.on_host and backends.same_place(src, be):
+        return be.xp.reshape(v, (-1,)) if flat else v
+    arr = np.asarray(v, dtype=host_dtype) if src.on_host else src.to_numpy(v)
+    arr = arr.reshape(-1) if flat else arr
+    return arr if be.on_host else be.asarray(arr)
 
+
+def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, ...]:
     a, b = backends.from_array(y_true), backends.from_array(y_pred)
     be = b if a.on_host else a  # compute where the device data live
-    out = []
-    for v, src in ((y_true, a), (y_pred, b), (sample_weight, None)):
-        if v is None:
-            out.append(None)
-            continue
-        src = src or backends.from_array(v)
-        if src.on_host:
-            arr = np.asarray(v, dtype=np.float64)
-            arr = be.asarray(arr.reshape(-1))
-        elif src.name != be.name:
-            arr = be.asarray(src.to_numpy(v).reshape(-1))
-        else:
-            arr = be.asarray(v)
-        out.append(arr)
-    yt, yp, sw = out
+    yt, yp = _on(y_true, be, np.float64), _on(y_pred, be, np.float64)
     xp = be.xp
     if yt.shape != yp.shape:
         msg = f"y_true and y_pred have different shapes: {tuple(yt.shape)} vs {tuple(yp.shape)}."
@@ -60,8 +57,7 @@ def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, 
     if yt.dtype != yp.dtype:
         dt = xp.result_type(yt.dtype, yp.dtype)
         yt, yp = xp.astype(yt, dt), xp.astype(yp, dt)
-    if sw is not None:
-        sw = xp.astype(sw, yt.dtype)
+    sw = None if sample_weight is None else xp.astype(_on(sample_weight, be, np.float64), yt.dtype)
     return yt, yp, sw, xp
 
 
@@ -103,7 +99,8 @@ def adjusted_r2(
     X: Any = None,
     sample_weight: Any = None,
 ) -> float:
-    """Adjusted R² with the number of features taken from ``X`` (or given as ``n_features``).
+    """Adjusted R², ``1 - (1 - R²) (n - 1) / (n - p - 1)``, with the number of features p
+    taken from ``X`` (or given as ``n_features``).
 
     Parameters
     ----------
@@ -120,28 +117,21 @@ def adjusted_r2(
                 "predictions came from) or n_features=..."
             )
             raise TypeError(msg)
-        shape = getattr(X, "shape", None)
-        if shape is None:
-            import numpy as np
-
-            shape = np.shape(X)
+        shape = getattr(X, "shape", None) or np.shape(X)
         n_features = 1 if len(shape) == 1 else int(shape[1])
     yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.adjusted_r2(yt, yp, n_features=n_features, sample_weight=sw, xp=xp))
+    n = yt.shape[0]
+    if n - n_features - 1 <= 0:
+        msg = (
+            f"adjusted_r2 needs n_samples > n_features + 1, got n_samples={n} and "
+            f"n_features={n_features}; use r2 or more samples."
+        )
+        raise ValueError(msg)
+    r = _k.r2(yt, yp, sample_weight=sw, xp=xp)
+    return float(1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1))
 
 
 # -- classification ---------------------------------------------------------------------------
-def _as_backend_array(v: Any, be: Any) -> Any:
-    import numpy as np
-
-    src = backends.from_array(v)
-    if src.on_host:
-        host = np.ravel(np.asarray(v))
-        return host if be.on_host else be.asarray(host)
-    arr = v if backends.same_place(src, be) else be.asarray(src.to_numpy(v))
-    return be.xp.reshape(arr, (-1,))
-
-
 def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
     """Encode label arrays of any library (strings stay on the host) as class codes.
 
@@ -149,12 +139,10 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
     NumPy), the classes as a NumPy array, the sample weights on that backend (or None),
     the backend and its namespace.
     """
-    import numpy as np
-
     srcs = [backends.from_array(y) for y in ys]
     be = next((s for s in srcs if not s.on_host), srcs[0])
     xp = be.xp
-    arrays = [_as_backend_array(y, be) for y in ys]
+    arrays = [_on(y, be) for y in ys]
     n = arrays[0].shape[0]
     if n == 0:
         msg = "y_true is empty; metrics need at least one sample."
@@ -166,7 +154,7 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
     if labels is None:
         classes = xp.unique_values(xp.concat(arrays) if len(arrays) > 1 else arrays[0])
     else:
-        classes = _as_backend_array(labels, be)
+        classes = _on(labels, be)
     sorter = xp.argsort(classes)
     codes = []
     for a in arrays:
@@ -182,8 +170,8 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
         codes.append(idx)
     sw = None
     if sample_weight is not None:
-        sw = _as_backend_array(sample_weight, be)
-        sw = xp.astype(sw, _c._float(sw, xp=xp)) if not be.on_host else sw.astype(np.float64)
+        sw = _on(sample_weight, be)
+        sw = xp.astype(sw, _c._float(sw, xp=xp))
         if sw.shape[0] != n:
             msg = f"sample_weight has {sw.shape[0]} entries but y_true has {n}."
             raise ValueError(msg)
@@ -232,8 +220,6 @@ _AVERAGES = ("binary", "macro")
 def _prf(
     y_true: Any, y_pred: Any, average: str, pos_label: Any, sample_weight: Any, zero_division: float
 ) -> tuple[Any, ...]:
-    import numpy as np
-
     if average not in _AVERAGES:
         msg = f"average={average!r} is not supported; choose one of {list(_AVERAGES)}."
         raise ValueError(msg)
@@ -301,19 +287,13 @@ f1 = _prf_score(2, "f1", "F1 = 2 tp / (2 tp + fp + fn) (``sklearn.metrics.f1_sco
 
 
 def _scores(y: Any, be: Any, n: int) -> Any:
-    import numpy as np
-
-    src = backends.from_array(y)
-    if src.on_host:
-        host = np.asarray(y)
-        if host.dtype.kind != "f":
-            host = host.astype(np.float64)
-        arr = be.asarray(host)
-    else:
-        arr = y if backends.same_place(src, be) else be.asarray(src.to_numpy(y))
+    """Scores or probabilities on ``be``, floating, of ``n`` rows."""
+    arr = _on(y, be, flat=False)
     if arr.shape[0] != n:
         msg = f"Found input variables with inconsistent numbers of samples: [{n}, {arr.shape[0]}]"
         raise ValueError(msg)
+    if not be.xp.isdtype(arr.dtype, "real floating"):
+        arr = be.xp.astype(arr, _c._float(arr, xp=be.xp))
     return arr
 
 
@@ -333,8 +313,6 @@ def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: An
     """
     yt, classes, sw, be, xp = _encode_labels(y_true, labels=labels, sample_weight=sample_weight)
     P = _scores(y_proba, be, yt.shape[0])
-    if not xp.isdtype(P.dtype, "real floating"):
-        P = xp.astype(P, _c._float(P, xp=xp))
     if P.ndim == 1:
         P = xp.stack([1.0 - P, P], axis=1)
     if len(classes) < 2:
@@ -383,8 +361,6 @@ def roc_auc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
             f"y_score must be 1-D (scores of the class {classes[1]!r}), got shape {tuple(s.shape)}."
         )
         raise ValueError(msg)
-    if not xp.isdtype(s.dtype, "real floating"):
-        s = xp.astype(s, _c._float(s, xp=xp))
     if sw is not None:
         sw = xp.astype(sw, s.dtype)
     return float(_c.roc_auc(yt == 1, s, sample_weight=sw, xp=xp))

@@ -10,6 +10,7 @@ applicable with the reason (too few samples, a perfect auxiliary fit, ...).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +83,7 @@ class TestResult:
             "rejected": self.rejected,
             "verdict": self.verdict,
             "reason": self.reason,
-            **{k: v for k, v in self.extra.items()},
+            **self.extra,
         }
 
 
@@ -94,102 +95,70 @@ TESTS: dict[str, tuple[str, str]] = {
     "jarque_bera": ("Jarque-Bera", "normality"),
     "omnibus": ("Omnibus (D'Agostino-Pearson)", "normality"),
     "shapiro_wilk": ("Shapiro-Wilk", "normality"),
+    "durbin_watson": ("Durbin-Watson", "independence"),
     "breusch_godfrey": ("Breusch-Godfrey", "independence"),
     "reset": ("Ramsey RESET", "linearity"),
 }
 
 
 def skipped(key: str, reason: str) -> TestResult:
-    """:func:`not_applicable` for the test ``key``, named as in :data:`TESTS`."""
-    return not_applicable(key, *TESTS[key], reason)
-
-
-def not_applicable(key: str, name: str, assumption: str, reason: str) -> TestResult:
-    """A test that cannot run on these data, with the reason."""
+    """The test ``key`` marked not applicable on these data, with the reason."""
     return TestResult(
-        key, name, assumption, None, None, None, False, f"not applicable: {reason}", reason
+        key, *TESTS[key], None, None, None, False, f"not applicable: {reason}", reason
     )
 
 
 def _decide(
-    key: str,
-    name: str,
-    assumption: str,
-    stat: float,
-    p: float,
-    df: tuple[float, ...],
-    alpha: float,
-    failed: str,
-    remedy: str,
-    passed: str,
-    extra: dict[str, Any] | None = None,
-) -> TestResult:
+    key: str, stat: float, p: float, df: tuple[float, ...], alpha: float, failed: str,
+    remedy: str, passed: str, extra: dict[str, Any] | None = None,
+) -> TestResult:  # fmt: skip
     rejected = bool(p < alpha)
     verdict = (
         f"{failed} (p = {p:.3g} < {alpha:g}): {remedy}."
         if rejected
-        else (f"{passed} (p = {p:.3g} >= {alpha:g}).")
+        else f"{passed} (p = {p:.3g} >= {alpha:g})."
     )
-    return TestResult(key, name, assumption, stat, p, df, True, verdict, "", rejected, extra or {})
+    return TestResult(key, *TESTS[key], stat, p, df, True, verdict, "", rejected, extra or {})
 
 
 # -- homoscedasticity ---------------------------------------------------------------------
 
+LM_FAILED = {
+    "breusch_pagan": "heteroscedasticity detected: the residual variance depends on the features",
+    "white": (
+        "heteroscedasticity detected (variance depends on the features, their squares or products)"
+    ),
+}
 
-def lm_and_f(ssr: float, ctss: float, n: int, rank: int) -> tuple[float, float, int, int] | str:
-    """``n R²`` and the overall F of an auxiliary regression with a constant.
 
-    Returns ``(lm, F, df_model, df_resid)``, or the reason it is undefined.
-    """
-    df_model, df_resid = rank - 1, n - rank
+def het_lm(
+    key: str, ssr: float, ctss: float, n: int, rank: int, df: int | None, alpha: float
+) -> TestResult:
+    """A heteroscedasticity LM test, ``n R²`` of an auxiliary regression (with a constant)
+    of the squared residuals ~ chi²(df) (``None``: its regressors but the constant), its
+    overall F form in ``extra``: Koenker's studentized Breusch-Pagan (statsmodels'
+    ``het_breuschpagan``, ``df`` the number of features) or White's test (``het_white``:
+    squares and cross products)."""
+    dfm, dfr = rank - 1, n - rank
     if ctss <= 0:
-        return "the auxiliary regression's dependent variable is constant"
-    if df_resid < 1:
-        return f"the auxiliary regression has {rank} parameters and needs more than {rank} samples (got {n})"
-    if df_model < 1:
-        return "the auxiliary regression has no regressor besides the constant"
-    r2 = 1.0 - ssr / ctss
+        return skipped(key, "the auxiliary regression's dependent variable is constant")
+    if dfr < 1:
+        return skipped(
+            key,
+            f"the auxiliary regression has {rank} parameters and needs more than {rank} samples (got {n})",
+        )  # fmt: skip
+    if dfm < 1:
+        return skipped(key, "the auxiliary regression has no regressor besides the constant")
     if ssr <= 0:
-        return "the auxiliary regression fits exactly (R² = 1)"
-    f = ((ctss - ssr) / df_model) / (ssr / df_resid)
-    return n * r2, f, df_model, df_resid
-
-
-def _lm_test(
-    key: str, ssr: float, ctss: float, n: int, rank: int, df: int | None,
-    alpha: float, failed: str,
-) -> TestResult:  # fmt: skip
-    """A heteroscedasticity LM test, ``n R²`` of an auxiliary regression of the squared
-    residuals ~ chi²(df) (``None``: its regressors but the constant); the F form in ``extra``."""
-    name, what = TESTS[key]
-    got = lm_and_f(ssr, ctss, n, rank)
-    if isinstance(got, str):
-        return not_applicable(key, name, what, got)
-    lm, f, dfm, dfr = got
+        return skipped(key, "the auxiliary regression fits exactly (R² = 1)")
+    lm = n * (1.0 - ssr / ctss)
+    f = ((ctss - ssr) / dfm) / (ssr / dfr)
     df = dfm if df is None else df
     p = float(stats.chi2.sf(lm, df))
     extra = {"f_statistic": f, "f_p_value": float(stats.f.sf(f, dfm, dfr)), "f_df": [dfm, dfr]}
     return _decide(
-        key, name, what, lm, p, (float(df),), alpha, failed, HETERO_REMEDY,
+        key, lm, p, (float(df),), alpha, LM_FAILED[key], HETERO_REMEDY,
         "no evidence of heteroscedasticity", extra,
-    )  # fmt: skip
-
-
-def breusch_pagan(
-    ssr: float, ctss: float, n: int, rank: int, n_features: int, alpha: float
-) -> TestResult:
-    """Koenker's studentized Breusch-Pagan test (statsmodels' ``het_breuschpagan``)."""
-    return _lm_test(
-        "breusch_pagan", ssr, ctss, n, rank, n_features, alpha,
-        "heteroscedasticity detected: the residual variance depends on the features",
-    )  # fmt: skip
-
-
-def white(ssr: float, ctss: float, n: int, rank: int, alpha: float) -> TestResult:
-    """White's test (statsmodels' ``het_white``): squares and cross products."""
-    return _lm_test(
-        "white", ssr, ctss, n, rank, None, alpha,
-        "heteroscedasticity detected (variance depends on the features, their squares or products)",
     )  # fmt: skip
 
 
@@ -202,10 +171,8 @@ def goldfeld_quandt(
     order (``F(df₁, df₂)``); the two agree when the halves are the same size (even n, no
     drop) and for ``alternative="two-sided"``.
     """
-    key = "goldfeld_quandt"
-    name, what = TESTS[key]
     if ssr1 <= 0:
-        return not_applicable(key, name, what, "the first half is fitted exactly (zero residuals)")
+        return skipped("goldfeld_quandt", "the first half is fitted exactly (zero residuals)")
     f = (ssr2 / df2) / (ssr1 / df1)
     if alternative == "increasing":
         p = float(stats.f.sf(f, df2, df1))
@@ -215,7 +182,7 @@ def goldfeld_quandt(
         p = 2.0 * min(float(stats.f.cdf(f, df2, df1)), float(stats.f.sf(f, df2, df1)))
     extra = {"alternative": alternative, "sorted_by": sort_by}
     return _decide(
-        key, name, what, f, p, (float(df2), float(df1)), alpha,
+        "goldfeld_quandt", f, p, (float(df2), float(df1)), alpha,
         f"residual variance differs between the low and high halves by {sort_by}",
         HETERO_REMEDY, "no evidence that the variance changes between the halves", extra,
     )  # fmt: skip
@@ -237,9 +204,8 @@ def skew_kurtosis(
 def jarque_bera(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
     """Jarque-Bera (statsmodels' ``jarque_bera``)."""
     jb = n / 6.0 * (skew**2 + 0.25 * (kurt - 3.0) ** 2)
-    p = float(stats.chi2.sf(jb, 2))
     return _decide(
-        "jarque_bera", *TESTS["jarque_bera"], jb, p, (2.0,), alpha,
+        "jarque_bera", jb, float(stats.chi2.sf(jb, 2)), (2.0,), alpha,
         "residuals are not normal (skew / kurtosis)", NORMAL_REMEDY,
         "no evidence against normal residuals", {"skew": skew, "kurtosis": kurt},
     )  # fmt: skip
@@ -284,24 +250,19 @@ OMNIBUS_MIN_N = 8
 def omnibus(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
     """D'Agostino-Pearson omnibus test (``scipy.stats.normaltest``, statsmodels'
     ``omni_normtest``), from the skewness and kurtosis alone."""
-    key = "omnibus"
-    name, what = TESTS[key]
     if n < OMNIBUS_MIN_N:
-        return not_applicable(key, name, what, f"needs at least {OMNIBUS_MIN_N} samples (got {n})")
+        return skipped("omnibus", f"needs at least {OMNIBUS_MIN_N} samples (got {n})")
     zk = _kurtosis_z(kurt, float(n))
     if zk is None:
-        return not_applicable(
-            key, name, what, "the kurtosis transform is undefined here (division by zero)"
-        )
+        return skipped("omnibus", "the kurtosis transform is undefined here (division by zero)")
     zs = _skew_z(skew, float(n))
     k2 = zs * zs + zk * zk
-    p = float(stats.chi2.sf(k2, 2))
     extra: dict[str, Any] = {"skew_z": zs, "kurtosis_z": zk}
     if n < 20:
         extra["note"] = f"the kurtosis part is approximate with fewer than 20 samples (n = {n})"
     return _decide(
-        key, name, what, k2, p, (2.0,), alpha, "residuals are not normal", NORMAL_REMEDY,
-        "no evidence against normal residuals", extra,
+        "omnibus", k2, float(stats.chi2.sf(k2, 2)), (2.0,), alpha, "residuals are not normal",
+        NORMAL_REMEDY, "no evidence against normal residuals", extra,
     )  # fmt: skip
 
 
@@ -309,22 +270,16 @@ def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
     """Shapiro-Wilk (``scipy.stats.shapiro``; needs the residuals on the host), on the
     residuals over their largest magnitude: W is scale-free, scipy's test for data of
     "range zero" is not (residuals of 1e-20 are not constant)."""
-    import warnings
-
-    key = "shapiro_wilk"
-    name, what = TESTS[key]
     n = len(resid_host)
     if n < 3:
-        return not_applicable(key, name, what, f"needs at least 3 samples (got {n})")
+        return skipped("shapiro_wilk", f"needs at least 3 samples (got {n})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         top = float(abs(resid_host).max())
         w, p = stats.shapiro(resid_host / top if top > 0 else resid_host)
-    extra = {}
-    if caught:
-        extra["note"] = "; ".join(str(c.message) for c in caught)
+    extra = {"note": "; ".join(str(c.message) for c in caught)} if caught else {}
     return _decide(
-        key, name, what, float(w), float(p), (float(n),), alpha, "residuals are not normal",
+        "shapiro_wilk", float(w), float(p), (float(n),), alpha, "residuals are not normal",
         NORMAL_REMEDY, "no evidence against normal residuals", extra,
     )  # fmt: skip
 
@@ -335,33 +290,17 @@ def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
 def durbin_watson(dw: float) -> TestResult:
     """Durbin-Watson statistic: a rule of thumb (1.5 <= DW <= 2.5), not a test; it has no
     p-value, and outside the range it flags (``rejected``) what Breusch-Godfrey tests."""
-    rule = "a rule with no p-value: Breusch-Godfrey is the test"
-    if dw < 1.5:
-        rejected, verdict = (
-            True,
-            f"positive autocorrelation possible by the rule of thumb (DW = {dw:.3f} < 1.5; {rule}): {AUTO_REMEDY}.",
-        )
-    elif dw > 2.5:
-        rejected, verdict = (
-            True,
-            f"negative autocorrelation possible by the rule of thumb (DW = {dw:.3f} > 2.5; {rule}): {AUTO_REMEDY}.",
+    rejected = dw < 1.5 or dw > 2.5
+    if rejected:
+        sign, bound = ("positive", "< 1.5") if dw < 1.5 else ("negative", "> 2.5")
+        verdict = (
+            f"{sign} autocorrelation possible by the rule of thumb (DW = {dw:.3f} {bound}; a "
+            f"rule with no p-value: Breusch-Godfrey is the test): {AUTO_REMEDY}."
         )
     else:
-        rejected, verdict = (
-            False,
-            f"no sign of first-order autocorrelation (DW = {dw:.3f}, near 2).",
-        )
+        verdict = f"no sign of first-order autocorrelation (DW = {dw:.3f}, near 2)."
     return TestResult(
-        "durbin_watson",
-        "Durbin-Watson",
-        "independence",
-        dw,
-        None,
-        None,
-        True,
-        verdict,
-        "",
-        rejected,
+        "durbin_watson", *TESTS["durbin_watson"], dw, None, None, True, verdict, "", rejected
     )
 
 
@@ -369,23 +308,20 @@ def breusch_godfrey(
     ssr_u: float, ctss: float, rank_u: int, ssr_r: float, n: int, nlags: int, alpha: float
 ) -> TestResult:
     """Breusch-Godfrey LM test (statsmodels' ``acorr_breusch_godfrey``)."""
-    key = "breusch_godfrey"
-    name, what = TESTS[key]
     df_resid = n - rank_u
     if ctss <= 0 or ssr_u <= 0:
-        return not_applicable(key, name, what, "the residuals are fitted exactly by their lags")
+        return skipped("breusch_godfrey", "the residuals are fitted exactly by their lags")
     if df_resid < 1:
-        return not_applicable(
-            key, name, what,
+        return skipped(
+            "breusch_godfrey",
             f"the auxiliary regression has {rank_u} parameters and needs more than {rank_u} samples (got {n})",
         )  # fmt: skip
     lm = n * (1.0 - ssr_u / ctss)
-    p = float(stats.chi2.sf(lm, nlags))
     f = ((ssr_r - ssr_u) / nlags) / (ssr_u / df_resid)
     extra = {"nlags": nlags, "f_statistic": f, "f_p_value": float(stats.f.sf(f, nlags, df_resid)),
              "f_df": [nlags, df_resid]}  # fmt: skip
     return _decide(
-        key, name, what, lm, p, (float(nlags),), alpha,
+        "breusch_godfrey", lm, float(stats.chi2.sf(lm, nlags)), (float(nlags),), alpha,
         f"residuals are autocorrelated (up to lag {nlags})", AUTO_REMEDY,
         "no evidence of autocorrelation", extra,
     )  # fmt: skip
@@ -396,28 +332,18 @@ def breusch_godfrey(
 
 def reset(ssr_u: float, rank_u: int, ssr_r: float, n: int, q: int, alpha: float) -> TestResult:
     """Ramsey's RESET, F form (statsmodels' ``linear_reset(use_f=True)``); the Wald chi²
-    form (``use_f=False``) is in ``extra``."""
-    key = "reset"
-    name, what = TESTS[key]
-    df_resid = n - rank_u
-    if df_resid < 1:
-        return not_applicable(
-            key,
-            name,
-            what,
-            f"the augmented regression has {rank_u} parameters and needs more than {rank_u} samples (got {n})",
-        )
+    form (``use_f=False``) is in ``extra``. The caller has checked ``n > rank_u``."""
     if ssr_u <= 0:
-        return not_applicable(key, name, what, "the augmented regression fits exactly")
+        return skipped("reset", "the augmented regression fits exactly")
+    df_resid = n - rank_u
     f = ((ssr_r - ssr_u) / q) / (ssr_u / df_resid)
-    p = float(stats.f.sf(f, q, df_resid))
     extra = {
         "powers": q + 1,
         "chi2_statistic": q * f,
         "chi2_p_value": float(stats.chi2.sf(q * f, q)),
     }
     return _decide(
-        key, name, what, f, p, (float(q), float(df_resid)), alpha,
+        "reset", f, float(stats.f.sf(f, q, df_resid)), (float(q), float(df_resid)), alpha,
         "the linear form is misspecified (powers of the fitted values add explanatory power)",
         FORM_REMEDY, "no evidence of a misspecified functional form", extra,
     )  # fmt: skip

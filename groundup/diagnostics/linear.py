@@ -27,6 +27,11 @@ __all__ = ["linear_report"]
 WHITE_MAX_TERMS = 2000  # White's regressors: d + d (d + 1) / 2
 
 
+def host(a: Any) -> np.ndarray:
+    """An array of any library as a float64 NumPy array (a copy: writable)."""
+    return to_numpy(a).astype(np.float64)
+
+
 def _on(be: Backend, a: Any, dtype: Any) -> Array:
     """A model attribute (``coef_``, ``intercept_``) as an array of ``be`` in ``dtype``."""
     arr = a if backends.same_place(backends.from_array(a), be) else be.asarray(to_numpy(a))
@@ -43,12 +48,18 @@ def _target(y: Any, be: Backend, dtype: Any) -> Array:
         if yh.dtype.kind not in "biuf":
             msg = f"y has dtype {yh.dtype}, which is not numeric; pass real-valued y."
             raise ValueError(msg)
-        yd = be.asarray(yh.astype(np.float64))
-    else:
-        yd = be.xp.reshape(_on(be, y, dtype), (-1,))
-    yd = be.xp.astype(yd, dtype)
+        y = yh.astype(np.float64)
+    yd = be.xp.reshape(_on(be, y, dtype), (-1,))
     check_finite(yd, "y", be)
     return yd
+
+
+def vif_by_name(design: K.Design, names: list[str], xp: Any) -> dict[str, float | None]:
+    """The VIF of each feature (``None`` for a constant one) of a design with an intercept."""
+    vif = host(K.vif(design, xp=xp))
+    return {
+        name: None if bool(design.constant[i]) else float(vif[i]) for i, name in enumerate(names)
+    }
 
 
 def _check_design(design: K.Design, names: list[str], xp: Any) -> None:
@@ -89,7 +100,7 @@ def linear_report(
     scaled = bool(xp.any(ex != 0)) or bool(ey != 0)
     if scaled:
         X, y = X * 2.0**-ex, y * 2.0**-ey
-    n, d = X.shape
+    n = X.shape[0]
     dt = X.dtype
     eps = float(xp.finfo(dt).eps)
     fit_intercept = bool(getattr(model, "fit_intercept", True))
@@ -104,10 +115,8 @@ def linear_report(
         )
         raise ValueError(msg)
     coef = _on(be, model.coef_, dt)
-    if fit_intercept:
-        intercept = _on(be, model.intercept_, dt)
-    else:
-        intercept = xp.zeros((), dtype=dt, device=_device(X))
+    zero = xp.zeros((), dtype=dt, device=_device(X))
+    intercept = _on(be, model.intercept_, dt) if fit_intercept else zero
     if not bool(xp.all(xp.isfinite(coef))) or not bool(xp.isfinite(intercept)):
         msg = (
             "The model's coef_ or intercept_ is not finite: there is nothing to diagnose. "
@@ -142,10 +151,10 @@ def linear_report(
         w = K.hc_weights(resid, leverage, cov_type, df_resid, xp=xp)
         cov = K.sandwich(design, w, xp=xp)
     use_t = opts["use_t"] if opts["use_t"] is not None else cov_type == "nonrobust"
-    params_h = to_numpy(params).astype(np.float64)
-    cov_h = to_numpy(cov).astype(np.float64)
+    params_h = host(params)
+    cov_h = host(cov)
     bse = np.sqrt(np.clip(np.diag(cov_h), 0.0, None))
-    table = _coef_table(params_h, bse, use_t, df_resid, opts["alpha"])
+    table = coef_table(params_h, bse, use_t, df_resid, opts["alpha"])
     ols_gap = _ols_gap(design, y, params_h, bse, ssr, ssr_ols, eps, model, notes, xp)
 
     # fit statistics
@@ -157,7 +166,7 @@ def linear_report(
     else:
         fstat = float(K.wald_slopes(params, cov, intercept=fit_intercept, xp=xp)) / df_model
     llf = -n / 2.0 * math.log(2 * math.pi) - n / 2.0 * math.log(ssr / n) - n / 2.0
-    sv = to_numpy(K.singular_values(X, intercept=fit_intercept, xp=xp)).astype(np.float64)
+    sv = host(K.singular_values(X, intercept=fit_intercept, xp=xp))
     eig_min = float(sv[-1] ** 2)
     cond = float(np.sqrt(sv[0] ** 2 / eig_min)) if eig_min > 0 else math.inf
     fit = {
@@ -185,30 +194,19 @@ def linear_report(
     # influence and collinearity (on the device)
     with np.errstate(divide="ignore", invalid="ignore"):  # leverage 1: explained below
         infl = K.influence(resid, leverage, ssr, df_resid, p, xp=xp)
+    influence = {"fitted": fitted, "residual": resid, **infl}
     if df_resid < 2:
         notes.append(
             "Externally studentized residuals and DFFITS need n_samples >= n_params + 2 "
             f"(got {n} for {p}): they are NaN."
         )
-    h_max = float(xp.max(leverage))
-    if h_max >= 1.0 - 1e3 * eps:
+    if float(xp.max(leverage)) >= 1.0 - 1e3 * eps:
         notes.append(
             "Some observations have leverage 1 (each alone determines a parameter): their "
             "studentized residuals, Cook's distance and DFFITS are not defined (inf/NaN)."
         )
-    vif_design = design if fit_intercept else K.decompose(X, intercept=True, xp=xp)
-    vif = to_numpy(K.vif(vif_design, xp=xp)).astype(np.float64)
-    vif_map = {
-        names[i]: (None if bool(vif_design.constant[i]) else float(vif[i])) for i in range(d)
-    }
 
     tests = _linear_tests(X, y, design, resid, fitted, ssr_ols, be, names, opts)
-    influence = {
-        "fitted": fitted, "residual": resid, "leverage": infl.leverage,
-        "studentized_internal": infl.studentized_internal,
-        "studentized_external": infl.studentized_external,
-        "cooks_distance": infl.cooks_distance, "dffits": infl.dffits,
-    }  # fmt: skip
     if scaled:
         _data_units(table, cov_h, fit, influence, to_numpy(ex), float(ey), fit_intercept, notes)
     return DiagnosticReport(
@@ -221,7 +219,9 @@ def linear_report(
         stat_label="t" if use_t else "z",
         fit=fit,
         tests=tests,
-        vif=vif_map,
+        vif=vif_by_name(
+            design if fit_intercept else K.decompose(X, intercept=True, xp=xp), names, xp
+        ),
         influence=influence,
         notes=notes,
         alpha=opts["alpha"],
@@ -277,7 +277,7 @@ def _method_label(model: Any) -> str:
     return type(model).__name__
 
 
-def _coef_table(
+def coef_table(
     params: np.ndarray, bse: np.ndarray, use_t: bool, df_resid: int, alpha: float
 ) -> dict[str, np.ndarray]:
     dist = stats.t(df_resid) if use_t else stats.norm()
@@ -297,7 +297,7 @@ def _ols_gap(
 ) -> dict[str, float]:  # fmt: skip
     """How far the model's coefficients are from the least-squares optimum of these data."""
     c, b0 = K.least_squares(design, y, xp=xp)
-    c = to_numpy(c).astype(np.float64)
+    c = host(c)
     ols = np.concatenate([[float(b0)], c]) if design.intercept else c
     excess = (ssr - ssr_ols) / ssr_ols if ssr_ols > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -328,8 +328,8 @@ def _linear_tests(
     # homoscedasticity
     e2 = resid * resid
     bp = K.aux_regression(X, e2, xp=xp)
-    out["breusch_pagan"] = T.breusch_pagan(
-        float(bp.ssr), float(bp.centered_tss), n, bp.rank, d, alpha
+    out["breusch_pagan"] = T.het_lm(
+        "breusch_pagan", float(bp.ssr), float(bp.centered_tss), n, bp.rank, d, alpha
     )
     n_white = d + d * (d + 1) // 2
     if n <= n_white + 1:
@@ -347,20 +347,21 @@ def _linear_tests(
     else:
         wt = K.white_terms(X - design.mean if fi else X - xp.mean(X, axis=0), xp=xp)
         wf = K.aux_regression(wt, e2, xp=xp)
-        out["white"] = T.white(float(wf.ssr), float(wf.centered_tss), n, wf.rank, alpha)
+        out["white"] = T.het_lm(
+            "white", float(wf.ssr), float(wf.centered_tss), n, wf.rank, None, alpha
+        )
     out["goldfeld_quandt"] = _goldfeld_quandt(X, y, fitted, fi, p, names, opts, xp)
 
     # normality
-    mom = K.residual_moments(resid, xp=xp)
-    eps = float(xp.finfo(X.dtype).eps)
-    sk = T.skew_kurtosis(float(mom.m2), float(mom.m3), float(mom.m4), float(mom.mean), eps)
+    mean, m2, m3, m4 = (float(m) for m in K.residual_moments(resid, xp=xp))
+    sk = T.skew_kurtosis(m2, m3, m4, mean, float(xp.finfo(X.dtype).eps))
     if sk is None:
         for key in ("jarque_bera", "omnibus"):
             out[key] = T.skipped(key, "the residuals have zero variance")
     else:
         out["jarque_bera"] = T.jarque_bera(*sk, n, alpha)
         out["omnibus"] = T.omnibus(*sk, n, alpha)
-    out["shapiro_wilk"] = T.shapiro_wilk(to_numpy(resid).astype(np.float64), alpha)
+    out["shapiro_wilk"] = T.shapiro_wilk(host(resid), alpha)
 
     # independence
     out["durbin_watson"] = T.durbin_watson(float(K.durbin_watson(resid, xp=xp)))
@@ -406,7 +407,6 @@ def _linear_tests(
 def _goldfeld_quandt(
     X: Array, y: Array, fitted: Array, fi: bool, p: int, names: list[str], opts: dict, xp: Any
 ) -> T.TestResult:
-    key, name, what = "goldfeld_quandt", "Goldfeld-Quandt", "homoscedasticity"
     n = X.shape[0]
     sort = opts["gq_sort"]
     if sort is None:
@@ -431,15 +431,13 @@ def _goldfeld_quandt(
     start2 = split if drop is None else split + (int(n * drop) if 0 < drop < 1 else int(drop))
     n1, n2 = split, n - start2
     if min(n1, n2) <= p:
-        return T.not_applicable(
-            key, name, what,
+        return T.skipped(
+            "goldfeld_quandt",
             f"each half needs more than {p} samples (the number of parameters); the halves "
             f"have {n1} and {n2} of n = {n}",
         )  # fmt: skip
     first = K.aux_regression(X[:split, :], y[:split], intercept=fi, xp=xp)
     second = K.aux_regression(X[start2:, :], y[start2:], intercept=fi, xp=xp)
-    if first.df_resid < 1 or second.df_resid < 1:
-        return T.not_applicable(key, name, what, "a half has no residual degree of freedom")
     return T.goldfeld_quandt(
         float(first.ssr), first.df_resid, float(second.ssr), second.df_resid,
         opts["gq_alternative"], label, opts["alpha"],

@@ -12,7 +12,7 @@ from scipy import stats
 
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
-from groundup.diagnostics.linear import SCALED_NOTE, table_units
+from groundup.diagnostics.linear import SCALED_NOTE, coef_table, host, table_units, vif_by_name
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 from groundup.kernels.closed_form import range_exponents
@@ -52,14 +52,14 @@ def logit_report(
     n, d = X.shape
     dt = X.dtype
     y01 = _labels01(model, y)
-    coef = np.asarray(to_numpy(model.coef_), dtype=np.float64)
+    coef = host(model.coef_)
     if coef.shape != (1, d):
         msg = f"coef_ has shape {coef.shape}; a binary logistic model has coef_ of shape (1, {d})."
         raise ValueError(msg)
     fi = bool(getattr(model, "fit_intercept", True))
     params_h = coef[0]
     if fi:
-        b0 = np.asarray(to_numpy(model.intercept_), dtype=np.float64).reshape(-1)[0]
+        b0 = host(model.intercept_).reshape(-1)[0]
         params_h = np.concatenate([[b0], params_h])
     p = params_h.shape[0]
     if n <= p:
@@ -68,40 +68,30 @@ def logit_report(
     # Columns whose squares would leave the dtype's range, times powers of two (exact;
     # the coefficients in their units, undone on the table below).
     zeros = xp.zeros((n,), dtype=dt, device=_device(X))
-    ex = np.asarray(to_numpy(range_exponents(X, zeros, xp=xp)[0]), dtype=np.float64)
+    ex = host(range_exponents(X, zeros, xp=xp)[0])
     k = np.concatenate([[0.0], ex]) if fi else ex
     if ex.any():
         X = X * be.asarray(np.ldexp(1.0, -ex.astype(int)), dtype=dt)
         params_h = np.ldexp(params_h, k.astype(int))
-    Z = X
-    if fi:
-        ones = xp.ones((n, 1), dtype=dt, device=_device(X))
-        Z = xp.concat([ones, X], axis=1)
-    info = K.logit_information(Z, be.asarray(y01, dtype=dt), be.asarray(params_h, dtype=dt), xp=xp)
-    if info.rank < p:
+    Z = xp.concat([xp.ones((n, 1), dtype=dt, device=_device(X)), X], axis=1) if fi else X
+    y_d, params_d = be.asarray(y01, dtype=dt), be.asarray(params_h, dtype=dt)
+    cov, llf, step, rank = K.logit_information(Z, y_d, params_d, xp=xp)
+    if rank < p:
         msg = (
             "The information matrix ZᵀWZ is singular: the classes are (quasi-)perfectly "
             "separated (fitted probabilities 0 or 1) or features are collinear, so Wald "
             "standard errors are not defined. Drop collinear features or add a penalty."
         )
         raise ValueError(msg)
-    cov = np.asarray(to_numpy(info.cov), dtype=np.float64)
+    cov = host(cov)
     bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = params_h / bse
-    q = stats.norm.ppf(1.0 - alpha / 2.0)
-    table = {
-        "coef": params_h, "std_err": bse, "statistic": z,
-        "p_value": 2.0 * stats.norm.sf(np.abs(z)), "ci_low": params_h - q * bse,
-        "ci_high": params_h + q * bse,
-    }  # fmt: skip
-    llf = float(info.loglike)
+    table = coef_table(params_h, bse, False, n - p, alpha)
+    llf = float(llf)
     ybar = float(y01.mean())
     llnull = n * (ybar * math.log(ybar) + (1.0 - ybar) * math.log(1.0 - ybar))
     df_model = p - 1
     llr = 2.0 * (llf - llnull)
-    step = np.asarray(to_numpy(info.step), dtype=np.float64)
-    gap = float(np.max(np.abs(step) / bse))
+    gap = float(np.max(np.abs(host(step)) / bse))
     notes = []
     if gap > MLE_GAP_SE:
         notes.append(
@@ -126,8 +116,6 @@ def logit_report(
         "bic": -2.0 * llf + math.log(n) * p, "at_mle": gap <= MLE_GAP_SE,
         "max_coef_gap_in_se": gap,
     }  # fmt: skip
-    design = K.decompose(X, intercept=True, xp=xp)
-    vif = np.asarray(to_numpy(K.vif(design, xp=xp)), dtype=np.float64)
     method = getattr(model, "method", None)
     return DiagnosticReport(
         kind="logistic",
@@ -139,7 +127,7 @@ def logit_report(
         stat_label="z",
         fit=fit,
         tests={},
-        vif={names[i]: (None if bool(design.constant[i]) else float(vif[i])) for i in range(d)},
+        vif=vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
         influence={},
         notes=notes,
         alpha=alpha,

@@ -22,12 +22,7 @@ def _fmt(v: Any, spec: str = "#.4g") -> str:
         return "n/a"
     if isinstance(v, bool | str | np.str_ | int | np.integer):
         return str(v)
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return format(v, spec)
+    return format(float(v), spec)  # nan, inf and -inf as such
 
 
 def _forg(v: Any, prec: int = 3) -> str:
@@ -200,7 +195,7 @@ class DiagnosticReport:
         lines.append(self._notes_block(words))
         return "\n".join(s for s in lines if s)
 
-    def _pairs(self) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    def _header(self) -> str:
         f = self.fit
         left = [
             ("Dep. Variable:", self.target),
@@ -235,14 +230,11 @@ class DiagnosticReport:
                 ("BIC:", _fmt(f["bic"])),
                 ("Converged (MLE):", "yes" if f["at_mle"] else "no"),
             ]
-        return list(zip(left, right, strict=True))
-
-    def _header(self) -> str:
         title = "OLS Regression Results" if self.kind == "linear" else "Logit Regression Results"
         rule = "=" * WIDTH
         rows = [f"groundup diagnose: {title}".center(WIDTH), rule]
         half = WIDTH // 2
-        for (ll, lv), (rl, rv) in self._pairs():
+        for (ll, lv), (rl, rv) in zip(left, right, strict=True):
             lv = lv if len(lv) <= half - 20 else lv[: half - 23] + "..."
             rows.append(f"{ll:<19}{lv:>{half - 20}} " + f"{rl:<22}{rv:>{WIDTH - half - 22}}")
         rows.append(rule)
@@ -276,9 +268,8 @@ class DiagnosticReport:
         for t in self.tests.values():
             df = "" if t.df is None else ", ".join(f"{d:g}" for d in t.df)
             rule = t.applicable and t.p_value is None  # a rule of thumb (Durbin-Watson)
-            result = "n/a" if not t.applicable else ("ok" if not t.rejected else "flagged")
-            if t.applicable and t.rejected and not rule:
-                result = "REJECTED"
+            result = "n/a" if not t.applicable else "flagged" if rule else "REJECTED"
+            result = "ok" if t.applicable and not t.rejected else result
             p = "(rule)" if rule else _fmt(t.p_value, ".3g")
             rows.append(f"{t.name:<30}{_fmt(t.statistic):>12}{df:>12}{p:>12}  {result}")
         rows.append("-" * WIDTH)

@@ -1,11 +1,6 @@
 """``gu.diagnose``: the public entry. It checks the options, the model and ``y``, moves ``X``
 to the model's backend and device, and hands over to the linear or the logistic report.
 
->>> import groundup as gu
->>> model = gu.LinearRegression().fit(X, y)                       # doctest: +SKIP
->>> report = gu.diagnose(model, X, y)                             # doctest: +SKIP
->>> print(report.summary())                                       # doctest: +SKIP
-
 The matrix work (one SVD of the centred design, auxiliary regressions, influence) runs in
 :mod:`groundup.kernels.diagnostics` on the model's device; sums of squares, ranks and
 moments come to the host as Python floats for their distributions (``scipy.stats``). The
@@ -23,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup._validation import prepare_predict
-from groundup.backends import Backend
 from groundup.diagnostics.linear import linear_report
 from groundup.diagnostics.logistic import logit_report
 from groundup.diagnostics.report import DiagnosticReport
@@ -103,12 +97,6 @@ def _model_kind(model: Any) -> str:
     return "linear"
 
 
-def _model_backend(model: Any) -> Backend:
-    if hasattr(model, "backend_") and hasattr(model, "_model_backend"):
-        return model._model_backend()
-    return backends.from_array(model.coef_)
-
-
 def _feature_names(model: Any, X: Any, d: int) -> list[str]:
     names = getattr(model, "feature_names_in_", None)
     if names is None and hasattr(X, "columns"):
@@ -116,11 +104,6 @@ def _feature_names(model: Any, X: Any, d: int) -> list[str]:
     if names is None or len(names) != d:
         return [f"x{i + 1}" for i in range(d)]
     return [str(c) for c in names]
-
-
-def _target_name(y: Any) -> str:
-    name = getattr(y, "name", None)
-    return str(name) if isinstance(name, str) and name else "y"
 
 
 def _check_target_shape(y: Any, n: int, what: str) -> None:
@@ -213,10 +196,14 @@ def diagnose(
         alpha, cov_type, use_t, bg_nlags, reset_power, gq_drop, gq_alternative
     )
     kind = _model_kind(model)
-    be = _model_backend(model)
+    if hasattr(model, "backend_") and hasattr(model, "_model_backend"):
+        be = model._model_backend()
+    else:
+        be = backends.from_array(model.coef_)
     Xd, _ = prepare_predict(model, X, be)
     names = _feature_names(model, X, Xd.shape[1])
-    target = _target_name(y)
+    target = getattr(y, "name", None)
+    target = target if isinstance(target, str) and target else "y"
     if kind == "logistic":
         if cov_type != "nonrobust":
             msg = f"cov_type={cov_type!r} applies to linear models; logistic inference is 'nonrobust'."

@@ -11,12 +11,7 @@ from __future__ import annotations
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-
-
-def _weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
-    if sample_weight is None:
-        return xp.mean(v)
-    return xp.sum(v * sample_weight) / xp.sum(sample_weight)
+from groundup.kernels.metrics import weighted_mean
 
 
 def accuracy(
@@ -24,7 +19,7 @@ def accuracy(
 ) -> Array:
     """Share of exact matches (``sklearn.metrics.accuracy_score``), a float 0-d array."""
     dtype = sample_weight.dtype if sample_weight is not None else _float(y_true, xp=xp)
-    return _weighted_mean(xp.astype(y_true == y_pred, dtype), sample_weight, xp=xp)
+    return weighted_mean(xp.astype(y_true == y_pred, dtype), sample_weight, xp=xp)
 
 
 def _float(a: Array, /, *, xp: Namespace) -> object:
@@ -82,22 +77,14 @@ def precision_recall_f1(
 def log_loss(
     y_true: Array, proba: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
-    """Mean ``-log p[i, y_i]`` with ``p`` clipped to [eps, 1 - eps] (scikit-learn's rule).
-
-    Parameters
-    ----------
-    y_true : array of shape (n_samples,)
-        Class codes.
-    proba : array of shape (n_samples, n_classes)
-    sample_weight : array of shape (n_samples,), optional
-    xp : namespace
-    """
+    """Mean ``-log p[i, y_i]`` of the class codes ``y_true`` and ``proba`` (n_samples,
+    n_classes), ``p`` clipped to [eps, 1 - eps] (scikit-learn's rule)."""
     eps = float(xp.finfo(proba.dtype).eps)
     P = xp.clip(proba, min=eps, max=1.0 - eps)
     classes = xp.arange(proba.shape[1], dtype=y_true.dtype, device=_device(y_true))
     Y = xp.astype(xp.reshape(y_true, (-1, 1)) == classes, proba.dtype)
     loss = -xp.sum(Y * xp.log(P), axis=1)
-    return _weighted_mean(loss, sample_weight, xp=xp)
+    return weighted_mean(loss, sample_weight, xp=xp)
 
 
 def roc_auc(
@@ -108,16 +95,8 @@ def roc_auc(
     The Mann-Whitney form: the (weighted) probability that a positive scores above a
     negative, ties counting one half, which equals the trapezoidal area under the ROC
     curve. Sorting the negatives once and two ``searchsorted`` calls count, for every
-    positive, the weight of the negatives below it and tied with it.
-
-    Parameters
-    ----------
-    positive : array of shape (n_samples,), bool
-        True for the positive class.
-    score : array of shape (n_samples,)
-        Higher means more likely positive.
-    sample_weight : array of shape (n_samples,), optional
-    xp : namespace
+    positive, the weight of the negatives below it and tied with it. ``positive`` is a
+    bool mask; a higher ``score`` means more likely positive.
     """
     dtype = score.dtype
     w = xp.ones_like(score) if sample_weight is None else xp.astype(sample_weight, dtype)

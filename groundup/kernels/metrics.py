@@ -9,7 +9,8 @@ from __future__ import annotations
 from groundup._typing import Array, Namespace
 
 
-def _weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
+def weighted_mean(v: Array, sample_weight: Array | None, *, xp: Namespace) -> Array:
+    """The mean of ``v``, weighted by ``sample_weight`` when given."""
     if sample_weight is None:
         return xp.mean(v)
     return xp.sum(v * sample_weight) / xp.sum(sample_weight)
@@ -19,7 +20,7 @@ def mse(
     y_true: Array, y_pred: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
     """Mean squared error."""
-    return _weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
+    return weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
 
 
 def rmse(
@@ -33,7 +34,7 @@ def mae(
     y_true: Array, y_pred: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
     """Mean absolute error."""
-    return _weighted_mean(xp.abs(y_true - y_pred), sample_weight, xp=xp)
+    return weighted_mean(xp.abs(y_true - y_pred), sample_weight, xp=xp)
 
 
 def median_ae(y_true: Array, y_pred: Array, /, *, xp: Namespace) -> Array:
@@ -54,38 +55,11 @@ def r2(
     A constant ``y_true`` gives 1.0 for a perfect prediction and 0.0 otherwise, as
     scikit-learn does with ``force_finite=True``.
     """
-    ss_res = _weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
-    mean = _weighted_mean(y_true, sample_weight, xp=xp)
-    ss_tot = _weighted_mean((y_true - mean) ** 2, sample_weight, xp=xp)
+    ss_res = weighted_mean((y_true - y_pred) ** 2, sample_weight, xp=xp)
+    mean = weighted_mean(y_true, sample_weight, xp=xp)
+    ss_tot = weighted_mean((y_true - mean) ** 2, sample_weight, xp=xp)
     zero = ss_tot == 0
     safe = xp.where(zero, xp.ones_like(ss_tot), ss_tot)
     out = 1.0 - ss_res / safe
     perfect = xp.where(ss_res == 0, xp.ones_like(out), xp.zeros_like(out))
     return xp.where(zero, perfect, out)
-
-
-def adjusted_r2(
-    y_true: Array,
-    y_pred: Array,
-    /,
-    *,
-    n_features: int,
-    sample_weight: Array | None = None,
-    xp: Namespace,
-) -> Array:
-    """Adjusted R²: ``1 - (1 - R²) (n - 1) / (n - p - 1)`` with ``p = n_features``.
-
-    Raises
-    ------
-    ValueError
-        When ``n_samples <= n_features + 1`` (the correction is undefined).
-    """
-    n = y_true.shape[0]
-    if n - n_features - 1 <= 0:
-        msg = (
-            f"adjusted_r2 needs n_samples > n_features + 1, got n_samples={n} and "
-            f"n_features={n_features}; use r2 or more samples."
-        )
-        raise ValueError(msg)
-    r = r2(y_true, y_pred, sample_weight=sample_weight, xp=xp)
-    return 1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1)
