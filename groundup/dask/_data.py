@@ -152,14 +152,10 @@ def check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
 
 
 # -- shared by the fits: per-chunk helpers, bad input --------------------------------------
-def take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
-    return None if a is None else xp.take(a, idx, axis=0)
-
-
 def keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
     """The rows of one chunk's ``arrays`` where the boolean ``flags`` (n,) hold."""
     idx = xp.nonzero(flags)[0]
-    return tuple(take_rows(a, idx, xp) for a in arrays)
+    return tuple(None if a is None else xp.take(a, idx, axis=0) for a in arrays)
 
 
 def add_pairs(a: tuple, b: tuple) -> tuple:
@@ -280,12 +276,9 @@ class LazyModel:
         be = dask_backend()
         pred = self.apply(X, lengths=True)
         yd = rows_of(be, y, pred, "y", pred.dtype)
-        swd = (
-            None
-            if sample_weight is None
-            else rows_of(be, sample_weight, pred, "sample_weight", pred.dtype)
-        )
-        return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
+        sw = sample_weight
+        sw = None if sw is None else rows_of(be, sw, pred, "sample_weight", pred.dtype)
+        return float(mk.r2(yd, pred, sample_weight=sw, xp=be.xp))
 
     def hits(
         self,

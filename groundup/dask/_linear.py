@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -48,18 +47,6 @@ from groundup.kernels.losses import SquaredLoss
 __all__ = ["DaskPasses", "gather", "stats_objective"]
 
 
-# -- moments ----------------------------------------------------------------------------------
-def _empty_moments(d: int, dtype: Any, centred: bool) -> Moments:
-    z = np.zeros((), dtype=dtype)
-    zx, zxx = np.zeros((d,), dtype=dtype), np.zeros((d, d), dtype=dtype)
-    return Moments(0.0, zx, z, zxx, z, z, centred=centred)
-
-
-def _scaled(m: Moments, c: float) -> Moments:
-    """The moments with every weight multiplied by ``c`` (the means do not change)."""
-    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
-
-
 # -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) -------------------------
 @dataclass
 class _Part:
@@ -72,20 +59,19 @@ class _Part:
     sw_min: float  # smallest sample weight (inf without weights)
 
 
-def _host_moments(m: Moments, cb: Backend) -> Moments:
-    h = cb.to_numpy
-    arrays = (h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
-    return Moments(float(m.n), *arrays, centred=m.centred)
-
-
 def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
+    """One chunk's moments, on the host."""
     cb = backends.from_array(X)
     xp, d = cb.xp, X.shape[1]
-    dtype = cb.to_numpy(X[:0, :]).dtype
     if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        return _empty_moments(d, dtype, fit_intercept)
+        z = np.zeros((), dtype=cb.to_numpy(X[:0, :]).dtype)
+        zx, zxx = np.zeros((d,), dtype=z.dtype), np.zeros((d, d), dtype=z.dtype)
+        return Moments(0.0, zx, z, zxx, z, z, centred=fit_intercept)
     m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
-    return _host_moments(m, cb)
+    h = cb.to_numpy
+    return Moments(
+        float(m.n), *map(h, (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy)), centred=m.centred
+    )
 
 
 def _chunk_part(
@@ -201,30 +187,27 @@ class DaskPasses:
         sums = data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
         return finish_accurate(*sums, offset, m, xp=HOST.xp)
 
-    def _tsqr(self) -> np.ndarray:
+    def _tsqr(self) -> tuple[np.ndarray, np.ndarray]:
+        """``R`` of ``Xc = Q R`` and ``Qᵀ yc`` (with the residual norm: R's last column of
+        ``[Xc, yc]``): least squares on them is least squares on the data."""
+        data, m = self.data, self.m
         if self._r is None:
-            data, m = self.data, self.m
             fn = functools.partial(_centred_block, mean_x=m.mean_x, mean_y=m.mean_y)
-            Z = data.backend.zip_rows(
-                fn, [data.X, data.y, data.sample_weight], columns=data.d + 1, dtype=data.dtype
-            )
+            arrays = [data.X, data.y, data.sample_weight]
+            Z = data.backend.zip_rows(fn, arrays, columns=data.d + 1, dtype=data.dtype)
             self._r = data.backend.qr_r(Z)
-        return self._r
+        return self._r[:, : data.d], self._r[:, data.d]
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column, so least
-        squares on ``[R, Qᵀ yc]`` is least squares on the data (``qr_lstsq``)."""
-        ra, data = self._tsqr(), self.data
-        r, qty = ra[:, : data.d], ra[:, data.d]
-        return qr_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
+        data = self.data
+        return qr_lstsq(*self._tsqr(), ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """The minimum-norm (or ridge) solution from the SVD of R: X's singular values are
-        R's (``svd_lstsq``)."""
-        ra, data = self._tsqr(), self.data
-        r, qty = ra[:, : data.d], ra[:, data.d]
-        rows, dt = data.n, data.dtype
-        return svd_lstsq(r, qty, ridge=ridge, rows=rows, max_rank=max_rank, dtype=dt, xp=HOST.xp)
+        """The minimum-norm (or ridge) solution: X's singular values are R's."""
+        r, qty, data = *self._tsqr(), self.data
+        return svd_lstsq(
+            r, qty, ridge=ridge, rows=data.n, max_rank=max_rank, dtype=data.dtype, xp=HOST.xp
+        )
 
 
 # -- the gradient methods' objectives -------------------------------------------------------
@@ -233,8 +216,11 @@ def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
     early-stopping score), weights normalised to mean 1 as the in-memory fit does."""
     xp = HOST.xp
     obj = SquaredLoss(data.X, data.y, None, use_moments=False, xp=xp)
-    train = part.train
-    obj.stats = train if data.sample_weight is None else _scaled(train, part.rows / train.n)
+    m = part.train
+    if data.sample_weight is not None:  # every weight times c: the means do not change
+        c = part.rows / m.n
+        m = Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
+    obj.stats = m
     obj.val_stats = part.val
     return obj
 

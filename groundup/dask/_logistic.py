@@ -220,7 +220,7 @@ class _DaskPasses:
         take = [None if a is None else a[idx] for a in (self.X, self.y, self.sw)]
         kept = iter(self.backend.persist(*[a for a in take if a is not None]))
         X, y, sw = (None if a is None else next(kept) for a in take)
-        sub = _log_loss(type(self), X, y, sw, None, None, self.fit_intercept, self.n_classes)
+        sub = log_loss(X, y, sw, fit_intercept=self.fit_intercept, n_classes=self.n_classes)
         sub.whole = self
         return sub
 
@@ -233,42 +233,22 @@ class _DaskMultinomialLogLoss(_DaskPasses, lk.MultinomialLogLoss):
     kernel = lk.MultinomialLogLoss
 
 
-def _log_loss(
-    cls: type,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    X_val: Array | None,
-    y_val: Array | None,
-    fit_intercept: bool,
-    n_classes: int,
+def log_loss(
+    X: Array, y: Array, sw: Array | None, *, fit_intercept: bool, n_classes: int, val: bool = False
 ) -> Any:
+    """The kernel's log-loss (Newton's objective) with every pass over X a tree reduction
+    over the chunks; ``y`` holds the targets (``val``: X and y are also the rows of the
+    early-stopping score)."""
     be = dask_backend()
-    y = be.rows_like(y, X)
-    sw = None if sw is None else be.rows_like(sw, X)
-    y_val = None if X_val is None else be.rows_like(y_val, X_val)
-    obj = cls(
-        X,
-        y,
-        sw,
-        X_val=X_val,
-        y_val=y_val,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        xp=HOST.xp,
-    )
+    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
+    y, sw = be.rows_like(y, X), None if sw is None else be.rows_like(sw, X)
+    rows = {"X_val": X, "y_val": y} if val else {}
+    obj = cls(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=HOST.xp, **rows)
     obj.backend = be
     return obj
 
 
 # -- what the estimator asks for ------------------------------------------------------------
-def log_loss(data: DaskData, *, n_classes: int, fit_intercept: bool) -> Any:
-    """The log-loss of every row (Newton's objective): the kernel's objective with every
-    pass over X a tree reduction over the chunks; ``data.y`` holds the targets."""
-    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
-    return _log_loss(cls, data.X, data.y, data.sample_weight, None, None, fit_intercept, n_classes)
-
-
 def chunk_log_loss(
     kernel: type,
     X: Array,
@@ -301,7 +281,6 @@ def training_objective(
     (``None`` without weights).
     """
     be, xp = data.backend, data.backend.xp
-    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
     sw, factor = data.sample_weight, None
     if sw is not None:
         train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
@@ -310,8 +289,9 @@ def training_objective(
         check_weights(0.0, total)  # the early-stopping rows held all the weight
         factor = rows / total
         sw = sw * factor
-    val = (None, None) if mask is None else (data.X, data.y)
-    objective = _log_loss(cls, data.X, data.y, sw, *val, fit_intercept, n_classes)
+    objective = log_loss(
+        data.X, data.y, sw, fit_intercept=fit_intercept, n_classes=n_classes, val=mask is not None
+    )
     objective.held = mask
     return objective, factor
 

@@ -118,7 +118,10 @@ class DaskSource:
         return DaskSource(_logistic.targets(self.data, classes, weights))
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
-        return _logistic.log_loss(self.data, n_classes=n_classes, fit_intercept=fit_intercept)
+        d = self.data
+        return _logistic.log_loss(
+            d.X, d.y, d.sample_weight, fit_intercept=fit_intercept, n_classes=n_classes
+        )
 
     def content_sample(self, fraction: float, *, seed: Any) -> np.ndarray:
         """Rows chosen by their content, about ``fraction`` of them, in one pass (the same

@@ -143,36 +143,22 @@ class StreamProblem:
         certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
-        module's docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
-
-        Returns the engine's result (``W``, ``b`` NumPy; ``n_iter``, ``updates``,
-        ``converged``, ``path``; ``diverged_at`` where the end-of-epoch rule saw it), the
-        loss history and the reference loss (the larger of the start's and the zero
-        model's; ``start_loss`` is not needed: the start's loss costs no pass here).
-
-        An update other than the plain one (``settings.update``: an optimiser, the L1
-        truncation, averaging) carries its state (``state``; ``DescentResult.state``) from
-        chunk to chunk and epoch to epoch, on the host beside ``W`` and ``b``.
-        """
+        module's docstring) from ``W`` (n_features, k), ``b`` (k,) on the host; the update's
+        ``state`` (an optimiser's, the L1 truncation's, the average) goes from chunk to chunk
+        on the host. Returns the engine's result, the loss history and the reference loss
+        (the larger of the start's and the zero model's: ``start_loss`` is not needed)."""
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
             settings, max_iter=1, tol=None, early_stopping=False, record_path=False, chunk=True
         )
         reference = max(self.loss(W, b), self.zero_loss)
-        tol, early = settings.tol, settings.early_stopping
+        tol, early, cut = settings.tol, settings.early_stopping, settings.cut_rates
+        grow = cut and (settings.batch_size > 1 or self.objective.curvature_varies)
         eps = float(np.finfo(self.data.dtype).eps)
-        n = sum(rows)
-        full = settings.batch_size >= n
+        shrink = cut and settings.batch_size < sum(rows)
         rule = StopRule(
-            tol,
-            settings.n_iter_no_change,
-            early,
-            reference,
-            eps=eps,
-            reduce=settings.cut_rates and not full,
-            grow=settings.cut_rates
-            and (settings.batch_size > 1 or self.objective.curvature_varies),
+            tol, settings.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []

@@ -19,7 +19,7 @@ import functools
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from array_api_compat import device as _device
 
@@ -28,9 +28,6 @@ from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.objective import BlockedEpochObjective
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
-
-if TYPE_CHECKING:
-    pass
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -72,13 +69,9 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
 
 
 def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``.
-
-    ``array_api_extra.one_hot`` computes the same, but on PyTorch it hands over to
-    ``torch.nn.functional.one_hot`` (codes cast to int64, scanned for their minimum and
-    maximum, scattered into an int64 matrix, then cast): several times slower on the CPU
-    than this comparison, in the multinomial loss's every batch and chunk.
-    """
+    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``
+    (``array_api_extra.one_hot``'s, which on PyTorch casts, scans and scatters in int64:
+    several times slower on the CPU than this comparison)."""
     classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
     return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 
@@ -389,13 +382,11 @@ class LogLoss(BlockedEpochObjective):
 class BinaryLogLoss(LogLoss):
     """Mean binary log-loss of the sigmoid model(s), y in {0, 1}.
 
-    A pass over the training set (the loss, ``batch``'s gradient, Newton's) takes per sample
-    ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y`` from one ``e = exp(-|z|)``, so no
-    margin overflows. A mini-batch update needs the residual only, ``1 / (1 + exp(-z)) - y``:
-    four array operations (``exp`` overflows to ``inf`` only where the probability is below
-    the smallest float, giving 0; the estimators and the sweep fit with floating-point
-    warnings off). Measured on ``benchmarks/bench_sweep.py`` (binary minibatch, NumPy):
-    277 ms with the ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this.
+    A pass over the training set takes ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y``
+    from one ``e = exp(-|z|)``, so no margin overflows. A mini-batch update needs only
+    ``1 / (1 + exp(-z)) - y``: four array operations (``exp`` overflows to ``inf`` only where
+    the probability underflows to 0; bench_sweep.py, binary minibatch: 277 ms with the
+    ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this).
     """
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
@@ -535,22 +526,6 @@ def unflatten(
     return T, xp.zeros((k,), dtype=theta.dtype, device=_device(theta))
 
 
-def penalty_mask(
-    n_features: int,
-    k: int,
-    dtype: object,
-    device: object,
-    /,
-    *,
-    fit_intercept: bool,
-    xp: Namespace,
-) -> Array:
-    """1 for the coefficients, 0 for the intercepts (which are not penalised), packed."""
-    W = xp.ones((n_features, k), dtype=dtype, device=device)
-    b = xp.zeros((k,), dtype=dtype, device=device)
-    return flatten(W, b, fit_intercept=fit_intercept, xp=xp)
-
-
 # -- Newton's method -------------------------------------------------------------------------
 @dataclass
 class NewtonSettings:
@@ -603,11 +578,10 @@ def newton_solve(
     the Newton system by Cholesky (damped if the Hessian is singular) and backtracks until
     the objective decreases enough (Armijo). Once ``max |gradient| <= tol`` and the Newton
     decrement ``½ gᵀH⁻¹g`` (the objective's predicted distance to its minimum) is at most
-    ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features' scale
-    for the gradient, ``eps |f|`` for the decrement, so a ``tol`` below float32's precision
-    stops where float32 stops improving), the Newton step computed there is still taken (Newton converges quadratically
-    there) and checked by a loss-only pass. For the multinomial model the parameters of the k classes are only defined up to a
-    common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
+    ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features'
+    scale for the gradient, ``eps |f|`` for the decrement), the Newton step computed there is
+    still taken and checked by a loss-only pass. For the multinomial model the parameters of
+    the k classes are only defined up to a common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
     by scikit-learn's lbfgs does) by regularising the Hessian along that direction only.
 
     Parameters
@@ -632,7 +606,9 @@ def newton_solve(
     fi = objective.fit_intercept
     dt_ = d + int(fi)
     dev = _device(W)
-    mask = penalty_mask(d, k, W.dtype, dev, fit_intercept=fi, xp=xp)
+    ones = xp.ones((d, k), dtype=W.dtype, device=dev)
+    # 1 on the coefficients, 0 on the intercepts (not penalised)
+    mask = flatten(ones, xp.zeros((k,), dtype=W.dtype, device=dev), fit_intercept=fi, xp=xp)
     eye = xp.eye(mask.shape[0], dtype=W.dtype, device=dev)
     tiny = 16.0 * float(xp.finfo(W.dtype).eps)
     res = NewtonResult(W=W, b=b)
@@ -657,7 +633,8 @@ def newton_solve(
     if not math.isfinite(f):
         res.nonfinite = True
         return res
-    shift = _null_projector(k, dt_, W.dtype, dev, xp=xp) if k > 1 else None
+    # the projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I
+    shift = xp.tile(xp.eye(dt_, dtype=W.dtype, device=dev), (k, k)) / k if k > 1 else None
     # The precision the dtype allows: a gradient is a mean of terms of the size of the
     # features (rms ~ 2 sqrt(max diag H) at the start), summed with relative rounding ~eps;
     # a decrease below eps |f| cannot be seen. ``tol`` below these is raised to them, so a
@@ -717,12 +694,6 @@ def newton_solve(
     return res
 
 
-def _null_projector(k: int, dt: int, dtype: object, device: object, /, *, xp: Namespace) -> Array:
-    """Projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I."""
-    eye = xp.eye(dt, dtype=dtype, device=device)
-    return xp.tile(eye, (k, k)) / k
-
-
 def content_sample(
     X: Array, y: Array, r: Array, r0: float, fraction: float, /, *, offset: int = 0, xp: Namespace
 ) -> Array:
@@ -770,10 +741,7 @@ def newton_start(
     settings: NewtonSettings,
     xp: Namespace,
 ) -> NewtonResult:
-    """Warm start: Newton on the subsample ``rows`` (a few % of a large X).
-
-    The subsample's optimum is close to the full one (error ~ 1/sqrt(n_rows)), which is
-    inside Newton's quadratic region: the full-data run then needs one or two passes.
-    """
+    """Warm start: Newton on the subsample ``rows`` (a few % of a large X), whose optimum
+    (error ~ 1/sqrt(n_rows)) is inside the full problem's quadratic region."""
     sub = objective.subset(rows)
     return newton_solve(sub, W, b, settings=settings, xp=xp)
