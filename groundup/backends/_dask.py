@@ -2,8 +2,8 @@
 
 Dask is the distributed engine; groundup never schedules anything itself. This module is
 the only one that imports Dask. Besides the :class:`~groundup.backends.Backend` interface it
-offers the few operations the estimator-level Dask paths (``groundup/_dask.py``) are built
-from, each one a Dask graph over the row chunks:
+offers the few operations ``groundup/dask/`` is built from, each a Dask graph over the row
+chunks:
 
 - :meth:`DaskBackend.tree_reduce` - a function on every row chunk, its results merged
   pairwise in a tree (the one-pass sufficient statistics, the refinement products);

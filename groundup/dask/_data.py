@@ -241,19 +241,6 @@ class LazyModel:
     intercept: np.ndarray
     accepts_1d: bool = False
 
-    def _rows(self, X: Any, *, lengths: bool) -> Array:
-        be = dask_backend()
-        names = be.frame_columns(X)
-        X = be.as_rows(X, lengths=lengths)
-        if self.accepts_1d and X.ndim == 1:
-            X = X[:, None]
-        if X.ndim == 2:
-            be.check_rows(X, "X", known=lengths)
-        _check_device_input(self.est, X, None, be, reset=False)
-        if names is not None:
-            check_feature_names(self.est, names, reset=False)
-        return X
-
     def apply(
         self,
         X: Any,
@@ -266,10 +253,19 @@ class LazyModel:
         """``then(X @ coef + intercept)`` row chunk by row chunk (``then``: the margins to
         the answer, given the chunk's backend), ``columns`` wide (``None``: 1-D), a lazy
         Dask array."""
-        Xd = self._rows(X, lengths=lengths)
+        be = dask_backend()
+        names = be.frame_columns(X)
+        X = be.as_rows(X, lengths=lengths)
+        if self.accepts_1d and X.ndim == 1:
+            X = X[:, None]
+        if X.ndim == 2:
+            be.check_rows(X, "X", known=lengths)
+        _check_device_input(self.est, X, None, be, reset=False)
+        if names is not None:
+            check_feature_names(self.est, names, reset=False)
         fn = functools.partial(_margin_block, coef=self.coef, intercept=self.intercept, then=then)
         out = self.coef.dtype if dtype is None else dtype
-        return dask_backend().map_rows(fn, Xd, dtype=out, columns=columns)
+        return be.map_rows(fn, X, dtype=out, columns=columns)
 
     def r2(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R² of ``X @ coef + intercept`` against ``y``, computed by Dask."""

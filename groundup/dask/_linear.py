@@ -1,21 +1,14 @@
 """Linear regression's passes over Dask data (the estimator runs the algorithms on them).
 
-- **One pass for the sufficient statistics** (:func:`gather`). Every row chunk gets the
-  ``moments`` kernel (on its own NumPy or CuPy chunk); the per-chunk moments are merged
-  pairwise in a tree with the parallel formula of Chan, Golub & LeVeque
-  (``kernels.closed_form.merge_moments``). ``beta``, ``normal`` and ``batch`` are then
-  solved on the host (a d x d problem).
-- **Refinement as one more pass** (:class:`DaskPasses`): the one step of iterative
-  refinement of ``normal`` and ``beta`` needs ``Xcᵀ W r`` and ``rᵀ W r`` against the data,
-  a second tree reduction (``centred_products`` on every chunk).
-- **QR when ill conditioned**: the centred, weighted data ``[Xc, yc]`` go through Dask's
-  tall-and-skinny QR (one pass); the coefficients, and the minimum-norm solution by SVD of
-  R where X is rank deficient, come from R on the host.
-- **batch** runs its epochs on the host from the moments (:func:`stats_objective`): the
-  same iterates as the in-memory ``batch`` fit, O(d²) per epoch, however large X is.
-- **sgd / minibatch** stream the chunks (``_stream.py``); the loss of each epoch and the
-  early-stopping score come from the moments gathered in one pass before the first epoch,
-  so an epoch costs one pass over the data.
+- :func:`gather`: the sufficient statistics in one pass, the ``moments`` kernel on every row
+  chunk, merged pairwise in a tree with the parallel formula of Chan, Golub & LeVeque
+  (``kernels.closed_form.merge_moments``); ``beta``, ``normal`` and ``batch`` (O(d²) per
+  epoch, :func:`stats_objective`) then run on the host.
+- :class:`DaskPasses`: the refinement step's ``Xcᵀ W r`` and ``rᵀ W r`` as one more tree
+  reduction; when ill conditioned, Dask's tall-and-skinny QR of the centred, weighted
+  ``[Xc, yc]`` (one pass), solved from R on the host (by SVD where X is rank deficient).
+- ``sgd`` / ``minibatch`` stream the chunks (``_stream.py``), each epoch's loss and score
+  from the moments gathered before the first epoch: one pass over the data per epoch.
 """
 
 from __future__ import annotations

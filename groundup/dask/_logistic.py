@@ -92,25 +92,15 @@ def _chunk_log_pass(
     weight = float(X.shape[0]) if sw is None else float(xp.sum(sw))
     if X.shape[0] == 0 or weight == 0.0:
         return 0.0, None
-    outputs = 1 if n_classes == 2 else n_classes
-    obj = kernel(
-        X,
-        y,
-        sw,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        chunk_rows=cb.chunk_rows(X.shape[1] * outputs),
-        xp=xp,
-    )
+    rows = cb.chunk_rows(X.shape[1] * (1 if n_classes == 2 else n_classes))
+    obj = kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, chunk_rows=rows, xp=xp)
     with cb.quiet_floating_point():
         r = obj.newton_pass(
             cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated, dual=dual
         )
-
-    def total(a: Array | None) -> np.ndarray | None:
-        return None if a is None else cb.to_numpy(a) * weight
-
-    sums = {f: total(getattr(r, f)) for f in _MEANS}
+    sums = {
+        f: None if getattr(r, f) is None else cb.to_numpy(getattr(r, f)) * weight for f in _MEANS
+    }
     return weight, lk.PassResult(
         **sums, separated=None if r.separated is None else bool(r.separated)
     )
@@ -124,12 +114,8 @@ def _merge_log_pass(a: tuple, b: tuple) -> tuple:
     (wa, pa), (wb, pb) = a, b
     if pa is None or pb is None:
         return (wb, pb) if pa is None else (wa, pa)
-
-    def add(u: Any, v: Any) -> Any:
-        return None if u is None else u + v
-
     separated = None if pa.separated is None else pa.separated and pb.separated
-    sums = {f: add(getattr(pa, f), getattr(pb, f)) for f in _MEANS}
+    sums = {f: None if getattr(pa, f) is None else getattr(pa, f) + getattr(pb, f) for f in _MEANS}
     return wa + wb, lk.PassResult(**sums, separated=separated)
 
 
@@ -341,10 +327,12 @@ def _chunk_class_weights(
     return rows if sw is None else sw * rows
 
 
-def targets(data: DaskData, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskData:
-    """The data with y replaced by the model's targets for ``classes``: 0/1 in X's dtype for
-    two classes, int32 class codes for more (a lazy map of y, chunked like X). ``weights``
-    (one per class): the class weights, multiplied into the sample weights (lazily)."""
+def targets(
+    data: DaskData, classes: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[Array, Array | None]:
+    """The model's targets for ``classes`` (0/1 in X's dtype for two classes, int32 class
+    codes for more: a lazy map of y, chunked like X) and the sample weights, times the class
+    ``weights`` (one per class) if given."""
     be = data.backend
     fn = functools.partial(_chunk_targets, classes=classes)
     dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
@@ -355,4 +343,4 @@ def targets(data: DaskData, classes: np.ndarray, weights: np.ndarray | None = No
             _chunk_class_weights, classes=classes, weights=np.asarray(weights, dtype=np.float64)
         )
         sw = be.zip_rows(weigh, [data.X, data.y, sw], columns=None, dtype=data.dtype)
-    return DaskData(data.X, codes, sw, be)
+    return codes, sw

@@ -19,8 +19,8 @@ from groundup.kernels import logistic as lk
 from groundup.kernels.closed_form import Moments
 
 
-class DaskSource:
-    """Validated Dask data (:class:`~groundup.dask._data.DaskData`), the passes over them.
+class DaskSource(DaskData):
+    """Validated Dask data (:class:`~groundup.dask._data.DaskData`) and the passes over them.
 
     ``backend`` (the Dask backend) is where the fitted model says it lives; ``compute`` (the
     host's NumPy) is where W and b live during the fit: ``coef_`` and ``intercept_`` are small
@@ -28,10 +28,7 @@ class DaskSource:
     """
 
     compute: Backend = HOST
-
-    def __init__(self, data: DaskData) -> None:
-        self.data = data
-        self.backend = data.backend
+    device = "cpu"
 
     @classmethod
     def validate(
@@ -39,27 +36,12 @@ class DaskSource:
     ) -> DaskSource:
         """scikit-learn's checks and messages, for Dask data (in-memory data with
         ``backend="dask"`` are validated by scikit-learn, then chunked by rows)."""
-        return cls(prepare(est, X, y, sample_weight, reset=reset, labels=labels))
-
-    @property
-    def n(self) -> int:
-        return self.data.n
-
-    @property
-    def d(self) -> int:
-        return self.data.d
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def device(self) -> str:
-        return "cpu"
+        d = prepare(est, X, y, sample_weight, reset=reset, labels=labels)
+        return cls(d.X, d.y, d.sample_weight, d.backend)
 
     def raise_nonfinite(self) -> None:
         """Raise the error that counts and locates NaN / inf in X or the weights (a pass)."""
-        raise_nonfinite(self.backend, X=self.data.X, sample_weight=self.data.sample_weight)
+        raise_nonfinite(self.backend, X=self.X, sample_weight=self.sample_weight)
 
     def _mask(self, held: np.ndarray | None) -> tuple[np.ndarray | None, Any]:
         """The early-stopping rows as a host boolean mask and as a Dask array like X."""
@@ -67,66 +49,59 @@ class DaskSource:
             return None, None
         flags = np.zeros((self.n,), dtype=bool)
         flags[held] = True
-        return flags, self.backend.rows_like(flags, self.data.X)
+        return flags, self.backend.rows_like(flags, self.X)
 
     def preconditioned(
         self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
     ) -> tuple[DaskSource, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
         (:meth:`~groundup._scaling.Preconditioner.rows`; lazy rows, ``rows`` is moot)."""
-        d = self.data
-        X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
-        return (
-            self if pre is None else DaskSource(DaskData(X, y, d.sample_weight, d.backend))
-        ), pre
+        X, y, pre = Preconditioner.rows(self, target=target, center=center, pre=pre)
+        return self if pre is None else DaskSource(X, y, self.sample_weight, self.backend), pre
 
     # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:
-        return _linear.gather(self.data, fit_intercept=fit_intercept).train
+        return _linear.gather(self, fit_intercept=fit_intercept).train
 
     def least_squares(self, m: Moments) -> _linear.DaskPasses:
-        return _linear.DaskPasses(self.data, m)
+        return _linear.DaskPasses(self, m)
 
     def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> Any:
         """``batch``: the engine on the host from the moments (one pass); otherwise the
         chunks streamed, each epoch's loss and score from those moments."""
         flags, mask = self._mask(held)
-        part = _linear.gather(self.data, fit_intercept=True, mask=mask)
-        stats = _linear.stats_objective(self.data, part)
-        data = self.data
-        if batch:
-            # In full-batch mode the engine reads only the number of rows from X.
-            return EngineProblem(stats, data.X, data.y, None, HOST)
+        part = _linear.gather(self, fit_intercept=True, mask=mask)
+        stats = _linear.stats_objective(self, part)
+        if batch:  # the engine reads only the number of rows from X
+            return EngineProblem(stats, self.X, self.y, None, HOST)
         return StreamProblem(
-            data=data,
+            data=self,
             held=flags,
             mask=mask,
             chunk_objective=_linear.chunk_squared_loss,
             loss=lambda W, b: float(stats.loss(W, b)),
-            zero_loss=float(stats.zero_loss()),
-            score=lambda W, b: float(stats.score(W, b)),
-            factor=None if data.sample_weight is None else part.rows / part.train.n,
+            factor=None if self.sample_weight is None else part.rows / part.train.n,
             objective=stats,
         )
 
     # -- logistic regression --------------------------------------------------------------
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct labels and their total weights (one pass over y and the weights)."""
-        return _logistic.label_pass(self.data)
+        return _logistic.label_pass(self)
 
     def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskSource:
-        return DaskSource(_logistic.targets(self.data, classes, weights))
+        return DaskSource(self.X, *_logistic.targets(self, classes, weights), self.backend)
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
-        d = self.data
+        sw = self.sample_weight
         return _logistic.log_loss(
-            d.X, d.y, d.sample_weight, fit_intercept=fit_intercept, n_classes=n_classes
+            self.X, self.y, sw, fit_intercept=fit_intercept, n_classes=n_classes
         )
 
     def content_sample(self, fraction: float, *, seed: Any) -> np.ndarray:
         """Rows chosen by their content, about ``fraction`` of them, in one pass (the same
         rows as in memory: ``kernels.logistic.content_sample``)."""
-        return _logistic.content_rows(self.data, fraction, seed)
+        return _logistic.content_rows(self, fraction, seed)
 
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
@@ -136,23 +111,20 @@ class DaskSource:
         early-stopping accuracy) one tree reduction."""
         flags, mask = self._mask(held)
         whole, factor = _logistic.training_objective(
-            self.data, mask, flags, n_classes=n_classes, fit_intercept=fit_intercept
+            self, mask, flags, n_classes=n_classes, fit_intercept=fit_intercept
         )
-        data = self.data
         if batch:
-            gram = functools.partial(_linear.training_gram, data, mask)
-            return EngineProblem(whole, data.X, data.y, whole.sw, HOST, curvature_fn=gram)
+            gram = functools.partial(_linear.training_gram, self, mask)
+            return EngineProblem(whole, self.X, self.y, whole.sw, HOST, curvature_fn=gram)
         kernel = lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
         return StreamProblem(
-            data=data,
+            data=self,
             held=flags,
             mask=mask,
             chunk_objective=functools.partial(
                 _logistic.chunk_log_loss, kernel, fit_intercept=fit_intercept, n_classes=n_classes
             ),
             loss=lambda W, b: float(whole.newton_pass(W, b, order=0).loss),
-            zero_loss=float(whole.zero_loss()),
-            score=lambda W, b: float(whole.score(W, b)),
             factor=factor,
             objective=whole,
         )

@@ -79,14 +79,11 @@ class StreamProblem:
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
     #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
     loss: Callable[[np.ndarray, np.ndarray], float]
-    #: The training loss of the zero model (the reference for divergence, with the start's).
-    zero_loss: float
-    #: The early-stopping score at ``(W, b)`` (higher is better); ``None`` without it.
-    score: Callable[[np.ndarray, np.ndarray], float] | None
     #: Scale of the sample weights: training rows / their total weight (``None``: no weights).
     factor: float | None
-    #: The objective of the whole training set (loss, separability) on the host.
-    objective: Any = None
+    #: The objective of the whole training set on the host (its zero model's loss, the
+    #: early-stopping score, separability, the certificate).
+    objective: Any
 
     @property
     def rows(self) -> int:
@@ -152,7 +149,7 @@ class StreamProblem:
         chunk_settings = dataclasses.replace(
             settings, max_iter=1, tol=None, early_stopping=False, record_path=False, chunk=True
         )
-        reference = max(self.loss(W, b), self.zero_loss)
+        reference = max(self.loss(W, b), float(self.objective.zero_loss()))
         tol, early, cut = settings.tol, settings.early_stopping, settings.cut_rates
         grow = cut and (settings.batch_size > 1 or self.objective.curvature_varies)
         eps = float(np.finfo(self.data.dtype).eps)
@@ -181,7 +178,7 @@ class StreamProblem:
                 break
             if tol is None:
                 continue
-            value = self.score(W, b) if early else loss
+            value = float(self.objective.score(W, b)) if early else loss
             Wm, bm = _model(state, settings, W, b, t)
             rule.add(Wm, bm)
             Wm, bm = rule.model(Wm, bm)

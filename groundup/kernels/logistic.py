@@ -6,10 +6,9 @@ the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow
 float32 or float64.
 
 The objectives are what the descent engine (:mod:`groundup.kernels.descent`) asks for, for
-one model or for a sweep's K configurations as the columns of ``W`` (an
-:class:`~groundup.kernels.objective.Objective`), with ``sgd_epoch`` (an exact one-sample epoch
-a window at a time, :mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
-chunks that returns the loss, the gradient and the Hessian of the whole training set.
+one model or for a sweep's K configurations as the columns of ``W``, with ``sgd_epoch``
+(:mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
+chunks for the loss, the gradient and the Hessian of the whole training set.
 :func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
 
@@ -180,11 +179,8 @@ class LogLoss(BlockedEpochObjective):
         """How far each sample is inside its own class's region (> 0: correctly classified)."""
 
     @abstractmethod
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
-        """Sums over a chunk's rows that :meth:`_assemble` turns into the Hessian."""
-
-    @abstractmethod
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array: ...
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
+        """The weighted sum over a chunk's rows of the Hessian's terms (p, p)."""
 
     # -- the engine's interface -------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
@@ -198,11 +194,12 @@ class LogLoss(BlockedEpochObjective):
         return self.epoch_targets_of(self.y, self.X.dtype)
 
     def epoch_targets_of(self, y: Array, dtype: object) -> Array:
-        """:meth:`epoch_targets` of the labels ``y`` in ``dtype``."""
+        """:meth:`epoch_targets` of the labels ``y`` (codes, or one-hot already) in ``dtype``."""
         if self.outputs == 1:
             y = self.xp.reshape(y, (-1, 1))
-            return y if y.dtype == dtype else self.xp.astype(y, dtype)
-        return self._onehot(y, dtype)
+        elif y.ndim == 1:
+            return one_hot(y, self.n_classes, dtype, xp=self.xp)
+        return y if y.dtype == dtype else self.xp.astype(y, dtype)
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache
@@ -254,29 +251,14 @@ class LogLoss(BlockedEpochObjective):
         if c is not None and c[0] is W and c[1] is b:
             ev = c[2]
             loss = xp.take(xp.reshape(ev.loss, (-1,)), configs, axis=0)
-            grad_w, grad_b = (
-                xp.take(ev.grad_w, columns, axis=1),
-                xp.take(ev.grad_b, columns, axis=0),
-            )
-            self._cache = (W2, b2, PassResult(loss, grad_w, grad_b))
+            grad_w = xp.take(ev.grad_w, columns, axis=1)
+            self._cache = (W2, b2, PassResult(loss, grad_w, xp.take(ev.grad_b, columns, axis=0)))
         return W2, b2
 
     def separated(self, W: Array, b: Array) -> bool:
         """Whether ``(W, b)`` puts every weighted training sample strictly on its own side
         (then, without a penalty, the log-loss has no minimum). One pass over X."""
         return bool(self.newton_pass(W, b, order=0, check_separated=True).separated)
-
-    def _all_inside(self, Z: Array, y: Array, sw: Array | None) -> Array:
-        inside = self._true_margin(Z, y) > 0
-        if sw is not None:
-            inside = inside | (sw <= 0)
-        return self.xp.all(inside)
-
-    def _onehot(self, y: Array, dtype: object) -> Array:
-        """The one-hot rows of ``y`` (codes, or one-hot already)."""
-        if y.ndim == 2:
-            return y if dtype == y.dtype else self.xp.astype(y, dtype)
-        return one_hot(y, self.n_classes, dtype, xp=self.xp)
 
     # -- one pass over X ---------------------------------------------------------------------
     def newton_pass(
@@ -302,8 +284,7 @@ class LogLoss(BlockedEpochObjective):
         rows = n if self.chunk_rows is None else self.chunk_rows
         if self.chunk_elements is not None:
             rows = min(rows, max(64, self.chunk_elements // W.shape[1]))
-        total = inside = gw = gb = None
-        parts: tuple[Array, ...] | None = None
+        total = inside = gw = gb = hess = None
         sums: list[Array | None] = [None] * 4  # dual: entropy, x, x Yᵀ, Y
         for start in range(0, n, min(rows, n)):
             stop = min(start + rows, n)
@@ -320,23 +301,21 @@ class LogLoss(BlockedEpochObjective):
                 part = sc @ L
             total = _add(total, part)
             if check_separated:
-                ok = self._all_inside(Z, yc, sc)
+                ok = self._true_margin(Z, yc) > 0
+                ok = xp.all(ok if sc is None else ok | (sc <= 0))
                 inside = ok if inside is None else inside & ok
             if order >= 1:
                 gw = _add(gw, Xc.T @ R)
                 gb = _add(gb, self._column_sums(R))
             if order >= 2:
-                new = self._hessian_parts(Xc, Z, sc)
-                parts = (
-                    new if parts is None else tuple(u + v for u, v in zip(parts, new, strict=True))
-                )
+                hess = _add(hess, self._hessian(Xc, Z, sc))
         weight = float(n) if sw is None else xp.sum(sw)
         loss = total / weight
         out = PassResult(loss=loss[0] if loss.shape[0] == 1 else loss, separated=inside)
         if order >= 1:
             out.grad_w, out.grad_b = gw / weight, gb / weight
         if order >= 2:
-            out.hess = self._assemble(parts) / weight
+            out.hess = hess / weight
         if dual:
             out.entropy, out.mean_x, out.mean_xy, out.mean_y = (v / weight for v in sums)
         return out
@@ -412,7 +391,7 @@ class BinaryLogLoss(LogLoss):
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         return (2.0 * y - 1.0) * Z[:, 0]
 
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         xp = self.xp
         e = xp.exp(-xp.abs(Z[:, 0]))
         # p (1 - p) = e / (1 + e)²; its square root scales the rows: XᵀSX = QᵀQ (a SYRK
@@ -423,18 +402,10 @@ class BinaryLogLoss(LogLoss):
             q = q * xp.sqrt(sw)
         Q = Xc * xp.reshape(q, (-1, 1))
         if not self.fit_intercept:
-            return (Q.T @ Q,)
-        return Q.T @ Q, Q.T @ q, xp.sum(q * q)
-
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
-        if not self.fit_intercept:
-            return parts[0]
-        xp = self.xp
-        hww, hwb, hbb = parts
-        col = xp.reshape(hwb, (-1, 1))
-        top = xp.concat([hww, col], axis=1)
-        bottom = xp.concat([col.T, xp.reshape(hbb, (1, 1))], axis=1)
-        return xp.concat([top, bottom], axis=0)
+            return Q.T @ Q
+        col = xp.reshape(Q.T @ q, (-1, 1))
+        bottom = xp.concat([col.T, xp.reshape(xp.sum(q * q), (1, 1))], axis=1)
+        return xp.concat([xp.concat([Q.T @ Q, col], axis=1), bottom], axis=0)
 
 
 class MultinomialLogLoss(LogLoss):
@@ -451,7 +422,7 @@ class MultinomialLogLoss(LogLoss):
         Z3 = xp.reshape(Z, (m, C, -1))
         S = Z3 - xp.max(Z3, axis=1, keepdims=True)
         E = xp.exp(S)
-        Y = xp.reshape(self._onehot(y, Z.dtype), (m, C, 1))
+        Y = xp.reshape(self.epoch_targets_of(y, Z.dtype), (m, C, 1))
         return S, E, xp.sum(E, axis=1, keepdims=True), Y
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
@@ -476,13 +447,13 @@ class MultinomialLogLoss(LogLoss):
 
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         xp = self.xp
-        Y = self._onehot(y, xp.bool)
+        Y = self.epoch_targets_of(y, xp.bool)
         own = xp.sum(xp.where(Y, Z, xp.zeros_like(Z)), axis=1)
         low = xp.full_like(Z, -math.inf)
         other = xp.max(xp.where(Y, low, Z), axis=1)
         return own - other
 
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         # H = Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x_i x_iᵀ, parameters class by class.
         xp = self.xp
         Xt = self._design(Xc)
@@ -496,10 +467,7 @@ class MultinomialLogLoss(LogLoss):
         diag = xp.reshape(
             xp.reshape(eye, (k, 1, k, 1)) * xp.reshape(blocks, (k, dt, 1, dt)), (k * dt, k * dt)
         )
-        return (diag - V.T @ U,)
-
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
-        return parts[0]
+        return diag - V.T @ U
 
 
 def _add(total: Array | None, part: Array) -> Array:
@@ -581,8 +549,9 @@ def newton_solve(
     ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features'
     scale for the gradient, ``eps |f|`` for the decrement), the Newton step computed there is
     still taken and checked by a loss-only pass. For the multinomial model the parameters of
-    the k classes are only defined up to a common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
-    by scikit-learn's lbfgs does) by regularising the Hessian along that direction only.
+    the k classes are only defined up to a common shift; the solver keeps them centred (sum
+    over classes zero, as scikit-learn's lbfgs from zero does) by regularising the Hessian
+    along that direction only.
 
     Parameters
     ----------

@@ -254,12 +254,12 @@ def sigmoid_newton(Lq: Array, V0: Array, ctx: _Context, /) -> Array | None:
     for _ in range(SWEEPS):
         V = V0 - Lq @ xp.tanh(V)
     prev, settled = 0.0, False
-    for step in range(MAX_STEPS):
+    for _ in range(MAX_STEPS):
         t = xp.tanh(V)
         if settled:
             return t
         J = Lq * (1.0 - t * t)  # the Jacobian's strictly lower triangle
-        F = Lq @ t if step == 0 and SWEEPS == 0 else V - V0 + Lq @ t
+        F = V - V0 + Lq @ t
         delta = solve_unit_lower(J, F, fast=ctx.fast, xp=xp)
         V = V - delta
         settled, prev = _settled(delta, V, prev, ctx)
