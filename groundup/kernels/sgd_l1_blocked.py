@@ -214,9 +214,9 @@ class _Epoch:
         XA = Xg if dense else Xg * active
         es = self.ep[p : p + m]
         lam = self.U.unit * self.etas[p : p + m]
-        decayed = self.decay is not None
-        P = xp.ones((nb, bs), dtype=dt, device=dev)
-        if decayed:
+        if self.decay is None:
+            P = xp.ones((nb, bs), dtype=dt, device=dev)
+        else:
             P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
         first = xp.ones((nb, 1), dtype=dt, device=dev)
         P_prev = xp.concat([first, P[:, :-1]], axis=1)
@@ -225,7 +225,7 @@ class _Epoch:
         shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma_l)
         offset = -shift if self.newton is not None else -yg - shift  # margins or residuals
         extra = [xp.reshape(offset, (m, 1))]
-        Pd = P if decayed else None
+        Pd = None if self.decay is None else P
         Hl, HrT, L, scale = block_rows(XA, es, None, bs, extra, 0.0, self.fi, P=Pd, xp=xp)
         tail = xp.zeros((nb, 2), dtype=dt, device=dev)
         kick = xp.concat([-(P[:, -1:] * Lam[:, -1:]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
