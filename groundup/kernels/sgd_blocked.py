@@ -172,9 +172,9 @@ def block_rows(
     xp: Namespace,
 ) -> tuple[Array, Array, Array, Array | None]:
     """The blocked recursion's two scaled copies of blocks of ``bs`` consecutive rows,
-    ``Hl = scale [P_{i-1} x_i, 1] + [extra]`` and ``Hr = [(e_j / P_j) x_j, [fit_intercept]
-    e_j, 0]`` (``P`` the running products of the decays ``1 - alpha eg`` within each block,
-    given or from ``eg``; ``es``: the steps, ``scale`` included).
+    ``Hl = [scale P_{i-1} x_i, scale, extra]`` and ``Hr = [(e_j / P_j) x_j, [fit_intercept]
+    e_j, 0 per extra column]`` (``P`` the running products of the decays ``1 - alpha eg``
+    within each block, given or from ``eg``; ``es``: the steps, ``scale`` included).
 
     Returns ``Hl`` (nb, bs, c), ``HrT = Hr^T`` (nb, c, bs), ``L`` the products of their first
     ``d + 1`` columns (nb, bs, bs), and the factor of the state after each block (``P_B`` on
@@ -191,7 +191,8 @@ def block_rows(
         right = xp.reshape(es, col) * X
     else:
         first = xp.full((nb, 1), scale, dtype=dt, device=dev)
-        left = xp.reshape(xp.concat([first, scale * P[:, :-1]], axis=1), col) * X
+        inner = P[:, :-1] if scale == 1.0 else scale * P[:, :-1]
+        left = xp.reshape(xp.concat([first, inner], axis=1), col) * X
         right = xp.reshape(es / xp.reshape(P, (m,)), col) * X
     ones = zeros + scale
     Hl = xp.reshape(xp.concat([left, ones, *extra], axis=1), (nb, bs, d + 1 + len(extra)))
