@@ -4,9 +4,8 @@ descent engine on them).
 The kernels' log-loss objective (``kernels/logistic.py``) with every pass over X (loss,
 gradient, Hessian; the early-stopping accuracy) one tree reduction over the Dask row
 chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk
-(:func:`log_loss`). Labels and their total weights come from one pass over y
-(:func:`label_pass`); the targets (0/1, or class codes) are a lazy map of y, chunked like X
-(:func:`targets`).
+(:func:`log_loss`), and the per-chunk parts of the passes over the labels and of the lazy
+targets (``DaskSource.labels``, ``DaskSource.encoded``).
 
 With ``early_stopping`` the held-out rows are the in-memory split's (the same draw); they
 stay in their chunks, marked by a mask that every pass reads along with X (left out of the
@@ -37,11 +36,21 @@ from groundup.dask._data import (
 )
 from groundup.kernels import logistic as lk
 
-__all__ = ["chunk_log_loss", "label_pass", "log_loss", "targets", "training_objective"]
+__all__ = [
+    "chunk_class_weights",
+    "chunk_content",
+    "chunk_labels",
+    "chunk_log_loss",
+    "chunk_targets",
+    "concat",
+    "log_loss",
+    "merge_labels",
+    "training_objective",
+]
 
 
 # -- per-chunk tasks -----------------------------------------------------------------------
-def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
+def chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
     """The chunk's distinct labels, their total weights, and its smallest weight."""
     labels = np.ravel(backends.to_numpy(y))
     w = None if sw is None else np.ravel(backends.to_numpy(sw)).astype(np.float64)
@@ -51,7 +60,7 @@ def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, f
     return classes, totals.astype(np.float64), smallest
 
 
-def _merge_labels(a: tuple, b: tuple) -> tuple:
+def merge_labels(a: tuple, b: tuple) -> tuple:
     classes = np.union1d(a[0], b[0])
     totals = np.zeros(len(classes), dtype=np.float64)
     for part in (a, b):
@@ -59,7 +68,7 @@ def _merge_labels(a: tuple, b: tuple) -> tuple:
     return classes, totals, min(a[2], b[2])
 
 
-def _chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
+def chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
     """Binary: 0/1 in X's dtype; multinomial: int32 class codes; in X's library."""
     cb = backends.from_array(X)
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
@@ -282,42 +291,18 @@ def training_objective(
     return objective, factor
 
 
-def _chunk_content(
-    offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float
-) -> np.ndarray:
+def chunk_content(offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float) -> np.ndarray:
     cb = backends.from_array(X)
     rx = cb.asarray(r[:-1].astype(cb.to_numpy(X[:0, :]).dtype))
     rows = lk.content_sample(X, y, rx, float(r[-1]), fraction, offset=offset, xp=cb.xp)
     return cb.to_numpy(rows)
 
 
-def content_rows(data: DaskData, fraction: float, seed: Any) -> np.ndarray:
-    """``kernels.logistic.content_sample`` of every chunk, as global row indices (host),
-    with the in-memory draw of the direction."""
-    r = np.random.default_rng(seed).standard_normal(data.d + 1)
-    fn = functools.partial(_chunk_content, r=r, fraction=fraction)
-    return data.backend.tree_reduce(fn, _concat, [data.X, data.y], offsets=True)
-
-
-def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b])
 
 
-def label_pass(data: DaskData) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct labels of ``data.y`` and their total weights: one pass over y (and the
-    weights, checked here: finite, non-negative, a positive total)."""
-    be = data.backend
-    found, totals, smallest = be.tree_reduce(
-        _chunk_labels, _merge_labels, [data.y, data.sample_weight]
-    )
-    if data.sample_weight is not None:
-        if not np.all(np.isfinite(totals)):
-            raise_nonfinite(be, sample_weight=data.sample_weight)
-        check_weights(smallest, float(np.sum(totals)))
-    return found, totals
-
-
-def _chunk_class_weights(
+def chunk_class_weights(
     X: Array, y: Array, sw: Array | None, *, classes: np.ndarray, weights: np.ndarray
 ) -> Array:
     """The sample weights of one chunk times the weights of its rows' classes."""
@@ -325,22 +310,3 @@ def _chunk_class_weights(
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
     rows = cb.asarray(weights[codes].astype(cb.to_numpy(X[:0, :]).dtype))
     return rows if sw is None else sw * rows
-
-
-def targets(
-    data: DaskData, classes: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[Array, Array | None]:
-    """The model's targets for ``classes`` (0/1 in X's dtype for two classes, int32 class
-    codes for more: a lazy map of y, chunked like X) and the sample weights, times the class
-    ``weights`` (one per class) if given."""
-    be = data.backend
-    fn = functools.partial(_chunk_targets, classes=classes)
-    dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
-    codes = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
-    sw = data.sample_weight
-    if weights is not None:
-        weigh = functools.partial(
-            _chunk_class_weights, classes=classes, weights=np.asarray(weights, dtype=np.float64)
-        )
-        sw = be.zip_rows(weigh, [data.X, data.y, sw], columns=None, dtype=data.dtype)
-    return codes, sw

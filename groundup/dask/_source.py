@@ -13,7 +13,7 @@ import groundup.dask._logistic as _logistic
 from groundup._problem import EngineProblem
 from groundup._scaling import Preconditioner
 from groundup.backends import Backend
-from groundup.dask._data import HOST, DaskData, prepare, raise_nonfinite
+from groundup.dask._data import HOST, DaskData, check_weights, prepare, raise_nonfinite
 from groundup.dask._stream import StreamProblem
 from groundup.kernels import logistic as lk
 from groundup.kernels.closed_form import Moments
@@ -86,11 +86,31 @@ class DaskSource(DaskData):
 
     # -- logistic regression --------------------------------------------------------------
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct labels and their total weights (one pass over y and the weights)."""
-        return _logistic.label_pass(self)
+        """The distinct labels and their total weights: one pass over y (and the weights,
+        checked here: finite, non-negative, a positive total)."""
+        sw = self.sample_weight
+        found, totals, smallest = self.backend.tree_reduce(
+            _logistic.chunk_labels, _logistic.merge_labels, [self.y, sw]
+        )
+        if sw is not None:
+            if not np.all(np.isfinite(totals)):
+                raise_nonfinite(self.backend, sample_weight=sw)
+            check_weights(smallest, float(np.sum(totals)))
+        return found, totals
 
     def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskSource:
-        return DaskSource(self.X, *_logistic.targets(self, classes, weights), self.backend)
+        """The data with y the model's targets for ``classes`` (0/1 in X's dtype for two
+        classes, int32 class codes for more: a lazy map of y, chunked like X) and the sample
+        weights times the class ``weights`` (one per class) if given."""
+        be, sw = self.backend, self.sample_weight
+        fn = functools.partial(_logistic.chunk_targets, classes=classes)
+        dtype = self.dtype if len(classes) == 2 else np.dtype(np.int32)
+        codes = be.zip_rows(fn, [self.X, self.y], columns=None, dtype=dtype)
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            fn = functools.partial(_logistic.chunk_class_weights, classes=classes, weights=w)
+            sw = be.zip_rows(fn, [self.X, self.y, sw], columns=None, dtype=self.dtype)
+        return DaskSource(self.X, codes, sw, be)
 
     def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
         sw = self.sample_weight
@@ -99,9 +119,12 @@ class DaskSource(DaskData):
         )
 
     def content_sample(self, fraction: float, *, seed: Any) -> np.ndarray:
-        """Rows chosen by their content, about ``fraction`` of them, in one pass (the same
-        rows as in memory: ``kernels.logistic.content_sample``)."""
-        return _logistic.content_rows(self, fraction, seed)
+        """Rows chosen by their content, about ``fraction`` of them, in one pass: the
+        in-memory rows (``kernels.logistic.content_sample`` of every chunk, the same draw of
+        the direction), as global row indices on the host."""
+        r = np.random.default_rng(seed).standard_normal(self.d + 1)
+        fn = functools.partial(_logistic.chunk_content, r=r, fraction=fraction)
+        return self.backend.tree_reduce(fn, _logistic.concat, [self.X, self.y], offsets=True)
 
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
