@@ -27,9 +27,7 @@ from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.dask._data import (
     HOST,
-    DaskData,
     add_pairs,
-    check_weights,
     dask_backend,
     keep_rows,
     raise_nonfinite,
@@ -45,7 +43,6 @@ __all__ = [
     "concat",
     "log_loss",
     "merge_labels",
-    "training_objective",
 ]
 
 
@@ -256,39 +253,6 @@ def chunk_log_loss(
 ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
     """The kernel's log-loss on one streamed chunk (its batch gradients for the engine)."""
     return kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
-
-
-def training_objective(
-    data: DaskData,
-    mask: Array | None,
-    held: np.ndarray | None,
-    *,
-    n_classes: int,
-    fit_intercept: bool,
-) -> tuple[Any, float | None]:
-    """The Dask log-loss of the training rows, for the batch and the streamed fits.
-
-    The early-stopping rows (``held``, a host boolean mask; ``mask``, the same chunked like
-    X) stay in their chunks: masked out of the passes over the training rows
-    (``objective.held``), they are the rows of its ``score``; every pass reads the user's X,
-    so NaN / inf are located in its rows and columns. Sample weights are normalised to mean
-    1 over the training rows, as in memory. Returns the objective and the weights' scale
-    (``None`` without weights).
-    """
-    be, xp = data.backend, data.backend.xp
-    sw, factor = data.sample_weight, None
-    if sw is not None:
-        train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
-        rows = data.n - (0 if held is None else int(np.count_nonzero(held)))
-        total = float(be.to_numpy(xp.sum(train_sw)))
-        check_weights(0.0, total)  # the early-stopping rows held all the weight
-        factor = rows / total
-        sw = sw * factor
-    objective = log_loss(
-        data.X, data.y, sw, fit_intercept=fit_intercept, n_classes=n_classes, val=mask is not None
-    )
-    objective.held = mask
-    return objective, factor
 
 
 def chunk_content(offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float) -> np.ndarray:

@@ -131,11 +131,26 @@ class DaskSource(DaskData):
     ) -> Any:
         """``batch``: the engine on the host, each epoch one tree reduction for the loss and
         the gradient together; otherwise the chunks streamed, each epoch's log-loss (and
-        early-stopping accuracy) one tree reduction."""
+        early-stopping accuracy) one tree reduction.
+
+        The early-stopping rows stay in their chunks (``mask``): masked out of the passes
+        over the training rows (``whole.held``), they are the rows of its ``score``; every
+        pass reads the user's X, so NaN / inf are located in its rows and columns. Sample
+        weights are normalised to mean 1 over the training rows, as in memory."""
         flags, mask = self._mask(held)
-        whole, factor = _logistic.training_objective(
-            self, mask, flags, n_classes=n_classes, fit_intercept=fit_intercept
+        xp, sw, factor = self.backend.xp, self.sample_weight, None
+        if sw is not None:
+            train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
+            rows = self.n - (0 if flags is None else int(np.count_nonzero(flags)))
+            total = float(self.backend.to_numpy(xp.sum(train_sw)))
+            check_weights(0.0, total)  # the early-stopping rows held all the weight
+            factor = rows / total
+            sw = sw * factor
+        val = mask is not None
+        whole = _logistic.log_loss(
+            self.X, self.y, sw, fit_intercept=fit_intercept, n_classes=n_classes, val=val
         )
+        whole.held = mask
         if batch:
             gram = functools.partial(_linear.training_gram, self, mask)
             return EngineProblem(whole, self.X, self.y, whole.sw, HOST, curvature_fn=gram)
