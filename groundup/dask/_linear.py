@@ -140,19 +140,15 @@ def gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) ->
     part = data.backend.tree_reduce(fn, _merge_parts, arrays)
     finite = part.train.finite(xp=HOST.xp) and (part.val is None or part.val.finite(xp=HOST.xp))
     if not finite or not math.isfinite(part.sw_sum):
-        _raise_overflow(data)
+        raise_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
+        msg = (
+            "The sums of squares of X and y overflowed although every value is finite; scale "
+            "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
+        )
+        raise ValueError(msg)
     if data.sample_weight is not None:
         check_weights(part.sw_min, part.sw_sum)
     return part
-
-
-def _raise_overflow(data: DaskData) -> None:
-    raise_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
-    msg = (
-        "The sums of squares of X and y overflowed although every value is finite; scale "
-        "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
-    )
-    raise ValueError(msg)
 
 
 # -- the closed form's passes --------------------------------------------------------------
