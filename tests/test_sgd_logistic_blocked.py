@@ -55,7 +55,7 @@ def _targets(objective):
     """``y`` as the blocked epoch takes it: (n, 1) 0/1 targets, or the one-hot rows."""
     if objective.outputs == 1:
         return objective.xp.reshape(objective.y, (-1, 1))
-    return objective._onehot(objective.y, objective.X.dtype)
+    return objective.epoch_targets_of(objective.y, objective.X.dtype)
 
 
 def _reference(case, objective, codes, W0, b0, schedule, *, alpha, fit_intercept, order):

@@ -2,8 +2,8 @@
 
 Dask is the distributed engine; groundup never schedules anything itself. This module is
 the only one that imports Dask. Besides the :class:`~groundup.backends.Backend` interface it
-offers the few operations the estimator-level Dask paths (``groundup/_dask.py``) are built
-from, each one a Dask graph over the row chunks:
+offers the few operations ``groundup/dask/`` is built from, each a Dask graph over the row
+chunks:
 
 - :meth:`DaskBackend.tree_reduce` - a function on every row chunk, its results merged
   pairwise in a tree (the one-pass sufficient statistics, the refinement products);
@@ -75,9 +75,7 @@ class DaskBackend(Backend):
         import importlib.util
 
         try:
-            return importlib.util.find_spec("dask") is not None and (
-                importlib.util.find_spec("dask.array") is not None
-            )
+            return importlib.util.find_spec("dask.array") is not None
         except (ImportError, ValueError):  # a broken or blocked install is "not installed"
             return False
 
@@ -238,11 +236,10 @@ class DaskBackend(Backend):
         for i, row in enumerate(zip(*blocks, strict=True)):
             args = (int(starts[i]), *row) if offsets else row
             parts.append(dask.delayed(fn, pure=True)(*args))
-        fold = functools.partial(_fold, merge)
+        fold = dask.delayed(functools.reduce, pure=True)
         while len(parts) > 1:
             parts = [
-                dask.delayed(fold, pure=True)(*parts[i : i + split_every])
-                for i in range(0, len(parts), split_every)
+                fold(merge, parts[i : i + split_every]) for i in range(0, len(parts), split_every)
             ]
         (out,) = dask.compute(parts[0])
         return out
@@ -340,7 +337,3 @@ class DaskBackend(Backend):
 
         _, r = da.linalg.qr(Z.rechunk({1: -1}))
         return self.to_numpy(r)
-
-
-def _fold(merge: Callable[[Any, Any], Any], *items: Any) -> Any:
-    return functools.reduce(merge, items)

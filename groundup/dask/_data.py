@@ -152,14 +152,10 @@ def check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
 
 
 # -- shared by the fits: per-chunk helpers, bad input --------------------------------------
-def take_rows(a: Array | None, idx: Array, xp: Namespace) -> Array | None:
-    return None if a is None else xp.take(a, idx, axis=0)
-
-
 def keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
     """The rows of one chunk's ``arrays`` where the boolean ``flags`` (n,) hold."""
     idx = xp.nonzero(flags)[0]
-    return tuple(take_rows(a, idx, xp) for a in arrays)
+    return tuple(None if a is None else xp.take(a, idx, axis=0) for a in arrays)
 
 
 def add_pairs(a: tuple, b: tuple) -> tuple:
@@ -245,19 +241,6 @@ class LazyModel:
     intercept: np.ndarray
     accepts_1d: bool = False
 
-    def _rows(self, X: Any, *, lengths: bool) -> Array:
-        be = dask_backend()
-        names = be.frame_columns(X)
-        X = be.as_rows(X, lengths=lengths)
-        if self.accepts_1d and X.ndim == 1:
-            X = X[:, None]
-        if X.ndim == 2:
-            be.check_rows(X, "X", known=lengths)
-        _check_device_input(self.est, X, None, be, reset=False)
-        if names is not None:
-            check_feature_names(self.est, names, reset=False)
-        return X
-
     def apply(
         self,
         X: Any,
@@ -270,22 +253,28 @@ class LazyModel:
         """``then(X @ coef + intercept)`` row chunk by row chunk (``then``: the margins to
         the answer, given the chunk's backend), ``columns`` wide (``None``: 1-D), a lazy
         Dask array."""
-        Xd = self._rows(X, lengths=lengths)
+        be = dask_backend()
+        names = be.frame_columns(X)
+        X = be.as_rows(X, lengths=lengths)
+        if self.accepts_1d and X.ndim == 1:
+            X = X[:, None]
+        if X.ndim == 2:
+            be.check_rows(X, "X", known=lengths)
+        _check_device_input(self.est, X, None, be, reset=False)
+        if names is not None:
+            check_feature_names(self.est, names, reset=False)
         fn = functools.partial(_margin_block, coef=self.coef, intercept=self.intercept, then=then)
         out = self.coef.dtype if dtype is None else dtype
-        return dask_backend().map_rows(fn, Xd, dtype=out, columns=columns)
+        return be.map_rows(fn, X, dtype=out, columns=columns)
 
     def r2(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R² of ``X @ coef + intercept`` against ``y``, computed by Dask."""
         be = dask_backend()
         pred = self.apply(X, lengths=True)
         yd = rows_of(be, y, pred, "y", pred.dtype)
-        swd = (
-            None
-            if sample_weight is None
-            else rows_of(be, sample_weight, pred, "sample_weight", pred.dtype)
-        )
-        return float(mk.r2(yd, pred, sample_weight=swd, xp=be.xp))
+        sw = sample_weight
+        sw = None if sw is None else rows_of(be, sw, pred, "sample_weight", pred.dtype)
+        return float(mk.r2(yd, pred, sample_weight=sw, xp=be.xp))
 
     def hits(
         self,

@@ -1,21 +1,14 @@
 """Linear regression's passes over Dask data (the estimator runs the algorithms on them).
 
-- **One pass for the sufficient statistics** (:func:`gather`). Every row chunk gets the
-  ``moments`` kernel (on its own NumPy or CuPy chunk); the per-chunk moments are merged
-  pairwise in a tree with the parallel formula of Chan, Golub & LeVeque
-  (``kernels.closed_form.merge_moments``). ``beta``, ``normal`` and ``batch`` are then
-  solved on the host (a d x d problem).
-- **Refinement as one more pass** (:class:`DaskPasses`): the one step of iterative
-  refinement of ``normal`` and ``beta`` needs ``Xcᵀ W r`` and ``rᵀ W r`` against the data,
-  a second tree reduction (``centred_products`` on every chunk).
-- **QR when ill conditioned**: the centred, weighted data ``[Xc, yc]`` go through Dask's
-  tall-and-skinny QR (one pass); the coefficients, and the minimum-norm solution by SVD of
-  R where X is rank deficient, come from R on the host.
-- **batch** runs its epochs on the host from the moments (:func:`stats_objective`): the
-  same iterates as the in-memory ``batch`` fit, O(d²) per epoch, however large X is.
-- **sgd / minibatch** stream the chunks (``_stream.py``); the loss of each epoch and the
-  early-stopping score come from the moments gathered in one pass before the first epoch,
-  so an epoch costs one pass over the data.
+- :func:`gather`: the sufficient statistics in one pass, the ``moments`` kernel on every row
+  chunk, merged pairwise in a tree with the parallel formula of Chan, Golub & LeVeque
+  (``kernels.closed_form.merge_moments``); ``beta``, ``normal`` and ``batch`` (O(d²) per
+  epoch, :func:`stats_objective`) then run on the host.
+- :class:`DaskPasses`: the refinement step's ``Xcᵀ W r`` and ``rᵀ W r`` as one more tree
+  reduction; when ill conditioned, Dask's tall-and-skinny QR of the centred, weighted
+  ``[Xc, yc]`` (one pass), solved from R on the host (by SVD where X is rank deficient).
+- ``sgd`` / ``minibatch`` stream the chunks (``_stream.py``), each epoch's loss and score
+  from the moments gathered before the first epoch: one pass over the data per epoch.
 """
 
 from __future__ import annotations
@@ -23,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -48,18 +40,6 @@ from groundup.kernels.losses import SquaredLoss
 __all__ = ["DaskPasses", "gather", "stats_objective"]
 
 
-# -- moments ----------------------------------------------------------------------------------
-def _empty_moments(d: int, dtype: Any, centred: bool) -> Moments:
-    z = np.zeros((), dtype=dtype)
-    zx, zxx = np.zeros((d,), dtype=dtype), np.zeros((d, d), dtype=dtype)
-    return Moments(0.0, zx, z, zxx, z, z, centred=centred)
-
-
-def _scaled(m: Moments, c: float) -> Moments:
-    """The moments with every weight multiplied by ``c`` (the means do not change)."""
-    return Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
-
-
 # -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) -------------------------
 @dataclass
 class _Part:
@@ -72,20 +52,19 @@ class _Part:
     sw_min: float  # smallest sample weight (inf without weights)
 
 
-def _host_moments(m: Moments, cb: Backend) -> Moments:
-    h = cb.to_numpy
-    arrays = (h(m.mean_x), h(m.mean_y), h(m.sxx), h(m.sxy), h(m.syy))
-    return Moments(float(m.n), *arrays, centred=m.centred)
-
-
 def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
+    """One chunk's moments, on the host."""
     cb = backends.from_array(X)
     xp, d = cb.xp, X.shape[1]
-    dtype = cb.to_numpy(X[:0, :]).dtype
     if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        return _empty_moments(d, dtype, fit_intercept)
+        z = np.zeros((), dtype=cb.to_numpy(X[:0, :]).dtype)
+        zx, zxx = np.zeros((d,), dtype=z.dtype), np.zeros((d, d), dtype=z.dtype)
+        return Moments(0.0, zx, z, zxx, z, z, centred=fit_intercept)
     m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
-    return _host_moments(m, cb)
+    h = cb.to_numpy
+    return Moments(
+        float(m.n), *map(h, (m.mean_x, m.mean_y, m.sxx, m.sxy, m.syy)), centred=m.centred
+    )
 
 
 def _chunk_part(
@@ -161,19 +140,15 @@ def gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) ->
     part = data.backend.tree_reduce(fn, _merge_parts, arrays)
     finite = part.train.finite(xp=HOST.xp) and (part.val is None or part.val.finite(xp=HOST.xp))
     if not finite or not math.isfinite(part.sw_sum):
-        _raise_overflow(data)
+        raise_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
+        msg = (
+            "The sums of squares of X and y overflowed although every value is finite; scale "
+            "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
+        )
+        raise ValueError(msg)
     if data.sample_weight is not None:
         check_weights(part.sw_min, part.sw_sum)
     return part
-
-
-def _raise_overflow(data: DaskData) -> None:
-    raise_nonfinite(data.backend, X=data.X, y=data.y, sample_weight=data.sample_weight)
-    msg = (
-        "The sums of squares of X and y overflowed although every value is finite; scale "
-        "the features (sklearn.preprocessing.StandardScaler) or use dtype='float64'."
-    )
-    raise ValueError(msg)
 
 
 # -- the closed form's passes --------------------------------------------------------------
@@ -201,30 +176,27 @@ class DaskPasses:
         sums = data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
         return finish_accurate(*sums, offset, m, xp=HOST.xp)
 
-    def _tsqr(self) -> np.ndarray:
+    def _tsqr(self) -> tuple[np.ndarray, np.ndarray]:
+        """``R`` of ``Xc = Q R`` and ``Qᵀ yc`` (with the residual norm: R's last column of
+        ``[Xc, yc]``): least squares on them is least squares on the data."""
+        data, m = self.data, self.m
         if self._r is None:
-            data, m = self.data, self.m
             fn = functools.partial(_centred_block, mean_x=m.mean_x, mean_y=m.mean_y)
-            Z = data.backend.zip_rows(
-                fn, [data.X, data.y, data.sample_weight], columns=data.d + 1, dtype=data.dtype
-            )
+            arrays = [data.X, data.y, data.sample_weight]
+            Z = data.backend.zip_rows(fn, arrays, columns=data.d + 1, dtype=data.dtype)
             self._r = data.backend.qr_r(Z)
-        return self._r
+        return self._r[:, : data.d], self._r[:, data.d]
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        """``Xc = Q R``: ``Qᵀ yc`` and the residual norm are R's last column, so least
-        squares on ``[R, Qᵀ yc]`` is least squares on the data (``qr_lstsq``)."""
-        ra, data = self._tsqr(), self.data
-        r, qty = ra[:, : data.d], ra[:, data.d]
-        return qr_lstsq(r, qty, ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
+        data = self.data
+        return qr_lstsq(*self._tsqr(), ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """The minimum-norm (or ridge) solution from the SVD of R: X's singular values are
-        R's (``svd_lstsq``)."""
-        ra, data = self._tsqr(), self.data
-        r, qty = ra[:, : data.d], ra[:, data.d]
-        rows, dt = data.n, data.dtype
-        return svd_lstsq(r, qty, ridge=ridge, rows=rows, max_rank=max_rank, dtype=dt, xp=HOST.xp)
+        """The minimum-norm (or ridge) solution: X's singular values are R's."""
+        r, qty, data = *self._tsqr(), self.data
+        return svd_lstsq(
+            r, qty, ridge=ridge, rows=data.n, max_rank=max_rank, dtype=data.dtype, xp=HOST.xp
+        )
 
 
 # -- the gradient methods' objectives -------------------------------------------------------
@@ -233,8 +205,11 @@ def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
     early-stopping score), weights normalised to mean 1 as the in-memory fit does."""
     xp = HOST.xp
     obj = SquaredLoss(data.X, data.y, None, use_moments=False, xp=xp)
-    train = part.train
-    obj.stats = train if data.sample_weight is None else _scaled(train, part.rows / train.n)
+    m = part.train
+    if data.sample_weight is not None:  # every weight times c: the means do not change
+        c = part.rows / m.n
+        m = Moments(m.n * c, m.mean_x, m.mean_y, m.sxx * c, m.sxy * c, m.syy * c, centred=m.centred)
+    obj.stats = m
     obj.val_stats = part.val
     return obj
 

@@ -4,9 +4,8 @@ descent engine on them).
 The kernels' log-loss objective (``kernels/logistic.py``) with every pass over X (loss,
 gradient, Hessian; the early-stopping accuracy) one tree reduction over the Dask row
 chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk
-(:func:`log_loss`). Labels and their total weights come from one pass over y
-(:func:`label_pass`); the targets (0/1, or class codes) are a lazy map of y, chunked like X
-(:func:`targets`).
+(:func:`log_loss`), and the per-chunk parts of the passes over the labels and of the lazy
+targets (``DaskSource.labels``, ``DaskSource.encoded``).
 
 With ``early_stopping`` the held-out rows are the in-memory split's (the same draw); they
 stay in their chunks, marked by a mask that every pass reads along with X (left out of the
@@ -28,20 +27,27 @@ from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.dask._data import (
     HOST,
-    DaskData,
     add_pairs,
-    check_weights,
     dask_backend,
     keep_rows,
     raise_nonfinite,
 )
 from groundup.kernels import logistic as lk
 
-__all__ = ["chunk_log_loss", "label_pass", "log_loss", "targets", "training_objective"]
+__all__ = [
+    "chunk_class_weights",
+    "chunk_content",
+    "chunk_labels",
+    "chunk_log_loss",
+    "chunk_targets",
+    "concat",
+    "log_loss",
+    "merge_labels",
+]
 
 
 # -- per-chunk tasks -----------------------------------------------------------------------
-def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
+def chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
     """The chunk's distinct labels, their total weights, and its smallest weight."""
     labels = np.ravel(backends.to_numpy(y))
     w = None if sw is None else np.ravel(backends.to_numpy(sw)).astype(np.float64)
@@ -51,7 +57,7 @@ def _chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, f
     return classes, totals.astype(np.float64), smallest
 
 
-def _merge_labels(a: tuple, b: tuple) -> tuple:
+def merge_labels(a: tuple, b: tuple) -> tuple:
     classes = np.union1d(a[0], b[0])
     totals = np.zeros(len(classes), dtype=np.float64)
     for part in (a, b):
@@ -59,7 +65,7 @@ def _merge_labels(a: tuple, b: tuple) -> tuple:
     return classes, totals, min(a[2], b[2])
 
 
-def _chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
+def chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
     """Binary: 0/1 in X's dtype; multinomial: int32 class codes; in X's library."""
     cb = backends.from_array(X)
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
@@ -92,25 +98,15 @@ def _chunk_log_pass(
     weight = float(X.shape[0]) if sw is None else float(xp.sum(sw))
     if X.shape[0] == 0 or weight == 0.0:
         return 0.0, None
-    outputs = 1 if n_classes == 2 else n_classes
-    obj = kernel(
-        X,
-        y,
-        sw,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        chunk_rows=cb.chunk_rows(X.shape[1] * outputs),
-        xp=xp,
-    )
+    rows = cb.chunk_rows(X.shape[1] * (1 if n_classes == 2 else n_classes))
+    obj = kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, chunk_rows=rows, xp=xp)
     with cb.quiet_floating_point():
         r = obj.newton_pass(
             cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated, dual=dual
         )
-
-    def total(a: Array | None) -> np.ndarray | None:
-        return None if a is None else cb.to_numpy(a) * weight
-
-    sums = {f: total(getattr(r, f)) for f in _MEANS}
+    sums = {
+        f: None if getattr(r, f) is None else cb.to_numpy(getattr(r, f)) * weight for f in _MEANS
+    }
     return weight, lk.PassResult(
         **sums, separated=None if r.separated is None else bool(r.separated)
     )
@@ -124,12 +120,8 @@ def _merge_log_pass(a: tuple, b: tuple) -> tuple:
     (wa, pa), (wb, pb) = a, b
     if pa is None or pb is None:
         return (wb, pb) if pa is None else (wa, pa)
-
-    def add(u: Any, v: Any) -> Any:
-        return None if u is None else u + v
-
     separated = None if pa.separated is None else pa.separated and pb.separated
-    sums = {f: add(getattr(pa, f), getattr(pb, f)) for f in _MEANS}
+    sums = {f: None if getattr(pa, f) is None else getattr(pa, f) + getattr(pb, f) for f in _MEANS}
     return wa + wb, lk.PassResult(**sums, separated=separated)
 
 
@@ -220,7 +212,7 @@ class _DaskPasses:
         take = [None if a is None else a[idx] for a in (self.X, self.y, self.sw)]
         kept = iter(self.backend.persist(*[a for a in take if a is not None]))
         X, y, sw = (None if a is None else next(kept) for a in take)
-        sub = _log_loss(type(self), X, y, sw, None, None, self.fit_intercept, self.n_classes)
+        sub = log_loss(X, y, sw, fit_intercept=self.fit_intercept, n_classes=self.n_classes)
         sub.whole = self
         return sub
 
@@ -233,42 +225,22 @@ class _DaskMultinomialLogLoss(_DaskPasses, lk.MultinomialLogLoss):
     kernel = lk.MultinomialLogLoss
 
 
-def _log_loss(
-    cls: type,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    X_val: Array | None,
-    y_val: Array | None,
-    fit_intercept: bool,
-    n_classes: int,
+def log_loss(
+    X: Array, y: Array, sw: Array | None, *, fit_intercept: bool, n_classes: int, val: bool = False
 ) -> Any:
+    """The kernel's log-loss (Newton's objective) with every pass over X a tree reduction
+    over the chunks; ``y`` holds the targets (``val``: X and y are also the rows of the
+    early-stopping score)."""
     be = dask_backend()
-    y = be.rows_like(y, X)
-    sw = None if sw is None else be.rows_like(sw, X)
-    y_val = None if X_val is None else be.rows_like(y_val, X_val)
-    obj = cls(
-        X,
-        y,
-        sw,
-        X_val=X_val,
-        y_val=y_val,
-        fit_intercept=fit_intercept,
-        n_classes=n_classes,
-        xp=HOST.xp,
-    )
+    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
+    y, sw = be.rows_like(y, X), None if sw is None else be.rows_like(sw, X)
+    rows = {"X_val": X, "y_val": y} if val else {}
+    obj = cls(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=HOST.xp, **rows)
     obj.backend = be
     return obj
 
 
 # -- what the estimator asks for ------------------------------------------------------------
-def log_loss(data: DaskData, *, n_classes: int, fit_intercept: bool) -> Any:
-    """The log-loss of every row (Newton's objective): the kernel's objective with every
-    pass over X a tree reduction over the chunks; ``data.y`` holds the targets."""
-    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
-    return _log_loss(cls, data.X, data.y, data.sample_weight, None, None, fit_intercept, n_classes)
-
-
 def chunk_log_loss(
     kernel: type,
     X: Array,
@@ -283,75 +255,18 @@ def chunk_log_loss(
     return kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
 
 
-def training_objective(
-    data: DaskData,
-    mask: Array | None,
-    held: np.ndarray | None,
-    *,
-    n_classes: int,
-    fit_intercept: bool,
-) -> tuple[Any, float | None]:
-    """The Dask log-loss of the training rows, for the batch and the streamed fits.
-
-    The early-stopping rows (``held``, a host boolean mask; ``mask``, the same chunked like
-    X) stay in their chunks: masked out of the passes over the training rows
-    (``objective.held``), they are the rows of its ``score``; every pass reads the user's X,
-    so NaN / inf are located in its rows and columns. Sample weights are normalised to mean
-    1 over the training rows, as in memory. Returns the objective and the weights' scale
-    (``None`` without weights).
-    """
-    be, xp = data.backend, data.backend.xp
-    cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
-    sw, factor = data.sample_weight, None
-    if sw is not None:
-        train_sw = sw if mask is None else xp.where(mask, xp.zeros_like(sw), sw)
-        rows = data.n - (0 if held is None else int(np.count_nonzero(held)))
-        total = float(be.to_numpy(xp.sum(train_sw)))
-        check_weights(0.0, total)  # the early-stopping rows held all the weight
-        factor = rows / total
-        sw = sw * factor
-    val = (None, None) if mask is None else (data.X, data.y)
-    objective = _log_loss(cls, data.X, data.y, sw, *val, fit_intercept, n_classes)
-    objective.held = mask
-    return objective, factor
-
-
-def _chunk_content(
-    offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float
-) -> np.ndarray:
+def chunk_content(offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float) -> np.ndarray:
     cb = backends.from_array(X)
     rx = cb.asarray(r[:-1].astype(cb.to_numpy(X[:0, :]).dtype))
     rows = lk.content_sample(X, y, rx, float(r[-1]), fraction, offset=offset, xp=cb.xp)
     return cb.to_numpy(rows)
 
 
-def content_rows(data: DaskData, fraction: float, seed: Any) -> np.ndarray:
-    """``kernels.logistic.content_sample`` of every chunk, as global row indices (host),
-    with the in-memory draw of the direction."""
-    r = np.random.default_rng(seed).standard_normal(data.d + 1)
-    fn = functools.partial(_chunk_content, r=r, fraction=fraction)
-    return data.backend.tree_reduce(fn, _concat, [data.X, data.y], offsets=True)
-
-
-def _concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate([a, b])
 
 
-def label_pass(data: DaskData) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct labels of ``data.y`` and their total weights: one pass over y (and the
-    weights, checked here: finite, non-negative, a positive total)."""
-    be = data.backend
-    found, totals, smallest = be.tree_reduce(
-        _chunk_labels, _merge_labels, [data.y, data.sample_weight]
-    )
-    if data.sample_weight is not None:
-        if not np.all(np.isfinite(totals)):
-            raise_nonfinite(be, sample_weight=data.sample_weight)
-        check_weights(smallest, float(np.sum(totals)))
-    return found, totals
-
-
-def _chunk_class_weights(
+def chunk_class_weights(
     X: Array, y: Array, sw: Array | None, *, classes: np.ndarray, weights: np.ndarray
 ) -> Array:
     """The sample weights of one chunk times the weights of its rows' classes."""
@@ -359,20 +274,3 @@ def _chunk_class_weights(
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
     rows = cb.asarray(weights[codes].astype(cb.to_numpy(X[:0, :]).dtype))
     return rows if sw is None else sw * rows
-
-
-def targets(data: DaskData, classes: np.ndarray, weights: np.ndarray | None = None) -> DaskData:
-    """The data with y replaced by the model's targets for ``classes``: 0/1 in X's dtype for
-    two classes, int32 class codes for more (a lazy map of y, chunked like X). ``weights``
-    (one per class): the class weights, multiplied into the sample weights (lazily)."""
-    be = data.backend
-    fn = functools.partial(_chunk_targets, classes=classes)
-    dtype = data.dtype if len(classes) == 2 else np.dtype(np.int32)
-    codes = be.zip_rows(fn, [data.X, data.y], columns=None, dtype=dtype)
-    sw = data.sample_weight
-    if weights is not None:
-        weigh = functools.partial(
-            _chunk_class_weights, classes=classes, weights=np.asarray(weights, dtype=np.float64)
-        )
-        sw = be.zip_rows(weigh, [data.X, data.y, sw], columns=None, dtype=data.dtype)
-    return DaskData(data.X, codes, sw, be)

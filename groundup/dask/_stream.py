@@ -79,14 +79,11 @@ class StreamProblem:
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
     #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
     loss: Callable[[np.ndarray, np.ndarray], float]
-    #: The training loss of the zero model (the reference for divergence, with the start's).
-    zero_loss: float
-    #: The early-stopping score at ``(W, b)`` (higher is better); ``None`` without it.
-    score: Callable[[np.ndarray, np.ndarray], float] | None
     #: Scale of the sample weights: training rows / their total weight (``None``: no weights).
     factor: float | None
-    #: The objective of the whole training set (loss, separability) on the host.
-    objective: Any = None
+    #: The objective of the whole training set on the host (its zero model's loss, the
+    #: early-stopping score, separability, the certificate).
+    objective: Any
 
     @property
     def rows(self) -> int:
@@ -143,36 +140,22 @@ class StreamProblem:
         certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
-        module's docstring), from ``W`` (n_features, k) and ``b`` (k,) on the host.
-
-        Returns the engine's result (``W``, ``b`` NumPy; ``n_iter``, ``updates``,
-        ``converged``, ``path``; ``diverged_at`` where the end-of-epoch rule saw it), the
-        loss history and the reference loss (the larger of the start's and the zero
-        model's; ``start_loss`` is not needed: the start's loss costs no pass here).
-
-        An update other than the plain one (``settings.update``: an optimiser, the L1
-        truncation, averaging) carries its state (``state``; ``DescentResult.state``) from
-        chunk to chunk and epoch to epoch, on the host beside ``W`` and ``b``.
-        """
+        module's docstring) from ``W`` (n_features, k), ``b`` (k,) on the host; the update's
+        ``state`` (an optimiser's, the L1 truncation's, the average) goes from chunk to chunk
+        on the host. Returns the engine's result, the loss history and the reference loss
+        (the larger of the start's and the zero model's: ``start_loss`` is not needed)."""
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
             settings, max_iter=1, tol=None, early_stopping=False, record_path=False, chunk=True
         )
-        reference = max(self.loss(W, b), self.zero_loss)
-        tol, early = settings.tol, settings.early_stopping
+        reference = max(self.loss(W, b), float(self.objective.zero_loss()))
+        tol, early, cut = settings.tol, settings.early_stopping, settings.cut_rates
+        grow = cut and (settings.batch_size > 1 or self.objective.curvature_varies)
         eps = float(np.finfo(self.data.dtype).eps)
-        n = sum(rows)
-        full = settings.batch_size >= n
+        shrink = cut and settings.batch_size < sum(rows)
         rule = StopRule(
-            tol,
-            settings.n_iter_no_change,
-            early,
-            reference,
-            eps=eps,
-            reduce=settings.cut_rates and not full,
-            grow=settings.cut_rates
-            and (settings.batch_size > 1 or self.objective.curvature_varies),
+            tol, settings.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
@@ -195,7 +178,7 @@ class StreamProblem:
                 break
             if tol is None:
                 continue
-            value = self.score(W, b) if early else loss
+            value = float(self.objective.score(W, b)) if early else loss
             Wm, bm = _model(state, settings, W, b, t)
             rule.add(Wm, bm)
             Wm, bm = rule.model(Wm, bm)

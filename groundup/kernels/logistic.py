@@ -6,10 +6,9 @@ the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow
 float32 or float64.
 
 The objectives are what the descent engine (:mod:`groundup.kernels.descent`) asks for, for
-one model or for a sweep's K configurations as the columns of ``W`` (an
-:class:`~groundup.kernels.objective.Objective`), with ``sgd_epoch`` (an exact one-sample epoch
-a window at a time, :mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
-chunks that returns the loss, the gradient and the Hessian of the whole training set.
+one model or for a sweep's K configurations as the columns of ``W``, with ``sgd_epoch``
+(:mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
+chunks for the loss, the gradient and the Hessian of the whole training set.
 :func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
 """
 
@@ -19,7 +18,7 @@ import functools
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from array_api_compat import device as _device
 
@@ -28,9 +27,6 @@ from groundup.kernels.closed_form import cholesky_solve
 from groundup.kernels.objective import BlockedEpochObjective
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
-
-if TYPE_CHECKING:
-    pass
 
 
 # -- numerically stable link functions ---------------------------------------------------
@@ -72,13 +68,9 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
 
 
 def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``.
-
-    ``array_api_extra.one_hot`` computes the same, but on PyTorch it hands over to
-    ``torch.nn.functional.one_hot`` (codes cast to int64, scanned for their minimum and
-    maximum, scattered into an int64 matrix, then cast): several times slower on the CPU
-    than this comparison, in the multinomial loss's every batch and chunk.
-    """
+    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``
+    (``array_api_extra.one_hot``'s, which on PyTorch casts, scans and scatters in int64:
+    several times slower on the CPU than this comparison)."""
     classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
     return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 
@@ -187,11 +179,8 @@ class LogLoss(BlockedEpochObjective):
         """How far each sample is inside its own class's region (> 0: correctly classified)."""
 
     @abstractmethod
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
-        """Sums over a chunk's rows that :meth:`_assemble` turns into the Hessian."""
-
-    @abstractmethod
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array: ...
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
+        """The weighted sum over a chunk's rows of the Hessian's terms (p, p)."""
 
     # -- the engine's interface -------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
@@ -205,11 +194,12 @@ class LogLoss(BlockedEpochObjective):
         return self.epoch_targets_of(self.y, self.X.dtype)
 
     def epoch_targets_of(self, y: Array, dtype: object) -> Array:
-        """:meth:`epoch_targets` of the labels ``y`` in ``dtype``."""
+        """:meth:`epoch_targets` of the labels ``y`` (codes, or one-hot already) in ``dtype``."""
         if self.outputs == 1:
             y = self.xp.reshape(y, (-1, 1))
-            return y if y.dtype == dtype else self.xp.astype(y, dtype)
-        return self._onehot(y, dtype)
+        elif y.ndim == 1:
+            return one_hot(y, self.n_classes, dtype, xp=self.xp)
+        return y if y.dtype == dtype else self.xp.astype(y, dtype)
 
     def _evaluate(self, W: Array, b: Array) -> PassResult:
         c = self._cache
@@ -261,29 +251,14 @@ class LogLoss(BlockedEpochObjective):
         if c is not None and c[0] is W and c[1] is b:
             ev = c[2]
             loss = xp.take(xp.reshape(ev.loss, (-1,)), configs, axis=0)
-            grad_w, grad_b = (
-                xp.take(ev.grad_w, columns, axis=1),
-                xp.take(ev.grad_b, columns, axis=0),
-            )
-            self._cache = (W2, b2, PassResult(loss, grad_w, grad_b))
+            grad_w = xp.take(ev.grad_w, columns, axis=1)
+            self._cache = (W2, b2, PassResult(loss, grad_w, xp.take(ev.grad_b, columns, axis=0)))
         return W2, b2
 
     def separated(self, W: Array, b: Array) -> bool:
         """Whether ``(W, b)`` puts every weighted training sample strictly on its own side
         (then, without a penalty, the log-loss has no minimum). One pass over X."""
         return bool(self.newton_pass(W, b, order=0, check_separated=True).separated)
-
-    def _all_inside(self, Z: Array, y: Array, sw: Array | None) -> Array:
-        inside = self._true_margin(Z, y) > 0
-        if sw is not None:
-            inside = inside | (sw <= 0)
-        return self.xp.all(inside)
-
-    def _onehot(self, y: Array, dtype: object) -> Array:
-        """The one-hot rows of ``y`` (codes, or one-hot already)."""
-        if y.ndim == 2:
-            return y if dtype == y.dtype else self.xp.astype(y, dtype)
-        return one_hot(y, self.n_classes, dtype, xp=self.xp)
 
     # -- one pass over X ---------------------------------------------------------------------
     def newton_pass(
@@ -309,8 +284,7 @@ class LogLoss(BlockedEpochObjective):
         rows = n if self.chunk_rows is None else self.chunk_rows
         if self.chunk_elements is not None:
             rows = min(rows, max(64, self.chunk_elements // W.shape[1]))
-        total = inside = gw = gb = None
-        parts: tuple[Array, ...] | None = None
+        total = inside = gw = gb = hess = None
         sums: list[Array | None] = [None] * 4  # dual: entropy, x, x Yᵀ, Y
         for start in range(0, n, min(rows, n)):
             stop = min(start + rows, n)
@@ -327,23 +301,21 @@ class LogLoss(BlockedEpochObjective):
                 part = sc @ L
             total = _add(total, part)
             if check_separated:
-                ok = self._all_inside(Z, yc, sc)
+                ok = self._true_margin(Z, yc) > 0
+                ok = xp.all(ok if sc is None else ok | (sc <= 0))
                 inside = ok if inside is None else inside & ok
             if order >= 1:
                 gw = _add(gw, Xc.T @ R)
                 gb = _add(gb, self._column_sums(R))
             if order >= 2:
-                new = self._hessian_parts(Xc, Z, sc)
-                parts = (
-                    new if parts is None else tuple(u + v for u, v in zip(parts, new, strict=True))
-                )
+                hess = _add(hess, self._hessian(Xc, Z, sc))
         weight = float(n) if sw is None else xp.sum(sw)
         loss = total / weight
         out = PassResult(loss=loss[0] if loss.shape[0] == 1 else loss, separated=inside)
         if order >= 1:
             out.grad_w, out.grad_b = gw / weight, gb / weight
         if order >= 2:
-            out.hess = self._assemble(parts) / weight
+            out.hess = hess / weight
         if dual:
             out.entropy, out.mean_x, out.mean_xy, out.mean_y = (v / weight for v in sums)
         return out
@@ -389,13 +361,11 @@ class LogLoss(BlockedEpochObjective):
 class BinaryLogLoss(LogLoss):
     """Mean binary log-loss of the sigmoid model(s), y in {0, 1}.
 
-    A pass over the training set (the loss, ``batch``'s gradient, Newton's) takes per sample
-    ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y`` from one ``e = exp(-|z|)``, so no
-    margin overflows. A mini-batch update needs the residual only, ``1 / (1 + exp(-z)) - y``:
-    four array operations (``exp`` overflows to ``inf`` only where the probability is below
-    the smallest float, giving 0; the estimators and the sweep fit with floating-point
-    warnings off). Measured on ``benchmarks/bench_sweep.py`` (binary minibatch, NumPy):
-    277 ms with the ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this.
+    A pass over the training set takes ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y``
+    from one ``e = exp(-|z|)``, so no margin overflows. A mini-batch update needs only
+    ``1 / (1 + exp(-z)) - y``: four array operations (``exp`` overflows to ``inf`` only where
+    the probability underflows to 0; bench_sweep.py, binary minibatch: 277 ms with the
+    ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this).
     """
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
@@ -421,7 +391,7 @@ class BinaryLogLoss(LogLoss):
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         return (2.0 * y - 1.0) * Z[:, 0]
 
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         xp = self.xp
         e = xp.exp(-xp.abs(Z[:, 0]))
         # p (1 - p) = e / (1 + e)²; its square root scales the rows: XᵀSX = QᵀQ (a SYRK
@@ -432,18 +402,10 @@ class BinaryLogLoss(LogLoss):
             q = q * xp.sqrt(sw)
         Q = Xc * xp.reshape(q, (-1, 1))
         if not self.fit_intercept:
-            return (Q.T @ Q,)
-        return Q.T @ Q, Q.T @ q, xp.sum(q * q)
-
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
-        if not self.fit_intercept:
-            return parts[0]
-        xp = self.xp
-        hww, hwb, hbb = parts
-        col = xp.reshape(hwb, (-1, 1))
-        top = xp.concat([hww, col], axis=1)
-        bottom = xp.concat([col.T, xp.reshape(hbb, (1, 1))], axis=1)
-        return xp.concat([top, bottom], axis=0)
+            return Q.T @ Q
+        col = xp.reshape(Q.T @ q, (-1, 1))
+        bottom = xp.concat([col.T, xp.reshape(xp.sum(q * q), (1, 1))], axis=1)
+        return xp.concat([xp.concat([Q.T @ Q, col], axis=1), bottom], axis=0)
 
 
 class MultinomialLogLoss(LogLoss):
@@ -460,7 +422,7 @@ class MultinomialLogLoss(LogLoss):
         Z3 = xp.reshape(Z, (m, C, -1))
         S = Z3 - xp.max(Z3, axis=1, keepdims=True)
         E = xp.exp(S)
-        Y = xp.reshape(self._onehot(y, Z.dtype), (m, C, 1))
+        Y = xp.reshape(self.epoch_targets_of(y, Z.dtype), (m, C, 1))
         return S, E, xp.sum(E, axis=1, keepdims=True), Y
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
@@ -485,13 +447,13 @@ class MultinomialLogLoss(LogLoss):
 
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         xp = self.xp
-        Y = self._onehot(y, xp.bool)
+        Y = self.epoch_targets_of(y, xp.bool)
         own = xp.sum(xp.where(Y, Z, xp.zeros_like(Z)), axis=1)
         low = xp.full_like(Z, -math.inf)
         other = xp.max(xp.where(Y, low, Z), axis=1)
         return own - other
 
-    def _hessian_parts(self, Xc: Array, Z: Array, sw: Array | None, /) -> tuple[Array, ...]:
+    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         # H = Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x_i x_iᵀ, parameters class by class.
         xp = self.xp
         Xt = self._design(Xc)
@@ -505,10 +467,7 @@ class MultinomialLogLoss(LogLoss):
         diag = xp.reshape(
             xp.reshape(eye, (k, 1, k, 1)) * xp.reshape(blocks, (k, dt, 1, dt)), (k * dt, k * dt)
         )
-        return (diag - V.T @ U,)
-
-    def _assemble(self, parts: tuple[Array, ...], /) -> Array:
-        return parts[0]
+        return diag - V.T @ U
 
 
 def _add(total: Array | None, part: Array) -> Array:
@@ -533,22 +492,6 @@ def unflatten(
     if fit_intercept:
         return T[:n_features, :], T[n_features, :]
     return T, xp.zeros((k,), dtype=theta.dtype, device=_device(theta))
-
-
-def penalty_mask(
-    n_features: int,
-    k: int,
-    dtype: object,
-    device: object,
-    /,
-    *,
-    fit_intercept: bool,
-    xp: Namespace,
-) -> Array:
-    """1 for the coefficients, 0 for the intercepts (which are not penalised), packed."""
-    W = xp.ones((n_features, k), dtype=dtype, device=device)
-    b = xp.zeros((k,), dtype=dtype, device=device)
-    return flatten(W, b, fit_intercept=fit_intercept, xp=xp)
 
 
 # -- Newton's method -------------------------------------------------------------------------
@@ -603,12 +546,12 @@ def newton_solve(
     the Newton system by Cholesky (damped if the Hessian is singular) and backtracks until
     the objective decreases enough (Armijo). Once ``max |gradient| <= tol`` and the Newton
     decrement ``½ gᵀH⁻¹g`` (the objective's predicted distance to its minimum) is at most
-    ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features' scale
-    for the gradient, ``eps |f|`` for the decrement, so a ``tol`` below float32's precision
-    stops where float32 stops improving), the Newton step computed there is still taken (Newton converges quadratically
-    there) and checked by a loss-only pass. For the multinomial model the parameters of the k classes are only defined up to a
-    common shift; the solver keeps them centred (sum over classes zero, as a fit from zero
-    by scikit-learn's lbfgs does) by regularising the Hessian along that direction only.
+    ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features'
+    scale for the gradient, ``eps |f|`` for the decrement), the Newton step computed there is
+    still taken and checked by a loss-only pass. For the multinomial model the parameters of
+    the k classes are only defined up to a common shift; the solver keeps them centred (sum
+    over classes zero, as scikit-learn's lbfgs from zero does) by regularising the Hessian
+    along that direction only.
 
     Parameters
     ----------
@@ -632,7 +575,9 @@ def newton_solve(
     fi = objective.fit_intercept
     dt_ = d + int(fi)
     dev = _device(W)
-    mask = penalty_mask(d, k, W.dtype, dev, fit_intercept=fi, xp=xp)
+    ones = xp.ones((d, k), dtype=W.dtype, device=dev)
+    # 1 on the coefficients, 0 on the intercepts (not penalised)
+    mask = flatten(ones, xp.zeros((k,), dtype=W.dtype, device=dev), fit_intercept=fi, xp=xp)
     eye = xp.eye(mask.shape[0], dtype=W.dtype, device=dev)
     tiny = 16.0 * float(xp.finfo(W.dtype).eps)
     res = NewtonResult(W=W, b=b)
@@ -657,7 +602,8 @@ def newton_solve(
     if not math.isfinite(f):
         res.nonfinite = True
         return res
-    shift = _null_projector(k, dt_, W.dtype, dev, xp=xp) if k > 1 else None
+    # the projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I
+    shift = xp.tile(xp.eye(dt_, dtype=W.dtype, device=dev), (k, k)) / k if k > 1 else None
     # The precision the dtype allows: a gradient is a mean of terms of the size of the
     # features (rms ~ 2 sqrt(max diag H) at the start), summed with relative rounding ~eps;
     # a decrease below eps |f| cannot be seen. ``tol`` below these is raised to them, so a
@@ -717,12 +663,6 @@ def newton_solve(
     return res
 
 
-def _null_projector(k: int, dt: int, dtype: object, device: object, /, *, xp: Namespace) -> Array:
-    """Projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I."""
-    eye = xp.eye(dt, dtype=dtype, device=device)
-    return xp.tile(eye, (k, k)) / k
-
-
 def content_sample(
     X: Array, y: Array, r: Array, r0: float, fraction: float, /, *, offset: int = 0, xp: Namespace
 ) -> Array:
@@ -770,10 +710,7 @@ def newton_start(
     settings: NewtonSettings,
     xp: Namespace,
 ) -> NewtonResult:
-    """Warm start: Newton on the subsample ``rows`` (a few % of a large X).
-
-    The subsample's optimum is close to the full one (error ~ 1/sqrt(n_rows)), which is
-    inside Newton's quadratic region: the full-data run then needs one or two passes.
-    """
+    """Warm start: Newton on the subsample ``rows`` (a few % of a large X), whose optimum
+    (error ~ 1/sqrt(n_rows)) is inside the full problem's quadratic region."""
     sub = objective.subset(rows)
     return newton_solve(sub, W, b, settings=settings, xp=xp)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from groundup._typing import Array, Namespace
 
@@ -74,13 +74,9 @@ class OptimizerState:
     name: str
     slots: tuple[Array, ...] = ()
     step: int = 0
-    names: tuple[str, ...] = field(init=False)
     #: Adam's slots are kept divided by these, ``(1 - beta_1, 1 - beta_2)`` (two array
     #: operations fewer per update); ``None`` while they are torch's own (fresh zeros).
     scales: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        self.names = SLOTS[self.name]
 
     @classmethod
     def zeros(cls, name: str, theta: Array, /, *, xp: Namespace) -> OptimizerState:
@@ -101,7 +97,7 @@ class OptimizerState:
         slots = self.slots
         if self.scales is not None:
             slots = tuple(k * a for k, a in zip(self.scales, slots, strict=True))
-        return dict(zip(self.names, slots, strict=True))
+        return dict(zip(SLOTS[self.name], slots, strict=True))
 
 
 def optimizer_step(
@@ -148,11 +144,9 @@ def optimizer_step(
             g = g + decay_rows * theta
     if name in ("adam", "adamw"):
         # torch: m <- m + (1 - beta_1)(g - m), v <- beta_2 v + (1 - beta_2) g^2, then
-        # theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps). Kept here
-        # as M = m / (1 - beta_1), V = v / (1 - beta_2): M <- beta_1 M + g,
-        # V <- beta_2 V + g^2, and every constant folded into two scalars: two array
-        # operations fewer per update, adam / plain minibatch 1.40 -> 1.31 (gate:
-        # benchmarks/bench_optimizers.py::test_optimizer_vs_plain_minibatch[adam]).
+        # theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps). Kept as
+        # M = m / (1 - beta_1), V = v / (1 - beta_2), the constants in two scalars: two array
+        # operations fewer (bench_optimizers.py, adam / plain minibatch 1.40 -> 1.31).
         M, V = state.slots
         k1, k2 = scales = (1.0 - s.beta_1, 1.0 - s.beta_2)
         if state.scales != scales:  # torch's values (or other betas') to these scales

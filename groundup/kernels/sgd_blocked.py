@@ -29,7 +29,7 @@ only while the decay factors stay away from zero, so the caller keeps the per-sa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import array_api_extra as xpx
 from array_api_compat import device as _device
@@ -38,19 +38,13 @@ from groundup._typing import Array, Namespace
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 
-# Samples per block and rows per group of blocks (the batched Gram products work a group at a
-# time so that it stays in cache). On NumPy/OpenBLAS, 1e6 x 32, two cores: an epoch took
-# 0.387 s with blocks of 32 and 0.358 s with blocks of 64 (larger blocks: more flops in the
-# Gram products, fewer sequential steps; a GPU prefers them larger still). Groups of 1,024
-# rows rather than 4,096: a group's temporaries (~1 MB each at 4,096 rows) went back to the
-# system and were faulted in afresh, group after group (gate:
-# bench_linear.py::test_sgd_epoch_vs_sklearn, GROUNDUP_BENCH_N=100000, in order, same
-# runs: ratio 4.96 and 4.87 with 4,096 rows, 2.55 and 2.84 with 1,024; at 1,000,000 rows
-# 3.86 and 3.11 against 3.72 and 2.90 - a busy two-core machine, noisy).
+# Samples per block, and rows per group of blocks (one batched Gram product, small enough to
+# stay in cache: groups of 4,096 rows had their temporaries mapped afresh each time; gate
+# bench_linear.py::test_sgd_epoch_vs_sklearn, ratio 2.55-2.84 with 1,024 against 4.87-4.96).
 BLOCK = 64
 GROUP_ROWS = 1024
-# The blocked form needs every decay factor 1 - eta*alpha >= 1 - MAX_DECAY_STEP: the ratios
-# of the decay products within a block stay within 2**BLOCK.
+# Every decay factor 1 - eta*alpha >= 1 - MAX_DECAY_STEP: the ratios of the decay products
+# within a block stay within 2**BLOCK.
 MAX_DECAY_STEP = 0.5
 
 TriangularSolver = Callable[..., Array | None]
@@ -59,22 +53,9 @@ TriangularSolver = Callable[..., Array | None]
 def solve_unit_lower(
     L: Array, r: Array, /, *, fast: TriangularSolver | None = None, xp: Namespace
 ) -> Array:
-    """Solve ``(I + tril(L, -1)) x = r``; the diagonal and the upper triangle of ``L`` are
-    ignored.
-
-    Parameters
-    ----------
-    L : array of shape (..., B, B)
-    r : array of shape (..., B) or (..., B, k)
-    fast : callable, optional
-        A backend's ``solve_triangular(a, b, lower=, unit_diagonal=)``, which may return
-        ``None`` ("no fast path here").
-    xp : namespace
-
-    Returns
-    -------
-    array of the shape of ``r``
-    """
+    """Solve ``(I + tril(L, -1)) x = r`` for ``L`` (..., B, B) and ``r`` (..., B) or
+    (..., B, k); ``fast``: a backend's ``solve_triangular(a, b, lower=, unit_diagonal=)``,
+    which may return ``None`` (no fast path here)."""
     if fast is not None:
         out = fast(L, r, lower=True, unit_diagonal=True)
         if out is not None:
@@ -87,19 +68,8 @@ def solve_unit_lower(
 
 
 def forward_substitution(L: Array, r: Array, /, *, xp: Namespace) -> Array:
-    """The plain row-by-row solve of ``(I + tril(L, -1)) x = r`` for one block (the oracle
-    of :func:`solve_unit_lower`).
-
-    Parameters
-    ----------
-    L : array of shape (B, B)
-    r : array of shape (B,)
-    xp : namespace
-
-    Returns
-    -------
-    array of shape (B,)
-    """
+    """The row-by-row solve of ``(I + tril(L, -1)) x = r`` for one block (the oracle of
+    :func:`solve_unit_lower`)."""
     x = xp.zeros_like(r)
     for i in range(L.shape[0]):  # x_i = r_i - sum_{j<i} L_ij x_j
         x = xpx.at(x)[i].set(r[i] - L[i, :i] @ x[:i])
@@ -107,11 +77,8 @@ def forward_substitution(L: Array, r: Array, /, *, xp: Namespace) -> Array:
 
 
 def largest_rate(schedule: Schedule, t_first: int, count: int) -> float:
-    """The largest learning rate of updates ``t_first .. t_first + count - 1``, on the host.
-
-    Every schedule is monotone in ``t`` (the tests check it), so the largest rate is at one
-    end of the range.
-    """
+    """The largest rate of updates ``t_first .. t_first + count - 1`` (every schedule is
+    monotone, the tests check it: the largest is at one end)."""
     return max(schedule(t_first), schedule(t_first + count - 1))
 
 
@@ -156,9 +123,28 @@ def sgd_blocked_epoch(
     W : array of shape (n_features, 1)
     b : array of shape (1,)
     """
-    n, d = rows.X.shape
-    dt, dev = rows.X.dtype, _device(rows.X)
-    v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=dt, device=dev)])
+    X = rows.X
+    v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=X.dtype, device=_device(X))])
+    for Xg, yg, es, eg, bs in groups(rows, etas, block, group_rows):
+        m = Xg.shape[0]
+        yc = -xp.reshape(yg, (m, 1))
+        Hl, HrT, L, decay = block_rows(Xg, es, eg, bs, [yc], alpha, fit_intercept, xp=xp)
+        for k in range(Hl.shape[0]):
+            r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=solve_triangular, xp=xp)
+            v = v - HrT[k, ...] @ r
+            if decay is not None:
+                v = v * decay[k, :]
+    d = X.shape[1]
+    return xp.reshape(v[:d], (d, 1)), v[d : d + 1]
+
+
+def groups(
+    rows: EpochRows, etas: Array, block: int, group_rows: int
+) -> Iterator[tuple[Array, Array, Array, Array, int]]:
+    """The epoch's rows a group at a time, as whole blocks of ``bs = block`` rows and then
+    one shorter block: ``X``, ``y``, the steps ``es`` (rate times sample weight), the rates
+    ``eg``, ``bs``."""
+    n = rows.X.shape[0]
     group = max(block, group_rows // block * block)
     for g0 in range(0, n, group):
         g1 = min(g0 + group, n)
@@ -166,109 +152,58 @@ def sgd_blocked_epoch(
         eg = etas[g0:g1]
         es = eg if sg is None else eg * sg
         full = (g1 - g0) // block * block
-        parts = [(0, full, block), (full, g1 - g0, g1 - g0 - full)]
-        for a, z, bs in parts:
+        for a, z, bs in ((0, full, block), (full, g1 - g0, g1 - g0 - full)):
             if z > a:
-                v = _group(
-                    Xg[a:z, :],
-                    yg[a:z],
-                    es[a:z],
-                    eg[a:z],
-                    v,
-                    bs,
-                    alpha=alpha,
-                    fit_intercept=fit_intercept,
-                    fast=solve_triangular,
-                    xp=xp,
-                )
-    return xp.reshape(v[:d], (d, 1)), v[d : d + 1]
+                yield Xg[a:z, :], yg[a:z, ...], es[a:z], eg[a:z], bs
 
 
-def decayed_rows(
-    Xg: Array,
+def block_rows(
+    X: Array,
     es: Array,
-    eg: Array,
+    eg: Array | None,
     bs: int,
-    /,
-    *,
-    alpha: float,
-    left_scale: float = 1.0,
-    xp: Namespace,
-) -> tuple[Array, Array, Array | None]:
-    """The two scaled copies of blocks of ``bs`` consecutive rows that the blocked recursion
-    multiplies: ``P_{i-1} x_i`` and ``(e_j / P_j) x_j``, with ``P`` the running product of
-    the decay factors ``1 - alpha * eta`` within each block.
-
-    Parameters
-    ----------
-    Xg : array of shape (m, n_features)
-        A whole number of blocks.
-    es : array of shape (m,)
-        Step of each update (learning rate times sample weight).
-    eg : array of shape (m,)
-        Learning rate of each update (the decay's).
-    bs : int
-        Samples per block.
-    alpha : float
-        L2 decay (``0``: none).
-    left_scale : float
-        A factor of ``left`` (folded into the decay products: no extra pass over the rows).
-    xp : namespace
-
-    Returns
-    -------
-    left, right : arrays of shape (m, n_features)
-    P_B : array of shape (m // bs, 1) or None
-        The decay of each whole block (``None`` without decay).
-    """
-    m = Xg.shape[0]
-    if not alpha:
-        left = Xg if left_scale == 1.0 else left_scale * Xg
-        return left, xp.reshape(es, (m, 1)) * Xg, None
-    nb = m // bs
-    P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
-    first = xp.full((nb, 1), left_scale, dtype=Xg.dtype, device=_device(Xg))
-    P_prev = xp.concat([first, left_scale * P[:, :-1]], axis=1)
-    left = xp.reshape(P_prev, (m, 1)) * Xg
-    right = xp.reshape(es / xp.reshape(P, (m,)), (m, 1)) * Xg
-    return left, right, P[:, -1:]
-
-
-def _group(
-    Xg: Array,
-    yg: Array,
-    es: Array,
-    eg: Array,
-    v: Array,
-    bs: int,
-    *,
+    extra: list[Array],
     alpha: float,
     fit_intercept: bool,
-    fast: TriangularSolver | None,
+    /,
+    *,
+    scale: float = 1.0,
+    P: Array | None = None,
     xp: Namespace,
-) -> Array:
-    """Blocks of ``bs`` consecutive samples (``Xg`` holds a whole number of them)."""
-    m, d = Xg.shape
-    dt, dev = Xg.dtype, _device(Xg)
-    nb = m // bs
-    ones = xp.ones((m, 1), dtype=dt, device=dev)
-    zeros = xp.zeros((m, 1), dtype=dt, device=dev)
-    icpt = xp.reshape(es, (m, 1)) if fit_intercept else zeros
-    left, right, P_B = decayed_rows(Xg, es, eg, bs, alpha=alpha, xp=xp)
-    decay = None
-    if P_B is not None:  # D scales w by P_B and leaves b and the constant 1 alone.
-        decay = xp.concat(
-            [xp.broadcast_to(P_B, (nb, d)), xp.ones((nb, 2), dtype=dt, device=dev)], axis=1
-        )
-    Hl = xp.reshape(xp.concat([left, ones, -xp.reshape(yg, (m, 1))], axis=1), (nb, bs, d + 2))
-    Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
+) -> tuple[Array, Array, Array, Array | None]:
+    """The blocked recursion's two scaled copies of blocks of ``bs`` consecutive rows,
+    ``Hl = [scale P_{i-1} x_i, scale, extra]`` and ``Hr = [(e_j / P_j) x_j, [fit_intercept]
+    e_j, 0 per extra column]`` (``P`` the running products of the decays ``1 - alpha eg``
+    within each block, given or from ``eg``; ``es``: the steps, ``scale`` included).
+
+    Returns ``Hl`` (nb, bs, c), ``HrT = Hr^T`` (nb, c, bs), ``L`` the products of their first
+    ``d + 1`` columns (nb, bs, bs), and the factor of the state after each block (``P_B`` on
+    w, 1 elsewhere; ``None`` without decay).
+    """
+    m, d = X.shape
+    dt, dev = X.dtype, _device(X)
+    nb, col = m // bs, (m, 1)
+    zeros = xp.zeros(col, dtype=dt, device=dev)
+    if P is None and alpha:
+        P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
+    if P is None:
+        left = X if scale == 1.0 else scale * X
+        right = xp.reshape(es, col) * X
+    else:
+        first = xp.full((nb, 1), scale, dtype=dt, device=dev)
+        inner = P[:, :-1] if scale == 1.0 else scale * P[:, :-1]
+        left = xp.reshape(xp.concat([first, inner], axis=1), col) * X
+        right = xp.reshape(es / xp.reshape(P, (m,)), col) * X
+    ones = zeros + scale
+    Hl = xp.reshape(xp.concat([left, ones, *extra], axis=1), (nb, bs, d + 1 + len(extra)))
+    icpt = xp.reshape(es, col) if fit_intercept else zeros
+    Hr = xp.concat([right, icpt, *(zeros for _ in extra)], axis=1)
     # Hr^T as its own array: the batched product with a transposed copy ran ~1.25x faster
     # on NumPy/OpenBLAS than with a transposed view (and the copy is cheap next to it).
-    HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 2, bs), copy=True)
+    c = d + 1 + len(extra)
+    HrT = xp.reshape(xp.matrix_transpose(xp.reshape(Hr, (nb, bs, c))), (nb, c, bs), copy=True)
     L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]
-    for k in range(nb):
-        r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=fast, xp=xp)
-        v = v - HrT[k, ...] @ r
-        if decay is not None:
-            v = v * decay[k, :]
-    return v
+    if P is None:
+        return Hl, HrT, L, None
+    tail = xp.ones((nb, c - d), dtype=dt, device=dev)
+    return Hl, HrT, L, xp.concat([xp.broadcast_to(P[:, -1:], (nb, d)), tail], axis=1)

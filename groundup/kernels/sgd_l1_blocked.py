@@ -35,30 +35,25 @@ verified as usual, and the next window is shorter).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.penalties import truncate
 from groundup.kernels.rows import EpochRows
-from groundup.kernels.sgd_blocked import BLOCK, TriangularSolver, solve_unit_lower
+from groundup.kernels.sgd_blocked import BLOCK, TriangularSolver, block_rows, solve_unit_lower
 from groundup.kernels.sgd_logistic_blocked import ROUNDING, _Context, sigmoid_newton
 
 __all__ = ["l1_sgd_epoch"]
 
-# The longest window (rows). Kept at 4,096 when sgd_blocked's groups went to 1,024 rows:
-# bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn (in order, same runs) was 2.73-3.11 at
-# 1,000,000 rows with 4,096 against 3.19-4.12 with 1,024 (3.7 against 4.5 at 100,000).
+# The longest window (rows): 4,096 rather than sgd_blocked's 1,024-row groups (gate
+# bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn: 2.73-3.11 against 3.19-4.12).
 MAX_ROWS = 4096
 # Exact updates between two windows at most, after windows that failed within their first
 # block (doubling from one per failure, back to one after a window that got further): a
-# failed window costs tens of exact updates. Binary log-loss, 20,000 x 32, one epoch from
-# zero (elastic net 1e-4, 0.5): half the true weights zero, 2.18 s without, 0.58 s with
-# (the per-sample loop: 0.73 s); weights 0.5 N(0, 1), 0.77 s without, 0.48 s with (0.69 s;
-# gate bench_logistic.py::test_l1_sgd_epoch_vs_sgd_classifier). The squared loss's gate
-# (bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn, 100,000 rows, in order, same runs):
-# 161-168 ms without, 134-161 ms with.
+# failed window costs tens of exact updates (gate bench_logistic.py::
+# test_l1_sgd_epoch_vs_sgd_classifier, half the weights zero: 2.18 s without, 0.58 s with).
 MAX_SKIP = 64
 
 
@@ -114,9 +109,9 @@ def l1_sgd_epoch(
     sw = rows.weights()
     ep = etas if sw is None else etas * sw
     decay = xp.clip(1.0 - alpha * etas, min=0.0) if alpha else None
-    ctx = _Epoch(
-        rows, ep, etas, _Budget(u, l1, etas, d, xp), decay, fit_intercept, solve_triangular, xp
-    )
+    U = _Budget(u, l1, etas, d, xp)
+    data = replace(rows, sample_weight=None)
+    ctx = _Epoch(data, ep, etas, U, decay, fit_intercept, solve_triangular, xp)
     if loss == "log":
         tol = ROUNDING * float(xp.finfo(dt).eps)
         ctx.newton = _Context(fit_intercept, alpha, solve_triangular, tol, xp)
@@ -175,35 +170,24 @@ class _Budget:
         return float(end)
 
 
+@dataclass
 class _Epoch:
     """The epoch's arrays and the two kinds of step (exact, window)."""
 
-    def __init__(
-        self,
-        rows: EpochRows,
-        ep: Array,
-        etas: Array,
-        U: _Budget,
-        decay: Array | None,
-        fit_intercept: bool,
-        fast: TriangularSolver | None,
-        xp: Namespace,
-    ) -> None:
-        # the weights are folded into ``ep``: the rows without them
-        self.data = replace(rows, sample_weight=None)
-        self.ep, self.etas, self.U = ep, etas, U
-        self.decay, self.fi, self.fast, self.xp = decay, fit_intercept, fast, xp
-        self.newton: _Context | None = None  # the log-loss's Newton steps (None: squared)
-
-    def rows(self, start: int, stop: int) -> tuple[Array, Array]:
-        """``X``, ``y`` of updates ``start .. stop - 1``."""
-        X, y, _ = self.data.take(start, stop)
-        return X, y
+    data: EpochRows  # without the sample weights: they are folded into ``ep``
+    ep: Array
+    etas: Array
+    U: _Budget
+    decay: Array | None
+    fi: bool
+    fast: TriangularSolver | None
+    xp: Namespace
+    newton: _Context | None = None  # the log-loss's Newton steps (None: squared)
 
     def exact(self, i: int, w: Array, c: Array, q: Array) -> tuple[Array, Array, Array]:
         """Update ``i`` by the plain rule (scikit-learn's)."""
         xp = self.xp
-        Xi, yi = self.rows(i, i + 1)
+        Xi, yi, _ = self.data.take(i, i + 1)
         x = Xi[0, :]
         z = xp.sum(x * w) + c[0]
         pred = z if self.newton is None else 1.0 / (1.0 + xp.exp(-z))  # log-loss: sigmoid
@@ -220,7 +204,7 @@ class _Epoch:
         """Updates ``p .. p + m − 1`` on the assumption of the module's docstring; returns
         how many were exact and the state after them."""
         xp = self.xp
-        Xg, yg = self.rows(p, p + m)
+        Xg, yg, _ = self.data.take(p, p + m)
         dt, dev = Xg.dtype, _device(Xg)
         d, nb = Xg.shape[1], m // bs
         sigma = xp.sign(w)
@@ -230,34 +214,21 @@ class _Epoch:
         XA = Xg if dense else Xg * active
         es = self.ep[p : p + m]
         lam = self.U.unit * self.etas[p : p + m]
-        if self.decay is not None:
-            P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
-        else:
+        if self.decay is None:
             P = xp.ones((nb, bs), dtype=dt, device=dev)
+        else:
+            P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
         first = xp.ones((nb, 1), dtype=dt, device=dev)
         P_prev = xp.concat([first, P[:, :-1]], axis=1)
         Lam = xp.cumulative_sum(xp.reshape(lam, (nb, bs)) / P, axis=1)
         Lam_prev = xp.concat([first * 0.0, Lam[:, :-1]], axis=1)
-        col = (m, 1)
         shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma_l)
-        zeros = xp.zeros(col, dtype=dt, device=dev)
-        left = XA if self.decay is None else xp.reshape(P_prev, col) * XA
         offset = -shift if self.newton is not None else -yg - shift  # margins or residuals
-        Hl = xp.concat([left, xp.ones(col, dtype=dt, device=dev), xp.reshape(offset, col)], axis=1)
-        Hl = xp.reshape(Hl, (nb, bs, d + 2))
-        right = xp.reshape(es if self.decay is None else es / xp.reshape(P, (m,)), col) * XA
-        icpt = xp.reshape(es, col) if self.fi else zeros
-        Hr = xp.reshape(xp.concat([right, icpt, zeros], axis=1), (nb, bs, d + 2))
-        HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 2, bs), copy=True)
-        L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]
-        last = P[:, -1:]
+        extra = [xp.reshape(offset, (m, 1))]
+        Pd = None if self.decay is None else P
+        Hl, HrT, L, scale = block_rows(XA, es, None, bs, extra, 0.0, self.fi, P=Pd, xp=xp)
         tail = xp.zeros((nb, 2), dtype=dt, device=dev)
-        kick = xp.concat([-(last * Lam[:, -1:]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
-        scale = (
-            xp.concat([xp.broadcast_to(last, (nb, d)), tail + 1.0], axis=1)
-            if self.decay is not None
-            else None
-        )
+        kick = xp.concat([-(P[:, -1:] * Lam[:, -1:]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
         if self.newton is not None:  # h = z / 2 = Hl v / 2 - C - Lq t, r = (t + Y2) / 2
             Lq = 0.25 * xp.tril(L, k=-1)
             Y2 = xp.reshape(1.0 - 2.0 * yg, (nb, bs))

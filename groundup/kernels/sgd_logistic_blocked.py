@@ -57,30 +57,23 @@ from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import (
     BLOCK,
     TriangularSolver,
-    decayed_rows,
+    block_rows,
+    groups,
     solve_unit_lower,
 )
 
 __all__ = ["GROUP_ROWS", "MAX_STEPS", "SWEEPS", "logistic_sgd_epoch", "softmax_block"]
 
-# Rows per group of windows (one batched Gram product). Smaller than the squared loss's:
-# the Newton steps between the group's products are slower than its per-window solve, and
-# temporaries below ~150 KB are reused rather than mapped afresh. On NumPy, 100,000 x 32,
-# windows of 64, CPU time of an epoch: 112-123 ms with 512 rows, 161 ms with 1,024, 167 ms
-# with 2,048 (a shared, busy two-core machine; SGDClassifier: 15 ms). Windows of 48 to 128
-# samples (8 to a group) took 112-124 ms, of 32: 142 ms.
+# Rows per group of windows (one batched Gram product): smaller than the squared loss's, as
+# the Newton steps between products are slower and temporaries below ~150 KB are reused
+# (NumPy, 100,000 x 32, an epoch: 112-123 ms with 512 rows, 161 ms with 1,024).
 GROUP_ROWS = 512
-# Newton steps a window may take before it is split in halves (2 on standardised data after
-# the sweeps below, 3 without them).
+# Newton steps a window may take before it is split in halves (2 on standardised data).
 MAX_STEPS = 8
-# Fixed-point sweeps before Newton (``h <- h0 - Lq t(h)``: a matrix-vector product each,
-# no Jacobian, no solve). On standardised data, eta = 0.01, windows of 64, each sweep brings
-# the margins ~25 times closer (the first Newton step: 0.5 from h0, 2e-2 after one sweep,
-# 1e-3 after two), and after two every window settled in two Newton steps instead of three
-# (eta = 0.05: three instead of four). Gates (same runs, with and without sweeps): the
-# binary epoch, 100,000 x 32 (bench_logistic.py::test_sgd_epoch_vs_sgd_classifier), CPU
-# time 0.90-0.94 of that without; the softmax over three classes
-# (test_multinomial_sgd_epoch_vs_numpy_loop) 0.68-0.71 of the NumPy loop against 0.84-0.85.
+# Fixed-point sweeps before Newton (``h <- h0 - Lq t(h)``: a product each, no solve): each
+# brings standardised margins ~25 times closer and saves a Newton step (gates
+# bench_logistic.py::test_sgd_epoch_vs_sgd_classifier: 0.90-0.94 of the time without;
+# test_multinomial_sgd_epoch_vs_numpy_loop: 0.68-0.71 against 0.84-0.85).
 SWEEPS = 2
 # A window is settled when the next step is predicted below ROUNDING * eps (or this step is
 # below ROUNDING * eps * (1 + max |z|): the margins' own rounding).
@@ -134,8 +127,7 @@ def logistic_sgd_epoch(
     W : array of shape (n_features, K)
     b : array of shape (K,)
     """
-    n, d = rows.X.shape
-    k = W.shape[1]
+    d, k = W.shape
     if block is None:
         block = BLOCK if k == 1 else softmax_block(k)
     eps = float(xp.finfo(W.dtype).eps)
@@ -144,16 +136,8 @@ def logistic_sgd_epoch(
     U = xp.concat([W, xp.reshape(b, (1, k))], axis=0)
     if k == 1:
         U = U[:, 0]
-    group = max(block, group_rows // block * block)
-    for g0 in range(0, n, group):
-        g1 = min(g0 + group, n)
-        Xg, Yg, sg = rows.take(g0, g1)
-        eg = etas[g0:g1]
-        es = eg if sg is None else eg * sg
-        full = (g1 - g0) // block * block
-        for a, z, bs in ((0, full, block), (full, g1 - g0, g1 - g0 - full)):
-            if z > a:
-                U = _group(Xg[a:z, :], Yg[a:z, :], es[a:z], eg[a:z], U, bs, ctx)
+    for Xg, Yg, es, eg, bs in groups(rows, etas, block, group_rows):
+        U = _group(Xg, Yg, es, eg, U, bs, ctx)
     if k == 1:
         return xp.reshape(U[:d], (d, 1)), U[d:]
     return U[:d, :], U[d, :]
@@ -176,14 +160,6 @@ class _Context:
     tol: float  # ROUNDING * eps of the dtype
     xp: Namespace
     masks: dict[tuple[int, float], Array] = field(default_factory=dict)
-
-    def solve(self, J: Array, F: Array) -> Array:
-        """``(I + tril(J, -1))^-1 F`` (see :func:`~groundup.kernels.sgd_blocked.solve_unit_lower`)."""
-        if self.fast is not None:
-            out = self.fast(J, F, lower=True, unit_diagonal=True)
-            if out is not None:
-                return out
-        return solve_unit_lower(J, F, xp=self.xp)
 
     def mask(self, bs: int, value: float, like: Array) -> Array:
         """``value`` on the strictly lower triangle of a (bs, bs) matrix, zero elsewhere
@@ -213,7 +189,7 @@ class _Windows:
     C: Array | None
 
     @classmethod
-    def of(cls, Lq: Array, Hl: Array, HrT: Array, Y: Array, *, xp: Namespace) -> _Windows:
+    def of(cls, Lq: Array, Hl: Array, HrT: Array, Y: Array) -> _Windows:
         if Y.ndim == Lq.ndim:  # softmax: Y (..., B, K)
             return cls(Lq, Hl, HrT, Y, None)
         return cls(Lq, Hl, HrT, Y, (Lq @ Y[..., None])[..., 0])
@@ -223,10 +199,9 @@ class _Windows:
         C = None if self.C is None else self.C[i, ...]
         return _Windows(self.Lq[i, ...], self.Hl[i, ...], self.HrT[i, ...], self.Y[i, ...], C)
 
-    def part(self, a: int, z: int, *, xp: Namespace) -> _Windows:
+    def part(self, a: int, z: int) -> _Windows:
         """Samples ``a .. z - 1`` of a window, as a window of their own."""
-        Lq = self.Lq[a:z, a:z]
-        return _Windows.of(Lq, self.Hl[a:z, :], self.HrT[:, a:z], self.Y[a:z, ...], xp=xp)
+        return _Windows.of(self.Lq[a:z, a:z], self.Hl[a:z, :], self.HrT[:, a:z], self.Y[a:z, ...])
 
     def advance(self, U: Array, ctx: _Context) -> Array:
         """The state after the window's updates: Newton on the whole window, else on each
@@ -242,8 +217,7 @@ class _Windows:
                 # epoch's CPU time, bench_logistic.py::test_sgd_epoch_vs_sgd_classifier)
                 return U - self.HrT @ (t + self.Y)
         h = self.Lq.shape[0] // 2
-        U = self.part(0, h, xp=ctx.xp).advance(U, ctx)
-        return self.part(h, self.Lq.shape[0], xp=ctx.xp).advance(U, ctx)
+        return self.part(h, self.Lq.shape[0]).advance(self.part(0, h).advance(U, ctx), ctx)
 
 
 def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _Context) -> Array:
@@ -251,31 +225,19 @@ def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _
     xp = ctx.xp
     m, d = Xg.shape
     k = Yg.shape[1]
-    dt, dev = Xg.dtype, _device(Xg)
     nb = m // bs
     # The sigmoid's Hl and Hr are halved (h0 = Hl' U - C; the state moves by (Hr / 2)^T t +
-    # D): L / 4 = Hl' Hr'^T. The halving is folded into the decay products (no pass over
-    # the rows of its own; gate bench_logistic.py::test_sgd_epoch_vs_sgd_classifier, CPU
-    # time of the 100,000-row epoch, same run: 0.93-0.97 of the former time).
+    # D): L / 4 = Hl' Hr'^T, the halving folded into the decay products (no pass of its own;
+    # gate bench_logistic.py::test_sgd_epoch_vs_sgd_classifier: 0.93-0.97 of the time).
     scale = 0.5 if k == 1 else 1.0
-    left, right, P_B = decayed_rows(
-        Xg, scale * es, eg, bs, alpha=ctx.alpha, left_scale=scale, xp=xp
+    Hl, HrT, L, decay = block_rows(
+        Xg, scale * es, eg, bs, [], ctx.alpha, ctx.fit_intercept, scale=scale, xp=xp
     )
-    col = (m, 1)
-    zeros = xp.zeros(col, dtype=dt, device=dev)
-    icpt = xp.reshape(scale * es, col) if ctx.fit_intercept else zeros
-    Hl = xp.reshape(xp.concat([left, zeros + scale], axis=1), (nb, bs, d + 1))
-    Hr = xp.reshape(xp.concat([right, icpt], axis=1), (nb, bs, d + 1))
-    HrT = xp.reshape(xp.matrix_transpose(Hr), (nb, d + 1, bs), copy=True)
-    Lq = (Hl @ HrT) * ctx.mask(bs, 0.25 if k > 1 else 1.0, Xg)
+    Lq = L * ctx.mask(bs, 0.25 if k > 1 else 1.0, Xg)
     Y = xp.reshape(1.0 - 2.0 * Yg, (nb, bs)) if k == 1 else xp.reshape(Yg, (nb, bs, k))
-    group = _Windows.of(Lq, Hl, HrT, Y, xp=xp)
-    decay = None
-    if P_B is not None:  # scales W by P_B, leaves b alone
-        ones = xp.ones((nb, 1), dtype=dt, device=dev)
-        decay = xp.concat([xp.broadcast_to(P_B, (nb, d)), ones], axis=1)
-        if k > 1:
-            decay = xp.reshape(decay, (nb, d + 1, 1))
+    group = _Windows.of(Lq, Hl, HrT, Y)
+    if decay is not None and k > 1:
+        decay = xp.reshape(decay, (nb, d + 1, 1))
     for i in range(nb):
         U = group.at(i).advance(U, ctx)
         if decay is not None:
@@ -284,54 +246,31 @@ def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _
 
 
 def sigmoid_newton(Lq: Array, V0: Array, ctx: _Context, /) -> Array | None:
-    """``t = tanh(h)`` at the solution of ``h = V0 - Lq t(h)`` by Newton's method from
-    ``V0`` after :data:`SWEEPS` fixed-point sweeps, or ``None`` if it has not settled within
-    :data:`MAX_STEPS` steps.
-
-    Parameters
-    ----------
-    Lq : array of shape (B, B)
-        ``L / 4``; only its strictly lower triangle is used.
-    V0 : array of shape (B,)
-    ctx : _Context
-
-    Returns
-    -------
-    array of shape (B,) or None
-    """
+    """``t = tanh(h)`` (B,) at the solution of ``h = V0 - Lq t(h)`` (``Lq = L / 4`` (B, B),
+    its strictly lower triangle used) by Newton's method from ``V0`` after :data:`SWEEPS`
+    fixed-point sweeps, or ``None`` if it has not settled within :data:`MAX_STEPS` steps."""
     xp = ctx.xp
     V = V0
     for _ in range(SWEEPS):
         V = V0 - Lq @ xp.tanh(V)
     prev, settled = 0.0, False
-    for step in range(MAX_STEPS):
+    for _ in range(MAX_STEPS):
         t = xp.tanh(V)
         if settled:
             return t
         J = Lq * (1.0 - t * t)  # the Jacobian's strictly lower triangle
-        F = Lq @ t if step == 0 and SWEEPS == 0 else V - V0 + Lq @ t
-        delta = ctx.solve(J, F)
+        F = V - V0 + Lq @ t
+        delta = solve_unit_lower(J, F, fast=ctx.fast, xp=xp)
         V = V - delta
         settled, prev = _settled(delta, V, prev, ctx)
     return xp.tanh(V) if settled else None
 
 
 def softmax_newton(Lq: Array, Z0: Array, Y: Array, ctx: _Context, /) -> Array | None:
-    """``R = softmax(Z) - Y`` at the solution of ``Z = Z0 - 4 Lq R(Z)`` by Newton's method
-    from ``Z0`` after :data:`SWEEPS` fixed-point sweeps, or ``None`` if it has not settled
-    within :data:`MAX_STEPS` steps.
-
-    Parameters
-    ----------
-    Lq : array of shape (B, B)
-        ``L / 4``; only its strictly lower triangle is used.
-    Z0, Y : arrays of shape (B, K)
-    ctx : _Context
-
-    Returns
-    -------
-    array of shape (B, K) or None
-    """
+    """``R = softmax(Z) - Y`` (B, K) at the solution of ``Z = Z0 - 4 Lq R(Z)`` (``Z0``, ``Y``
+    (B, K); ``Lq`` as :func:`sigmoid_newton`'s) by Newton's method from ``Z0`` after
+    :data:`SWEEPS` fixed-point sweeps, or ``None`` if it has not settled within
+    :data:`MAX_STEPS` steps."""
     xp = ctx.xp
     B, k = Z0.shape
     eye = xp.eye(k, dtype=Z0.dtype, device=_device(Z0))
@@ -353,7 +292,7 @@ def softmax_newton(Lq: Array, Z0: Array, Y: Array, ctx: _Context, /) -> Array | 
         S = xp.matrix_transpose(P)[:, :, None] * (eye[:, None, :] - P[None, :, :])
         J = xp.reshape(L4 * S[None, ...], (B * k, B * k))
         F = xp.reshape(Z - Z0 + 4.0 * (Lq @ (P - Y)), (B * k,))
-        delta = ctx.solve(J, F)
+        delta = solve_unit_lower(J, F, fast=ctx.fast, xp=xp)
         Z = Z - xp.reshape(delta, (B, k))
         settled, prev = _settled(delta, Z, prev, ctx)
     return None  # pragma: no cover (the loop returns)
