@@ -135,9 +135,12 @@ def _engine(case, objective, X, y, sw, W, b, *, schedule, settings, perms=None):
 # -- one-sample SGD: the blocked exact epoch ---------------------------------------------------
 @pytest.mark.parametrize(("block", "group_rows"), [(8, 24), (5, 5), (1, 7), (64, 4096)])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
-    """Ragged last blocks and groups, blocks of one, a block larger than the data."""
+@pytest.mark.parametrize("per_feature", [False, True], ids=["l2", "l2-per-feature"])
+def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted, per_feature):
+    """Ragged last blocks and groups, blocks of one, a block larger than the data; the L2
+    decay one strength, or one per feature (a preconditioned fit's)."""
     X, y, sw = _data(case, 37, 4, seed=9, weighted=weighted)
+    alpha = case.asarray(np.array([[0.02], [0.1], [0.0], [0.3]])) if per_feature else 0.02
     schedule = Schedule("invscaling", 0.05)
     etas = schedule.array(1, 37, dtype=X.dtype, device=case.backend.device, xp=case.xp)
     (order,) = _perms(case, 37, 1)
@@ -147,7 +150,7 @@ def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
         W0,
         b0,
         etas,
-        alpha=0.02,
+        alpha=alpha,
         fit_intercept=True,
         block=block,
         group_rows=group_rows,
@@ -164,7 +167,7 @@ def test_blocked_sgd_epoch_equals_reference(case, block, group_rows, weighted):
         eta=schedule,
         epochs=1,
         batch_size=1,
-        alpha=0.02,
+        alpha=alpha,
         orders=[order],
         xp=case.xp,
     )

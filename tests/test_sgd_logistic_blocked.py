@@ -112,11 +112,15 @@ def test_blocked_epoch_equals_reference(case, n_classes, weighted, block, group_
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
-@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["no-penalty", "l2"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05, None], ids=["no-penalty", "l2", "l2-per-feature"])
 @pytest.mark.parametrize("n_classes", [2, 4], ids=["binary", "multinomial"])
 def test_sgd_epoch_equals_reference(case, n_classes, alpha, fit_intercept):
-    """``objective.sgd_epoch`` (the engine's entry) over 300 weighted samples, 5 windows."""
+    """``objective.sgd_epoch`` (the engine's entry) over 300 weighted samples, 5 windows;
+    ``None``: one L2 strength per feature (a preconditioned fit's), each weight decayed by
+    its own factor every update."""
     n = 300
+    if alpha is None:
+        alpha = case.asarray(np.array([[0.01], [0.05], [0.2], [0.0]]))
     objective, codes = _objective(case, n, n_classes, weighted=True, seed=2)
     k = 1 if n_classes == 2 else n_classes
     schedule = Schedule("constant", 0.05)

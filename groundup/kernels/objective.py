@@ -34,7 +34,6 @@ objectives to it.
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -50,11 +49,6 @@ if TYPE_CHECKING:
     from groundup.kernels.sgd_blocked import TriangularSolver
 
 __all__ = ["BlockedEpochObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "Objective"]
-
-
-#: Updates between the per-feature decays of a preconditioned one-sample epoch
-#: (``BlockedEpochObjective.sgd_epoch``).
-SEGMENT = 256
 
 
 class Objective(ABC):
@@ -225,34 +219,14 @@ class BlockedEpochObjective(Objective):
         """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows:
         ``order`` the visiting order (``None``: natural), ``W`` (n_features, k), ``b``
         (k,), ``etas`` the rate of each update in visiting order, ``alpha`` the L2 decay
-        (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``).
-
-        ``alpha`` one per feature, (n_features, 1) (a preconditioned fit's): the smallest
-        decays every update exactly, the rest once per ``SEGMENT`` updates (their product),
-        so that the blocked kernel keeps one decay per update."""
-        xp, Y = self.xp, self.epoch_targets()
-        kernel = functools.partial(
-            self.epoch_kernel,
-            fit_intercept=fit_intercept,
-            solve_triangular=self.solve_triangular,
-            xp=xp,
-        )
-        if isinstance(alpha, float):
-            return kernel(EpochRows(self.X, Y, self.sw, order, xp), W, b, etas, alpha=alpha)
-        n = self.X.shape[0]
-        low = xp.min(alpha)
-        rest = alpha - low
-        low = float(low)
-        if order is None:
-            order = xp.arange(n, device=_device(self.X))
-        for start in range(0, n, SEGMENT):
-            idx = order[start : start + SEGMENT]
-            sw = None if self.sw is None else xp.take(self.sw, idx)
-            rows = EpochRows(xp.take(self.X, idx, axis=0), xp.take(Y, idx, axis=0), sw, None, xp)
-            eta = etas[start : start + SEGMENT]
-            W, b = kernel(rows, W, b, eta, alpha=low)
-            W = W * xp.prod(xp.clip(1.0 - rest * eta[None, :], min=0.0), axis=1)[:, None]
-        return W, b
+        (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``; one per feature,
+        (n_features, 1), for a preconditioned fit).
+        """
+        rows = EpochRows(self.X, self.epoch_targets(), self.sw, order, self.xp)
+        return self.epoch_kernel(
+            rows, W, b, etas, alpha=alpha, fit_intercept=fit_intercept,
+            solve_triangular=self.solve_triangular, xp=self.xp,
+        )  # fmt: skip
 
     def windowed_l1_epoch(
         self,

@@ -89,7 +89,7 @@ def sgd_blocked_epoch(
     etas: Array,
     /,
     *,
-    alpha: float,
+    alpha: float | Array,
     fit_intercept: bool,
     block: int = BLOCK,
     group_rows: int = GROUP_ROWS,
@@ -106,8 +106,9 @@ def sgd_blocked_epoch(
     b : array of shape (1,)
     etas : array of shape (n_samples,)
         The learning rate of each update of the epoch, in visiting order.
-    alpha : float
-        L2 decay (``0`` without a penalty); ``max(etas) * alpha`` must not exceed
+    alpha : float or array of shape (n_features, 1)
+        L2 decay (``0`` without a penalty; one per feature: a preconditioned fit's, each
+        weight decayed by its own factor every update); ``max(etas) * alpha`` must not exceed
         :data:`MAX_DECAY_STEP`.
     fit_intercept : bool
     block : int
@@ -163,7 +164,7 @@ def block_rows(
     eg: Array | None,
     bs: int,
     extra: list[Array],
-    alpha: float,
+    alpha: float | Array,
     fit_intercept: bool,
     /,
     *,
@@ -174,7 +175,10 @@ def block_rows(
     """The blocked recursion's two scaled copies of blocks of ``bs`` consecutive rows,
     ``Hl = [scale P_{i-1} x_i, scale, extra]`` and ``Hr = [(e_j / P_j) x_j, [fit_intercept]
     e_j, 0 per extra column]`` (``P`` the running products of the decays ``1 - alpha eg``
-    within each block, given or from ``eg``; ``es``: the steps, ``scale`` included).
+    within each block, given or from ``eg``; ``es``: the steps, ``scale`` included). With
+    ``alpha`` one per feature, (n_features, 1) (a preconditioned fit's), ``P`` has one
+    product per feature: ``P_{i-1} / P_j`` is still the product of a row's and a column's
+    factors, feature by feature, so ``L`` stays one product.
 
     Returns ``Hl`` (nb, bs, c), ``HrT = Hr^T`` (nb, c, bs), ``L`` the products of their first
     ``d + 1`` columns (nb, bs, bs), and the factor of the state after each block (``P_B`` on
@@ -184,16 +188,18 @@ def block_rows(
     dt, dev = X.dtype, _device(X)
     nb, col = m // bs, (m, 1)
     zeros = xp.zeros(col, dtype=dt, device=dev)
-    if P is None and alpha:
-        P = xp.cumulative_prod(xp.reshape(1.0 - alpha * eg, (nb, bs)), axis=1)  # within blocks
+    if P is None and (hasattr(alpha, "shape") or alpha):  # within blocks; per feature: (.., d)
+        a = xp.reshape(alpha, (1, 1, d)) if hasattr(alpha, "shape") else alpha
+        P = xp.cumulative_prod(1.0 - a * xp.reshape(eg, (nb, bs, 1)), axis=1)
     if P is None:
         left = X if scale == 1.0 else scale * X
         right = xp.reshape(es, col) * X
     else:
-        first = xp.full((nb, 1), scale, dtype=dt, device=dev)
-        inner = P[:, :-1] if scale == 1.0 else scale * P[:, :-1]
-        left = xp.reshape(xp.concat([first, inner], axis=1), col) * X
-        right = xp.reshape(es / xp.reshape(P, (m,)), col) * X
+        P = P if P.ndim == 3 else P[:, :, None]  # (nb, bs, 1 or d)
+        first = xp.full((nb, 1, P.shape[2]), scale, dtype=dt, device=dev)
+        inner = P[:, :-1, :] if scale == 1.0 else scale * P[:, :-1, :]
+        left = xp.reshape(xp.concat([first, inner], axis=1), (m, -1)) * X
+        right = xp.reshape(xp.reshape(es, (nb, bs, 1)) / P, (m, -1)) * X
     ones = zeros + scale
     Hl = xp.reshape(xp.concat([left, ones, *extra], axis=1), (nb, bs, d + 1 + len(extra)))
     icpt = xp.reshape(es, col) if fit_intercept else zeros
@@ -206,4 +212,4 @@ def block_rows(
     if P is None:
         return Hl, HrT, L, None
     tail = xp.ones((nb, c - d), dtype=dt, device=dev)
-    return Hl, HrT, L, xp.concat([xp.broadcast_to(P[:, -1:], (nb, d)), tail], axis=1)
+    return Hl, HrT, L, xp.concat([xp.broadcast_to(P[:, -1, :], (nb, d)), tail], axis=1)

@@ -90,7 +90,7 @@ def logistic_sgd_epoch(
     etas: Array,
     /,
     *,
-    alpha: float,
+    alpha: float | Array,
     fit_intercept: bool,
     block: int | None = None,
     group_rows: int = GROUP_ROWS,
@@ -108,8 +108,9 @@ def logistic_sgd_epoch(
     b : array of shape (K,)
     etas : array of shape (n_samples,)
         The learning rate of each update of the epoch, in visiting order.
-    alpha : float
-        L2 decay (``0`` without a penalty); ``max(etas) * alpha`` must not exceed
+    alpha : float or array of shape (n_features, 1)
+        L2 decay (``0`` without a penalty; one per feature: a preconditioned fit's, each
+        weight decayed by its own factor every update); ``max(etas) * alpha`` must not exceed
         :data:`~groundup.kernels.sgd_blocked.MAX_DECAY_STEP`.
     fit_intercept : bool
     block : int, optional
@@ -155,7 +156,7 @@ class _Context:
     """What every window needs besides its rows."""
 
     fit_intercept: bool
-    alpha: float
+    alpha: float | Array
     fast: TriangularSolver | None
     tol: float  # ROUNDING * eps of the dtype
     xp: Namespace
