@@ -10,9 +10,14 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+    import tomli as tomllib
 
 __all__ = [
     "EXIT_FAILED",
@@ -34,9 +39,6 @@ __all__ = [
     "parse_params",
     "read_toml",
     "relay_warnings",
-    "scale_words",
-    "toml",
-    "translated",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -61,15 +63,6 @@ def names(text: str) -> list[str]:
     return out
 
 
-def toml() -> Any:
-    """The TOML parser: ``tomllib``, or ``tomli`` (the same parser as a package) on 3.10."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    return tomllib
-
-
 def read_toml(path: str) -> dict[str, Any]:
     """The TOML file at ``path``.
 
@@ -78,7 +71,6 @@ def read_toml(path: str) -> dict[str, Any]:
     UsageError
         A missing or malformed file.
     """
-    tomllib = toml()
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -100,7 +92,6 @@ def param_value(text: str) -> Any:
         return None
     if low in ("true", "false"):
         return low == "true"
-    tomllib = toml()
     try:
         return tomllib.loads(f"v = {t}")["v"]
     except tomllib.TOMLDecodeError:
@@ -111,8 +102,9 @@ def param_value(text: str) -> Any:
         return t
 
 
-def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``."""
+def parse_params(items: Sequence[str] | None, *, per_method: bool = True) -> dict[str, Any]:
+    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``
+    (``per_method=False``: a ``METHOD.KEY`` is a usage error)."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -121,6 +113,9 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
             msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
             raise UsageError(msg)
         method, dot, name = key.rpartition(".")
+        if dot and not per_method:
+            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
+            raise UsageError(msg)
         if dot:
             out.setdefault(method, {})[name] = param_value(value)
         else:
@@ -245,12 +240,13 @@ _QUOTED_LIST = re.compile(r"(?<![\w\]])\[((?:'[^']*'(?:, )?)+)\]")
 _WORDS = {"None": "none", "True": "true", "False": "false"}
 # Parameters that advice names bare ("increasing max_iter", "lower tol").
 _BARE = re.compile(r"(?<![-\w=.'])(max_iter|eta0|tol|batch_size|n_iter_no_change)(?![\w=_'])")
-
-
-def _plain(value: str) -> str:
-    if value[:1] in "'\"" and value[-1:] == value[:1]:
-        return value[1:-1]
-    return _WORDS.get(value, value)
+_SAME = re.compile(r"=([-+.\w]+) \(([-+.\w]+)\)")  # eta0=10000.0 (1e+04): the value once
+_ON_THE_COMMAND_LINE = re.compile(r"\(([^;()]*); (--[\w-]+) on the command line\)")
+_SCALER = re.compile(
+    r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
+)
+_SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
+_SCALE_ADVICE = r"[Ss]cal(?:e|ing) the features(?: \([^)]*\))?"
 
 
 def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False) -> str:
@@ -266,16 +262,16 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     flags : mapping of str to str
         Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``);
         with ``"scale"`` among them, the advice to scale the features names that flag
-        (:func:`scale_words`); without it, the message names no ``--scale``.
+        (``scale the features (--scale)``); without it, the message names no ``--scale``.
     scaled : bool
         The user gave ``--scale``: the advice to scale the features is left out.
     """
 
     def assign(m: re.Match[str]) -> str:
-        name, value = m.group(1), _plain(m.group(2))
-        if name in flags:
-            return f"{flags[name]} {value}"
-        return f"--param {name}={value}"
+        name, value = m.group(1), m.group(2)
+        quoted = value[:1] in "'\"" and value[-1:] == value[:1]
+        value = value[1:-1] if quoted else _WORDS.get(value, value)
+        return f"{flags[name]} {value}" if name in flags else f"--param {name}={value}"
 
     out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
     out = _ASSIGN.sub(assign, out)
@@ -284,8 +280,9 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     out = _BARE.sub(lambda m: f"--param {m.group(1)}", out)  # "lower eta0", "max_iter"
     if scaled:
         out = _taken(out)
-    elif "scale" in flags:
-        out = scale_words(out, flags["scale"])
+    elif "scale" in flags:  # "(sklearn.preprocessing.StandardScaler)" -> "(--scale)"
+        out = _SCALER.sub(f"({flags['scale']})", out)
+        out = _SCALING.sub(lambda m: f"{m.group(1)} ({flags['scale']})", out)
     # "(the features argument; --features on the command line)": the flag where this
     # subcommand has it, else the library's words alone
     return _ON_THE_COMMAND_LINE.sub(
@@ -293,24 +290,11 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     )
 
 
-_SCALER = re.compile(
-    r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
-)
-_SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
-
-
-_ON_THE_COMMAND_LINE = re.compile(r"\(([^;()]*); (--[\w-]+) on the command line\)")
-_SAME = re.compile(r"=([-+.\w]+) \(([-+.\w]+)\)")  # eta0=10000.0 (1e+04): the value once
-
-
 def _differ(a: str, b: str) -> bool:
     try:
         return float(f"{float(a):.3g}") != float(b)  # the message rounds the second
     except ValueError:
         return a != b
-
-
-_SCALE_ADVICE = r"[Ss]cal(?:e|ing) the features(?: \([^)]*\))?"
 
 
 def _taken(text: str) -> str:
@@ -326,14 +310,6 @@ def _taken(text: str) -> str:
     )  # fmt: skip
 
 
-def scale_words(text: str, flag: str = "--scale") -> str:
-    """The advice to scale the features in a subcommand that has ``flag``: ``scale the
-    features (sklearn.preprocessing.StandardScaler)`` becomes ``scale the features
-    (--scale)``, and ``scaling the features`` without a hint gets one."""
-    out = _SCALER.sub(f"({flag})", text)
-    return _SCALING.sub(lambda m: f"{m.group(1)} ({flag})", out)
-
-
 @contextmanager
 def relay_warnings(
     command: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
@@ -346,16 +322,6 @@ def relay_warnings(
         try:
             yield
         finally:
-            seen: set[str] = set()
-            for w in caught:
-                text = cli_words(str(w.message), flags, scaled=scaled)
-                if text not in seen:
-                    seen.add(text)
-                    print(f"groundup {command}: warning: {text}", file=sys.stderr)
-
-
-def translated(
-    flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
-) -> Callable[[str], str]:
-    """:func:`cli_words` with ``flags`` and ``scaled`` bound."""
-    return lambda text: cli_words(text, flags, scaled=scaled)
+            said = (cli_words(str(w.message), flags, scaled=scaled) for w in caught)
+            for text in dict.fromkeys(said):
+                print(f"groundup {command}: warning: {text}", file=sys.stderr)
