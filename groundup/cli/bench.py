@@ -76,10 +76,6 @@ def _size(text: Any) -> int:
     return int(value)
 
 
-def _sizes(text: str) -> list[int]:
-    return [_size(part) for part in names(text)]
-
-
 def _number(
     convert: Callable[[str], Any], ok: Callable[[Any], bool], wanted: str
 ) -> Callable[[str], Any]:
@@ -126,7 +122,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ("--data", names, "synthetic (line, multi, classes), line, multi, classes, diabetes, "
          "breast_cancer or a CSV path (default: synthetic)"),
         ("--target", str, "target column of a CSV file"),
-        ("--sizes", _sizes, "n_samples of synthetic data, e.g. 1e3,1e4,1e5"),
+        ("--sizes", lambda text: [_size(part) for part in names(text)],
+         "n_samples of synthetic data, e.g. 1e3,1e4,1e5"),
         ("--repeats", _positive_int, "timed fits per row (default: 3)"),
         ("--warmup", _count, "untimed warm-up fits per row (default: 1)"),
         ("--max-time", _positive_float, "stop repeating a row after this many seconds of timed "

@@ -30,7 +30,6 @@ __all__ = [
     "add_param",
     "add_random_state",
     "check_out",
-    "check_param_names",
     "cli_words",
     "diverged_line",
     "fail",
@@ -102,27 +101,6 @@ def param_value(text: str) -> Any:
         return t
 
 
-def parse_params(items: Sequence[str] | None, *, per_method: bool = True) -> dict[str, Any]:
-    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``
-    (``per_method=False``: a ``METHOD.KEY`` is a usage error)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
-            raise UsageError(msg)
-        method, dot, name = key.rpartition(".")
-        if dot and not per_method:
-            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
-            raise UsageError(msg)
-        if dot:
-            out.setdefault(method, {})[name] = param_value(value)
-        else:
-            out[key] = param_value(value)
-    return out
-
-
 # -- one vocabulary ---------------------------------------------------------------------------
 # Estimator arguments that a subcommand takes as flags of their own (everything else is
 # --param KEY=VALUE).
@@ -132,6 +110,50 @@ FIT_FLAGS: dict[str, str] = {
 }  # fmt: skip
 # ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
 FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
+
+
+def parse_params(
+    items: Sequence[str] | None, model: str | None = None, flags: Mapping[str, str] = FIT_FLAGS
+) -> dict[str, Any]:
+    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``; with
+    ``model``, every KEY is a hyper-parameter of ``model``'s estimator.
+
+    Raises
+    ------
+    UsageError
+        An item that is not KEY=VALUE; with ``model``: a METHOD.KEY, an unknown name (the
+        message lists the valid ones), or a name that has a flag of its own among ``flags``
+        (``--param method=sgd``: use ``--method sgd``).
+    """
+    valid: set[str] = set()
+    if model is not None:
+        import inspect
+
+        from groundup.linear_model import estimator_class
+
+        valid = set(inspect.signature(estimator_class(model)).parameters) - set(flags)
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
+            raise UsageError(msg)
+        method, dot, name = key.rpartition(".")
+        if dot and model is None:
+            out.setdefault(method, {})[name] = param_value(value)
+            continue
+        if dot:
+            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
+            raise UsageError(msg)
+        if model is not None and key in flags:
+            msg = f"--param {key}=... : use {flags[key]} instead"
+            raise UsageError(msg)
+        if model is not None and key not in valid:
+            msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
+            raise UsageError(msg)
+        out[key] = param_value(value)
+    return out
 
 
 def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
@@ -181,9 +203,7 @@ def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> 
     if os.path.exists(path) and not os.path.isdir(path):
         msg = f"--out {path} is a file; give a folder"
         raise UsageError(msg)
-    if not os.path.isdir(path):
-        return None
-    held = sorted(os.listdir(path))
+    held = sorted(os.listdir(path)) if os.path.isdir(path) else []
     if not held:
         return None
     shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
@@ -207,31 +227,6 @@ def diverged_line(subject: str, n: int, eta0s: Any, *, scaled: bool, fallback: s
     if scaled:
         return f"{head}, on standardised features too: take smaller steps ({step})"
     return f"{head}: scale the features (--scale) or take smaller steps ({step})"
-
-
-def check_param_names(
-    params: Mapping[str, Any], model: str, *, flags: Mapping[str, str] = FIT_FLAGS
-) -> None:
-    """Every ``--param`` key is a hyper-parameter of ``model``'s estimator.
-
-    Raises
-    ------
-    UsageError
-        An unknown name (the message lists the valid ones), or a name that has a flag of its
-        own (``--param method=sgd``: use ``--method sgd``).
-    """
-    import inspect
-
-    from groundup.linear_model import estimator_class
-
-    valid = set(inspect.signature(estimator_class(model)).parameters) - set(flags)
-    for key in params:
-        if key in flags:
-            msg = f"--param {key}=... : use {flags[key]} instead"
-            raise UsageError(msg)
-        if key not in valid:
-            msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
-            raise UsageError(msg)
 
 
 _VALUE = r"""'[^']*'|"[^"]*"|None|True|False|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"""

@@ -23,7 +23,6 @@ from groundup.cli.common import (
     add_param,
     add_random_state,
     check_out,
-    check_param_names,
     cli_words,
     fail,
     parse_params,
@@ -110,8 +109,7 @@ def run(args: argparse.Namespace) -> int:
     from groundup.diagnostics.runner import diagnose
 
     try:
-        params = parse_params(args.param, per_method=False)
-        check_param_names(params, args.model)
+        params = parse_params(args.param, args.model)
         forced = check_out("diagnose", args.out, args.force)
     except UsageError as exc:
         return fail("diagnose", str(exc))

@@ -22,7 +22,6 @@ from groundup.cli.common import (
     UsageError,
     add_param,
     add_random_state,
-    check_param_names,
     cli_words,
     fail,
     parse_params,
@@ -120,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
     model = args.model
     method = args.method or ("normal" if model == "linear" else "newton")
     words = partial(cli_words, flags=FIT_SCALE_FLAGS, scaled=args.scale)
-    params = parse_params(args.param, per_method=False)
-    check_param_names(params, model, flags=FIT_SCALE_FLAGS)
+    params = parse_params(args.param, model, FIT_SCALE_FLAGS)
     features = None
     if args.features and os.path.isfile(args.file):  # picked first: a text column left out
         header = pd.read_csv(args.file, nrows=0).columns
