@@ -186,9 +186,8 @@ def plot_losses(
     marker_of = {str(v): shapes[i % len(shapes)] for i, v in enumerate(levels[1])}
     best = result.best_index
     low, top = _loss_range(result.histories, result.table["diverged"])
-    div_x, div_y = [], []
+    spots: Counter = Counter()  # where runs diverged, and how many at each place
     mark = top * 0.7 if logy else top * 0.97
-    epochs_div = result.table["diverged_epoch"]
     for i, h in enumerate(result.histories):
         row = result.table.loc[i]
         epochs = np.arange(1, len(h) + 1)
@@ -203,12 +202,10 @@ def plot_losses(
             path_effects=_edge() if i == best else None, marker=marker, ms=4,
             markevery=max(1, len(h) // 8),
         )  # fmt: skip
-        e = epochs_div.iloc[i]
+        e = row["diverged_epoch"]
         if not pd.isna(e):
             v = h[int(e) - 1]
-            div_x.append(int(e))
-            div_y.append(min(v, mark) if math.isfinite(v) else mark)
-    spots = Counter(zip(div_x, div_y, strict=True))  # runs that diverged at one place
+            spots[int(e), min(v, mark) if math.isfinite(v) else mark] += 1
     if spots:
         xs, ys = zip(*spots, strict=True)
         ax.scatter(xs, ys, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False)
@@ -247,7 +244,7 @@ def plot_losses(
             handles["best: " + _label(result, best, keys)] = Line2D(
                 [], [], color="0.5", lw=2.4, path_effects=_edge()
             )
-        if div_x:
+        if spots:
             handles["diverged"] = Line2D([], [], color="red", marker="x", ls="none", ms=7)
         if own:
             fig.legend(list(handles.values()), list(handles), loc="outside lower center",

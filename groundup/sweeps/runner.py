@@ -236,7 +236,10 @@ def sweep(
         choices = [c for c in table.columns if c not in params and c != "group"]
         msg = f"Unknown criterion {criterion!r}; choose one of {choices}."
         raise ValueError(msg)
-    coefs, intercepts = _public_parameters(runs, n_classes)
+    if n_classes <= 2:  # as the estimators keep them: (n_features,) and 0-d, or multinomial's
+        coefs, intercepts = [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
+    else:  # (n_classes, n_features) and (n_classes,)
+        coefs, intercepts = [r.W.T for r in runs], [r.b for r in runs]
     if std is not None:  # in the raw features' units
         raw = [raw_units(c, b, std, backend=be) for c, b in zip(coefs, intercepts, strict=True)]
         coefs, intercepts = [c for c, _ in raw], [b for _, b in raw]
@@ -588,16 +591,6 @@ def _metrics(
     diverged = np.array([r.diverged_at is not None for r in runs])
     host[diverged] = np.nan
     return {name: host[:, j] for j, name in enumerate(names)}
-
-
-def _public_parameters(
-    runs: Sequence[DescentResult], n_classes: int
-) -> tuple[list[Array], list[Array]]:
-    """Each run's coefficients as the estimators keep them: (n_features,) and 0-d, or
-    (n_classes, n_features) and (n_classes,) for a multinomial model (``coef_``)."""
-    if n_classes <= 2:
-        return [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
-    return [r.W.T for r in runs], [r.b for r in runs]
 
 
 def _table(
