@@ -134,10 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("diagnose", cli_words(not_numeric(text, args.file)))
     old = {k: getattr(args, k) for k in _PASS_THROUGH if getattr(args, k) is not None}
     params = {**old, **params, "random_state": args.random_state}
-    if args.method:
-        params["method"] = args.method
-    elif args.model == "logistic":
-        params["method"] = "newton"
+    if args.method or args.model == "logistic":
+        params["method"] = args.method or "newton"
     try:
         with relay_warnings("diagnose"):
             model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,

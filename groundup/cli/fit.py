@@ -30,15 +30,10 @@ from groundup.cli.common import (
 
 __all__ = ["STOP_WORDS", "add_parser", "run"]
 
-# Why a fit stopped (``stop_reason_``), as the output says it.
-STOP_WORDS = {
-    "exact": "exact (closed form)",
-    "tol": "tol",
-    "max_iter": "max_iter",
-    "stalled": "stalled short of the minimum",
-    "separable": "separable classes",
-    "diverged": "diverged",
-}
+# Why a fit stopped (``stop_reason_``), as the output says it ("tol", "max_iter" and
+# "diverged" as they are).
+STOP_WORDS = {"exact": "exact (closed form)", "stalled": "stalled short of the minimum",
+              "separable": "separable classes"}  # fmt: skip
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -64,7 +59,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "training rows); the coefficients and the saved model are in the data's own units",
     )  # fmt: skip
     p.add_argument(
-        "--test-size", dest="test_size", type=float, default=0.0,
+        "--test-size", type=float, default=0.0,
         help="hold out this share for the metrics (default: 0, metrics on the training data)",
     )  # fmt: skip
     p.add_argument("--save", metavar="PATH", help="save the model (.joblib: joblib, else pickle)")

@@ -125,14 +125,13 @@ def plot_heatmap(
         ax.add_patch(hatched)
     if annotate:
         digits = _digits(grid[np.isfinite(grid)])
-        for r in range(len(ys)):
-            for c in range(len(xs)):
-                if diverged[r, c]:
-                    text, color = "div", "black"
-                else:
-                    text = _fmt(grid[r, c], digits)
-                    color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
-                ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
+        for r, c in np.ndindex(grid.shape):
+            if diverged[r, c]:
+                text, color = "div", "black"
+            else:
+                text = _fmt(grid[r, c], digits)
+                color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
+            ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
     return ax.figure
 
 

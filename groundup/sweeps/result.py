@@ -104,10 +104,9 @@ class SweepResult:
     def best_index(self) -> int | None:
         """Row of the best run by ``criterion`` among those that did not diverge."""
         col = self.table[self.criterion].astype(float)
-        ok = (~self.table["diverged"].astype(bool)) & np.isfinite(col)
-        if not ok.any():
+        col = col[~self.table["diverged"].astype(bool) & np.isfinite(col)]
+        if col.empty:
             return None
-        col = col[ok]
         return int(col.idxmax() if self.maximise else col.idxmin())
 
     @property
@@ -180,11 +179,9 @@ class SweepResult:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        i, est = self._unfitted(i)
-        steps = []
-        if self.standardization is not None:
-            steps.append(StandardScaler(with_mean=self.standardization.center))
-        return make_pipeline(*steps, est)
+        _, est = self._unfitted(i)
+        std = self.standardization
+        return make_pipeline(*([] if std is None else [StandardScaler(with_mean=std.center)]), est)
 
     # -- plots (matplotlib Figures; matplotlib is imported only here) ---------------------
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:

@@ -417,18 +417,12 @@ _PASS_ELEMENTS = 16384
 
 
 def _log_loss_columns(
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    n_classes: int,
-    be: Backend,
-    X_val: Array | None = None,
-    y_val: Array | None = None,
+    rows: FitData, n_classes: int, X_val: Array | None = None, y_val: Array | None = None
 ) -> BinaryLogLoss | MultinomialLogLoss:
-    cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
+    cls, be = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss, rows.backend
     return cls(
-        X, y, sw, X_val=X_val, y_val=y_val, n_classes=n_classes,
-        chunk_rows=be.chunk_rows(X.shape[1]),  # the backend's chunks of X (None: no chunks)
+        rows.X, rows.y, rows.sample_weight, X_val=X_val, y_val=y_val, n_classes=n_classes,
+        chunk_rows=be.chunk_rows(rows.X.shape[1]),  # the backend's chunks of X (None: none)
         chunk_elements=_PASS_ELEMENTS, xp=be.xp,
     )  # fmt: skip
 
@@ -454,7 +448,7 @@ def _run_group(
     outputs = n_classes if n_classes > 2 else 1
     objective: SquaredLoss | BinaryLogLoss | MultinomialLogLoss
     if logistic:
-        objective = _log_loss_columns(part.X, part.y, sw, n_classes, be, X_val=X_val, y_val=y_val)
+        objective = _log_loss_columns(part, n_classes, X_val, y_val)
     else:
         objective = SquaredLoss(
             part.X, part.y, sw, X_val=X_val, y_val=y_val, use_moments=first._method == "batch",
@@ -575,7 +569,7 @@ def _metrics(
     else:
         W, b = xp.concat([r.W for r in runs], axis=1), xp.concat([r.b for r in runs])
     if n_classes > 1:
-        obj = _log_loss_columns(X_val, y_val, sw, n_classes, be)
+        obj = _log_loss_columns(val, n_classes)
         names = ("val_accuracy", "val_log_loss")
         stacked = xp.stack([obj.accuracies(X_val, y_val, sw, W, b), obj.losses(W, b)], axis=1)
     else:
