@@ -202,7 +202,8 @@ def _split_list(text: str, conv: Callable[[str], Any], flag: str) -> list[Any]:
     try:
         return [conv(t.strip()) for t in items]
     except ValueError:
-        msg = f"{flag} {text!r}: could not read every value as a {getattr(conv, '__name__', 'value')}."
+        kind = getattr(conv, "__name__", "value")
+        msg = f"{flag} {text!r}: could not read every value as a {kind}."
         raise ValueError(msg) from None
 
 

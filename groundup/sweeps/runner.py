@@ -4,11 +4,12 @@ Configurations that visit the samples in the same order (same method, batch size
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
 :func:`groundup.kernels.descent.descend_columns` (the engine of every single fit). Every run
-ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
-:class:`~groundup.LogisticRegression` (``model="logistic"``: binary, or multinomial with C
-classes, C columns of W per configuration) on the sweep's training split
-(``result.train_index``, with its ``sample_weight``) with ``random_state=result.random_state``
-ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
+ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression`
+(``model="linear"``) or :class:`~groundup.LogisticRegression` (``model="logistic"``: binary,
+or multinomial with C classes, C columns of W per configuration) on the sweep's training
+split (``result.train_index``, with its ``sample_weight``) with
+``random_state=result.random_state`` ends. A run whose loss stops being finite is marked
+diverged at that epoch; the others go on.
 With ``scale=True`` the runs train on the features standardised with the training rows'
 statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
 
@@ -332,7 +333,10 @@ def _expand(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every combination of the grid's values, in the grid's order (the last key fastest)."""
     if not isinstance(grid, Mapping) or not grid:
-        msg = "grid must be a non-empty dict of parameter name -> list of values, e.g. {'eta0': [0.001, 0.01]}."
+        msg = (
+            "grid must be a non-empty dict of parameter name -> list of values, "
+            "e.g. {'eta0': [0.001, 0.01]}."
+        )
         raise TypeError(msg)
     valid = sorted(p for p in inspect.signature(cls).parameters if p not in _NOT_SWEPT)
     for where, names in (("grid", grid), ("fixed parameters", fixed)):
