@@ -1,18 +1,6 @@
-"""The ``groundup`` command line: one module per subcommand, each with ``add_parser(sub)``
-(which sets ``func``) and ``run(args)``.
-
-``groundup bench`` (:mod:`groundup.cli.bench`)
-    Every method on every backend, device and dtype, scikit-learn and a PyTorch loop beside
-    them; a table (or CSV / JSON / Markdown / HTML), and with ``--out DIR`` the plots and
-    reports.
-``groundup fit FILE --target COL`` (:mod:`groundup.cli.fit`)
-    Fit one model and print its coefficients and metrics; ``--save`` keeps the model.
-``groundup sweep`` (:mod:`groundup.cli.sweep`)
-    A hyper-parameter sweep: the table, the loss histories, the best run and plots.
-``groundup diagnose FILE --target COL`` (:mod:`groundup.cli.diagnose`)
-    Fit a model on a table and print its diagnostics.
-``groundup backends`` (:mod:`groundup.cli.backends`)
-    What is installed, versions and devices.
+"""The ``groundup`` command line: one module per subcommand (``bench``, ``fit``, ``sweep``,
+``diagnose``, ``backends``; each module's docstring says what it does), each with
+``add_parser(sub)`` (which sets ``func``) and ``run(args)``.
 
 Every subcommand spells a hyper-parameter ``--param KEY=VALUE`` (repeatable), writes its
 files with ``--out DIR`` (a folder that already holds files needs ``--force``) and prints the

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from groundup.cli.common import (
@@ -22,12 +23,12 @@ from groundup.cli.common import (
     add_force,
     add_random_state,
     check_out,
+    cli_words,
     diverged_line,
     fail,
     names,
     parse_params,
     read_toml,
-    translated,
 )
 
 __all__ = ["OPTIONS", "add_parser", "load_config", "run"]
@@ -75,10 +76,6 @@ def _size(text: Any) -> int:
     return int(value)
 
 
-def _sizes(text: str) -> list[int]:
-    return [_size(part) for part in names(text)]
-
-
 def _number(
     convert: Callable[[str], Any], ok: Callable[[Any], bool], wanted: str
 ) -> Callable[[str], Any]:
@@ -114,35 +111,25 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "file, which overrides the defaults."
         ),
     )
-    p.add_argument("--models", type=names, help="linear,logistic (default: linear)")
-    p.add_argument(
-        "--methods", type=names, help="e.g. normal,sgd (default: every method of each model)"
-    )
-    p.add_argument(
-        "--backends", type=names,
-        help="numpy,torch,jax,array_api_strict,cupy (default: all of them; missing ones are "
-        "reported as skipped)",
-    )  # fmt: skip
-    p.add_argument(
-        "--devices", type=names, help="cpu,cuda,mps (default: the CPU and the first GPU)"
-    )
-    p.add_argument(
-        "--dtypes", type=names,
-        help="float32,float64 (default: float64 where the device has it, else float32)",
-    )  # fmt: skip
-    p.add_argument(
-        "--data", type=names,
-        help="synthetic (line, multi, classes), line, multi, classes, diabetes, "
-        "breast_cancer or a CSV path (default: synthetic)",
-    )  # fmt: skip
-    p.add_argument("--target", help="target column of a CSV file")
-    p.add_argument("--sizes", type=_sizes, help="n_samples of synthetic data, e.g. 1e3,1e4,1e5")
-    p.add_argument("--repeats", type=_positive_int, help="timed fits per row (default: 3)")
-    p.add_argument("--warmup", type=_count, help="untimed warm-up fits per row (default: 1)")
-    p.add_argument(
-        "--max-time", dest="max_time", type=_positive_float,
-        help="stop repeating a row after this many seconds of timed fits (default: 0.5)",
-    )  # fmt: skip
+    for flag, kind, text in (
+        ("--models", names, "linear,logistic (default: linear)"),
+        ("--methods", names, "e.g. normal,sgd (default: every method of each model)"),
+        ("--backends", names, "numpy,torch,jax,array_api_strict,cupy (default: all of them; "
+         "missing ones are reported as skipped)"),
+        ("--devices", names, "cpu,cuda,mps (default: the CPU and the first GPU)"),
+        ("--dtypes", names, "float32,float64 (default: float64 where the device has it, else "
+         "float32)"),
+        ("--data", names, "synthetic (line, multi, classes), line, multi, classes, diabetes, "
+         "breast_cancer or a CSV path (default: synthetic)"),
+        ("--target", str, "target column of a CSV file"),
+        ("--sizes", lambda text: [_size(part) for part in names(text)],
+         "n_samples of synthetic data, e.g. 1e3,1e4,1e5"),
+        ("--repeats", _positive_int, "timed fits per row (default: 3)"),
+        ("--warmup", _count, "untimed warm-up fits per row (default: 1)"),
+        ("--max-time", _positive_float, "stop repeating a row after this many seconds of timed "
+         "fits (default: 0.5)"),
+    ):  # fmt: skip
+        p.add_argument(flag, type=kind, help=text)
     p.add_argument(
         "--param", dest="param", action="append", metavar="[METHOD.]KEY=VALUE",
         help="a hyper-parameter for every method (eta0=0.05) or one (sgd.eta0=0.01); "
@@ -154,9 +141,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "momentum, nesterov, adagrad, rmsprop, adam, adamw; default: --param optimizer=... "
         "or sgd); the PyTorch loop uses the matching torch.optim optimiser",
     )  # fmt: skip
-    p.add_argument(
-        "--test-size", dest="test_size", type=float, help="held-out share (default: 0.25)"
-    )
+    p.add_argument("--test-size", type=float, help="held-out share (default: 0.25)")
     add_random_state(p, default=None)
     p.add_argument("--seed", dest="random_state", type=int, help=argparse.SUPPRESS)  # the old name
     p.add_argument(
@@ -218,12 +203,8 @@ def load_config(path: str) -> dict[str, Any]:
 
 def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     config = load_config(args.config) if args.config else {"bench": {}, "params": {}}
-    opts = dict(OPTIONS)
-    opts.update(config["bench"])
-    for key in OPTIONS:
-        value = getattr(args, key, None)
-        if value is not None:
-            opts[key] = value
+    given = {k: getattr(args, k, None) for k in OPTIONS}
+    opts = {**OPTIONS, **config["bench"], **{k: v for k, v in given.items() if v is not None}}
     params = dict(config["params"])
     for key, value in parse_params(args.param).items():
         if key in ("scale", "random_state"):
@@ -242,9 +223,10 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
                 )
                 raise UsageError(msg)
     params.setdefault("random_state", opts["random_state"])  # the estimators' shuffling too
-    named = [k for k, v in params.items() if k == "optimizer" or
-             (isinstance(v, dict) and "optimizer" in v)]  # fmt: skip
-    if opts.get("optimizers") and named:
+    named = (
+        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v) for k, v in params.items()
+    )
+    if opts.get("optimizers") and any(named):
         msg = (
             f"--optimizers {','.join(opts['optimizers'])} and --param optimizer=...: give the "
             "optimiser once (--optimizers runs one row per optimiser)"
@@ -253,18 +235,12 @@ def _bench_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return opts, params
 
 
-def _progress(quiet: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=Console(stderr=True), transient=True, disable=quiet,
-    )  # fmt: skip
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup bench``; 0 on success, 1 when a run failed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.text import Text
+
     from groundup import backends, datasets
     from groundup.bench import report
     from groundup.bench.plots import png_bytes
@@ -276,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
     if drawing and importlib.util.find_spec("matplotlib") is None:
         msg = 'plots need matplotlib: pip install "groundup[plot]" (or pass --no-plots)'
         raise UsageError(msg)
-    words = translated(FLAGS, scaled=bool(opts["scale"]))
+    words = partial(cli_words, flags=FLAGS, scaled=bool(opts["scale"]))
     for name in opts["backends"] or ():  # a backend asked for by name is there, as in fit
         try:
             backends.resolve(name)
@@ -292,7 +268,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(words(str(exc))) from None
-    with _progress(args.quiet) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=Console(stderr=True), transient=True, disable=args.quiet,
+    ) as bar:  # fmt: skip
         task = bar.add_task("groundup bench", total=None)
 
         def progress(done: int, total: int, label: str) -> None:
@@ -323,7 +302,15 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "table":
         report.print_table(results, wide=bool(opts["wide"]), translate=words)
         if not args.quiet:
-            _hint(out, written, wide=bool(opts["wide"]), seed=opts["random_state"])
+            if out:  # the line under the tables: where the rest is
+                more = (
+                    f"wrote {len(written)} files to {out}{os.sep}: report.html, "
+                    "results.csv/.json (every column), plots"
+                )
+            else:
+                more = "" if opts["wide"] else "every column: --wide; "
+                more += "the files (results.csv/.json, plots, report.html): --out DIR"
+            Console().print(Text(f"--random-state {opts['random_state']}; {more}", style="dim"))
     elif fmt == "csv":
         sys.stdout.write(report.to_csv(results))
     elif fmt == "json":
@@ -346,19 +333,3 @@ def run(args: argparse.Namespace) -> int:
                              fallback="a smaller --param eta0")  # fmt: skip
         return fail("bench", line, EXIT_FAILED)
     return EXIT_FAILED if (results["status"] == "error").any() else EXIT_OK
-
-
-def _hint(out: str | None, written: list[str], *, wide: bool, seed: int) -> None:
-    """The line under the tables: where the rest is."""
-    from rich.console import Console
-    from rich.text import Text
-
-    if out:
-        text = (
-            f"wrote {len(written)} files to {out}{os.sep}: report.html, results.csv/.json "
-            "(every column), plots"
-        )
-    else:
-        more = "" if wide else "every column: --wide; "
-        text = f"{more}the files (results.csv/.json, plots, report.html): --out DIR"
-    Console().print(Text(f"--random-state {seed}; {text}", style="dim"))

@@ -10,9 +10,14 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+    import tomli as tomllib
 
 __all__ = [
     "EXIT_FAILED",
@@ -25,7 +30,6 @@ __all__ = [
     "add_param",
     "add_random_state",
     "check_out",
-    "check_param_names",
     "cli_words",
     "diverged_line",
     "fail",
@@ -34,9 +38,6 @@ __all__ = [
     "parse_params",
     "read_toml",
     "relay_warnings",
-    "scale_words",
-    "toml",
-    "translated",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -61,15 +62,6 @@ def names(text: str) -> list[str]:
     return out
 
 
-def toml() -> Any:
-    """The TOML parser: ``tomllib``, or ``tomli`` (the same parser as a package) on 3.10."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    return tomllib
-
-
 def read_toml(path: str) -> dict[str, Any]:
     """The TOML file at ``path``.
 
@@ -78,7 +70,6 @@ def read_toml(path: str) -> dict[str, Any]:
     UsageError
         A missing or malformed file.
     """
-    tomllib = toml()
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -100,7 +91,6 @@ def param_value(text: str) -> Any:
         return None
     if low in ("true", "false"):
         return low == "true"
-    tomllib = toml()
     try:
         return tomllib.loads(f"v = {t}")["v"]
     except tomllib.TOMLDecodeError:
@@ -109,23 +99,6 @@ def param_value(text: str) -> Any:
         return float(t)  # what TOML does not read as a number: 5., .5
     except ValueError:
         return t
-
-
-def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
-            raise UsageError(msg)
-        method, dot, name = key.rpartition(".")
-        if dot:
-            out.setdefault(method, {})[name] = param_value(value)
-        else:
-            out[key] = param_value(value)
-    return out
 
 
 # -- one vocabulary ---------------------------------------------------------------------------
@@ -137,6 +110,50 @@ FIT_FLAGS: dict[str, str] = {
 }  # fmt: skip
 # ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
 FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
+
+
+def parse_params(
+    items: Sequence[str] | None, model: str | None = None, flags: Mapping[str, str] = FIT_FLAGS
+) -> dict[str, Any]:
+    """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``; with
+    ``model``, every KEY is a hyper-parameter of ``model``'s estimator.
+
+    Raises
+    ------
+    UsageError
+        An item that is not KEY=VALUE; with ``model``: a METHOD.KEY, an unknown name (the
+        message lists the valid ones), or a name that has a flag of its own among ``flags``
+        (``--param method=sgd``: use ``--method sgd``).
+    """
+    valid: set[str] = set()
+    if model is not None:
+        import inspect
+
+        from groundup.linear_model import estimator_class
+
+        valid = set(inspect.signature(estimator_class(model)).parameters) - set(flags)
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
+            raise UsageError(msg)
+        method, dot, name = key.rpartition(".")
+        if dot and model is None:
+            out.setdefault(method, {})[name] = param_value(value)
+            continue
+        if dot:
+            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
+            raise UsageError(msg)
+        if model is not None and key in flags:
+            msg = f"--param {key}=... : use {flags[key]} instead"
+            raise UsageError(msg)
+        if model is not None and key not in valid:
+            msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
+            raise UsageError(msg)
+        out[key] = param_value(value)
+    return out
 
 
 def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
@@ -186,9 +203,7 @@ def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> 
     if os.path.exists(path) and not os.path.isdir(path):
         msg = f"--out {path} is a file; give a folder"
         raise UsageError(msg)
-    if not os.path.isdir(path):
-        return None
-    held = sorted(os.listdir(path))
+    held = sorted(os.listdir(path)) if os.path.isdir(path) else []
     if not held:
         return None
     shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
@@ -214,43 +229,19 @@ def diverged_line(subject: str, n: int, eta0s: Any, *, scaled: bool, fallback: s
     return f"{head}: scale the features (--scale) or take smaller steps ({step})"
 
 
-def check_param_names(
-    params: Mapping[str, Any], model: str, *, flags: Mapping[str, str] = FIT_FLAGS
-) -> None:
-    """Every ``--param`` key is a hyper-parameter of ``model``'s estimator.
-
-    Raises
-    ------
-    UsageError
-        An unknown name (the message lists the valid ones), or a name that has a flag of its
-        own (``--param method=sgd``: use ``--method sgd``).
-    """
-    import inspect
-
-    from groundup.linear_model import estimator_class
-
-    valid = set(inspect.signature(estimator_class(model)).parameters) - set(flags)
-    for key in params:
-        if key in flags:
-            msg = f"--param {key}=... : use {flags[key]} instead"
-            raise UsageError(msg)
-        if key not in valid:
-            msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
-            raise UsageError(msg)
-
-
 _VALUE = r"""'[^']*'|"[^"]*"|None|True|False|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"""
 _ASSIGN = re.compile(rf"(?<!--param )(?<!--set )\b([A-Za-z_][A-Za-z0-9_]*)=({_VALUE})")
 _QUOTED_LIST = re.compile(r"(?<![\w\]])\[((?:'[^']*'(?:, )?)+)\]")
 _WORDS = {"None": "none", "True": "true", "False": "false"}
 # Parameters that advice names bare ("increasing max_iter", "lower tol").
 _BARE = re.compile(r"(?<![-\w=.'])(max_iter|eta0|tol|batch_size|n_iter_no_change)(?![\w=_'])")
-
-
-def _plain(value: str) -> str:
-    if value[:1] in "'\"" and value[-1:] == value[:1]:
-        return value[1:-1]
-    return _WORDS.get(value, value)
+_SAME = re.compile(r"=([-+.\w]+) \(([-+.\w]+)\)")  # eta0=10000.0 (1e+04): the value once
+_ON_THE_COMMAND_LINE = re.compile(r"\(([^;()]*); (--[\w-]+) on the command line\)")
+_SCALER = re.compile(
+    r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
+)
+_SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
+_SCALE_ADVICE = r"[Ss]cal(?:e|ing) the features(?: \([^)]*\))?"
 
 
 def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False) -> str:
@@ -266,16 +257,16 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     flags : mapping of str to str
         Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``);
         with ``"scale"`` among them, the advice to scale the features names that flag
-        (:func:`scale_words`); without it, the message names no ``--scale``.
+        (``scale the features (--scale)``); without it, the message names no ``--scale``.
     scaled : bool
         The user gave ``--scale``: the advice to scale the features is left out.
     """
 
     def assign(m: re.Match[str]) -> str:
-        name, value = m.group(1), _plain(m.group(2))
-        if name in flags:
-            return f"{flags[name]} {value}"
-        return f"--param {name}={value}"
+        name, value = m.group(1), m.group(2)
+        quoted = value[:1] in "'\"" and value[-1:] == value[:1]
+        value = value[1:-1] if quoted else _WORDS.get(value, value)
+        return f"{flags[name]} {value}" if name in flags else f"--param {name}={value}"
 
     out = _QUOTED_LIST.sub(lambda m: ", ".join(re.findall(r"'([^']*)'", m.group(1))), text)
     out = _ASSIGN.sub(assign, out)
@@ -284,8 +275,9 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     out = _BARE.sub(lambda m: f"--param {m.group(1)}", out)  # "lower eta0", "max_iter"
     if scaled:
         out = _taken(out)
-    elif "scale" in flags:
-        out = scale_words(out, flags["scale"])
+    elif "scale" in flags:  # "(sklearn.preprocessing.StandardScaler)" -> "(--scale)"
+        out = _SCALER.sub(f"({flags['scale']})", out)
+        out = _SCALING.sub(lambda m: f"{m.group(1)} ({flags['scale']})", out)
     # "(the features argument; --features on the command line)": the flag where this
     # subcommand has it, else the library's words alone
     return _ON_THE_COMMAND_LINE.sub(
@@ -293,24 +285,11 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     )
 
 
-_SCALER = re.compile(
-    r"\(sklearn\.preprocessing\.StandardScaler(?:; --scale on the command line)?\)"
-)
-_SCALING = re.compile(r"\b([Ss]cal(?:e|ing) the features)\b(?! \()")
-
-
-_ON_THE_COMMAND_LINE = re.compile(r"\(([^;()]*); (--[\w-]+) on the command line\)")
-_SAME = re.compile(r"=([-+.\w]+) \(([-+.\w]+)\)")  # eta0=10000.0 (1e+04): the value once
-
-
 def _differ(a: str, b: str) -> bool:
     try:
         return float(f"{float(a):.3g}") != float(b)  # the message rounds the second
     except ValueError:
         return a != b
-
-
-_SCALE_ADVICE = r"[Ss]cal(?:e|ing) the features(?: \([^)]*\))?"
 
 
 def _taken(text: str) -> str:
@@ -326,14 +305,6 @@ def _taken(text: str) -> str:
     )  # fmt: skip
 
 
-def scale_words(text: str, flag: str = "--scale") -> str:
-    """The advice to scale the features in a subcommand that has ``flag``: ``scale the
-    features (sklearn.preprocessing.StandardScaler)`` becomes ``scale the features
-    (--scale)``, and ``scaling the features`` without a hint gets one."""
-    out = _SCALER.sub(f"({flag})", text)
-    return _SCALING.sub(lambda m: f"{m.group(1)} ({flag})", out)
-
-
 @contextmanager
 def relay_warnings(
     command: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
@@ -346,16 +317,6 @@ def relay_warnings(
         try:
             yield
         finally:
-            seen: set[str] = set()
-            for w in caught:
-                text = cli_words(str(w.message), flags, scaled=scaled)
-                if text not in seen:
-                    seen.add(text)
-                    print(f"groundup {command}: warning: {text}", file=sys.stderr)
-
-
-def translated(
-    flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
-) -> Callable[[str], str]:
-    """:func:`cli_words` with ``flags`` and ``scaled`` bound."""
-    return lambda text: cli_words(text, flags, scaled=scaled)
+            said = (cli_words(str(w.message), flags, scaled=scaled) for w in caught)
+            for text in dict.fromkeys(said):
+                print(f"groundup {command}: warning: {text}", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +23,18 @@ from groundup.cli.common import (
     add_param,
     add_random_state,
     check_out,
-    check_param_names,
     cli_words,
     fail,
     parse_params,
     relay_warnings,
-    translated,
 )
 from groundup.cli.fit import add_features, pick_features
 from groundup.kernels.diagnostics import HC_TYPES
 
 __all__ = ["add_parser", "run"]
 
-_PASS_THROUGH = (  # flag, type, estimator parameter, help
-    ("--max-iter", int, "max_iter", "epochs (gradient methods) or Newton iterations"),
-    ("--eta0", float, "eta0", "initial learning rate (gradient methods)"),
-    ("--learning-rate", str, "learning_rate", "schedule name (gradient methods)"),
-    ("--batch-size", int, "batch_size", "samples per update (minibatch)"),
-)
+# The older spellings of four hyper-parameters (--max-iter, ...), hidden: parameter -> type.
+_PASS_THROUGH = {"max_iter": int, "eta0": float, "learning_rate": str, "batch_size": int}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -69,8 +64,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--cov-type", choices=("nonrobust", *HC_TYPES), default="nonrobust")
     add_param(p)
     add_random_state(p)
-    for flag, kind, _, _text in _PASS_THROUGH:  # the older spellings, hidden
-        p.add_argument(flag, type=kind, default=None, help=argparse.SUPPRESS)
+    for name, kind in _PASS_THROUGH.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None,
                    help="folder for summary.txt, report.json, *.csv and diagnostics.png")  # fmt: skip
     add_force(p)
@@ -114,11 +109,7 @@ def run(args: argparse.Namespace) -> int:
     from groundup.diagnostics.runner import diagnose
 
     try:
-        params = parse_params(args.param)
-        if any(isinstance(v, dict) for v in params.values()):
-            msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
-            raise UsageError(msg)
-        check_param_names(params, args.model)
+        params = parse_params(args.param, args.model)
         forced = check_out("diagnose", args.out, args.force)
     except UsageError as exc:
         return fail("diagnose", str(exc))
@@ -141,12 +132,10 @@ def run(args: argparse.Namespace) -> int:
     text = [c for c in features if not pd.api.types.is_numeric_dtype(X[c])]
     if text:  # the rule of every subcommand (groundup.datasets)
         return fail("diagnose", cli_words(not_numeric(text, args.file)))
-    old = {k: getattr(args, k) for _, _, k, _ in _PASS_THROUGH if getattr(args, k) is not None}
+    old = {k: getattr(args, k) for k in _PASS_THROUGH if getattr(args, k) is not None}
     params = {**old, **params, "random_state": args.random_state}
-    if args.method:
-        params["method"] = args.method
-    elif args.model == "logistic":
-        params["method"] = "newton"
+    if args.method or args.model == "logistic":
+        params["method"] = args.method or "newton"
     try:
         with relay_warnings("diagnose"):
             model = gu.fit(X, y, model=args.model, backend=args.backend, device=args.device,
@@ -162,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return fail("diagnose", cli_words(text, _DIAGNOSE_FLAGS))
     # In the command line's words: the level is --significance, not alpha (the penalty).
-    words = translated({**FIT_FLAGS, "cov_type": "--cov-type"})
+    words = partial(cli_words, flags={**FIT_FLAGS, "cov_type": "--cov-type"})
     text = report.summary(words).replace("(alpha = ", "(significance level = ")
     text += f"\nfitted with --random-state {args.random_state}"
     print(text)

@@ -9,7 +9,10 @@ data's own units), ``--save`` keeps the model. The output says why the fit stopp
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
+from functools import partial
 from typing import Any
 
 from groundup.cli.common import (
@@ -19,24 +22,18 @@ from groundup.cli.common import (
     UsageError,
     add_param,
     add_random_state,
-    check_param_names,
+    cli_words,
     fail,
     parse_params,
     relay_warnings,
-    translated,
 )
 
 __all__ = ["STOP_WORDS", "add_parser", "run"]
 
-# Why a fit stopped (``stop_reason_``), as the output says it.
-STOP_WORDS = {
-    "exact": "exact (closed form)",
-    "tol": "tol",
-    "max_iter": "max_iter",
-    "stalled": "stalled short of the minimum",
-    "separable": "separable classes",
-    "diverged": "diverged",
-}
+# Why a fit stopped (``stop_reason_``), as the output says it ("tol", "max_iter" and
+# "diverged" as they are).
+STOP_WORDS = {"exact": "exact (closed form)", "stalled": "stalled short of the minimum",
+              "separable": "separable classes"}  # fmt: skip
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -62,7 +59,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "training rows); the coefficients and the saved model are in the data's own units",
     )  # fmt: skip
     p.add_argument(
-        "--test-size", dest="test_size", type=float, default=0.0,
+        "--test-size", type=float, default=0.0,
         help="hold out this share for the metrics (default: 0, metrics on the training data)",
     )  # fmt: skip
     p.add_argument("--save", metavar="PATH", help="save the model (.joblib: joblib, else pickle)")
@@ -111,17 +108,13 @@ def run(args: argparse.Namespace) -> int:
     import groundup as gu
     from groundup import backends, datasets
     from groundup._params import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
-    from groundup._scaling import fit_standardization, standardize
+    from groundup._scaling import fit_standardization, raw_units, standardize
     from groundup.exceptions import DivergenceError
 
     model = args.model
     method = args.method or ("normal" if model == "linear" else "newton")
-    words = translated(FIT_SCALE_FLAGS, scaled=args.scale)
-    params = parse_params(args.param)
-    if any(isinstance(v, dict) for v in params.values()):
-        msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
-        raise UsageError(msg)
-    check_param_names(params, model, flags=FIT_SCALE_FLAGS)
+    words = partial(cli_words, flags=FIT_SCALE_FLAGS, scaled=args.scale)
+    params = parse_params(args.param, model, FIT_SCALE_FLAGS)
     features = None
     if args.features and os.path.isfile(args.file):  # picked first: a text column left out
         header = pd.read_csv(args.file, nrows=0).columns
@@ -150,15 +143,13 @@ def run(args: argparse.Namespace) -> int:
     X, y, X_eval, y_eval = data.X, data.y, data.X, data.y
     if args.test_size > 0:
         X, X_eval, y, y_eval = data.split(args.test_size, args.random_state)
-    std = None
+    std, host = None, backends.resolve("numpy")
     try:
         with relay_warnings("fit", FIT_SCALE_FLAGS, scaled=args.scale):
             if args.scale:  # the training rows' statistics (not the held-out rows')
-                std = fit_standardization(
-                    X, center=params.get("fit_intercept", True) is not False,
-                    backend=backends.resolve("numpy"),
-                )  # fmt: skip
-                X = standardize(X, std, backend=backends.resolve("numpy"))
+                center = params.get("fit_intercept", True) is not False
+                std = fit_standardization(X, center=center, backend=host)
+                X = standardize(X, std, backend=host)
             named = pd.DataFrame(X, columns=data.feature_names)  # sets feature_names_in_
             est = gu.fit(
                 named, y, model=model, method=method, backend=args.backend, device=args.device,
@@ -168,8 +159,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(words(str(exc))) from None
     except DivergenceError as exc:
         if args.format == "json":
-            import json
-
             failed = {"data": data.name, "method": method, "stop_reason": "diverged",
                       "scaled": std is not None, "error": words(str(exc))}  # fmt: skip
             print(json.dumps(failed, indent=1))
@@ -177,32 +166,27 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as exc:
         return fail("fit", words(str(exc)), EXIT_FAILED)
     if std is not None:  # the model for raw data: coef / scale, intercept - coef·mean / scale
-        _to_raw_units(est, std)
+        be = backends.resolve(est.backend_, est.device_)
+        est.coef_, est.intercept_ = raw_units(est.coef_, est.intercept_, std, backend=be)
     X_eval = pd.DataFrame(X_eval, columns=data.feature_names)
     summary = _fit_summary(est, data, X_eval, y_eval, held_out=args.test_size > 0)
     if std is not None:
         summary["scaled"] = True
         summary["standardization"] = std.to_dict(data.feature_names)
     if args.save:
-        _save(est, args.save)
+        if args.save.endswith(".joblib"):
+            import joblib
+
+            joblib.dump(est, args.save)
+        else:
+            with open(args.save, "wb") as fh:
+                pickle.dump(est, fh)
         summary["saved"] = args.save
     if args.format == "json":
-        import json
-
         print(json.dumps(summary, indent=1, default=lambda v: np.asarray(v).tolist()))
     else:
         _print_fit(summary)
     return EXIT_OK
-
-
-def _to_raw_units(est: Any, std: Any) -> None:
-    """Put the fitted ``coef_`` / ``intercept_`` (on standardised features) in the raw
-    features' units, on the model's backend and device, so that it predicts raw data."""
-    from groundup import backends
-    from groundup._scaling import raw_units
-
-    be = backends.resolve(est.backend_, est.device_)
-    est.coef_, est.intercept_ = raw_units(est.coef_, est.intercept_, std, backend=be)
 
 
 def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict[str, Any]:
@@ -279,21 +263,13 @@ def _print_fit(s: dict[str, Any]) -> None:
         cells = [Text(f"{x:.6g}") for x in (v if isinstance(v, list) else [v])]
         table.add_row(Text(name), *cells, style="italic" if name == "(intercept)" else None)
     console.print(table)
-    names = {
-        "r2": "R2",
-        "rmse": "RMSE",
-        "mae": "MAE",
-        "accuracy": "accuracy",
-        "log_loss": "log-loss",
-    }
+    names = dict(r2="R2", rmse="RMSE", mae="MAE", accuracy="accuracy", log_loss="log-loss")
     scores = "  ".join(f"{names[k]} {v:.6g}" for k, v in s["metrics"].items())
-    console.print(Text(f"{scores}  (on the {s['metrics_on']})"))
-    console.print(
-        Text(
-            f"fit time {1e3 * s['fit_time']:.3g} ms, epochs {s['epochs']}, "
-            f"converged {'yes' if s['converged'] else 'no'}"
-        )
-    )
+    lines = [
+        f"{scores}  (on the {s['metrics_on']})",
+        f"fit time {1e3 * s['fit_time']:.3g} ms, epochs {s['epochs']}, "
+        f"converged {'yes' if s['converged'] else 'no'}",
+    ]
     stop = []
     if s.get("stop_reason"):
         stop.append(f"stopped: {STOP_WORDS.get(s['stop_reason'], s['stop_reason'])}")
@@ -302,23 +278,12 @@ def _print_fit(s: dict[str, Any]) -> None:
     if s.get("eta0") is not None:
         auto = s.get("eta0_param") == "auto"
         stop.append(f"eta0 {s['eta0']:.4g}" + (" (auto)" if auto else ""))
-    if stop:
-        console.print(Text(", ".join(stop)))
+    lines += [", ".join(stop)] if stop else []
     if s.get("scaled"):
-        console.print(
-            Text("features standardised inside the fit (--scale); coefficients in the data's units")
+        lines.append(
+            "features standardised inside the fit (--scale); coefficients in the data's units"
         )
     if "saved" in s:
-        console.print(Text(f"saved the model to {s['saved']}"))
-
-
-def _save(est: Any, path: str) -> None:
-    if path.endswith(".joblib"):
-        import joblib
-
-        joblib.dump(est, path)
-        return
-    import pickle
-
-    with open(path, "wb") as fh:
-        pickle.dump(est, fh)
+        lines.append(f"saved the model to {s['saved']}")
+    for line in lines:
+        console.print(Text(line))

@@ -60,9 +60,6 @@ from groundup.cli.common import (
 
 __all__ = ["add_parser", "run"]
 
-# flag -> (parameter, converter of one item); every one takes a comma-separated list.
-_GRID_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {}
-
 
 def _none_or(conv: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
@@ -71,13 +68,14 @@ def _none_or(conv: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
-for _name, _conv in (
+# flag -> (parameter, converter of one item); every one takes a comma-separated list.
+_GRID_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "--" + name.replace("_", "-"): (name, conv) for name, conv in (
     ("eta0", float), ("batch_size", int), ("max_iter", int), ("learning_rate", str),
     ("alpha", float), ("penalty", _none_or(str)), ("power_t", float), ("decay", float),
     ("drop", float), ("epochs_drop", float), ("eta_min", float), ("t_max", _none_or(float)),
     ("t1", float), ("tol", _none_or(float)), ("n_iter_no_change", int), ("method", str),
-):  # fmt: skip
-    _GRID_FLAGS["--" + _name.replace("_", "-")] = (_name, _conv)
+)}  # fmt: skip
 
 _SETTINGS = (
     "data", "target", "weight_column", "model", "method", "backend", "device", "dtype",
@@ -153,8 +151,7 @@ def run(args: argparse.Namespace) -> int:
         conf = _settings(args)
         out = conf.get("out") or "sweep-out"
         forced = check_out("sweep", out, args.force)
-        data, weights = _load(conf)
-        result = _sweep(conf, data, weights, progress=not args.no_progress)
+        data, result = _sweep(conf, progress=not args.no_progress)
     except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
         return fail("sweep", cli_words(str(exc), _FLAGS, scaled=bool(args.scale)))
     if forced:
@@ -172,10 +169,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 # Estimator arguments that are flags of `groundup sweep` (for messages in its words).
-_FLAGS = {"model": "--model", "method": "--method", "backend": "--backend",
-          "device": "--device", "dtype": "--dtype", "random_state": "--random-state",
-          "validation_fraction": "--validation-fraction", "criterion": "--criterion",
-          "scale": "--scale"}  # fmt: skip
+_FLAGS = {k: "--" + k.replace("_", "-") for k in ("model", "method", "backend", "device", "dtype",
+          "random_state", "validation_fraction", "criterion", "scale")}  # fmt: skip
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -207,7 +202,8 @@ def _split_list(text: str, conv: Callable[[str], Any], flag: str) -> list[Any]:
     try:
         return [conv(t.strip()) for t in items]
     except ValueError:
-        msg = f"{flag} {text!r}: could not read every value as a {getattr(conv, '__name__', 'value')}."
+        kind = getattr(conv, "__name__", "value")
+        msg = f"{flag} {text!r}: could not read every value as a {kind}."
         raise ValueError(msg) from None
 
 
@@ -227,40 +223,33 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     conf: dict[str, Any] = _read_toml(args.config) if args.config else {}
     grid = dict(conf.get("grid", {}))
     params = dict(conf.get("params", {}))
-    for flag, (name, conv) in _GRID_FLAGS.items():
-        text = getattr(args, "method" if name == "method" else f"grid_{name}", None)
-        if text is None:
-            continue
-        values = _split_list(text, conv, flag)
-        if name == "method" and len(values) == 1:
+
+    def put(key: str, values: list[Any], *, sweep_one: bool = False) -> None:
+        """Several values sweep a parameter, one fixes it; one method is a setting."""
+        if key == "method" and len(values) == 1:
             conf["method"] = values[0]
             grid.pop("method", None)
-            continue
-        grid[name] = values
-        params.pop(name, None)
+        elif sweep_one or len(values) > 1:
+            grid[key] = values
+            params.pop(key, None)
+        else:
+            params[key] = values[0]
+            grid.pop(key, None)
+
+    for flag, (name, conv) in _GRID_FLAGS.items():  # the older spellings sweep one value too
+        text = getattr(args, "method" if name == "method" else f"grid_{name}", None)
+        if text is not None:
+            put(name, _split_list(text, conv, flag), sweep_one=True)
     for item in args.param or []:
         if "=" not in item:
             msg = f"--param {item!r}: write KEY=VALUE, e.g. --param shuffle=false."
             raise ValueError(msg)
         key, value = item.split("=", 1)
         key = key.strip().replace("-", "_")
-        values = _param_values(value)
-        if key in _FLAGS and key != "method":
+        if key in _FLAGS and key != "method":  # --param method=a,b sweeps it, as --method a,b
             msg = f"--param {key}=...: use {_FLAGS[key]} instead."
             raise ValueError(msg)
-        if key == "method":  # --param method=a,b sweeps it, as --method a,b does
-            if len(values) == 1:
-                conf["method"] = values[0]
-                grid.pop("method", None)
-            else:
-                grid["method"] = values
-            continue
-        if len(values) > 1:
-            grid[key] = values
-            params.pop(key, None)
-        else:
-            params[key] = values[0]
-            grid.pop(key, None)
+        put(key, _param_values(value))
     for key in _SETTINGS:
         value = getattr(args, key, None)
         if value is not None and key != "method":
@@ -268,8 +257,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.file is not None:
         conf["data"] = args.file
     if isinstance(conf.get("validation_fraction"), str):
-        vf = conf["validation_fraction"]
-        conf["validation_fraction"] = _none_or(float)(vf)
+        conf["validation_fraction"] = _none_or(float)(conf["validation_fraction"])
     if not grid:
         msg = (
             "No grid: give at least one list, e.g. --param eta0=0.001,0.01,0.1, or a "
@@ -284,97 +272,68 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return conf
 
 
-def _load(conf: dict[str, Any]) -> tuple[Any, Any]:
-    """The data set, and the sample weights taken out of its features (or ``None``)."""
-    from groundup import datasets
-
-    data = datasets.load(
-        str(conf["data"]),
-        target=conf.get("target"),
-        n_samples=conf.get("n_samples"),
-        random_state=int(conf.get("random_state") or 0),
-    )
-    column = conf.get("weight_column")
-    if column is None:
-        return data, None
-    if column == conf.get("target"):
-        msg = f"--weight-column {column!r} is the target column; name the column of weights."
-        raise ValueError(msg)
-    names = list(data.feature_names)
-    if column not in names:
-        where = (
-            f"the columns of {conf['data']!r} are {names}"
-            if str(conf["data"]).lower().endswith(".csv")
-            else f"{conf['data']!r} is a built-in set: weights need a CSV file"
-        )
-        msg = f"--weight-column {column!r} not found: {where}."
-        raise ValueError(msg)
-    j = names.index(column)
-    if len(names) == 1:
-        msg = f"--weight-column {column!r} leaves no feature column besides the target."
-        raise ValueError(msg)
-    rest = [i for i in range(len(names)) if i != j]
-    features = replace(data, X=data.X[:, rest], feature_names=[names[i] for i in rest])
-    return features, data.X[:, j].copy()
-
-
-# -- running and writing ----------------------------------------------------------------------
-def _sweep(conf: dict[str, Any], data: Any, weights: Any, *, progress: bool) -> Any:
+def _sweep(conf: dict[str, Any], *, progress: bool) -> tuple[Any, Any]:
+    """The data set (its sample weights, with --weight-column, taken out of its features)
+    and the sweep on it."""
     import pandas as pd
-
-    from groundup.sweeps.runner import sweep
-
-    X = pd.DataFrame(data.X, columns=data.feature_names)
-    kwargs = {
-        "model": conf.get("model") or "linear",
-        "method": conf.get("method") or "minibatch",
-        "grid": conf["grid"],
-        "sample_weight": weights,
-        "backend": conf.get("backend"),
-        "device": conf.get("device"),
-        "validation_fraction": conf.get("validation_fraction", 0.2),
-        "random_state": conf.get("random_state"),
-        "criterion": conf.get("criterion"),
-        "scale": bool(conf.get("scale", False)),
-        **({"dtype": conf["dtype"]} if conf.get("dtype") else {}),
-        **conf["params"],
-    }
-    if not progress:
-        return sweep(X, data.y, **kwargs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
+    from groundup import datasets
+    from groundup.sweeps.runner import sweep
+
+    data = datasets.load(
+        str(conf["data"]), target=conf.get("target"), n_samples=conf.get("n_samples"),
+        random_state=int(conf.get("random_state") or 0),
+    )  # fmt: skip
+    names, column, weights = list(data.feature_names), conf.get("weight_column"), None
+    if column is not None:
+        if column == conf.get("target"):
+            msg = f"--weight-column {column!r} is the target column; name the column of weights."
+            raise ValueError(msg)
+        if column not in names:
+            where = (
+                f"the columns of {conf['data']!r} are {names}"
+                if str(conf["data"]).lower().endswith(".csv")
+                else f"{conf['data']!r} is a built-in set: weights need a CSV file"
+            )
+            msg = f"--weight-column {column!r} not found: {where}."
+            raise ValueError(msg)
+        if len(names) == 1:
+            msg = f"--weight-column {column!r} leaves no feature column besides the target."
+            raise ValueError(msg)
+        j = names.index(column)
+        rest = [i for i in range(len(names)) if i != j]
+        weights = data.X[:, j].copy()
+        data = replace(data, X=data.X[:, rest], feature_names=[names[i] for i in rest])
+    X = pd.DataFrame(data.X, columns=data.feature_names)
+    kwargs = {
+        "model": conf.get("model") or "linear", "method": conf.get("method") or "minibatch",
+        "grid": conf["grid"], "sample_weight": weights, "backend": conf.get("backend"),
+        "device": conf.get("device"), "validation_fraction": conf.get("validation_fraction", 0.2),
+        "random_state": conf.get("random_state"), "criterion": conf.get("criterion"),
+        "scale": bool(conf.get("scale", False)),
+        **({"dtype": conf["dtype"]} if conf.get("dtype") else {}), **conf["params"],
+    }  # fmt: skip
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, transient=False, disable=not progress) as bar:
         task = bar.add_task("sweep (group-epochs)", total=None)
 
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return sweep(X, data.y, progress=tick, **kwargs)
+        return data, sweep(X, data.y, progress=tick, **kwargs)
 
 
-def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> list[str]:
-    """Write the table, the histories, the best run and the plots; return the file names."""
+def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> None:
+    """Write the table, the histories, the best run and the plots."""
     import pandas as pd
 
     os.makedirs(out, exist_ok=True)
-    written = []
-    path = os.path.join(out, "sweep.csv")
-    result.table.to_csv(path, index_label="run")
-    written.append(path)
-    width = max((len(h) for h in result.histories), default=0)
-    hist = pd.DataFrame(
-        {f"run{i}": list(h) + [None] * (width - len(h)) for i, h in enumerate(result.histories)},
-        index=pd.RangeIndex(1, width + 1, name="epoch"),
-    )
-    path = os.path.join(out, "histories.csv")
-    hist.to_csv(path)
-    written.append(path)
+    result.table.to_csv(os.path.join(out, "sweep.csv"), index_label="run")
+    hist = pd.concat(map(pd.Series, result.histories), axis=1).add_prefix("run")  # NaN-padded
+    hist.index = pd.RangeIndex(1, len(hist) + 1, name="epoch")
+    hist.to_csv(os.path.join(out, "histories.csv"))
     best = result.best_index
     summary = {
         "criterion": result.criterion,
@@ -391,19 +350,14 @@ def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> list[
         "backend": result.backend,
         "device": result.device,
     }
-    path = os.path.join(out, "best.json")
-    with open(path, "w") as fh:
+    with open(os.path.join(out, "best.json"), "w") as fh:
         json.dump(summary, fh, indent=2, default=str)
-    written.append(path)
     if plots:
         drawings = [("heatmap.png", result.plot_heatmap), ("losses.png", result.plot_losses)]
         if best is not None:
             drawings.append(("best.png", result.plot_best))
         for name, draw in drawings:
-            path = os.path.join(out, name)
-            draw().savefig(path, dpi=120)
-            written.append(path)
-    return written
+            draw().savefig(os.path.join(out, name), dpi=120)
 
 
 def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
@@ -434,47 +388,38 @@ def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
         collapse_padding=True, header_style="bold",
     )  # fmt: skip
-    cells = {c: [_cell(t.loc[i, c]) for i in rows] for c in shown}
-    status = [_status(t.loc[i]) for i in rows]
-    table.add_column(Text("run"), justify="right", no_wrap=True,
-                     min_width=max(3, *(len(str(i)) for i in rows)))  # fmt: skip
-    for c in shown:
-        numeric = all(_is_number(t.loc[i, c]) for i in rows)
-        width = max([len(c), *map(len, cells[c])])
-        table.add_column(Text(c), justify="right" if numeric else "left", no_wrap=True,
+    columns = [  # name, cells, right-justified
+        ("run", [str(i) for i in rows], True),
+        *[(c, [_cell(t.loc[i, c]) for i in rows], all(_is_number(t.loc[i, c]) for i in rows))
+          for c in shown],
+        ("converged", [_status(t.loc[i]) for i in rows], False),
+    ]  # fmt: skip
+    for name, cells, right in columns:
+        width = max(len(name), *map(len, cells))
+        table.add_column(Text(name), justify="right" if right else "left", no_wrap=True,
                          min_width=width)  # fmt: skip
-    table.add_column(Text("converged"), no_wrap=True, min_width=max(9, *map(len, status)))
     for k, i in enumerate(rows):
-        row = [Text(str(i)), *[Text(cells[c][k]) for c in shown], Text(status[k])]
+        row = [Text(texts[k]) for _, texts, _ in columns]
         table.add_row(*row, style="bold green" if i == result.best_index else None)
     console.print(table)
     if len(t) > len(rows):
-        more = os.path.join(out, "sweep.csv")
-        console.print(Text(f"... {len(t) - len(rows)} more runs in {more}"))
-    trouble = _trouble(result)
-    if trouble:
-        console.print(Text(trouble))
-    files = "sweep.csv, histories.csv, best.json" + (", plots" if plots else "")
-    console.print(Text(f"written to {out}{os.sep}: {files}"))
-
-
-def _trouble(result: Any) -> str | None:
-    """A line under the table when some runs diverged or stalled far from the minimum,
-    with the remedies."""
-    t = result.table
+        console.print(
+            Text(f"... {len(t) - len(rows)} more runs in {os.path.join(out, 'sweep.csv')}")
+        )
     diverged = int(t["diverged"].astype(bool).sum())
-    if diverged == len(t):  # the one line of the failed run says it
-        return None
-    stalled = int((t["stop_reason"] == "stalled").sum()) if "stop_reason" in t else 0
+    stalled = int((t["stop_reason"] == "stalled").sum())
     scale = "" if result.scaled else "--scale, or "
-    parts = []
-    if diverged:
-        parts.append(f"{diverged} of {len(t)} runs diverged ({scale}a smaller --param eta0)")
+    trouble = []  # the remedies (when every run diverged, the failed run's one line says it)
+    if 0 < diverged < len(t):
+        trouble.append(f"{diverged} of {len(t)} runs diverged ({scale}a smaller --param eta0)")
     if stalled:
-        parts.append(
+        trouble.append(
             f"{stalled} of {len(t)} stopped far from the minimum ({scale}a lower --param tol)"
         )
-    return "; ".join(parts) or None
+    if trouble:
+        console.print(Text("; ".join(trouble)))
+    files = "sweep.csv, histories.csv, best.json" + (", plots" if plots else "")
+    console.print(Text(f"written to {out}{os.sep}: {files}"))
 
 
 def _status(row: Any) -> str:

@@ -76,6 +76,8 @@ def plot_heatmap(
     ``val_accuracy``) and the title says so. Cells whose runs all diverged are left blank and
     marked ``div``.
     """
+    from matplotlib.patches import Rectangle
+
     metric = metric or result.criterion
     table = result.table
     if metric not in table.columns:
@@ -119,17 +121,17 @@ def plot_heatmap(
     title = f"{metric}" + (f" (best over {', '.join(others)})" if others else "")
     ax.set_title(title)
     for r, c in zip(*np.nonzero(diverged), strict=True):
-        ax.add_patch(_hatched(c, r))
+        hatched = Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="0.85", hatch="xx", edgecolor="0.5")
+        ax.add_patch(hatched)
     if annotate:
         digits = _digits(grid[np.isfinite(grid)])
-        for r in range(len(ys)):
-            for c in range(len(xs)):
-                if diverged[r, c]:
-                    text, color = "div", "black"
-                else:
-                    text = _fmt(grid[r, c], digits)
-                    color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
-                ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
+        for r, c in np.ndindex(grid.shape):
+            if diverged[r, c]:
+                text, color = "div", "black"
+            else:
+                text = _fmt(grid[r, c], digits)
+                color = "black" if image.norm(grid[r, c]) > 0.6 else "white"
+            ax.text(c, r, text, ha="center", va="center", fontsize=8, color=color)
     return ax.figure
 
 
@@ -163,7 +165,8 @@ def plot_losses(
     import pandas as pd
     from matplotlib.lines import Line2D
 
-    from groundup._figure import epoch_axis
+    from groundup._figure import epoch_axis, plain_log
+    from groundup.bench.style import dashes as dash_pattern
 
     own = ax is None
     ax = _axes(ax, (8.5, 5.6))
@@ -174,15 +177,16 @@ def plot_losses(
     if color_by not in result.params:
         msg = f"color_by={color_by!r} is not a swept parameter; choose from {result.params}."
         raise ValueError(msg)
-    color_of, colorbar = _colors(result.table[color_by], ax)
+    color_of, colorbar = _colors(result.table[color_by])
     styles = [k for k in keys if k != color_by][:2]  # line style, then marker
-    style_of = _dashes(result.table[styles[0]]) if styles else {}
-    marker_of = _markers(result.table[styles[1]]) if len(styles) > 1 else {}
+    levels = [_levels(result.table[k]) for k in styles] + [[], []]
+    style_of = {str(v): dash_pattern(i) for i, v in enumerate(levels[0])}  # seaborn's dashes
+    shapes = ("o", "s", "^", "D", "v", "P", "X", "*")
+    marker_of = {str(v): shapes[i % len(shapes)] for i, v in enumerate(levels[1])}
     best = result.best_index
     low, top = _loss_range(result.histories, result.table["diverged"])
-    div_x, div_y = [], []
+    spots: Counter = Counter()  # where runs diverged, and how many at each place
     mark = top * 0.7 if logy else top * 0.97
-    epochs_div = result.table["diverged_epoch"]
     for i, h in enumerate(result.histories):
         row = result.table.loc[i]
         epochs = np.arange(1, len(h) + 1)
@@ -197,12 +201,10 @@ def plot_losses(
             path_effects=_edge() if i == best else None, marker=marker, ms=4,
             markevery=max(1, len(h) // 8),
         )  # fmt: skip
-        e = epochs_div.iloc[i]
+        e = row["diverged_epoch"]
         if not pd.isna(e):
             v = h[int(e) - 1]
-            div_x.append(int(e))
-            div_y.append(min(v, mark) if math.isfinite(v) else mark)
-    spots = Counter(zip(div_x, div_y, strict=True))  # runs that diverged at one place
+            spots[int(e), min(v, mark) if math.isfinite(v) else mark] += 1
     if spots:
         xs, ys = zip(*spots, strict=True)
         ax.scatter(xs, ys, marker="x", color="red", s=60, zorder=4, label="diverged", clip_on=False)
@@ -211,8 +213,6 @@ def plot_losses(
                 ax.annotate(f"×{n}", (x, y), xytext=(5, 2), textcoords="offset points",
                             color="red", fontsize=8, annotation_clip=False)  # fmt: skip
     if logy and low > 0:
-        from groundup._figure import plain_log
-
         ax.set_yscale("log")
         ax.set_ylim(low / 2, top)
         plain_log(ax, "y")
@@ -243,7 +243,7 @@ def plot_losses(
             handles["best: " + _label(result, best, keys)] = Line2D(
                 [], [], color="0.5", lw=2.4, path_effects=_edge()
             )
-        if div_x:
+        if spots:
             handles["diverged"] = Line2D([], [], color="red", marker="x", ls="none", ms=7)
         if own:
             fig.legend(list(handles.values()), list(handles), loc="outside lower center",
@@ -260,7 +260,7 @@ def _edge() -> list[Any]:
     return [patheffects.Stroke(linewidth=3.8, foreground="black"), patheffects.Normal()]
 
 
-def _colors(col: Any, ax: Any) -> tuple[Any, Any]:
+def _colors(col: Any) -> tuple[Any, Any]:
     """``value -> colour`` for a swept column, and a ScalarMappable for a colour bar (None
     for categorical values, which take the tab10 colours)."""
     import matplotlib as mpl
@@ -269,28 +269,12 @@ def _colors(col: Any, ax: Any) -> tuple[Any, Any]:
     numbers = [v for v in values if _is_number(v)]
     if len(numbers) == len(values) and len(values) > 1:
         lo, hi = float(min(numbers)), float(max(numbers))
-        if lo > 0 and hi / lo > 10:
-            norm = mpl.colors.LogNorm(lo, hi)
-        else:
-            norm = mpl.colors.Normalize(lo, hi)
+        norm = (mpl.colors.LogNorm if lo > 0 and hi / lo > 10 else mpl.colors.Normalize)(lo, hi)
         cmap = mpl.colormaps["viridis"]
         mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
         return (lambda v: cmap(norm(float(v))) if _is_number(v) else "0.5"), mappable
     index = {str(v): i for i, v in enumerate(values)}
     return (lambda v: f"C{index.get(str(v), 0) % 10}"), None
-
-
-def _dashes(col: Any) -> dict[str, tuple[float, ...]]:
-    """``value -> dashes`` for the second swept column (seaborn's unique_dashes order)."""
-    from groundup.bench.style import dashes
-
-    return {str(v): dashes(i) for i, v in enumerate(_levels(col))}
-
-
-def _markers(col: Any) -> dict[str, str]:
-    """``value -> marker`` for the third swept column."""
-    shapes = ("o", "s", "^", "D", "v", "P", "X", "*")
-    return {str(v): shapes[i % len(shapes)] for i, v in enumerate(_levels(col))}
 
 
 def _is_number(v: Any) -> bool:
@@ -302,7 +286,7 @@ def _is_number(v: Any) -> bool:
 def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     """The best run's training-loss curve, titled with its parameters and criterion (a
     ``ValueError`` when every run diverged)."""
-    from groundup._figure import epoch_axis
+    from groundup._figure import epoch_axis, plain_log
 
     i = result.best_index
     if i is None:
@@ -312,8 +296,6 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     h = result.histories[i]
     ax.plot(np.arange(1, len(h) + 1), h, lw=2, marker="o", ms=3)
     if logy and np.all(h > 0):
-        from groundup._figure import plain_log
-
         plain_log(ax, "y")
     epoch_axis(ax)
     ax.set_ylabel(_loss_label(result))
@@ -326,15 +308,14 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
     return ax.figure
 
 
-def _loss_range(histories: list[np.ndarray], diverged: Any = None) -> tuple[float, float]:
+def _loss_range(histories: list[np.ndarray], diverged: Any) -> tuple[float, float]:
     """Lowest finite loss and a top for the axis: ten times the median first-epoch loss of
     the runs that did not diverge (so that one run that starts far off does not squash the
     others; its start leaves the axis at the top)."""
     finite = [h[np.isfinite(h)] for h in histories]
     firsts = [f[0] for f in finite if f.size]
-    gone = [False] * len(histories) if diverged is None else [bool(d) for d in diverged]
     calm = [
-        h[0] for h, d in zip(histories, gone, strict=True)
+        h[0] for h, d in zip(histories, diverged, strict=True)
         if not d and h.size and np.isfinite(h[-1]) and h[-1] <= h[0]
     ]  # fmt: skip
     ref = float(np.median(calm)) if calm else (float(np.median(firsts)) if firsts else 1.0)
@@ -342,12 +323,6 @@ def _loss_range(histories: list[np.ndarray], diverged: Any = None) -> tuple[floa
     inside = [v for f in finite for v in f if 0 < v <= top]
     low = min(inside) if inside else top / 100.0
     return float(low), float(top)
-
-
-def _hatched(c: int, r: int) -> Any:
-    from matplotlib.patches import Rectangle
-
-    return Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="0.85", hatch="xx", edgecolor="0.5")
 
 
 def _levels(col: Any) -> list[Any]:

@@ -11,7 +11,6 @@ import numpy as np
 from groundup import backends
 from groundup._scaling import Standardization
 from groundup._typing import Array
-from groundup.backends import Backend
 from groundup.linear_model import estimator_class
 
 __all__ = ["MAXIMISE", "SweepResult"]
@@ -105,10 +104,9 @@ class SweepResult:
     def best_index(self) -> int | None:
         """Row of the best run by ``criterion`` among those that did not diverge."""
         col = self.table[self.criterion].astype(float)
-        ok = (~self.table["diverged"].astype(bool)) & np.isfinite(col)
-        if not ok.any():
+        col = col[~self.table["diverged"].astype(bool) & np.isfinite(col)]
+        if col.empty:
             return None
-        col = col[ok]
         return int(col.idxmax() if self.maximise else col.idxmin())
 
     @property
@@ -127,11 +125,15 @@ class SweepResult:
 
     def _unfitted(self, i: int | None) -> tuple[int, Any]:
         """Row ``i`` (``None``: the best) and an unfitted estimator with its parameters."""
-        i = self._row(i)
-        est = estimator_class(self.model)(
-            **self.params_of(i), backend=self.backend, device=self.device
-        )
-        return i, est
+        i = self.best_index if i is None else i
+        if i is None:
+            msg = (
+                "Every configuration diverged: there is no best run; lower eta0 or scale "
+                "the features (scale=True; --scale on the command line)."
+            )
+            raise ValueError(msg)
+        cls = estimator_class(self.model)
+        return i, cls(**self.params_of(i), backend=self.backend, device=self.device)
 
     def params_of(self, i: int) -> dict[str, Any]:
         """All parameters of row ``i`` (swept and fixed, with ``random_state``): the
@@ -147,15 +149,14 @@ class SweepResult:
         ``t_`` and ``converged_`` are the run's. After ``scale=True`` its ``coef_`` and
         ``intercept_`` are in the raw features' units: it predicts raw ``X``."""
         i, est = self._unfitted(i)
-        row = self.table.loc[i]
+        row, be = self.table.loc[i], backends.resolve(self.backend, self.device)
         est._check_params()
         est.coef_, est.intercept_ = self.coefs[i], self.intercepts[i]
         if self.model == "logistic":
             est.classes_ = self.classes
             if len(self.classes) == 2:
-                xp = _backend_of(self).xp
-                est.coef_ = xp.reshape(est.coef_, (1, -1))
-                est.intercept_ = xp.reshape(est.intercept_, (1,))
+                est.coef_ = be.xp.reshape(est.coef_, (1, -1))
+                est.intercept_ = be.xp.reshape(est.intercept_, (1,))
         est.loss_history_ = self.histories[i]
         est.n_iter_ = int(row["n_iter"])
         est.t_ = int(row["t"])
@@ -166,7 +167,7 @@ class SweepResult:
         est.n_features_in_ = self._template.n_features_in_
         if hasattr(self._template, "feature_names_in_"):
             est.feature_names_in_ = self._template.feature_names_in_
-        est._remember_backend(_backend_of(self))
+        est._remember_backend(be)
         return est
 
     def pipeline(self, i: int | None = None) -> Any:
@@ -178,23 +179,9 @@ class SweepResult:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        i, est = self._unfitted(i)
-        steps = []
-        if self.standardization is not None:
-            steps.append(StandardScaler(with_mean=self.standardization.center))
-        return make_pipeline(*steps, est)
-
-    def _row(self, i: int | None) -> int:
-        if i is not None:
-            return i
-        best = self.best_index
-        if best is None:
-            msg = (
-                "Every configuration diverged: there is no best run; lower eta0 or scale "
-                "the features (scale=True; --scale on the command line)."
-            )
-            raise ValueError(msg)
-        return best
+        _, est = self._unfitted(i)
+        std = self.standardization
+        return make_pipeline(*([] if std is None else [StandardScaler(with_mean=std.center)]), est)
 
     # -- plots (matplotlib Figures; matplotlib is imported only here) ---------------------
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
@@ -223,7 +210,3 @@ def _plain(v: Any) -> Any:
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
     return v.item() if isinstance(v, np.generic) else v
-
-
-def _backend_of(result: SweepResult) -> Backend:
-    return backends.resolve(result.backend, result.device)

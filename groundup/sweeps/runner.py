@@ -4,11 +4,12 @@ Configurations that visit the samples in the same order (same method, batch size
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
 :func:`groundup.kernels.descent.descend_columns` (the engine of every single fit). Every run
-ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression` (``model="linear"``) or
-:class:`~groundup.LogisticRegression` (``model="logistic"``: binary, or multinomial with C
-classes, C columns of W per configuration) on the sweep's training split
-(``result.train_index``, with its ``sample_weight``) with ``random_state=result.random_state``
-ends. A run whose loss stops being finite is marked diverged at that epoch; the others go on.
+ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression`
+(``model="linear"``) or :class:`~groundup.LogisticRegression` (``model="logistic"``: binary,
+or multinomial with C classes, C columns of W per configuration) on the sweep's training
+split (``result.train_index``, with its ``sample_weight``) with
+``random_state=result.random_state`` ends. A run whose loss stops being finite is marked
+diverged at that epoch; the others go on.
 With ``scale=True`` the runs train on the features standardised with the training rows'
 statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
 
@@ -60,15 +61,8 @@ from groundup.sweeps.result import SweepResult
 __all__ = ["sweep"]
 
 # Parameters the sweep sets itself, or that make no sense per configuration.
-_NOT_SWEPT = (
-    "backend",
-    "device",
-    "random_state",
-    "validation_fraction",
-    "warm_start",
-    "record_path",
-    "solver",
-)
+_NOT_SWEPT = ("backend", "device", "random_state", "validation_fraction", "warm_start",
+              "record_path", "solver")  # fmt: skip
 # Parameters that change the visiting order or the objective: they split groups.
 _GROUP_KEYS = ("_method", "shuffle", "fit_intercept", "early_stopping")
 
@@ -173,14 +167,12 @@ def sweep(
     cls = estimator_class(model)
     configs, params = _expand(grid, fixed_params, cls)
     seed = _seed(random_state)
-    ests = []
-    for cfg in configs:
-        est = cls(
-            **{"method": method, **fixed_params, **cfg},
-            random_state=seed,
-            backend=backend,
-            device=device,
-        )
+    fixed = {"method": method, **fixed_params}
+    ests = [
+        cls(**{**fixed, **cfg}, random_state=seed, backend=backend, device=device)
+        for cfg in configs
+    ]
+    for est in ests:
         est._check_params()
         if est._method not in GRADIENT:
             msg = (
@@ -189,11 +181,9 @@ def sweep(
             )
             raise ValueError(msg)
         _check_sweepable(est)
-        ests.append(est)
-    template = ests[0]
     logistic = model == "logistic"
     data, y_host = prepare_fit(
-        template, X, y, sample_weight, y_kind="classification" if logistic else "continuous"
+        ests[0], X, y, sample_weight, y_kind="classification" if logistic else "continuous"
     )
     be = data.backend
     check_finite(data.X, "X", be)
@@ -218,57 +208,50 @@ def sweep(
     n_classes = 1 if classes is None else len(classes)
     groups = _groups(ests, n)
     total = sum(max(ests[i].max_iter for i in g) for g in groups)
+    runs: list[Any] = [None] * len(ests)
+    times: list[tuple[int, float, int]] = [(0, 0.0, 1)] * len(ests)  # group, its time, its size
     done = 0
-
-    def report(epoch_done: int) -> None:
-        nonlocal done
-        done += epoch_done
-        if progress is not None:
-            progress(done, total)
-
-    runs: list[DescentResult | None] = [None] * len(ests)
-    times: list[tuple[int, float]] = [(0, 0.0)] * len(ests)
     for gid, members in enumerate(groups):
         budget = max(ests[i].max_iter for i in members)
-        state = {"epoch": 0}
 
-        def on_epoch(epoch: int, running: int, state: dict = state, budget: int = budget) -> None:
-            report(1 if running else budget - state["epoch"])
-            state["epoch"] = epoch
+        def on_epoch(epoch: int, running: int, done: int = done, budget: int = budget) -> None:
+            if progress is not None:  # a group that has finished counts its whole budget
+                progress(done + (epoch if running else budget), total)
 
         start = time.perf_counter()
         with be.quiet_floating_point():
-            out = _run_group([ests[i] for i in members], train, be, on_epoch, model, n_classes)
+            out = _run_group([ests[i] for i in members], train, be, on_epoch, n_classes)
         be.synchronize(*[r.W for r in out])
         elapsed = time.perf_counter() - start
         for i, r in zip(members, out, strict=True):
-            runs[i] = r
-            times[i] = (gid, elapsed)
-    finished = [r for r in runs if r is not None]
+            runs[i], times[i] = r, (gid, elapsed, len(members))
+        done += budget
     with be.quiet_floating_point():
-        metrics = _metrics(finished, val, be, model, n_classes)
-    table = _table(configs, params, finished, metrics, times, groups)
-    default = "val_log_loss" if logistic else "val_rmse"
-    crit = (
-        criterion if criterion is not None else (default if val_idx is not None else "train_loss")
-    )
-    if crit not in table.columns or crit in params:
+        metrics = _metrics(runs, val, be, n_classes)
+    table = _table(configs, params, runs, metrics, times)
+    if criterion is None:
+        criterion = (
+            ("val_log_loss" if logistic else "val_rmse") if val is not None else "train_loss"
+        )
+    if criterion not in table.columns or criterion in params:
         choices = [c for c in table.columns if c not in params and c != "group"]
-        msg = f"Unknown criterion {crit!r}; choose one of {choices}."
+        msg = f"Unknown criterion {criterion!r}; choose one of {choices}."
         raise ValueError(msg)
-    fixed = {"method": method, **fixed_params}
-    coefs, intercepts = _public_parameters(finished, n_classes)
+    if n_classes <= 2:  # as the estimators keep them: (n_features,) and 0-d, or multinomial's
+        coefs, intercepts = [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
+    else:  # (n_classes, n_features) and (n_classes,)
+        coefs, intercepts = [r.W.T for r in runs], [r.b for r in runs]
     if std is not None:  # in the raw features' units
         raw = [raw_units(c, b, std, backend=be) for c, b in zip(coefs, intercepts, strict=True)]
         coefs, intercepts = [c for c, _ in raw], [b for _, b in raw]
     return SweepResult(
         table=table,
-        histories=[np.asarray(r.history, dtype=np.float64) for r in finished],
+        histories=[np.asarray(r.history, dtype=np.float64) for r in runs],
         coefs=coefs,
         intercepts=intercepts,
         params=params,
         fixed=fixed,
-        criterion=crit,
+        criterion=criterion,
         model=model,
         backend=be.name,
         device=be.device_name,
@@ -278,7 +261,7 @@ def sweep(
         classes=classes,
         sample_weight=data.sample_weight is not None,
         standardization=std,
-        _template=template,
+        _template=ests[0],
     )
 
 
@@ -350,7 +333,10 @@ def _expand(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every combination of the grid's values, in the grid's order (the last key fastest)."""
     if not isinstance(grid, Mapping) or not grid:
-        msg = "grid must be a non-empty dict of parameter name -> list of values, e.g. {'eta0': [0.001, 0.01]}."
+        msg = (
+            "grid must be a non-empty dict of parameter name -> list of values, "
+            "e.g. {'eta0': [0.001, 0.01]}."
+        )
         raise TypeError(msg)
     valid = sorted(p for p in inspect.signature(cls).parameters if p not in _NOT_SWEPT)
     for where, names in (("grid", grid), ("fixed parameters", fixed)):
@@ -368,16 +354,14 @@ def _expand(
     if both:
         msg = f"{both} given both in grid and as fixed parameters; give each once."
         raise TypeError(msg)
-    keys = list(grid)
-    values = []
-    for k in keys:
-        v = grid[k]
-        vals = [v] if isinstance(v, str | numbers.Number) or v is None else list(v)
+    values = {k: [v] if isinstance(v, str | numbers.Number) or v is None else list(v)
+              for k, v in grid.items()}  # fmt: skip
+    for k, vals in values.items():
         if not vals:
             msg = f"grid[{k!r}] is empty; give at least one value."
             raise ValueError(msg)
-        values.append(vals)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)], keys
+    combos = itertools.product(*values.values())
+    return [dict(zip(values, combo, strict=True)) for combo in combos], list(values)
 
 
 def _seed(random_state: Any) -> int:
@@ -409,17 +393,11 @@ def _holdout(n: int, fraction: float | None, seed: int) -> tuple[np.ndarray, np.
 
 
 def _take(data: FitData, rows: np.ndarray) -> FitData:
-    be, xp = data.backend, data.backend.xp
     if rows.shape[0] == data.X.shape[0]:
         return data
-    sel = be.asarray(rows)
-    sw = data.sample_weight
-    return FitData(
-        xp.take(data.X, sel, axis=0),
-        xp.take(data.y, sel, axis=0),
-        None if sw is None else xp.take(sw, sel, axis=0),
-        be,
-    )
+    be, sel = data.backend, data.backend.asarray(rows)
+    arrays = (data.X, data.y, data.sample_weight)
+    return FitData(*[None if a is None else be.xp.take(a, sel, axis=0) for a in arrays], be)
 
 
 def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
@@ -443,45 +421,29 @@ _PASS_ELEMENTS = 16384
 
 
 def _log_loss_columns(
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    n_classes: int,
-    be: Backend,
-    X_val: Array | None = None,
-    y_val: Array | None = None,
+    rows: FitData, n_classes: int, X_val: Array | None = None, y_val: Array | None = None
 ) -> BinaryLogLoss | MultinomialLogLoss:
-    cls = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss
+    cls, be = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss, rows.backend
     return cls(
-        X,
-        y,
-        sw,
-        X_val=X_val,
-        y_val=y_val,
-        n_classes=n_classes,
-        chunk_rows=be.chunk_rows(X.shape[1]),  # the backend's chunks of X (None: no chunks)
-        chunk_elements=_PASS_ELEMENTS,
-        xp=be.xp,
-    )
+        rows.X, rows.y, rows.sample_weight, X_val=X_val, y_val=y_val, n_classes=n_classes,
+        chunk_rows=be.chunk_rows(rows.X.shape[1]),  # the backend's chunks of X (None: none)
+        chunk_elements=_PASS_ELEMENTS, xp=be.xp,
+    )  # fmt: skip
 
 
 def _run_group(
-    ests: Sequence[Any],
-    train: FitData,
-    be: Backend,
-    on_epoch: Callable[[int, int], None],
-    model: str = "linear",
-    n_classes: int = 1,
+    ests: Sequence[Any], train: FitData, be: Backend, on_epoch: Callable, n_classes: int
 ) -> list[DescentResult]:
     """The single fit's preparation (``GroundupEstimator._fit_gradient``: the
     preconditioner, the held-out rows, the penalties, ``eta0_``, the certificate), once for
-    K runs, then the single fit's honest status and its coefficients in the data's units."""
-    xp = be.xp
+    K runs, then the single fit's honest status and its coefficients in the data's units.
+    ``n_classes``: 1 for least squares, else the log-loss's classes."""
+    xp, logistic = be.xp, n_classes > 1
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
     source, pre = InMemory(train), None
     if first._preconditioned(Run(int(first.max_iter), first.tol)):
-        source, pre = source.preconditioned(target=model == "linear", center=first.fit_intercept)
+        source, pre = source.preconditioned(target=not logistic, center=first.fit_intercept)
     part, X_val, y_val = source.training_rows(first._held_out(train.X.shape[0], rng))
     sw = part.sample_weight
     n, d = part.X.shape
@@ -489,19 +451,13 @@ def _run_group(
     k = len(ests)
     outputs = n_classes if n_classes > 2 else 1
     objective: SquaredLoss | BinaryLogLoss | MultinomialLogLoss
-    if model == "logistic":
-        objective = _log_loss_columns(part.X, part.y, sw, n_classes, be, X_val=X_val, y_val=y_val)
+    if logistic:
+        objective = _log_loss_columns(part, n_classes, X_val, y_val)
     else:
         objective = SquaredLoss(
-            part.X,
-            part.y,
-            sw,
-            X_val=X_val,
-            y_val=y_val,
-            use_moments=first._method == "batch",
-            chunk_rows=be.chunk_rows(d + 1),
-            xp=xp,
-        )
+            part.X, part.y, sw, X_val=X_val, y_val=y_val, use_moments=first._method == "batch",
+            chunk_rows=be.chunk_rows(d + 1), xp=xp,
+        )  # fmt: skip
     problem = EngineProblem(objective, part.X, part.y, sw, be)
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
@@ -511,57 +467,38 @@ def _run_group(
         est.eta0_ = est._rate(
             source, problem, batch=bs >= n, continuing=False, alpha=alpha, pre=pre
         )
-    alphas = [alpha for alpha, _ in penalties]
-    floor = FLOOR / (1.0 if pre is None else pre.loss_factor)
+    factor = 1.0 if pre is None else pre.loss_factor
     check = certificate(
-        objective,
-        alphas,
-        fit_intercept=first.fit_intercept,
-        floor=floor,
-        backend=be,
-        l1s=[l1 for _, l1 in penalties],
-    )
+        objective, [alpha for alpha, _ in penalties], fit_intercept=first.fit_intercept,
+        floor=FLOOR / factor, backend=be, l1s=[l1 for _, l1 in penalties],
+    )  # fmt: skip
+    columns = [
+        Column(
+            est._schedule(math.ceil(n / bs)), max_iter=int(est.max_iter), alpha=alpha,
+            tol=None if est.tol is None else est.tol if est.tol == "auto" else float(est.tol),
+            n_iter_no_change=int(est.n_iter_no_change), update=est._update_settings(l1),
+        )
+        for est, (alpha, l1) in zip(ests, penalties, strict=True)
+    ]  # fmt: skip
+    settings = DescentSettings(
+        batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping,
+        cut_rates=first._auto_rate(),
+    )  # fmt: skip
     runs = descend_columns(
-        objective,
-        part.X,
-        part.y,
-        sw,
-        W,
-        b,
-        columns=[
-            Column(
-                est._schedule(math.ceil(n / bs)),
-                max_iter=int(est.max_iter),
-                alpha=alpha,
-                tol=None if est.tol is None else est.tol if est.tol == "auto" else float(est.tol),
-                n_iter_no_change=int(est.n_iter_no_change),
-                update=est._update_settings(l1),
-            )
-            for est, (alpha, l1) in zip(ests, penalties, strict=True)
-        ],
-        settings=DescentSettings(
-            batch_size=bs,
-            fit_intercept=first.fit_intercept,
-            early_stopping=first.early_stopping,
-            cut_rates=first._auto_rate(),
-        ),
+        objective, part.X, part.y, sw, W, b, columns=columns, settings=settings,
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
-        rate_table=_host_rate_table(be, dt),
+        rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
         to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
-        on_epoch=on_epoch,
-        certificate=check,
-        xp=xp,
-    )
+    )  # fmt: skip
     eps = float(xp.finfo(dt).eps)
-    factor = 1.0 if pre is None else pre.loss_factor
     for j, (est, r) in enumerate(zip(ests, runs, strict=True)):  # the estimator's checks
         r.history = [v * factor for v in r.history]
         r.reference_loss *= factor
         r.diverged_at = r.diverged_at or divergent_epoch(
             r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
         )
-        _honest(est, r, j, objective, check, penalties[j] if model == "logistic" else None)
+        _honest(est, r, j, objective, check, penalties[j] if logistic else None)
         if pre is not None:
             r.W, r.b = pre.outward(r.W, r.b, backend=be)
     return runs
@@ -619,11 +556,7 @@ def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
 
 # -- the table ------------------------------------------------------------------------------
 def _metrics(
-    runs: Sequence[DescentResult],
-    val: FitData | None,
-    be: Backend,
-    model: str = "linear",
-    n_classes: int = 1,
+    runs: Sequence[DescentResult], val: FitData | None, be: Backend, n_classes: int
 ) -> dict[str, np.ndarray]:
     """Validation RMSE and R² (linear) or accuracy and log-loss (logistic) of every run,
     weighted by the validation rows' ``sample_weight``, brought home in one transfer; NaN
@@ -639,39 +572,23 @@ def _metrics(
         b = xp.concat([xp.stack([r.b[c] for r in runs]) for c in range(n_classes)])
     else:
         W, b = xp.concat([r.W for r in runs], axis=1), xp.concat([r.b for r in runs])
-    if model == "logistic":
-        obj = _log_loss_columns(X_val, y_val, sw, n_classes, be)
+    if n_classes > 1:
+        obj = _log_loss_columns(val, n_classes)
         names = ("val_accuracy", "val_log_loss")
         stacked = xp.stack([obj.accuracies(X_val, y_val, sw, W, b), obj.losses(W, b)], axis=1)
     else:
         P = X_val @ W + b
         names = ("val_rmse", "val_r2")
-        vals = []
-        for j in range(len(runs)):
-            p = P[:, j]
-            vals.append(
-                xp.stack(
-                    [
-                        mk.rmse(y_val, p, sample_weight=sw, xp=xp),
-                        mk.r2(y_val, p, sample_weight=sw, xp=xp),
-                    ]
-                )
-            )
-        stacked = xp.stack(vals)
+        stacked = xp.stack(
+            [
+                xp.stack([f(y_val, P[:, j], sample_weight=sw, xp=xp) for f in (mk.rmse, mk.r2)])
+                for j in range(len(runs))
+            ]
+        )
     host = be.to_numpy(stacked).astype(np.float64)
     diverged = np.array([r.diverged_at is not None for r in runs])
     host[diverged] = np.nan
     return {name: host[:, j] for j, name in enumerate(names)}
-
-
-def _public_parameters(
-    runs: Sequence[DescentResult], n_classes: int
-) -> tuple[list[Array], list[Array]]:
-    """Each run's coefficients as the estimators keep them: (n_features,) and 0-d, or
-    (n_classes, n_features) and (n_classes,) for a multinomial model (``coef_``)."""
-    if n_classes <= 2:
-        return [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
-    return [r.W.T for r in runs], [r.b for r in runs]
 
 
 def _table(
@@ -679,15 +596,12 @@ def _table(
     params: Sequence[str],
     runs: Sequence[DescentResult],
     metrics: dict[str, np.ndarray],
-    times: Sequence[tuple[int, float]],
-    groups: Sequence[Sequence[int]],
+    times: Sequence[tuple[int, float, int]],
 ) -> Any:
     import pandas as pd
 
-    size = {i: len(g) for g in groups for i in g}
     rows = []
-    for i, (cfg, r) in enumerate(zip(configs, runs, strict=True)):
-        gid, elapsed = times[i]
+    for i, (cfg, r, (gid, elapsed, size)) in enumerate(zip(configs, runs, times, strict=True)):
         rows.append(
             {
                 **{k: cfg[k] for k in params},
@@ -699,7 +613,7 @@ def _table(
                 "stop_reason": _stop_reason(r),
                 "diverged": r.diverged_at is not None,
                 "diverged_epoch": r.diverged_at,
-                "fit_time": elapsed / size[i],
+                "fit_time": elapsed / size,
                 "group": gid,
                 "group_time": elapsed,
             }
