@@ -596,12 +596,14 @@ def test_bad_class_weight(class_weight, match):
 
 # -- per-feature L1 strengths (a preconditioned fit's): the windowed epoch and the estimators ----
 @pytest.mark.parametrize("loss", ["squared", "log"])
-@pytest.mark.parametrize("alpha2", [0.0, 0.02], ids=["l1", "elasticnet"])
+@pytest.mark.parametrize("alpha2", [0.0, 0.02, None], ids=["l1", "elasticnet", "elasticnet-l2s"])
 def test_blocked_l1_epoch_with_per_feature_strengths_equals_the_loop(case64, loss, alpha2):
     """The windowed epoch with one L1 strength per feature ((n_features, 1): u_j grows by
     l1_j·eta, each weight its own threshold) against ``reference.gradient_descent``'s
     one-sample loop with the same strengths: weights that reach zero and leave it, sample
-    weights, a shuffled order, short windows, two epochs (``u`` carried on as an array)."""
+    weights, a shuffled order, short windows, two epochs (``u`` carried on as an array).
+    ``None``: one L2 strength per feature too (the default preconditioned elastic net: per
+    feature decay products in the window)."""
     from groundup.kernels import reference
     from groundup.kernels.rows import EpochRows
     from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
@@ -613,6 +615,8 @@ def test_blocked_l1_epoch_with_per_feature_strengths_equals_the_loop(case64, los
     sw = np.random.default_rng(4).uniform(0.5, 1.5, size=n)
     orders = [np.random.default_rng(s).permutation(n) for s in (6, 7)]
     l1 = (0.03 if loss == "squared" else 0.01) * np.linspace(0.2, 3.0, d)[:, None]
+    l2s = alpha2 is None
+    alpha2 = np.linspace(0.0, 0.1, d)[:, None] if l2s else alpha2
     eta0 = 0.05 if loss == "squared" else 0.2
     etas = eta0 / np.arange(1, 2 * n + 1) ** 0.25
     xp, be, a = case64.xp, case64.backend, case64.asarray
@@ -620,7 +624,8 @@ def test_blocked_l1_epoch_with_per_feature_strengths_equals_the_loop(case64, los
     for e, order in enumerate(orders):
         rows = EpochRows(a(X), a(y), a(sw), be.asarray(order), xp)
         W, b, q, u = l1_sgd_epoch(
-            rows, W, b, a(etas[e * n : (e + 1) * n]), q, u, alpha=alpha2, l1=a(l1),
+            rows, W, b, a(etas[e * n : (e + 1) * n]), q, u, l1=a(l1),
+            alpha=a(alpha2) if l2s else alpha2,
             fit_intercept=True, loss=loss, block=16, max_rows=128,
             solve_triangular=be.solve_triangular, xp=xp,
         )  # fmt: skip

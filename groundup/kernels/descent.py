@@ -736,8 +736,7 @@ class _Loop:
             and not stepper.average
             and isinstance(objective, ExactL1SGDEpoch)
             and objective.speculative
-            and isinstance(c.alpha, float)
-            and c.alpha * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
+            and largest(c.alpha) * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
         ):  # the exact one-sample epoch, a window at a time
             arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
             return objective.l1_sgd_epoch(

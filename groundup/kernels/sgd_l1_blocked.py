@@ -66,7 +66,7 @@ def l1_sgd_epoch(
     u: float | Array,
     /,
     *,
-    alpha: float,
+    alpha: float | Array,
     l1: float | Array,
     fit_intercept: bool,
     loss: str = "squared",
@@ -85,9 +85,10 @@ def l1_sgd_epoch(
         The penalty each weight has received (the truncation's state).
     u : float or array of shape (n_features, 1)
         The penalty each weight could have received (an array with strengths per feature).
-    alpha : float
+    alpha : float or array of shape (n_features, 1)
         The L2 part (decay ``max(0, 1 − eta·alpha)``; ``eta·alpha`` at most
-        ``sgd_blocked.MAX_DECAY_STEP``).
+        ``sgd_blocked.MAX_DECAY_STEP``), one strength or one per feature (a preconditioned
+        fit's: the decay products ``P`` and the shifts' sums ``Λ`` are then per feature).
     l1 : float or array of shape (n_features, 1)
         The L1 part (``u`` grows by ``l1·eta`` per update), one strength or one per feature
         (a preconditioned fit's: ``u_j`` grows by ``l1_j·eta``, each weight's own threshold).
@@ -108,7 +109,11 @@ def l1_sgd_epoch(
     dt, dev = rows.X.dtype, _device(rows.X)
     sw = rows.weights()
     ep = etas if sw is None else etas * sw
-    decay = xp.clip(1.0 - alpha * etas, min=0.0) if alpha else None
+    decay = None  # (n,), or (n, n_features) with one strength per feature
+    if hasattr(alpha, "shape"):
+        decay = xp.clip(1.0 - xp.reshape(etas, (n, 1)) * xp.reshape(alpha, (1, d)), min=0.0)
+    elif alpha:
+        decay = xp.clip(1.0 - alpha * etas, min=0.0)
     U = _Budget(u, l1, etas, d, xp)
     data = replace(rows, sample_weight=None)
     ctx = _Epoch(data, ep, etas, U, decay, fit_intercept, solve_triangular, xp)
@@ -192,7 +197,7 @@ class _Epoch:
         z = xp.sum(x * w) + c[0]
         pred = z if self.newton is None else 1.0 / (1.0 + xp.exp(-z))  # log-loss: sigmoid
         step = self.ep[i] * (pred - yi[0])
-        w = (w if self.decay is None else self.decay[i] * w) - step * x
+        w = (w if self.decay is None else self.decay[i, ...] * w) - step * x
         if self.fi:
             c = c - step
         w, q = truncate(w, q, self.U.at(i), xp=xp)
@@ -214,21 +219,24 @@ class _Epoch:
         XA = Xg if dense else Xg * active
         es = self.ep[p : p + m]
         lam = self.U.unit * self.etas[p : p + m]
+        # P (nb, bs, D), Λ the same: D = 1, or n_features with one decay per feature
         if self.decay is None:
-            P = xp.ones((nb, bs), dtype=dt, device=dev)
+            P = xp.ones((nb, bs, 1), dtype=dt, device=dev)
         else:
-            P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m], (nb, bs)), axis=1)
-        first = xp.ones((nb, 1), dtype=dt, device=dev)
-        P_prev = xp.concat([first, P[:, :-1]], axis=1)
-        Lam = xp.cumulative_sum(xp.reshape(lam, (nb, bs)) / P, axis=1)
-        Lam_prev = xp.concat([first * 0.0, Lam[:, :-1]], axis=1)
-        shift = xp.reshape(P_prev * Lam_prev, (m,)) * (Xg @ sigma_l)
+            P = xp.cumulative_prod(xp.reshape(self.decay[p : p + m, ...], (nb, bs, -1)), axis=1)
+        D = P.shape[2]
+        first = xp.ones((nb, 1, D), dtype=dt, device=dev)
+        P_prev = xp.concat([first, P[:, :-1, :]], axis=1)
+        Lam = xp.cumulative_sum(xp.reshape(lam, (nb, bs, 1)) / P, axis=1)
+        Lam_prev = xp.concat([first * 0.0, Lam[:, :-1, :]], axis=1)
+        PL = xp.reshape(P_prev * Lam_prev, (m, D))
+        shift = PL[:, 0] * (Xg @ sigma_l) if D == 1 else (Xg * PL) @ sigma_l
         offset = -shift if self.newton is not None else -yg - shift  # margins or residuals
         extra = [xp.reshape(offset, (m, 1))]
         Pd = None if self.decay is None else P
         Hl, HrT, L, scale = block_rows(XA, es, None, bs, extra, 0.0, self.fi, P=Pd, xp=xp)
         tail = xp.zeros((nb, 2), dtype=dt, device=dev)
-        kick = xp.concat([-(P[:, -1:] * Lam[:, -1:]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
+        kick = xp.concat([-(P[:, -1, :] * Lam[:, -1, :]) * sigma_l, tail], axis=1)  # -P_B Λ_B σ
         if self.newton is not None:  # h = z / 2 = Hl v / 2 - C - Lq t, r = (t + Y2) / 2
             Lq = 0.25 * xp.tril(L, k=-1)
             Y2 = xp.reshape(1.0 - 2.0 * yg, (nb, bs))
@@ -253,7 +261,7 @@ class _Epoch:
             if not res:
                 return 0, w, c, q
             nb, m = len(res), len(res) * bs
-            Xg, XA, es, P, Lam = Xg[:m, :], XA[:m, :], es[:m], P[:nb, :], Lam[:nb, :]
+            Xg, XA, es, P, Lam = Xg[:m, :], XA[:m, :], es[:m], P[:nb, ...], Lam[:nb, ...]
         er = es * xp.reshape(xp.stack(res), (m,))
         V0 = xp.stack(starts)
         bad = self._first_break(Xg, er, P, Lam, V0, sigma, sigma_l, active, dense, w, q, p, m, bs)
@@ -266,8 +274,8 @@ class _Epoch:
         # the updates before the first break were exact: the state after update bad - 1
         k, i = divmod(bad - 1, bs)
         lo, hi = k * bs, k * bs + i + 1
-        G = xp.reshape(er[lo:hi] / P[k, : i + 1], (i + 1, 1)) * XA[lo:hi, :]
-        wk = P[k, i] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i] * sigma_l)
+        G = xp.reshape(er[lo:hi], (i + 1, 1)) / P[k, : i + 1, :] * XA[lo:hi, :]
+        wk = P[k, i, :] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i, :] * sigma_l)
         ck = V0[k, d : d + 1] - (xp.sum(er[lo:hi]) if self.fi else 0.0)
         return bad, wk, ck, self._q_after(Xg, er, sigma, active, q, p, bad)
 
@@ -305,7 +313,7 @@ class _Epoch:
         # at least the window's whole product): a weight whose bound stays below
         # Π·|w| cannot change sign, and needs no check update by update.
         move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
-        low = xp.prod(P[:, -1])
+        low = xp.prod(P[:, -1, :], axis=0)  # (D,)
         at_risk = (active > 0) & (move >= low * xp.abs(w))
         risky = bool(xp.any(at_risk))
         if not risky and dense:
@@ -315,10 +323,15 @@ class _Epoch:
             cols = xp.nonzero(at_risk)[0]
             k = cols.shape[0]
             sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
-            G = xp.reshape(er / xp.reshape(P, (m,)), (m, 1)) * xp.take(Xg, cols, axis=1)
+            Pc, Lc = (
+                (P, Lam)
+                if P.shape[2] == 1
+                else (xp.take(P, cols, axis=2), xp.take(Lam, cols, axis=2))
+            )
+            G = xp.reshape(er, (m, 1)) / xp.reshape(Pc, (m, -1)) * xp.take(Xg, cols, axis=1)
             C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
             start = xp.take(V0, cols, axis=1)
-            Wall = xp.reshape(start, (nb, 1, k)) - C - Lam[:, :, None] * sig_l  # sign of w_i
+            Wall = xp.reshape(start, (nb, 1, k)) - C - Lc * sig_l  # sign of w_i
             ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
         if not dense:
             zero = 1.0 - active
