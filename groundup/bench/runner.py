@@ -349,16 +349,6 @@ def method_params(model: str, method: str, params: dict[str, Any] | None) -> dic
     return out
 
 
-def _closed_refusal(method: str, p: dict[str, Any]) -> str | None:
-    """Why a method without a gradient loop cannot run ``p`` (an L1 penalty), or None."""
-    if method not in GRADIENT and p.get("penalty") in ("l1", "elasticnet"):
-        return (
-            f"penalty={p['penalty']!r} has no closed form; method {method!r} takes None or "
-            "'l2' (the gradient methods run it)"
-        )
-    return None
-
-
 def _check_names(kind: str, given: Iterable[str] | None, valid: Sequence[str]) -> list[str] | None:
     if given is None:
         return None
@@ -382,9 +372,7 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
     if not params:
         return
     all_methods = {m for model in models for m in METHODS[model]}
-    valid: set[str] = set()
-    for model in models:
-        valid |= {p for p in inspect.signature(estimator_class(model)).parameters}
+    valid = {p for model in models for p in inspect.signature(estimator_class(model)).parameters}
     valid -= {"method", "backend", "device", "dtype"}
     for key, value in params.items():
         if isinstance(value, dict):
@@ -398,14 +386,6 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
         elif key not in valid:
             msg = f"Unknown hyper-parameter {key!r}; valid names: {sorted(valid)}."
             raise ValueError(msg)
-
-
-def _sets_optimizer(params: dict[str, Any] | None) -> bool:
-    """Whether ``params`` names an optimiser (for every method or for one)."""
-    return any(
-        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v)
-        for k, v in (params or {}).items()
-    )
 
 
 def _plan(
@@ -441,8 +421,11 @@ def _plan(
             p = method_params(model, method, {**(params or {}), **more})
             base = {"data": data, "model": model, "method": method, "params": p}
             label = {"data": data.name, "model": model, "method": method}
-            refusal = _closed_refusal(method, p)
-            if refusal is not None:
+            if method not in GRADIENT and p.get("penalty") in ("l1", "elasticnet"):
+                refusal = (
+                    f"penalty={p['penalty']!r} has no closed form; method {method!r} takes None "
+                    "or 'l2' (the gradient methods run it)"
+                )
                 skipped.append(_skip_row("-", "-", "-", refusal, **label))
                 continue
             runs += [
@@ -526,14 +509,8 @@ def optimizer_paths(
         std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
                                   backend=host)  # fmt: skip
         X = np.asarray(standardize(X, std, backend=host))
-    runs = (
-        [(m, None) for m in methods]
-        if not optimizers
-        else [
-            (m, o) for m in methods for o in _check_names("optimizer", optimizers, OPTIMIZERS) or []
-        ]
-    )
-    for method, opt in runs:
+    opts = _check_names("optimizer", optimizers or None, OPTIMIZERS) or [None]
+    for method, opt in [(m, o) for m in methods for o in opts]:
         p = method_params("linear", method, params)
         if opt is not None:
             p["optimizer"] = opt
@@ -656,7 +633,10 @@ def benchmark(
     _check_counts(repeats, warmup, max_time, test_size, sizes)
     _check_params(params, models)
     optimizers = _check_names("optimizer", optimizers, OPTIMIZERS)
-    if optimizers and _sets_optimizer(params):
+    if optimizers and any(
+        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v)
+        for k, v in (params or {}).items()
+    ):
         msg = (
             "give the optimiser once: as optimizers=[...] (one row each) or as "
             "params={'optimizer': ...}, not both."
