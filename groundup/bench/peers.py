@@ -110,8 +110,9 @@ class _SklearnFit(PeerFit):
         self.est = self.make(data[0].shape[0])
         if self.auto is not None:  # groundup's eta0="auto" of these rows (part of the fit)
             n_classes = 2 if self.auto["loss"] == "squared" else len(np.unique(data[1]))
-            self.est.set_params(eta0=auto_eta0(data[0], n_classes=n_classes, full=False,
-                                               **self.auto, xp=backends.resolve("numpy").xp))  # fmt: skip
+            xp = backends.resolve("numpy").xp
+            eta0 = auto_eta0(data[0], n_classes=n_classes, full=False, **self.auto, xp=xp)
+            self.est.set_params(eta0=eta0)
         est = self.est.fit(*data)
         self.coef_ = np.asarray(est.coef_)
         self.intercept_ = np.asarray(est.intercept_)
@@ -349,11 +350,9 @@ class TorchLoop(PeerFit):
             return self.model(Xd)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        out = self._scores(X)
         if self.loss == "squared":
-            return out[:, 0].cpu().numpy()
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+            return self._scores(X)[:, 0].cpu().numpy()
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = self._scores(X)

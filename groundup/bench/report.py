@@ -21,6 +21,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -856,10 +857,8 @@ def write_outputs(
     written = []
 
     def put(name: str, text: str) -> None:
-        path = os.path.join(out, name)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        written.append(path)
+        written.append(os.path.join(out, name))
+        Path(written[-1]).write_text(text, encoding="utf-8")
 
     put("results.csv", to_csv(results))
     put("results.json", to_json(results))
@@ -870,10 +869,8 @@ def write_outputs(
         split = {k: v for k, v in (record.get("settings") or {}).items()
                  if k in ("test_size", "random_state")}  # fmt: skip
         for stem, fig in make_figures(results, sets, params, **split).items():
-            path = save(fig, os.path.join(out, f"{stem}.png"))
-            written.append(path)
-            with open(path, "rb") as fh:
-                pngs[stem] = fh.read()
+            written.append(save(fig, os.path.join(out, f"{stem}.png")))
+            pngs[stem] = Path(written[-1]).read_bytes()
             links[stem] = f"{stem}.png"
     put("report.md", to_markdown(results, links))
     put("report.html", to_html(results, pngs, record=record, translate=translate))
