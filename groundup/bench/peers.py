@@ -236,14 +236,9 @@ class TorchLoop(PeerFit):
         self.loss, self.p, self.full_batch = loss, params, full_batch
         self.device = torch.device(device)
         self.device_name = device
+        self.backend = backends.resolve("torch", device)  # its synchronisation and namespace
         self.dtype = getattr(torch, dtype)
         self.dtype_ = dtype
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            self.torch.cuda.synchronize(self.device)
-        elif self.device.type == "mps":
-            self.torch.mps.synchronize()
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         torch = self.torch
@@ -255,7 +250,7 @@ class TorchLoop(PeerFit):
             classes, codes = np.unique(y, return_inverse=True)
             kind = self.dtype if len(classes) == 2 else torch.int64  # BCE: float; CE: index
             yd = torch.as_tensor(codes, dtype=kind, device=self.device)
-        self._sync()
+        self.backend.synchronize()
         return Xd, yd, classes
 
     def fit(self, data: tuple[Any, ...]) -> None:
@@ -279,9 +274,8 @@ class TorchLoop(PeerFit):
         elif p.get("optimizer", "sgd") in ADAPTIVE_RATES:  # groundup's "auto": torch's lr
             eta0 = ADAPTIVE_RATES[p["optimizer"]]
         else:  # groundup's eta0="auto" of these rows, on their device (part of the fit)
-            xp = backends.resolve("torch", self.device_name).xp
             n_classes = 2 if self.loss == "squared" else len(self.classes_)
-            eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=xp)
+            eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=self.backend.xp)
         self.eta0_, self.eta0_auto = eta0, auto is not None
         opt = torch_optimizer(torch, p, groups, eta0)
         sched = None
@@ -332,7 +326,7 @@ class TorchLoop(PeerFit):
             if no_improve >= patience:
                 converged = True
                 break
-        self._sync()
+        self.backend.synchronize()
         self.model = model
         self.loss_history_ = torch.stack(history).detach().cpu().double().numpy()
         self.n_iter_, self.converged_ = len(history), converged

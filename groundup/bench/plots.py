@@ -290,10 +290,10 @@ def fit_times(results: pd.DataFrame) -> Any:
         shown = [m for m in methods if m in set(part["method"])]
         for i, method in enumerate(shown):
             for j, key in enumerate(keys):
-                hit = [r for _, r in part[part["method"] == method].iterrows() if run_key(r) == key]
-                if not hit:
+                mine = part[part["method"] == method]
+                r = next((r for _, r in mine.iterrows() if run_key(r) == key), None)
+                if r is None:
                     continue
-                r = hit[0]
                 yy = i + (j - (len(keys) - 1) / 2) * step
                 if r["status"] != "ok":
                     ax.annotate(
@@ -338,11 +338,9 @@ def _key_handles(keys: Sequence[str], runs: pd.DataFrame, *, lines: bool = True)
     for _, r in runs.iterrows():
         rows.setdefault(run_key(r), r)
     order = {name: i for i, name in enumerate(BACKEND_ORDER)}
-    keys = sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k))
     out: dict[str, Any] = {}
-    for key in keys:
-        row = rows[key]
-        style = backend_style(who(row))
+    for key in sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k)):
+        style = backend_style(who(rows[key]))
         out[key] = Line2D(
             [], [], color="black", dashes=style["dashes"], marker=style["marker"],
             markersize=6, linewidth=1.4 if lines else 0,
