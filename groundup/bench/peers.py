@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
+
+from groundup import backends
+from groundup.kernels import curvature as cv
+from groundup.linear_model._base import ADAPTIVE_RATES
 
 __all__ = ["PEERS", "Peer", "PeerFit", "auto_eta0", "peers_for"]
 
@@ -82,37 +88,45 @@ class PeerFit(ABC):
 
 # -- scikit-learn -----------------------------------------------------------------------------
 class _SklearnFit(PeerFit):
+    """A scikit-learn estimator, made in ``fit`` by ``make(n_samples)`` (a penalty on the mean
+    loss scales with n); ``max_iter`` None for a closed form, ``auto`` for ``eta0="auto"``."""
+
     def __init__(
-        self, est: Any, dtype: str, max_iter: int | None, auto: dict[str, Any] | None = None
+        self,
+        make: Callable[[int], Any],
+        dtype: str,
+        max_iter: int | None = None,
+        auto: dict[str, Any] | None = None,
     ) -> None:
-        self.est, self.dtype, self.max_iter = est, dtype, max_iter
+        self.make, self.dtype, self.max_iter = make, dtype, max_iter
         self.auto = auto  # eta0="auto": how to compute it (loss, fit_intercept, alpha)
         self.eta0_auto = auto is not None
-        if max_iter is not None:  # a gradient method with a stopping rule
-            self.tol_ = getattr(est, "tol", None)
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         return X, (y.astype(self.dtype) if y.dtype.kind == "f" else y)
 
     def fit(self, data: tuple[Any, ...]) -> None:
+        self.est = self.make(data[0].shape[0])
         if self.auto is not None:  # groundup's eta0="auto" of these rows (part of the fit)
             n_classes = 2 if self.auto["loss"] == "squared" else len(np.unique(data[1]))
-            self.est.set_params(eta0=auto_eta0(data[0], n_classes=n_classes, full=False,
-                                               **self.auto, xp=_host_xp()))  # fmt: skip
+            xp = backends.resolve("numpy").xp
+            eta0 = auto_eta0(data[0], n_classes=n_classes, full=False, **self.auto, xp=xp)
+            self.est.set_params(eta0=eta0)
         est = self.est.fit(*data)
         self.coef_ = np.asarray(est.coef_)
         self.intercept_ = np.asarray(est.intercept_)
         self.dtype_ = str(self.coef_.dtype)
-        if hasattr(est, "eta0") and self.max_iter is not None:
+        sgd = hasattr(est, "eta0")
+        if sgd:
             self.eta0_ = float(est.eta0)
         # scikit-learn's SGDClassifier trains one binary model per class past two
-        self.one_vs_rest = hasattr(est, "eta0") and np.ndim(self.coef_) == 2 and len(self.coef_) > 2
-        n_iter = getattr(est, "n_iter_", None)
-        if n_iter is None or self.max_iter is None:
+        self.one_vs_rest = sgd and np.ndim(self.coef_) == 2 and len(self.coef_) > 2
+        if self.max_iter is None:
             self.n_iter_, self.converged_, self.stop_reason_ = 1, True, "exact"
         else:
-            self.n_iter_ = int(np.max(n_iter))
+            self.tol_ = est.tol
+            self.n_iter_ = int(np.max(est.n_iter_))
             self.converged_ = self.n_iter_ < self.max_iter and self.tol_ is not None
             self.stop_reason_ = "tol" if self.converged_ else "max_iter"
 
@@ -121,12 +135,6 @@ class _SklearnFit(PeerFit):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.est.predict_proba(np.asarray(X, dtype=self.dtype)))
-
-
-def _host_xp() -> Any:
-    from groundup import backends
-
-    return backends.resolve("numpy").xp
 
 
 def auto_eta0(
@@ -144,8 +152,6 @@ def auto_eta0(
     over n (``full``: updates over every row) or the largest ``‖x_i‖² + 1`` (smaller
     batches: scikit-learn's SAG rule), ``q`` the loss's Hessian factor
     (:mod:`groundup.kernels.curvature`)."""
-    from groundup.kernels import curvature as cv
-
     if full:
         c = cv.largest_eigenvalue(cv.gram(X, None, fit_intercept=fit_intercept, xp=xp), xp=xp)
     else:
@@ -153,95 +159,50 @@ def auto_eta0(
     return cv.safe_rate(c, q=cv.hessian_factor(loss, n_classes), alpha=alpha)
 
 
+def _l2(p: dict[str, Any]) -> float:
+    """groundup's ``alpha`` of an L2 penalty, 0.0 without one."""
+    return float(p.get("alpha", 1e-4)) if p.get("penalty") == "l2" else 0.0
+
+
 def _auto(p: dict[str, Any], loss: str) -> dict[str, Any] | None:
     """How to compute ``eta0="auto"`` (the estimators' default) for a peer, or None for a
     number."""
     if p.get("eta0", "auto") != "auto":
         return None
-    alpha = float(p.get("alpha", 1e-4)) if p.get("penalty") == "l2" else 0.0
-    return {"loss": loss, "fit_intercept": p.get("fit_intercept", True), "alpha": alpha}
+    return {"loss": loss, "fit_intercept": p.get("fit_intercept", True), "alpha": _l2(p)}
 
 
-def _sklearn_sgd_kwargs(p: dict[str, Any]) -> dict[str, Any]:
-    eta0 = p.get("eta0", "auto")
-    return {
-        "penalty": p.get("penalty"),
-        "alpha": p.get("alpha", 1e-4),
-        "fit_intercept": p.get("fit_intercept", True),
-        "learning_rate": p.get("learning_rate", "invscaling"),
-        "eta0": 0.01 if eta0 == "auto" else eta0,  # "auto": set in fit, from the rows
-        "power_t": p.get("power_t", 0.25),
-        "max_iter": p.get("max_iter", 1000),
-        "tol": p.get("tol", 1e-3),
-        "n_iter_no_change": p.get("n_iter_no_change", 5),
-        "early_stopping": p.get("early_stopping", False),
-        "validation_fraction": p.get("validation_fraction", 0.1),
-        "shuffle": p.get("shuffle", True),
-        "random_state": p.get("random_state"),
-    }
+# scikit-learn's SGD arguments that groundup's hyper-parameters give, with groundup's defaults
+_SGD_DEFAULTS = {
+    "penalty": None, "alpha": 1e-4, "fit_intercept": True, "learning_rate": "invscaling",
+    "eta0": 0.01, "power_t": 0.25, "max_iter": 1000, "tol": 1e-3, "n_iter_no_change": 5,
+    "early_stopping": False, "validation_fraction": 0.1, "shuffle": True, "random_state": None,
+}  # fmt: skip
 
 
-def _sklearn_linear(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
-    from sklearn.linear_model import LinearRegression, Ridge
+def _sklearn(name: str, p: dict[str, Any], device: str, dtype: str) -> PeerFit:
+    """scikit-learn's estimator ``name`` on groundup's objective and hyper-parameters."""
+    from sklearn import linear_model as lm
 
-    n_alpha = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
-    fi = p.get("fit_intercept", True)
-    # groundup's penalty ½·alpha·‖w‖² on the mean loss is Ridge(alpha = n_samples·alpha): the
-    # closed-form peer for a penalised fit is Ridge, set up in fit (n is known there).
-    if n_alpha:
-        return _RidgeFit(Ridge, n_alpha, fi, dtype)
-    return _SklearnFit(LinearRegression(fit_intercept=fi), dtype, None)
-
-
-class _PenalisedFit(_SklearnFit):
-    """A closed-form peer whose penalty depends on n_samples: made in ``fit``."""
-
-    def __init__(self, cls: type, alpha: float, fit_intercept: bool, dtype: str) -> None:
-        super().__init__(None, dtype, None)
-        self.cls, self.alpha, self.fit_intercept = cls, alpha, fit_intercept
-
-
-class _RidgeFit(_PenalisedFit):
-    def fit(self, data: tuple[Any, ...]) -> None:
-        n = data[0].shape[0]
-        self.est = self.cls(alpha=self.alpha * n, fit_intercept=self.fit_intercept)
-        super().fit(data)
-
-
-def _sklearn_sgd_regressor(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
-    from sklearn.linear_model import SGDRegressor
-
-    kw = _sklearn_sgd_kwargs(p)
-    return _SklearnFit(SGDRegressor(**kw), dtype, kw["max_iter"], _auto(p, "squared"))
-
-
-def _sklearn_sgd_classifier(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
-    from sklearn.linear_model import SGDClassifier
-
-    kw = _sklearn_sgd_kwargs(p)
-    return _SklearnFit(SGDClassifier(loss="log_loss", **kw), dtype, kw["max_iter"], _auto(p, "log"))
-
-
-def _sklearn_logistic(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
-    from sklearn.linear_model import LogisticRegression
-
-    alpha = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
-    fi = p.get("fit_intercept", True)
-    return _LogisticFit(LogisticRegression, alpha, fi, dtype)
-
-
-class _LogisticFit(_PenalisedFit):
-    """scikit-learn ``LogisticRegression`` (lbfgs) on groundup's objective: mean log-loss
-    + ½·alpha·‖w‖² is C = 1 / (n_samples·alpha); no penalty is C = inf."""
-
-    def fit(self, data: tuple[Any, ...]) -> None:
-        C = math.inf if not self.alpha else 1.0 / (data[0].shape[0] * self.alpha)
-        self.est = self.cls(C=C, fit_intercept=self.fit_intercept, max_iter=1000)
-        super().fit(data)
-        self.n_iter_ = int(np.max(self.est.n_iter_))
-        self.converged_ = self.n_iter_ < 1000
-        self.stop_reason_ = "tol" if self.converged_ else "max_iter"
-        self.tol_ = float(self.est.tol)
+    fi, alpha = p.get("fit_intercept", True), _l2(p)
+    if name == "LinearRegression":  # ½·alpha·‖w‖² on the mean loss is Ridge(alpha = n·alpha)
+        if alpha:
+            return _SklearnFit(lambda n: lm.Ridge(alpha=alpha * n, fit_intercept=fi), dtype)
+        return _SklearnFit(lambda n: lm.LinearRegression(fit_intercept=fi), dtype)
+    if name == "LogisticRegression":  # lbfgs; mean log-loss + ½·alpha·‖w‖²: C = 1 / (n·alpha)
+        return _SklearnFit(
+            lambda n: lm.LogisticRegression(
+                C=1.0 / (n * alpha) if alpha else math.inf, fit_intercept=fi, max_iter=1000
+            ),
+            dtype,
+            1000,
+        )
+    kw = {k: p.get(k, v) for k, v in _SGD_DEFAULTS.items()}
+    if kw["eta0"] == "auto":  # set in fit, from the rows
+        kw["eta0"] = 0.01
+    loss = "squared" if name == "SGDRegressor" else "log"
+    est = getattr(lm, name)(**kw, **({} if loss == "squared" else {"loss": "log_loss"}))
+    return _SklearnFit(lambda n: est, dtype, kw["max_iter"], _auto(p, loss))
 
 
 # -- a hand-written PyTorch loop --------------------------------------------------------------
@@ -267,7 +228,7 @@ class TorchLoop(PeerFit):
     """
 
     def __init__(
-        self, loss: str, params: dict[str, Any], *, full_batch: bool, device: str, dtype: str
+        self, loss: str, params: dict[str, Any], device: str, dtype: str, *, full_batch: bool
     ) -> None:
         import torch
 
@@ -275,14 +236,9 @@ class TorchLoop(PeerFit):
         self.loss, self.p, self.full_batch = loss, params, full_batch
         self.device = torch.device(device)
         self.device_name = device
+        self.backend = backends.resolve("torch", device)  # its synchronisation and namespace
         self.dtype = getattr(torch, dtype)
         self.dtype_ = dtype
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            self.torch.cuda.synchronize(self.device)
-        elif self.device.type == "mps":
-            self.torch.mps.synchronize()
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         torch = self.torch
@@ -294,25 +250,8 @@ class TorchLoop(PeerFit):
             classes, codes = np.unique(y, return_inverse=True)
             kind = self.dtype if len(classes) == 2 else torch.int64  # BCE: float; CE: index
             yd = torch.as_tensor(codes, dtype=kind, device=self.device)
-        self._sync()
+        self.backend.synchronize()
         return Xd, yd, classes
-
-    def _criterion(self) -> Any:
-        nn = self.torch.nn
-        if self.loss == "squared":
-            mse = nn.MSELoss()
-            return lambda out, target: 0.5 * mse(out[:, 0], target)
-        if len(self.classes_) == 2:
-            bce = nn.BCEWithLogitsLoss()
-            return lambda out, target: bce(out[:, 0], target)
-        return nn.CrossEntropyLoss()
-
-    def _history_loss(self) -> Any:
-        # The loss recorded per epoch: MSE (not ½) for regression, log-loss for classes.
-        crit = self._criterion()
-        if self.loss == "squared":
-            return lambda out, target: 2.0 * crit(out, target)
-        return crit
 
     def fit(self, data: tuple[Any, ...]) -> None:
         torch, p = self.torch, self.p
@@ -332,14 +271,11 @@ class TorchLoop(PeerFit):
         auto = _auto(p, self.loss)
         if auto is None:
             eta0 = float(p["eta0"])
-        elif p.get("optimizer", "sgd") in _adaptive_rates():  # groundup's "auto": torch's lr
-            eta0 = _adaptive_rates()[p["optimizer"]]
+        elif p.get("optimizer", "sgd") in ADAPTIVE_RATES:  # groundup's "auto": torch's lr
+            eta0 = ADAPTIVE_RATES[p["optimizer"]]
         else:  # groundup's eta0="auto" of these rows, on their device (part of the fit)
-            from groundup import backends
-
-            xp = backends.resolve("torch", self.device_name).xp
             n_classes = 2 if self.loss == "squared" else len(self.classes_)
-            eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=xp)
+            eta0 = auto_eta0(X, n_classes=n_classes, full=bs >= n, **auto, xp=self.backend.xp)
         self.eta0_, self.eta0_auto = eta0, auto is not None
         opt = torch_optimizer(torch, p, groups, eta0)
         sched = None
@@ -349,7 +285,17 @@ class TorchLoop(PeerFit):
             sched = torch.optim.lr_scheduler.LambdaLR(
                 opt, lambda step: 1.0 / float(step + 1) ** power_t
             )
-        crit, record = self._criterion(), self._history_loss()
+        # the update's loss; the loss recorded per epoch: MSE (not ½), or the log-loss
+        nn = torch.nn
+        if self.loss == "squared":
+            mse = nn.MSELoss()
+            record = lambda out, target: mse(out[:, 0], target)  # noqa: E731
+            crit = lambda out, target: 0.5 * mse(out[:, 0], target)  # noqa: E731
+        elif len(self.classes_) == 2:
+            bce = nn.BCEWithLogitsLoss()
+            crit = record = lambda out, target: bce(out[:, 0], target)  # noqa: E731
+        else:
+            crit = record = nn.CrossEntropyLoss()
         rng = np.random.default_rng(p.get("random_state"))
         shuffle = p.get("shuffle", True) and not self.full_batch
         max_iter, tol = int(p.get("max_iter", 1000)), p.get("tol", 1e-3)
@@ -380,7 +326,7 @@ class TorchLoop(PeerFit):
             if no_improve >= patience:
                 converged = True
                 break
-        self._sync()
+        self.backend.synchronize()
         self.model = model
         self.loss_history_ = torch.stack(history).detach().cpu().double().numpy()
         self.n_iter_, self.converged_ = len(history), converged
@@ -398,11 +344,9 @@ class TorchLoop(PeerFit):
             return self.model(Xd)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        out = self._scores(X)
         if self.loss == "squared":
-            return out[:, 0].cpu().numpy()
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+            return self._scores(X)[:, 0].cpu().numpy()
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         out = self._scores(X)
@@ -410,13 +354,6 @@ class TorchLoop(PeerFit):
             p1 = self.torch.sigmoid(out[:, 0]).cpu().double().numpy()
             return np.stack([1.0 - p1, p1], axis=1)
         return self.torch.softmax(out, dim=1).cpu().double().numpy()
-
-
-def _adaptive_rates() -> dict[str, float]:
-    """groundup's ``eta0="auto"`` of the adaptive optimisers (torch's default rates)."""
-    from groundup.linear_model._base import ADAPTIVE_RATES
-
-    return ADAPTIVE_RATES
 
 
 #: The ``torch.optim`` class of each groundup optimiser.
@@ -428,32 +365,23 @@ def torch_optimizer(torch: Any, p: dict[str, Any], groups: list[dict], lr: float
     """The ``torch.optim`` optimiser of groundup's ``optimizer`` with groundup's constants
     (each group's ``weight_decay``: L2 added to the gradient, AdamW's decoupled decay), as
     ``benchmarks/bench_optimizers.py`` and ``tests/test_optimizers.py`` build it."""
-    o = torch.optim
     name = p.get("optimizer", "sgd")
     momentum = float(p.get("momentum", 0.9))
     eps = float(p.get("epsilon", 1e-8))
     betas = (float(p.get("beta_1", 0.9)), float(p.get("beta_2", 0.999)))
-    if name == "sgd":
-        return o.SGD(groups, lr=lr)
-    if name in ("momentum", "nesterov"):
-        return o.SGD(groups, lr=lr, momentum=momentum, nesterov=name == "nesterov")
-    if name == "adagrad":
-        return o.Adagrad(groups, lr=lr, eps=1e-10)
-    if name == "rmsprop":
-        return o.RMSprop(groups, lr=lr, alpha=float(p.get("rho", 0.99)), eps=eps)
-    if name == "adam":
-        return o.Adam(groups, lr=lr, betas=betas, eps=eps)
-    if name == "adamw":
-        return o.AdamW(groups, lr=lr, betas=betas, eps=eps)
-    msg = f"no torch.optim optimiser for optimizer={name!r}"
-    raise ValueError(msg)
-
-
-def _torch_loop(loss: str, full_batch: bool) -> Any:
-    def build(p: dict[str, Any], device: str, dtype: str) -> PeerFit:
-        return TorchLoop(loss, p, full_batch=full_batch, device=device, dtype=dtype)
-
-    return build
+    extra = {
+        "sgd": {},
+        "momentum": {"momentum": momentum, "nesterov": False},
+        "nesterov": {"momentum": momentum, "nesterov": True},
+        "adagrad": {"eps": 1e-10},
+        "rmsprop": {"alpha": float(p.get("rho", 0.99)), "eps": eps},
+        "adam": {"betas": betas, "eps": eps},
+        "adamw": {"betas": betas, "eps": eps},
+    }
+    if name not in extra:
+        msg = f"no torch.optim optimiser for optimizer={name!r}"
+        raise ValueError(msg)
+    return getattr(torch.optim, TORCH_OPTIMIZERS[name])(groups, lr=lr, **extra[name])
 
 
 # -- the registry -----------------------------------------------------------------------------
@@ -516,34 +444,25 @@ class Peer:
 def _torch_peers(model: str, loss: str) -> tuple[Peer, ...]:
     """The PyTorch loop beside ``batch`` (full batch) and ``minibatch``, on the run's devices."""
     return tuple(
-        Peer("torch.optim.SGD loop", "torch", model, method, _torch_loop(loss, method == "batch"),
-             _TORCH_SCHEDULES, on_device=True, early_stopping=False)
+        Peer("torch.optim.SGD loop", "torch", model, method,
+             partial(TorchLoop, loss, full_batch=method == "batch"), _TORCH_SCHEDULES,
+             on_device=True, early_stopping=False)
         for method in ("batch", "minibatch")
     )  # fmt: skip
 
 
 PEERS: tuple[Peer, ...] = (
-    Peer("sklearn.LinearRegression", "sklearn", "linear", "normal", _sklearn_linear),
-    Peer(
-        "sklearn.SGDRegressor",
-        "sklearn",
-        "linear",
-        "sgd",
-        _sklearn_sgd_regressor,
-        _SKLEARN_SCHEDULES,
-    ),  # fmt: skip
+    Peer("sklearn.LinearRegression", "sklearn", "linear", "normal",
+         partial(_sklearn, "LinearRegression")),
+    Peer("sklearn.SGDRegressor", "sklearn", "linear", "sgd", partial(_sklearn, "SGDRegressor"),
+         _SKLEARN_SCHEDULES),
     *_torch_peers("linear", "squared"),
-    Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton", _sklearn_logistic),
-    Peer(
-        "sklearn.SGDClassifier",
-        "sklearn",
-        "logistic",
-        "sgd",
-        _sklearn_sgd_classifier,
-        _SKLEARN_SCHEDULES,
-    ),  # fmt: skip
+    Peer("sklearn.LogisticRegression", "sklearn", "logistic", "newton",
+         partial(_sklearn, "LogisticRegression")),
+    Peer("sklearn.SGDClassifier", "sklearn", "logistic", "sgd",
+         partial(_sklearn, "SGDClassifier"), _SKLEARN_SCHEDULES),
     *_torch_peers("logistic", "log"),
-)
+)  # fmt: skip
 
 
 def peers_for(model: str, method: str) -> list[Peer]:

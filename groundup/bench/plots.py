@@ -52,12 +52,6 @@ _CLOSED_FORMS = ("normal", "beta")  # one step: no loss curve
 _FAIL_COLOR = "#b2182b"  # the note on failed runs (ColorBrewer RdBu's dark red)
 
 
-def _plain_log(ax: Any, which: str = "y") -> None:
-    from groundup._figure import plain_log
-
-    plain_log(ax, which)
-
-
 def _figure(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, np.ndarray]:
     from groundup._figure import new_figure
 
@@ -103,9 +97,9 @@ def _groups(frame: pd.DataFrame) -> list[tuple[str, int]]:
     return [(str(d), int(n)) for d, n in pairs.itertuples(index=False)]
 
 
-def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> list[list[Any]]:
-    """Group curves ``(x, y, item)`` that coincide (same length, equal to ``rtol``); return
-    the items of each group, in order."""
+def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> list[tuple]:
+    """Group curves ``(x, y, item)`` that coincide (same length, equal to ``rtol``): the
+    first one's ``x``, ``y`` and the items of each group, in order."""
     groups: list[tuple[np.ndarray, np.ndarray, list[Any]]] = []
     for x, y, item in curves:
         for gx, gy, items in groups:
@@ -118,33 +112,19 @@ def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> lis
                 break
         else:
             groups.append((x, y, [item]))
-    return [items for _, _, items in groups]
+    return groups
 
 
-def _same_label(
-    rows: Sequence[Mapping[str, Any]], *, with_method: bool = True, optimizers: bool = False
-) -> str:
+def _same_label(rows: Sequence[Mapping[str, Any]], *, optimizers: bool = False) -> str:
     """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide
     (``batch·adam: ...`` with ``optimizers``, as the table labels them)."""
     names = " = ".join(dict.fromkeys(run_key(r) for r in rows))
-    methods = " = ".join(
-        dict.fromkeys(
-            method_label(r["method"], r.get("optimizer")) if optimizers else str(r["method"])
-            for r in rows
-        )
-    )
-    return f"{methods}: {names}" if with_method else names
+    methods = (method_label(r["method"], optimizers and r.get("optimizer")) for r in rows)
+    return f"{' = '.join(dict.fromkeys(methods))}: {names}"
 
 
 def _draw(
-    ax: Any,
-    x: Any,
-    y: Any,
-    row: Mapping[str, Any],
-    text: str,
-    *,
-    by_optimizer: bool = False,
-    **kw: Any,
+    ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, *, by_optimizer: bool = False
 ) -> Any:
     """One curve in its method's colour (its optimiser's with ``by_optimizer``) and its
     implementation's dashes and marker."""
@@ -155,7 +135,6 @@ def _draw(
     (line,) = ax.plot(
         x, y, color=color, dashes=style["dashes"], marker=style["marker"],
         markevery=max(1, n // 8) if n > 12 else None, markersize=5, linewidth=1.6, label=text,
-        **kw,
     )  # fmt: skip
     return line
 
@@ -211,7 +190,7 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     runs are named on their panel. ``results`` is :func:`groundup.benchmark`'s; a
     ``ValueError`` when no run has a loss history of more than one epoch.
     """
-    from groundup._figure import epoch_axis
+    from groundup._figure import epoch_axis, plain_log
 
     if x not in ("epoch", "time"):
         msg = f"x must be 'epoch' or 'time', got {x!r}."
@@ -247,8 +226,8 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
                 k = np.arange(1, hist.size + 1, dtype=float)
                 xs = k if x == "epoch" else row["fit_time"] * k / hist.size
                 curves.append((xs, hist, row))
-            for members in _merge(curves, rtol=1e-4):
-                xs, hist, first = next(cv for cv in curves if cv[2] is members[0])
+            for xs, hist, members in _merge(curves, rtol=1e-4):
+                first = members[0]
                 if len(members) > 1 or by_opt:  # by_opt: the colour alone says nothing
                     text = _same_label(members, optimizers=by_opt)
                     merged.setdefault(text, _draw(ax, xs, hist, first, text, by_optimizer=by_opt))
@@ -258,9 +237,9 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
             limits = _loss_limits([cv[1] for cv in curves])
             if limits:
                 ax.set_ylim(*limits)
-            _plain_log(ax, "y")
+            plain_log(ax, "y")
             if x == "time":
-                _plain_log(ax, "x")
+                plain_log(ax, "x")
                 ax.set_xlabel("wall time (s)")
             else:
                 epoch_axis(ax)
@@ -287,6 +266,8 @@ def fit_times(results: pd.DataFrame) -> Any:
     (its marker), side by side in a fixed order. Failed runs are named where their dot
     would be. A ``ValueError`` when no run succeeded.
     """
+    from groundup._figure import plain_log
+
     runs = _ok(results)
     if runs.empty:
         msg = "No successful run to draw."
@@ -309,10 +290,10 @@ def fit_times(results: pd.DataFrame) -> Any:
         shown = [m for m in methods if m in set(part["method"])]
         for i, method in enumerate(shown):
             for j, key in enumerate(keys):
-                hit = [r for _, r in part[part["method"] == method].iterrows() if run_key(r) == key]
-                if not hit:
+                mine = part[part["method"] == method]
+                r = next((r for _, r in mine.iterrows() if run_key(r) == key), None)
+                if r is None:
                     continue
-                r = hit[0]
                 yy = i + (j - (len(keys) - 1) / 2) * step
                 if r["status"] != "ok":
                     ax.annotate(
@@ -339,7 +320,7 @@ def fit_times(results: pd.DataFrame) -> Any:
         for i in range(1, len(shown)):
             ax.axhline(i - 0.5, color="0.85", linewidth=0.8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
-        _plain_log(ax, "x")
+        plain_log(ax, "x")
         ax.set_xlabel("fit time (s), median of the repeats")
         ax.set_title(f"{name} (n={n})", fontsize=10)
         ax.grid(True, axis="x", which="both", alpha=0.3)
@@ -357,11 +338,9 @@ def _key_handles(keys: Sequence[str], runs: pd.DataFrame, *, lines: bool = True)
     for _, r in runs.iterrows():
         rows.setdefault(run_key(r), r)
     order = {name: i for i, name in enumerate(BACKEND_ORDER)}
-    keys = sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k))
     out: dict[str, Any] = {}
-    for key in keys:
-        row = rows[key]
-        style = backend_style(who(row))
+    for key in sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k)):
+        style = backend_style(who(rows[key]))
         out[key] = Line2D(
             [], [], color="black", dashes=style["dashes"], marker=style["marker"],
             markersize=6, linewidth=1.4 if lines else 0,
@@ -375,6 +354,8 @@ def scaling(results: pd.DataFrame) -> Any:
     panels of a data set share their time axis, so that methods compare across a row.
     A ``ValueError`` when no data set has two sizes (``sizes=[...]``).
     """
+    from groundup._figure import plain_log
+
     runs = _ok(results)
     names = [d for d, part in runs.groupby("data", sort=False) if part["n_samples"].nunique() > 1]
     if not names:
@@ -412,8 +393,8 @@ def scaling(results: pd.DataFrame) -> Any:
             lims = np.array([ax.get_ylim() for ax in visible])
             for ax in visible:
                 ax.set_ylim(lims[:, 0].min(), lims[:, 1].max())
-                _plain_log(ax, "x")
-                _plain_log(ax, "y")
+                plain_log(ax, "x")
+                plain_log(ax, "y")
             visible[0].set_ylabel("fit time (s)")
     fig.suptitle("How the fit time grows with the data (log-log)")
     entries = _key_handles(list(dict.fromkeys(keys)), runs)
@@ -448,16 +429,13 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     ax = axes[0, 0]
     ax.scatter(x, y, s=9, alpha=0.35, color="0.45", label="data", edgecolors="none")
     grid = np.linspace(x.min(), x.max(), 50)
-    lines = []
-    for _, row in runs.iterrows():
-        b = float(np.ravel(row["intercept"])[0])
-        w = float(np.ravel(row["coef"])[0])
-        lines.append((np.array([0.0]), np.array([b, w]), row))
+    lines = [
+        (np.zeros(1), np.array([np.ravel(r["intercept"])[0], np.ravel(r["coef"])[0]], float), r)
+        for _, r in runs.iterrows()
+    ]
     entries: dict[str, Any] = {"data": ax.collections[0]}
-    for members in _merge(lines, rtol=1e-6):
+    for _, (b, w), members in _merge(lines, rtol=1e-6):
         first = members[0]
-        b = float(np.ravel(first["intercept"])[0])
-        w = float(np.ravel(first["coef"])[0])
         sign = "-" if w < 0 else "+"
         text = f"{_line_members(members, runs)}: y = {b:.4g} {sign} {abs(w):.4g}x"
         style = backend_style(who(first))
@@ -532,9 +510,7 @@ def loss_surface(
     points = np.vstack([best[None, :], *[np.asarray(p, dtype=float) for p in paths.values()]])
     lo, hi = points.min(axis=0), points.max(axis=0)
     pad = np.maximum(0.15 * (hi - lo), 0.5)
-    b_grid = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 160)
-    w_grid = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 160)
-    B, W = np.meshgrid(b_grid, w_grid)
+    B, W = np.meshgrid(*(np.linspace(lo[i] - pad[i], hi[i] + pad[i], 160) for i in (0, 1)))
     # MSE(b, w) from the moments: one pass over the data, exact.
     n = x.size
     sx, sy, sxx, sxy, syy = x.sum(), y.sum(), x @ x, x @ y, y @ y
@@ -607,7 +583,6 @@ def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
 
 def _forget(fig: Any) -> None:
     """Close ``fig`` in pyplot when pyplot manages it (a figure made there by the caller)."""
-
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None and getattr(fig.canvas, "manager", None) is not None:
         plt.close(fig)

@@ -13,6 +13,7 @@ or shared as one file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import json
@@ -20,6 +21,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,16 +88,27 @@ def _on(row: Mapping[str, Any]) -> str:
     return f"{row['device']} {dtype}"
 
 
-def _backend(row: Mapping[str, Any]) -> str:
-    return f"peer {who(row)}" if row["peer"] else str(row["backend"])
-
-
 def _note(row: Mapping[str, Any]) -> str:
     if row["status"] == "error":  # "failed" is in the stop column; the reason below the table
         return str(row.get("reason") or "").split(":")[0]
     if row["status"] not in ("ok", "diverged"):  # "diverged": the stop column says it
         return f"{row['status']}: {row.get('reason') or ''}"
     return "" if _missing(row.get("warnings")) else str(row.get("warnings") or "")
+
+
+def _ended(row: Mapping[str, Any], column: str) -> str:
+    """The ``conv`` (``yes`` / ``no``) or ``stop`` cell; ``failed`` for a run that raised (its
+    reason below the table), so that a narrow terminal that drops the note still says so."""
+    if row["status"] != "ok":
+        diverged = "no" if column == "converged" else "diverged"
+        return {"error": "failed", "diverged": diverged}.get(row["status"], "")
+    if column == "converged":
+        return "yes" if row["converged"] else "no"
+    return "" if _missing(row.get("stop")) else str(row["stop"])
+
+
+def _if_ok(cell: Callable[[Mapping[str, Any]], str]) -> Callable[[Mapping[str, Any]], str]:
+    return lambda r: cell(r) if r["status"] == "ok" else ""
 
 
 @dataclass(frozen=True)
@@ -127,41 +140,36 @@ def with_optimizers(results: pd.DataFrame) -> pd.DataFrame:
 def _columns(results: pd.DataFrame) -> list[_Col]:
     models = set(results["model"].dropna()) if "model" in results else set()
     has = {c for c in results.columns if results[c].notna().any()}
-    regression = "linear" in models or "rmse" in has
-    classification = "logistic" in models or "accuracy" in has
-    ok = lambda r: r["status"] == "ok"  # noqa: E731 - a short predicate
     cols = [
         _Col("method", lambda r: "" if _missing(r["method"]) else str(r["method"]), compact=True),
-        _Col("backend", _backend, compact=True),
+        _Col(
+            "backend", lambda r: f"peer {who(r)}" if r["peer"] else str(r["backend"]), False, True
+        ),
         _Col("on", _on, compact=True),
     ]
-    if regression:
+    if "linear" in models or "rmse" in has:
         cols += [
             _Col("RMSE", lambda r: _num(r["rmse"], ".4g"), True, True, "rmse"),
             _Col("MAE", lambda r: _num(r["mae"], ".4g"), True, False, "mae"),
             _Col("R2", lambda r: _r2(r["r2"]), True, True, "r2"),
         ]
-    if classification:
+    if "logistic" in models or "accuracy" in has:
         cols += [
             _Col("accuracy", lambda r: _num(r["accuracy"], ".4f"), True, True, "accuracy"),
             _Col("log-loss", lambda r: _num(r["log_loss"], ".4g"), True, True, "log_loss"),
         ]
+    span = _if_ok(lambda r: f"{_ms(r['fit_time_min'])}-{_ms(r['fit_time_max'])}")
+    host = _if_ok(lambda r: "n/a" if _missing(v := r["peak_host_mb"]) else f"{float(v):.3g}")
     cols += [
         _Col("fit ms", lambda r: _ms(r["fit_time"]), True, True, "fit_time"),
-        _Col(
-            "min-max ms",
-            lambda r: f"{_ms(r['fit_time_min'])}-{_ms(r['fit_time_max'])}" if ok(r) else "",
-            True,
-            False,
-            "fit_time_min",
-        ),  # fmt: skip
-        _Col("repeats", lambda r: _generic(r["repeats"]) if ok(r) else "", True, False, "repeats"),
-        _Col("epochs", _epochs, True, True, "epochs"),
-        _Col("conv", _conv, False, False, "converged"),
-        _Col("stop", _stop, False, True, "stop"),
+        _Col("min-max ms", span, True, False, "fit_time_min"),
+        _Col("repeats", _if_ok(lambda r: _generic(r["repeats"])), True, False, "repeats"),
+        _Col("epochs", lambda r: _num(r.get("epochs"), ".0f"), True, True, "epochs"),
+        _Col("conv", lambda r: _ended(r, "converged"), False, False, "converged"),
+        _Col("stop", lambda r: _ended(r, "stop"), False, True, "stop"),
         _Col("eta0", lambda r: _num(r["eta0"], ".4g"), True, False, "eta0"),
         _Col("final loss", lambda r: _num(r["final_loss"], ".4g"), True, False, "final_loss"),
-        _Col("host MiB", _host_mib, True, False, "peak_host_mb"),
+        _Col("host MiB", host, True, False, "peak_host_mb"),
     ]
     if "peak_device_mb" in has:
         cols.append(_Col("device MiB", lambda r: _num(r["peak_device_mb"], ".3g"), True, False))
@@ -171,35 +179,6 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
             cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
     cols.append(_Col("note", _note, compact=True))
     return [c for c in cols if c.needs is None or c.needs in results.columns]
-
-
-def _epochs(row: Mapping[str, Any]) -> str:
-    return "" if _missing(row.get("epochs")) else str(int(row["epochs"]))
-
-
-def _conv(row: Mapping[str, Any]) -> str:
-    """``yes`` / ``no``; ``failed`` for a run that raised (its reason in the note and below the
-    table)."""
-    if row["status"] != "ok":
-        return {"error": "failed", "diverged": "no"}.get(row["status"], "")
-    return "yes" if row["converged"] else "no"
-
-
-def _stop(row: Mapping[str, Any]) -> str:
-    """Why the run stopped (``exact``, ``tol``, ``max_iter``, ``stalled``, ``separable``,
-    ``diverged``: the same words for groundup's rows and the peers'); ``failed`` for a run
-    that raised (its reason below the table), so that a narrow terminal that drops the note
-    still says so."""
-    if row["status"] != "ok":
-        return {"error": "failed", "diverged": "diverged"}.get(row["status"], "")
-    return "" if _missing(row.get("stop")) else str(row["stop"])
-
-
-def _host_mib(row: Mapping[str, Any]) -> str:
-    if row["status"] != "ok":
-        return ""
-    v = row["peak_host_mb"]
-    return "n/a" if _missing(v) else f"{float(v):.3g}"
 
 
 SCALED_NOTE = "features standardised on each training split; coefficients in the data's own units"
@@ -234,16 +213,12 @@ def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
     cols = [c for c in _columns(results) if wide or c.compact]
     rows = []
     for _, r in results.iterrows():
-        out = {
-            "data": "" if _missing(r.get("data")) else str(r["data"]),
-            "n x d": (
-                f"{int(r['n_samples'])}x{int(r['n_features'])}"
-                if not _missing(r.get("n_samples"))
-                else ""
-            ),
-        }
-        out.update({c.header: c.cell(r) for c in cols})
-        rows.append(out)
+        n = r.get("n_samples")
+        size = "" if _missing(n) else f"{int(n)}x{int(r['n_features'])}"
+        cells = {c.header: c.cell(r) for c in cols}
+        rows.append(
+            {"data": "" if _missing(r.get("data")) else str(r["data"]), "n x d": size, **cells}
+        )
     return pd.DataFrame(rows, columns=["data", "n x d", *[c.header for c in cols]])
 
 
@@ -277,7 +252,8 @@ class Verdict:
             p = results.loc[self.peer_fastest]
             ratio = float(f["fit_time"]) / float(p["fit_time"])
             times = f"{ratio:.2f}" if ratio < 10 else f"{ratio:.3g}"
-            text += f" ({times}x {_peer(p, f)})"
+            peer = who(p) if p["method"] == f["method"] else f"{who(p)} {p['method']}"
+            text += f" ({times}x {peer})"
         a = results.loc[self.accurate]
         label = {"rmse": "RMSE", "accuracy": "accuracy"}[self.metric]
         fmt = ".4g" if self.metric == "rmse" else ".4f"
@@ -290,12 +266,6 @@ class Verdict:
 
 def _name(row: Mapping[str, Any]) -> str:
     return f"{row['method']}·{run_key(row)}"
-
-
-def _peer(peer: Mapping[str, Any], mine: Mapping[str, Any]) -> str:
-    """A peer by its library, with its method where that is not ``mine``'s."""
-    name = who(peer)
-    return name if peer["method"] == mine["method"] else f"{name} {peer['method']}"
 
 
 def verdicts(results: pd.DataFrame) -> list[Verdict]:
@@ -410,22 +380,20 @@ def print_table(
     from rich.console import Console
     from rich.text import Text
 
-    if console is None:
-        console = Console()
+    console = console if console is not None else Console()
     words = translate or (lambda s: s)
     results = with_optimizers(results)
     if title:
         console.print(Text(title, style="bold"))
     if _scaled(results):
         console.print(Text(SCALED_NOTE, style="dim"))
-    ran = results[results["status"] != "skipped"]
+    found = verdicts(results)
     marks = {}
-    for v in verdicts(results):
+    for v in found:
         marks[v.fastest] = marks[v.accurate] = "bold"
-    lines = {(v.data, v.n_samples): v.line(results) for v in verdicts(results)}
+    lines = {(v.data, v.n_samples): v.line(results) for v in found}
     host_na = False
-    for (name, n), idx in _data_groups(ran):
-        raw = ran.loc[idx]
+    for name, n, head, raw in _data_groups(results):
         part = display_frame(raw, wide=wide).drop(columns=["data", "n x d"])
         part.index = raw.index
         host_na |= bool("host MiB" in part and (part["host MiB"] == "n/a").any())
@@ -433,36 +401,33 @@ def print_table(
             "dim" if r["status"] != "ok" else marks.get(i, "italic" if r["peer"] else None)
             for i, r in raw.iterrows()
         ]
-        d = int(raw["n_features"].iloc[0])
         task = "classification" if raw["model"].eq("logistic").all() else "regression"
-        head = f"{name}: {n} samples x {d} feature{'s' if d != 1 else ''} ({task})"
+        head += f" ({task})"
         if not wide and "on" in part and part["on"].nunique() == 1:  # said once, in the title
             head += f", every run on {part['on'].iloc[0]}"
             part = part.drop(columns=["on"])
         table = _table(part, raw, styles, head, None)
-        if not wide:
-            excess = _rich_width(table) - console.width
-            if excess > 0:  # shorten the notes (they are in results.csv), else drop them
-                note = max(len(str(v)) for v in [*part["note"], "note"])
-                if note - excess >= 8:
-                    table = _table(part, raw, styles, head, note - excess)
-                else:
-                    table = _table(part.drop(columns=["note"]), raw, styles, head, None)
+        excess = _rich_width(table) - console.width
         if wide:  # as wide as it needs: nothing folded, even past the terminal's edge
             width = console.width
-            console.width = max(width, _rich_width(table))
+            console.width = width + max(excess, 0)
             console.print(table)
             console.width = width
         else:
+            if excess > 0:  # shorten the notes (they are in results.csv), else drop them
+                note = max(len(str(v)) for v in [*part["note"], "note"]) - excess
+                if note >= 8:
+                    table = _table(part, raw, styles, head, note)
+                else:
+                    table = _table(part.drop(columns=["note"]), raw, styles, head, None)
             console.print(table)
         if (name, n) in lines:
             console.print(Text(lines[(name, n)]))
         console.print()
     if host_na:
         console.print(Text(HOST_MIB_NOTE, style="dim"))
-    for label, rows, style in _troubles(results):
-        for text in _reasons(label, rows, words):
-            console.print(Text(text, style=style))
+    for text, style in _troubles(results, words):
+        console.print(Text(text, style=style))
 
 
 def _scaled(results: pd.DataFrame) -> bool:
@@ -470,45 +435,46 @@ def _scaled(results: pd.DataFrame) -> bool:
     return "scaled" in results and bool(results["scaled"].fillna(False).astype(bool).any())
 
 
-def _troubles(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str]]:
-    """The runs listed under the tables, with their reasons: failed (raised), diverged
-    (groundup's ``DivergenceError``, or a peer whose loss ran away by the same rule), stalled
-    (stopped far from the minimum) and skipped."""
+def _troubles(results: pd.DataFrame, words: Callable[[str], str]) -> list[tuple[str, str]]:
+    """The lines under the tables and their styles, one per (data set, method, reason) of the
+    runs that failed (raised), diverged (groundup's ``DivergenceError``, or a peer whose loss
+    ran away by the same rule), stalled (stopped far from the minimum) or were skipped:
+    ``failed: line · batch · numpy, torch: DivergenceError: ...``."""
+    status = results["status"]
     stop = results["stop"] if "stop" in results else pd.Series(None, index=results.index)
-    stalled = results[(results["status"] == "ok") & (stop == "stalled")]
-    stalled = stalled.assign(reason=STALLED)
-    return [
-        ("failed", results[results["status"] == "error"], "red"),
-        ("diverged", results[results["status"] == "diverged"], "red"),
+    stalled = results[(status == "ok") & (stop == "stalled")].assign(reason=STALLED)
+    out = []
+    for label, rows, style in (
+        ("failed", results[status == "error"], "red"),
+        ("diverged", results[status == "diverged"], "red"),
         ("stalled", stalled, "yellow"),
-        ("skipped", results[results["status"] == "skipped"], "dim"),
-    ]
+        ("skipped", results[status == "skipped"], "dim"),
+    ):
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for _, r in rows.iterrows():
+            data = "" if _missing(r.get("data")) else str(r["data"])
+            if data and not _missing(r.get("n_samples")):
+                data += f" (n={int(r['n_samples'])})"
+            what = " · ".join(
+                v for v in (data, str(r.get("method") or "")) if v and v not in "-nan"
+            )
+            where = run_key(r) if not _missing(r.get("backend")) else "?"
+            grouped.setdefault((what, words(str(r.get("reason") or ""))), []).append(where)
+        for (what, why), wheres in grouped.items():
+            where = ", ".join(dict.fromkeys(wheres))
+            out.append((f"{label}: {what + ' · ' if what else ''}{where}: {why}", style))
+    return out
 
 
-def _reasons(label: str, rows: pd.DataFrame, words: Callable[[str], str]) -> list[str]:
-    """One line per (data set, method, reason): ``failed: line · batch · numpy, torch:
-    DivergenceError: ...``."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for _, r in rows.iterrows():
-        data = "" if _missing(r.get("data")) else str(r["data"])
-        if data and not _missing(r.get("n_samples")):
-            data += f" (n={int(r['n_samples'])})"
-        what = " · ".join(v for v in (data, str(r.get("method") or "")) if v and v not in "-nan")
-        where = run_key(r) if not _missing(r.get("backend")) else "?"
-        grouped.setdefault((what, words(str(r.get("reason") or ""))), []).append(where)
-    return [
-        f"{label}: {what + ' · ' if what else ''}{', '.join(dict.fromkeys(wheres))}: {reason}"
-        for (what, reason), wheres in grouped.items()
-    ]
-
-
-def _data_groups(results: pd.DataFrame) -> list[tuple[tuple[str, int], list[Any]]]:
-    groups: dict[tuple[str, int], list[Any]] = {}
-    for i, r in results.iterrows():
-        if _missing(r.get("data")):
-            continue
-        groups.setdefault((str(r["data"]), int(r["n_samples"])), []).append(i)
-    return list(groups.items())
+def _data_groups(results: pd.DataFrame) -> list[tuple[str, int, str, pd.DataFrame]]:
+    """The runs that ran, by data set and size in order: name, size, heading, rows."""
+    out = []
+    ran = results[results["status"] != "skipped"]
+    for (name, n), raw in ran.groupby(["data", "n_samples"], sort=False):
+        d = int(raw["n_features"].iloc[0])
+        head = f"{name}: {int(n)} samples x {d} feature{'s' if d != 1 else ''}"
+        out.append((str(name), int(n), head, raw))
+    return out
 
 
 # -- Markdown, CSV, JSON ----------------------------------------------------------------------
@@ -531,13 +497,9 @@ def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) 
     return text
 
 
-def _plain(results: pd.DataFrame) -> pd.DataFrame:
-    return results.drop(columns=[c for c in _OBJECT_COLUMNS if c in results.columns])
-
-
 def to_csv(results: pd.DataFrame) -> str:
     """The results as CSV (every scalar column; histories and coefficients are in JSON)."""
-    return _plain(results).to_csv(index=False)
+    return results.drop(columns=[c for c in _OBJECT_COLUMNS if c in results]).to_csv(index=False)
 
 
 def _jsonable(v: Any) -> Any:
@@ -585,29 +547,28 @@ _CAPTIONS: dict[str, tuple[str, str]] = {
         "Fit time against the number of samples, log-log, one panel per data set and method "
         "(the panels of a data set share their time axis).",
     ),
+    "fitted_lines_": (
+        "Fitted lines on {data}",
+        "The {data} data (grey) and every distinct fitted line; fits whose lines coincide "
+        "(the closed forms, every backend, scikit-learn) share one.",
+    ),
+    "loss_surface_": (
+        "The optimisers' paths over the loss surface of {data}",
+        "The training MSE of {data} over (intercept, slope), darker where it is higher, and "
+        "the path each gradient method takes from (0, 0), one dot per epoch, towards the "
+        "least-squares solution (star).",
+    ),
 }
 
 
 def caption(stem: str) -> tuple[str, str]:
     """The title and caption of the figure written as ``{stem}.png``."""
-    if stem in _CAPTIONS:
-        return _CAPTIONS[stem]
-    if stem.startswith("fitted_lines_"):
-        data = stem.removeprefix("fitted_lines_")
-        return (
-            f"Fitted lines on {data}",
-            f"The {data} data (grey) and every distinct fitted line; fits whose lines "
-            "coincide (the closed forms, every backend, scikit-learn) share one.",
-        )
-    if stem.startswith("loss_surface_"):
-        data = stem.removeprefix("loss_surface_")
-        return (
-            f"The optimisers' paths over the loss surface of {data}",
-            f"The training MSE of {data} over (intercept, slope), darker where it is higher, "
-            "and the path each gradient method takes from (0, 0), one dot per epoch, towards "
-            "the least-squares solution (star).",
-        )
-    return stem.replace("_", " "), ""
+    for prefix in ("fitted_lines_", "loss_surface_"):  # one figure per data set
+        if stem.startswith(prefix):
+            data = stem.removeprefix(prefix)
+            head, body = _CAPTIONS[prefix]
+            return head.format(data=data), body.format(data=data)
+    return _CAPTIONS.get(stem, (stem.replace("_", " "), ""))
 
 
 # -- HTML -------------------------------------------------------------------------------------
@@ -640,8 +601,7 @@ p.note{font-size:13px;color:#555}
 """
 
 
-def _html_table(results: pd.DataFrame, idx: Sequence[Any], best: Mapping[Any, set[str]]) -> str:
-    part = results.loc[list(idx)]
+def _html_table(part: pd.DataFrame, best: Mapping[Any, set[str]]) -> str:
     frame = display_frame(part, wide=True).drop(columns=["data", "n x d"])
     numeric = {c.header for c in _columns(part) if c.numeric}
     esc = html.escape
@@ -650,21 +610,17 @@ def _html_table(results: pd.DataFrame, idx: Sequence[Any], best: Mapping[Any, se
     )
     body = []
     for (i, raw), (_, row) in zip(part.iterrows(), frame.iterrows(), strict=True):
-        classes = list(best.get(i, ()))
-        if raw["peer"]:
-            classes.append("peer")
-        if raw["status"] in ("error", "diverged"):
-            classes.append("failed")
-        cells = []
-        for col, value in row.items():
-            kind = "num" if col in numeric else "text"
-            text = esc(str(value))
-            if col == "method":
-                text += "".join(
-                    f'<span class="tag {t}">{t}</span>' for t in sorted(best.get(i, ()))
-                )
-            cells.append(f'<td class="{kind}">{text}</td>')
-        body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+        classes = sorted(best.get(i, ()))
+        classes += ["peer"] * bool(raw["peer"]) + ["failed"] * (
+            raw["status"] in ("error", "diverged")
+        )
+        tags = "".join(f'<span class="tag {t}">{t}</span>' for t in sorted(best.get(i, ())))
+        cells = "".join(
+            f'<td class="{"num" if col in numeric else "text"}">{esc(str(value))}'
+            f"{tags if col == 'method' else ''}</td>"
+            for col, value in row.items()
+        )
+        body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
     return (
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
         + "\n".join(body)
@@ -727,10 +683,9 @@ def to_html(
     found = verdicts(results)
     best: dict[Any, set[str]] = {}
     for v in found:
-        if v.fastest is not None:
-            best.setdefault(v.fastest, set()).add("fastest")
-        if v.accurate is not None:
-            best.setdefault(v.accurate, set()).add("accurate")
+        for i, tag in ((v.fastest, "fastest"), (v.accurate, "accurate")):
+            if i is not None:
+                best.setdefault(i, set()).add(tag)
     counts = results["status"].value_counts()
     machine = record.get("machine", {})
     gpus = ", ".join(machine.get("gpus") or [])
@@ -758,22 +713,15 @@ def to_html(
             for v in found
         )
         + "</ul>",
-    ]
-    ran = results[results["status"] != "skipped"]
-    parts.append("<h2>Results</h2>")
-    parts.append(
+        "<h2>Results</h2>",
         '<p class="note">Highlighted: <span class="tag fastest">fastest</span> and '
         '<span class="tag accurate">accurate</span>, the fastest and the most accurate '
-        "groundup run of each data set; peers in italics. "
-        f"{esc(HOST_MIB_NOTE)}.</p>"
-    )
-    for (name, n), idx in _data_groups(ran):
-        raw = ran.loc[idx]
-        d = int(raw["n_features"].iloc[0])
-        parts.append(f"<h3>{esc(name)}: {n} samples x {d} feature{'s' if d != 1 else ''}</h3>")
-        parts.append(_html_table(results, idx, best))
+        f"groundup run of each data set; peers in italics. {esc(HOST_MIB_NOTE)}.</p>",
+    ]
+    for _, _, head, raw in _data_groups(results):
+        parts += [f"<h3>{esc(head)}</h3>", _html_table(raw, best)]
     words = translate or str
-    bad = [text for label, rows, _ in _troubles(results) for text in _reasons(label, rows, words)]
+    bad = [text for text, _ in _troubles(results, words)]
     if bad:
         items = "".join(f"<li>{esc(text)}</li>" for text in bad)
         parts.append(f"<h2>Failed, diverged, stalled and skipped runs</h2><ul>{items}</ul>")
@@ -825,17 +773,14 @@ def make_figures(
     ok = results[results["status"] == "ok"]
     if ok.empty:
         return figs
-    drawers = {
-        "loss_per_epoch": lambda: loss_curves(results, x="epoch"),
-        "loss_vs_time": lambda: loss_curves(results, x="time"),
-        "fit_times": lambda: fit_times(results),
-        "scaling": lambda: scaling(results),
-    }
-    for name, draw in drawers.items():
-        try:
-            figs[name] = draw()
-        except ValueError:  # nothing of that kind in these results
-            continue
+    for name, draw, kw in (
+        ("loss_per_epoch", loss_curves, {"x": "epoch"}),
+        ("loss_vs_time", loss_curves, {"x": "time"}),
+        ("fit_times", fit_times, {}),
+        ("scaling", scaling, {}),
+    ):
+        with contextlib.suppress(ValueError):  # nothing of that kind in these results
+            figs[name] = draw(results, **kw)
     simple = {}
     for d in sets:
         if d.simple and d.task == "regression" and d.name in set(ok["data"]):
@@ -848,13 +793,15 @@ def make_figures(
             continue
         linear = ok[(ok["data"] == d.name) & (ok["model"] == "linear")]
         methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
-        opts = _optimizers_of(linear)
+        # one path per optimiser where there are several, or one other than the plain sgd
+        named = linear.get("optimizer", pd.Series(dtype=object)).dropna().astype(str)
+        opts = list(dict.fromkeys(o for o in named if o != "nan"))
         X_train, _, y_train, _ = d.split(test_size, random_state)
         train = replace(d, X=X_train, y=y_train)
         paths: dict[str, Any] = {}
         failed: dict[str, str] = {}
         for method in methods:  # one at a time: a path that diverges is named, not drawn
-            for opt in opts or [None]:
+            for opt in opts if opts and opts != ["sgd"] else [None]:
                 try:
                     paths.update(
                         optimizer_paths(
@@ -870,16 +817,6 @@ def make_figures(
                 X_train, y_train, paths, failed=failed, zero_slope=l1
             )
     return figs
-
-
-def _optimizers_of(runs: pd.DataFrame) -> list[str] | None:
-    """The optimisers of these runs, in the order of appearance, when one path per
-    optimiser should be drawn (several, or one other than the plain ``sgd``); else None."""
-    if "optimizer" not in runs:
-        return None
-    named = [str(o) for o in runs["optimizer"].dropna() if str(o) != "nan"]
-    found = list(dict.fromkeys(named))
-    return found if found and found != ["sgd"] else None
 
 
 def write_outputs(
@@ -920,10 +857,8 @@ def write_outputs(
     written = []
 
     def put(name: str, text: str) -> None:
-        path = os.path.join(out, name)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        written.append(path)
+        written.append(os.path.join(out, name))
+        Path(written[-1]).write_text(text, encoding="utf-8")
 
     put("results.csv", to_csv(results))
     put("results.json", to_json(results))
@@ -934,10 +869,8 @@ def write_outputs(
         split = {k: v for k, v in (record.get("settings") or {}).items()
                  if k in ("test_size", "random_state")}  # fmt: skip
         for stem, fig in make_figures(results, sets, params, **split).items():
-            path = save(fig, os.path.join(out, f"{stem}.png"))
-            written.append(path)
-            with open(path, "rb") as fh:
-                pngs[stem] = fh.read()
+            written.append(save(fig, os.path.join(out, f"{stem}.png")))
+            pngs[stem] = Path(written[-1]).read_bytes()
             links[stem] = f"{stem}.png"
     put("report.md", to_markdown(results, links))
     put("report.html", to_html(results, pngs, record=record, translate=translate))

@@ -19,7 +19,8 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,9 @@ import pandas as pd
 from groundup import backends as _backends
 from groundup import datasets as _datasets
 from groundup._params import ALIASES, GRADIENT, LINEAR_METHODS, LOGISTIC_METHODS
-from groundup._scaling import Standardization, fit_standardization, raw_units, standardize
+from groundup._scaling import fit_standardization, raw_units, standardize
 from groundup.backends import to_numpy
-from groundup.bench.peers import Peer, PeerFit, peers_for
+from groundup.bench.peers import PeerFit, peers_for
 from groundup.bench.status import Outcome, judge_peer
 from groundup.exceptions import DivergenceError
 from groundup.kernels.optimizers import OPTIMIZERS
@@ -111,8 +112,10 @@ def _places(
             reason = entry.get("reason") or f"backend {name!r} has no working device here"
             skipped.append(_skip_row(name, ",".join(devices or ["-"]), "-", reason))
             continue
-        wanted = list(devices) if devices else _default_devices(entry["devices"])
-        for spelling in wanted:
+        first: dict[str, str] = {}  # default: the CPU and the first accelerator of each kind
+        for dev in entry["devices"]:
+            first.setdefault(dev.split(":")[0], dev)
+        for spelling in devices or first.values():
             try:
                 be = _backends.resolve(name, spelling)
             except (ValueError, ImportError, RuntimeError) as exc:
@@ -130,29 +133,20 @@ def _places(
     return places, skipped
 
 
-def _default_devices(found: Sequence[str]) -> list[str]:
-    """The CPU and the first accelerator of each kind (``cuda:0``, ``mps``)."""
-    first: dict[str, str] = {}
-    for dev in found:
-        first.setdefault(dev.split(":")[0], dev)
-    return list(first.values())
-
-
 def _skip_row(backend: str, device: str, dtype: str, reason: str, **extra: Any) -> dict[str, Any]:
-    row = {"backend": backend, "device": device, "dtype": dtype, "status": "skipped"}
-    row.update({"reason": reason, "impl": extra.pop("impl", "groundup"), "peer": False})
-    row.update(extra)
-    return row
+    return {"backend": backend, "device": device, "dtype": dtype, "status": "skipped",
+            "reason": reason, "impl": "groundup", "peer": False, **extra}  # fmt: skip
 
 
 # -- one fit, uniformly for groundup and the peers ---------------------------------------------
 class _GroundupFit(PeerFit):
     """A groundup estimator behind the peers' interface."""
 
-    def __init__(self, cls: type, params: dict[str, Any], place: _Place) -> None:
-        self.cls, self.params, self.place_ = cls, params, place
-        self.device_name = place.device
-        self.dtype_ = place.dtype
+    def __init__(self, cls: type, method: str, place: _Place, params: dict[str, Any]) -> None:
+        self.cls, self.place_ = cls, place
+        self.params = {**params, "method": method, "backend": place.name,
+                       "device": place.device, "dtype": place.dtype}  # fmt: skip
+        self.device_name, self.dtype_ = place.device, place.dtype
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         be, dt = self.place_.backend, self.place_.dtype
@@ -202,55 +196,21 @@ class _Run:
     backend: str
     device: str
     dtype: str
-    make: Callable[[dict[str, Any]], PeerFit]
+    make: Callable[[dict[str, Any]], PeerFit]  # make(params): a fitter, ready to place and fit
     params: dict[str, Any]
     peer: bool = False
     device_backend: Any = None  # a groundup Backend for device memory and nothing else
 
-    @property
-    def host_traced(self) -> bool:
-        """Whether ``tracemalloc`` sees the run's allocations (else its host peak is not
-        measured, NaN, rather than reported as ~0): the groundup backend says; a peer
-        outside them (scikit-learn) computes with NumPy."""
-        dev = self.device_backend
-        return True if dev is None else dev.host_memory_traced
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "data": self.data.name, "model": self.model, "method": self.method,
-            "optimizer": self.params.get("optimizer"), "impl": self.impl, "peer": self.peer,
-            "backend": self.backend, "device": self.device, "dtype": self.dtype,
-            "n_samples": self.data.n_samples, "n_features": self.data.n_features,
-        }  # fmt: skip
-
-
-@dataclass
-class _Timing:
-    times: list[float] = field(default_factory=list)
-    host_peak: float = math.nan
-    device_peak: float = math.nan
-    warnings: list[str] = field(default_factory=list)
-
-
-def _short(params: dict[str, Any]) -> dict[str, Any]:
-    out = dict(params)
-    out["max_iter"] = min(int(params.get("max_iter", 1000)), _WARMUP_EPOCHS)
-    out["tol"] = None  # no ConvergenceWarning from a deliberately short run
-    return out
-
 
 def _measure(
-    run: _Run,
-    data: Any,
-    *,
-    repeats: int,
-    warmup: int,
-    max_time: float | None,
-    memory: bool,
-) -> tuple[PeerFit, _Timing]:
-    timing = _Timing()
+    run: _Run, data: Any, *, repeats: int, warmup: int, max_time: float | None, memory: bool
+) -> tuple[PeerFit, dict[str, Any]]:
+    """The fitter after its timed fits, and the row's times, memory peaks and warnings."""
     fitter = run.make(run.params)
-    short = run.make(_short(run.params))
+    # warm-up fits run _WARMUP_EPOCHS epochs (same shapes, kernels and caches), no tol: no
+    # ConvergenceWarning from a deliberately short run
+    max_iter = min(int(run.params.get("max_iter", 1000)), _WARMUP_EPOCHS)
+    short = run.make({**run.params, "max_iter": max_iter, "tol": None})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(warmup):
@@ -258,24 +218,32 @@ def _measure(
     dev = run.device_backend
     if dev is not None:
         dev.reset_peak_memory()
+    times: list[float] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(repeats):
             start = time.perf_counter()
             fitter.fit(data)  # synchronises the device before it returns
-            timing.times.append(time.perf_counter() - start)
-            if max_time is not None and sum(timing.times) >= max_time:
+            times.append(time.perf_counter() - start)
+            if max_time is not None and sum(times) >= max_time:
                 break
-    timing.warnings = sorted({w.category.__name__ for w in caught})
     peak = dev.peak_memory() if dev is not None else None
-    if peak is not None:
-        timing.device_peak = peak / 2**20
-    if memory and run.host_traced:
-        timing.host_peak = _traced_peak(lambda: short.fit(data)) / 2**20
-    return fitter, timing
+    # tracemalloc sees the run's allocations where its groundup backend says so (else the
+    # host peak is NaN, not ~0); a peer outside them (scikit-learn) computes with NumPy
+    traced = memory and (dev is None or dev.host_memory_traced)
+    return fitter, {
+        "fit_time": statistics.median(times),
+        "fit_time_min": min(times),
+        "fit_time_max": max(times),
+        "repeats": len(times),
+        "peak_host_mb": _traced_peak(short, data) / 2**20 if traced else math.nan,
+        "peak_device_mb": math.nan if peak is None else peak / 2**20,
+        "warnings": ",".join(sorted({w.category.__name__ for w in caught})),
+    }
 
 
-def _traced_peak(fn: Callable[[], Any]) -> float:
+def _traced_peak(fitter: PeerFit, data: Any) -> float:
+    """The peak of the Python heap, in bytes, during one fit."""
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -284,7 +252,7 @@ def _traced_peak(fn: Callable[[], Any]) -> float:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fn()
+            fitter.fit(data)
         return float(tracemalloc.get_traced_memory()[1] - base)
     finally:
         if not was_tracing:
@@ -309,15 +277,14 @@ def _scores(fitter: PeerFit, task: str, X_test: np.ndarray, y_test: np.ndarray) 
     }
 
 
-def _execute(
-    run: _Run,
-    split: _Split,
-    cache: dict[tuple, Any],
-    **how: Any,
-) -> dict[str, Any]:
-    X_train, X_test, y_train, y_test = split.X_train, split.X_test, split.y_train, split.y_test
-    row = run.row()
-    row["scaled"] = split.std is not None
+def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> dict[str, Any]:
+    X_train, X_test, y_train, y_test, std = split
+    row = {
+        "data": run.data.name, "model": run.model, "method": run.method,
+        "optimizer": run.params.get("optimizer"), "impl": run.impl, "peer": run.peer,
+        "backend": run.backend, "device": run.device, "dtype": run.dtype,
+        "n_samples": run.data.n_samples, "n_features": run.data.n_features,
+    }  # fmt: skip
     key = (id(run.data), run.impl, run.backend, run.device, run.dtype)
     try:
         if key not in cache:
@@ -335,43 +302,33 @@ def _execute(
     except Exception as exc:  # noqa: BLE001 - one failed run is a row, the run goes on
         row.update(status="error", reason=f"{type(exc).__name__}: {exc}")
         return row
-    outcome = _outcome(run, fitter, X_train, y_train)
     hist = fitter.loss_history_
+    last = float(hist[-1]) if hist is not None and len(hist) else None
+    # how the run ended: a groundup estimator says so itself (it raises when it diverges); a
+    # peer is judged by groundup's rules on its training rows
+    if run.peer:
+        outcome = judge_peer(fitter, X_train, y_train, model=run.model, params=run.params)
+    else:
+        outcome = Outcome(str(fitter.stop_reason_), bool(fitter.converged_))
     coef, intercept = fitter.coef_, fitter.intercept_
-    if split.std is not None:  # the model on raw features
-        coef, intercept = raw_units(coef, intercept, split.std)
+    if std is not None:  # the model on raw features
+        coef, intercept = raw_units(coef, intercept, std)
+    diverged = outcome.stop == "diverged"
     row.update(
-        status="diverged" if outcome.stop == "diverged" else "ok",
-        reason=outcome.reason if outcome.stop == "diverged" else "",
-        fit_time=statistics.median(timing.times),
-        fit_time_min=min(timing.times),
-        fit_time_max=max(timing.times),
-        repeats=len(timing.times),
-        peak_host_mb=timing.host_peak,
-        peak_device_mb=timing.device_peak,
+        timing,
+        status="diverged" if diverged else "ok",
+        reason=outcome.reason if diverged else "",
         epochs=int(fitter.n_iter_),
         converged=outcome.converged,
         stop=outcome.stop,
         eta0=math.nan if fitter.eta0_ is None else float(fitter.eta0_),
-        final_loss=float(hist[-1]) if hist is not None and len(hist) else outcome.final_loss,
-        warnings=",".join(timing.warnings),
+        final_loss=outcome.final_loss if last is None else last,
         loss_history=hist,
         coef=np.asarray(coef, dtype=np.float64).tolist(),
         intercept=np.asarray(intercept, dtype=np.float64).tolist(),
         dtype=getattr(fitter, "dtype_", run.dtype),
     )
     return row
-
-
-def _outcome(run: _Run, fitter: PeerFit, X_train: np.ndarray, y_train: np.ndarray) -> Outcome:
-    """How the run ended: a groundup estimator says so itself (``stop_reason_``; it raises
-    when it diverges); a peer is judged by groundup's rules on its training rows."""
-    if run.peer:
-        return judge_peer(fitter, X_train, y_train, model=run.model, params=run.params)
-    stop = str(fitter.stop_reason_)
-    hist = fitter.loss_history_
-    final = float(hist[-1]) if hist is not None and len(hist) else math.nan
-    return Outcome(stop, bool(fitter.converged_), final)
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -390,16 +347,6 @@ def method_params(model: str, method: str, params: dict[str, Any] | None) -> dic
     else:  # a closed form (or Newton) has no optimiser
         out.pop("optimizer", None)
     return out
-
-
-def _closed_refusal(method: str, p: dict[str, Any]) -> str | None:
-    """Why a method without a gradient loop cannot run ``p`` (an L1 penalty), or None."""
-    if method not in GRADIENT and p.get("penalty") in ("l1", "elasticnet"):
-        return (
-            f"penalty={p['penalty']!r} has no closed form; method {method!r} takes None or "
-            "'l2' (the gradient methods run it)"
-        )
-    return None
 
 
 def _check_names(kind: str, given: Iterable[str] | None, valid: Sequence[str]) -> list[str] | None:
@@ -425,9 +372,7 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
     if not params:
         return
     all_methods = {m for model in models for m in METHODS[model]}
-    valid: set[str] = set()
-    for model in models:
-        valid |= {p for p in inspect.signature(estimator_class(model)).parameters}
+    valid = {p for model in models for p in inspect.signature(estimator_class(model)).parameters}
     valid -= {"method", "backend", "device", "dtype"}
     for key, value in params.items():
         if isinstance(value, dict):
@@ -441,14 +386,6 @@ def _check_params(params: dict[str, Any] | None, models: Sequence[str]) -> None:
         elif key not in valid:
             msg = f"Unknown hyper-parameter {key!r}; valid names: {sorted(valid)}."
             raise ValueError(msg)
-
-
-def _sets_optimizer(params: dict[str, Any] | None) -> bool:
-    """Whether ``params`` names an optimiser (for every method or for one)."""
-    return any(
-        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v)
-        for k, v in (params or {}).items()
-    )
 
 
 def _plan(
@@ -472,114 +409,61 @@ def _plan(
             skipped.append(_skip_row("-", "-", "-", reason, model=model))
             continue
         cls = estimator_class(model)
-        for data in matching:
-            for method in methods or METHODS[model]:
-                if method not in METHODS[model]:
-                    continue
-                for opt in optimizers if optimizers and method in GRADIENT else [None]:
-                    more = {} if opt is None else {"optimizer": opt}
-                    _plan_method(data, model, method, cls, places, {**(params or {}), **more},
-                                 peer_dtypes, with_peers, runs, skipped)  # fmt: skip
-    return runs, skipped
-
-
-def _plan_method(
-    data: _datasets.Dataset,
-    model: str,
-    method: str,
-    cls: type,
-    places: list[_Place],
-    params: dict[str, Any],
-    peer_dtypes: Sequence[str],
-    with_peers: bool,
-    runs: list[_Run],
-    skipped: list[dict[str, Any]],
-) -> None:
-    """The runs (groundup on every place, the peers) of one data set, model and method."""
-    p = method_params(model, method, params)
-    base = {"data": data, "model": model, "method": method, "params": p}
-    refusal = _closed_refusal(method, p)
-    if refusal is not None:
-        label = {"data": data.name, "model": model, "method": method}
-        skipped.append(_skip_row("-", "-", "-", refusal, **label))
-        return
-    for place in places:
-        est_params = {**p, "method": method, "backend": place.name,
-                      "device": place.device, "dtype": place.dtype}  # fmt: skip
-        runs.append(
-            _Run(
-                **base, impl="groundup", backend=place.name, device=place.device,
-                dtype=place.dtype,
-                make=_groundup_maker(cls, est_params, place),
-                device_backend=place.backend,
-            )
-        )  # fmt: skip
-    if with_peers:
-        for peer in peers_for(model, method):
-            if peer.backend == "sklearn" and p.get("optimizer", "sgd") != "sgd":
-                continue  # scikit-learn's SGD has the plain update only: no peer
-            devices = _peer_devices(peer, places)
-            runs_or_skips = _peer_runs(peer, base, p, devices, peer_dtypes)
-            for item in runs_or_skips:
-                (runs if isinstance(item, _Run) else skipped).append(item)
-
-
-def _groundup_maker(cls: type, est_params: dict[str, Any], place: _Place) -> Callable:
-    def make(p: dict[str, Any]) -> PeerFit:
-        merged = {**est_params, **{k: v for k, v in p.items() if k in ("max_iter", "tol")}}
-        return _GroundupFit(cls, merged, place)
-
-    return make
-
-
-def _peer_devices(peer: Peer, places: Sequence[_Place]) -> list[str]:
-    """A peer that runs on the devices of the run: those benchmarked on its library (the CPU
-    when there are none); any other peer: the CPU."""
-    if not peer.on_device:
-        return ["cpu"]
-    return list(dict.fromkeys(p.device for p in places if p.name == peer.backend)) or ["cpu"]
-
-
-def _peer_runs(
-    peer: Peer,
-    base: dict[str, Any],
-    params: dict[str, Any],
-    devices: Sequence[str],
-    dtypes: Sequence[str],
-) -> list[_Run | dict[str, Any]]:
-    out: list[_Run | dict[str, Any]] = []
-    label = {"data": base["data"].name, "model": base["model"], "method": base["method"],
-             "optimizer": params.get("optimizer")}  # fmt: skip
-    why = peer.unsupported(params)
-    name = peer.label(params)
-    lib_missing = None
-    if peer.backend in _backends.NAMES:
-        info = backend_info().get(peer.backend, {})
-        if not info.get("installed"):
-            lib_missing = info.get("reason") or f"{peer.backend} is not installed"
-    for device in devices:
-        for dtype in dtypes:
-            reason = why or lib_missing
-            if reason:
-                out.append(
-                    _skip_row(peer.backend, device, dtype, reason, impl=name, **label)
-                    | {"peer": True}
+        todo = [
+            (data, method, opt)
+            for data in matching
+            for method in methods or METHODS[model]
+            if method in METHODS[model]
+            for opt in (optimizers if optimizers and method in GRADIENT else [None])
+        ]
+        for data, method, opt in todo:  # groundup on every place, then the peers
+            more = {} if opt is None else {"optimizer": opt}
+            p = method_params(model, method, {**(params or {}), **more})
+            base = {"data": data, "model": model, "method": method, "params": p}
+            label = {"data": data.name, "model": model, "method": method}
+            if method not in GRADIENT and p.get("penalty") in ("l1", "elasticnet"):
+                refusal = (
+                    f"penalty={p['penalty']!r} has no closed form; method {method!r} takes None "
+                    "or 'l2' (the gradient methods run it)"
                 )
+                skipped.append(_skip_row("-", "-", "-", refusal, **label))
                 continue
-            dev_be = None
-            if peer.backend in _backends.NAMES:
-                dev_be = _backends.resolve(peer.backend, device)
-
-            def make(p: dict[str, Any], device: str = device, dtype: str = dtype) -> PeerFit:
-                return peer.build(p, device, dtype)
-
-            out.append(
+            runs += [
                 _Run(
-                    **base, impl=name, backend=peer.backend, device=device, dtype=dtype,
-                    make=make, peer=True, device_backend=dev_be,
+                    **base, impl="groundup", backend=place.name, device=place.device,
+                    dtype=place.dtype, make=partial(_GroundupFit, cls, method, place),
+                    device_backend=place.backend,
                 )
-            )  # fmt: skip
-    return out
+                for place in places
+            ]  # fmt: skip
+            for peer in peers_for(model, method) if with_peers else ():
+                if peer.backend == "sklearn" and p.get("optimizer", "sgd") != "sgd":
+                    continue  # scikit-learn's SGD has the plain update only: no peer
+                # a peer runs on the devices of the run that are on its library (the CPU
+                # when there are none), or on the CPU
+                on = [pl.device for pl in places if pl.name == peer.backend and peer.on_device]
+                where = [(d, t) for d in dict.fromkeys(on) or ["cpu"] for t in peer_dtypes]
+                name, reason = peer.label(p), peer.unsupported(p)
+                lib = peer.backend in _backends.NAMES
+                info = backend_info().get(peer.backend, {}) if lib else {"installed": True}
+                if reason is None and not info.get("installed"):
+                    reason = info.get("reason") or f"{peer.backend} is not installed"
+                if reason:
+                    skipped += [
+                        _skip_row(peer.backend, device, dtype, reason, impl=name, peer=True,
+                                  optimizer=p.get("optimizer"), **label)
+                        for device, dtype in where
+                    ]  # fmt: skip
+                    continue
+                runs += [
+                    _Run(
+                        **base, impl=name, backend=peer.backend, device=device, dtype=dtype,
+                        make=partial(peer.build, device=device, dtype=dtype), peer=True,
+                        device_backend=_backends.resolve(peer.backend, device) if lib else None,
+                    )
+                    for device, dtype in where
+                ]  # fmt: skip
+    return runs, skipped
 
 
 def optimizer_paths(
@@ -625,14 +509,8 @@ def optimizer_paths(
         std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
                                   backend=host)  # fmt: skip
         X = np.asarray(standardize(X, std, backend=host))
-    runs = (
-        [(m, None) for m in methods]
-        if not optimizers
-        else [
-            (m, o) for m in methods for o in _check_names("optimizer", optimizers, OPTIMIZERS) or []
-        ]
-    )
-    for method, opt in runs:
+    opts = _check_names("optimizer", optimizers or None, OPTIMIZERS) or [None]
+    for method, opt in [(m, o) for m in methods for o in opts]:
         p = method_params("linear", method, params)
         if opt is not None:
             p["optimizer"] = opt
@@ -755,7 +633,10 @@ def benchmark(
     _check_counts(repeats, warmup, max_time, test_size, sizes)
     _check_params(params, models)
     optimizers = _check_names("optimizer", optimizers, OPTIMIZERS)
-    if optimizers and _sets_optimizer(params):
+    if optimizers and any(
+        k == "optimizer" or (isinstance(v, dict) and "optimizer" in v)
+        for k, v in (params or {}).items()
+    ):
         msg = (
             "give the optimiser once: as optimizers=[...] (one row each) or as "
             "params={'optimizer': ...}, not both."
@@ -769,23 +650,21 @@ def benchmark(
     )
     skipped += more
     rows: list[dict[str, Any]] = []
-    splits: dict[int, _Split] = {}
-    cache: dict[tuple, Any] = {}
-    current = None
+    cache: dict[tuple, Any] = {}  # the training rows of this data set where each run fits
+    current = split = None
     for i, run in enumerate(runs):
         if progress is not None:
             progress(i, len(runs), f"{run.data.name} {run.method} {run.impl} {run.backend}")
-        if run.data is not current:
+        if run.data is not current:  # the runs of a data set follow one another
             cache.clear()  # device copies of the previous data set can go
             current = run.data
-        if id(run.data) not in splits:
-            splits[id(run.data)] = _split(
+            split = _split(
                 run.data, test_size, random_state, scale=scale,
                 center=(params or {}).get("fit_intercept", True) is not False,
             )  # fmt: skip
         rows.append(
             _execute(
-                run, splits[id(run.data)], cache,
+                run, split, cache,
                 repeats=repeats, warmup=warmup, max_time=max_time, memory=memory,
             )
         )  # fmt: skip
@@ -796,35 +675,25 @@ def benchmark(
     return frame.astype({"peer": bool})
 
 
-@dataclass
-class _Split:
-    """One data set's training and held-out rows, as every run of it sees them."""
-
-    X_train: np.ndarray
-    X_test: np.ndarray
-    y_train: np.ndarray
-    y_test: np.ndarray
-    std: Standardization | None = None  # scale=True: the training rows' statistics
-
-
 def _split(
     data: _datasets.Dataset, test_size: float, seed: int, *, scale: bool = False,
     center: bool = True,
-) -> _Split:  # fmt: skip
-    """The held-out split; class labels that are not integers (strings, booleans) become
-    integer codes, so that every backend can hold them and every run scores the same way.
-    With ``scale``, both parts are standardised with the training rows' statistics."""
+) -> tuple:  # fmt: skip
+    """``X_train, X_test, y_train, y_test, std``: the held-out split; class labels that are
+    not integers (strings, booleans) become integer codes, so that every backend can hold
+    them and every run scores the same way. With ``scale``, both parts are standardised with
+    the training rows' statistics (``std``; None without ``scale``)."""
     X_train, X_test, y_train, y_test = data.split(test_size, seed)
     if data.task == "classification" and y_train.dtype.kind not in "iu":
         _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
         y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
     if not scale:
-        return _Split(X_train, X_test, y_train, y_test)
+        return X_train, X_test, y_train, y_test, None
     host = _backends.resolve("numpy")
     X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
     std = fit_standardization(X_train, center=center, backend=host)
     X_train, X_test = (np.asarray(standardize(X, std, backend=host)) for X in (X_train, X_test))
-    return _Split(X_train, X_test, y_train, y_test, std)
+    return X_train, X_test, y_train, y_test, std
 
 
 def _check_counts(

@@ -100,11 +100,11 @@ def judge_peer(
         return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
     fi = bool(params.get("fit_intercept", True))
     alpha = _alpha(params)
-    if alpha is None or not exact:
-        return Outcome(stop, stop == "tol", final)
     with np.errstate(all="ignore"):
-        if model == "logistic" and alpha == 0 and objective.separated(W, b):
-            return Outcome(stop, stop == "tol", final)  # no finite minimum to be far from
+        # no minimum to measure: an L1 penalty, another objective, separable classes
+        unmeasured = alpha is None or not exact
+        if unmeasured or (model == "logistic" and alpha == 0 and objective.separated(W, b)):
+            return Outcome(stop, stop == "tol", final)
         check = certificate(
             objective, [alpha], fit_intercept=fi, floor=FLOOR, backend=backends.resolve("numpy")
         )
@@ -117,11 +117,7 @@ def judge_peer(
 def _alpha(params: dict[str, Any]) -> float | None:
     """The L2 penalty of the objective; None for an L1 one (no smooth minimum to measure)."""
     penalty = params.get("penalty")
-    if penalty is None:
-        return 0.0
-    if penalty == "l2":
-        return float(params.get("alpha", 1e-4))
-    return None
+    return 0.0 if penalty is None else float(params.get("alpha", 1e-4)) if penalty == "l2" else None
 
 
 def _objective(
