@@ -40,9 +40,6 @@ class TrainingProblem(Protocol):
     def rows(self) -> int: ...  # the number of training rows
     def updates_per_epoch(self, batch_size: int) -> int: ...
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
-    def certificate(
-        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
-    ) -> Certificate: ...
 
 
 class DataSource(Protocol):
@@ -117,19 +114,6 @@ class EngineProblem:
         sw = self.sample_weight
         return cv.gram_curvature(
             self.X, sw, fit_intercept=fit_intercept, chunk_rows=rows, known=known, xp=xp
-        )
-
-    def certificate(
-        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
-    ) -> Certificate:
-        """How far the objective at a model is above its minimum: :func:`certificate`."""
-        return certificate(
-            self.objective,
-            [alpha],
-            fit_intercept=fit_intercept,
-            floor=floor,
-            backend=self.backend,
-            l1s=[l1],
         )
 
     @property

@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from groundup import _problem, backends
+from groundup import backends
 from groundup._typing import Array
 from groundup.backends import Backend
-from groundup.dask._data import HOST, DaskData, keep_rows
+from groundup.dask._data import DaskData, keep_rows
 from groundup.kernels.curvature import largest_row
 from groundup.kernels.descent import (
     Certificate,
@@ -99,20 +99,6 @@ class StreamProblem:
         data = self.data
         arrays = [data.X, data.sample_weight, self.mask]
         return float(data.backend.tree_reduce(fn, max, arrays))
-
-    def certificate(
-        self, alpha: Any, *, fit_intercept: bool, floor: float, l1: Any = 0.0
-    ) -> Certificate:
-        """How far the objective is above its minimum (``_problem.certificate`` of the whole
-        training set's objective: the moments, or one tree-reduced pass)."""
-        return _problem.certificate(
-            self.objective,
-            [alpha],
-            fit_intercept=fit_intercept,
-            floor=floor,
-            backend=HOST,
-            l1s=[l1],
-        )
 
     def train_rows(self) -> list[int]:
         """Training rows of every chunk, in the chunks' order."""
@@ -188,7 +174,7 @@ class StreamProblem:
                 t,
                 None
                 if certificate is None
-                else lambda Wm=Wm, bm=bm: certificate.relative_excess(Wm, bm, 0),
+                else functools.partial(certificate.relative_excess, Wm, bm, 0),
                 cheap=certificate is not None and certificate.cheap,
                 total=loss + float(l2_penalty(W, [settings.alpha], W.shape[1], np)[0]),
             )

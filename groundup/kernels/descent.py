@@ -27,6 +27,7 @@ every configuration ends where its single fit ends.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -392,7 +393,7 @@ def descend_columns(
                     values[j + m] if s.early_stopping else values[j],
                     columns[k].schedule,
                     t,
-                    None if certificate is None else lambda j=j, k=k: certify(j, k),
+                    None if certificate is None else functools.partial(certify, j, k),
                     cheap=certificate is not None and certificate.cheap,
                     total=values[len(values) - m + j] if grow else None,
                 ):

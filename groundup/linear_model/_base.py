@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from groundup import backends
 from groundup import dask as dask_layer
 from groundup._params import GRADIENT, canonical_method, check_params
-from groundup._problem import DataSource, TrainingProblem
+from groundup._problem import DataSource, TrainingProblem, certificate
 from groundup._scaling import Preconditioner
 from groundup._typing import Array
 from groundup._validation import prepare_fit
@@ -419,8 +419,12 @@ class GroundupEstimator(BaseEstimator):
         start_loss = problem.objective.zero_loss() if fresh else None
         penalties = self._penalties(pre, W, source.compute)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
-        if run.final:
-            check = self._certificate(problem, penalties, pre)
+        if run.final:  # converged_'s floor of 1e-3 in the data's units (÷ loss_factor here)
+            factor = 1.0 if pre is None else pre.loss_factor
+            check = certificate(
+                problem.objective, [penalties[0]], fit_intercept=self.fit_intercept,
+                floor=FLOOR / factor, backend=source.compute, l1s=[penalties[1]],
+            )  # fmt: skip
         res, history, reference = self._descend(
             source, problem, W, b, rng, run, start_loss, pre, penalties, check
         )
@@ -593,19 +597,6 @@ class GroundupEstimator(BaseEstimator):
             return alpha, l1
         return pre.penalties(alpha, l1, like, be)
 
-    def _certificate(
-        self, problem: TrainingProblem, penalties: tuple[Any, Any], pre: Preconditioner | None
-    ) -> Certificate:
-        """How far the objective is above its minimum (``_problem.certificate``; the L2 and
-        L1 strengths of :meth:`_penalties`), with ``converged_``'s floor of 1e-3 in the
-        data's units: the squared loss's objective is ½ MSE (divided by ``pre.loss_factor``
-        in the preconditioned variables)."""
-        factor = 1.0 if pre is None else pre.loss_factor
-        alpha, l1 = penalties
-        return problem.certificate(
-            alpha, fit_intercept=self.fit_intercept, floor=FLOOR / factor, l1=l1
-        )
-
     def _rate(
         self,
         source: DataSource,
@@ -720,9 +711,9 @@ class GroundupEstimator(BaseEstimator):
         """The honest ``converged_`` and ``stop_reason_``, with the warning that goes with
         them. A log-loss whose classes are linearly separable (a whole fit without a
         penalty, decided by one more pass over the training rows) has no minimum: say so.
-        Otherwise ``converged_`` is the certificate's (:meth:`_certificate` at the model's
-        ``W``, ``b``): within ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not
-        certified."""
+        Otherwise ``converged_`` is the certificate's (``check``, of
+        :func:`~groundup._problem.certificate`, at the model's ``W``, ``b``): within
+        ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not certified."""
         self._excess = None  # the certified relative excess (the CLI prints it)
         separated = getattr(problem.objective, "separated", None)  # the log-loss's
         if (
