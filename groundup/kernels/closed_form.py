@@ -489,56 +489,53 @@ def _refine(
     return coef + dw, sse
 
 
-def _refined(
-    coef: Array,
-    cond: float,
-    solve: Any,
-    passes: LeastSquaresPasses,
-    m: Moments,
-    *,
-    ridge: float,
-    accurate: bool = False,
-    xp: Namespace,
-) -> tuple[Array, Array, Array | None]:
-    """One step of iterative refinement; the residual sum of squares after it, and with
-    ``accurate`` the intercept that goes with the refined coefficients (else ``None``).
-
-    From the pilot, with the residual products of the moments pass, when the step is small
-    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
-    the equilibrated variables); otherwise from ``coef``, with a pass over the data, its
-    residuals in twice the working precision where ``accurate``
-    (:meth:`LeastSquaresPasses.accurate_products`).
-    """
-    p = m.pilot
-    if p is not None and not accurate:
-        new, sse = _refine(p.coef, p.g, p.sse, m, ridge, solve, xp=xp)
-        scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
-        step = float(xp.linalg.vector_norm((new - p.coef) * scale))
-        size = float(xp.linalg.vector_norm(new * scale))
-        if math.isfinite(step) and cond * step <= PILOT_STEP * size:
-            return new, sse, None
-    if not accurate:
-        g, sse = passes.products(coef)
-        return (*_refine(coef, g, sse, m, ridge, solve, xp=xp), None)
-    g, sse, intercept = passes.accurate_products(coef)
-    new, sse = _refine(coef, g, sse, m, ridge, solve, xp=xp)
-    return new, sse, intercept - xp.sum(m.mean_x * (new - coef))
-
-
 # Refine against residuals in twice the working precision where the equilibrated Gram
 # matrix's condition number, or the cancellation in the intercept (its terms against
 # itself), reaches this: there the working-precision residuals limit the accuracy.
 ACCURATE_FROM = 1e3
 
 
-def _needs_accuracy(coef: Array, cond: float, m: Moments, *, xp: Namespace) -> bool:
-    if cond >= ACCURATE_FROM:
-        return True
-    if not m.centred:
-        return False
-    terms = float(xp.abs(m.mean_y)) + float(xp.sum(xp.abs(m.mean_x * coef)))
-    b = abs(float(m.mean_y - xp.sum(m.mean_x * coef)))
-    return terms > ACCURATE_FROM * b
+def _refined(
+    sol: Solution,
+    passes: LeastSquaresPasses,
+    m: Moments,
+    ridge: float,
+    *,
+    cond: float = math.inf,
+    xp: Namespace,
+) -> Solution:
+    """``sol`` refined once with its factorisation's solve, with the residual sum of squares
+    after it, and the intercept that goes with it where the residuals were accurate.
+
+    From the pilot, with the residual products of the moments pass, when the step is small
+    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
+    the equilibrated variables); otherwise from ``sol.coef``, with a pass over the data, its
+    residuals in twice the working precision where ``cond`` or the cancellation in the
+    intercept reaches ``ACCURATE_FROM`` (:meth:`LeastSquaresPasses.accurate_products`). A QR
+    or SVD solution (``cond`` infinite: ill conditioned, by how it was reached) so takes the
+    corrected semi-normal equations (Björck, *Numerical Methods for Least Squares Problems*,
+    §6.6).
+    """
+    coef, p = sol.coef, m.pilot
+    accurate = cond >= ACCURATE_FROM
+    if not accurate and m.centred:
+        terms = float(xp.abs(m.mean_y)) + float(xp.sum(xp.abs(m.mean_x * coef)))
+        accurate = terms > ACCURATE_FROM * abs(float(intercept_from_means(coef, m, xp=xp)))
+    if p is not None and not accurate:
+        new, sse = _refine(p.coef, p.g, p.sse, m, ridge, sol.solve, xp=xp)
+        scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
+        step = float(xp.linalg.vector_norm((new - p.coef) * scale))
+        size = float(xp.linalg.vector_norm(new * scale))
+        if math.isfinite(step) and cond * step <= PILOT_STEP * size:
+            return Solution(new, sol.solver, sol.rank, sol.n_features, sse)
+    if accurate:
+        g, sse, intercept = passes.accurate_products(coef)
+    else:
+        (g, sse), intercept = passes.products(coef), None
+    new, sse = _refine(coef, g, sse, m, ridge, sol.solve, xp=xp)
+    if intercept is not None:
+        intercept = intercept - xp.sum(m.mean_x * (new - coef))
+    return Solution(new, sol.solver, sol.rank, sol.n_features, sse, intercept)
 
 
 def _weighted_centred(
@@ -551,10 +548,6 @@ def _weighted_centred(
         xc = xc * xp.reshape(s, (-1, 1))
         yc = yc * s
     return xc, yc
-
-
-def _eps(dtype: object, *, xp: Namespace) -> float:
-    return float(xp.finfo(dtype).eps)
 
 
 @dataclass
@@ -701,7 +694,7 @@ def qr_lstsq(
         return None
     q, r = xp.linalg.qr(Aa, mode="reduced")
     rd = xp.abs(xp.linalg.diagonal(r))
-    if not bool(xp.all(rd > _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(rd)))):
+    if not bool(xp.all(rd > float(xp.finfo(dtype).eps) * max(rows, d) * float(xp.max(rd)))):
         return None
     coef = xp.linalg.solve(r, (ba @ q)[:, None])[:, 0]
     res = b - A @ coef
@@ -731,7 +724,7 @@ def svd_lstsq(
     ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
     d = A.shape[1]
     u, s, vt = xp.linalg.svd(A, full_matrices=False)
-    cutoff = _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
+    cutoff = float(xp.finfo(dtype).eps) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
     keep = s > cutoff
     if max_rank is not None:
         keep = keep & (xp.arange(s.shape[0], device=_device(s)) < max_rank)
@@ -795,49 +788,26 @@ def normal_solution(
     is not tried.
     """
     d = m.sxx.shape[0]
-    sxx = m.sxx
-    singular = not ridge and rank_bound is not None and rank_bound < d
-    if ridge:
-        sxx = sxx + ridge * xp.eye(d, dtype=sxx.dtype, device=_device(sxx))
-    if singular:
+    if not ridge and rank_bound is not None and rank_bound < d:  # singular
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
-        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+    sxx = m.sxx + ridge * xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx)) if ridge else m.sxx
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
-        eps = _eps(dtype, xp=xp)
+        eps = float(xp.finfo(dtype).eps)
         # auto keeps Cholesky while it is accurate; an explicit "cholesky" only refuses a
         # numerically singular matrix.
         limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
         if coef is not None and cond < limit:
-            coef, sse, intercept = _refined(
-                coef,
-                cond,
-                lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0],
-                passes,
-                m,
-                ridge=ridge,
-                accurate=_needs_accuracy(coef, cond, m, xp=xp),
-                xp=xp,
+            sol = Solution(
+                coef, "cholesky", d, d, solve=lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0]
             )
-            return Solution(coef, "cholesky", d, d, sse, intercept)
+            return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
     sol = passes.qr(ridge) if solver in ("auto", "qr") else None
-    return _accurate(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
-
-
-def _accurate(
-    sol: Solution, passes: LeastSquaresPasses, m: Moments, ridge: float, *, xp: Namespace
-) -> Solution:
-    """A QR or SVD solution (ill conditioned, by how it was reached) refined once against
-    residuals in twice the working precision, with the factorisation it came from (the
-    corrected semi-normal equations; Björck, *Numerical Methods for Least Squares
-    Problems*, §6.6)."""
-    coef, sse, intercept = _refined(
-        sol.coef, math.inf, sol.solve, passes, m, ridge=ridge, accurate=True, xp=xp
-    )
-    return Solution(coef, sol.solver, sol.rank, sol.n_features, sse, intercept)
+    return _refined(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
 
 
 def solve_beta(
@@ -877,7 +847,7 @@ def beta_solution(
     """
     d = m.sxx.shape[0]
     if not ridge and rank_bound is not None and rank_bound < d:
-        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
@@ -885,31 +855,22 @@ def beta_solution(
     cov_xy = m.sxy / denom
     diag = xp.linalg.diagonal(cov_xx)
     if not bool(xp.all(diag > 0)):
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
     scale = 1.0 / xp.sqrt(diag)
     a = cov_xx * (scale[:, None] * scale[None, :])
     # Singular (or numerically singular) covariance: no unique covariance-form solution.
     _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
-    if cond * _eps(dtype, xp=xp) > 1e-2:
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
+    if cond * float(xp.finfo(dtype).eps) > 1e-2:
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
 
     def solve(rhs: Array) -> Array:
         return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
 
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
-    coef, sse, intercept = _refined(
-        coef,
-        cond,
-        lambda rhs: solve(rhs / denom),
-        passes,
-        m,
-        ridge=ridge,
-        accurate=_needs_accuracy(coef, cond, m, xp=xp),
-        xp=xp,
-    )
-    return Solution(coef, "beta", d, d, sse, intercept)
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
+    sol = Solution(coef, "beta", d, d, solve=lambda rhs: solve(rhs / denom))
+    return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
 
 
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
