@@ -78,9 +78,7 @@ class Schedule:
         """The formulas, once: ``t`` is a number (``ops`` = :class:`_Scalar`) or an array of
         update numbers (``ops`` = the array namespace)."""
         name, eta0 = self.name, self.eta0
-        if name == "constant":
-            return eta0
-        if name == "adaptive":
+        if name in ("constant", "adaptive"):
             return eta0
         if name == "invscaling":
             # t**0.25 and t**0.5 by square roots: several times faster than pow on arrays.
