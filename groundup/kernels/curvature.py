@@ -215,10 +215,6 @@ def penalty(W: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
     return float(xp.sum(l1 * xp.abs(W) + 0.5 * l2 * W * W))
 
 
-def _has(strength: Any) -> bool:
-    return largest(strength) > 0.0
-
-
 def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
     """The largest ``s`` in [0, 1] with ``R*(s c)`` finite: ``|s c_jk| <= l1_j`` where
     ``l2_j = 0``. ``R*(c) = Σ max(|c_jk| - l1_j, 0)² / (2 l2_j)`` is the convex conjugate of
@@ -407,13 +403,8 @@ class SquaredCertificate:
         xp: Namespace,
         l1s: list[Any] | None = None,
     ) -> None:
-        self.m, self.alphas, self.fit_intercept, self.floor, self.xp = (
-            m,
-            alphas,
-            fit_intercept,
-            floor,
-            xp,
-        )
+        self.m, self.alphas, self.floor, self.xp = m, alphas, floor, xp
+        self.fit_intercept = fit_intercept
         self.l1s = l1s if l1s is not None else [0.0] * len(alphas)
         self._inverse: dict[int, HessianInverse] = {}
         self._host_quadratic: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -429,14 +420,13 @@ class SquaredCertificate:
         a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
         rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # minus the mean residual
         quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
-        if _has(self.l1s[k]):
+        if largest(self.l1s[k]) > 0.0:
             return self._gap(w, a, rbar, quad, self.l1s[k])
         g = (m.sxx @ w - m.sxy) / m.n + a * w
         if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
             H, extra = m.sxx / m.n, 0.5 * float(rbar * rbar)
         else:
-            mu = xp.reshape(m.mean_x, (-1, 1))
-            H, extra = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1)), 0.0
+            H, extra = gram_of_moments(m, fit_intercept=False, xp=xp), 0.0
             g = g + m.mean_x * rbar
         inverse = self._inverse.get(k)
         if inverse is None:
@@ -594,12 +584,12 @@ class LogCertificate:
         xp, alpha = self.xp, self.alphas[k]
         l1 = self.l1s[k]
         fi = self.objective.fit_intercept
-        ev = self.objective.newton_pass(W, b, order=2, dual=_has(l1))
+        ev = self.objective.newton_pass(W, b, order=2, dual=largest(l1) > 0.0)
         theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
         pen = lk.flatten(alpha * xp.ones_like(W), xp.zeros_like(b), fit_intercept=fi, xp=xp)
         g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + pen * theta
         H = ev.hess + xp.eye(theta.shape[0], dtype=W.dtype, device=_device(W)) * pen[None, :]
-        if _has(l1):
+        if largest(l1) > 0.0:
             value, gap = self._gap(ev, W, b, alpha, l1)
             l1f = lk.flatten(l1 * xp.ones_like(W), xp.zeros_like(b), fit_intercept=fi, xp=xp)
             pin = int(fi and W.shape[1] > 1)  # the classes' common intercept shift
