@@ -12,6 +12,7 @@ usually needs no second pass over the data.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,49 +24,23 @@ from groundup._typing import Array, Namespace
 
 @dataclass
 class Pilot:
-    """Residual products about a pilot solution ``w0``, gathered in the moments pass.
+    """Residual products about a pilot solution, gathered in the moments pass."""
 
-    Attributes
-    ----------
-    coef : array of shape (n_features,)
-        ``w0``, solved from the first chunk of rows.
-    g : array of shape (n_features,)
-        ``Xc^T W r0`` for the centred residuals ``r0 = yc - Xc w0``.
-    sse : 0-d array
-        ``r0^T W r0``.
-    """
-
-    coef: Array
-    g: Array
-    sse: Array
+    coef: Array  # w0, solved from the first chunk of rows, (n_features,)
+    g: Array  # Xc^T W r0 for the centred residuals r0 = yc - Xc w0, (n_features,)
+    sse: Array  # r0^T W r0, 0-d
 
 
 @dataclass
 class Moments:
-    """Sufficient statistics of a (weighted) least-squares problem.
+    """Sufficient statistics of a (weighted) least-squares problem."""
 
-    Attributes
-    ----------
-    n : float
-        Sum of the sample weights (the number of samples without weights).
-    mean_x : array of shape (n_features,)
-        Weighted column means of X (zeros without an intercept).
-    mean_y : 0-d array
-        Weighted mean of y (zero without an intercept).
-    sxx : array of shape (n_features, n_features)
-        ``sum_i w_i (x_i - mean_x)(x_i - mean_x)^T``.
-    sxy : array of shape (n_features,)
-        ``sum_i w_i (x_i - mean_x)(y_i - mean_y)``.
-    syy : 0-d array
-        ``sum_i w_i (y_i - mean_y)^2``.
-    """
-
-    n: float
-    mean_x: Array
-    mean_y: Array
-    sxx: Array
-    sxy: Array
-    syy: Array
+    n: float  # the sum of the sample weights (the number of samples without weights)
+    mean_x: Array  # weighted column means of X, (n_features,) (zeros without an intercept)
+    mean_y: Array  # weighted mean of y, 0-d (zero without an intercept)
+    sxx: Array  # sum_i w_i (x_i - mean_x)(x_i - mean_x)^T, (n_features, n_features)
+    sxy: Array  # sum_i w_i (x_i - mean_x)(y_i - mean_y), (n_features,)
+    syy: Array  # sum_i w_i (y_i - mean_y)^2, 0-d
     pilot: Pilot | None = None  # residual products about a pilot solution
     centred: bool = True  # about the means (an intercept); False: uncentred, means zero
     #: ``(ex, ey)``: the sums are those of ``X * 2**-ex`` and ``y * 2**-ey`` (columns whose
@@ -573,23 +548,19 @@ class LeastSquaresPasses(Protocol):
 
     def products(self, coef: Array, /) -> tuple[Array, Array]:
         """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
-        ...
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
         """The same with residuals in twice the working precision, and the intercept that
         goes with ``coef`` (:meth:`DataPasses.accurate_products`)."""
-        ...
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
         """Least squares (``+ ridge |w|^2``) by QR of the centred (weighted) data; ``None``
         if R is rank deficient (:func:`qr_lstsq`)."""
-        ...
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
         """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
         centred (weighted) data (:func:`svd_lstsq`; ``max_rank``: the rank it cannot
         exceed)."""
-        ...
 
 
 @dataclass
@@ -635,12 +606,10 @@ class DataPasses:
         return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        """:func:`qr_lstsq` of the centred (weighted) data."""
         xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
         return qr_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """:func:`svd_lstsq` of the centred (weighted) data."""
         xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
         n, dt = self.X.shape[0], self.X.dtype
         return svd_lstsq(xc, yc, ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp)
@@ -754,9 +723,15 @@ def solve_normal(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
-    """:func:`normal_solution` for arrays in memory."""
+    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in
+    memory."""
     passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
+    if solver == "beta":
+        return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
     return normal_solution(m, passes, solver=solver, ridge=ridge, dtype=X.dtype, xp=xp)
+
+
+solve_beta = functools.partial(solve_normal, solver="beta")
 
 
 def normal_solution(
@@ -808,22 +783,6 @@ def normal_solution(
             return Solution(None, "cholesky", -1, d)
     sol = passes.qr(ridge) if solver in ("auto", "qr") else None
     return _refined(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
-
-
-def solve_beta(
-    X: Array,
-    y: Array,
-    m: Moments,
-    sample_weight: Array | None = None,
-    /,
-    *,
-    ridge: float = 0.0,
-    chunk_rows: int | None = None,
-    xp: Namespace,
-) -> Solution:
-    """:func:`beta_solution` for arrays in memory."""
-    passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
-    return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
 
 
 def beta_solution(
