@@ -54,7 +54,8 @@ class Moments:
         )
 
 
-def _chunks(n: int, rows: int | None) -> list[tuple[int, int]]:
+def chunk_bounds(n: int, rows: int | None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the chunks of ``rows`` rows of ``n`` (``None``: one chunk)."""
     rows = n if rows is None or rows >= n else rows
     return [(i, min(i + rows, n)) for i in range(0, n, rows)]
 
@@ -112,7 +113,7 @@ def _sums(
         w0, c = pilot
         if shift is not None:  # the same residuals in shifted coordinates
             c = c + xp.sum(shift[0] * w0) - shift[1]
-    chunks = _chunks(n, chunk_rows)
+    chunks = chunk_bounds(n, chunk_rows)
     ones = xp.ones((chunks[0][1],), dtype=dt, device=dev)
     for start, stop in chunks:
         xc, yc = X[start:stop, :], y[start:stop]
@@ -374,7 +375,7 @@ def centred_products(
     total = xp.zeros((), dtype=w.dtype, device=_device(w))
     centre_rows = cancellation(m, xp=xp) > CANCELLATION_LIMIT
     offset = m.mean_y - xp.sum(m.mean_x * w)  # r = y - X w - offset
-    for start, stop in _chunks(X.shape[0], chunk_rows):
+    for start, stop in chunk_bounds(X.shape[0], chunk_rows):
         if centre_rows:
             xc = X[start:stop, :] - m.mean_x
             r = (y[start:stop] - m.mean_y) - xc @ w
@@ -597,7 +598,7 @@ class DataPasses:
         xr = xp.zeros_like(coef)
         rr = r_sum = xp.zeros((), dtype=coef.dtype, device=_device(coef))
         total = 0.0
-        for start, stop in _chunks(self.X.shape[0], self.chunk_rows):
+        for start, stop in chunk_bounds(self.X.shape[0], self.chunk_rows):
             sw = None if sample_weight is None else sample_weight[start:stop]
             parts = residual_sums(
                 self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp

@@ -24,7 +24,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import Moments, exponent_cap
+from groundup.kernels.closed_form import Moments, chunk_bounds, exponent_cap
 from groundup.kernels.update import largest
 
 
@@ -56,16 +56,11 @@ def gram(
     ``X`` scaled by ``2**-e``)."""
     n, d = X.shape
     dt, dev = X.dtype, _device(X)
-    rows = n if chunk_rows is None or chunk_rows >= n else chunk_rows
     G = xp.zeros((d, d), dtype=dt, device=dev)
     s = xp.zeros((d,), dtype=dt, device=dev)
-    for start in range(0, n, rows):
-        Xc = X[start : start + rows, :]
-        Xw = (
-            Xc
-            if sample_weight is None
-            else Xc * xp.reshape(sample_weight[start : start + rows], (-1, 1))
-        )
+    for start, stop in chunk_bounds(n, chunk_rows):
+        Xc = X[start:stop, :]
+        Xw = Xc if sample_weight is None else Xc * xp.reshape(sample_weight[start:stop], (-1, 1))
         G = G + Xw.T @ Xc
         s = s + xp.sum(Xw, axis=0)
     total = float(n) if sample_weight is None else xp.sum(sample_weight)
