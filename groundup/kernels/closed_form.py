@@ -220,18 +220,13 @@ def moments(
     Moments
         Non-finite sums (``Moments.finite``) mean non-finite input.
     """
-    n, d = X.shape
     first = _pilot(X, y, sample_weight, fit_intercept, chunk_rows, xp=xp) if pilot else None
     w0 = None if first is None else first[0]
     s = _sums(X, y, sample_weight, None, chunk_rows, pilot=first, xp=xp)
     if not fit_intercept:
-        dt, dev = X.dtype, _device(X)
-        zero_x = xp.zeros((d,), dtype=dt, device=dev)
-        m = Moments(
-            s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy, centred=False
-        )
-        if first is not None:
-            m.pilot = Pilot(w0, s.rx, s.rr)
+        zero = xp.zeros((), dtype=X.dtype, device=_device(X))
+        m = Moments(s.wsum, xp.zeros_like(s.xy), zero, s.xx, s.xy, s.yy, centred=False)
+        m.pilot = None if first is None else Pilot(w0, s.rx, s.rr)
     else:
         m = _centre(s, None, w0, xp=xp)
         if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
@@ -595,16 +590,12 @@ class DataPasses:
         """
         xp, m, sample_weight = self.xp, self.m, self.sample_weight
         offset = m.mean_y - xp.sum(m.mean_x * coef)
-        xr = xp.zeros_like(coef)
-        rr = r_sum = xp.zeros((), dtype=coef.dtype, device=_device(coef))
-        total = 0.0
+        sums = None
         for start, stop in chunk_bounds(self.X.shape[0], self.chunk_rows):
             sw = None if sample_weight is None else sample_weight[start:stop]
-            parts = residual_sums(
-                self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp
-            )
-            xr, rr, r_sum, total = xr + parts[0], rr + parts[1], r_sum + parts[2], total + parts[3]
-        return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
+            part = residual_sums(self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp)
+            sums = part if sums is None else [a + b for a, b in zip(sums, part, strict=True)]
+        return finish_accurate(*sums, offset, m, xp=xp)
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
         xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)

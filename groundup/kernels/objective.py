@@ -146,8 +146,6 @@ class Objective(ABC):
         the residuals once. ``eta`` and ``decay = max(0, 1 - eta * alpha)`` (``None``
         without a penalty) are floats for one configuration, one value per column
         otherwise."""
-        # R' = R * (eta / m) * sb from the unweighted residuals R; then W <- decay * W -
-        # Xb^T R', b <- b - sum(R', axis=0)
         R = self.batch_residuals(Xb, yb, W, b) * (eta / Xb.shape[0])
         if sb is not None:
             R = R * sb[:, None]
