@@ -228,10 +228,6 @@ class Stepper:
         self.parts = parts
         self._layout()
 
-    def averaging(self, t: int) -> bool:
-        """Whether update ``t`` is averaged (scikit-learn's ``0 < average <= t``)."""
-        return 0 < self.average <= t
-
     def step(self, theta: Array, gw: Array, gb: Array, eta: float | Array, t: int) -> Array:
         """Update ``t`` of ``theta`` (packed, (n_features + 1, columns)) with the batch's
         mean gradient ``gw``, ``gb`` and the learning rate ``eta`` (a float, or each
@@ -250,7 +246,8 @@ class Stepper:
         theta = p.descend(self, theta, g, eta)
         if not self.average:
             return p.shrink(self, theta, eta)
-        averaged = self.averaging(t)  # scikit-learn's order: the average, then the truncation
+        # scikit-learn's order: the average (from update ``average`` on), then the truncation
+        averaged = 0 < self.average <= t
         if averaged and not self.full:
             self.avg = self._average(theta, t)
         l1 = p.l1_state
