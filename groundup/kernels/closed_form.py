@@ -49,9 +49,7 @@ class Moments:
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
-        return bool(xp.all(xp.isfinite(self.sxx)) and xp.all(xp.isfinite(self.sxy))) and bool(
-            xp.isfinite(self.syy)
-        )
+        return all(bool(xp.all(xp.isfinite(a))) for a in (self.sxx, self.sxy, self.syy))
 
 
 def chunk_bounds(n: int, rows: int | None) -> list[tuple[int, int]]:

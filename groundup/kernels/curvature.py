@@ -147,12 +147,8 @@ def _in_range(
 
 
 def hessian_factor(loss: str, n_classes: int = 2) -> float:
-    """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]`` over
-    the weight: 1 for the squared loss (½ MSE), ¼ for the binary log-loss (the sigmoid's
-    slope), ½ for the multinomial one (``diag(p) - p pᵀ``'s largest eigenvalue)."""
-    if loss == "squared":
-        return 1.0
-    return 0.25 if n_classes == 2 else 0.5
+    """The module docstring's ``q``: the loss's Hessian over the Gram matrix of ``[X, 1]``."""
+    return 1.0 if loss == "squared" else (0.25 if n_classes == 2 else 0.5)
 
 
 def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf) -> float:
