@@ -507,18 +507,6 @@ def _refined(
     return Solution(new, sol.solver, sol.rank, sol.n_features, sse, intercept)
 
 
-def _weighted_centred(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None, *, xp: Namespace
-) -> tuple[Array, Array]:
-    xc = X - m.mean_x
-    yc = y - m.mean_y
-    if sample_weight is not None:
-        s = xp.sqrt(sample_weight)
-        xc = xc * xp.reshape(s, (-1, 1))
-        yc = yc * s
-    return xc, yc
-
-
 @dataclass
 class Solution:
     """A closed-form solution: coefficients, the solver that produced them, and the rank."""
@@ -595,14 +583,24 @@ class DataPasses:
             sums = part if sums is None else [a + b for a, b in zip(sums, part, strict=True)]
         return finish_accurate(*sums, offset, m, xp=xp)
 
+    def _centred(self) -> tuple[Array, Array]:
+        """The centred data, each row times the square root of its weight."""
+        xp, sw = self.xp, self.sample_weight
+        xc, yc = self.X - self.m.mean_x, self.y - self.m.mean_y
+        if sw is None:
+            return xc, yc
+        s = xp.sqrt(sw)
+        return xc * xp.reshape(s, (-1, 1)), yc * s
+
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
-        return qr_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
+        n, dt = self.X.shape[0], self.X.dtype
+        return qr_lstsq(*self._centred(), ridge=ridge, rows=n, dtype=dt, xp=self.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
         n, dt = self.X.shape[0], self.X.dtype
-        return svd_lstsq(xc, yc, ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp)
+        return svd_lstsq(
+            *self._centred(), ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp
+        )
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
