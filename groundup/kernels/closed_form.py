@@ -12,6 +12,7 @@ usually needs no second pass over the data.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,49 +24,23 @@ from groundup._typing import Array, Namespace
 
 @dataclass
 class Pilot:
-    """Residual products about a pilot solution ``w0``, gathered in the moments pass.
+    """Residual products about a pilot solution, gathered in the moments pass."""
 
-    Attributes
-    ----------
-    coef : array of shape (n_features,)
-        ``w0``, solved from the first chunk of rows.
-    g : array of shape (n_features,)
-        ``Xc^T W r0`` for the centred residuals ``r0 = yc - Xc w0``.
-    sse : 0-d array
-        ``r0^T W r0``.
-    """
-
-    coef: Array
-    g: Array
-    sse: Array
+    coef: Array  # w0, solved from the first chunk of rows, (n_features,)
+    g: Array  # Xc^T W r0 for the centred residuals r0 = yc - Xc w0, (n_features,)
+    sse: Array  # r0^T W r0, 0-d
 
 
 @dataclass
 class Moments:
-    """Sufficient statistics of a (weighted) least-squares problem.
+    """Sufficient statistics of a (weighted) least-squares problem."""
 
-    Attributes
-    ----------
-    n : float
-        Sum of the sample weights (the number of samples without weights).
-    mean_x : array of shape (n_features,)
-        Weighted column means of X (zeros without an intercept).
-    mean_y : 0-d array
-        Weighted mean of y (zero without an intercept).
-    sxx : array of shape (n_features, n_features)
-        ``sum_i w_i (x_i - mean_x)(x_i - mean_x)^T``.
-    sxy : array of shape (n_features,)
-        ``sum_i w_i (x_i - mean_x)(y_i - mean_y)``.
-    syy : 0-d array
-        ``sum_i w_i (y_i - mean_y)^2``.
-    """
-
-    n: float
-    mean_x: Array
-    mean_y: Array
-    sxx: Array
-    sxy: Array
-    syy: Array
+    n: float  # the sum of the sample weights (the number of samples without weights)
+    mean_x: Array  # weighted column means of X, (n_features,) (zeros without an intercept)
+    mean_y: Array  # weighted mean of y, 0-d (zero without an intercept)
+    sxx: Array  # sum_i w_i (x_i - mean_x)(x_i - mean_x)^T, (n_features, n_features)
+    sxy: Array  # sum_i w_i (x_i - mean_x)(y_i - mean_y), (n_features,)
+    syy: Array  # sum_i w_i (y_i - mean_y)^2, 0-d
     pilot: Pilot | None = None  # residual products about a pilot solution
     centred: bool = True  # about the means (an intercept); False: uncentred, means zero
     #: ``(ex, ey)``: the sums are those of ``X * 2**-ex`` and ``y * 2**-ey`` (columns whose
@@ -74,12 +49,11 @@ class Moments:
 
     def finite(self, *, xp: Namespace) -> bool:
         """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
-        return bool(xp.all(xp.isfinite(self.sxx)) and xp.all(xp.isfinite(self.sxy))) and bool(
-            xp.isfinite(self.syy)
-        )
+        return all(bool(xp.all(xp.isfinite(a))) for a in (self.sxx, self.sxy, self.syy))
 
 
-def _chunks(n: int, rows: int | None) -> list[tuple[int, int]]:
+def chunk_bounds(n: int, rows: int | None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the chunks of ``rows`` rows of ``n`` (``None``: one chunk)."""
     rows = n if rows is None or rows >= n else rows
     return [(i, min(i + rows, n)) for i in range(0, n, rows)]
 
@@ -137,7 +111,7 @@ def _sums(
         w0, c = pilot
         if shift is not None:  # the same residuals in shifted coordinates
             c = c + xp.sum(shift[0] * w0) - shift[1]
-    chunks = _chunks(n, chunk_rows)
+    chunks = chunk_bounds(n, chunk_rows)
     ones = xp.ones((chunks[0][1],), dtype=dt, device=dev)
     for start, stop in chunks:
         xc, yc = X[start:stop, :], y[start:stop]
@@ -244,18 +218,13 @@ def moments(
     Moments
         Non-finite sums (``Moments.finite``) mean non-finite input.
     """
-    n, d = X.shape
     first = _pilot(X, y, sample_weight, fit_intercept, chunk_rows, xp=xp) if pilot else None
     w0 = None if first is None else first[0]
     s = _sums(X, y, sample_weight, None, chunk_rows, pilot=first, xp=xp)
     if not fit_intercept:
-        dt, dev = X.dtype, _device(X)
-        zero_x = xp.zeros((d,), dtype=dt, device=dev)
-        m = Moments(
-            s.wsum, zero_x, xp.zeros((), dtype=dt, device=dev), s.xx, s.xy, s.yy, centred=False
-        )
-        if first is not None:
-            m.pilot = Pilot(w0, s.rx, s.rr)
+        zero = xp.zeros((), dtype=X.dtype, device=_device(X))
+        m = Moments(s.wsum, xp.zeros_like(s.xy), zero, s.xx, s.xy, s.yy, centred=False)
+        m.pilot = None if first is None else Pilot(w0, s.rx, s.rr)
     else:
         m = _centre(s, None, w0, xp=xp)
         if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
@@ -399,7 +368,7 @@ def centred_products(
     total = xp.zeros((), dtype=w.dtype, device=_device(w))
     centre_rows = cancellation(m, xp=xp) > CANCELLATION_LIMIT
     offset = m.mean_y - xp.sum(m.mean_x * w)  # r = y - X w - offset
-    for start, stop in _chunks(X.shape[0], chunk_rows):
+    for start, stop in chunk_bounds(X.shape[0], chunk_rows):
         if centre_rows:
             xc = X[start:stop, :] - m.mean_x
             r = (y[start:stop] - m.mean_y) - xc @ w
@@ -489,72 +458,53 @@ def _refine(
     return coef + dw, sse
 
 
-def _refined(
-    coef: Array,
-    cond: float,
-    solve: Any,
-    passes: LeastSquaresPasses,
-    m: Moments,
-    *,
-    ridge: float,
-    accurate: bool = False,
-    xp: Namespace,
-) -> tuple[Array, Array, Array | None]:
-    """One step of iterative refinement; the residual sum of squares after it, and with
-    ``accurate`` the intercept that goes with the refined coefficients (else ``None``).
-
-    From the pilot, with the residual products of the moments pass, when the step is small
-    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
-    the equilibrated variables); otherwise from ``coef``, with a pass over the data, its
-    residuals in twice the working precision where ``accurate``
-    (:meth:`LeastSquaresPasses.accurate_products`).
-    """
-    p = m.pilot
-    if p is not None and not accurate:
-        new, sse = _refine(p.coef, p.g, p.sse, m, ridge, solve, xp=xp)
-        scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
-        step = float(xp.linalg.vector_norm((new - p.coef) * scale))
-        size = float(xp.linalg.vector_norm(new * scale))
-        if math.isfinite(step) and cond * step <= PILOT_STEP * size:
-            return new, sse, None
-    if not accurate:
-        g, sse = passes.products(coef)
-        return (*_refine(coef, g, sse, m, ridge, solve, xp=xp), None)
-    g, sse, intercept = passes.accurate_products(coef)
-    new, sse = _refine(coef, g, sse, m, ridge, solve, xp=xp)
-    return new, sse, intercept - xp.sum(m.mean_x * (new - coef))
-
-
 # Refine against residuals in twice the working precision where the equilibrated Gram
 # matrix's condition number, or the cancellation in the intercept (its terms against
 # itself), reaches this: there the working-precision residuals limit the accuracy.
 ACCURATE_FROM = 1e3
 
 
-def _needs_accuracy(coef: Array, cond: float, m: Moments, *, xp: Namespace) -> bool:
-    if cond >= ACCURATE_FROM:
-        return True
-    if not m.centred:
-        return False
-    terms = float(xp.abs(m.mean_y)) + float(xp.sum(xp.abs(m.mean_x * coef)))
-    b = abs(float(m.mean_y - xp.sum(m.mean_x * coef)))
-    return terms > ACCURATE_FROM * b
+def _refined(
+    sol: Solution,
+    passes: LeastSquaresPasses,
+    m: Moments,
+    ridge: float,
+    *,
+    cond: float = math.inf,
+    xp: Namespace,
+) -> Solution:
+    """``sol`` refined once with its factorisation's solve, with the residual sum of squares
+    after it, and the intercept that goes with it where the residuals were accurate.
 
-
-def _weighted_centred(
-    X: Array, y: Array, m: Moments, sample_weight: Array | None, *, xp: Namespace
-) -> tuple[Array, Array]:
-    xc = X - m.mean_x
-    yc = y - m.mean_y
-    if sample_weight is not None:
-        s = xp.sqrt(sample_weight)
-        xc = xc * xp.reshape(s, (-1, 1))
-        yc = yc * s
-    return xc, yc
-
-
-def _eps(dtype: object, *, xp: Namespace) -> float:
-    return float(xp.finfo(dtype).eps)
+    From the pilot, with the residual products of the moments pass, when the step is small
+    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
+    the equilibrated variables); otherwise from ``sol.coef``, with a pass over the data, its
+    residuals in twice the working precision where ``cond`` or the cancellation in the
+    intercept reaches ``ACCURATE_FROM`` (:meth:`LeastSquaresPasses.accurate_products`). A QR
+    or SVD solution (``cond`` infinite: ill conditioned, by how it was reached) so takes the
+    corrected semi-normal equations (Björck, *Numerical Methods for Least Squares Problems*,
+    §6.6).
+    """
+    coef, p = sol.coef, m.pilot
+    accurate = cond >= ACCURATE_FROM
+    if not accurate and m.centred:
+        terms = float(xp.abs(m.mean_y)) + float(xp.sum(xp.abs(m.mean_x * coef)))
+        accurate = terms > ACCURATE_FROM * abs(float(intercept_from_means(coef, m, xp=xp)))
+    if p is not None and not accurate:
+        new, sse = _refine(p.coef, p.g, p.sse, m, ridge, sol.solve, xp=xp)
+        scale = xp.sqrt(xp.abs(xp.linalg.diagonal(m.sxx)))
+        step = float(xp.linalg.vector_norm((new - p.coef) * scale))
+        size = float(xp.linalg.vector_norm(new * scale))
+        if math.isfinite(step) and cond * step <= PILOT_STEP * size:
+            return Solution(new, sol.solver, sol.rank, sol.n_features, sse)
+    if accurate:
+        g, sse, intercept = passes.accurate_products(coef)
+    else:
+        (g, sse), intercept = passes.products(coef), None
+    new, sse = _refine(coef, g, sse, m, ridge, sol.solve, xp=xp)
+    if intercept is not None:
+        intercept = intercept - xp.sum(m.mean_x * (new - coef))
+    return Solution(new, sol.solver, sol.rank, sol.n_features, sse, intercept)
 
 
 @dataclass
@@ -580,23 +530,19 @@ class LeastSquaresPasses(Protocol):
 
     def products(self, coef: Array, /) -> tuple[Array, Array]:
         """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
-        ...
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
         """The same with residuals in twice the working precision, and the intercept that
         goes with ``coef`` (:meth:`DataPasses.accurate_products`)."""
-        ...
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
         """Least squares (``+ ridge |w|^2``) by QR of the centred (weighted) data; ``None``
         if R is rank deficient (:func:`qr_lstsq`)."""
-        ...
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
         """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
         centred (weighted) data (:func:`svd_lstsq`; ``max_rank``: the rank it cannot
         exceed)."""
-        ...
 
 
 @dataclass
@@ -630,27 +576,31 @@ class DataPasses:
         """
         xp, m, sample_weight = self.xp, self.m, self.sample_weight
         offset = m.mean_y - xp.sum(m.mean_x * coef)
-        xr = xp.zeros_like(coef)
-        rr = r_sum = xp.zeros((), dtype=coef.dtype, device=_device(coef))
-        total = 0.0
-        for start, stop in _chunks(self.X.shape[0], self.chunk_rows):
+        sums = None
+        for start, stop in chunk_bounds(self.X.shape[0], self.chunk_rows):
             sw = None if sample_weight is None else sample_weight[start:stop]
-            parts = residual_sums(
-                self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp
-            )
-            xr, rr, r_sum, total = xr + parts[0], rr + parts[1], r_sum + parts[2], total + parts[3]
-        return finish_accurate(xr, rr, r_sum, total, offset, m, xp=xp)
+            part = residual_sums(self.X[start:stop, :], self.y[start:stop], coef, offset, sw, xp=xp)
+            sums = part if sums is None else [a + b for a, b in zip(sums, part, strict=True)]
+        return finish_accurate(*sums, offset, m, xp=xp)
+
+    def _centred(self) -> tuple[Array, Array]:
+        """The centred data, each row times the square root of its weight."""
+        xp, sw = self.xp, self.sample_weight
+        xc, yc = self.X - self.m.mean_x, self.y - self.m.mean_y
+        if sw is None:
+            return xc, yc
+        s = xp.sqrt(sw)
+        return xc * xp.reshape(s, (-1, 1)), yc * s
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        """:func:`qr_lstsq` of the centred (weighted) data."""
-        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
-        return qr_lstsq(xc, yc, ridge=ridge, rows=self.X.shape[0], dtype=self.X.dtype, xp=self.xp)
+        n, dt = self.X.shape[0], self.X.dtype
+        return qr_lstsq(*self._centred(), ridge=ridge, rows=n, dtype=dt, xp=self.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """:func:`svd_lstsq` of the centred (weighted) data."""
-        xc, yc = _weighted_centred(self.X, self.y, self.m, self.sample_weight, xp=self.xp)
         n, dt = self.X.shape[0], self.X.dtype
-        return svd_lstsq(xc, yc, ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp)
+        return svd_lstsq(
+            *self._centred(), ridge=ridge, rows=n, max_rank=max_rank, dtype=dt, xp=self.xp
+        )
 
 
 def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array | None, float]:
@@ -701,7 +651,7 @@ def qr_lstsq(
         return None
     q, r = xp.linalg.qr(Aa, mode="reduced")
     rd = xp.abs(xp.linalg.diagonal(r))
-    if not bool(xp.all(rd > _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(rd)))):
+    if not bool(xp.all(rd > float(xp.finfo(dtype).eps) * max(rows, d) * float(xp.max(rd)))):
         return None
     coef = xp.linalg.solve(r, (ba @ q)[:, None])[:, 0]
     res = b - A @ coef
@@ -731,7 +681,7 @@ def svd_lstsq(
     ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
     d = A.shape[1]
     u, s, vt = xp.linalg.svd(A, full_matrices=False)
-    cutoff = _eps(dtype, xp=xp) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
+    cutoff = float(xp.finfo(dtype).eps) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
     keep = s > cutoff
     if max_rank is not None:
         keep = keep & (xp.arange(s.shape[0], device=_device(s)) < max_rank)
@@ -761,9 +711,15 @@ def solve_normal(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
-    """:func:`normal_solution` for arrays in memory."""
+    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in
+    memory."""
     passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
+    if solver == "beta":
+        return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
     return normal_solution(m, passes, solver=solver, ridge=ridge, dtype=X.dtype, xp=xp)
+
+
+solve_beta = functools.partial(solve_normal, solver="beta")
 
 
 def normal_solution(
@@ -795,65 +751,26 @@ def normal_solution(
     is not tried.
     """
     d = m.sxx.shape[0]
-    sxx = m.sxx
-    singular = not ridge and rank_bound is not None and rank_bound < d
-    if ridge:
-        sxx = sxx + ridge * xp.eye(d, dtype=sxx.dtype, device=_device(sxx))
-    if singular:
+    if not ridge and rank_bound is not None and rank_bound < d:  # singular
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
-        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+    sxx = m.sxx + ridge * xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx)) if ridge else m.sxx
     if solver in ("auto", "cholesky"):
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
-        eps = _eps(dtype, xp=xp)
+        eps = float(xp.finfo(dtype).eps)
         # auto keeps Cholesky while it is accurate; an explicit "cholesky" only refuses a
         # numerically singular matrix.
         limit = 1.0 / math.sqrt(eps) if solver == "auto" else 1.0 / (100.0 * eps)
         if coef is not None and cond < limit:
-            coef, sse, intercept = _refined(
-                coef,
-                cond,
-                lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0],
-                passes,
-                m,
-                ridge=ridge,
-                accurate=_needs_accuracy(coef, cond, m, xp=xp),
-                xp=xp,
+            sol = Solution(
+                coef, "cholesky", d, d, solve=lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0]
             )
-            return Solution(coef, "cholesky", d, d, sse, intercept)
+            return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
         if solver == "cholesky":
             return Solution(None, "cholesky", -1, d)
     sol = passes.qr(ridge) if solver in ("auto", "qr") else None
-    return _accurate(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
-
-
-def _accurate(
-    sol: Solution, passes: LeastSquaresPasses, m: Moments, ridge: float, *, xp: Namespace
-) -> Solution:
-    """A QR or SVD solution (ill conditioned, by how it was reached) refined once against
-    residuals in twice the working precision, with the factorisation it came from (the
-    corrected semi-normal equations; Björck, *Numerical Methods for Least Squares
-    Problems*, §6.6)."""
-    coef, sse, intercept = _refined(
-        sol.coef, math.inf, sol.solve, passes, m, ridge=ridge, accurate=True, xp=xp
-    )
-    return Solution(coef, sol.solver, sol.rank, sol.n_features, sse, intercept)
-
-
-def solve_beta(
-    X: Array,
-    y: Array,
-    m: Moments,
-    sample_weight: Array | None = None,
-    /,
-    *,
-    ridge: float = 0.0,
-    chunk_rows: int | None = None,
-    xp: Namespace,
-) -> Solution:
-    """:func:`beta_solution` for arrays in memory."""
-    passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
-    return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
+    return _refined(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
 
 
 def beta_solution(
@@ -877,7 +794,7 @@ def beta_solution(
     """
     d = m.sxx.shape[0]
     if not ridge and rank_bound is not None and rank_bound < d:
-        return _accurate(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
@@ -885,31 +802,22 @@ def beta_solution(
     cov_xy = m.sxy / denom
     diag = xp.linalg.diagonal(cov_xx)
     if not bool(xp.all(diag > 0)):
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
     scale = 1.0 / xp.sqrt(diag)
     a = cov_xx * (scale[:, None] * scale[None, :])
     # Singular (or numerically singular) covariance: no unique covariance-form solution.
     _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
-    if cond * _eps(dtype, xp=xp) > 1e-2:
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
+    if cond * float(xp.finfo(dtype).eps) > 1e-2:
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
 
     def solve(rhs: Array) -> Array:
         return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
 
     coef = solve(cov_xy)
     if not bool(xp.all(xp.isfinite(coef))):
-        return _accurate(passes.svd(ridge), passes, m, ridge, xp=xp)
-    coef, sse, intercept = _refined(
-        coef,
-        cond,
-        lambda rhs: solve(rhs / denom),
-        passes,
-        m,
-        ridge=ridge,
-        accurate=_needs_accuracy(coef, cond, m, xp=xp),
-        xp=xp,
-    )
-    return Solution(coef, "beta", d, d, sse, intercept)
+        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
+    sol = Solution(coef, "beta", d, d, solve=lambda rhs: solve(rhs / denom))
+    return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
 
 
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:

@@ -24,7 +24,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import Moments, exponent_cap
+from groundup.kernels.closed_form import Moments, chunk_bounds, exponent_cap
 from groundup.kernels.update import largest
 
 
@@ -56,16 +56,11 @@ def gram(
     ``X`` scaled by ``2**-e``)."""
     n, d = X.shape
     dt, dev = X.dtype, _device(X)
-    rows = n if chunk_rows is None or chunk_rows >= n else chunk_rows
     G = xp.zeros((d, d), dtype=dt, device=dev)
     s = xp.zeros((d,), dtype=dt, device=dev)
-    for start in range(0, n, rows):
-        Xc = X[start : start + rows, :]
-        Xw = (
-            Xc
-            if sample_weight is None
-            else Xc * xp.reshape(sample_weight[start : start + rows], (-1, 1))
-        )
+    for start, stop in chunk_bounds(n, chunk_rows):
+        Xc = X[start:stop, :]
+        Xw = Xc if sample_weight is None else Xc * xp.reshape(sample_weight[start:stop], (-1, 1))
         G = G + Xw.T @ Xc
         s = s + xp.sum(Xw, axis=0)
     total = float(n) if sample_weight is None else xp.sum(sample_weight)
@@ -152,12 +147,8 @@ def _in_range(
 
 
 def hessian_factor(loss: str, n_classes: int = 2) -> float:
-    """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]`` over
-    the weight: 1 for the squared loss (½ MSE), ¼ for the binary log-loss (the sigmoid's
-    slope), ½ for the multinomial one (``diag(p) - p pᵀ``'s largest eigenvalue)."""
-    if loss == "squared":
-        return 1.0
-    return 0.25 if n_classes == 2 else 0.5
+    """The module docstring's ``q``: the loss's Hessian over the Gram matrix of ``[X, 1]``."""
+    return 1.0 if loss == "squared" else (0.25 if n_classes == 2 else 0.5)
 
 
 def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf) -> float:
@@ -213,10 +204,6 @@ def relative(value: float, excess: float, floor: float) -> float:
 def penalty(W: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
     """``R(W) = Σ_jk l1_j |w_jk| + ½ l2_j w_jk²`` (strengths floats or one per feature)."""
     return float(xp.sum(l1 * xp.abs(W) + 0.5 * l2 * W * W))
-
-
-def _has(strength: Any) -> bool:
-    return largest(strength) > 0.0
 
 
 def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
@@ -407,13 +394,8 @@ class SquaredCertificate:
         xp: Namespace,
         l1s: list[Any] | None = None,
     ) -> None:
-        self.m, self.alphas, self.fit_intercept, self.floor, self.xp = (
-            m,
-            alphas,
-            fit_intercept,
-            floor,
-            xp,
-        )
+        self.m, self.alphas, self.floor, self.xp = m, alphas, floor, xp
+        self.fit_intercept = fit_intercept
         self.l1s = l1s if l1s is not None else [0.0] * len(alphas)
         self._inverse: dict[int, HessianInverse] = {}
         self._host_quadratic: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -429,14 +411,13 @@ class SquaredCertificate:
         a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
         rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # minus the mean residual
         quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
-        if _has(self.l1s[k]):
+        if largest(self.l1s[k]) > 0.0:
             return self._gap(w, a, rbar, quad, self.l1s[k])
         g = (m.sxx @ w - m.sxy) / m.n + a * w
         if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
             H, extra = m.sxx / m.n, 0.5 * float(rbar * rbar)
         else:
-            mu = xp.reshape(m.mean_x, (-1, 1))
-            H, extra = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1)), 0.0
+            H, extra = gram_of_moments(m, fit_intercept=False, xp=xp), 0.0
             g = g + m.mean_x * rbar
         inverse = self._inverse.get(k)
         if inverse is None:
@@ -594,12 +575,12 @@ class LogCertificate:
         xp, alpha = self.xp, self.alphas[k]
         l1 = self.l1s[k]
         fi = self.objective.fit_intercept
-        ev = self.objective.newton_pass(W, b, order=2, dual=_has(l1))
+        ev = self.objective.newton_pass(W, b, order=2, dual=largest(l1) > 0.0)
         theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
         pen = lk.flatten(alpha * xp.ones_like(W), xp.zeros_like(b), fit_intercept=fi, xp=xp)
         g = lk.flatten(ev.grad_w, ev.grad_b, fit_intercept=fi, xp=xp) + pen * theta
         H = ev.hess + xp.eye(theta.shape[0], dtype=W.dtype, device=_device(W)) * pen[None, :]
-        if _has(l1):
+        if largest(l1) > 0.0:
             value, gap = self._gap(ev, W, b, alpha, l1)
             l1f = lk.flatten(l1 * xp.ones_like(W), xp.zeros_like(b), fit_intercept=fi, xp=xp)
             pin = int(fi and W.shape[1] > 1)  # the classes' common intercept shift

@@ -1,13 +1,6 @@
-"""The squared loss for the descent engine. Parameters are ``W`` of shape (n_features, K) and
-``b`` of shape (K,): one column per configuration (K = 1 for one fit).
-
-:class:`SquaredLoss` is an :class:`~groundup.kernels.objective.Objective`: ``batch_grad``
-(mean gradient over a batch of rows, no penalty), ``batch_step`` (the mini-batch update from
-the residuals, :class:`ResidualStep`'s), ``full_grad`` (over the whole training set),
-``losses`` (the training losses recorded in ``loss_history_``), ``zero_loss``, ``scores``
-(the validation score, higher is better, for early stopping) and ``keep``. It has the
-one-sample capability ``sgd_epoch`` (:class:`~groundup.kernels.objective.ExactSGDEpoch`: an
-exact one-sample epoch, a block of samples at a time, :mod:`groundup.kernels.sgd_blocked`).
+"""The squared loss for the descent engine (an :class:`~groundup.kernels.objective.Objective`
+with the exact one-sample epochs). Parameters are ``W`` of shape (n_features, K) and ``b`` of
+shape (K,): one column per configuration (K = 1 for one fit).
 """
 
 from __future__ import annotations
@@ -15,14 +8,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from groundup._typing import Array, Namespace
+from groundup._typing import Array
 from groundup.kernels.closed_form import Moments, moments
 from groundup.kernels.objective import BlockedEpochObjective
 from groundup.kernels.sgd_blocked import sgd_blocked_epoch
-
-
-def _col(v: Array, *, xp: Namespace) -> Array:
-    return xp.reshape(v, (-1, 1))
 
 
 class SquaredLoss(BlockedEpochObjective):
@@ -114,7 +103,7 @@ class SquaredLoss(BlockedEpochObjective):
         if self.stats is not None:
             st = self.stats
             sw, delta, _ = self._train_terms(W, b)
-            gw = sw - _col(st.sxy / st.n, xp=xp) + _col(st.mean_x, xp=xp) * delta
+            gw = sw - xp.reshape(st.sxy / st.n, (-1, 1)) + xp.reshape(st.mean_x, (-1, 1)) * delta
             return gw, delta
         return self.batch_grad(self.X, self.y, self.sw, W, b)
 

@@ -1,23 +1,14 @@
 """What the descent engine asks of a loss: the ``Objective`` base class and the capabilities.
 
-:func:`groundup.kernels.descent.descend_columns` (and :func:`~groundup.kernels.descent.descend`,
-its one-configuration case) *requires* what the base class :class:`Objective` declares, for ``W`` of shape
-(n_features, outputs·K): K configurations as columns (K = 1 for one fit). It *may use* a
-capability, named by a runtime-checkable protocol (the engine asks
-``isinstance(objective, ExactSGDEpoch)``; an objective has the capability when it defines
-the method):
-
-- :class:`ExactSGDEpoch`: ``sgd_epoch``, a whole epoch of one-sample updates at once (the
-  squared loss's blocked form, :mod:`groundup.kernels.sgd_blocked`; the log-loss's,
-  :mod:`groundup.kernels.sgd_logistic_blocked`, which reads each window's convergence on the
-  host and so is taken only on host backends); both come from :class:`BlockedEpochObjective`,
-  one method over each loss's blocked kernel;
-- :class:`ExactL1SGDEpoch`: ``l1_sgd_epoch``, the same with the cumulative L1 truncation
-  (:mod:`groundup.kernels.sgd_l1_blocked`; ``losses.SquaredLoss`` and
-  ``logistic.BinaryLogLoss`` on host backends).
-
-Either gives the iterates of the plain update from ``batch_grad`` to rounding
-(``tests/test_fastpaths.py`` checks both against :mod:`groundup.kernels.reference`).
+:func:`groundup.kernels.descent.descend_columns` *requires* what :class:`Objective` declares,
+for ``W`` of shape (n_features, outputs·K): K configurations as columns (K = 1 for one fit).
+It *may use* a capability, a ``runtime_checkable`` protocol (an objective has it when it
+defines the method; the protocol checks the names, the type checker the signatures):
+:class:`ExactSGDEpoch`, a whole epoch of one-sample updates at once (from
+:class:`BlockedEpochObjective`, over the loss's blocked kernel), and :class:`ExactL1SGDEpoch`,
+the same with the cumulative L1 truncation. Either gives the iterates of the plain update
+from ``batch_grad`` to rounding (``tests/test_fastpaths.py`` checks both against
+:mod:`groundup.kernels.reference`).
 
 ======================================  ==========  ===================
 objective                               Objective   ExactSGDEpoch
@@ -26,10 +17,6 @@ objective                               Objective   ExactSGDEpoch
 ``logistic.BinaryLogLoss``              yes         yes (host backends)
 ``logistic.MultinomialLogLoss``         yes         yes (host backends)
 ======================================  ==========  ===================
-
-The capabilities are ``runtime_checkable`` protocols: they check that the names exist, not
-their signatures; the signatures below are the contract, and the type checker holds
-objectives to it.
 """
 
 from __future__ import annotations
@@ -159,8 +146,6 @@ class Objective(ABC):
         the residuals once. ``eta`` and ``decay = max(0, 1 - eta * alpha)`` (``None``
         without a penalty) are floats for one configuration, one value per column
         otherwise."""
-        # R' = R * (eta / m) * sb from the unweighted residuals R; then W <- decay * W -
-        # Xb^T R', b <- b - sum(R', axis=0)
         R = self.batch_residuals(Xb, yb, W, b) * (eta / Xb.shape[0])
         if sb is not None:
             R = R * sb[:, None]
@@ -196,10 +181,8 @@ class Objective(ABC):
 
 class BlockedEpochObjective(Objective):
     """An :class:`Objective` with an exact one-sample epoch (:class:`ExactSGDEpoch`): the
-    epoch's rows in visiting order handed to the loss's blocked kernel, ``epoch_kernel``
-    (:func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`,
-    :func:`~groundup.kernels.sgd_logistic_blocked.logistic_sgd_epoch`), with the targets as
-    the kernel takes them (``epoch_targets``)."""
+    epoch's rows in visiting order handed to the loss's blocked kernel, ``epoch_kernel``,
+    with the targets as it takes them (``epoch_targets``)."""
 
     epoch_kernel: Callable[..., tuple[Array, Array]]
 
@@ -216,12 +199,7 @@ class BlockedEpochObjective(Objective):
         alpha: float | Array,
         fit_intercept: bool,
     ) -> tuple[Array, Array]:
-        """One epoch of one-sample SGD, the exact iterates of ``batch_grad`` on single rows:
-        ``order`` the visiting order (``None``: natural), ``W`` (n_features, k), ``b``
-        (k,), ``etas`` the rate of each update in visiting order, ``alpha`` the L2 decay
-        (``eta * alpha`` at most ``sgd_blocked.MAX_DECAY_STEP``; one per feature,
-        (n_features, 1), for a preconditioned fit).
-        """
+        """:class:`ExactSGDEpoch`'s epoch by the loss's blocked kernel."""
         rows = EpochRows(self.X, self.epoch_targets(), self.sw, order, self.xp)
         return self.epoch_kernel(
             rows, W, b, etas, alpha=alpha, fit_intercept=fit_intercept,
@@ -242,11 +220,9 @@ class BlockedEpochObjective(Objective):
         *,
         loss: str,
     ) -> tuple[Array, Array]:
-        """:meth:`sgd_epoch` with the cumulative L1 truncation of strength ``l1`` after each
-        update, a window at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`
-        for ``loss`` "squared" or "log"); the truncation's ``q`` and ``u`` are carried on in
-        place. A loss offers it as ``l1_sgd_epoch`` (:class:`ExactL1SGDEpoch`, taken where
-        ``speculative``)."""
+        """:class:`ExactL1SGDEpoch`'s epoch (a loss offers it as ``l1_sgd_epoch``), a window
+        at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss`` "squared"
+        or "log")."""
         W, b, truncation.q, truncation.u = l1_sgd_epoch(
             EpochRows(self.X, self.y, self.sw, order, self.xp),
             W,
@@ -283,9 +259,11 @@ class ExactSGDEpoch(Protocol):
         fit_intercept: bool,
         /,
     ) -> tuple[Array, Array]:
-        """The iterates of ``n_samples`` one-sample updates in ``order`` (``None``: natural
-        order), ``etas`` the learning rate of each (an array on the device). The engine uses
-        it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
+        """The exact iterates of ``n_samples`` one-sample updates of ``batch_grad`` in
+        ``order`` (``None``: natural), ``W`` (n_features, k), ``b`` (k,), ``etas`` the rate of
+        each (an array on the device), ``alpha`` the L2 decay (one per feature, (n_features,
+        1), for a preconditioned fit). The engine uses it while ``alpha * eta <=
+        sgd_blocked.MAX_DECAY_STEP``."""
         ...
 
 

@@ -14,22 +14,12 @@ __all__ = ["EpochRows", "scaled_rows"]
 
 @dataclass(frozen=True)
 class EpochRows:
-    """The rows of one epoch in visiting order.
+    """The rows of one epoch in visiting order."""
 
-    Attributes
-    ----------
-    X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,) or (n_samples, k)
-    sample_weight : array of shape (n_samples,) or None
-    order : integer array of shape (n_samples,) or None
-        The visiting order, on the device (``None``: natural order).
-    xp : namespace
-    """
-
-    X: Array
-    y: Array
-    sample_weight: Array | None
-    order: Array | None
+    X: Array  # (n_samples, n_features)
+    y: Array  # (n_samples,) or (n_samples, k)
+    sample_weight: Array | None  # (n_samples,)
+    order: Array | None  # the visiting order, integers on the device (None: natural order)
     xp: Namespace
 
     @property

@@ -42,23 +42,11 @@ def optimal_t0(alpha: float) -> float:
 
 @dataclass
 class Schedule:
-    """A learning-rate schedule.
+    """A learning-rate schedule (its parameters as ``LinearRegression``'s docstring gives them)."""
 
-    Parameters
-    ----------
-    name : str
-        One of :data:`SCHEDULES`.
-    eta0 : float
-        Initial learning rate.
-    updates_per_epoch : int
-        Turns the epoch spans ``epochs_drop`` and ``t_max`` into updates.
-    power_t, alpha, decay, drop, epochs_drop, eta_min, t_max, t1 : float
-        The schedule's parameters (see ``LinearRegression``'s docstring).
-    """
-
-    name: str
-    eta0: float
-    updates_per_epoch: int = 1
+    name: str  # one of SCHEDULES
+    eta0: float  # the initial learning rate
+    updates_per_epoch: int = 1  # turns the epoch spans epochs_drop and t_max into updates
     power_t: float = 0.25  # invscaling: eta0 / t**power_t
     alpha: float = 1e-4  # optimal: 1 / (alpha * (t + t0))
     decay: float = 1e-3  # time_decay, exponential_decay
@@ -78,9 +66,7 @@ class Schedule:
         """The formulas, once: ``t`` is a number (``ops`` = :class:`_Scalar`) or an array of
         update numbers (``ops`` = the array namespace)."""
         name, eta0 = self.name, self.eta0
-        if name == "constant":
-            return eta0
-        if name == "adaptive":
+        if name in ("constant", "adaptive"):
             return eta0
         if name == "invscaling":
             # t**0.25 and t**0.5 by square roots: several times faster than pow on arrays.

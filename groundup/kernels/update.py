@@ -167,12 +167,9 @@ class Stepper:
         state = UpdateState() if state is None else replace(state)
         for p in self.parts:
             p.start(self, state)
-        self.avg = None
-        if self.average:
-            avg = state.average
-            self.avg = avg if avg is not None and avg.shape == (self.d + 1, W.shape[1]) else None
-            if self.avg is None:
-                self.avg = xp.zeros((self.d + 1, W.shape[1]), dtype=self.dt, device=self.dev)
+        self.avg = state.average if self.average else None
+        if self.average and (self.avg is None or self.avg.shape != (self.d + 1, W.shape[1])):
+            self.avg = xp.zeros((self.d + 1, W.shape[1]), dtype=self.dt, device=self.dev)
         self.running = state.running
         self._layout()
 
@@ -231,10 +228,6 @@ class Stepper:
         self.parts = parts
         self._layout()
 
-    def averaging(self, t: int) -> bool:
-        """Whether update ``t`` is averaged (scikit-learn's ``0 < average <= t``)."""
-        return 0 < self.average <= t
-
     def step(self, theta: Array, gw: Array, gb: Array, eta: float | Array, t: int) -> Array:
         """Update ``t`` of ``theta`` (packed, (n_features + 1, columns)) with the batch's
         mean gradient ``gw``, ``gb`` and the learning rate ``eta`` (a float, or each
@@ -244,25 +237,17 @@ class Stepper:
         if not self.single:
             eta = xp.reshape(eta, (1, -1))
         if not self.whole:
-            new = [
-                p.shrink(
-                    self,
-                    p.descend(
-                        self,
-                        xp.take(theta, p.index, axis=1),
-                        xp.take(g, p.index, axis=1),
-                        xp.take(eta, p.index, axis=1),
-                    ),
-                    xp.take(eta, p.index, axis=1),
-                )
-                for p in self.parts
-            ]
+            new = []
+            for p in self.parts:
+                cols = [xp.take(a, p.index, axis=1) for a in (theta, g, eta)]
+                new.append(p.shrink(self, p.descend(self, *cols), cols[2]))
             return xp.take(xp.concat(new, axis=1), self.inverse, axis=1)
         p = self.parts[0]
         theta = p.descend(self, theta, g, eta)
         if not self.average:
             return p.shrink(self, theta, eta)
-        averaged = self.averaging(t)  # scikit-learn's order: the average, then the truncation
+        # scikit-learn's order: the average (from update ``average`` on), then the truncation
+        averaged = 0 < self.average <= t
         if averaged and not self.full:
             self.avg = self._average(theta, t)
         l1 = p.l1_state
@@ -320,11 +305,7 @@ class _Part:
             self.l1_state = carried.l1
             if self.l1_state is None:
                 eps = float(xp.finfo(owner.dt).eps)
-                u = (
-                    0.0
-                    if owner.single
-                    else xp.zeros((1, len(self.ids)), dtype=owner.dt, device=owner.dev)
-                )
+                u = 0.0 if owner.single else xp.zeros_like(theta[:1, :])
                 self.l1_state = CumulativeL1(
                     theta[: owner.d, :], u=u, threshold=1e-9 if eps < 1e-10 else 1e-6
                 )
