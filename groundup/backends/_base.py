@@ -124,6 +124,14 @@ class Backend:
         """
         return None
 
+    @staticmethod
+    def _by_columns(solve: Any, a: Array, b: Array, **options: Any) -> Array:
+        """``solve(a, b, **options)`` for a solver that wants columns: a vector right-hand
+        side per system goes in as a column and comes back as a vector."""
+        vector = b.ndim == a.ndim - 1
+        x = solve(a, b[..., None] if vector else b, **options)
+        return x[..., 0] if vector else x
+
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
         """Silence the library's own overflow/invalid warnings: groundup checks the results
         (non-finite input, divergence) and raises its own clear error instead."""
