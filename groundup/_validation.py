@@ -187,14 +187,9 @@ def prepare_fit(
     """
     # The backend of the input, and the one to compute on (``backend``: a fitted model's).
     src = backends.from_array(X)
-    if backend is not None:
-        be = backend
-    elif est.backend is not None:
-        be = backends.resolve(est.backend, est.device)
-    elif est.device is not None:
-        be = backends.resolve("numpy" if src.on_host else src.name, est.device)
-    else:
-        be = src
+    be = backend or src
+    if backend is None and (est.backend is not None or est.device is not None):
+        be = backends.resolve(src.name if est.backend is None else est.backend, est.device)
     # Class labels of any type (strings too) may stay on the host whatever X's library and
     # device: they are encoded there and only the codes move. Otherwise X and y come from
     # one library on one device, or both from the host (NumPy, pandas, lists).
