@@ -236,10 +236,9 @@ def prepare_fit(
         else:
             y_host = yh
     else:
-        Xs = backends.move(X, be)
-        ys = np.asarray(y) if host_labels else backends.move(y, be)
-        _check_device_input(est, Xs, ys, be, reset)
-        Xd = be.asarray(Xs, dtype=dtype)
+        ys = np.asarray(y) if host_labels else y  # one library: be's, on any of its devices
+        _check_device_input(est, X, ys, src, reset)
+        Xd = be.asarray(X, dtype=dtype)
         if host_labels:
             y_host = np.ravel(ys)
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.util
 import sys
 from typing import Any, ClassVar, NoReturn
 
@@ -45,8 +45,6 @@ class Backend:
     # -- discovery -------------------------------------------------------------------
     @classmethod
     def installed(cls) -> bool:
-        import importlib.util
-
         return importlib.util.find_spec(cls.module_name) is not None
 
     @classmethod

@@ -19,12 +19,8 @@ class JaxBackend(Backend):
     def devices(cls) -> list[str]:
         import jax
 
-        out = []
-        for d in jax.devices():
-            out.append("cpu" if d.platform == "cpu" else f"cuda:{d.id}")
-        if "cpu" not in out:
-            out.insert(0, "cpu")
-        return out
+        out = ["cpu" if d.platform == "cpu" else f"cuda:{d.id}" for d in jax.devices()]
+        return out if "cpu" in out else ["cpu", *out]
 
     @classmethod
     def parse_device(cls, spec: Any) -> Device:
