@@ -138,13 +138,7 @@ def available() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key in NAMES:
         cls = _backend_class(key)
-        info = out[key] = {
-            "installed": False,
-            "version": None,
-            "devices": [],
-            "float64": None,
-            "reason": "",
-        }
+        info = out[key] = dict(installed=False, version=None, devices=[], float64=None, reason="")
         if not cls.installed():
             info["reason"] = f'not installed: pip install "groundup[{cls.extra or key}]"'
             continue

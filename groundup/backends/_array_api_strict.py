@@ -48,11 +48,9 @@ class ArrayApiStrictBackend(Backend):
 
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         xp = self.xp
-        if self.owns(a):
-            return xp.asarray(a, dtype=dtype, device=self.device)
-        a = np.asarray(a)
-        if dtype is None:
-            dtype = getattr(xp, a.dtype.name)
+        if not self.owns(a):  # host data: its NumPy dtype, named in the standard
+            a = np.asarray(a)
+            dtype = getattr(xp, a.dtype.name) if dtype is None else dtype
         return xp.asarray(a, dtype=dtype, device=self.device)
 
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:

@@ -268,7 +268,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return W.T, b
 
     def _problem(self, source: DataSource, held: np.ndarray | None) -> TrainingProblem:
-        """The log-loss of the training rows."""
         return source.log_problem(
             held,
             n_classes=len(self.classes_),
@@ -490,9 +489,7 @@ def _probabilities(Z: Array, be: Backend, *, log: bool = False) -> Array:
 def _codes(Z: Array, be: Backend) -> Array:
     """The predicted class codes (int32) from the margins."""
     xp = be.xp
-    if Z.shape[1] == 1:
-        return xp.astype(Z[:, 0] > 0, xp.int32)
-    return xp.astype(xp.argmax(Z, axis=1), xp.int32)
+    return xp.astype(Z[:, 0] > 0 if Z.shape[1] == 1 else xp.argmax(Z, axis=1), xp.int32)
 
 
 def _labels_of_margins(Z: Array, be: Backend, *, classes: np.ndarray) -> Array:

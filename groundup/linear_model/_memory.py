@@ -71,9 +71,7 @@ class InMemory:
             m = moments(d.X, y, d.sample_weight, chunk_rows=self.chunk_rows, pilot=False, xp=xp)
             if m.finite(xp=xp):
                 pre = Preconditioner.of_moments(m, center=center, target=target, backend=be)
-            else:
-                m = None
-        if m is None:
+        if pre is None or m is None:  # moments not finite, or a later partial_fit's ``pre``
             X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
             done = InMemory(FitData(X, y, d.sample_weight, be), self.y_host)
             return (self if pre is None else done), pre
