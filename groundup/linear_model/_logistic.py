@@ -445,8 +445,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             return classes[be.to_numpy(codes)]
         if classes.dtype.kind == "f" and not src.has_float64():
             classes = classes.astype(np.float32)
-        labels = src.asarray(classes)
-        return src.xp.take(labels, backends.move(codes, src), axis=0)
+        return src.xp.take(src.asarray(classes), backends.move(codes, src), axis=0)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy of :meth:`predict` against the true labels ``y`` (every one must be in
@@ -459,7 +458,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             encode = functools.partial(codes_of, classes=self.classes_)
             return self._lazy_model().hits(X, y, sample_weight, _codes, encode)
         Z, be, _ = self._margins(X)
-        codes = _codes(Z, be)
+        xp, codes = be.xp, _codes(Z, be)
         y_host = np.ravel(backends.to_numpy(y))
         if y_host.shape[0] != codes.shape[0]:
             msg = (
@@ -468,11 +467,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             )
             raise ValueError(msg)
         truth = be.asarray(codes_of(y_host, self.classes_).astype(np.int32))
-        sw = None
         if sample_weight is not None:
-            sw = be.xp.reshape(backends.move(sample_weight, be), (-1,))
-            sw = be.xp.astype(sw, self.coef_.dtype)
-        return float(ck.accuracy(truth, codes, sample_weight=sw, xp=be.xp))
+            sample_weight = xp.astype(xp.reshape(backends.move(sample_weight, be), (-1,)), Z.dtype)
+        return float(ck.accuracy(truth, codes, sample_weight=sample_weight, xp=xp))
 
 
 # -- from margins to answers (in memory, or on one Dask chunk) ---------------------------------
