@@ -337,9 +337,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.coef_, self.intercept_ = self._coef_of(res.W, res.b)
         history = res.history or [float(objective.newton_pass(res.W, res.b, order=0).loss)]
         self.loss_history_ = np.asarray(history, dtype=np.float64)
-        self.n_iter_ = res.n_iter
-        self.t_ = res.n_iter + 1
-        self.converged_ = res.converged
+        self.n_iter_, self.t_, self.converged_ = res.n_iter, res.n_iter + 1, res.converged
         self.stop_reason_ = "separable" if res.separated else "tol" if res.converged else "max_iter"
         if self.record_path:
             host = source.compute.to_numpy
