@@ -6,7 +6,9 @@ import difflib
 import inspect
 from typing import Any
 
-from groundup import backends
+import numpy as np
+
+from groundup._validation import one_column
 from groundup.linear_model import estimator_class
 
 
@@ -43,37 +45,14 @@ def fit(X: Any, y: Any, *, model: str = "linear", sample_weight: Any = None, **p
         hints = []
         for k in unknown:
             close = difflib.get_close_matches(k, valid, n=1)
-            if close:
-                hints.append(f"{k!r} (did you mean {close[0]!r}?)")
-            else:
-                hints.append(repr(k))
+            hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
         msg = (
             f"fit() got unknown parameter(s) {', '.join(hints)} for model={model!r}; "
             f"valid names: {valid} (plus model and sample_weight)."
         )
         raise TypeError(msg)
     est = cls(**params)
-    simple = _ndim(X) == 1
-    if simple:
-        X = _as_column(X)
-    est.fit(X, y, sample_weight=sample_weight)
+    simple = np.ndim(X) == 1
+    est.fit(one_column(X) if simple else X, y, sample_weight=sample_weight)
     est._accepts_1d = simple
     return est
-
-
-def _ndim(X: Any) -> int:
-    nd = getattr(X, "ndim", None)
-    if nd is not None:
-        return int(nd)
-    import numpy as np
-
-    return int(np.ndim(X))
-
-
-def _as_column(x: Any) -> Any:
-    import numpy as np
-
-    if backends.is_host_input(x):
-        return np.reshape(np.asarray(x), (-1, 1))
-    be = backends.from_array(x)
-    return be.xp.reshape(x, (-1, 1))

@@ -69,6 +69,7 @@ _REALS: dict[str, tuple[float, float, bool, bool, str]] = {
 AUTO = ("eta0", "tol")  # parameters that may be "auto"
 _COUNTS = ("max_iter", "n_iter_no_change", "batch_size")  # integers >= 1
 _FLAGS = ("fit_intercept", "shuffle", "early_stopping", "warm_start")
+_CHOICES = {"optimizer": OPTIMIZERS, "learning_rate": SCHEDULES, "solver": SOLVERS}
 
 
 def check_params(est: Any) -> None:
@@ -77,21 +78,17 @@ def check_params(est: Any) -> None:
     if est.penalty not in PENALTIES:
         msg = f"penalty={est.penalty!r} is not supported; choose one of {list(PENALTIES)}."
         raise ValueError(msg)
-    if not isinstance(est.optimizer, str) or est.optimizer not in OPTIMIZERS:
-        msg = f"Unknown optimizer {est.optimizer!r}; choose one of {list(OPTIMIZERS)}."
-        raise ValueError(msg)
     if isinstance(est.learning_rate, numbers.Real) and not isinstance(est.learning_rate, bool):
         msg = (
             f"learning_rate={est.learning_rate!r} is a number, but learning_rate names the "
             f"schedule ({list(SCHEDULES)}); the step size is eta0 (eta0={est.learning_rate})."
         )
         raise TypeError(msg)
-    if est.learning_rate not in SCHEDULES:
-        msg = f"Unknown learning_rate {est.learning_rate!r}; choose one of {list(SCHEDULES)}."
-        raise ValueError(msg)
-    if getattr(est, "solver", "auto") not in SOLVERS:
-        msg = f"Unknown solver {est.solver!r}; choose one of {list(SOLVERS)}."
-        raise ValueError(msg)
+    for name, valid in _CHOICES.items():
+        v = getattr(est, name, "auto")  # solver: LinearRegression's only
+        if not isinstance(v, str) or v not in valid:
+            msg = f"Unknown {name} {v!r}; choose one of {list(valid)}."
+            raise ValueError(msg)
     if est.l1_ratio is None and est.penalty == "elasticnet":
         msg = "l1_ratio=None is for penalties other than 'elasticnet'; give a number in [0, 1]."
         raise ValueError(msg)

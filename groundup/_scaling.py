@@ -100,15 +100,21 @@ def _scale(mean: np.ndarray, var: np.ndarray, total: float) -> np.ndarray:
     return np.where(constant, 1.0, np.sqrt(np.maximum(var, 0.0)))
 
 
-def _device_pair(std: Standardization, like: Array, backend: Backend) -> tuple[Array, Array]:
-    mean = backend.asarray(np.ascontiguousarray(std.mean), dtype=like.dtype)
-    scale = backend.asarray(np.ascontiguousarray(std.scale), dtype=like.dtype)
-    return mean, scale
+def on_device(
+    stats: Standardization | Preconditioner, like: Array, backend: Backend, shape: Any = (-1,)
+) -> tuple[Array, Array]:
+    """The statistics' ``mean`` and ``scale`` on ``backend``, in ``like``'s dtype, each of
+    ``shape`` (``(-1, 1)``: columns, one row per feature of a model's ``W``)."""
+    xp = backend.xp
+    return tuple(
+        xp.reshape(backend.asarray(np.ascontiguousarray(a), dtype=like.dtype), shape)
+        for a in (stats.mean, stats.scale)
+    )
 
 
 def standardize(X: Array, std: Standardization, *, backend: Backend) -> Array:
     """``(X - mean) / scale`` on ``X``'s device, in its dtype."""
-    mean, scale = _device_pair(std, X, backend)
+    mean, scale = on_device(std, X, backend)
     return (X - mean) / scale
 
 
@@ -135,7 +141,7 @@ def raw_units(
         c = np.asarray(coef, dtype=np.float64) / std.scale
         return c, np.asarray(intercept, dtype=np.float64) - c @ std.mean
     xp = backend.xp
-    mean, scale = _device_pair(std, coef, backend)
+    mean, scale = on_device(std, coef, backend)
     c = coef / scale
     return c, intercept - xp.sum(c * mean, axis=-1)
 
@@ -169,15 +175,12 @@ class Preconditioner:
     ) -> Preconditioner:  # fmt: skip
         """The rows' (weighted) statistics; ``target``: least squares' y too."""
         std = fit_standardization(X, sample_weight, center=center, backend=backend)
-        y_mean = y_scale = 1.0
+        y_mean, y_scale = 0.0, 1.0
         if target:  # y's own pass: no copy of X
             column = backend.xp.reshape(y, (-1, 1))
             t = fit_standardization(column, sample_weight, center=center, backend=backend)
             y_mean, y_scale = float(t.mean[0]), float(t.scale[0])
-        else:
-            y_mean = 0.0
-        stats = np.concatenate([std.mean, std.scale, [y_mean, y_scale]])
-        finite = bool(np.isfinite(stats).all())
+        finite = bool(np.isfinite(np.concatenate([std.mean, std.scale, [y_mean, y_scale]])).all())
         return cls(std.mean, std.scale, y_mean, y_scale, finite, y_scale**2)
 
     @classmethod
@@ -202,10 +205,6 @@ class Preconditioner:
         finite = bool(np.isfinite(host).all())
         return cls(mean, scale, y_mean, y_scale, finite, y_scale**2)
 
-    def _columns(self, like: Array, backend: Backend) -> tuple[Array, Array]:
-        mean = backend.asarray(np.ascontiguousarray(self.mean[:, None]), dtype=like.dtype)
-        return mean, backend.asarray(np.ascontiguousarray(self.scale[:, None]), dtype=like.dtype)
-
     @classmethod
     def rows(
         cls, data: Any, *, target: bool, center: bool, pre: Preconditioner | None = None
@@ -221,25 +220,25 @@ class Preconditioner:
             )
         if not pre.finite:
             return data.X, data.y, None
-        mean, scale = pre._columns(data.X, be)
-        X = (data.X - be.xp.reshape(mean, (1, -1))) * be.xp.reshape(1.0 / scale, (1, -1))
+        mean, scale = on_device(pre, data.X, be)
+        X = (data.X - mean) * (1.0 / scale)
         return X, (data.y - pre.y_mean) / pre.y_scale if target else data.y, pre
 
     def outward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The model in the data's units, from ``W'`` (n_features, k), ``b'`` (k,)."""
-        mean, scale = self._columns(W, backend)
+        mean, scale = on_device(self, W, backend, (-1, 1))
         W = W * (self.y_scale / scale)
         return W, self.y_mean + self.y_scale * b - backend.xp.sum(mean * W, axis=0)
 
     def inward(self, W: Array, b: Array, *, backend: Backend) -> tuple[Array, Array]:
         """The inverse of :meth:`outward` (a warm start's model in the new variables)."""
-        mean, scale = self._columns(W, backend)
+        mean, scale = on_device(self, W, backend, (-1, 1))
         b = (b + backend.xp.sum(mean * W, axis=0) - self.y_mean) / self.y_scale
         return W * (scale / self.y_scale), b
 
     def penalties(self, alpha: float, l1: float, like: Array, backend: Backend) -> tuple[Any, Any]:
         """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
-        scale = self._columns(like, backend)[1]
+        scale = on_device(self, like, backend, (-1, 1))[1]
         return (
             alpha / scale**2 if alpha else 0.0,
             l1 / (scale * self.y_scale) if l1 else 0.0,

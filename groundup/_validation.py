@@ -131,12 +131,13 @@ def _check_device_input(est: Any, X: Array, y: Array | None, src: Backend, reset
         msg = f"X has dtype {X.dtype}, which is not numeric; pass real-valued X."
         raise TypeError(msg)
     n, d = X.shape
-    if n == 0:
-        msg = f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
-        raise ValueError(msg)
-    if d == 0:
-        msg = f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
-        raise ValueError(msg)
+    for size, what in ((n, "sample"), (d, "feature")):
+        if size == 0:
+            msg = (
+                f"Found array with 0 {what}(s) (shape={tuple(X.shape)}) while a minimum of 1 "
+                "is required."
+            )
+            raise ValueError(msg)
     if y is not None:
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -186,14 +187,9 @@ def prepare_fit(
     """
     # The backend of the input, and the one to compute on (``backend``: a fitted model's).
     src = backends.from_array(X)
-    if backend is not None:
-        be = backend
-    elif est.backend is not None:
-        be = backends.resolve(est.backend, est.device)
-    elif est.device is not None:
-        be = backends.resolve("numpy" if src.on_host else src.name, est.device)
-    else:
-        be = src
+    be = backend or src
+    if backend is None and (est.backend is not None or est.device is not None):
+        be = backends.resolve(src.name if est.backend is None else est.backend, est.device)
     # Class labels of any type (strings too) may stay on the host whatever X's library and
     # device: they are encoded there and only the codes move. Otherwise X and y come from
     # one library on one device, or both from the host (NumPy, pandas, lists).
@@ -215,12 +211,14 @@ def prepare_fit(
         )
         raise ValueError(msg)
     dtype_name = choose_dtype(be, X, est.dtype)
-    y_host = None
-    if src.on_host or not backends.same_place(src, be) and src.name != be.name:
+    dtype = be.dtype(dtype_name)
+    continuous = y_kind == "continuous"
+    y_host = yd = None
+    if src.on_host or src.name != be.name:
         if not src.on_host:  # another library's array, moved through the host
             X = src.to_numpy(X)
             y = src.to_numpy(y) if not backends.is_host_input(y) else y
-        if y_kind == "continuous":
+        if continuous:
             _host_y_finite(y)
         Xh, yh = validate_data(
             est,
@@ -228,46 +226,40 @@ def prepare_fit(
             y,
             reset=reset,
             dtype=[np.float64, np.float32] if est.dtype is None else dtype_name,
-            y_numeric=y_kind == "continuous",
+            y_numeric=continuous,
             ensure_all_finite=False,
             multi_output=False,
             # rows contiguous, as SGDRegressor's: gathering rows of a column-major X (a
             # pandas frame's values) copies the whole array (85 us a take at 6,366 x 8)
             order="C",
         )
-        Xd = be.asarray(Xh, dtype=be.dtype(dtype_name))
-        if y_kind == "continuous":
-            yd = be.asarray(np.asarray(yh, dtype=dtype_name), dtype=be.dtype(dtype_name))
+        Xd = be.asarray(Xh, dtype=dtype)
+        if continuous:
+            yd = be.asarray(np.asarray(yh, dtype=dtype_name), dtype=dtype)
         else:
-            y_host, yd = yh, None
+            y_host = yh
     else:
-        Xs = X if src.device_name == be.device_name else be.asarray(X)
+        ys = np.asarray(y) if host_labels else y  # one library: be's, on any of its devices
+        _check_device_input(est, X, ys, src, reset)
+        Xd = be.asarray(X, dtype=dtype)
         if host_labels:
-            ys = np.asarray(y)
+            y_host = np.ravel(ys)
         else:
-            ys = y if src.device_name == be.device_name else be.asarray(y)
-        _check_device_input(est, Xs, ys, be, reset)
-        Xd = be.asarray(Xs, dtype=be.dtype(dtype_name))
-        if host_labels:
-            ys = np.ravel(ys)
-        elif ys.ndim == 2:
-            ys = be.xp.reshape(ys, (-1,))
-        if host_labels:
-            y_host, yd = ys, None
-        elif y_kind == "continuous":
-            if not be.xp.isdtype(ys.dtype, ("real floating", "integral", "bool")):
+            ys = be.xp.reshape(ys, (-1,)) if ys.ndim == 2 else ys
+            if not continuous:
+                y_host = be.to_numpy(ys)
+            elif not be.xp.isdtype(ys.dtype, ("real floating", "integral", "bool")):
                 msg = f"y has dtype {ys.dtype}, which is not numeric; pass real-valued y."
                 raise ValueError(msg)
-            yd = be.asarray(ys, dtype=be.dtype(dtype_name))
-        else:
-            y_host, yd = be.to_numpy(ys), None
+            else:
+                yd = be.asarray(ys, dtype=dtype)
     if yd is not None:
         check_finite(yd, "y", be)
     sw = None
     if sample_weight is not None:
         n = Xd.shape[0]
         if not backends.is_host_input(sample_weight):
-            sample_weight = backends.from_array(sample_weight).to_numpy(sample_weight)
+            sample_weight = backends.to_numpy(sample_weight)
         swh = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
         if not np.all(np.isfinite(swh)):
             msg = "sample_weight contains NaN or inf; pass finite, non-negative weights."
@@ -275,11 +267,10 @@ def prepare_fit(
         if np.any(swh < 0):
             msg = "Negative values in data passed to sample_weight; weights must be >= 0."
             raise ValueError(msg)
-        total = float(swh.sum())
-        if total <= 0:
+        if swh.sum() <= 0:
             msg = "sample_weight sums to zero; at least one sample needs a positive weight."
             raise ValueError(msg)
-        sw = be.asarray(swh.astype(dtype_name), dtype=be.dtype(dtype_name))
+        sw = be.asarray(swh.astype(dtype_name), dtype=dtype)
     return FitData(Xd, yd, sw, be), y_host
 
 
@@ -288,30 +279,24 @@ def prepare_predict(est: Any, X: Any, model: Backend) -> tuple[Array, Backend]:
 
     Returns the array on the model's device and the backend to answer in (the input's).
     """
+    if getattr(est, "_accepts_1d", False) and np.ndim(X) == 1:
+        X = one_column(X)
     src = backends.from_array(X)
     if src.on_host:
-        if getattr(est, "_accepts_1d", False) and np.ndim(X) == 1:
-            X = np.reshape(np.asarray(X), (-1, 1))
-        Xh = validate_data(
-            est, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
-        )
-        Xd = model.asarray(Xh)
+        dtypes = [np.float64, np.float32]
+        X = validate_data(est, X, reset=False, dtype=dtypes, ensure_all_finite=False)
     else:
-        if getattr(est, "_accepts_1d", False) and X.ndim == 1:
-            X = src.xp.reshape(X, (-1, 1))
         _check_device_input(est, X, None, src, reset=False)
-        Xd = model.asarray(X) if src.name == model.name else model.asarray(src.to_numpy(X))
-    coef_dtype = est.coef_.dtype
-    if Xd.dtype != coef_dtype:
-        Xd = model.xp.astype(Xd, coef_dtype)
+    Xd = backends.move(X, model)
+    if Xd.dtype != est.coef_.dtype:
+        Xd = model.xp.astype(Xd, est.coef_.dtype)
     check_finite(Xd, "X", model)
     return Xd, src
 
 
-def answer_in(result: Array, model: Backend, src: Backend) -> Any:
-    """Return ``result`` (on the model's backend) in the input's library and device."""
-    if backends.same_place(model, src):
-        return result
-    if src.name == model.name:
-        return src.asarray(result)
-    return src.asarray(model.to_numpy(result))
+def one_column(x: Any) -> Any:
+    """A 1-D ``x`` (simple regression's one feature) as X of shape (n_samples, 1), in its
+    own library."""
+    if backends.is_host_input(x):
+        return np.reshape(np.asarray(x), (-1, 1))
+    return backends.from_array(x).xp.reshape(x, (-1, 1))

@@ -35,12 +35,10 @@ __all__ = [
 def _on(v: Any, be: Any, host_dtype: Any = None, *, flat: bool = True) -> Any:
     """``v`` (any library) as an array of ``be``; host data through NumPy in ``host_dtype``,
     the rest as it is when it lives there already; ``flat``: reshaped to 1-D."""
-    src = backends.from_array(v)
-    if not src.on_host and backends.same_place(src, be):
-        return be.xp.reshape(v, (-1,)) if flat else v
-    arr = np.asarray(v, dtype=host_dtype) if src.on_host else src.to_numpy(v)
-    arr = arr.reshape(-1) if flat else arr
-    return arr if be.on_host else be.asarray(arr)
+    if backends.is_host_input(v):
+        v = np.asarray(v, dtype=host_dtype)
+    arr = backends.move(v, be)
+    return be.xp.reshape(arr, (-1,)) if flat else arr
 
 
 def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, ...]:

@@ -1,15 +1,18 @@
 """The only place in groundup that knows library names.
 
 ``resolve(name, device)`` turns a backend name and a device spelling into a :class:`Backend`;
-``from_array(a)`` finds the backend and device an array lives on; ``available()`` reports what
-is installed here and which devices work. Each library sits in its own small module and is
-imported only when it is used.
+``from_array(a)`` finds the backend and device an array lives on; ``move(a, backend)`` brings
+an array of any library there; ``available()`` reports what is installed here and which
+devices work. Each library sits in its own small module and is imported only when it is used.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
+
+import numpy as np
 
 from groundup._typing import Array
 from groundup.backends._base import Backend
@@ -20,6 +23,7 @@ __all__ = [
     "available",
     "from_array",
     "is_host_input",
+    "move",
     "resolve",
     "to_numpy",
 ]
@@ -41,17 +45,6 @@ def _backend_class(name: str) -> type[Backend]:
     return getattr(importlib.import_module(mod_name), cls_name)
 
 
-def _check_name(name: str) -> str:
-    if not isinstance(name, str):
-        msg = f"backend must be a string or None, got {type(name).__name__}; choose from {list(NAMES)}."
-        raise TypeError(msg)
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in _REGISTRY:
-        msg = f"Unknown backend {name!r}; choose one of {list(NAMES)} (or None: the input's own library)."
-        raise ValueError(msg)
-    return key
-
-
 def resolve(name: str, device: Any = None) -> Backend:
     """Return the backend ``name`` on ``device``.
 
@@ -71,29 +64,30 @@ def resolve(name: str, device: Any = None) -> Backend:
     ImportError
         The library is not installed (the message names the pip extra).
     """
-    key = _check_name(name)
+    if not isinstance(name, str):
+        msg = f"backend must be a string or None, got {type(name).__name__}; choose from {list(NAMES)}."
+        raise TypeError(msg)
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in _REGISTRY:
+        msg = f"Unknown backend {name!r}; choose one of {list(NAMES)} (or None: the input's own library)."
+        raise ValueError(msg)
     cls = _backend_class(key)
     if not cls.installed():
-        extra = cls.extra or key
         msg = (
             f"backend={key!r} needs the {cls.module_name!r} package, which is not installed; "
-            f'install it with: pip install "groundup[{extra}]"'
+            f'install it with: pip install "groundup[{cls.extra or key}]"'
         )
         raise ImportError(msg)
     return cls(cls.parse_device(device))
 
 
 def _owner(a: Any) -> type[Backend] | None:
-    import sys
-
-    # Only look at libraries that are already imported: an array of a library that was
-    # never imported cannot exist.
-    for key, (mod_name, cls_name) in _REGISTRY.items():
-        if key not in sys.modules and key != "numpy":
-            continue
-        cls = getattr(importlib.import_module(mod_name), cls_name)
-        if cls.owns(a):
-            return cls
+    # Only libraries already imported: an array of a library never imported cannot exist.
+    for key in NAMES:
+        if key in sys.modules or key == "numpy":
+            cls = _backend_class(key)
+            if cls.owns(a):
+                return cls
     return None
 
 
@@ -114,11 +108,17 @@ def from_array(a: Array) -> Backend:
 def to_numpy(a: Any) -> Any:
     """``a`` as a NumPy array on the host: host input (NumPy, pandas, list, scalar) through
     ``np.asarray``, an array of another library through its backend (device to host)."""
-    import numpy as np
+    return np.asarray(a) if is_host_input(a) else from_array(a).to_numpy(a)
 
-    if is_host_input(a):
-        return np.asarray(a)
-    return from_array(a).to_numpy(a)
+
+def move(a: Any, to: Backend) -> Array:
+    """``a`` (host input or an array of any library and device) as an array of ``to``: as
+    it is where it lives there already, moved directly within one library, through the
+    host between libraries."""
+    src = from_array(a)
+    if src.on_host or src.name != to.name:
+        return to.asarray(src.to_numpy(a))
+    return a if same_place(src, to) else to.asarray(a)
 
 
 def same_place(a: Backend, b: Backend) -> bool:
@@ -138,23 +138,16 @@ def available() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for key in NAMES:
         cls = _backend_class(key)
-        info: dict[str, Any] = {
-            "installed": False,
-            "version": None,
-            "devices": [],
-            "float64": None,
-            "reason": "",
-        }
+        info = out[key] = dict(installed=False, version=None, devices=[], float64=None, reason="")
         if not cls.installed():
             info["reason"] = f'not installed: pip install "groundup[{cls.extra or key}]"'
-        else:
-            try:
-                info["devices"] = cls.devices()
-                info["installed"] = True
-                be = cls(cls.parse_device(info["devices"][0] if info["devices"] else None))
-                info["version"] = be.version()
-                info["float64"] = be.has_float64()
-            except Exception as exc:  # noqa: BLE001 - report any broken install as a reason
-                info["reason"] = f"{type(exc).__name__}: {exc}"
-        out[key] = info
+            continue
+        try:
+            info["devices"] = cls.devices()
+            info["installed"] = True
+            be = cls(cls.parse_device(info["devices"][0] if info["devices"] else None))
+            info["version"] = be.version()
+            info["float64"] = be.has_float64()
+        except Exception as exc:  # noqa: BLE001 - report any broken install as a reason
+            info["reason"] = f"{type(exc).__name__}: {exc}"
     return out

@@ -23,19 +23,6 @@ class ArrayApiStrictBackend(Backend):
         return type(a).__module__.startswith("array_api_strict.")
 
     @classmethod
-    def devices(cls) -> list[str]:
-        return ["cpu"]
-
-    @staticmethod
-    def _pretend_devices() -> list[str]:
-        """array-api-strict's pretend devices (``"device1"``, ``"no_float64"``, ...): arrays
-        on different devices refuse to be combined, as on real hardware. Accepted by name
-        (tests of second devices), not listed as devices that work here."""
-        import array_api_strict as xps
-
-        return [str(d).split("'")[1] for d in xps.__array_namespace_info__().devices()]
-
-    @classmethod
     def parse_device(cls, spec: Any) -> Device:
         import array_api_strict as xps
 
@@ -43,7 +30,10 @@ class ArrayApiStrictBackend(Backend):
             return xps.Device("CPU_DEVICE")
         if isinstance(spec, xps.Device):
             return spec
-        if isinstance(spec, str) and spec in cls._pretend_devices():
+        # The pretend devices ("device1", "no_float64", ...), whose arrays refuse to be
+        # combined as on real hardware: accepted by name (tests), not listed as working here.
+        pretend = [str(d).split("'")[1] for d in xps.__array_namespace_info__().devices()]
+        if isinstance(spec, str) and spec in pretend:
             return xps.Device(spec)
         return super().parse_device(spec)
 
@@ -58,11 +48,9 @@ class ArrayApiStrictBackend(Backend):
 
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         xp = self.xp
-        if self.owns(a):
-            return xp.asarray(a, dtype=dtype, device=self.device)
-        a = np.asarray(a)
-        if dtype is None:
-            dtype = getattr(xp, a.dtype.name)
+        if not self.owns(a):  # host data: its NumPy dtype, named in the standard
+            a = np.asarray(a)
+            dtype = getattr(xp, a.dtype.name) if dtype is None else dtype
         return xp.asarray(a, dtype=dtype, device=self.device)
 
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:

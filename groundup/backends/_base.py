@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
+import importlib.util
 import sys
 from typing import Any, ClassVar, NoReturn
 
@@ -45,8 +45,6 @@ class Backend:
     # -- discovery -------------------------------------------------------------------
     @classmethod
     def installed(cls) -> bool:
-        import importlib.util
-
         return importlib.util.find_spec(cls.module_name) is not None
 
     @classmethod
@@ -123,6 +121,14 @@ class Backend:
         side per system, or (..., n, k). The result has the shape of ``b``.
         """
         return None
+
+    @staticmethod
+    def _by_columns(solve: Any, a: Array, b: Array, **options: Any) -> Array:
+        """``solve(a, b, **options)`` for a solver that wants columns: a vector right-hand
+        side per system goes in as a column and comes back as a vector."""
+        vector = b.ndim == a.ndim - 1
+        x = solve(a, b[..., None] if vector else b, **options)
+        return x[..., 0] if vector else x
 
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
         """Silence the library's own overflow/invalid warnings: groundup checks the results

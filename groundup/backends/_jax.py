@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from groundup._typing import Array, Device
 from groundup.backends._base import Backend
 
@@ -21,12 +19,8 @@ class JaxBackend(Backend):
     def devices(cls) -> list[str]:
         import jax
 
-        out = []
-        for d in jax.devices():
-            out.append("cpu" if d.platform == "cpu" else f"cuda:{d.id}")
-        if "cpu" not in out:
-            out.insert(0, "cpu")
-        return out
+        out = ["cpu" if d.platform == "cpu" else f"cuda:{d.id}" for d in jax.devices()]
+        return out if "cpu" in out else ["cpu", *out]
 
     @classmethod
     def parse_device(cls, spec: Any) -> Device:
@@ -67,9 +61,6 @@ class JaxBackend(Backend):
 
         return jax.device_put(self.xp.asarray(a, dtype=dtype), self.device)
 
-    def to_numpy(self, a: Array) -> np.ndarray:
-        return np.asarray(a)
-
     def synchronize(self, *arrays: Array) -> None:
         import jax
 
@@ -83,12 +74,7 @@ class JaxBackend(Backend):
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
-        """``jax.scipy.linalg.solve_triangular`` (batched; a vector right-hand side is a
-        column)."""
+        """``jax.scipy.linalg.solve_triangular`` (batched)."""
         from jax.scipy.linalg import solve_triangular
 
-        vector = b.ndim == a.ndim - 1
-        x = solve_triangular(
-            a, b[..., None] if vector else b, lower=lower, unit_diagonal=unit_diagonal
-        )
-        return x[..., 0] if vector else x
+        return self._by_columns(solve_triangular, a, b, lower=lower, unit_diagonal=unit_diagonal)

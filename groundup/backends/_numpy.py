@@ -26,9 +26,6 @@ class NumpyBackend(Backend):
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         return np.asarray(a, dtype=dtype)
 
-    def to_numpy(self, a: Array) -> np.ndarray:
-        return np.asarray(a)
-
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
         return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
@@ -53,15 +50,9 @@ class NumpyBackend(Backend):
                 return x
         from scipy.linalg import solve_triangular
 
-        vector = b.ndim == a.ndim - 1  # one right-hand side per system (SciPy wants columns)
-        x = solve_triangular(
-            a,
-            b[..., None] if vector else b,
-            lower=lower,
-            unit_diagonal=unit_diagonal,
-            check_finite=False,
+        return self._by_columns(
+            solve_triangular, a, b, lower=lower, unit_diagonal=unit_diagonal, check_finite=False
         )
-        return x[..., 0] if vector else x
 
 
 @functools.cache

@@ -93,14 +93,11 @@ class TorchBackend(Backend):
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
-        """``torch.linalg.solve_triangular`` (batched; a vector right-hand side is a column)."""
+        """``torch.linalg.solve_triangular`` (batched)."""
         import torch
 
-        vector = b.ndim == a.ndim - 1
-        x = torch.linalg.solve_triangular(
-            a, b[..., None] if vector else b, upper=not lower, unitriangular=unit_diagonal
-        )
-        return x[..., 0] if vector else x
+        solve = torch.linalg.solve_triangular
+        return self._by_columns(solve, a, b, upper=not lower, unitriangular=unit_diagonal)
 
     def peak_memory(self) -> int | None:
         import torch

@@ -32,12 +32,6 @@ def host(a: Any) -> np.ndarray:
     return to_numpy(a).astype(np.float64)
 
 
-def _on(be: Backend, a: Any, dtype: Any) -> Array:
-    """A model attribute (``coef_``, ``intercept_``) as an array of ``be`` in ``dtype``."""
-    arr = a if backends.same_place(backends.from_array(a), be) else be.asarray(to_numpy(a))
-    return be.xp.astype(be.asarray(arr), dtype)
-
-
 def _target(y: Any, be: Backend, dtype: Any) -> Array:
     """``y`` (one column of the right length: checked by ``diagnose``) as a 1-D array on the
     model's device, validated like scikit-learn's."""
@@ -49,7 +43,7 @@ def _target(y: Any, be: Backend, dtype: Any) -> Array:
             msg = f"y has dtype {yh.dtype}, which is not numeric; pass real-valued y."
             raise ValueError(msg)
         y = yh.astype(np.float64)
-    yd = be.xp.reshape(_on(be, y, dtype), (-1,))
+    yd = be.xp.reshape(be.xp.astype(backends.move(y, be), dtype), (-1,))
     check_finite(yd, "y", be)
     return yd
 
@@ -114,9 +108,9 @@ def linear_report(
             "samples (one residual degree of freedom); pass more data."
         )
         raise ValueError(msg)
-    coef = _on(be, model.coef_, dt)
+    coef = xp.astype(backends.move(model.coef_, be), dt)
     zero = xp.zeros((), dtype=dt, device=_device(X))
-    intercept = _on(be, model.intercept_, dt) if fit_intercept else zero
+    intercept = xp.astype(backends.move(model.intercept_, be), dt) if fit_intercept else zero
     if not bool(xp.all(xp.isfinite(coef))) or not bool(xp.isfinite(intercept)):
         msg = (
             "The model's coef_ or intercept_ is not finite: there is nothing to diagnose. "

@@ -698,19 +698,3 @@ def _newton_step(H: Array, g: Array, /, *, xp: Namespace) -> Array:
     keep = lam > 1e-12 * top
     inv = xp.where(keep, 1.0 / xp.where(keep, lam, xp.ones_like(lam)), xp.zeros_like(lam))
     return -(((g * scale) @ V) * inv) @ V.T * scale
-
-
-def newton_start(
-    objective: LogLoss,
-    W: Array,
-    b: Array,
-    rows: Array,
-    /,
-    *,
-    settings: NewtonSettings,
-    xp: Namespace,
-) -> NewtonResult:
-    """Warm start: Newton on the subsample ``rows`` (a few % of a large X), whose optimum
-    (error ~ 1/sqrt(n_rows)) is inside the full problem's quadratic region."""
-    sub = objective.subset(rows)
-    return newton_solve(sub, W, b, settings=settings, xp=xp)

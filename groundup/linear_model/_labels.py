@@ -14,11 +14,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from groundup import backends
 
 
-def unique_labels(labels: Any) -> np.ndarray:
-    """The sorted distinct labels of any array or list."""
-    return np.unique(np.ravel(backends.to_numpy(labels)))
-
-
 def encode_labels(y: Any) -> tuple[np.ndarray, np.ndarray]:
     """Sorted classes and integer codes of host labels (scikit-learn's target checks); at
     least two classes."""
@@ -66,28 +61,22 @@ def codes_of(y: Any, classes: np.ndarray) -> np.ndarray:
     return idx
 
 
-def known_codes(y: Any, classes: np.ndarray) -> np.ndarray:
-    """``partial_fit``'s labels: scikit-learn's target checks, then their codes in the known
-    ``classes`` (labels outside them are an error)."""
-    check_classification_targets(y)
-    return codes_of(y, classes)
-
-
 def partial_classes(classes: Any, known: np.ndarray | None) -> np.ndarray:
     """The classes of a ``partial_fit`` call: ``classes`` is required on the first call
     (``known`` is ``None``) and must equal the earlier ``classes_`` on later ones (or be
     ``None``); two classes at least."""
+    given = None if classes is None else np.unique(np.ravel(backends.to_numpy(classes)))
     if known is None:
-        if classes is None:
+        if given is None:
             msg = (
                 "classes must be passed on the first call to partial_fit: every label y "
                 "can take, e.g. classes=np.unique(y_all)."
             )
             raise ValueError(msg)
-        known = unique_labels(classes)
-    elif classes is not None and not np.array_equal(unique_labels(classes), known):
+        known = given
+    elif given is not None and not np.array_equal(given, known):
         msg = (
-            f"classes={list(unique_labels(classes))} differs from the classes of the "
+            f"classes={list(given)} differs from the classes of the "
             f"earlier calls, {list(known)}; pass the same classes (or none)."
         )
         raise ValueError(msg)

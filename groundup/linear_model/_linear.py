@@ -15,8 +15,7 @@ from groundup import dask as dask_layer
 from groundup._params import GRADIENT, LINEAR_METHODS
 from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
-from groundup._validation import answer_in, prepare_predict
-from groundup.backends import Backend
+from groundup._validation import prepare_predict
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import beta_solution, data_units, normal_solution
@@ -301,12 +300,8 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             if not dask_layer.is_dask(X):  # a Dask-fitted model, in-memory input
                 return self.to("numpy").predict(X)
             return self._lazy_model().apply(X)
-        be = self._model_backend()
-        Xd, src = prepare_predict(self, X, be)
-        return answer_in(self._decision(Xd), be, src)
-
-    def _decision(self, Xd: Array) -> Array:
-        return Xd @ self.coef_ + self.intercept_
+        Xd, src = prepare_predict(self, X, self._model_backend())
+        return backends.move(Xd @ self.coef_ + self.intercept_, src)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R² of :meth:`predict` against ``y``, weighted by ``sample_weight`` if given: a
@@ -318,19 +313,10 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
             return self._lazy_model().r2(X, y, sample_weight)
         be = self._model_backend()
         xp = be.xp
-        Xd, src = prepare_predict(self, X, be)
-        pred = self._decision(Xd)
-        yd = _to_model(y, be, pred.dtype)
-        swd = None if sample_weight is None else _to_model(sample_weight, be, pred.dtype)
-        return float(mk.r2(yd, pred, sample_weight=swd, xp=xp))
+        pred = prepare_predict(self, X, be)[0] @ self.coef_ + self.intercept_
 
+        def vector(a: Any) -> Array:  # any library's, on the model's backend
+            return xp.astype(xp.reshape(backends.move(a, be), (-1,)), pred.dtype)
 
-def _to_model(a: Any, be: Backend, dtype: Any) -> Array:
-    """A vector of any library on the model's backend, raveled, in ``dtype``."""
-    src = backends.from_array(a)
-    if src.on_host:
-        host = np.ravel(np.asarray(a, dtype=np.float64))
-    else:
-        host = src.to_numpy(a) if src.name != be.name else a
-    out = be.asarray(host)
-    return be.xp.astype(be.xp.reshape(out, (-1,)), dtype)
+        sw = None if sample_weight is None else vector(sample_weight)
+        return float(mk.r2(vector(y), pred, sample_weight=sw, xp=xp))

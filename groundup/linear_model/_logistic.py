@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._available_if import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
@@ -19,7 +20,7 @@ from groundup import dask as dask_layer
 from groundup._params import GRADIENT, LOGISTIC_METHODS
 from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
-from groundup._validation import answer_in, prepare_predict
+from groundup._validation import prepare_predict
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
@@ -36,7 +37,6 @@ from groundup.linear_model._labels import (
     class_weights,
     codes_of,
     encode_labels,
-    known_codes,
     n_outputs,
     partial_classes,
 )
@@ -251,7 +251,8 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         known = partial_classes(classes, None if first else self.classes_)
         source = self._source(X, y, sample_weight, reset=first, labels=True, partial=True)
         found, _ = source.labels()
-        known_codes(found, known)  # labels outside the classes are an error
+        check_classification_targets(found)
+        codes_of(found, known)  # labels outside the classes are an error
         weights = class_weights(self.class_weight, known, None)
         self.classes_ = known
         self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
@@ -267,7 +268,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return W.T, b
 
     def _problem(self, source: DataSource, held: np.ndarray | None) -> TrainingProblem:
-        """The log-loss of the training rows."""
         return source.log_problem(
             held,
             n_classes=len(self.classes_),
@@ -279,33 +279,50 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return hessian_factor("log", len(self.classes_))
 
     def _fit_newton(self, source: DataSource, freq: np.ndarray, *, warm: bool) -> None:
-        """Newton's method (IRLS) on the log-loss of every row; on large data from the
-        solution on a 5 % subsample."""
+        """Newton's method (IRLS) on the log-loss of every row. A cold start is zero
+        coefficients and the intercept of the class frequencies ``freq``, whose loss is known
+        without a pass over X (the frequencies' entropy); on large data Newton then starts
+        from the solution on a 5 % subsample, whose optimum (error ~ 1/sqrt(rows)) is inside
+        the full problem's quadratic region."""
         xp = source.compute.xp
         objective = source.log_loss(n_classes=len(self.classes_), fit_intercept=self.fit_intercept)
         alpha = self._penalty_alpha()
+        # tol="auto": max |gradient| <= 1e-4, where the step taken lands about 1e-8 from the
+        # optimum (Newton converges quadratically).
+        tol = None if self.tol is None else 1e-4 if self.tol == "auto" else float(self.tol)
         settings = lk.NewtonSettings(
             alpha=alpha,
-            tol=self._newton_tol(),
+            tol=tol,
             max_iter=int(self.max_iter),
             stop_if_separated=alpha == 0,
             record_path=self.record_path,
         )
+        W, b = self._start(source, warm=warm)
         fallback = None
-        if warm:
-            W, b = self._start(source, warm=True)
-        else:
-            W, b, f0 = self._cold_start(source, freq)
-            rows = self._subsample(source, float(freq.sum()))
-            if rows is not None:
+        if not warm:
+            total = float(freq.sum())
+            p = freq / total
+            f0 = math.log(len(p))
+            if self.fit_intercept:
+                logp = np.log(np.clip(p, 1e-300, None))
+                b0 = np.asarray([logp[1] - logp[0]]) if len(p) == 2 else logp - logp.mean()
+                b = source.compute.asarray(b0, dtype=source.dtype)
+                f0 = float(-np.sum(p * logp))
+            # The subsample: about 5 % of a large X, at least 50 rows per parameter, chosen
+            # by their content, not their position (the same data as weights or as repeated
+            # rows give the same subsample problem, hence the same Newton path).
+            params = (source.d + int(self.fit_intercept)) * n_outputs(self.classes_)
+            m = max(int(total) // 20, 50 * params)
+            if 4 * m <= total:
                 fallback = (W, b, f0)
+                rows = source.content_sample(m / total, seed=self.random_state)
                 sub_settings = lk.NewtonSettings(
                     alpha=alpha,
-                    tol=1e-4 if self.tol is None else min(self._newton_tol(), 1e-4),
+                    tol=1e-4 if tol is None else min(tol, 1e-4),
                     max_iter=min(int(self.max_iter), 20),
                     stop_if_separated=alpha == 0,
                 )
-                sub = lk.newton_start(objective, W, b, rows, settings=sub_settings, xp=xp)
+                sub = lk.newton_solve(objective.subset(rows), W, b, settings=sub_settings, xp=xp)
                 if not sub.nonfinite:
                     W, b = sub.W, sub.b
         res = lk.newton_solve(objective, W, b, settings=settings, fallback=fallback, xp=xp)
@@ -320,9 +337,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.coef_, self.intercept_ = self._coef_of(res.W, res.b)
         history = res.history or [float(objective.newton_pass(res.W, res.b, order=0).loss)]
         self.loss_history_ = np.asarray(history, dtype=np.float64)
-        self.n_iter_ = res.n_iter
-        self.t_ = res.n_iter + 1
-        self.converged_ = res.converged
+        self.n_iter_, self.t_, self.converged_ = res.n_iter, res.n_iter + 1, res.converged
         self.stop_reason_ = "separable" if res.separated else "tol" if res.converged else "max_iter"
         if self.record_path:
             host = source.compute.to_numpy
@@ -338,37 +353,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 stacklevel=3,
             )
 
-    def _newton_tol(self) -> float | None:
-        """Newton's ``tol``: ``"auto"`` is 1e-4 (max |gradient|; the step taken there lands
-        about 1e-8 from the optimum, Newton converging quadratically)."""
-        if self.tol is None or self.tol == "auto":
-            return None if self.tol is None else 1e-4
-        return float(self.tol)
-
-    def _cold_start(self, source: DataSource, freq: np.ndarray) -> tuple[Array, Array, float]:
-        """Zero coefficients and the intercept of the class frequencies, with their loss
-        (known without a pass over X: the entropy of the frequencies)."""
-        W, b = self._start(source, warm=False)
-        p = freq / freq.sum()
-        if not self.fit_intercept:
-            return W, b, math.log(len(p))
-        logp = np.log(np.clip(p, 1e-300, None))
-        b0 = np.asarray([logp[1] - logp[0]]) if len(p) == 2 else logp - logp.mean()
-        b = source.compute.asarray(b0, dtype=source.dtype)
-        return W, b, float(-np.sum(p * logp))
-
-    def _subsample(self, source: DataSource, total: float) -> Array | None:
-        """Rows for Newton's warm start: about 5 % of a large X (at least 50 per parameter),
-        ``total`` the rows' total weight. The rows are chosen by their content
-        (``source.content_sample``), not their position: the same data as weights or as
-        repeated rows give the same subsample problem, hence the same Newton path."""
-        d = source.d
-        p = (d + int(self.fit_intercept)) * n_outputs(self.classes_)
-        m = max(int(total) // 20, 50 * p)
-        if 4 * m > total:
-            return None
-        return source.content_sample(m / total, seed=self.random_state)
-
     # -- predict ------------------------------------------------------------------------
     def _margins(self, X: Any) -> tuple[Array, Backend, Backend]:
         be = self._model_backend()
@@ -381,13 +365,12 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         """``then(margins, backend)`` of ``X``: computed on the model's backend and answered
         in the input's library; on Dask input lazily, chunk by chunk (a Dask-fitted model
         answers in-memory input in NumPy, by its method ``name``)."""
-        check_is_fitted(self)
         if self._lazy_input(X):
             if not dask_layer.is_dask(X):
                 return getattr(self.to("numpy"), name)(X)
             return self._lazy_model().apply(X, then, columns=columns, dtype=dtype)
         Z, be, src = self._margins(X)
-        return answer_in(then(Z, be), be, src)
+        return backends.move(then(Z, be), src)
 
     def decision_function(self, X: Any) -> Any:
         """Margins ``X @ coef_.T + intercept_``.
@@ -460,8 +443,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             return classes[be.to_numpy(codes)]
         if classes.dtype.kind == "f" and not src.has_float64():
             classes = classes.astype(np.float32)
-        labels = src.asarray(classes)
-        return src.xp.take(labels, answer_in(codes, be, src), axis=0)
+        return src.xp.take(src.asarray(classes), backends.move(codes, src), axis=0)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy of :meth:`predict` against the true labels ``y`` (every one must be in
@@ -474,7 +456,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             encode = functools.partial(codes_of, classes=self.classes_)
             return self._lazy_model().hits(X, y, sample_weight, _codes, encode)
         Z, be, _ = self._margins(X)
-        codes = _codes(Z, be)
+        xp, codes = be.xp, _codes(Z, be)
         y_host = np.ravel(backends.to_numpy(y))
         if y_host.shape[0] != codes.shape[0]:
             msg = (
@@ -483,11 +465,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             )
             raise ValueError(msg)
         truth = be.asarray(codes_of(y_host, self.classes_).astype(np.int32))
-        sw = None
         if sample_weight is not None:
-            sw = be.asarray(np.ravel(backends.to_numpy(sample_weight)).astype(np.float64))
-            sw = be.xp.astype(sw, self.coef_.dtype)
-        return float(ck.accuracy(truth, codes, sample_weight=sw, xp=be.xp))
+            sample_weight = xp.astype(xp.reshape(backends.move(sample_weight, be), (-1,)), Z.dtype)
+        return float(ck.accuracy(truth, codes, sample_weight=sample_weight, xp=xp))
 
 
 # -- from margins to answers (in memory, or on one Dask chunk) ---------------------------------
@@ -504,9 +484,7 @@ def _probabilities(Z: Array, be: Backend, *, log: bool = False) -> Array:
 def _codes(Z: Array, be: Backend) -> Array:
     """The predicted class codes (int32) from the margins."""
     xp = be.xp
-    if Z.shape[1] == 1:
-        return xp.astype(Z[:, 0] > 0, xp.int32)
-    return xp.astype(xp.argmax(Z, axis=1), xp.int32)
+    return xp.astype(Z[:, 0] > 0 if Z.shape[1] == 1 else xp.argmax(Z, axis=1), xp.int32)
 
 
 def _labels_of_margins(Z: Array, be: Backend, *, classes: np.ndarray) -> Array:

@@ -15,7 +15,7 @@ from array_api_compat import device as _device
 from sklearn.utils.multiclass import check_classification_targets
 
 from groundup._problem import EngineProblem
-from groundup._scaling import Preconditioner
+from groundup._scaling import Preconditioner, on_device
 from groundup._typing import Array
 from groundup._validation import FitData, check_finite
 from groundup.kernels import logistic as lk
@@ -71,14 +71,11 @@ class InMemory:
             m = moments(d.X, y, d.sample_weight, chunk_rows=self.chunk_rows, pilot=False, xp=xp)
             if m.finite(xp=xp):
                 pre = Preconditioner.of_moments(m, center=center, target=target, backend=be)
-            else:
-                m = None
-        if m is None:
+        if pre is None or m is None:  # moments not finite, or a later partial_fit's ``pre``
             X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
             done = InMemory(FitData(X, y, d.sample_weight, be), self.y_host)
             return (self if pre is None else done), pre
-        shift = be.asarray(np.ascontiguousarray(pre.mean), dtype=d.X.dtype)
-        scale = be.asarray(np.ascontiguousarray(pre.scale), dtype=d.X.dtype)
+        shift, scale = on_device(pre, d.X, be)
         y = (d.y - pre.y_mean) / pre.y_scale if target else d.y
         top = None
         if rows:
@@ -118,40 +115,34 @@ class InMemory:
     def training_rows(self, held: np.ndarray | None) -> tuple[FitData, Array | None, Array | None]:
         """The training rows (weights normalised to mean 1) and the held-out X and y
         (``held``: the early-stopping rows, ``GroundupEstimator._held_out``'s draw)."""
-        data, be = self.data, self.backend
+        be = self.backend
         xp = be.xp
+        X, y, sw = self.data.X, self.data.y, self.data.sample_weight
         X_val = y_val = None
         if held is not None:
-            kept = np.ones((self.n,), dtype=bool)
-            kept[held] = False
-            val, tr = be.asarray(held), be.asarray(np.flatnonzero(kept))
-            sw = data.sample_weight
-            X_val = xp.take(data.X, val, axis=0)
-            y_val = xp.take(data.y, val, axis=0)
-            data = FitData(
-                xp.take(data.X, tr, axis=0),
-                xp.take(data.y, tr, axis=0),
-                None if sw is None else xp.take(sw, tr),
-                be,
-            )
+            val, tr = be.asarray(held), be.asarray(np.setdiff1d(np.arange(self.n), held))
+            X_val, y_val = xp.take(X, val, axis=0), xp.take(y, val, axis=0)
+            X, y = xp.take(X, tr, axis=0), xp.take(y, tr, axis=0)
+            sw = None if sw is None else xp.take(sw, tr)
             # NaN / inf in a held-out row would only blur the early-stopping score,
             # silently: look now (one scalar per fit) and name the row in the user's X.
             if not bool(xp.all(xp.isfinite(X_val))):
                 self.raise_nonfinite()
-        sw = data.sample_weight
         if sw is not None:
             sw = sw * (sw.shape[0] / xp.sum(sw))
-        return FitData(data.X, data.y, sw, be), X_val, y_val
+        return FitData(X, y, sw, be), X_val, y_val
 
     def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> EngineProblem:
         """The squared loss of the training rows; ``batch`` runs on their moments."""
         be = self.backend
         train, X_val, y_val = self.training_rows(held)
-        objective = _objective(
-            SquaredLoss,
-            train,
-            X_val,
-            y_val,
+        objective = SquaredLoss(
+            train.X,
+            train.y,
+            train.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            xp=be.xp,
             use_moments=batch,
             stats=None if held is not None else self.stats,
             chunk_rows=self.chunk_rows,
@@ -192,32 +183,29 @@ class InMemory:
             sw = rows if sw is None else sw * rows
         return InMemory(FitData(X, y, sw, be))
 
-    def _log_loss(
+    def log_loss(
         self,
-        data: FitData,
-        X_val: Array | None,
-        y_val: Array | None,
         *,
         n_classes: int,
         fit_intercept: bool,
+        rows: tuple[FitData, Array | None, Array | None] | None = None,
     ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
-        outputs = 1 if n_classes == 2 else n_classes
-        return _objective(
-            lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss,
-            data,
-            X_val,
-            y_val,
+        """The log-loss of every row (Newton's objective; ``subset`` for its warm start), or
+        of ``rows`` (:meth:`training_rows`: the training rows and the held-out X and y)."""
+        data, X_val, y_val = (self.data, None, None) if rows is None else rows
+        be, binary = self.backend, n_classes == 2
+        return (lk.BinaryLogLoss if binary else lk.MultinomialLogLoss)(
+            data.X,
+            data.y,
+            data.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            xp=be.xp,
             fit_intercept=fit_intercept,
             n_classes=n_classes,
-            chunk_rows=self.backend.chunk_rows(self.d * outputs),
-            solve_triangular=self.backend.solve_triangular,
-            speculative=self.backend.on_host,
-        )
-
-    def log_loss(self, *, n_classes: int, fit_intercept: bool) -> Any:
-        """The log-loss of every row (Newton's objective; ``subset`` for its warm start)."""
-        return self._log_loss(
-            self.data, None, None, n_classes=n_classes, fit_intercept=fit_intercept
+            chunk_rows=be.chunk_rows(self.d * (1 if binary else n_classes)),
+            solve_triangular=be.solve_triangular,
+            speculative=be.on_host,
         )
 
     def content_sample(self, fraction: float, *, seed: Any) -> Array:
@@ -233,13 +221,11 @@ class InMemory:
     ) -> EngineProblem:
         """The log-loss of the training rows, the held-out rows for its ``score`` (every
         method runs the engine over the rows; ``batch`` changes nothing here)."""
-        train, X_val, y_val = self.training_rows(held)
-        objective = self._log_loss(
-            train, X_val, y_val, n_classes=n_classes, fit_intercept=fit_intercept
-        )
+        rows = self.training_rows(held)
+        train = rows[0]
         mine = held is None  # all the rows: what is known of them holds
         return EngineProblem(
-            objective,
+            self.log_loss(n_classes=n_classes, fit_intercept=fit_intercept, rows=rows),
             train.X,
             train.y,
             train.sample_weight,
@@ -247,11 +233,3 @@ class InMemory:
             stats=self.stats if mine else None,
             row_curvature=self.row_curvature if mine else None,
         )
-
-
-def _objective(
-    cls: type, data: FitData, X_val: Array | None, y_val: Array | None, **own: Any
-) -> Any:
-    """A kernel objective of the rows ``data``, with the held-out rows for its ``score``."""
-    xp = data.backend.xp
-    return cls(data.X, data.y, data.sample_weight, X_val=X_val, y_val=y_val, xp=xp, **own)
