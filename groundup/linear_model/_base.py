@@ -650,14 +650,7 @@ class GroundupEstimator(BaseEstimator):
         if old is None:
             return None
         be = source.compute
-
-        def here(a: Array) -> Array:
-            src = backends.from_array(a)
-            if backends.same_place(src, be):
-                return be.xp.astype(a, source.dtype)
-            return be.asarray(src.to_numpy(a), dtype=source.dtype)
-
-        state = old.map(here)
+        state = old.map(lambda a: be.xp.astype(backends.move(a, be), source.dtype))
         if not partial:  # warm_start: the average starts afresh (scikit-learn's)
             state.average = state.running = None
         return state
