@@ -188,8 +188,9 @@ def block_rows(
     dt, dev = X.dtype, _device(X)
     nb, col = m // bs, (m, 1)
     zeros = xp.zeros(col, dtype=dt, device=dev)
-    if P is None and (hasattr(alpha, "shape") or alpha):  # within blocks; per feature: (.., d)
-        a = xp.reshape(alpha, (1, 1, d)) if hasattr(alpha, "shape") else alpha
+    per_feature = getattr(alpha, "ndim", 0) > 0
+    if P is None and (per_feature or alpha):  # within blocks; one per feature: (..., d)
+        a = xp.reshape(alpha, (1, 1, d)) if per_feature else alpha
         P = xp.cumulative_prod(1.0 - a * xp.reshape(eg, (nb, bs, 1)), axis=1)
     if P is None:
         left = X if scale == 1.0 else scale * X

@@ -110,7 +110,7 @@ def l1_sgd_epoch(
     sw = rows.weights()
     ep = etas if sw is None else etas * sw
     decay = None  # (n,), or (n, n_features) with one strength per feature
-    if hasattr(alpha, "shape"):
+    if getattr(alpha, "ndim", 0) > 0:
         decay = xp.clip(1.0 - xp.reshape(etas, (n, 1)) * xp.reshape(alpha, (1, d)), min=0.0)
     elif alpha:
         decay = xp.clip(1.0 - alpha * etas, min=0.0)
