@@ -37,7 +37,7 @@ from sklearn.linear_model import SGDClassifier
 
 import groundup as gu
 from groundup import backends
-from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.descent import Column, DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss
 from groundup.kernels.schedules import Schedule
 
@@ -99,14 +99,14 @@ def test_batch_epoch_vs_numpy_epoch(compare: Any, data: tuple[np.ndarray, np.nda
     W0, b0 = 0.01 * rng.standard_normal((N_FEATURES, 1)), np.array([0.1])
     objective.loss(W0, b0)  # the previous epoch's pass: loss and gradient at (W0, b0)
     between_epochs = objective._cache
-    settings = DescentSettings(max_iter=1, batch_size=N_SAMPLES, tol=None)
+    settings = DescentSettings(batch_size=N_SAMPLES)
 
     def epoch() -> Any:
         objective._cache = between_epochs
-        schedule = Schedule(name="constant", eta0=ETA, updates_per_epoch=1)
-        res = descend(
+        column = Column(Schedule(name="constant", eta0=ETA), max_iter=1, tol=None)
+        (res,) = descend(
             objective, X, yf, None, W0, b0,
-            schedule=schedule, settings=settings, orders=lambda: None, xp=xp,
+            columns=[column], settings=settings, orders=lambda: None, xp=xp,
         )  # fmt: skip
         return res.W, res.b, res.history[-1]
 

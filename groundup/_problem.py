@@ -17,9 +17,8 @@ from groundup._typing import Array
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
 from groundup.kernels.closed_form import Moments, moments
-from groundup.kernels.descent import Certificate, DescentResult, DescentSettings, descend
+from groundup.kernels.descent import Certificate, Column, DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState
 
 __all__ = ["DataSource", "EngineProblem", "TrainingProblem", "certificate"]
@@ -128,7 +127,7 @@ class EngineProblem:
         W: Array,
         b: Array,
         *,
-        schedule: Schedule,
+        column: Column,
         settings: DescentSettings,
         shuffle: bool,
         rng: np.random.Generator,
@@ -142,8 +141,7 @@ class EngineProblem:
         Returns the result, the loss history and the reference loss (for divergence).
         ``state``: where the optimiser, the average and the L1 truncation start;
         ``certificate``: what ``tol="auto"`` reads."""
-        be, xp = self.backend, self.backend.xp
-        n = self.rows
+        be, n = self.backend, self.rows
         res = descend(
             self.objective,
             self.X,
@@ -151,17 +149,17 @@ class EngineProblem:
             self.sample_weight,
             W,
             b,
-            schedule=schedule,
+            columns=[column],
             settings=settings,
             orders=(lambda: be.asarray(rng.permutation(n))) if shuffle else (lambda: None),
             t_start=t0,
             start_loss=start_loss,
             state=state,
+            to_host=be.to_floats,
             certificate=certificate,
-            xp=xp,
-        )
-        values = be.to_numpy(xp.stack([*res.history, res.reference_loss])).astype(np.float64)
-        return res, values[:-1], float(values[-1])
+            xp=be.xp,
+        )[0]
+        return res, np.asarray(res.history, dtype=np.float64), float(res.reference_loss)
 
 
 def certificate(

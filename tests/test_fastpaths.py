@@ -11,7 +11,7 @@ device x dtype (``test_reference.py`` holds the textbook forms to scikit-learn).
 - the refined closed forms (``closed_form.solve_normal`` with each solver, ``solve_beta``;
   weights, ridge, no intercept, large means) against ``reference.normal_equations`` and
   ``reference.covariance_form``;
-- the engine's columns (``descent.descend_columns``, K configurations trained together as a
+- the engine's columns (``descent.descend``, K configurations trained together as a
   sweep trains them, with ``SquaredLoss``, ``BinaryLogLoss``, ``MultinomialLogLoss``): each
   column against the loop of its own configuration;
 - the logistic objectives' gradient fits (``logistic.BinaryLogLoss``,
@@ -44,7 +44,7 @@ from groundup.kernels.closed_form import (
     solve_beta,
     solve_normal,
 )
-from groundup.kernels.descent import Column, DescentSettings, descend, descend_columns
+from groundup.kernels.descent import Column, DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.objective import ExactSGDEpoch
@@ -117,6 +117,10 @@ def _spy(objective, name):
 
 
 def _engine(case, objective, X, y, sw, W, b, *, schedule, settings, perms=None):
+    """One configuration's run; ``settings``: the keywords of ``DescentSettings`` (the group's)
+    and of ``Column`` (the run's) together."""
+    group = {k: v for k, v in settings.items() if k in DescentSettings.__dataclass_fields__}
+    own = {k: v for k, v in settings.items() if k not in group}
     orders = iter(perms) if perms is not None else None
     return descend(
         objective,
@@ -125,11 +129,11 @@ def _engine(case, objective, X, y, sw, W, b, *, schedule, settings, perms=None):
         sw,
         W,
         b,
-        schedule=schedule,
-        settings=settings,
+        columns=[Column(schedule, **own)],
+        settings=DescentSettings(**group),
         orders=(lambda: next(orders)) if orders is not None else (lambda: None),
         xp=case.xp,
-    )
+    )[0]
 
 
 # -- one-sample SGD: the blocked exact epoch ---------------------------------------------------
@@ -188,7 +192,7 @@ def _sgd_runs(case, *, schedule_name, alpha, fit_intercept, weighted, shuffle, t
     objective = SquaredLoss(X, y, sw, solve_triangular=case.backend.solve_triangular, xp=case.xp)
     assert isinstance(objective, ExactSGDEpoch)
     calls = _spy(objective, "sgd_epoch")
-    settings = DescentSettings(
+    settings = dict(
         max_iter=3,
         batch_size=1,
         alpha=alpha,
@@ -269,7 +273,7 @@ def test_large_decay_steps_use_the_per_sample_loop(case):
     assert 0.9 * 1.5 > sgd_blocked.MAX_DECAY_STEP
     objective = SquaredLoss(X, y, None, solve_triangular=case.backend.solve_triangular, xp=case.xp)
     calls = _spy(objective, "sgd_epoch")
-    settings = DescentSettings(max_iter=2, batch_size=1, alpha=1.5, tol=None)
+    settings = dict(max_iter=2, batch_size=1, alpha=1.5, tol=None)
     W0, b0 = _start(case, 2)
     res = _engine(
         case, objective, X, y, None, W0, b0, schedule=Schedule("constant", 0.9), settings=settings
@@ -342,7 +346,7 @@ def test_fused_batch_step_equals_reference(case, fit_intercept, alpha, weighted)
     objective = SquaredLoss(X, y, sw, xp=case.xp)
     calls = _spy(objective, "batch_step")
     perms = _perms(case, 90, 3, seed=0)
-    settings = DescentSettings(
+    settings = dict(
         max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None
     )
     W0, b0 = _start(case, 3)
@@ -393,7 +397,7 @@ def test_full_batch_equals_reference(case, fit_intercept, alpha, weighted, use_m
     objective = SquaredLoss(X, y, sw, use_moments=use_moments, chunk_rows=32, xp=case.xp)
     assert (objective.stats is not None) == use_moments
     calls = _spy(objective, "full_grad")
-    settings = DescentSettings(
+    settings = dict(
         max_iter=8, batch_size=n, alpha=alpha, fit_intercept=fit_intercept, tol=None
     )
     W0, b0 = _start(case, 3)
@@ -530,7 +534,7 @@ def _columns(case, objective, X, y, sw, W0, b0, *, batch_size, fit_intercept, pe
     n = X.shape[0]
     per_epoch = 1 if batch_size is None else -(-n // batch_size)
     orders = iter(perms) if perms is not None else None
-    return descend_columns(
+    return descend(
         objective,
         X,
         y,
@@ -667,7 +671,7 @@ def test_log_loss_descent_equals_reference(case, method, batch_size, n_classes, 
     k = 1 if n_classes == 2 else n_classes
     epochs = 10 if method == "batch" else 3
     perms = None if method == "batch" else _perms(case, n, epochs)
-    settings = DescentSettings(max_iter=epochs, batch_size=batch_size or n, alpha=0.01, tol=None)
+    settings = dict(max_iter=epochs, batch_size=batch_size or n, alpha=0.01, tol=None)
     W0, b0 = _start(case, 3, k)
     res = _engine(
         case,
@@ -715,7 +719,7 @@ def test_a_streamed_chunk_equals_reference(case, kind):
     else:
         objective = BinaryLogLoss(X, y, sw, xp=case.xp)
         loss, bs = "log", 32
-    settings = DescentSettings(max_iter=2, batch_size=bs, tol=None, chunk=True)
+    settings = dict(max_iter=2, batch_size=bs, tol=None, chunk=True)
     perms = None if bs > n else _perms(case, n, 2)
     W0, b0 = _start(case, 3, value=0.1)
     res = _engine(
@@ -759,7 +763,7 @@ def test_a_streamed_chunk_equals_reference(case, kind):
             sw,
             W0,
             b0,
-            schedule=Schedule("constant", 0.2),
+            columns=[Column(Schedule("constant", 0.2))],  # tol=1e-3
             settings=DescentSettings(chunk=True),
             orders=lambda: None,
             xp=case.xp,

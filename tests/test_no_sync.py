@@ -16,7 +16,7 @@ from _helpers import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu
-from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.descent import Column, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
@@ -113,25 +113,26 @@ def _engine(method, X, y, *, device, epochs, alpha=0.0, update=None):
     rng = np.random.default_rng(0)
     orders = iter([torch.as_tensor(rng.permutation(n), device=device) for _ in range(epochs)])
     bs = {"sgd": 1, "minibatch": 16, "batch": n}[method]
-    settings = DescentSettings(max_iter=epochs, batch_size=bs, alpha=alpha, tol=None)
-    if update is not None:
-        settings.update = update
+    settings = DescentSettings(batch_size=bs)
     W = torch.zeros((d, 1), dtype=Xd.dtype, device=device)
     b = torch.zeros((1,), dtype=Xd.dtype, device=device)
     schedule = Schedule("invscaling", 0.01, updates_per_epoch=max(1, n // bs))
-    return objective, Xd, yd, W, b, schedule, settings, (lambda: next(orders)), xp
+    column = Column(schedule, max_iter=epochs, alpha=alpha, tol=None)
+    if update is not None:
+        column.update = update
+    return objective, Xd, yd, W, b, [column], settings, (lambda: next(orders)), xp
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-3], ids=["no-penalty", "l2"])
 @pytest.mark.parametrize("method", list(METHODS))
 def test_engine_makes_no_sync_without_tol(syncs, method, alpha):
     X, y, _ = make_regression(n=200, d=3, seed=1)
-    obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
+    obj, Xd, yd, W, b, columns, settings, orders, xp = _engine(
         method, X, y, device="cpu", epochs=3, alpha=alpha
     )
     before = syncs["n"]
-    res = descend(
-        obj, Xd, yd, None, W, b, schedule=schedule, settings=settings, orders=orders, xp=xp
+    (res,) = descend(
+        obj, Xd, yd, None, W, b, columns=columns, settings=settings, orders=orders, xp=xp
     )
     assert syncs["n"] == before
     assert len(res.history) == 3
@@ -152,12 +153,12 @@ def test_optimizers_penalties_and_averaging_make_no_sync(syncs, method, update):
     """The stepper's updates (kernels/update.py) read nothing back, on torch (where the L1
     epoch runs update by update: its windowed form is for host backends)."""
     X, y, _ = make_regression(n=120, d=3, seed=1)
-    obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
+    obj, Xd, yd, W, b, columns, settings, orders, xp = _engine(
         method, X, y, device="cpu", epochs=3, alpha=1e-3, update=UPDATES[update]
     )
     before = syncs["n"]
-    res = descend(
-        obj, Xd, yd, None, W, b, schedule=schedule, settings=settings, orders=orders, xp=xp
+    (res,) = descend(
+        obj, Xd, yd, None, W, b, columns=columns, settings=settings, orders=orders, xp=xp
     )
     assert syncs["n"] == before
     assert res.state is not None
@@ -178,14 +179,14 @@ def test_optimizer_fit_without_tol_does_not_sync_per_update(syncs, optimizer):
 @pytest.mark.parametrize("update", [None, "adam", "l1", "average"])
 def test_engine_makes_no_sync_on_cuda(method, alpha, update):
     X, y, _ = make_regression(n=300, d=4, seed=1)
-    obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
+    obj, Xd, yd, W, b, columns, settings, orders, xp = _engine(
         method, X, y, device="cuda", epochs=2, alpha=alpha, update=UPDATES.get(update)
     )
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        res = descend(
-            obj, Xd, yd, None, W, b, schedule=schedule, settings=settings, orders=orders, xp=xp
+        (res,) = descend(
+            obj, Xd, yd, None, W, b, columns=columns, settings=settings, orders=orders, xp=xp
         )
     finally:
         torch.cuda.set_sync_debug_mode("default")
@@ -203,10 +204,10 @@ class _SyncingLoss(SquaredLoss):
 
 def test_the_check_catches_a_sync_per_update(syncs):
     X, y, _ = make_regression(n=64, d=3, seed=1)
-    obj, Xd, yd, W, b, schedule, settings, orders, xp = _engine(
+    obj, Xd, yd, W, b, columns, settings, orders, xp = _engine(
         "minibatch", X, y, device="cpu", epochs=2
     )
     bad = _SyncingLoss(Xd, yd, None, xp=xp)
     before = syncs["n"]
-    descend(bad, Xd, yd, None, W, b, schedule=schedule, settings=settings, orders=orders, xp=xp)
+    descend(bad, Xd, yd, None, W, b, columns=columns, settings=settings, orders=orders, xp=xp)
     assert syncs["n"] - before == 2 * 64 // 16

@@ -10,7 +10,7 @@ import pytest
 from _helpers import make_regression
 
 from groundup.kernels import reference
-from groundup.kernels.descent import DescentSettings, descend
+from groundup.kernels.descent import Column, DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.objective import ExactSGDEpoch, Objective
@@ -59,15 +59,15 @@ def test_the_required_methods_are_enough(batch_size):
     perms = [rng.permutation(40) for _ in range(3)]
     orders = iter(perms)
     W0, b0 = np.zeros((3, 1)), np.zeros(1)
-    res = descend(
+    (res,) = descend(
         obj,
         X,
         Y,
         None,
         W0,
         b0,
-        schedule=Schedule("invscaling", 0.1),
-        settings=DescentSettings(max_iter=3, batch_size=batch_size, alpha=0.01, tol=None),
+        columns=[Column(Schedule("invscaling", 0.1), max_iter=3, alpha=0.01, tol=None)],
+        settings=DescentSettings(batch_size=batch_size),
         orders=lambda: next(orders),
         xp=xp,
     )

@@ -1,5 +1,5 @@
 """One descent engine: a single fit of every gradient method and every sweep run through the
-same epoch loop (``kernels.descent.descend_columns``), and no other function of
+same epoch loop (``kernels.descent.descend``), and no other function of
 ``groundup/kernels`` walks epochs."""
 
 from __future__ import annotations
@@ -50,13 +50,13 @@ def test_single_fits_and_sweeps_share_the_epoch_loop(model, method):
             X, y, model=model, grid={"eta0": [0.01, 0.02]}, method=method, max_iter=3, tol=None
         )
     )
-    assert "descent.descend_columns" in single
-    assert "descent.descend_columns" in swept
+    assert "descent.descend" in single
+    assert "descent.descend" in swept
 
 
 def test_no_other_kernel_walks_epochs():
     """Every loop over epochs in ``groundup/kernels`` (a ``for`` whose target names an epoch,
-    or a loop that counts epochs in its body) is in ``descend_columns`` or in the textbook
+    or a loop that counts epochs in its body) is in ``descend`` or in the textbook
     oracle (``reference.gradient_descent``)."""
     owners = set()
     for path in KERNELS.glob("*.py"):
@@ -71,5 +71,5 @@ def test_no_other_kernel_walks_epochs():
                 heads += [s.target for s in node.body if isinstance(s, ast.AugAssign)]
                 if any("epoch" in ast.unparse(h) for h in heads):
                     owners.add(f"{path.stem}.{fn.name}")
-    assert owners <= {"descent.descend_columns", "reference.gradient_descent"}
-    assert "descent.descend_columns" in owners
+    assert owners <= {"descent.descend", "reference.gradient_descent"}
+    assert "descent.descend" in owners

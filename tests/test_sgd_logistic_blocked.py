@@ -209,7 +209,7 @@ def test_engine_takes_the_blocked_epoch(case, n_classes):
     calls = _spy(objective, "sgd_epoch")
     k = 1 if n_classes == 2 else n_classes
     perms = _perms(case, n, 3)
-    settings = DescentSettings(max_iter=3, batch_size=1, alpha=0.01, tol=None)
+    settings = dict(max_iter=3, batch_size=1, alpha=0.01, tol=None)
     W0, b0 = _start(case, 4, k)
     res = _engine(
         case,

@@ -103,6 +103,10 @@ class Backend:
     def to_numpy(self, a: Array) -> np.ndarray:
         return np.asarray(a)
 
+    def to_floats(self, a: Array) -> list[float]:
+        """A 1-d array as Python floats, in one transfer."""
+        return self.to_numpy(a).astype(np.float64).tolist()
+
     def synchronize(self, *arrays: Array) -> None:
         """Wait for the device to finish queued work (a no-op on the CPU)."""
         return

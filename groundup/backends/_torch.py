@@ -79,6 +79,9 @@ class TorchBackend(Backend):
     def to_numpy(self, a: Array) -> np.ndarray:
         return a.detach().cpu().numpy()
 
+    def to_floats(self, a: Array) -> list[float]:
+        return a.detach().tolist()  # one transfer (float32 too: Python floats are doubles)
+
     def synchronize(self, *arrays: Array) -> None:
         import torch
 

@@ -49,13 +49,13 @@ from groundup.dask._data import DaskData, keep_rows
 from groundup.kernels.curvature import largest_row
 from groundup.kernels.descent import (
     Certificate,
+    Column,
     DescentResult,
     DescentSettings,
     StopRule,
     descend,
     l2_penalty,
 )
-from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateState, unpack
 
 __all__ = ["StreamProblem"]
@@ -116,7 +116,7 @@ class StreamProblem:
         W: np.ndarray,
         b: np.ndarray,
         *,
-        schedule: Schedule,
+        column: Column,
         settings: DescentSettings,
         shuffle: bool,
         rng: np.random.Generator,
@@ -125,7 +125,7 @@ class StreamProblem:
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
-        """Up to ``settings.max_iter`` epochs over the streamed chunks (the order in the
+        """Up to ``column.max_iter`` epochs over the streamed chunks (the order in the
         module's docstring) from ``W`` (n_features, k), ``b`` (k,) on the host; the update's
         ``state`` (an optimiser's, the L1 truncation's, the average) goes from chunk to chunk
         on the host. Returns the engine's result, the loss history and the reference loss
@@ -133,50 +133,51 @@ class StreamProblem:
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
-            settings, max_iter=1, tol=None, early_stopping=False, record_path=False, chunk=True
+            settings, early_stopping=False, record_path=False, chunk=True
         )
+        chunk_column = dataclasses.replace(column, max_iter=1, tol=None)
         reference = max(self.loss(W, b), float(self.objective.zero_loss()))
-        tol, early, cut = settings.tol, settings.early_stopping, settings.cut_rates
+        tol, early, cut = column.tol, settings.early_stopping, settings.cut_rates
         grow = cut and (settings.batch_size > 1 or self.objective.curvature_varies)
         eps = float(np.finfo(self.data.dtype).eps)
         shrink = cut and settings.batch_size < sum(rows)
         rule = StopRule(
-            tol, settings.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
+            tol, column.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
         history: list[float] = []
         t = t0
         arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
-        for epoch in range(1, settings.max_iter + 1):
+        for epoch in range(1, column.max_iter + 1):
             nb = len(rows)
             order = rng.permutation(nb) if shuffle and nb > 1 else np.arange(nb)
             for chunk in be.stream(arrays, order):
                 W, b, t, state = _chunk_epoch(
-                    self, chunk, W, b, t, rng, shuffle, schedule, chunk_settings, state
+                    self, chunk, W, b, t, rng, shuffle, chunk_column, chunk_settings, state
                 )
             loss = self.loss(W, b)
             history.append(loss)
             res.n_iter = epoch
             if settings.record_path:
-                res.path.append(tuple(a.copy() for a in _model(state, settings, W, b, t)))
+                res.path.append(tuple(a.copy() for a in _model(state, column, W, b, t)))
             if rule.diverged(loss):
                 res.diverged_at = epoch
                 break
             if tol is None:
                 continue
             value = float(self.objective.score(W, b)) if early else loss
-            Wm, bm = _model(state, settings, W, b, t)
+            Wm, bm = _model(state, column, W, b, t)
             rule.add(Wm, bm)
             Wm, bm = rule.model(Wm, bm)
             stop = rule.converged(
                 value,
-                schedule,
+                column.schedule,
                 t,
                 None
                 if certificate is None
                 else functools.partial(certificate.relative_excess, Wm, bm, 0),
                 cheap=certificate is not None and certificate.cheap,
-                total=loss + float(l2_penalty(W, [settings.alpha], W.shape[1], np)[0]),
+                total=loss + float(l2_penalty(W, [column.alpha], W.shape[1], np)[0]),
             )
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:
@@ -200,11 +201,11 @@ def _chunk_largest_row(
 
 
 def _model(
-    state: UpdateState | None, settings: DescentSettings, W: np.ndarray, b: np.ndarray, t: int
+    state: UpdateState | None, column: Column, W: np.ndarray, b: np.ndarray, t: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The model's ``(W, b)`` before update ``t``: the average once an update has been
     averaged, else the running weights (the engine's ``Stepper.model``)."""
-    start = settings.update.average
+    start = column.update.average
     if state is None or not start or start > t - 1:
         return W, b
     return unpack(state.average)
@@ -218,7 +219,7 @@ def _chunk_epoch(
     t: int,
     rng: np.random.Generator,
     shuffle: bool,
-    schedule: Schedule,
+    column: Column,
     settings: DescentSettings,
     state: UpdateState | None,
 ) -> tuple[np.ndarray, np.ndarray, int, UpdateState | None]:
@@ -242,12 +243,12 @@ def _chunk_epoch(
         sw,
         cb.asarray(W),
         cb.asarray(b),
-        schedule=schedule,
+        columns=[column],
         settings=settings,
         orders=lambda: None if perm is None else cb.asarray(perm),
         t_start=t,
         state=None if state is None else state.map(cb.asarray),
         xp=xp,
-    )
+    )[0]
     out = None if run.state is None else run.state.map(cb.to_numpy)
     return cb.to_numpy(run.W), cb.to_numpy(run.b), t + run.updates, out

@@ -1,8 +1,8 @@
 """The one gradient-descent engine: batch, mini-batch and one-sample SGD for any objective,
 for one fit or for K configurations trained together as the columns of one weight matrix.
 
-A single fit is the case K = 1 (:func:`descend`); a sweep's group is K > 1
-(:func:`descend_columns`, the same loop). ``W`` has shape (n_features, outputs·K):
+A single fit is the case K = 1 of :func:`descend`, a sweep's group K > 1 (one
+:class:`Column` each, the same loop). ``W`` has shape (n_features, outputs·K):
 ``outputs`` columns per configuration (1 for linear and binary logistic models, C for a
 softmax over C classes), output by output (column ``c·K + k`` is output ``c`` of
 configuration ``k``). Per update the engine takes a contiguous slice of the epoch's
@@ -56,20 +56,11 @@ ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw")
 
 @dataclass
 class DescentSettings:
-    """What the engine needs to know besides the data (scikit-learn's names). For
-    :func:`descend_columns` only the group's fields count (``batch_size``,
-    ``fit_intercept``, ``early_stopping``, ``record_path``, ``chunk``); each
+    """What the configurations trained together share (scikit-learn's names); each
     :class:`Column` has the rest."""
 
-    max_iter: int = 1000  # epochs
     batch_size: int = 32  # rows per update; >= n_samples means full batch
-    # L2 strength applied in the update (0 without a penalty), or one per feature, an
-    # (n_features, 1) array (a preconditioned fit's)
-    alpha: float | Array = 0.0
     fit_intercept: bool = True
-    # "auto": the certificate's rule (StopRule); None: no convergence check, no host sync
-    tol: float | str | None = 1e-3
-    n_iter_no_change: int = 5
     early_stopping: bool = False  # compare the validation score instead of the loss
     record_path: bool = False  # keep (W, b) after every epoch (K = 1)
     # X is one chunk of a streamed epoch (the Dask loop): make the updates, nothing else. No
@@ -80,20 +71,22 @@ class DescentSettings:
     # tol="auto" may divide the rates of a stuck run (StopRule.reduce): the rates are the
     # engine's own (eta0="auto"), not a textbook run's
     cut_rates: bool = True
-    # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
-    # update (and its fast paths) by default.
-    update: UpdateSettings = field(default_factory=UpdateSettings)
 
 
 @dataclass
 class Column:
-    """What may differ between the configurations trained together (scikit-learn's names)."""
+    """One configuration's run (scikit-learn's names): a single fit is one column."""
 
     schedule: Schedule  # its rates (``scale`` is changed in place by the stopping rule)
-    max_iter: int = 1000
-    alpha: float | Array = 0.0  # or one value per feature, (n_features, 1) (K = 1)
+    max_iter: int = 1000  # epochs
+    # L2 strength applied in the update (0 without a penalty), or one per feature, an
+    # (n_features, 1) array (a preconditioned fit's)
+    alpha: float | Array = 0.0
+    # "auto": the certificate's rule (StopRule); None: no convergence check, no host sync
     tol: float | str | None = 1e-3
     n_iter_no_change: int = 5
+    # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
+    # update (and its fast paths) by default.
     update: UpdateSettings = field(default_factory=UpdateSettings)
 
 
@@ -185,53 +178,6 @@ def descend(
     b: Array,
     /,
     *,
-    schedule: Schedule,
-    settings: DescentSettings,
-    orders: Callable[[], Array | None],
-    t_start: int = 1,
-    start_loss: Array | None = None,
-    state: UpdateState | None = None,
-    certificate: Certificate | None = None,
-    xp: Namespace,
-) -> DescentResult:
-    """One fit: :func:`descend_columns` with one configuration (the rest of ``settings``).
-
-    ``W`` (n_features, k) and ``b`` (k,) are the starting weights; ``start_loss`` the loss
-    there where the caller knows it (a fresh fit: ``objective.zero_loss()``); ``state``
-    where the optimiser, the average and the L1 truncation start (the last run's
-    ``DescentResult.state``). With an update other than the plain one, the result's ``W``,
-    ``b`` are the running weights (the average is in ``state.average``) and ``path`` holds
-    the model's: the average once an update has been averaged.
-    """
-    s = settings
-    column = Column(schedule, s.max_iter, s.alpha, s.tol, s.n_iter_no_change, s.update)
-    return descend_columns(
-        objective,
-        X,
-        y,
-        sample_weight,
-        W,
-        b,
-        columns=[column],
-        settings=s,
-        orders=orders,
-        t_start=t_start,
-        start_loss=start_loss,
-        state=state,
-        certificate=certificate,
-        xp=xp,
-    )[0]
-
-
-def descend_columns(
-    objective: Objective,
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    W: Array,
-    b: Array,
-    /,
-    *,
     columns: list[Column],
     settings: DescentSettings,
     orders: Callable[[], Array | None],
@@ -257,9 +203,9 @@ def descend_columns(
     W : array of shape (n_features, outputs·K)
     b : array of shape (outputs·K,)
     columns : list of Column, length K
+        One configuration each (a single fit: one).
     settings : DescentSettings
-        The group's: ``batch_size``, ``fit_intercept``, ``early_stopping``,
-        ``record_path``, ``chunk``.
+        What the group shares.
     orders : callable
         Returns the next epoch's visiting order (an integer array on the device) or ``None``
         for the natural order; called once per epoch.
@@ -268,7 +214,10 @@ def descend_columns(
     start_loss : array of shape (K,) or 0-d, optional
         The losses at the starting ``(W, b)`` where the caller knows them.
     state : UpdateState, optional
-        Where the stepper starts (K = 1).
+        Where the stepper starts (K = 1): the last run's ``DescentResult.state``. With an
+        update other than the plain one, the result's ``W``, ``b`` are the running weights
+        (the average is in ``state.average``) and ``path`` holds the model's: the average
+        once an update has been averaged.
     rate_table : callable, optional
         K > 1: ``rate_table(schedules, t, count)`` -> (count, len(schedules)) rates on the
         device (e.g. computed on the host and moved in one transfer; default: on the device).
@@ -639,7 +588,7 @@ def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
 
 @dataclass
 class _Loop:
-    """The four kinds of epoch; :func:`descend_columns` picks one before its loop."""
+    """The four kinds of epoch; :func:`descend` picks one before its loop."""
 
     objective: Any
     X: Array

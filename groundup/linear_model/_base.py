@@ -37,6 +37,7 @@ from groundup.exceptions import DivergenceError
 from groundup.kernels.curvature import safe_rate
 from groundup.kernels.descent import (
     Certificate,
+    Column,
     DescentResult,
     DescentSettings,
     divergent_epoch,
@@ -417,16 +418,16 @@ class GroundupEstimator(BaseEstimator):
         problem = self._problem(source, self._held_out(source.n, rng))
         fresh = self._zero_start and not run.warm
         start_loss = problem.objective.zero_loss() if fresh else None
-        penalties = self._penalties(pre, W, source.compute)
+        column = self._column(source, problem, pre, run, W)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
         if run.final:  # converged_'s floor of 1e-3 in the data's units (÷ loss_factor here)
             factor = 1.0 if pre is None else pre.loss_factor
             check = certificate(
-                problem.objective, [penalties[0]], fit_intercept=self.fit_intercept,
-                floor=FLOOR / factor, backend=source.compute, l1s=[penalties[1]],
+                problem.objective, [column.alpha], fit_intercept=self.fit_intercept,
+                floor=FLOOR / factor, backend=source.compute, l1s=[column.update.l1],
             )  # fmt: skip
         res, history, reference = self._descend(
-            source, problem, W, b, rng, run, start_loss, pre, penalties, check
+            source, problem, W, b, rng, run, start_loss, pre, column, check
         )
         W, b = self._set_descent(res, history, source.compute, run, pre)
         self._certify(problem, res, W, b, run, pre, check)
@@ -452,11 +453,32 @@ class GroundupEstimator(BaseEstimator):
         W = be.xp.zeros((d, k), dtype=dt, device=source.device)
         return W, be.xp.zeros((k,), dtype=dt, device=source.device)
 
-    def _schedule(self, updates_per_epoch: int) -> Schedule:
-        return Schedule(
+    def _column(
+        self,
+        source: DataSource,
+        problem: TrainingProblem,
+        pre: Preconditioner | None,
+        run: Run,
+        like: Array,
+    ) -> Column:
+        """This estimator's run for the engine (a single fit's, or one of a sweep's
+        columns): the L2 and L1 strengths (one per feature, (n_features, 1), in the
+        preconditioned variables), ``eta0_`` (:meth:`_rate`), the schedule, the optimiser,
+        averaging and the stopping rule's ``max_iter``, ``tol`` and ``n_iter_no_change``."""
+        alpha, l1 = self._penalty_alpha(), self._penalty_l1()
+        if pre is not None:
+            alpha, l1 = pre.penalties(alpha, l1, like, source.compute)
+        bs = self._batch_size(problem.rows)
+        self.eta0_ = self._rate(
+            source, problem, batch=bs >= problem.rows, continuing=run.t0 > 1, alpha=alpha, pre=pre
+        )
+        tol = None if run.tol is None else run.tol if run.tol == "auto" else float(run.tol)
+        if pre is not None and isinstance(tol, float) and not self.early_stopping:
+            tol /= pre.loss_factor  # an improvement of the loss in the data's units
+        schedule = Schedule(
             name=self.learning_rate,
             eta0=float(self.eta0_),
-            updates_per_epoch=max(1, updates_per_epoch),
+            updates_per_epoch=max(1, problem.updates_per_epoch(bs)),
             power_t=float(self.power_t),
             alpha=float(self.alpha),
             decay=float(self.decay),
@@ -466,22 +488,16 @@ class GroundupEstimator(BaseEstimator):
             t_max=float(self.t_max if self.t_max is not None else self.max_iter),
             t1=float(self.t1),
         )
-
-    def _update_settings(self, l1: Any) -> UpdateSettings:
-        """The optimiser, the L1 part of the penalty (``l1``: a float or one per feature)
-        and averaging, for the engine."""
-        return UpdateSettings(
-            optimizer=OptimizerSettings(
-                name=self.optimizer,
-                momentum=float(self.momentum),
-                rho=float(self.rho),
-                beta_1=float(self.beta_1),
-                beta_2=float(self.beta_2),
-                epsilon=float(self.epsilon),
-            ),
-            l1=l1,
-            average=int(self.average),
+        optimizer = OptimizerSettings(
+            name=self.optimizer,
+            momentum=float(self.momentum),
+            rho=float(self.rho),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
         )
+        update = UpdateSettings(optimizer=optimizer, l1=l1, average=int(self.average))
+        return Column(schedule, run.max_iter, alpha, tol, int(self.n_iter_no_change), update)
 
     def _batch_size(self, n: int) -> int:
         if self._method == "batch":
@@ -515,56 +531,41 @@ class GroundupEstimator(BaseEstimator):
         run: Run,
         start_loss: Array | None,
         pre: Preconditioner | None,
-        penalties: tuple[Any, Any],
+        column: Column,
         check: Certificate | None,
     ) -> tuple[DescentResult, np.ndarray, float]:
         """Run the problem's descent (the engine in memory or on the host; the chunks
-        streamed on Dask) from ``eta0_``, then raise on divergence: a non-finite loss from
-        NaN / inf in X is reported as such (the source searches X only then), else a
-        ``DivergenceError``. Returns the result, the loss history and the reference loss,
-        in the data's units.
+        streamed on Dask) of ``column`` (:meth:`_column`), then raise on divergence: a
+        non-finite loss from NaN / inf in X is reported as such (the source searches X only
+        then), else a ``DivergenceError``. Returns the result, the loss history and the
+        reference loss, in the data's units.
 
         ``run.warm`` starts the optimiser from ``optimizer_state_`` (``warm_start``, a later
         ``partial_fit``); a later ``partial_fit`` (``run.partial``) also continues the
         average and the running weights (``W``, ``b`` are replaced by them). ``pre``: the
-        preconditioner; ``penalties``: the L2 and L1 strengths (:meth:`_penalties`);
-        ``check``: the objective's certificate, read by ``tol="auto"``."""
-        bs = self._batch_size(problem.rows)
-        alpha, l1 = penalties
-        self.eta0_ = self._rate(
-            source, problem, batch=bs >= problem.rows, continuing=run.t0 > 1, alpha=alpha, pre=pre
-        )
+        preconditioner; ``check``: the objective's certificate, read by ``tol="auto"``."""
         state = self._carried_state(source, partial=run.partial) if run.warm else None
         if run.partial and state is not None and state.running is not None:
             W, b = unpack(state.running)
-        update = self._update_settings(l1)
-        tol = None if run.tol is None else run.tol if run.tol == "auto" else float(run.tol)
-        if pre is not None and isinstance(tol, float) and not self.early_stopping:
-            tol /= pre.loss_factor  # an improvement of the loss in the data's units
         settings = DescentSettings(
-            max_iter=run.max_iter,
-            batch_size=bs,
-            alpha=alpha,
+            batch_size=self._batch_size(problem.rows),
             fit_intercept=self.fit_intercept,
-            tol=tol,
-            n_iter_no_change=self.n_iter_no_change,
             early_stopping=self.early_stopping and run.tol is not None,
             record_path=self.record_path,
-            update=update,
             cut_rates=self._auto_rate(),
         )
-        certificate = check if tol == "auto" and not self.early_stopping else None
+        auto = column.tol == "auto" and not self.early_stopping
         res, history, reference = problem.run(
             W,
             b,
-            schedule=self._schedule(problem.updates_per_epoch(bs)),
+            column=column,
             settings=settings,
             shuffle=self.shuffle,
             rng=rng,
             t0=run.t0,
             start_loss=start_loss,
             state=state,
-            certificate=certificate,
+            certificate=check if auto else None,
         )
         if pre is not None:
             history, reference = history * pre.loss_factor, reference * pre.loss_factor
@@ -588,14 +589,6 @@ class GroundupEstimator(BaseEstimator):
             )
             raise DivergenceError(msg)
         return res, history, reference
-
-    def _penalties(self, pre: Preconditioner | None, like: Array, be: Backend) -> tuple[Any, Any]:
-        """The L2 and L1 strengths the updates apply: floats, or one per feature (n_features,
-        1) in the preconditioned variables."""
-        alpha, l1 = self._penalty_alpha(), self._penalty_l1()
-        if pre is None:
-            return alpha, l1
-        return pre.penalties(alpha, l1, like, be)
 
     def _rate(
         self,

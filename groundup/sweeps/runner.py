@@ -3,7 +3,7 @@
 Configurations that visit the samples in the same order (same method, batch size, shuffling,
 intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
 train together as one weight matrix of shape (n_features, K) with
-:func:`groundup.kernels.descent.descend_columns` (the engine of every single fit). Every run
+:func:`groundup.kernels.descent.descend` (the engine of every single fit). Every run
 ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression`
 (``model="linear"``) or :class:`~groundup.LogisticRegression` (``model="logistic"``: binary,
 or multinomial with C classes, C columns of W per configuration) on the sweep's training
@@ -42,11 +42,10 @@ from groundup.backends import Backend
 from groundup.kernels import metrics as mk
 from groundup.kernels.descent import (
     Certificate,
-    Column,
     DescentResult,
     DescentSettings,
     RateTable,
-    descend_columns,
+    descend,
     divergent_epoch,
 )
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
@@ -462,34 +461,25 @@ def _run_group(
     dt, dev = part.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
-    penalties = [est._penalties(pre, W[:, :outputs], be) for est in ests]
-    for est, (alpha, _) in zip(ests, penalties, strict=True):
-        est.eta0_ = est._rate(
-            source, problem, batch=bs >= n, continuing=False, alpha=alpha, pre=pre
-        )
+    columns = [
+        est._column(source, problem, pre, Run(int(est.max_iter), est.tol), W[:, :outputs])
+        for est in ests
+    ]
     factor = 1.0 if pre is None else pre.loss_factor
     check = certificate(
-        objective, [alpha for alpha, _ in penalties], fit_intercept=first.fit_intercept,
-        floor=FLOOR / factor, backend=be, l1s=[l1 for _, l1 in penalties],
+        objective, [c.alpha for c in columns], fit_intercept=first.fit_intercept,
+        floor=FLOOR / factor, backend=be, l1s=[c.update.l1 for c in columns],
     )  # fmt: skip
-    columns = [
-        Column(
-            est._schedule(math.ceil(n / bs)), max_iter=int(est.max_iter), alpha=alpha,
-            tol=None if est.tol is None else est.tol if est.tol == "auto" else float(est.tol),
-            n_iter_no_change=int(est.n_iter_no_change), update=est._update_settings(l1),
-        )
-        for est, (alpha, l1) in zip(ests, penalties, strict=True)
-    ]  # fmt: skip
     settings = DescentSettings(
         batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping,
         cut_rates=first._auto_rate(),
     )  # fmt: skip
-    runs = descend_columns(
+    runs = descend(
         objective, part.X, part.y, sw, W, b, columns=columns, settings=settings,
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
-        to_host=lambda v: be.to_numpy(v).astype(np.float64).tolist(),
+        to_host=be.to_floats,
     )  # fmt: skip
     eps = float(xp.finfo(dt).eps)
     for j, (est, r) in enumerate(zip(ests, runs, strict=True)):  # the estimator's checks
@@ -498,7 +488,8 @@ def _run_group(
         r.diverged_at = r.diverged_at or divergent_epoch(
             r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
         )
-        _honest(est, r, j, objective, check, penalties[j] if logistic else None)
+        strengths = (columns[j].alpha, columns[j].update.l1)
+        _honest(est, r, j, objective, check, strengths if logistic else None)
         if pre is not None:
             r.W, r.b = pre.outward(r.W, r.b, backend=be)
     return runs
