@@ -1,8 +1,13 @@
 """The seams between the estimators and their data: a :class:`DataSource` (the validated
-data and the passes a fit needs: ``groundup/linear_model/_memory.py`` in memory,
+data and the passes a fit needs: :class:`InMemory` for arrays in memory,
 ``groundup/dask/_source.py`` on Dask) and the :class:`TrainingProblem` of a gradient fit that
 it builds: :class:`EngineProblem` (the descent engine over rows in memory, or full batch on
-Dask) or the streamed Dask fit (``groundup/dask/_stream.py``)."""
+Dask) or the streamed Dask fit (``groundup/dask/_stream.py``).
+
+In memory the kernels read the arrays directly: W and b live on the data's device, and NaN /
+inf in X are looked for only when a result shows them (a non-finite Gram matrix or loss),
+then located in the user's X. :class:`InMemory` and ``groundup.dask.DaskSource`` offer the
+same methods, so :mod:`groundup.linear_model` writes each algorithm once."""
 
 from __future__ import annotations
 
@@ -12,16 +17,22 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from array_api_compat import device as _device
+from sklearn.utils.multiclass import check_classification_targets
 
+from groundup._scaling import Preconditioner, on_device
 from groundup._typing import Array
+from groundup._validation import FitData, check_finite
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
-from groundup.kernels.closed_form import Moments, moments
+from groundup.kernels import logistic as lk
+from groundup.kernels.closed_form import DataPasses, Moments, moments, standardized
 from groundup.kernels.descent import Certificate, Column, DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
+from groundup.kernels.rows import scaled_rows
 from groundup.kernels.update import UpdateState
 
-__all__ = ["DataSource", "EngineProblem", "TrainingProblem", "certificate"]
+__all__ = ["DataSource", "EngineProblem", "InMemory", "TrainingProblem", "certificate"]
 
 
 class TrainingProblem(Protocol):
@@ -184,9 +195,218 @@ def certificate(
         if m is None:
             rows = backend.chunk_rows(objective.X.shape[1] + 1)
             m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
-        check = cv.SquaredCertificate(
+        return cv.SquaredCertificate(
             m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp, l1s=l1s
         )
-    else:
-        check = cv.LogCertificate(objective, alphas, floor=floor, xp=xp, l1s=l1s)
-    return Certificate(check.relative_excess, cheap=check.cheap)
+    return cv.LogCertificate(objective, alphas, floor=floor, xp=xp, l1s=l1s)
+
+
+class InMemory:
+    """Validated data on the backend's device (:class:`~groundup._validation.FitData`, from
+    :func:`~groundup._validation.prepare_fit`), a :class:`DataSource`.
+
+    ``backend`` is where the fitted model lives, ``compute`` where W and b live during the
+    fit: both the data's backend here. ``y_host``: a classifier's labels, on the host.
+    """
+
+    def __init__(self, data: FitData, y_host: np.ndarray | None = None) -> None:
+        self.data = data
+        self.y_host = y_host
+        self.backend = self.compute = data.backend
+        self.n, self.d = int(data.X.shape[0]), int(data.X.shape[1])
+        self.dtype = data.X.dtype
+        self.device = _device(data.X)
+        #: Rows per chunk of the one-pass reductions over [X, y].
+        self.chunk_rows = data.backend.chunk_rows(self.d + 1)
+        #: Known without a pass (:meth:`preconditioned`'s): the moments of the rows, with the
+        #: sample weights normalised to mean 1 (a training problem's), and the largest row's
+        #: ``w_i (‖x_i‖² + 1)`` (``w_i ‖x_i‖²`` without the intercept) with them.
+        self.stats: Moments | None = None
+        self.row_curvature: float | None = None
+
+    def raise_nonfinite(self) -> None:
+        """Raise the error that counts and locates NaN / inf in X, if X holds any."""
+        check_finite(self.data.X, "X", self.backend)
+
+    def preconditioned(
+        self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
+    ) -> tuple[InMemory, Preconditioner | None]:
+        """The data in a preconditioned fit's variables and the change of variables: ``pre``
+        (a later ``partial_fit``'s, :meth:`~groundup._scaling.Preconditioner.rows`), or the
+        rows' own from one moments pass (:meth:`~groundup._scaling.Preconditioner.of_moments`;
+        where the moments are not finite, NaN / inf or squares beyond the dtype, the two-pass
+        statistics decide). Then the scaled copy of X in one pass of row chunks, with the
+        largest row's curvature (``row_curvature``), and the moments of the new rows from the
+        old ones (``stats``: the certificate's, and least squares' ``batch`` descent's). With
+        ``rows=False`` (least squares ``batch``, which reads the rows only through their
+        moments) no copy: X is a broadcast zero of its shape, never read."""
+        d, be = self.data, self.backend
+        xp = be.xp
+        m = None
+        if pre is None:
+            y = d.y if target else xp.astype(d.y, d.X.dtype, copy=False)  # labels: unused
+            m = moments(d.X, y, d.sample_weight, chunk_rows=self.chunk_rows, pilot=False, xp=xp)
+            if m.finite(xp=xp):
+                pre = Preconditioner.of_moments(m, center=center, target=target, backend=be)
+        if pre is None or m is None:  # moments not finite, or a later partial_fit's ``pre``
+            X, y, pre = Preconditioner.rows(d, target=target, center=center, pre=pre)
+            done = InMemory(FitData(X, y, d.sample_weight, be), self.y_host)
+            return (self if pre is None else done), pre
+        shift, scale = on_device(pre, d.X, be)
+        y = (d.y - pre.y_mean) / pre.y_scale if target else d.y
+        top = None
+        if rows:
+            ones = float(center)
+            X, top = scaled_rows(
+                d.X, shift, 1.0 / scale, d.sample_weight, ones=ones, chunk_rows=self.chunk_rows,
+                xp=xp,
+            )  # fmt: skip
+        else:
+            X = xp.broadcast_to(
+                xp.zeros((1, self.d), dtype=d.X.dtype, device=self.device), (self.n, self.d)
+            )
+        sw = d.sample_weight
+        weight = 1.0 if sw is None else self.n / m.n  # the training rows' weights have mean 1
+        out = InMemory(FitData(X, y, sw, be), self.y_host)
+        out.stats = standardized(m, shift, scale, pre.y_mean, pre.y_scale, weight=weight, xp=xp)
+        out.row_curvature = None if top is None else float(top) * weight
+        return out, pre
+
+    # -- linear regression ----------------------------------------------------------------
+    def moments(self, *, fit_intercept: bool) -> Moments:
+        """The sufficient statistics in one pass (with the pilot products for refinement)."""
+        X, y, sw = self.data.X, self.data.y, self.data.sample_weight
+        xp = self.backend.xp
+        m = moments(
+            X, y, sw, fit_intercept=fit_intercept, chunk_rows=self.chunk_rows, rescale=True, xp=xp
+        )
+        if not m.finite(xp=xp):
+            self.raise_nonfinite()
+        return m
+
+    def least_squares(self, m: Moments) -> DataPasses:
+        """The closed form's passes over the data (refinement products, QR, SVD)."""
+        d = self.data
+        return DataPasses(d.X, d.y, m, d.sample_weight, self.chunk_rows, self.backend.xp)
+
+    def training_rows(self, held: np.ndarray | None) -> tuple[FitData, Array | None, Array | None]:
+        """The training rows (weights normalised to mean 1) and the held-out X and y
+        (``held``: the early-stopping rows, ``GroundupEstimator._held_out``'s draw)."""
+        be = self.backend
+        xp = be.xp
+        X, y, sw = self.data.X, self.data.y, self.data.sample_weight
+        X_val = y_val = None
+        if held is not None:
+            val, tr = be.asarray(held), be.asarray(np.setdiff1d(np.arange(self.n), held))
+            X_val, y_val = xp.take(X, val, axis=0), xp.take(y, val, axis=0)
+            X, y = xp.take(X, tr, axis=0), xp.take(y, tr, axis=0)
+            sw = None if sw is None else xp.take(sw, tr)
+            # NaN / inf in a held-out row would only blur the early-stopping score,
+            # silently: look now (one scalar per fit) and name the row in the user's X.
+            if not bool(xp.all(xp.isfinite(X_val))):
+                self.raise_nonfinite()
+        if sw is not None:
+            sw = sw * (sw.shape[0] / xp.sum(sw))
+        return FitData(X, y, sw, be), X_val, y_val
+
+    def squared_problem(self, held: np.ndarray | None, *, batch: bool) -> EngineProblem:
+        """The squared loss of the training rows; ``batch`` runs on their moments."""
+        be = self.backend
+        train, X_val, y_val = self.training_rows(held)
+        objective = SquaredLoss(
+            train.X,
+            train.y,
+            train.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            xp=be.xp,
+            use_moments=batch,
+            stats=None if held is not None else self.stats,
+            chunk_rows=self.chunk_rows,
+            solve_triangular=be.solve_triangular,
+            speculative=be.on_host,
+        )
+        if batch and not objective.stats.finite(xp=be.xp):
+            self.raise_nonfinite()  # rows named in the user's X
+        top = None if held is not None else self.row_curvature
+        return EngineProblem(
+            objective, train.X, train.y, train.sample_weight, be, row_curvature=top
+        )
+
+    # -- logistic regression --------------------------------------------------------------
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct labels (scikit-learn's target checks on y) and their total weights."""
+        y = np.ravel(np.asarray(self.y_host))
+        check_classification_targets(y)
+        found, codes = np.unique(y, return_inverse=True)
+        sw = self.data.sample_weight
+        w = None if sw is None else self.backend.to_numpy(sw)
+        totals = np.bincount(np.ravel(codes), weights=w, minlength=len(found))
+        return found, totals.astype(np.float64)
+
+    def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> InMemory:
+        """The data with y replaced by the model's targets for ``classes`` (encoded on the
+        host): 0/1 in X's dtype for two classes, int32 class codes for more. ``weights``
+        (one per class): the class weights, multiplied into the sample weights."""
+        codes = np.searchsorted(classes, np.ravel(np.asarray(self.y_host)))
+        X, be = self.data.X, self.backend
+        if len(classes) == 2:
+            y = be.asarray((codes == 1).astype(np.float64), dtype=X.dtype)
+        else:
+            y = be.asarray(codes.astype(np.int32))
+        sw = self.data.sample_weight
+        if weights is not None:
+            rows = be.asarray(np.asarray(weights, dtype=np.float64)[codes], dtype=X.dtype)
+            sw = rows if sw is None else sw * rows
+        return InMemory(FitData(X, y, sw, be))
+
+    def log_loss(
+        self,
+        *,
+        n_classes: int,
+        fit_intercept: bool,
+        rows: tuple[FitData, Array | None, Array | None] | None = None,
+    ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
+        """The log-loss of every row (Newton's objective; ``subset`` for its warm start), or
+        of ``rows`` (:meth:`training_rows`: the training rows and the held-out X and y)."""
+        data, X_val, y_val = (self.data, None, None) if rows is None else rows
+        be, binary = self.backend, n_classes == 2
+        return (lk.BinaryLogLoss if binary else lk.MultinomialLogLoss)(
+            data.X,
+            data.y,
+            data.sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            xp=be.xp,
+            fit_intercept=fit_intercept,
+            n_classes=n_classes,
+            chunk_rows=be.chunk_rows(self.d * (1 if binary else n_classes)),
+            solve_triangular=be.solve_triangular,
+            speculative=be.on_host,
+        )
+
+    def content_sample(self, fraction: float, *, seed: Any) -> Array:
+        """Rows chosen by their content, about ``fraction`` of them (Newton's warm start):
+        ``kernels.logistic.content_sample``."""
+        d, be = self.data, self.backend
+        r = np.random.default_rng(seed).standard_normal(self.d + 1)
+        rx = be.asarray(r[:-1], dtype=d.X.dtype)
+        return lk.content_sample(d.X, d.y, rx, float(r[-1]), fraction, xp=be.xp)
+
+    def log_problem(
+        self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
+    ) -> EngineProblem:
+        """The log-loss of the training rows, the held-out rows for its ``score`` (every
+        method runs the engine over the rows; ``batch`` changes nothing here)."""
+        rows = self.training_rows(held)
+        train = rows[0]
+        mine = held is None  # all the rows: what is known of them holds
+        return EngineProblem(
+            self.log_loss(n_classes=n_classes, fit_intercept=fit_intercept, rows=rows),
+            train.X,
+            train.y,
+            train.sample_weight,
+            self.backend,
+            stats=self.stats if mine else None,
+            row_curvature=self.row_curvature if mine else None,
+        )

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
+from groundup._problem import InMemory
 from groundup._validation import FitData
 from groundup.kernels import curvature as cv
 from groundup.kernels.closed_form import moments
-from groundup.linear_model._memory import InMemory
 
 
 def _data(weighted: bool, offset: float = 1e2) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

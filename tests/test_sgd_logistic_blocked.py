@@ -23,7 +23,6 @@ from test_fastpaths import _close, _data, _engine, _perms, _spy, _start
 
 import groundup as gu
 from groundup.kernels import reference, sgd_logistic_blocked
-from groundup.kernels.descent import DescentSettings
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.objective import ExactSGDEpoch
 from groundup.kernels.rows import EpochRows

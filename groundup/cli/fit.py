@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
     import groundup as gu
     from groundup import backends, datasets
-    from groundup._params import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
     from groundup._scaling import fit_standardization, raw_units, standardize
+    from groundup._validation import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
     from groundup.exceptions import DivergenceError
 
     model = args.model

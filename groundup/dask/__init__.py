@@ -6,7 +6,7 @@ with ``backend="dask"``. This layer sits below the estimators and never imports 
 
 - :func:`wanted_predict` - whether ``predict`` / ``score`` take the Dask path;
 - :class:`DaskSource` - validated Dask data with the in-memory source's methods
-  (``linear_model/_memory.py``): the moments in one tree-reduced pass and the closed form's
+  (``groundup._problem.InMemory``): the moments in one tree-reduced pass and the closed form's
   passes (``_linear.py``); the log-loss whose every pass is a tree reduction, and the labels
   (``_logistic.py``); the chunks streamed through the descent engine (``_stream.py``);
 - :class:`LazyModel` - a fitted model applied to Dask data lazily, chunk by chunk.

@@ -1,5 +1,5 @@
 """Dask data as the estimators' data source: the same methods as in memory
-(``groundup/linear_model/_memory.py``), each pass a Dask graph over the row chunks."""
+(``groundup._problem.InMemory``), each pass a Dask graph over the row chunks."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from array_api_compat import device as _device
 
@@ -116,28 +116,16 @@ class DescentResult:
     stop_reason: str | None = None
 
 
-@dataclass
-class Certificate:
+class Certificate(Protocol):
     """How far a configuration's model is above its objective's minimum (loss + penalty),
     relative to that minimum: ``relative_excess(W, b, k)`` for configuration ``k``'s
-    ``W`` (n_features, outputs) and ``b`` (outputs,). ``cheap``: it costs no pass over the
-    rows (least squares, from the moments), so ``tol="auto"`` reads it every epoch; else
-    only once the loss has flattened. The last answer is kept for the same arrays: the
-    stopping rule's last reading is of the model the fit returns, which the honest
-    ``converged_`` reads again (a pass over the rows saved where one costs a pass)."""
+    ``W`` (n_features, outputs) and ``b`` (outputs,) (:mod:`groundup.kernels.curvature`).
+    ``cheap``: it costs no pass over the rows (least squares, from the moments), so
+    ``tol="auto"`` reads it every epoch; else only once the loss has flattened."""
 
-    excess: Callable[[Array, Array, int], float]
-    cheap: bool = False
-    _last: tuple[Array, Array, int, float] | None = field(default=None, repr=False)
+    cheap: bool
 
-    def relative_excess(self, W: Array, b: Array, k: int) -> float:
-        """``excess(W, b, k)``, or its last value for the same ``W``, ``b`` and ``k``."""
-        last = self._last
-        if last is not None and last[0] is W and last[1] is b and last[2] == k:
-            return last[3]
-        value = self.excess(W, b, k)
-        self._last = (W, b, k, value)
-        return value
+    def relative_excess(self, W: Array, b: Array, k: int = 0, /) -> float: ...
 
 
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).

@@ -1,7 +1,7 @@
 """scikit-learn compatible estimators: :class:`LinearRegression` and
 :class:`LogisticRegression`, on one shared base (``_base.py``: the shared parameters'
 docs and checks, the gradient fit's common steps), reading their data through a
-source of passes (``_memory.py`` in memory, :mod:`groundup.dask` on Dask)."""
+source of passes (``groundup._problem.InMemory`` in memory, :mod:`groundup.dask` on Dask)."""
 
 from __future__ import annotations
 

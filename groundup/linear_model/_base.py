@@ -3,7 +3,7 @@ parameters and attributes, the parameter checks, the gradient fit, the partial-f
 ``to``. Each estimator writes out its own ``__init__``.
 
 Where the data live decides how they are read, not how the model is fitted: the estimators
-ask a data *source* (:class:`~groundup._problem.DataSource`: ``linear_model/_memory.py`` for
+ask a data *source* (:class:`~groundup._problem.DataSource`: :class:`~groundup._problem.InMemory` for
 arrays in memory, :mod:`groundup.dask` for Dask arrays) for the passes they need, and run
 the same algorithm on what it returns. The only question asked about Dask is
 :meth:`GroundupEstimator._source`'s.
@@ -27,11 +27,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._params import GRADIENT, canonical_method, check_params
-from groundup._problem import DataSource, TrainingProblem, certificate
+from groundup._problem import DataSource, InMemory, TrainingProblem, certificate
 from groundup._scaling import Preconditioner
 from groundup._typing import Array
-from groundup._validation import prepare_fit
+from groundup._validation import GRADIENT, canonical_method, check_params, prepare_fit
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels.curvature import safe_rate
@@ -46,7 +45,6 @@ from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings, UpdateState, largest, pack, unpack
 from groundup.linear_model._labels import n_outputs
-from groundup.linear_model._memory import InMemory
 
 # -- the documentation both estimators share (pasted into each class docstring) ---------------
 #: The parameters both estimators take, after their own, in the constructors' order.
@@ -295,7 +293,7 @@ class GroundupEstimator(BaseEstimator):
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """Every parameter checked (:func:`~groundup._params.check_params`); ``_method`` is
+        """Every parameter checked (:func:`~groundup._validation.check_params`); ``_method`` is
         the canonical method name."""
         self._method = canonical_method(self.method, self._methods, self._model)
         check_params(self)

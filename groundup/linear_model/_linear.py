@@ -12,10 +12,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._params import GRADIENT, LINEAR_METHODS
 from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
-from groundup._validation import prepare_predict
+from groundup._validation import GRADIENT, LINEAR_METHODS, prepare_predict
 from groundup.exceptions import RankDeficientWarning
 from groundup.kernels import metrics as mk
 from groundup.kernels.closed_form import beta_solution, data_units, normal_solution

@@ -17,10 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._params import GRADIENT, LOGISTIC_METHODS
 from groundup._problem import DataSource, TrainingProblem
 from groundup._typing import Array
-from groundup._validation import prepare_predict
+from groundup._validation import GRADIENT, LOGISTIC_METHODS, prepare_predict
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck

@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
-from groundup._params import GRADIENT
-from groundup._problem import EngineProblem, certificate
+from groundup._problem import EngineProblem, InMemory, certificate
 from groundup._scaling import fit_standardization, raw_units, standardize
 from groundup._typing import Array
-from groundup._validation import FitData, check_finite, prepare_fit
+from groundup._validation import GRADIENT, FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
 from groundup.kernels.descent import (
@@ -54,7 +53,6 @@ from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import largest
 from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._base import CONVERGED, FLOOR, Run
-from groundup.linear_model._memory import InMemory
 from groundup.sweeps.result import SweepResult
 
 __all__ = ["sweep"]
