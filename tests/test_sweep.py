@@ -132,6 +132,21 @@ def test_per_column_max_iter_tol_penalty_and_schedules(case64):
     _assert_same_as_single(res, X, y, case64)
 
 
+def test_preconditioned_runs_with_a_numeric_tol_equal_single_fits(case64):
+    """eta0="auto" descends on preconditioned data, where the loss is in y's scale squared:
+    a number as ``tol`` is an improvement of the loss in the data's units, in the sweep as in
+    the single fit (the target here is 50 times the unit scale, so the two would differ)."""
+    X, y, _ = make_regression(n=200, d=3, seed=4)
+    y = 50.0 * y + 7.0
+    grid = {"tol": [1e-2, 1e-4], "n_iter_no_change": [2, 5]}
+    res = sweep(
+        case64.asarray(X), case64.asarray(y), grid=grid, method="minibatch", batch_size=20,
+        max_iter=40, random_state=5,
+    )  # fmt: skip
+    assert set(res.table["n_iter"]) != {40}  # the rule stopped some runs
+    _assert_same_as_single(res, X, y, case64)
+
+
 def test_groups_by_batch_size_and_shuffle(case64):
     X, y, _ = make_regression(n=90, d=3, seed=4)
     grid = {"batch_size": [4, 32], "shuffle": [True, False], "eta0": [0.01, 0.05]}
