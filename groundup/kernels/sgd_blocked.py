@@ -117,8 +117,7 @@ def sgd_blocked_epoch(
     X = rows.X
     v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=X.dtype, device=_device(X))])
     for Xg, yg, es, eg, bs in groups(rows, etas, block, group_rows):
-        m = Xg.shape[0]
-        yc = -xp.reshape(yg, (m, 1))
+        yc = -xp.reshape(yg, (-1, 1))
         Hl, HrT, L, decay = block_rows(Xg, es, eg, bs, [yc], alpha, fit_intercept, xp=xp)
         for k in range(Hl.shape[0]):
             r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=solve_triangular, xp=xp)
