@@ -87,7 +87,7 @@ def _chunk_log_pass(
     check_separated: bool,
     fit_intercept: bool,
     n_classes: int,
-    dual: bool = False,
+    dual: bool,
 ) -> tuple[float, lk.PassResult | None]:
     """The kernel's pass over one chunk's training rows (``held``: the early-stopping rows,
     left out), as sums (means times the rows' weight)."""
@@ -167,8 +167,8 @@ class _DaskPasses:
 
     def newton_pass(
         self,
-        W: Array,
-        b: Array,
+        W: np.ndarray,
+        b: np.ndarray,
         /,
         *,
         order: int = 2,
@@ -176,16 +176,9 @@ class _DaskPasses:
         dual: bool = False,
     ) -> lk.PassResult:
         fn = functools.partial(
-            _chunk_log_pass,
-            self.kernel,
-            W=W,
-            b=b,
-            order=order,
-            check_separated=check_separated,
-            fit_intercept=self.fit_intercept,
-            n_classes=self.n_classes,
-            dual=dual,
-        )
+            _chunk_log_pass, self.kernel, W=W, b=b, order=order, check_separated=check_separated,
+            fit_intercept=self.fit_intercept, n_classes=self.n_classes, dual=dual,
+        )  # fmt: skip
         arrays = [self.X, self.y, self.sw, self.held]
         weight, part = self.backend.tree_reduce(fn, _merge_log_pass, arrays)
         means = {f: None if getattr(part, f) is None else getattr(part, f) / weight for f in _MEANS}
@@ -197,7 +190,7 @@ class _DaskPasses:
             raise_nonfinite(self.backend, X=whole.X, sample_weight=whole.sw)
         return out
 
-    def scores(self, W: Array, b: Array) -> Array:
+    def scores(self, W: np.ndarray, b: np.ndarray) -> Array:
         fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
         arrays = [self.X_val, self.y_val, self.held]
         hits, rows, bad = self.backend.tree_reduce(fn, add_pairs, arrays)

@@ -209,7 +209,6 @@ class LogLoss(BlockedEpochObjective):
         return c[2]
 
     def full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        """Mean gradient over the training set (no penalty): (n_features, k), (k,)."""
         ev = self._evaluate(W, b)
         return ev.grad_w, ev.grad_b
 
@@ -220,10 +219,6 @@ class LogLoss(BlockedEpochObjective):
         epoch starts from: one read of X per ``batch`` epoch.
         """
         return self.xp.reshape(self._evaluate(W, b).loss, (-1,))
-
-    def loss(self, W: Array, b: Array) -> Array:
-        """Training mean log-loss of one model, 0-d."""
-        return self._evaluate(W, b).loss
 
     def zero_loss(self) -> Array:
         """The loss at ``W = 0, b = 0``: log(n_classes) for every sample (no pass over X)."""

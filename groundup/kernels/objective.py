@@ -199,7 +199,11 @@ class BlockedEpochObjective(Objective):
         alpha: float | Array,
         fit_intercept: bool,
     ) -> tuple[Array, Array]:
-        """:class:`ExactSGDEpoch`'s epoch by the loss's blocked kernel."""
+        """:class:`ExactSGDEpoch`'s epoch by the loss's blocked kernel: the exact iterates of
+        ``n_samples`` one-sample updates of ``batch_grad`` in ``order`` (``None``: natural),
+        ``W`` (n_features, k), ``b`` (k,), ``etas`` the rate of each (an array on the device),
+        ``alpha`` the L2 decay (one per feature, (n_features, 1), for a preconditioned fit).
+        The engine uses it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
         rows = EpochRows(self.X, self.epoch_targets(), self.sw, order, self.xp)
         return self.epoch_kernel(
             rows, W, b, etas, alpha=alpha, fit_intercept=fit_intercept,
@@ -220,74 +224,43 @@ class BlockedEpochObjective(Objective):
         *,
         loss: str,
     ) -> tuple[Array, Array]:
-        """:class:`ExactL1SGDEpoch`'s epoch (a loss offers it as ``l1_sgd_epoch``), a window
-        at a time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss`` "squared"
-        or "log")."""
+        """:class:`ExactL1SGDEpoch`'s epoch (a loss offers it as ``l1_sgd_epoch``): ``sgd_epoch``
+        with each update followed by the cumulative L1 truncation of strength ``l1``, whose
+        state ``truncation.q``, ``truncation.u`` the epoch carries on in place; a window at a
+        time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss`` "squared" or
+        "log")."""
+        rows = EpochRows(self.X, self.y, self.sw, order, self.xp)
         W, b, truncation.q, truncation.u = l1_sgd_epoch(
-            EpochRows(self.X, self.y, self.sw, order, self.xp),
-            W,
-            b,
-            etas,
-            truncation.q,
-            truncation.u,
-            alpha=alpha,
-            l1=l1,
-            fit_intercept=fit_intercept,
-            loss=loss,
-            solve_triangular=self.solve_triangular,
+            rows, W, b, etas, truncation.q, truncation.u, alpha=alpha, l1=l1,
+            fit_intercept=fit_intercept, loss=loss, solve_triangular=self.solve_triangular,
             xp=self.xp,
-        )
+        )  # fmt: skip
         return W, b
 
 
 @runtime_checkable
 class ExactSGDEpoch(Protocol):
-    """May-use capability: one epoch of one-sample updates in one call."""
+    """May-use capability: one epoch of one-sample updates in one call,
+    ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)`` (as
+    :meth:`BlockedEpochObjective.sgd_epoch`'s). The epoch reads values on the host where
+    ``reads_host`` (a check per window): the engine takes it only where ``speculative`` (a
+    host backend), else the one-sample batches."""
 
-    #: The epoch reads values on the host (a check per window): the engine takes it only
-    #: where ``speculative`` (a host backend), else the one-sample batches.
     reads_host: bool
     speculative: bool
-
-    def sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-        /,
-    ) -> tuple[Array, Array]:
-        """The exact iterates of ``n_samples`` one-sample updates of ``batch_grad`` in
-        ``order`` (``None``: natural), ``W`` (n_features, k), ``b`` (k,), ``etas`` the rate of
-        each (an array on the device), ``alpha`` the L2 decay (one per feature, (n_features,
-        1), for a preconditioned fit). The engine uses it while ``alpha * eta <=
-        sgd_blocked.MAX_DECAY_STEP``."""
-        ...
+    sgd_epoch: Callable[
+        [Array | None, Array, Array, Array, float | Array, bool], tuple[Array, Array]
+    ]
 
 
 @runtime_checkable
 class ExactL1SGDEpoch(Protocol):
-    """May-use capability: the one-sample epoch with the cumulative L1 truncation
-    (:mod:`groundup.kernels.sgd_l1_blocked`). The engine uses it where the objective's
-    ``speculative`` is true (a host backend: the window's check reads a flag)."""
+    """May-use capability: the one-sample epoch with the cumulative L1 truncation,
+    ``l1_sgd_epoch(order, W, b, etas, alpha, fit_intercept, l1, truncation)`` (as
+    :meth:`BlockedEpochObjective.windowed_l1_epoch`'s). The engine uses it where the
+    objective's ``speculative`` is true (a host backend: the window's check reads a flag)."""
 
     speculative: bool
-
-    def l1_sgd_epoch(
-        self,
-        order: Array | None,
-        W: Array,
-        b: Array,
-        etas: Array,
-        alpha: float,
-        fit_intercept: bool,
-        l1: float,
-        truncation: CumulativeL1,
-        /,
-    ) -> tuple[Array, Array]:
-        """``sgd_epoch`` with each update followed by the cumulative L1 truncation of
-        strength ``l1``, whose state ``truncation.q``, ``truncation.u`` the epoch carries on
-        in place."""
-        ...
+    l1_sgd_epoch: Callable[
+        [Array | None, Array, Array, Array, float, bool, float, CumulativeL1], tuple[Array, Array]
+    ]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import array_api_extra as xpx
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
@@ -65,15 +64,6 @@ def solve_unit_lower(
     if r.ndim == L.ndim - 1:
         return xp.linalg.solve(a, r[..., None])[..., 0]
     return xp.linalg.solve(a, r)
-
-
-def forward_substitution(L: Array, r: Array, /, *, xp: Namespace) -> Array:
-    """The row-by-row solve of ``(I + tril(L, -1)) x = r`` for one block (the oracle of
-    :func:`solve_unit_lower`)."""
-    x = xp.zeros_like(r)
-    for i in range(L.shape[0]):  # x_i = r_i - sum_{j<i} L_ij x_j
-        x = xpx.at(x)[i].set(r[i] - L[i, :i] @ x[:i])
-    return x
 
 
 def largest_rate(schedule: Schedule, t_first: int, count: int) -> float:
@@ -127,8 +117,7 @@ def sgd_blocked_epoch(
     X = rows.X
     v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=X.dtype, device=_device(X))])
     for Xg, yg, es, eg, bs in groups(rows, etas, block, group_rows):
-        m = Xg.shape[0]
-        yc = -xp.reshape(yg, (m, 1))
+        yc = -xp.reshape(yg, (-1, 1))
         Hl, HrT, L, decay = block_rows(Xg, es, eg, bs, [yc], alpha, fit_intercept, xp=xp)
         for k in range(Hl.shape[0]):
             r = solve_unit_lower(L[k, ...], Hl[k, ...] @ v, fast=solve_triangular, xp=xp)

@@ -97,37 +97,11 @@ def logistic_sgd_epoch(
     solve_triangular: TriangularSolver | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array]:
-    """One epoch of exact one-sample SGD on the log-loss, ``block`` samples at a time.
-
-    Parameters
-    ----------
-    rows : EpochRows
-        The training rows in the epoch's order; ``y`` of shape (n_samples, K): 0/1 for the
-        sigmoid (K = 1), one-hot for the softmax (K > 1), in X's dtype.
-    W : array of shape (n_features, K)
-    b : array of shape (K,)
-    etas : array of shape (n_samples,)
-        The learning rate of each update of the epoch, in visiting order.
-    alpha : float or array of shape (n_features, 1)
-        L2 decay (``0`` without a penalty; one per feature: a preconditioned fit's, each
-        weight decayed by its own factor every update); ``max(etas) * alpha`` must not exceed
-        :data:`~groundup.kernels.sgd_blocked.MAX_DECAY_STEP`.
-    fit_intercept : bool
-    block : int, optional
-        Samples per window (default: ``BLOCK`` for the sigmoid, :func:`softmax_block` for
-        the softmax).
-    group_rows : int
-        Rows per batched Gram product (a multiple of ``block`` is used).
-    solve_triangular : callable, optional
-        The backend's fast triangular solve (see
-        :func:`~groundup.kernels.sgd_blocked.solve_unit_lower`).
-    xp : namespace
-
-    Returns
-    -------
-    W : array of shape (n_features, K)
-    b : array of shape (K,)
-    """
+    """One epoch of exact one-sample SGD on the log-loss, ``block`` samples at a time: the
+    parameters and results of :func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`, with
+    K outputs: ``rows.y`` (n_samples, K), 0/1 for the sigmoid (K = 1), one-hot for the
+    softmax (K > 1), in X's dtype; ``W`` (n_features, K), ``b`` (K,); ``block`` by default
+    ``BLOCK`` for the sigmoid, :func:`softmax_block` for the softmax."""
     d, k = W.shape
     if block is None:
         block = BLOCK if k == 1 else softmax_block(k)
