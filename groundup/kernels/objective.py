@@ -1,6 +1,6 @@
 """What the descent engine asks of a loss: the ``Objective`` base class and the capabilities.
 
-:func:`groundup.kernels.descent.descend_columns` *requires* what :class:`Objective` declares,
+:func:`groundup.kernels.descent.descend` *requires* what :class:`Objective` declares,
 for ``W`` of shape (n_features, outputs·K): K configurations as columns (K = 1 for one fit).
 It *may use* a capability, a ``runtime_checkable`` protocol (an objective has it when it
 defines the method; the protocol checks the names, the type checker the signatures):
