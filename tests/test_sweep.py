@@ -147,6 +147,34 @@ def test_preconditioned_runs_with_a_numeric_tol_equal_single_fits(case64):
     _assert_same_as_single(res, X, y, case64)
 
 
+@pytest.mark.parametrize("model", ["linear", "binary", "multinomial"])
+@pytest.mark.parametrize(
+    ("method", "optimizer"), [("minibatch", "sgd"), ("sgd", "sgd"), ("batch", "adam")]
+)
+def test_default_rates_runs_equal_single_fits(case64, model, method, optimizer):
+    """The defaults (eta0="auto": preconditioned descent, the rate from the curvature) in a
+    sweep as in the single fit, for every model: a logistic sweep once failed for want of
+    ``classes_`` (the curvature's factor), a multinomial one on its one-hot targets, and a
+    linear batch Adam one drifted (its preconditioned moments were recomputed from the
+    scaled copy: means of 1e-16 instead of exact zeros, which Adam's normalised steps blow up
+    into steps of eta0 on the intercept)."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((180, 3)) * [1.0, 10.0, 100.0] + [5.0, -3.0, 0.0]
+    z = X @ [1.0, 0.2, 0.01] + 0.5 * rng.standard_normal(180)
+    y = {
+        "linear": 30.0 * z + 40.0,
+        "binary": (z > 5.0).astype(int),
+        "multinomial": np.digitize(z, [4.0, 6.0]),
+    }[model]
+    kind = "linear" if model == "linear" else "logistic"
+    grid = {"tol": ["auto", 1e-3], "penalty": [None, "l2"]}
+    res = sweep(
+        case64.asarray(X), case64.asarray(y), grid=grid, model=kind, method=method,
+        optimizer=optimizer, batch_size=16, max_iter=6, random_state=3,
+    )  # fmt: skip
+    _assert_same_as_single(res, X, y, case64, model=kind)
+
+
 def test_groups_by_batch_size_and_shuffle(case64):
     X, y, _ = make_regression(n=90, d=3, seed=4)
     grid = {"batch_size": [4, 32], "shuffle": [True, False], "eta0": [0.01, 0.05]}

@@ -400,18 +400,9 @@ class GroundupEstimator(BaseEstimator):
         fitted attributes and the honest status (:meth:`_certify`)."""
         rng = np.random.default_rng(self.random_state)
         W, b = self._start(source, run.warm)
-        pre = getattr(self, "_pre", None) if run.partial else None  # the fit's variables
-        if pre is not None or self._preconditioned(run):
-            linear = self._model == "linear"
-            # least squares' batch descent reads the rows through their moments only (not
-            # with an L1 part or early-stopping rows): no preconditioned copy of them
-            rows = not (linear and self._method == "batch")
-            rows = rows or self.early_stopping or bool(self._penalty_l1())
-            source, pre = source.preconditioned(
-                target=linear, center=self.fit_intercept, pre=pre, rows=rows
-            )
-            if run.warm and pre is not None:
-                W, b = pre.inward(W, b, backend=source.compute)
+        source, pre = self._descent_source(source, run)
+        if run.warm and pre is not None:
+            W, b = pre.inward(W, b, backend=source.compute)
         self._pre = pre  # a later partial_fit goes on in these variables
         problem = self._problem(source, self._held_out(source.n, rng))
         fresh = self._zero_start and not run.warm
@@ -436,6 +427,23 @@ class GroundupEstimator(BaseEstimator):
         if run.partial or not run.final:
             return False
         return self._auto_rate() if self.precondition == "auto" else bool(self.precondition)
+
+    def _descent_source(
+        self, source: DataSource, run: Run
+    ) -> tuple[DataSource, Preconditioner | None]:
+        """The data in the descent's variables and the change of variables (``None``: the
+        data as given): preconditioned where :meth:`_preconditioned` says so, or in a later
+        ``partial_fit`` in the variables of the fit before it (a single fit's and a sweep's
+        group's)."""
+        pre = getattr(self, "_pre", None) if run.partial else None
+        if pre is None and not self._preconditioned(run):
+            return source, None
+        linear = self._model == "linear"
+        # least squares' batch descent reads the rows through their moments only (not with
+        # an L1 part or early-stopping rows): no preconditioned copy of them
+        rows = not (linear and self._method == "batch")
+        rows = rows or self.early_stopping or bool(self._penalty_l1())
+        return source.preconditioned(target=linear, center=self.fit_intercept, pre=pre, rows=rows)
 
     def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
         """The first ``W`` (n_features, k) and ``b`` (k,) on the source's compute backend:

@@ -48,7 +48,6 @@ from groundup.kernels.descent import (
     divergent_epoch,
 )
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
-from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import largest
 from groundup.linear_model import class_totals, encode_labels, estimator_class
@@ -190,6 +189,8 @@ def sweep(
     classes = None
     if logistic:
         classes, data = _logistic_targets(data, y_host, train_idx, sw_host)
+        for est in ests:  # as its single fit knows them (eta0="auto" reads the curvature's q)
+            est.classes_ = classes
     std = None
     if scale:  # the training rows' statistics, applied to every row
         rows = _take(data, train_idx)
@@ -284,8 +285,8 @@ def _check_sweepable(est: Any) -> None:
 def _logistic_targets(
     data: FitData, y_host: Any, train_idx: np.ndarray, sw_host: np.ndarray | None
 ) -> tuple[np.ndarray, FitData]:
-    """LogisticRegression's label encoding: sorted classes; 0/1 targets (two classes) or
-    one-hot rows (more), in X's dtype.
+    """LogisticRegression's label encoding (``InMemory.encoded``'s): sorted classes; 0/1
+    targets in X's dtype (two classes) or int32 class codes (more).
 
     Every class must have training rows, so that fitting the training rows alone finds the
     same classes; two of them need a positive weight there (as the estimator asks).
@@ -302,10 +303,10 @@ def _logistic_targets(
     class_totals(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
     be, X = data.backend, data.X
     if len(classes) == 2:
-        host = (codes == 1).astype(np.float64)
+        y = be.asarray((codes == 1).astype(np.float64), dtype=X.dtype)
     else:
-        host = (codes[:, None] == np.arange(len(classes))[None, :]).astype(np.float64)
-    return classes, FitData(X, be.asarray(host, dtype=X.dtype), data.sample_weight, be)
+        y = be.asarray(codes.astype(np.int32))
+    return classes, FitData(X, y, data.sample_weight, be)
 
 
 def _check_split_weights(
@@ -438,25 +439,22 @@ def _run_group(
     xp, logistic = be.xp, n_classes > 1
     first = ests[0]
     rng = np.random.default_rng(first.random_state)
-    source, pre = InMemory(train), None
-    if first._preconditioned(Run(int(first.max_iter), first.tol)):
-        source, pre = source.preconditioned(target=not logistic, center=first.fit_intercept)
-    part, X_val, y_val = source.training_rows(first._held_out(train.X.shape[0], rng))
-    sw = part.sample_weight
-    n, d = part.X.shape
+    run = Run(int(first.max_iter), first.tol)
+    source, pre = first._descent_source(InMemory(train), run)
+    held = first._held_out(train.X.shape[0], rng)
+    if logistic:  # the log-loss of K columns: its passes chunked for a (rows, K·C) width
+        part, X_val, y_val = source.training_rows(held)
+        objective = _log_loss_columns(part, n_classes, X_val, y_val)
+        problem = EngineProblem(objective, part.X, part.y, part.sample_weight, be)
+    else:  # the single fit's own (the moments of the preconditioned rows: exact zero means)
+        problem = first._problem(source, held)
+        objective = problem.objective
+    sw = problem.sample_weight
+    n, d = problem.X.shape
     bs = first._batch_size(n)
     k = len(ests)
     outputs = n_classes if n_classes > 2 else 1
-    objective: SquaredLoss | BinaryLogLoss | MultinomialLogLoss
-    if logistic:
-        objective = _log_loss_columns(part, n_classes, X_val, y_val)
-    else:
-        objective = SquaredLoss(
-            part.X, part.y, sw, X_val=X_val, y_val=y_val, use_moments=first._method == "batch",
-            chunk_rows=be.chunk_rows(d + 1), xp=xp,
-        )  # fmt: skip
-    problem = EngineProblem(objective, part.X, part.y, sw, be)
-    dt, dev = part.X.dtype, be.device
+    dt, dev = problem.X.dtype, be.device
     W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
     b = xp.zeros((k * outputs,), dtype=dt, device=dev)
     columns = [
@@ -473,7 +471,7 @@ def _run_group(
         cut_rates=first._auto_rate(),
     )  # fmt: skip
     runs = descend(
-        objective, part.X, part.y, sw, W, b, columns=columns, settings=settings,
+        objective, problem.X, problem.y, sw, W, b, columns=columns, settings=settings,
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
