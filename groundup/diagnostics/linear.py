@@ -377,11 +377,7 @@ def _linear_tests(
     q = len(powers)
     aug = K.reset_terms(fitted, powers, xp=xp)
     if n <= p + q:
-        out["reset"] = T.skipped(
-            "reset",
-            f"the augmented regression has {p + q} parameters and needs more than {p + q} "
-            f"samples (got {n})",
-        )  # fmt: skip
+        out["reset"] = T.skipped("reset", T.too_few("augmented", p + q, n))
     else:
         ures = K.aux_regression(xp.concat([X, aug], axis=1), y, intercept=fi, xp=xp)
         if ures.rank < p + q:
