@@ -59,34 +59,36 @@ def _prepare(y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, 
     return yt, yp, sw, xp
 
 
-def mse(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
-    """Mean squared error (``sklearn.metrics.mean_squared_error``)."""
-    yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.mse(yt, yp, sample_weight=sw, xp=xp))
+def _weighted(kernel: Callable[..., Any], summary: str) -> Callable[..., float]:
+    """The public metric of ``kernel`` (``mse``, ``rmse``, ``mae``, ``r2``): one signature."""
+
+    def metric(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
+        yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
+        return float(kernel(yt, yp, sample_weight=sw, xp=xp))
+
+    metric.__name__ = metric.__qualname__ = kernel.__name__
+    metric.__doc__ = summary
+    return metric
 
 
-def rmse(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
-    """Root mean squared error (``sklearn.metrics.root_mean_squared_error``)."""
-    yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.rmse(yt, yp, sample_weight=sw, xp=xp))
+mse = _weighted(_k.mse, "Mean squared error (``sklearn.metrics.mean_squared_error``).")
+rmse = _weighted(_k.rmse, "Root mean squared error (``sklearn.metrics.root_mean_squared_error``).")
+mae = _weighted(_k.mae, "Mean absolute error (``sklearn.metrics.mean_absolute_error``).")
+r2 = _weighted(_k.r2, "Coefficient of determination (``sklearn.metrics.r2_score``).")
 
 
-def mae(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
-    """Mean absolute error (``sklearn.metrics.mean_absolute_error``)."""
-    yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.mae(yt, yp, sample_weight=sw, xp=xp))
+def fit_scores(y_true: Any, y_pred: Any, y_proba: Any = None) -> dict[str, float]:
+    """What a fit's or a benchmark run's table says: R2, RMSE and MAE of a regression's
+    predictions; accuracy and log-loss of class labels with their probabilities ``y_proba``."""
+    if y_proba is None:
+        return {"r2": r2(y_true, y_pred), "rmse": rmse(y_true, y_pred), "mae": mae(y_true, y_pred)}
+    return {"accuracy": accuracy(y_true, y_pred), "log_loss": log_loss(y_true, y_proba)}
 
 
 def median_ae(y_true: Any, y_pred: Any) -> float:
     """Median absolute error (``sklearn.metrics.median_absolute_error``)."""
     yt, yp, _, xp = _prepare(y_true, y_pred)
     return float(_k.median_ae(yt, yp, xp=xp))
-
-
-def r2(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
-    """Coefficient of determination (``sklearn.metrics.r2_score``)."""
-    yt, yp, sw, xp = _prepare(y_true, y_pred, sample_weight)
-    return float(_k.r2(yt, yp, sample_weight=sw, xp=xp))
 
 
 def adjusted_r2(

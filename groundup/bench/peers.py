@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
+from groundup.bench.status import l2_alpha
 from groundup.kernels import curvature as cv
 from groundup.linear_model._base import ADAPTIVE_RATES
 
@@ -159,17 +160,13 @@ def auto_eta0(
     return cv.safe_rate(c, q=cv.hessian_factor(loss, n_classes), alpha=alpha)
 
 
-def _l2(p: dict[str, Any]) -> float:
-    """groundup's ``alpha`` of an L2 penalty, 0.0 without one."""
-    return float(p.get("alpha", 1e-4)) if p.get("penalty") == "l2" else 0.0
-
-
 def _auto(p: dict[str, Any], loss: str) -> dict[str, Any] | None:
     """How to compute ``eta0="auto"`` (the estimators' default) for a peer, or None for a
     number."""
     if p.get("eta0", "auto") != "auto":
         return None
-    return {"loss": loss, "fit_intercept": p.get("fit_intercept", True), "alpha": _l2(p)}
+    alpha = l2_alpha(p) or 0.0
+    return {"loss": loss, "fit_intercept": p.get("fit_intercept", True), "alpha": alpha}
 
 
 # scikit-learn's SGD arguments that groundup's hyper-parameters give, with groundup's defaults
@@ -184,7 +181,7 @@ def _sklearn(name: str, p: dict[str, Any], device: str, dtype: str) -> PeerFit:
     """scikit-learn's estimator ``name`` on groundup's objective and hyper-parameters."""
     from sklearn import linear_model as lm
 
-    fi, alpha = p.get("fit_intercept", True), _l2(p)
+    fi, alpha = p.get("fit_intercept", True), l2_alpha(p) or 0.0
     if name == "LinearRegression":  # ½·alpha·‖w‖² on the mean loss is Ridge(alpha = n·alpha)
         if alpha:
             return _SklearnFit(lambda n: lm.Ridge(alpha=alpha * n, fit_intercept=fi), dtype)
@@ -263,8 +260,7 @@ class TorchLoop(PeerFit):
         with torch.no_grad():
             for q in model.parameters():
                 q.zero_()
-        decay = p.get("alpha", 1e-4) if p.get("penalty") == "l2" else 0.0
-        groups = [{"params": [model.weight], "weight_decay": decay}]
+        groups = [{"params": [model.weight], "weight_decay": l2_alpha(p) or 0.0}]
         if model.bias is not None:
             groups.append({"params": [model.bias], "weight_decay": 0.0})
         bs = n if self.full_batch else min(int(p.get("batch_size", 32)), n)

@@ -322,8 +322,12 @@ def _rich_width(renderable: Any) -> int:
     return max((len(line.rstrip()) for line in cap.get().splitlines()), default=0)
 
 
-def _table(frame: pd.DataFrame, raw: pd.DataFrame, styles: Sequence[str | None], title: str,
-           note_width: int | None) -> Any:  # fmt: skip
+def text_table(
+    title: str, columns: Sequence[tuple[str, Sequence[str], bool]],
+    styles: Sequence[str | None], note_width: int | None = None,
+) -> Any:  # fmt: skip
+    """A rich table of text cells (never markup), ``columns`` as (header, cells,
+    right-aligned), none folded; a ``note`` column is cut to ``note_width``."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -332,20 +336,24 @@ def _table(frame: pd.DataFrame, raw: pd.DataFrame, styles: Sequence[str | None],
         title=Text(title, style="bold"), title_justify="left", box=box.SIMPLE_HEAD,
         header_style="bold", pad_edge=False, show_edge=False, collapse_padding=True,
     )  # fmt: skip
-    numeric = {c.header for c in _columns(raw) if c.numeric}
-    for col in frame.columns:
-        cells = [str(v) for v in frame[col]]
-        widest = max([len(col), *map(len, cells)])
-        if col == "note":
-            table.add_column(Text(col), no_wrap=True, overflow="ellipsis", max_width=note_width)
+    for name, cells, right in columns:
+        if name == "note":
+            table.add_column(Text(name), no_wrap=True, overflow="ellipsis", max_width=note_width)
         else:
             table.add_column(
-                Text(col), justify="right" if col in numeric else "left", no_wrap=True,
-                min_width=widest,
+                Text(name), justify="right" if right else "left", no_wrap=True,
+                min_width=max([len(name), *map(len, cells)]),
             )  # fmt: skip
-    for (_, row), style in zip(frame.iterrows(), styles, strict=True):
-        table.add_row(*[Text(str(v)) for v in row], style=style)
+    for k, style in enumerate(styles):
+        table.add_row(*[Text(cells[k]) for _, cells, _ in columns], style=style)
     return table
+
+
+def _table(frame: pd.DataFrame, raw: pd.DataFrame, styles: Sequence[str | None], title: str,
+           note_width: int | None) -> Any:  # fmt: skip
+    numeric = {c.header for c in _columns(raw) if c.numeric}
+    cols = [(c, [str(v) for v in frame[c]], c in numeric) for c in frame.columns]
+    return text_table(title, cols, styles, note_width)
 
 
 def print_table(

@@ -260,21 +260,12 @@ def _traced_peak(fitter: PeerFit, data: Any) -> float:
 
 
 def _scores(fitter: PeerFit, task: str, X_test: np.ndarray, y_test: np.ndarray) -> dict:
-    from groundup import metrics
+    from groundup.metrics import fit_scores
 
     if task == "regression":
-        pred = np.asarray(fitter.predict(X_test), dtype=np.float64)
-        return {
-            "rmse": metrics.rmse(y_test, pred),
-            "mae": metrics.mae(y_test, pred),
-            "r2": metrics.r2(y_test, pred),
-        }
-    pred = np.asarray(fitter.predict(X_test))
+        return fit_scores(y_test, np.asarray(fitter.predict(X_test), dtype=np.float64))
     proba = np.asarray(fitter.predict_proba(X_test), dtype=np.float64)
-    return {
-        "accuracy": float(metrics.accuracy(y_test, pred)),
-        "log_loss": float(metrics.log_loss(y_test, proba)),
-    }
+    return fit_scores(y_test, np.asarray(fitter.predict(X_test)), proba)
 
 
 def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from groundup.kernels.descent import divergent_epoch
 from groundup.kernels.losses import SquaredLoss
 from groundup.linear_model._base import CONVERGED, FLOOR
 
-__all__ = ["STALLED", "Outcome", "judge_peer"]
+__all__ = ["STALLED", "Outcome", "judge_peer", "l2_alpha"]
 
 #: The reason given for a run that stopped far from the minimum (a groundup row warns with
 #: the numbers; this is the line under the table for every such row).
@@ -99,7 +99,7 @@ def judge_peer(
     if epoch is not None:
         return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
     fi = bool(params.get("fit_intercept", True))
-    alpha = _alpha(params)
+    alpha = l2_alpha(params)
     with np.errstate(all="ignore"):
         # no minimum to measure: an L1 penalty, another objective, separable classes
         unmeasured = alpha is None or not exact
@@ -114,8 +114,9 @@ def judge_peer(
     return Outcome("stalled" if stop == "tol" else stop, False, final, STALLED)
 
 
-def _alpha(params: dict[str, Any]) -> float | None:
-    """The L2 penalty of the objective; None for an L1 one (no smooth minimum to measure)."""
+def l2_alpha(params: dict[str, Any]) -> float | None:
+    """The L2 penalty of the objective (0.0 without one); None for an L1 or elastic-net one
+    (no smooth minimum to measure)."""
     penalty = params.get("penalty")
     return 0.0 if penalty is None else float(params.get("alpha", 1e-4)) if penalty == "l2" else None
 

@@ -197,14 +197,9 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
 
     coef = np.atleast_2d(to_numpy(est.coef_))
     intercept = np.atleast_1d(to_numpy(est.intercept_))
-    pred = np.asarray(est.predict(X))
-    if data.task == "regression" or not hasattr(est, "predict_proba"):
-        scores = {
-            "r2": metrics.r2(y, pred), "rmse": metrics.rmse(y, pred), "mae": metrics.mae(y, pred)
-        }  # fmt: skip
-    else:
-        proba = np.asarray(est.predict_proba(X))
-        scores = {"accuracy": metrics.accuracy(y, pred), "log_loss": metrics.log_loss(y, proba)}
+    classify = data.task != "regression" and hasattr(est, "predict_proba")
+    proba = np.asarray(est.predict_proba(X)) if classify else None
+    scores = metrics.fit_scores(y, np.asarray(est.predict(X)), proba)
     classes = getattr(est, "classes_", None)
     # {name: value} and one intercept; logistic: {name: [one value per class]} and a list
     # (binary: the positive class's coefficients alone, as scikit-learn's coef_)

@@ -365,43 +365,28 @@ def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
     never folded; whether a run converged in one column (``yes``, ``no``, ``stalled``: far
     from the minimum, ``diverged@3``: diverged at epoch 3), and a line with the remedy when
     some did not."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
+    from groundup.bench.report import text_table
     from groundup.sweeps.plots import varying
 
     console = Console()
     t = result.table
-
     keys = varying(result) or result.params
     shown = [*keys, "train_loss", result.criterion, "n_iter"]
     shown = list(dict.fromkeys(c for c in shown if c in t.columns))
     order = t[result.criterion].astype(float)
     rows = order.sort_values(ascending=not result.maximise, na_position="last").index[:15]
-    table = Table(
-        title=Text(
-            f"sweep: {len(t)} runs, best by {result.criterion}, --random-state "
-            f"{result.random_state}", style="bold",
-        ),
-        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
-        collapse_padding=True, header_style="bold",
-    )  # fmt: skip
     columns = [  # name, cells, right-justified
         ("run", [str(i) for i in rows], True),
         *[(c, [_cell(t.loc[i, c]) for i in rows], all(_is_number(t.loc[i, c]) for i in rows))
           for c in shown],
         ("converged", [_status(t.loc[i]) for i in rows], False),
     ]  # fmt: skip
-    for name, cells, right in columns:
-        width = max(len(name), *map(len, cells))
-        table.add_column(Text(name), justify="right" if right else "left", no_wrap=True,
-                         min_width=width)  # fmt: skip
-    for k, i in enumerate(rows):
-        row = [Text(texts[k]) for _, texts, _ in columns]
-        table.add_row(*row, style="bold green" if i == result.best_index else None)
-    console.print(table)
+    title = f"sweep: {len(t)} runs, best by {result.criterion}, --random-state "
+    styles = ["bold green" if i == result.best_index else None for i in rows]
+    console.print(text_table(f"{title}{result.random_state}", columns, styles))
     if len(t) > len(rows):
         console.print(
             Text(f"... {len(t) - len(rows)} more runs in {os.path.join(out, 'sweep.csv')}")

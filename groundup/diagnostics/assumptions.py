@@ -108,6 +108,12 @@ def skipped(key: str, reason: str) -> TestResult:
     )
 
 
+def too_few(regression: str, k: int, n: int) -> str:
+    """Why an auxiliary (or augmented) regression of ``k`` parameters cannot run on ``n``."""
+    what = f"the {regression} regression has {k} parameters"
+    return f"{what} and needs more than {k} samples (got {n})"
+
+
 def _decide(
     key: str, stat: float, p: float, df: tuple[float, ...], alpha: float, failed: str,
     remedy: str, passed: str, extra: dict[str, Any] | None = None,
@@ -143,10 +149,7 @@ def het_lm(
     if ctss <= 0:
         return skipped(key, "the auxiliary regression's dependent variable is constant")
     if dfr < 1:
-        return skipped(
-            key,
-            f"the auxiliary regression has {rank} parameters and needs more than {rank} samples (got {n})",
-        )  # fmt: skip
+        return skipped(key, too_few("auxiliary", rank, n))
     if dfm < 1:
         return skipped(key, "the auxiliary regression has no regressor besides the constant")
     if ssr <= 0:
@@ -312,10 +315,7 @@ def breusch_godfrey(
     if ctss <= 0 or ssr_u <= 0:
         return skipped("breusch_godfrey", "the residuals are fitted exactly by their lags")
     if df_resid < 1:
-        return skipped(
-            "breusch_godfrey",
-            f"the auxiliary regression has {rank_u} parameters and needs more than {rank_u} samples (got {n})",
-        )  # fmt: skip
+        return skipped("breusch_godfrey", too_few("auxiliary", rank_u, n))
     lm = n * (1.0 - ssr_u / ctss)
     f = ((ssr_r - ssr_u) / nlags) / (ssr_u / df_resid)
     extra = {"nlags": nlags, "f_statistic": f, "f_p_value": float(stats.f.sf(f, nlags, df_resid)),

@@ -203,28 +203,25 @@ def linear_report(
     tests = _linear_tests(X, y, design, resid, fitted, ssr_ols, be, names, opts)
     if scaled:
         _data_units(table, cov_h, fit, influence, to_numpy(ex), float(ey), fit_intercept, notes)
+    vif_design = design if fit_intercept else K.decompose(X, intercept=True, xp=xp)
+    return report(
+        "linear", model, target, be, dt, names, fit_intercept, table=table, fit=fit, tests=tests,
+        stat_label="t" if use_t else "z", vif=vif_by_name(vif_design, names, xp),
+        influence=influence, notes=notes, alpha=opts["alpha"], cov_type=cov_type, cov=cov_h,
+    )  # fmt: skip
+
+
+def report(
+    kind: str, model: Any, target: str, be: Backend, dt: Any, names: list[str],
+    fit_intercept: bool, **rest: Any,
+) -> DiagnosticReport:  # fmt: skip
+    """The report of ``model`` on ``be`` in dtype ``dt``, with ``rest`` (its numbers)."""
     return DiagnosticReport(
-        kind="linear",
-        model_name=type(model).__name__,
-        method=_method_label(model),
-        target=target,
-        names=(["const"] if fit_intercept else []) + names,
-        table=table,
-        stat_label="t" if use_t else "z",
-        fit=fit,
-        tests=tests,
-        vif=vif_by_name(
-            design if fit_intercept else K.decompose(X, intercept=True, xp=xp), names, xp
-        ),
-        influence=influence,
-        notes=notes,
-        alpha=opts["alpha"],
-        cov_type=cov_type,
-        backend=be.name,
-        device=be.device_name,
-        dtype="float32" if dt == xp.float32 else "float64",
-        cov=cov_h,
-    )
+        kind=kind, model_name=type(model).__name__, method=_method_label(model),
+        names=(["const"] if fit_intercept else []) + names, backend=be.name,
+        device=be.device_name, dtype="float32" if dt == be.xp.float32 else "float64",
+        target=target, **rest,
+    )  # fmt: skip
 
 
 SCALED_NOTE = (
@@ -380,11 +377,7 @@ def _linear_tests(
     q = len(powers)
     aug = K.reset_terms(fitted, powers, xp=xp)
     if n <= p + q:
-        out["reset"] = T.skipped(
-            "reset",
-            f"the augmented regression has {p + q} parameters and needs more than {p + q} "
-            f"samples (got {n})",
-        )  # fmt: skip
+        out["reset"] = T.skipped("reset", T.too_few("augmented", p + q, n))
     else:
         ures = K.aux_regression(xp.concat([X, aug], axis=1), y, intercept=fi, xp=xp)
         if ures.rank < p + q:

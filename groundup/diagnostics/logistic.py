@@ -12,7 +12,14 @@ from scipy import stats
 
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
-from groundup.diagnostics.linear import SCALED_NOTE, coef_table, host, table_units, vif_by_name
+from groundup.diagnostics.linear import (
+    SCALED_NOTE,
+    coef_table,
+    host,
+    report,
+    table_units,
+    vif_by_name,
+)
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 from groundup.kernels.closed_form import range_exponents
@@ -116,24 +123,8 @@ def logit_report(
         "bic": -2.0 * llf + math.log(n) * p, "at_mle": gap <= MLE_GAP_SE,
         "max_coef_gap_in_se": gap,
     }  # fmt: skip
-    method = getattr(model, "method", None)
-    return DiagnosticReport(
-        kind="logistic",
-        model_name=type(model).__name__,
-        method=method if isinstance(method, str) else type(model).__name__,
-        target=target,
-        names=(["const"] if fi else []) + names,
-        table=table,
-        stat_label="z",
-        fit=fit,
-        tests={},
-        vif=vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
-        influence={},
-        notes=notes,
-        alpha=alpha,
-        cov_type="nonrobust",
-        backend=be.name,
-        device=be.device_name,
-        dtype="float32" if dt == xp.float32 else "float64",
-        cov=cov,
-    )
+    return report(
+        "logistic", model, target, be, dt, names, fi, table=table, stat_label="z",
+        fit=fit, tests={}, vif=vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
+        influence={}, notes=notes, alpha=alpha, cov_type="nonrobust", cov=cov,
+    )  # fmt: skip
