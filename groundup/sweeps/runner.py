@@ -419,11 +419,18 @@ _PASS_ELEMENTS = 16384
 
 
 def _log_loss_columns(
-    rows: FitData, n_classes: int, X_val: Array | None = None, y_val: Array | None = None
+    rows: FitData,
+    n_classes: int,
+    X_val: Array | None = None,
+    y_val: Array | None = None,
+    fit_intercept: bool = True,
 ) -> BinaryLogLoss | MultinomialLogLoss:
+    """The log-loss of K columns (``fit_intercept``: whether the certificate's minimum has
+    an intercept)."""
     cls, be = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss, rows.backend
     return cls(
         rows.X, rows.y, rows.sample_weight, X_val=X_val, y_val=y_val, n_classes=n_classes,
+        fit_intercept=fit_intercept,
         chunk_rows=be.chunk_rows(rows.X.shape[1]),  # the backend's chunks of X (None: none)
         chunk_elements=_PASS_ELEMENTS, xp=be.xp,
     )  # fmt: skip
@@ -444,7 +451,7 @@ def _run_group(
     held = first._held_out(train.X.shape[0], rng)
     if logistic:  # the log-loss of K columns: its passes chunked for a (rows, K·C) width
         part, X_val, y_val = source.training_rows(held)
-        objective = _log_loss_columns(part, n_classes, X_val, y_val)
+        objective = _log_loss_columns(part, n_classes, X_val, y_val, first.fit_intercept)
         problem = EngineProblem(objective, part.X, part.y, part.sample_weight, be)
     else:  # the single fit's own (the moments of the preconditioned rows: exact zero means)
         problem = first._problem(source, held)
