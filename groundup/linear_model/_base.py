@@ -3,9 +3,9 @@ parameters and attributes, the parameter checks, the gradient fit, the partial-f
 ``to``. Each estimator writes out its own ``__init__``.
 
 Where the data live decides how they are read, not how the model is fitted: the estimators
-ask a data *source* (:class:`~groundup._problem.DataSource`: :class:`~groundup._problem.InMemory` for
-arrays in memory, :mod:`groundup.dask` for Dask arrays) for the passes they need, and run
-the same algorithm on what it returns. The only question asked about Dask is
+ask a data *source* (:class:`~groundup._problem.DataSource`:
+:class:`~groundup._problem.InMemory` for arrays in memory, :mod:`groundup.dask` for Dask
+arrays) for the passes they need, and run the same algorithm on what it returns. The only question asked about Dask is
 :meth:`GroundupEstimator._source`'s.
 """
 
