@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 import groundup as gu
 from groundup import backends, bench, cli, datasets, report
-from groundup._scaling import fit_standardization, raw_units
+from groundup._problem import fit_standardization, raw_units
 from groundup.bench.status import judge_peer
 from groundup.cli.common import FIT_FLAGS, FIT_SCALE_FLAGS, cli_words
 

@@ -45,11 +45,9 @@ from groundup.kernels.closed_form import (
     solve_normal,
 )
 from groundup.kernels.descent import Column, DescentSettings, descend
+from groundup.kernels.epoch import SCHEDULES, EpochRows, Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
-from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.objective import ExactSGDEpoch
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import SCHEDULES, Schedule
+from groundup.kernels.losses import ExactSGDEpoch, SquaredLoss
 
 # Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
 SCHEDULE_PARAMS = {
@@ -346,9 +344,7 @@ def test_fused_batch_step_equals_reference(case, fit_intercept, alpha, weighted)
     objective = SquaredLoss(X, y, sw, xp=case.xp)
     calls = _spy(objective, "batch_step")
     perms = _perms(case, 90, 3, seed=0)
-    settings = dict(
-        max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None
-    )
+    settings = dict(max_iter=3, batch_size=16, alpha=alpha, fit_intercept=fit_intercept, tol=None)
     W0, b0 = _start(case, 3)
     res = _engine(
         case,
@@ -397,9 +393,7 @@ def test_full_batch_equals_reference(case, fit_intercept, alpha, weighted, use_m
     objective = SquaredLoss(X, y, sw, use_moments=use_moments, chunk_rows=32, xp=case.xp)
     assert (objective.stats is not None) == use_moments
     calls = _spy(objective, "full_grad")
-    settings = dict(
-        max_iter=8, batch_size=n, alpha=alpha, fit_intercept=fit_intercept, tol=None
-    )
+    settings = dict(max_iter=8, batch_size=n, alpha=alpha, fit_intercept=fit_intercept, tol=None)
     W0, b0 = _start(case, 3)
     res = _engine(
         case, objective, X, y, sw, W0, b0, schedule=Schedule("invscaling", 0.5), settings=settings

@@ -1,4 +1,4 @@
-"""The engine's contract (``kernels/objective.py``): every objective in ``kernels/`` is an
+"""The engine's contract (``kernels/losses.py``): every objective in ``kernels/`` is an
 ``Objective`` with the capabilities the module's table lists; an objective with only the
 required methods runs every method of the engine and gives the reference's iterates."""
 
@@ -11,10 +11,9 @@ from _helpers import make_regression
 
 from groundup.kernels import reference
 from groundup.kernels.descent import Column, DescentSettings, descend
+from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
-from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.objective import ExactSGDEpoch, Objective
-from groundup.kernels.schedules import Schedule
+from groundup.kernels.losses import ExactSGDEpoch, Objective, SquaredLoss
 
 X, Y, _ = make_regression(n=40, d=3, seed=1)
 CODES = np.digitize(Y, [2.0, 6.0]).astype(np.int32)

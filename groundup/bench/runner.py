@@ -28,7 +28,7 @@ import pandas as pd
 
 from groundup import backends as _backends
 from groundup import datasets as _datasets
-from groundup._scaling import fit_standardization, raw_units, standardize
+from groundup._problem import fit_standardization, raw_units, standardize
 from groundup._validation import ALIASES, GRADIENT, LINEAR_METHODS, LOGISTIC_METHODS
 from groundup.backends import to_numpy
 from groundup.bench.peers import PeerFit, peers_for

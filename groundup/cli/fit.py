@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     import groundup as gu
     from groundup import backends, datasets
-    from groundup._scaling import fit_standardization, raw_units, standardize
+    from groundup._problem import fit_standardization, raw_units, standardize
     from groundup._validation import LINEAR_METHODS, LOGISTIC_METHODS, canonical_method
     from groundup.exceptions import DivergenceError
 

@@ -10,8 +10,7 @@ import numpy as np
 
 import groundup.dask._linear as _linear
 import groundup.dask._logistic as _logistic
-from groundup._problem import EngineProblem
-from groundup._scaling import Preconditioner
+from groundup._problem import EngineProblem, Preconditioner
 from groundup.backends import Backend
 from groundup.dask._data import HOST, DaskData, check_weights, prepare, raise_nonfinite
 from groundup.dask._stream import StreamProblem
@@ -55,7 +54,7 @@ class DaskSource(DaskData):
         self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
     ) -> tuple[DaskSource, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables
-        (:meth:`~groundup._scaling.Preconditioner.rows`; lazy rows, ``rows`` is moot)."""
+        (:meth:`~groundup._problem.Preconditioner.rows`; lazy rows, ``rows`` is moot)."""
         X, y, pre = Preconditioner.rows(self, target=target, center=center, pre=pre)
         return self if pre is None else DaskSource(X, y, self.sample_weight, self.backend), pre
 

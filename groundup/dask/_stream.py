@@ -75,7 +75,7 @@ class StreamProblem:
     held: np.ndarray | None
     mask: Array | None
     #: The kernel objective of one chunk's training rows: ``(X, y, sw, backend)`` in the
-    #: chunk's own library -> an ``Objective`` (:mod:`groundup.kernels.objective`).
+    #: chunk's own library -> an ``Objective`` (:mod:`groundup.kernels.losses`).
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
     #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
     loss: Callable[[np.ndarray, np.ndarray], float]

@@ -16,7 +16,7 @@ squared loss are exactly ``SGDRegressor``'s; the rates (and decays) are floats f
 rows of one value per column otherwise. An optimiser, the L1 part of a penalty or averaging
 go through the :class:`~groundup.kernels.update.Stepper`. Which epoch runs is chosen once,
 before the loop, from the update and the objective's capabilities
-(:mod:`groundup.kernels.objective`): the stepper's, a full batch (the objective's
+(:mod:`groundup.kernels.losses`): the stepper's, a full batch (the objective's
 ``full_grad``: the moments for least squares), the exact one-sample epoch
 (``ExactSGDEpoch``) or the fused mini-batch step. A configuration that finishes (converged,
 diverged, or at its own ``max_iter``) leaves ``W`` at that epoch and the others go on, so
@@ -36,9 +36,8 @@ from typing import Any, Protocol
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.objective import ExactL1SGDEpoch, ExactSGDEpoch, Objective
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import Schedule
+from groundup.kernels.epoch import EpochRows, Schedule
+from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 from groundup.kernels.update import (
     Stepper,
@@ -184,7 +183,7 @@ def descend(
     Parameters
     ----------
     objective : Objective
-        :class:`~groundup.kernels.objective.Objective` (and its capabilities).
+        :class:`~groundup.kernels.losses.Objective` (and its capabilities).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None

@@ -24,7 +24,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import cholesky_solve
-from groundup.kernels.objective import BlockedEpochObjective
+from groundup.kernels.losses import BlockedEpochObjective
 from groundup.kernels.sgd_logistic_blocked import logistic_sgd_epoch
 from groundup.kernels.update import pack
 
@@ -127,7 +127,7 @@ class LogLoss(BlockedEpochObjective):
         elements (``rows · columns``), so that the temporaries of a wide ``W`` (a sweep's)
         stay in cache.
     **common
-        :class:`~groundup.kernels.objective.Objective`'s (``X_val``, ``y_val`` for the
+        :class:`~groundup.kernels.losses.Objective`'s (``X_val``, ``y_val`` for the
         validation accuracy, ``y_val`` encoded as ``y``; ``fit_intercept`` for Newton's
         parameters; ``chunk_rows``: a chunk is read once for its margins, gradient and
         Hessian; ``solve_triangular`` and ``speculative`` for ``sgd_epoch``, whose windows

@@ -96,7 +96,7 @@ def decay_factor(eta: float | Array, alpha: float | Array, /, *, xp: Namespace) 
 
 def largest(strength: float | Array | None, /) -> float:
     """The largest value of a penalty's strength: a float, or an array of one per feature
-    (a preconditioned fit's, :class:`groundup._scaling.Preconditioner`)."""
+    (a preconditioned fit's, :class:`groundup._problem.Preconditioner`)."""
     if strength is None or isinstance(strength, int | float):
         return float(strength or 0.0)
     xp = array_namespace(strength)

@@ -27,8 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from groundup import backends
 from groundup import dask as dask_layer
-from groundup._problem import DataSource, InMemory, TrainingProblem, certificate
-from groundup._scaling import Preconditioner
+from groundup._problem import DataSource, InMemory, Preconditioner, TrainingProblem, certificate
 from groundup._typing import Array
 from groundup._validation import GRADIENT, canonical_method, check_params, prepare_fit
 from groundup.backends import Backend
@@ -41,8 +40,8 @@ from groundup.kernels.descent import (
     DescentSettings,
     divergent_epoch,
 )
+from groundup.kernels.epoch import Schedule
 from groundup.kernels.optimizers import OptimizerSettings
-from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings, UpdateState, largest, pack, unpack
 from groundup.linear_model._labels import n_outputs
 
@@ -395,7 +394,7 @@ class GroundupEstimator(BaseEstimator):
     def _fit_gradient(self, source: DataSource, run: Run) -> None:
         """``batch`` / ``sgd`` / ``minibatch``: the problem of the training rows (the
         early-stopping rows, ``rng``'s first draw, held out), preconditioned
-        (:class:`~groundup._scaling.Preconditioner`) where ``precondition`` says so,
+        (:class:`~groundup._problem.Preconditioner`) where ``precondition`` says so,
         descended from ``_start`` (zeros, or the fitted model with ``run.warm``), then the
         fitted attributes and the honest status (:meth:`_certify`)."""
         rng = np.random.default_rng(self.random_state)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
-from groundup._scaling import Standardization
+from groundup._problem import Standardization
 from groundup._typing import Array
 from groundup.linear_model import estimator_class
 

@@ -11,7 +11,7 @@ split (``result.train_index``, with its ``sample_weight``) with
 ``random_state=result.random_state`` ends. A run whose loss stops being finite is marked
 diverged at that epoch; the others go on.
 With ``scale=True`` the runs train on the features standardised with the training rows'
-statistics (:mod:`groundup._scaling`) and report their coefficients in the raw units.
+statistics (:mod:`groundup._problem`) and report their coefficients in the raw units.
 
 ``optimizer`` and the L1 penalties do not split groups: where a group holds a configuration
 other than the plain update, every update is one gradient product for all its columns and
@@ -33,8 +33,14 @@ from typing import Any
 import numpy as np
 
 from groundup import backends
-from groundup._problem import EngineProblem, InMemory, certificate
-from groundup._scaling import fit_standardization, raw_units, standardize
+from groundup._problem import (
+    EngineProblem,
+    InMemory,
+    certificate,
+    fit_standardization,
+    raw_units,
+    standardize,
+)
 from groundup._typing import Array
 from groundup._validation import GRADIENT, FitData, check_finite, prepare_fit
 from groundup.backends import Backend
@@ -47,8 +53,8 @@ from groundup.kernels.descent import (
     descend,
     divergent_epoch,
 )
+from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
-from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import largest
 from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._base import CONVERGED, FLOOR, Run
