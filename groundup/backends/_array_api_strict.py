@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from groundup._typing import Array, Device
-from groundup.backends._base import Backend
+from groundup.backends import Backend
 
 
 class ArrayApiStrictBackend(Backend):

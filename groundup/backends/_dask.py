@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from groundup._typing import Array, Device
-from groundup.backends._base import Backend
+from groundup.backends import Backend
 
 # Bytes per row chunk when host data are moved into a Dask array (dask's own "auto" is
 # 128 MiB; smaller chunks keep out-of-core SGD light and still amortise the overheads).

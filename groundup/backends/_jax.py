@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from groundup._typing import Array, Device
-from groundup.backends._base import Backend
+from groundup.backends import Backend
 
 
 class JaxBackend(Backend):

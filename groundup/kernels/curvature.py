@@ -25,7 +25,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
 from groundup.kernels.closed_form import Moments, chunk_bounds, exponent_cap
-from groundup.kernels.update import largest
+from groundup.kernels.losses import largest
 
 
 def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:

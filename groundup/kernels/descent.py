@@ -37,14 +37,13 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.epoch import EpochRows, Schedule
-from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective
+from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective, largest
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 from groundup.kernels.update import (
     Stepper,
     UpdateSettings,
     UpdateState,
     decay_factor,
-    largest,
     pack,
     unpack,
 )
@@ -87,6 +86,12 @@ class Column:
     # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
     # update (and its fast paths) by default.
     update: UpdateSettings = field(default_factory=UpdateSettings)
+
+    @property
+    def plain(self) -> bool:
+        """The engine's own update (and its fast paths) applies."""
+        u = self.update
+        return u.optimizer.name == "sgd" and not largest(u.l1) and not u.average
 
 
 @dataclass
@@ -232,7 +237,7 @@ def descend(
     per_epoch = 1 if full else -(-n // bs)
     single = K == 1
     stepper = None
-    if not all(c.update.plain for c in columns):
+    if not all(c.plain for c in columns):
         stepper = Stepper(
             [c.update for c in columns],
             [c.alpha for c in columns],

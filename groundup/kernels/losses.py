@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from array_api_compat import array_namespace
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
@@ -41,6 +42,15 @@ if TYPE_CHECKING:
     from groundup.kernels.sgd_blocked import TriangularSolver
 
 __all__ = ["BlockedEpochObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "Objective", "SquaredLoss"]
+
+
+def largest(strength: float | Array | None, /) -> float:
+    """The largest value of a penalty's strength: a float, or an array of one per feature
+    (a preconditioned fit's, :class:`groundup._problem.Preconditioner`)."""
+    if strength is None or isinstance(strength, int | float):
+        return float(strength or 0.0)
+    xp = array_namespace(strength)
+    return float(xp.max(strength))
 
 
 class Objective(ABC):

@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from array_api_compat import array_namespace
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
+from groundup.kernels.losses import largest
 from groundup.kernels.optimizers import OptimizerSettings, OptimizerState, optimizer_step
 from groundup.kernels.penalties import CumulativeL1, soft_threshold, truncate
 
@@ -41,11 +41,6 @@ class UpdateSettings:
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     l1: float | Array = 0.0  # L1 strength: alpha·l1_ratio (0: none), or one per feature
     average: int = 0  # scikit-learn's ``average``: the first update averaged (0: off)
-
-    @property
-    def plain(self) -> bool:
-        """The engine's own update (and its fast paths) applies."""
-        return self.optimizer.name == "sgd" and not largest(self.l1) and not self.average
 
 
 @dataclass
@@ -92,15 +87,6 @@ def decay_factor(eta: float | Array, alpha: float | Array, /, *, xp: Namespace) 
     if isinstance(eta, float) and isinstance(alpha, float):
         return max(0.0, 1.0 - eta * alpha)
     return xp.clip(1.0 - eta * alpha, min=0.0)
-
-
-def largest(strength: float | Array | None, /) -> float:
-    """The largest value of a penalty's strength: a float, or an array of one per feature
-    (a preconditioned fit's, :class:`groundup._problem.Preconditioner`)."""
-    if strength is None or isinstance(strength, int | float):
-        return float(strength or 0.0)
-    xp = array_namespace(strength)
-    return float(xp.max(strength))
 
 
 class Stepper:

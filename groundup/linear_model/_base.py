@@ -41,8 +41,9 @@ from groundup.kernels.descent import (
     divergent_epoch,
 )
 from groundup.kernels.epoch import Schedule
+from groundup.kernels.losses import largest
 from groundup.kernels.optimizers import OptimizerSettings
-from groundup.kernels.update import UpdateSettings, UpdateState, largest, pack, unpack
+from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
 from groundup.linear_model._labels import n_outputs
 
 # -- the documentation both estimators share (pasted into each class docstring) ---------------

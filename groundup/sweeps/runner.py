@@ -55,7 +55,7 @@ from groundup.kernels.descent import (
 )
 from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
-from groundup.kernels.update import largest
+from groundup.kernels.losses import largest
 from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._base import CONVERGED, FLOOR, Run
 from groundup.sweeps.result import SweepResult
