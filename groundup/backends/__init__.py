@@ -63,6 +63,8 @@ class Backend:
 
     def __init__(self, device: Device) -> None:
         self.device = device
+        #: The library's Array-API namespace.
+        self.xp: Namespace = importlib.import_module(self.namespace)
 
     # -- discovery -------------------------------------------------------------------
     @classmethod
@@ -102,11 +104,6 @@ class Backend:
         return array_api_compat.device(a)
 
     # -- per-instance helpers ----------------------------------------------------------
-    @property
-    def xp(self) -> Namespace:
-        """The library's Array-API namespace."""
-        return sys.modules.get(self.namespace) or importlib.import_module(self.namespace)
-
     @property
     def device_name(self) -> str:
         return str(self.device)

@@ -1,10 +1,6 @@
-"""The benchmark runner: every method on every backend, device and dtype, peers beside them.
-
-``gu.benchmark(...)`` answers "which method, on which backend and device, is fastest and most
-accurate for my data?" as a pandas DataFrame, one row per run. Each run moves the training
-data to its device once (not timed), warms up, then times ``repeats`` fits, each synchronised
-on the device; accuracy is measured on a held-out split. scikit-learn and a hand-written
-PyTorch loop run in the same process and the same run, marked ``peer=True``.
+"""The benchmark runner: every method on every backend, device and dtype, peers beside them,
+one DataFrame row per run (data moved to the device once, untimed; a warm-up; ``repeats``
+timed fits, each synchronised on the device; accuracy on a held-out split).
 
 >>> import groundup as gu
 >>> table = gu.benchmark("line", methods=["normal", "sgd"], backends=["numpy"])  # doctest: +SKIP
@@ -54,13 +50,10 @@ MODELS: tuple[str, ...] = ("linear", "logistic")
 METHODS: dict[str, tuple[str, ...]] = {"linear": LINEAR_METHODS, "logistic": LOGISTIC_METHODS}
 TASKS = {"linear": "regression", "logistic": "classification"}
 DTYPES = ("float32", "float64")
-# Every backend groundup knows except Dask, which is for data larger than memory: opt in
-# with backends=["dask"].
+# Every backend but Dask (for data larger than memory: opt in with backends=["dask"]).
 DEFAULT_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "array_api_strict", "cupy")
-# Hyper-parameters of the runs unless ``params`` overrides them: a fixed seed everywhere, and
-# a constant step of 0.1 for the full-batch and mini-batch methods, which suits well-scaled
-# data (the estimators' own default, invscaling from 0.01, is scikit-learn's SGD default and
-# is kept for ``sgd``, so that it and its peer SGDRegressor run the same algorithm).
+# Unless ``params`` says otherwise: a fixed seed, and a constant step of 0.1 for the full- and
+# mini-batch methods (``sgd`` keeps scikit-learn's default, as its peer SGDRegressor does).
 BENCH_DEFAULTS: dict[str, Any] = {
     "random_state": 0,
     "batch": {"learning_rate": "constant", "eta0": 0.1},
@@ -76,10 +69,8 @@ COLUMNS: tuple[str, ...] = (
     "peak_host_mb", "peak_device_mb", "epochs", "converged", "stop", "eta0", "final_loss",
     "warnings", "loss_history", "coef", "intercept",
 )  # fmt: skip
-#: Why a run stopped (the ``stop`` column), the same words for groundup's rows and the
-#: peers': ``exact`` (closed form), ``tol`` (its stopping rule fired near the minimum),
-#: ``max_iter``, ``stalled`` (the rule fired far from the minimum), ``separable`` (logistic
-#: classes with no finite minimum), ``diverged`` (``status="diverged"``).
+#: Why a run stopped (the ``stop`` column), for groundup's rows and the peers' alike
+#: (:class:`groundup.bench.status.Outcome`).
 STOP_REASONS = ("exact", "tol", "max_iter", "stalled", "separable", "diverged")
 
 
@@ -143,14 +134,13 @@ class _GroundupFit(PeerFit):
     """A groundup estimator behind the peers' interface."""
 
     def __init__(self, cls: type, method: str, place: _Place, params: dict[str, Any]) -> None:
-        self.cls, self.place_ = cls, place
+        self.cls, self.place_, self.dtype_ = cls, place, place.dtype
         self.params = {**params, "method": method, "backend": place.name,
                        "device": place.device, "dtype": place.dtype}  # fmt: skip
-        self.device_name, self.dtype_ = place.device, place.dtype
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
-        be, dt = self.place_.backend, self.place_.dtype
-        Xd, yd = self._device_X(X), be.asarray(y.astype(dt) if y.dtype.kind == "f" else y)
+        be = self.place_.backend
+        Xd, yd = self._device_X(X), be.asarray(y.astype(self.dtype_) if y.dtype.kind == "f" else y)
         be.synchronize(Xd, yd)
         return Xd, yd
 
@@ -161,9 +151,7 @@ class _GroundupFit(PeerFit):
         self.n_iter_ = int(est.n_iter_)
         self.converged_ = bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
-        self.stop_reason_ = str(
-            getattr(est, "stop_reason_", "tol" if est.converged_ else "max_iter")
-        )
+        self.stop_reason_ = str(est.stop_reason_)
         self.eta0_ = float(est.eta0_) if hasattr(est, "eta0_") else None
 
     @property
@@ -207,8 +195,7 @@ def _measure(
 ) -> tuple[PeerFit, dict[str, Any]]:
     """The fitter after its timed fits, and the row's times, memory peaks and warnings."""
     fitter = run.make(run.params)
-    # warm-up fits run _WARMUP_EPOCHS epochs (same shapes, kernels and caches), no tol: no
-    # ConvergenceWarning from a deliberately short run
+    # warm-ups: no tol, no ConvergenceWarning from a deliberately short run
     max_iter = min(int(run.params.get("max_iter", 1000)), _WARMUP_EPOCHS)
     short = run.make({**run.params, "max_iter": max_iter, "tol": None})
     with warnings.catch_warnings():
@@ -228,8 +215,7 @@ def _measure(
             if max_time is not None and sum(times) >= max_time:
                 break
     peak = dev.peak_memory() if dev is not None else None
-    # tracemalloc sees the run's allocations where its groundup backend says so (else the
-    # host peak is NaN, not ~0); a peer outside them (scikit-learn) computes with NumPy
+    # tracemalloc sees the run's allocations where its backend says so (else NaN, not ~0)
     traced = memory and (dev is None or dev.host_memory_traced)
     return fitter, {
         "fit_time": statistics.median(times),
@@ -295,8 +281,7 @@ def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> di
         return row
     hist = fitter.loss_history_
     last = float(hist[-1]) if hist is not None and len(hist) else None
-    # how the run ended: a groundup estimator says so itself (it raises when it diverges); a
-    # peer is judged by groundup's rules on its training rows
+    # a groundup estimator says how it ended; a peer is judged by groundup's rules
     if run.peer:
         outcome = judge_peer(fitter, X_train, y_train, model=run.model, params=run.params)
     else:

@@ -642,7 +642,7 @@ class _Loop:
         """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
         its rows and the objective's fused step (no host synchronisation)."""
         rows = EpochRows(self.X, self.y, self.sw, self.orders(), self.xp)
-        n, bs, step, fi = rows.n, self.bs, self.objective.batch_step, self.s.fit_intercept
+        n, bs, step, fi = self.X.shape[0], self.bs, self.objective.batch_step, self.s.fit_intercept
         etas, decays = self.rates(t, -(-n // bs), active)
         for u, start in enumerate(range(0, n, bs)):
             Xb, yb, sb = rows.take(start, min(start + bs, n))

@@ -30,11 +30,6 @@ class EpochRows:
     order: Array | None  # the visiting order, integers on the device (None: natural order)
     xp: Namespace
 
-    @property
-    def n(self) -> int:
-        """Number of rows (updates of a one-sample epoch)."""
-        return self.X.shape[0]
-
     def take(self, start: int, stop: int) -> tuple[Array, Array, Array | None]:
         """The rows of updates ``start .. stop - 1``: a contiguous slice of the order,
         gathered with ``xp.take`` (or a plain slice of the data in its natural order)."""

@@ -293,10 +293,18 @@ class GroundupEstimator(BaseEstimator):
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """Every parameter checked (:func:`~groundup._validation.check_params`); ``_method`` is
-        the canonical method name."""
+        """Every parameter checked (:func:`~groundup._validation.check_params`), and what the
+        fit reads resolved once: ``_method`` (the canonical method name), ``_l2`` and ``_l1``
+        (the penalty's strengths: alpha for ``"l2"`` / ``"l1"``; (1 − l1_ratio)·alpha and
+        l1_ratio·alpha for ``"elasticnet"``), ``_auto_rate`` (``eta0="auto"``) and
+        ``_precondition`` (``"auto"``: on exactly with ``eta0="auto"``)."""
         self._method = canonical_method(self.method, self._methods, self._model)
         check_params(self)
+        ratio = {None: 0.0, "l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
+        alpha = 0.0 if self.penalty is None else float(self.alpha)
+        self._l2, self._l1 = (1.0 - float(ratio)) * alpha, float(ratio) * alpha
+        self._auto_rate = isinstance(self.eta0, str)  # "auto": check_params refused any other
+        self._precondition = self._auto_rate if self.precondition == "auto" else self.precondition
 
     def _has_partial_fit(self) -> bool:
         try:
@@ -328,22 +336,6 @@ class GroundupEstimator(BaseEstimator):
                 "converges to scikit-learn's Lasso / ElasticNet), or 'sgd' / 'minibatch'."
             )
             raise ValueError(msg)
-
-    def _penalty_alpha(self) -> float:
-        """The L2 strength: alpha (``"l2"``), (1 − l1_ratio)·alpha (``"elasticnet"``)."""
-        if self.penalty == "l2":
-            return float(self.alpha)
-        if self.penalty == "elasticnet":
-            return (1.0 - float(self.l1_ratio)) * float(self.alpha)
-        return 0.0
-
-    def _penalty_l1(self) -> float:
-        """The L1 strength: alpha (``"l1"``), l1_ratio·alpha (``"elasticnet"``)."""
-        if self.penalty == "l1":
-            return float(self.alpha)
-        if self.penalty == "elasticnet":
-            return float(self.l1_ratio) * float(self.alpha)
-        return 0.0
 
     # -- the data source ----------------------------------------------------------------------
     def _source(
@@ -421,28 +413,21 @@ class GroundupEstimator(BaseEstimator):
         W, b = self._set_descent(res, history, source.compute, run, pre)
         self._certify(problem, res, W, b, run, pre, check)
 
-    def _preconditioned(self, run: Run) -> bool:
-        """``precondition`` resolved: ``"auto"`` is on exactly with ``eta0="auto"``; not for
-        ``partial_fit`` (which goes on in the variables of the fit before it, if any)."""
-        if run.partial or not run.final:
-            return False
-        return self._auto_rate() if self.precondition == "auto" else bool(self.precondition)
-
     def _descent_source(
         self, source: DataSource, run: Run
     ) -> tuple[DataSource, Preconditioner | None]:
         """The data in the descent's variables and the change of variables (``None``: the
-        data as given): preconditioned where :meth:`_preconditioned` says so, or in a later
+        data as given): preconditioned where ``precondition`` says so (not ``partial_fit``), or in a later
         ``partial_fit`` in the variables of the fit before it (a single fit's and a sweep's
         group's)."""
         pre = getattr(self, "_pre", None) if run.partial else None
-        if pre is None and not self._preconditioned(run):
+        if pre is None and (run.partial or not run.final or not self._precondition):
             return source, None
         linear = self._model == "linear"
         # least squares' batch descent reads the rows through their moments only (not with
         # an L1 part or early-stopping rows): no preconditioned copy of them
         rows = not (linear and self._method == "batch")
-        rows = rows or self.early_stopping or bool(self._penalty_l1())
+        rows = rows or self.early_stopping or bool(self._l1)
         return source.preconditioned(target=linear, center=self.fit_intercept, pre=pre, rows=rows)
 
     def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
@@ -471,7 +456,7 @@ class GroundupEstimator(BaseEstimator):
         columns): the L2 and L1 strengths (one per feature, (n_features, 1), in the
         preconditioned variables), ``eta0_`` (:meth:`_rate`), the schedule, the optimiser,
         averaging and the stopping rule's ``max_iter``, ``tol`` and ``n_iter_no_change``."""
-        alpha, l1 = self._penalty_alpha(), self._penalty_l1()
+        alpha, l1 = self._l2, self._l1
         if pre is not None:
             alpha, l1 = pre.penalties(alpha, l1, like, source.compute)
         bs = self._batch_size(problem.rows)
@@ -558,7 +543,7 @@ class GroundupEstimator(BaseEstimator):
             fit_intercept=self.fit_intercept,
             early_stopping=self.early_stopping and run.tol is not None,
             record_path=self.record_path,
-            cut_rates=self._auto_rate(),
+            cut_rates=self._auto_rate,
         )
         auto = column.tol == "auto" and not self.early_stopping
         res, history, reference = problem.run(
@@ -578,7 +563,7 @@ class GroundupEstimator(BaseEstimator):
         eps = float(source.compute.xp.finfo(source.dtype).eps)
         # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
         # stochastic fit stopped on a plateau (``_certify`` says so), not a blow-up.
-        ends_above = not self._auto_rate()
+        ends_above = not self._auto_rate
         epoch = res.diverged_at or divergent_epoch(
             history.tolist(), reference, eps, ends_above=ends_above
         )
@@ -613,7 +598,7 @@ class GroundupEstimator(BaseEstimator):
         the rows (``batch``: full batch, or mini-batches as large as the data) take the full
         Gram matrix's bound (the same for weights as for repeated rows); smaller batches the
         largest single row's."""
-        if not self._auto_rate():
+        if not self._auto_rate:
             return float(self.eta0)
         if continuing and hasattr(self, "eta0_"):
             return float(self.eta0_)
@@ -634,9 +619,6 @@ class GroundupEstimator(BaseEstimator):
         if self.optimizer in ("momentum", "nesterov") and not batch:
             return rate * (1.0 - float(self.momentum))  # plain SGD's effective step
         return rate
-
-    def _auto_rate(self) -> bool:
-        return isinstance(self.eta0, str) and self.eta0 == "auto"
 
     def _hessian_factor(self) -> float:
         """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]``."""
@@ -711,7 +693,7 @@ class GroundupEstimator(BaseEstimator):
         if (
             run.final
             and separated is not None
-            and not (self._penalty_alpha() or self._penalty_l1())
+            and not (self._l2 or self._l1)
             and separated(res.W, res.b)
         ):
             self.stop_reason_ = "separable"
@@ -740,7 +722,7 @@ class GroundupEstimator(BaseEstimator):
         """The ConvergenceWarning of a gradient fit short of its minimum: how it ended, the
         certified excess in % and the one remedy that applies."""
         far = f" with its objective {100 * excess:.3g} % above the minimum"
-        if pre is None and not self._auto_rate():
+        if pre is None and not self._auto_rate:
             fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
         elif pre is None and self.precondition is False:
             fix = "use precondition='auto' (descent on centred, scaled data)"
@@ -748,7 +730,7 @@ class GroundupEstimator(BaseEstimator):
             fix = "raise max_iter, or use method='batch' with optimizer='sgd'"
         else:
             fix = "raise max_iter (the data are ill-conditioned for gradient descent)"
-            if self._model == "linear" and not self._penalty_l1():
+            if self._model == "linear" and not self._l1:
                 fix += ", or use method='normal' (the closed form)"
         warnings.warn(
             f"The gradient fit {how}{far} (method={self.method!r}, "

@@ -227,7 +227,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         passes = source.least_squares(m)
         n, d = source.n, source.d
         # Ridge in closed form: (Sxx + n alpha I) w = Sxy, the intercept unpenalised.
-        ridge = m.n * self._penalty_alpha()
+        ridge = m.n * self._l2
         bound = n - int(self.fit_intercept)  # the centred rows span at most this many
         if self._method == "beta":
             sol = beta_solution(m, passes, ridge=ridge, rank_bound=bound, dtype=source.dtype, xp=xp)

@@ -285,7 +285,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         the full problem's quadratic region."""
         xp = source.compute.xp
         objective = source.log_loss(n_classes=len(self.classes_), fit_intercept=self.fit_intercept)
-        alpha = self._penalty_alpha()
+        alpha = self._l2
         # tol="auto": max |gradient| <= 1e-4, where the step taken lands about 1e-8 from the
         # optimum (Newton converges quadratically).
         tol = None if self.tol is None else 1e-4 if self.tol == "auto" else float(self.tol)

@@ -409,9 +409,9 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
     order of appearance (a preconditioned run with a penalty, one per feature, alone)."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, est in enumerate(ests):
-        pre = est._preconditioned(Run(int(est.max_iter), est.tol))
-        alone = pre and (est._penalty_alpha() or est._penalty_l1())  # a penalty per feature
-        auto = est._auto_rate()
+        pre = est._precondition
+        alone = pre and (est._l2 or est._l1)  # a penalty per feature
+        auto = est._auto_rate
         key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n), pre, auto, alone and i)
         groups.setdefault(key, []).append(i)
     return list(groups.values())
@@ -481,7 +481,7 @@ def _run_group(
     )  # fmt: skip
     settings = DescentSettings(
         batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping,
-        cut_rates=first._auto_rate(),
+        cut_rates=first._auto_rate,
     )  # fmt: skip
     runs = descend(
         objective, problem.X, problem.y, sw, W, b, columns=columns, settings=settings,
@@ -495,7 +495,7 @@ def _run_group(
         r.history = [v * factor for v in r.history]
         r.reference_loss *= factor
         r.diverged_at = r.diverged_at or divergent_epoch(
-            r.history, r.reference_loss, eps, ends_above=not est._auto_rate()
+            r.history, r.reference_loss, eps, ends_above=not est._auto_rate
         )
         strengths = (columns[j].alpha, columns[j].update.l1)
         _honest(est, r, j, objective, check, strengths if logistic else None)
