@@ -38,8 +38,8 @@ from sklearn.linear_model import SGDClassifier
 import groundup as gu
 from groundup import backends
 from groundup.kernels.descent import Column, DescentSettings, descend
-from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss
+from groundup.kernels.schedules import Schedule
 
 N_SAMPLES = int(os.environ.get("GROUNDUP_BENCH_N", "1000000"))
 N_FEATURES = 32

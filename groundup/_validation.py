@@ -18,8 +18,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from groundup import backends
 from groundup._typing import Array
 from groundup.backends import Backend
-from groundup.kernels.epoch import SCHEDULES
 from groundup.kernels.optimizers import OPTIMIZERS
+from groundup.kernels.schedules import SCHEDULES
 
 LINEAR_METHODS = ("beta", "normal", "batch", "sgd", "minibatch")
 LOGISTIC_METHODS = ("batch", "sgd", "minibatch", "newton")

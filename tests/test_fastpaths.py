@@ -45,9 +45,10 @@ from groundup.kernels.closed_form import (
     solve_normal,
 )
 from groundup.kernels.descent import Column, DescentSettings, descend
-from groundup.kernels.epoch import SCHEDULES, EpochRows, Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import ExactSGDEpoch, SquaredLoss
+from groundup.kernels.rows import EpochRows
+from groundup.kernels.schedules import SCHEDULES, Schedule
 
 # Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
 SCHEDULE_PARAMS = {

@@ -17,9 +17,9 @@ from sklearn.exceptions import ConvergenceWarning
 
 import groundup as gu
 from groundup.kernels.descent import Column, DescentSettings, descend
-from groundup.kernels.epoch import Schedule
 from groundup.kernels.losses import SquaredLoss
 from groundup.kernels.optimizers import OptimizerSettings
+from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings
 
 torch = pytest.importorskip("torch")

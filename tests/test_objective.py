@@ -11,9 +11,9 @@ from _helpers import make_regression
 
 from groundup.kernels import reference
 from groundup.kernels.descent import Column, DescentSettings, descend
-from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import ExactSGDEpoch, Objective, SquaredLoss
+from groundup.kernels.schedules import Schedule
 
 X, Y, _ = make_regression(n=40, d=3, seed=1)
 CODES = np.digitize(Y, [2.0, 6.0]).astype(np.int32)

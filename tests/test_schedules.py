@@ -11,7 +11,7 @@ from _helpers import make_regression
 
 import groundup as gu
 from groundup.kernels import reference
-from groundup.kernels.epoch import SCHEDULES, Schedule, optimal_t0
+from groundup.kernels.schedules import SCHEDULES, Schedule, optimal_t0
 
 ETA0 = 0.1
 UPE = 7  # updates per epoch

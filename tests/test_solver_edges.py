@@ -154,7 +154,7 @@ def test_stop_rule_counts_rounding_as_no_improvement():
     """A float32 loss creeping down by an ulp an epoch is rounding, not progress: with
     float32's eps the rule stops after n_iter_no_change epochs; without it never."""
     from groundup.kernels.descent import StopRule
-    from groundup.kernels.epoch import Schedule
+    from groundup.kernels.schedules import Schedule
 
     values = 0.25 - np.arange(40) * np.spacing(np.float32(0.25))
     sched = Schedule("constant", 0.1)

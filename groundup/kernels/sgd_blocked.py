@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterator
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.epoch import EpochRows, Schedule
+from groundup.kernels.rows import EpochRows
+from groundup.kernels.schedules import Schedule
 
 # Samples per block, and rows per group of blocks (one batched Gram product, small enough to
 # stay in cache: groups of 4,096 rows had their temporaries mapped afresh each time; gate

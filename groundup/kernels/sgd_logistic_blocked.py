@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.epoch import EpochRows
+from groundup.kernels.rows import EpochRows
 from groundup.kernels.sgd_blocked import (
     BLOCK,
     TriangularSolver,

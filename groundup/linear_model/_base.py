@@ -40,9 +40,9 @@ from groundup.kernels.descent import (
     DescentSettings,
     divergent_epoch,
 )
-from groundup.kernels.epoch import Schedule
 from groundup.kernels.losses import largest
 from groundup.kernels.optimizers import OptimizerSettings
+from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
 from groundup.linear_model._labels import n_outputs
 

@@ -53,9 +53,9 @@ from groundup.kernels.descent import (
     descend,
     divergent_epoch,
 )
-from groundup.kernels.epoch import Schedule
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import largest
+from groundup.kernels.schedules import Schedule
 from groundup.linear_model import class_totals, encode_labels, estimator_class
 from groundup.linear_model._base import CONVERGED, FLOOR, Run
 from groundup.sweeps.result import SweepResult

@@ -17,7 +17,7 @@ from _dask_data import chunked, data, labels, stream_order, weights  # noqa: E40
 
 import groundup as gu  # noqa: E402
 from groundup import backends  # noqa: E402
-from groundup.kernels.epoch import SCHEDULES  # noqa: E402
+from groundup.kernels.schedules import SCHEDULES  # noqa: E402
 
 xnp = backends.resolve("numpy").xp
 
