@@ -272,6 +272,17 @@ class Run:
     final: bool = True  # a whole fit: the checks at its end (partial_fit's epochs: none)
 
 
+def certified(res: DescentResult, excess: float, *, early_stopping: bool) -> None:
+    """A finished run's honest verdict from its certified relative ``excess`` (a single
+    fit's and a sweep's run alike): ``converged`` within ``CONVERGED`` of the minimum;
+    ``stalled`` where the rule fired (or the rate was cut ``MAX_CUTS`` times) short of it
+    (with early stopping the validation score's rule decides); ``stop_reason``."""
+    fired = res.converged
+    res.excess, res.converged = excess, excess <= CONVERGED
+    res.stalled = not res.converged and (res.stalled or fired) and not early_stopping
+    res.stop_reason = "stalled" if res.stalled else "tol" if fired else "max_iter"
+
+
 # -- the estimator base ------------------------------------------------------------------------
 class GroundupEstimator(BaseEstimator):
     """Base class of :class:`~groundup.LinearRegression` and
@@ -699,16 +710,12 @@ class GroundupEstimator(BaseEstimator):
             self.stop_reason_ = "separable"
             self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
             return
-        fired = res.converged
-        self.stop_reason_ = "tol" if fired else "max_iter"
         if not run.final:
-            self.converged_ = False
+            self.converged_, self.stop_reason_ = False, "tol" if res.converged else "max_iter"
             return
-        excess = check.relative_excess(W, b, 0)
-        self._excess = excess
-        self.converged_ = res.converged = excess <= CONVERGED
-        if not self.converged_ and (res.stalled or fired) and not self.early_stopping:
-            self.stop_reason_ = "stalled"  # (early stopping: the validation score's rule)
+        excess = self._excess = check.relative_excess(W, b, 0)
+        certified(res, excess, early_stopping=self.early_stopping)
+        self.converged_, self.stop_reason_ = res.converged, res.stop_reason
         # tol=None: the epochs asked for; early stopping: the validation score's choice
         if not self.converged_ and run.tol is not None and not self.early_stopping:
             how = {

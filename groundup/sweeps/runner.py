@@ -57,7 +57,7 @@ from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import largest
 from groundup.kernels.schedules import Schedule
 from groundup.linear_model import class_totals, encode_labels, estimator_class
-from groundup.linear_model._base import CONVERGED, FLOOR, Run
+from groundup.linear_model._base import FLOOR, Run, certified
 from groundup.sweeps.result import SweepResult
 
 __all__ = ["sweep"]
@@ -507,20 +507,15 @@ def _run_group(
 def _honest(
     est: Any, r: DescentResult, k: int, objective: Any, check: Certificate, penalties: Any
 ) -> None:
-    """The run's honest ``converged`` and ``stalled``, as its single fit decides them
-    (``GroundupEstimator._certify``): the certified relative excess at the run's model
-    within ``CONVERGED``; separable classes without a penalty are left as the rule said.
+    """The run's honest verdict, as its single fit's (:func:`~groundup.linear_model._base.
+    certified`); separable classes without a penalty are left as the rule said.
     ``penalties``: the log-loss run's L2 and L1 strengths (None for least squares)."""
     if r.diverged_at is not None or not r.history:
         return
     if penalties is not None and not any(map(largest, penalties)):
         if objective.separated(r.W, r.b):
             return
-    fired = r.converged
-    r.excess = check.relative_excess(r.W, r.b, k)
-    r.converged = r.excess <= CONVERGED
-    r.stalled = r.stalled or (fired and not r.converged and not est.early_stopping)
-    r.stop_reason = "stalled" if r.stalled and not r.converged else "tol" if fired else "max_iter"
+    certified(r, check.relative_excess(r.W, r.b, k), early_stopping=est.early_stopping)
 
 
 def _stop_reason(r: DescentResult) -> str:
