@@ -116,8 +116,8 @@ class DescentResult:
     stalled: bool = False  # the rule fired far from the minimum
     # tol="auto": the last certified relative excess of the objective (None: not certified)
     excess: float | None = None
-    # the caller's verdict after its honest check (``sweeps``: the single fit's
-    # ``stop_reason_``); None: not judged
+    # the caller's verdict after its honest check (``linear_model._base.certified``); None:
+    # not judged
     stop_reason: str | None = None
 
 

@@ -307,12 +307,7 @@ def _logistic_targets(
         )
         raise ValueError(msg)
     class_totals(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
-    be, X = data.backend, data.X
-    if len(classes) == 2:
-        y = be.asarray((codes == 1).astype(np.float64), dtype=X.dtype)
-    else:
-        y = be.asarray(codes.astype(np.int32))
-    return classes, FitData(X, y, data.sample_weight, be)
+    return classes, InMemory(data, y_host).encoded(classes).data
 
 
 def _check_split_weights(
