@@ -1,10 +1,6 @@
-"""Dask backend: row-chunked Dask arrays (NumPy chunks; CuPy chunks where a GPU exists).
-
-The only module that imports Dask. Besides the :class:`~groundup.backends.Backend` interface
-it offers the graphs over the row chunks that ``groundup/dask/`` is built from: a tree
-reduction, the chunks streamed in a given order, lazy row-wise maps and a tall-and-skinny
-QR. An active ``dask.distributed`` client runs them on its cluster, else Dask's local
-threaded scheduler does.
+"""Dask backend: row-chunked Dask arrays (NumPy chunks; CuPy chunks where a GPU exists), and
+the graphs over the row chunks that ``groundup/dask/`` is built from (run by the active
+``dask.distributed`` client, else Dask's threaded scheduler). The only module importing Dask.
 """
 
 from __future__ import annotations
@@ -179,10 +175,9 @@ class DaskBackend(Backend):
         offsets: bool = False,
         split_every: int = SPLIT_EVERY,
     ) -> Any:
-        """``fn`` on every row chunk of the aligned ``arrays`` (``None`` entries passed as
-        ``None``; with ``offsets`` the chunk's first row first), the results merged in order,
-        ``split_every`` at a time, in a tree: one pass, only the small results travel.
-        Returns the merged result, computed."""
+        """``fn`` on every row chunk of the aligned ``arrays`` (``None`` passed as ``None``;
+        with ``offsets`` the chunk's first row first), the results merged in order,
+        ``split_every`` at a time, in a tree, computed: only the small results travel."""
         import dask
 
         nb = next(len(a.chunks[0]) for a in arrays if a is not None)

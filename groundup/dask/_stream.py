@@ -1,9 +1,6 @@
-"""The streamed gradient fits on Dask data (``sgd`` / ``minibatch``): one loop for linear and
-logistic regression (:class:`StreamProblem`, built by ``DaskSource``).
-
-Every epoch the row chunks pass through this process one at a time (the next one loading
-meanwhile); the descent engine updates on each with the model's kernel objective, then the
-epoch's loss (and early-stopping score) comes from the model's own pass.
+"""``sgd`` / ``minibatch`` on Dask data, one loop for both models: each epoch the row chunks
+pass through this process one at a time, the engine updating on each; the epoch's loss and
+score come from the model's own pass.
 
 **Visiting order.** One NumPy ``Generator`` seeded from ``random_state`` first draws the
 early-stopping split (the in-memory fit's rows, kept in their chunks by a mask), then each
