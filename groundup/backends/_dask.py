@@ -95,11 +95,9 @@ class DaskBackend(Backend):
         if _is_frame(a):
             a = a.to_dask_array(lengths=True)
         if not isinstance(a, da.Array):
-            if not isinstance(a, np.ndarray):
-                from groundup import backends
+            from groundup import backends
 
-                a = backends.to_numpy(a)
-            host = np.asarray(a, dtype=dtype)
+            host = np.asarray(backends.to_numpy(a), dtype=dtype)
             rows = self.chunk_rows(host.shape[1] if host.ndim == 2 else 1)
             a = da.from_array(host, chunks=(rows,) + host.shape[1:] if host.ndim else ())
         if dtype is not None and a.dtype != np.dtype(dtype):
