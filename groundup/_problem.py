@@ -59,7 +59,7 @@ class TrainingProblem(Protocol):
     """A gradient fit's training rows and their objective, as the estimators run them (the
     methods as :class:`EngineProblem`'s)."""
 
-    #: The kernel objective of the training rows (``kernels.objective.Objective``; on
+    #: The kernel objective of the training rows (``kernels.losses.Objective``; on
     #: Dask, the whole training set's): ``zero_loss``, and for the log-loss ``separated``.
     objective: Any
     #: The descent, with :meth:`EngineProblem.run`'s arguments: the engine's result, the

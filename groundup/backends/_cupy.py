@@ -64,10 +64,6 @@ class CupyBackend(Backend):
             raise ValueError(msg)
         return cupy.cuda.Device(index)
 
-    @classmethod
-    def device_of(cls, a: Array) -> Device:
-        return a.device
-
     @property
     def device_name(self) -> str:
         return f"cuda:{self.device.id}"

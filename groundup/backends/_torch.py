@@ -60,10 +60,6 @@ class TorchBackend(Backend):
             dev = torch.device("cuda", torch.cuda.current_device())
         return dev
 
-    @classmethod
-    def device_of(cls, a: Array) -> Device:
-        return a.device
-
     def has_float64(self) -> bool:
         return self.device.type != "mps"
 

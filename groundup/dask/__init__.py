@@ -1,17 +1,9 @@
 """groundup on Dask: the same estimators on data that never sit in one place.
 
-``LinearRegression`` and ``LogisticRegression`` come here at one point
-(``GroundupEstimator._source``) for Dask arrays or DataFrames with ``backend=None``, or
-with ``backend="dask"``. This layer sits below the estimators and never imports them:
-
-- :func:`wanted_predict` - whether ``predict`` / ``score`` take the Dask path;
-- :class:`DaskSource` - validated Dask data with the in-memory source's methods
-  (``groundup._problem.InMemory``): the moments in one tree-reduced pass and the closed form's
-  passes (``_linear.py``); the log-loss whose every pass is a tree reduction, and the labels
-  (``_logistic.py``); the chunks streamed through the descent engine (``_stream.py``);
-- :class:`LazyModel` - a fitted model applied to Dask data lazily, chunk by chunk.
-
-The estimators run the same algorithms on what the source returns; ``coef_`` and
+The estimators send Dask data (or any data with ``backend="dask"``) here at one point,
+``GroundupEstimator._source``: :class:`DaskSource` is validated Dask data with the in-memory
+source's passes, :class:`LazyModel` a fitted model applied to Dask data lazily, and
+:func:`wanted_predict` says whether ``predict`` / ``score`` take this path. ``coef_`` and
 ``intercept_`` are NumPy arrays and ``backend_`` is ``"dask"``.
 """
 

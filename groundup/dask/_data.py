@@ -1,11 +1,6 @@
 """Dask data at the door: validation, the per-chunk helpers every pass shares, NaN / inf
-located across chunks, and the lazy row-wise application of a fitted model.
-
-The data stay in the cluster, chunked by whole rows; every pass over them is one Dask graph
-built by the Dask backend (``groundup/backends/_dask.py``: a tree reduction over the chunks,
-or the chunks streamed one at a time), each chunk worked on by the same kernels as in
-memory; only small results travel.
-"""
+located across chunks, and a fitted model applied lazily, chunk by chunk. Every pass is one
+Dask graph of the Dask backend over the row chunks; only small results travel."""
 
 from __future__ import annotations
 
@@ -47,7 +42,6 @@ def wanted_predict(fitted_backend: str | None, X: Any) -> bool:
     return fitted_backend == "dask" or is_dask(X)
 
 
-# -- the data ------------------------------------------------------------------------------
 @dataclass
 class DaskData:
     """Validated training data: Dask arrays with the same row chunks, whole rows per chunk."""
@@ -73,20 +67,18 @@ class DaskData:
 def rows_of(
     be: Backend, a: Any, like: Array, name: str, dtype: Any, *, numeric: bool = True
 ) -> Array:
-    """A 1-D target, label or weight vector, Dask or in memory, chunked by ``like``'s rows
-    (``numeric=False``: labels of any type, kept as they are)."""
+    """A 1-D vector, Dask or in memory, chunked by ``like``'s rows (``numeric=False``: labels
+    of any type, kept as they are)."""
     n = int(like.shape[0])
     if be.owns(a):
         a = be.as_rows(a)
         be.check_rows(a, name)
-        if a.ndim == 2 and a.shape[1] == 1:
-            a = be.xp.reshape(a, (-1,))
     else:
         a = backends.to_numpy(a)
         if name == "sample_weight" and a.ndim == 0:
             a = np.full((n,), a, dtype=np.float64)
-        elif a.ndim == 2 and a.shape[1] == 1:
-            a = np.reshape(a, (-1,))
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
     if a.ndim != 1 or a.shape[0] != n:
         msg = (
             f"{name} has shape {tuple(a.shape)} but X has {n} rows; pass {name} of shape "
@@ -104,19 +96,16 @@ def rows_of(
 def prepare(
     est: Any, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool = False
 ) -> DaskData:
-    """Validated Dask data; with ``labels`` (classifiers) ``y`` holds the raw labels.
-
-    ``est`` is the estimator being fitted, for scikit-learn's checks (its ``device`` and
-    ``dtype`` parameters; ``n_features_in_`` and ``feature_names_in_`` set or compared)."""
+    """Validated Dask data (``labels``: ``y`` holds the raw labels), with scikit-learn's
+    checks against the estimator ``est`` being fitted."""
     be = dask_backend(est.device)
     if not be.owns(X):
-        # In-memory X with backend="dask": scikit-learn's validation, then chunked by rows.
+        # in-memory X with backend="dask": scikit-learn's validation, then chunked by rows
         kind = "classification" if labels else "continuous"
         data, y_host = prepare_fit(est, X, y, sample_weight, reset=reset, y_kind=kind, backend=HOST)
-        Xd = be.asarray(data.X)
-        sw = data.sample_weight
-        yd = be.rows_like(np.ravel(y_host), Xd) if labels else be.asarray(be.rows_like(data.y, Xd))
-        return DaskData(Xd, yd, None if sw is None else be.asarray(be.rows_like(sw, Xd)), be)
+        Xd, sw = be.asarray(data.X), data.sample_weight
+        yd = be.rows_like(np.ravel(y_host) if labels else data.y, Xd)
+        return DaskData(Xd, yd, None if sw is None else be.rows_like(sw, Xd), be)
     names = be.frame_columns(X)
     X = be.as_rows(X)
     if X.ndim in (1, 2):
@@ -151,7 +140,6 @@ def check_feature_names(est: Any, names: list[Any], reset: bool) -> None:
         raise ValueError(msg)
 
 
-# -- shared by the fits: per-chunk helpers, bad input --------------------------------------
 def keep_rows(flags: Array, xp: Namespace, *arrays: Array | None) -> tuple[Array | None, ...]:
     """The rows of one chunk's ``arrays`` where the boolean ``flags`` (n,) hold."""
     idx = xp.nonzero(flags)[0]
@@ -166,12 +154,8 @@ def _chunk_nonfinite(offset: int, *blocks: Array | None) -> list[tuple[int, list
     """Per array: how many NaN/inf values the chunk holds, and the first three (global)."""
     out: list[tuple[int, list]] = []
     for a in blocks:
-        if a is None:
-            out.append((0, []))
-            continue
-        cb = backends.from_array(a)
-        count, where = locate_nonfinite(a, xp=cb.xp)
-        host = cb.to_numpy(a) if count else None
+        count, where = (0, []) if a is None else locate_nonfinite(a, xp=backends.from_array(a).xp)
+        host = backends.to_numpy(a) if count else None
         out.append((count, [((w[0] + offset, *w[1:]), float(host[w])) for w in where]))
     return out
 
@@ -181,11 +165,10 @@ def _merge_nonfinite(a: list, b: list) -> list:
 
 
 def raise_nonfinite(be: Backend, **arrays: Array | None) -> None:
-    """Raise a ValueError that counts and locates NaN/inf in the first of ``arrays`` (same
-    row chunks) that holds any (one tree-reduced pass); return if none does."""
-    names = list(arrays)
+    """Raise the error that counts and locates NaN/inf in the first of ``arrays`` (aligned
+    row chunks) that holds any (one pass)."""
     found = be.tree_reduce(_chunk_nonfinite, _merge_nonfinite, list(arrays.values()), offsets=True)
-    for name, (count, where) in zip(names, found, strict=True):
+    for name, (count, where) in zip(arrays, found, strict=True):
         if count:
             raise ValueError(nonfinite_message(name, count, where))
 
@@ -199,7 +182,6 @@ def check_weights(smallest: float, total: float) -> None:
         raise ValueError(msg)
 
 
-# -- a fitted model on Dask data, lazily ----------------------------------------------------
 def _margin_block(
     X: Array,
     first: int | None,
@@ -214,8 +196,8 @@ def _margin_block(
     w = cb.asarray(coef)
     if X.dtype != w.dtype:
         X = xp.astype(X, w.dtype)
-    if not bool(xp.all(xp.isfinite(X))):
-        count, where = locate_nonfinite(X, xp=xp)
+    count, where = locate_nonfinite(X, xp=xp)
+    if count:
         row, col = where[0]
         at = f"row {row + first}" if first is not None else f"row {row} of a chunk"
         msg = (
@@ -229,12 +211,9 @@ def _margin_block(
 
 @dataclass
 class LazyModel:
-    """A fitted linear model (``coef`` of shape (n_features,) or (n_features, k), on the
-    host) applied to Dask data chunk by chunk: the answers are lazy Dask arrays.
-
-    ``est`` is the fitted estimator, for scikit-learn's input checks (``n_features_in_``,
-    ``feature_names_in_``); ``accepts_1d``: a model fitted by ``gu.fit`` on a 1-D ``x``.
-    """
+    """A fitted linear model (host ``coef`` of shape (n_features,) or (n_features, k))
+    applied to Dask data chunk by chunk, lazily; ``est`` (the fitted estimator) for the
+    input checks; ``accepts_1d``: a model fitted by ``gu.fit`` on a 1-D ``x``."""
 
     est: Any
     coef: np.ndarray
@@ -250,9 +229,8 @@ class LazyModel:
         dtype: Any = None,
         lengths: bool = False,
     ) -> Array:
-        """``then(X @ coef + intercept)`` row chunk by row chunk (``then``: the margins to
-        the answer, given the chunk's backend), ``columns`` wide (``None``: 1-D), a lazy
-        Dask array."""
+        """Lazy ``then(X @ coef + intercept, chunk_backend)`` chunk by chunk, ``columns`` wide
+        (``None``: 1-D)."""
         be = dask_backend()
         names = be.frame_columns(X)
         X = be.as_rows(X, lengths=lengths)
@@ -284,9 +262,8 @@ class LazyModel:
         codes: Callable[[Array, Any], Array],
         encode: Callable[[np.ndarray], np.ndarray],
     ) -> float:
-        """The (weighted) share of rows where the predicted codes (``codes`` of the margins)
-        equal the codes of the labels ``y`` (``encode``, chunk by chunk, on the host),
-        computed by Dask."""
+        """The (weighted) share of rows whose predicted codes (``codes`` of the margins) equal
+        ``encode(y)`` (chunk by chunk, on the host)."""
         be = dask_backend()
         pred = self.apply(X, codes, dtype=np.int32, lengths=True)
         labels = rows_of(be, y, pred, "y", None, numeric=False)

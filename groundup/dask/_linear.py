@@ -1,15 +1,7 @@
-"""Linear regression's passes over Dask data (the estimator runs the algorithms on them).
-
-- :func:`gather`: the sufficient statistics in one pass, the ``moments`` kernel on every row
-  chunk, merged pairwise in a tree with the parallel formula of Chan, Golub & LeVeque
-  (``kernels.closed_form.merge_moments``); ``beta``, ``normal`` and ``batch`` (O(d²) per
-  epoch, :func:`stats_objective`) then run on the host.
-- :class:`DaskPasses`: the refinement step's ``Xcᵀ W r`` and ``rᵀ W r`` as one more tree
-  reduction; when ill conditioned, Dask's tall-and-skinny QR of the centred, weighted
-  ``[Xc, yc]`` (one pass), solved from R on the host (by SVD where X is rank deficient).
-- ``sgd`` / ``minibatch`` stream the chunks (``_stream.py``), each epoch's loss and score
-  from the moments gathered before the first epoch: one pass over the data per epoch.
-"""
+"""Linear regression's passes over Dask data: the moments in one tree-reduced pass (merged
+with Chan, Golub & LeVeque's formula; ``beta``, ``normal`` and ``batch`` then run on the
+host), the closed form's refinement products and tall-and-skinny QR, and the streamed fits'
+loss and score from the moments."""
 
 from __future__ import annotations
 
@@ -37,14 +29,9 @@ from groundup.kernels.closed_form import (
 from groundup.kernels.curvature import gram_of_moments, largest_eigenvalue
 from groundup.kernels.losses import SquaredLoss
 
-__all__ = ["DaskPasses", "gather", "stats_objective"]
 
-
-# -- per-chunk tasks (run on the workers, on NumPy or CuPy chunks) -------------------------
 @dataclass
 class _Part:
-    """What the one pass over the chunks gathers (merged in a tree)."""
-
     train: Moments
     val: Moments | None  # the early-stopping rows (unweighted), if any
     rows: int  # training rows
@@ -53,11 +40,10 @@ class _Part:
 
 
 def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) -> Moments:
-    """One chunk's moments, on the host."""
     cb = backends.from_array(X)
     xp, d = cb.xp, X.shape[1]
     if X.shape[0] == 0 or (sw is not None and float(xp.sum(sw)) == 0.0):
-        z = np.zeros((), dtype=cb.to_numpy(X[:0, :]).dtype)
+        z = np.zeros((), dtype=X.dtype)
         zx, zxx = np.zeros((d,), dtype=z.dtype), np.zeros((d, d), dtype=z.dtype)
         return Moments(0.0, zx, z, zxx, z, z, centred=fit_intercept)
     m = moments(X, y, sw, fit_intercept=fit_intercept, chunk_rows=cb.chunk_rows(d + 1), xp=xp)
@@ -70,7 +56,6 @@ def _chunk_moments(X: Array, y: Array, sw: Array | None, fit_intercept: bool) ->
 def _chunk_part(
     X: Array, y: Array, sw: Array | None, mask: Array | None, *, fit_intercept: bool
 ) -> _Part:
-    """The moments of one row chunk (training rows; the validation rows apart)."""
     cb = backends.from_array(X)
     xp = cb.xp
     with cb.quiet_floating_point():
@@ -87,13 +72,8 @@ def _chunk_part(
 
 def _merge_parts(a: _Part, b: _Part) -> _Part:
     val = None if a.val is None else merge_moments(a.val, b.val)
-    return _Part(
-        merge_moments(a.train, b.train),
-        val,
-        a.rows + b.rows,
-        a.sw_sum + b.sw_sum,
-        min(a.sw_min, b.sw_min),
-    )
+    rows, sw_sum, sw_min = a.rows + b.rows, a.sw_sum + b.sw_sum, min(a.sw_min, b.sw_min)
+    return _Part(merge_moments(a.train, b.train), val, rows, sw_sum, sw_min)
 
 
 def _chunk_products(
@@ -114,7 +94,6 @@ def _chunk_products(
 def _chunk_residual_sums(
     X: Array, y: Array, sw: Array | None, *, coef: np.ndarray, offset: np.ndarray
 ) -> tuple[np.ndarray, ...]:
-    """``residual_sums`` of one chunk, on the host."""
     cb = backends.from_array(X)
     with cb.quiet_floating_point():
         sums = residual_sums(X, y, cb.asarray(coef), cb.asarray(offset), sw, xp=cb.xp)
@@ -131,10 +110,9 @@ def _centred_block(
     return z if sw is None else z * xp.reshape(xp.sqrt(sw), (-1, 1))
 
 
-# -- the one pass --------------------------------------------------------------------------
 def gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) -> _Part:
-    """The sufficient statistics in one tree-reduced pass; non-finite input and bad weights
-    are found from them (a pass of their own only to say where)."""
+    """The sufficient statistics in one pass; NaN / inf and bad weights are found from them
+    (another pass only to say where)."""
     fn = functools.partial(_chunk_part, fit_intercept=fit_intercept)
     arrays = [data.X, data.y, data.sample_weight, mask]
     part = data.backend.tree_reduce(fn, _merge_parts, arrays)
@@ -151,25 +129,22 @@ def gather(data: DaskData, *, fit_intercept: bool, mask: Array | None = None) ->
     return part
 
 
-# -- the closed form's passes --------------------------------------------------------------
 class DaskPasses:
     """``kernels.closed_form.LeastSquaresPasses`` over Dask data: the refinement products one
-    tree reduction, QR and SVD from the R factor of a tall-and-skinny QR of the centred,
-    weighted ``[Xc, yc]`` (one pass, made once)."""
+    pass, QR and SVD from the R of a tall-and-skinny QR of the centred, weighted ``[Xc, yc]``
+    (one pass, made once)."""
 
     def __init__(self, data: DaskData, m: Moments) -> None:
         self.data, self.m = data, m
         self._r: np.ndarray | None = None
 
     def products(self, coef: Array, /) -> tuple[np.ndarray, np.ndarray]:
-        """``Xcᵀ W r`` and ``rᵀ W r`` over all rows."""
         fn = functools.partial(_chunk_products, coef=coef, m=self.m)
         data = self.data
         return data.backend.tree_reduce(fn, add_pairs, [data.X, data.y, data.sample_weight])
 
     def accurate_products(self, coef: Array, /) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The same with residuals in twice the working precision (``residual_sums`` on
-        every chunk), and the intercept that goes with ``coef``."""
+        """The same in twice the working precision, and ``coef``'s intercept."""
         m, data = self.m, self.data
         offset = m.mean_y - np.sum(m.mean_x * coef)
         fn = functools.partial(_chunk_residual_sums, coef=coef, offset=offset)
@@ -177,8 +152,7 @@ class DaskPasses:
         return finish_accurate(*sums, offset, m, xp=HOST.xp)
 
     def _tsqr(self) -> tuple[np.ndarray, np.ndarray]:
-        """``R`` of ``Xc = Q R`` and ``Qᵀ yc`` (with the residual norm: R's last column of
-        ``[Xc, yc]``): least squares on them is least squares on the data."""
+        """``R`` of ``Xc = Q R`` and ``Qᵀ yc`` (R's last column, of ``[Xc, yc]``)."""
         data, m = self.data, self.m
         if self._r is None:
             fn = functools.partial(_centred_block, mean_x=m.mean_x, mean_y=m.mean_y)
@@ -192,17 +166,15 @@ class DaskPasses:
         return qr_lstsq(*self._tsqr(), ridge=ridge, rows=data.n, dtype=data.dtype, xp=HOST.xp)
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """The minimum-norm (or ridge) solution: X's singular values are R's."""
         r, qty, data = *self._tsqr(), self.data
         return svd_lstsq(
             r, qty, ridge=ridge, rows=data.n, max_rank=max_rank, dtype=data.dtype, xp=HOST.xp
         )
 
 
-# -- the gradient methods' objectives -------------------------------------------------------
 def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
-    """The squared loss of the whole training set from its moments (loss, full gradient,
-    early-stopping score), weights normalised to mean 1 as the in-memory fit does."""
+    """The whole training set's squared loss from its moments, weights normalised to mean 1
+    as in memory."""
     xp = HOST.xp
     obj = SquaredLoss(data.X, data.y, None, use_moments=False, xp=xp)
     m = part.train
@@ -216,15 +188,13 @@ def stats_objective(data: DaskData, part: _Part) -> SquaredLoss:
 
 def training_gram(data: DaskData, mask: Array | None, batch: bool, fit_intercept: bool) -> float:
     """The largest eigenvalue of the training rows' Gram matrix of ``[X, 1]`` over their
-    weight (the moments of one tree-reduced pass; ``eta0="auto"`` of a full-batch fit whose
-    objective has no moments of its own: logistic regression)."""
+    weight (one pass): ``eta0="auto"`` for logistic regression's batch fit."""
     part = gather(data, fit_intercept=True, mask=mask)  # (the Gram over the weight: any scale)
     G = gram_of_moments(part.train, fit_intercept=fit_intercept, xp=HOST.xp)
     return largest_eigenvalue(G, xp=HOST.xp)
 
 
 def chunk_squared_loss(X: Array, y: Array, sw: Array | None, cb: Backend) -> SquaredLoss:
-    """The squared loss of one streamed chunk (its batch gradients for the engine)."""
     return SquaredLoss(
         X, y, sw, solve_triangular=cb.solve_triangular, speculative=cb.on_host, xp=cb.xp
     )

@@ -1,17 +1,7 @@
-"""Logistic regression's passes over Dask data (the estimator runs Newton's method and the
-descent engine on them).
-
-The kernels' log-loss objective (``kernels/logistic.py``) with every pass over X (loss,
-gradient, Hessian; the early-stopping accuracy) one tree reduction over the Dask row
-chunks, each chunk's part the kernel's own pass on its NumPy (or CuPy) chunk
-(:func:`log_loss`), and the per-chunk parts of the passes over the labels and of the lazy
-targets (``DaskSource.labels``, ``DaskSource.encoded``).
-
-With ``early_stopping`` the held-out rows are the in-memory split's (the same draw); they
-stay in their chunks, marked by a mask that every pass reads along with X (left out of the
-training passes, the rows of the validation accuracy), so NaN or inf met in the training
-rows is reported at its row and column in the user's X.
-"""
+"""Logistic regression's passes over Dask data: the kernels' log-loss with every pass over X
+(loss, gradient, Hessian, the early-stopping accuracy) one tree reduction of the kernel's own
+pass on each chunk (:func:`log_loss`), and the per-chunk parts of the passes over the labels.
+The early-stopping rows stay in their chunks, marked by a mask every pass reads with X."""
 
 from __future__ import annotations
 
@@ -34,19 +24,7 @@ from groundup.dask._data import (
 )
 from groundup.kernels import logistic as lk
 
-__all__ = [
-    "chunk_class_weights",
-    "chunk_content",
-    "chunk_labels",
-    "chunk_log_loss",
-    "chunk_targets",
-    "concat",
-    "log_loss",
-    "merge_labels",
-]
 
-
-# -- per-chunk tasks -----------------------------------------------------------------------
 def chunk_labels(y: Array, sw: Array | None) -> tuple[np.ndarray, np.ndarray, float]:
     """The chunk's distinct labels, their total weights, and its smallest weight."""
     labels = np.ravel(backends.to_numpy(y))
@@ -70,12 +48,15 @@ def chunk_targets(X: Array, y: Array, *, classes: np.ndarray) -> Array:
     cb = backends.from_array(X)
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
     if len(classes) == 2:
-        return cb.asarray((codes == 1).astype(cb.to_numpy(X[:0, :]).dtype))
+        return cb.asarray((codes == 1).astype(X.dtype))
     return cb.asarray(codes.astype(np.int32))
 
 
+def _kernel(n_classes: int) -> type:
+    return lk.BinaryLogLoss if n_classes == 2 else lk.MultinomialLogLoss
+
+
 def _chunk_log_pass(
-    kernel: type,
     X: Array,
     y: Array,
     sw: Array | None,
@@ -89,8 +70,8 @@ def _chunk_log_pass(
     n_classes: int,
     dual: bool,
 ) -> tuple[float, lk.PassResult | None]:
-    """The kernel's pass over one chunk's training rows (``held``: the early-stopping rows,
-    left out), as sums (means times the rows' weight)."""
+    """The kernel's pass over one chunk's training rows (not ``held``), as sums (means times
+    the rows' weight)."""
     cb = backends.from_array(X)
     xp = cb.xp
     if held is not None:
@@ -99,7 +80,9 @@ def _chunk_log_pass(
     if X.shape[0] == 0 or weight == 0.0:
         return 0.0, None
     rows = cb.chunk_rows(X.shape[1] * (1 if n_classes == 2 else n_classes))
-    obj = kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, chunk_rows=rows, xp=xp)
+    obj = _kernel(n_classes)(
+        X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, chunk_rows=rows, xp=xp
+    )
     with cb.quiet_floating_point():
         r = obj.newton_pass(
             cb.asarray(W), cb.asarray(b), order=order, check_separated=check_separated, dual=dual
@@ -126,41 +109,28 @@ def _merge_log_pass(a: tuple, b: tuple) -> tuple:
 
 
 def _chunk_hits(
-    kernel: type,
-    X: Array,
-    y: Array,
-    held: Array | None,
-    *,
-    W: np.ndarray,
-    b: np.ndarray,
-    n_classes: int,
+    X: Array, y: Array, held: Array | None, *, W: np.ndarray, b: np.ndarray, n_classes: int
 ) -> tuple[float, int, int]:
-    """Correct predictions, rows and non-finite entries of one validation chunk (the
-    kernel's ``score``; with ``held``, of the chunk's held-out rows)."""
+    """Correct predictions, rows and non-finite entries of one chunk's validation rows."""
     cb = backends.from_array(X)
     xp = cb.xp
     if held is not None:
         X, y = keep_rows(held, xp, X, y)
     if X.shape[0] == 0:
         return 0.0, 0, 0
-    obj = kernel(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=xp)
+    obj = _kernel(n_classes)(X, y, None, X_val=X, y_val=y, n_classes=n_classes, xp=xp)
     accuracy = float(obj.score(cb.asarray(W), cb.asarray(b)))
     bad = int(xp.sum(xp.astype(~xp.isfinite(X), xp.int64)))
     return accuracy * X.shape[0], int(X.shape[0]), bad
 
 
-# -- the Dask objective --------------------------------------------------------------------
 class _DaskPasses:
-    """Mixin for the log-loss kernels: each pass over X (loss, gradient, Hessian) is one
-    tree reduction over the Dask row chunks, each chunk's part the kernel's own
-    ``newton_pass`` on its NumPy (or CuPy) chunk. ``newton_solve`` and the descent engine
-    run unchanged on the host with the small results."""
+    """Mixin for the log-loss kernels: each pass over X one tree reduction of the kernel's
+    ``newton_pass`` on every chunk; ``newton_solve`` and the engine run on the host."""
 
-    kernel: type
     backend: Backend
-    # The early-stopping rows (boolean, chunked like X) where they stay in their chunks (the
-    # gradient fits): left out of the passes over the training rows, the rows of ``score``
-    # (then ``X_val`` and ``y_val`` are X and y). ``None``: every row of X is for training.
+    # The early-stopping rows (boolean, chunked like X; ``X_val`` and ``y_val`` are X and y):
+    # out of the training passes, the rows of ``score``. ``None``: all rows train.
     held: Array | None = None
     checked = False  # NaN / inf in the data already looked for
     whole: Any = None  # for Newton's subsample: the objective on all rows
@@ -176,7 +146,7 @@ class _DaskPasses:
         dual: bool = False,
     ) -> lk.PassResult:
         fn = functools.partial(
-            _chunk_log_pass, self.kernel, W=W, b=b, order=order, check_separated=check_separated,
+            _chunk_log_pass, W=W, b=b, order=order, check_separated=check_separated,
             fit_intercept=self.fit_intercept, n_classes=self.n_classes, dual=dual,
         )  # fmt: skip
         arrays = [self.X, self.y, self.sw, self.held]
@@ -191,7 +161,7 @@ class _DaskPasses:
         return out
 
     def scores(self, W: np.ndarray, b: np.ndarray) -> Array:
-        fn = functools.partial(_chunk_hits, self.kernel, W=W, b=b, n_classes=self.n_classes)
+        fn = functools.partial(_chunk_hits, W=W, b=b, n_classes=self.n_classes)
         arrays = [self.X_val, self.y_val, self.held]
         hits, rows, bad = self.backend.tree_reduce(fn, add_pairs, arrays)
         if bad:  # NaN / inf in a held-out row would only blur the score: say where
@@ -199,8 +169,7 @@ class _DaskPasses:
         return np.asarray([hits / rows], dtype=np.dtype(self.X.dtype))
 
     def subset(self, rows: Array, /) -> Any:
-        """The objective on the rows ``rows`` (Newton's warm start), computed once and kept
-        (in the cluster's memory with a distributed client)."""
+        """The objective on ``rows`` (Newton's warm start), computed once and kept."""
         idx = backends.from_array(rows).to_numpy(rows)
         take = [None if a is None else a[idx] for a in (self.X, self.y, self.sw)]
         kept = iter(self.backend.persist(*[a for a in take if a is not None]))
@@ -211,19 +180,18 @@ class _DaskPasses:
 
 
 class _DaskBinaryLogLoss(_DaskPasses, lk.BinaryLogLoss):
-    kernel = lk.BinaryLogLoss
+    pass
 
 
 class _DaskMultinomialLogLoss(_DaskPasses, lk.MultinomialLogLoss):
-    kernel = lk.MultinomialLogLoss
+    pass
 
 
 def log_loss(
     X: Array, y: Array, sw: Array | None, *, fit_intercept: bool, n_classes: int, val: bool = False
 ) -> Any:
-    """The kernel's log-loss (Newton's objective) with every pass over X a tree reduction
-    over the chunks; ``y`` holds the targets (``val``: X and y are also the rows of the
-    early-stopping score)."""
+    """The kernel's log-loss with every pass over X a tree reduction over the chunks
+    (``val``: X and y are also the rows of the early-stopping score)."""
     be = dask_backend()
     cls = _DaskBinaryLogLoss if n_classes == 2 else _DaskMultinomialLogLoss
     y, sw = be.rows_like(y, X), None if sw is None else be.rows_like(sw, X)
@@ -233,37 +201,23 @@ def log_loss(
     return obj
 
 
-# -- what the estimator asks for ------------------------------------------------------------
 def chunk_log_loss(
-    kernel: type,
-    X: Array,
-    y: Array,
-    sw: Array | None,
-    cb: Backend,
-    *,
-    fit_intercept: bool,
-    n_classes: int,
+    X: Array, y: Array, sw: Array | None, cb: Backend, *, fit_intercept: bool, n_classes: int
 ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
-    """The kernel's log-loss on one streamed chunk (its batch gradients for the engine)."""
-    return kernel(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
+    return _kernel(n_classes)(X, y, sw, fit_intercept=fit_intercept, n_classes=n_classes, xp=cb.xp)
 
 
 def chunk_content(offset: int, X: Array, y: Array, *, r: np.ndarray, fraction: float) -> np.ndarray:
     cb = backends.from_array(X)
-    rx = cb.asarray(r[:-1].astype(cb.to_numpy(X[:0, :]).dtype))
+    rx = cb.asarray(r[:-1].astype(X.dtype))
     rows = lk.content_sample(X, y, rx, float(r[-1]), fraction, offset=offset, xp=cb.xp)
     return cb.to_numpy(rows)
-
-
-def concat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.concatenate([a, b])
 
 
 def chunk_class_weights(
     X: Array, y: Array, sw: Array | None, *, classes: np.ndarray, weights: np.ndarray
 ) -> Array:
-    """The sample weights of one chunk times the weights of its rows' classes."""
     cb = backends.from_array(X)
     codes = np.searchsorted(classes, np.ravel(backends.to_numpy(y)))
-    rows = cb.asarray(weights[codes].astype(cb.to_numpy(X[:0, :]).dtype))
+    rows = cb.asarray(weights[codes].astype(X.dtype))
     return rows if sw is None else sw * rows

@@ -1,34 +1,16 @@
-"""The streamed gradient fits on Dask data (``sgd`` / ``minibatch``), one loop for linear and
-logistic regression (:class:`StreamProblem`, built by ``DaskSource``).
-
-Every epoch the row chunks travel through this process one at a time (the next one loading
-meanwhile, :meth:`DaskBackend.stream`); the descent engine makes its updates on each chunk, a
-NumPy (or CuPy) array, with the model's own kernel objective; then the epoch's training loss
-(and, with ``early_stopping``, the validation score) comes from the model: from the moments
-gathered before the first epoch (linear) or one tree reduction over the chunks (logistic).
+"""``sgd`` / ``minibatch`` on Dask data, one loop for both models: each epoch the row chunks
+pass through this process one at a time, the engine updating on each; the epoch's loss and
+score come from the model's own pass.
 
 **Visiting order.** One NumPy ``Generator`` seeded from ``random_state`` first draws the
-early-stopping split (the estimator's draw, the in-memory fit's: the held-out rows are the
-same ones; here they stay in their chunks, marked by a mask), then, each epoch with
-``shuffle=True``:
-
-1. a permutation of the chunks (only when there is more than one);
-2. chunk by chunk in that order, a permutation of the chunk's training rows (the rows of the
-   chunk that are not held out, in their original order, then permuted), drawn whether or
-   not the chunk fills a batch (a chunk without training rows draws nothing).
-
-Batches are consecutive slices of that permutation and never cross chunk boundaries: a
-chunk's last batch may be short (it is a batch of its own: the mean gradient over its rows).
-``sgd`` is ``batch_size=1``. The learning rate's update counter ``t`` runs on across chunks
-and epochs, and the schedule counts ``sum(ceil(rows / batch_size))`` updates per epoch. With
-``shuffle=False`` the chunks come in their order and the rows in theirs. Sample weights are
-normalised to mean 1 over all training rows (the in-memory fit's normalisation), so one
-update is the in-memory update of the same rows.
-
-With one chunk this is exactly the in-memory fit (same draws, same updates); with
-``shuffle=False`` and every chunk's training rows a multiple of ``batch_size`` (always for
-``sgd``) it is too. The end-of-epoch rule (divergence, ``tol`` / ``n_iter_no_change``,
-``adaptive``) is the engine's :class:`StopRule`.
+early-stopping split (the in-memory fit's rows, kept in their chunks by a mask), then each
+epoch with ``shuffle=True`` a permutation of the chunks (when there are several) and, chunk
+by chunk, a permutation of its training rows (none for a chunk without any). Batches never
+cross chunks (a chunk's last batch may be short); ``sgd`` is ``batch_size=1``. The update
+counter ``t`` runs on across chunks and epochs, ``sum(ceil(rows / batch_size))`` per epoch.
+Sample weights are normalised to mean 1 over all training rows, as in memory, so with one
+chunk, or with ``shuffle=False`` and every chunk's training rows a multiple of
+``batch_size``, this is exactly the in-memory fit.
 """
 
 from __future__ import annotations
@@ -58,31 +40,23 @@ from groundup.kernels.descent import (
 )
 from groundup.kernels.update import UpdateState, unpack
 
-__all__ = ["StreamProblem"]
-
 
 @dataclass
 class StreamProblem:
-    """The streamed fit of one model: the estimator's training problem for ``sgd`` and
-    ``minibatch`` on Dask data (``rows``, ``updates_per_epoch``, ``run``, ``objective``).
-
-    ``data`` holds X (n, d), the targets the chunk objective takes (n,) and the raw sample
-    weights (n,) or ``None``; ``held`` the early-stopping rows (a host boolean mask, or
-    ``None``) and ``mask`` the same chunked like X.
-    """
+    """The training problem of ``sgd`` / ``minibatch`` on Dask data: ``data`` (X, the chunk
+    objective's targets, the raw weights), the early-stopping rows ``held`` (a host mask or
+    ``None``) and ``mask`` (the same chunked like X)."""
 
     data: DaskData
     held: np.ndarray | None
     mask: Array | None
-    #: The kernel objective of one chunk's training rows: ``(X, y, sw, backend)`` in the
-    #: chunk's own library -> an ``Objective`` (:mod:`groundup.kernels.losses`).
+    #: ``(X, y, sw, chunk_backend)`` of one chunk's training rows -> its kernel objective
     chunk_objective: Callable[[Array, Array, Array | None, Backend], Any]
-    #: The training loss of the whole training set at ``(W, b)`` (NumPy), as a float.
+    #: The whole training set's loss at host ``(W, b)``
     loss: Callable[[np.ndarray, np.ndarray], float]
-    #: Scale of the sample weights: training rows / their total weight (``None``: no weights).
+    #: Training rows / their total weight (``None``: no weights)
     factor: float | None
-    #: The objective of the whole training set on the host (its zero model's loss, the
-    #: early-stopping score, separability, the certificate).
+    #: The whole training set's objective on the host (zero loss, score, certificate)
     objective: Any
 
     @property
@@ -93,23 +67,19 @@ class StreamProblem:
         return sum(math.ceil(r / batch_size) for r in self.train_rows())
 
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
-        """The largest single training row's ``w_i (‖x_i‖² + fit_intercept)`` (one pass, a
-        tree reduction): the bound behind ``eta0="auto"`` for sgd / minibatch."""
+        """The largest training row's ``w_i (‖x_i‖² + fit_intercept)`` (one pass): the bound
+        behind ``eta0="auto"`` for sgd / minibatch."""
         fn = functools.partial(_chunk_largest_row, factor=self.factor, fit_intercept=fit_intercept)
         data = self.data
         arrays = [data.X, data.sample_weight, self.mask]
         return float(data.backend.tree_reduce(fn, max, arrays))
 
     def train_rows(self) -> list[int]:
-        """Training rows of every chunk, in the chunks' order."""
         sizes = self.data.backend.row_chunks(self.data.X)
         if self.held is None:
             return list(sizes)
-        edges = np.cumsum((0, *sizes))
-        return [
-            int(np.count_nonzero(~self.held[a:b]))
-            for a, b in zip(edges[:-1], edges[1:], strict=True)
-        ]
+        chunks = np.split(self.held, np.cumsum(sizes)[:-1])
+        return [int(np.count_nonzero(~held)) for held in chunks]
 
     def run(
         self,
@@ -125,11 +95,10 @@ class StreamProblem:
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
-        """Up to ``column.max_iter`` epochs over the streamed chunks (the order in the
-        module's docstring) from ``W`` (n_features, k), ``b`` (k,) on the host; the update's
-        ``state`` (an optimiser's, the L1 truncation's, the average) goes from chunk to chunk
-        on the host. Returns the engine's result, the loss history and the reference loss
-        (the larger of the start's and the zero model's: ``start_loss`` is not needed)."""
+        """Up to ``column.max_iter`` epochs over the chunks from host ``W`` (n_features, k),
+        ``b`` (k,), the update's ``state`` carried from chunk to chunk on the host. Returns
+        the engine's result, the loss history and the reference loss (the larger of the
+        start's and the zero model's; ``start_loss`` is not needed)."""
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
@@ -148,8 +117,8 @@ class StreamProblem:
         history: list[float] = []
         t = t0
         arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
+        nb = len(rows)
         for epoch in range(1, column.max_iter + 1):
-            nb = len(rows)
             order = rng.permutation(nb) if shuffle and nb > 1 else np.arange(nb)
             for chunk in be.stream(arrays, order):
                 W, b, t, state = _chunk_epoch(
@@ -169,23 +138,17 @@ class StreamProblem:
             Wm, bm = _model(state, column, W, b, t)
             rule.add(Wm, bm)
             Wm, bm = rule.model(Wm, bm)
-            stop = rule.converged(
-                value,
-                column.schedule,
-                t,
-                None
-                if certificate is None
-                else functools.partial(certificate.relative_excess, Wm, bm, 0),
-                cheap=certificate is not None and certificate.cheap,
-                total=loss + float(l2_penalty(W, [column.alpha], W.shape[1], np)[0]),
-            )
+            cheap, certify = certificate is not None and certificate.cheap, None
+            if certificate is not None:
+                certify = functools.partial(certificate.relative_excess, Wm, bm, 0)
+            total = loss + float(l2_penalty(W, [column.alpha], W.shape[1], np)[0])
+            stop = rule.converged(value, column.schedule, t, certify, cheap=cheap, total=total)
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:
                 res.converged = True
                 break
         res.W, res.b = rule.model(W, b)
-        res.updates = t - t0
-        res.state = state
+        res.updates, res.state = t - t0, state
         return res, np.asarray(history, dtype=np.float64), reference
 
 
@@ -203,8 +166,7 @@ def _chunk_largest_row(
 def _model(
     state: UpdateState | None, column: Column, W: np.ndarray, b: np.ndarray, t: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The model's ``(W, b)`` before update ``t``: the average once an update has been
-    averaged, else the running weights (the engine's ``Stepper.model``)."""
+    """``(W, b)`` before update ``t``: the average once one is averaged (``Stepper.model``)."""
     start = column.update.average
     if state is None or not start or start > t - 1:
         return W, b
@@ -223,8 +185,7 @@ def _chunk_epoch(
     settings: DescentSettings,
     state: UpdateState | None,
 ) -> tuple[np.ndarray, np.ndarray, int, UpdateState | None]:
-    """The engine's updates over one chunk (its training rows, in a fresh permutation),
-    the update's state carried in (in the chunk's library) and out (on the host)."""
+    """The engine's updates over one chunk's training rows (in a fresh permutation)."""
     X, y, sw, held = chunk
     cb = backends.from_array(X)
     xp = cb.xp
