@@ -1,8 +1,6 @@
-"""Data for the benchmark runner and the command line.
-
-Seeded synthetic sets (the original ground-up-ml's ``y = 4 + 3x`` line, a well-scaled
-multivariate regression, a two-class problem), scikit-learn's bundled real data (diabetes,
-breast cancer) and CSV files with a named target column, all as one :class:`Dataset` type.
+"""Data for the benchmark runner and the command line, all as one :class:`Dataset`: seeded
+synthetic sets (the original's ``y = 4 + 3x`` line, a multivariate regression, two classes),
+scikit-learn's bundled diabetes and breast cancer data, and CSV files with a target column.
 
 >>> from groundup import datasets
 >>> line = datasets.load("line", n_samples=100)
@@ -94,7 +92,6 @@ class Dataset:
         )
 
 
-# -- synthetic ------------------------------------------------------------------------------
 def make_line(n_samples: int = DEFAULT_N_SAMPLES, *, random_state: int = 0) -> Dataset:
     """The original project's simple regression: ``x = 2·U(0, 1)``, ``y = 4 + 3x + N(0, 1)``
     (``X`` of shape (n_samples, 1))."""
@@ -131,7 +128,6 @@ def make_classes(
     return Dataset("classes", X, y, "classification", [], "P(y=1) = sigmoid(0.5 + Xw)", True)
 
 
-# -- real -------------------------------------------------------------------------------------
 _REAL = {
     "diabetes": ("load_diabetes", "regression", "diabetes progression after one year (442 x 10)"),
     "breast_cancer": ("load_breast_cancer", "classification", "breast cancer, benign or not"),
@@ -216,7 +212,6 @@ def load_csv(
     return Dataset(stem, X, y, task, names, f"{os.fspath(path)} (target {target!r})")
 
 
-# -- names ------------------------------------------------------------------------------------
 _MAKERS = {"line": make_line, "multi": make_multi, "classes": make_classes}
 BUILTIN: tuple[str, ...] = ("line", "multi", "classes", "diabetes", "breast_cancer")
 GROUPS: dict[str, tuple[str, ...]] = {"synthetic": ("line", "multi", "classes")}
@@ -249,7 +244,7 @@ def load(
     Raises
     ------
     ValueError
-        An unknown name (the message lists the valid ones) or ``n_samples < 2``.
+        An unknown name (the message lists the valid ones) or ``n_samples < 4``.
     """
     key = name.lower().replace("-", "_")
     if key in _MAKERS:

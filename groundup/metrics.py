@@ -1,8 +1,5 @@
-"""Public metrics: ``gu.metrics.rmse(y_true, y_pred)`` on arrays of any supported library.
-
-Each resolves the namespace from its inputs once and calls the Array-API kernel in
-:mod:`groundup.kernels.metrics`; the result is a Python float.
-"""
+"""Public metrics (``gu.metrics.rmse(y_true, y_pred)``) on arrays of any supported library: the
+Array-API kernels of :mod:`groundup.kernels.metrics` and ``classification``, a float out."""
 
 from __future__ import annotations
 
@@ -131,14 +128,9 @@ def adjusted_r2(
     return float(1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1))
 
 
-# -- classification ---------------------------------------------------------------------------
 def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
-    """Encode label arrays of any library (strings stay on the host) as class codes.
-
-    Returns the codes (one array per input, on the backend of the first device input, else
-    NumPy), the classes as a NumPy array, the sample weights on that backend (or None),
-    the backend and its namespace.
-    """
+    """Labels of any library (strings on the host) as class codes on the backend of the first
+    device input (else NumPy): the codes of each, the classes (NumPy), the weights, be, xp."""
     srcs = [backends.from_array(y) for y in ys]
     be = next((s for s in srcs if not s.on_host), srcs[0])
     xp = be.xp
@@ -209,9 +201,7 @@ def confusion_matrix(
         y_true, y_pred, labels=labels, sample_weight=sample_weight
     )
     cm = _c.confusion_matrix(yt, yp, n_classes=len(classes), sample_weight=sw, xp=xp)
-    if sw is None:
-        cm = xp.astype(cm, yt.dtype)
-    return cm
+    return cm if sw is not None else xp.astype(cm, yt.dtype)
 
 
 _AVERAGES = ("binary", "macro")

@@ -91,14 +91,13 @@ def logit_report(
         )
         raise ValueError(msg)
     cov = host(cov)
-    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    table = coef_table(params_h, bse, False, n - p, alpha)
+    table = coef_table(params_h, cov, False, n - p, alpha)
     llf = float(llf)
     ybar = float(y01.mean())
     llnull = n * (ybar * math.log(ybar) + (1.0 - ybar) * math.log(1.0 - ybar))
     df_model = p - 1
     llr = 2.0 * (llf - llnull)
-    gap = float(np.max(np.abs(host(step)) / bse))
+    gap = float(np.max(np.abs(host(step)) / table["std_err"]))
     notes = []
     if gap > MLE_GAP_SE:
         notes.append(
