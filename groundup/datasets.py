@@ -80,10 +80,8 @@ class Dataset:
     def split(
         self, test_size: float = 0.25, random_state: int = 0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Seeded train/test split: ``X_train, X_test, y_train, y_test``.
-
-        Classification data are stratified so that every class is in both parts.
-        """
+        """Seeded train/test split ``X_train, X_test, y_train, y_test``, stratified for
+        classification (every class in both parts)."""
         from sklearn.model_selection import train_test_split
 
         strat = self.y if self.task == "classification" else None

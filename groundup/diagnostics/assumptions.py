@@ -31,12 +31,9 @@ class TestResult:
 
     Attributes
     ----------
-    key : str
-        Short identifier (``"breusch_pagan"``).
-    name : str
-        Display name (``"Breusch-Pagan"``).
-    assumption : str
-        What it checks (``"homoscedasticity"``).
+    key, name, assumption : str
+        Identifier, display name and what it checks (``"breusch_pagan"``,
+        ``"Breusch-Pagan"``, ``"homoscedasticity"``).
     statistic : float or None
         ``None`` when not applicable.
     p_value : float or None

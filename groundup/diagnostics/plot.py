@@ -11,8 +11,8 @@ from scipy import stats
 
 
 def _smooth(x: np.ndarray, y: np.ndarray, frac: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
-    """A Gaussian-kernel (Nadaraya-Watson) trend of y over x on a grid of 60 points, with a
-    bandwidth of ``frac`` of the range of x (a light stand-in for a lowess curve)."""
+    """A Gaussian-kernel (Nadaraya-Watson) trend of y on 60 points of x, bandwidth ``frac`` of
+    its range (a light stand-in for lowess)."""
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size < 3 or np.ptp(x) == 0:
@@ -40,13 +40,8 @@ def _label(
 
 
 def four_panels(report: Any, *, n_labels: int = 3) -> Any:
-    """Residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage.
-
-    Parameters
-    ----------
-    report : DiagnosticReport
-    n_labels : int
-    """
+    """Residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage of a
+    :class:`DiagnosticReport`, the ``n_labels`` most extreme points labelled."""
     from groundup._figure import new_figure
 
     fitted = report.influence_host("fitted")

@@ -269,14 +269,12 @@ class DiagnosticReport:
             result = "ok" if t.applicable and not t.rejected else result
             p = "(rule)" if rule else _fmt(t.p_value, ".3g")
             rows.append(f"{t.name:<30}{_fmt(t.statistic):>12}{df:>12}{p:>12}  {result}")
-        rows.append("-" * WIDTH)
-        rows.append("Verdicts:")
+        rows += ["-" * WIDTH, "Verdicts:"]
         for t in self.tests.values():
             mark = "[n/a]" if not t.applicable else ("[!!]" if t.rejected else "[ok]")
             text = f"{mark} {t.assumption.capitalize()}, {t.name}: {t.verdict}"
-            note = t.extra.get("note")
-            if note:
-                text += f" (Note: {note}.)"
+            if t.extra.get("note"):
+                text += f" (Note: {t.extra['note']}.)"
             rows.extend(textwrap.wrap(words(text), WIDTH, subsequent_indent="      "))
         return "\n".join(rows)
 
