@@ -312,13 +312,13 @@ def _linear_tests(
             "white",
             f"White's regression has {n_white + 1} terms (constant, {d} features, their "
             f"squares and cross products) and needs more than {n_white + 1} samples (got {n})",
-        )  # fmt: skip
+        )
     elif n_white > WHITE_MAX_TERMS:
         out["white"] = T.skipped(
             "white",
             f"{n_white} squares and cross products of {d} features is too many "
             f"(limit {WHITE_MAX_TERMS}); Breusch-Pagan covers the linear part",
-        )  # fmt: skip
+        )
     else:
         wt = K.white_terms(X - design.mean if fi else X - xp.mean(X, axis=0), xp=xp)
         wf = K.aux_regression(wt, e2, xp=xp)
@@ -344,7 +344,7 @@ def _linear_tests(
             "breusch_godfrey",
             f"the default number of lags, min(10, n // 5), is 0 for n = {n}: needs at least "
             "5 samples (or pass bg_nlags)",
-        )  # fmt: skip
+        )
     else:
         lags = K.lagged(resid, nlags, xp=xp)
         unres = K.aux_regression(xp.concat([X, lags], axis=1), resid, xp=xp)
@@ -401,7 +401,7 @@ def _goldfeld_quandt(
             "goldfeld_quandt",
             f"each half needs more than {p} samples (the number of parameters); the halves "
             f"have {n1} and {n2} of n = {n}",
-        )  # fmt: skip
+        )
     first = K.aux_regression(X[:split, :], y[:split], intercept=fi, xp=xp)
     second = K.aux_regression(X[start2:, :], y[start2:], intercept=fi, xp=xp)
     return T.goldfeld_quandt(first, second, opts["gq_alternative"], label, opts["alpha"])
