@@ -159,16 +159,9 @@ def load_csv(
 ) -> Dataset:
     """Read a CSV file whose column ``target`` is the target and every other one (or each of
     ``features``) a feature. ``task`` is ``"classification"`` for labels (strings, booleans,
-    two values, or integers with at most 20 distinct values), else ``"regression"``.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        No ``target`` given, a missing target column, non-numeric feature columns, or
-        missing values.
-    """
+    two values, or integers with at most 20 distinct values), else ``"regression"``. A missing
+    file is a ``FileNotFoundError``; no or an absent target, text features or missing values
+    a ``ValueError``."""
     import pandas as pd
 
     if not os.path.isfile(path):
