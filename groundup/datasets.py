@@ -1,8 +1,6 @@
-"""Data for the benchmark runner and the command line.
-
-Seeded synthetic sets (the original ground-up-ml's ``y = 4 + 3x`` line, a well-scaled
-multivariate regression, a two-class problem), scikit-learn's bundled real data (diabetes,
-breast cancer) and CSV files with a named target column, all as one :class:`Dataset` type.
+"""Data for the benchmark runner and the command line, all as one :class:`Dataset`: seeded
+synthetic sets (the original's ``y = 4 + 3x`` line, a multivariate regression, two classes),
+scikit-learn's bundled diabetes and breast cancer data, and CSV files with a target column.
 
 >>> from groundup import datasets
 >>> line = datasets.load("line", n_samples=100)
@@ -82,10 +80,8 @@ class Dataset:
     def split(
         self, test_size: float = 0.25, random_state: int = 0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Seeded train/test split: ``X_train, X_test, y_train, y_test``.
-
-        Classification data are stratified so that every class is in both parts.
-        """
+        """Seeded train/test split ``X_train, X_test, y_train, y_test``, stratified for
+        classification (every class in both parts)."""
         from sklearn.model_selection import train_test_split
 
         strat = self.y if self.task == "classification" else None
@@ -94,7 +90,6 @@ class Dataset:
         )
 
 
-# -- synthetic ------------------------------------------------------------------------------
 def make_line(n_samples: int = DEFAULT_N_SAMPLES, *, random_state: int = 0) -> Dataset:
     """The original project's simple regression: ``x = 2·U(0, 1)``, ``y = 4 + 3x + N(0, 1)``
     (``X`` of shape (n_samples, 1))."""
@@ -131,7 +126,6 @@ def make_classes(
     return Dataset("classes", X, y, "classification", [], "P(y=1) = sigmoid(0.5 + Xw)", True)
 
 
-# -- real -------------------------------------------------------------------------------------
 _REAL = {
     "diabetes": ("load_diabetes", "regression", "diabetes progression after one year (442 x 10)"),
     "breast_cancer": ("load_breast_cancer", "classification", "breast cancer, benign or not"),
@@ -165,16 +159,9 @@ def load_csv(
 ) -> Dataset:
     """Read a CSV file whose column ``target`` is the target and every other one (or each of
     ``features``) a feature. ``task`` is ``"classification"`` for labels (strings, booleans,
-    two values, or integers with at most 20 distinct values), else ``"regression"``.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        No ``target`` given, a missing target column, non-numeric feature columns, or
-        missing values.
-    """
+    two values, or integers with at most 20 distinct values), else ``"regression"``. A missing
+    file is a ``FileNotFoundError``; no or an absent target, text features or missing values
+    a ``ValueError``."""
     import pandas as pd
 
     if not os.path.isfile(path):
@@ -216,7 +203,6 @@ def load_csv(
     return Dataset(stem, X, y, task, names, f"{os.fspath(path)} (target {target!r})")
 
 
-# -- names ------------------------------------------------------------------------------------
 _MAKERS = {"line": make_line, "multi": make_multi, "classes": make_classes}
 BUILTIN: tuple[str, ...] = ("line", "multi", "classes", "diabetes", "breast_cancer")
 GROUPS: dict[str, tuple[str, ...]] = {"synthetic": ("line", "multi", "classes")}
@@ -249,7 +235,7 @@ def load(
     Raises
     ------
     ValueError
-        An unknown name (the message lists the valid ones) or ``n_samples < 2``.
+        An unknown name (the message lists the valid ones) or ``n_samples < 4``.
     """
     key = name.lower().replace("-", "_")
     if key in _MAKERS:

@@ -1,8 +1,5 @@
-"""Public metrics: ``gu.metrics.rmse(y_true, y_pred)`` on arrays of any supported library.
-
-Each resolves the namespace from its inputs once and calls the Array-API kernel in
-:mod:`groundup.kernels.metrics`; the result is a Python float.
-"""
+"""Public metrics (``gu.metrics.rmse(y_true, y_pred)``) on arrays of any supported library: the
+Array-API kernels of :mod:`groundup.kernels.metrics` and ``classification``, a float out."""
 
 from __future__ import annotations
 
@@ -131,14 +128,9 @@ def adjusted_r2(
     return float(1.0 - (1.0 - r) * (n - 1) / (n - n_features - 1))
 
 
-# -- classification ---------------------------------------------------------------------------
 def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
-    """Encode label arrays of any library (strings stay on the host) as class codes.
-
-    Returns the codes (one array per input, on the backend of the first device input, else
-    NumPy), the classes as a NumPy array, the sample weights on that backend (or None),
-    the backend and its namespace.
-    """
+    """Labels of any library (strings on the host) as class codes on the backend of the first
+    device input (else NumPy): the codes of each, the classes (NumPy), the weights, be, xp."""
     srcs = [backends.from_array(y) for y in ys]
     be = next((s for s in srcs if not s.on_host), srcs[0])
     xp = be.xp
@@ -151,10 +143,7 @@ def _encode_labels(*ys: Any, labels: Any = None, sample_weight: Any = None) -> t
         if a.shape[0] != n:
             msg = f"Found input variables with inconsistent numbers of samples: [{n}, {a.shape[0]}]"
             raise ValueError(msg)
-    if labels is None:
-        classes = xp.unique_values(xp.concat(arrays) if len(arrays) > 1 else arrays[0])
-    else:
-        classes = _on(labels, be)
+    classes = xp.unique_values(xp.concat(arrays)) if labels is None else _on(labels, be)
     sorter = xp.argsort(classes)
     codes = []
     for a in arrays:
@@ -209,9 +198,7 @@ def confusion_matrix(
         y_true, y_pred, labels=labels, sample_weight=sample_weight
     )
     cm = _c.confusion_matrix(yt, yp, n_classes=len(classes), sample_weight=sw, xp=xp)
-    if sw is None:
-        cm = xp.astype(cm, yt.dtype)
-    return cm
+    return cm if sw is not None else xp.astype(cm, yt.dtype)
 
 
 _AVERAGES = ("binary", "macro")
@@ -286,15 +273,15 @@ recall = _prf_score(1, "recall", "Recall tp / (tp + fn) (``sklearn.metrics.recal
 f1 = _prf_score(2, "f1", "F1 = 2 tp / (2 tp + fp + fn) (``sklearn.metrics.f1_score``).")
 
 
-def _scores(y: Any, be: Any, n: int) -> Any:
-    """Scores or probabilities on ``be``, floating, of ``n`` rows."""
+def _scores(y: Any, be: Any, n: int, sw: Any) -> tuple[Any, Any]:
+    """Scores or probabilities on ``be``, floating, of ``n`` rows; ``sw`` in their dtype."""
     arr = _on(y, be, flat=False)
     if arr.shape[0] != n:
         msg = f"Found input variables with inconsistent numbers of samples: [{n}, {arr.shape[0]}]"
         raise ValueError(msg)
     if not be.xp.isdtype(arr.dtype, "real floating"):
         arr = be.xp.astype(arr, _c._float(arr, xp=be.xp))
-    return arr
+    return arr, None if sw is None else be.xp.astype(sw, arr.dtype)
 
 
 def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: Any = None) -> float:
@@ -312,7 +299,7 @@ def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: An
     sample_weight : array of shape (n_samples,), optional
     """
     yt, classes, sw, be, xp = _encode_labels(y_true, labels=labels, sample_weight=sample_weight)
-    P = _scores(y_proba, be, yt.shape[0])
+    P, sw = _scores(y_proba, be, yt.shape[0], sw)
     if P.ndim == 1:
         P = xp.stack([1.0 - P, P], axis=1)
     if len(classes) < 2:
@@ -330,8 +317,6 @@ def log_loss(y_true: Any, y_proba: Any, *, labels: Any = None, sample_weight: An
     if bool(xp.any(P < 0)) or bool(xp.any(P > 1)):
         msg = "y_proba holds values outside [0, 1]; pass probabilities (predict_proba)."
         raise ValueError(msg)
-    if sw is not None:
-        sw = xp.astype(sw, P.dtype)
     return float(_c.log_loss(yt, P, sample_weight=sw, xp=xp))
 
 
@@ -355,12 +340,10 @@ def roc_auc(y_true: Any, y_score: Any, *, sample_weight: Any = None) -> float:
             "binary version does not average over more."
         )
         raise ValueError(msg)
-    s = _scores(y_score, be, yt.shape[0])
+    s, sw = _scores(y_score, be, yt.shape[0], sw)
     if s.ndim != 1:
         msg = (
             f"y_score must be 1-D (scores of the class {classes[1]!r}), got shape {tuple(s.shape)}."
         )
         raise ValueError(msg)
-    if sw is not None:
-        sw = xp.astype(sw, s.dtype)
     return float(_c.roc_auc(yt == 1, s, sample_weight=sw, xp=xp))

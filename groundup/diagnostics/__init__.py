@@ -5,12 +5,6 @@ equal to statsmodels, on the model's backend and device.
 >>> model = gu.LinearRegression().fit(X, y)                       # doctest: +SKIP
 >>> report = gu.diagnose(model, X, y)                             # doctest: +SKIP
 >>> print(report.summary())                                       # doctest: +SKIP
-
-Modules: :mod:`~groundup.diagnostics.runner` (``diagnose``: options, model and ``y``),
-:mod:`~groundup.diagnostics.linear` and :mod:`~groundup.diagnostics.logistic` (the two
-reports), :mod:`~groundup.diagnostics.assumptions` (the tests and their verdicts),
-:mod:`~groundup.diagnostics.report` (:class:`DiagnosticReport`: text, frames, dict) and
-:mod:`~groundup.diagnostics.plot` (the four panels, matplotlib).
 """
 
 from groundup.diagnostics.assumptions import TestResult

@@ -1,11 +1,6 @@
-"""The assumption tests of ``gu.diagnose``: host-side distributions and one-line verdicts.
-
-The matrix work (auxiliary regressions, moments) runs on the model's device in
-:mod:`groundup.kernels.diagnostics`; what arrives here are Python floats (sums of squares,
-ranks, moments), turned into statistics and p-values with ``scipy.stats``. Each test
-returns a :class:`TestResult`, either with its statistic and p-value or marked not
-applicable with the reason (too few samples, a perfect auxiliary fit, ...).
-"""
+"""The assumption tests of ``gu.diagnose``: from the Python floats (sums of squares, ranks,
+moments) of :mod:`groundup.kernels.diagnostics` to statistics, ``scipy.stats`` p-values and
+one-line verdicts, each a :class:`TestResult` (or one marked not applicable, with the reason)."""
 
 from __future__ import annotations
 
@@ -15,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scipy import stats
+
+from groundup.kernels.diagnostics import AuxFit
 
 HETERO_REMEDY = (
     "use heteroscedasticity-robust standard errors (cov_type='HC3'), transform y "
@@ -34,12 +31,9 @@ class TestResult:
 
     Attributes
     ----------
-    key : str
-        Short identifier (``"breusch_pagan"``).
-    name : str
-        Display name (``"Breusch-Pagan"``).
-    assumption : str
-        What it checks (``"homoscedasticity"``).
+    key, name, assumption : str
+        Identifier, display name and what it checks (``"breusch_pagan"``,
+        ``"Breusch-Pagan"``, ``"homoscedasticity"``).
     statistic : float or None
         ``None`` when not applicable.
     p_value : float or None
@@ -127,8 +121,6 @@ def _decide(
     return TestResult(key, *TESTS[key], stat, p, df, True, verdict, "", rejected, extra or {})
 
 
-# -- homoscedasticity ---------------------------------------------------------------------
-
 LM_FAILED = {
     "breusch_pagan": "heteroscedasticity detected: the residual variance depends on the features",
     "white": (
@@ -137,15 +129,12 @@ LM_FAILED = {
 }
 
 
-def het_lm(
-    key: str, ssr: float, ctss: float, n: int, rank: int, df: int | None, alpha: float
-) -> TestResult:
-    """A heteroscedasticity LM test, ``n R²`` of an auxiliary regression (with a constant)
-    of the squared residuals ~ chi²(df) (``None``: its regressors but the constant), its
-    overall F form in ``extra``: Koenker's studentized Breusch-Pagan (statsmodels'
-    ``het_breuschpagan``, ``df`` the number of features) or White's test (``het_white``:
-    squares and cross products)."""
-    dfm, dfr = rank - 1, n - rank
+def het_lm(key: str, aux: AuxFit, df: int | None, alpha: float) -> TestResult:
+    """A heteroscedasticity LM test, ``n R²`` of the squared residuals' auxiliary regression
+    ``aux`` ~ chi²(df) (``None``: its rank − 1), the F form in ``extra``: statsmodels'
+    ``het_breuschpagan`` (Koenker's, ``df`` the number of features) or ``het_white``."""
+    ssr, ctss, n, rank = float(aux.ssr), float(aux.centered_tss), aux.n, aux.rank
+    dfm, dfr = rank - 1, aux.df_resid
     if ctss <= 0:
         return skipped(key, "the auxiliary regression's dependent variable is constant")
     if dfr < 1:
@@ -166,14 +155,11 @@ def het_lm(
 
 
 def goldfeld_quandt(
-    ssr1: float, df1: int, ssr2: float, df2: int, alternative: str, sort_by: str, alpha: float
+    first: AuxFit, second: AuxFit, alternative: str, sort_by: str, alpha: float
 ) -> TestResult:
-    """Goldfeld-Quandt: ``F = mse₂ / mse₁`` of the two halves, ~ F(df₂, df₁).
-
-    statsmodels 0.15 passes the degrees of freedom to the one-sided p-values in the other
-    order (``F(df₁, df₂)``); the two agree when the halves are the same size (even n, no
-    drop) and for ``alternative="two-sided"``.
-    """
+    """Goldfeld-Quandt: ``F = mse₂ / mse₁`` of the two halves, ~ F(df₂, df₁) (statsmodels
+    0.15's one-sided p-values swap them: equal for halves of one size and for two-sided)."""
+    ssr1, df1, ssr2, df2 = float(first.ssr), first.df_resid, float(second.ssr), second.df_resid
     if ssr1 <= 0:
         return skipped("goldfeld_quandt", "the first half is fitted exactly (zero residuals)")
     f = (ssr2 / df2) / (ssr1 / df1)
@@ -189,9 +175,6 @@ def goldfeld_quandt(
         f"residual variance differs between the low and high halves by {sort_by}",
         HETERO_REMEDY, "no evidence that the variance changes between the halves", extra,
     )  # fmt: skip
-
-
-# -- normality ------------------------------------------------------------------------------
 
 
 def skew_kurtosis(
@@ -232,12 +215,8 @@ def _kurtosis_z(b2: float, n: float) -> float | None:
     e = 3.0 * (n - 1) / (n + 1)
     varb2 = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) * (n + 1.0) * (n + 3) * (n + 5))
     x = (b2 - e) / varb2**0.5
-    sqrtbeta1 = (
-        6.0
-        * (n * n - 5 * n + 2)
-        / ((n + 7) * (n + 9))
-        * ((6.0 * (n + 3) * (n + 5)) / (n * (n - 2) * (n - 3))) ** 0.5
-    )
+    sqrtbeta1 = 6.0 * (n * n - 5 * n + 2) / ((n + 7) * (n + 9))
+    sqrtbeta1 *= ((6.0 * (n + 3) * (n + 5)) / (n * (n - 2) * (n - 3))) ** 0.5
     a = 6.0 + 8.0 / sqrtbeta1 * (2.0 / sqrtbeta1 + (1 + 4.0 / (sqrtbeta1**2)) ** 0.5)
     term1 = 1 - 2 / (9.0 * a)
     denom = 1 + x * (2 / (a - 4.0)) ** 0.5
@@ -270,9 +249,8 @@ def omnibus(skew: float, kurt: float, n: int, alpha: float) -> TestResult:
 
 
 def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
-    """Shapiro-Wilk (``scipy.stats.shapiro``; needs the residuals on the host), on the
-    residuals over their largest magnitude: W is scale-free, scipy's test for data of
-    "range zero" is not (residuals of 1e-20 are not constant)."""
+    """``scipy.stats.shapiro`` of the host residuals over their largest magnitude (W is
+    scale-free; scipy's "range zero" check is not: residuals of 1e-20 are not constant)."""
     n = len(resid_host)
     if n < 3:
         return skipped("shapiro_wilk", f"needs at least 3 samples (got {n})")
@@ -287,12 +265,8 @@ def shapiro_wilk(resid_host: Any, alpha: float) -> TestResult:
     )  # fmt: skip
 
 
-# -- autocorrelation -----------------------------------------------------------------------
-
-
 def durbin_watson(dw: float) -> TestResult:
-    """Durbin-Watson statistic: a rule of thumb (1.5 <= DW <= 2.5), not a test; it has no
-    p-value, and outside the range it flags (``rejected``) what Breusch-Godfrey tests."""
+    """Durbin-Watson: a rule of thumb with no p-value, flagged (``rejected``) outside [1.5, 2.5]."""
     rejected = dw < 1.5 or dw > 2.5
     if rejected:
         sign, bound = ("positive", "< 1.5") if dw < 1.5 else ("negative", "> 2.5")
@@ -307,15 +281,14 @@ def durbin_watson(dw: float) -> TestResult:
     )
 
 
-def breusch_godfrey(
-    ssr_u: float, ctss: float, rank_u: int, ssr_r: float, n: int, nlags: int, alpha: float
-) -> TestResult:
-    """Breusch-Godfrey LM test (statsmodels' ``acorr_breusch_godfrey``)."""
-    df_resid = n - rank_u
+def breusch_godfrey(lags: AuxFit, ssr_r: float, nlags: int, alpha: float) -> TestResult:
+    """Breusch-Godfrey LM test (statsmodels' ``acorr_breusch_godfrey``): the residuals on the
+    features and their ``nlags`` lags, ``lags``, against ``ssr_r``, on the features alone."""
+    ssr_u, ctss, n, df_resid = float(lags.ssr), float(lags.centered_tss), lags.n, lags.df_resid
     if ctss <= 0 or ssr_u <= 0:
         return skipped("breusch_godfrey", "the residuals are fitted exactly by their lags")
     if df_resid < 1:
-        return skipped("breusch_godfrey", too_few("auxiliary", rank_u, n))
+        return skipped("breusch_godfrey", too_few("auxiliary", lags.rank, n))
     lm = n * (1.0 - ssr_u / ctss)
     f = ((ssr_r - ssr_u) / nlags) / (ssr_u / df_resid)
     extra = {"nlags": nlags, "f_statistic": f, "f_p_value": float(stats.f.sf(f, nlags, df_resid)),
@@ -327,15 +300,11 @@ def breusch_godfrey(
     )  # fmt: skip
 
 
-# -- functional form -----------------------------------------------------------------------
-
-
-def reset(ssr_u: float, rank_u: int, ssr_r: float, n: int, q: int, alpha: float) -> TestResult:
-    """Ramsey's RESET, F form (statsmodels' ``linear_reset(use_f=True)``); the Wald chi²
-    form (``use_f=False``) is in ``extra``. The caller has checked ``n > rank_u``."""
+def reset(augmented: AuxFit, ssr_r: float, q: int, alpha: float) -> TestResult:
+    """Ramsey's RESET, statsmodels' ``linear_reset``: the F form, the chi² form in ``extra``."""
+    ssr_u, df_resid = float(augmented.ssr), augmented.df_resid
     if ssr_u <= 0:
         return skipped("reset", "the augmented regression fits exactly")
-    df_resid = n - rank_u
     f = ((ssr_r - ssr_u) / q) / (ssr_u / df_resid)
     extra = {
         "powers": q + 1,

@@ -33,8 +33,7 @@ def host(a: Any) -> np.ndarray:
 
 
 def _target(y: Any, be: Backend, dtype: Any) -> Array:
-    """``y`` (one column of the right length: checked by ``diagnose``) as a 1-D array on the
-    model's device, validated like scikit-learn's."""
+    """``y`` (its shape checked by ``diagnose``) validated as scikit-learn does, 1-D on ``be``."""
     if backends.is_host_input(y):
         from sklearn.utils.validation import column_or_1d
 
@@ -87,9 +86,8 @@ def linear_report(
     (on the model's device) and ``y`` (any library; one column of ``len(X)`` rows)."""
     xp = be.xp
     y = _target(y, be, X.dtype)
-    # Columns (and y) whose fourth powers (the residuals' kurtosis) would leave the dtype's
-    # range are multiplied by powers of two (exact): every statistic is computed on them,
-    # and those in the data's units are brought back at the end (:func:`_data_units`).
+    # Columns (and y) whose fourth powers (the kurtosis) would leave the dtype's range are
+    # scaled by powers of two (exact) and the results brought back (:func:`_data_units`).
     ex, ey = range_exponents(X, y, power=4, xp=xp)
     scaled = bool(xp.any(ex != 0)) or bool(ey != 0)
     if scaled:
@@ -147,9 +145,22 @@ def linear_report(
     use_t = opts["use_t"] if opts["use_t"] is not None else cov_type == "nonrobust"
     params_h = host(params)
     cov_h = host(cov)
-    bse = np.sqrt(np.clip(np.diag(cov_h), 0.0, None))
-    table = coef_table(params_h, bse, use_t, df_resid, opts["alpha"])
-    ols_gap = _ols_gap(design, y, params_h, bse, ssr, ssr_ols, eps, model, notes, xp)
+    table = coef_table(params_h, cov_h, use_t, df_resid, opts["alpha"])
+    # how far the coefficients are from the least-squares optimum of these data
+    c, b0 = K.least_squares(design, y, xp=xp)
+    ols = np.concatenate([[float(b0)], host(c)]) if fit_intercept else host(c)
+    excess = (ssr - ssr_ols) / ssr_ols if ssr_ols > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap_se = float(np.max(np.abs(params_h - ols) / table["std_err"]))
+    if excess > math.sqrt(eps):
+        notes.append(
+            f"The coefficients are not the least-squares optimum of these data (method "
+            f"{getattr(model, 'method', type(model).__name__)!r}): the sum of squared residuals "
+            f"is {100 * excess:.3g}% above the closed form's and the coefficients differ from it "
+            f"by up to {gap_se:.3g} standard errors. Standard errors and tests below are "
+            "evaluated at the model's coefficients but assume least squares; refit with "
+            "method='normal' for exact inference."
+        )
 
     # fit statistics
     k_const = int(fit_intercept)
@@ -170,7 +181,7 @@ def linear_report(
         "f_p_value": float(stats.f.sf(fstat, df_model, df_resid)), "log_likelihood": llf,
         "aic": -2 * llf + 2 * p, "bic": -2 * llf + math.log(n) * p, "scale": ssr / df_resid,
         "ssr": ssr, "condition_number": cond, "min_eigenvalue": eig_min,
-        "ols_ssr": ssr_ols, **ols_gap,
+        "ols_ssr": ssr_ols, "ssr_excess_over_ols": excess, "max_coef_gap_in_se": gap_se,
     }  # fmt: skip
     if not fit_intercept:
         notes.append("R² is uncentered: the model has no intercept (as statsmodels reports).")
@@ -216,8 +227,13 @@ def report(
     fit_intercept: bool, **rest: Any,
 ) -> DiagnosticReport:  # fmt: skip
     """The report of ``model`` on ``be`` in dtype ``dt``, with ``rest`` (its numbers)."""
+    method, solver = getattr(model, "method", None), getattr(model, "solver_", None)
+    if not isinstance(method, str):
+        method = type(model).__name__
+    elif solver and solver != method:
+        method = f"{method} ({solver})"
     return DiagnosticReport(
-        kind=kind, model_name=type(model).__name__, method=_method_label(model),
+        kind=kind, model_name=type(model).__name__, method=method,
         names=(["const"] if fit_intercept else []) + names, backend=be.name,
         device=be.device_name, dtype="float32" if dt == be.xp.float32 else "float64",
         target=target, **rest,
@@ -260,17 +276,10 @@ def _data_units(
     notes.append(SCALED_NOTE)
 
 
-def _method_label(model: Any) -> str:
-    method = getattr(model, "method", None)
-    solver = getattr(model, "solver_", None)
-    if isinstance(method, str):
-        return f"{method} ({solver})" if solver and solver != method else method
-    return type(model).__name__
-
-
 def coef_table(
-    params: np.ndarray, bse: np.ndarray, use_t: bool, df_resid: int, alpha: float
+    params: np.ndarray, cov: np.ndarray, use_t: bool, df_resid: int, alpha: float
 ) -> dict[str, np.ndarray]:
+    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     dist = stats.t(df_resid) if use_t else stats.norm()
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = params / bse
@@ -280,29 +289,6 @@ def coef_table(
         "coef": params, "std_err": bse, "statistic": stat, "p_value": pval,
         "ci_low": params - q * bse, "ci_high": params + q * bse,
     }  # fmt: skip
-
-
-def _ols_gap(
-    design: K.Design, y: Array, params: np.ndarray, bse: np.ndarray, ssr: float,
-    ssr_ols: float, eps: float, model: Any, notes: list[str], xp: Any,
-) -> dict[str, float]:  # fmt: skip
-    """How far the model's coefficients are from the least-squares optimum of these data."""
-    c, b0 = K.least_squares(design, y, xp=xp)
-    c = host(c)
-    ols = np.concatenate([[float(b0)], c]) if design.intercept else c
-    excess = (ssr - ssr_ols) / ssr_ols if ssr_ols > 0 else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gap_se = float(np.max(np.abs(params - ols) / bse))
-    if excess > math.sqrt(eps):
-        notes.append(
-            f"The coefficients are not the least-squares optimum of these data (method "
-            f"{getattr(model, 'method', type(model).__name__)!r}): the sum of squared residuals "
-            f"is {100 * excess:.3g}% above the closed form's and the coefficients differ from it "
-            f"by up to {gap_se:.3g} standard errors. Standard errors and tests below are "
-            "evaluated at the model's coefficients but assume least squares; refit with "
-            "method='normal' for exact inference."
-        )
-    return {"ssr_excess_over_ols": excess, "max_coef_gap_in_se": gap_se}
 
 
 def _linear_tests(
@@ -319,28 +305,24 @@ def _linear_tests(
     # homoscedasticity
     e2 = resid * resid
     bp = K.aux_regression(X, e2, xp=xp)
-    out["breusch_pagan"] = T.het_lm(
-        "breusch_pagan", float(bp.ssr), float(bp.centered_tss), n, bp.rank, d, alpha
-    )
+    out["breusch_pagan"] = T.het_lm("breusch_pagan", bp, d, alpha)
     n_white = d + d * (d + 1) // 2
     if n <= n_white + 1:
         out["white"] = T.skipped(
             "white",
             f"White's regression has {n_white + 1} terms (constant, {d} features, their "
             f"squares and cross products) and needs more than {n_white + 1} samples (got {n})",
-        )  # fmt: skip
+        )
     elif n_white > WHITE_MAX_TERMS:
         out["white"] = T.skipped(
             "white",
             f"{n_white} squares and cross products of {d} features is too many "
             f"(limit {WHITE_MAX_TERMS}); Breusch-Pagan covers the linear part",
-        )  # fmt: skip
+        )
     else:
         wt = K.white_terms(X - design.mean if fi else X - xp.mean(X, axis=0), xp=xp)
         wf = K.aux_regression(wt, e2, xp=xp)
-        out["white"] = T.het_lm(
-            "white", float(wf.ssr), float(wf.centered_tss), n, wf.rank, None, alpha
-        )
+        out["white"] = T.het_lm("white", wf, None, alpha)
     out["goldfeld_quandt"] = _goldfeld_quandt(X, y, fitted, fi, p, names, opts, xp)
 
     # normality
@@ -362,15 +344,12 @@ def _linear_tests(
             "breusch_godfrey",
             f"the default number of lags, min(10, n // 5), is 0 for n = {n}: needs at least "
             "5 samples (or pass bg_nlags)",
-        )  # fmt: skip
+        )
     else:
         lags = K.lagged(resid, nlags, xp=xp)
         unres = K.aux_regression(xp.concat([X, lags], axis=1), resid, xp=xp)
         res_r = K.aux_regression(X, resid, xp=xp)
-        out["breusch_godfrey"] = T.breusch_godfrey(
-            float(unres.ssr), float(unres.centered_tss), unres.rank, float(res_r.ssr), n,
-            nlags, alpha,
-        )  # fmt: skip
+        out["breusch_godfrey"] = T.breusch_godfrey(unres, float(res_r.ssr), nlags, alpha)
 
     # functional form
     powers = tuple(range(2, opts["reset_power"] + 1))
@@ -387,7 +366,7 @@ def _linear_tests(
                 "(e.g. constant fitted values)",
             )
         else:
-            out["reset"] = T.reset(float(ures.ssr), ures.rank, ssr_ols, n, q, alpha)
+            out["reset"] = T.reset(ures, ssr_ols, q, alpha)
     return out
 
 
@@ -422,10 +401,7 @@ def _goldfeld_quandt(
             "goldfeld_quandt",
             f"each half needs more than {p} samples (the number of parameters); the halves "
             f"have {n1} and {n2} of n = {n}",
-        )  # fmt: skip
+        )
     first = K.aux_regression(X[:split, :], y[:split], intercept=fi, xp=xp)
     second = K.aux_regression(X[start2:, :], y[start2:], intercept=fi, xp=xp)
-    return T.goldfeld_quandt(
-        float(first.ssr), first.df_resid, float(second.ssr), second.df_resid,
-        opts["gq_alternative"], label, opts["alpha"],
-    )  # fmt: skip
+    return T.goldfeld_quandt(first, second, opts["gq_alternative"], label, opts["alpha"])

@@ -12,14 +12,7 @@ from scipy import stats
 
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
-from groundup.diagnostics.linear import (
-    SCALED_NOTE,
-    coef_table,
-    host,
-    report,
-    table_units,
-    vif_by_name,
-)
+from groundup.diagnostics import linear as L
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 from groundup.kernels.closed_form import range_exponents
@@ -59,14 +52,14 @@ def logit_report(
     n, d = X.shape
     dt = X.dtype
     y01 = _labels01(model, y)
-    coef = host(model.coef_)
+    coef = L.host(model.coef_)
     if coef.shape != (1, d):
         msg = f"coef_ has shape {coef.shape}; a binary logistic model has coef_ of shape (1, {d})."
         raise ValueError(msg)
     fi = bool(getattr(model, "fit_intercept", True))
     params_h = coef[0]
     if fi:
-        b0 = host(model.intercept_).reshape(-1)[0]
+        b0 = L.host(model.intercept_).reshape(-1)[0]
         params_h = np.concatenate([[b0], params_h])
     p = params_h.shape[0]
     if n <= p:
@@ -75,7 +68,7 @@ def logit_report(
     # Columns whose squares would leave the dtype's range, times powers of two (exact;
     # the coefficients in their units, undone on the table below).
     zeros = xp.zeros((n,), dtype=dt, device=_device(X))
-    ex = host(range_exponents(X, zeros, xp=xp)[0])
+    ex = L.host(range_exponents(X, zeros, xp=xp)[0])
     k = np.concatenate([[0.0], ex]) if fi else ex
     if ex.any():
         X = X * be.asarray(np.ldexp(1.0, -ex.astype(int)), dtype=dt)
@@ -90,15 +83,14 @@ def logit_report(
             "standard errors are not defined. Drop collinear features or add a penalty."
         )
         raise ValueError(msg)
-    cov = host(cov)
-    bse = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    table = coef_table(params_h, bse, False, n - p, alpha)
+    cov = L.host(cov)
+    table = L.coef_table(params_h, cov, False, n - p, alpha)
     llf = float(llf)
     ybar = float(y01.mean())
     llnull = n * (ybar * math.log(ybar) + (1.0 - ybar) * math.log(1.0 - ybar))
     df_model = p - 1
     llr = 2.0 * (llf - llnull)
-    gap = float(np.max(np.abs(host(step)) / bse))
+    gap = float(np.max(np.abs(L.host(step)) / table["std_err"]))
     notes = []
     if gap > MLE_GAP_SE:
         notes.append(
@@ -112,8 +104,8 @@ def logit_report(
             "The model has no intercept; LL-Null is the constant-only model's, as in statsmodels."
         )
     if ex.any():
-        table_units(table, cov, -k)
-        notes.append(SCALED_NOTE)
+        L.table_units(table, cov, -k)
+        notes.append(L.SCALED_NOTE)
     fit = {
         "n_samples": n, "n_params": p, "df_model": df_model, "df_resid": n - p,
         "log_likelihood": llf, "ll_null": llnull, "llr": llr,
@@ -123,8 +115,8 @@ def logit_report(
         "bic": -2.0 * llf + math.log(n) * p, "at_mle": gap <= MLE_GAP_SE,
         "max_coef_gap_in_se": gap,
     }  # fmt: skip
-    return report(
+    return L.report(
         "logistic", model, target, be, dt, names, fi, table=table, stat_label="z",
-        fit=fit, tests={}, vif=vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
+        fit=fit, tests={}, vif=L.vif_by_name(K.decompose(X, intercept=True, xp=xp), names, xp),
         influence={}, notes=notes, alpha=alpha, cov_type="nonrobust", cov=cov,
     )  # fmt: skip

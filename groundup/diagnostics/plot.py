@@ -11,8 +11,8 @@ from scipy import stats
 
 
 def _smooth(x: np.ndarray, y: np.ndarray, frac: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
-    """A Gaussian-kernel (Nadaraya-Watson) trend of y over x on a grid of 60 points, with a
-    bandwidth of ``frac`` of the range of x (a light stand-in for a lowess curve)."""
+    """A Gaussian-kernel (Nadaraya-Watson) trend of y on 60 points of x, bandwidth ``frac`` of
+    its range (a light stand-in for lowess)."""
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size < 3 or np.ptp(x) == 0:
@@ -29,24 +29,17 @@ def _label(
     ax: Any, x: np.ndarray, y: np.ndarray, score: np.ndarray, n: int, rows: Any = None
 ) -> None:
     """Annotate the ``n`` points with the largest ``score`` by their row in the data."""
-    if n <= 0:
-        return
     rows = np.arange(len(x)) if rows is None else rows
     finite = np.where(np.isfinite(score), score, -np.inf)
-    for i in np.argsort(-finite, kind="stable")[:n]:
+    for i in np.argsort(-finite, kind="stable")[: max(n, 0)]:
         if np.isfinite(x[i]) and np.isfinite(y[i]):
             ax.annotate(str(int(rows[i])), (x[i], y[i]), fontsize=8, xytext=(3, 3),
                         textcoords="offset points")  # fmt: skip
 
 
 def four_panels(report: Any, *, n_labels: int = 3) -> Any:
-    """Residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage.
-
-    Parameters
-    ----------
-    report : DiagnosticReport
-    n_labels : int
-    """
+    """Residuals vs fitted, normal Q-Q, scale-location, residuals vs leverage of a
+    :class:`DiagnosticReport`, the ``n_labels`` most extreme points labelled."""
     from groundup._figure import new_figure
 
     fitted = report.influence_host("fitted")
@@ -77,16 +70,14 @@ def four_panels(report: Any, *, n_labels: int = 3) -> Any:
     ax.plot(lim, lim, color="grey", lw=1, ls="--")
     idx = np.flatnonzero(finite)[order]
     _label(ax, theo, std[idx], np.abs(std[idx]), n_labels, rows=idx)
-    ax.set(title="Normal Q-Q", xlabel="Theoretical quantiles",
-           ylabel="Standardized residuals")  # fmt: skip
+    ax.set(title="Normal Q-Q", xlabel="Theoretical quantiles", ylabel="Standardized residuals")
 
     ax = axes[1, 0]
     root = np.sqrt(np.abs(std))
     ax.scatter(fitted, root, **dot)
     ax.plot(*_smooth(fitted, root), color="C3", lw=1.5)
     _label(ax, fitted, root, root, n_labels)
-    ax.set(title="Scale-Location", xlabel="Fitted values",
-           ylabel="√|Standardized residuals|")  # fmt: skip
+    ax.set(title="Scale-Location", xlabel="Fitted values", ylabel="√|Standardized residuals|")
 
     ax = axes[1, 1]
     ax.scatter(lev, std, **dot)
@@ -97,13 +88,11 @@ def four_panels(report: Any, *, n_labels: int = 3) -> Any:
         r = np.sqrt(level * p * (1 - h) / h)
         ax.plot(h, r, color="C3", lw=1, ls=style, label=f"Cook's D = {level:g}")
         ax.plot(h, -r, color="C3", lw=1, ls=style)
-    finite_std = std[np.isfinite(std)]
-    span = float(np.max(np.abs(finite_std))) * 1.15 if finite_std.size else 3.0
+    span = float(np.max(np.abs(std[finite]))) * 1.15 if finite.any() else 3.0
     ax.set_ylim(-span, span)
     ax.set_xlim(0.0, h[-1])
     _label(ax, lev, std, cooks, n_labels)
     ax.legend(loc="lower left", fontsize=8)
-    ax.set(title="Residuals vs Leverage", xlabel="Leverage",
-           ylabel="Standardized residuals")  # fmt: skip
+    ax.set(title="Residuals vs Leverage", xlabel="Leverage", ylabel="Standardized residuals")
     fig.suptitle(f"Regression diagnostics: {report.target} ~ {report.model_name} ({report.method})")
     return fig

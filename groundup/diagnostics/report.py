@@ -90,14 +90,12 @@ class DiagnosticReport:
     cov: np.ndarray
     _host_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    # -- host copies ----------------------------------------------------------------------
     def influence_host(self, name: str) -> np.ndarray:
         """One influence measure as a NumPy array (copied from the device once)."""
         if name not in self._host_cache:
             self._host_cache[name] = to_numpy(self.influence[name]).astype(np.float64)
         return self._host_cache[name]
 
-    # -- frames and dicts -----------------------------------------------------------------
     def to_frame(self, what: str = "coefficients") -> Any:
         """A pandas DataFrame.
 
@@ -171,7 +169,6 @@ class DiagnosticReport:
             }
         return out
 
-    # -- text -----------------------------------------------------------------------------
     def __str__(self) -> str:
         return self.summary()
 
@@ -272,14 +269,12 @@ class DiagnosticReport:
             result = "ok" if t.applicable and not t.rejected else result
             p = "(rule)" if rule else _fmt(t.p_value, ".3g")
             rows.append(f"{t.name:<30}{_fmt(t.statistic):>12}{df:>12}{p:>12}  {result}")
-        rows.append("-" * WIDTH)
-        rows.append("Verdicts:")
+        rows += ["-" * WIDTH, "Verdicts:"]
         for t in self.tests.values():
             mark = "[n/a]" if not t.applicable else ("[!!]" if t.rejected else "[ok]")
             text = f"{mark} {t.assumption.capitalize()}, {t.name}: {t.verdict}"
-            note = t.extra.get("note")
-            if note:
-                text += f" (Note: {note}.)"
+            if t.extra.get("note"):
+                text += f" (Note: {t.extra['note']}.)"
             rows.extend(textwrap.wrap(words(text), WIDTH, subsequent_indent="      "))
         return "\n".join(rows)
 
@@ -339,7 +334,6 @@ class DiagnosticReport:
             rows += textwrap.wrap(words(f"[{i}] {note}"), WIDTH, subsequent_indent="    ")
         return "\n".join(rows)
 
-    # -- plot -----------------------------------------------------------------------------
     def plot(self, path: Any = None, *, n_labels: int = 3) -> Any:
         """The four standard diagnostic panels, as one matplotlib figure.
 

@@ -1,12 +1,5 @@
-"""``gu.diagnose``: the public entry. It checks the options, the model and ``y``, moves ``X``
-to the model's backend and device, and hands over to the linear or the logistic report.
-
-The matrix work (one SVD of the centred design, auxiliary regressions, influence) runs in
-:mod:`groundup.kernels.diagnostics` on the model's device; sums of squares, ranks and
-moments come to the host as Python floats for their distributions (``scipy.stats``). The
-exception is Shapiro-Wilk, whose algorithm needs the sorted residuals: they are copied to
-the host for that one test.
-"""
+"""``gu.diagnose``: checks the options, the model and ``y``, moves ``X`` to the model's backend
+and device, and hands over to the linear or the logistic report."""
 
 from __future__ import annotations
 
@@ -29,12 +22,8 @@ COV_TYPES = ("nonrobust", *K.HC_TYPES)
 GQ_ALTERNATIVES = ("increasing", "decreasing", "two-sided")
 
 
-# -- options ------------------------------------------------------------------------------
-
-
 def _not_a(value: Any, kind: type) -> bool:
-    """Whether ``value`` is not a ``kind`` (``numbers.Real``, ``numbers.Integral``); a bool
-    never counts as a number here."""
+    """Whether ``value`` is not a ``kind`` (``numbers.Real``, ...); a bool is no number here."""
     return isinstance(value, bool) or not isinstance(value, kind)
 
 
@@ -65,9 +54,6 @@ def _check_options(
         msg = f"Unknown gq_alternative {gq_alternative!r}; choose one of {list(GQ_ALTERNATIVES)}."
         raise ValueError(msg)
     return names[cov_type.lower()]
-
-
-# -- the model ----------------------------------------------------------------------------
 
 
 def _model_kind(model: Any) -> str:
@@ -117,9 +103,6 @@ def _check_target_shape(y: Any, n: int, what: str) -> None:
     if shape[0] != n:
         msg = f"Found input variables with inconsistent numbers of samples: [{n}, {shape[0]}]"
         raise ValueError(msg)
-
-
-# -- the public entry -----------------------------------------------------------------------
 
 
 def diagnose(

@@ -1,21 +1,12 @@
 """Regression diagnostics: the matrix work behind ``gu.diagnose``, pure Array API.
 
-Every least-squares quantity here comes from one decomposition of the design: the columns
-of X are centred (when the model has an intercept), scaled to unit norm and factored by an
-SVD, ``Xc D⁻¹ = U S Vᵀ``. From it follow, without ever forming ``XᵀX``:
-
-- ``(ZᵀZ)⁻¹`` for ``Z = [1, X]`` (the intercept block through the means, so that a large
-  offset in a column such as Longley's ``YEAR`` does not cost accuracy),
-- the hat-matrix diagonal ``h = 1/n + rowsum(U²)``,
-- the rows of ``pinv(Z)ᵀ`` (the "bread" of the heteroscedasticity-consistent covariances),
-- the variance inflation factors ``VIF_j = Σ_k V_jk² / S_k²``,
-- the residuals of auxiliary regressions (Breusch–Pagan, White, Breusch–Godfrey, RESET,
-  Goldfeld–Quandt), computed explicitly as ``yc − U Uᵀ yc`` rather than by subtraction of
-  sums of squares.
-
-All functions take arrays positionally and the namespace as ``xp=``; results stay on the
-input's device. Scalars that leave the device (sums of squares, moments) are 0-d arrays the
-caller turns into Python floats for their distributions.
+Every least-squares quantity comes from one SVD of the design, its columns centred (with an
+intercept) and scaled to unit norm, ``Xc D⁻¹ = U S Vᵀ``, never from ``XᵀX``: ``(ZᵀZ)⁻¹`` for
+``Z = [1, X]`` (the intercept block through the means, so that a large offset such as
+Longley's ``YEAR`` costs no accuracy), the leverages ``1/n + rowsum(U²)``, the rows of
+``pinv(Z)ᵀ`` (the HC "bread"), the VIFs ``Σ_k V_jk² / S_k²`` and the residuals of auxiliary
+regressions, ``yc − U Uᵀ yc`` (not a difference of sums of squares). Results stay on the
+input's device; scalars are 0-d arrays.
 """
 
 from __future__ import annotations
@@ -32,29 +23,12 @@ HC_TYPES = ("HC0", "HC1", "HC2", "HC3")
 
 @dataclass
 class Design:
-    """The SVD of the centred, column-equilibrated design.
+    """The SVD ``Xc D⁻¹ = U S Vᵀ`` of the centred (with an intercept), equilibrated design.
 
-    Attributes
-    ----------
-    n : int
-        Number of samples.
-    intercept : bool
-        Whether the design has a constant column (the data were centred).
-    mean : array of shape (n_features,)
-        Column means of X (zeros without an intercept).
-    scale : array of shape (n_features,)
-        Column norms of the centred X (1 for a constant or all-zero column).
-    constant : array of shape (n_features,), bool
-        Columns that are constant (with an intercept; statsmodels' ``ptp == 0``) or all zero
-        (without one).
-    u : array of shape (n_samples, k)
-        Left singular vectors, ``k = min(n_samples, n_features)``, zero beyond the rank.
-    s : array of shape (k,)
-        Singular values of ``Xc D⁻¹``, in decreasing order.
-    vt : array of shape (k, n_features)
-        Right singular vectors.
-    rank : int
-        Numerical rank of ``Xc D⁻¹`` (NumPy's ``matrix_rank`` cutoff), without the constant.
+    ``mean``: the column means (zeros without an intercept); ``scale``: the column norms D
+    (1 for a constant or all-zero column); ``constant``: the constant columns (statsmodels'
+    ``ptp == 0``; without an intercept, the all-zero ones); ``u`` is zero beyond ``rank``
+    (NumPy's ``matrix_rank`` cutoff, the constant not counted).
     """
 
     n: int
@@ -184,16 +158,11 @@ def wald_slopes(params: Array, cov: Array, /, *, intercept: bool, xp: Namespace)
 
 def vif(design: Design, /, *, xp: Namespace) -> Array:
     """Variance inflation factors (n_features,), ``1 / (1 − R²_j)`` of each feature on the
-    others.
-
-    With an intercept this is the diagonal of the inverse correlation matrix,
-    ``Σ_k V_jk² / S_k²`` (statsmodels' ``variance_inflation_factor`` with its default
-    standardisation gives the same). Infinite for a feature in an exact collinearity.
-    """
+    others (with an intercept, statsmodels' ``variance_inflation_factor``); infinite for a
+    feature in an exact collinearity."""
     v2 = design.vt.T**2  # (d, k)
     out = v2 @ design.s_inv(2, xp=xp)
     if design.rank < design.vt.shape[1]:
-        # Features touched by the null space are not identified: infinite VIF.
         null = xp.astype(~design.keep(xp=xp), v2.dtype)
         hit = (v2 @ null) > 1e3 * float(xp.finfo(v2.dtype).eps)
         out = xp.where(hit, xp.full_like(out, math.inf), out)
@@ -211,8 +180,7 @@ def singular_values(X: Array, /, *, intercept: bool, xp: Namespace) -> Array:
 
 @dataclass
 class AuxFit:
-    """An auxiliary least-squares regression ``y ~ [1,] Z``: the sum of squared residuals
-    and ``Σ (y − ȳ)²`` (0-d arrays), the rank of the full design (the constant included)."""
+    """An auxiliary regression ``y ~ [1,] Z``: SSR, ``Σ (y − ȳ)²`` (0-d), rank of ``[1, Z]``."""
 
     ssr: Array
     centered_tss: Array
@@ -294,13 +262,8 @@ def durbin_watson(resid: Array, /, *, xp: Namespace) -> Array:
 def influence(
     resid: Array, leverage: Array, ssr: float, df_resid: int, n_params: int, /, *, xp: Namespace
 ) -> dict[str, Array]:
-    """Per-sample influence measures (statsmodels' ``OLSInfluence``) from the residuals and
-    leverage: ``leverage``, ``studentized_internal``, ``studentized_external`` (the
-    leave-one-out variance divides by ``df_resid − 1``), ``cooks_distance``, ``dffits``.
-
-    A point with leverage 1 gets an infinite (or NaN) studentized residual, as in
-    statsmodels; the caller reports it.
-    """
+    """statsmodels' ``OLSInfluence`` per sample: ``leverage``, ``studentized_internal``,
+    ``studentized_external``, ``cooks_distance``, ``dffits`` (inf/NaN at leverage 1, as there)."""
     one_minus_h = 1.0 - leverage
     internal = resid / math.sqrt(ssr / df_resid) / xp.sqrt(one_minus_h)
     loo = (ssr - resid * resid / one_minus_h) / (df_resid - 1)
@@ -316,20 +279,9 @@ def influence(
 def logit_information(
     Z: Array, y: Array, params: Array, /, *, xp: Namespace
 ) -> tuple[Array, Array, Array, int]:
-    """Fisher information of a binary logistic model at ``params`` (p,), with ``Z``
-    (n_samples, p) the design (a constant column first with an intercept) and ``y`` the 0/1
-    labels.
-
-    Returns
-    -------
-    cov : array of shape (p, p)
-        ``(Zᵀ W Z)⁻¹``.
-    loglike : 0-d array
-    step : array of shape (p,)
-        The Newton step ``cov @ score`` (zero at the maximum-likelihood estimate).
-    rank : int
-        Rank of the weighted design.
-    """
+    """A binary logistic model at ``params`` (p,) on the design ``Z`` (the constant column
+    first, if any) and 0/1 labels ``y``: ``(Zᵀ W Z)⁻¹``, the log-likelihood, the Newton step
+    (zero at the MLE) and the rank of the weighted design."""
     eta = Z @ params
     e = xp.exp(-xp.abs(eta))  # in (0, 1]: no overflow for any eta
     p = xp.where(eta >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

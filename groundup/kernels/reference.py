@@ -3,8 +3,8 @@
 Start reading here: one formula per function, with its source, in the Array API standard
 only. The fast forms give the same numbers to rounding (``tests/test_fastpaths.py``):
 ``closed_form`` adds one-pass moments, Cholesky and one step of iterative refinement (Higham,
-*Accuracy and Stability of Numerical Algorithms*, 2nd ed., ch. 12); ``losses``,
-``sgd_blocked`` and ``sweep`` make the same updates as :func:`gradient_descent`, fewer at a time.
+*Accuracy and Stability of Numerical Algorithms*, 2nd ed., ch. 12); ``descent``, ``losses``
+and ``sgd_blocked`` make the same updates as :func:`gradient_descent`, fewer at a time.
 """
 
 from __future__ import annotations
