@@ -10,9 +10,9 @@ import numpy as np
 from array_api_compat import device as _device
 from scipy import stats
 
+import groundup.diagnostics.linear as L
 from groundup._typing import Array
 from groundup.backends import Backend, to_numpy
-from groundup.diagnostics import linear as L
 from groundup.diagnostics.report import DiagnosticReport
 from groundup.kernels import diagnostics as K
 from groundup.kernels.closed_form import range_exponents
