@@ -300,9 +300,7 @@ def _pilot(
         return None
     sw = None if sample_weight is None else sample_weight[:rows]
     mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=fit_intercept, pilot=False, xp=xp)
-    if mp.n <= 0 or not mp.finite(xp=xp):
-        return None
-    w0, _ = cholesky_solve(mp.sxx, mp.sxy, xp=xp)
+    w0 = cholesky_solve(mp.sxx, mp.sxy, xp=xp)[0] if mp.n > 0 and mp.finite(xp=xp) else None
     if w0 is None or not bool(xp.all(xp.isfinite(w0))):
         return None
     return w0, mp.mean_y - xp.sum(mp.mean_x * w0)
