@@ -98,11 +98,8 @@ def _sums(
         if pilot is not None:
             rows.insert(1, yc - xc @ w0 - c)
         Z = xp.stack(rows)
-        if sample_weight is None:
-            xw, Zw = xc, Z
-        else:
-            sw = sample_weight[start:stop]
-            xw, Zw = xc * sw[:, None], Z * sw
+        sw = None if sample_weight is None else sample_weight[start:stop]
+        xw, Zw = (xc, Z) if sw is None else (xc * sw[:, None], Z * sw)
         xx = xx + xw.T @ xc
         zx = zx + Zw @ xc
         zz = zz + Zw @ xp.matrix_transpose(Z)
@@ -176,9 +173,8 @@ def moments(
     chunk_rows : int, optional
         Rows per chunk (``None``: the whole array at once, as on a GPU).
     pilot : bool
-        Also gather the residual products about a pilot solution solved from the first
-        chunk (:class:`Pilot`), for a refinement without a second pass. Only where the first
-        chunk is at most ``PILOT_SHARE`` of the data and its least-squares problem solves.
+        Also gather the residual products about a pilot solved from the first chunk
+        (:class:`Pilot`) where that is at most ``PILOT_SHARE`` of the data and solves.
     rescale : bool
         Where the sums show squares of the data near or beyond the dtype's range (1e±300 in
         float64), redo the pass on columns (and y) times exact powers of two
@@ -285,21 +281,15 @@ def range_exponents(X: Array, y: Array, /, *, power: int = 2, xp: Namespace) -> 
 
 
 def _pilot(
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    fit_intercept: bool,
-    chunk_rows: int | None,
-    *,
-    xp: Namespace,
+    X: Array, y: Array, sw: Array | None, intercept: bool, chunk: int | None, *, xp: Namespace
 ) -> tuple[Array, Array] | None:
     """Coefficients and intercept solved from the first chunk of rows, or ``None``."""
     n, d = X.shape
-    rows = n if chunk_rows is None else max(chunk_rows, 8 * (d + 1))
+    rows = n if chunk is None else max(chunk, 8 * (d + 1))
     if rows > PILOT_SHARE * n:
         return None
-    sw = None if sample_weight is None else sample_weight[:rows]
-    mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=fit_intercept, pilot=False, xp=xp)
+    sw = None if sw is None else sw[:rows]
+    mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=intercept, pilot=False, xp=xp)
     w0 = cholesky_solve(mp.sxx, mp.sxy, xp=xp)[0] if mp.n > 0 and mp.finite(xp=xp) else None
     if w0 is None or not bool(xp.all(xp.isfinite(w0))):
         return None
@@ -562,9 +552,7 @@ def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array |
     if not bool(xp.all(xp.isfinite(ld))) or not bool(xp.all(ld > 0)):
         return None, math.inf
     cond = float(xp.max(ld) / xp.min(ld)) ** 2
-    rhs = sxy * scale
-    z = xp.linalg.solve(low, rhs[:, None])
-    u = xp.linalg.solve(low.T, z)
+    u = xp.linalg.solve(low.T, xp.linalg.solve(low, (sxy * scale)[:, None]))
     return u[:, 0] * scale, cond
 
 
@@ -758,8 +746,7 @@ def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
     ``m.exponents`` undone exactly. A coefficient or intercept not finite is a clear error."""
     coef, sse = sol.coef, sol.sse
     b = sol.intercept if sol.intercept is not None else intercept_from_means(coef, m, xp=xp)
-    if not m.centred:
-        b = xp.zeros_like(b)
+    b = b if m.centred else xp.zeros_like(b)
     if m.exponents is not None:
         ex, ey = m.exponents
         coef = times_power_of_two(coef, ey - ex, xp=xp)

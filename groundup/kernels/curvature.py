@@ -305,9 +305,8 @@ def _polish(
     them and the zeros meet ``|g_j| <= l1_j`` (then it minimises ``F``); else None."""
     sigma = np.sign(z)
     S = (sigma != 0) | free
-    if not S.any():
-        g = -c
-        return z if np.all(np.abs(g) <= l1 * (1.0 + 1e-9)) else None
+    if not S.any():  # the gradient at zero is -c
+        return z if np.all(np.abs(c) <= l1 * (1.0 + 1e-9)) else None
     AS = A[np.ix_(S, S)]
     rhs = c[S] - l1[S] * sigma[S]
     try:
@@ -369,9 +368,9 @@ class SquaredCertificate:
         w = W[:, 0]
         a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
         rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # minus the mean residual
-        quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
         if largest(self.l1s[k]) > 0.0:
-            return self._gap(w, a, rbar, quad, self.l1s[k])
+            return self._gap(w, a, rbar, self.l1s[k])
+        quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
         g = (m.sxx @ w - m.sxy) / m.n + a * w
         if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
             H, extra = m.sxx / m.n, 0.5 * float(rbar * rbar)
@@ -397,7 +396,7 @@ class SquaredCertificate:
             A, c, k = A + np.outer(mu, mu), c + mu * my, k + my * my
         return A, c, k
 
-    def _gap(self, w: Array, a: Any, rbar: Array, quad: Array, l1: Any) -> tuple[float, float]:
+    def _gap(self, w: Array, a: Any, rbar: Array, l1: Any) -> tuple[float, float]:
         """The objective and ``P(w) - D`` (the class docstring's)."""
         A, c, k = self._quadratic
         d = A.shape[0]
@@ -507,8 +506,7 @@ class LogCertificate:
 
     def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
         """The objective at configuration ``k``'s ``(W, b)`` and its excess."""
-        xp, alpha = self.xp, self.alphas[k]
-        l1 = self.l1s[k]
+        xp, alpha, l1 = self.xp, self.alphas[k], self.l1s[k]
         fi = self.objective.fit_intercept
         ev = self.objective.newton_pass(W, b, order=2, dual=largest(l1) > 0.0)
         theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
