@@ -630,8 +630,7 @@ def solve_normal(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
-    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in
-    memory."""
+    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in memory."""
     passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
     if solver == "beta":
         return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
