@@ -1,10 +1,6 @@
-"""Classification metrics, Array-API (equal to scikit-learn's ``sklearn.metrics``).
-
-Labels arrive as integer class codes 0 .. n_classes-1 of shape (n_samples,) on one
-namespace (the public wrappers in :mod:`groundup.metrics` encode any labels); every function
-returns arrays on the same device: 0-d for scores, (n_classes, n_classes) for the confusion
-matrix.
-"""
+"""Classification metrics, Array-API (equal to scikit-learn's ``sklearn.metrics``), on
+integer class codes 0 .. n_classes-1 (:mod:`groundup.metrics` encodes any labels); results
+stay on the labels' device."""
 
 from __future__ import annotations
 
@@ -41,11 +37,8 @@ def confusion_matrix(
     dtype: object = None,
     xp: Namespace,
 ) -> Array:
-    """``C[i, j]`` = (weighted) number of samples of class i predicted as class j.
-
-    Built as ``onehot(y_true)ᵀ @ onehot(y_pred)``: one matrix product, no loop over samples.
-    The result is floating (``dtype``; float64 where the device has it).
-    """
+    """``C[i, j]``: the (weighted) number of samples of class i predicted as class j, as
+    ``onehot(y_true)ᵀ @ onehot(y_pred)`` in ``dtype`` (float64 where the device has it)."""
     dtype = dtype if dtype is not None else _float(y_true, xp=xp)
     classes = xp.arange(n_classes, dtype=y_true.dtype, device=_device(y_true))
     T = xp.astype(xp.reshape(y_true, (-1, 1)) == classes, dtype)
@@ -90,14 +83,9 @@ def log_loss(
 def roc_auc(
     positive: Array, score: Array, /, *, sample_weight: Array | None = None, xp: Namespace
 ) -> Array:
-    """Area under the ROC curve of a binary problem (``sklearn.metrics.roc_auc_score``).
-
-    The Mann-Whitney form: the (weighted) probability that a positive scores above a
-    negative, ties counting one half, which equals the trapezoidal area under the ROC
-    curve. Sorting the negatives once and two ``searchsorted`` calls count, for every
-    positive, the weight of the negatives below it and tied with it. ``positive`` is a
-    bool mask; a higher ``score`` means more likely positive.
-    """
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``) of the bool mask
+    ``positive``: the Mann-Whitney form, the (weighted) probability that a positive scores
+    above a negative, ties counting one half (two ``searchsorted`` on the sorted negatives)."""
     dtype = score.dtype
     w = xp.ones_like(score) if sample_weight is None else xp.astype(sample_weight, dtype)
     neg_score, neg_w = score[~positive], w[~positive]

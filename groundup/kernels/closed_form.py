@@ -1,13 +1,10 @@
 """Closed-form least squares: one-pass moments, the covariance ("beta") form and the normal
 equations solved by Cholesky (refined once), QR or SVD.
 
-Data are centred on the (weighted) column means when there is an intercept, so the intercept
-never enters the linear system; the intercept is recovered from the means, as scikit-learn
-does. The moments are accumulated in a single pass over row-chunk views and centred at the
-end; where that would cancel digits (means large against the spreads) the pass is redone on
-the data shifted by the means. The same pass gathers the residual products about a pilot
-solution (from the first chunk of rows), so that the one step of iterative refinement
-usually needs no second pass over the data.
+With an intercept the data are centred on the (weighted) means and the intercept recovered
+from them, as scikit-learn does. The one pass sums raw products and centres at the end (redone
+on shifted data where that cancels digits); it also gathers the residual products about a
+pilot solution, so that the refinement step usually needs no second pass.
 """
 
 from __future__ import annotations
@@ -58,34 +55,14 @@ def chunk_bounds(n: int, rows: int | None) -> list[tuple[int, int]]:
     return [(i, min(i + rows, n)) for i in range(0, n, rows)]
 
 
-# Largest loss of relative accuracy (a factor, here 4 bits) that the sums of raw,
-# uncentred products may suffer through cancellation before the pass is redone on data
-# shifted by the means (see ``moments``).
+# The loss of relative accuracy (4 bits) that centring raw sums may cost before the pass is
+# redone on data shifted by the means.
 CANCELLATION_LIMIT = 16.0
-
-
-# A pilot solution comes from the first chunk of rows when that chunk is at most this share
-# of the data (otherwise the second pass it saves costs about as much as the pilot).
+# A pilot comes from the first chunk of rows where it is at most this share of the data.
 PILOT_SHARE = 0.5
-# The refinement step from the pilot is kept when cond * |step| <= PILOT_STEP * |coef| (in
-# the equilibrated variables): its rounding error is then below the Gram matrix's own.
+# The pilot's refinement step is kept when cond * |step| <= PILOT_STEP * |coef| (equilibrated
+# variables): its rounding error is then below the Gram matrix's own.
 PILOT_STEP = 1e-2
-
-
-@dataclass
-class _Sums:
-    """Raw weighted sums over the rows of ``[x - sx, y - sy]`` (one pass), and of the pilot
-    residuals ``rho = (y - sy) - (x - sx) . w0 - c`` when there is a pilot."""
-
-    wsum: float
-    xx: Array  # (d, d)
-    xy: Array  # (d,)
-    x: Array  # (d,)
-    y: Array  # 0-d
-    yy: Array  # 0-d
-    rx: Array | None = None  # (d,)  sum w rho x
-    r: Array | None = None  # 0-d   sum w rho
-    rr: Array | None = None  # 0-d   sum w rho^2
 
 
 def _sums(
@@ -97,10 +74,10 @@ def _sums(
     *,
     pilot: tuple[Array, Array] | None = None,
     xp: Namespace,
-) -> _Sums:
-    """One pass over row chunks. Without a shift the chunks are views of X (no copy): per
-    chunk one Gram product and two small products with the stacked targets ``Z = [y, rho, 1]``
-    give every sum."""
+) -> tuple[float, Array, Array, Array]:
+    """``(sum w, X'WX, Z'WX, Z'WZ)`` over the rows of ``[X - sx, y - sy]`` in one pass, with the
+    stacked targets ``Z = [y, rho, 1]`` (``rho = y - X w0 - c``, the pilot's residuals, only
+    with a pilot). Without a shift the chunks are views of X (no copy)."""
     n, d = X.shape
     dt, dev = X.dtype, _device(X)
     k = 3 if pilot is not None else 2
@@ -121,52 +98,48 @@ def _sums(
         if pilot is not None:
             rows.insert(1, yc - xc @ w0 - c)
         Z = xp.stack(rows)
-        if sample_weight is None:
-            xw, Zw = xc, Z
-        else:
-            sw = sample_weight[start:stop]
-            xw, Zw = xc * sw[:, None], Z * sw
+        sw = None if sample_weight is None else sample_weight[start:stop]
+        xw, Zw = (xc, Z) if sw is None else (xc * sw[:, None], Z * sw)
         xx = xx + xw.T @ xc
         zx = zx + Zw @ xc
         zz = zz + Zw @ xp.matrix_transpose(Z)
     wsum = float(n) if sample_weight is None else float(zz[-1, -1])
-    out = _Sums(wsum, xx, zx[0, :], zx[-1, :], zz[0, -1], zz[0, 0])
-    if pilot is not None:
-        out.rx, out.r, out.rr = zx[1, :], zz[1, -1], zz[1, 1]
-    return out
+    return wsum, xx, zx, zz
 
 
 def _centre(
-    s: _Sums, shift: tuple[Array, Array] | None, pilot: Array | None, *, xp: Namespace
+    sums: tuple[float, Array, Array, Array], shift: tuple[Array, Array] | None, pilot: Array | None
 ) -> Moments:
-    """Moments about the means from sums about ``shift`` (``sum (z-s)(z-s)' - n o o'``)."""
-    ox, oy = s.x / s.wsum, s.y / s.wsum  # means of the shifted data
+    """Moments about the means from :func:`_sums` about ``shift`` (``S - n o o'``)."""
+    wsum, xx, zx, zz = sums
+    ox, oy = zx[-1, :] / wsum, zz[0, -1] / wsum  # means of the shifted data
     mean_x, mean_y = (ox, oy) if shift is None else (shift[0] + ox, shift[1] + oy)
     m = Moments(
-        n=s.wsum,
+        n=wsum,
         mean_x=mean_x,
         mean_y=mean_y,
-        sxx=s.xx - s.wsum * (ox[:, None] * ox[None, :]),
-        sxy=s.xy - s.wsum * ox * oy,
-        syy=s.yy - s.wsum * oy * oy,
+        sxx=xx - wsum * (ox[:, None] * ox[None, :]),
+        sxy=zx[0, :] - wsum * ox * oy,
+        syy=zz[0, 0] - wsum * oy * oy,
     )
     if pilot is not None:
         # r0 = rho - mean(rho): Xc' W r0 = sum w x rho - mean(rho) sum w x (x shifted).
-        orho = s.r / s.wsum
-        m.pilot = Pilot(pilot, s.rx - orho * s.x, s.rr - s.wsum * orho * orho)
+        orho = zz[1, -1] / wsum
+        m.pilot = Pilot(pilot, zx[1, :] - orho * zx[-1, :], zz[1, 1] - wsum * orho * orho)
     return m
 
 
-def cancellation(m: Moments, *, xp: Namespace) -> float:
-    """How much larger the raw second moments about zero are than the centred ones: the
-    factor by which rounding errors of uncentred sums grow when they are centred.
-
-    ``max_j (S_jj + n mean_j^2) / S_jj`` over the columns of X and y (``inf`` for a column
-    whose centred moment is not positive).
-    """
+def _raw_diagonal(m: Moments, *, xp: Namespace) -> tuple[Array, Array]:
+    """The centred second moments of X's columns and y, and the same about zero."""
     diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
     means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
-    raw = diag + m.n * means * means
+    return diag, diag + m.n * means * means
+
+
+def cancellation(m: Moments, *, xp: Namespace) -> float:
+    """``max_j (S_jj + n mean_j^2) / S_jj`` over the columns of X and y (``inf`` where
+    ``S_jj <= 0``): the factor by which rounding errors of uncentred sums grow when centred."""
+    diag, raw = _raw_diagonal(m, xp=xp)
     ok = diag > 0
     ratio = xp.where(ok, raw / xp.where(ok, diag, xp.ones_like(diag)), xp.full_like(diag, math.inf))
     return float(xp.max(ratio))
@@ -186,11 +159,9 @@ def moments(
 ) -> Moments:
     """Accumulate the sufficient statistics of ``y ~ X`` in one pass over row chunks.
 
-    The pass sums raw products of row-chunk views (a Gram product per chunk, no copy of X)
-    and centres the sums at the end. Centring raw sums loses accuracy when the means are
-    large against the spreads (Longley's data); the loss is measured from the result
-    (:func:`cancellation`) and, when it exceeds ``CANCELLATION_LIMIT``, the pass is redone
-    on the data shifted by the means just found, chunk by chunk, which is accurate.
+    Raw products of row-chunk views are summed and centred at the end; where that cancels
+    (:func:`cancellation` above ``CANCELLATION_LIMIT``: means large against the spreads, as in
+    Longley's data) the pass is redone on the data shifted by the means just found.
 
     Parameters
     ----------
@@ -202,15 +173,12 @@ def moments(
     chunk_rows : int, optional
         Rows per chunk (``None``: the whole array at once, as on a GPU).
     pilot : bool
-        Also gather the residual products about a pilot solution solved from the first
-        chunk (:class:`Pilot`), for a refinement without a second pass. Only where the first
-        chunk is at most ``PILOT_SHARE`` of the data and its least-squares problem solves.
+        Also gather the residual products about a pilot solved from the first chunk
+        (:class:`Pilot`) where that is at most ``PILOT_SHARE`` of the data and solves.
     rescale : bool
-        Where the sums show squares of the data near or beyond the dtype's range (values of
-        1e±300 in float64, 1e±38 in float32), redo the pass on columns (and y) multiplied by
-        exact powers of two (:func:`range_exponents`, in ``Moments.exponents``; the solution
-        comes back by :func:`data_units`). Finite input is then never lost to overflow or
-        underflow; the max-abs pass this costs is made only where the sums call for it.
+        Where the sums show squares of the data near or beyond the dtype's range (1e±300 in
+        float64), redo the pass on columns (and y) times exact powers of two
+        (:func:`range_exponents`, in ``Moments.exponents``; undone by :func:`data_units`).
     xp : namespace
 
     Returns
@@ -220,17 +188,17 @@ def moments(
     """
     first = _pilot(X, y, sample_weight, fit_intercept, chunk_rows, xp=xp) if pilot else None
     w0 = None if first is None else first[0]
-    s = _sums(X, y, sample_weight, None, chunk_rows, pilot=first, xp=xp)
+    wsum, xx, zx, zz = s = _sums(X, y, sample_weight, None, chunk_rows, pilot=first, xp=xp)
     if not fit_intercept:
         zero = xp.zeros((), dtype=X.dtype, device=_device(X))
-        m = Moments(s.wsum, xp.zeros_like(s.xy), zero, s.xx, s.xy, s.yy, centred=False)
-        m.pilot = None if first is None else Pilot(w0, s.rx, s.rr)
+        m = Moments(wsum, xp.zeros_like(zx[0, :]), zero, xx, zx[0, :], zz[0, 0], centred=False)
+        m.pilot = None if first is None else Pilot(w0, zx[1, :], zz[1, 1])
     else:
-        m = _centre(s, None, w0, xp=xp)
+        m = _centre(s, None, w0)
         if m.finite(xp=xp) and cancellation(m, xp=xp) > CANCELLATION_LIMIT:
             shift = (m.mean_x, m.mean_y)
             s = _sums(X, y, sample_weight, shift, chunk_rows, pilot=first, xp=xp)
-            m = _centre(s, shift, w0, xp=xp)
+            m = _centre(s, shift, w0)
             _constant_columns(m, X, xp=xp)
     if rescale and _near_range_edge(m, xp=xp):
         ex, ey = range_exponents(X, y, xp=xp)
@@ -255,9 +223,7 @@ def standardized(
     xp: Namespace,
 ) -> Moments:
     """The moments of ``((X - shift_x) / scale_x, (y - shift_y) / scale_y)``, every sample
-    weight times ``weight``, from the centred moments ``m`` of ``(X, y)``: no pass. With
-    ``D = diag(1 / scale_x)``: ``mean_x' = D (mean_x - shift_x)``, ``sxx' = D sxx D``,
-    ``sxy' = D sxy / scale_y``, ``syy' = syy / scale_y²`` (times ``weight``, as ``n``)."""
+    weight times ``weight``, from the centred moments ``m`` of ``(X, y)``: no pass."""
     ix = 1.0 / scale_x
     iy = 1.0 / scale_y
     return Moments(
@@ -272,9 +238,8 @@ def standardized(
 
 def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
     """Columns whose spread is within a few units of rounding of their mean are constant:
-    centred on one of their values, their moments exactly zero (the minimum-norm
-    coefficient 0), not the rounding noise of a weighted mean (which solved to slopes of
-    1e14). Found where the shift pass ran."""
+    centred on one of their values, their moments exactly zero, not the rounding noise of a
+    weighted mean (which solved to slopes of 1e14)."""
     eps = float(xp.finfo(X.dtype).eps)
     const = xp.linalg.diagonal(m.sxx) / m.n <= (4 * eps * m.mean_x) ** 2
     if not bool(xp.any(const)):
@@ -286,27 +251,22 @@ def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:
 
 
 def _near_range_edge(m: Moments, *, xp: Namespace) -> bool:
-    """Whether the sums show squares of the data near or beyond the dtype's range: a
-    column's (or y's) sum of squares about zero not finite, above ``max * eps`` (no
-    headroom left for the solve) or below ``smallest_normal / eps`` (its terms lost to
-    underflow, or zero: a zero column, told apart by :func:`range_exponents`). The other
-    sums are bounded by these (Cauchy-Schwarz). One host sync."""
+    """Whether a column's (or y's) sum of squares about zero is not finite, above ``max * eps``
+    (no headroom for the solve) or below ``smallest_normal / eps`` (lost to underflow, or a
+    zero column); the other sums are bounded by these (Cauchy-Schwarz)."""
     fi = xp.finfo(m.sxx.dtype)
-    diag = xp.concat([xp.linalg.diagonal(m.sxx), xp.reshape(m.syy, (1,))])
-    means = xp.concat([m.mean_x, xp.reshape(m.mean_y, (1,))])
-    raw = diag + m.n * means * means
+    raw = _raw_diagonal(m, xp=xp)[1]
     return not bool(xp.all((raw <= fi.max * fi.eps) & (raw >= fi.smallest_normal / fi.eps)))
 
 
 def range_exponents(X: Array, y: Array, /, *, power: int = 2, xp: Namespace) -> tuple[Array, Array]:
-    """Exponents ``e`` (integer-valued floats) that bring the largest magnitude ``a`` of
-    every column of X, and of y, to ``a * 2**-e`` in ``[1, 2)`` where any of them lies
-    outside ``[(smallest_normal / eps)**(1/power), (max * eps / n)**(1/power)]`` (all zero
-    otherwise): their squares (``power``-th powers) and sums then stay inside the dtype's
-    range, multiplying by ``2**-e`` is exact, and the columns stay equilibrated (scaling
-    only the extreme ones would leave 1e145 between columns, which QR's rank test reads
-    as deficiency). ``|e|`` is capped at :func:`exponent_cap` (subnormal data then land
-    near ``2**-52``, still far inside the range)."""
+    """Exponents ``e`` (integer-valued floats) that bring the largest magnitude ``a`` of every
+    column of X, and of y, to ``a * 2**-e`` in ``[1, 2)`` where any of them lies outside
+    ``[(smallest_normal / eps)**(1/power), (max * eps / n)**(1/power)]`` (all zero otherwise):
+    their ``power``-th powers and sums then stay in range, the scaling is exact, and the
+    columns stay equilibrated (scaling only the extreme ones would leave 1e145 between
+    columns, which QR's rank test reads as deficiency). ``|e|`` is capped at
+    :func:`exponent_cap`."""
     fi = xp.finfo(X.dtype)
     a = xp.concat([xp.max(xp.abs(X), axis=0), xp.reshape(xp.max(xp.abs(y)), (1,))])
     lo = (fi.smallest_normal / fi.eps) ** (1.0 / power)
@@ -321,24 +281,16 @@ def range_exponents(X: Array, y: Array, /, *, power: int = 2, xp: Namespace) -> 
 
 
 def _pilot(
-    X: Array,
-    y: Array,
-    sample_weight: Array | None,
-    fit_intercept: bool,
-    chunk_rows: int | None,
-    *,
-    xp: Namespace,
+    X: Array, y: Array, sw: Array | None, intercept: bool, chunk: int | None, *, xp: Namespace
 ) -> tuple[Array, Array] | None:
     """Coefficients and intercept solved from the first chunk of rows, or ``None``."""
     n, d = X.shape
-    rows = n if chunk_rows is None else max(chunk_rows, 8 * (d + 1))
+    rows = n if chunk is None else max(chunk, 8 * (d + 1))
     if rows > PILOT_SHARE * n:
         return None
-    sw = None if sample_weight is None else sample_weight[:rows]
-    mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=fit_intercept, pilot=False, xp=xp)
-    if mp.n <= 0 or not mp.finite(xp=xp):
-        return None
-    w0, _ = cholesky_solve(mp.sxx, mp.sxy, xp=xp)
+    sw = None if sw is None else sw[:rows]
+    mp = moments(X[:rows, :], y[:rows], sw, fit_intercept=intercept, pilot=False, xp=xp)
+    w0 = cholesky_solve(mp.sxx, mp.sxy, xp=xp)[0] if mp.n > 0 and mp.finite(xp=xp) else None
     if w0 is None or not bool(xp.all(xp.isfinite(w0))):
         return None
     return w0, mp.mean_y - xp.sum(mp.mean_x * w0)
@@ -355,13 +307,10 @@ def centred_products(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array]:
-    """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc w``, in one pass over row chunks.
-
-    The first refines a solve; the second is the residual sum of squares, computed from the
-    residuals themselves (no cancellation, unlike ``syy - 2 w'sxy + w'Sxx w``). Where the
-    means are small against the spreads (:func:`cancellation`) the chunks are used as views
-    and the means enter afterwards (``Xc^T r = X^T r - mean_x sum(r)``); otherwise each
-    chunk is centred first.
+    """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc w`` in one pass over row chunks: the
+    residual sum of squares from the residuals themselves (no cancellation, unlike ``syy -
+    2 w'sxy + w'Sxx w``). Chunks are centred only where :func:`cancellation` calls for it;
+    otherwise they are views and the means enter afterwards (``Xc'r = X'r - mean_x sum(r)``).
     """
     g = xp.zeros_like(w)
     sse = xp.zeros((), dtype=w.dtype, device=_device(w))
@@ -409,16 +358,12 @@ def _two_product(a: Array, b: Array, split: float) -> tuple[Array, Array]:
 def residual_sums(
     X: Array, y: Array, w: Array, offset: Array, sample_weight: Array | None, /, *, xp: Namespace
 ) -> tuple[Array, Array, Array, Array]:
-    """Sums over the rows of the residuals ``r = y - X w - offset`` computed as if in twice
-    the working precision (Ogita, Rump & Oishi, "Accurate sum and dot product", SIAM J. Sci.
-    Comput. 26, 2005: every product and sum error-free transformed, the errors added at the
-    end): ``X^T W r``, ``r^T W r``, ``sum W r`` and ``sum W``.
-
-    The residuals of a good fit are small differences of large numbers; in working precision
-    they carry an error of ``eps |y|`` each, which bounds the accuracy any refinement step
-    reaches (about ``cond(X) eps |y|``, ~1e-10 on NIST's Wampler1). Here their error is
-    ``eps |r|``, so one refinement step against them reaches the accuracy the data allow.
-    """
+    """``X^T W r``, ``r^T W r``, ``sum W r`` and ``sum W`` for the residuals ``r = y - X w -
+    offset`` computed as if in twice the working precision (Ogita, Rump & Oishi, "Accurate sum
+    and dot product", SIAM J. Sci. Comput. 26, 2005: every product and sum error-free
+    transformed). In working precision each residual carries an error of ``eps |y|``, which
+    caps refinement at about ``cond(X) eps |y|`` (~1e-10 on NIST's Wampler1); here it is
+    ``eps |r|``, so one refinement step reaches the accuracy the data allow."""
     split = _SPLIT[xp.finfo(X.dtype).bits // 8]
     s = y
     e = xp.zeros_like(y)
@@ -436,8 +381,7 @@ def residual_sums(
 def finish_accurate(
     xr: Array, rr: Array, r_sum: Array, total: Any, offset: Array, m: Moments, /, *, xp: Namespace
 ) -> tuple[Array, Array, Array]:
-    """:meth:`DataPasses.accurate_products`' results from the sums of :func:`residual_sums`
-    (the Dask layer adds the sums up over its chunks)."""
+    """:meth:`DataPasses.accurate_products`' results from :func:`residual_sums`' sums."""
     if not m.centred:  # no intercept: the residuals about zero
         return xr, rr, offset
     shift = r_sum / total  # mean residual: what the plain offset misses
@@ -448,7 +392,7 @@ def finish_accurate(
 def _refine(
     coef: Array, g: Array, sse: Array, m: Moments, ridge: float, solve: Any, *, xp: Namespace
 ) -> tuple[Array, Array]:
-    """One step of iterative refinement; the residual sum of squares follows the step exactly:
+    """One step of iterative refinement, the residual sum of squares following it:
     ``|r - Xc dw|^2 = |r|^2 - 2 dw'(Xc'r) + dw' Sxx dw``."""
     rhs = g - ridge * coef if ridge else g
     dw = solve(rhs)
@@ -458,9 +402,8 @@ def _refine(
     return coef + dw, sse
 
 
-# Refine against residuals in twice the working precision where the equilibrated Gram
-# matrix's condition number, or the cancellation in the intercept (its terms against
-# itself), reaches this: there the working-precision residuals limit the accuracy.
+# Refine against residuals in twice the working precision where the condition number, or the
+# cancellation in the intercept, reaches this: there working-precision residuals limit it.
 ACCURATE_FROM = 1e3
 
 
@@ -473,18 +416,12 @@ def _refined(
     cond: float = math.inf,
     xp: Namespace,
 ) -> Solution:
-    """``sol`` refined once with its factorisation's solve, with the residual sum of squares
-    after it, and the intercept that goes with it where the residuals were accurate.
-
-    From the pilot, with the residual products of the moments pass, when the step is small
-    enough for its rounding error not to matter (``cond * |step| <= PILOT_STEP * |coef|`` in
-    the equilibrated variables); otherwise from ``sol.coef``, with a pass over the data, its
-    residuals in twice the working precision where ``cond`` or the cancellation in the
-    intercept reaches ``ACCURATE_FROM`` (:meth:`LeastSquaresPasses.accurate_products`). A QR
-    or SVD solution (``cond`` infinite: ill conditioned, by how it was reached) so takes the
-    corrected semi-normal equations (Björck, *Numerical Methods for Least Squares Problems*,
-    §6.6).
-    """
+    """``sol`` refined once with its factorisation's solve, with its residual sum of squares
+    (and intercept, where the residuals were accurate). From the pilot's products where the
+    step is small enough (``PILOT_STEP``); else from ``sol.coef`` with a pass, in twice the
+    working precision from ``ACCURATE_FROM``. A QR or SVD solution (``cond`` infinite) so
+    takes the corrected semi-normal equations (Björck, *Numerical Methods for Least Squares
+    Problems*, §6.6)."""
     coef, p = sol.coef, m.pilot
     accurate = cond >= ACCURATE_FROM
     if not accurate and m.centred:
@@ -521,28 +458,20 @@ class Solution:
 
 
 class LeastSquaresPasses(Protocol):
-    """The passes over the data that a closed-form solve needs besides the moments.
-
-    :class:`DataPasses` makes them over arrays in memory; the Dask layer makes the same
-    passes as tree reductions over row chunks (and its QR from a tall-and-skinny QR), so
-    :func:`normal_solution` and :func:`beta_solution` are written once for both.
-    """
+    """The passes over the data a closed-form solve needs besides the moments: over arrays in
+    memory (:class:`DataPasses`) or, in the Dask layer, as tree reductions over row chunks."""
 
     def products(self, coef: Array, /) -> tuple[Array, Array]:
         """``Xc^T W r`` and ``r^T W r`` for ``r = yc - Xc coef`` (:func:`centred_products`)."""
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
-        """The same with residuals in twice the working precision, and the intercept that
-        goes with ``coef`` (:meth:`DataPasses.accurate_products`)."""
+        """The same in twice the working precision, and ``coef``'s intercept."""
 
     def qr(self, ridge: float = 0.0) -> Solution | None:
-        """Least squares (``+ ridge |w|^2``) by QR of the centred (weighted) data; ``None``
-        if R is rank deficient (:func:`qr_lstsq`)."""
+        """:func:`qr_lstsq` of the centred (weighted) data."""
 
     def svd(self, ridge: float = 0.0, max_rank: int | None = None) -> Solution:
-        """The minimum-norm least-squares solution (``+ ridge |w|^2``) by SVD of the
-        centred (weighted) data (:func:`svd_lstsq`; ``max_rank``: the rank it cannot
-        exceed)."""
+        """:func:`svd_lstsq` of the centred (weighted) data."""
 
 
 @dataclass
@@ -567,13 +496,9 @@ class DataPasses:
         )
 
     def accurate_products(self, coef: Array, /) -> tuple[Array, Array, Array]:
-        """:func:`centred_products` with the residuals of :func:`residual_sums`, and the
-        intercept that goes with ``coef``: ``mean(y - X coef)``, whose terms cancel to a small
-        number where the means are large (NIST's Wampler1: an intercept of 1 from terms of
-        1e6).
-
-        Returns ``Xc^T W r``, ``r^T W r`` (about the mean residual) and the intercept.
-        """
+        """``Xc^T W r``, ``r^T W r`` (about the mean residual) by :func:`residual_sums`, and
+        the intercept ``mean(y - X coef)``, whose terms cancel where the means are large
+        (NIST's Wampler1: an intercept of 1 from terms of 1e6)."""
         xp, m, sample_weight = self.xp, self.m, self.sample_weight
         offset = m.mean_y - xp.sum(m.mean_x * coef)
         sums = None
@@ -611,8 +536,8 @@ def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array |
     w : array or None
         ``None`` when the matrix is not numerically positive definite.
     cond : float
-        Estimate of the condition number of the equilibrated matrix (from the factor's
-        diagonal); ``inf`` when the factorisation failed.
+        The equilibrated matrix's condition number estimated from the factor's diagonal
+        (``inf`` when the factorisation failed).
     """
     diag = xp.linalg.diagonal(sxx)
     if not bool(xp.all(diag > 0)):
@@ -627,20 +552,16 @@ def cholesky_solve(sxx: Array, sxy: Array, /, *, xp: Namespace) -> tuple[Array |
     if not bool(xp.all(xp.isfinite(ld))) or not bool(xp.all(ld > 0)):
         return None, math.inf
     cond = float(xp.max(ld) / xp.min(ld)) ** 2
-    rhs = sxy * scale
-    z = xp.linalg.solve(low, rhs[:, None])
-    u = xp.linalg.solve(low.T, z)
+    u = xp.linalg.solve(low.T, xp.linalg.solve(low, (sxy * scale)[:, None]))
     return u[:, 0] * scale, cond
 
 
 def qr_lstsq(
     A: Array, b: Array, /, *, ridge: float = 0.0, rows: int, dtype: Any, xp: Namespace
 ) -> Solution | None:
-    """``min |A w - b|^2 + ridge |w|^2`` by Householder QR of ``[A; sqrt(ridge) I]`` (the
-    augmented system of ridge regression; Björck, *Numerical Methods for Least Squares
-    Problems*, §2.7); ``None`` when R is rank deficient (so also for a wide ``A`` without a
-    ridge). ``rows`` is the number of rows of the data ``A`` stands for (the cut-off is
-    ``eps * max(rows, d)`` relative, LAPACK's)."""
+    """``min |A w - b|^2 + ridge |w|^2`` by Householder QR of ``[A; sqrt(ridge) I]`` (Björck,
+    *Numerical Methods for Least Squares Problems*, §2.7); ``None`` when R is rank deficient
+    (cut-off ``eps * max(rows, d)`` relative, LAPACK's; ``rows``: those of the data)."""
     d = A.shape[1]
     Aa, ba = A, b
     if ridge:
@@ -673,12 +594,10 @@ def svd_lstsq(
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
-    """``min |A w - b|^2 + ridge |w|^2`` by SVD of ``A``: the minimum-norm least-squares
-    solution without a ridge (singular values below LAPACK's cut-off ``eps * max(rows, d)``
-    relative count as zero, and so do all but the ``max_rank`` largest where the rank is
-    known not to exceed it: centred rows, whose rounding can leave a singular value just
-    above the cut-off), ``V diag(s / (s^2 + ridge)) U^T b`` with one (scikit-learn's
-    ``Ridge(solver="svd")``). ``rank`` is A's numerical rank."""
+    """``min |A w - b|^2 + ridge |w|^2`` by SVD of ``A``: the minimum-norm solution without a
+    ridge, ``V diag(s / (s^2 + ridge)) U^T b`` with one (``Ridge(solver="svd")``). Singular
+    values below LAPACK's cut-off ``eps * max(rows, d)`` relative count as zero, and so do
+    all but the ``max_rank`` largest (centred rows' rounding can leave one just above it)."""
     d = A.shape[1]
     u, s, vt = xp.linalg.svd(A, full_matrices=False)
     cutoff = float(xp.finfo(dtype).eps) * max(rows, d) * float(xp.max(s)) if s.shape[0] else 0.0
@@ -711,8 +630,7 @@ def solve_normal(
     chunk_rows: int | None = None,
     xp: Namespace,
 ) -> Solution:
-    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in
-    memory."""
+    """:func:`normal_solution` (``solver="beta"``: :func:`beta_solution`) for arrays in memory."""
     passes = DataPasses(X, y, m, sample_weight, chunk_rows, xp)
     if solver == "beta":
         return beta_solution(m, passes, ridge=ridge, dtype=X.dtype, xp=xp)
@@ -733,30 +651,21 @@ def normal_solution(
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
-    """Least-squares coefficients from the moments, by the chosen solver.
+    """Least-squares coefficients from the moments (``ridge``: plus ``ridge |w|^2``).
 
-    ``ridge`` adds ``ridge * I`` to ``Xc^T Xc`` (an L2 penalty, scikit-learn's ``Ridge``):
-    Cholesky solves ``(Xc^T Xc + ridge I) w = Xc^T yc``, QR and SVD the augmented system
-    ``[Xc; sqrt(ridge) I] w = [yc; 0]``.
-
-    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc (+ ridge I)`` with one step of
-    iterative refinement against the data (``passes.products``; Higham, *Accuracy and
-    Stability of Numerical Algorithms*, 2nd ed., ch. 12); when the factor shows the problem
-    is ill conditioned (condition number above ``1/sqrt(eps)``) it turns to QR, and to SVD
-    when QR shows X is rank deficient (a wide X among them: the minimum-norm solution).
-    ``"cholesky"`` returns ``coef=None`` when the matrix is singular (the caller turns that
-    into a clear error); ``"qr"`` turns to SVD where R is rank deficient. ``rank_bound``:
-    the largest rank the centred data can have (rows, minus one with an intercept); below
-    ``d`` the unpenalised Gram matrix is singular whatever its rounding says, and Cholesky
-    is not tried.
+    ``"auto"``: Cholesky of the equilibrated ``Xc^T Xc (+ ridge I)`` refined once against the
+    data (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., ch. 12); above a
+    condition number of ``1/sqrt(eps)`` QR, and SVD (the minimum-norm solution) where R is
+    rank deficient. ``"cholesky"`` gives ``coef=None`` for a singular matrix; ``"qr"`` turns
+    to SVD where R is rank deficient. ``rank_bound``: the largest rank the centred data can
+    have; below ``d`` the unpenalised Gram matrix is singular and Cholesky is not tried.
     """
     d = m.sxx.shape[0]
-    if not ridge and rank_bound is not None and rank_bound < d:  # singular
-        if solver == "cholesky":
-            return Solution(None, "cholesky", -1, d)
-        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
-    sxx = m.sxx + ridge * xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx)) if ridge else m.sxx
-    if solver in ("auto", "cholesky"):
+    singular = not ridge and rank_bound is not None and rank_bound < d
+    if solver in ("auto", "cholesky") and not singular:
+        sxx = (
+            m.sxx + ridge * xp.eye(d, dtype=m.sxx.dtype, device=_device(m.sxx)) if ridge else m.sxx
+        )
         coef, cond = cholesky_solve(sxx, m.sxy, xp=xp)
         eps = float(xp.finfo(dtype).eps)
         # auto keeps Cholesky while it is accurate; an explicit "cholesky" only refuses a
@@ -767,10 +676,12 @@ def normal_solution(
                 coef, "cholesky", d, d, solve=lambda rhs: cholesky_solve(sxx, rhs, xp=xp)[0]
             )
             return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
-        if solver == "cholesky":
-            return Solution(None, "cholesky", -1, d)
-    sol = passes.qr(ridge) if solver in ("auto", "qr") else None
-    return _refined(sol if sol is not None else passes.svd(ridge), passes, m, ridge, xp=xp)
+    if solver == "cholesky":
+        return Solution(None, "cholesky", -1, d)
+    sol = passes.qr(ridge) if solver in ("auto", "qr") and not singular else None
+    if sol is None:
+        sol = passes.svd(ridge, max_rank=rank_bound if singular else None)
+    return _refined(sol, passes, m, ridge, xp=xp)
 
 
 def beta_solution(
@@ -783,41 +694,32 @@ def beta_solution(
     dtype: Any,
     xp: Namespace,
 ) -> Solution:
-    """The covariance ("beta") form: ``slope = Cov(X)^-1 Cov(X, y)``.
-
-    With one feature this is ``Cov(x, y) / Var(x)``. The covariance matrix is solved by LU
-    (``xp.linalg.solve``) on the equilibrated matrix and refined once against the data,
-    which keeps ill-conditioned problems (Longley) accurate. Where the covariance is
-    singular (or numerically so) the form has no unique solution: the minimum-norm one of
-    the same centred least-squares problem, by SVD (``solver`` ``"svd"``, ``rank`` below d);
-    ``rank_bound`` as :func:`normal_solution`'s.
-    """
+    """The covariance ("beta") form ``slope = Cov(X)^-1 Cov(X, y)``, by LU of the equilibrated
+    matrix refined once against the data (accurate on Longley). A (numerically) singular
+    covariance has no unique solution: the minimum-norm one by SVD; ``rank_bound`` as
+    :func:`normal_solution`'s."""
     d = m.sxx.shape[0]
-    if not ridge and rank_bound is not None and rank_bound < d:
-        return _refined(passes.svd(max_rank=rank_bound), passes, m, ridge, xp=xp)
+    singular = not ridge and rank_bound is not None and rank_bound < d
     denom = m.n - 1.0 if m.n > 1.0 else 1.0
     cov_xx = m.sxx / denom
     if ridge:
         cov_xx = cov_xx + (ridge / denom) * xp.eye(d, dtype=cov_xx.dtype, device=_device(cov_xx))
-    cov_xy = m.sxy / denom
     diag = xp.linalg.diagonal(cov_xx)
-    if not bool(xp.all(diag > 0)):
-        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
-    scale = 1.0 / xp.sqrt(diag)
-    a = cov_xx * (scale[:, None] * scale[None, :])
-    # Singular (or numerically singular) covariance: no unique covariance-form solution.
-    _, cond = cholesky_solve(a, xp.zeros_like(cov_xy), xp=xp)
-    if cond * float(xp.finfo(dtype).eps) > 1e-2:
-        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
+    if not singular and bool(xp.all(diag > 0)):
+        scale = 1.0 / xp.sqrt(diag)
+        a = cov_xx * (scale[:, None] * scale[None, :])
+        _, cond = cholesky_solve(a, xp.zeros_like(m.sxy), xp=xp)
 
-    def solve(rhs: Array) -> Array:
-        return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
+        def solve(rhs: Array) -> Array:
+            return xp.linalg.solve(a, (rhs * scale)[:, None])[:, 0] * scale
 
-    coef = solve(cov_xy)
-    if not bool(xp.all(xp.isfinite(coef))):
-        return _refined(passes.svd(ridge), passes, m, ridge, xp=xp)
-    sol = Solution(coef, "beta", d, d, solve=lambda rhs: solve(rhs / denom))
-    return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
+        # A numerically singular covariance has no unique covariance-form solution.
+        coef = solve(m.sxy / denom) if cond * float(xp.finfo(dtype).eps) <= 1e-2 else None
+        if coef is not None and bool(xp.all(xp.isfinite(coef))):
+            sol = Solution(coef, "beta", d, d, solve=lambda rhs: solve(rhs / denom))
+            return _refined(sol, passes, m, ridge, cond=cond, xp=xp)
+    sol = passes.svd(ridge, max_rank=rank_bound if singular else None)
+    return _refined(sol, passes, m, ridge, xp=xp)
 
 
 def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
@@ -826,29 +728,24 @@ def intercept_from_means(coef: Array, m: Moments, /, *, xp: Namespace) -> Array:
 
 
 def exponent_cap(finfo: Any) -> int:
-    """The largest ``|e|`` of a scaling power of two ``2**e``: 1022 for float64, 126 for
-    float32, so that ``2**e``, and each half of a sum of two (:func:`times_power_of_two`),
-    is a normal number."""
+    """The largest ``|e|`` of a scaling ``2**e`` (1022 for float64) that keeps ``2**e``, and
+    each half of a sum of two (:func:`times_power_of_two`), a normal number."""
     return math.frexp(float(finfo.max))[1] - 2
 
 
 def times_power_of_two(a: Array, k: Array, /, *, xp: Namespace) -> Array:
-    """``a * 2**k`` for integer-valued ``k`` as large as twice the exponents of
-    :func:`range_exponents`: by two powers of two that are each representable (exact where
-    the result is a normal number)."""
+    """``a * 2**k`` for integer-valued ``k`` up to twice :func:`exponent_cap`, by two
+    representable powers of two (exact where the result is normal)."""
     half = xp.floor(k / 2.0)
     return a * 2.0**half * 2.0 ** (k - half)
 
 
 def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
-    """``sol`` (found from ``m``) in the data's own units, with its intercept (zero without
-    one): the powers of two of ``m.exponents`` undone, exactly (``coef_j 2**(ey - ex_j)``,
-    :func:`times_power_of_two`). A coefficient or intercept beyond
-    the dtype's range (or not finite for any other reason) is a clear error naming it."""
+    """``sol`` (found from ``m``) in the data's units with its intercept (zero without one):
+    ``m.exponents`` undone exactly. A coefficient or intercept not finite is a clear error."""
     coef, sse = sol.coef, sol.sse
     b = sol.intercept if sol.intercept is not None else intercept_from_means(coef, m, xp=xp)
-    if not m.centred:
-        b = xp.zeros_like(b)
+    b = b if m.centred else xp.zeros_like(b)
     if m.exponents is not None:
         ex, ey = m.exponents
         coef = times_power_of_two(coef, ey - ex, xp=xp)
@@ -873,14 +770,9 @@ def data_units(sol: Solution, m: Moments, /, *, xp: Namespace) -> Solution:
 
 
 def merge_moments(a: Moments, b: Moments, /) -> Moments:
-    """The moments of the union of two disjoint sets of rows (Chan, Golub & LeVeque,
-    "Algorithms for computing the sample variance", *The American Statistician* 37, 1983).
-
-    ``M = Ma + Mb + (na nb / n) d d^T`` with ``d`` the difference of the means, for the
-    cross-products of X, of X and y, and of y; the means combine as weighted averages.
-    Moments without an intercept (means zero) simply add. Empty sets (``n == 0``) are the
-    identity. (The pilot products are not merged.)
-    """
+    """The moments of the union of two disjoint sets of rows: ``M = Ma + Mb + (na nb / n) d
+    d^T``, ``d`` the difference of the means (Chan, Golub & LeVeque, "Algorithms for computing
+    the sample variance", *The American Statistician* 37, 1983); pilots are not merged."""
     if b.n == 0:
         return a
     if a.n == 0:

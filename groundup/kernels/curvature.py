@@ -2,19 +2,18 @@
 without diverging (``eta0="auto"``), and how far a fit stopped from the minimum (the honest
 ``converged_``).
 
-Both losses have a Hessian bounded by ``q`` times the (weighted) Gram matrix of ``[X, 1]``
-divided by the total weight, ``q = 1`` for the squared loss (the objective is ½ MSE), ``¼``
-for the binary log-loss and ``½`` for the multinomial one (the largest eigenvalue of
-``diag(p) - p pᵀ``); an L2 penalty adds ``alpha``. Gradient descent on an L-smooth objective
-decreases it for every step up to ``2/L`` and converges with ``1/L`` (Nesterov, *Lectures on
-Convex Optimization*, 2018, §2.1.5); one-sample and mini-batch updates take scikit-learn's
-SAG rule ``1 / (q max_i w_i (‖x_i‖² + fit_intercept) + alpha)`` (Schmidt, Le Roux & Bach,
-"Minimizing finite sums with the stochastic average gradient", 2017), the bound of any single
-sample's Hessian.
+The Hessian is at most ``q`` times the (weighted) Gram matrix of ``[X, 1]`` over the total
+weight: ``q = 1`` for the squared loss (½ MSE), ``¼`` for the binary log-loss, ``½`` for the
+multinomial one (the largest eigenvalue of ``diag(p) - p pᵀ``); an L2 penalty adds ``alpha``.
+Gradient descent on an L-smooth objective converges with the step ``1/L`` (Nesterov,
+*Lectures on Convex Optimization*, 2018, §2.1.5); one-sample and mini-batch updates take
+scikit-learn's SAG rule ``1 / (q max_i w_i (‖x_i‖² + fit_intercept) + alpha)`` (Schmidt, Le
+Roux & Bach, 2017), the bound of any single sample's Hessian.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -28,17 +27,18 @@ from groundup.kernels.closed_form import Moments, chunk_bounds, exponent_cap
 from groundup.kernels.losses import largest
 
 
+def _bordered(G: Array, s: Array, corner: float, *, xp: Namespace) -> Array:
+    """``[[G, s], [sᵀ, corner]]``."""
+    top = xp.concat([G, xp.reshape(s, (-1, 1))], axis=1)
+    c = xp.full((1, 1), corner, dtype=G.dtype, device=_device(G))
+    return xp.concat([top, xp.concat([xp.reshape(s, (1, -1)), c], axis=1)], axis=0)
+
+
 def gram_of_moments(m: Moments, /, *, fit_intercept: bool, xp: Namespace) -> Array:
-    """The Gram matrix of ``[X, 1]`` (``X`` alone without an intercept) over the total
-    weight, from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]`` (μ is zero for uncentred
-    moments; centred ones serve a fit without an intercept too)."""
-    mu = xp.reshape(m.mean_x, (-1, 1))
-    G = m.sxx / m.n + mu * xp.reshape(m.mean_x, (1, -1))
-    if not fit_intercept:
-        return G
-    top = xp.concat([G, mu], axis=1)
-    one = xp.ones((1, 1), dtype=G.dtype, device=_device(G))
-    return xp.concat([top, xp.concat([xp.reshape(m.mean_x, (1, -1)), one], axis=1)], axis=0)
+    """:func:`gram` from the moments: ``[[Sxx/n + μμᵀ, μ], [μᵀ, 1]]`` (``μ`` zero for
+    uncentred moments)."""
+    G = m.sxx / m.n + xp.reshape(m.mean_x, (-1, 1)) * xp.reshape(m.mean_x, (1, -1))
+    return _bordered(G, m.mean_x, 1.0, xp=xp) if fit_intercept else G
 
 
 def gram(
@@ -65,11 +65,7 @@ def gram(
         s = s + xp.sum(Xw, axis=0)
     total = float(n) if sample_weight is None else xp.sum(sample_weight)
     G, s = G / total, s * ones / total
-    if not fit_intercept:
-        return G
-    top = xp.concat([G, xp.reshape(s, (-1, 1))], axis=1)
-    corner = xp.full((1, 1), ones * ones, dtype=dt, device=dev)
-    return xp.concat([top, xp.concat([xp.reshape(s, (1, -1)), corner], axis=1)], axis=0)
+    return _bordered(G, s, ones * ones, xp=xp) if fit_intercept else G
 
 
 def largest_eigenvalue(G: Array, /, *, xp: Namespace) -> float:
@@ -90,9 +86,9 @@ def gram_curvature(
     known: float | None = None,
     xp: Namespace,
 ) -> float:
-    """The largest eigenvalue of :func:`gram`, kept exact where the squares of X leave the
-    dtype's range (:func:`_in_range`). ``known``: that eigenvalue as found already (from
-    the moments), for a pass over X only where it is out of range."""
+    """The largest eigenvalue of :func:`gram`, exact where the squares of X leave the dtype's
+    range (:func:`_in_range`). ``known``: it as found from the moments (a pass only where
+    out of range)."""
 
     def value(Xs: Array, ones: float) -> float:
         G = gram(
@@ -106,8 +102,8 @@ def gram_curvature(
 def largest_row(
     X: Array, sample_weight: Array | None, /, *, fit_intercept: bool, xp: Namespace
 ) -> float:
-    """``max_i w_i (‖x_i‖² + fit_intercept)``: the largest single-sample curvature, kept
-    exact where the squares of X leave the dtype's range (:func:`_in_range`)."""
+    """``max_i w_i (‖x_i‖² + fit_intercept)``, the largest single-sample curvature
+    (:func:`_in_range`)."""
 
     def value(Xs: Array, ones: float) -> float:
         sq = xp.sum(Xs * Xs, axis=1) + ones * ones
@@ -121,11 +117,9 @@ def largest_row(
 def _in_range(
     value: Any, X: Array, /, *, fit_intercept: bool, known: float | None = None, xp: Namespace
 ) -> float:
-    """``value(X, ones)``, a curvature (a sum of squares of ``[X, ones]``), as it is, or
-    where that left the dtype's range (not finite, or below ``smallest_normal / eps``) from
-    ``[X, 1]`` times one power of two ``2**-e`` (``e`` from the largest magnitude of X, and
-    the intercept's 1), times ``4**e``: exact. A Python float: ``inf`` beyond float64, at
-    least the smallest positive one where positive."""
+    """``value(X, ones)``, a sum of squares of ``[X, ones]``, or where that leaves the dtype's
+    range, ``4**e value(2**-e X, 2**-e ones)`` (exact; ``e`` from X's largest magnitude) as a
+    Python float."""
     ones = float(fit_intercept)
     c = value(X, ones) if known is None else known
     fi = xp.finfo(X.dtype)
@@ -152,9 +146,8 @@ def hessian_factor(loss: str, n_classes: int = 2) -> float:
 
 
 def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf) -> float:
-    """``1 / (q curvature + alpha)``: the step of ``eta0="auto"`` (1 for zero features).
-    A clear error where it is beyond ``top`` (the largest number of the fit's dtype) or
-    below ``1 / top``: features whose squares leave the dtype's range."""
+    """``1 / (q curvature + alpha)``: the step of ``eta0="auto"`` (1 for zero features); a
+    clear error beyond ``top`` (the dtype's largest number) or below ``1 / top``."""
     L = q * curvature + alpha
     if (curvature == 0 and alpha == 0) or not math.isfinite(L):
         return 1.0
@@ -173,12 +166,9 @@ def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf
 
 
 class HessianInverse:
-    """``½ gᵀ H⁺ g`` for any ``g`` with one ``H`` (decomposed once): the Newton decrement,
-    how far above its minimum a smooth convex loss is (exactly so for a quadratic). ``H``
-    is equilibrated by its diagonal first and its pseudo-inverse drops directions with
-    eigenvalues below ``1e-12`` of the largest, where rounding would dominate (a direction
-    of zero curvature, e.g. the common shift of the multinomial model's classes, does not
-    count)."""
+    """``½ gᵀ H⁺ g`` (the Newton decrement: a quadratic's excess) for any ``g``, ``H``
+    equilibrated and decomposed once; eigenvalues below ``1e-12`` of the largest, where
+    rounding dominates (e.g. the multinomial classes' common shift), are dropped."""
 
     def __init__(self, H: Array, /, *, xp: Namespace) -> None:
         diag = xp.linalg.diagonal(H)
@@ -196,8 +186,7 @@ class HessianInverse:
 
 
 def relative(value: float, excess: float, floor: float) -> float:
-    """The excess relative to the minimum ``value - excess``, floored at ``floor`` (an
-    objective near zero: ``converged_``'s floor of 1e-3 in the objective's units)."""
+    """The excess relative to the minimum ``value - excess``, floored at ``floor``."""
     return excess / max(value - excess, floor)
 
 
@@ -207,9 +196,9 @@ def penalty(W: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
 
 
 def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
-    """The largest ``s`` in [0, 1] with ``R*(s c)`` finite: ``|s c_jk| <= l1_j`` where
-    ``l2_j = 0``. ``R*(c) = Σ max(|c_jk| - l1_j, 0)² / (2 l2_j)`` is the convex conjugate of
-    :func:`penalty` (infinite beyond ``l1_j`` where ``l2_j = 0``)."""
+    """The largest ``s`` in [0, 1] with ``R*(s c)`` finite, ``R*(c) = Σ max(|c_jk| - l1_j,
+    0)² / (2 l2_j)`` the conjugate of :func:`penalty` (infinite beyond ``l1_j`` where
+    ``l2_j = 0``)."""
     a = xp.abs(c)
     over = (a > l1) & (l2 * xp.ones_like(a) == 0)
     ratio = xp.where(over, l1 / xp.where(over, a, 1.0), 1.0)
@@ -217,19 +206,13 @@ def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
 
 
 def _best_dual(lin: float, quad: float, c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
-    """``max_s s·lin - ½ s² quad - R*(s c)`` over ``0 <= s <= `` the largest ``s`` with a
-    finite ``R*`` (:func:`_dual_scale`): a concave function, whose derivative
-    ``lin - s quad - Σ |c_jk| max(s |c_jk| - l1_j, 0) / l2_j`` is piecewise linear, concave and
-    decreasing; Newton's method from the right end falls on its root in a few steps, never
-    past it."""
+    """``max_s s·lin - ½ s² quad - R*(s c)`` for ``s`` up to :func:`_dual_scale`'s. Its
+    derivative is piecewise linear, concave and decreasing: Newton's method from the right
+    end falls on its root in a few steps, never past it."""
     s = _dual_scale(c, l1, l2, xp=xp)
     a = xp.abs(c)
     pos = l2 * xp.ones_like(a) > 0
     inv = xp.where(pos, 1.0 / xp.where(pos, l2 * xp.ones_like(a), 1.0), 0.0)
-
-    def value(s: float) -> float:
-        over = xp.maximum(s * a - l1, 0.0)
-        return s * lin - 0.5 * s * s * quad - 0.5 * float(xp.sum(over * over * inv))
 
     for _ in range(20):
         active = (s * a > l1) & pos
@@ -241,7 +224,8 @@ def _best_dual(lin: float, quad: float, c: Array, l1: Any, l2: Any, /, *, xp: Na
         s = max(s + step, 0.0)
         if -step <= 1e-12 * s or s == 0.0:
             break
-    return value(s)
+    over = xp.maximum(s * a - l1, 0.0)
+    return s * lin - 0.5 * s * s * quad - 0.5 * float(xp.sum(over * over * inv))
 
 
 #: The allowance for rounding in an L1 certificate's difference of two values (units of
@@ -257,10 +241,8 @@ def _host(a: Any) -> np.ndarray:
     return np.asarray(to_numpy(a) if hasattr(a, "shape") else a, dtype=np.float64)
 
 
-#: Coordinate updates (sweeps times parameters) a :func:`penalised_quadratic` makes at most.
-#: The squared certificate is read every epoch: on 200 strongly correlated features (two of
-#: them nearly equal; sklearn's Lasso itself did not converge) 300 sweeps cost 265 ms a read,
-#: 100 (20,000 updates) 75 ms, 30 (this) 25 ms: a looser certificate there, a cheaper epoch.
+#: Coordinate updates (sweeps times parameters) a :func:`penalised_quadratic` makes at most:
+#: the squared certificate is read every epoch (25 ms a read on 200 correlated features).
 MAX_UPDATES = 6_000
 
 
@@ -274,19 +256,13 @@ def penalised_quadratic(
     sweeps: int = 300,
     enough: Callable[[np.ndarray], bool] | None = None,
 ) -> np.ndarray:
-    """An (approximate, to rounding where it converges) minimiser of the composite quadratic
-    ``F(z) = ½ zᵀAz - cᵀz + Σ_j l1_j |z_j|`` (``A`` symmetric positive semi-definite, an L2
-    part on its diagonal; ``l1_j = 0``: ``z_j`` unpenalised), warm-started at ``z``, on the
-    host in float64. Cyclic coordinate descent (Friedman, Hastie & Tibshirani, "Regularization
-    paths for generalized linear models via coordinate descent", JSS 2010: soft thresholding
-    of one coordinate at a time, the gradient ``Az - c`` kept up to date, O(p) per
-    coordinate), each sweep followed by an exact solve on the support with its signs, kept
-    where it keeps them and meets the optimality conditions (the minimiser itself, where the
-    support is right: often at once, from a fit near its minimum). Stops there, or once a
-    sweep moves no coordinate by more than ``1e-15`` of the largest, once ``enough(z)`` says
-    so (the caller's own test, after each sweep), or after ``sweeps`` (at most
-    ``MAX_UPDATES / p``). The solve is tried again only where the support or a sign changed.
-    Only a point: its callers bound what it is worth (a dual point, or the model's value)."""
+    """An approximate minimiser of ``F(z) = ½ zᵀAz - cᵀz + Σ_j l1_j |z_j|`` (``A`` symmetric
+    positive semi-definite), warm-started at ``z``, on the host in float64: cyclic coordinate
+    descent (Friedman, Hastie & Tibshirani, JSS 2010), each sweep whose support or signs
+    changed followed by :func:`_polish` (the minimiser itself where the support is right).
+    Stops there, when a sweep moves nothing by over ``1e-15`` of the largest, when
+    ``enough(z)``, or after ``sweeps`` (at most ``MAX_UPDATES / p``). Only a point: the
+    callers bound what it is worth."""
     p = z.shape[0]
     z = z.copy()
     diag = np.diagonal(A).copy()
@@ -325,14 +301,12 @@ def penalised_quadratic(
 def _polish(
     A: np.ndarray, c: np.ndarray, l1: np.ndarray, z: np.ndarray, free: np.ndarray
 ) -> np.ndarray | None:
-    """The minimiser of ``F`` on ``z``'s support with ``z``'s signs (the stationary point of
-    a quadratic: one solve), where it keeps the signs and the coordinates at zero meet
-    ``|g_j| <= l1_j`` (then it is the minimiser of ``F``); else None."""
+    """The minimiser of ``F`` on ``z``'s support with its signs (one solve) where it keeps
+    them and the zeros meet ``|g_j| <= l1_j`` (then it minimises ``F``); else None."""
     sigma = np.sign(z)
     S = (sigma != 0) | free
-    if not S.any():
-        g = -c
-        return z if np.all(np.abs(g) <= l1 * (1.0 + 1e-9)) else None
+    if not S.any():  # the gradient at zero is -c
+        return z if np.all(np.abs(c) <= l1 * (1.0 + 1e-9)) else None
     AS = A[np.ix_(S, S)]
     rhs = c[S] - l1[S] * sigma[S]
     try:
@@ -355,31 +329,18 @@ def _polish(
 
 
 class SquaredCertificate:
-    """The squared loss's objective ``½ MSE + R(w)`` at ``(W, b)`` and how far it is above
-    its minimum over the free parameters (the intercept only with ``fit_intercept``), from
-    the moments (no pass over the rows). Without an L1 part exact (the loss is quadratic),
-    the Hessian decomposed once per configuration. With one, ``P(w) - D`` with ``D`` a dual
-    value (Boyd & Vandenberghe, *Convex Optimization*, §5.1.6), a lower bound of the minimum
-    whatever the dual point: that of the residual of ``w*``, the elastic net's minimiser on
-    the moments (:func:`penalised_quadratic`: coordinate descent on the d x d Gram matrix,
-    warm-started at ``w``, and one solve on its support; measured at d = 32 / 200, one
-    thread: 0.4 / 0.8 ms at a fit's support, 0.6 / 2.3 ms from a support all wrong), or
-    ``w``'s own where better. At ``w*`` the dual point is optimal, so the certificate is the
-    excess itself (measured: 1 to 1 + 1e-5 of it; its rounding, ``ROUNDING_ULPS``, on top),
-    not the first-order gap of ``w``'s residual. The dual value at a residual ``r``, scaled
-    by ``s``: with ``c = Xᵀr/n``, ``max_s (s rᵀy/n - ½ s² ‖r‖²/n - R*(s c))`` (:func:`_best_dual`),
-    or where better scikit-learn's elastic-net gap (``enet_coordinate_descent`` in
-    ``sklearn/linear_model/_cd_fast.pyx``: the lasso on the data augmented by ``√l2 I``), in
-    means and with strengths per feature: with ``c' = c - l2 w`` and ``κ = min(1, min_j
-    l1_j / |c'_j|)``,
-
-        gap = ½ (‖r‖²/n + Σ l2 w²)(1 + κ²) + Σ l1 |w| - κ rᵀy/n  >=  P(w) - min P
-
-    (the better of the two is taken at each of the two points);
-
-    on the centred moments with an intercept, whose exact share ``½ r̄²`` comes on top.
-    ``alphas`` and ``l1s``: each configuration's L2 and L1 strengths, a float or one per
-    feature ((n_features, 1), a preconditioned fit's); ``floor``: :func:`relative`'s."""
+    """The squared loss's objective ``½ MSE + R(w)`` at ``(W, b)`` and its excess over the
+    minimum, from the moments (no pass over the rows); with an intercept on the centred
+    moments, its exact share ``½ r̄²`` on top. Without an L1 part exact (the Hessian decomposed
+    once per configuration). With one, ``P(w) - D`` (Boyd & Vandenberghe, *Convex
+    Optimization*, §5.1.6), ``D`` the better dual value at two residuals: ``w``'s and that of
+    ``w*``, the elastic net's minimiser on the moments (:func:`penalised_quadratic`), where the
+    dual point is optimal and the gap is the excess itself (its rounding, ``ROUNDING_ULPS``,
+    on top). At a residual ``r`` (``c = Xᵀr/n``) the dual value is the better of ``max_s (s
+    rᵀy/n - ½ s² ‖r‖²/n - R*(s c))`` (:func:`_best_dual`) and scikit-learn's elastic-net point
+    (``_cd_fast.pyx``'s gap in means, strengths per feature: ``κ = min(1, min_j l1_j / |c_j -
+    l2_j w_j|)``). ``alphas``, ``l1s``: each configuration's L2 and L1 strengths, a float or
+    one per feature ((n_features, 1)); ``floor``: :func:`relative`'s."""
 
     cheap = True  # no pass over the rows: tol="auto" reads it every epoch
 
@@ -398,10 +359,7 @@ class SquaredCertificate:
         self.fit_intercept = fit_intercept
         self.l1s = l1s if l1s is not None else [0.0] * len(alphas)
         self._inverse: dict[int, HessianInverse] = {}
-        self._host_quadratic: tuple[np.ndarray, np.ndarray, float] | None = None
-        #: The elastic net's minimiser on the moments as far as found, per configuration:
-        #: the next reading starts there (it does not move with the model). On diabetes,
-        #: ``sgd`` with ``penalty="l1"``, 175 epochs: 22 ms a reading warm-started at the model.
+        #: The elastic net's minimiser on the moments as far as found: the next reading's start.
         self._minimiser: dict[int, np.ndarray] = {}
 
     def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
@@ -410,9 +368,9 @@ class SquaredCertificate:
         w = W[:, 0]
         a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
         rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # minus the mean residual
-        quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
         if largest(self.l1s[k]) > 0.0:
-            return self._gap(w, a, rbar, quad, self.l1s[k])
+            return self._gap(w, a, rbar, self.l1s[k])
+        quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
         g = (m.sxx @ w - m.sxy) / m.n + a * w
         if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
             H, extra = m.sxx / m.n, 0.5 * float(rbar * rbar)
@@ -426,27 +384,21 @@ class SquaredCertificate:
         value = 0.5 * float(quad + rbar * rbar) + 0.5 * float(xp.sum(a * w * w))
         return value, inverse.decrement(g) + extra
 
+    @functools.cached_property
     def _quadratic(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """The loss ``½ ‖r‖²/n = ½ (wᵀAw - 2 cᵀw + k)`` about the means (the raw sums
-        without an intercept: the mean residual is the model's) on the host in float64:
-        ``A``, ``c``, ``k`` (d² numbers brought home once per certificate: the moments of a
-        fit do not change)."""
-        if self._host_quadratic is None:
-            m = self.m
-            n = float(_host(m.n))
-            A, c, k = _host(m.sxx) / n, _host(m.sxy) / n, float(_host(m.syy)) / n
-            if not self.fit_intercept:
-                mu, my = _host(m.mean_x), float(_host(m.mean_y))
-                A, c, k = A + np.outer(mu, mu), c + mu * my, k + my * my
-            self._host_quadratic = (A, c, k)
-        return self._host_quadratic
+        """``A``, ``c``, ``k`` of the loss ``½ ‖r‖²/n = ½ (wᵀAw - 2 cᵀw + k)`` about the means
+        (about zero without an intercept), brought to the host in float64 once."""
+        m = self.m
+        n = float(_host(m.n))
+        A, c, k = _host(m.sxx) / n, _host(m.sxy) / n, float(_host(m.syy)) / n
+        if not self.fit_intercept:
+            mu, my = _host(m.mean_x), float(_host(m.mean_y))
+            A, c, k = A + np.outer(mu, mu), c + mu * my, k + my * my
+        return A, c, k
 
-    def _gap(self, w: Array, a: Any, rbar: Array, quad: Array, l1: Any) -> tuple[float, float]:
-        """The objective and its certified excess: ``P(w) - D``, ``D`` the better dual value
-        (:meth:`_dual`) of two dual points, ``w``'s residual and that of the minimiser of the
-        elastic net on the moments (:func:`penalised_quadratic`, warm-started where the last
-        reading left it, first at ``w``)."""
-        A, c, k = self._quadratic()
+    def _gap(self, w: Array, a: Any, rbar: Array, l1: Any) -> tuple[float, float]:
+        """The objective and ``P(w) - D`` (the class docstring's)."""
+        A, c, k = self._quadratic
         d = A.shape[0]
         wh = _host(w)
         ah, l1h = (np.broadcast_to(np.reshape(_host(v), (-1,)), (d,)) for v in (a, l1))
@@ -477,10 +429,8 @@ class SquaredCertificate:
     def _dual(
         w: np.ndarray, A: np.ndarray, c: np.ndarray, k: float, a: np.ndarray, l1: np.ndarray
     ) -> float:
-        """A lower bound of the minimum (the intercept's share aside): the dual value at
-        ``w``'s residual ``r`` (``‖r‖²/n``, ``rᵀy/n`` and ``Xᵀr/n`` from ``A``, ``c``, ``k``),
-        the better of scikit-learn's scaled point and the best scale against ``R*`` (the
-        class docstring's)."""
+        """The dual value at ``w``'s residual (the class docstring's), a lower bound of the
+        minimum (the intercept's share aside)."""
         Aw = A @ w
         rr = k - 2.0 * float(c @ w) + float(w @ Aw)
         ry = k - float(c @ w)
@@ -497,17 +447,12 @@ class SquaredCertificate:
 
 
 def proximal_decrement(H: Array, g: Array, theta: Array, l1: Array, /, *, pin: int = 0) -> float:
-    """How much the local quadratic model of a smooth loss plus the L1 penalty can decrease
-    from ``theta``: ``-min_Δ q(Δ)``, ``q(Δ) = gᵀΔ + ½ ΔᵀHΔ + Σ l1_j (|θ_j + Δ_j| - |θ_j|)``
-    (``g``, ``H``: the smooth part's gradient and Hessian, an L2 part in them; ``l1_j = 0``:
-    unpenalised). Half the square of the proximal Newton decrement (Lee, Sun & Saunders,
-    "Proximal Newton-type methods for minimizing composite functions", SIAM J. Optim. 2014),
-    the composite ``½ gᵀH⁻¹g``: the model's minimiser by :func:`penalised_quadratic` on the
-    host (``z = θ + Δ`` minimises ``½ zᵀHz - (Hθ - g)ᵀz + Σ l1 |z|``). ``pin``: the last
-    ``pin`` parameters held (``Δ = 0`` there): the multinomial model's last intercept, whose
-    common shift with the others changes neither the loss nor the penalty (``H`` is
-    singular there and ``g`` has no part along it: the minimum is the same, and the solver
-    is kept from drifting along that direction by rounding)."""
+    """``-min_Δ q(Δ)``, ``q(Δ) = gᵀΔ + ½ ΔᵀHΔ + Σ l1_j (|θ_j + Δ_j| - |θ_j|)``: how much the
+    local quadratic model of a smooth loss plus the L1 penalty can decrease from ``theta``,
+    half the square of the proximal Newton decrement (Lee, Sun & Saunders, SIAM J. Optim.
+    2014), by :func:`penalised_quadratic` on ``z = θ + Δ``. ``pin``: the last ``pin``
+    parameters held, the multinomial model's last intercept (``H`` is singular along the
+    classes' common shift: held, the solver cannot drift along it by rounding)."""
     Hh, gh, th, l1h = _host(H), _host(g), _host(theta), _host(l1)
     if pin:
         Hh, gh, th, l1h = Hh[:-pin, :-pin], gh[:-pin], th[:-pin], l1h[:-pin]
@@ -519,40 +464,28 @@ def proximal_decrement(H: Array, g: Array, theta: Array, l1: Array, /, *, pin: i
 
 
 class LogCertificate:
-    """The log-loss's objective ``mean log-loss + R(w)`` at ``(W, b)`` and how far it is
-    above its minimum, from one pass over the rows. ``alphas``, ``l1s`` and ``floor`` as
-    :class:`SquaredCertificate`'s.
+    """The log-loss's objective ``mean log-loss + R(w)`` at ``(W, b)`` and its excess over the
+    minimum, from one pass over the rows (``alphas``, ``l1s``, ``floor``: as
+    :class:`SquaredCertificate`'s).
 
-    Without an L1 part: ``λ² = gᵀH⁻¹g`` from the loss, gradient and Hessian, twice the
-    quadratic model's ½λ². For a self-concordant objective λ² bounds the excess once
-    λ ≤ 0.68 (Boyd & Vandenberghe, *Convex Optimization*, §9.6.3); the log-loss is not quite
-    self-concordant, and ½λ² alone was measured 2 % short on iris (1.02 % for 1.00 %).
+    Without an L1 part: ``λ² = gᵀH⁻¹g``, twice the quadratic model's ½λ² (λ² bounds the
+    excess of a self-concordant objective once λ ≤ 0.68, Boyd & Vandenberghe, *Convex
+    Optimization*, §9.6.3; the log-loss is not quite so, and ½λ² fell 2 % short on iris).
 
-    With one: a Fenchel duality gap ``P(w, b) - D(v)`` (Boyd & Vandenberghe §5.1.6), which
-    bounds the excess whatever the model. With ``m_i`` a probability vector per row (the
-    model's ``p_i``, one class's for the sigmoid), the dual point ``v_i = w_i (m_i - Y_i)/Σw``
-    has ``D(v) = Σ_i w_i H(m_i)/Σw - R*(-Xᵀv)``, the entropy ``H`` (the log-loss's conjugate)
-    and ``R*`` the penalty's (:func:`_dual_scale`), where the unpenalised intercept asks
-    ``Σ_i v_i = 0``. From the pass's sums, no second pass:
+    With one: the smaller of twice :func:`proximal_decrement` (second order like the excess:
+    measured 1.0 to 2.0 times it on FISTA minima) and a Fenchel duality gap ``P(w, b) - D(v)``
+    (§5.1.6: a bound whatever the model, but first order). With ``m_i`` a probability vector
+    per row, ``v_i = w_i (m_i - Y_i)/Σw`` has ``D(v) = Σ_i w_i H(m_i)/Σw - R*(-Xᵀv)`` (``H``
+    the entropy, ``R*`` :func:`_dual_scale`'s), the intercept asking ``Σ_i v_i = 0``. From
+    the pass's sums:
 
-    * the intercept: ``p̃_i = (1 - τ) p_i + τ ρ`` with the one ``τ ∈ [0, 1)`` and
-      probability vector ``ρ`` that give ``p̃`` the targets' mean ``π`` (``τ = max_k (1 -
-      π_k/p̄_k)``, zero at the minimum, where ``p̄ = π``); ``Xᵀv`` is then ``(1 - τ)(g_w -
-      x̄ g_bᵀ) + τ (x̄ πᵀ - XᵀYw/Σw)`` (``g``: the loss's gradient);
-    * the penalty: ``m_i = Y_i + s (p̃_i - Y_i)`` (in the simplex), ``s ∈ [0, 1]`` at most
-      where ``R*(-s Xᵀv)`` is finite (``|s (Xᵀv)_jk| <= l1_j`` where ``l2_j = 0``), the best
-      such (:func:`_best_dual`);
-    * the entropy: by concavity ``H(m_i) >= s H(p̃_i) >= s ((1 - τ) H(p_i) + τ H(ρ))``
-      (``H(Y_i) = 0``), which keeps ``D`` a lower bound of the dual's value.
-
-    The gap is first order in the distance to the minimum where the excess is second order:
-    honest, not tight (a minibatch fit's noise floor 5.9e-6 above the minimum certified as
-    5.7 %). So the certificate is the smaller of it and twice the decrease of the local
-    quadratic model plus the penalty (:func:`proximal_decrement`, from the same pass's
-    Hessian), the composite analogue of the L2 fits' ``λ²`` (twice ``½λ²``), second order
-    like the excess: measured on FISTA minima (binary and multinomial, weighted, strengths
-    per feature, with and without intercepts, distances 0.3 .. 1e-5) 1.0 to 2.0 times the
-    true excess, never below it.
+    * the intercept: ``p̃_i = (1 - τ) p_i + τ ρ``, ``τ = max_k (1 - π_k/p̄_k)`` and ``ρ``
+      giving ``p̃`` the targets' mean ``π``; then ``Xᵀv = (1 - τ)(g_w - x̄ g_bᵀ) + τ (x̄ πᵀ -
+      XᵀYw/Σw)``;
+    * the penalty: ``m_i = Y_i + s (p̃_i - Y_i)``, the best ``s`` with ``R*(-s Xᵀv)`` finite
+      (:func:`_best_dual`);
+    * the entropy: by concavity ``H(m_i) >= s ((1 - τ) H(p_i) + τ H(ρ))``: ``D`` stays a
+      lower bound.
     """
 
     cheap = False  # a pass: tol="auto" reads it once the loss has flattened
@@ -573,8 +506,7 @@ class LogCertificate:
 
     def excess(self, W: Array, b: Array, k: int = 0) -> tuple[float, float]:
         """The objective at configuration ``k``'s ``(W, b)`` and its excess."""
-        xp, alpha = self.xp, self.alphas[k]
-        l1 = self.l1s[k]
+        xp, alpha, l1 = self.xp, self.alphas[k], self.l1s[k]
         fi = self.objective.fit_intercept
         ev = self.objective.newton_pass(W, b, order=2, dual=largest(l1) > 0.0)
         theta = lk.flatten(W, b, fit_intercept=fi, xp=xp)
@@ -590,8 +522,7 @@ class LogCertificate:
         return value, 2.0 * HessianInverse(H, xp=xp).decrement(g)
 
     def _gap(self, ev: lk.PassResult, W: Array, b: Array, l2: Any, l1: Any) -> tuple[float, float]:
-        """The objective and its duality gap (the class docstring's), from the pass ``ev``
-        at ``(W, b)``."""
+        """The objective and its duality gap (the class docstring's) from the pass ``ev``."""
         xp = self.xp
         value = float(ev.loss) + penalty(W, l1, l2, xp=xp)
         c, entropy = ev.grad_w, float(ev.entropy)
@@ -613,9 +544,7 @@ class LogCertificate:
         return value, max(value - dual, 0.0)
 
     def relative_excess(self, W: Array, b: Array, k: int = 0) -> float:
-        """The last answer is kept for the same arrays: the stopping rule's last reading is
-        of the model the fit returns, which the honest ``converged_`` reads again (a pass
-        over the rows saved)."""
+        """Kept for the same arrays: ``converged_`` reads the stopping rule's last model again."""
         last = self._last
         if last is not None and last[0] is W and last[1] is b and last[2] == k:
             return last[3]

@@ -1,25 +1,18 @@
 """The L1 part of the ``"l1"`` and ``"elasticnet"`` penalties, and scikit-learn's averaging.
 
-The penalty is scikit-learn's, ``alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²)``: the
-descent engine applies its L2 part ``(1 − l1_ratio)·alpha`` as it applies ``penalty="l2"``
-(the decay ``max(0, 1 − eta·alpha_2)`` of the plain update) and its L1 part
-``l1 = l1_ratio·alpha`` here:
+scikit-learn's penalty is ``alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²)``: the descent
+engine applies the L2 part as ``penalty="l2"`` and the L1 part ``l1 = l1_ratio·alpha`` here:
 
-- one-sample and mini-batch updates: the **cumulative L1 truncation** of Tsuruoka, Tsujii
-  & Ananiadou, "Stochastic Gradient Descent Training for L1-regularized Log-linear Models
-  with Cumulative Penalty" (ACL 2009), as scikit-learn's ``_sgd_fast.pyx`` applies it
-  after every update (:func:`truncate`): ``u`` is the total penalty each weight could have
-  received, ``q`` (one per weight) what it did receive;
-- full-batch updates: the proximal step of the L1 norm, soft thresholding
-  (:func:`soft_threshold`): proximal gradient descent (ISTA; Parikh & Boyd, "Proximal
-  Algorithms", 2014, §4.2), which converges to scikit-learn's ``Lasso`` / ``ElasticNet``.
+- one-sample and mini-batch updates: the cumulative L1 truncation of Tsuruoka, Tsujii &
+  Ananiadou (ACL 2009) as scikit-learn's ``_sgd_fast.pyx`` applies it (:func:`truncate`);
+- full-batch updates: soft thresholding (:func:`soft_threshold`), proximal gradient descent
+  (ISTA; Parikh & Boyd, "Proximal Algorithms", 2014, §4.2), which converges to ``Lasso`` /
+  ``ElasticNet``.
 
-:class:`CumulativeL1` also keeps the scalars of scikit-learn's lazily represented average
-(``WeightVector``'s ``wscale``, ``average_a``, ``average_b``): scikit-learn's truncation
-moves the averaged weights too, by ``average_a / (average_b · wscale)`` times the change of
-the weights, and averaged SGD with an L1 penalty equals ``SGDRegressor(average=...)``
-only with that correction. All of it lives for one call of ``fit`` / ``partial_fit``, as
-scikit-learn's does (``u``, ``q`` and the scalars start afresh in each call).
+:class:`CumulativeL1` also keeps the scalars of scikit-learn's lazily represented average:
+its truncation moves the averaged weights too (by ``average_a / (average_b · wscale)`` times
+the change), without which averaged SGD with L1 differs from ``SGDRegressor(average=...)``.
+The state lives for one call of ``fit`` / ``partial_fit``, as scikit-learn's does.
 """
 
 from __future__ import annotations
@@ -37,11 +30,8 @@ def soft_threshold(W: Array, tau: float, /, *, xp: Namespace) -> Array:
 
 
 def truncate(W: Array, q: Array, u: float, /, *, xp: Namespace) -> tuple[Array, Array]:
-    """scikit-learn's ``l1penalty``: every weight moves towards zero by what it may still
-    receive, and stops at zero.
-
-    ``w > 0``: ``max(0, w − (u + q))``; ``w < 0``: ``min(0, w + (u − q))``; zero stays
-    zero; then ``q += w_new − w``.
+    """scikit-learn's ``l1penalty``: ``w > 0``: ``max(0, w − (u + q))``; ``w < 0``:
+    ``min(0, w + (u − q))``; zero stays zero; then ``q += w_new − w``.
 
     Parameters
     ----------
@@ -66,7 +56,7 @@ def truncate(W: Array, q: Array, u: float, /, *, xp: Namespace) -> tuple[Array, 
 @dataclass
 class CumulativeL1:
     """The cumulative penalty's state for one call (``u`` on the host, ``q`` beside the
-    weights), with scikit-learn's average scalars (see the module's docstring)."""
+    weights) and scikit-learn's average scalars."""
 
     q: Array
     u: float = 0.0
