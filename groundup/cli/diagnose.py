@@ -1,10 +1,5 @@
 """``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics.
-
-Hyper-parameters are ``--param KEY=VALUE`` and the seed ``--random-state N`` as in every
-subcommand (the older ``--max-iter``, ``--eta0``, ``--learning-rate`` and ``--batch-size``
-still work, hidden);
-the significance level of the tests and intervals is ``--significance`` (``--alpha`` is a
-deprecated alias: elsewhere ``alpha`` is the penalty's strength)."""
+The level of the tests is ``--significance`` (``--alpha``, deprecated: alpha is the penalty)."""
 
 from __future__ import annotations
 
