@@ -3,12 +3,9 @@
 >>> import groundup as gu
 >>> model = gu.fit(X, y, method="minibatch", backend="torch", device="cuda")  # doctest: +SKIP
 
-``gu.diagnose``, ``gu.sweep`` and ``gu.benchmark`` load their modules (scipy.stats, pandas)
-on first use, and so do the public modules ``gu.plots`` and ``gu.report`` (the modules
-:mod:`groundup.bench.plots` and :mod:`groundup.bench.report`), ``gu.datasets``, ``gu.bench``,
-``gu.sweeps`` and ``gu.diagnostics`` (no import needed first; ``from groundup import plots``
-works too), so ``import groundup`` and fitting stay light. So do ``gu.fit`` and the
-estimators (scikit-learn): ``groundup --help`` imports neither.
+Every public name loads its module on first use (``gu.plots`` and ``gu.report`` are
+:mod:`groundup.bench.plots` and :mod:`groundup.bench.report`), so that ``import groundup`` and
+``groundup --help`` stay light.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""The ``groundup`` command line: one module per subcommand (``bench``, ``fit``, ``sweep``,
-``diagnose``, ``backends``; each module's docstring says what it does), each with
-``add_parser(sub)`` (which sets ``func``) and ``run(args)``.
-
-Every subcommand spells a hyper-parameter ``--param KEY=VALUE`` (repeatable), writes its
-files with ``--out DIR`` (a folder that already holds files needs ``--force``) and prints the
-library's messages in its own words (``--param penalty=l2``, not ``penalty='l2'``).
-
-Exit status: 0 success, 1 a run or fit failed, 2 bad arguments (argparse's convention).
-"""
+"""The ``groundup`` command line: one module per subcommand, each with ``add_parser(sub)``
+(which sets ``func``) and ``run(args)``. Exit status: 0 success, 1 a run or fit failed, 2 bad
+arguments (argparse's convention)."""
 
 from __future__ import annotations
 
@@ -32,8 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classic machine-learning solvers on NumPy, PyTorch, JAX, CuPy and more.",
     )
     parser.add_argument("--version", action="version", version=f"groundup {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in SUBCOMMANDS:
         command.add_parser(sub)
     return parser

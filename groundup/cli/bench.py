@@ -1,10 +1,6 @@
 """``groundup bench``: every method on every backend, device and dtype, scikit-learn and a
 PyTorch loop beside them; a table (or CSV / JSON / Markdown / HTML), and with ``--out DIR`` the
-plots and reports. Options come from the flags, over a ``--config`` file, over the defaults.
-
-The table is compact by default (it fits a 100-column terminal, one line per run, a verdict
-under each data set's table); ``--wide`` prints every column, and ``results.csv`` /
-``results.json`` under ``--out`` always hold all of them."""
+plots and reports. Options come from the flags, over a ``--config`` file, over the defaults."""
 
 from __future__ import annotations
 
@@ -64,7 +60,6 @@ OPTIONS: dict[str, Any] = {
 _LIST_OPTIONS = ("models", "methods", "backends", "devices", "dtypes", "data", "optimizers")
 
 
-# -- argument types ---------------------------------------------------------------------------
 def _size(text: Any) -> int:
     try:
         value = float(text)
@@ -99,7 +94,6 @@ _count = _number(int, lambda v: v >= 0, "an integer >= 0")
 _positive_float = _number(float, lambda v: v > 0, "a number > 0")
 
 
-# -- the subcommand ---------------------------------------------------------------------------
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench",
@@ -167,13 +161,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def load_config(path: str) -> dict[str, Any]:
-    """Read a TOML experiment file: ``[bench]`` options and ``[params]`` hyper-parameters.
-
-    Raises
-    ------
-    UsageError
-        A missing or malformed file, an unknown table or option.
-    """
+    """A TOML experiment file's ``[bench]`` options and ``[params]`` (else a ``UsageError``)."""
     doc = read_toml(path)
     unknown = sorted(set(doc) - {"bench", "params"})
     if unknown:

@@ -1,6 +1,5 @@
-"""What the subcommands share: exit codes, the usage error, comma-separated lists, one reading
-of a ``--param`` value, TOML files, the one-line error message, the ``--out`` folder check,
-and messages in the command line's own words (:func:`cli_words`)."""
+"""What the subcommands share: exit codes, errors, ``--param`` values, TOML files, the ``--out``
+check, and messages in the command line's own words (:func:`cli_words`)."""
 
 from __future__ import annotations
 
@@ -18,27 +17,6 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser as a package
     import tomli as tomllib
-
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "FIT_FLAGS",
-    "FIT_SCALE_FLAGS",
-    "UsageError",
-    "add_force",
-    "add_param",
-    "add_random_state",
-    "check_out",
-    "cli_words",
-    "diverged_line",
-    "fail",
-    "names",
-    "param_value",
-    "parse_params",
-    "read_toml",
-    "relay_warnings",
-]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -63,13 +41,7 @@ def names(text: str) -> list[str]:
 
 
 def read_toml(path: str) -> dict[str, Any]:
-    """The TOML file at ``path``.
-
-    Raises
-    ------
-    UsageError
-        A missing or malformed file.
-    """
+    """The TOML file at ``path`` (a ``UsageError`` when missing or malformed)."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -101,14 +73,11 @@ def param_value(text: str) -> Any:
         return t
 
 
-# -- one vocabulary ---------------------------------------------------------------------------
-# Estimator arguments that a subcommand takes as flags of their own (everything else is
-# --param KEY=VALUE).
+# Estimator arguments that a subcommand takes as flags of their own (the rest is --param).
 FIT_FLAGS: dict[str, str] = {
     "model": "--model", "method": "--method", "backend": "--backend", "device": "--device",
     "dtype": "--dtype", "random_state": "--random-state", "features": "--features",
 }  # fmt: skip
-# ``groundup fit``'s: the same, and ``--scale`` (standardise the features inside the fit).
 FIT_SCALE_FLAGS: dict[str, str] = {**FIT_FLAGS, "scale": "--scale"}
 
 
@@ -116,15 +85,8 @@ def parse_params(
     items: Sequence[str] | None, model: str | None = None, flags: Mapping[str, str] = FIT_FLAGS
 ) -> dict[str, Any]:
     """``["eta0=0.05", "sgd.eta0=0.01"]`` -> ``{"eta0": 0.05, "sgd": {"eta0": 0.01}}``; with
-    ``model``, every KEY is a hyper-parameter of ``model``'s estimator.
-
-    Raises
-    ------
-    UsageError
-        An item that is not KEY=VALUE; with ``model``: a METHOD.KEY, an unknown name (the
-        message lists the valid ones), or a name that has a flag of its own among ``flags``
-        (``--param method=sgd``: use ``--method sgd``).
-    """
+    ``model``, every KEY must be a hyper-parameter of its estimator without a flag in ``flags``
+    (else a ``UsageError``)."""
     valid: set[str] = set()
     if model is not None:
         import inspect
@@ -140,16 +102,16 @@ def parse_params(
             msg = f"--param expects KEY=VALUE or METHOD.KEY=VALUE, got {item!r}"
             raise UsageError(msg)
         method, dot, name = key.rpartition(".")
-        if dot and model is None:
-            out.setdefault(method, {})[name] = param_value(value)
+        if model is None:
+            (out.setdefault(method, {}) if dot else out)[name] = param_value(value)
             continue
         if dot:
             msg = "--param takes KEY=VALUE here (METHOD.KEY=VALUE is for groundup bench)"
             raise UsageError(msg)
-        if model is not None and key in flags:
+        if key in flags:
             msg = f"--param {key}=... : use {flags[key]} instead"
             raise UsageError(msg)
-        if model is not None and key not in valid:
+        if key not in valid:
             msg = f"unknown --param {key}; valid names: {', '.join(sorted(valid))}"
             raise UsageError(msg)
         out[key] = param_value(value)
@@ -166,8 +128,7 @@ def add_param(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
 
 
 def add_random_state(p: argparse.ArgumentParser, default: int | None = 0) -> None:
-    """``--random-state N``, the one seed flag of every subcommand that fits: 0 unless given,
-    so that a run repeats; the output prints it and the run's record keeps it."""
+    """``--random-state N``, the one seed flag of every subcommand that fits."""
     p.add_argument(
         "--random-state", dest="random_state", type=int, default=default, metavar="N",
         help="seed of the split and the shuffling (default: 0, so a run repeats; printed "
@@ -185,18 +146,8 @@ def add_force(p: argparse.ArgumentParser) -> None:
 
 
 def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> str | None:
-    """Refuse an ``--out`` folder that exists and holds files, unless ``force``.
-
-    Returns
-    -------
-    str or None
-        A line to print when ``force`` lets a run write over files, else None.
-
-    Raises
-    ------
-    UsageError
-        ``out`` is a file, or a folder that is not empty and ``force`` is not set.
-    """
+    """Refuse (``UsageError``) an ``--out`` that is a file, or a folder that holds files unless
+    ``force``; return the line to print when ``force`` writes over files, else None."""
     if out is None:
         return None
     path = os.fspath(out)
@@ -217,9 +168,8 @@ def check_out(command: str, out: str | os.PathLike[str] | None, force: bool) -> 
 
 
 def diverged_line(subject: str, n: int, eta0s: Any, *, scaled: bool, fallback: str) -> str:
-    """The one line for a run in which every one of ``n`` fits diverged, with the remedy: a
-    tenth of the smallest ``eta0`` tried (``fallback`` when none was a number), and
-    ``--scale`` unless it was given."""
+    """The line for a run whose ``n`` fits all diverged, with the remedy: a tenth of the
+    smallest ``eta0`` tried (else ``fallback``), and ``--scale`` unless given."""
     tried = [float(v) for v in eta0s if isinstance(v, numbers.Real) and not isinstance(v, bool)]
     tried = [v for v in tried if v > 0]
     step = f"--param eta0={min(tried) / 10:g}" if tried else fallback
@@ -248,19 +198,9 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     """A library message in the command line's words: ``method='batch'`` becomes
     ``--method batch``, ``penalty='l2'`` ``--param penalty=l2``, ``None`` ``none``,
     ``['constant', 'invscaling']`` ``constant, invscaling``, ``eta0=0.1 (0.1)`` ``--param
-    eta0=0.1``. Other quoted words keep their quotes, and so does double-quoted text
-    (``pip install "groundup[jax]"``).
-
-    Parameters
-    ----------
-    text : str
-    flags : mapping of str to str
-        Estimator arguments that are flags of the subcommand (``{"method": "--methods"}``);
-        with ``"scale"`` among them, the advice to scale the features names that flag
-        (``scale the features (--scale)``); without it, the message names no ``--scale``.
-    scaled : bool
-        The user gave ``--scale``: the advice to scale the features is left out.
-    """
+    eta0=0.1``. ``flags`` are the estimator arguments that are flags of the subcommand
+    (``{"method": "--methods"}``; the advice to scale names ``--scale`` only where it is
+    among them); ``scaled``: the user gave ``--scale``, so that advice is left out."""
 
     def assign(m: re.Match[str]) -> str:
         name, value = m.group(1), m.group(2)
@@ -278,8 +218,7 @@ def cli_words(text: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool =
     elif "scale" in flags:  # "(sklearn.preprocessing.StandardScaler)" -> "(--scale)"
         out = _SCALER.sub(f"({flags['scale']})", out)
         out = _SCALING.sub(lambda m: f"{m.group(1)} ({flags['scale']})", out)
-    # "(the features argument; --features on the command line)": the flag where this
-    # subcommand has it, else the library's words alone
+    # "(the features argument; --features on the command line)": the flag where there is one
     return _ON_THE_COMMAND_LINE.sub(
         lambda m: f"({m.group(2)})" if m.group(2) in flags.values() else f"({m.group(1)})", out
     )
@@ -309,9 +248,7 @@ def _taken(text: str) -> str:
 def relay_warnings(
     command: str, flags: Mapping[str, str] = FIT_FLAGS, *, scaled: bool = False
 ) -> Iterator[None]:
-    """Catch the library's warnings inside the block and print each once, in the command
-    line's words (:func:`cli_words`), as ``groundup COMMAND: warning: ...`` on standard
-    error."""
+    """Print the block's warnings once each, in the command line's words, on standard error."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

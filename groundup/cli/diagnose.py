@@ -1,10 +1,5 @@
 """``groundup diagnose FILE --target COL``: fit a model on a table and print its diagnostics.
-
-Hyper-parameters are ``--param KEY=VALUE`` and the seed ``--random-state N`` as in every
-subcommand (the older ``--max-iter``, ``--eta0``, ``--learning-rate`` and ``--batch-size``
-still work, hidden);
-the significance level of the tests and intervals is ``--significance`` (``--alpha`` is a
-deprecated alias: elsewhere ``alpha`` is the penalty's strength)."""
+The level of the tests is ``--significance`` (``--alpha``, deprecated: alpha is the penalty)."""
 
 from __future__ import annotations
 
@@ -88,18 +83,6 @@ def _read(path: str) -> Any:
 _DIAGNOSE_FLAGS = {"alpha": "--significance", "cov_type": "--cov-type"}
 
 
-def _significance(args: argparse.Namespace) -> float:
-    if args.alpha_deprecated is not None:
-        print(
-            "groundup diagnose: --alpha is deprecated (alpha is the penalty elsewhere); "
-            "use --significance",
-            file=sys.stderr,
-        )
-        if args.significance is None:
-            return float(args.alpha_deprecated)
-    return 0.05 if args.significance is None else float(args.significance)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``groundup diagnose``; 0 on success, 2 on bad input."""
     import pandas as pd
@@ -113,7 +96,14 @@ def run(args: argparse.Namespace) -> int:
         forced = check_out("diagnose", args.out, args.force)
     except UsageError as exc:
         return fail("diagnose", str(exc))
-    significance = _significance(args)
+    if args.alpha_deprecated is not None:
+        print(
+            "groundup diagnose: --alpha is deprecated (alpha is the penalty elsewhere); "
+            "use --significance",
+            file=sys.stderr,
+        )
+    given = [v for v in (args.significance, args.alpha_deprecated) if v is not None]
+    significance = float(given[0]) if given else 0.05
     try:
         df = _read(args.file)
     except (OSError, ValueError, ImportError) as exc:

@@ -1,10 +1,5 @@
-"""``groundup fit FILE --target COL``: fit one model and print its coefficients and metrics;
-``--features`` picks the columns, ``--param KEY=VALUE`` sets a hyper-parameter, ``--scale``
-standardises the features inside the fit (the coefficients, and the saved model, stay in the
-data's own units), ``--save`` keeps the model. The output says why the fit stopped (``tol``,
-``max_iter``, ``stalled far from the minimum``, ``exact`` for a closed form) and the step
-``eta0_`` a gradient method used. Column names print as they are in the file
-(``bmi[kg/m2]``)."""
+"""``groundup fit FILE --target COL``: fit one model and print its coefficients, metrics, why
+it stopped and the step ``eta0_`` it used; ``--save`` keeps the model."""
 
 from __future__ import annotations
 
@@ -30,8 +25,7 @@ from groundup.cli.common import (
 
 __all__ = ["STOP_WORDS", "add_parser", "run"]
 
-# Why a fit stopped (``stop_reason_``), as the output says it ("tol", "max_iter" and
-# "diverged" as they are).
+# Why a fit stopped (``stop_reason_``) in the output's words; the others print as they are.
 STOP_WORDS = {"exact": "exact (closed form)", "stalled": "stalled short of the minimum",
               "separable": "separable classes"}  # fmt: skip
 
@@ -78,14 +72,8 @@ def add_features(p: argparse.ArgumentParser) -> None:
 
 
 def pick_features(wanted: list[str] | None, columns: list[str], source: str) -> list[str] | None:
-    """The columns ``--features`` names, in its order: each argument is a column, or a
-    comma-separated list of columns.
-
-    Raises
-    ------
-    UsageError
-        A name that is not a column (the message lists the columns).
-    """
+    """The columns ``--features`` names (each argument a column or a comma-separated list), in
+    its order; a ``UsageError`` for a name that is not a column."""
     if not wanted:
         return None
     out: list[str] = []
@@ -201,8 +189,7 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
     proba = np.asarray(est.predict_proba(X)) if classify else None
     scores = metrics.fit_scores(y, np.asarray(est.predict(X)), proba)
     classes = getattr(est, "classes_", None)
-    # {name: value} and one intercept; logistic: {name: [one value per class]} and a list
-    # (binary: the positive class's coefficients alone, as scikit-learn's coef_)
+    # logistic: {name: [a value per class]} (binary: the positive class's, as sklearn's coef_)
     per_class = None if classes is None else np.asarray(classes)[-len(coef) :].tolist()
     table = {
         name: float(col[0]) if per_class is None else [float(v) for v in col]
@@ -234,8 +221,7 @@ def _fit_summary(est: Any, data: Any, X: Any, y: Any, *, held_out: bool) -> dict
 
 
 def _print_fit(s: dict[str, Any]) -> None:
-    """The summary as a rich table; every name (a column, a class label) printed as text, so
-    that ``bmi[kg/m2]`` is not read as markup."""
+    """The summary as a rich table; names printed as text (``bmi[kg/m2]`` is not markup)."""
     from rich import box
     from rich.console import Console
     from rich.table import Table

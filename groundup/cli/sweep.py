@@ -1,20 +1,10 @@
 """``groundup sweep``: a hyper-parameter sweep from the command line.
 
-The grid comes from ``--param KEY=V1,V2,...`` (``--param eta0=0.001,0.01,0.1 --param
-batch_size=16,64``; one value fixes a parameter for every run) and/or a TOML file
-(``--config sweep.toml``; flags win over the file), the data from a CSV file or a built-in set
-(``--data FILE --target COLUMN``; ``--weight-column COLUMN`` takes the sample weights from a
-column of the CSV file, which is then not a feature). ``--model logistic`` trains logistic
-regression on class labels (two classes: binary; more: multinomial). A rich progress bar
-follows the epochs; the table
-(``sweep.csv``), the loss histories (``histories.csv``), the best configuration
-(``best.json``) and the plots (``heatmap.png``, ``losses.png``, ``best.png``) are written to
-``--out`` (``sweep-out`` by default; a folder that already holds files needs ``--force``).
-The older spellings ``--eta0 LIST``, ``--batch-size LIST``, ... and ``--set NAME=VALUE`` still
-work (hidden from ``--help``).
-
-A TOML config looks like this (a ``[sweep]`` table, or the same keys at the top level; a
-top-level ``[params]`` table, as ``groundup bench`` reads, is shared with ``[sweep.params]``)::
+The grid comes from ``--param KEY=V1,V2,...`` (one value fixes a parameter for every run)
+and/or a TOML file (``--config``; flags win over the file); ``sweep.csv``, ``histories.csv``,
+``best.json`` and the plots go to ``--out``. The older ``--eta0 LIST``, ``--batch-size LIST``,
+... and ``--set NAME=VALUE`` still work, hidden. A TOML config (a ``[sweep]`` table, or its
+keys at the top level; a top-level ``[params]`` table is shared with ``[sweep.params]``)::
 
     [sweep]
     data = "train.csv"        # relative to the config file
@@ -40,7 +30,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from groundup.cli.common import (
@@ -135,8 +124,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(--param eta0=0.001,0.01,0.1), one value fixes it for every run "
         "(--param shuffle=false); repeatable",
     )
-    # The older spellings, kept working and hidden: --eta0 LIST, --batch-size LIST, ...,
-    # --set NAME=VALUE.
     for flag, (name, _) in _GRID_FLAGS.items():
         if flag != "--method":
             p.add_argument(flag, dest=f"grid_{name}", metavar="LIST", help=argparse.SUPPRESS)
@@ -151,12 +138,12 @@ def run(args: argparse.Namespace) -> int:
         conf = _settings(args)
         out = conf.get("out") or "sweep-out"
         forced = check_out("sweep", out, args.force)
-        data, result = _sweep(conf, progress=not args.no_progress)
+        features, result = _sweep(conf, progress=not args.no_progress)
     except (UsageError, ValueError, TypeError, OSError, ImportError) as exc:
         return fail("sweep", cli_words(str(exc), _FLAGS, scaled=bool(args.scale)))
     if forced:
         print(forced, file=sys.stderr)
-    _write(result, out, plots=not args.no_plots, features=data.feature_names)
+    _write(result, out, plots=not args.no_plots, features=features)
     _print_summary(result, out, plots=not args.no_plots)
     if len(result.table) and result.table["diverged"].astype(bool).all():
         t = result.table
@@ -173,7 +160,6 @@ _FLAGS = {k: "--" + k.replace("_", "-") for k in ("model", "method", "backend", 
           "random_state", "validation_fraction", "criterion", "scale")}  # fmt: skip
 
 
-# -- settings ------------------------------------------------------------------------------
 def _read_toml(path: str) -> dict[str, Any]:
     doc = read_toml(path)
     known = {*_SETTINGS, "grid", "params"}
@@ -273,8 +259,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _sweep(conf: dict[str, Any], *, progress: bool) -> tuple[Any, Any]:
-    """The data set (its sample weights, with --weight-column, taken out of its features)
-    and the sweep on it."""
+    """The data set (without the --weight-column) and the sweep on it."""
     import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -286,6 +271,7 @@ def _sweep(conf: dict[str, Any], *, progress: bool) -> tuple[Any, Any]:
         random_state=int(conf.get("random_state") or 0),
     )  # fmt: skip
     names, column, weights = list(data.feature_names), conf.get("weight_column"), None
+    X = pd.DataFrame(data.X, columns=names)
     if column is not None:
         if column == conf.get("target"):
             msg = f"--weight-column {column!r} is the target column; name the column of weights."
@@ -301,11 +287,7 @@ def _sweep(conf: dict[str, Any], *, progress: bool) -> tuple[Any, Any]:
         if len(names) == 1:
             msg = f"--weight-column {column!r} leaves no feature column besides the target."
             raise ValueError(msg)
-        j = names.index(column)
-        rest = [i for i in range(len(names)) if i != j]
-        weights = data.X[:, j].copy()
-        data = replace(data, X=data.X[:, rest], feature_names=[names[i] for i in rest])
-    X = pd.DataFrame(data.X, columns=data.feature_names)
+        weights = X.pop(column).to_numpy()
     kwargs = {
         "model": conf.get("model") or "linear", "method": conf.get("method") or "minibatch",
         "grid": conf["grid"], "sample_weight": weights, "backend": conf.get("backend"),
@@ -322,7 +304,7 @@ def _sweep(conf: dict[str, Any], *, progress: bool) -> tuple[Any, Any]:
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return data, sweep(X, data.y, progress=tick, **kwargs)
+        return list(X.columns), sweep(X, data.y, progress=tick, **kwargs)
 
 
 def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> None:
@@ -361,10 +343,8 @@ def _write(result: Any, out: str, *, plots: bool, features: Any = None) -> None:
 
 
 def _print_summary(result: Any, out: str, *, plots: bool = True) -> None:
-    """The best runs as a table that fits the terminal: every cell is text (never markup) and
-    never folded; whether a run converged in one column (``yes``, ``no``, ``stalled``: far
-    from the minimum, ``diverged@3``: diverged at epoch 3), and a line with the remedy when
-    some did not."""
+    """The best runs as a table of text cells that fits the terminal, and the remedies when
+    some runs did not converge."""
     from rich.console import Console
     from rich.text import Text
 

@@ -1,12 +1,8 @@
 """Plots of a :class:`~groundup.sweeps.SweepResult`: a heatmap of a metric over two swept
-parameters, the loss curves of every run on one axis (coloured by a swept parameter, diverged
-runs marked), and the best run.
+parameters, every run's loss curve, and the best run.
 
-Every function returns a :class:`matplotlib.figure.Figure` (the one that holds ``ax`` when an
-``ax`` is given), as :func:`groundup.diagnose`'s ``plot()`` and :mod:`groundup.plots` do.
-matplotlib is imported only when a plot is drawn, and never through ``pyplot``: without an
-``ax`` each function draws on a new Figure (no GUI backend needed; ``fig.savefig(path)``
-writes it; in Jupyter it displays inline as a cell's last expression).
+Each function returns a :class:`matplotlib.figure.Figure` (``ax``'s, when given; else a new
+one, drawn without ``pyplot``); matplotlib is imported only when a plot is drawn.
 """
 
 from __future__ import annotations
@@ -72,9 +68,7 @@ def plot_heatmap(
     Notes
     -----
     ``fig.axes[0]`` is the map, ``fig.axes[1]`` its colour bar. Where other parameters vary
-    too, each cell shows the best value over them (lowest, or highest for ``val_r2`` /
-    ``val_accuracy``) and the title says so. Cells whose runs all diverged are left blank and
-    marked ``div``.
+    too, each cell shows the best value over them and the title says so.
     """
     from matplotlib.patches import Rectangle
 
@@ -84,11 +78,9 @@ def plot_heatmap(
         msg = f"Unknown metric {metric!r}; choose one of {list(table.columns)}."
         raise ValueError(msg)
     swept = varying(result)
-    if x is None:
-        x = (swept or result.params)[0]
+    x = (swept or result.params)[0] if x is None else x
     if y is None:
-        rest = [p for p in (swept or result.params) if p != x]
-        y = rest[0] if rest else None
+        y = next((p for p in swept or result.params if p != x), None)
     for name in (x, y):
         if name is not None and name not in result.params:
             msg = f"{name!r} is not a swept parameter; choose from {result.params}."
@@ -118,8 +110,7 @@ def plot_heatmap(
     if y is not None:
         ax.set_ylabel(y)
     others = [p for p in swept if p not in (x, y)]
-    title = f"{metric}" + (f" (best over {', '.join(others)})" if others else "")
-    ax.set_title(title)
+    ax.set_title(metric + (f" (best over {', '.join(others)})" if others else ""))
     for r, c in zip(*np.nonzero(diverged), strict=True):
         hatched = Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="0.85", hatch="xx", edgecolor="0.5")
         ax.add_patch(hatched)
@@ -143,9 +134,8 @@ def plot_losses(
     color_by: str | None = None,
     legend: bool = True,
 ) -> Any:
-    """Training-loss curves of every run on one axis, coloured by a swept parameter: one line
-    per run (the best one thicker, with a black edge); a red ``x`` marks the epoch at which a
-    run diverged (at the top of the axis when its loss is off the scale there).
+    """Training-loss curves of every run on one axis (the best one thicker); a red ``x`` marks
+    the epoch at which a run diverged.
 
     Parameters
     ----------
@@ -154,11 +144,8 @@ def plot_losses(
     logy : bool, default=True
     color_by : str, optional
         The swept parameter that sets each curve's colour (default: ``eta0`` when it
-        varies, else the first parameter that varies). A numeric one takes a sequential
-        colour map (``viridis``, logarithmic when its values span more than a factor of 10)
-        with a colour bar; any other the ``tab10`` colours with a legend. A second varying
-        parameter, when there is one, sets the line style and a third the marker (in the
-        legend).
+        varies, else the first parameter that varies): a colour bar for numbers, else a
+        legend. A second varying parameter sets the line style and a third the marker.
     legend : bool, default=True
         Draw the legend (line styles, the best run, diverged runs) outside the axes.
     """
@@ -245,12 +232,12 @@ def plot_losses(
             )
         if spots:
             handles["diverged"] = Line2D([], [], color="red", marker="x", ls="none", ms=7)
+        where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
         if own:
-            fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                       ncols=2, fontsize=8, frameon=False)  # fmt: skip
-        else:
-            ax.legend(list(handles.values()), list(handles), loc="upper left",
-                      bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)  # fmt: skip
+            where = {"loc": "outside lower center", "ncols": 2}
+        (fig if own else ax).legend(
+            list(handles.values()), list(handles), fontsize=8, frameon=False, **where
+        )
     return fig
 
 
@@ -261,8 +248,7 @@ def _edge() -> list[Any]:
 
 
 def _colors(col: Any) -> tuple[Any, Any]:
-    """``value -> colour`` for a swept column, and a ScalarMappable for a colour bar (None
-    for categorical values, which take the tab10 colours)."""
+    """``value -> colour`` for a swept column, and a ScalarMappable (None: categorical)."""
     import matplotlib as mpl
 
     values = _levels(col)
@@ -309,9 +295,8 @@ def plot_best(result: Any, *, ax: Any = None, logy: bool = True) -> Any:
 
 
 def _loss_range(histories: list[np.ndarray], diverged: Any) -> tuple[float, float]:
-    """Lowest finite loss and a top for the axis: ten times the median first-epoch loss of
-    the runs that did not diverge (so that one run that starts far off does not squash the
-    others; its start leaves the axis at the top)."""
+    """Lowest finite loss, and ten times the median first loss of the calm runs as the top
+    (one run that starts far off does not squash the others)."""
     finite = [h[np.isfinite(h)] for h in histories]
     firsts = [f[0] for f in finite if f.size]
     calm = [
@@ -344,6 +329,4 @@ def _digits(values: np.ndarray) -> int:
 
 
 def _fmt(v: float, digits: int = 3) -> str:
-    if not math.isfinite(v):
-        return ""
-    return f"{v:.{digits}g}"
+    return f"{v:.{digits}g}" if math.isfinite(v) else ""

@@ -1,5 +1,4 @@
-"""What :func:`groundup.sweep` returns: the table of runs, their histories and coefficients,
-the best run (as a fitted estimator too) and its plots."""
+"""What :func:`groundup.sweep` returns: the runs, the best one (as an estimator too), plots."""
 
 from __future__ import annotations
 
@@ -26,20 +25,17 @@ class SweepResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per configuration: the swept parameters, ``train_loss`` (final training
-        loss: MSE, or mean log-loss for ``model="logistic"``, weighted by ``sample_weight``),
-        validation metrics (``val_rmse``, ``val_r2`` for linear models; ``val_accuracy``,
-        ``val_log_loss`` for logistic ones; weighted by the validation rows'
-        ``sample_weight``), ``n_iter``
-        (epochs run), ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time``
-        (seconds: the group's time shared by its runs), ``group`` and ``group_time``.
+        One row per configuration: the swept parameters, ``train_loss`` (final weighted
+        training MSE, or mean log-loss for ``model="logistic"``), weighted validation metrics
+        (``val_rmse``, ``val_r2``; logistic: ``val_accuracy``, ``val_log_loss``), ``n_iter``,
+        ``converged``, ``diverged``, ``diverged_epoch``, ``fit_time`` (seconds: the group's
+        time shared by its runs), ``group`` and ``group_time``.
     histories : list of ndarray
         Training loss after every epoch, one array per row of ``table`` (a diverged run
         ends with its first non-finite value).
     coefs : list of arrays
-        Final coefficients per row, on the sweep's backend and device: shape
-        (n_features,) for linear and binary logistic models, (n_classes, n_features) for
-        multinomial ones (``coef_`` of :class:`~groundup.LogisticRegression`).
+        Final coefficients per row, on the sweep's backend and device: (n_features,), or
+        (n_classes, n_features) for multinomial models.
     intercepts : list of arrays
         0-d, or (n_classes,) for multinomial models.
     params : list of str
@@ -52,19 +48,17 @@ class SweepResult:
     backend, device : str
         Where the runs were computed.
     random_state : int
-        The seed every run used (drawn when ``random_state=None``): fitting a row alone
-        with this seed on ``train_index`` reproduces it.
+        The seed every run used (drawn when ``random_state=None``).
     train_index, val_index : ndarray
-        Rows of the input used for training and for the validation metrics (``val_index``
-        is ``None`` with ``validation_fraction=None``).
+        Rows used for training and for the validation metrics (``val_index`` is ``None``
+        with ``validation_fraction=None``).
     classes : ndarray of shape (n_classes,) or None
         ``model="logistic"``: the sorted labels (binary: the second is the positive class).
     sample_weight : bool
         Whether the runs were weighted.
     standardization : Standardization or None
-        With ``scale=True``: the training rows' ``mean`` and ``scale`` the runs' features
-        were standardised with (``coefs``, ``intercepts`` and ``estimator(i)`` are in the raw
-        units all the same; ``pipeline(i)`` refits a run on raw data).
+        With ``scale=True``: the training rows' ``mean`` and ``scale`` (``coefs``,
+        ``intercepts`` and ``estimator(i)`` are in the raw units all the same).
     """
 
     table: Any
@@ -117,9 +111,7 @@ class SweepResult:
 
     @property
     def best_params(self) -> dict[str, Any] | None:
-        """Parameters of the best run (swept and fixed) and ``model``, ready for
-        ``gu.fit(X, y, **best_params)`` (after ``scale=True``: on standardised features, as
-        in :meth:`pipeline`)."""
+        """The best run's parameters and ``model``, for ``gu.fit(X, y, **best_params)``."""
         i = self.best_index
         return None if i is None else {"model": self.model, **self.params_of(i)}
 
@@ -136,18 +128,13 @@ class SweepResult:
         return i, cls(**self.params_of(i), backend=self.backend, device=self.device)
 
     def params_of(self, i: int) -> dict[str, Any]:
-        """All parameters of row ``i`` (swept and fixed, with ``random_state``): the
-        estimator's. After ``scale=True`` they are those of a fit on standardised features;
-        :meth:`pipeline` puts the scaler in front for raw data."""
+        """The estimator's parameters of row ``i`` (swept, fixed and ``random_state``)."""
         row = {k: _plain(self.table.loc[i, k]) for k in self.params}
         return {**self.fixed, **row, "random_state": self.random_state}
 
     def estimator(self, i: int | None = None) -> Any:
         """Row ``i`` of ``table`` (default: the best) as a fitted estimator on the sweep's
-        device: a :class:`~groundup.LinearRegression` (or :class:`~groundup.LogisticRegression`,
-        with ``classes_``) whose ``coef_``, ``intercept_``, ``loss_history_``, ``n_iter_``,
-        ``t_`` and ``converged_`` are the run's. After ``scale=True`` its ``coef_`` and
-        ``intercept_`` are in the raw features' units: it predicts raw ``X``."""
+        device, in the raw features' units (after ``scale=True`` too)."""
         i, est = self._unfitted(i)
         row, be = self.table.loc[i], backends.resolve(self.backend, self.device)
         est._check_params()
@@ -171,11 +158,9 @@ class SweepResult:
         return est
 
     def pipeline(self, i: int | None = None) -> Any:
-        """Row ``i`` (default: the best) as an unfitted scikit-learn pipeline for raw data:
-        ``StandardScaler`` (after ``scale=True``; centred as the sweep centred) then the
-        estimator with :meth:`params_of`. Fitted on the training rows
-        (``X[train_index]``, and with weights ``standardscaler__sample_weight`` and the
-        estimator's ``sample_weight``) it repeats the run."""
+        """Row ``i`` (default: the best) as an unfitted pipeline for raw data:
+        ``StandardScaler`` (after ``scale=True``) and the estimator; fitted on
+        ``X[train_index]`` it repeats the run."""
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -183,7 +168,6 @@ class SweepResult:
         std = self.standardization
         return make_pipeline(*([] if std is None else [StandardScaler(with_mean=std.center)]), est)
 
-    # -- plots (matplotlib Figures; matplotlib is imported only here) ---------------------
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
         """See :func:`groundup.sweeps.plots.plot_heatmap`."""
         from groundup.sweeps.plots import plot_heatmap
