@@ -319,6 +319,27 @@ def test_squared_duality_gap_bounds_the_excess(fit_intercept, l1_ratio, per_feat
         assert gap < 100 * true**0.5  # and not vacuous: first order in the distance
 
 
+def test_squared_l1_certificate_reads_each_configuration_on_its_own():
+    """A sweep's certificate (K configurations) reads each one as its single fit's would: the
+    elastic net's minimiser it warm-starts from is the configuration's own (they were keyed
+    by the quadratic's constant, so every configuration started from the last one's)."""
+    from groundup.kernels.closed_form import moments
+    from groundup.kernels.curvature import SquaredCertificate
+
+    X, y, sw = _lasso_data()
+    m = moments(X, y, sw, fit_intercept=True, xp=np)
+    l1s, models = [0.02, 0.3], [np.linspace(-1, 1, X.shape[1]), np.zeros(X.shape[1])]
+    both = SquaredCertificate(m, [0.0, 0.0], fit_intercept=True, floor=1e-3, xp=np, l1s=l1s)
+    alone = [
+        SquaredCertificate(m, [0.0], fit_intercept=True, floor=1e-3, xp=np, l1s=[l1])
+        for l1 in l1s
+    ]
+    for _ in range(2):  # the second reading starts from the first one's minimiser
+        for k, w in enumerate(models):
+            got = both.excess(w[:, None], np.zeros(1), k)
+            assert got == alone[k].excess(w[:, None], np.zeros(1), 0)
+
+
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize(("l1_ratio", "per_feature"), [(1.0, False), (0.5, True)])

@@ -369,7 +369,7 @@ class SquaredCertificate:
         a = alpha if isinstance(alpha, float) else xp.reshape(alpha, (-1,))
         rbar = xp.sum(m.mean_x * w) + b[0] - m.mean_y  # minus the mean residual
         if largest(self.l1s[k]) > 0.0:
-            return self._gap(w, a, rbar, self.l1s[k])
+            return self._gap(w, a, rbar, self.l1s[k], k)
         quad = (m.syy - 2.0 * xp.sum(w * m.sxy) + xp.sum(w * (m.sxx @ w))) / m.n
         g = (m.sxx @ w - m.sxy) / m.n + a * w
         if self.fit_intercept:  # about the means the intercept decouples: its share ½ r̄²
@@ -396,8 +396,8 @@ class SquaredCertificate:
             A, c, k = A + np.outer(mu, mu), c + mu * my, k + my * my
         return A, c, k
 
-    def _gap(self, w: Array, a: Any, rbar: Array, l1: Any) -> tuple[float, float]:
-        """The objective and ``P(w) - D`` (the class docstring's)."""
+    def _gap(self, w: Array, a: Any, rbar: Array, l1: Any, config: int) -> tuple[float, float]:
+        """The objective and ``P(w) - D`` (the class docstring's) of configuration ``config``."""
         A, c, k = self._quadratic
         d = A.shape[0]
         wh = _host(w)
@@ -416,8 +416,8 @@ class SquaredCertificate:
             dz = self._dual(z, A, c, k, ah, l1h)
             return primal(z) - dz <= 0.01 * (value - max(own, dz))
 
-        start = self._minimiser.get(k, wh)
-        best = self._minimiser[k] = penalised_quadratic(
+        start = self._minimiser.get(config, wh)
+        best = self._minimiser[config] = penalised_quadratic(
             A + np.diag(ah), c, l1h, start, enough=enough
         )
         dual = max(own, self._dual(best, A, c, k, ah, l1h))
