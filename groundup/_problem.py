@@ -12,9 +12,9 @@ same methods, so :mod:`groundup.linear_model` writes each algorithm once.
 The change of variables a gradient fit descends in (:class:`Preconditioner`), and the
 standardised features of the tools: ``--scale`` on the command line,
 ``gu.sweep(..., scale=True)`` and ``gu.benchmark(..., scale=True)`` fit on
-``(X - mean) / scale``, with the statistics of the training rows only (weighted by the sample weights where there are any): scikit-learn's
-``StandardScaler(with_mean=center)``, computed where the data live (one pass on the device,
-2 x n_features numbers brought home). A model fitted on the standardised features is the
+``(X - mean) / scale``, with the statistics of the training rows only (weighted by the
+sample weights where there are any): scikit-learn's ``StandardScaler(with_mean=center)``,
+computed where the data live (one pass on the device, 2 x n_features numbers brought home). A model fitted on the standardised features is the
 model ``coef / scale``, ``intercept - (coef / scale) · mean`` on the raw ones (per class for
 a logistic model): :func:`raw_units`.
 """

@@ -428,9 +428,9 @@ class GroundupEstimator(BaseEstimator):
         self, source: DataSource, run: Run
     ) -> tuple[DataSource, Preconditioner | None]:
         """The data in the descent's variables and the change of variables (``None``: the
-        data as given): preconditioned where ``precondition`` says so (not ``partial_fit``), or in a later
-        ``partial_fit`` in the variables of the fit before it (a single fit's and a sweep's
-        group's)."""
+        data as given): preconditioned where ``precondition`` says so (a whole fit), or in a
+        later ``partial_fit`` in the variables of the fit before it (a single fit's and a
+        sweep's group's)."""
         pre = getattr(self, "_pre", None) if run.partial else None
         if pre is None and (run.partial or not run.final or not self._precondition):
             return source, None
