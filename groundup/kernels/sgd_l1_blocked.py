@@ -234,11 +234,55 @@ class _Epoch:
             Xg, XA, es, P, Lam = Xg[:m, :], XA[:m, :], es[:m], P[:nb, ...], Lam[:nb, ...]
         er = es * xp.reshape(xp.stack(res), (m,))
         V0 = xp.stack(starts)
-        bad = self._first_break(Xg, er, P, Lam, V0, sigma, sigma_l, active, dense, w, q, p, m, bs)
+
+        def q_after(f: int) -> Array:
+            """``q`` after the window's first ``f`` (exact) updates: ``−σu`` for the nonzero
+            weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
+            taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
+            return active * (-sigma * self.U.at(p + f - 1)) + (1.0 - active) * (q + taken)
+
+        def first_break() -> int | None:
+            """The first update of the window where the assumption fails (``None``: none)."""
+            # nonzero weights: w_i has the sign of w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j
+            # the decays' product to update j, at least the window's): one whose bound stays
+            # below Π·|w| cannot change sign.
+            move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
+            low = xp.prod(P[:, -1, :], axis=0)  # (D,)
+            at_risk = (active > 0) & (move >= low * xp.abs(w))
+            risky = bool(xp.any(at_risk))
+            if not risky and dense:
+                return None
+            ok = xp.ones((m,), dtype=xp.bool, device=dev)
+            if risky:  # those weights, update by update
+                cols = xp.nonzero(at_risk)[0]
+                k = cols.shape[0]
+                sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
+                Pc, Lc = (
+                    (P, Lam)
+                    if P.shape[2] == 1
+                    else (xp.take(P, cols, axis=2), xp.take(Lam, cols, axis=2))
+                )
+                G = xp.reshape(er, (m, 1)) / xp.reshape(Pc, (m, -1)) * xp.take(Xg, cols, axis=1)
+                C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
+                start = xp.take(V0, cols, axis=1)
+                Wall = xp.reshape(start, (nb, 1, k)) - C - Lc * sig_l  # sign of w_i
+                ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
+            if not dense:
+                zero = 1.0 - active
+                M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
+                cum = xp.cumulative_sum(M, axis=0)
+                Q = q - (cum - M)  # q before each update
+                budget = self.U.rows(p, m) + xp.sign(M) * Q
+                ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
+            if bool(xp.all(ok)):
+                return None
+            return int(xp.argmax(xp.astype(~ok, xp.int8)))
+
+        bad = first_break()
         if bad is None:
             if dense:  # every weight was truncated normally: q = -σu
                 return m, v[:d], v[d : d + 1], -sigma * self.U.at(p + m - 1)
-            return m, v[:d], v[d : d + 1], self._q_after(Xg, er, sigma, active, q, p, m)
+            return m, v[:d], v[d : d + 1], q_after(m)
         if bad == 0:
             return 0, w, c, q
         # the updates before the first break were exact: the state after update bad - 1
@@ -247,68 +291,4 @@ class _Epoch:
         G = xp.reshape(er[lo:hi], (i + 1, 1)) / P[k, : i + 1, :] * XA[lo:hi, :]
         wk = P[k, i, :] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i, :] * sigma_l)
         ck = V0[k, d : d + 1] - (xp.sum(er[lo:hi]) if self.fi else 0.0)
-        return bad, wk, ck, self._q_after(Xg, er, sigma, active, q, p, bad)
-
-    def _q_after(
-        self, Xg: Array, er: Array, sigma: Array, active: Array, q: Array, p: int, f: int
-    ) -> Array:
-        """``q`` after the window's first ``f`` (exact) updates: ``−σu`` for the nonzero
-        weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
-        taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
-        return active * (-sigma * self.U.at(p + f - 1)) + (1.0 - active) * (q + taken)
-
-    def _first_break(
-        self,
-        Xg: Array,
-        er: Array,
-        P: Array,
-        Lam: Array,
-        V0: Array,
-        sigma: Array,
-        sigma_l: Array,
-        active: Array,
-        dense: bool,
-        w: Array,
-        q: Array,
-        p: int,
-        m: int,
-        bs: int,
-    ) -> int | None:
-        """The first update of the window where the assumption fails (``None``: none);
-        ``sigma_l``: the weights' signs times their strengths' factors (``_Budget.f``)."""
-        xp = self.xp
-        nb = P.shape[0]
-        # nonzero weights: w_i has the sign of w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j the
-        # decays' product to update j, at least the window's): one whose bound stays below
-        # Π·|w| cannot change sign.
-        move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
-        low = xp.prod(P[:, -1, :], axis=0)  # (D,)
-        at_risk = (active > 0) & (move >= low * xp.abs(w))
-        risky = bool(xp.any(at_risk))
-        if not risky and dense:
-            return None
-        ok = xp.ones((m,), dtype=xp.bool, device=_device(Xg))
-        if risky:  # those weights, update by update
-            cols = xp.nonzero(at_risk)[0]
-            k = cols.shape[0]
-            sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
-            Pc, Lc = (
-                (P, Lam)
-                if P.shape[2] == 1
-                else (xp.take(P, cols, axis=2), xp.take(Lam, cols, axis=2))
-            )
-            G = xp.reshape(er, (m, 1)) / xp.reshape(Pc, (m, -1)) * xp.take(Xg, cols, axis=1)
-            C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
-            start = xp.take(V0, cols, axis=1)
-            Wall = xp.reshape(start, (nb, 1, k)) - C - Lc * sig_l  # sign of w_i
-            ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
-        if not dense:
-            zero = 1.0 - active
-            M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
-            cum = xp.cumulative_sum(M, axis=0)
-            Q = q - (cum - M)  # q before each update
-            budget = self.U.rows(p, m) + xp.sign(M) * Q
-            ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
-        if bool(xp.all(ok)):
-            return None
-        return int(xp.argmax(xp.astype(~ok, xp.int8)))
+        return bad, wk, ck, q_after(bad)
