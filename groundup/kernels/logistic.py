@@ -265,13 +265,6 @@ class LogLoss(BlockedEpochObjective):
             new = [xp.sum(sc * H), sc @ Xc, Xc.T @ Yw, xp.sum(Yw, axis=0)]
         return [_add(t, v) for t, v in zip(sums, new, strict=True)]
 
-    def _design(self, Xc: Array) -> Array:
-        if not self.fit_intercept:
-            return Xc
-        xp = self.xp
-        ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
-        return xp.concat([Xc, ones], axis=1)
-
     def subset(self, rows: Array, /) -> LogLoss:
         """The same objective on the rows ``rows`` (integer indices on the device)."""
         xp = self.xp
@@ -374,7 +367,10 @@ class MultinomialLogLoss(LogLoss):
     def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         # H = Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x_i x_iᵀ, parameters class by class.
         xp = self.xp
-        Xt = self._design(Xc)
+        Xt = Xc
+        if self.fit_intercept:
+            ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
+            Xt = xp.concat([Xc, ones], axis=1)
         P = softmax(Z, xp=xp)
         m, dt = Xt.shape
         k = P.shape[1]

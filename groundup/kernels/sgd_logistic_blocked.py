@@ -1,22 +1,17 @@
 """Exact one-sample SGD for the log-loss, a window of samples at a time.
 
 One-sample SGD on the log-loss (``SGDClassifier(loss="log_loss")``'s update, the L2 decay
-before the step) visits samples ``1, 2, ...`` in order. With ``K`` outputs (``K = 1``: the
-sigmoid, ``y`` 0/1; ``K > 1``: the softmax, ``y`` one-hot)::
-
-    z_i = W_{i-1}^T x_i + b_{i-1},      r_i = g(z_i) - y_i            (K,)
-    W_i = c_i W_{i-1} - e_i x_i r_i^T,  b_i = b_{i-1} - [fit_intercept] e_i r_i
-
-with ``c_i = 1 - eta_i alpha``, ``e_i = eta_i s_i`` (``s_i``: sample times class weight). As in
-:mod:`groundup.kernels.sgd_blocked` (``P_i = c_1 ... c_i``), a window's margins depend on its
-earlier updates only through its Gram matrix::
+before the step) with ``K`` outputs (``K = 1``: the sigmoid, ``y`` 0/1; ``K > 1``: the
+softmax, ``y`` one-hot) is :mod:`groundup.kernels.sgd_blocked`'s recursion with the residuals
+``r_i = g(z_i) - y_i`` (K,) of the margins ``z_i = W_{i-1}^T x_i + b_{i-1}`` (``e_i = eta_i
+s_i``, ``s_i`` the sample times class weight). So a window's margins depend on its earlier
+updates only through its Gram matrix::
 
     z_i = z0_i - sum_{j<i} L_ij r_j,     z0_i = P_{i-1} W_0^T x_i + b_0,
-    L_ij = e_j ((P_{i-1} / P_j) x_i . x_j + [fit_intercept])      (j < i),
 
-``L`` the strictly lower triangle of ``Hl Hr^T``, ``Hl = [P_{i-1} x_i, 1]``, ``Hr = [(e_j /
-P_j) x_j, [fit_intercept] e_j]``. Here ``r`` is not linear in ``z``: the margins ``Z`` (B, K)
-solve the nonlinear triangular system
+``L`` as there (the strictly lower triangle of ``Hl Hr^T``, ``Hl = [P_{i-1} x_i, 1]``, ``Hr =
+[(e_j / P_j) x_j, [fit_intercept] e_j]``). But ``r`` is not linear in ``z``: the margins ``Z``
+(B, K) solve the nonlinear triangular system
 
     F(Z) = Z - Z0 + L R(Z) = 0,        R(Z) = g(Z) - Y.
 
