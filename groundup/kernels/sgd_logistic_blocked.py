@@ -129,46 +129,27 @@ class _Context:
         return self.masks[key]
 
 
-@dataclass(frozen=True)
-class _Windows:
-    """The arrays of one window, or of a group of them (leading axis: windows): ``Lq = L /
-    4``, ``Hl``, ``HrT`` (both halved for the sigmoid: ``Hl U = z0 / 2``), the targets ``Y``
-    (one-hot, or the sigmoid's ``2 (1/2 - y)``: it starts from ``h0 = z0 / 2 - C``, ``C = Lq
-    Y`` (``None`` for the softmax), and its state moves by ``HrT (t + Y)``)."""
-
-    Lq: Array
-    Hl: Array
-    HrT: Array
-    Y: Array
-    C: Array | None
-
-    @classmethod
-    def of(cls, Lq: Array, Hl: Array, HrT: Array, Y: Array) -> _Windows:
-        if Y.ndim == Lq.ndim:  # softmax: Y (..., B, K)
-            return cls(Lq, Hl, HrT, Y, None)
-        return cls(Lq, Hl, HrT, Y, (Lq @ Y[..., None])[..., 0])
-
-    def at(self, i: int) -> _Windows:
-        """Window ``i`` of a group (indexing: faster than NumPy's unstack)."""
-        C = None if self.C is None else self.C[i, ...]
-        return _Windows(self.Lq[i, ...], self.Hl[i, ...], self.HrT[i, ...], self.Y[i, ...], C)
-
-    def part(self, a: int, z: int) -> _Windows:
-        """Samples ``a .. z - 1`` of a window, as a window of their own."""
-        return _Windows.of(self.Lq[a:z, a:z], self.Hl[a:z, :], self.HrT[:, a:z], self.Y[a:z, ...])
-
-    def advance(self, U: Array, ctx: _Context) -> Array:
-        """The state after the window: Newton on all of it, else on each half in turn."""
-        if self.C is None:  # softmax
-            R = softmax_newton(self.Lq, self.Hl @ U, self.Y, ctx)
-            if R is not None:
-                return U - self.HrT @ R
-        else:
-            t = sigmoid_newton(self.Lq, self.Hl @ U - self.C, ctx)
-            if t is not None:
-                return U - self.HrT @ (t + self.Y)
-        h = self.Lq.shape[0] // 2
-        return self.part(h, self.Lq.shape[0]).advance(self.part(0, h).advance(U, ctx), ctx)
+def _advance(
+    Lq: Array, Hl: Array, HrT: Array, Y: Array, C: Array | None, U: Array, ctx: _Context
+) -> Array:
+    """The state after a window: Newton on all of it, else on each half in turn. ``Lq = L /
+    4``; ``Hl``, ``HrT`` (both halved for the sigmoid: ``Hl U = z0 / 2``); ``Y`` one-hot, or the
+    sigmoid's ``2 (1/2 - y)``, which starts from ``h0 = z0 / 2 - C``, ``C = Lq Y`` (``None``
+    for the softmax), and whose state moves by ``HrT (t + Y)``."""
+    if C is None:  # softmax
+        R = softmax_newton(Lq, Hl @ U, Y, ctx)
+        if R is not None:
+            return U - HrT @ R
+    else:
+        t = sigmoid_newton(Lq, Hl @ U - C, ctx)
+        if t is not None:
+            return U - HrT @ (t + Y)
+    B = Lq.shape[0]
+    for a, z in ((0, B // 2), (B // 2, B)):
+        Lp, Yp = Lq[a:z, a:z], Y[a:z, ...]
+        Cp = None if C is None else (Lp @ Yp[..., None])[..., 0]
+        U = _advance(Lp, Hl[a:z, :], HrT[:, a:z], Yp, Cp, U, ctx)
+    return U
 
 
 def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _Context) -> Array:
@@ -185,11 +166,12 @@ def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _
     )
     Lq = L * ctx.mask(bs, 0.25 if k > 1 else 1.0, Xg)
     Y = xp.reshape(1.0 - 2.0 * Yg, (nb, bs)) if k == 1 else xp.reshape(Yg, (nb, bs, k))
-    group = _Windows.of(Lq, Hl, HrT, Y)
+    C = None if k > 1 else (Lq @ Y[..., None])[..., 0]  # the terms in y, for the group
     if decay is not None and k > 1:
         decay = xp.reshape(decay, (nb, d + 1, 1))
     for i in range(nb):
-        U = group.at(i).advance(U, ctx)
+        Ci = None if C is None else C[i, ...]
+        U = _advance(Lq[i, ...], Hl[i, ...], HrT[i, ...], Y[i, ...], Ci, U, ctx)
         if decay is not None:
             U = U * decay[i, ...]
     return U
