@@ -94,18 +94,10 @@ class LogLoss(BlockedEpochObjective):
     Subclasses provide ``residuals`` (``dloss/dZ``), ``terms`` (per-sample losses (m, K) and
     residuals), ``hits`` (m, K), ``_true_margin`` (> 0: right side) and ``_hessian``.
 
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,) or (n_samples, n_classes)
-        Binary: 0/1 in X's dtype. Multinomial: class codes, or one-hot rows in X's dtype.
-    sample_weight : array of shape (n_samples,) or None
-    n_classes : int
-    chunk_elements : int, optional
-        With ``chunk_rows``: fewer rows per chunk where the margins would exceed this many
-        elements, so that a wide ``W``'s (a sweep's) temporaries stay in cache.
-    **common
-        :class:`~groundup.kernels.objective.Objective`'s.
+    ``y``: 0/1 in X's dtype (binary), class codes or one-hot rows (multinomial);
+    ``chunk_elements``: with ``chunk_rows``, fewer rows per chunk where the margins would
+    exceed this many elements (a sweep's wide ``W``: its temporaries stay in cache); the rest
+    as :class:`~groundup.kernels.objective.Objective`'s.
     """
 
     name = "log_loss"
