@@ -1,22 +1,15 @@
 """Log-loss objectives for the descent engine and the Newton (IRLS) solver.
 
-Parameters are ``W`` of shape (n_features, k) and ``b`` of shape (k,): k = 1 for the binary
-(sigmoid) model, k = n_classes for the multinomial (softmax) one. Everything is computed from
-the margins with log-sigmoid / log-sum-exp, so margins of ±1e4 give no overflow and no NaN in
-float32 or float64.
-
-The objectives are what the descent engine (:mod:`groundup.kernels.descent`) asks for, for
-one model or for a sweep's K configurations as the columns of ``W``, with ``sgd_epoch``
-(:mod:`groundup.kernels.sgd_logistic_blocked`), plus ``newton_pass``: one pass over row
-chunks for the loss, the gradient and the Hessian of the whole training set.
-:func:`newton_solve` runs Newton's method with a backtracking line search on top of it.
+``W`` (n_features, k), ``b`` (k,): k = 1 for the sigmoid, n_classes for the softmax. All is
+computed from the margins with log-sigmoid / log-sum-exp: margins of ±1e4 give no overflow
+or NaN in float32 or float64. ``newton_pass`` is one pass over row chunks for the loss,
+gradient and Hessian; :func:`newton_solve` runs Newton's method with a line search on it.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +41,8 @@ def sigmoid(z: Array, /, *, xp: Namespace) -> Array:
 
 
 def log_softmax(Z: Array, /, *, xp: Namespace) -> Array:
-    """Row-wise ``Z - logsumexp(Z)`` for ``Z`` of shape (n, k), shifted by the row maximum.
-
-    The maximum's own term (exactly 1 after the shift) is kept out of the sum and added by
-    ``log1p``, so a confident row keeps its small log-probabilities to full relative
-    precision (``log(1 + 4.5e-5)`` in float32 would not).
-    """
+    """Row-wise ``Z - logsumexp(Z)``, shifted by the row maximum, whose term (exactly 1) is
+    added by ``log1p``: a confident row keeps its small log-probabilities to full precision."""
     S = Z - xp.max(Z, axis=1, keepdims=True)
     top = S == 0
     rest = xp.sum(xp.where(top, xp.zeros_like(S), xp.exp(S)), axis=1, keepdims=True)
@@ -68,9 +57,8 @@ def softmax(Z: Array, /, *, xp: Namespace) -> Array:
 
 
 def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
-    """Integer codes of shape (n,) as a (n, k) indicator matrix of ``dtype``
-    (``array_api_extra.one_hot``'s, which on PyTorch casts, scans and scatters in int64:
-    several times slower on the CPU than this comparison)."""
+    """Integer codes (n,) as a (n, k) indicator matrix of ``dtype`` (a comparison: several
+    times faster on PyTorch's CPU than ``array_api_extra.one_hot``)."""
     classes = xp.arange(k, dtype=codes.dtype, device=_device(codes))
     return xp.astype(xp.reshape(codes, (-1, 1)) == xp.reshape(classes, (1, -1)), dtype)
 
@@ -78,16 +66,11 @@ def one_hot(codes: Array, k: int, dtype: object, /, *, xp: Namespace) -> Array:
 # -- the objectives ------------------------------------------------------------------------
 @dataclass
 class PassResult:
-    """What one pass over the training set computed.
-
-    ``loss`` is the weighted mean log-loss (no penalty): 0-d for one model, (K,) for K
-    configurations; ``grad_w`` (n_features, k) and ``grad_b`` (k,) its gradient; ``hess``
-    the Hessian (p, p) with the parameters packed class by class (see :func:`flatten`);
-    ``separated`` a 0-d boolean: every sample with a positive weight lies strictly on its
-    own class's side of the decision boundary. With ``dual`` (one model, the L1 duality gap
-    of :class:`groundup.kernels.curvature.LogCertificate`) the weighted means of the model
-    probabilities' entropy ``H(p_i) = loss_i - Σ_k (p_ik - Y_ik) z_ik`` (0-d), of the rows
-    ``x_i`` (n_features,), of ``x_i Y_iᵀ`` (n_features, k) and of the targets ``Y_i`` (k,).
+    """What one pass over the training set computed: the weighted mean log-loss (no
+    penalty; 0-d, or (K,) for K configurations), its gradient, the Hessian (parameters packed
+    as :func:`flatten`), ``separated`` (0-d: every weighted sample strictly on its own side).
+    With ``dual`` (the L1 duality gap of ``curvature.LogCertificate``) the weighted means of
+    the entropy ``H(p_i) = loss_i - Σ_k (p_ik - Y_ik) z_ik``, of ``x_i``, ``x_i Y_iᵀ``, ``Y_i``.
     """
 
     loss: Array
@@ -103,36 +86,18 @@ class PassResult:
 
 class LogLoss(BlockedEpochObjective):
     """What the binary and the multinomial log-loss share: the objective of the descent
-    engine (one model, or K configurations as the columns of ``W``) and of the Newton
-    solver (one model).
+    engine (one model, or K configurations as columns) and of the Newton solver (one model).
 
-    Binary (sigmoid) models: ``W`` has shape (n_features, K), one column per configuration.
-    Multinomial (softmax) models with C classes: ``W`` has shape (n_features, C·K), class by
-    class (column ``c·K + k`` holds class ``c`` of configuration ``k``; for one model the
-    (n_features, C) weights). Either way one update is one product ``Xb @ W`` and one
-    ``Xbᵀ @ R`` for all K; the softmax runs per configuration over its C columns, shifted by
-    its maximum.
+    Sigmoid: ``W`` (n_features, K). Softmax over C classes: ``W`` (n_features, C·K), class by
+    class (column ``c·K + k``: class ``c`` of configuration ``k``), the softmax per
+    configuration over its C columns. One update is one ``Xb @ W`` and one ``Xbᵀ @ R``.
+    Subclasses provide ``residuals`` (``dloss/dZ``), ``terms`` (per-sample losses (m, K) and
+    residuals), ``hits`` (m, K), ``_true_margin`` (> 0: right side) and ``_hessian``.
 
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-    y : array of shape (n_samples,) or (n_samples, n_classes)
-        Binary: 0/1 in X's dtype. Multinomial: integer class codes 0 .. n_classes-1, or the
-        one-hot rows in X's dtype.
-    sample_weight : array of shape (n_samples,) or None
-    n_classes : int
-        Number of classes (2 for the binary model).
-    chunk_elements : int, optional
-        With ``chunk_rows``: fewer rows per chunk where the margins would exceed this many
-        elements (``rows · columns``), so that the temporaries of a wide ``W`` (a sweep's)
-        stay in cache.
-    **common
-        :class:`~groundup.kernels.losses.Objective`'s (``X_val``, ``y_val`` for the
-        validation accuracy, ``y_val`` encoded as ``y``; ``fit_intercept`` for Newton's
-        parameters; ``chunk_rows``: a chunk is read once for its margins, gradient and
-        Hessian; ``solve_triangular`` and ``speculative`` for ``sgd_epoch``, whose windows
-        read their convergence on the host, so the engine takes it only where
-        ``speculative``).
+    ``y``: 0/1 in X's dtype (binary), class codes or one-hot rows (multinomial);
+    ``chunk_elements``: with ``chunk_rows``, fewer rows per chunk where the margins would
+    exceed this many elements (a sweep's wide ``W``: its temporaries stay in cache); the rest
+    as :class:`~groundup.kernels.losses.Objective`'s.
     """
 
     name = "log_loss"
@@ -152,49 +117,21 @@ class LogLoss(BlockedEpochObjective):
         super().__init__(X, y, sample_weight, **common)
         self.n_classes, self.chunk_elements = n_classes, chunk_elements
         self.outputs = 1 if n_classes == 2 else n_classes  # columns of W per configuration
-        # The last full evaluation (W, b, PassResult): the engine asks for the losses after
-        # an epoch and for the full gradient at the same point at the start of the next one;
-        # one fused pass over X answers both.
+        # The last pass (W, b, PassResult): the losses after an epoch and the full gradient at
+        # the start of the next one come from one fused pass over X.
         self._cache: tuple[Array, Array, PassResult] | None = None
-
-    # -- provided by the subclasses -----------------------------------------------------
-    @abstractmethod
-    def residuals(self, Z: Array, y: Array, /) -> Array:
-        """``dloss/dZ`` (unweighted) of margins ``Z`` (m, outputs·K): shape of ``Z``."""
-
-    @abstractmethod
-    def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
-        """Per-sample losses (m, K) and residuals (m, outputs·K), unweighted."""
-
-    @abstractmethod
-    def hits(self, Z: Array, y: Array, /) -> Array:
-        """Whether each sample is classified right by each configuration: (m, K) bools."""
-
-    @abstractmethod
-    def codes(self, Z: Array, /) -> Array:
-        """Predicted class codes (m,) (int32) of one model's margins ``Z`` (m, k)."""
-
-    @abstractmethod
-    def _true_margin(self, Z: Array, y: Array, /) -> Array:
-        """How far each sample is inside its own class's region (> 0: correctly classified)."""
-
-    @abstractmethod
-    def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
-        """The weighted sum over a chunk's rows of the Hessian's terms (p, p)."""
 
     # -- the engine's interface -------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return self.residuals(Xb @ W + b, yb)
 
-    # sgd_epoch (BlockedEpochObjective's): a window at a time, on these targets
     epoch_kernel = staticmethod(logistic_sgd_epoch)
 
     def epoch_targets(self) -> Array:
-        """(n_samples, k) targets of the link: 0/1 for the sigmoid, one-hot for the softmax."""
         return self.epoch_targets_of(self.y, self.X.dtype)
 
     def epoch_targets_of(self, y: Array, dtype: object) -> Array:
-        """:meth:`epoch_targets` of the labels ``y`` (codes, or one-hot already) in ``dtype``."""
+        """(n, k) targets of ``y`` in ``dtype``: 0/1 for the sigmoid, one-hot for the softmax."""
         if self.outputs == 1:
             y = self.xp.reshape(y, (-1, 1))
         elif y.ndim == 1:
@@ -213,15 +150,12 @@ class LogLoss(BlockedEpochObjective):
         return ev.grad_w, ev.grad_b
 
     def losses(self, W: Array, b: Array) -> Array:
-        """Training mean log-loss of every configuration (weighted, no penalty), (K,).
-
-        The same pass also computes the gradient at ``(W, b)``, which the next full-batch
-        epoch starts from: one read of X per ``batch`` epoch.
-        """
+        """Training mean log-loss of every configuration, (K,) (the same pass gives the next
+        ``batch`` epoch's gradient)."""
         return self.xp.reshape(self._evaluate(W, b).loss, (-1,))
 
     def zero_loss(self) -> Array:
-        """The loss at ``W = 0, b = 0``: log(n_classes) for every sample (no pass over X)."""
+        """log(n_classes): the loss at ``W = 0, b = 0``."""
         xp = self.xp
         return xp.asarray(math.log(self.n_classes), dtype=self.X.dtype, device=_device(self.X))
 
@@ -234,12 +168,10 @@ class LogLoss(BlockedEpochObjective):
         return (sw @ hit) / xp.sum(sw)
 
     def scores(self, W: Array, b: Array) -> Array:
-        """Validation accuracy of every configuration (the early-stopping score), (K,)."""
         return self.accuracies(self.X_val, self.y_val, None, W, b)
 
     def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
-        """``W`` and ``b`` restricted to ``columns`` (the configurations ``configs`` that go
-        on); the last pass, if it was at ``(W, b)``, with them (no new pass next epoch)."""
+        """``W``, ``b`` restricted to ``columns``; the last pass too, if it was at ``(W, b)``."""
         xp = self.xp
         W2, b2 = xp.take(W, columns, axis=1), xp.take(b, columns, axis=0)
         c = self._cache
@@ -252,7 +184,7 @@ class LogLoss(BlockedEpochObjective):
 
     def separated(self, W: Array, b: Array) -> bool:
         """Whether ``(W, b)`` puts every weighted training sample strictly on its own side
-        (then, without a penalty, the log-loss has no minimum). One pass over X."""
+        (then, without a penalty, the log-loss has no minimum)."""
         return bool(self.newton_pass(W, b, order=0, check_separated=True).separated)
 
     # -- one pass over X ---------------------------------------------------------------------
@@ -266,13 +198,9 @@ class LogLoss(BlockedEpochObjective):
         check_separated: bool = False,
         dual: bool = False,
     ) -> PassResult:
-        """One pass over row chunks: loss (``order=0``), plus gradient (1) and Hessian (2,
-        one model only); ``dual`` (one model): :class:`PassResult`'s means for the duality
-        gap too.
-
-        Each chunk is read once and used for its margins, gradient and Hessian while it is
-        in cache; no weighted copy of the whole X is ever made.
-        """
+        """One pass over row chunks (each read once, no weighted copy of X): loss
+        (``order=0``), plus gradient (1) and Hessian (2, one model); ``dual``: the duality
+        gap's means too (one model)."""
         xp = self.xp
         X, y, sw = self.X, self.y, self.sw
         n = X.shape[0]
@@ -318,8 +246,7 @@ class LogLoss(BlockedEpochObjective):
     def _dual_sums(
         self, sums: list[Any], Xc: Array, yc: Array, sc: Array | None, Z: Array, L: Array, R: Array
     ) -> list[Array]:
-        """A chunk's weighted sums of the entropy ``L - Σ_k R_k Z_k`` (the loss and the
-        residuals of one model), of the rows, of ``x Yᵀ`` and of the targets ``Y``."""
+        """A chunk's weighted sums of the entropy ``L - Σ_k R_k Z_k``, ``x``, ``x Yᵀ``, ``Y``."""
         xp = self.xp
         Y = self.epoch_targets_of(yc, Z.dtype)
         H = L[:, 0] - xp.sum(R * Z, axis=1)
@@ -329,13 +256,6 @@ class LogLoss(BlockedEpochObjective):
             Yw = Y * xp.reshape(sc, (-1, 1))
             new = [xp.sum(sc * H), sc @ Xc, Xc.T @ Yw, xp.sum(Yw, axis=0)]
         return [_add(t, v) for t, v in zip(sums, new, strict=True)]
-
-    def _design(self, Xc: Array) -> Array:
-        if not self.fit_intercept:
-            return Xc
-        xp = self.xp
-        ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
-        return xp.concat([Xc, ones], axis=1)
 
     def subset(self, rows: Array, /) -> LogLoss:
         """The same objective on the rows ``rows`` (integer indices on the device)."""
@@ -356,17 +276,14 @@ class LogLoss(BlockedEpochObjective):
 class BinaryLogLoss(LogLoss):
     """Mean binary log-loss of the sigmoid model(s), y in {0, 1}.
 
-    A pass over the training set takes ``max(z, 0) - y z + log1p(e)`` and ``sigmoid(z) - y``
-    from one ``e = exp(-|z|)``, so no margin overflows. A mini-batch update needs only
-    ``1 / (1 + exp(-z)) - y``: four array operations (``exp`` overflows to ``inf`` only where
-    the probability underflows to 0; bench_sweep.py, binary minibatch: 277 ms with the
-    ``exp(-|z|)`` form of :func:`sigmoid`, 203 ms with this).
+    A pass takes the loss and ``sigmoid(z) - y`` from one ``e = exp(-|z|)`` (no overflow). A
+    mini-batch update takes ``1 / (1 + exp(-z)) - y`` (``inf`` only where the probability
+    underflows to 0): four operations (bench_sweep.py, binary minibatch: 203 ms, not 277).
     """
 
     def residuals(self, Z: Array, y: Array, /) -> Array:
         return 1.0 / (1.0 + self.xp.exp(-Z)) - self.xp.reshape(y, (-1, 1))
 
-    # the exact one-sample epoch with the L1 truncation (ExactL1SGDEpoch), binary log-loss
     l1_sgd_epoch = functools.partialmethod(BlockedEpochObjective.windowed_l1_epoch, loss="log")
 
     def terms(self, Z: Array, y: Array, /) -> tuple[Array, Array]:
@@ -380,18 +297,14 @@ class BinaryLogLoss(LogLoss):
     def hits(self, Z: Array, y: Array, /) -> Array:
         return self.xp.astype(Z > 0, Z.dtype) == self.xp.reshape(y, (-1, 1))
 
-    def codes(self, Z: Array, /) -> Array:
-        return self.xp.astype(Z[:, 0] > 0, self.xp.int32)
-
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         return (2.0 * y - 1.0) * Z[:, 0]
 
     def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         xp = self.xp
         e = xp.exp(-xp.abs(Z[:, 0]))
-        # p (1 - p) = e / (1 + e)²; its square root scales the rows: XᵀSX = QᵀQ (a SYRK
-        # where the library spots it). The intercept's row and column come apart, so that
-        # Q keeps n_features columns (no concatenated copy of the chunk).
+        # p (1 - p) = e / (1 + e)²; its square root scales the rows: XᵀSX = QᵀQ (a SYRK). The
+        # intercept's row and column come apart: no concatenated copy of the chunk.
         q = xp.sqrt(e) / (1.0 + e)
         if sw is not None:
             q = q * xp.sqrt(sw)
@@ -404,14 +317,12 @@ class BinaryLogLoss(LogLoss):
 
 
 class MultinomialLogLoss(LogLoss):
-    """Mean multinomial (softmax) log-loss: per sample and configuration
-    ``logsumexp(z) - z_y`` and the residuals ``softmax(z) - onehot(y)`` over the
-    configuration's C columns, shifted by their maximum. Class by class, the reductions
-    over the C classes combine C contiguous (m, K) blocks."""
+    """Mean multinomial (softmax) log-loss ``logsumexp(z) - z_y``, residuals ``softmax(z) -
+    onehot(y)``, per configuration over its C columns, shifted by their maximum."""
 
     def _softmax_parts(self, Z: Array, y: Array) -> tuple[Array, Array, Array, Array]:
-        """Shifted margins S, exp(S), their sums T per configuration, and the one-hot rows,
-        as (m, C, K), (m, C, K), (m, 1, K) and (m, C, 1) arrays."""
+        """Shifted margins S, exp(S), their sums T, the one-hot rows: (m, C, K) (m, C, K)
+        (m, 1, K) (m, C, 1)."""
         xp = self.xp
         m, C = Z.shape[0], self.outputs
         Z3 = xp.reshape(Z, (m, C, -1))
@@ -437,9 +348,6 @@ class MultinomialLogLoss(LogLoss):
         truth = xp.argmax(y, axis=1) if y.ndim == 2 else y
         return pred == xp.astype(xp.reshape(truth, (-1, 1)), pred.dtype)
 
-    def codes(self, Z: Array, /) -> Array:
-        return self.xp.astype(self.xp.argmax(Z, axis=1), self.xp.int32)
-
     def _true_margin(self, Z: Array, y: Array, /) -> Array:
         xp = self.xp
         Y = self.epoch_targets_of(y, xp.bool)
@@ -451,7 +359,10 @@ class MultinomialLogLoss(LogLoss):
     def _hessian(self, Xc: Array, Z: Array, sw: Array | None, /) -> Array:
         # H = Σ_i (diag(p_i) - p_i p_iᵀ) ⊗ x_i x_iᵀ, parameters class by class.
         xp = self.xp
-        Xt = self._design(Xc)
+        Xt = Xc
+        if self.fit_intercept:
+            ones = xp.ones((Xc.shape[0], 1), dtype=Xc.dtype, device=_device(Xc))
+            Xt = xp.concat([Xc, ones], axis=1)
         P = softmax(Z, xp=xp)
         m, dt = Xt.shape
         k = P.shape[1]
@@ -471,9 +382,7 @@ def _add(total: Array | None, part: Array) -> Array:
 
 # -- parameters packed into one vector -----------------------------------------------------
 def flatten(W: Array, b: Array, /, *, fit_intercept: bool, xp: Namespace) -> Array:
-    """``(W, b)`` as Newton's one vector, class by class: ``[W[:, 0], b[0], W[:, 1], b[1],
-    ...]`` (the columns of :func:`~groundup.kernels.update.pack`'s ``[W; b]``, one after
-    the other)."""
+    """``(W, b)`` as Newton's one vector, class by class: ``[W[:, 0], b[0], W[:, 1], ...]``."""
     T = pack(W, b, xp=xp) if fit_intercept else W
     return xp.reshape(T.T, (-1,))
 
@@ -519,9 +428,8 @@ class NewtonResult:
     path: list[tuple[Array, Array]] = field(default_factory=list)
 
 
-# The Newton decrement at which the last step is taken, in units of tol²: a hundredth, so
-# that the step (Newton converges quadratically there) lands ~1e-7 from the optimum and two
-# fits from different starts agree to ~1e-7 in probabilities.
+# The Newton decrement at which the last step is taken, in units of tol²: the step (quadratic
+# there) lands ~1e-7 from the optimum; fits from different starts agree to ~1e-7.
 DECREMENT = 1e-2
 
 
@@ -535,35 +443,14 @@ def newton_solve(
     fallback: tuple[Array, Array, float] | None = None,
     xp: Namespace,
 ) -> NewtonResult:
-    """Minimise ``loss + ½·alpha·‖W‖²`` by Newton's method (IRLS) with a line search.
+    """Minimise ``loss + ½·alpha·‖W‖²`` by Newton's method (IRLS) with an Armijo line search.
 
-    Each iteration makes one pass over X (loss, gradient and Hessian over row chunks), solves
-    the Newton system by Cholesky (damped if the Hessian is singular) and backtracks until
-    the objective decreases enough (Armijo). Once ``max |gradient| <= tol`` and the Newton
-    decrement ``½ gᵀH⁻¹g`` (the objective's predicted distance to its minimum) is at most
-    ``(tol / 10)²`` (each floored by what the dtype can resolve: ``eps`` times the features'
-    scale for the gradient, ``eps |f|`` for the decrement), the Newton step computed there is
-    still taken and checked by a loss-only pass. For the multinomial model the parameters of
-    the k classes are only defined up to a common shift; the solver keeps them centred (sum
-    over classes zero, as scikit-learn's lbfgs from zero does) by regularising the Hessian
-    along that direction only.
-
-    Parameters
-    ----------
-    objective : BinaryLogLoss or MultinomialLogLoss
-    W : array of shape (n_features, k)
-        Starting coefficients (multinomial: centred over the classes).
-    b : array of shape (k,)
-        Starting intercepts.
-    settings : NewtonSettings
-    fallback : (W, b, objective value), optional
-        A safe start (zero coefficients, say) and its known objective: taken instead of
-        ``(W, b)`` when ``(W, b)`` turns out worse (a poor warm start).
-    xp : namespace
-
-    Returns
-    -------
-    NewtonResult
+    An iteration is one pass over X (loss, gradient, Hessian) and a solve. Once ``max
+    |gradient| <= tol`` and the decrement ``½ gᵀH⁻¹g`` is at most ``DECREMENT tol²`` (floored
+    by what the dtype resolves), that last step is still taken, checked by a loss-only pass.
+    The softmax's classes are defined up to a common shift: the Hessian is regularised along
+    it only, which keeps them centred (as scikit-learn's lbfgs from zero). ``fallback``: a
+    safe start ``(W, b, objective value)`` taken when ``(W, b)`` is worse (a poor warm start).
     """
     s = settings
     d, k = W.shape
@@ -599,10 +486,9 @@ def newton_solve(
         return res
     # the projector onto the common shift of all classes' parameters: (1/k)·11ᵀ ⊗ I
     shift = xp.tile(xp.eye(dt_, dtype=W.dtype, device=dev), (k, k)) / k if k > 1 else None
-    # The precision the dtype allows: a gradient is a mean of terms of the size of the
-    # features (rms ~ 2 sqrt(max diag H) at the start), summed with relative rounding ~eps;
-    # a decrease below eps |f| cannot be seen. ``tol`` below these is raised to them, so a
-    # float32 fit stops where float32 stops improving instead of spinning to max_iter.
+    # ``tol`` is raised to the dtype's precision (so float32 does not spin to max_iter): a
+    # gradient is a mean of terms of the features' size (rms ~ 2 sqrt(max diag H)) summed
+    # with relative rounding ~eps; a decrease below eps |f| cannot be seen.
     eps = float(xp.finfo(W.dtype).eps)
     gfloor = eps * 2.0 * math.sqrt(max(float(xp.max(xp.linalg.diagonal(ev.hess))), 0.0))
     gtol = None if s.tol is None else max(s.tol, gfloor)
@@ -661,23 +547,18 @@ def newton_solve(
 def content_sample(
     X: Array, y: Array, r: Array, r0: float, fraction: float, /, *, offset: int = 0, xp: Namespace
 ) -> Array:
-    """The indices (plus ``offset``) of the rows whose content falls in a pseudo-random
-    ``fraction`` of all possible rows: ``u = frac(c (x · r + y r0))`` for a random direction
-    ``(r, r0)``, rows with ``u < fraction``. Equal rows are chosen together, wherever they
-    stand: a subsample that does not depend on the row layout (integer weights or repeated
-    rows, any order, any chunking)."""
+    """The indices (plus ``offset``) of the rows with ``frac(c (x · r + y r0)) < fraction``
+    (``(r, r0)`` a random direction): equal rows are chosen together, so the subsample does
+    not depend on the layout (integer weights or repeated rows, any order or chunking)."""
     u = (X @ r + xp.astype(y, X.dtype) * r0) * 9973.0
     u = u - xp.floor(u)
     return xp.nonzero(u < fraction)[0] + offset
 
 
 def _newton_step(H: Array, g: Array, /, *, xp: Namespace) -> Array:
-    """Solve ``H step = -g`` by Cholesky (equilibrated). Where H is singular or nearly so
-    (more features than samples, separable classes, collinear features) the step is the
-    minimum-norm one, from the eigen-decomposition of the equilibrated H with eigenvalues
-    below ``1e-12`` of the largest dropped: unlike a damped Cholesky that succeeds or fails
-    with the rounding, it depends continuously on H and g, so the same data laid out
-    differently (weights or repeated rows) take the same step."""
+    """Solve ``H step = -g`` by Cholesky. Where H is (nearly) singular, the minimum-norm step
+    of the equilibrated H (eigenvalues below ``1e-12`` of the largest dropped): continuous in
+    H and g, so the same data laid out differently take the same step."""
     step, cond = cholesky_solve(H, -g, xp=xp)
     eps = float(xp.finfo(H.dtype).eps)
     if step is not None and cond < 1e-3 / eps and bool(xp.all(xp.isfinite(step))):

@@ -1,28 +1,19 @@
 """The optimisers of the gradient methods, each update ``torch.optim``'s.
 
-The descent engine hands an optimiser the packed parameters ``theta`` of shape
-(n_features + 1, k): the rows of ``W``, then the intercepts ``b`` as the last row; the
-gradient ``g`` of the same shape (its last row zero without an intercept); the learning rate
-of the step (the schedule's, a float on the host); and the L2 strength ``alpha`` on the
-coefficient rows only (``decay_rows``, (n_features + 1, 1), the intercept's row zero: the
-intercept is never penalised nor decayed). The optimiser's memory (:class:`OptimizerState`)
-lives on the device beside ``theta``, the step count on the host: no update reads a value
-back.
-
-Each update is the one of ``torch.optim`` (PyTorch 2.x, ``_single_tensor_*``, defaults
-otherwise), written with the same operations in the same order:
+An optimiser gets the packed parameters ``theta`` (n_features + 1, k) (``W``'s rows, then
+``b``), the gradient ``g`` of that shape (last row zero without an intercept), the step's
+learning rate (a float on the host) and ``alpha`` on the coefficient rows (``decay_rows``:
+the intercept is never penalised nor decayed). Its memory (:class:`OptimizerState`) stays on
+the device, the step count on the host: no update reads a value back. Each update is
+``torch.optim``'s (PyTorch 2.x, ``_single_tensor_*``), the same operations in the same order:
 
 - ``"sgd"``: ``theta -= lr * (g + alpha w)`` (the engine's own plain update is
-  scikit-learn's ``W <- max(0, 1 - lr alpha) W - lr g`` and stays in the engine);
-- ``"momentum"`` / ``"nesterov"``: ``SGD(momentum=momentum, dampening=0, nesterov=...)``:
-  ``buf <- momentum buf + d``, step ``d + momentum buf`` (Nesterov) or ``buf``;
+  scikit-learn's ``W <- max(0, 1 - lr alpha) W - lr g``);
+- ``"momentum"`` / ``"nesterov"``: ``SGD(momentum=momentum, dampening=0, nesterov=...)``;
 - ``"adagrad"``: ``Adagrad(eps=1e-10, initial_accumulator_value=0, lr_decay=0)``;
 - ``"rmsprop"``: ``RMSprop(alpha=rho, eps=epsilon, momentum=0, centered=False)``;
 - ``"adam"``: ``Adam(betas=(beta_1, beta_2), eps=epsilon)``, L2 added to the gradient;
-- ``"adamw"``: ``AdamW(..., weight_decay=alpha)``: ``theta *= 1 - lr alpha`` first
-  (decoupled decay), then Adam's step.
-
-``tests/test_optimizers.py`` holds every optimiser to a loop written with ``torch.optim``.
+- ``"adamw"``: ``AdamW(..., weight_decay=alpha)``: ``theta *= 1 - lr alpha`` first.
 """
 
 from __future__ import annotations
@@ -67,9 +58,8 @@ class OptimizerSettings:
 
 @dataclass
 class OptimizerState:
-    """What an optimiser remembers between updates: its state arrays (``SLOTS[name]``, each
-    of the packed shape (n_features + 1, k), on ``theta``'s device) and the number of steps
-    made (on the host: Adam's bias correction)."""
+    """An optimiser's memory: its state arrays (``SLOTS[name]``, each ``theta``'s shape, on
+    its device) and the number of steps made (on the host: Adam's bias correction)."""
 
     name: str
     slots: tuple[Array, ...] = ()
@@ -92,8 +82,7 @@ class OptimizerState:
         return replace(self, slots=tuple(fn(s) for s in self.slots))
 
     def as_dict(self) -> dict[str, Array]:
-        """The state arrays by torch's names (and torch's values: Adam's moments scaled
-        back)."""
+        """The state arrays by torch's names and with torch's values."""
         slots = self.slots
         if self.scales is not None:
             slots = tuple(k * a for k, a in zip(self.scales, slots, strict=True))
@@ -111,29 +100,10 @@ def optimizer_step(
     decay_rows: Array | None,
     xp: Namespace,
 ) -> Array:
-    """One update of ``theta`` by ``state.name`` (``torch.optim``'s); ``state`` is updated
-    in place (new arrays in its slots, its step count on the host).
-
-    Parameters
-    ----------
-    theta : array of shape (n_features + 1, k)
-        ``W`` then ``b`` (the last row).
-    g : array of shape (n_features + 1, k)
-        The mean gradient of the loss (no penalty); its last row is zero when there is no
-        intercept.
-    state : OptimizerState
-    lr : float
-        This step's learning rate (the schedule's).
-    settings : OptimizerSettings
-    decay_rows : array of shape (n_features + 1, 1) or None
-        ``alpha`` on the coefficient rows and 0 on the intercept's (``None``: no penalty):
-        added as ``decay_rows * theta`` to the gradient, or AdamW's decoupled decay.
-    xp : namespace
-
-    Returns
-    -------
-    theta
-    """
+    """``theta`` after one update by ``state.name`` (``torch.optim``'s), ``state`` updated in
+    place. ``g``: the mean gradient of the loss (no penalty); ``decay_rows`` (n_features + 1,
+    1): ``alpha`` on the coefficient rows, 0 on the intercept's (``None``: no penalty), added
+    as ``decay_rows * theta`` to the gradient, or AdamW's decoupled decay."""
     s = settings
     name = state.name
     state.step += 1
@@ -145,8 +115,7 @@ def optimizer_step(
     if name in ("adam", "adamw"):
         # torch: m <- m + (1 - beta_1)(g - m), v <- beta_2 v + (1 - beta_2) g^2, then
         # theta - lr / (1 - beta_1^t) * m / (sqrt(v) / sqrt(1 - beta_2^t) + eps). Kept as
-        # M = m / (1 - beta_1), V = v / (1 - beta_2), the constants in two scalars: two array
-        # operations fewer (bench_optimizers.py, adam / plain minibatch 1.40 -> 1.31).
+        # M = m / (1 - beta_1), V = v / (1 - beta_2): two array operations fewer.
         M, V = state.slots
         k1, k2 = scales = (1.0 - s.beta_1, 1.0 - s.beta_2)
         if state.scales != scales:  # torch's values (or other betas') to these scales
@@ -166,15 +135,10 @@ def optimizer_step(
         buf = s.momentum * buf + g  # dampening 0; the first buffer is g itself
         state.slots = (buf,)
         return theta - lr * (g + s.momentum * buf if name == "nesterov" else buf)
-    if name == "adagrad":
-        (total,) = state.slots
-        total = total + g * g
-        state.slots = (total,)
-        return theta - lr * g / (xp.sqrt(total) + ADAGRAD_EPS)
-    if name == "rmsprop":
+    if name in ("adagrad", "rmsprop"):
         (sq,) = state.slots
-        sq = s.rho * sq + (1.0 - s.rho) * (g * g)
+        sq = sq + g * g if name == "adagrad" else s.rho * sq + (1.0 - s.rho) * (g * g)
         state.slots = (sq,)
-        return theta - lr * g / (xp.sqrt(sq) + s.epsilon)
+        return theta - lr * g / (xp.sqrt(sq) + (ADAGRAD_EPS if name == "adagrad" else s.epsilon))
     msg = f"Unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}."
     raise ValueError(msg)

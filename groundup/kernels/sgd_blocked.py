@@ -19,12 +19,11 @@ sum_j e_j r_j``. Both products ``L`` are Gram matrices of two scaled copies of t
     Hl = [P_{i-1} x_i, 1, -y_i],   Hr = [(e_j / P_j) x_j, [fit_intercept] e_j, 0],
 
 so with the state ``v = [w, b, 1]`` a block is ``r = (I + L)^-1 (Hl v)``,
-``v <- D (v - Hr^T r)`` (``D`` scales ``w`` by ``P_B``): the same iterates as the per-sample
-loop up to rounding, with matrix products in place of ``B`` tiny updates. The Gram matrices
-of a group of blocks come from one batched product; only the triangular solve and two
-matrix-vector products per block remain sequential. The ratios ``P_{i-1} / P_j`` are bounded
-only while the decay factors stay away from zero, so the caller keeps the per-sample loop when
-``eta * alpha`` exceeds :data:`MAX_DECAY_STEP`.
+``v <- D (v - Hr^T r)`` (``D`` scales ``w`` by ``P_B``): the per-sample loop's iterates up to
+rounding. A group of blocks' Gram matrices are one batched product; per block, one triangular
+solve and two matrix-vector products remain. ``P_{i-1} / P_j`` is bounded only while the
+decays stay away from zero: the caller keeps the per-sample loop when ``eta * alpha`` exceeds
+:data:`MAX_DECAY_STEP`.
 """
 
 from __future__ import annotations
@@ -37,9 +36,8 @@ from groundup._typing import Array, Namespace
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 
-# Samples per block, and rows per group of blocks (one batched Gram product, small enough to
-# stay in cache: groups of 4,096 rows had their temporaries mapped afresh each time; gate
-# bench_linear.py::test_sgd_epoch_vs_sklearn, ratio 2.55-2.84 with 1,024 against 4.87-4.96).
+# Samples per block, and rows per group of blocks (one batched Gram product that stays in
+# cache; bench_linear.py::test_sgd_epoch_vs_sklearn: 2.55-2.84 with 1,024, 4.87-4.96 with 4,096).
 BLOCK = 64
 GROUP_ROWS = 1024
 # Every decay factor 1 - eta*alpha >= 1 - MAX_DECAY_STEP: the ratios of the decay products
@@ -52,9 +50,8 @@ TriangularSolver = Callable[..., Array | None]
 def solve_unit_lower(
     L: Array, r: Array, /, *, fast: TriangularSolver | None = None, xp: Namespace
 ) -> Array:
-    """Solve ``(I + tril(L, -1)) x = r`` for ``L`` (..., B, B) and ``r`` (..., B) or
-    (..., B, k); ``fast``: a backend's ``solve_triangular(a, b, lower=, unit_diagonal=)``,
-    which may return ``None`` (no fast path here)."""
+    """Solve ``(I + tril(L, -1)) x = r`` for ``L`` (..., B, B), ``r`` (..., B) or (..., B, k);
+    ``fast``: a backend's ``solve_triangular(a, b, lower=, unit_diagonal=)`` or ``None``."""
     if fast is not None:
         out = fast(L, r, lower=True, unit_diagonal=True)
         if out is not None:
@@ -67,8 +64,8 @@ def solve_unit_lower(
 
 
 def largest_rate(schedule: Schedule, t_first: int, count: int) -> float:
-    """The largest rate of updates ``t_first .. t_first + count - 1`` (every schedule is
-    monotone, the tests check it: the largest is at one end)."""
+    """The largest rate of updates ``t_first .. t_first + count - 1`` (at one end: every
+    schedule is monotone)."""
     return max(schedule(t_first), schedule(t_first + count - 1))
 
 
@@ -86,34 +83,12 @@ def sgd_blocked_epoch(
     solve_triangular: TriangularSolver | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array]:
-    """One epoch of exact one-sample SGD on the squared loss, ``block`` samples at a time.
-
-    Parameters
-    ----------
-    rows : EpochRows
-        The training rows (``y`` of shape (n_samples,)) in the epoch's order.
-    W : array of shape (n_features, 1)
-    b : array of shape (1,)
-    etas : array of shape (n_samples,)
-        The learning rate of each update of the epoch, in visiting order.
-    alpha : float or array of shape (n_features, 1)
-        L2 decay (``0`` without a penalty; one per feature: a preconditioned fit's, each
-        weight decayed by its own factor every update); ``max(etas) * alpha`` must not exceed
-        :data:`MAX_DECAY_STEP`.
-    fit_intercept : bool
-    block : int
-        Samples per block.
-    group_rows : int
-        Rows per batched Gram product (a multiple of ``block`` is used).
-    solve_triangular : callable, optional
-        The backend's fast triangular solve (see :func:`solve_unit_lower`).
-    xp : namespace
-
-    Returns
-    -------
-    W : array of shape (n_features, 1)
-    b : array of shape (1,)
-    """
+    """One epoch of exact one-sample SGD on the squared loss, ``block`` samples at a time:
+    ``W`` (n_features, 1) and ``b`` (1,) after it. ``rows``: the epoch's rows in visiting
+    order (``y`` (n_samples,)), ``etas`` the rate of each update; ``alpha`` the L2 decay, a
+    float or one per feature (n_features, 1) (a preconditioned fit's), with ``max(etas) *
+    alpha <= MAX_DECAY_STEP``; ``group_rows``: rows per batched Gram product;
+    ``solve_triangular``: the backend's fast solve (:func:`solve_unit_lower`)."""
     X = rows.X
     v = xp.concat([W[:, 0], b, xp.ones((1,), dtype=X.dtype, device=_device(X))])
     for Xg, yg, es, eg, bs in groups(rows, etas, block, group_rows):
@@ -131,9 +106,9 @@ def sgd_blocked_epoch(
 def groups(
     rows: EpochRows, etas: Array, block: int, group_rows: int
 ) -> Iterator[tuple[Array, Array, Array, Array, int]]:
-    """The epoch's rows a group at a time, as whole blocks of ``bs = block`` rows and then
-    one shorter block: ``X``, ``y``, the steps ``es`` (rate times sample weight), the rates
-    ``eg``, ``bs``."""
+    """The epoch's rows a group at a time, in whole blocks of ``bs = block`` rows then one
+    shorter block: ``X``, ``y``, the steps ``es`` (rate times sample weight), rates ``eg``,
+    ``bs``."""
     n = rows.X.shape[0]
     group = max(block, group_rows // block * block)
     for g0 in range(0, n, group):
@@ -161,17 +136,15 @@ def block_rows(
     P: Array | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array, Array, Array | None]:
-    """The blocked recursion's two scaled copies of blocks of ``bs`` consecutive rows,
-    ``Hl = [scale P_{i-1} x_i, scale, extra]`` and ``Hr = [(e_j / P_j) x_j, [fit_intercept]
-    e_j, 0 per extra column]`` (``P`` the running products of the decays ``1 - alpha eg``
-    within each block, given or from ``eg``; ``es``: the steps, ``scale`` included). With
-    ``alpha`` one per feature, (n_features, 1) (a preconditioned fit's), ``P`` has one
-    product per feature: ``P_{i-1} / P_j`` is still the product of a row's and a column's
-    factors, feature by feature, so ``L`` stays one product.
+    """The two scaled copies of blocks of ``bs`` rows, ``Hl = [scale P_{i-1} x_i, scale,
+    extra]``, ``Hr = [(e_j / P_j) x_j, [fit_intercept] e_j, 0 per extra]`` (``P``: the
+    decays' ``1 - alpha eg`` running products in each block, given or from ``eg``; ``es``
+    includes ``scale``). With ``alpha`` per feature ``P`` is too, and ``P_{i-1} / P_j`` is
+    still a row's times a column's factor, feature by feature: ``L`` stays one product.
 
-    Returns ``Hl`` (nb, bs, c), ``HrT = Hr^T`` (nb, c, bs), ``L`` the products of their first
-    ``d + 1`` columns (nb, bs, bs), and the factor of the state after each block (``P_B`` on
-    w, 1 elsewhere; ``None`` without decay).
+    Returns ``Hl`` (nb, bs, c), ``HrT`` (nb, c, bs), ``L`` the products of their first
+    ``d + 1`` columns (nb, bs, bs), and the state's factor after each block (``P_B`` on w, 1
+    elsewhere; ``None`` without decay).
     """
     m, d = X.shape
     dt, dev = X.dtype, _device(X)
@@ -194,8 +167,7 @@ def block_rows(
     Hl = xp.reshape(xp.concat([left, ones, *extra], axis=1), (nb, bs, d + 1 + len(extra)))
     icpt = xp.reshape(es, col) if fit_intercept else zeros
     Hr = xp.concat([right, icpt, *(zeros for _ in extra)], axis=1)
-    # Hr^T as its own array: the batched product with a transposed copy ran ~1.25x faster
-    # on NumPy/OpenBLAS than with a transposed view (and the copy is cheap next to it).
+    # Hr^T as its own array: ~1.25x faster batched products than a transposed view (OpenBLAS).
     c = d + 1 + len(extra)
     HrT = xp.reshape(xp.matrix_transpose(xp.reshape(Hr, (nb, bs, c))), (nb, c, bs), copy=True)
     L = Hl[:, :, : d + 1] @ HrT[:, : d + 1, :]

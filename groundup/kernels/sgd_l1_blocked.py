@@ -2,35 +2,29 @@
 of samples at a time: speculate, verify, fall back.
 
 One update of ``SGDRegressor(penalty="l1" | "elasticnet")`` (``kernels/penalties.py``) is the
-L2 decay and the gradient step of :mod:`groundup.kernels.sgd_blocked`, then the truncation
-of every weight: ``w > 0`` moves to ``max(0, w − (u + q))``, ``w < 0`` to
-``min(0, w + (u − q))``, zero stays zero, and ``q += w_new − w``. The truncation is not
-linear, but it is as long as no weight changes its sign or leaves zero:
+L2 decay and gradient step of :mod:`groundup.kernels.sgd_blocked`, then the truncation of
+every weight: ``w > 0`` moves to ``max(0, w − (u + q))``, ``w < 0`` to ``min(0, w + (u − q))``,
+zero stays zero, and ``q += w_new − w``. It is linear as long as no weight changes its sign or
+leaves zero:
 
-- a weight that is not zero before an update and stays on its side after it has ``q = −σu``
-  (``σ`` its sign), so the next truncation moves it by exactly ``λ = l1·eta`` towards zero:
-  a known shift ``−λσ``;
-- a weight that is zero stays zero while its gradient step ``w'`` is within what it may
-  still receive (``|w'| <= u + sign(w')·q``); it then adds nothing to the residuals, and its
-  ``q`` takes ``−w'``.
+- a nonzero weight that stays on its side has ``q = −σu`` (``σ`` its sign), so the next
+  truncation moves it by exactly ``λ = l1·eta`` towards zero: a known shift ``−λσ``;
+- a zero weight stays zero while its gradient step ``w'`` is within what it may still
+  receive (``|w'| <= u + sign(w')·q``); it adds nothing to the residuals, and ``q`` takes ``−w'``.
 
-So a window of samples after an exact update is, *if* that holds, the blocked recursion of
-``sgd_blocked`` on the nonzero weights with the shifts ``−λ_i σ`` folded into the residuals
-(``−P_{i−1} Λ_{i−1} x_i·σ``, ``Λ`` the running sum of ``λ_j / P_j`` in the block) and into
-the end of each block. The window is then verified: a bound on how far each weight moved
-(``Σ |e_j r_j x_j| / P_j + Σ λ_j / P_j``) clears most weights at once; the others are checked
-at every sample, and so are the zero weights' budgets. The samples before the first one that
-breaks the assumption are kept (their updates were exact), that sample gets the exact
-update, and the next window starts after it (shorter after a failure, longer after a
-success). The verification reads one flag per window on the host: the engine uses this form
-only on host backends (NumPy), where that costs nothing, and otherwise the per-sample loop.
+So a window is, *if* that holds, ``sgd_blocked``'s recursion on the nonzero weights with the
+shifts folded into the residuals (``−P_{i−1} Λ_{i−1} x_i·σ``, ``Λ`` the running sum of ``λ_j /
+P_j`` in the block) and into the end of each block. Then it is verified: a bound on each
+weight's move (``Σ |e_j r_j x_j| / P_j + Σ λ_j / P_j``) clears most weights at once; the
+others, and the zero weights' budgets, are checked at every sample. The updates before the
+first that breaks the assumption are kept, that one is made exactly, and the next window
+starts after it (shorter after a failure, longer after a success). The check reads one flag
+per window on the host: the engine uses this only on host backends (NumPy).
 
-The binary log-loss (``loss="log"``, ``y`` 0/1: ``SGDClassifier(loss="log_loss")``'s update)
-is the same with the residuals ``r = sigmoid(z) - y`` of the shifted margins: each block's
-margins solve the triangular system of :mod:`groundup.kernels.sgd_logistic_blocked`, by its
-Newton steps (:func:`~groundup.kernels.sgd_logistic_blocked.sigmoid_newton`), from the
-shifted ``z0``; a block that does not settle ends the window before it (those before it are
-verified as usual, and the next window is shorter).
+The binary log-loss (``loss="log"``, ``y`` 0/1: ``SGDClassifier(loss="log_loss")``) is the
+same with ``r = sigmoid(z) - y`` of the shifted margins: each block's margins by
+:func:`~groundup.kernels.sgd_logistic_blocked.sigmoid_newton` from the shifted ``z0``; a block
+that does not settle ends the window before it.
 """
 
 from __future__ import annotations
@@ -47,12 +41,11 @@ from groundup.kernels.sgd_logistic_blocked import ROUNDING, _Context, sigmoid_ne
 
 __all__ = ["l1_sgd_epoch"]
 
-# The longest window (rows): 4,096 rather than sgd_blocked's 1,024-row groups (gate
-# bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn: 2.73-3.11 against 3.19-4.12).
+# The longest window (bench_optimizers.py::test_l1_sgd_epoch_vs_sklearn: 2.73-3.11, against
+# 3.19-4.12 with sgd_blocked's 1,024).
 MAX_ROWS = 4096
-# Exact updates between two windows at most, after windows that failed within their first
-# block (doubling from one per failure, back to one after a window that got further): a
-# failed window costs tens of exact updates (gate bench_logistic.py::
+# Most exact updates between two windows after windows that failed in their first block
+# (doubling per failure, one again after a window that got further; bench_logistic.py::
 # test_l1_sgd_epoch_vs_sgd_classifier, half the weights zero: 2.18 s without, 0.58 s with).
 MAX_SKIP = 64
 
@@ -75,36 +68,14 @@ def l1_sgd_epoch(
     solve_triangular: TriangularSolver | None = None,
     xp: Namespace,
 ) -> tuple[Array, Array, Array, float]:
-    """One epoch of exact one-sample SGD with the L2 decay and the cumulative L1 truncation.
-
-    Parameters
-    ----------
-    rows, W, b, etas
-        As :func:`~groundup.kernels.sgd_blocked.sgd_blocked_epoch`'s.
-    q : array of shape (n_features, 1)
-        The penalty each weight has received (the truncation's state).
-    u : float or array of shape (n_features, 1)
-        The penalty each weight could have received (an array with strengths per feature).
-    alpha : float or array of shape (n_features, 1)
-        The L2 part (decay ``max(0, 1 − eta·alpha)``; ``eta·alpha`` at most
-        ``sgd_blocked.MAX_DECAY_STEP``), one strength or one per feature (a preconditioned
-        fit's: the decay products ``P`` and the shifts' sums ``Λ`` are then per feature).
-    l1 : float or array of shape (n_features, 1)
-        The L1 part (``u`` grows by ``l1·eta`` per update), one strength or one per feature
-        (a preconditioned fit's: ``u_j`` grows by ``l1_j·eta``, each weight's own threshold).
-    fit_intercept : bool
-    loss : {"squared", "log"}
-        The squared loss, or the binary log-loss (``rows.y`` 0/1 in X's dtype).
-    block, max_rows : int
-        Samples per block, and the longest window.
-    solve_triangular : callable, optional
-    xp : namespace
-
-    Returns
-    -------
-    W, b, q, u
-        ``u`` a float, or with strengths per feature an array of shape (n_features, 1).
-    """
+    """One epoch of exact one-sample SGD with the L2 decay and the cumulative L1 truncation:
+    ``W, b, q, u`` after it. ``rows, W, b, etas`` as ``sgd_blocked_epoch``'s; ``q``
+    (n_features, 1) the penalty each weight has received, ``u`` what it could have (a float,
+    or (n_features, 1) with per-feature strengths); ``alpha`` the L2 decay ``max(0, 1 −
+    eta·alpha)`` (``eta·alpha <= MAX_DECAY_STEP``) and ``l1`` (``u`` grows by ``l1·eta``), each
+    a float or one per feature (a preconditioned fit's: ``P``, ``Λ`` and thresholds per
+    feature); ``loss`` "squared" or "log" (``rows.y`` 0/1 in X's dtype); ``max_rows``: the
+    longest window."""
     n, d = rows.X.shape
     dt, dev = rows.X.dtype, _device(rows.X)
     sw = rows.weights()
@@ -141,11 +112,10 @@ def l1_sgd_epoch(
 
 
 class _Budget:
-    """``u`` after each update: ``u + Σ l1·eta``. One strength: a float per update, as
-    scikit-learn sums it (``unit = l1``, ``f = 1``). Strengths per feature: ``u_j + l1_j·S``,
-    ``S`` the running sum of the rates (``unit = 1``, ``f = l1``, a row of ``d``): each
-    weight's threshold grows at its own rate, and every shift of the window is the running
-    sum ``Λ`` of the rates times ``f·σ`` (separable: one ``Λ`` for all weights)."""
+    """``u`` after each update: ``u + Σ l1·eta``. One strength: a float per update, summed as
+    scikit-learn does (``unit = l1``, ``f = 1``). Per feature: ``u_j + l1_j·S``, ``S`` the
+    rates' running sum (``unit = 1``, ``f = l1``, a row of ``d``): the window's shifts are
+    ``Λ`` times ``f·σ`` (separable: one ``Λ`` for all weights)."""
 
     def __init__(self, u: float | Array, l1: float | Array, etas: Array, d: int, xp: Namespace):
         self.xp, self.d = xp, d
@@ -168,7 +138,7 @@ class _Budget:
         return self.u0 + self.f * col if self.per_feature else self.u0 + col
 
     def final(self) -> float | Array:
-        """``u`` after the epoch's last update: a float, or (n_features, 1)."""
+        """``u`` after the epoch: a float, or (n_features, 1)."""
         end = self.at(self.S.shape[0] - 1)
         if self.per_feature:
             return self.xp.reshape(end * self.xp.ones((self.d,), dtype=self.S.dtype), (self.d, 1))
@@ -206,8 +176,8 @@ class _Epoch:
     def window(
         self, p: int, m: int, bs: int, w: Array, c: Array, q: Array, ones: Array
     ) -> tuple[int, Array, Array, Array]:
-        """Updates ``p .. p + m − 1`` on the assumption of the module's docstring; returns
-        how many were exact and the state after them."""
+        """Updates ``p .. p + m − 1`` on the module docstring's assumption: how many were
+        exact and the state after them."""
         xp = self.xp
         Xg, yg, _ = self.data.take(p, p + m)
         dt, dev = Xg.dtype, _device(Xg)
@@ -264,11 +234,55 @@ class _Epoch:
             Xg, XA, es, P, Lam = Xg[:m, :], XA[:m, :], es[:m], P[:nb, ...], Lam[:nb, ...]
         er = es * xp.reshape(xp.stack(res), (m,))
         V0 = xp.stack(starts)
-        bad = self._first_break(Xg, er, P, Lam, V0, sigma, sigma_l, active, dense, w, q, p, m, bs)
+
+        def q_after(f: int) -> Array:
+            """``q`` after the window's first ``f`` (exact) updates: ``−σu`` for the nonzero
+            weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
+            taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
+            return active * (-sigma * self.U.at(p + f - 1)) + (1.0 - active) * (q + taken)
+
+        def first_break() -> int | None:
+            """The first update of the window where the assumption fails (``None``: none)."""
+            # nonzero weights: w_i has the sign of w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j
+            # the decays' product to update j, at least the window's): one whose bound stays
+            # below Π·|w| cannot change sign.
+            move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
+            low = xp.prod(P[:, -1, :], axis=0)  # (D,)
+            at_risk = (active > 0) & (move >= low * xp.abs(w))
+            risky = bool(xp.any(at_risk))
+            if not risky and dense:
+                return None
+            ok = xp.ones((m,), dtype=xp.bool, device=dev)
+            if risky:  # those weights, update by update
+                cols = xp.nonzero(at_risk)[0]
+                k = cols.shape[0]
+                sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
+                Pc, Lc = (
+                    (P, Lam)
+                    if P.shape[2] == 1
+                    else (xp.take(P, cols, axis=2), xp.take(Lam, cols, axis=2))
+                )
+                G = xp.reshape(er, (m, 1)) / xp.reshape(Pc, (m, -1)) * xp.take(Xg, cols, axis=1)
+                C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
+                start = xp.take(V0, cols, axis=1)
+                Wall = xp.reshape(start, (nb, 1, k)) - C - Lc * sig_l  # sign of w_i
+                ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
+            if not dense:
+                zero = 1.0 - active
+                M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
+                cum = xp.cumulative_sum(M, axis=0)
+                Q = q - (cum - M)  # q before each update
+                budget = self.U.rows(p, m) + xp.sign(M) * Q
+                ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
+            if bool(xp.all(ok)):
+                return None
+            return int(xp.argmax(xp.astype(~ok, xp.int8)))
+
+        bad = first_break()
         if bad is None:
             if dense:  # every weight was truncated normally: q = -σu
                 return m, v[:d], v[d : d + 1], -sigma * self.U.at(p + m - 1)
-            return m, v[:d], v[d : d + 1], self._q_after(Xg, er, sigma, active, q, p, m)
+            return m, v[:d], v[d : d + 1], q_after(m)
         if bad == 0:
             return 0, w, c, q
         # the updates before the first break were exact: the state after update bad - 1
@@ -277,69 +291,4 @@ class _Epoch:
         G = xp.reshape(er[lo:hi], (i + 1, 1)) / P[k, : i + 1, :] * XA[lo:hi, :]
         wk = P[k, i, :] * (V0[k, :d] - xp.sum(G, axis=0) - Lam[k, i, :] * sigma_l)
         ck = V0[k, d : d + 1] - (xp.sum(er[lo:hi]) if self.fi else 0.0)
-        return bad, wk, ck, self._q_after(Xg, er, sigma, active, q, p, bad)
-
-    def _q_after(
-        self, Xg: Array, er: Array, sigma: Array, active: Array, q: Array, p: int, f: int
-    ) -> Array:
-        """The truncation's ``q`` after the first ``f`` updates of the window (all exact):
-        ``−σu`` for the nonzero weights, ``q + Σ e_i r_i x_i`` for the zero ones."""
-        taken = er[:f] @ Xg[:f, :]  # Σ e r x = −Σ w'
-        return active * (-sigma * self.U.at(p + f - 1)) + (1.0 - active) * (q + taken)
-
-    def _first_break(
-        self,
-        Xg: Array,
-        er: Array,
-        P: Array,
-        Lam: Array,
-        V0: Array,
-        sigma: Array,
-        sigma_l: Array,
-        active: Array,
-        dense: bool,
-        w: Array,
-        q: Array,
-        p: int,
-        m: int,
-        bs: int,
-    ) -> int | None:
-        """The first update of the window where the assumption fails (``None``: none);
-        ``sigma_l``: the weights' signs times their strengths' factors (``_Budget.f``)."""
-        xp = self.xp
-        nb = P.shape[0]
-        # nonzero weights: how far could each have moved? w_i has the sign of
-        # w - sum_j (e_j r_j x_j + λ_j σ) / Π_j (Π_j the decays' product up to update j,
-        # at least the window's whole product): a weight whose bound stays below
-        # Π·|w| cannot change sign, and needs no check update by update.
-        move = xp.abs(er) @ xp.abs(Xg) + self.U.f * (self.U.unit * xp.sum(self.etas[p : p + m]))
-        low = xp.prod(P[:, -1, :], axis=0)  # (D,)
-        at_risk = (active > 0) & (move >= low * xp.abs(w))
-        risky = bool(xp.any(at_risk))
-        if not risky and dense:
-            return None
-        ok = xp.ones((m,), dtype=xp.bool, device=_device(Xg))
-        if risky:  # those weights, update by update
-            cols = xp.nonzero(at_risk)[0]
-            k = cols.shape[0]
-            sig, sig_l = xp.take(sigma, cols), xp.take(sigma_l, cols)
-            Pc, Lc = (
-                (P, Lam)
-                if P.shape[2] == 1
-                else (xp.take(P, cols, axis=2), xp.take(Lam, cols, axis=2))
-            )
-            G = xp.reshape(er, (m, 1)) / xp.reshape(Pc, (m, -1)) * xp.take(Xg, cols, axis=1)
-            C = xp.cumulative_sum(xp.reshape(G, (nb, bs, k)), axis=1)
-            start = xp.take(V0, cols, axis=1)
-            Wall = xp.reshape(start, (nb, 1, k)) - C - Lc * sig_l  # sign of w_i
-            ok = ok & xp.reshape(xp.all(sig * Wall > 0, axis=2), (m,))
-        if not dense:
-            zero = 1.0 - active
-            M = -xp.reshape(er, (m, 1)) * Xg * zero  # the zero weights' gradient steps w'
-            cum = xp.cumulative_sum(M, axis=0)
-            Q = q - (cum - M)  # q before each update
-            budget = self.U.rows(p, m) + xp.sign(M) * Q
-            ok = ok & xp.all((xp.abs(M) <= budget) | (zero == 0), axis=1)
-        if bool(xp.all(ok)):
-            return None
-        return int(xp.argmax(xp.astype(~ok, xp.int8)))
+        return bad, wk, ck, q_after(bad)

@@ -3,6 +3,7 @@ Newton's method (IRLS) or the shared gradient-descent engine."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -263,7 +264,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return self
 
     def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
-        """The engine's ``W`` (n_features, k) and ``b`` (k,) as ``coef_``, ``intercept_``."""
+        """``W`` (n_features, k), ``b`` (k,) as ``coef_``, ``intercept_``."""
         return W.T, b
 
     def _problem(self, source: DataSource, held: np.ndarray | None) -> TrainingProblem:
@@ -278,16 +279,14 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return hessian_factor("log", len(self.classes_))
 
     def _fit_newton(self, source: DataSource, freq: np.ndarray, *, warm: bool) -> None:
-        """Newton's method (IRLS) on the log-loss of every row. A cold start is zero
-        coefficients and the intercept of the class frequencies ``freq``, whose loss is known
-        without a pass over X (the frequencies' entropy); on large data Newton then starts
-        from the solution on a 5 % subsample, whose optimum (error ~ 1/sqrt(rows)) is inside
-        the full problem's quadratic region."""
+        """Newton's method (IRLS). A cold start is zero coefficients and the intercept of the
+        class frequencies ``freq`` (its loss, their entropy, known without a pass over X); on
+        large data Newton then starts from the solution on a 5 % subsample, whose optimum
+        (error ~ 1/sqrt(rows)) is inside the full problem's quadratic region."""
         xp = source.compute.xp
         objective = source.log_loss(n_classes=len(self.classes_), fit_intercept=self.fit_intercept)
         alpha = self._l2
-        # tol="auto": max |gradient| <= 1e-4, where the step taken lands about 1e-8 from the
-        # optimum (Newton converges quadratically).
+        # tol="auto": max |gradient| <= 1e-4, where the last step lands ~1e-8 from the optimum.
         tol = None if self.tol is None else 1e-4 if self.tol == "auto" else float(self.tol)
         settings = lk.NewtonSettings(
             alpha=alpha,
@@ -307,19 +306,18 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 b0 = np.asarray([logp[1] - logp[0]]) if len(p) == 2 else logp - logp.mean()
                 b = source.compute.asarray(b0, dtype=source.dtype)
                 f0 = float(-np.sum(p * logp))
-            # The subsample: about 5 % of a large X, at least 50 rows per parameter, chosen
-            # by their content, not their position (the same data as weights or as repeated
-            # rows give the same subsample problem, hence the same Newton path).
+            # The subsample: ~5 % of a large X, at least 50 rows per parameter, chosen by their
+            # content (the same data as weights or as repeated rows: the same Newton path).
             params = (source.d + int(self.fit_intercept)) * n_outputs(self.classes_)
             m = max(int(total) // 20, 50 * params)
             if 4 * m <= total:
                 fallback = (W, b, f0)
                 rows = source.content_sample(m / total, seed=self.random_state)
-                sub_settings = lk.NewtonSettings(
-                    alpha=alpha,
+                sub_settings = dataclasses.replace(
+                    settings,
                     tol=1e-4 if tol is None else min(tol, 1e-4),
                     max_iter=min(int(self.max_iter), 20),
-                    stop_if_separated=alpha == 0,
+                    record_path=False,
                 )
                 sub = lk.newton_solve(objective.subset(rows), W, b, settings=sub_settings, xp=xp)
                 if not sub.nonfinite:
@@ -361,9 +359,9 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
     def _answer(
         self, X: Any, then: Any, *, name: str, columns: int | None, dtype: Any = None
     ) -> Any:
-        """``then(margins, backend)`` of ``X``: computed on the model's backend and answered
-        in the input's library; on Dask input lazily, chunk by chunk (a Dask-fitted model
-        answers in-memory input in NumPy, by its method ``name``)."""
+        """``then(margins, backend)`` of ``X`` on the model's backend, in the input's library;
+        Dask input lazily, chunk by chunk (a Dask-fitted model answers in-memory input by
+        its NumPy copy's method ``name``)."""
         if self._lazy_input(X):
             if not dask_layer.is_dask(X):
                 return getattr(self.to("numpy"), name)(X)
@@ -469,7 +467,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return float(ck.accuracy(truth, codes, sample_weight=sample_weight, xp=xp))
 
 
-# -- from margins to answers (in memory, or on one Dask chunk) ---------------------------------
+# -- from margins to answers (in memory, or on one Dask chunk) -----------------------------
 def _probabilities(Z: Array, be: Backend, *, log: bool = False) -> Array:
     """Class probabilities (their logarithms with ``log``) from the margins."""
     xp = be.xp
@@ -487,8 +485,7 @@ def _codes(Z: Array, be: Backend) -> Array:
 
 
 def _labels_of_margins(Z: Array, be: Backend, *, classes: np.ndarray) -> Array:
-    """The predicted labels of one Dask chunk: numbers in the chunk's library, other labels
-    (strings) in NumPy."""
+    """One Dask chunk's predicted labels: numbers in its library, strings in NumPy."""
     codes = _codes(Z, be)
     if classes.dtype.kind not in "biuf":
         return classes[be.to_numpy(codes)]
