@@ -72,29 +72,22 @@ SHARED_PARAMETERS = """\
         ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
         ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
     eta0 : float or "auto", default="auto"
-        Initial learning rate of the gradient methods. ``"auto"``: derived from the data at
-        the start of the fit (kept in ``eta0_``), per optimiser. ``"sgd"``: the largest
-        step theory guarantees will not diverge, ``batch`` 1/L with L the largest eigenvalue
-        of the loss's Hessian bound (the weighted Gram matrix of [X, 1] over the total
-        weight, a quarter of it for the binary log-loss, half for the multinomial, + alpha;
-        gradient descent on an L-smooth convex objective converges with 1/L, Nesterov 2018,
-        §2.1.5), ``sgd`` and ``minibatch`` scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² +
-        fit_intercept) + alpha) (4 / (... + 4 alpha) for the log-loss; Schmidt, Le Roux &
-        Bach 2017). ``"momentum"`` / ``"nesterov"``: full batch the same 1/L (heavy-ball
-        momentum is stable for steps up to 2(1 + momentum)/L, Nesterov's for
-        2(1 + momentum)/((1 + 2 momentum) L); Polyak 1964), one-sample and mini-batch
-        updates (1 − momentum) times the SAG rule (the same effective step as plain SGD:
-        momentum multiplies the step by 1/(1 − momentum)). ``"adagrad"``, ``"rmsprop"``,
-        ``"adam"``, ``"adamw"``, whose steps are normalised per coordinate and so in the
-        parameters' units: preconditioned (coefficients of unit-scale features and target,
-        below), 1 for adagrad (whose steps shrink as the squared gradients add up), 0.1 for
-        rmsprop and 0.01 for adam and adamw (a hundredth of a standardised coefficient:
-        their steps keep that size), measured on the real data sets of
-        ``tests/_real_data.py``;
-        without preconditioning torch.optim's default learning rate (1e-2, 1e-2, 1e-3,
-        1e-3). ``tol="auto"`` then adapts these rates to the run (see ``tol``).
-        The schedule then acts on ``eta0_``. A number is used as it is (``sgd`` then equals
-        ``SGDRegressor`` with that ``eta0``).
+        Initial learning rate of the gradient methods; the schedule acts on ``eta0_``. A
+        number is used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
+        ``"auto"`` derives it from the data at the start of the fit, per optimiser.
+        ``"sgd"``: the largest step theory guarantees will not diverge: ``batch`` 1/L, L the
+        largest eigenvalue of the loss's Hessian bound (the weighted Gram matrix of [X, 1]
+        over the total weight, times ¼ for the binary log-loss and ½ for the multinomial,
+        + alpha; Nesterov 2018, §2.1.5); ``sgd`` and ``minibatch`` scikit-learn's SAG rule
+        1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... + 4 alpha) for the
+        log-loss; Schmidt, Le Roux & Bach 2017). ``"momentum"`` / ``"nesterov"``: full batch
+        the same 1/L (within heavy-ball's and Nesterov's stable steps; Polyak 1964),
+        one-sample and mini-batch updates (1 − momentum) times the SAG rule (plain SGD's
+        effective step). ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` (steps
+        normalised per coordinate, in the parameters' units): preconditioned 1, 0.1, 0.01 and
+        0.01 (of a standardised coefficient; measured on the real data sets of
+        ``tests/_real_data.py``), else torch.optim's defaults (1e-2, 1e-2, 1e-3, 1e-3).
+        ``tol="auto"`` then adapts the rate to the run (see ``tol``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
     optimizer : str, default="sgd"
@@ -125,32 +118,24 @@ SHARED_PARAMETERS = """\
         Maximum number of epochs (gradient methods) or Newton iterations.
     tol : "auto", float or None, default="auto"
         Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss +
-        penalty on the training rows) is certified within 0.1 % of its minimum (least
-        squares: exactly, from the moments, every epoch; the log-loss: by the Newton
-        decrement of one pass, read once the loss improves by less than 1e-4 (relative) for
-        ``n_iter_no_change`` epochs; with an L1 part: least squares by the dual point of the
-        elastic net's minimum on the moments, the log-loss by the proximal Newton decrement
-        of one pass, bounded by a duality gap). With ``eta0="auto"`` the rate follows the
-        objective
-        (full-batch and mini-batch updates, and one-sample ones of the log-loss, whose
-        curvature falls as the margins grow: times 1.1 after an epoch that lowered it,
-        halved after one that raised it, Battiti's "bold driver"), and one-sample and
-        mini-batch fits, whose noise floor is proportional to the rate, reach the minimum
-        rather than that floor: once the certified excess stops falling the model is the
-        average of the epochs' last iterates from then on (polynomial-decay averaging), and
-        when that stops falling too the rate is divided by 5 (up to 12 times).
-        ``loss_history_`` follows the running iterates. A number keeps
+        penalty on the training rows) is certified within 0.1 % of its minimum (see
+        ``converged_``; least squares every epoch, the log-loss once the loss improves by less
+        than 1e-4, relative, for ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate
+        follows the objective (full-batch and mini-batch updates, and one-sample ones of the
+        log-loss: times 1.1 after an epoch that lowered it, halved after one that raised it,
+        Battiti's "bold driver"), and one-sample and mini-batch fits, whose noise floor is
+        proportional to the rate, reach the minimum rather than that floor: once the
+        certified excess stops falling the model is the polynomial-decay average of the
+        epochs' last iterates, and when that stops falling too the rate is divided by 5 (up
+        to 12 times). ``loss_history_`` follows the running iterates. A number keeps
         scikit-learn's meaning: stop when the training loss (the validation score with
         ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
         ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever
-        stopped the fit, ``converged_`` is certified (see ``converged_``).
-        ``"newton"``: stop once max |gradient of the objective| <= ``tol`` (scikit-learn's
-        ``tol`` for lbfgs; ``"auto"``: 1e-4) and the Newton decrement ½·gᵀH⁻¹g (the
-        predicted distance to the minimum of the objective) <= (``tol``/10)²; the Newton
-        step computed there is still taken (Newton converges quadratically there: it lands
-        ~1e-7 from the optimum). Both are floored at what the dtype resolves (float32 stops
-        where float32 stops improving). ``None``: iterate until no step decreases the
-        objective at the working precision.
+        stopped the fit, ``converged_`` is certified. ``"newton"``: stop once max |gradient
+        of the objective| <= ``tol`` (scikit-learn's for lbfgs; ``"auto"``: 1e-4) and the
+        Newton decrement ½·gᵀH⁻¹g <= (``tol``/10)²; the step computed there is still taken
+        (it lands ~1e-7 from the optimum). Both are floored at what the dtype resolves.
+        ``None``: iterate until no step decreases the objective at the working precision.
     precondition : "auto", bool, default="auto"
         Gradient methods: descend on centred, per-feature-scaled data (and, for least
         squares, a centred and scaled target), with the same objective and minimum:
@@ -216,12 +201,10 @@ SHARED_ATTRIBUTES = """\
         Whether the fit reached its objective's minimum: for a gradient fit, True only when
         the objective (loss + penalty on the training rows) is certified within 1 % of its
         minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
-        exactly from the moments for least squares, by the Newton decrement of one pass for
-        the log-loss; with an L1 part from a dual point (least squares: that of the elastic
-        net's minimum on the moments, an upper bound of the excess and equal to it; the
-        log-loss: the smaller of a duality gap and twice the proximal Newton decrement's
-        model decrease, one pass).
-        ``partial_fit``: False (an epoch of one batch).
+        least squares exactly from the moments, the log-loss by the Newton decrement of one
+        pass; with an L1 part from a dual point (least squares: of the elastic net's minimum
+        on the moments; the log-loss: the smaller of a duality gap and twice the proximal
+        Newton decrement's model decrease). ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
         Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
         1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
