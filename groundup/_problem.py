@@ -233,18 +233,15 @@ class InMemory:
             return (self if pre is None else done), pre
         shift, scale = on_device(pre, d.X, be)
         y = (d.y - pre.y_mean) / pre.y_scale if target else d.y
-        top = None
+        sw, top = d.sample_weight, None
         if rows:
-            ones = float(center)
             X, top = scaled_rows(
-                d.X, shift, 1.0 / scale, d.sample_weight, ones=ones, chunk_rows=self.chunk_rows,
-                xp=xp,
-            )  # fmt: skip
+                d.X, shift, 1.0 / scale, sw, ones=float(center), chunk_rows=self.chunk_rows, xp=xp
+            )
         else:
             X = xp.broadcast_to(
                 xp.zeros((1, self.d), dtype=d.X.dtype, device=self.device), (self.n, self.d)
             )
-        sw = d.sample_weight
         weight = 1.0 if sw is None else self.n / m.n  # the training rows' weights have mean 1
         out = InMemory(FitData(X, y, sw, be), self.y_host)
         out.stats = standardized(m, shift, scale, pre.y_mean, pre.y_scale, weight=weight, xp=xp)
@@ -447,11 +444,8 @@ def fit_standardization(
         mean = xp.sum(w * X, axis=0) / wsum
         var = xp.sum(w * (X - mean) ** 2, axis=0) / wsum
         total = float(backend.to_numpy(wsum))
-    host = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
-    m = host[0]
-    return Standardization(
-        m if center else np.zeros_like(m), _scale(m, host[1], total), bool(center)
-    )
+    m, var = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
+    return Standardization(m if center else np.zeros_like(m), _scale(m, var, total), bool(center))
 
 
 def _scale(mean: np.ndarray, var: np.ndarray, total: float) -> np.ndarray:
@@ -595,7 +589,4 @@ class Preconditioner:
     def penalties(self, alpha: float, l1: float, like: Array, backend: Backend) -> tuple[Any, Any]:
         """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
         scale = on_device(self, like, backend, (-1, 1))[1]
-        return (
-            alpha / scale**2 if alpha else 0.0,
-            l1 / (scale * self.y_scale) if l1 else 0.0,
-        )
+        return (alpha / scale**2 if alpha else 0.0, l1 / (scale * self.y_scale) if l1 else 0.0)
