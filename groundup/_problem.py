@@ -387,18 +387,9 @@ class InMemory:
 
 @dataclass(frozen=True)
 class Standardization:
-    """The statistics of the training rows, on the host in float64.
-
-    Attributes
-    ----------
-    mean : ndarray of shape (n_features,)
-        Subtracted from every row (zeros when ``center`` is False).
-    scale : ndarray of shape (n_features,)
-        Every column divided by it: the (weighted) standard deviation, 1 for a constant
-        column (scikit-learn's rule).
-    center : bool
-        Whether the columns were centred (``with_mean`` of ``StandardScaler``).
-    """
+    """The training rows' statistics, host float64: ``mean`` (zeros unless ``center``,
+    StandardScaler's ``with_mean``) and ``scale``, the (weighted) standard deviation, 1 for
+    a constant column (scikit-learn's rule)."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -415,24 +406,8 @@ class Standardization:
 def fit_standardization(
     X: Array, sample_weight: Array | None = None, *, center: bool = True, backend: Backend
 ) -> Standardization:
-    """scikit-learn's ``StandardScaler(with_mean=center).fit(X, sample_weight=...)``.
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-        The training rows, on ``backend``.
-    sample_weight : array of shape (n_samples,), optional
-        Weights the mean and the variance (as ``StandardScaler`` does).
-    center : bool, default=True
-        Subtract the mean (a model without an intercept is scaled only, so that it keeps
-        having none in raw units).
-    backend : Backend
-        Where ``X`` lives.
-
-    Returns
-    -------
-    Standardization
-    """
+    """scikit-learn's ``StandardScaler(with_mean=center).fit(X, sample_weight=...)`` of ``X``
+    on ``backend`` (a model without an intercept is scaled only: ``center=False``)."""
     xp = backend.xp
     if sample_weight is None:
         total = float(X.shape[0])
@@ -477,22 +452,9 @@ def standardize(X: Array, std: Standardization, *, backend: Backend) -> Array:
 def raw_units(
     coef: Array, intercept: Array, std: Standardization, *, backend: Backend | None = None
 ) -> tuple[Array, Array]:
-    """A model fitted on standardised features, in the raw features' units.
-
-    Parameters
-    ----------
-    coef : array of shape (n_features,) or (n_classes, n_features)
-    intercept : array of shape () or (n_classes,)
-    std : Standardization
-    backend : Backend, optional
-        Where ``coef`` lives (default: NumPy on the host).
-
-    Returns
-    -------
-    coef, intercept : arrays of the same shapes, namespace and dtype
-        ``coef / scale`` and ``intercept - (coef / scale) · mean``: the same predictions
-        on raw ``X`` as the fitted model on the standardised one.
-    """
+    """A model fitted on standardised features (``coef`` (n_features,) or (n_classes,
+    n_features) on ``backend``, default the host's NumPy) in the raw features' units:
+    ``coef / scale`` and ``intercept - (coef / scale) · mean``."""
     if backend is None:
         c = np.asarray(coef, dtype=np.float64) / std.scale
         return c, np.asarray(intercept, dtype=np.float64) - c @ std.mean
