@@ -352,8 +352,7 @@ def prepare_fit(
             y_numeric=continuous,
             ensure_all_finite=False,
             multi_output=False,
-            # rows contiguous, as SGDRegressor's: gathering rows of a column-major X (a
-            # pandas frame's values) copies the whole array (85 us a take at 6,366 x 8)
+            # rows contiguous: taking rows of a column-major X (a frame's values) copies it all
             order="C",
         )
         Xd = be.asarray(Xh, dtype=dtype)

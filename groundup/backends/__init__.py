@@ -111,7 +111,6 @@ class Backend:
 
     def synchronize(self, *arrays: Array) -> None:
         """Wait for the device to finish queued work (a no-op on the CPU)."""
-        return
 
     def chunk_rows(self, n_columns: int) -> int | None:
         """Rows per chunk for one-pass reductions over X (``None``: the whole array)."""
@@ -141,7 +140,6 @@ class Backend:
 
     def reset_peak_memory(self) -> None:
         """Start a new peak-memory measurement, where the library tracks it."""
-        return
 
     def version(self) -> str:
         return str(getattr(importlib.import_module(self.module_name), "__version__", "?"))
