@@ -39,13 +39,10 @@ def fit(X: Any, y: Any, *, model: str = "linear", sample_weight: Any = None, **p
         An unknown keyword (the message lists the valid names).
     """
     cls = estimator_class(model)
-    valid = sorted(p for p in inspect.signature(cls).parameters if p != "self")
-    unknown = [k for k in params if k not in valid]
+    valid = sorted(inspect.signature(cls).parameters)
+    unknown = {k: difflib.get_close_matches(k, valid, n=1) for k in params if k not in valid}
     if unknown:
-        hints = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, valid, n=1)
-            hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
+        hints = [f"{k!r} (did you mean {c[0]!r}?)" if c else repr(k) for k, c in unknown.items()]
         msg = (
             f"fit() got unknown parameter(s) {', '.join(hints)} for model={model!r}; "
             f"valid names: {valid} (plus model and sample_weight)."

@@ -1,9 +1,6 @@
-"""The matplotlib Figure every groundup plot returns: an ordinary
-:class:`matplotlib.figure.Figure`, made without ``pyplot`` (no global backend, no figure
-list), that Jupyter shows inline as a PNG when it is the last expression of a cell or passed
-to ``display`` (its ``_repr_png_``) — with or without ``%matplotlib inline``.
-
-Imported only by the plotting modules, so fitting never imports matplotlib.
+"""The matplotlib Figure every groundup plot returns: made without ``pyplot`` (no global
+backend, no figure list), shown inline by Jupyter as a PNG (``_repr_png_``). Imported only by
+the plotting modules, so fitting never imports matplotlib.
 """
 
 from __future__ import annotations
@@ -33,10 +30,8 @@ def new_figure(**kwargs: Any) -> PlotFigure:
 
 
 def plain_log(ax: Any, which: str = "y") -> None:
-    """Log scale on ``which`` axis with ticks written as plain numbers (0.9, 1, 20, 1e+04),
-    with as many digits as it takes to tell them apart on a narrow range (1.005, 1.01,
-    1.015); minor ticks are labelled only where fewer than two powers of ten are in view (at
-    2, 3 and 5 times a power of ten unless the axis spans less than a factor of 3)."""
+    """Log scale on ``which`` axis with ticks as plain numbers (0.9, 1, 20, 1e+04; 1.005,
+    1.01 on a narrow range), minor ticks labelled where under two powers of ten are in view."""
     from matplotlib import ticker
 
     axis = ax.yaxis if which == "y" else ax.xaxis

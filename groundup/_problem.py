@@ -1,22 +1,13 @@
-"""The seams between the estimators and their data: a :class:`DataSource` (the validated
-data and the passes a fit needs: :class:`InMemory` for arrays in memory,
-``groundup/dask/_source.py`` on Dask) and the :class:`TrainingProblem` of a gradient fit that
-it builds: :class:`EngineProblem` (the descent engine over rows in memory, or full batch on
-Dask) or the streamed Dask fit (``groundup/dask/_stream.py``).
+"""The seams between the estimators and their data: a :class:`DataSource` (validated data
+and the passes a fit needs: :class:`InMemory` here, ``groundup/dask/_source.py`` on Dask) and
+the :class:`TrainingProblem` of a gradient fit it builds (:class:`EngineProblem`, or the
+streamed Dask fit). Both sources offer the same methods, so each algorithm is written once;
+in memory NaN / inf in X are looked for only when a result shows them.
 
-In memory the kernels read the arrays directly: W and b live on the data's device, and NaN /
-inf in X are looked for only when a result shows them (a non-finite Gram matrix or loss),
-then located in the user's X. :class:`InMemory` and ``groundup.dask.DaskSource`` offer the
-same methods, so :mod:`groundup.linear_model` writes each algorithm once.
-
-The change of variables a gradient fit descends in (:class:`Preconditioner`), and the
-standardised features of the tools: ``--scale`` on the command line,
-``gu.sweep(..., scale=True)`` and ``gu.benchmark(..., scale=True)`` fit on
-``(X - mean) / scale``, with the statistics of the training rows only (weighted by the
-sample weights where there are any): scikit-learn's ``StandardScaler(with_mean=center)``,
-computed where the data live (one pass on the device, 2 x n_features numbers brought home). A model fitted on the standardised features is the
-model ``coef / scale``, ``intercept - (coef / scale) · mean`` on the raw ones (per class for
-a logistic model): :func:`raw_units`.
+Also the change of variables a gradient fit descends in (:class:`Preconditioner`) and the
+tools' standardised features (``--scale``, ``scale=True``): scikit-learn's
+``StandardScaler(with_mean=center)`` on the (weighted) training rows, computed where the data
+live, and :func:`raw_units` to bring the model back to the raw features.
 """
 
 from __future__ import annotations
@@ -56,15 +47,10 @@ __all__ = [
 
 
 class TrainingProblem(Protocol):
-    """A gradient fit's training rows and their objective, as the estimators run them (the
-    methods as :class:`EngineProblem`'s)."""
+    """A gradient fit's training rows and their objective (as :class:`EngineProblem`'s)."""
 
-    #: The kernel objective of the training rows (``kernels.losses.Objective``; on
-    #: Dask, the whole training set's): ``zero_loss``, and for the log-loss ``separated``.
-    objective: Any
-    #: The descent, with :meth:`EngineProblem.run`'s arguments: the engine's result, the
-    #: loss history and the reference loss.
-    run: Callable[..., tuple[DescentResult, np.ndarray, float]]
+    objective: Any  # the kernel objective (on Dask the whole training set's)
+    run: Callable[..., tuple[DescentResult, np.ndarray, float]]  # EngineProblem.run's
 
     @property
     def rows(self) -> int: ...  # the number of training rows
@@ -73,10 +59,8 @@ class TrainingProblem(Protocol):
 
 
 class DataSource(Protocol):
-    """Validated training data and the passes a fit needs, wherever the data live (the
-    methods as ``InMemory``'s). ``backend`` is where the fitted model lives, ``compute``
-    where ``W`` and ``b`` live during the fit (the data's backend in memory; the host's
-    NumPy on Dask)."""
+    """Validated training data and the passes a fit needs (as :class:`InMemory`'s).
+    ``backend``: where the fitted model lives; ``compute``: where W and b live in the fit."""
 
     backend: Backend
     compute: Backend
@@ -103,11 +87,8 @@ class DataSource(Protocol):
 
 @dataclass
 class EngineProblem:
-    """A gradient fit's training rows and their objective, run by the descent engine.
-
-    In memory the rows are the data; on Dask (full-batch descent) ``X`` only gives the
-    number of rows and ``objective`` makes every pass (from the moments, or a tree
-    reduction over the chunks), with ``backend`` the host's NumPy.
+    """A gradient fit's training rows and their objective, run by the descent engine. On
+    Dask (full batch) ``X`` only gives the number of rows and ``objective`` makes every pass.
     """
 
     objective: Any
@@ -115,18 +96,13 @@ class EngineProblem:
     y: Array
     sample_weight: Array | None
     backend: Backend
-    #: The curvature where the rows are not in memory (Dask): ``(batch, fit_intercept)``.
-    curvature_fn: Callable[[bool, bool], float] | None = None
-    #: The rows' moments where known without a pass (the preconditioner's): the Gram
-    #: matrix's curvature from them (the squared loss's own ``stats`` serve it as well).
-    stats: Moments | None = None
-    #: ``max_i w_i (‖x_i‖² + fit_intercept)`` where known (read while the rows were made).
-    row_curvature: float | None = None
+    curvature_fn: Callable[[bool, bool], float] | None = None  # Dask's, (batch, fit_intercept)
+    stats: Moments | None = None  # the rows' moments where known without a pass
+    row_curvature: float | None = None  # max_i w_i (‖x_i‖² + fit_intercept) where known
 
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float:
-        """The largest eigenvalue of the rows' Gram matrix of ``[X, 1]`` over their weight
-        (``batch``), else the largest single row's ``w_i (‖x_i‖² + fit_intercept)``: the
-        bounds behind ``eta0="auto"`` (:mod:`groundup.kernels.curvature`)."""
+        """The bound behind ``eta0="auto"``: the Gram matrix's largest eigenvalue (``batch``),
+        else the largest row's ``w_i (‖x_i‖² + fit_intercept)``."""
         if self.curvature_fn is not None:
             return self.curvature_fn(batch, fit_intercept)
         xp = self.backend.xp
@@ -167,11 +143,8 @@ class EngineProblem:
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
     ) -> tuple[DescentResult, np.ndarray, float]:
-        """The descent engine over the rows, every epoch's order drawn on the host from
-        ``rng`` (the same order on every backend); the history comes home in one sync.
-        Returns the result, the loss history and the reference loss (for divergence).
-        ``state``: where the optimiser, the average and the L1 truncation start;
-        ``certificate``: what ``tol="auto"`` reads."""
+        """The descent engine over the rows (every epoch's order drawn on the host from
+        ``rng``): the result, the loss history and the reference loss (for divergence)."""
         be, n = self.backend, self.rows
         res = descend(
             self.objective,
@@ -202,13 +175,9 @@ def certificate(
     backend: Backend,
     l1s: list[Any] | None = None,
 ) -> Certificate:
-    """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², ``alphas`` and ``l1s`` one L2
-    and one L1 strength per configuration) at a model is above its minimum, relative to it
-    (floored at ``floor``, in the objective's units), from the moments for the squared loss
-    (a pass to gather them where the fit had none): exactly, or with an L1 part by the dual
-    point of the elastic net's minimum on the moments; else from one pass: the Newton
-    decrement, or with an L1 part the proximal Newton decrement, at most a Fenchel duality
-    gap (:mod:`groundup.kernels.curvature`)."""
+    """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², one ``alphas`` and ``l1s``
+    entry per configuration) is above its minimum, relative to it (floored at ``floor``):
+    from the moments for the squared loss, else from one pass (``groundup.kernels.curvature``)."""
     xp = backend.xp
     if isinstance(objective, SquaredLoss):
         m = objective.stats
@@ -222,12 +191,8 @@ def certificate(
 
 
 class InMemory:
-    """Validated data on the backend's device (:class:`~groundup._validation.FitData`, from
-    :func:`~groundup._validation.prepare_fit`), a :class:`DataSource`.
-
-    ``backend`` is where the fitted model lives, ``compute`` where W and b live during the
-    fit: both the data's backend here. ``y_host``: a classifier's labels, on the host.
-    """
+    """Validated data on the backend's device (``prepare_fit``'s), a :class:`DataSource`;
+    ``y_host``: a classifier's labels, on the host."""
 
     def __init__(self, data: FitData, y_host: np.ndarray | None = None) -> None:
         self.data = data
@@ -236,11 +201,9 @@ class InMemory:
         self.n, self.d = int(data.X.shape[0]), int(data.X.shape[1])
         self.dtype = data.X.dtype
         self.device = _device(data.X)
-        #: Rows per chunk of the one-pass reductions over [X, y].
         self.chunk_rows = data.backend.chunk_rows(self.d + 1)
-        #: Known without a pass (:meth:`preconditioned`'s): the moments of the rows, with the
-        #: sample weights normalised to mean 1 (a training problem's), and the largest row's
-        #: ``w_i (‖x_i‖² + 1)`` (``w_i ‖x_i‖²`` without the intercept) with them.
+        # Known without a pass (preconditioned()'s, the weights normalised to mean 1): the
+        # rows' moments and the largest row's w_i (‖x_i‖² + center).
         self.stats: Moments | None = None
         self.row_curvature: float | None = None
 
@@ -252,14 +215,10 @@ class InMemory:
         self, *, target: bool, center: bool, pre: Preconditioner | None = None, rows: bool = True
     ) -> tuple[InMemory, Preconditioner | None]:
         """The data in a preconditioned fit's variables and the change of variables: ``pre``
-        (a later ``partial_fit``'s, :meth:`~groundup._problem.Preconditioner.rows`), or the
-        rows' own from one moments pass (:meth:`~groundup._problem.Preconditioner.of_moments`;
-        where the moments are not finite, NaN / inf or squares beyond the dtype, the two-pass
-        statistics decide). Then the scaled copy of X in one pass of row chunks, with the
-        largest row's curvature (``row_curvature``), and the moments of the new rows from the
-        old ones (``stats``: the certificate's, and least squares' ``batch`` descent's). With
-        ``rows=False`` (least squares ``batch``, which reads the rows only through their
-        moments) no copy: X is a broadcast zero of its shape, never read."""
+        (a later ``partial_fit``'s), or the rows' own from one moments pass (the two-pass
+        statistics where the moments are not finite). The scaled copy of X comes with its
+        ``row_curvature`` and ``stats``; ``rows=False`` (least squares ``batch``, which reads
+        only the moments) makes no copy: X is a broadcast zero, never read."""
         d, be = self.data, self.backend
         xp = be.xp
         m = None
@@ -274,18 +233,15 @@ class InMemory:
             return (self if pre is None else done), pre
         shift, scale = on_device(pre, d.X, be)
         y = (d.y - pre.y_mean) / pre.y_scale if target else d.y
-        top = None
+        sw, top = d.sample_weight, None
         if rows:
-            ones = float(center)
             X, top = scaled_rows(
-                d.X, shift, 1.0 / scale, d.sample_weight, ones=ones, chunk_rows=self.chunk_rows,
-                xp=xp,
-            )  # fmt: skip
+                d.X, shift, 1.0 / scale, sw, ones=float(center), chunk_rows=self.chunk_rows, xp=xp
+            )
         else:
             X = xp.broadcast_to(
                 xp.zeros((1, self.d), dtype=d.X.dtype, device=self.device), (self.n, self.d)
             )
-        sw = d.sample_weight
         weight = 1.0 if sw is None else self.n / m.n  # the training rows' weights have mean 1
         out = InMemory(FitData(X, y, sw, be), self.y_host)
         out.stats = standardized(m, shift, scale, pre.y_mean, pre.y_scale, weight=weight, xp=xp)
@@ -311,7 +267,7 @@ class InMemory:
 
     def training_rows(self, held: np.ndarray | None) -> tuple[FitData, Array | None, Array | None]:
         """The training rows (weights normalised to mean 1) and the held-out X and y
-        (``held``: the early-stopping rows, ``GroundupEstimator._held_out``'s draw)."""
+        (``held``: the early-stopping rows)."""
         be = self.backend
         xp = be.xp
         X, y, sw = self.data.X, self.data.y, self.data.sample_weight
@@ -321,8 +277,7 @@ class InMemory:
             X_val, y_val = xp.take(X, val, axis=0), xp.take(y, val, axis=0)
             X, y = xp.take(X, tr, axis=0), xp.take(y, tr, axis=0)
             sw = None if sw is None else xp.take(sw, tr)
-            # NaN / inf in a held-out row would only blur the early-stopping score,
-            # silently: look now (one scalar per fit) and name the row in the user's X.
+            # NaN / inf in a held-out row would only blur the early-stopping score, silently
             if not bool(xp.all(xp.isfinite(X_val))):
                 self.raise_nonfinite()
         if sw is not None:
@@ -365,9 +320,8 @@ class InMemory:
         return found, totals.astype(np.float64)
 
     def encoded(self, classes: np.ndarray, weights: np.ndarray | None = None) -> InMemory:
-        """The data with y replaced by the model's targets for ``classes`` (encoded on the
-        host): 0/1 in X's dtype for two classes, int32 class codes for more. ``weights``
-        (one per class): the class weights, multiplied into the sample weights."""
+        """The data with y encoded on the host for ``classes`` (0/1 in X's dtype for two,
+        int32 codes for more), the class ``weights`` multiplied into the sample weights."""
         codes = np.searchsorted(classes, np.ravel(np.asarray(self.y_host)))
         X, be = self.data.X, self.backend
         if len(classes) == 2:
@@ -387,8 +341,8 @@ class InMemory:
         fit_intercept: bool,
         rows: tuple[FitData, Array | None, Array | None] | None = None,
     ) -> lk.BinaryLogLoss | lk.MultinomialLogLoss:
-        """The log-loss of every row (Newton's objective; ``subset`` for its warm start), or
-        of ``rows`` (:meth:`training_rows`: the training rows and the held-out X and y)."""
+        """The log-loss of every row (Newton's objective), or of ``rows``
+        (:meth:`training_rows`'s training rows and held-out X and y)."""
         data, X_val, y_val = (self.data, None, None) if rows is None else rows
         be, binary = self.backend, n_classes == 2
         return (lk.BinaryLogLoss if binary else lk.MultinomialLogLoss)(
@@ -406,8 +360,7 @@ class InMemory:
         )
 
     def content_sample(self, fraction: float, *, seed: Any) -> Array:
-        """Rows chosen by their content, about ``fraction`` of them (Newton's warm start):
-        ``kernels.logistic.content_sample``."""
+        """About ``fraction`` of the rows, chosen by their content (Newton's warm start)."""
         d, be = self.data, self.backend
         r = np.random.default_rng(seed).standard_normal(self.d + 1)
         rx = be.asarray(r[:-1], dtype=d.X.dtype)
@@ -416,8 +369,8 @@ class InMemory:
     def log_problem(
         self, held: np.ndarray | None, *, n_classes: int, fit_intercept: bool, batch: bool
     ) -> EngineProblem:
-        """The log-loss of the training rows, the held-out rows for its ``score`` (every
-        method runs the engine over the rows; ``batch`` changes nothing here)."""
+        """The log-loss of the training rows, with the held-out rows for its ``score``
+        (``batch`` changes nothing here)."""
         rows = self.training_rows(held)
         train = rows[0]
         mine = held is None  # all the rows: what is known of them holds
@@ -434,18 +387,9 @@ class InMemory:
 
 @dataclass(frozen=True)
 class Standardization:
-    """The statistics of the training rows, on the host in float64.
-
-    Attributes
-    ----------
-    mean : ndarray of shape (n_features,)
-        Subtracted from every row (zeros when ``center`` is False).
-    scale : ndarray of shape (n_features,)
-        Every column divided by it: the (weighted) standard deviation, 1 for a constant
-        column (scikit-learn's rule).
-    center : bool
-        Whether the columns were centred (``with_mean`` of ``StandardScaler``).
-    """
+    """The training rows' statistics, host float64: ``mean`` (zeros unless ``center``,
+    StandardScaler's ``with_mean``) and ``scale``, the (weighted) standard deviation, 1 for
+    a constant column (scikit-learn's rule)."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -453,35 +397,17 @@ class Standardization:
 
     def to_dict(self, names: Any = None) -> dict[str, Any]:
         """``{"mean": [...], "scale": [...]}`` (by feature name with ``names``), for JSON."""
+        pairs = {"mean": self.mean, "scale": self.scale}
         if names is None:
-            return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
-        return {
-            "mean": dict(zip(map(str, names), map(float, self.mean), strict=True)),
-            "scale": dict(zip(map(str, names), map(float, self.scale), strict=True)),
-        }
+            return {k: v.tolist() for k, v in pairs.items()}
+        return {k: dict(zip(map(str, names), map(float, v), strict=True)) for k, v in pairs.items()}
 
 
 def fit_standardization(
     X: Array, sample_weight: Array | None = None, *, center: bool = True, backend: Backend
 ) -> Standardization:
-    """scikit-learn's ``StandardScaler(with_mean=center).fit(X, sample_weight=...)``.
-
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-        The training rows, on ``backend``.
-    sample_weight : array of shape (n_samples,), optional
-        Weights the mean and the variance (as ``StandardScaler`` does).
-    center : bool, default=True
-        Subtract the mean (a model without an intercept is scaled only, so that it keeps
-        having none in raw units).
-    backend : Backend
-        Where ``X`` lives.
-
-    Returns
-    -------
-    Standardization
-    """
+    """scikit-learn's ``StandardScaler(with_mean=center).fit(X, sample_weight=...)`` of ``X``
+    on ``backend`` (a model without an intercept is scaled only: ``center=False``)."""
     xp = backend.xp
     if sample_weight is None:
         total = float(X.shape[0])
@@ -493,17 +419,13 @@ def fit_standardization(
         mean = xp.sum(w * X, axis=0) / wsum
         var = xp.sum(w * (X - mean) ** 2, axis=0) / wsum
         total = float(backend.to_numpy(wsum))
-    host = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
-    m = host[0]
-    return Standardization(
-        m if center else np.zeros_like(m), _scale(m, host[1], total), bool(center)
-    )
+    m, var = backend.to_numpy(xp.stack([mean, var])).astype(np.float64)
+    return Standardization(m if center else np.zeros_like(m), _scale(m, var, total), bool(center))
 
 
 def _scale(mean: np.ndarray, var: np.ndarray, total: float) -> np.ndarray:
-    """The standard deviations, with StandardScaler's test for a column indistinguishable
-    from a constant (Chan, Golub and LeVeque's bound on the two-pass variance; ``total``:
-    the number of rows or the total weight) and a scale of 1 there."""
+    """The standard deviations, 1 where StandardScaler takes a column for a constant (Chan,
+    Golub and LeVeque's bound; ``total``: the number of rows or the total weight)."""
     eps = np.finfo(np.float64).eps
     constant = var <= total * eps * var + (total * mean * eps) ** 2
     return np.where(constant, 1.0, np.sqrt(np.maximum(var, 0.0)))
@@ -530,22 +452,9 @@ def standardize(X: Array, std: Standardization, *, backend: Backend) -> Array:
 def raw_units(
     coef: Array, intercept: Array, std: Standardization, *, backend: Backend | None = None
 ) -> tuple[Array, Array]:
-    """A model fitted on standardised features, in the raw features' units.
-
-    Parameters
-    ----------
-    coef : array of shape (n_features,) or (n_classes, n_features)
-    intercept : array of shape () or (n_classes,)
-    std : Standardization
-    backend : Backend, optional
-        Where ``coef`` lives (default: NumPy on the host).
-
-    Returns
-    -------
-    coef, intercept : arrays of the same shapes, namespace and dtype
-        ``coef / scale`` and ``intercept - (coef / scale) · mean``: the same predictions
-        on raw ``X`` as the fitted model on the standardised one.
-    """
+    """A model fitted on standardised features (``coef`` (n_features,) or (n_classes,
+    n_features) on ``backend``, default the host's NumPy) in the raw features' units:
+    ``coef / scale`` and ``intercept - (coef / scale) · mean``."""
     if backend is None:
         c = np.asarray(coef, dtype=np.float64) / std.scale
         return c, np.asarray(intercept, dtype=np.float64) - c @ std.mean
@@ -560,14 +469,10 @@ class Preconditioner:
     """A gradient fit's change of variables (``precondition``): descent on
     ``x' = (x - mean) / scale`` and, for least squares, ``y' = (y - y_mean) / y_scale``.
 
-    The objective is the same up to the factor ``loss_factor = y_scale²`` (least squares),
-    so its minimum is the same; the model ``(W', b')`` of the new variables is
-    ``W = W' y_scale / scale``, ``b = y_mean + y_scale b' - mean · W`` in the data's units
-    (:meth:`outward`). A penalty keeps its meaning on the data's coefficients: the L2
-    strength of feature j becomes ``alpha / scale_j²`` and the L1 one
-    ``l1 / (scale_j y_scale)``, one per feature (:meth:`penalties`). The statistics are
-    the host's float64 numbers (kept by the estimator: a later ``partial_fit`` goes on in
-    the same variables, on any device).
+    The objective changes by the factor ``loss_factor = y_scale²``, its minimum stays;
+    :meth:`outward` maps the model back, :meth:`penalties` keeps the penalties' meaning on
+    the data's coefficients. The statistics are host float64 numbers, kept by the estimator
+    so that a later ``partial_fit`` goes on in the same variables.
     """
 
     mean: np.ndarray
@@ -596,9 +501,8 @@ class Preconditioner:
     def of_moments(
         cls, m: Moments, *, center: bool, target: bool, backend: Backend
     ) -> Preconditioner:
-        """The statistics from the rows' centred, weighted moments (one pass,
-        :func:`~groundup.kernels.closed_form.moments`): StandardScaler's mean, variance and
-        constant-column rule, for X and (``target``: least squares) for y."""
+        """StandardScaler's statistics from the rows' centred, weighted moments, for X and
+        (``target``) for y."""
         xp = backend.xp
         d = int(m.mean_x.shape[0])
         ends = xp.stack([m.mean_y, m.syy])
@@ -618,10 +522,9 @@ class Preconditioner:
     def rows(
         cls, data: Any, *, target: bool, center: bool, pre: Preconditioner | None = None
     ) -> tuple[Array, Array, Preconditioner | None]:
-        """``data``'s rows (``X``, ``y``, ``sample_weight`` on ``backend``: in memory or
-        Dask) in a preconditioned fit's variables, ``X'`` and (``target``: least squares)
-        ``y'``, with the change of variables: ``pre``, or the rows' own. NaN / inf in the
-        statistics: the rows as given, and None (the fit on them locates them)."""
+        """``data``'s rows (in memory or Dask) in the variables of ``pre`` or of their own
+        statistics, and the change of variables; the rows as given and None where the
+        statistics are not finite."""
         be = data.backend
         if pre is None:
             pre = cls.of(
@@ -648,7 +551,4 @@ class Preconditioner:
     def penalties(self, alpha: float, l1: float, like: Array, backend: Backend) -> tuple[Any, Any]:
         """The L2 and L1 strengths per feature, (n_features, 1) each (0.0 where none)."""
         scale = on_device(self, like, backend, (-1, 1))[1]
-        return (
-            alpha / scale**2 if alpha else 0.0,
-            l1 / (scale * self.y_scale) if l1 else 0.0,
-        )
+        return (alpha / scale**2 if alpha else 0.0, l1 / (scale * self.y_scale) if l1 else 0.0)

@@ -1,10 +1,6 @@
-"""The only place in groundup that knows library names.
-
-``resolve(name, device)`` turns a backend name and a device spelling into a :class:`Backend`;
-``from_array(a)`` finds the backend and device an array lives on; ``move(a, backend)`` brings
-an array of any library there; ``available()`` reports what is installed here and which
-devices work. :class:`Backend` is the interface every library implements, with NumPy-flavoured
-defaults; each library sits in its own small module and is imported only when it is used.
+"""The only place in groundup that knows library names: :class:`Backend`, the interface every
+library implements (NumPy-flavoured defaults; one small module per library, imported only when
+used), and ``resolve``, ``from_array``, ``move`` and ``available`` over them.
 """
 
 from __future__ import annotations
@@ -32,11 +28,7 @@ __all__ = [
 
 
 class Backend:
-    """One array library on one device.
-
-    Subclasses live one per module (``_numpy.py``, ``_torch.py``, ...) and import their
-    library lazily, so that importing groundup never imports a framework the user has not
-    asked for.
+    """One array library on one device (subclasses import their library lazily).
 
     Parameters
     ----------
@@ -49,18 +41,12 @@ class Backend:
     module_name: ClassVar[str] = ""  # import name of the library
     array_class: ClassVar[str] = ""  # its array type, an attribute of the library's module
     namespace: ClassVar[str] = ""  # the module of its Array-API namespace
-    #: Arrays live in host memory and are what scikit-learn validates (NumPy).
-    on_host: ClassVar[bool] = False
-    #: Arrays are lazy task graphs over row chunks (Dask): the estimators fit them through
-    #: ``groundup.dask``, never through the in-memory path.
-    lazy: ClassVar[bool] = False
-    # Whether the library allocates through Python's and NumPy's allocators, which
-    # ``tracemalloc`` sees (PyTorch, JAX and CuPy keep their own).
-    host_memory_traced: ClassVar[bool] = False
+    on_host: ClassVar[bool] = False  # host arrays that scikit-learn validates (NumPy)
+    lazy: ClassVar[bool] = False  # lazy graphs over row chunks (Dask): fitted by groundup.dask
+    host_memory_traced: ClassVar[bool] = False  # allocates where tracemalloc sees it
 
     def __init__(self, device: Device) -> None:
         self.device = device
-        #: The library's Array-API namespace.
         self.xp: Namespace = importlib.import_module(self.namespace)
 
     # -- discovery -------------------------------------------------------------------
@@ -125,7 +111,6 @@ class Backend:
 
     def synchronize(self, *arrays: Array) -> None:
         """Wait for the device to finish queued work (a no-op on the CPU)."""
-        return
 
     def chunk_rows(self, n_columns: int) -> int | None:
         """Rows per chunk for one-pass reductions over X (``None``: the whole array)."""
@@ -134,25 +119,19 @@ class Backend:
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
     ) -> Array | None:
-        """A fast triangular solve if this library has one; ``None`` means "use the fallback".
-
-        ``a`` has shape (..., n, n) (only its lower or upper triangle is read; with
-        ``unit_diagonal`` not its diagonal either); ``b`` has shape (..., n), one right-hand
-        side per system, or (..., n, k). The result has the shape of ``b``.
-        """
+        """A fast triangular solve of ``a`` (..., n, n) for ``b`` (..., n) or (..., n, k), in
+        ``b``'s shape, where this library has one; ``None`` means "use the fallback"."""
         return None
 
     @staticmethod
     def _by_columns(solve: Any, a: Array, b: Array, **options: Any) -> Array:
-        """``solve(a, b, **options)`` for a solver that wants columns: a vector right-hand
-        side per system goes in as a column and comes back as a vector."""
+        """``solve(a, b, **options)`` for a solver that wants columns as right-hand sides."""
         vector = b.ndim == a.ndim - 1
         x = solve(a, b[..., None] if vector else b, **options)
         return x[..., 0] if vector else x
 
     def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
-        """Silence the library's own overflow/invalid warnings: groundup checks the results
-        (non-finite input, divergence) and raises its own clear error instead."""
+        """Silence the library's overflow/invalid warnings (groundup checks the results)."""
         return contextlib.nullcontext()
 
     def peak_memory(self) -> int | None:
@@ -161,7 +140,6 @@ class Backend:
 
     def reset_peak_memory(self) -> None:
         """Start a new peak-memory measurement, where the library tracks it."""
-        return
 
     def version(self) -> str:
         return str(getattr(importlib.import_module(self.module_name), "__version__", "?"))
@@ -224,8 +202,7 @@ def resolve(name: str, device: Any = None) -> Backend:
 
 
 def _owner(a: Any) -> type[Backend] | None:
-    # Only libraries already imported: an array of a library never imported cannot exist.
-    for key in NAMES:
+    for key in NAMES:  # only libraries already imported can own an array
         if key in sys.modules or key == "numpy":
             cls = _backend_class(key)
             if cls.owns(a):
@@ -241,22 +218,17 @@ def is_host_input(a: Any) -> bool:
 def from_array(a: Array) -> Backend:
     """The backend (library and device) that ``a`` lives on; NumPy for host input."""
     cls = _owner(a)
-    if cls is None:
-        cls = _backend_class("numpy")
-        return cls(cls.parse_device(None))
-    return cls(cls.device_of(a))
+    return _backend_class("numpy")("cpu") if cls is None else cls(cls.device_of(a))
 
 
 def to_numpy(a: Any) -> Any:
-    """``a`` as a NumPy array on the host: host input (NumPy, pandas, list, scalar) through
-    ``np.asarray``, an array of another library through its backend (device to host)."""
+    """``a`` (host input, or any library's array) as a NumPy array on the host."""
     return np.asarray(a) if is_host_input(a) else from_array(a).to_numpy(a)
 
 
 def move(a: Any, to: Backend) -> Array:
-    """``a`` (host input or an array of any library and device) as an array of ``to``: as
-    it is where it lives there already, moved directly within one library, through the
-    host between libraries."""
+    """``a`` (host input or any library's array) as an array of ``to``: directly within one
+    library, through the host between libraries."""
     src = from_array(a)
     if src.on_host or src.name != to.name:
         return to.asarray(src.to_numpy(a))
