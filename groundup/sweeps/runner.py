@@ -1,23 +1,16 @@
 """``gu.sweep``: train a grid of gradient-descent configurations, vectorised, and compare them.
 
-Configurations that visit the samples in the same order (same method, batch size, shuffling,
-intercept and early-stopping setting; the seed is shared by the whole sweep) form a group and
-train together as one weight matrix of shape (n_features, K) with
-:func:`groundup.kernels.descent.descend` (the engine of every single fit). Every run
-ends exactly where fitting its configuration alone with :class:`~groundup.LinearRegression`
-(``model="linear"``) or :class:`~groundup.LogisticRegression` (``model="logistic"``: binary,
-or multinomial with C classes, C columns of W per configuration) on the sweep's training
-split (``result.train_index``, with its ``sample_weight``) with
-``random_state=result.random_state`` ends. A run whose loss stops being finite is marked
-diverged at that epoch; the others go on.
-With ``scale=True`` the runs train on the features standardised with the training rows'
-statistics (:mod:`groundup._problem`) and report their coefficients in the raw units.
-
-``optimizer`` and the L1 penalties do not split groups: where a group holds a configuration
-other than the plain update, every update is one gradient product for all its columns and
-then each column's own update (:class:`groundup.kernels.update.Stepper`: the
-configurations that share an optimiser keep one state over their columns). ``average`` and
-``class_weight`` are refused with an error that names the alternative.
+Configurations that visit the samples in the same order (method, batch size, shuffling,
+intercept, early stopping; one seed for the whole sweep) form a group and train together as
+the columns of one weight matrix with :func:`groundup.kernels.descent.descend`, the engine of
+every single fit; ``optimizer`` and the L1 penalties do not split groups (each column keeps
+its own update, :class:`groundup.kernels.update.Stepper`). Every run ends exactly where its
+configuration fitted alone (:class:`~groundup.LinearRegression` or
+:class:`~groundup.LogisticRegression`) on the training split (``result.train_index``, its
+``sample_weight``, ``random_state=result.random_state``) ends; a run whose loss stops being
+finite is marked diverged and the others go on. ``scale=True`` trains on the features
+standardised with the training rows' statistics and reports raw-unit coefficients.
+``average`` and ``class_weight`` are refused with an error that names the alternative.
 """
 
 from __future__ import annotations
