@@ -1,10 +1,6 @@
-"""The benchmark runner: every method on every backend, device and dtype, peers beside them.
-
-``gu.benchmark(...)`` answers "which method, on which backend and device, is fastest and most
-accurate for my data?" as a pandas DataFrame, one row per run. Each run moves the training
-data to its device once (not timed), warms up, then times ``repeats`` fits, each synchronised
-on the device; accuracy is measured on a held-out split. scikit-learn and a hand-written
-PyTorch loop run in the same process and the same run, marked ``peer=True``.
+"""The benchmark runner: every method on every backend, device and dtype, peers beside them,
+one DataFrame row per run (data moved to the device once, untimed; a warm-up; ``repeats``
+timed fits, each synchronised on the device; accuracy on a held-out split).
 
 >>> import groundup as gu
 >>> table = gu.benchmark("line", methods=["normal", "sgd"], backends=["numpy"])  # doctest: +SKIP
@@ -54,13 +50,10 @@ MODELS: tuple[str, ...] = ("linear", "logistic")
 METHODS: dict[str, tuple[str, ...]] = {"linear": LINEAR_METHODS, "logistic": LOGISTIC_METHODS}
 TASKS = {"linear": "regression", "logistic": "classification"}
 DTYPES = ("float32", "float64")
-# Every backend groundup knows except Dask, which is for data larger than memory: opt in
-# with backends=["dask"].
+# Every backend but Dask (for data larger than memory: opt in with backends=["dask"]).
 DEFAULT_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "array_api_strict", "cupy")
-# Hyper-parameters of the runs unless ``params`` overrides them: a fixed seed everywhere, and
-# a constant step of 0.1 for the full-batch and mini-batch methods, which suits well-scaled
-# data (the estimators' own default, invscaling from 0.01, is scikit-learn's SGD default and
-# is kept for ``sgd``, so that it and its peer SGDRegressor run the same algorithm).
+# Unless ``params`` says otherwise: a fixed seed, and a constant step of 0.1 for the full- and
+# mini-batch methods (``sgd`` keeps scikit-learn's default, as its peer SGDRegressor does).
 BENCH_DEFAULTS: dict[str, Any] = {
     "random_state": 0,
     "batch": {"learning_rate": "constant", "eta0": 0.1},
@@ -76,10 +69,8 @@ COLUMNS: tuple[str, ...] = (
     "peak_host_mb", "peak_device_mb", "epochs", "converged", "stop", "eta0", "final_loss",
     "warnings", "loss_history", "coef", "intercept",
 )  # fmt: skip
-#: Why a run stopped (the ``stop`` column), the same words for groundup's rows and the
-#: peers': ``exact`` (closed form), ``tol`` (its stopping rule fired near the minimum),
-#: ``max_iter``, ``stalled`` (the rule fired far from the minimum), ``separable`` (logistic
-#: classes with no finite minimum), ``diverged`` (``status="diverged"``).
+#: Why a run stopped (the ``stop`` column), for groundup's rows and the peers' alike
+#: (:class:`groundup.bench.status.Outcome`).
 STOP_REASONS = ("exact", "tol", "max_iter", "stalled", "separable", "diverged")
 
 
@@ -143,14 +134,13 @@ class _GroundupFit(PeerFit):
     """A groundup estimator behind the peers' interface."""
 
     def __init__(self, cls: type, method: str, place: _Place, params: dict[str, Any]) -> None:
-        self.cls, self.place_ = cls, place
+        self.cls, self.place_, self.dtype_ = cls, place, place.dtype
         self.params = {**params, "method": method, "backend": place.name,
                        "device": place.device, "dtype": place.dtype}  # fmt: skip
-        self.device_name, self.dtype_ = place.device, place.dtype
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
-        be, dt = self.place_.backend, self.place_.dtype
-        Xd, yd = self._device_X(X), be.asarray(y.astype(dt) if y.dtype.kind == "f" else y)
+        be = self.place_.backend
+        Xd, yd = self._device_X(X), be.asarray(y.astype(self.dtype_) if y.dtype.kind == "f" else y)
         be.synchronize(Xd, yd)
         return Xd, yd
 
@@ -161,9 +151,7 @@ class _GroundupFit(PeerFit):
         self.n_iter_ = int(est.n_iter_)
         self.converged_ = bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
-        self.stop_reason_ = str(
-            getattr(est, "stop_reason_", "tol" if est.converged_ else "max_iter")
-        )
+        self.stop_reason_ = str(est.stop_reason_)
         self.eta0_ = float(est.eta0_) if hasattr(est, "eta0_") else None
 
     @property
@@ -207,8 +195,7 @@ def _measure(
 ) -> tuple[PeerFit, dict[str, Any]]:
     """The fitter after its timed fits, and the row's times, memory peaks and warnings."""
     fitter = run.make(run.params)
-    # warm-up fits run _WARMUP_EPOCHS epochs (same shapes, kernels and caches), no tol: no
-    # ConvergenceWarning from a deliberately short run
+    # warm-ups: no tol, no ConvergenceWarning from a deliberately short run
     max_iter = min(int(run.params.get("max_iter", 1000)), _WARMUP_EPOCHS)
     short = run.make({**run.params, "max_iter": max_iter, "tol": None})
     with warnings.catch_warnings():
@@ -228,8 +215,7 @@ def _measure(
             if max_time is not None and sum(times) >= max_time:
                 break
     peak = dev.peak_memory() if dev is not None else None
-    # tracemalloc sees the run's allocations where its groundup backend says so (else the
-    # host peak is NaN, not ~0); a peer outside them (scikit-learn) computes with NumPy
+    # tracemalloc sees the run's allocations where its backend says so (else NaN, not ~0)
     traced = memory and (dev is None or dev.host_memory_traced)
     return fitter, {
         "fit_time": statistics.median(times),
@@ -295,8 +281,7 @@ def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> di
         return row
     hist = fitter.loss_history_
     last = float(hist[-1]) if hist is not None and len(hist) else None
-    # how the run ended: a groundup estimator says so itself (it raises when it diverges); a
-    # peer is judged by groundup's rules on its training rows
+    # a groundup estimator says how it ended; a peer is judged by groundup's rules
     if run.peer:
         outcome = judge_peer(fitter, X_train, y_train, model=run.model, params=run.params)
     else:
@@ -324,11 +309,8 @@ def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> di
 
 # -- the plan ---------------------------------------------------------------------------------
 def method_params(model: str, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """The hyper-parameters a run of ``method`` uses: the bench defaults, then ``params``.
-
-    Top-level scalar entries apply to every method; an entry named after a method (a dict)
-    to that method only.
-    """
+    """The hyper-parameters a run of ``method`` uses: :data:`BENCH_DEFAULTS`, then ``params``
+    (scalars for every method, a dict named after a method for that one)."""
     out: dict[str, Any] = {}
     for layer in (BENCH_DEFAULTS, params or {}):
         out.update({k: v for k, v in layer.items() if not isinstance(v, dict)})
@@ -466,10 +448,8 @@ def optimizer_paths(
     scale: bool = False,
     optimizers: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
-
-    The fits use the same hyper-parameters as :func:`benchmark` (``params`` over
-    :data:`BENCH_DEFAULTS`) and ``record_path=True``.
+    """Each gradient method's (intercept, slope) after every epoch on simple-regression data,
+    with :func:`benchmark`'s hyper-parameters (``params`` over :data:`BENCH_DEFAULTS`).
 
     Parameters
     ----------
@@ -496,10 +476,7 @@ def optimizer_paths(
     out: dict[str, np.ndarray] = {}
     X, std = np.asarray(data.X, dtype=np.float64), None
     if scale:
-        host = _backends.resolve("numpy")
-        std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
-                                  backend=host)  # fmt: skip
-        X = np.asarray(standardize(X, std, backend=host))
+        std, X = _standardized(X, center=(params or {}).get("fit_intercept", True) is not False)
     opts = _check_names("optimizer", optimizers or None, OPTIMIZERS) or [None]
     for method, opt in [(m, o) for m in methods for o in opts]:
         p = method_params("linear", method, params)
@@ -546,22 +523,20 @@ def benchmark(
     Parameters
     ----------
     data : str, Dataset, (X, y) or a list of them, default="synthetic"
-        ``"synthetic"`` (the 1-D ``y = 4 + 3x`` line, a multivariate regression and a
-        two-class set), ``"line"``, ``"multi"``, ``"classes"``, ``"diabetes"``,
-        ``"breast_cancer"``, a CSV path (with ``target``), a :class:`~groundup.datasets.Dataset`
-        or an ``(X, y)`` pair.
+        ``"synthetic"`` (``"line"``, ``"multi"`` and ``"classes"``), one of those,
+        ``"diabetes"``, ``"breast_cancer"``, a CSV path (with ``target``), a
+        :class:`~groundup.datasets.Dataset` or an ``(X, y)`` pair.
     models : sequence of {"linear", "logistic"}, default=("linear",)
         Linear models run on regression data, logistic models on classification data.
     methods : sequence of str, optional
         Methods to run (aliases accepted); default: every method of each model.
     backends : sequence of str, optional
-        Default: numpy, torch, jax, array_api_strict, cupy. One that is not installed gives a
-        row with ``status="skipped"`` and the reason.
+        Default: :data:`DEFAULT_BACKENDS`; one not installed gives a ``"skipped"`` row.
     devices : sequence of str, optional
         ``"cpu"``, ``"cuda"``, ``"mps"``, ...; default: the CPU and the first GPU of each
         backend. A device a backend does not have gives a skipped row.
     dtypes : sequence of {"float32", "float64"}, optional
-        Default: float64 where the device has it, else float32 (JAX without x64).
+        Default: float64 where the device has it, else float32.
     sizes : sequence of int, optional
         Draw every synthetic data set at each size (``n_samples``); real data keep theirs.
     target : str, optional
@@ -569,11 +544,10 @@ def benchmark(
     repeats : int, default=3
         Timed fits per row; the table gives their median, min and max.
     warmup : int, default=1
-        Untimed fits before the timed ones (two epochs each for gradient methods: the same
-        shapes, so imports, kernels and JIT caches are warm).
+        Untimed fits before the timed ones (two epochs each for gradient methods).
     max_time : float, optional
         Stop repeating a row once its timed fits have taken this many seconds (at least one
-        fit always runs; ``repeats`` in the result says how many did).
+        fit runs; ``repeats`` in the result says how many did).
     peers : bool, default=True
         Also run scikit-learn and the hand-written PyTorch loop beside the methods they match.
     params : dict, optional
@@ -586,16 +560,13 @@ def benchmark(
     memory : bool, default=True
         Measure the peak host memory of one (short) fit with ``tracemalloc``.
     scale : bool, default=False
-        Standardise each data set's features with the mean and standard deviation of its
-        training split (scikit-learn's ``StandardScaler``; the held-out rows with the same
-        statistics), for every method and every peer; the ``coef`` and ``intercept``
-        columns stay in the raw features' units.
+        Standardise each data set's features with its training split's mean and standard
+        deviation, for every method and peer; ``coef`` and ``intercept`` stay in the raw
+        features' units.
     optimizers : sequence of str, optional
-        Run every gradient method (``batch``, ``sgd``, ``minibatch``) once per optimiser
-        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
-        ``"adamw"``), one row each with its name in the ``optimizer`` column; the PyTorch
-        loop beside each uses the matching ``torch.optim`` optimiser, scikit-learn's SGD
-        peers only ``"sgd"``. Default: the ``optimizer`` of ``params`` (``"sgd"``).
+        Run every gradient method once per optimiser (one row each, named in the
+        ``optimizer`` column); the PyTorch loop uses the matching ``torch.optim`` optimiser,
+        scikit-learn's SGD only ``"sgd"``. Default: the ``optimizer`` of ``params``.
     progress : callable, optional
         ``progress(done, total, label)`` before each run.
 
@@ -603,12 +574,10 @@ def benchmark(
     -------
     pandas.DataFrame
         One row per run with the columns of :data:`COLUMNS`: ``status`` is ``"ok"``,
-        ``"diverged"`` (groundup's ``DivergenceError``, or a peer whose training loss ran
-        away by the same rule; with ``reason``), ``"skipped"`` or ``"error"`` (with
-        ``reason``); ``stop`` says why a run stopped (:data:`STOP_REASONS`, for the peers
-        judged by groundup's rules: :mod:`groundup.bench.status`), ``eta0`` the first
-        learning rate a gradient run used; times are in seconds, memory in MiB;
-        ``loss_history`` (per epoch), ``coef`` and ``intercept`` are kept for the plots.
+        ``"diverged"``, ``"skipped"`` or ``"error"`` (the last three with ``reason``);
+        ``stop`` is one of :data:`STOP_REASONS`, ``eta0`` the first learning rate of a
+        gradient run; times in seconds, memory in MiB; ``loss_history``, ``coef`` and
+        ``intercept`` are kept for the plots.
 
     Raises
     ------
@@ -670,21 +639,24 @@ def _split(
     data: _datasets.Dataset, test_size: float, seed: int, *, scale: bool = False,
     center: bool = True,
 ) -> tuple:  # fmt: skip
-    """``X_train, X_test, y_train, y_test, std``: the held-out split; class labels that are
-    not integers (strings, booleans) become integer codes, so that every backend can hold
-    them and every run scores the same way. With ``scale``, both parts are standardised with
-    the training rows' statistics (``std``; None without ``scale``)."""
+    """``X_train, X_test, y_train, y_test, std``: the held-out split, class labels as integer
+    codes (every backend holds them), standardised with ``scale`` (else ``std`` is None)."""
     X_train, X_test, y_train, y_test = data.split(test_size, seed)
     if data.task == "classification" and y_train.dtype.kind not in "iu":
         _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
         y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
     if not scale:
         return X_train, X_test, y_train, y_test, None
-    host = _backends.resolve("numpy")
-    X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
-    std = fit_standardization(X_train, center=center, backend=host)
-    X_train, X_test = (np.asarray(standardize(X, std, backend=host)) for X in (X_train, X_test))
+    std, X_train, X_test = _standardized(X_train, X_test, center=center)
     return X_train, X_test, y_train, y_test, std
+
+
+def _standardized(X: Any, *others: Any, center: bool) -> tuple:
+    """``std`` of the training rows ``X``, then ``X`` and ``others`` standardised with it."""
+    host = _backends.resolve("numpy")
+    X, *others = (np.asarray(a, dtype=np.float64) for a in (X, *others))
+    std = fit_standardization(X, center=center, backend=host)
+    return std, *(np.asarray(standardize(a, std, backend=host)) for a in (X, *others))
 
 
 def _check_counts(
