@@ -29,26 +29,12 @@ class PeerFit(ABC):
     """One peer estimator: ``place`` moves the training data where it computes (untimed),
     ``fit`` trains and waits for the device, ``predict`` / ``predict_proba`` answer in NumPy.
 
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features,) or (n_classes, n_features)
-    intercept_ : ndarray
-    n_iter_ : int
-        Epochs (1 for closed forms).
-    converged_ : bool or None
-    loss_history_ : ndarray of shape (n_iter_,) or None
-        Training loss after each epoch where the peer exposes it.
-    dtype_ : str
-        The dtype the peer actually computed in.
-    stop_reason_ : str
-        ``"exact"``, ``"tol"`` or ``"max_iter"`` by its own rule (the benchmark then judges
-        it by groundup's: :func:`groundup.bench.status.judge_peer`).
-    tol_ : float or None
-        The tolerance of its stopping rule.
-    eta0_ : float or None
-        The first learning rate (``eta0_auto``: by groundup's ``eta0="auto"``).
-    one_vs_rest : bool
-        More than two classes, trained one binary model per class.
+    After ``fit``: ``coef_``, ``intercept_`` (NumPy), ``n_iter_`` (epochs), ``converged_``,
+    ``loss_history_`` (per epoch, or None), ``dtype_`` (the dtype it computed in),
+    ``stop_reason_`` (``"exact"``, ``"tol"`` or ``"max_iter"``, by its own rule; the
+    benchmark then applies groundup's: :func:`groundup.bench.status.judge_peer`), ``tol_``,
+    ``eta0_`` (the first learning rate; ``eta0_auto``: by groundup's ``eta0="auto"``) and
+    ``one_vs_rest`` (more than two classes, one binary model each).
     """
 
     loss_history_: np.ndarray | None = None
@@ -79,8 +65,7 @@ class PeerFit(ABC):
 
 # -- scikit-learn -----------------------------------------------------------------------------
 class _SklearnFit(PeerFit):
-    """A scikit-learn estimator made in ``fit`` by ``make(n_samples)`` (a penalty on the mean
-    loss scales with n); ``max_iter`` None: a closed form; ``auto``: ``eta0="auto"``'s terms."""
+    """A scikit-learn estimator ``make(n_samples)``; ``max_iter`` None for a closed form."""
 
     def __init__(
         self,

@@ -84,8 +84,7 @@ def _note(row: Mapping[str, Any]) -> str:
 
 
 def _ended(row: Mapping[str, Any], column: str) -> str:
-    """The ``conv`` or ``stop`` cell; ``failed`` for a run that raised (said even where a
-    narrow terminal drops the note)."""
+    """The ``conv`` or ``stop`` cell; ``failed`` for a run that raised."""
     if row["status"] != "ok":
         diverged = "no" if column == "converged" else "diverged"
         return {"error": "failed", "diverged": diverged}.get(row["status"], "")
@@ -428,8 +427,7 @@ def _scaled(results: pd.DataFrame) -> bool:
 
 
 def _troubles(results: pd.DataFrame, words: Callable[[str], str]) -> list[tuple[str, str]]:
-    """The lines under the tables and their styles, one per (data set, method, reason) of the
-    failed, diverged, stalled and skipped runs: ``failed: line · batch · numpy, torch: ...``."""
+    """The lines under the tables and their styles: ``failed: line · batch · numpy, torch: ...``."""
     status = results["status"]
     stop = results["stop"] if "stop" in results else pd.Series(None, index=results.index)
     stalled = results[(status == "ok") & (stop == "stalled")].assign(reason=STALLED)

@@ -608,7 +608,7 @@ def benchmark(
     runs, more = _plan(
         sets, models, methods, places, params, dtypes or ["float64"], peers, optimizers
     )
-    skipped += more
+    how = {"repeats": repeats, "warmup": warmup, "max_time": max_time, "memory": memory}
     rows: list[dict[str, Any]] = []
     cache: dict[tuple, Any] = {}  # the training rows of this data set where each run fits
     current = split = None
@@ -622,15 +622,10 @@ def benchmark(
                 run.data, test_size, random_state, scale=scale,
                 center=(params or {}).get("fit_intercept", True) is not False,
             )  # fmt: skip
-        rows.append(
-            _execute(
-                run, split, cache,
-                repeats=repeats, warmup=warmup, max_time=max_time, memory=memory,
-            )
-        )  # fmt: skip
+        rows.append(_execute(run, split, cache, **how))
     if progress is not None:
         progress(len(runs), len(runs), "done")
-    frame = pd.DataFrame(rows + skipped, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows + skipped + more, columns=list(COLUMNS))
     frame["scaled"] = bool(scale)
     return frame.astype({"peer": bool})
 
@@ -639,8 +634,7 @@ def _split(
     data: _datasets.Dataset, test_size: float, seed: int, *, scale: bool = False,
     center: bool = True,
 ) -> tuple:  # fmt: skip
-    """``X_train, X_test, y_train, y_test, std``: the held-out split, class labels as integer
-    codes (every backend holds them), standardised with ``scale`` (else ``std`` is None)."""
+    """``X_train, X_test, y_train, y_test, std``: labels as integer codes, scaled with ``scale``."""
     X_train, X_test, y_train, y_test = data.split(test_size, seed)
     if data.task == "classification" and y_train.dtype.kind not in "iu":
         _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
