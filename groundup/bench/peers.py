@@ -89,8 +89,7 @@ class _SklearnFit(PeerFit):
             eta0 = auto_eta0(data[0], n_classes=n_classes, full=False, **self.auto, xp=xp)
             self.est.set_params(eta0=eta0)
         est = self.est.fit(*data)
-        self.coef_ = np.asarray(est.coef_)
-        self.intercept_ = np.asarray(est.intercept_)
+        self.coef_, self.intercept_ = np.asarray(est.coef_), np.asarray(est.intercept_)
         self.dtype_ = str(self.coef_.dtype)
         sgd = hasattr(est, "eta0")
         if sgd:

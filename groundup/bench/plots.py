@@ -286,15 +286,14 @@ def fit_times(results: pd.DataFrame) -> Any:
                         va="center",
                     )  # fmt: skip
                     continue
-                lo = r["fit_time"] - r["fit_time_min"]
-                hi = r["fit_time_max"] - r["fit_time"]
-                style = backend_style(who(r))
+                t = r["fit_time"]
+                xerr = [[max(t - r["fit_time_min"], 0)], [max(r["fit_time_max"] - t, 0)]]
                 ax.errorbar(
-                    [r["fit_time"]], [yy], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="none",
-                    ecolor=method_color(method), elinewidth=1.2, alpha=0.6,
+                    [t], [yy], xerr=xerr, fmt="none", ecolor=method_color(method),
+                    elinewidth=1.2, alpha=0.6,
                 )  # fmt: skip
                 ax.scatter(
-                    [r["fit_time"]], [yy], marker=style["marker"], s=46, zorder=3,
+                    [t], [yy], marker=backend_style(who(r))["marker"], s=46, zorder=3,
                     color=method_color(method), edgecolors="black", linewidths=0.5,
                 )  # fmt: skip
         ax.set_yticks(range(len(shown)), shown)

@@ -395,8 +395,7 @@ def print_table(
             else None
             for i, r in raw.iterrows()
         ]
-        task = "classification" if raw["model"].eq("logistic").all() else "regression"
-        head += f" ({task})"
+        head += " (classification)" if raw["model"].eq("logistic").all() else " (regression)"
         if not wide and "on" in part and part["on"].nunique() == 1:  # said once, in the title
             head += f", every run on {part['on'].iloc[0]}"
             part = part.drop(columns=["on"])
