@@ -374,6 +374,7 @@ def scaling(results: pd.DataFrame) -> Any:
             ax.set_ylim(lims[:, 0].min(), lims[:, 1].max())
             plain_log(ax, "x")
             plain_log(ax, "y")
+        if visible:
             visible[0].set_ylabel("fit time (s)")
     fig.suptitle("How the fit time grows with the data (log-log)")
     entries = _key_handles(list(dict.fromkeys(keys)), runs)

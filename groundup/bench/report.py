@@ -379,20 +379,14 @@ def print_table(
     if _scaled(results):
         console.print(Text(SCALED_NOTE, style="dim"))
     found = verdicts(results)
-    marks = _highlights(found)
+    marks = dict.fromkeys(_highlights(found), "bold")
     lines = {(v.data, v.n_samples): v.line(results) for v in found}
     host_na = False
     for name, n, head, raw in _data_groups(results):
         part = display_frame(raw, wide=wide).drop(columns=["data", "n x d"])
         host_na |= bool("host MiB" in part and (part["host MiB"] == "n/a").any())
         styles = [
-            "dim"
-            if r["status"] != "ok"
-            else "bold"
-            if i in marks
-            else "italic"
-            if r["peer"]
-            else None
+            "dim" if r["status"] != "ok" else marks.get(i, "italic" if r["peer"] else None)
             for i, r in raw.iterrows()
         ]
         head += " (classification)" if raw["model"].eq("logistic").all() else " (regression)"
