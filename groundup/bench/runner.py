@@ -412,8 +412,7 @@ def _plan(
             for peer in peers_for(model, method) if with_peers else ():
                 if peer.backend == "sklearn" and p.get("optimizer", "sgd") != "sgd":
                     continue  # scikit-learn's SGD has the plain update only: no peer
-                # a peer runs on the devices of the run that are on its library (the CPU
-                # when there are none), or on the CPU
+                # on the run's devices of its library (the CPU where there are none)
                 on = [pl.device for pl in places if pl.name == peer.backend and peer.on_device]
                 where = [(d, t) for d in dict.fromkeys(on) or ["cpu"] for t in peer_dtypes]
                 name, reason = peer.label(p), peer.unsupported(p)
