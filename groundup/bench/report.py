@@ -233,8 +233,7 @@ class Verdict:
             peer = who(p) if p["method"] == f["method"] else f"{who(p)} {p['method']}"
             text += f" ({times}x {peer})"
         a = results.loc[self.accurate]
-        label = {"rmse": "RMSE", "accuracy": "accuracy"}[self.metric]
-        fmt = ".4g" if self.metric == "rmse" else ".4f"
+        label, fmt = ("RMSE", ".4g") if self.metric == "rmse" else ("accuracy", ".4f")
         text += f"; best {label} {_num(a[self.metric], fmt)} {_name(a)}"
         if self.peer_accurate is not None:
             pa = results.loc[self.peer_accurate]
