@@ -147,9 +147,7 @@ class _GroundupFit(PeerFit):
     def fit(self, data: tuple[Any, Any]) -> None:
         est = self.cls(**self.params).fit(*data)
         self.place_.backend.synchronize(est.coef_, est.intercept_)
-        self.est = est
-        self.n_iter_ = int(est.n_iter_)
-        self.converged_ = bool(est.converged_)
+        self.est, self.n_iter_, self.converged_ = est, int(est.n_iter_), bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
         self.stop_reason_ = str(est.stop_reason_)
         self.eta0_ = float(est.eta0_) if hasattr(est, "eta0_") else None

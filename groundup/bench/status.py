@@ -73,8 +73,7 @@ def judge_peer(
     epoch = divergent_epoch(losses, reference, eps, ends_above=not auto)
     if epoch is not None:
         return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
-    fi = bool(params.get("fit_intercept", True))
-    alpha = l2_alpha(params)
+    fi, alpha = bool(params.get("fit_intercept", True)), l2_alpha(params)
     with np.errstate(all="ignore"):
         # no minimum to measure: an L1 penalty, another objective, separable classes
         unmeasured = alpha is None or not exact
