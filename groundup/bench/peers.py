@@ -1,14 +1,7 @@
-"""The peers the benchmark runner times beside groundup, in the same run.
-
-scikit-learn's ``LinearRegression``, ``SGDRegressor``, ``LogisticRegression`` and
-``SGDClassifier``, and a hand-written PyTorch training loop (autograd + ``torch.optim.SGD``),
-each given groundup's hyper-parameters where it has the same concept, so that a row of the
-benchmark table and its peer's row answer the same question.
-
-Every peer has the same small interface (:class:`PeerFit`): ``place`` moves the training
-data where the peer computes (outside the timed call), ``fit`` trains and waits for the
-device, ``predict`` / ``predict_proba`` answer in NumPy.
-"""
+"""The peers the benchmark times beside groundup: scikit-learn's ``LinearRegression``,
+``SGDRegressor``, ``LogisticRegression`` and ``SGDClassifier`` and a hand-written PyTorch loop,
+each given groundup's hyper-parameters where it has the concept, behind one interface
+(:class:`PeerFit`)."""
 
 from __future__ import annotations
 
@@ -33,34 +26,17 @@ _TORCH_SCHEDULES = ("constant", "invscaling")
 
 
 class PeerFit(ABC):
-    """One peer estimator, ready to fit. Attributes after ``fit`` (NumPy / Python values):
+    """One peer estimator: ``place`` moves the training data where it computes (untimed),
+    ``fit`` trains and waits for the device, ``predict`` / ``predict_proba`` answer in NumPy.
 
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features,) or (n_classes, n_features)
-    intercept_ : ndarray
-    n_iter_ : int
-        Epochs (1 for closed forms).
-    converged_ : bool or None
-    loss_history_ : ndarray of shape (n_iter_,) or None
-        Training loss after each epoch where the peer exposes it.
-    dtype_ : str
-        The dtype the peer actually computed in.
-    stop_reason_ : str
-        Why it stopped, by its own rule: ``"exact"`` (closed form), ``"tol"`` (fewer
-        epochs than ``max_iter``: its stopping rule fired) or ``"max_iter"``. The benchmark
-        then judges divergence and stalls by groundup's rules
-        (:func:`groundup.bench.status.judge_peer`).
-    tol_ : float or None
-        The tolerance of its stopping rule (None: none, or a closed form).
-    eta0_ : float or None
-        The first learning rate it used (gradient peers); ``eta0_auto``: computed as
-        groundup's ``eta0="auto"``.
-    one_vs_rest : bool
-        A classifier of more than two classes trained one binary model per class.
+    After ``fit``: ``coef_``, ``intercept_`` (NumPy), ``n_iter_`` (epochs), ``converged_``,
+    ``loss_history_`` (per epoch, or None), ``dtype_`` (the dtype it computed in),
+    ``stop_reason_`` (``"exact"``, ``"tol"`` or ``"max_iter"``, by its own rule; the
+    benchmark then applies groundup's: :func:`groundup.bench.status.judge_peer`), ``tol_``,
+    ``eta0_`` (the first learning rate; ``eta0_auto``: by groundup's ``eta0="auto"``) and
+    ``one_vs_rest`` (more than two classes, one binary model each).
     """
 
-    device_name = "cpu"
     loss_history_: np.ndarray | None = None
     converged_: bool | None = None
     n_iter_: int = 1
@@ -89,8 +65,7 @@ class PeerFit(ABC):
 
 # -- scikit-learn -----------------------------------------------------------------------------
 class _SklearnFit(PeerFit):
-    """A scikit-learn estimator, made in ``fit`` by ``make(n_samples)`` (a penalty on the mean
-    loss scales with n); ``max_iter`` None for a closed form, ``auto`` for ``eta0="auto"``."""
+    """A scikit-learn estimator ``make(n_samples)``; ``max_iter`` None for a closed form."""
 
     def __init__(
         self,
@@ -99,8 +74,7 @@ class _SklearnFit(PeerFit):
         max_iter: int | None = None,
         auto: dict[str, Any] | None = None,
     ) -> None:
-        self.make, self.dtype, self.max_iter = make, dtype, max_iter
-        self.auto = auto  # eta0="auto": how to compute it (loss, fit_intercept, alpha)
+        self.make, self.dtype, self.max_iter, self.auto = make, dtype, max_iter, auto
         self.eta0_auto = auto is not None
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
@@ -115,13 +89,11 @@ class _SklearnFit(PeerFit):
             eta0 = auto_eta0(data[0], n_classes=n_classes, full=False, **self.auto, xp=xp)
             self.est.set_params(eta0=eta0)
         est = self.est.fit(*data)
-        self.coef_ = np.asarray(est.coef_)
-        self.intercept_ = np.asarray(est.intercept_)
+        self.coef_, self.intercept_ = np.asarray(est.coef_), np.asarray(est.intercept_)
         self.dtype_ = str(self.coef_.dtype)
         sgd = hasattr(est, "eta0")
         if sgd:
             self.eta0_ = float(est.eta0)
-        # scikit-learn's SGDClassifier trains one binary model per class past two
         self.one_vs_rest = sgd and np.ndim(self.coef_) == 2 and len(self.coef_) > 2
         if self.max_iter is None:
             self.n_iter_, self.converged_, self.stop_reason_ = 1, True, "exact"
@@ -148,11 +120,9 @@ def auto_eta0(
     alpha: float,
     xp: Any,
 ) -> float:
-    """groundup's ``eta0="auto"`` for a peer's training rows ``X`` (on the peer's device):
-    ``1 / (q L + alpha)``, with ``L`` the largest eigenvalue of the Gram matrix of ``[X, 1]``
-    over n (``full``: updates over every row) or the largest ``‖x_i‖² + 1`` (smaller
-    batches: scikit-learn's SAG rule), ``q`` the loss's Hessian factor
-    (:mod:`groundup.kernels.curvature`)."""
+    """groundup's ``eta0="auto"`` for a peer's training rows ``X`` (on its device):
+    ``1 / (q L + alpha)``, ``L`` from the Gram matrix of ``[X, 1]`` over n (``full``) or the
+    largest ``‖x_i‖² + 1`` (scikit-learn's SAG rule), ``q`` the loss's Hessian factor."""
     if full:
         c = cv.largest_eigenvalue(cv.gram(X, None, fit_intercept=fit_intercept, xp=xp), xp=xp)
     else:
@@ -161,8 +131,7 @@ def auto_eta0(
 
 
 def _auto(p: dict[str, Any], loss: str) -> dict[str, Any] | None:
-    """How to compute ``eta0="auto"`` (the estimators' default) for a peer, or None for a
-    number."""
+    """The terms of ``eta0="auto"`` for :func:`auto_eta0` (None for a number)."""
     if p.get("eta0", "auto") != "auto":
         return None
     alpha = l2_alpha(p) or 0.0
@@ -204,14 +173,10 @@ def _sklearn(name: str, p: dict[str, Any], device: str, dtype: str) -> PeerFit:
 
 # -- a hand-written PyTorch loop --------------------------------------------------------------
 class TorchLoop(PeerFit):
-    """Mini-batch SGD as a PyTorch user writes it: ``nn.Linear``, autograd, ``optim.SGD``.
-
-    Same objective, initial point (zeros), visiting order (a NumPy ``Generator`` seeded with
-    ``random_state`` draws each epoch's permutation), schedule (``constant`` or
-    ``invscaling``, one ``LambdaLR`` step per update), first step (``eta0="auto"``: computed
-    by groundup's rule, :func:`auto_eta0`), L2 decay (``weight_decay`` on the
-    weights only) and stopping rule (scikit-learn's, on the training loss after each epoch,
-    one host sync per epoch) as groundup's gradient methods.
+    """Mini-batch SGD as a PyTorch user writes it (``nn.Linear``, autograd, ``torch.optim``),
+    with groundup's objective, zero start, visiting order (a NumPy ``Generator``'s
+    permutations), schedule (one ``LambdaLR`` step per update), first step, L2 decay on the
+    weights and stopping rule (one host sync per epoch).
 
     Parameters
     ----------
@@ -232,7 +197,6 @@ class TorchLoop(PeerFit):
         self.torch = torch
         self.loss, self.p, self.full_batch = loss, params, full_batch
         self.device = torch.device(device)
-        self.device_name = device
         self.backend = backends.resolve("torch", device)  # its synchronisation and namespace
         self.dtype = getattr(torch, dtype)
         self.dtype_ = dtype
@@ -257,9 +221,8 @@ class TorchLoop(PeerFit):
         k = 1 if self.loss == "squared" or len(self.classes_) == 2 else len(self.classes_)
         model = torch.nn.Linear(d, k, bias=p.get("fit_intercept", True))
         model = model.to(device=self.device, dtype=self.dtype)
-        with torch.no_grad():
-            for q in model.parameters():
-                q.zero_()
+        for q in model.parameters():
+            torch.nn.init.zeros_(q)
         groups = [{"params": [model.weight], "weight_decay": l2_alpha(p) or 0.0}]
         if model.bias is not None:
             groups.append({"params": [model.bias], "weight_decay": 0.0})
@@ -301,13 +264,9 @@ class TorchLoop(PeerFit):
         for _epoch in range(max_iter):
             order = torch.as_tensor(rng.permutation(n), device=self.device) if shuffle else None
             for start in range(0, n, bs):
-                if order is None:
-                    xb, yb = X[start : start + bs], y[start : start + bs]
-                else:
-                    idx = order[start : start + bs]
-                    xb, yb = X[idx], y[idx]
+                rows = slice(start, start + bs) if order is None else order[start : start + bs]
                 opt.zero_grad(set_to_none=True)
-                crit(model(xb), yb).backward()
+                crit(model(X[rows]), y[rows]).backward()
                 opt.step()
                 if sched is not None:
                     sched.step()
@@ -328,8 +287,7 @@ class TorchLoop(PeerFit):
         self.n_iter_, self.converged_ = len(history), converged
         self.stop_reason_ = "tol" if converged else "max_iter"
         self.coef_ = model.weight.detach().cpu().numpy()
-        bias = model.bias
-        self.intercept_ = np.zeros(k) if bias is None else bias.detach().cpu().numpy()
+        self.intercept_ = np.zeros(k) if model.bias is None else model.bias.detach().cpu().numpy()
         if self.loss == "squared":
             self.coef_, self.intercept_ = self.coef_[0], self.intercept_[0]
 
@@ -359,8 +317,7 @@ TORCH_OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad
 
 def torch_optimizer(torch: Any, p: dict[str, Any], groups: list[dict], lr: float) -> Any:
     """The ``torch.optim`` optimiser of groundup's ``optimizer`` with groundup's constants
-    (each group's ``weight_decay``: L2 added to the gradient, AdamW's decoupled decay), as
-    ``benchmarks/bench_optimizers.py`` and ``tests/test_optimizers.py`` build it."""
+    (each group's ``weight_decay``: L2 added to the gradient, AdamW's decoupled decay)."""
     name = p.get("optimizer", "sgd")
     momentum = float(p.get("momentum", 0.9))
     eps = float(p.get("epsilon", 1e-8))
@@ -383,25 +340,10 @@ def torch_optimizer(torch: Any, p: dict[str, Any], groups: list[dict], lr: float
 # -- the registry -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Peer:
-    """A peer of one groundup method.
-
-    Attributes
-    ----------
-    name : str
-        Shown in the ``impl`` column (``"sklearn.SGDRegressor"``).
-    backend : str
-        The library it runs on (``"sklearn"``, ``"torch"``).
-    model, method : str
-        The groundup model and method it sits beside.
-    build : callable
-        ``build(params, device, dtype) -> PeerFit``.
-    schedules : tuple of str or None
-        The ``learning_rate`` values it can follow (``None``: it has no schedule).
-    on_device : bool
-        Runs on the devices of the run (torch); else on the CPU only.
-    early_stopping : bool
-        Can hold out a validation split and stop on its score (``early_stopping=True``).
-    """
+    """A peer of one groundup ``model`` / ``method``: ``name`` (the ``impl`` column), the
+    library it runs on (``backend``), ``build(params, device, dtype) -> PeerFit``, the
+    ``learning_rate`` values it follows (``schedules``; None: it has none), whether it runs
+    on the run's devices (else the CPU) and can stop early on a validation split."""
 
     name: str
     backend: str
@@ -413,8 +355,7 @@ class Peer:
     early_stopping: bool = True
 
     def label(self, params: dict[str, Any]) -> str:
-        """The name in the ``impl`` column for a run with ``params``: the PyTorch loop names
-        its ``torch.optim`` optimiser (``"torch.optim.Adam loop"``)."""
+        """The ``impl`` name for ``params`` (the PyTorch loop names its optimiser)."""
         opt = params.get("optimizer", "sgd")
         if self.backend == "torch" and opt in TORCH_OPTIMIZERS:
             return self.name.replace("SGD", TORCH_OPTIMIZERS[opt])

@@ -1,16 +1,9 @@
 """Pictures of a benchmark: loss curves, fit times, scaling, fitted lines, optimiser paths.
 
-Every function takes the DataFrame of :func:`groundup.benchmark` (or the data it needs) and
-returns a matplotlib :class:`~matplotlib.figure.Figure`, made with the object-oriented API
-(``Figure()``, not ``pyplot``): it never changes the session's backend and never piles up
-in pyplot's figure list. In Jupyter a figure displays inline as the last expression of a
-cell (or with ``display(fig)``); :func:`save` (or ``fig.savefig``) writes it as a PNG.
-
-Every figure uses one encoding (:mod:`groundup.bench.style`): a colour per method (the
-``tab10`` cycle), a line style and marker per backend or peer, one shared legend outside
-the axes, and curves that coincide drawn once with a label that says so
-(``batch: numpy = torch = peer torch loop``). Runs that failed are named on the panel where
-their curve would be. matplotlib is imported only when a function here is called.
+Each function takes :func:`groundup.benchmark`'s DataFrame (or the data it needs) and returns
+a matplotlib ``Figure`` made without pyplot (matplotlib is imported only then), in the one
+encoding of :mod:`groundup.bench.style`; curves that coincide are drawn once, labelled
+``batch: numpy = torch = peer torch loop``, and failed runs are named on their panel.
 """
 
 from __future__ import annotations
@@ -86,7 +79,7 @@ def loss_name(model: str) -> str:
 
 
 def _methods(frame: pd.DataFrame) -> list[str]:
-    """The methods in ``frame``, in the fixed order of the colours."""
+    """The methods in ``frame``, in the order of the colours."""
     present = list(dict.fromkeys(str(m) for m in frame["method"].dropna()))
     return sorted(present, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
 
@@ -98,8 +91,7 @@ def _groups(frame: pd.DataFrame) -> list[tuple[str, int]]:
 
 
 def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> list[tuple]:
-    """Group curves ``(x, y, item)`` that coincide (same length, equal to ``rtol``): the
-    first one's ``x``, ``y`` and the items of each group, in order."""
+    """Curves ``(x, y, item)`` grouped where they coincide to ``rtol``: (x, y, items)."""
     groups: list[tuple[np.ndarray, np.ndarray, list[Any]]] = []
     for x, y, item in curves:
         for gx, gy, items in groups:
@@ -116,8 +108,7 @@ def _merge(curves: list[tuple[np.ndarray, np.ndarray, Any]], rtol: float) -> lis
 
 
 def _same_label(rows: Sequence[Mapping[str, Any]], *, optimizers: bool = False) -> str:
-    """``batch: numpy = torch = peer torch loop`` for runs whose curves coincide
-    (``batch·adam: ...`` with ``optimizers``, as the table labels them)."""
+    """``batch: numpy = torch = peer torch loop`` (``batch·adam: ...`` with ``optimizers``)."""
     names = " = ".join(dict.fromkeys(run_key(r) for r in rows))
     methods = (method_label(r["method"], optimizers and r.get("optimizer")) for r in rows)
     return f"{' = '.join(dict.fromkeys(methods))}: {names}"
@@ -126,8 +117,7 @@ def _same_label(rows: Sequence[Mapping[str, Any]], *, optimizers: bool = False) 
 def _draw(
     ax: Any, x: Any, y: Any, row: Mapping[str, Any], text: str, *, by_optimizer: bool = False
 ) -> Any:
-    """One curve in its method's colour (its optimiser's with ``by_optimizer``) and its
-    implementation's dashes and marker."""
+    """One curve in its method's (or optimiser's) colour, its implementation's dashes."""
     style = backend_style(who(row))
     n = np.size(x)
     opt = row.get("optimizer") if by_optimizer else None
@@ -140,13 +130,15 @@ def _draw(
 
 
 def _failure_note(ax: Any, failed: pd.DataFrame, *, top: bool = False) -> None:
-    """Name the failed and diverged runs of this panel in its lower left corner (upper left
-    with ``top``, where the curves rise)."""
+    """Name the failed and diverged runs of this panel in its lower (``top``: upper) left."""
     if failed.empty:
         return
     lines = [f"{r['method']} · {run_key(r)}: {_why(r)}" for _, r in failed.iterrows()]
     kinds = sorted({"diverged" if st == "diverged" else "failed" for st in failed["status"]})
-    text = f"{' or '.join(kinds)}, not drawn:\n" + "\n".join(dict.fromkeys(lines))
+    _fail_text(ax, f"{' or '.join(kinds)}, not drawn:\n" + "\n".join(dict.fromkeys(lines)), top)
+
+
+def _fail_text(ax: Any, text: str, top: bool = False) -> None:
     ax.text(
         0.02, 0.97 if top else 0.03, text, transform=ax.transAxes, fontsize=8,
         color=_FAIL_COLOR, va="top" if top else "bottom", ha="left",
@@ -167,8 +159,7 @@ def _shared_legend(fig: Any, entries: dict[str, Any], *, ncols: int | None = Non
 
 
 def _loss_limits(curves: Sequence[np.ndarray]) -> tuple[float, float] | None:
-    """A log-axis range that keeps the runs that did not blow up readable: from the lowest
-    positive loss to ten times the largest first loss of the calm runs (last <= first)."""
+    """A log-axis range that keeps the runs that did not blow up (last <= first) readable."""
     calm = [c for c in curves if c.size and np.isfinite(c[-1]) and c[-1] <= c[0]]
     if not calm or len(calm) == len(curves):
         return None
@@ -179,16 +170,10 @@ def _loss_limits(curves: Sequence[np.ndarray]) -> tuple[float, float] | None:
 
 
 def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
-    """Training loss per epoch (``x="epoch"``) or against wall time (``x="time"``).
-
-    One panel per data set (a row) and gradient method (a column, in the method's colour),
-    so that each method's curves have their own scale; in a panel, one curve per backend
-    and peer (its line style and marker). Curves that coincide (the same iterates on every
-    backend) are drawn once and labelled ``numpy = torch = ...``. The y axis names the loss:
-    MSE for linear models, log-loss for logistic ones. Wall time of epoch k is the fit's
-    median time x k / epochs (the epochs of a gradient method do the same work). Failed
-    runs are named on their panel. ``results`` is :func:`groundup.benchmark`'s; a
-    ``ValueError`` when no run has a loss history of more than one epoch.
+    """Training loss per epoch (``x="epoch"``) or against wall time (``x="time"``: epoch k
+    at the fit's median time x k / epochs), one panel per data set (a row) and gradient
+    method (a column), one curve per backend and peer. A ``ValueError`` when no run has a
+    loss history of more than one epoch.
     """
     from groundup._figure import epoch_axis, plain_log
 
@@ -204,8 +189,8 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     by_opt = "optimizer" in runs and names_optimizers(runs["optimizer"])
     failed = _failed(results)
     failed = failed[~failed["method"].isin(_CLOSED_FORMS) & failed["method"].notna()]
-    methods = _methods(pd.concat([runs, failed]))
-    groups = _groups(pd.concat([runs, failed]))
+    both = pd.concat([runs, failed])
+    methods, groups = _methods(both), _groups(both)
     fig, axes = _figure(len(groups), len(methods), width=4.4, height=3.1)
     merged: dict[str, Any] = {}
     singles: list[str] = []
@@ -260,11 +245,9 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
 
 
 def fit_times(results: pd.DataFrame) -> Any:
-    """Median fit time of every run (a dot; min-max of the repeats as a bar), log scale.
-
-    One panel per data set; one band per method (its colour), one dot per backend and peer
-    (its marker), side by side in a fixed order. Failed runs are named where their dot
-    would be. A ``ValueError`` when no run succeeded.
+    """Median fit time of every run (a dot; min-max of the repeats as a bar), log scale: one
+    panel per data set, one band per method, one marker per backend and peer. A
+    ``ValueError`` when no run succeeded.
     """
     from groundup._figure import plain_log
 
@@ -303,15 +286,14 @@ def fit_times(results: pd.DataFrame) -> Any:
                         va="center",
                     )  # fmt: skip
                     continue
-                lo = r["fit_time"] - r["fit_time_min"]
-                hi = r["fit_time_max"] - r["fit_time"]
-                style = backend_style(who(r))
+                t = r["fit_time"]
+                xerr = [[max(t - r["fit_time_min"], 0)], [max(r["fit_time_max"] - t, 0)]]
                 ax.errorbar(
-                    [r["fit_time"]], [yy], xerr=[[max(lo, 0)], [max(hi, 0)]], fmt="none",
-                    ecolor=method_color(method), elinewidth=1.2, alpha=0.6,
+                    [t], [yy], xerr=xerr, fmt="none", ecolor=method_color(method),
+                    elinewidth=1.2, alpha=0.6,
                 )  # fmt: skip
                 ax.scatter(
-                    [r["fit_time"]], [yy], marker=style["marker"], s=46, zorder=3,
+                    [t], [yy], marker=backend_style(who(r))["marker"], s=46, zorder=3,
                     color=method_color(method), edgecolors="black", linewidths=0.5,
                 )  # fmt: skip
         ax.set_yticks(range(len(shown)), shown)
@@ -349,10 +331,9 @@ def _key_handles(keys: Sequence[str], runs: pd.DataFrame, *, lines: bool = True)
 
 
 def scaling(results: pd.DataFrame) -> Any:
-    """Fit time against n_samples, log-log: one panel per data set (a row) and method (a
-    column, in its colour), one line per backend and peer (its line style and marker); the
-    panels of a data set share their time axis, so that methods compare across a row.
-    A ``ValueError`` when no data set has two sizes (``sizes=[...]``).
+    """Fit time against n_samples, log-log: one panel per data set (a row, one time axis)
+    and method (a column), one line per backend and peer. A ``ValueError`` when no data set
+    has two sizes (``sizes=[...]``).
     """
     from groundup._figure import plain_log
 
@@ -385,16 +366,15 @@ def scaling(results: pd.DataFrame) -> Any:
             ax.set_title(f"{name} · {method}", fontsize=10, color=method_color(method))
             ax.set_xlabel("n_samples")
             ax.grid(True, which="both", alpha=0.3)
-        visible = [ax for ax in row_axes if ax.get_visible()]
-        for ax in visible:
             ax.set_xscale("log")
             ax.set_yscale("log")
+        visible = [ax for ax in row_axes if ax.get_visible()]
+        lims = np.array([ax.get_ylim() for ax in visible]).reshape(-1, 2)
+        for ax in visible:
+            ax.set_ylim(lims[:, 0].min(), lims[:, 1].max())
+            plain_log(ax, "x")
+            plain_log(ax, "y")
         if visible:
-            lims = np.array([ax.get_ylim() for ax in visible])
-            for ax in visible:
-                ax.set_ylim(lims[:, 0].min(), lims[:, 1].max())
-                plain_log(ax, "x")
-                plain_log(ax, "y")
             visible[0].set_ylabel("fit time (s)")
     fig.suptitle("How the fit time grows with the data (log-log)")
     entries = _key_handles(list(dict.fromkeys(keys)), runs)
@@ -403,20 +383,9 @@ def scaling(results: pd.DataFrame) -> Any:
 
 
 def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: str) -> Any:
-    """The data as a scatter and every distinct fitted line over it (simple regression).
-
-    Fits whose lines coincide (the closed forms, every backend, scikit-learn) are drawn once
-    and labelled ``normal = beta = peer sklearn``; a line that ran away leaves the axis (the
-    legend still gives its equation), and failed fits are named on the plot.
-
-    Parameters
-    ----------
-    x : array of shape (n_samples,) or (n_samples, 1)
-    y : array of shape (n_samples,)
-    results : DataFrame
-        Rows of data set ``data`` whose ``coef`` has one entry.
-    data : str
-        Name of the data set in ``results``.
+    """The data ``x`` (one feature), ``y`` as a scatter and every distinct fitted line of
+    data set ``data`` in ``results`` over it; a line that ran away leaves the axis (the
+    legend still gives its equation).
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     runs = _ok(results)
@@ -458,8 +427,7 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
 
 
 def _line_members(members: Sequence[Mapping[str, Any]], runs: pd.DataFrame) -> str:
-    """``normal = beta = peer sklearn.LinearRegression``: groundup runs by method (with
-    the backend where that method's backends do not all agree), peers by name."""
+    """``normal = beta = peer sklearn.LinearRegression`` (the backend where they disagree)."""
     names = []
     for r in members:
         if r["peer"]:
@@ -482,23 +450,19 @@ def loss_surface(
     failed: Mapping[str, str] | None = None,
     zero_slope: bool = False,
 ) -> Any:
-    """Contours of the MSE over (intercept, slope) with each optimiser's path drawn on them.
+    """Contours of the MSE of ``x`` (one feature), ``y`` over (intercept, slope) with each
+    optimiser's path drawn on them.
 
     Parameters
     ----------
-    x : array of shape (n_samples,) or (n_samples, 1)
-    y : array of shape (n_samples,)
     paths : mapping of str to array of shape (n_points, 2)
-        (intercept, slope) after each epoch, from the starting point, keyed by method (its
-        colour), or by ``"method·optimizer"`` (e.g. from :func:`groundup.bench.
-        optimizer_paths` with ``optimizers``): then one panel per method, each with the
-        same contours and one path per optimiser, coloured by optimiser.
+        (intercept, slope) after each epoch, keyed by method, or by ``"method·optimizer"``
+        (one panel per method, one path per optimiser).
     title : str, optional
     failed : mapping of str to str, optional
-        Paths that could not be drawn and why (``{"batch": "DivergenceError"}``), named on
-        the plot.
+        Paths that could not be drawn and why (``{"batch": "DivergenceError"}``).
     zero_slope : bool, default=False
-        Draw the line slope = 0 (where an L1 penalty's proximal steps land a coefficient).
+        Draw the line slope = 0 (where an L1 penalty's proximal steps land).
     """
     x = np.asarray(x, dtype=float).reshape(-1)
     y = np.asarray(y, dtype=float)
@@ -556,11 +520,7 @@ def loss_surface(
     )
     fig.colorbar(filled, ax=list(axes[0]), label="training MSE", format="%.3g")
     if failed:
-        text = "not drawn:\n" + "\n".join(f"{m}: {why}" for m, why in failed.items())
-        axes[0, 0].text(
-            0.02, 0.03, text, transform=axes[0, 0].transAxes, fontsize=8, color=_FAIL_COLOR,
-            va="bottom", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": _FAIL_COLOR},
-        )  # fmt: skip
+        _fail_text(axes[0, 0], "not drawn:\n" + "\n".join(f"{m}: {w}" for m, w in failed.items()))
     _shared_legend(fig, entries, ncols=3 * len(panels))
     return fig
 
@@ -582,7 +542,7 @@ def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
 
 
 def _forget(fig: Any) -> None:
-    """Close ``fig`` in pyplot when pyplot manages it (a figure made there by the caller)."""
+    """Close ``fig`` where pyplot manages it (made there by the caller)."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None and getattr(fig.canvas, "manager", None) is not None:
         plt.close(fig)

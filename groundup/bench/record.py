@@ -1,10 +1,5 @@
-"""What a benchmark ran with: versions, date, machine, settings and the command line.
-
-:func:`run_record` collects it (read-only: package versions from their metadata, the CPU
-from ``/proc/cpuinfo`` or :mod:`platform`, a GPU's name from PyTorch where it is already
-imported and sees one, else from ``nvidia-smi``); the HTML report prints it and
-``groundup bench --out`` writes it to ``run.json``.
-"""
+"""What a benchmark ran with (versions, date, machine, settings, command line): the HTML
+report prints it and ``groundup bench --out`` writes it to ``run.json``."""
 
 from __future__ import annotations
 
@@ -87,7 +82,7 @@ def run_record(
     settings: Mapping[str, Any] | None = None, argv: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """When, where and with what a benchmark ran (``settings``: its options and
-    hyper-parameters as given; ``argv``: the command line, ``["groundup", "bench", ...]``).
+    hyper-parameters; ``argv``: the command line, ``["groundup", "bench", ...]``).
 
     Returns
     -------

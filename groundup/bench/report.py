@@ -1,14 +1,6 @@
-"""Benchmark results as a terminal table, CSV, JSON, Markdown and one self-contained HTML page.
-
-:func:`display_frame` picks and formats the columns a person reads: a compact set that fits
-a 100-column terminal (one line per run), or every column with ``wide=True``; columns it
-does not know (added by a later version of the runner) are shown in the wide set and always
-kept in the CSV and JSON files. :func:`verdicts` says, per data set, which run was fastest
-and which most accurate, against the peers. :func:`write_outputs` writes the
-machine-readable results, every plot as a PNG, a Markdown report that links them and an
-HTML page that carries them inline (base64) with the record of the run, so it can be opened
-or shared as one file.
-"""
+"""Benchmark results as a terminal table, CSV, JSON, Markdown and one self-contained HTML page
+(plots inline, with the record of the run), and a verdict per data set: the fastest and the
+most accurate run, beside the peers."""
 
 from __future__ import annotations
 
@@ -47,8 +39,7 @@ __all__ = [
 ]
 
 _OBJECT_COLUMNS = ("loss_history", "coef", "intercept")
-# Columns of the results no table shows (said once, above the tables).
-_UNSHOWN = ("scaled",)
+_UNSHOWN = ("scaled",)  # no table shows it: said once, above the tables
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -61,16 +52,12 @@ def _num(v: Any, fmt: str) -> str:
 
 
 def _ms(v: Any) -> str:
-    if _missing(v):
-        return ""
-    ms = 1e3 * float(v)
-    return f"{ms:.3g}" if ms < 100 else f"{ms:.0f}"
+    ms = math.nan if _missing(v) else 1e3 * float(v)
+    return _num(ms, ".3g" if ms < 100 else ".0f")
 
 
 def _r2(v: Any) -> str:
-    if _missing(v):
-        return ""
-    return f"{float(v):.4f}" if abs(float(v)) < 1e4 else f"{float(v):.3g}"
+    return _num(v, ".3g" if not _missing(v) and abs(float(v)) >= 1e4 else ".4f")
 
 
 def _generic(v: Any) -> str:
@@ -97,8 +84,7 @@ def _note(row: Mapping[str, Any]) -> str:
 
 
 def _ended(row: Mapping[str, Any], column: str) -> str:
-    """The ``conv`` (``yes`` / ``no``) or ``stop`` cell; ``failed`` for a run that raised (its
-    reason below the table), so that a narrow terminal that drops the note still says so."""
+    """The ``conv`` or ``stop`` cell; ``failed`` for a run that raised."""
     if row["status"] != "ok":
         diverged = "no" if column == "converged" else "diverged"
         return {"error": "failed", "diverged": diverged}.get(row["status"], "")
@@ -113,8 +99,7 @@ def _if_ok(cell: Callable[[Mapping[str, Any]], str]) -> Callable[[Mapping[str, A
 
 @dataclass(frozen=True)
 class _Col:
-    """One column a person reads: its header, how a row shows in it, whether it is a number
-    (right-aligned, never folded), and whether the compact table has it."""
+    """A column a person reads: header, cell, right-aligned number, in the compact table."""
 
     header: str
     cell: Callable[[Mapping[str, Any]], str]
@@ -125,8 +110,7 @@ class _Col:
 
 def with_optimizers(results: pd.DataFrame) -> pd.DataFrame:
     """``results`` with each gradient run's optimiser in its ``method`` label
-    (``minibatch·adam``) where the run had an optimiser other than the plain ``sgd`` or
-    several of them; the results as they are otherwise (and once labelled)."""
+    (``minibatch·adam``) where :func:`~groundup.bench.style.names_optimizers`."""
     if "optimizer" not in results or not names_optimizers(results["optimizer"]):
         return results
     out = results.copy()
@@ -189,11 +173,8 @@ HOST_MIB_NOTE = (
 
 
 def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
-    """The columns a person reads, formatted as strings, one row per run.
-
-    Regression columns (RMSE, R2; MAE in the wide set) appear when there are regression
-    rows, accuracy and log-loss when there are classification rows, device memory (wide)
-    when a GPU was measured.
+    """The columns a person reads, formatted as strings, one row per run (regression columns
+    where there are regression rows, classification ones where there are such rows).
 
     Parameters
     ----------
@@ -225,10 +206,8 @@ def display_frame(results: pd.DataFrame, *, wide: bool = False) -> pd.DataFrame:
 # -- the verdict ------------------------------------------------------------------------------
 @dataclass
 class Verdict:
-    """Which run of one data set was fastest and which most accurate, beside the peers: the
-    index labels in ``results`` (None where there is none) of the fastest groundup run and
-    peer run, and of the most accurate ones (lowest RMSE; highest accuracy, then lowest
-    log-loss)."""
+    """The fastest and the most accurate groundup run and peer run of one data set: their
+    index labels in the results (None where there is none)."""
 
     data: str
     n_samples: int
@@ -241,9 +220,8 @@ class Verdict:
     metric: str  # "rmse" or "accuracy"
 
     def line(self, results: pd.DataFrame) -> str:
-        """The verdict in one line: ``fastest normal·numpy 0.95 ms (0.72x sklearn); best RMSE
-        0.9912 beta·numpy (sklearn 0.9912)``; ``0.72x sklearn`` is the fit time as a multiple
-        of the fastest peer's, and the best score is the most accurate run's."""
+        """``fastest normal·numpy 0.95 ms (0.72x sklearn); best RMSE 0.9912 beta·numpy
+        (peer 0.9912)``: the fit time as a multiple of the fastest peer's."""
         if self.fastest is None:
             return "every groundup run failed or was skipped (see below)"
         f = results.loc[self.fastest]
@@ -255,8 +233,7 @@ class Verdict:
             peer = who(p) if p["method"] == f["method"] else f"{who(p)} {p['method']}"
             text += f" ({times}x {peer})"
         a = results.loc[self.accurate]
-        label = {"rmse": "RMSE", "accuracy": "accuracy"}[self.metric]
-        fmt = ".4g" if self.metric == "rmse" else ".4f"
+        label, fmt = ("RMSE", ".4g") if self.metric == "rmse" else ("accuracy", ".4f")
         text += f"; best {label} {_num(a[self.metric], fmt)} {_name(a)}"
         if self.peer_accurate is not None:
             pa = results.loc[self.peer_accurate]
@@ -290,14 +267,24 @@ def verdicts(results: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def _highlights(found: Sequence[Verdict]) -> dict[Any, set[str]]:
+    """Index label -> ``{"fastest", "accurate"}``: the groundup runs the verdicts name."""
+    best: dict[Any, set[str]] = {}
+    for v in found:
+        for i, tag in ((v.fastest, "fastest"), (v.accurate, "accurate")):
+            if i is not None:
+                best.setdefault(i, set()).add(tag)
+    return best
+
+
 def _fastest(part: pd.DataFrame) -> Any:
     times = part["fit_time"].astype(float)
     return None if times.notna().sum() == 0 else times.idxmin()
 
 
 def _best(part: pd.DataFrame, metric: str) -> Any:
-    """The most accurate row; among ties (to 1e-5, below what the table shows and above the
-    rounding of float32), the fastest."""
+    """The most accurate row; among ties (to 1e-5, below what the table shows and above
+    float32's rounding), the fastest."""
     if part.empty or part[metric].notna().sum() == 0:
         return None
     score = part[metric].astype(float)
@@ -364,77 +351,65 @@ def print_table(
     wide: bool = False,
     translate: Callable[[str], str] | None = None,
 ) -> None:
-    """Print the results: one table per data set with its verdict underneath, then the runs
-    that were skipped or failed, with their reasons.
-
-    Every cell is printed as text (never as rich markup): a column named ``bmi[kg/m2]`` or
-    a hint ``pip install "groundup[jax]"`` prints as written. Numbers are never folded: the
-    compact table shortens its notes (the full ones are in ``results.csv``) to fit the
-    console; the wide table takes the width it needs.
+    """Print one table per data set with its verdict underneath, then the runs that were
+    skipped or failed, with their reasons. Cells print as text (never rich markup); numbers
+    never fold: the compact table shortens its notes to fit, the wide one takes the width it
+    needs.
 
     Parameters
     ----------
     console : rich.console.Console, optional
-        Default: standard output, as wide as the terminal (``COLUMNS`` where it is set; 80
-        columns when the output is not a terminal).
+        Default: standard output, as wide as the terminal (80 columns when not a terminal).
     title : str, optional
         A line above the tables.
     wide : bool, default=False
         Every column (see :func:`display_frame`).
     translate : callable, optional
-        Applied to every reason before it is printed (the command line turns Python
-        spellings such as ``eta0=5.0`` into its flags).
+        Applied to every reason before it is printed (the command line's flags for Python
+        spellings such as ``eta0=5.0``).
     """
     from rich.console import Console
     from rich.text import Text
 
     console = console if console is not None else Console()
-    words = translate or (lambda s: s)
     results = with_optimizers(results)
     if title:
         console.print(Text(title, style="bold"))
     if _scaled(results):
         console.print(Text(SCALED_NOTE, style="dim"))
     found = verdicts(results)
-    marks = {}
-    for v in found:
-        marks[v.fastest] = marks[v.accurate] = "bold"
+    marks = dict.fromkeys(_highlights(found), "bold")
     lines = {(v.data, v.n_samples): v.line(results) for v in found}
     host_na = False
     for name, n, head, raw in _data_groups(results):
         part = display_frame(raw, wide=wide).drop(columns=["data", "n x d"])
-        part.index = raw.index
         host_na |= bool("host MiB" in part and (part["host MiB"] == "n/a").any())
         styles = [
             "dim" if r["status"] != "ok" else marks.get(i, "italic" if r["peer"] else None)
             for i, r in raw.iterrows()
         ]
-        task = "classification" if raw["model"].eq("logistic").all() else "regression"
-        head += f" ({task})"
+        head += " (classification)" if raw["model"].eq("logistic").all() else " (regression)"
         if not wide and "on" in part and part["on"].nunique() == 1:  # said once, in the title
             head += f", every run on {part['on'].iloc[0]}"
             part = part.drop(columns=["on"])
         table = _table(part, raw, styles, head, None)
         excess = _rich_width(table) - console.width
-        if wide:  # as wide as it needs: nothing folded, even past the terminal's edge
-            width = console.width
-            console.width = width + max(excess, 0)
+        if wide and excess > 0:  # as wide as it needs: nothing folded, past the terminal's edge
+            width, console.width = console.width, console.width + excess
             console.print(table)
             console.width = width
         else:
             if excess > 0:  # shorten the notes (they are in results.csv), else drop them
                 note = max(len(str(v)) for v in [*part["note"], "note"]) - excess
-                if note >= 8:
-                    table = _table(part, raw, styles, head, note)
-                else:
-                    table = _table(part.drop(columns=["note"]), raw, styles, head, None)
+                short = part if note >= 8 else part.drop(columns=["note"])
+                table = _table(short, raw, styles, head, note if note >= 8 else None)
             console.print(table)
         if (name, n) in lines:
             console.print(Text(lines[(name, n)]))
         console.print()
     if host_na:
         console.print(Text(HOST_MIB_NOTE, style="dim"))
-    for text, style in _troubles(results, words):
+    for text, style in _troubles(results, translate or str):
         console.print(Text(text, style=style))
 
 
@@ -444,10 +419,7 @@ def _scaled(results: pd.DataFrame) -> bool:
 
 
 def _troubles(results: pd.DataFrame, words: Callable[[str], str]) -> list[tuple[str, str]]:
-    """The lines under the tables and their styles, one per (data set, method, reason) of the
-    runs that failed (raised), diverged (groundup's ``DivergenceError``, or a peer whose loss
-    ran away by the same rule), stalled (stopped far from the minimum) or were skipped:
-    ``failed: line · batch · numpy, torch: DivergenceError: ...``."""
+    """The lines under the tables and their styles: ``failed: line · batch · numpy, torch: ...``."""
     status = results["status"]
     stop = results["stop"] if "stop" in results else pd.Series(None, index=results.index)
     stalled = results[(status == "ok") & (stop == "stalled")].assign(reason=STALLED)
@@ -512,7 +484,7 @@ def to_csv(results: pd.DataFrame) -> str:
 
 def _jsonable(v: Any) -> Any:
     if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
+        v = v.tolist()
     if isinstance(v, list | tuple):
         return [_jsonable(x) for x in v]
     if isinstance(v, np.generic):
@@ -618,14 +590,13 @@ def _html_table(part: pd.DataFrame, best: Mapping[Any, set[str]]) -> str:
     )
     body = []
     for (i, raw), (_, row) in zip(part.iterrows(), frame.iterrows(), strict=True):
-        classes = sorted(best.get(i, ()))
-        classes += ["peer"] * bool(raw["peer"]) + ["failed"] * (
-            raw["status"] in ("error", "diverged")
-        )
-        tags = "".join(f'<span class="tag {t}">{t}</span>' for t in sorted(best.get(i, ())))
+        tags = sorted(best.get(i, ()))
+        failed = raw["status"] in ("error", "diverged")
+        classes = tags + ["peer"] * bool(raw["peer"]) + ["failed"] * failed
+        spans = "".join(f'<span class="tag {t}">{t}</span>' for t in tags)
         cells = "".join(
             f'<td class="{"num" if col in numeric else "text"}">{esc(str(value))}'
-            f"{tags if col == 'method' else ''}</td>"
+            f"{spans if col == 'method' else ''}</td>"
             for col, value in row.items()
         )
         body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
@@ -668,9 +639,8 @@ def to_html(
     record: Mapping[str, Any] | None = None,
     translate: Callable[[str], str] | None = None,
 ) -> str:
-    """One self-contained HTML page: the summary, the record of the run, one table per data
-    set (the fastest and the most accurate groundup run highlighted) and every plot inline
-    (base64 PNG) with its caption.
+    """One self-contained HTML page: the summary, one table per data set (the fastest and the
+    most accurate groundup run highlighted), every plot inline and the record of the run.
 
     Parameters
     ----------
@@ -680,8 +650,8 @@ def to_html(
         From :func:`groundup.bench.record.run_record` (default: one made now, without the
         settings and the command line).
     translate : callable, optional
-        Applied to the reasons of the failed, diverged and stalled runs (the command line's
-        words, as :func:`print_table` takes them).
+        Applied to the reasons of the failed, diverged and stalled runs (as
+        :func:`print_table` takes it).
     """
     from groundup.bench.record import run_record
 
@@ -689,11 +659,6 @@ def to_html(
     record = record if record is not None else run_record()
     results = with_optimizers(results)
     found = verdicts(results)
-    best: dict[Any, set[str]] = {}
-    for v in found:
-        for i, tag in ((v.fastest, "fastest"), (v.accurate, "accurate")):
-            if i is not None:
-                best.setdefault(i, set()).add(tag)
     counts = results["status"].value_counts()
     machine = record.get("machine", {})
     gpus = ", ".join(machine.get("gpus") or [])
@@ -726,13 +691,12 @@ def to_html(
         '<span class="tag accurate">accurate</span>, the fastest and the most accurate '
         f"groundup run of each data set; peers in italics. {esc(HOST_MIB_NOTE)}.</p>",
     ]
+    best = _highlights(found)
     for _, _, head, raw in _data_groups(results):
         parts += [f"<h3>{esc(head)}</h3>", _html_table(raw, best)]
-    words = translate or str
-    bad = [text for text, _ in _troubles(results, words)]
+    bad = "".join(f"<li>{esc(text)}</li>" for text, _ in _troubles(results, translate or str))
     if bad:
-        items = "".join(f"<li>{esc(text)}</li>" for text in bad)
-        parts.append(f"<h2>Failed, diverged, stalled and skipped runs</h2><ul>{items}</ul>")
+        parts.append(f"<h2>Failed, diverged, stalled and skipped runs</h2><ul>{bad}</ul>")
     if images:
         parts.append("<h2>Figures</h2>")
     for stem, png in (images or {}).items():
@@ -761,11 +725,9 @@ def make_figures(
     test_size: float = 0.25,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """Every plot these results support, by file stem.
-
-    Loss per epoch and against wall time (gradient runs), fit times, scaling (several sizes),
-    and for each simple-regression data set (its smallest size) the fitted lines and the
-    optimisers' paths over the loss surface.
+    """Every plot these results support, by file stem: loss per epoch and against wall time,
+    fit times, scaling (several sizes), and per simple-regression data set (its smallest
+    size) the fitted lines and the optimisers' paths over the loss surface.
 
     Parameters
     ----------
@@ -774,8 +736,7 @@ def make_figures(
     params : dict, optional
         The benchmark's hyper-parameters (the paths are refitted with them).
     test_size, random_state : float, int
-        The benchmark's split: the paths are refitted on its training rows, as the runs
-        were, so that their epochs are the table's.
+        The benchmark's split: the paths are refitted on its training rows, as the runs were.
     """
     figs: dict[str, Any] = {}
     ok = results[results["status"] == "ok"]
@@ -803,9 +764,8 @@ def make_figures(
         methods = [m for m in ("batch", "sgd", "minibatch") if m in set(linear["method"])]
         # one path per optimiser where there are several, or one other than the plain sgd
         named = linear.get("optimizer", pd.Series(dtype=object)).dropna().astype(str)
-        opts = list(dict.fromkeys(o for o in named if o != "nan"))
+        opts = [o for o in dict.fromkeys(named) if o != "nan"]
         X_train, _, y_train, _ = d.split(test_size, random_state)
-        train = replace(d, X=X_train, y=y_train)
         paths: dict[str, Any] = {}
         failed: dict[str, str] = {}
         for method in methods:  # one at a time: a path that diverges is named, not drawn
@@ -813,8 +773,8 @@ def make_figures(
                 try:
                     paths.update(
                         optimizer_paths(
-                            train, methods=[method], params=params, scale=_scaled(results),
-                            optimizers=None if opt is None else [opt],
+                            replace(d, X=X_train, y=y_train), methods=[method], params=params,
+                            scale=_scaled(results), optimizers=None if opt is None else [opt],
                         )
                     )  # fmt: skip
                 except (ValueError, RuntimeError) as exc:
@@ -872,14 +832,12 @@ def write_outputs(
     put("results.json", to_json(results))
     put("run.json", json.dumps(record, indent=1, default=str) + "\n")
     pngs: dict[str, bytes] = {}
-    links: dict[str, str] = {}
     if plots:
         split = {k: v for k, v in (record.get("settings") or {}).items()
                  if k in ("test_size", "random_state")}  # fmt: skip
         for stem, fig in make_figures(results, sets, params, **split).items():
             written.append(save(fig, os.path.join(out, f"{stem}.png")))
             pngs[stem] = Path(written[-1]).read_bytes()
-            links[stem] = f"{stem}.png"
-    put("report.md", to_markdown(results, links))
+    put("report.md", to_markdown(results, {stem: f"{stem}.png" for stem in pngs}))
     put("report.html", to_html(results, pngs, record=record, translate=translate))
     return written

@@ -147,9 +147,7 @@ class _GroundupFit(PeerFit):
     def fit(self, data: tuple[Any, Any]) -> None:
         est = self.cls(**self.params).fit(*data)
         self.place_.backend.synchronize(est.coef_, est.intercept_)
-        self.est = est
-        self.n_iter_ = int(est.n_iter_)
-        self.converged_ = bool(est.converged_)
+        self.est, self.n_iter_, self.converged_ = est, int(est.n_iter_), bool(est.converged_)
         self.loss_history_ = np.asarray(est.loss_history_, dtype=np.float64)
         self.stop_reason_ = str(est.stop_reason_)
         self.eta0_ = float(est.eta0_) if hasattr(est, "eta0_") else None
@@ -309,11 +307,8 @@ def _execute(run: _Run, split: tuple, cache: dict[tuple, Any], **how: Any) -> di
 
 # -- the plan ---------------------------------------------------------------------------------
 def method_params(model: str, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
-    """The hyper-parameters a run of ``method`` uses: the bench defaults, then ``params``.
-
-    Top-level scalar entries apply to every method; an entry named after a method (a dict)
-    to that method only.
-    """
+    """The hyper-parameters a run of ``method`` uses: :data:`BENCH_DEFAULTS`, then ``params``
+    (scalars for every method, a dict named after a method for that one)."""
     out: dict[str, Any] = {}
     for layer in (BENCH_DEFAULTS, params or {}):
         out.update({k: v for k, v in layer.items() if not isinstance(v, dict)})
@@ -415,8 +410,7 @@ def _plan(
             for peer in peers_for(model, method) if with_peers else ():
                 if peer.backend == "sklearn" and p.get("optimizer", "sgd") != "sgd":
                     continue  # scikit-learn's SGD has the plain update only: no peer
-                # a peer runs on the devices of the run that are on its library (the CPU
-                # when there are none), or on the CPU
+                # on the run's devices of its library (the CPU where there are none)
                 on = [pl.device for pl in places if pl.name == peer.backend and peer.on_device]
                 where = [(d, t) for d in dict.fromkeys(on) or ["cpu"] for t in peer_dtypes]
                 name, reason = peer.label(p), peer.unsupported(p)
@@ -451,10 +445,8 @@ def optimizer_paths(
     scale: bool = False,
     optimizers: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Each gradient method's (intercept, slope) after every epoch on simple-regression data.
-
-    The fits use the same hyper-parameters as :func:`benchmark` (``params`` over
-    :data:`BENCH_DEFAULTS`) and ``record_path=True``.
+    """Each gradient method's (intercept, slope) after every epoch on simple-regression data,
+    with :func:`benchmark`'s hyper-parameters (``params`` over :data:`BENCH_DEFAULTS`).
 
     Parameters
     ----------
@@ -481,10 +473,7 @@ def optimizer_paths(
     out: dict[str, np.ndarray] = {}
     X, std = np.asarray(data.X, dtype=np.float64), None
     if scale:
-        host = _backends.resolve("numpy")
-        std = fit_standardization(X, center=(params or {}).get("fit_intercept", True) is not False,
-                                  backend=host)  # fmt: skip
-        X = np.asarray(standardize(X, std, backend=host))
+        std, X = _standardized(X, center=(params or {}).get("fit_intercept", True) is not False)
     opts = _check_names("optimizer", optimizers or None, OPTIMIZERS) or [None]
     for method, opt in [(m, o) for m in methods for o in opts]:
         p = method_params("linear", method, params)
@@ -531,22 +520,20 @@ def benchmark(
     Parameters
     ----------
     data : str, Dataset, (X, y) or a list of them, default="synthetic"
-        ``"synthetic"`` (the 1-D ``y = 4 + 3x`` line, a multivariate regression and a
-        two-class set), ``"line"``, ``"multi"``, ``"classes"``, ``"diabetes"``,
-        ``"breast_cancer"``, a CSV path (with ``target``), a :class:`~groundup.datasets.Dataset`
-        or an ``(X, y)`` pair.
+        ``"synthetic"`` (``"line"``, ``"multi"`` and ``"classes"``), one of those,
+        ``"diabetes"``, ``"breast_cancer"``, a CSV path (with ``target``), a
+        :class:`~groundup.datasets.Dataset` or an ``(X, y)`` pair.
     models : sequence of {"linear", "logistic"}, default=("linear",)
         Linear models run on regression data, logistic models on classification data.
     methods : sequence of str, optional
         Methods to run (aliases accepted); default: every method of each model.
     backends : sequence of str, optional
-        Default: numpy, torch, jax, array_api_strict, cupy. One that is not installed gives a
-        row with ``status="skipped"`` and the reason.
+        Default: :data:`DEFAULT_BACKENDS`; one not installed gives a ``"skipped"`` row.
     devices : sequence of str, optional
         ``"cpu"``, ``"cuda"``, ``"mps"``, ...; default: the CPU and the first GPU of each
         backend. A device a backend does not have gives a skipped row.
     dtypes : sequence of {"float32", "float64"}, optional
-        Default: float64 where the device has it, else float32 (JAX without x64).
+        Default: float64 where the device has it, else float32.
     sizes : sequence of int, optional
         Draw every synthetic data set at each size (``n_samples``); real data keep theirs.
     target : str, optional
@@ -554,11 +541,10 @@ def benchmark(
     repeats : int, default=3
         Timed fits per row; the table gives their median, min and max.
     warmup : int, default=1
-        Untimed fits before the timed ones (two epochs each for gradient methods: the same
-        shapes, so imports, kernels and JIT caches are warm).
+        Untimed fits before the timed ones (two epochs each for gradient methods).
     max_time : float, optional
         Stop repeating a row once its timed fits have taken this many seconds (at least one
-        fit always runs; ``repeats`` in the result says how many did).
+        fit runs; ``repeats`` in the result says how many did).
     peers : bool, default=True
         Also run scikit-learn and the hand-written PyTorch loop beside the methods they match.
     params : dict, optional
@@ -571,16 +557,13 @@ def benchmark(
     memory : bool, default=True
         Measure the peak host memory of one (short) fit with ``tracemalloc``.
     scale : bool, default=False
-        Standardise each data set's features with the mean and standard deviation of its
-        training split (scikit-learn's ``StandardScaler``; the held-out rows with the same
-        statistics), for every method and every peer; the ``coef`` and ``intercept``
-        columns stay in the raw features' units.
+        Standardise each data set's features with its training split's mean and standard
+        deviation, for every method and peer; ``coef`` and ``intercept`` stay in the raw
+        features' units.
     optimizers : sequence of str, optional
-        Run every gradient method (``batch``, ``sgd``, ``minibatch``) once per optimiser
-        (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
-        ``"adamw"``), one row each with its name in the ``optimizer`` column; the PyTorch
-        loop beside each uses the matching ``torch.optim`` optimiser, scikit-learn's SGD
-        peers only ``"sgd"``. Default: the ``optimizer`` of ``params`` (``"sgd"``).
+        Run every gradient method once per optimiser (one row each, named in the
+        ``optimizer`` column); the PyTorch loop uses the matching ``torch.optim`` optimiser,
+        scikit-learn's SGD only ``"sgd"``. Default: the ``optimizer`` of ``params``.
     progress : callable, optional
         ``progress(done, total, label)`` before each run.
 
@@ -588,12 +571,10 @@ def benchmark(
     -------
     pandas.DataFrame
         One row per run with the columns of :data:`COLUMNS`: ``status`` is ``"ok"``,
-        ``"diverged"`` (groundup's ``DivergenceError``, or a peer whose training loss ran
-        away by the same rule; with ``reason``), ``"skipped"`` or ``"error"`` (with
-        ``reason``); ``stop`` says why a run stopped (:data:`STOP_REASONS`, for the peers
-        judged by groundup's rules: :mod:`groundup.bench.status`), ``eta0`` the first
-        learning rate a gradient run used; times are in seconds, memory in MiB;
-        ``loss_history`` (per epoch), ``coef`` and ``intercept`` are kept for the plots.
+        ``"diverged"``, ``"skipped"`` or ``"error"`` (the last three with ``reason``);
+        ``stop`` is one of :data:`STOP_REASONS`, ``eta0`` the first learning rate of a
+        gradient run; times in seconds, memory in MiB; ``loss_history``, ``coef`` and
+        ``intercept`` are kept for the plots.
 
     Raises
     ------
@@ -624,7 +605,7 @@ def benchmark(
     runs, more = _plan(
         sets, models, methods, places, params, dtypes or ["float64"], peers, optimizers
     )
-    skipped += more
+    how = {"repeats": repeats, "warmup": warmup, "max_time": max_time, "memory": memory}
     rows: list[dict[str, Any]] = []
     cache: dict[tuple, Any] = {}  # the training rows of this data set where each run fits
     current = split = None
@@ -638,15 +619,10 @@ def benchmark(
                 run.data, test_size, random_state, scale=scale,
                 center=(params or {}).get("fit_intercept", True) is not False,
             )  # fmt: skip
-        rows.append(
-            _execute(
-                run, split, cache,
-                repeats=repeats, warmup=warmup, max_time=max_time, memory=memory,
-            )
-        )  # fmt: skip
+        rows.append(_execute(run, split, cache, **how))
     if progress is not None:
         progress(len(runs), len(runs), "done")
-    frame = pd.DataFrame(rows + skipped, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows + skipped + more, columns=list(COLUMNS))
     frame["scaled"] = bool(scale)
     return frame.astype({"peer": bool})
 
@@ -655,21 +631,23 @@ def _split(
     data: _datasets.Dataset, test_size: float, seed: int, *, scale: bool = False,
     center: bool = True,
 ) -> tuple:  # fmt: skip
-    """``X_train, X_test, y_train, y_test, std``: the held-out split; class labels that are
-    not integers (strings, booleans) become integer codes, so that every backend can hold
-    them and every run scores the same way. With ``scale``, both parts are standardised with
-    the training rows' statistics (``std``; None without ``scale``)."""
+    """``X_train, X_test, y_train, y_test, std``: labels as integer codes, scaled with ``scale``."""
     X_train, X_test, y_train, y_test = data.split(test_size, seed)
     if data.task == "classification" and y_train.dtype.kind not in "iu":
         _, codes = np.unique(np.concatenate([y_train, y_test]), return_inverse=True)
         y_train, y_test = codes[: len(y_train)], codes[len(y_train) :]
     if not scale:
         return X_train, X_test, y_train, y_test, None
-    host = _backends.resolve("numpy")
-    X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
-    std = fit_standardization(X_train, center=center, backend=host)
-    X_train, X_test = (np.asarray(standardize(X, std, backend=host)) for X in (X_train, X_test))
+    std, X_train, X_test = _standardized(X_train, X_test, center=center)
     return X_train, X_test, y_train, y_test, std
+
+
+def _standardized(X: Any, *others: Any, center: bool) -> tuple:
+    """``std`` of the training rows ``X``, then ``X`` and ``others`` standardised with it."""
+    host = _backends.resolve("numpy")
+    X, *others = (np.asarray(a, dtype=np.float64) for a in (X, *others))
+    std = fit_standardization(X, center=center, backend=host)
+    return std, *(np.asarray(standardize(a, std, backend=host)) for a in (X, *others))
 
 
 def _check_counts(

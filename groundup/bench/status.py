@@ -1,16 +1,7 @@
-"""How a peer's run ended, judged by groundup's own rules, so that a peer row and a groundup
-row that end the same way read the same in the table.
-
-A groundup estimator says why it stopped (``stop_reason_``) and raises
-:class:`~groundup.exceptions.DivergenceError` when its loss runs away. A peer says only how
-many epochs it ran: :func:`judge_peer` applies to it the rule of
-:func:`groundup.kernels.descent.divergent_epoch` (a loss that is not finite, grows past
-``GROWTH_LIMIT`` times the zero model's, or ends above it) on its loss history or its final
-training loss, and, where its stopping rule fired and its final coefficients are those of
-groundup's objective, the honest check of
-``GroundupEstimator._certify`` (:func:`groundup._problem.certificate`: within 1 % of the
-minimum) on the training rows.
-"""
+"""How a peer's run ended, judged by groundup's own rules (the divergence rule of
+:func:`groundup.kernels.descent.divergent_epoch`, the 1 % certificate of
+:func:`groundup._problem.certificate`), so that a peer row and a groundup row that end the
+same way read the same in the table."""
 
 from __future__ import annotations
 
@@ -29,8 +20,7 @@ from groundup.linear_model._base import CONVERGED, FLOOR
 
 __all__ = ["STALLED", "Outcome", "judge_peer", "l2_alpha"]
 
-#: The reason given for a run that stopped far from the minimum (a groundup row warns with
-#: the numbers; this is the line under the table for every such row).
+#: The reason given under the table for a run that stopped far from the minimum.
 STALLED = (
     "stopped more than 1 % above the minimum of its objective (the loss flattened along a "
     "valley, typically features on very different scales): scale the features "
@@ -65,31 +55,16 @@ class Outcome:
 def judge_peer(
     fitter: Any, X: np.ndarray, y: np.ndarray, *, model: str, params: dict[str, Any]
 ) -> Outcome:
-    """Judge a fitted peer (:class:`~groundup.bench.peers.PeerFit`) on its training rows.
-
-    Parameters
-    ----------
-    fitter : PeerFit
-        After ``fit``: ``coef_``, ``intercept_``, ``n_iter_``, ``stop_reason_`` (its own
-        rule: ``"exact"``, ``"tol"`` or ``"max_iter"``), ``loss_history_`` (or None),
-        ``tol_``, ``eta0_``, ``dtype_``.
-    X, y : ndarray
-        The training rows the peer was given (host; class labels as given).
-    model : {"linear", "logistic"}
-    params : dict
-        groundup's hyper-parameters of the run (``penalty``, ``alpha``, ``fit_intercept``).
-    """
-    stop = str(
-        getattr(fitter, "stop_reason_", None) or ("tol" if fitter.converged_ else "max_iter")
-    )
-    history = getattr(fitter, "loss_history_", None)
+    """Judge a fitted peer (:class:`~groundup.bench.peers.PeerFit`) on its training rows
+    ``X``, ``y`` (host, labels as given), with groundup's ``params`` of the run."""
+    stop, history = str(fitter.stop_reason_), fitter.loss_history_
     with np.errstate(all="ignore"):
         objective, W, b, exact = _objective(fitter, X, y, model=model, params=params)
         reference = float(objective.zero_loss())
         if history is not None and len(history):
             losses = [float(v) for v in history]
         else:
-            losses = [_final_loss(fitter, objective, W, b, X, y, model=model, exact=exact)]
+            losses = [_final_loss(objective, W, b, X, y, model=model, exact=exact)]
     final = losses[-1]
     if stop == "exact":
         return Outcome(stop, True, final)
@@ -98,8 +73,7 @@ def judge_peer(
     epoch = divergent_epoch(losses, reference, eps, ends_above=not auto)
     if epoch is not None:
         return Outcome("diverged", False, final, _diverged(fitter, losses, reference, epoch))
-    fi = bool(params.get("fit_intercept", True))
-    alpha = l2_alpha(params)
+    fi, alpha = bool(params.get("fit_intercept", True)), l2_alpha(params)
     with np.errstate(all="ignore"):
         # no minimum to measure: an L1 penalty, another objective, separable classes
         unmeasured = alpha is None or not exact
@@ -115,8 +89,7 @@ def judge_peer(
 
 
 def l2_alpha(params: dict[str, Any]) -> float | None:
-    """The L2 penalty of the objective (0.0 without one); None for an L1 or elastic-net one
-    (no smooth minimum to measure)."""
+    """The L2 penalty of the objective (0.0 without one; None for an L1 or elastic-net one)."""
     penalty = params.get("penalty")
     return 0.0 if penalty is None else float(params.get("alpha", 1e-4)) if penalty == "l2" else None
 
@@ -124,9 +97,7 @@ def l2_alpha(params: dict[str, Any]) -> float | None:
 def _objective(
     fitter: Any, X: np.ndarray, y: np.ndarray, *, model: str, params: dict[str, Any]
 ) -> tuple[Any, np.ndarray, np.ndarray, bool]:
-    """groundup's objective of the training rows and the peer's coefficients as its ``W``
-    (n_features, k) and ``b`` (k,); ``exact`` is False where the peer minimised another
-    objective (scikit-learn's one-vs-rest ``SGDClassifier`` on more than two classes)."""
+    """groundup's objective, the peer's ``W``, ``b``, and whether the peer minimised it."""
     xp = backends.resolve("numpy").xp
     fi = bool(params.get("fit_intercept", True))
     X = np.asarray(X, dtype=np.float64)
@@ -148,7 +119,6 @@ def _objective(
 
 
 def _final_loss(
-    fitter: Any,
     objective: Any,
     W: np.ndarray,
     b: np.ndarray,
@@ -158,9 +128,8 @@ def _final_loss(
     model: str,
     exact: bool,
 ) -> float:
-    """The training loss at the peer's final coefficients (MSE, or mean log-loss). A
-    one-vs-rest classifier is judged by its worst binary classifier's log-loss, times
-    log(n_classes) / log(2): each starts from log 2."""
+    """The training loss at the peer's final coefficients; one-vs-rest: the worst binary
+    log-loss, times log(n_classes) / log(2) (each starts from log 2)."""
     if model == "linear":
         r = np.asarray(X, dtype=np.float64) @ W[:, 0] + b[0] - np.asarray(y, dtype=np.float64)
         return float(np.mean(r * r))
@@ -174,7 +143,6 @@ def _final_loss(
         one = lk.BinaryLogLoss(X, (codes == c).astype(np.float64), None, n_classes=2, xp=xp)
         loss = float(one.loss(W[:, c : c + 1], b[c : c + 1]))
         worst = max(worst, loss) if math.isfinite(loss) else math.inf
-    # on the scale of the multinomial reference log(n_classes), which the rule compares to
     return worst * math.log(W.shape[1]) / math.log(2)
 
 

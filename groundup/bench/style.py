@@ -1,12 +1,6 @@
-"""How every benchmark figure encodes a run: one colour per method, one line style (and
-marker) per backend or peer, the same in every figure.
-
-Colours are matplotlib's default ``tab10`` cycle (``"C0"``, ``"C1"``, ...) in a fixed order of
-methods; line styles and markers are seaborn's ``unique_dashes`` / ``unique_markers``
-sequences (solid first, then long and short dashes), in a fixed order of backends and peers,
-so that ``sgd`` is the same colour and ``torch`` the same dashes in the loss curves, the fit
-times, the scaling plot, the fitted lines and the optimisers' paths. Nothing here imports
-matplotlib.
+"""How every benchmark figure encodes a run: a ``tab10`` colour per method (and optimiser),
+a line style and marker (seaborn's ``unique_dashes`` / ``unique_markers``) per backend or peer,
+in fixed orders, the same in every figure. Nothing here imports matplotlib.
 """
 
 from __future__ import annotations
@@ -57,11 +51,7 @@ def who(row: Mapping[str, Any]) -> str:
     if not row["peer"]:
         return str(row["backend"])
     impl = str(row["impl"])
-    if impl.startswith("sklearn"):
-        return "sklearn"
-    if "loop" in impl:
-        return "torch loop"
-    return impl
+    return "sklearn" if impl.startswith("sklearn") else "torch loop" if "loop" in impl else impl
 
 
 def run_key(row: Mapping[str, Any]) -> str:
@@ -78,32 +68,30 @@ def run_key(row: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _index(name: str, order: tuple[str, ...], extra: dict[str, int]) -> int:
+_EXTRA: dict[tuple[str, ...], dict[str, int]] = {}  # names not in an order: the next free index
+
+
+def _index(name: str, order: tuple[str, ...]) -> int:
     if name in order:
         return order.index(name)
+    extra = _EXTRA.setdefault(order, {})
     return extra.setdefault(name, len(order) + len(extra))
-
-
-_EXTRA_METHODS: dict[str, int] = {}
-_EXTRA_BACKENDS: dict[str, int] = {}
 
 
 def method_color(method: str) -> str:
     """The tab10 colour of ``method`` (``"C0"`` ... ``"C9"``), the same in every figure."""
-    return f"C{_index(str(method), METHOD_ORDER, _EXTRA_METHODS) % 10}"
+    return f"C{_index(str(method), METHOD_ORDER) % 10}"
 
 
 # tab10 index of each optimiser (groundup.kernels.optimizers.OPTIMIZERS' order).
 OPTIMIZER_ORDER: tuple[str, ...] = (
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
 )  # fmt: skip
-_EXTRA_OPTIMIZERS: dict[str, int] = {}
 
 
 def names_optimizers(optimizers: Iterable[Any]) -> bool:
-    """Whether runs with these optimisers (a results' ``optimizer`` column) name theirs
-    beside the method, in tables and figures alike: when one is other than the plain
-    ``sgd``."""
+    """Whether runs with these optimisers (an ``optimizer`` column) name theirs beside the
+    method: when one is other than the plain ``sgd``."""
     named = {o for o in optimizers if isinstance(o, str)}
     return bool(named) and named != {"sgd"}
 
@@ -117,19 +105,16 @@ def method_label(method: Any, optimizer: Any) -> str:
 
 
 def optimizer_color(name: str) -> str:
-    """The tab10 colour of optimiser ``name``, the same in every figure (the loss surface's
-    paths, the tour's)."""
-    return f"C{_index(str(name), OPTIMIZER_ORDER, _EXTRA_OPTIMIZERS) % 10}"
+    """The tab10 colour of optimiser ``name``, the same in every figure."""
+    return f"C{_index(str(name), OPTIMIZER_ORDER) % 10}"
 
 
 def backend_style(name: str) -> dict[str, Any]:
-    """Line2D keywords for an implementation (a key of :data:`BACKEND_ORDER`): ``dashes``
-    (empty for solid) and ``marker``."""
-    i = _index(str(name), BACKEND_ORDER, _EXTRA_BACKENDS)
-    return {"dashes": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)]}
+    """Line2D ``dashes`` (empty: solid) and ``marker`` of an implementation (:func:`who`)."""
+    i = _index(str(name), BACKEND_ORDER)
+    return {"dashes": dashes(i), "marker": _MARKERS[i % len(_MARKERS)]}
 
 
 def dashes(i: int) -> tuple[float, ...]:
-    """The ``i``-th line style of seaborn's sequence (``()`` is solid), for Line2D's
-    ``dashes``."""
+    """The ``i``-th line style (Line2D ``dashes``; ``()`` is solid)."""
     return _DASHES[i % len(_DASHES)]
