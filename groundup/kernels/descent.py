@@ -34,14 +34,7 @@ from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective, l
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
-from groundup.kernels.update import (
-    Stepper,
-    UpdateSettings,
-    UpdateState,
-    decay_factor,
-    pack,
-    unpack,
-)
+from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, decay_factor, pack, unpack
 
 
 @dataclass
@@ -112,14 +105,9 @@ class Certificate(Protocol):
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
 RESOLUTION = 4.0
 
-# tol="auto" (StopRule): stop once the certified relative excess is below AUTO_TOL (a tenth
-# of ``converged_``'s 1 %); the loss has flattened when its best value improved by less than
-# FLAT (relative) for ``n_iter_no_change`` epochs. A flattened stochastic run averages its
-# iterates (TAIL: polynomial-decay averaging's η), then divides its rate by CUT (the noise
-# floor is proportional to the step), at most MAX_CUTS times. Full-batch and mini-batch runs
-# follow the "bold driver" (Battiti 1989): rate times GROW after an epoch that lowered the
-# objective, halved after one that raised it. On the twelve real data sets of
-# tests/_real_data.py: 130 -> 144 of 144 batch fits within 1 % in 1,000 epochs.
+# tol="auto" (StopRule; AUTO_TOL: a tenth of ``converged_``'s 1 %, TAIL: the tail average's
+# η). The bold driver (GROW) took the twelve real data sets of tests/_real_data.py from 130
+# to 144 of 144 batch fits within 1 % in 1,000 epochs.
 AUTO_TOL = 1e-3
 FLAT = 1e-4
 CUT = 5.0
@@ -164,7 +152,7 @@ def descend(
     Parameters
     ----------
     objective : Objective
-        :class:`~groundup.kernels.losses.Objective` (and its capabilities).
+        The loss, and its capabilities (:mod:`groundup.kernels.losses`).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None
@@ -182,9 +170,8 @@ def descend(
     start_loss : array of shape (K,) or 0-d, optional
         The losses at the starting ``(W, b)`` where the caller knows them.
     state : UpdateState, optional
-        Where the stepper starts (K = 1): the last run's ``DescentResult.state``. With an
-        update other than the plain one, the result's ``W``, ``b`` are the running weights
-        (the average is in ``state.average``) and ``path`` holds the model's.
+        Where the stepper starts (K = 1): the last run's ``DescentResult.state``. The
+        result's ``W``, ``b`` are then the running weights, ``path`` holds the model's.
     rate_table : callable, optional
         K > 1: ``rate_table(schedules, t, count)`` -> (count, len(schedules)) rates on the
         device (default: ``Schedule.array`` on the device).
@@ -359,16 +346,18 @@ class StopRule:
 
     ``tol="auto"`` stops when the certified relative excess (:class:`Certificate`) is at most
     ``AUTO_TOL``, read every epoch where the certificate is ``cheap``, else once the loss has
-    flattened (the wait doubles after each reading not yet close enough). A stuck run that
+    flattened (its best improved by less than ``FLAT``, relative, for ``n_iter_no_change``
+    epochs; the wait doubles after each reading not yet close enough). A stuck run that
     ``reduce``s (stochastic updates: the noise floor is proportional to the step) first
     averages its epochs' last models (:meth:`add`; the certificate then reads the average and
     the run returns it), then divides its rate by ``CUT``, at most ``MAX_CUTS`` times before
     it stops ``stalled``. Full-batch descent goes on flattened to ``max_iter`` (momentum's
     oscillation and a slow valley are not a minimum). Until a run averages, where it may
-    ``grow`` its rate follows the bold driver on ``total`` (the loss + the L2 penalty): the
-    safe step ``1/L`` bounds the whole path, far below the curvature near a log-loss's
-    minimum, and bounds nothing for the adaptive optimisers. With ``early_stopping``,
-    "auto" is a ``tol`` of ``FLAT`` on the validation score.
+    ``grow`` its rate follows Battiti's "bold driver" on ``total`` (the loss + the L2
+    penalty): times ``GROW`` after an epoch that lowered it, halved after one that raised it
+    (the safe step ``1/L`` is far below the curvature near a log-loss's minimum, and no bound
+    for the adaptive optimisers). With ``early_stopping``, "auto" is a ``tol`` of ``FLAT`` on
+    the validation score.
     """
 
     tol: float | None
@@ -625,14 +614,10 @@ class _Loop:
 def divergent_epoch(
     history: list[float], reference: float, eps: float = 0.0, *, ends_above: bool = True
 ) -> int | None:
-    """1-based epoch at which a run diverged, or ``None``.
-
-    A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
-    or (with ``ends_above``: a step size the user chose) when it ends worse than the
-    reference (worse than where it started and than the zero model) by more than rounding
-    (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then the epoch is the first one
-    above the reference.
-    """
+    """1-based epoch at which a run diverged (a loss not finite or above ``GROWTH_LIMIT``
+    times the reference), or ``None``. With ``ends_above`` (a step size the user chose), a
+    run that ends above the reference by more than rounding (``RESOLUTION * eps``, relative)
+    diverged too, at the first epoch above it."""
     for i, v in enumerate(history, start=1):
         if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i

@@ -288,18 +288,17 @@ class SquaredLoss(BlockedEpochObjective):
         **common: Any,
     ) -> None:
         super().__init__(X, y, sample_weight, **common)
-        X_val, y_val, chunk_rows, xp = self.X_val, self.y_val, self.chunk_rows, self.xp
         self.stats: Moments | None = stats
         self.val_stats: Moments | None = None
         self._last: tuple[Array, Array, tuple[Array, Array, Array]] | None = None
-        if use_moments and stats is None:
-            self.stats = moments(
-                X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
+        if use_moments:
+            one = functools.partial(
+                moments, fit_intercept=True, chunk_rows=self.chunk_rows, pilot=False, xp=self.xp
             )
-        if use_moments and X_val is not None:
-            self.val_stats = moments(
-                X_val, y_val, None, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
-            )
+            if stats is None:
+                self.stats = one(X, y, sample_weight)
+            if self.X_val is not None:
+                self.val_stats = one(self.X_val, self.y_val, None)
 
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return Xb @ W + (b - yb[:, None])

@@ -220,15 +220,14 @@ class Stepper:
         if not self.average:
             return p.shrink(self, theta, eta)
         # scikit-learn's order: the average (from update ``average`` on), then the truncation
-        averaged = 0 < self.average <= t
+        averaged = self.average <= t
         if averaged and not self.full:
             self.avg = self._average(theta, t)
-        l1 = p.l1_state
         if p.l1 is not None:
             W = theta[: self.d, :]
             theta = p.shrink(self, theta, eta)
             if averaged and not self.full:
-                share = l1.average_share()
+                share = p.l1_state.average_share()
                 if share:
                     moved = xp.concat([theta[: self.d, :] - W, self.zero_row], axis=0)
                     self.avg = self.avg + share * moved
@@ -269,8 +268,7 @@ class _Part:
         """The optimiser's and the truncation's state: carried in (K = 1) or afresh."""
         xp = owner.xp
         theta = xp.zeros((owner.d + 1, len(self.ids)), dtype=owner.dt, device=owner.dev)
-        name = self.optimizer.name
-        old = carried.optimizer
+        name, old = self.optimizer.name, carried.optimizer
         if name != "sgd":
             fits = old is not None and old.fits(name, theta)
             self.state = replace(old) if fits else OptimizerState.zeros(name, theta, xp=xp)
