@@ -161,7 +161,6 @@ def descend(
     columns : list of Column, length K
         One configuration each (a single fit: one).
     settings : DescentSettings
-        What the group shares.
     orders : callable
         Returns the next epoch's visiting order (an integer array on the device) or ``None``
         for the natural order; called once per epoch.
@@ -227,14 +226,13 @@ def descend(
         epoch_fn = loop.one_sample
     else:
         epoch_fn = loop.batches
-    eps = float(xp.finfo(W.dtype).eps)
     rules = [
         StopRule(
             c.tol,
             c.n_iter_no_change,
             s.early_stopping,
             math.inf,
-            eps=eps,
+            eps=float(xp.finfo(W.dtype).eps),
             reduce=s.cut_rates and not full,
             grow=s.cut_rates and (bs > 1 or objective.curvature_varies),
         )
