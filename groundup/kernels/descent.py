@@ -2,27 +2,21 @@
 for one fit or for K configurations trained together as the columns of one weight matrix.
 
 A single fit is the case K = 1 of :func:`descend`, a sweep's group K > 1 (one
-:class:`Column` each, the same loop). ``W`` has shape (n_features, outputs·K):
-``outputs`` columns per configuration (1 for linear and binary logistic models, C for a
-softmax over C classes), output by output (column ``c·K + k`` is output ``c`` of
-configuration ``k``). Per update the engine takes a contiguous slice of the epoch's
-permutation, gathers those rows with ``xp.take`` and makes one update of every column; it
-talks to the host at most once per epoch (the convergence check, only where a ``tol`` is
-set), otherwise the loss history stays on the device until the end.
+:class:`Column` each, the same loop). ``W`` has shape (n_features, outputs·K), output by
+output (column ``c·K + k`` is output ``c`` of configuration ``k``; ``outputs`` is C for a
+softmax over C classes, else 1). Per update the engine gathers a contiguous slice of the
+epoch's permutation with ``xp.take`` and updates every column; it talks to the host at most
+once per epoch (the convergence check, where a ``tol`` is set).
 
-The plain update is scikit-learn's: ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
+The plain update is scikit-learn's, ``W <- max(0, 1 - eta*alpha) * W - eta * grad`` and
 ``b <- b - eta * grad_b`` (the intercept is not penalised), so one-sample steps with the
-squared loss are exactly ``SGDRegressor``'s; the rates (and decays) are floats for K = 1 and
-rows of one value per column otherwise. An optimiser, the L1 part of a penalty or averaging
-go through the :class:`~groundup.kernels.update.Stepper`. Which epoch runs is chosen once,
-before the loop, from the update and the objective's capabilities
-(:mod:`groundup.kernels.losses`): the stepper's, a full batch (the objective's
-``full_grad``: the moments for least squares), the exact one-sample epoch
-(``ExactSGDEpoch``) or the fused mini-batch step. A configuration that finishes (converged,
-diverged, or at its own ``max_iter``) leaves ``W`` at that epoch and the others go on, so
-every configuration ends where its single fit ends.
-:func:`groundup.kernels.reference.gradient_descent` is the same loop without the fast paths
-(the tests' oracle).
+squared loss are exactly ``SGDRegressor``'s; an optimiser, L1 or averaging go through the
+:class:`~groundup.kernels.update.Stepper`. The epoch's kind is chosen once, before the loop,
+from the update and the objective's capabilities (:mod:`groundup.kernels.losses`): the
+stepper's, a full batch (``full_grad``), the exact one-sample epoch or the fused mini-batch
+step. A configuration that finishes leaves ``W`` at that epoch while the others go on, so
+each ends where its single fit ends. :func:`groundup.kernels.reference.gradient_descent` is
+the same loop without the fast paths (the tests' oracle).
 """
 
 from __future__ import annotations
@@ -40,17 +34,7 @@ from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective, l
 from groundup.kernels.rows import EpochRows
 from groundup.kernels.schedules import Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
-from groundup.kernels.update import (
-    Stepper,
-    UpdateSettings,
-    UpdateState,
-    decay_factor,
-    pack,
-    unpack,
-)
-
-#: The optimisers whose steps are in the parameters' units (normalised per coordinate).
-ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw")
+from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, decay_factor, pack, unpack
 
 
 @dataclass
@@ -62,13 +46,11 @@ class DescentSettings:
     fit_intercept: bool = True
     early_stopping: bool = False  # compare the validation score instead of the loss
     record_path: bool = False  # keep (W, b) after every epoch (K = 1)
-    # X is one chunk of a streamed epoch (the Dask loop): make the updates, nothing else. No
-    # loss is computed (the caller has the epoch's loss over all chunks; ``tol`` must be
-    # None), and a chunk that fits in one batch is a batch like any other: ``batch_grad``
-    # over its rows, not the objective's training-set ``full_grad``.
+    # X is one chunk of a streamed epoch (the Dask loop): only the updates, no loss (``tol``
+    # must be None), and a chunk in one batch takes ``batch_grad``, not ``full_grad``
     chunk: bool = False
-    # tol="auto" may divide the rates of a stuck run (StopRule.reduce): the rates are the
-    # engine's own (eta0="auto"), not a textbook run's
+    # tol="auto" may divide the rates of a stuck run (StopRule.reduce): the engine's own
+    # rates (eta0="auto"), not a textbook run's
     cut_rates: bool = True
 
 
@@ -78,21 +60,13 @@ class Column:
 
     schedule: Schedule  # its rates (``scale`` is changed in place by the stopping rule)
     max_iter: int = 1000  # epochs
-    # L2 strength applied in the update (0 without a penalty), or one per feature, an
-    # (n_features, 1) array (a preconditioned fit's)
+    # L2 strength (0 without a penalty), or one per feature, (n_features, 1) (preconditioned)
     alpha: float | Array = 0.0
     # "auto": the certificate's rule (StopRule); None: no convergence check, no host sync
     tol: float | str | None = 1e-3
     n_iter_no_change: int = 5
-    # The optimiser, the L1 part of the penalty and averaging (kernels/update.py); the plain
-    # update (and its fast paths) by default.
+    # optimiser, L1 part of the penalty, averaging (kernels/update.py); default: plain update
     update: UpdateSettings = field(default_factory=UpdateSettings)
-
-    @property
-    def plain(self) -> bool:
-        """The engine's own update (and its fast paths) applies."""
-        u = self.update
-        return u.optimizer.name == "sgd" and not largest(u.l1) and not u.average
 
 
 @dataclass
@@ -110,23 +84,18 @@ class DescentResult:
     path: list[tuple[Array, Array]] = field(default_factory=list)
     # max(loss at the start, loss of the zero model); None for a chunk (settings.chunk)
     reference_loss: Any = None
-    # What the updates carry to the next run (optimiser state, average, L1 truncation);
-    # ``None`` for the plain update.
-    state: UpdateState | None = None
+    state: UpdateState | None = None  # what the stepper carries on (None: plain update)
     stalled: bool = False  # the rule fired far from the minimum
-    # tol="auto": the last certified relative excess of the objective (None: not certified)
-    excess: float | None = None
-    # the caller's verdict after its honest check (``linear_model._base.certified``); None:
-    # not judged
+    excess: float | None = None  # tol="auto": the last certified relative excess
+    # the caller's verdict after its honest check (``linear_model._base.certified``)
     stop_reason: str | None = None
 
 
 class Certificate(Protocol):
-    """How far a configuration's model is above its objective's minimum (loss + penalty),
-    relative to that minimum: ``relative_excess(W, b, k)`` for configuration ``k``'s
-    ``W`` (n_features, outputs) and ``b`` (outputs,) (:mod:`groundup.kernels.curvature`).
-    ``cheap``: it costs no pass over the rows (least squares, from the moments), so
-    ``tol="auto"`` reads it every epoch; else only once the loss has flattened."""
+    """``relative_excess(W, b, k)``: how far configuration ``k``'s model is above its
+    objective's minimum (loss + penalty), relative to it (:mod:`groundup.kernels.curvature`).
+    ``cheap``: no pass over the rows (least squares' moments), so ``tol="auto"`` reads it
+    every epoch; else only once the loss has flattened."""
 
     cheap: bool
 
@@ -136,15 +105,9 @@ class Certificate(Protocol):
 # Relative changes below this many machine epsilons are rounding (StopRule, divergent_epoch).
 RESOLUTION = 4.0
 
-# tol="auto" (StopRule): a run stops once its certified relative excess is below AUTO_TOL (a
-# tenth of ``converged_``'s 1 %); the loss has flattened when its best value improved by less
-# than FLAT (relative) for ``n_iter_no_change`` epochs. A flattened stochastic run divides its
-# rate by CUT (the noise floor is proportional to the step), at most MAX_CUTS times, after
-# averaging its iterates (TAIL: polynomial-decay averaging's η). Full-batch and mini-batch runs
-# (one-sample ones where the curvature varies) drive their rate by the objective (the "bold
-# driver", Battiti 1989): times GROW after an epoch that lowered it, halved after one that
-# raised it. Measured on the twelve well-posed real data sets of tests/_real_data.py (batch,
-# six optimisers, raw and standardised): 130 -> 144 of 144 fits within 1 % in 1,000 epochs.
+# tol="auto" (StopRule; AUTO_TOL: a tenth of ``converged_``'s 1 %, TAIL: the tail average's
+# η). The bold driver (GROW) took the twelve real data sets of tests/_real_data.py from 130
+# to 144 of 144 batch fits within 1 % in 1,000 epochs.
 AUTO_TOL = 1e-3
 FLAT = 1e-4
 CUT = 5.0
@@ -153,8 +116,8 @@ GROW = 1.1
 GROW_CAP = 1e3
 TAIL = 3.0
 
-# A loss this many times the reference (the larger of the starting loss and the zero model's
-# loss) means the iterates are running away even while the numbers are still finite.
+# A loss this many times the reference (the larger of the starting loss and the zero model's)
+# means the iterates are running away even while still finite.
 GROWTH_LIMIT = 1e4
 
 RateTable = Callable[[list[Schedule], int, int], Array]
@@ -189,7 +152,7 @@ def descend(
     Parameters
     ----------
     objective : Objective
-        :class:`~groundup.kernels.losses.Objective` (and its capabilities).
+        The loss, and its capabilities (:mod:`groundup.kernels.losses`).
     X : array of shape (n_samples, n_features)
     y : array of shape (n_samples,) or (n_samples, k)
     sample_weight : array of shape (n_samples,) or None
@@ -198,7 +161,6 @@ def descend(
     columns : list of Column, length K
         One configuration each (a single fit: one).
     settings : DescentSettings
-        What the group shares.
     orders : callable
         Returns the next epoch's visiting order (an integer array on the device) or ``None``
         for the natural order; called once per epoch.
@@ -207,13 +169,11 @@ def descend(
     start_loss : array of shape (K,) or 0-d, optional
         The losses at the starting ``(W, b)`` where the caller knows them.
     state : UpdateState, optional
-        Where the stepper starts (K = 1): the last run's ``DescentResult.state``. With an
-        update other than the plain one, the result's ``W``, ``b`` are the running weights
-        (the average is in ``state.average``) and ``path`` holds the model's: the average
-        once an update has been averaged.
+        Where the stepper starts (K = 1): the last run's ``DescentResult.state``. The
+        result's ``W``, ``b`` are then the running weights, ``path`` holds the model's.
     rate_table : callable, optional
         K > 1: ``rate_table(schedules, t, count)`` -> (count, len(schedules)) rates on the
-        device (e.g. computed on the host and moved in one transfer; default: on the device).
+        device (default: ``Schedule.array`` on the device).
     to_host : callable, optional
         Brings a 1-d array to the host as floats in one transfer: the histories and the
         references then come home as floats (default: they stay 0-d arrays on the device).
@@ -236,11 +196,11 @@ def descend(
     full = s.batch_size >= n
     bs = n if full else s.batch_size
     per_epoch = 1 if full else -(-n // bs)
-    single = K == 1
     stepper = None
-    if not all(c.plain for c in columns):
+    ups = [c.update for c in columns]
+    if any(u.optimizer.name != "sgd" or largest(u.l1) or u.average for u in ups):
         stepper = Stepper(
-            [c.update for c in columns],
+            ups,
             [c.alpha for c in columns],
             outputs=C,
             fit_intercept=s.fit_intercept,
@@ -253,13 +213,12 @@ def descend(
     loop = _Loop(
         objective, X, y, sample_weight, s, bs, orders, stepper, columns, rate_table, decays_on, xp
     )
-    # the epoch's kind, chosen once
     if stepper is not None:
         epoch_fn = loop.stepped
     elif full:
         epoch_fn = loop.full
     elif (
-        single
+        K == 1
         and bs == 1
         and isinstance(objective, ExactSGDEpoch)
         and (objective.speculative or not objective.reads_host)
@@ -267,33 +226,34 @@ def descend(
         epoch_fn = loop.one_sample
     else:
         epoch_fn = loop.batches
-    eps = float(xp.finfo(W.dtype).eps)
     rules = [
         StopRule(
             c.tol,
             c.n_iter_no_change,
             s.early_stopping,
             math.inf,
-            eps=eps,
+            eps=float(xp.finfo(W.dtype).eps),
             reduce=s.cut_rates and not full,
             grow=s.cut_rates and (bs > 1 or objective.curvature_varies),
         )
         for c in columns
     ]
 
-    def model(j: int) -> tuple[Array, Array]:  # configuration at position j of the active
-        Wm, bm = (W, b) if stepper is None else stepper.model(W, b, t)
-        if len(active) > 1:
-            sel = xp.asarray(_columns_of([j], len(active), C), device=_device(W))
-            Wm, bm = xp.take(Wm, sel, axis=1), xp.take(bm, sel, axis=0)
-        return Wm, bm
+    def pick(Wa: Array, ba: Array, j: int) -> tuple[Array, Array]:  # position j of the active
+        if len(active) == 1:
+            return Wa, ba
+        sel = xp.asarray(_columns_of([j], len(active), C), device=_device(W))
+        return xp.take(Wa, sel, axis=1), xp.take(ba, sel, axis=0)
+
+    def model(j: int) -> tuple[Array, Array]:
+        return pick(*((W, b) if stepper is None else stepper.model(W, b, t)), j)
 
     def certify(j: int, k: int) -> float:
         return certificate.relative_excess(*rules[k].model(*model(j)), k)
 
     check = any(c.tol is not None for c in columns)
     grow = check and any(r.grow for r in rules)
-    read = to_host if to_host is not None else _host_floats
+    read = to_host or (lambda v: [float(v[i]) for i in range(v.shape[0])])
     results = [DescentResult(W=W, b=b) for _ in columns]
     pending: list[tuple[list[int], Array]] = []  # (configurations, losses) left on the device
     ref = None
@@ -341,14 +301,22 @@ def descend(
                 ):
                     res.converged = done[j] = True
                 res.excess, res.stalled = rule.excess, rule.stalled
-        if any(done):
-            active, W, b = _finish(
-                objective, stepper, active, done, W, b, results, C, epoch, t - t_start, xp
-            )
-            for k, r in enumerate(results):
-                if rules[k].tail is not None and k not in active:
-                    r.W, r.b = rules[k].model(r.W, r.b)
-                    rules[k].tail = None
+        if any(done):  # record those that stop (a tail's average where averaged); keep the rest
+            ka = len(active)
+            for j, k in enumerate(active):
+                if done[j]:
+                    res = results[k]
+                    res.W, res.b = rules[k].model(*pick(W, b, j))
+                    res.n_iter, res.updates = epoch, t - t_start
+            kept = [j for j in range(ka) if not done[j]]
+            if kept:
+                configs = xp.asarray(kept, device=_device(W))  # the default integer dtype
+                cols = kept if C == 1 else _columns_of(kept, ka, C)
+                sel = configs if C == 1 else xp.asarray(cols, device=_device(W))
+                W, b = objective.keep(W, b, sel, configs)
+                if stepper is not None:
+                    stepper.keep(cols)
+            active = [active[j] for j in kept]
         if on_epoch is not None:
             on_epoch(epoch, len(active))
     if ref is not None:  # the histories: 0-d arrays on the device, or floats in one transfer
@@ -358,7 +326,7 @@ def descend(
         for ids, v in pending:
             for j, k in enumerate(ids):
                 results[k].history.append(next(flat) if flat else v[j])
-    if single and stepper is not None:
+    if K == 1 and stepper is not None:
         results[0].state = stepper.state
     return results
 
@@ -371,29 +339,23 @@ class StopRule:
     reference. With a number as ``tol`` it has converged when ``n_iter_no_change`` epochs in
     a row did not improve on the best value by ``tol`` (the training loss, lower is better;
     or, with ``early_stopping``, the validation score, higher is better); the ``adaptive``
-    schedule first divides its rate by 5 and goes on while the rate is above 1e-6.
+    schedule first divides its rate by 5 and goes on while the rate is above 1e-6. ``tol`` is
+    floored at ``RESOLUTION * eps * |best|`` (``eps``: the dtype's): below it is rounding.
 
-    ``tol="auto"`` is scale-free: the run stops when the certified relative excess of its
-    objective (:class:`Certificate`) is at most ``AUTO_TOL``. The certificate is read every
-    epoch where it is ``cheap``, else once the loss has flattened (its best value improved
-    by less than ``FLAT``, relative, for ``n_iter_no_change`` epochs; the wait doubles after
-    each reading that is not yet close enough). A stuck run that ``reduce``s (one-sample
-    and mini-batch updates, whose noise floor is proportional to the step) first averages
-    its epochs' last models (:meth:`add`, :meth:`model`: the certificate then reads the
-    average, and the run returns it), and when the average is stuck too divides its rate
-    by ``CUT`` and goes on; after ``MAX_CUTS`` cuts it stops, ``stalled``. Full-batch
-    descent goes on flattened (momentum's oscillation and a slow valley are not a minimum)
-    to ``max_iter``. Until a run averages, where it may ``grow`` its rate follows the
-    objective (``total``, the loss + the L2 penalty): times ``GROW`` after an epoch that
-    lowered it, halved after one that raised it (Battiti's "bold driver", 1989): the safe
-    step ``1/L`` is a bound for the whole path, far below the curvature near a log-loss's
-    minimum, and for the adaptive optimisers no bound at all.
-    With ``early_stopping`` "auto" is a ``tol`` of ``FLAT`` on the validation score.
-
-    ``eps`` is the machine epsilon of the dtype the values are computed in: an improvement
-    below ``RESOLUTION * eps * |best|`` is rounding, not progress, so ``tol`` is floored
-    there (a float32 fit with ``tol`` below float32's resolution stops where float32 stops
-    improving instead of running to ``max_iter``).
+    ``tol="auto"`` stops when the certified relative excess (:class:`Certificate`) is at most
+    ``AUTO_TOL``, read every epoch where the certificate is ``cheap``, else once the loss has
+    flattened (its best improved by less than ``FLAT``, relative, for ``n_iter_no_change``
+    epochs; the wait doubles after each reading not yet close enough). A stuck run that
+    ``reduce``s (stochastic updates: the noise floor is proportional to the step) first
+    averages its epochs' last models (:meth:`add`; the certificate then reads the average and
+    the run returns it), then divides its rate by ``CUT``, at most ``MAX_CUTS`` times before
+    it stops ``stalled``. Full-batch descent goes on flattened to ``max_iter`` (momentum's
+    oscillation and a slow valley are not a minimum). Until a run averages, where it may
+    ``grow`` its rate follows Battiti's "bold driver" on ``total`` (the loss + the L2
+    penalty): times ``GROW`` after an epoch that lowered it, halved after one that raised it
+    (the safe step ``1/L`` is far below the curvature near a log-loss's minimum, and no bound
+    for the adaptive optimisers). With ``early_stopping``, "auto" is a ``tol`` of ``FLAT`` on
+    the validation score.
     """
 
     tol: float | None
@@ -405,8 +367,7 @@ class StopRule:
     grow: bool = False  # tol="auto": the bold driver steers the rate (until it averages)
     last: float = math.inf
     averaging: bool = False  # tol="auto", stochastic: the model is the tail's average
-    # the tail average: (W, b, count) of the epochs' last models since averaging began
-    tail: list[Any] | None = None
+    tail: list[Any] | None = None  # [W, b, count]: the tail's average since averaging began
     no_improve: int = 0
     best: float = field(init=False)
     excess: float | None = None  # tol="auto": the last certified relative excess
@@ -423,10 +384,9 @@ class StopRule:
         self.wait = self.n_iter_no_change
 
     def add(self, W: Array, b: Array) -> None:
-        """Once averaging: the epoch's last model joins the tail average, with the weight
-        (η + 1)/(count + η), η = TAIL: polynomial-decay averaging (Shamir & Zhang, "Stochastic
-        gradient descent for non-smooth optimization", 2013), which forgets the first
-        iterates of the tail (still on their way down) at a polynomial rate."""
+        """Once averaging: the epoch's last model joins the tail average with the weight
+        (η + 1)/(count + η), η = TAIL: polynomial-decay averaging (Shamir & Zhang 2013),
+        which forgets the tail's first iterates (still on their way down)."""
         if not self.averaging:
             return
         if self.tail is None:
@@ -457,28 +417,23 @@ class StopRule:
         ``certify()``: the model's certified relative excess (``tol="auto"``)."""
         if self.tol is None:
             return False
-        if self.auto:
-            return self._certified(value, schedule, certify, cheap, total)
-        tol = float(self.tol)
-        if math.isfinite(self.best):
-            tol = max(tol, RESOLUTION * self.eps * abs(self.best))
-        if self.early_stopping:
-            self.no_improve = self.no_improve + 1 if value < self.best + tol else 0
-            self.best = max(self.best, value)
-        else:
-            self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
-            self.best = min(self.best, value)
-        if self.no_improve < self.n_iter_no_change:
-            return False
-        if schedule.name == "adaptive" and schedule(t) > 1e-6:
-            schedule.scale *= 5.0
-            self.no_improve = 0
-            return False
-        return True
-
-    def _certified(
-        self, value: float, schedule: Schedule, certify: Any, cheap: bool, total: Any
-    ) -> bool:
+        if not self.auto:
+            tol = float(self.tol)
+            if math.isfinite(self.best):
+                tol = max(tol, RESOLUTION * self.eps * abs(self.best))
+            if self.early_stopping:
+                self.no_improve = self.no_improve + 1 if value < self.best + tol else 0
+                self.best = max(self.best, value)
+            else:
+                self.no_improve = self.no_improve + 1 if value > self.best - tol else 0
+                self.best = min(self.best, value)
+            if self.no_improve < self.n_iter_no_change:
+                return False
+            if schedule.name == "adaptive" and schedule(t) > 1e-6:
+                schedule.scale *= 5.0
+                self.no_improve = 0
+                return False
+            return True
         if self.grow and total is not None and not self.averaging:
             schedule.scale *= 1.0 / GROW if total < self.last else 2.0
             schedule.scale = max(schedule.scale, 1.0 / GROW_CAP)
@@ -491,19 +446,16 @@ class StopRule:
             return ready
         if not (cheap or ready):
             return False
-        excess = certify()
+        self.excess = excess = certify()
         if excess <= AUTO_TOL:
-            self.excess = excess
             return True
         # stuck: no reading below the best one for n_iter_no_change epochs (cheap) or since
         # the last reading: the noise floor, or the oscillation of the step
-        self.excess = excess
         if excess < self.best_excess:
             self.best_excess, self.since_best = excess, 0
-            stuck = False
         else:
             self.since_best += 1
-            stuck = self.since_best >= (self.n_iter_no_change if cheap else 1)
+        stuck = self.since_best >= (self.n_iter_no_change if cheap else 1)
         if not cheap:
             self.no_improve = 0
         if not stuck:
@@ -524,45 +476,6 @@ class StopRule:
         return False
 
 
-def _host_floats(v: Array) -> list[float]:
-    return [float(v[i]) for i in range(v.shape[0])]
-
-
-def _finish(
-    objective: Objective,
-    stepper: Stepper | None,
-    active: list[int],
-    done: list[bool],
-    W: Array,
-    b: Array,
-    results: list[DescentResult],
-    C: int,
-    epoch: int,
-    updates: int,
-    xp: Namespace,
-) -> tuple[list[int], Array, Array]:
-    """Record the configurations that stop at this epoch; ``W``, ``b`` (and what the
-    objective and the stepper keep) restricted to those that go on."""
-    ka = len(active)
-    kept = [j for j in range(ka) if not done[j]]
-    for j, k in enumerate(active):
-        if done[j]:
-            res = results[k]
-            if ka == 1:
-                res.W, res.b = W, b
-            else:
-                sel = xp.asarray(_columns_of([j], ka, C), device=_device(W))
-                res.W, res.b = xp.take(W, sel, axis=1), xp.take(b, sel, axis=0)
-            res.n_iter, res.updates = epoch, updates
-    if kept:
-        configs = xp.asarray(kept, device=_device(W))  # the default integer dtype
-        sel = configs if C == 1 else xp.asarray(_columns_of(kept, ka, C), device=_device(W))
-        W, b = objective.keep(W, b, sel, configs)
-        if stepper is not None:
-            stepper.keep(kept if C == 1 else _columns_of(kept, ka, C))
-    return [active[j] for j in kept], W, b
-
-
 def l2_penalty(W: Array, alphas: list[Any], C: int, xp: Namespace) -> Array:
     """½ Σ alpha w² of each configuration (its ``C`` columns of ``W``, output by output),
     ``alphas`` one L2 strength per configuration (a float or one per feature, (d, 1))."""
@@ -574,8 +487,7 @@ def l2_penalty(W: Array, alphas: list[Any], C: int, xp: Namespace) -> Array:
 
 
 def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
-    """Columns of W (output by output) of the configurations at positions ``configs`` of a
-    group of ``k``."""
+    """Columns of W of the configurations at positions ``configs`` of a group of ``k``."""
     return [c * k + j for c in range(outputs) for j in configs]
 
 
@@ -599,8 +511,7 @@ class _Loop:
     def rates(self, t: int, count: int, active: list[int]) -> tuple[list[Any], list[Any] | None]:
         """The rates (and ``max(0, 1 - eta·alpha)`` decays, ``None`` without them) of updates
         ``t .. t + count - 1``: floats for one configuration; for several, one row
-        (outputs·K,) on the device per update, from one table per epoch (``rate_table``, or
-        ``Schedule.array`` on the device)."""
+        (outputs·K,) on the device per update, from one table per epoch."""
         xp, columns = self.xp, self.columns
         if len(columns) == 1:
             c = columns[0]
@@ -624,15 +535,22 @@ class _Loop:
             dec = [table[u, ...] for u in range(count)]
         return [eta[u, ...] for u in range(count)], dec
 
+    def exact_rates(self, c: Column, t: int) -> Array | None:
+        """The exact one-sample epoch's rates on the device, or ``None`` where the decay is
+        too large for it (``alpha * eta > MAX_DECAY_STEP``)."""
+        n = self.X.shape[0]
+        if largest(c.alpha) * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
+            return None
+        return c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=self.xp)
+
     def _full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
         if self.s.chunk:  # the chunk's rows are one batch, not the training set
             return self.objective.batch_grad(self.X, self.y, self.sw, W, b)
         return self.objective.full_grad(W, b)
 
     def full(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
-        """One full-batch update: the gradient over the training set, the plain update."""
-        etas, decays = self.rates(t, 1, active)
-        eta = etas[0]
+        """One full-batch plain update."""
+        (eta,), decays = self.rates(t, 1, active)
         gw, gb = self._full_grad(W, b)
         W = W - eta * gw if decays is None else decays[0] * W - eta * gw
         if self.s.fit_intercept:
@@ -640,8 +558,7 @@ class _Loop:
         return W, b
 
     def batches(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
-        """Mini-batch updates: per update a contiguous slice of the order, ``xp.take`` of
-        its rows and the objective's fused step (no host synchronisation)."""
+        """Mini-batch updates by the objective's fused step (no host synchronisation)."""
         rows = EpochRows(self.X, self.y, self.sw, self.orders(), self.xp)
         n, bs, step, fi = self.X.shape[0], self.bs, self.objective.batch_step, self.s.fit_intercept
         etas, decays = self.rates(t, -(-n // bs), active)
@@ -652,25 +569,23 @@ class _Loop:
 
     def one_sample(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """The exact one-sample epoch (the objective's ``sgd_epoch``) where the decay allows
-        it (``alpha * eta <= MAX_DECAY_STEP``), else one-sample batches."""
-        n, c = self.X.shape[0], self.columns[0]
-        if largest(c.alpha) * largest_rate(c.schedule, t, n) > MAX_DECAY_STEP:
+        it, else one-sample batches."""
+        c = self.columns[0]
+        etas = self.exact_rates(c, t)
+        if etas is None:
             return self.batches(W, b, t, active)
-        xp = self.xp
-        arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
-        return self.objective.sgd_epoch(self.orders(), W, b, arr, c.alpha, self.s.fit_intercept)
+        return self.objective.sgd_epoch(self.orders(), W, b, etas, c.alpha, self.s.fit_intercept)
 
     def stepped(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
-        """The stepper's updates (:mod:`groundup.kernels.update`): the objective's batch
-        gradient at the packed parameters' views, then the stepper's update."""
+        """The stepper's updates (:mod:`groundup.kernels.update`) on the objective's batch
+        gradients."""
         xp, stepper, objective = self.xp, self.stepper, self.objective
-        n, c = self.X.shape[0], self.columns[active[0]]
+        n, c, p = self.X.shape[0], self.columns[active[0]], stepper.parts[0]
         if self.bs >= n:  # full batch: the gradient at the engine's own (W, b)
             gw, gb = self._full_grad(W, b)
             eta = self.rates(t, 1, active)[0][0]
             return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
         order = self.orders()
-        p = stepper.parts[0]
         if (
             self.bs == 1
             and stepper.single
@@ -679,12 +594,10 @@ class _Loop:
             and not stepper.average
             and isinstance(objective, ExactL1SGDEpoch)
             and objective.speculative
-            and largest(c.alpha) * largest_rate(c.schedule, t, n) <= MAX_DECAY_STEP
+            and (etas := self.exact_rates(c, t)) is not None
         ):  # the exact one-sample epoch, a window at a time
-            arr = c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=xp)
-            return objective.l1_sgd_epoch(
-                order, W, b, arr, c.alpha, self.s.fit_intercept, p.l1, p.l1_state
-            )
+            fi = self.s.fit_intercept
+            return objective.l1_sgd_epoch(order, W, b, etas, c.alpha, fi, p.l1, p.l1_state)
         rows = EpochRows(self.X, self.y, self.sw, order, xp)
         etas = self.rates(t, -(-n // self.bs), active)[0]
         theta = pack(W, b, xp=xp)
@@ -699,14 +612,10 @@ class _Loop:
 def divergent_epoch(
     history: list[float], reference: float, eps: float = 0.0, *, ends_above: bool = True
 ) -> int | None:
-    """1-based epoch at which a run diverged, or ``None``.
-
-    A run diverged when a loss is not finite or exceeds ``GROWTH_LIMIT`` times the reference,
-    or (with ``ends_above``: a step size the user chose) when it ends worse than the
-    reference (worse than where it started and than the zero model) by more than rounding
-    (``RESOLUTION * eps`` relative, ``eps`` the dtype's): then the epoch is the first one
-    above the reference.
-    """
+    """1-based epoch at which a run diverged (a loss not finite or above ``GROWTH_LIMIT``
+    times the reference), or ``None``. With ``ends_above`` (a step size the user chose), a
+    run that ends above the reference by more than rounding (``RESOLUTION * eps``, relative)
+    diverged too, at the first epoch above it."""
     for i, v in enumerate(history, start=1):
         if not math.isfinite(v) or v > GROWTH_LIMIT * reference > 0:
             return i

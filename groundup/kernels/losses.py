@@ -2,23 +2,13 @@
 and its capabilities) and the squared loss (:class:`SquaredLoss`); the log-losses are in
 :mod:`groundup.kernels.logistic`.
 
-:func:`groundup.kernels.descent.descend` *requires* what :class:`Objective` declares,
-for ``W`` of shape (n_features, outputs·K): K configurations as columns (K = 1 for one fit).
-It *may use* a capability, a ``runtime_checkable`` protocol (an objective has it when it
-defines the method; the protocol checks the names, the type checker the signatures):
-:class:`ExactSGDEpoch`, a whole epoch of one-sample updates at once (from
-:class:`BlockedEpochObjective`, over the loss's blocked kernel), and :class:`ExactL1SGDEpoch`,
-the same with the cumulative L1 truncation. Either gives the iterates of the plain update
-from ``batch_grad`` to rounding (``tests/test_fastpaths.py`` checks both against
-:mod:`groundup.kernels.reference`).
-
-======================================  ==========  ===================
-objective                               Objective   ExactSGDEpoch
-======================================  ==========  ===================
-``losses.SquaredLoss``                  yes         yes
-``logistic.BinaryLogLoss``              yes         yes (host backends)
-``logistic.MultinomialLogLoss``         yes         yes (host backends)
-======================================  ==========  ===================
+:func:`groundup.kernels.descent.descend` *requires* what :class:`Objective` declares. It *may
+use* a capability, a ``runtime_checkable`` protocol (an objective has it when it defines the
+method): :class:`ExactSGDEpoch`, a whole epoch of one-sample updates at once (from
+:class:`BlockedEpochObjective`, over the loss's blocked kernel: the squared loss everywhere,
+the log-losses on host backends), and :class:`ExactL1SGDEpoch`, the same with the cumulative
+L1 truncation. Either gives the plain update's iterates to rounding
+(``tests/test_fastpaths.py`` checks both against :mod:`groundup.kernels.reference`).
 """
 
 from __future__ import annotations
@@ -45,8 +35,7 @@ __all__ = ["BlockedEpochObjective", "ExactL1SGDEpoch", "ExactSGDEpoch", "Objecti
 
 
 def largest(strength: float | Array | None, /) -> float:
-    """The largest value of a penalty's strength: a float, or an array of one per feature
-    (a preconditioned fit's, :class:`groundup._problem.Preconditioner`)."""
+    """The largest value of a penalty's strength: a float, or one per feature (an array)."""
     if strength is None or isinstance(strength, int | float):
         return float(strength or 0.0)
     xp = array_namespace(strength)
@@ -55,11 +44,8 @@ def largest(strength: float | Array | None, /) -> float:
 
 class Objective(ABC):
     """What the descent engine requires of a loss, and the mini-batch steps every loss
-    shares (from its residuals, ``batch_residuals``).
-
-    ``W`` has shape (n_features, outputs·K) and ``b`` (outputs·K,): K configurations as
-    columns (K = 1 for one fit); gradients have their shapes. Losses and scores are arrays
-    on the device (the engine reads them on the host at most once per epoch).
+    shares (from its residuals, ``batch_residuals``). ``W`` is (n_features, outputs·K),
+    ``b`` (outputs·K,): K configurations as columns; losses and scores stay on the device.
 
     Parameters
     ----------
@@ -74,8 +60,7 @@ class Objective(ABC):
     chunk_rows : int, optional
         Rows per chunk of a pass over X (``None``: all rows at once, as on a GPU).
     solve_triangular : callable, optional
-        The backend's fast triangular solve (``Backend.solve_triangular``) for an exact
-        one-sample epoch; the portable solve is used where it returns ``None``.
+        ``Backend.solve_triangular`` for an exact one-sample epoch (``None``: portable).
     speculative : bool
         A host backend: an epoch that reads a flag on the host per window may run.
     xp : namespace
@@ -85,9 +70,8 @@ class Objective(ABC):
     outputs: int = 1
     #: Whether ``sgd_epoch`` (where the loss has one) reads values on the host.
     reads_host: bool = False
-    #: Whether the loss's curvature changes along the path (the log-loss's falls as the
-    #: margins grow; the squared loss's is constant): one-sample ``tol="auto"`` runs then
-    #: steer their rate by the objective (:class:`~groundup.kernels.descent.StopRule`).
+    #: Whether the curvature changes along the path (the log-loss's falls as the margins
+    #: grow): one-sample ``tol="auto"`` runs then steer their rate (``descent.StopRule``).
     curvature_varies: bool = True
 
     def __init__(
@@ -156,11 +140,9 @@ class Objective(ABC):
         fit_intercept: bool,
         /,
     ) -> tuple[Array, Array]:
-        """The plain mini-batch update, ``W <- decay * W - eta * gw``, ``b <- b - eta *
-        gb``, with the batch's mean gradient (no penalty) folded in: the step size scales
-        the residuals once. ``eta`` and ``decay = max(0, 1 - eta * alpha)`` (``None``
-        without a penalty) are floats for one configuration, one value per column
-        otherwise."""
+        """The plain mini-batch update, ``W <- decay * W - eta * gw``, ``b <- b - eta * gb``
+        (the step size scales the residuals once); ``decay`` is ``None`` without a penalty.
+        ``eta``, ``decay``: floats for one configuration, one value per column otherwise."""
         R = self.batch_residuals(Xb, yb, W, b) * (eta / Xb.shape[0])
         if sb is not None:
             R = R * sb[:, None]
@@ -172,9 +154,8 @@ class Objective(ABC):
     def batch_grad(
         self, Xb: Array, yb: Array, sb: Array | None, W: Array, b: Array, /
     ) -> tuple[Array, Array]:
-        """The batch's mean gradient of every column (no penalty), from the same residuals:
-        (n_features, columns) and (columns,) (the stepper's updates: optimisers, L1,
-        averaging)."""
+        """The batch's mean gradient of every column (no penalty): (n_features, columns) and
+        (columns,) (the stepper's updates)."""
         R = self.batch_residuals(Xb, yb, W, b)
         if sb is not None:
             R = R * sb[:, None]
@@ -182,11 +163,8 @@ class Objective(ABC):
         return Xb.T @ R, self._column_sums(R)
 
     def _column_sums(self, R: Array) -> Array:
-        """``sum(R, axis=0)`` as a product with a vector of ones, cached per batch size: on
-        NumPy a (256, 1) reduction costs about three times the matrix-vector product. What
-        the cache buys (gate: ``benchmarks/bench_linear.py::test_minibatch_vs_numpy_loop``):
-        ``method="minibatch"``, 100,000 × 32, 3 epochs, 0.356 s against 0.428 s with
-        ``xp.sum`` (17 %)."""
+        """``sum(R, axis=0)`` as a product with cached ones: on NumPy a (256, 1) reduction
+        costs about three times the product (``bench_linear.py``: minibatch 17 % faster)."""
         m = R.shape[0]
         ones = self._ones.get(m)
         if ones is None:
@@ -195,9 +173,8 @@ class Objective(ABC):
 
 
 class BlockedEpochObjective(Objective):
-    """An :class:`Objective` with an exact one-sample epoch (:class:`ExactSGDEpoch`): the
-    epoch's rows in visiting order handed to the loss's blocked kernel, ``epoch_kernel``,
-    with the targets as it takes them (``epoch_targets``)."""
+    """An :class:`Objective` with an exact one-sample epoch (:class:`ExactSGDEpoch`) by the
+    loss's blocked kernel, ``epoch_kernel``, on the targets as it takes them."""
 
     epoch_kernel: Callable[..., tuple[Array, Array]]
 
@@ -214,11 +191,10 @@ class BlockedEpochObjective(Objective):
         alpha: float | Array,
         fit_intercept: bool,
     ) -> tuple[Array, Array]:
-        """:class:`ExactSGDEpoch`'s epoch by the loss's blocked kernel: the exact iterates of
-        ``n_samples`` one-sample updates of ``batch_grad`` in ``order`` (``None``: natural),
-        ``W`` (n_features, k), ``b`` (k,), ``etas`` the rate of each (an array on the device),
-        ``alpha`` the L2 decay (one per feature, (n_features, 1), for a preconditioned fit).
-        The engine uses it while ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
+        """The exact iterates of ``n_samples`` one-sample updates of ``batch_grad`` in
+        ``order`` (``None``: natural), ``etas`` the rate of each (on the device), ``alpha``
+        the L2 strength (or one per feature, (n_features, 1)). The engine uses it while
+        ``alpha * eta <= sgd_blocked.MAX_DECAY_STEP``."""
         rows = EpochRows(self.X, self.epoch_targets(), self.sw, order, self.xp)
         return self.epoch_kernel(
             rows, W, b, etas, alpha=alpha, fit_intercept=fit_intercept,
@@ -239,11 +215,9 @@ class BlockedEpochObjective(Objective):
         *,
         loss: str,
     ) -> tuple[Array, Array]:
-        """:class:`ExactL1SGDEpoch`'s epoch (a loss offers it as ``l1_sgd_epoch``): ``sgd_epoch``
-        with each update followed by the cumulative L1 truncation of strength ``l1``, whose
-        state ``truncation.q``, ``truncation.u`` the epoch carries on in place; a window at a
-        time (:func:`~groundup.kernels.sgd_l1_blocked.l1_sgd_epoch`, ``loss`` "squared" or
-        "log")."""
+        """:class:`ExactL1SGDEpoch`'s epoch (a loss's ``l1_sgd_epoch``): ``sgd_epoch`` with
+        each update followed by the cumulative L1 truncation of strength ``l1`` (its state
+        carried on in place), a window at a time (``sgd_l1_blocked.l1_sgd_epoch``)."""
         rows = EpochRows(self.X, self.y, self.sw, order, self.xp)
         W, b, truncation.q, truncation.u = l1_sgd_epoch(
             rows, W, b, etas, truncation.q, truncation.u, alpha=alpha, l1=l1,
@@ -255,11 +229,9 @@ class BlockedEpochObjective(Objective):
 
 @runtime_checkable
 class ExactSGDEpoch(Protocol):
-    """May-use capability: one epoch of one-sample updates in one call,
-    ``sgd_epoch(order, W, b, etas, alpha, fit_intercept)`` (as
-    :meth:`BlockedEpochObjective.sgd_epoch`'s). The epoch reads values on the host where
-    ``reads_host`` (a check per window): the engine takes it only where ``speculative`` (a
-    host backend), else the one-sample batches."""
+    """May-use capability: one epoch of one-sample updates in one call (as
+    :meth:`BlockedEpochObjective.sgd_epoch`). Where it ``reads_host`` (a check per window)
+    the engine takes it only where ``speculative`` (a host backend)."""
 
     reads_host: bool
     speculative: bool
@@ -270,10 +242,9 @@ class ExactSGDEpoch(Protocol):
 
 @runtime_checkable
 class ExactL1SGDEpoch(Protocol):
-    """May-use capability: the one-sample epoch with the cumulative L1 truncation,
-    ``l1_sgd_epoch(order, W, b, etas, alpha, fit_intercept, l1, truncation)`` (as
-    :meth:`BlockedEpochObjective.windowed_l1_epoch`'s). The engine uses it where the
-    objective's ``speculative`` is true (a host backend: the window's check reads a flag)."""
+    """May-use capability: the one-sample epoch with the cumulative L1 truncation (as
+    :meth:`BlockedEpochObjective.windowed_l1_epoch`), taken where ``speculative`` (a host
+    backend: the window's check reads a flag)."""
 
     speculative: bool
     l1_sgd_epoch: Callable[
@@ -284,9 +255,8 @@ class ExactL1SGDEpoch(Protocol):
 class SquaredLoss(BlockedEpochObjective):
     """½ · mean of squared residuals (weighted by ``sample_weight``, normalised to mean 1).
 
-    With ``use_moments=True`` the full-batch gradient and the loss come from the sufficient
-    statistics ``Xc^T Xc``, ``Xc^T yc``, the means and ``yc^T yc`` (one pass over X, then
-    O(d²) per epoch, the same iterates as the pass over the data).
+    With moments the full-batch gradient and the loss come from the sufficient statistics
+    (one pass over X, then O(d²) per epoch, the same iterates as a pass over the data).
 
     Parameters
     ----------
@@ -297,12 +267,9 @@ class SquaredLoss(BlockedEpochObjective):
         Build the sufficient statistics for ``full_grad`` and ``loss``.
     stats : Moments, optional
         The rows' sufficient statistics where known without a pass (centred, the weights
-        normalised to mean 1): ``full_grad``, ``losses`` and the certificate read them, as
-        with ``use_moments``, which then makes no pass for them.
+        normalised to mean 1): read as with ``use_moments``, which then makes no pass.
     **common
-        :class:`~groundup.kernels.losses.Objective`'s (``X_val``, ``y_val`` for the
-        validation R²; ``chunk_rows`` for the one-pass moments; ``speculative``: offer
-        ``sgd_epoch`` with the L1 truncation, whose windows read a flag on the host).
+        :class:`Objective`'s (``X_val``, ``y_val`` for the validation R²).
     """
 
     curvature_varies = False  # the Hessian is the Gram matrix everywhere
@@ -321,30 +288,24 @@ class SquaredLoss(BlockedEpochObjective):
         **common: Any,
     ) -> None:
         super().__init__(X, y, sample_weight, **common)
-        X_val, y_val, chunk_rows, xp = self.X_val, self.y_val, self.chunk_rows, self.xp
         self.stats: Moments | None = stats
         self.val_stats: Moments | None = None
         self._last: tuple[Array, Array, tuple[Array, Array, Array]] | None = None
-        if use_moments and stats is None:
-            self.stats = moments(
-                X, y, sample_weight, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
+        if use_moments:
+            one = functools.partial(
+                moments, fit_intercept=True, chunk_rows=self.chunk_rows, pilot=False, xp=self.xp
             )
-        if use_moments and X_val is not None:
-            self.val_stats = moments(
-                X_val, y_val, None, fit_intercept=True, chunk_rows=chunk_rows, pilot=False, xp=xp
-            )
+            if stats is None:
+                self.stats = one(X, y, sample_weight)
+            if self.X_val is not None:
+                self.val_stats = one(self.X_val, self.y_val, None)
 
-    # -- per batch -----------------------------------------------------------------
     def batch_residuals(self, Xb: Array, yb: Array, W: Array, b: Array) -> Array:
         return Xb @ W + (b - yb[:, None])
 
-    # -- one-sample epoch: sgd_epoch (BlockedEpochObjective's) a block at a time -------
     epoch_kernel = staticmethod(sgd_blocked_epoch)
-
-    # the exact one-sample epoch with the L1 truncation (ExactL1SGDEpoch), squared loss
     l1_sgd_epoch = functools.partialmethod(BlockedEpochObjective.windowed_l1_epoch, loss="squared")
 
-    # -- whole training set --------------------------------------------------------
     def _stats_terms(self, st: Moments, W: Array, b: Array) -> tuple[Array, Array, Array]:
         xp = self.xp
         n = st.n
@@ -356,8 +317,8 @@ class SquaredLoss(BlockedEpochObjective):
         return sw, delta, xp.clip(mse, min=0.0)
 
     def _train_terms(self, W: Array, b: Array) -> tuple[Array, Array, Array]:
-        """``_stats_terms`` of the training moments, kept for the last ``(W, b)``: the engine
-        asks for the loss after an epoch and for the gradient at the same point next."""
+        """``_stats_terms`` of the training moments, cached for the last ``(W, b)`` (the loss
+        after an epoch, the gradient at the same point next)."""
         last = self._last
         if last is not None and last[0] is W and last[1] is b:
             return last[2]
@@ -408,9 +369,7 @@ class SquaredLoss(BlockedEpochObjective):
         return 1.0 - mse / xp.mean((yv - xp.mean(yv)) ** 2)
 
     def keep(self, W: Array, b: Array, columns: Array, configs: Array) -> tuple[Array, Array]:
-        """``W``, ``b`` restricted to ``columns`` (the configurations that go on); the
-        moments' terms at ``(W, b)`` with them (the next epoch's gradient needs no new
-        product)."""
+        """``W``, ``b`` restricted to ``columns``, and the cached moments' terms with them."""
         xp = self.xp
         W2, b2 = xp.take(W, columns, axis=1), xp.take(b, columns, axis=0)
         last = self._last

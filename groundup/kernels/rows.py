@@ -1,7 +1,6 @@
-"""The training rows an epoch visits, in its order: what the gradient loops and the exact
-one-sample epochs (:mod:`groundup.kernels.sgd_blocked`, :mod:`groundup.kernels.sgd_l1_blocked`)
-read their updates' rows from, and :func:`scaled_rows`, the preconditioned copy they are
-made of."""
+"""The training rows an epoch visits, in its order (:class:`EpochRows`, what the gradient
+loops and the exact one-sample epochs read), and :func:`scaled_rows`, their preconditioned
+copy."""
 
 from __future__ import annotations
 
@@ -23,8 +22,8 @@ class EpochRows:
     xp: Namespace
 
     def take(self, start: int, stop: int) -> tuple[Array, Array, Array | None]:
-        """The rows of updates ``start .. stop - 1``: a contiguous slice of the order,
-        gathered with ``xp.take`` (or a plain slice of the data in its natural order)."""
+        """Rows ``start .. stop - 1`` of the order, gathered with ``xp.take`` (a plain slice
+        in the natural order)."""
         xp, sw = self.xp, self.sample_weight
         if self.order is None:
             sb = None if sw is None else sw[start:stop]
@@ -52,12 +51,10 @@ def scaled_rows(
     chunk_rows: int | None,
     xp: Namespace,
 ) -> tuple[Array, Array]:
-    """``(X - shift) * factor`` (``shift``, ``factor``: shape (n_features,)), made one chunk
-    of rows at a time (each chunk worked on in cache and written once; ``chunk_rows=None``:
-    the whole array in one expression, as on a GPU or for immutable arrays), and the largest
-    single-row curvature of the result, ``max_i w_i (‖x_i‖² + ones²)`` (0-d), read from the
-    chunks on the way: ``eta0="auto"``'s bound for one-sample and mini-batch updates
-    (:func:`groundup.kernels.curvature.largest_row`) without a pass of its own."""
+    """``(X - shift) * factor``, made one chunk of rows at a time (in cache, written once;
+    ``chunk_rows=None``: one expression, as on a GPU or for immutable arrays), and the
+    largest single-row curvature of the result, ``max_i w_i (‖x_i‖² + ones²)`` (0-d):
+    ``eta0="auto"``'s bound for stochastic updates (``curvature.largest_row``) on the way."""
     n = X.shape[0]
 
     def largest(part: Array, start: int, stop: int) -> Array:

@@ -29,13 +29,10 @@ SCHEDULES: tuple[str, ...] = (
 
 
 def optimal_t0(alpha: float) -> float:
-    """scikit-learn's offset for ``learning_rate="optimal"`` (Léon Bottou's heuristic).
-
-    scikit-learn computes ``typw = sqrt(1 / sqrt(alpha))``,
-    ``eta_init = typw / max(1, dloss(-typw, 1))`` and ``eta = 1 / (alpha * (1/(eta_init*alpha)
-    + t - 1))``. For the squared and the log loss ``dloss(-typw, 1) < 0``, so
-    ``eta_init = typw`` and ``eta = 1 / (alpha * (t + t0))`` with ``t0 = 1/(typw*alpha) - 1``.
-    """
+    """scikit-learn's offset for ``learning_rate="optimal"`` (Léon Bottou's heuristic):
+    ``eta = 1 / (alpha * (t + t0))``, ``t0 = 1/(typw*alpha) - 1``, ``typw = alpha**-0.25``
+    (scikit-learn's ``eta_init = typw / max(1, dloss(-typw, 1))`` is ``typw`` for the squared
+    and the log loss, whose ``dloss(-typw, 1) < 0``)."""
     typw = math.sqrt(1.0 / math.sqrt(alpha))
     return 1.0 / (typw * alpha) - 1.0
 
@@ -55,16 +52,15 @@ class Schedule:
     eta_min: float = 0.0  # cosine_annealing: floor
     t_max: float = 100.0  # cosine_annealing: epochs to reach eta_min
     t1: float = 50.0  # reciprocal: eta0 * t1 / (t + t1)
-    # the divisor of every rate, raised by the engine's stopping rule (``adaptive``,
-    # ``tol="auto"``)
+    # the divisor of every rate, raised by the engine's stopping rule (adaptive, tol="auto")
     scale: float = 1.0
 
     def __post_init__(self) -> None:
         self._t0 = optimal_t0(self.alpha) if self.name == "optimal" else 0.0
 
     def _eta(self, t: Any, ops: Any) -> Any:
-        """The formulas, once: ``t`` is a number (``ops`` = :class:`_Scalar`) or an array of
-        update numbers (``ops`` = the array namespace)."""
+        """The formulas, once: ``t`` is a number (``ops`` = ``math``) or an array of update
+        numbers (``ops`` = the array namespace)."""
         name, eta0 = self.name, self.eta0
         if name in ("constant", "adaptive"):
             return eta0
@@ -85,9 +81,8 @@ class Schedule:
             return eta0 * self.drop ** ops.floor(t / (self.epochs_drop * self.updates_per_epoch))
         if name == "cosine_annealing":
             span = self.t_max * self.updates_per_epoch
-            return self.eta_min + 0.5 * (eta0 - self.eta_min) * (
-                1.0 + ops.cos(math.pi * ops.clip(t, max=span) / span)
-            )
+            t = min(t, span) if ops is math else ops.clip(t, max=span)
+            return self.eta_min + 0.5 * (eta0 - self.eta_min) * (1.0 + ops.cos(math.pi * t / span))
         if name == "inverse_sqrt":
             return eta0 / (1.0 + ops.sqrt(t))
         if name == "reciprocal":
@@ -97,7 +92,7 @@ class Schedule:
 
     def __call__(self, t: float) -> float:
         """Learning rate of update ``t`` (``t`` = 1 at the first update)."""
-        return float(self._eta(t, _Scalar)) / self.scale
+        return float(self._eta(t, math)) / self.scale
 
     def values(self, t_first: int, count: int) -> list[float]:
         """Learning rates of the updates ``t_first, ..., t_first + count - 1``."""
@@ -112,16 +107,3 @@ class Schedule:
         if isinstance(out, float):
             return xp.full((count,), out / self.scale, dtype=dtype, device=device)
         return out if self.scale == 1.0 else out / self.scale
-
-
-class _Scalar:
-    """``math`` under the Array-API names the formulas use, for one update number."""
-
-    sqrt = staticmethod(math.sqrt)
-    exp = staticmethod(math.exp)
-    floor = staticmethod(math.floor)
-    cos = staticmethod(math.cos)
-
-    @staticmethod
-    def clip(t: float, max: float) -> float:  # noqa: A002 - the Array-API keyword
-        return min(t, max)

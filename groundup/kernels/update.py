@@ -3,8 +3,7 @@ averaging (:class:`Stepper`), and the state they carry between updates, chunks a
 (:class:`UpdateState`).
 
 The plain update (``optimizer="sgd"``, no L1 part, no averaging) stays the engine's own, with
-its fast paths (the blocked one-sample epoch, the fused mini-batch step, full batch on the
-moments). Every other configuration takes the stepper's path, one update per batch::
+its fast paths. Every other configuration takes the stepper's path, one update per batch::
 
     theta  <- [W; b]                          packed, (n_features + 1, k)
     g      <- [gw; gb]                        the batch's mean gradient (gb = 0 without intercept)
@@ -12,11 +11,10 @@ moments). Every other configuration takes the stepper's path, one update per bat
     avg    <- avg + (theta - avg) / N         from update ``average`` on (N = t - average + 1)
     W      <- L1 step of W                    truncation (batches) or soft threshold (full batch)
 
-in scikit-learn ``_plain_sgd``'s order (the average before the truncation, which then moves
-the average by scikit-learn's share, :class:`~groundup.kernels.penalties.CumulativeL1`). The
-same stepper serves one fit (K = 1, rates as host floats) and a sweep's K configurations
-(the columns of ``theta``, each with its own optimiser and strengths, rates as rows on the
-device). Nothing in an update reads a value back to the host.
+in scikit-learn ``_plain_sgd``'s order (the truncation then moves the average by
+scikit-learn's share, :class:`~groundup.kernels.penalties.CumulativeL1`). The same stepper
+serves one fit (K = 1, rates as host floats) and a sweep's K configurations (the columns of
+``theta``, rates as rows on the device). No update reads a value back to the host.
 """
 
 from __future__ import annotations
@@ -45,27 +43,21 @@ class UpdateSettings:
 
 @dataclass
 class UpdateState:
-    """What the updates carry: the optimiser's state and the average (between epochs,
-    streamed chunks and ``partial_fit`` calls) and the L1 truncation's (within one call)."""
+    """What the updates carry between epochs, streamed chunks and ``partial_fit`` calls."""
 
     optimizer: OptimizerState | None = None
     average: Array | None = None  # packed (n_features + 1, k), from update ``average`` on
     l1: CumulativeL1 | None = None
-    # The running (not averaged) weights, packed, where the estimator keeps them between
-    # ``partial_fit`` calls (averaging only; the engine's own are its ``W``, ``b``).
+    # the running (not averaged) weights, packed, between ``partial_fit`` calls (averaging)
     running: Array | None = None
 
     def map(self, fn: Callable[[Array], Array]) -> UpdateState:
         """The same state with ``fn`` applied to every array (to move it elsewhere)."""
-
-        def opt(a: Array | None) -> Array | None:
-            return None if a is None else fn(a)
-
         return UpdateState(
             optimizer=None if self.optimizer is None else self.optimizer.map(fn),
-            average=opt(self.average),
+            average=None if self.average is None else fn(self.average),
             l1=None if self.l1 is None else replace(self.l1, q=fn(self.l1.q)),
-            running=opt(self.running),
+            running=None if self.running is None else fn(self.running),
         )
 
 
@@ -81,9 +73,8 @@ def unpack(theta: Array, /) -> tuple[Array, Array]:
 
 
 def decay_factor(eta: float | Array, alpha: float | Array, /, *, xp: Namespace) -> float | Array:
-    """scikit-learn's L2 decay of one update, ``max(0, 1 - eta * alpha)``: a float for one
-    run's rate and strength, an array for a rate per column or a strength per feature. The
-    one place the decay is written."""
+    """scikit-learn's L2 decay of one update, ``max(0, 1 - eta * alpha)``: a float for float
+    arguments, else an array (a rate per column or a strength per feature)."""
     if isinstance(eta, float) and isinstance(alpha, float):
         return max(0.0, 1.0 - eta * alpha)
     return xp.clip(1.0 - eta * alpha, min=0.0)
@@ -93,13 +84,10 @@ class Stepper:
     """The stepper's update for one run of the engine: K configurations (K = 1 for a single
     fit) as the columns of ``W``, each with its own optimiser, L2 and L1 strengths.
 
-    The configurations that share an optimiser (and its constants) form a part; each part
-    keeps one :class:`~groundup.kernels.optimizers.OptimizerState` over its columns only
-    and takes :func:`~groundup.kernels.optimizers.optimizer_step` with its columns' rates
-    (a float for K = 1, a (1, columns) row otherwise). A single part covering every column
-    in order works on ``theta`` as it is; several take their columns out and put them back
-    (two gathers per update, no host sync). Averaging (scikit-learn's ``average``) and a
-    state carried in from an earlier run are for K = 1.
+    The configurations that share an optimiser form a part, with one
+    :class:`~groundup.kernels.optimizers.OptimizerState` over its columns. A single part
+    covering every column in order works on ``theta`` as it is; several take their columns
+    out and put them back (two gathers per update). Averaging and a carried state: K = 1.
 
     Parameters
     ----------
@@ -114,8 +102,7 @@ class Stepper:
     W : array of shape (n_features, outputs·K)
         The starting weights (shape, dtype and device of the state).
     state : UpdateState or None
-        Where to start (K = 1; ``None``: afresh; a state of another optimiser or shape is
-        replaced by a fresh one).
+        Where to start (K = 1; ``None``, or one of another optimiser or shape: afresh).
     xp : namespace
     """
 
@@ -192,15 +179,12 @@ class Stepper:
             p.index = xp.asarray(p.pos, device=self.dev)
         self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
         self.zero_row = xp.zeros((1, len(self.ids)), dtype=self.dt, device=self.dev)
-        inverse = [0] * len(order)
-        for j, pos in enumerate(order):
-            inverse[pos] = j
+        inverse = sorted(range(len(order)), key=order.__getitem__)  # the inverse permutation
         self.inverse = xp.asarray(inverse, device=self.dev)
 
     def keep(self, columns: list[int]) -> None:
-        """Keep the columns at positions ``columns`` of ``theta`` (the configurations that
-        go on), with their state."""
-        kept = {self.ids[j] for j in columns}
+        """Keep the columns at positions ``columns`` of ``theta``, with their state."""
+        xp, kept = self.xp, {self.ids[j] for j in columns}
         self.ids = [self.ids[j] for j in columns]
         parts = []
         for p in self.parts:
@@ -208,16 +192,19 @@ class Stepper:
             if not stay:
                 continue
             if len(stay) < len(p.ids):
-                p.take(stay, self.xp, self.dev)
+                sel = xp.asarray(stay, device=self.dev)
+                if p.state is not None:
+                    p.state = p.state.map(lambda a, sel=sel: xp.take(a, sel, axis=1))
+                if (st := p.l1_state) is not None:
+                    st.q, st.u = xp.take(st.q, sel, axis=1), xp.take(st.u, sel, axis=1)
                 p.ids = [p.ids[j] for j in stay]
             parts.append(p)
         self.parts = parts
         self._layout()
 
     def step(self, theta: Array, gw: Array, gb: Array, eta: float | Array, t: int) -> Array:
-        """Update ``t`` of ``theta`` (packed, (n_features + 1, columns)) with the batch's
-        mean gradient ``gw``, ``gb`` and the learning rate ``eta`` (a float, or each
-        column's, (columns,))."""
+        """Update ``t`` of ``theta`` (packed) with the batch's mean gradient ``gw``, ``gb`` and
+        the learning rate ``eta`` (a float, or each column's, (columns,))."""
         xp = self.xp
         g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row])
         if not self.single:
@@ -233,15 +220,14 @@ class Stepper:
         if not self.average:
             return p.shrink(self, theta, eta)
         # scikit-learn's order: the average (from update ``average`` on), then the truncation
-        averaged = 0 < self.average <= t
+        averaged = self.average <= t
         if averaged and not self.full:
             self.avg = self._average(theta, t)
-        l1 = p.l1_state
         if p.l1 is not None:
             W = theta[: self.d, :]
             theta = p.shrink(self, theta, eta)
             if averaged and not self.full:
-                share = l1.average_share()
+                share = p.l1_state.average_share()
                 if share:
                     moved = xp.concat([theta[: self.d, :] - W, self.zero_row], axis=0)
                     self.avg = self.avg + share * moved
@@ -282,8 +268,7 @@ class _Part:
         """The optimiser's and the truncation's state: carried in (K = 1) or afresh."""
         xp = owner.xp
         theta = xp.zeros((owner.d + 1, len(self.ids)), dtype=owner.dt, device=owner.dev)
-        name = self.optimizer.name
-        old = carried.optimizer
+        name, old = self.optimizer.name, carried.optimizer
         if name != "sgd":
             fits = old is not None and old.fits(name, theta)
             self.state = replace(old) if fits else OptimizerState.zeros(name, theta, xp=xp)
@@ -296,17 +281,8 @@ class _Part:
                     theta[: owner.d, :], u=u, threshold=1e-9 if eps < 1e-10 else 1e-6
                 )
 
-    def take(self, stay: list[int], xp: Namespace, device: object) -> None:
-        sel = xp.asarray(stay, device=device)
-        if self.state is not None:
-            self.state = self.state.map(lambda a: xp.take(a, sel, axis=1))
-        st = self.l1_state
-        if st is not None:
-            st.q, st.u = xp.take(st.q, sel, axis=1), xp.take(st.u, sel, axis=1)
-
     def descend(self, owner: Stepper, theta: Array, g: Array, eta: float | Array) -> Array:
-        """The optimiser's step of these columns (scikit-learn's decay, then the step, for
-        ``"sgd"``)."""
+        """The optimiser's step of these columns (``"sgd"``: scikit-learn's decay, then the step)."""
         xp = owner.xp
         if self.state is not None:
             return optimizer_step(
@@ -326,8 +302,7 @@ class _Part:
         return theta * (decay * owner.coef_rows + owner.icpt_rows) - eta * g
 
     def shrink(self, owner: Stepper, theta: Array, eta: float | Array) -> Array:
-        """The L1 step of these columns' weights: soft thresholding (full batch) or the
-        cumulative truncation."""
+        """The L1 step: soft thresholding (full batch) or the cumulative truncation."""
         if self.l1 is None:
             return theta
         xp, d, st = owner.xp, owner.d, self.l1_state
