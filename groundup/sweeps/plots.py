@@ -1,13 +1,12 @@
 """Plots of a :class:`~groundup.sweeps.SweepResult`: a heatmap of a metric over two swept
-parameters, every run's loss curve, and the best run.
-
-Each function returns a :class:`matplotlib.figure.Figure` (``ax``'s, when given; else a new
-one, drawn without ``pyplot``); matplotlib is imported only when a plot is drawn.
+parameters, every run's loss curve, and the best run. Each returns a matplotlib ``Figure``
+(``ax``'s, when given; else a new one, without ``pyplot``); matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from typing import Any
 
@@ -252,9 +251,9 @@ def _colors(col: Any) -> tuple[Any, Any]:
     import matplotlib as mpl
 
     values = _levels(col)
-    numbers = [v for v in values if _is_number(v)]
-    if len(numbers) == len(values) and len(values) > 1:
-        lo, hi = float(min(numbers)), float(max(numbers))
+    numeric = [v for v in values if _is_number(v)]
+    if len(numeric) == len(values) and len(values) > 1:
+        lo, hi = float(min(numeric)), float(max(numeric))
         norm = (mpl.colors.LogNorm if lo > 0 and hi / lo > 10 else mpl.colors.Normalize)(lo, hi)
         cmap = mpl.colormaps["viridis"]
         mappable = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
@@ -264,8 +263,6 @@ def _colors(col: Any) -> tuple[Any, Any]:
 
 
 def _is_number(v: Any) -> bool:
-    import numbers
-
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
 
 

@@ -11,6 +11,7 @@ from groundup import backends
 from groundup._problem import Standardization
 from groundup._typing import Array
 from groundup.linear_model import estimator_class
+from groundup.sweeps import plots
 
 __all__ = ["MAXIMISE", "SweepResult"]
 
@@ -145,10 +146,8 @@ class SweepResult:
                 est.coef_ = be.xp.reshape(est.coef_, (1, -1))
                 est.intercept_ = be.xp.reshape(est.intercept_, (1,))
         est.loss_history_ = self.histories[i]
-        est.n_iter_ = int(row["n_iter"])
-        est.t_ = int(row["t"])
-        est.converged_ = bool(row["converged"])
-        est.fit_time_ = float(row["fit_time"])
+        est.n_iter_, est.t_ = int(row["n_iter"]), int(row["t"])
+        est.converged_, est.fit_time_ = bool(row["converged"]), float(row["fit_time"])
         if self.model == "linear":
             est.solver_, est.rank_ = est._method, None
         est.n_features_in_ = self._template.n_features_in_
@@ -170,21 +169,15 @@ class SweepResult:
 
     def plot_heatmap(self, metric: str | None = None, **kwargs: Any) -> Any:
         """See :func:`groundup.sweeps.plots.plot_heatmap`."""
-        from groundup.sweeps.plots import plot_heatmap
-
-        return plot_heatmap(self, metric, **kwargs)
+        return plots.plot_heatmap(self, metric, **kwargs)
 
     def plot_losses(self, **kwargs: Any) -> Any:
         """See :func:`groundup.sweeps.plots.plot_losses`."""
-        from groundup.sweeps.plots import plot_losses
-
-        return plot_losses(self, **kwargs)
+        return plots.plot_losses(self, **kwargs)
 
     def plot_best(self, **kwargs: Any) -> Any:
         """See :func:`groundup.sweeps.plots.plot_best`."""
-        from groundup.sweeps.plots import plot_best
-
-        return plot_best(self, **kwargs)
+        return plots.plot_best(self, **kwargs)
 
 
 def _plain(v: Any) -> Any:

@@ -1,16 +1,9 @@
 """``gu.sweep``: train a grid of gradient-descent configurations, vectorised, and compare them.
 
-Configurations that visit the samples in the same order (method, batch size, shuffling,
-intercept, early stopping; one seed for the whole sweep) form a group and train together as
-the columns of one weight matrix with :func:`groundup.kernels.descent.descend`, the engine of
-every single fit; ``optimizer`` and the L1 penalties do not split groups (each column keeps
-its own update, :class:`groundup.kernels.update.Stepper`). Every run ends exactly where its
-configuration fitted alone (:class:`~groundup.LinearRegression` or
-:class:`~groundup.LogisticRegression`) on the training split (``result.train_index``, its
-``sample_weight``, ``random_state=result.random_state``) ends; a run whose loss stops being
-finite is marked diverged and the others go on. ``scale=True`` trains on the features
-standardised with the training rows' statistics and reports raw-unit coefficients.
-``average`` and ``class_weight`` are refused with an error that names the alternative.
+Configurations that visit the samples in the same order (one seed for the whole sweep) train
+together as the columns of one weight matrix with :func:`groundup.kernels.descent.descend`,
+the engine of every single fit; ``optimizer`` and the L1 penalties do not split groups. Every
+run ends exactly where its configuration fitted alone on the training split ends.
 """
 
 from __future__ import annotations
@@ -39,7 +32,6 @@ from groundup._validation import GRADIENT, FitData, check_finite, prepare_fit
 from groundup.backends import Backend
 from groundup.kernels import metrics as mk
 from groundup.kernels.descent import (
-    Certificate,
     DescentResult,
     DescentSettings,
     RateTable,
@@ -88,9 +80,7 @@ def sweep(
     y : array of shape (n_samples,)
         Real targets (``model="linear"``) or class labels (``model="logistic"``).
     model : {"linear", "logistic"}, default="linear"
-        ``"logistic"``: logistic regression, binary (two classes) or multinomial (softmax
-        over C classes: each configuration owns C columns of the weight matrix, and one
-        product per update still serves all of them). Each run equals
+        ``"logistic"``: binary or multinomial logistic regression; each run equals
         :class:`~groundup.LogisticRegression` fitted alone with the same parameters (and the
         sweep's ``method``, never its default ``"newton"``).
     method : {"batch", "sgd", "minibatch"}, default="minibatch"
@@ -107,12 +97,10 @@ def sweep(
         combination is one run. ``average`` and ``class_weight`` are not swept (a
         ``ValueError`` says so).
     sample_weight : array of shape (n_samples,), optional
-        Non-negative weights. Every run is the single fit with ``sample_weight`` of its
-        training rows (``sample_weight[result.train_index]``; an early-stopping score inside
-        a run is unweighted, as the estimators' is), and the validation metrics are weighted
-        by the validation rows' weights (as ``score(X, y, sample_weight)`` and scikit-learn's
-        metrics weigh them). Checked as the estimators check it (length, NaN, negative
-        values, a zero sum).
+        Non-negative weights, checked as the estimators check them. Every run is the single
+        fit with ``sample_weight[result.train_index]`` (an early-stopping score inside a run
+        is unweighted, as the estimators' is); the validation metrics are weighted by the
+        validation rows' weights, as scikit-learn's metrics weigh them.
     backend, device : str, optional
         Where to compute (as for the estimators; ``None``: the input's own library).
     validation_fraction : float or None, default=0.2
@@ -152,9 +140,8 @@ def sweep(
     ValueError, TypeError
         An unknown or misplaced parameter, an empty grid entry, a closed-form method, a value
         out of range, ``average`` or ``class_weight`` (checked for every configuration
-        before any training); bad
-        ``sample_weight``; for ``model="logistic"``, a class that has no training row (or
-        fewer than two classes with a positive weight there).
+        before any training); bad ``sample_weight``; for ``model="logistic"``, a class that
+        has no training row (or fewer than two classes with a positive weight there).
     """
     if not isinstance(scale, bool | np.bool_):
         msg = f"scale must be True or False, got {scale!r}."
@@ -167,7 +154,7 @@ def sweep(
         cls(**{**fixed, **cfg}, random_state=seed, backend=backend, device=device)
         for cfg in configs
     ]
-    for est in ests:
+    for est in ests:  # every configuration's checks, and what the sweep cannot train
         est._check_params()
         if est._method not in GRADIENT:
             msg = (
@@ -175,7 +162,20 @@ def sweep(
                 "a closed form has no learning rate to sweep (fit it with gu.fit)."
             )
             raise ValueError(msg)
-        _check_sweepable(est)
+        if est.average:
+            msg = (
+                f"sweep does not train average={est.average!r} (averaged SGD) yet; sweep "
+                "the other parameters with average=False, or fit averaged configurations one "
+                "by one with gu.fit(..., average=...)."
+            )
+            raise ValueError(msg)
+        if getattr(est, "class_weight", None) is not None:
+            msg = (
+                f"sweep does not train class_weight={est.class_weight!r} yet; pass the class "
+                "weights as sample_weight (sklearn.utils.class_weight.compute_sample_weight), "
+                "or fit with gu.fit(..., class_weight=...)."
+            )
+            raise ValueError(msg)
     logistic = model == "logistic"
     data, y_host = prepare_fit(
         ests[0], X, y, sample_weight, y_kind="classification" if logistic else "continuous"
@@ -184,7 +184,14 @@ def sweep(
     check_finite(data.X, "X", be)
     train_idx, val_idx = _holdout(data.X.shape[0], validation_fraction, seed)
     sw_host = None if data.sample_weight is None else be.to_numpy(data.sample_weight)
-    _check_split_weights(sw_host, train_idx, val_idx)
+    for rows, what in ((train_idx, "training"), (val_idx, "validation")):  # positive totals
+        if sw_host is not None and rows is not None and not sw_host[rows].sum() > 0:
+            msg = (
+                f"sample_weight of the {len(rows)} {what} rows sums to zero: their "
+                f"{'runs' if what == 'training' else 'metrics'} would be undefined. Use "
+                "another random_state or validation_fraction, or give those rows weight."
+            )
+            raise ValueError(msg)
     classes = None
     if logistic:
         classes, data = _logistic_targets(data, y_host, train_idx, sw_host)
@@ -234,18 +241,15 @@ def sweep(
         choices = [c for c in table.columns if c not in params and c != "group"]
         msg = f"Unknown criterion {criterion!r}; choose one of {choices}."
         raise ValueError(msg)
-    if n_classes <= 2:  # as the estimators keep them: (n_features,) and 0-d, or multinomial's
-        coefs, intercepts = [r.W[:, 0] for r in runs], [r.b[0] for r in runs]
-    else:  # (n_classes, n_features) and (n_classes,)
-        coefs, intercepts = [r.W.T for r in runs], [r.b for r in runs]
+    # as the estimators keep them: (n_features,) and 0-d, or (n_classes, n_features) and (C,)
+    pairs = [(r.W[:, 0], r.b[0]) if n_classes <= 2 else (r.W.T, r.b) for r in runs]
     if std is not None:  # in the raw features' units
-        raw = [raw_units(c, b, std, backend=be) for c, b in zip(coefs, intercepts, strict=True)]
-        coefs, intercepts = [c for c, _ in raw], [b for _, b in raw]
+        pairs = [raw_units(c, b, std, backend=be) for c, b in pairs]
     return SweepResult(
         table=table,
         histories=[np.asarray(r.history, dtype=np.float64) for r in runs],
-        coefs=coefs,
-        intercepts=intercepts,
+        coefs=[c for c, _ in pairs],
+        intercepts=[b for _, b in pairs],
         params=params,
         fixed=fixed,
         criterion=criterion,
@@ -262,34 +266,12 @@ def sweep(
     )
 
 
-def _check_sweepable(est: Any) -> None:
-    """What the vectorised update cannot train: averaging and class weights."""
-    if est.average:
-        msg = (
-            f"sweep does not train average={est.average!r} (averaged SGD) yet; sweep the "
-            "other parameters with average=False, or fit averaged configurations one by one "
-            "with gu.fit(..., average=...)."
-        )
-        raise ValueError(msg)
-    if getattr(est, "class_weight", None) is not None:
-        msg = (
-            f"sweep does not train class_weight={est.class_weight!r} yet; pass the class "
-            "weights as sample_weight (sklearn.utils.class_weight.compute_sample_weight), "
-            "or fit with gu.fit(..., class_weight=...)."
-        )
-        raise ValueError(msg)
-
-
 # -- building the grid --------------------------------------------------------------------
 def _logistic_targets(
     data: FitData, y_host: Any, train_idx: np.ndarray, sw_host: np.ndarray | None
 ) -> tuple[np.ndarray, FitData]:
-    """LogisticRegression's label encoding (``InMemory.encoded``'s): sorted classes; 0/1
-    targets in X's dtype (two classes) or int32 class codes (more).
-
-    Every class must have training rows, so that fitting the training rows alone finds the
-    same classes; two of them need a positive weight there (as the estimator asks).
-    """
+    """LogisticRegression's label encoding (``InMemory.encoded``'s); every class needs training
+    rows (fitting them alone finds the same classes), two with a positive weight."""
     classes, codes = encode_labels(y_host)
     seen = np.bincount(codes[train_idx], minlength=len(classes)) > 0
     if not seen.all():
@@ -301,23 +283,6 @@ def _logistic_targets(
         raise ValueError(msg)
     class_totals(classes, codes[train_idx], None if sw_host is None else sw_host[train_idx])
     return classes, InMemory(data, y_host).encoded(classes).data
-
-
-def _check_split_weights(
-    sw: np.ndarray | None, train_idx: np.ndarray, val_idx: np.ndarray | None
-) -> None:
-    """The training rows (and the validation rows, which weigh the metrics) need a positive
-    total weight."""
-    if sw is None:
-        return
-    for rows, what in ((train_idx, "training"), (val_idx, "validation")):
-        if rows is not None and not sw[rows].sum() > 0:
-            msg = (
-                f"sample_weight of the {len(rows)} {what} rows sums to zero: their "
-                f"{'runs' if what == 'training' else 'metrics'} would be undefined. Use "
-                "another random_state or validation_fraction, or give those rows weight."
-            )
-            raise ValueError(msg)
 
 
 def _expand(
@@ -397,18 +362,15 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
     order of appearance (a preconditioned run with a penalty, one per feature, alone)."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, est in enumerate(ests):
-        pre = est._precondition
-        alone = pre and (est._l2 or est._l1)  # a penalty per feature
-        auto = est._auto_rate
-        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n), pre, auto, alone and i)
-        groups.setdefault(key, []).append(i)
+        pre, alone = est._precondition, est._precondition and (est._l2 or est._l1)
+        key = (*(getattr(est, k) for k in _GROUP_KEYS), est._batch_size(n), pre, est._auto_rate)
+        groups.setdefault((*key, alone and i), []).append(i)
     return list(groups.values())
 
 
 # -- training one group -------------------------------------------------------------------
-# Elements of one (rows, K·C) temporary of a logistic pass over X on a backend that works in
-# chunks (CPUs): 128 KiB in float64, small enough to stay in cache and under the allocator's
-# mmap threshold (NumPy runs a pass of 16 columns about 2x faster than with 8192-row chunks).
+# Elements of one (rows, K·C) temporary of a chunked (CPU) logistic pass: 128 KiB in float64
+# stays in cache and under mmap's threshold (NumPy: 2x faster than 8192-row chunks).
 _PASS_ELEMENTS = 16384
 
 
@@ -419,8 +381,7 @@ def _log_loss_columns(
     y_val: Array | None = None,
     fit_intercept: bool = True,
 ) -> BinaryLogLoss | MultinomialLogLoss:
-    """The log-loss of K columns (``fit_intercept``: whether the certificate's minimum has
-    an intercept)."""
+    """The log-loss of K columns (``fit_intercept``: the certificate's minimum has one)."""
     cls, be = BinaryLogLoss if n_classes == 2 else MultinomialLogLoss, rows.backend
     return cls(
         rows.X, rows.y, rows.sample_weight, X_val=X_val, y_val=y_val, n_classes=n_classes,
@@ -433,15 +394,12 @@ def _log_loss_columns(
 def _run_group(
     ests: Sequence[Any], train: FitData, be: Backend, on_epoch: Callable, n_classes: int
 ) -> list[DescentResult]:
-    """The single fit's preparation (``GroundupEstimator._fit_gradient``: the
-    preconditioner, the held-out rows, the penalties, ``eta0_``, the certificate), once for
-    K runs, then the single fit's honest status and its coefficients in the data's units.
+    """The single fit's preparation (``GroundupEstimator._fit_gradient``'s) once for K runs,
+    then each run's honest verdict (``certified``) and coefficients in the data's units.
     ``n_classes``: 1 for least squares, else the log-loss's classes."""
-    xp, logistic = be.xp, n_classes > 1
-    first = ests[0]
+    xp, logistic, first = be.xp, n_classes > 1, ests[0]
     rng = np.random.default_rng(first.random_state)
-    run = Run(int(first.max_iter), first.tol)
-    source, pre = first._descent_source(InMemory(train), run)
+    source, pre = first._descent_source(InMemory(train), Run(int(first.max_iter), first.tol))
     held = first._held_out(train.X.shape[0], rng)
     if logistic:  # the log-loss of K columns: its passes chunked for a (rows, K·C) width
         part, X_val, y_val = source.training_rows(held)
@@ -450,14 +408,10 @@ def _run_group(
     else:  # the single fit's own (the moments of the preconditioned rows: exact zero means)
         problem = first._problem(source, held)
         objective = problem.objective
-    sw = problem.sample_weight
     n, d = problem.X.shape
-    bs = first._batch_size(n)
-    k = len(ests)
-    outputs = n_classes if n_classes > 2 else 1
-    dt, dev = problem.X.dtype, be.device
-    W = xp.zeros((d, k * outputs), dtype=dt, device=dev)
-    b = xp.zeros((k * outputs,), dtype=dt, device=dev)
+    dt, outputs = problem.X.dtype, n_classes if n_classes > 2 else 1
+    W = xp.zeros((d, len(ests) * outputs), dtype=dt, device=be.device)
+    b = xp.zeros((len(ests) * outputs,), dtype=dt, device=be.device)
     columns = [
         est._column(source, problem, pre, Run(int(est.max_iter), est.tol), W[:, :outputs])
         for est in ests
@@ -468,59 +422,44 @@ def _run_group(
         floor=FLOOR / factor, backend=be, l1s=[c.update.l1 for c in columns],
     )  # fmt: skip
     settings = DescentSettings(
-        batch_size=bs, fit_intercept=first.fit_intercept, early_stopping=first.early_stopping,
-        cut_rates=first._auto_rate,
+        batch_size=first._batch_size(n), fit_intercept=first.fit_intercept,
+        early_stopping=first.early_stopping, cut_rates=first._auto_rate,
     )  # fmt: skip
     runs = descend(
-        objective, problem.X, problem.y, sw, W, b, columns=columns, settings=settings,
+        objective, problem.X, problem.y, problem.sample_weight, W, b, columns=columns,
+        settings=settings,
         orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
         to_host=be.to_floats,
     )  # fmt: skip
     eps = float(xp.finfo(dt).eps)
-    for j, (est, r) in enumerate(zip(ests, runs, strict=True)):  # the estimator's checks
+    for j, (est, r, c) in enumerate(zip(ests, runs, columns, strict=True)):  # the fit's checks
         r.history = [v * factor for v in r.history]
         r.reference_loss *= factor
         r.diverged_at = r.diverged_at or divergent_epoch(
             r.history, r.reference_loss, eps, ends_above=not est._auto_rate
         )
-        strengths = (columns[j].alpha, columns[j].update.l1)
-        _honest(est, r, j, objective, check, strengths if logistic else None)
+        # the single fit's verdict; separable classes without a penalty keep the rule's
+        unpenalised = logistic and not any(map(largest, (c.alpha, c.update.l1)))
+        if r.diverged_at is None and r.history:
+            if not (unpenalised and objective.separated(r.W, r.b)):
+                certified(r, check.relative_excess(r.W, r.b, j), early_stopping=est.early_stopping)
         if pre is not None:
             r.W, r.b = pre.outward(r.W, r.b, backend=be)
     return runs
-
-
-def _honest(
-    est: Any, r: DescentResult, k: int, objective: Any, check: Certificate, penalties: Any
-) -> None:
-    """The run's honest verdict, as its single fit's (:func:`~groundup.linear_model._base.
-    certified`); separable classes without a penalty are left as the rule said.
-    ``penalties``: the log-loss run's L2 and L1 strengths (None for least squares)."""
-    if r.diverged_at is not None or not r.history:
-        return
-    if penalties is not None and not any(map(largest, penalties)):
-        if objective.separated(r.W, r.b):
-            return
-    certified(r, check.relative_excess(r.W, r.b, k), early_stopping=est.early_stopping)
 
 
 def _stop_reason(r: DescentResult) -> str:
     """The single fit's ``stop_reason_`` (``"diverged"``: it would raise)."""
     if r.diverged_at is not None:
         return "diverged"
-    if r.stop_reason is not None:
-        return r.stop_reason
-    if r.stalled:
-        return "stalled"
-    return "tol" if r.converged else "max_iter"
+    return r.stop_reason or ("stalled" if r.stalled else "tol" if r.converged else "max_iter")
 
 
 def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
-    """Learning rates computed on the host in float64 (the single fits' Python floats) and
-    moved to the device in one transfer per epoch: a few small device operations per
-    configuration and epoch would cost more than a full-batch epoch on some backends."""
+    """Learning rates computed on the host in float64 (the single fits' Python floats), moved
+    in one transfer per epoch (small device operations per run cost more on some backends)."""
     host = backends.resolve("numpy")
     hxp, f64 = host.xp, host.dtype("float64")
 
@@ -541,9 +480,8 @@ def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
 def _metrics(
     runs: Sequence[DescentResult], val: FitData | None, be: Backend, n_classes: int
 ) -> dict[str, np.ndarray]:
-    """Validation RMSE and R² (linear) or accuracy and log-loss (logistic) of every run,
-    weighted by the validation rows' ``sample_weight``, brought home in one transfer; NaN
-    for diverged runs."""
+    """Weighted validation RMSE and R² (linear) or accuracy and log-loss (logistic) of every
+    run, brought home in one transfer; NaN for diverged runs."""
     if val is None:
         return {}
     xp = be.xp
@@ -583,27 +521,24 @@ def _table(
 ) -> Any:
     import pandas as pd
 
-    rows = []
-    for i, (cfg, r, (gid, elapsed, size)) in enumerate(zip(configs, runs, times, strict=True)):
-        rows.append(
-            {
-                **{k: cfg[k] for k in params},
-                "train_loss": r.history[-1] if r.history else math.nan,
-                **{name: float(v[i]) for name, v in metrics.items()},
-                "n_iter": r.n_iter,
-                "t": r.updates + 1,
-                "converged": r.converged and r.diverged_at is None,
-                "stop_reason": _stop_reason(r),
-                "diverged": r.diverged_at is not None,
-                "diverged_epoch": r.diverged_at,
-                "fit_time": elapsed / size,
-                "group": gid,
-                "group_time": elapsed,
-            }
-        )
-    table = pd.DataFrame(rows)
+    gid, elapsed, size = (np.array(column) for column in zip(*times, strict=True))
+    table = pd.DataFrame(
+        {
+            **{k: [cfg[k] for cfg in configs] for k in params},
+            "train_loss": [r.history[-1] if r.history else math.nan for r in runs],
+            **metrics,
+            "n_iter": [r.n_iter for r in runs],
+            "t": [r.updates + 1 for r in runs],
+            "converged": [r.converged and r.diverged_at is None for r in runs],
+            "stop_reason": [_stop_reason(r) for r in runs],
+            "diverged": [r.diverged_at is not None for r in runs],
+            "diverged_epoch": pd.array([r.diverged_at for r in runs], dtype="Int64"),
+            "fit_time": elapsed / size,
+            "group": gid,
+            "group_time": elapsed,
+        }
+    )
     for k in params:  # keep None as None (pandas would turn it into NaN)
         if any(cfg[k] is None for cfg in configs):
             table[k] = pd.Series([cfg[k] for cfg in configs], dtype=object)
-    table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")
     return table
