@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+import groundup.sweeps.plots as plots
 from groundup import backends
 from groundup._problem import Standardization
 from groundup._typing import Array
 from groundup.linear_model import estimator_class
-from groundup.sweeps import plots
 
 __all__ = ["MAXIMISE", "SweepResult"]
 
