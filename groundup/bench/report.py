@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _OBJECT_COLUMNS = ("loss_history", "coef", "intercept")
-_UNSHOWN = ("scaled",)  # no table shows it: said once, above the tables
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -154,9 +153,8 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
     ]
     if "peak_device_mb" in has:
         cols.append(_Col("device MiB", lambda r: _num(r["peak_device_mb"], ".3g"), True, False))
-    known = set(COLUMNS) | set(_OBJECT_COLUMNS) | set(_UNSHOWN)
     for extra in results.columns:  # a column a later runner added: shown in the wide table
-        if extra not in known and extra in has:
+        if extra not in COLUMNS and extra in has:
             cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
     cols.append(_Col("note", _note, compact=True))
     return [c for c in cols if c.needs is None or c.needs in results.columns]
