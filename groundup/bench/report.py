@@ -456,9 +456,8 @@ def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) 
     results = with_optimizers(results)
     frame = display_frame(results, wide=True)
     cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.to_numpy()]
-    lines = ["| " + " | ".join(frame.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in frame.columns) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    lines = ["| " + " | ".join(row) + " |" for row in [list(frame.columns), *cells]]
+    lines.insert(1, "|" + "---|" * len(frame.columns))
     text = "# groundup benchmark\n\n"
     for v in verdicts(results):
         text += f"- **{v.data}** (n={v.n_samples}): {v.line(results)}\n"
