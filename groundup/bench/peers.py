@@ -111,14 +111,7 @@ class _SklearnFit(PeerFit):
 
 
 def auto_eta0(
-    X: Any,
-    *,
-    loss: str,
-    n_classes: int,
-    full: bool,
-    fit_intercept: bool,
-    alpha: float,
-    xp: Any,
+    X: Any, *, loss: str, n_classes: int, full: bool, fit_intercept: bool, alpha: float, xp: Any
 ) -> float:
     """groundup's ``eta0="auto"`` for a peer's training rows ``X`` (on its device):
     ``1 / (q L + alpha)``, ``L`` from the Gram matrix of ``[X, 1]`` over n (``full``) or the
@@ -156,13 +149,8 @@ def _sklearn(name: str, p: dict[str, Any], device: str, dtype: str) -> PeerFit:
             return _SklearnFit(lambda n: lm.Ridge(alpha=alpha * n, fit_intercept=fi), dtype)
         return _SklearnFit(lambda n: lm.LinearRegression(fit_intercept=fi), dtype)
     if name == "LogisticRegression":  # lbfgs; mean log-loss + ½·alpha·‖w‖²: C = 1 / (n·alpha)
-        return _SklearnFit(
-            lambda n: lm.LogisticRegression(
-                C=1.0 / (n * alpha) if alpha else math.inf, fit_intercept=fi, max_iter=1000
-            ),
-            dtype,
-            1000,
-        )
+        make = partial(lm.LogisticRegression, fit_intercept=fi, max_iter=1000)
+        return _SklearnFit(lambda n: make(C=1.0 / (n * alpha) if alpha else math.inf), dtype, 1000)
     kw = {k: p.get(k, v) for k, v in _SGD_DEFAULTS.items()}
     if kw["eta0"] == "auto":  # set in fit, from the rows
         kw["eta0"] = 0.01
@@ -198,8 +186,7 @@ class TorchLoop(PeerFit):
         self.loss, self.p, self.full_batch = loss, params, full_batch
         self.device = torch.device(device)
         self.backend = backends.resolve("torch", device)  # its synchronisation and namespace
-        self.dtype = getattr(torch, dtype)
-        self.dtype_ = dtype
+        self.dtype, self.dtype_ = getattr(torch, dtype), dtype
 
     def place(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, ...]:
         torch = self.torch

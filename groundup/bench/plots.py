@@ -52,10 +52,6 @@ def _figure(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
-def _ok(results: pd.DataFrame) -> pd.DataFrame:
-    return results[results["status"] == "ok"]
-
-
 def _failed(results: pd.DataFrame) -> pd.DataFrame:  # named on their panel, never drawn
     return results[results["status"].isin(("error", "diverged"))]
 
@@ -180,7 +176,7 @@ def loss_curves(results: pd.DataFrame, *, x: str = "epoch") -> Any:
     if x not in ("epoch", "time"):
         msg = f"x must be 'epoch' or 'time', got {x!r}."
         raise ValueError(msg)
-    runs = _ok(results)
+    runs = results[results["status"] == "ok"]
     runs = runs[[h is not None and np.size(h) > 1 for h in runs["loss_history"]]]
     if runs.empty:
         msg = "No gradient run with a loss history in these results (closed forms have one)."
@@ -251,13 +247,12 @@ def fit_times(results: pd.DataFrame) -> Any:
     """
     from groundup._figure import plain_log
 
-    runs = _ok(results)
+    runs = results[results["status"] == "ok"]
     if runs.empty:
         msg = "No successful run to draw."
         raise ValueError(msg)
-    failed = _failed(results)
     groups = _groups(runs)
-    both = pd.concat([runs, failed])
+    both = pd.concat([runs, _failed(results)])
     keys = list(dict.fromkeys(run_key(r) for _, r in both.iterrows()))
     methods = _methods(both)
     cols = 2 if len(groups) == 4 else min(len(groups), 3)
@@ -301,9 +296,8 @@ def fit_times(results: pd.DataFrame) -> Any:
             tick.set_color(method_color(method))
         for i in range(1, len(shown)):
             ax.axhline(i - 0.5, color="0.85", linewidth=0.8)
-        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set(ylim=(len(shown) - 0.5, -0.5), xlabel="fit time (s), median of the repeats")
         plain_log(ax, "x")
-        ax.set_xlabel("fit time (s), median of the repeats")
         ax.set_title(f"{name} (n={n})", fontsize=10)
         ax.grid(True, axis="x", which="both", alpha=0.3)
     fig.suptitle("Fit time by method (band, colour) and backend or peer (marker)")
@@ -316,9 +310,7 @@ def _key_handles(keys: Sequence[str], runs: pd.DataFrame, *, lines: bool = True)
     """Legend handles for the implementations: each one's marker (and dashes) in black."""
     from matplotlib.lines import Line2D
 
-    rows = {}
-    for _, r in runs.iterrows():
-        rows.setdefault(run_key(r), r)
+    rows = {run_key(r): r for _, r in runs.iloc[::-1].iterrows()}  # the first row of each
     order = {name: i for i, name in enumerate(BACKEND_ORDER)}
     out: dict[str, Any] = {}
     for key in sorted(keys, key=lambda k: (order.get(who(rows[k]), 99), k)):
@@ -337,7 +329,7 @@ def scaling(results: pd.DataFrame) -> Any:
     """
     from groundup._figure import plain_log
 
-    runs = _ok(results)
+    runs = results[results["status"] == "ok"]
     names = [d for d, part in runs.groupby("data", sort=False) if part["n_samples"].nunique() > 1]
     if not names:
         msg = "scaling needs at least two sizes of one data set (sizes=[...])."
@@ -364,10 +356,8 @@ def scaling(results: pd.DataFrame) -> Any:
                 ax.set_visible(False)
                 continue
             ax.set_title(f"{name} · {method}", fontsize=10, color=method_color(method))
-            ax.set_xlabel("n_samples")
             ax.grid(True, which="both", alpha=0.3)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            ax.set(xlabel="n_samples", xscale="log", yscale="log")
         visible = [ax for ax in row_axes if ax.get_visible()]
         lims = np.array([ax.get_ylim() for ax in visible]).reshape(-1, 2)
         for ax in visible:
@@ -388,7 +378,7 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     legend still gives its equation).
     """
     x = np.asarray(x, dtype=float).reshape(-1)
-    runs = _ok(results)
+    runs = results[results["status"] == "ok"]
     runs = runs[(runs["data"] == data) & (runs["n_samples"] == x.size)]
     runs = runs[[c is not None and np.size(c) == 1 for c in runs["coef"]]]
     if runs.empty:
@@ -417,8 +407,7 @@ def fitted_lines(x: np.ndarray, y: np.ndarray, results: pd.DataFrame, *, data: s
     _failure_note(ax, gone[(gone["data"] == data) & (gone["n_samples"] == x.size)], top=True)
     span = float(np.ptp(y)) or 1.0  # the data's range: a line that ran away leaves the axis
     ax.set_ylim(float(np.min(y)) - 0.15 * span, float(np.max(y)) + 0.15 * span)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set(xlabel="x", ylabel="y")
     ax.set_title(
         f"Fitted lines on {data} (n={x.size}); lines that coincide are drawn once", fontsize=10
     )
@@ -434,10 +423,8 @@ def _line_members(members: Sequence[Mapping[str, Any]], runs: pd.DataFrame) -> s
             names.append(f"peer {r['impl']}")
             continue
         same = runs[(~runs["peer"]) & (runs["method"] == r["method"])]
-        everyone = len(same) == sum(
-            1 for m in members if not m["peer"] and m["method"] == r["method"]
-        )
-        names.append(str(r["method"]) if everyone else f"{r['method']} ({run_key(r)})")
+        agree = sum(not m["peer"] and m["method"] == r["method"] for m in members)
+        names.append(str(r["method"]) if len(same) == agree else f"{r['method']} ({run_key(r)})")
     return " = ".join(dict.fromkeys(names))
 
 
@@ -469,8 +456,7 @@ def loss_surface(
     if not paths:
         msg = "loss_surface needs at least one path."
         raise ValueError(msg)
-    A = np.column_stack([np.ones_like(x), x])
-    best = np.linalg.lstsq(A, y, rcond=None)[0]
+    best = np.linalg.lstsq(np.column_stack([np.ones_like(x), x]), y, rcond=None)[0]
     points = np.vstack([best[None, :], *[np.asarray(p, dtype=float) for p in paths.values()]])
     lo, hi = points.min(axis=0), points.max(axis=0)
     pad = np.maximum(0.15 * (hi - lo), 0.5)
@@ -504,8 +490,7 @@ def loss_surface(
                     label="_end")  # fmt: skip
         (star,) = ax.plot(best[0], best[1], "k*", markersize=14, label="least squares")
         entries["least squares"] = star
-        ax.set_xlabel("intercept")
-        ax.set_ylabel("slope")
+        ax.set(xlabel="intercept", ylabel="slope")
         if by_optimizer:
             epochs = max(len(p) - 1 for p in drawn.values())
             ax.set_title(f"{method} ({epochs} epochs)", fontsize=10)

@@ -11,7 +11,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _OBJECT_COLUMNS = ("loss_history", "coef", "intercept")
-_UNSHOWN = ("scaled",)  # no table shows it: said once, above the tables
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -113,12 +112,9 @@ def with_optimizers(results: pd.DataFrame) -> pd.DataFrame:
     (``minibatch·adam``) where :func:`~groundup.bench.style.names_optimizers`."""
     if "optimizer" not in results or not names_optimizers(results["optimizer"]):
         return results
-    out = results.copy()
-    out["method"] = [
-        method_label(m, o) if isinstance(o, str) else m
-        for m, o in zip(out["method"], out["optimizer"], strict=True)
-    ]
-    return out
+    pairs = zip(results["method"], results["optimizer"], strict=True)
+    labels = [method_label(m, o) if isinstance(o, str) else m for m, o in pairs]
+    return results.assign(method=labels)
 
 
 def _columns(results: pd.DataFrame) -> list[_Col]:
@@ -157,9 +153,8 @@ def _columns(results: pd.DataFrame) -> list[_Col]:
     ]
     if "peak_device_mb" in has:
         cols.append(_Col("device MiB", lambda r: _num(r["peak_device_mb"], ".3g"), True, False))
-    known = set(COLUMNS) | set(_OBJECT_COLUMNS) | set(_UNSHOWN)
     for extra in results.columns:  # a column a later runner added: shown in the wide table
-        if extra not in known and extra in has:
+        if extra not in COLUMNS and extra in has:
             cols.append(_Col(str(extra), lambda r, c=extra: _generic(r.get(c)), False, False))
     cols.append(_Col("note", _note, compact=True))
     return [c for c in cols if c.needs is None or c.needs in results.columns]
@@ -236,8 +231,7 @@ class Verdict:
         label, fmt = ("RMSE", ".4g") if self.metric == "rmse" else ("accuracy", ".4f")
         text += f"; best {label} {_num(a[self.metric], fmt)} {_name(a)}"
         if self.peer_accurate is not None:
-            pa = results.loc[self.peer_accurate]
-            text += f" (peer {_num(pa[self.metric], fmt)})"
+            text += f" (peer {_num(results.loc[self.peer_accurate, self.metric], fmt)})"
         return text
 
 
@@ -446,15 +440,13 @@ def _troubles(results: pd.DataFrame, words: Callable[[str], str]) -> list[tuple[
     return out
 
 
-def _data_groups(results: pd.DataFrame) -> list[tuple[str, int, str, pd.DataFrame]]:
+def _data_groups(results: pd.DataFrame) -> Iterator[tuple[str, int, str, pd.DataFrame]]:
     """The runs that ran, by data set and size in order: name, size, heading, rows."""
-    out = []
     ran = results[results["status"] != "skipped"]
     for (name, n), raw in ran.groupby(["data", "n_samples"], sort=False):
         d = int(raw["n_features"].iloc[0])
         head = f"{name}: {int(n)} samples x {d} feature{'s' if d != 1 else ''}"
-        out.append((str(name), int(n), head, raw))
-    return out
+        yield str(name), int(n), head, raw
 
 
 # -- Markdown, CSV, JSON ----------------------------------------------------------------------
@@ -464,9 +456,8 @@ def to_markdown(results: pd.DataFrame, images: Mapping[str, str] | None = None) 
     results = with_optimizers(results)
     frame = display_frame(results, wide=True)
     cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.to_numpy()]
-    lines = ["| " + " | ".join(frame.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in frame.columns) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    lines = ["| " + " | ".join(row) + " |" for row in [list(frame.columns), *cells]]
+    lines.insert(1, "|" + "---|" * len(frame.columns))
     text = "# groundup benchmark\n\n"
     for v in verdicts(results):
         text += f"- **{v.data}** (n={v.n_samples}): {v.line(results)}\n"

@@ -622,8 +622,7 @@ def benchmark(
         rows.append(_execute(run, split, cache, **how))
     if progress is not None:
         progress(len(runs), len(runs), "done")
-    frame = pd.DataFrame(rows + skipped + more, columns=list(COLUMNS))
-    frame["scaled"] = bool(scale)
+    frame = pd.DataFrame(rows + skipped + more, columns=list(COLUMNS)).assign(scaled=bool(scale))
     return frame.astype({"peer": bool})
 
 

@@ -58,6 +58,7 @@ def judge_peer(
     """Judge a fitted peer (:class:`~groundup.bench.peers.PeerFit`) on its training rows
     ``X``, ``y`` (host, labels as given), with groundup's ``params`` of the run."""
     stop, history = str(fitter.stop_reason_), fitter.loss_history_
+    X = np.asarray(X, dtype=np.float64)
     with np.errstate(all="ignore"):
         objective, W, b, exact = _objective(fitter, X, y, model=model, params=params)
         reference = float(objective.zero_loss())
@@ -100,7 +101,6 @@ def _objective(
     """groundup's objective, the peer's ``W``, ``b``, and whether the peer minimised it."""
     xp = backends.resolve("numpy").xp
     fi = bool(params.get("fit_intercept", True))
-    X = np.asarray(X, dtype=np.float64)
     coef = np.atleast_2d(np.asarray(fitter.coef_, dtype=np.float64))
     intercept = np.atleast_1d(np.asarray(fitter.intercept_, dtype=np.float64))
     W, b = coef.T, np.broadcast_to(intercept, (coef.shape[0],)).copy()
@@ -131,13 +131,12 @@ def _final_loss(
     """The training loss at the peer's final coefficients; one-vs-rest: the worst binary
     log-loss, times log(n_classes) / log(2) (each starts from log 2)."""
     if model == "linear":
-        r = np.asarray(X, dtype=np.float64) @ W[:, 0] + b[0] - np.asarray(y, dtype=np.float64)
+        r = X @ W[:, 0] + b[0] - np.asarray(y, dtype=np.float64)
         return float(np.mean(r * r))
     if exact:
         return float(objective.loss(W, b))
     xp = backends.resolve("numpy").xp
     _, codes = np.unique(y, return_inverse=True)
-    X = np.asarray(X, dtype=np.float64)
     worst = 0.0
     for c in range(W.shape[1]):  # each binary classifier against the rest, from log 2
         one = lk.BinaryLogLoss(X, (codes == c).astype(np.float64), None, n_classes=2, xp=xp)
