@@ -25,7 +25,6 @@ from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
-from groundup.kernels.curvature import hessian_factor
 from groundup.linear_model._base import (
     SHARED_ATTRIBUTES,
     SHARED_PARAMETERS,
@@ -255,12 +254,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         codes_of(found, known)  # labels outside the classes are an error
         weights = class_weights(self.class_weight, known, None)
         self.classes_ = known
-        self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
-        source = source.encoded(known, weights)
-        old = None if first else self.loss_history_
-        with self._fitting(source):
-            self._fit_gradient(source, self._partial_run(first))
-        self._continue_history(old)
+        self._partial_fit(source.encoded(known, weights), first)
         return self
 
     def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
@@ -274,9 +268,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             fit_intercept=self.fit_intercept,
             batch=self._method == "batch",
         )
-
-    def _hessian_factor(self) -> float:
-        return hessian_factor("log", len(self.classes_))
 
     def _fit_newton(self, source: DataSource, freq: np.ndarray, *, warm: bool) -> None:
         """Newton's method (IRLS). A cold start is zero coefficients and the intercept of the
