@@ -50,52 +50,50 @@ SHARED_PARAMETERS = """\
     fit_intercept : bool, default=True
         Fit an intercept (the data are centred; the intercept is not penalised).
     penalty : {None, "l2", "l1", "elasticnet"}, default=None
-        scikit-learn's penalties (the intercept is not penalised): ``"l2"`` ½·alpha·‖w‖²,
-        ``"l1"`` alpha·‖w‖₁, ``"elasticnet"`` alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²).
-        ``"l1"`` and ``"elasticnet"`` need a gradient method and ``optimizer="sgd"``:
-        ``sgd`` and ``minibatch`` apply scikit-learn ``SGDRegressor``'s cumulative L1
-        truncation after each update (Tsuruoka et al. 2009), ``batch`` takes proximal steps
-        (soft thresholding) and converges to ``Lasso`` / ``ElasticNet`` with the same
-        ``alpha`` and ``l1_ratio``. With an optimiser other than ``"sgd"``, ``"l2"`` adds
-        alpha·w to the gradient (``"adamw"``: decoupled weight decay, AdamW's
-        ``weight_decay=alpha``). Without a penalty, separable classes have no finite
+        scikit-learn's penalties (the intercept is not penalised): ``"l2"`` ½·alpha·‖w‖², ``"l1"``
+        alpha·‖w‖₁, ``"elasticnet"`` alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²). ``"l1"`` and
+        ``"elasticnet"`` need a gradient method and ``optimizer="sgd"``: ``sgd`` and ``minibatch``
+        apply scikit-learn ``SGDRegressor``'s cumulative L1 truncation after each update (Tsuruoka
+        et al. 2009), ``batch`` takes proximal steps (soft thresholding) and converges to ``Lasso``
+        / ``ElasticNet`` with the same ``alpha`` and ``l1_ratio``. With an optimiser other than
+        ``"sgd"``, ``"l2"`` adds alpha·w to the gradient (``"adamw"``: decoupled weight decay,
+        AdamW's ``weight_decay=alpha``). Without a penalty, separable classes have no finite
         logistic solution: the fit stops with a ``ConvergenceWarning`` that says so.
     alpha : float, default=0.0001
         Penalty strength; also the ``"optimal"`` schedule's constant.
     l1_ratio : float, default=0.15
-        The elastic-net mixing parameter, in [0, 1] (``penalty="elasticnet"`` only): 0 is
-        the L2 penalty, 1 the L1 penalty.
+        The elastic-net mixing parameter, in [0, 1] (``penalty="elasticnet"`` only): 0 is the L2
+        penalty, 1 the L1 penalty.
     learning_rate : str, default="invscaling"
         The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``,
-        ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
-        ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
+        ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``, ``cosine_annealing``,
+        ``inverse_sqrt``, ``reciprocal``.
     eta0 : float or "auto", default="auto"
-        Initial learning rate of the gradient methods; the schedule acts on ``eta0_``. A
-        number is used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
-        ``"auto"`` derives it from the data at the start of the fit, per optimiser.
-        ``"sgd"``: the largest step theory guarantees will not diverge: ``batch`` 1/L, L the
-        largest eigenvalue of the loss's Hessian bound (the weighted Gram matrix of [X, 1]
-        over the total weight, times ¼ for the binary log-loss and ½ for the multinomial,
-        + alpha; Nesterov 2018, §2.1.5); ``sgd`` and ``minibatch`` scikit-learn's SAG rule
-        1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... + 4 alpha) for the
-        log-loss; Schmidt, Le Roux & Bach 2017). ``"momentum"`` / ``"nesterov"``: full batch
-        the same 1/L (within heavy-ball's and Nesterov's stable steps; Polyak 1964),
-        one-sample and mini-batch updates (1 − momentum) times the SAG rule (plain SGD's
-        effective step). ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` (steps
-        normalised per coordinate, in the parameters' units): preconditioned 1, 0.1, 0.01 and
-        0.01 (of a standardised coefficient; measured on the real data sets of
-        ``tests/_real_data.py``), else torch.optim's defaults (1e-2, 1e-2, 1e-3, 1e-3).
-        ``tol="auto"`` then adapts the rate to the run (see ``tol``).
+        Initial learning rate of the gradient methods; the schedule acts on ``eta0_``. A number is
+        used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``). ``"auto"`` derives
+        it from the data at the start of the fit, per optimiser. ``"sgd"``: the largest step theory
+        guarantees will not diverge: ``batch`` 1/L, L the largest eigenvalue of the loss's Hessian
+        bound (the weighted Gram matrix of [X, 1] over the total weight, times ¼ for the binary
+        log-loss and ½ for the multinomial, + alpha; Nesterov 2018, §2.1.5); ``sgd`` and
+        ``minibatch`` scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 /
+        (... + 4 alpha) for the log-loss; Schmidt, Le Roux & Bach 2017). ``"momentum"`` /
+        ``"nesterov"``: full batch the same 1/L (within heavy-ball's and Nesterov's stable steps;
+        Polyak 1964), one-sample and mini-batch updates (1 − momentum) times the SAG rule (plain
+        SGD's effective step). ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` (steps
+        normalised per coordinate, in the parameters' units): preconditioned 1, 0.1, 0.01 and 0.01
+        (of a standardised coefficient; measured on the real data sets of ``tests/_real_data.py``),
+        else torch.optim's defaults (1e-2, 1e-2, 1e-3, 1e-3). ``tol="auto"`` then adapts the rate to
+        the run (see ``tol``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
     optimizer : str, default="sgd"
-        The update of the gradient methods, each equal to ``torch.optim``'s for the same
-        gradients and learning rates (the schedule sets each step's rate): ``"sgd"`` (the
-        plain update, scikit-learn ``SGDRegressor``'s), ``"momentum"`` and ``"nesterov"``
+        The update of the gradient methods, each equal to ``torch.optim``'s for the same gradients
+        and learning rates (the schedule sets each step's rate): ``"sgd"`` (the plain update,
+        scikit-learn ``SGDRegressor``'s), ``"momentum"`` and ``"nesterov"``
         (``SGD(momentum=momentum, nesterov=...)``), ``"adagrad"`` (``Adagrad``, eps=1e-10),
-        ``"rmsprop"`` (``RMSprop(alpha=rho, eps=epsilon)``), ``"adam"`` and ``"adamw"``
-        (``Adam`` / ``AdamW(betas=(beta_1, beta_2), eps=epsilon)``). The optimiser's state
-        is kept in ``optimizer_state_`` and carried by ``partial_fit`` and ``warm_start``.
+        ``"rmsprop"`` (``RMSprop(alpha=rho, eps=epsilon)``), ``"adam"`` and ``"adamw"`` (``Adam`` /
+        ``AdamW(betas=(beta_1, beta_2), eps=epsilon)``). The optimiser's state is kept in
+        ``optimizer_state_`` and carried by ``partial_fit`` and ``warm_start``.
     momentum : float, default=0.9
         ``"momentum"`` and ``"nesterov"``: the momentum, in [0, 1) (dampening 0).
     rho : float, default=0.99
@@ -107,63 +105,58 @@ SHARED_PARAMETERS = """\
     epsilon : float, default=1e-08
         ``"adam"``, ``"adamw"``, ``"rmsprop"``: added to the denominator, > 0.
     average : bool or int, default=False
-        Averaged SGD (scikit-learn's): ``True`` averages the weights from the first update
-        on, an int ``N`` from update ``N`` on; ``coef_`` and ``intercept_`` are then the
-        averages (once an update has been averaged) while the running weights go on in
-        ``partial_fit``. ``loss_history_`` and the stopping rule follow the running weights,
-        as scikit-learn's do.
+        Averaged SGD (scikit-learn's): ``True`` averages the weights from the first update on, an
+        int ``N`` from update ``N`` on; ``coef_`` and ``intercept_`` are then the averages (once an
+        update has been averaged) while the running weights go on in ``partial_fit``.
+        ``loss_history_`` and the stopping rule follow the running weights, as scikit-learn's do.
     max_iter : int, default=1000
         Maximum number of epochs (gradient methods) or Newton iterations.
     tol : "auto", float or None, default="auto"
-        Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss +
-        penalty on the training rows) is certified within 0.1 % of its minimum (see
-        ``converged_``; least squares every epoch, the log-loss once the loss improves by less
-        than 1e-4, relative, for ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate
-        follows the objective (full-batch and mini-batch updates, and one-sample ones of the
-        log-loss: times 1.1 after an epoch that lowered it, halved after one that raised it,
-        Battiti's "bold driver"), and one-sample and mini-batch fits, whose noise floor is
-        proportional to the rate, reach the minimum rather than that floor: once the
-        certified excess stops falling the model is the polynomial-decay average of the
-        epochs' last iterates, and when that stops falling too the rate is divided by 5 (up
-        to 12 times). ``loss_history_`` follows the running iterates. A number keeps
-        scikit-learn's meaning: stop when the training loss (the validation score with
-        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
-        ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever
-        stopped the fit, ``converged_`` is certified. ``"newton"``: stop once max |gradient
-        of the objective| <= ``tol`` (scikit-learn's for lbfgs; ``"auto"``: 1e-4) and the
-        Newton decrement ½·gᵀH⁻¹g <= (``tol``/10)²; the step computed there is still taken
-        (it lands ~1e-7 from the optimum). Both are floored at what the dtype resolves.
-        ``None``: iterate until no step decreases the objective at the working precision.
+        Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss + penalty
+        on the training rows) is certified within 0.1 % of its minimum (see ``converged_``; least
+        squares every epoch, the log-loss once the loss improves by less than 1e-4, relative, for
+        ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate follows the objective
+        (full-batch and mini-batch updates, and one-sample ones of the log-loss: times 1.1 after an
+        epoch that lowered it, halved after one that raised it, Battiti's "bold driver"), and
+        one-sample and mini-batch fits, whose noise floor is proportional to the rate, reach the
+        minimum rather than that floor: once the certified excess stops falling the model is the
+        polynomial-decay average of the epochs' last iterates, and when that stops falling too the
+        rate is divided by 5 (up to 12 times). ``loss_history_`` follows the running iterates. A
+        number keeps scikit-learn's meaning: stop when the training loss (the validation score with
+        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs. ``None``
+        runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever stopped the fit,
+        ``converged_`` is certified. ``"newton"``: stop once max |gradient of the objective| <=
+        ``tol`` (scikit-learn's for lbfgs; ``"auto"``: 1e-4) and the Newton decrement ½·gᵀH⁻¹g <=
+        (``tol``/10)²; the step computed there is still taken (it lands ~1e-7 from the optimum).
+        Both are floored at what the dtype resolves. ``None``: iterate until no step decreases the
+        objective at the working precision.
     precondition : "auto", bool, default="auto"
-        Gradient methods: descend on centred, per-feature-scaled data (and, for least
-        squares, a centred and scaled target), with the same objective and minimum:
-        penalties keep their meaning on the data's coefficients (the L2 strength of feature
-        j is alpha / scale_j², the L1 one alpha / (scale_j scale_y)), and ``coef_`` /
-        ``intercept_`` are in the data's units. Data as they come then converge as
-        standardised data do (glmnet standardises inside the same way). ``"auto"``: on
-        exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook updates, equal
-        to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step). A
-        ``partial_fit`` goes on in the variables of the fit before it (its statistics are
-        kept), and a first ``partial_fit`` descends on the data as given (its batches have
-        no common scale). ``optimizer_state_`` is in the preconditioned variables,
-        ``path_`` in the data's units.
+        Gradient methods: descend on centred, per-feature-scaled data (and, for least squares, a
+        centred and scaled target), with the same objective and minimum: penalties keep their
+        meaning on the data's coefficients (the L2 strength of feature j is alpha / scale_j², the L1
+        one alpha / (scale_j scale_y)), and ``coef_`` / ``intercept_`` are in the data's units. Data
+        as they come then converge as standardised data do (glmnet standardises inside the same
+        way). ``"auto"``: on exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook
+        updates, equal to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step). A
+        ``partial_fit`` goes on in the variables of the fit before it (its statistics are kept), and
+        a first ``partial_fit`` descends on the data as given (its batches have no common scale).
+        ``optimizer_state_`` is in the preconditioned variables, ``path_`` in the data's units.
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by
-        5).
+        Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by 5).
     early_stopping : bool, default=False
-        Gradient methods: hold out ``validation_fraction`` of the data and stop on its
-        score: R² for a regressor, accuracy for a classifier (scikit-learn
-        ``SGDClassifier``'s rule; the split is not stratified).
+        Gradient methods: hold out ``validation_fraction`` of the data and stop on its score: R² for
+        a regressor, accuracy for a classifier (scikit-learn ``SGDClassifier``'s rule; the split is
+        not stratified).
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping, in (0, 1).
     shuffle : bool, default=True
         Shuffle the samples every epoch (``sgd``, ``minibatch``).
     random_state : int, Generator or None, default=None
-        Seeds the NumPy ``Generator`` that draws every permutation (and Newton's subsample)
-        on the host: the same seed gives the same path on every backend.
+        Seeds the NumPy ``Generator`` that draws every permutation (and Newton's subsample) on the
+        host: the same seed gives the same path on every backend.
     warm_start : bool, default=False
-        Start from the previous ``coef_`` and ``intercept_`` (a classifier's when the
-        classes and features are the same); ``"beta"`` and ``"normal"`` ignore it.
+        Start from the previous ``coef_`` and ``intercept_`` (a classifier's when the classes and
+        features are the same); ``"beta"`` and ``"normal"`` ignore it.
     batch_size : int, default=32
         Samples per update for ``minibatch``.
     backend : str or None, default=None
@@ -172,8 +165,8 @@ SHARED_PARAMETERS = """\
     device : str or None, default=None
         ``"cpu"``, ``"cuda"`` / ``"gpu"``, ``"mps"`` or the library's own spelling.
     dtype : {None, "float32", "float64"}, default=None
-        ``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices
-        without float64).
+        ``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices without
+        float64).
     decay : float, default=0.001
         ``time_decay`` (eta0 / (1 + decay·t)) and ``exponential_decay`` (eta0·e^(−decay·t)).
     drop : float, default=0.5
@@ -187,8 +180,8 @@ SHARED_PARAMETERS = """\
     t1 : float, default=50
         ``reciprocal``: eta0·t1 / (t + t1).
     record_path : bool, default=False
-        Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in
-        ``path_``, for plots of the optimiser's path.
+        Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in ``path_``, for
+        plots of the optimiser's path.
 """
 
 #: The fitted attributes both estimators have, after their own ``coef_`` ... ``n_iter_``.
@@ -196,22 +189,22 @@ SHARED_ATTRIBUTES = """\
     t_ : int
         Updates made plus one (scikit-learn's convention).
     converged_ : bool
-        Whether the fit reached its objective's minimum: for a gradient fit, True only when
-        the objective (loss + penalty on the training rows) is certified within 1 % of its
-        minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
-        least squares exactly from the moments, the log-loss by the Newton decrement of one
-        pass; with an L1 part from a dual point (least squares: of the elastic net's minimum
-        on the moments; the log-loss: the smaller of a duality gap and twice the proximal
-        Newton decrement's model decrease). ``partial_fit``: False (an epoch of one batch).
+        Whether the fit reached its objective's minimum: for a gradient fit, True only when the
+        objective (loss + penalty on the training rows) is certified within 1 % of its minimum
+        (relative; floored at 1e-3 in the objective's units), whatever stopped it: least squares
+        exactly from the moments, the log-loss by the Newton decrement of one pass; with an L1 part
+        from a dual point (least squares: of the elastic net's minimum on the moments; the log-loss:
+        the smaller of a duality gap and twice the proximal Newton decrement's model decrease).
+        ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
-        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
-        1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
-        short of that), ``"max_iter"``, or for separable classes without a penalty
-        ``"separable"``. A gradient fit that did not reach its minimum warns
-        (``ConvergenceWarning``) with the certified excess in % and the remedy.
+        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within 1 % of
+        the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times, short of that),
+        ``"max_iter"``, or for separable classes without a penalty ``"separable"``. A gradient fit
+        that did not reach its minimum warns (``ConvergenceWarning``) with the certified excess in %
+        and the remedy.
     eta0_ : float
-        The initial learning rate the gradient methods used (``eta0``, or the value
-        ``eta0="auto"`` computed).
+        The initial learning rate the gradient methods used (``eta0``, or the value ``eta0="auto"``
+        computed).
     fit_time_ : float
         Seconds, device synchronised.
     n_features_in_ : int
@@ -220,12 +213,11 @@ SHARED_ATTRIBUTES = """\
     backend_, device_ : str
         Where ``coef_`` lives.
     optimizer_state_ : UpdateState or None
-        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for
-        the average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the
-        optimiser's state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``,
-        each packed as [coef rows; intercept row], and its ``step`` count), ``average`` and
-        ``running`` (the averaged and the running weights, packed alike, with
-        ``average``). ``None`` for the plain update.
+        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for the
+        average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the optimiser's
+        state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``, each packed as [coef
+        rows; intercept row], and its ``step`` count), ``average`` and ``running`` (the averaged and
+        the running weights, packed alike, with ``average``). ``None`` for the plain update.
 """
 
 #: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on

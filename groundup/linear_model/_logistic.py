@@ -276,14 +276,13 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         (error ~ 1/sqrt(rows)) is inside the full problem's quadratic region."""
         xp = source.compute.xp
         objective = source.log_loss(n_classes=len(self.classes_), fit_intercept=self.fit_intercept)
-        alpha = self._l2
         # tol="auto": max |gradient| <= 1e-4, where the last step lands ~1e-8 from the optimum.
         tol = None if self.tol is None else 1e-4 if self.tol == "auto" else float(self.tol)
         settings = lk.NewtonSettings(
-            alpha=alpha,
+            alpha=self._l2,
             tol=tol,
             max_iter=int(self.max_iter),
-            stop_if_separated=alpha == 0,
+            stop_if_separated=self._l2 == 0,
             record_path=self.record_path,
         )
         W, b = self._start(source, warm=warm)
