@@ -220,9 +220,8 @@ SHARED_ATTRIBUTES = """\
         the running weights, packed alike, with ``average``). ``None`` for the plain update.
 """
 
-#: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on
-#: the curvature says nothing about them): torch.optim's default learning rates, and with
-#: preconditioning steps in standardised coefficients (the ``eta0`` docstring).
+#: ``eta0="auto"`` of the optimisers with per-coordinate steps (no curvature bound applies):
+#: torch.optim's defaults, and with preconditioning in standardised coefficients.
 ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
 PRECONDITIONED_RATES = {"adagrad": 1.0, "rmsprop": 0.1, "adam": 1e-2, "adamw": 1e-2}
 
@@ -288,7 +287,9 @@ class GroundupEstimator(BaseEstimator):
         except (TypeError, ValueError):
             return False
 
-    def _check_partial_method(self) -> None:
+    def _check_partial_params(self) -> None:
+        """``_check_params``, then what ``partial_fit`` refuses."""
+        self._check_params()
         if self._method not in GRADIENT:
             msg = (
                 f"partial_fit needs a gradient method ('batch', 'sgd', 'minibatch'), "

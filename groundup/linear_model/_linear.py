@@ -198,8 +198,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         -------
         self
         """
-        self._check_params()
-        self._check_partial_method()
+        self._check_partial_params()
         first = not hasattr(self, "coef_")
         source = self._source(X, y, sample_weight, reset=first, labels=False, partial=True)
         self._partial_fit(source, first)

@@ -244,8 +244,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         -------
         self
         """
-        self._check_params()
-        self._check_partial_method()
+        self._check_partial_params()
         first = not hasattr(self, "classes_")
         known = partial_classes(classes, None if first else self.classes_)
         source = self._source(X, y, sample_weight, reset=first, labels=True, partial=True)
