@@ -234,7 +234,7 @@ FLOOR = 1e-3
 @dataclass(frozen=True)
 class Run:
     """What one call asks of a gradient run: ``fit``'s (up to ``max_iter`` epochs) or
-    ``partial_fit``'s (one epoch, :meth:`GroundupEstimator._partial_run`)."""
+    ``partial_fit``'s (one epoch, :meth:`GroundupEstimator._partial_fit`)."""
 
     max_iter: int
     tol: float | None
