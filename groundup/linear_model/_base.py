@@ -2,11 +2,9 @@
 parameters and attributes, the parameter checks, the gradient fit, the partial-fit history,
 ``to``. Each estimator writes out its own ``__init__``.
 
-Where the data live decides how they are read, not how the model is fitted: the estimators
-ask a data *source* (:class:`~groundup._problem.DataSource`:
-:class:`~groundup._problem.InMemory` for arrays in memory, :mod:`groundup.dask` for Dask
-arrays) for the passes they need, and run the same algorithm on what it returns. The only question asked about Dask is
-:meth:`GroundupEstimator._source`'s.
+The estimators ask a data source (:class:`~groundup._problem.DataSource`: in memory, or
+:mod:`groundup.dask`) for the passes they need and run the same algorithm on what it returns;
+only :meth:`GroundupEstimator._source` asks about Dask.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from groundup._typing import Array
 from groundup._validation import GRADIENT, canonical_method, check_params, prepare_fit
 from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
-from groundup.kernels.curvature import safe_rate
+from groundup.kernels.curvature import hessian_factor, safe_rate
 from groundup.kernels.descent import (
     Certificate,
     Column,
@@ -43,7 +41,7 @@ from groundup.kernels.descent import (
 from groundup.kernels.losses import largest
 from groundup.kernels.optimizers import OptimizerSettings
 from groundup.kernels.schedules import Schedule
-from groundup.kernels.update import UpdateSettings, UpdateState, pack, unpack
+from groundup.kernels.update import UpdateSettings, pack, unpack
 from groundup.linear_model._labels import n_outputs
 
 # -- the documentation both estimators share (pasted into each class docstring) ---------------
@@ -52,52 +50,50 @@ SHARED_PARAMETERS = """\
     fit_intercept : bool, default=True
         Fit an intercept (the data are centred; the intercept is not penalised).
     penalty : {None, "l2", "l1", "elasticnet"}, default=None
-        scikit-learn's penalties (the intercept is not penalised): ``"l2"`` ½·alpha·‖w‖²,
-        ``"l1"`` alpha·‖w‖₁, ``"elasticnet"`` alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²).
-        ``"l1"`` and ``"elasticnet"`` need a gradient method and ``optimizer="sgd"``:
-        ``sgd`` and ``minibatch`` apply scikit-learn ``SGDRegressor``'s cumulative L1
-        truncation after each update (Tsuruoka et al. 2009), ``batch`` takes proximal steps
-        (soft thresholding) and converges to ``Lasso`` / ``ElasticNet`` with the same
-        ``alpha`` and ``l1_ratio``. With an optimiser other than ``"sgd"``, ``"l2"`` adds
-        alpha·w to the gradient (``"adamw"``: decoupled weight decay, AdamW's
-        ``weight_decay=alpha``). Without a penalty, separable classes have no finite
+        scikit-learn's penalties (the intercept is not penalised): ``"l2"`` ½·alpha·‖w‖², ``"l1"``
+        alpha·‖w‖₁, ``"elasticnet"`` alpha·(l1_ratio·‖w‖₁ + ½(1 − l1_ratio)·‖w‖²). ``"l1"`` and
+        ``"elasticnet"`` need a gradient method and ``optimizer="sgd"``: ``sgd`` and ``minibatch``
+        apply scikit-learn ``SGDRegressor``'s cumulative L1 truncation after each update (Tsuruoka
+        et al. 2009), ``batch`` takes proximal steps (soft thresholding) and converges to ``Lasso``
+        / ``ElasticNet`` with the same ``alpha`` and ``l1_ratio``. With an optimiser other than
+        ``"sgd"``, ``"l2"`` adds alpha·w to the gradient (``"adamw"``: decoupled weight decay,
+        AdamW's ``weight_decay=alpha``). Without a penalty, separable classes have no finite
         logistic solution: the fit stops with a ``ConvergenceWarning`` that says so.
     alpha : float, default=0.0001
         Penalty strength; also the ``"optimal"`` schedule's constant.
     l1_ratio : float, default=0.15
-        The elastic-net mixing parameter, in [0, 1] (``penalty="elasticnet"`` only): 0 is
-        the L2 penalty, 1 the L1 penalty.
+        The elastic-net mixing parameter, in [0, 1] (``penalty="elasticnet"`` only): 0 is the L2
+        penalty, 1 the L1 penalty.
     learning_rate : str, default="invscaling"
         The schedule of the gradient methods: ``constant``, ``invscaling``, ``optimal``,
-        ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``,
-        ``cosine_annealing``, ``inverse_sqrt``, ``reciprocal``.
+        ``adaptive``, ``time_decay``, ``exponential_decay``, ``step_decay``, ``cosine_annealing``,
+        ``inverse_sqrt``, ``reciprocal``.
     eta0 : float or "auto", default="auto"
-        Initial learning rate of the gradient methods; the schedule acts on ``eta0_``. A
-        number is used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``).
-        ``"auto"`` derives it from the data at the start of the fit, per optimiser.
-        ``"sgd"``: the largest step theory guarantees will not diverge: ``batch`` 1/L, L the
-        largest eigenvalue of the loss's Hessian bound (the weighted Gram matrix of [X, 1]
-        over the total weight, times ¼ for the binary log-loss and ½ for the multinomial,
-        + alpha; Nesterov 2018, §2.1.5); ``sgd`` and ``minibatch`` scikit-learn's SAG rule
-        1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 / (... + 4 alpha) for the
-        log-loss; Schmidt, Le Roux & Bach 2017). ``"momentum"`` / ``"nesterov"``: full batch
-        the same 1/L (within heavy-ball's and Nesterov's stable steps; Polyak 1964),
-        one-sample and mini-batch updates (1 − momentum) times the SAG rule (plain SGD's
-        effective step). ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` (steps
-        normalised per coordinate, in the parameters' units): preconditioned 1, 0.1, 0.01 and
-        0.01 (of a standardised coefficient; measured on the real data sets of
-        ``tests/_real_data.py``), else torch.optim's defaults (1e-2, 1e-2, 1e-3, 1e-3).
-        ``tol="auto"`` then adapts the rate to the run (see ``tol``).
+        Initial learning rate of the gradient methods; the schedule acts on ``eta0_``. A number is
+        used as it is (``sgd`` then equals ``SGDRegressor`` with that ``eta0``). ``"auto"`` derives
+        it from the data at the start of the fit, per optimiser. ``"sgd"``: the largest step theory
+        guarantees will not diverge: ``batch`` 1/L, L the largest eigenvalue of the loss's Hessian
+        bound (the weighted Gram matrix of [X, 1] over the total weight, times ¼ for the binary
+        log-loss and ½ for the multinomial, + alpha; Nesterov 2018, §2.1.5); ``sgd`` and
+        ``minibatch`` scikit-learn's SAG rule 1 / (max_i w_i (‖x_i‖² + fit_intercept) + alpha) (4 /
+        (... + 4 alpha) for the log-loss; Schmidt, Le Roux & Bach 2017). ``"momentum"`` /
+        ``"nesterov"``: full batch the same 1/L (within heavy-ball's and Nesterov's stable steps;
+        Polyak 1964), one-sample and mini-batch updates (1 − momentum) times the SAG rule (plain
+        SGD's effective step). ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` (steps
+        normalised per coordinate, in the parameters' units): preconditioned 1, 0.1, 0.01 and 0.01
+        (of a standardised coefficient; measured on the real data sets of ``tests/_real_data.py``),
+        else torch.optim's defaults (1e-2, 1e-2, 1e-3, 1e-3). ``tol="auto"`` then adapts the rate to
+        the run (see ``tol``).
     power_t : float, default=0.25
         Exponent of ``invscaling``: eta0 / t**power_t.
     optimizer : str, default="sgd"
-        The update of the gradient methods, each equal to ``torch.optim``'s for the same
-        gradients and learning rates (the schedule sets each step's rate): ``"sgd"`` (the
-        plain update, scikit-learn ``SGDRegressor``'s), ``"momentum"`` and ``"nesterov"``
+        The update of the gradient methods, each equal to ``torch.optim``'s for the same gradients
+        and learning rates (the schedule sets each step's rate): ``"sgd"`` (the plain update,
+        scikit-learn ``SGDRegressor``'s), ``"momentum"`` and ``"nesterov"``
         (``SGD(momentum=momentum, nesterov=...)``), ``"adagrad"`` (``Adagrad``, eps=1e-10),
-        ``"rmsprop"`` (``RMSprop(alpha=rho, eps=epsilon)``), ``"adam"`` and ``"adamw"``
-        (``Adam`` / ``AdamW(betas=(beta_1, beta_2), eps=epsilon)``). The optimiser's state
-        is kept in ``optimizer_state_`` and carried by ``partial_fit`` and ``warm_start``.
+        ``"rmsprop"`` (``RMSprop(alpha=rho, eps=epsilon)``), ``"adam"`` and ``"adamw"`` (``Adam`` /
+        ``AdamW(betas=(beta_1, beta_2), eps=epsilon)``). The optimiser's state is kept in
+        ``optimizer_state_`` and carried by ``partial_fit`` and ``warm_start``.
     momentum : float, default=0.9
         ``"momentum"`` and ``"nesterov"``: the momentum, in [0, 1) (dampening 0).
     rho : float, default=0.99
@@ -109,63 +105,58 @@ SHARED_PARAMETERS = """\
     epsilon : float, default=1e-08
         ``"adam"``, ``"adamw"``, ``"rmsprop"``: added to the denominator, > 0.
     average : bool or int, default=False
-        Averaged SGD (scikit-learn's): ``True`` averages the weights from the first update
-        on, an int ``N`` from update ``N`` on; ``coef_`` and ``intercept_`` are then the
-        averages (once an update has been averaged) while the running weights go on in
-        ``partial_fit``. ``loss_history_`` and the stopping rule follow the running weights,
-        as scikit-learn's do.
+        Averaged SGD (scikit-learn's): ``True`` averages the weights from the first update on, an
+        int ``N`` from update ``N`` on; ``coef_`` and ``intercept_`` are then the averages (once an
+        update has been averaged) while the running weights go on in ``partial_fit``.
+        ``loss_history_`` and the stopping rule follow the running weights, as scikit-learn's do.
     max_iter : int, default=1000
         Maximum number of epochs (gradient methods) or Newton iterations.
     tol : "auto", float or None, default="auto"
-        Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss +
-        penalty on the training rows) is certified within 0.1 % of its minimum (see
-        ``converged_``; least squares every epoch, the log-loss once the loss improves by less
-        than 1e-4, relative, for ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate
-        follows the objective (full-batch and mini-batch updates, and one-sample ones of the
-        log-loss: times 1.1 after an epoch that lowered it, halved after one that raised it,
-        Battiti's "bold driver"), and one-sample and mini-batch fits, whose noise floor is
-        proportional to the rate, reach the minimum rather than that floor: once the
-        certified excess stops falling the model is the polynomial-decay average of the
-        epochs' last iterates, and when that stops falling too the rate is divided by 5 (up
-        to 12 times). ``loss_history_`` follows the running iterates. A number keeps
-        scikit-learn's meaning: stop when the training loss (the validation score with
-        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
-        ``None`` runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever
-        stopped the fit, ``converged_`` is certified. ``"newton"``: stop once max |gradient
-        of the objective| <= ``tol`` (scikit-learn's for lbfgs; ``"auto"``: 1e-4) and the
-        Newton decrement ½·gᵀH⁻¹g <= (``tol``/10)²; the step computed there is still taken
-        (it lands ~1e-7 from the optimum). Both are floored at what the dtype resolves.
-        ``None``: iterate until no step decreases the objective at the working precision.
+        Gradient methods. ``"auto"``: scale-free, the fit stops once its objective (loss + penalty
+        on the training rows) is certified within 0.1 % of its minimum (see ``converged_``; least
+        squares every epoch, the log-loss once the loss improves by less than 1e-4, relative, for
+        ``n_iter_no_change`` epochs). With ``eta0="auto"`` the rate follows the objective
+        (full-batch and mini-batch updates, and one-sample ones of the log-loss: times 1.1 after an
+        epoch that lowered it, halved after one that raised it, Battiti's "bold driver"), and
+        one-sample and mini-batch fits, whose noise floor is proportional to the rate, reach the
+        minimum rather than that floor: once the certified excess stops falling the model is the
+        polynomial-decay average of the epochs' last iterates, and when that stops falling too the
+        rate is divided by 5 (up to 12 times). ``loss_history_`` follows the running iterates. A
+        number keeps scikit-learn's meaning: stop when the training loss (the validation score with
+        ``early_stopping``) has not improved by ``tol`` for ``n_iter_no_change`` epochs. ``None``
+        runs ``max_iter`` epochs, with no host synchronisation per epoch. Whatever stopped the fit,
+        ``converged_`` is certified. ``"newton"``: stop once max |gradient of the objective| <=
+        ``tol`` (scikit-learn's for lbfgs; ``"auto"``: 1e-4) and the Newton decrement ½·gᵀH⁻¹g <=
+        (``tol``/10)²; the step computed there is still taken (it lands ~1e-7 from the optimum).
+        Both are floored at what the dtype resolves. ``None``: iterate until no step decreases the
+        objective at the working precision.
     precondition : "auto", bool, default="auto"
-        Gradient methods: descend on centred, per-feature-scaled data (and, for least
-        squares, a centred and scaled target), with the same objective and minimum:
-        penalties keep their meaning on the data's coefficients (the L2 strength of feature
-        j is alpha / scale_j², the L1 one alpha / (scale_j scale_y)), and ``coef_`` /
-        ``intercept_`` are in the data's units. Data as they come then converge as
-        standardised data do (glmnet standardises inside the same way). ``"auto"``: on
-        exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook updates, equal
-        to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step). A
-        ``partial_fit`` goes on in the variables of the fit before it (its statistics are
-        kept), and a first ``partial_fit`` descends on the data as given (its batches have
-        no common scale). ``optimizer_state_`` is in the preconditioned variables,
-        ``path_`` in the data's units.
+        Gradient methods: descend on centred, per-feature-scaled data (and, for least squares, a
+        centred and scaled target), with the same objective and minimum: penalties keep their
+        meaning on the data's coefficients (the L2 strength of feature j is alpha / scale_j², the L1
+        one alpha / (scale_j scale_y)), and ``coef_`` / ``intercept_`` are in the data's units. Data
+        as they come then converge as standardised data do (glmnet standardises inside the same
+        way). ``"auto"``: on exactly when ``eta0="auto"`` (a number as ``eta0`` keeps the textbook
+        updates, equal to ``SGDRegressor``, ``SGDClassifier`` and torch.optim step for step). A
+        ``partial_fit`` goes on in the variables of the fit before it (its statistics are kept), and
+        a first ``partial_fit`` descends on the data as given (its batches have no common scale).
+        ``optimizer_state_`` is in the preconditioned variables, ``path_`` in the data's units.
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by
-        5).
+        Epochs without improvement before stopping (or, for ``adaptive``, dividing eta by 5).
     early_stopping : bool, default=False
-        Gradient methods: hold out ``validation_fraction`` of the data and stop on its
-        score: R² for a regressor, accuracy for a classifier (scikit-learn
-        ``SGDClassifier``'s rule; the split is not stratified).
+        Gradient methods: hold out ``validation_fraction`` of the data and stop on its score: R² for
+        a regressor, accuracy for a classifier (scikit-learn ``SGDClassifier``'s rule; the split is
+        not stratified).
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping, in (0, 1).
     shuffle : bool, default=True
         Shuffle the samples every epoch (``sgd``, ``minibatch``).
     random_state : int, Generator or None, default=None
-        Seeds the NumPy ``Generator`` that draws every permutation (and Newton's subsample)
-        on the host: the same seed gives the same path on every backend.
+        Seeds the NumPy ``Generator`` that draws every permutation (and Newton's subsample) on the
+        host: the same seed gives the same path on every backend.
     warm_start : bool, default=False
-        Start from the previous ``coef_`` and ``intercept_`` (a classifier's when the
-        classes and features are the same); ``"beta"`` and ``"normal"`` ignore it.
+        Start from the previous ``coef_`` and ``intercept_`` (a classifier's when the classes and
+        features are the same); ``"beta"`` and ``"normal"`` ignore it.
     batch_size : int, default=32
         Samples per update for ``minibatch``.
     backend : str or None, default=None
@@ -174,8 +165,8 @@ SHARED_PARAMETERS = """\
     device : str or None, default=None
         ``"cpu"``, ``"cuda"`` / ``"gpu"``, ``"mps"`` or the library's own spelling.
     dtype : {None, "float32", "float64"}, default=None
-        ``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices
-        without float64).
+        ``None``: floating X keeps its dtype, other X becomes float64 (float32 on devices without
+        float64).
     decay : float, default=0.001
         ``time_decay`` (eta0 / (1 + decay·t)) and ``exponential_decay`` (eta0·e^(−decay·t)).
     drop : float, default=0.5
@@ -189,8 +180,8 @@ SHARED_PARAMETERS = """\
     t1 : float, default=50
         ``reciprocal``: eta0·t1 / (t + t1).
     record_path : bool, default=False
-        Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in
-        ``path_``, for plots of the optimiser's path.
+        Keep ``coef_`` and ``intercept_`` after every epoch (or Newton iteration) in ``path_``, for
+        plots of the optimiser's path.
 """
 
 #: The fitted attributes both estimators have, after their own ``coef_`` ... ``n_iter_``.
@@ -198,22 +189,22 @@ SHARED_ATTRIBUTES = """\
     t_ : int
         Updates made plus one (scikit-learn's convention).
     converged_ : bool
-        Whether the fit reached its objective's minimum: for a gradient fit, True only when
-        the objective (loss + penalty on the training rows) is certified within 1 % of its
-        minimum (relative; floored at 1e-3 in the objective's units), whatever stopped it:
-        least squares exactly from the moments, the log-loss by the Newton decrement of one
-        pass; with an L1 part from a dual point (least squares: of the elastic net's minimum
-        on the moments; the log-loss: the smaller of a duality gap and twice the proximal
-        Newton decrement's model decrease). ``partial_fit``: False (an epoch of one batch).
+        Whether the fit reached its objective's minimum: for a gradient fit, True only when the
+        objective (loss + penalty on the training rows) is certified within 1 % of its minimum
+        (relative; floored at 1e-3 in the objective's units), whatever stopped it: least squares
+        exactly from the moments, the log-loss by the Newton decrement of one pass; with an L1 part
+        from a dual point (least squares: of the elastic net's minimum on the moments; the log-loss:
+        the smaller of a duality gap and twice the proximal Newton decrement's model decrease).
+        ``partial_fit``: False (an epoch of one batch).
     stop_reason_ : str
-        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within
-        1 % of the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times,
-        short of that), ``"max_iter"``, or for separable classes without a penalty
-        ``"separable"``. A gradient fit that did not reach its minimum warns
-        (``ConvergenceWarning``) with the certified excess in % and the remedy.
+        Why the fit ended: ``"exact"`` (closed forms), ``"tol"`` (the stopping rule, within 1 % of
+        the minimum), ``"stalled"`` (the rule fired, or the rate was cut 12 times, short of that),
+        ``"max_iter"``, or for separable classes without a penalty ``"separable"``. A gradient fit
+        that did not reach its minimum warns (``ConvergenceWarning``) with the certified excess in %
+        and the remedy.
     eta0_ : float
-        The initial learning rate the gradient methods used (``eta0``, or the value
-        ``eta0="auto"`` computed).
+        The initial learning rate the gradient methods used (``eta0``, or the value ``eta0="auto"``
+        computed).
     fit_time_ : float
         Seconds, device synchronised.
     n_features_in_ : int
@@ -222,17 +213,15 @@ SHARED_ATTRIBUTES = """\
     backend_, device_ : str
         Where ``coef_`` lives.
     optimizer_state_ : UpdateState or None
-        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for
-        the average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the
-        optimiser's state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``,
-        each packed as [coef rows; intercept row], and its ``step`` count), ``average`` and
-        ``running`` (the averaged and the running weights, packed alike, with
-        ``average``). ``None`` for the plain update.
+        Gradient methods: what the updates carry to a later ``partial_fit`` (and, but for the
+        average, to a ``warm_start`` fit), on the model's device: ``optimizer`` (the optimiser's
+        state arrays, by ``torch.optim``'s names in ``optimizer.as_dict()``, each packed as [coef
+        rows; intercept row], and its ``step`` count), ``average`` and ``running`` (the averaged and
+        the running weights, packed alike, with ``average``). ``None`` for the plain update.
 """
 
-#: ``eta0="auto"`` of the optimisers whose steps are normalised per coordinate (a bound on
-#: the curvature says nothing about them): torch.optim's default learning rates, and with
-#: preconditioning steps in standardised coefficients (the ``eta0`` docstring).
+#: ``eta0="auto"`` of the optimisers with per-coordinate steps (no curvature bound applies):
+#: torch.optim's defaults, and with preconditioning in standardised coefficients.
 ADAPTIVE_RATES = {"adagrad": 1e-2, "rmsprop": 1e-2, "adam": 1e-3, "adamw": 1e-3}
 PRECONDITIONED_RATES = {"adagrad": 1.0, "rmsprop": 0.1, "adam": 1e-2, "adamw": 1e-2}
 
@@ -245,7 +234,7 @@ FLOOR = 1e-3
 @dataclass(frozen=True)
 class Run:
     """What one call asks of a gradient run: ``fit``'s (up to ``max_iter`` epochs) or
-    ``partial_fit``'s (one epoch, :meth:`GroundupEstimator._partial_run`)."""
+    ``partial_fit``'s (one epoch, :meth:`GroundupEstimator._partial_fit`)."""
 
     max_iter: int
     tol: float | None
@@ -269,15 +258,10 @@ def certified(res: DescentResult, excess: float, *, early_stopping: bool) -> Non
 # -- the estimator base ------------------------------------------------------------------------
 class GroundupEstimator(BaseEstimator):
     """Base class of :class:`~groundup.LinearRegression` and
-    :class:`~groundup.LogisticRegression`.
-
-    A subclass writes out its ``__init__``, which stores every parameter as given (its own,
-    then the shared ones of :data:`SHARED_PARAMETERS`; validation happens in ``fit``), sets
-    ``_model`` ("linear" / "logistic"), ``_methods`` and ``_zero_start``, and gives the
-    hooks of the gradient fit: ``_problem`` (the training rows' problem) and ``_coef_of``
-    (the engine's ``W``, ``b`` as ``coef_``, ``intercept_``). The fitted state lives on
-    ``backend_`` / ``device_`` (strings, so that a model pickles anywhere).
-    """
+    :class:`~groundup.LogisticRegression`: a subclass sets ``_model`` ("linear" /
+    "logistic"), ``_methods`` and ``_zero_start`` and gives the gradient fit's hooks
+    ``_problem`` and ``_coef_of``. ``backend_`` / ``device_`` are strings (a model pickles
+    anywhere)."""
 
     _model: ClassVar[str] = ""
     _methods: ClassVar[tuple[str, ...]] = ()
@@ -287,11 +271,8 @@ class GroundupEstimator(BaseEstimator):
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """Every parameter checked (:func:`~groundup._validation.check_params`), and what the
-        fit reads resolved once: ``_method`` (the canonical method name), ``_l2`` and ``_l1``
-        (the penalty's strengths: alpha for ``"l2"`` / ``"l1"``; (1 − l1_ratio)·alpha and
-        l1_ratio·alpha for ``"elasticnet"``), ``_auto_rate`` (``eta0="auto"``) and
-        ``_precondition`` (``"auto"``: on exactly with ``eta0="auto"``)."""
+        """Every parameter checked, and resolved once: ``_method``, the L2 and L1 strengths
+        ``_l2``, ``_l1``, ``_auto_rate`` (``eta0="auto"``) and ``_precondition``."""
         self._method = canonical_method(self.method, self._methods, self._model)
         check_params(self)
         ratio = {None: 0.0, "l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
@@ -306,7 +287,9 @@ class GroundupEstimator(BaseEstimator):
         except (TypeError, ValueError):
             return False
 
-    def _check_partial_method(self) -> None:
+    def _check_partial_params(self) -> None:
+        """``_check_params``, then what ``partial_fit`` refuses."""
+        self._check_params()
         if self._method not in GRADIENT:
             msg = (
                 f"partial_fit needs a gradient method ('batch', 'sgd', 'minibatch'), "
@@ -335,10 +318,9 @@ class GroundupEstimator(BaseEstimator):
     def _source(
         self, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool, partial: bool
     ) -> DataSource:
-        """The validated data as a source of passes: :class:`groundup.dask.DaskSource` for
-        Dask data with ``backend=None``, for ``backend="dask"``, and for a ``partial_fit``
-        of a Dask-fitted model (later calls continue on the model's backend, as in memory);
-        :class:`InMemory` otherwise (a later ``partial_fit`` on the fitted model's backend)."""
+        """The validated data as a source of passes: on Dask for Dask data with
+        ``backend=None``, ``backend="dask"`` or a ``partial_fit`` of a Dask-fitted model; in
+        memory otherwise (a later ``partial_fit`` on the fitted model's backend)."""
         fitted = getattr(self, "backend_", None) if partial else None
         named = isinstance(self.backend, str) and self.backend.lower() == "dask"
         if named or fitted == "dask" or (self.backend is None and backends.from_array(X).lazy):
@@ -347,14 +329,12 @@ class GroundupEstimator(BaseEstimator):
             )
         kind = "classification" if labels else "continuous"
         model = None if reset else self._model_backend()
-        data, y_host = prepare_fit(
-            self, X, y, sample_weight, reset=reset, y_kind=kind, backend=model
+        return InMemory(
+            *prepare_fit(self, X, y, sample_weight, reset=reset, y_kind=kind, backend=model)
         )
-        return InMemory(data, y_host)
 
     def _remember_backend(self, be: Backend) -> None:
-        self.backend_ = be.name
-        self.device_ = be.device_name
+        self.backend_, self.device_ = be.name, be.device_name
 
     @contextlib.contextmanager
     def _fitting(self, source: DataSource) -> Iterator[None]:
@@ -367,23 +347,22 @@ class GroundupEstimator(BaseEstimator):
         self.fit_time_ = time.perf_counter() - start
 
     # -- the gradient fit ---------------------------------------------------------------------
-    def _partial_run(self, first: bool) -> Run:
-        """``partial_fit``'s run: one epoch from the current state, ``t_`` running on."""
+    def _partial_fit(self, source: DataSource, first: bool) -> None:
+        """``partial_fit``'s epoch from the current state, ``t_`` running on, appended to the
+        earlier history; the model moves to the source's backend (a Dask one too)."""
+        self._remember_backend(source.backend)
+        old = None if first else self.loss_history_
         t0 = 1 if first else int(self.t_)
-        return Run(max_iter=1, tol=None, warm=not first, t0=t0, partial=not first, final=False)
-
-    def _continue_history(self, old: np.ndarray | None) -> None:
-        """After a ``partial_fit`` epoch: the new epoch appended to the earlier history."""
+        run = Run(max_iter=1, tol=None, warm=not first, t0=t0, partial=not first, final=False)
+        with self._fitting(source):
+            self._fit_gradient(source, run)
         if old is not None:
             self.loss_history_ = np.concatenate([old, self.loss_history_])
             self.n_iter_ = len(self.loss_history_)
 
     def _fit_gradient(self, source: DataSource, run: Run) -> None:
-        """``batch`` / ``sgd`` / ``minibatch``: the problem of the training rows (the
-        early-stopping rows, ``rng``'s first draw, held out), preconditioned
-        (:class:`~groundup._problem.Preconditioner`) where ``precondition`` says so,
-        descended from ``_start`` (zeros, or the fitted model with ``run.warm``), then the
-        fitted attributes and the honest status (:meth:`_certify`)."""
+        """``batch`` / ``sgd`` / ``minibatch``: descend on the training rows (preconditioned
+        where ``precondition`` says so) from ``_start``, then set and certify the fit."""
         rng = np.random.default_rng(self.random_state)
         W, b = self._start(source, run.warm)
         source, pre = self._descent_source(source, run)
@@ -391,8 +370,7 @@ class GroundupEstimator(BaseEstimator):
             W, b = pre.inward(W, b, backend=source.compute)
         self._pre = pre  # a later partial_fit goes on in these variables
         problem = self._problem(source, self._held_out(source.n, rng))
-        fresh = self._zero_start and not run.warm
-        start_loss = problem.objective.zero_loss() if fresh else None
+        start_loss = problem.objective.zero_loss() if self._zero_start and not run.warm else None
         column = self._column(source, problem, pre, run, W)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
         if run.final:  # converged_'s floor of 1e-3 in the data's units (÷ loss_factor here)
@@ -410,24 +388,20 @@ class GroundupEstimator(BaseEstimator):
     def _descent_source(
         self, source: DataSource, run: Run
     ) -> tuple[DataSource, Preconditioner | None]:
-        """The data in the descent's variables and the change of variables (``None``: the
-        data as given): preconditioned where ``precondition`` says so (a whole fit), or in a
-        later ``partial_fit`` in the variables of the fit before it (a single fit's and a
-        sweep's group's)."""
+        """The data in the descent's variables and the change of variables (``None``: as
+        given); a later ``partial_fit`` goes on in the variables of the fit before it."""
         pre = getattr(self, "_pre", None) if run.partial else None
         if pre is None and (run.partial or not run.final or not self._precondition):
             return source, None
         linear = self._model == "linear"
         # least squares' batch descent reads the rows through their moments only (not with
         # an L1 part or early-stopping rows): no preconditioned copy of them
-        rows = not (linear and self._method == "batch")
-        rows = rows or self.early_stopping or bool(self._l1)
+        rows = not (linear and self._method == "batch") or self.early_stopping or bool(self._l1)
         return source.preconditioned(target=linear, center=self.fit_intercept, pre=pre, rows=rows)
 
     def _start(self, source: DataSource, warm: bool) -> tuple[Array, Array]:
-        """The first ``W`` (n_features, k) and ``b`` (k,) on the source's compute backend:
-        zeros, or with ``warm`` the fitted ``coef_`` and ``intercept_``. ``k``: one output
-        for a regressor, ``n_outputs(classes_)`` for a classifier."""
+        """The first ``W`` (n_features, k) and ``b`` (k,) on the compute backend: zeros, or
+        with ``warm`` the fitted ``coef_`` and ``intercept_``."""
         be, d, dt = source.compute, source.d, source.dtype
         classes = getattr(self, "classes_", None)
         k = 1 if classes is None else n_outputs(classes)
@@ -446,10 +420,8 @@ class GroundupEstimator(BaseEstimator):
         run: Run,
         like: Array,
     ) -> Column:
-        """This estimator's run for the engine (a single fit's, or one of a sweep's
-        columns): the L2 and L1 strengths (one per feature, (n_features, 1), in the
-        preconditioned variables), ``eta0_`` (:meth:`_rate`), the schedule, the optimiser,
-        averaging and the stopping rule's ``max_iter``, ``tol`` and ``n_iter_no_change``."""
+        """This estimator's run for the engine (a single fit's, or one of a sweep's columns);
+        sets ``eta0_``."""
         alpha, l1 = self._l2, self._l1
         if pre is not None:
             alpha, l1 = pre.penalties(alpha, l1, like, source.compute)
@@ -485,11 +457,7 @@ class GroundupEstimator(BaseEstimator):
         return Column(schedule, run.max_iter, alpha, tol, int(self.n_iter_no_change), update)
 
     def _batch_size(self, n: int) -> int:
-        if self._method == "batch":
-            return n
-        if self._method == "sgd":
-            return 1
-        return min(int(self.batch_size), n)
+        return {"batch": n, "sgd": 1}.get(self._method, min(int(self.batch_size), n))
 
     def _held_out(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
         """The early-stopping rows (host indices, in the order drawn), the first draw from
@@ -519,19 +487,18 @@ class GroundupEstimator(BaseEstimator):
         column: Column,
         check: Certificate | None,
     ) -> tuple[DescentResult, np.ndarray, float]:
-        """Run the problem's descent (the engine in memory or on the host; the chunks
-        streamed on Dask) of ``column`` (:meth:`_column`), then raise on divergence: a
-        non-finite loss from NaN / inf in X is reported as such (the source searches X only
-        then), else a ``DivergenceError``. Returns the result, the loss history and the
-        reference loss, in the data's units.
-
-        ``run.warm`` starts the optimiser from ``optimizer_state_`` (``warm_start``, a later
-        ``partial_fit``); a later ``partial_fit`` (``run.partial``) also continues the
-        average and the running weights (``W``, ``b`` are replaced by them). ``pre``: the
-        preconditioner; ``check``: the objective's certificate, read by ``tol="auto"``."""
-        state = self._carried_state(source, partial=run.partial) if run.warm else None
-        if run.partial and state is not None and state.running is not None:
-            W, b = unpack(state.running)
+        """Run the problem's descent of ``column``, then raise on divergence (on NaN / inf
+        in X, saying so). Returns the result, the loss history and the reference loss, in
+        the data's units. ``run.warm`` starts from ``optimizer_state_``; a later
+        ``partial_fit`` also continues the average and the running weights."""
+        state = getattr(self, "optimizer_state_", None) if run.warm else None
+        if state is not None:
+            be = source.compute
+            state = state.map(lambda a: be.xp.astype(backends.move(a, be), source.dtype))
+            if not run.partial:  # warm_start: the average starts afresh (scikit-learn's)
+                state.average = state.running = None
+            elif state.running is not None:
+                W, b = unpack(state.running)
         settings = DescentSettings(
             batch_size=self._batch_size(problem.rows),
             fit_intercept=self.fit_intercept,
@@ -557,9 +524,8 @@ class GroundupEstimator(BaseEstimator):
         eps = float(source.compute.xp.finfo(source.dtype).eps)
         # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
         # stochastic fit stopped on a plateau (``_certify`` says so), not a blow-up.
-        ends_above = not self._auto_rate
         epoch = res.diverged_at or divergent_epoch(
-            history.tolist(), reference, eps, ends_above=ends_above
+            history.tolist(), reference, eps, ends_above=not self._auto_rate
         )
         if epoch is not None:
             if not np.isfinite(history[epoch - 1]):
@@ -585,20 +551,15 @@ class GroundupEstimator(BaseEstimator):
         alpha: Any,
         pre: Preconditioner | None,
     ) -> float:
-        """``eta0_``: ``eta0`` as given, or for ``eta0="auto"`` the optimiser's rule (the
-        ``eta0`` parameter's documentation; a later ``partial_fit`` keeps the first one).
-        The plain rule is the largest step that cannot diverge, ``1 / (q curvature +
-        alpha)`` of the training rows (:mod:`groundup.kernels.curvature`): updates over all
-        the rows (``batch``: full batch, or mini-batches as large as the data) take the full
-        Gram matrix's bound (the same for weights as for repeated rows); smaller batches the
-        largest single row's."""
+        """``eta0_``: ``eta0``, or for ``eta0="auto"`` the optimiser's rule (the ``eta0``
+        docstring; a later ``partial_fit`` keeps the first). Updates over all the rows
+        (``batch``) take the Gram matrix's curvature bound, smaller batches the largest row's."""
         if not self._auto_rate:
             return float(self.eta0)
         if continuing and hasattr(self, "eta0_"):
             return float(self.eta0_)
         if self.optimizer in ADAPTIVE_RATES:  # steps in the parameters' units
-            rates = ADAPTIVE_RATES if pre is None else PRECONDITIONED_RATES
-            return rates[self.optimizer]
+            return (ADAPTIVE_RATES if pre is None else PRECONDITIONED_RATES)[self.optimizer]
         c = problem.curvature(batch=batch, fit_intercept=self.fit_intercept)
         if not math.isfinite(c):
             source.raise_nonfinite()  # NaN / inf in X: say where
@@ -609,26 +570,11 @@ class GroundupEstimator(BaseEstimator):
             )
             raise ValueError(msg)
         top = float(source.compute.xp.finfo(source.dtype).max)  # the step must fit the dtype
-        rate = safe_rate(c, q=self._hessian_factor(), alpha=largest(alpha), top=top)
+        q = 1.0 if self._model == "linear" else hessian_factor("log", len(self.classes_))
+        rate = safe_rate(c, q=q, alpha=largest(alpha), top=top)
         if self.optimizer in ("momentum", "nesterov") and not batch:
             return rate * (1.0 - float(self.momentum))  # plain SGD's effective step
         return rate
-
-    def _hessian_factor(self) -> float:
-        """``q``: the loss's Hessian is at most ``q`` times the Gram matrix of ``[X, 1]``."""
-        return 1.0
-
-    def _carried_state(self, source: DataSource, *, partial: bool) -> UpdateState | None:
-        """The optimiser's state (and, in a later ``partial_fit``, the average and the
-        running weights) that this run starts from, on the source's compute backend."""
-        old = getattr(self, "optimizer_state_", None)
-        if old is None:
-            return None
-        be = source.compute
-        state = old.map(lambda a: be.xp.astype(backends.move(a, be), source.dtype))
-        if not partial:  # warm_start: the average starts afresh (scikit-learn's)
-            state.average = state.running = None
-        return state
 
     def _set_descent(
         self,
@@ -638,29 +584,22 @@ class GroundupEstimator(BaseEstimator):
         run: Run,
         pre: Preconditioner | None,
     ) -> tuple[Array, Array]:
-        """The fitted state of a gradient run: ``coef_`` and ``intercept_`` (the averages
-        once an update has been averaged, scikit-learn's ``average <= t_ - 1``, else the
-        running weights; in the data's units), what the updates carry in
-        ``optimizer_state_`` (with the running weights when averaging), the history, the
-        counters and the recorded path. Returns the model's ``W``, ``b`` in the variables of
-        the descent."""
+        """The fitted attributes of a gradient run: ``coef_`` and ``intercept_`` are the
+        averages once an update has been averaged (scikit-learn's ``average <= t_ - 1``).
+        Returns the model's ``W``, ``b`` in the variables of the descent."""
         W, b, state = res.W, res.b, res.state
-        self._averaged = False
         self.optimizer_state_ = state
         if state is not None:
             state.l1 = None  # the truncation's state lives for one call (scikit-learn's)
             start = int(self.average)
             state.running = pack(res.W, res.b, xp=host.xp) if start else None
-            self._averaged = bool(start and start <= run.t0 + res.updates - 1)
-            if self._averaged:
+            if start and start <= run.t0 + res.updates - 1:
                 W, b = unpack(state.average)
 
         model = (W, b) if pre is None else pre.outward(W, b, backend=host)  # data's units
         self.coef_, self.intercept_ = self._coef_of(*model)
-        self.loss_history_ = history
-        self.n_iter_ = res.n_iter
-        self.t_ = run.t0 + res.updates
-        self.converged_ = res.converged
+        self.loss_history_, self.n_iter_ = history, res.n_iter
+        self.t_, self.converged_ = run.t0 + res.updates, res.converged
         if self.record_path:
             path = res.path if pre is None else [pre.outward(*p, backend=host) for p in res.path]
             self.path_ = [self._coef_of(host.to_numpy(w), host.to_numpy(c)) for w, c in path]
@@ -676,58 +615,44 @@ class GroundupEstimator(BaseEstimator):
         pre: Preconditioner | None,
         check: Certificate | None,
     ) -> None:
-        """The honest ``converged_`` and ``stop_reason_``, with the warning that goes with
-        them. A log-loss whose classes are linearly separable (a whole fit without a
-        penalty, decided by one more pass over the training rows) has no minimum: say so.
-        Otherwise ``converged_`` is the certificate's (``check``, of
-        :func:`~groundup._problem.certificate`, at the model's ``W``, ``b``): within
-        ``CONVERGED`` of the minimum. ``partial_fit``'s epochs are not certified."""
+        """The honest ``converged_`` and ``stop_reason_`` (the certificate ``check`` at the
+        model's ``W``, ``b``), with the warning that goes with them; separable classes
+        without a penalty have no minimum. ``partial_fit``'s epochs are not certified."""
         self._excess = None  # the certified relative excess (the CLI prints it)
-        separated = getattr(problem.objective, "separated", None)  # the log-loss's
-        if (
-            run.final
-            and separated is not None
-            and not (self._l2 or self._l1)
-            and separated(res.W, res.b)
-        ):
-            self.stop_reason_ = "separable"
-            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
-            return
         if not run.final:
             self.converged_, self.stop_reason_ = False, "tol" if res.converged else "max_iter"
+            return
+        separated = getattr(problem.objective, "separated", None)  # the log-loss's
+        if separated is not None and not (self._l2 or self._l1) and separated(res.W, res.b):
+            self.stop_reason_ = "separable"
+            self._warn_separable(f"{res.n_iter} epoch(s)", stacklevel=5)
             return
         excess = self._excess = check.relative_excess(W, b, 0)
         certified(res, excess, early_stopping=self.early_stopping)
         self.converged_, self.stop_reason_ = res.converged, res.stop_reason
         # tol=None: the epochs asked for; early stopping: the validation score's choice
         if not self.converged_ and run.tol is not None and not self.early_stopping:
-            how = {
+            how = {  # "tol" short of the minimum is "stalled" here (``certified``)
                 "stalled": f"stopped after {res.n_iter} epoch(s) as the loss stopped improving",
-                "tol": "",
                 "max_iter": f"ran max_iter={run.max_iter} epochs",
             }[self.stop_reason_]
-            self._warn_unconverged(how, excess, pre)
-
-    def _warn_unconverged(self, how: str, excess: float, pre: Preconditioner | None) -> None:
-        """The ConvergenceWarning of a gradient fit short of its minimum: how it ended, the
-        certified excess in % and the one remedy that applies."""
-        far = f" with its objective {100 * excess:.3g} % above the minimum"
-        if pre is None and not self._auto_rate:
-            fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
-        elif pre is None and self.precondition is False:
-            fix = "use precondition='auto' (descent on centred, scaled data)"
-        elif self._method != "batch" or self.optimizer in ADAPTIVE_RATES:
-            fix = "raise max_iter, or use method='batch' with optimizer='sgd'"
-        else:
-            fix = "raise max_iter (the data are ill-conditioned for gradient descent)"
-            if self._model == "linear" and not self._l1:
-                fix += ", or use method='normal' (the closed form)"
-        warnings.warn(
-            f"The gradient fit {how}{far} (method={self.method!r}, "
-            f"optimizer={self.optimizer!r}, tol={self.tol!r}): {fix}.",
-            ConvergenceWarning,
-            stacklevel=5,
-        )
+            if pre is None and not self._auto_rate:  # the one remedy that applies
+                fix = "use eta0='auto' (descent on preconditioned data, its own rate)"
+            elif pre is None and self.precondition is False:
+                fix = "use precondition='auto' (descent on centred, scaled data)"
+            elif self._method != "batch" or self.optimizer in ADAPTIVE_RATES:
+                fix = "raise max_iter, or use method='batch' with optimizer='sgd'"
+            else:
+                fix = "raise max_iter (the data are ill-conditioned for gradient descent)"
+                if self._model == "linear" and not self._l1:
+                    fix += ", or use method='normal' (the closed form)"
+            warnings.warn(
+                f"The gradient fit {how} with its objective {100 * excess:.3g} % above the "
+                f"minimum (method={self.method!r}, optimizer={self.optimizer!r}, "
+                f"tol={self.tol!r}): {fix}.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _warn_separable(self, spent: str, stacklevel: int) -> None:
         """Linearly separable classes: the unpenalised log-loss has no minimum."""
@@ -743,14 +668,6 @@ class GroundupEstimator(BaseEstimator):
     # -- the fitted model ---------------------------------------------------------------------
     def _model_backend(self) -> Backend:
         return backends.resolve(self.backend_, self.device_)
-
-    def _device_attributes(self) -> tuple[str, ...]:
-        return ("coef_", "intercept_")
-
-    def _move_state(self, new: GroundupEstimator, target: Backend) -> None:
-        state = getattr(self, "optimizer_state_", None)
-        if state is not None:
-            new.optimizer_state_ = state.map(lambda a: target.asarray(backends.to_numpy(a)))
 
     def _lazy_input(self, X: Any) -> bool:
         """``predict`` / ``score`` on Dask input, or of a Dask-fitted model."""
@@ -786,18 +703,18 @@ class GroundupEstimator(BaseEstimator):
         if backend is None and device is None:
             device = self.device_
         target = backends.resolve(name, device)
-        new = copy.copy(self)
-        dtype_name = str(np.dtype(backends.to_numpy(self.coef_).dtype))
-        if dtype_name == "float64" and not target.has_float64():
+        if backends.to_numpy(self.coef_).dtype == np.float64 and not target.has_float64():
             msg = (
                 f"This model is float64 but the {target.name} backend on {target.device_name} "
                 "has no float64; refit with dtype='float32'."
             )
             raise ValueError(msg)
-        for attr in self._device_attributes():
-            value = getattr(self, attr, None)
-            if value is not None:
-                setattr(new, attr, target.asarray(backends.to_numpy(value)))
-        self._move_state(new, target)
+        new = copy.copy(self)
+        new.coef_, new.intercept_ = (
+            target.asarray(backends.to_numpy(a)) for a in (self.coef_, self.intercept_)
+        )
+        state = getattr(self, "optimizer_state_", None)
+        if state is not None:
+            new.optimizer_state_ = state.map(lambda a: target.asarray(backends.to_numpy(a)))
         new._remember_backend(target)
         return new

@@ -1,8 +1,5 @@
-"""Class labels of any type (ints, strings, bools), encoded on the host.
-
-Labels never need to live on a device: they are checked and encoded here, in NumPy, and
-only the codes (or 0/1 targets) move to where X is.
-"""
+"""Class labels of any type (ints, strings, bools), checked and encoded on the host in
+NumPy: only the codes move to where X is."""
 
 from __future__ import annotations
 
@@ -63,8 +60,7 @@ def codes_of(y: Any, classes: np.ndarray) -> np.ndarray:
 
 def partial_classes(classes: Any, known: np.ndarray | None) -> np.ndarray:
     """The classes of a ``partial_fit`` call: ``classes`` is required on the first call
-    (``known`` is ``None``) and must equal the earlier ``classes_`` on later ones (or be
-    ``None``); two classes at least."""
+    (``known`` is ``None``), equal to ``known`` (or ``None``) on later ones."""
     given = None if classes is None else np.unique(np.ravel(backends.to_numpy(classes)))
     if known is None:
         if given is None:
@@ -94,14 +90,9 @@ def n_outputs(classes: np.ndarray) -> int:
 def class_weights(
     class_weight: Any, classes: np.ndarray, totals: np.ndarray | None
 ) -> np.ndarray | None:
-    """The weight of each class (in the order of ``classes``) for ``class_weight``, or
-    ``None`` without it: scikit-learn's ``compute_class_weight``.
-
-    ``"balanced"``: ``sum(totals) / (n_classes * totals)``, ``totals`` the classes' total
-    sample weights (scikit-learn's weighted counts; ``None``: ``partial_fit``, which cannot
-    see the whole data and refuses it, as scikit-learn's SGD does). A dict maps labels to
-    weights; classes it does not name weigh 1, and a label that is not a class is an error.
-    """
+    """The weight of each class (in the order of ``classes``), or ``None`` without
+    ``class_weight``: scikit-learn's ``compute_class_weight`` on the classes' total sample
+    weights ``totals`` (``None``: ``partial_fit``, which refuses ``"balanced"``)."""
     if class_weight is None:
         return None
     if isinstance(class_weight, str) and class_weight == "balanced":
@@ -133,10 +124,9 @@ def class_weights(
         raise ValueError(msg)
     weights = np.ones(len(classes), dtype=np.float64)
     for i, c in enumerate(known):
-        if c in class_weight:
-            w = class_weight[c]
-            if isinstance(w, bool) or not np.isscalar(w) or not np.isfinite(w) or w < 0:
-                msg = f"class_weight[{c!r}] must be a finite number >= 0, got {w!r}."
-                raise ValueError(msg)
-            weights[i] = float(w)
+        w = class_weight.get(c, 1.0)  # classes it does not name weigh 1
+        if isinstance(w, bool) or not np.isscalar(w) or not np.isfinite(w) or w < 0:
+            msg = f"class_weight[{c!r}] must be a finite number >= 0, got {w!r}."
+            raise ValueError(msg)
+        weights[i] = float(w)
     return weights

@@ -198,16 +198,11 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         -------
         self
         """
-        self._check_params()
-        self._check_partial_method()
+        self._check_partial_params()
         first = not hasattr(self, "coef_")
         source = self._source(X, y, sample_weight, reset=first, labels=False, partial=True)
-        self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
-        old = None if first else self.loss_history_
-        with self._fitting(source):
-            self._fit_gradient(source, self._partial_run(first))
-            self.solver_, self.rank_ = self._method, None
-        self._continue_history(old)
+        self._partial_fit(source, first)
+        self.solver_, self.rank_ = self._method, None
         return self
 
     def _check_n_samples(self, n: int) -> None:
@@ -222,24 +217,17 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
     def _fit_closed(self, source: DataSource) -> None:
         """``beta`` / ``normal``: the moments in one pass, the solve on them (refined once
         against the data; QR / SVD from the data when ill conditioned)."""
-        xp = source.compute.xp
+        xp, dt, n, d = source.compute.xp, source.dtype, source.n, source.d
         m = source.moments(fit_intercept=self.fit_intercept)
         passes = source.least_squares(m)
-        n, d = source.n, source.d
         # Ridge in closed form: (Sxx + n alpha I) w = Sxy, the intercept unpenalised.
         ridge = m.n * self._l2
         bound = n - int(self.fit_intercept)  # the centred rows span at most this many
         if self._method == "beta":
-            sol = beta_solution(m, passes, ridge=ridge, rank_bound=bound, dtype=source.dtype, xp=xp)
+            sol = beta_solution(m, passes, ridge=ridge, rank_bound=bound, dtype=dt, xp=xp)
         else:
             sol = normal_solution(
-                m,
-                passes,
-                solver=self.solver,
-                ridge=ridge,
-                rank_bound=bound,
-                dtype=source.dtype,
-                xp=xp,
+                m, passes, solver=self.solver, ridge=ridge, rank_bound=bound, dtype=dt, xp=xp
             )
         if sol.coef is None:  # only an explicit solver="cholesky" gives up
             msg = (
@@ -264,8 +252,7 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.solver_, self.rank_ = sol.solver, sol.rank
         self.coef_, self.intercept_ = sol.coef, xp.reshape(xp.asarray(sol.intercept), ())
         self.loss_history_ = np.asarray([max(float(sol.sse) / m.n, 0.0)])
-        self.n_iter_, self.t_, self.converged_ = 1, 1, True
-        self.stop_reason_ = "exact"
+        self.n_iter_, self.t_, self.converged_, self.stop_reason_ = 1, 1, True, "exact"
         if self.record_path:
             host = source.compute.to_numpy
             self.path_ = [(host(self.coef_), host(self.intercept_))]

@@ -25,7 +25,6 @@ from groundup.backends import Backend
 from groundup.exceptions import DivergenceError
 from groundup.kernels import classification as ck
 from groundup.kernels import logistic as lk
-from groundup.kernels.curvature import hessian_factor
 from groundup.linear_model._base import (
     SHARED_ATTRIBUTES,
     SHARED_PARAMETERS,
@@ -245,8 +244,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         -------
         self
         """
-        self._check_params()
-        self._check_partial_method()
+        self._check_partial_params()
         first = not hasattr(self, "classes_")
         known = partial_classes(classes, None if first else self.classes_)
         source = self._source(X, y, sample_weight, reset=first, labels=True, partial=True)
@@ -255,12 +253,7 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         codes_of(found, known)  # labels outside the classes are an error
         weights = class_weights(self.class_weight, known, None)
         self.classes_ = known
-        self._remember_backend(source.backend)  # a Dask partial_fit moves the model there
-        source = source.encoded(known, weights)
-        old = None if first else self.loss_history_
-        with self._fitting(source):
-            self._fit_gradient(source, self._partial_run(first))
-        self._continue_history(old)
+        self._partial_fit(source.encoded(known, weights), first)
         return self
 
     def _coef_of(self, W: Array, b: Array) -> tuple[Array, Array]:
@@ -275,9 +268,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
             batch=self._method == "batch",
         )
 
-    def _hessian_factor(self) -> float:
-        return hessian_factor("log", len(self.classes_))
-
     def _fit_newton(self, source: DataSource, freq: np.ndarray, *, warm: bool) -> None:
         """Newton's method (IRLS). A cold start is zero coefficients and the intercept of the
         class frequencies ``freq`` (its loss, their entropy, known without a pass over X); on
@@ -285,14 +275,13 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         (error ~ 1/sqrt(rows)) is inside the full problem's quadratic region."""
         xp = source.compute.xp
         objective = source.log_loss(n_classes=len(self.classes_), fit_intercept=self.fit_intercept)
-        alpha = self._l2
         # tol="auto": max |gradient| <= 1e-4, where the last step lands ~1e-8 from the optimum.
         tol = None if self.tol is None else 1e-4 if self.tol == "auto" else float(self.tol)
         settings = lk.NewtonSettings(
-            alpha=alpha,
+            alpha=self._l2,
             tol=tol,
             max_iter=int(self.max_iter),
-            stop_if_separated=alpha == 0,
+            stop_if_separated=self._l2 == 0,
             record_path=self.record_path,
         )
         W, b = self._start(source, warm=warm)
