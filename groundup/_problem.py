@@ -248,7 +248,6 @@ class InMemory:
         out.row_curvature = None if top is None else float(top) * weight
         return out, pre
 
-    # -- linear regression ----------------------------------------------------------------
     def moments(self, *, fit_intercept: bool) -> Moments:
         """The sufficient statistics in one pass (with the pilot products for refinement)."""
         X, y, sw = self.data.X, self.data.y, self.data.sample_weight
@@ -308,7 +307,6 @@ class InMemory:
             objective, train.X, train.y, train.sample_weight, be, row_curvature=top
         )
 
-    # -- logistic regression --------------------------------------------------------------
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct labels (scikit-learn's target checks on y) and their total weights."""
         y = np.ravel(np.asarray(self.y_host))

@@ -49,7 +49,6 @@ class Backend:
         self.device = device
         self.xp: Namespace = importlib.import_module(self.namespace)
 
-    # -- discovery -------------------------------------------------------------------
     @classmethod
     def installed(cls) -> bool:
         return importlib.util.find_spec(cls.module_name) is not None
@@ -86,7 +85,6 @@ class Backend:
 
         return array_api_compat.device(a)
 
-    # -- per-instance helpers ----------------------------------------------------------
     @property
     def device_name(self) -> str:
         return str(self.device)

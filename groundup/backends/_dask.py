@@ -52,7 +52,6 @@ class DaskBackend(Backend):
     extra = "dask"
     quiet_floating_point = NumpyBackend.quiet_floating_point
 
-    # -- discovery -------------------------------------------------------------------
     @classmethod
     def installed(cls) -> bool:
         try:
@@ -86,7 +85,6 @@ class DaskBackend(Backend):
         meta = getattr(a, "_meta", None)
         return "cuda" if type(meta).__module__.startswith("cupy") else "cpu"
 
-    # -- per-instance helpers ----------------------------------------------------------
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         """A Dask array chunked by whole rows (:meth:`chunk_rows` per chunk for host data;
         DataFrames converted lazily) on this backend's device."""
@@ -120,7 +118,6 @@ class DaskBackend(Backend):
         """Rows per chunk when host data are moved into a Dask array (about 64 MiB)."""
         return max(1024, CHUNK_BYTES // (8 * max(n_columns, 1)))
 
-    # -- Dask-only operations (used by groundup/dask/) ---------------------------------
     @staticmethod
     def frame_columns(a: Any) -> list[Any] | None:
         """The column names of a Dask DataFrame (``None`` for arrays and Series)."""

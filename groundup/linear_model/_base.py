@@ -44,8 +44,8 @@ from groundup.kernels.schedules import Schedule
 from groundup.kernels.update import UpdateSettings, pack, unpack
 from groundup.linear_model._labels import n_outputs
 
-# -- the documentation both estimators share (pasted into each class docstring) ---------------
-#: The parameters both estimators take, after their own, in the constructors' order.
+#: The parameters both estimators take, after their own, in the constructors' order (pasted
+#: into each class docstring).
 SHARED_PARAMETERS = """\
     fit_intercept : bool, default=True
         Fit an intercept (the data are centred; the intercept is not penalised).
@@ -255,7 +255,6 @@ def certified(res: DescentResult, excess: float, *, early_stopping: bool) -> Non
     res.stop_reason = "stalled" if res.stalled else "tol" if fired else "max_iter"
 
 
-# -- the estimator base ------------------------------------------------------------------------
 class GroundupEstimator(BaseEstimator):
     """Base class of :class:`~groundup.LinearRegression` and
     :class:`~groundup.LogisticRegression`: a subclass sets ``_model`` ("linear" /
@@ -269,7 +268,6 @@ class GroundupEstimator(BaseEstimator):
     #: without a pass over X.
     _zero_start: ClassVar[bool] = False
 
-    # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:
         """Every parameter checked, and resolved once: ``_method``, the L2 and L1 strengths
         ``_l2``, ``_l1``, ``_auto_rate`` (``eta0="auto"``) and ``_precondition``."""
@@ -314,7 +312,6 @@ class GroundupEstimator(BaseEstimator):
             )
             raise ValueError(msg)
 
-    # -- the data source ----------------------------------------------------------------------
     def _source(
         self, X: Any, y: Any, sample_weight: Any, *, reset: bool, labels: bool, partial: bool
     ) -> DataSource:
@@ -346,7 +343,6 @@ class GroundupEstimator(BaseEstimator):
         source.backend.synchronize(self.coef_, self.intercept_)
         self.fit_time_ = time.perf_counter() - start
 
-    # -- the gradient fit ---------------------------------------------------------------------
     def _partial_fit(self, source: DataSource, first: bool) -> None:
         """``partial_fit``'s epoch from the current state, ``t_`` running on, appended to the
         earlier history; the model moves to the source's backend (a Dask one too)."""
@@ -665,7 +661,6 @@ class GroundupEstimator(BaseEstimator):
             stacklevel=stacklevel,
         )
 
-    # -- the fitted model ---------------------------------------------------------------------
     def _model_backend(self) -> Backend:
         return backends.resolve(self.backend_, self.device_)
 

@@ -153,7 +153,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         self.t1 = t1
         self.record_path = record_path
 
-    # -- fit ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
         """Fit the model.
 
@@ -266,7 +265,6 @@ class LinearRegression(RegressorMixin, GroundupEstimator):
         """The engine's ``W`` (n_features, 1) and ``b`` (1,) as ``coef_``, ``intercept_``."""
         return W[:, 0], b[0]
 
-    # -- predict ------------------------------------------------------------------------
     def predict(self, X: Any) -> Any:
         """Predict ``X @ coef_ + intercept_``.
 

@@ -182,7 +182,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         self.t1 = t1
         self.record_path = record_path
 
-    # -- fit ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit the model.
 
@@ -339,7 +338,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
                 stacklevel=3,
             )
 
-    # -- predict ------------------------------------------------------------------------
     def _margins(self, X: Any) -> tuple[Array, Backend, Backend]:
         be = self._model_backend()
         Xd, src = prepare_predict(self, X, be)
@@ -456,7 +454,6 @@ class LogisticRegression(ClassifierMixin, GroundupEstimator):
         return float(ck.accuracy(truth, codes, sample_weight=sample_weight, xp=xp))
 
 
-# -- from margins to answers (in memory, or on one Dask chunk) -----------------------------
 def _probabilities(Z: Array, be: Backend, *, log: bool = False) -> Array:
     """Class probabilities (their logarithms with ``log``) from the margins."""
     xp = be.xp

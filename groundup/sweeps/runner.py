@@ -266,7 +266,6 @@ def sweep(
     )
 
 
-# -- building the grid --------------------------------------------------------------------
 def _logistic_targets(
     data: FitData, y_host: Any, train_idx: np.ndarray, sw_host: np.ndarray | None
 ) -> tuple[np.ndarray, FitData]:
@@ -368,7 +367,6 @@ def _groups(ests: Sequence[Any], n: int) -> list[list[int]]:
     return list(groups.values())
 
 
-# -- training one group -------------------------------------------------------------------
 # Elements of one (rows, K·C) temporary of a chunked (CPU) logistic pass: 128 KiB in float64
 # stays in cache and under mmap's threshold (NumPy: 2x faster than 8192-row chunks).
 _PASS_ELEMENTS = 16384
@@ -476,7 +474,6 @@ def _host_rate_table(be: Backend, dtype: Any) -> RateTable:
     return table
 
 
-# -- the table ------------------------------------------------------------------------------
 def _metrics(
     runs: Sequence[DescentResult], val: FitData | None, be: Backend, n_classes: int
 ) -> dict[str, np.ndarray]:
