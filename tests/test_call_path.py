@@ -50,7 +50,8 @@ def test_estimator_side_of_the_fit_path_is_short():
     issue 19's preconditioner and certificate on the default path; 57 in 6 once the
     preconditioner joined ``_problem``, the backend interface ``backends/__init__``,
     ``_check_params`` resolved the penalties, ``eta0="auto"`` and ``precondition`` once and
-    ``certified`` gave the fit and the sweep one verdict; 56 with ``_hessian_factor`` in ``_rate``."""
+    ``certified`` gave the fit and the sweep one verdict; 56 with ``_hessian_factor`` folded
+    into ``_rate``."""
     seen = {m: f for m, f in _traced_fit().items() if not m.startswith("groundup.kernels")}
     assert sum(map(len, seen.values())) <= 56, _count(seen)
     assert len(seen) <= 6, _count(seen)
