@@ -50,7 +50,7 @@ class TrainingProblem(Protocol):
     """A gradient fit's training rows and their objective (as :class:`EngineProblem`'s)."""
 
     objective: Any  # the kernel objective (on Dask the whole training set's)
-    run: Callable[..., tuple[DescentResult, np.ndarray, float]]  # EngineProblem.run's
+    run: Callable[..., DescentResult]  # EngineProblem.run's
 
     @property
     def rows(self) -> int: ...  # the number of training rows
@@ -142,11 +142,11 @@ class EngineProblem:
         start_loss: Array | None,
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
-    ) -> tuple[DescentResult, np.ndarray, float]:
+    ) -> DescentResult:
         """The descent engine over the rows (every epoch's order drawn on the host from
-        ``rng``): the result, the loss history and the reference loss (for divergence)."""
+        ``rng``); the result's loss history and reference loss are floats."""
         be, n = self.backend, self.rows
-        res = descend(
+        return descend(
             self.objective,
             self.X,
             self.y,
@@ -163,7 +163,6 @@ class EngineProblem:
             certificate=certificate,
             xp=be.xp,
         )[0]
-        return res, np.asarray(res.history, dtype=np.float64), float(res.reference_loss)
 
 
 def certificate(
@@ -174,11 +173,15 @@ def certificate(
     floor: float,
     backend: Backend,
     l1s: list[Any] | None = None,
+    pre: Preconditioner | None = None,
 ) -> Certificate:
     """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², one ``alphas`` and ``l1s``
-    entry per configuration) is above its minimum, relative to it (floored at ``floor``):
-    from the moments for the squared loss, else from one pass (``groundup.kernels.curvature``)."""
+    entry per configuration) is above its minimum, relative to it (floored at ``floor`` in the
+    data's units: ``floor / loss_factor`` in ``pre``'s variables): from the moments for the
+    squared loss, else from one pass (``groundup.kernels.curvature``)."""
     xp = backend.xp
+    if pre is not None:
+        floor /= pre.loss_factor
     if isinstance(objective, SquaredLoss):
         m = objective.stats
         if m is None:

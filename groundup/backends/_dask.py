@@ -18,7 +18,6 @@ import numpy as np
 from groundup._typing import Array, Device
 from groundup.backends import Backend
 from groundup.backends._cupy import _cuda_ok
-from groundup.backends._numpy import NumpyBackend
 
 # Bytes per row chunk when host data are moved into a Dask array (dask's own "auto" is
 # 128 MiB; smaller chunks keep out-of-core SGD light and still amortise the overheads).
@@ -50,7 +49,6 @@ class DaskBackend(Backend):
     namespace = "array_api_compat.dask.array"
     lazy = True
     extra = "dask"
-    quiet_floating_point = NumpyBackend.quiet_floating_point
 
     @classmethod
     def installed(cls) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from typing import Any
 
@@ -25,9 +24,6 @@ class NumpyBackend(Backend):
 
     def asarray(self, a: Any, dtype: Any = None) -> Array:
         return np.asarray(a, dtype=dtype)
-
-    def quiet_floating_point(self) -> contextlib.AbstractContextManager[Any]:
-        return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False

@@ -94,11 +94,11 @@ class StreamProblem:
         start_loss: Any = None,
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
-    ) -> tuple[DescentResult, np.ndarray, float]:
+    ) -> DescentResult:
         """Up to ``column.max_iter`` epochs over the chunks from host ``W`` (n_features, k),
-        ``b`` (k,), the update's ``state`` carried from chunk to chunk on the host. Returns
-        the engine's result, the loss history and the reference loss (the larger of the
-        start's and the zero model's; ``start_loss`` is not needed)."""
+        ``b`` (k,), the update's ``state`` carried from chunk to chunk on the host. The
+        result's history and reference loss (the larger of the start's and the zero model's;
+        ``start_loss`` is not needed) are floats."""
         be = self.data.backend
         rows = self.train_rows()
         chunk_settings = dataclasses.replace(
@@ -114,7 +114,7 @@ class StreamProblem:
             tol, column.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
-        history: list[float] = []
+        history = res.history
         t = t0
         arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
         nb = len(rows)
@@ -149,7 +149,7 @@ class StreamProblem:
                 break
         res.W, res.b = rule.model(W, b)
         res.updates, res.state = t - t0, state
-        return res, np.asarray(history, dtype=np.float64), reference
+        return res
 
 
 def _chunk_largest_row(

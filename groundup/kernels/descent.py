@@ -90,6 +90,18 @@ class DescentResult:
     # the caller's verdict after its honest check (``linear_model._base.certified``)
     stop_reason: str | None = None
 
+    def in_data_units(self, factor: float, eps: float, *, auto: bool) -> None:
+        """The history and the reference loss of a finished run (floats) times ``factor``
+        (the data's units of a preconditioned descent), and ``diverged_at`` by
+        :func:`divergent_epoch`. With ``auto`` (``eta0="auto"``) the step cannot diverge: a
+        loss that ends above its start is a stochastic fit stopped on a plateau, not a
+        blow-up (the caller's certificate says so)."""
+        self.history = [v * factor for v in self.history]
+        self.reference_loss *= factor
+        self.diverged_at = self.diverged_at or divergent_epoch(
+            self.history, self.reference_loss, eps, ends_above=not auto
+        )
+
 
 class Certificate(Protocol):
     """``relative_excess(W, b, k)``: how far configuration ``k``'s model is above its

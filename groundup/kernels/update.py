@@ -178,6 +178,10 @@ class Stepper:
             p.l1 = self._row(l1) if any(largest(v) for v in l1) else None
             p.index = xp.asarray(p.pos, device=self.dev)
         self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
+        # an optimiser alone: its step is the update (two calls fewer per update, 5 % of
+        # benchmarks/bench_optimizers.py optimizer_vs_plain_minibatch[momentum])
+        p = self.parts[0]
+        self.simple = self.whole and p.state is not None and p.l1 is None and not self.average
         self.zero_row = xp.zeros((1, len(self.ids)), dtype=self.dt, device=self.dev)
         inverse = sorted(range(len(order)), key=order.__getitem__)  # the inverse permutation
         self.inverse = xp.asarray(inverse, device=self.dev)
@@ -209,6 +213,10 @@ class Stepper:
         g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row])
         if not self.single:
             eta = xp.reshape(eta, (1, -1))
+        if self.simple:
+            p = self.parts[0]
+            o, rows = p.optimizer, p.decay_rows
+            return optimizer_step(theta, g, p.state, eta, settings=o, decay_rows=rows, xp=xp)
         if not self.whole:
             new = []
             for p in self.parts:

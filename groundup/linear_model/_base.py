@@ -36,7 +36,6 @@ from groundup.kernels.descent import (
     Column,
     DescentResult,
     DescentSettings,
-    divergent_epoch,
 )
 from groundup.kernels.losses import largest
 from groundup.kernels.optimizers import OptimizerSettings
@@ -369,16 +368,13 @@ class GroundupEstimator(BaseEstimator):
         start_loss = problem.objective.zero_loss() if self._zero_start and not run.warm else None
         column = self._column(source, problem, pre, run, W)
         check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
-        if run.final:  # converged_'s floor of 1e-3 in the data's units (÷ loss_factor here)
-            factor = 1.0 if pre is None else pre.loss_factor
+        if run.final:
             check = certificate(
-                problem.objective, [column.alpha], fit_intercept=self.fit_intercept,
-                floor=FLOOR / factor, backend=source.compute, l1s=[column.update.l1],
+                problem.objective, [column.alpha], fit_intercept=self.fit_intercept, floor=FLOOR,
+                backend=source.compute, l1s=[column.update.l1], pre=pre,
             )  # fmt: skip
-        res, history, reference = self._descend(
-            source, problem, W, b, rng, run, start_loss, pre, column, check
-        )
-        W, b = self._set_descent(res, history, source.compute, run, pre)
+        res = self._descend(source, problem, W, b, rng, run, start_loss, pre, column, check)
+        W, b = self._set_descent(res, source.compute, run, pre)
         self._certify(problem, res, W, b, run, pre, check)
 
     def _descent_source(
@@ -482,11 +478,11 @@ class GroundupEstimator(BaseEstimator):
         pre: Preconditioner | None,
         column: Column,
         check: Certificate | None,
-    ) -> tuple[DescentResult, np.ndarray, float]:
+    ) -> DescentResult:
         """Run the problem's descent of ``column``, then raise on divergence (on NaN / inf
-        in X, saying so). Returns the result, the loss history and the reference loss, in
-        the data's units. ``run.warm`` starts from ``optimizer_state_``; a later
-        ``partial_fit`` also continues the average and the running weights."""
+        in X, saying so). The result's history and reference loss are in the data's units.
+        ``run.warm`` starts from ``optimizer_state_``; a later ``partial_fit`` also continues
+        the average and the running weights."""
         state = getattr(self, "optimizer_state_", None) if run.warm else None
         if state is not None:
             be = source.compute
@@ -503,7 +499,7 @@ class GroundupEstimator(BaseEstimator):
             cut_rates=self._auto_rate,
         )
         auto = column.tol == "auto" and not self.early_stopping
-        res, history, reference = problem.run(
+        res = problem.run(
             W,
             b,
             column=column,
@@ -515,16 +511,11 @@ class GroundupEstimator(BaseEstimator):
             state=state,
             certificate=check if auto else None,
         )
-        if pre is not None:
-            history, reference = history * pre.loss_factor, reference * pre.loss_factor
         eps = float(source.compute.xp.finfo(source.dtype).eps)
-        # With eta0="auto" the step cannot diverge: a loss that ends above its start is a
-        # stochastic fit stopped on a plateau (``_certify`` says so), not a blow-up.
-        epoch = res.diverged_at or divergent_epoch(
-            history.tolist(), reference, eps, ends_above=not self._auto_rate
-        )
+        res.in_data_units(1.0 if pre is None else pre.loss_factor, eps, auto=self._auto_rate)
+        epoch, history, reference = res.diverged_at, res.history, res.reference_loss
         if epoch is not None:
-            if not np.isfinite(history[epoch - 1]):
+            if not math.isfinite(history[epoch - 1]):
                 source.raise_nonfinite()  # NaN / inf in X: say so, not "diverged"
             found = f" ({self.eta0_:.3g})" if self.eta0 == "auto" else ""  # the value once
             msg = (
@@ -535,7 +526,7 @@ class GroundupEstimator(BaseEstimator):
                 "(sklearn.preprocessing.StandardScaler)."
             )
             raise DivergenceError(msg)
-        return res, history, reference
+        return res
 
     def _rate(
         self,
@@ -575,7 +566,6 @@ class GroundupEstimator(BaseEstimator):
     def _set_descent(
         self,
         res: DescentResult,
-        history: np.ndarray,
         host: Backend,
         run: Run,
         pre: Preconditioner | None,
@@ -594,7 +584,8 @@ class GroundupEstimator(BaseEstimator):
 
         model = (W, b) if pre is None else pre.outward(W, b, backend=host)  # data's units
         self.coef_, self.intercept_ = self._coef_of(*model)
-        self.loss_history_, self.n_iter_ = history, res.n_iter
+        self.loss_history_ = np.asarray(res.history, dtype=np.float64)
+        self.n_iter_ = res.n_iter
         self.t_, self.converged_ = run.t0 + res.updates, res.converged
         if self.record_path:
             path = res.path if pre is None else [pre.outward(*p, backend=host) for p in res.path]

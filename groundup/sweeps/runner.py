@@ -36,7 +36,6 @@ from groundup.kernels.descent import (
     DescentSettings,
     RateTable,
     descend,
-    divergent_epoch,
 )
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import largest
@@ -414,10 +413,9 @@ def _run_group(
         est._column(source, problem, pre, Run(int(est.max_iter), est.tol), W[:, :outputs])
         for est in ests
     ]
-    factor = 1.0 if pre is None else pre.loss_factor
     check = certificate(
-        objective, [c.alpha for c in columns], fit_intercept=first.fit_intercept,
-        floor=FLOOR / factor, backend=be, l1s=[c.update.l1 for c in columns],
+        objective, [c.alpha for c in columns], fit_intercept=first.fit_intercept, floor=FLOOR,
+        backend=be, l1s=[c.update.l1 for c in columns], pre=pre,
     )  # fmt: skip
     settings = DescentSettings(
         batch_size=first._batch_size(n), fit_intercept=first.fit_intercept,
@@ -431,13 +429,9 @@ def _run_group(
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
         to_host=be.to_floats,
     )  # fmt: skip
-    eps = float(xp.finfo(dt).eps)
+    eps, factor = float(xp.finfo(dt).eps), 1.0 if pre is None else pre.loss_factor
     for j, (est, r, c) in enumerate(zip(ests, runs, columns, strict=True)):  # the fit's checks
-        r.history = [v * factor for v in r.history]
-        r.reference_loss *= factor
-        r.diverged_at = r.diverged_at or divergent_epoch(
-            r.history, r.reference_loss, eps, ends_above=not est._auto_rate
-        )
+        r.in_data_units(factor, eps, auto=est._auto_rate)
         # the single fit's verdict; separable classes without a penalty keep the rule's
         unpenalised = logistic and not any(map(largest, (c.alpha, c.update.l1)))
         if r.diverged_at is None and r.history:
