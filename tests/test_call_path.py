@@ -61,8 +61,8 @@ def test_estimator_side_of_the_fit_path_is_short():
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="co_qualname is Python 3.11+")
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 18's target is not met: on 2026-12-06 the fit runs through 106 functions in "
-    "12 modules, 50 of them in 6 kernels/ modules (descent.py 15)",
+    reason="issue 18's target is not met: on 2026-12-06 the fit runs through 108 functions in "
+    "12 modules, 52 of them in 6 kernels/ modules (descent.py 17)",
 )
 def test_fit_path_meets_issue_18():
     seen = _traced_fit()
