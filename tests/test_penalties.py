@@ -355,6 +355,65 @@ def test_batch_l1_logistic_zeros_noise_features():
     np.testing.assert_allclose(est.coef_, peer.coef_, atol=1e-6)
 
 
+def test_bold_driver_reads_the_whole_penalty():
+    """The objective the bold driver steers by is the loss + ½ Σ alpha w² + Σ l1 |w| of each
+    configuration (K = 2 of C = 3 outputs, column c·K + k; per-feature strengths too)."""
+    from groundup.kernels.descent import Column, penalty
+    from groundup.kernels.update import UpdateSettings
+
+    xp = gu.backends.resolve("numpy").xp
+    d, C = 4, 3
+    W = np.random.default_rng(0).standard_normal((d, C * 2))
+    per_feature = np.array([[0.1], [0.2], [0.3], [0.4]])
+    columns = [
+        Column(None, alpha=per_feature, update=UpdateSettings(l1=0.05)),
+        Column(None, alpha=0.7, update=UpdateSettings(l1=per_feature)),
+    ]
+    got = penalty(W, columns, C, xp)
+    for k, (alpha, l1) in enumerate([(per_feature, 0.05), (0.7, per_feature)]):
+        Wk = W[:, [c * 2 + k for c in range(C)]]
+        want = 0.5 * np.sum(alpha * Wk**2) + np.sum(l1 * np.abs(Wk))
+        assert got[k] == pytest.approx(want, rel=1e-14)
+
+
+def test_l1_logistic_defaults_reach_the_minimum_on_raw_data():
+    """With the defaults, the L1 fit of the raw breast-cancer data reaches its minimum: 0.4 %
+    above it (0.8 % by its certificate); 9.9 % (19 %) when the bold driver read the loss + L2
+    only and halved the rate after every epoch whose L1 steps raised the loss. The oracle:
+    L-BFGS-B on w = u − v (u, v ≥ 0) in standardised coordinates."""
+    from scipy.optimize import minimize
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    alpha, d = 1e-3, X.shape[1]
+    est = gu.LogisticRegression(method="batch", penalty="l1", alpha=alpha, random_state=0)
+    est.fit(X, y)
+
+    def objective(coef, intercept):
+        z = X @ coef + intercept
+        return np.mean(np.logaddexp(0.0, z) - y * z) + alpha * np.sum(np.abs(coef))
+
+    m, s = X.mean(axis=0), X.std(axis=0)
+    Z = (X - m) / s
+
+    def fun(theta):  # the same objective in u, v (standardised) and the intercept c
+        u, v, c = theta[:d], theta[d : 2 * d], theta[-1]
+        z = Z @ (u - v) + c
+        r = expit(z) - y
+        g = Z.T @ r / len(y)
+        value = np.mean(np.logaddexp(0.0, z) - y * z) + alpha * np.sum((u + v) / s)
+        return value, np.concatenate([g + alpha / s, -g + alpha / s, [r.mean()]])
+
+    bounds = [(0.0, None)] * (2 * d) + [(None, None)]
+    opt = minimize(fun, np.zeros(2 * d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20_000, "maxcor": 50})  # fmt: skip
+    w = (opt.x[:d] - opt.x[d : 2 * d]) / s
+    best = objective(w, opt.x[-1] - w @ m)
+    excess = (objective(est.coef_[0], est.intercept_[0]) - best) / best
+    assert est.converged_
+    assert excess <= 0.01
+
+
 def test_closed_forms_refuse_l1():
     X, y = _sparse_data()
     for method in ("normal", "beta"):

@@ -36,7 +36,7 @@ from groundup.kernels.descent import (
     DescentSettings,
     StopRule,
     descend,
-    l2_penalty,
+    penalty,
 )
 from groundup.kernels.update import UpdateState, unpack
 
@@ -141,7 +141,7 @@ class StreamProblem:
             cheap, certify = certificate is not None and certificate.cheap, None
             if certificate is not None:
                 certify = functools.partial(certificate.relative_excess, Wm, bm, 0)
-            total = loss + float(l2_penalty(W, [column.alpha], W.shape[1], np)[0])
+            total = loss + float(penalty(W, [column], W.shape[1], np)[0])
             stop = rule.converged(value, column.schedule, t, certify, cheap=cheap, total=total)
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:

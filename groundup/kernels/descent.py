@@ -290,10 +290,8 @@ def descend(
         if check:  # one host transfer: the losses (and the validation scores)
             m = len(active)
             both = xp.concat([losses, objective.scores(W, b)]) if s.early_stopping else losses
-            if grow:  # the bold driver reads the objective: the loss + the L2 penalty
-                both = xp.concat(
-                    [both, losses + l2_penalty(W, [columns[k].alpha for k in active], C, xp)]
-                )
+            if grow:  # the bold driver reads the objective: the loss + the penalty
+                both = xp.concat([both, losses + penalty(W, [columns[k] for k in active], C, xp)])
             values = read(both)
             for j, k in enumerate(active):
                 rule, res = rules[k], results[k]
@@ -363,8 +361,8 @@ class StopRule:
     the run returns it), then divides its rate by ``CUT``, at most ``MAX_CUTS`` times before
     it stops ``stalled``. Full-batch descent goes on flattened to ``max_iter`` (momentum's
     oscillation and a slow valley are not a minimum). Until a run averages, where it may
-    ``grow`` its rate follows Battiti's "bold driver" on ``total`` (the loss + the L2
-    penalty): times ``GROW`` after an epoch that lowered it, halved after one that raised it
+    ``grow`` its rate follows Battiti's "bold driver" on ``total`` (the objective: the loss +
+    the L2 and L1 penalties): times ``GROW`` after an epoch that lowered it, halved after one that raised it
     (the safe step ``1/L`` is far below the curvature near a log-loss's minimum, and no bound
     for the adaptive optimisers). With ``early_stopping``, "auto" is a ``tol`` of ``FLAT`` on
     the validation score.
@@ -488,14 +486,20 @@ class StopRule:
         return False
 
 
-def l2_penalty(W: Array, alphas: list[Any], C: int, xp: Namespace) -> Array:
-    """½ Σ alpha w² of each configuration (its ``C`` columns of ``W``, output by output),
-    ``alphas`` one L2 strength per configuration (a float or one per feature, (d, 1))."""
-    d, m = W.shape[0], len(alphas)
-    S = xp.sum(xp.reshape(W * W, (d, C, m)), axis=1)
+def penalty(W: Array, columns: list[Column], C: int, xp: Namespace) -> Array:
+    """½ Σ alpha w² + Σ l1 |w| of each configuration (its ``C`` columns of ``W``, output by
+    output), one per column of ``columns`` (``alpha`` and ``update.l1``: a float or one per
+    feature, (d, 1))."""
+    d, m = W.shape[0], len(columns)
     ones = xp.ones((d, 1), dtype=W.dtype, device=_device(W))
-    A = xp.concat([xp.reshape(alpha * ones, (d, 1)) for alpha in alphas], axis=1)
-    return 0.5 * xp.sum(A * S, axis=0)
+
+    def weighted(strengths: list[Any], V: Array) -> Array:  # Σ strength · V per configuration
+        S = xp.concat([xp.reshape(s * ones, (d, 1)) for s in strengths], axis=1)
+        return xp.sum(S * xp.sum(xp.reshape(V, (d, C, m)), axis=1), axis=0)
+
+    total = 0.5 * weighted([c.alpha for c in columns], W * W)
+    l1s = [c.update.l1 for c in columns]
+    return total + weighted(l1s, xp.abs(W)) if any(largest(v) for v in l1s) else total
 
 
 def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
