@@ -492,14 +492,13 @@ def penalty(W: Array, columns: list[Column], C: int, xp: Namespace) -> Array:
     feature, (d, 1))."""
     d, m = W.shape[0], len(columns)
     ones = xp.ones((d, 1), dtype=W.dtype, device=_device(W))
-
-    def weighted(strengths: list[Any], V: Array) -> Array:  # Σ strength · V per configuration
-        S = xp.concat([xp.reshape(s * ones, (d, 1)) for s in strengths], axis=1)
-        return xp.sum(S * xp.sum(xp.reshape(V, (d, C, m)), axis=1), axis=0)
-
-    total = 0.5 * weighted([c.alpha for c in columns], W * W)
+    A = xp.concat([xp.reshape(c.alpha * ones, (d, 1)) for c in columns], axis=1)
+    total = 0.5 * xp.sum(A * xp.sum(xp.reshape(W * W, (d, C, m)), axis=1), axis=0)
     l1s = [c.update.l1 for c in columns]
-    return total + weighted(l1s, xp.abs(W)) if any(largest(v) for v in l1s) else total
+    if not any(map(largest, l1s)):
+        return total
+    L = xp.concat([xp.reshape(v * ones, (d, 1)) for v in l1s], axis=1)
+    return total + xp.sum(L * xp.sum(xp.reshape(xp.abs(W), (d, C, m)), axis=1), axis=0)
 
 
 def _columns_of(configs: list[int], k: int, outputs: int) -> list[int]:
