@@ -452,7 +452,8 @@ def test_l1_logistic_batch_fit_certified_within_one_percent(k):
 def test_l1_honest_check_is_the_sweeps_too():
     X, y, sw = _lasso_data()
     grid = {"alpha": [0.05, 0.2], "max_iter": [1, 1000]}  # (2 epochs were within 1 % already)
-    result = gu.sweep(X, y, method="batch", penalty="l1", grid=grid)
+    # a fixed split: on 1 in 40 random ones (random_state=17) one epoch was within 1 % too
+    result = gu.sweep(X, y, method="batch", penalty="l1", grid=grid, random_state=0)
     _assert_rows_are_single_fits(result, X, y)
     assert set(result.table["converged"]) == {True, False}
 
