@@ -362,10 +362,10 @@ class StopRule:
     it stops ``stalled``. Full-batch descent goes on flattened to ``max_iter`` (momentum's
     oscillation and a slow valley are not a minimum). Until a run averages, where it may
     ``grow`` its rate follows Battiti's "bold driver" on ``total`` (the objective: the loss +
-    the L2 and L1 penalties): times ``GROW`` after an epoch that lowered it, halved after one that raised it
-    (the safe step ``1/L`` is far below the curvature near a log-loss's minimum, and no bound
-    for the adaptive optimisers). With ``early_stopping``, "auto" is a ``tol`` of ``FLAT`` on
-    the validation score.
+    the L2 and L1 penalties): times ``GROW`` after an epoch that lowered it, halved after one
+    that raised it (the safe step ``1/L`` is far below the curvature near a log-loss's
+    minimum, and no bound for the adaptive optimisers). With ``early_stopping``, "auto" is a
+    ``tol`` of ``FLAT`` on the validation score.
     """
 
     tol: float | None
