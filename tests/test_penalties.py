@@ -405,8 +405,10 @@ def test_l1_logistic_defaults_reach_the_minimum_on_raw_data():
         return value, np.concatenate([g + alpha / s, -g + alpha / s, [r.mean()]])
 
     bounds = [(0.0, None)] * (2 * d) + [(None, None)]
-    opt = minimize(fun, np.zeros(2 * d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20_000, "maxcor": 50})  # fmt: skip
+    options = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 20_000, "maxcor": 50}
+    opt = minimize(
+        fun, np.zeros(2 * d + 1), jac=True, method="L-BFGS-B", bounds=bounds, options=options
+    )
     w = (opt.x[:d] - opt.x[d : 2 * d]) / s
     best = objective(w, opt.x[-1] - w @ m)
     excess = (objective(est.coef_[0], est.intercept_[0]) - best) / best
