@@ -114,7 +114,6 @@ class StreamProblem:
             tol, column.n_iter_no_change, early, reference, eps=eps, reduce=shrink, grow=grow
         )
         res = DescentResult(W=W, b=b, reference_loss=reference)
-        history = res.history
         t = t0
         arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
         nb = len(rows)
@@ -125,7 +124,7 @@ class StreamProblem:
                     self, chunk, W, b, t, rng, shuffle, chunk_column, chunk_settings, state
                 )
             loss = self.loss(W, b)
-            history.append(loss)
+            res.history.append(loss)
             res.n_iter = epoch
             if settings.record_path:
                 res.path.append(tuple(a.copy() for a in _model(state, column, W, b, t)))

@@ -178,11 +178,6 @@ class Stepper:
             p.l1 = self._row(l1) if any(largest(v) for v in l1) else None
             p.index = xp.asarray(p.pos, device=self.dev)
         self.whole = len(self.parts) == 1 and order == list(range(len(self.ids)))
-        # an optimiser alone: its step is the update, two calls fewer per update (cProfile of
-        # 6,250 momentum updates: Stepper.step 18 % slower than before issue 18 without this,
-        # 2 % with it; bench_optimizers' momentum gate is too noisy here to see 5 %)
-        p = self.parts[0]
-        self.simple = self.whole and p.state is not None and p.l1 is None and not self.average
         self.zero_row = xp.zeros((1, len(self.ids)), dtype=self.dt, device=self.dev)
         inverse = sorted(range(len(order)), key=order.__getitem__)  # the inverse permutation
         self.inverse = xp.asarray(inverse, device=self.dev)
@@ -214,10 +209,6 @@ class Stepper:
         g = xp.concat([gw, gb[None, :] if self.fit_intercept else self.zero_row])
         if not self.single:
             eta = xp.reshape(eta, (1, -1))
-        if self.simple:
-            p = self.parts[0]
-            o, rows = p.optimizer, p.decay_rows
-            return optimizer_step(theta, g, p.state, eta, settings=o, decay_rows=rows, xp=xp)
         if not self.whole:
             new = []
             for p in self.parts:
@@ -226,8 +217,8 @@ class Stepper:
             return xp.take(xp.concat(new, axis=1), self.inverse, axis=1)
         p = self.parts[0]
         theta = p.descend(self, theta, g, eta)
-        if not self.average:
-            return p.shrink(self, theta, eta)
+        if not self.average:  # shrink only with an L1 part: a call fewer per update
+            return theta if p.l1 is None else p.shrink(self, theta, eta)
         # scikit-learn's order: the average (from update ``average`` on), then the truncation
         averaged = self.average <= t
         if averaged and not self.full:

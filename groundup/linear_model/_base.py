@@ -584,8 +584,7 @@ class GroundupEstimator(BaseEstimator):
 
         model = (W, b) if pre is None else pre.outward(W, b, backend=host)  # data's units
         self.coef_, self.intercept_ = self._coef_of(*model)
-        self.loss_history_ = np.asarray(res.history, dtype=np.float64)
-        self.n_iter_ = res.n_iter
+        self.loss_history_, self.n_iter_ = np.asarray(res.history, dtype=np.float64), res.n_iter
         self.t_, self.converged_ = run.t0 + res.updates, res.converged
         if self.record_path:
             path = res.path if pre is None else [pre.outward(*p, backend=host) for p in res.path]
