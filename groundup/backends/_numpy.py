@@ -14,16 +14,12 @@ from groundup.backends import Backend
 class NumpyBackend(Backend):
     name = "numpy"
     module_name = "numpy"
+    array_class = "ndarray"  # NumPy scalars are host input all the same
     namespace = "array_api_compat.numpy"
     on_host = True
     host_memory_traced = True
 
-    @classmethod
-    def owns(cls, a: Any) -> bool:
-        return isinstance(a, np.ndarray | np.generic)
-
-    def asarray(self, a: Any, dtype: Any = None) -> Array:
-        return np.asarray(a, dtype=dtype)
+    asarray = staticmethod(np.asarray)  # host data are already where they compute
 
     def solve_triangular(
         self, a: Array, b: Array, *, lower: bool, unit_diagonal: bool = False
