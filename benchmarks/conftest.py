@@ -11,14 +11,15 @@ resolve a few per cent (here the same code's ratios moved 40-100 % between runs)
 ``GROUNDUP_BENCH_CALLGRIND=DIR``, under ``valgrind --tool=callgrind --instr-atstart=no
 --callgrind-out-file=DIR/cg.%p python -m pytest benchmarks/bench_linear.py
 --benchmark-disable``, ``compare`` counts the instructions of one call of each side, after one
-uncounted call. A count leaves out memory stalls and is not a time; it changes by under 0.3 %
-between runs of the same code.
+uncounted call, with the garbage collector off. A count leaves out memory stalls and is not a
+time; it changes by under 0.3 % between runs of the same code.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import os
 import subprocess
 from collections.abc import Callable
@@ -51,9 +52,14 @@ def instructions(fn: Callable[[], Any], warm_up: Callable[[], Any] | None = None
     """The instructions of one call of ``fn`` after an uncounted one (``warm_up``, default
     ``fn``), from callgrind's dump."""
     (warm_up or fn)()
-    _client().start()
-    fn()
-    _client().stop()
+    gc.collect()
+    gc.disable()  # a collection's count depends on what else the process holds
+    try:
+        _client().start()
+        fn()
+        _client().stop()
+    finally:
+        gc.enable()
     _DUMPS[0] += 1
     dump = Path(CALLGRIND or ".") / f"cg.{os.getpid()}.{_DUMPS[0]}"
     totals = next(x for x in dump.read_text().splitlines() if x.startswith("totals:"))
