@@ -62,8 +62,8 @@ def test_estimator_side_of_the_fit_path_is_short():
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="co_qualname is Python 3.11+")
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 18's target is not met: on 2026-12-06 the fit runs through 107 functions in "
-    "11 modules, 52 of them in 6 kernels/ modules (descent.py 17); 72 in 9 without issue 19's "
+    reason="issue 18's target is not met: on 2026-12-06 the fit runs through 106 functions in "
+    "11 modules, 51 of them in 6 kernels/ modules (descent.py 17); 71 in 9 without issue 19's "
     "preconditioner, eta0='auto' and certificate",
 )
 def test_fit_path_meets_issue_18():

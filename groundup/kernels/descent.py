@@ -222,9 +222,15 @@ def descend(
             state=state,
         )
     decays_on = stepper is None and any(largest(c.alpha) for c in columns)  # else the stepper's
-    loop = _Loop(
-        objective, X, y, sample_weight, s, bs, orders, stepper, columns, rate_table, decays_on, xp
+    full_grad = (  # the gradient over all the rows; a streamed chunk's rows are one batch
+        functools.partial(objective.batch_grad, X, y, sample_weight)
+        if s.chunk
+        else objective.full_grad
     )
+    loop = _Loop(
+        objective, X, y, sample_weight, s, bs, orders, stepper, columns, rate_table, decays_on,
+        full_grad, xp,
+    )  # fmt: skip
     if stepper is not None:
         epoch_fn = loop.stepped
     elif full:
@@ -521,6 +527,7 @@ class _Loop:
     columns: list[Column]
     rate_table: RateTable | None
     decays_on: bool  # the plain update's L2 decays (the stepper makes its own)
+    full_grad: Callable[[Array, Array], tuple[Array, Array]]  # (W, b) -> the gradient, all rows
     xp: Namespace
 
     def rates(self, t: int, count: int, active: list[int]) -> tuple[list[Any], list[Any] | None]:
@@ -558,15 +565,10 @@ class _Loop:
             return None
         return c.schedule.array(t, n, dtype=self.X.dtype, device=_device(self.X), xp=self.xp)
 
-    def _full_grad(self, W: Array, b: Array) -> tuple[Array, Array]:
-        if self.s.chunk:  # the chunk's rows are one batch, not the training set
-            return self.objective.batch_grad(self.X, self.y, self.sw, W, b)
-        return self.objective.full_grad(W, b)
-
     def full(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """One full-batch plain update."""
         (eta,), decays = self.rates(t, 1, active)
-        gw, gb = self._full_grad(W, b)
+        gw, gb = self.full_grad(W, b)
         W = W - eta * gw if decays is None else decays[0] * W - eta * gw
         if self.s.fit_intercept:
             b = b - eta * gb
@@ -597,7 +599,7 @@ class _Loop:
         xp, stepper, objective = self.xp, self.stepper, self.objective
         n, c, p = self.X.shape[0], self.columns[active[0]], stepper.parts[0]
         if self.bs >= n:  # full batch: the gradient at the engine's own (W, b)
-            gw, gb = self._full_grad(W, b)
+            gw, gb = self.full_grad(W, b)
             eta = self.rates(t, 1, active)[0][0]
             return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
         order = self.orders()

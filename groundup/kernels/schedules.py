@@ -96,7 +96,7 @@ class Schedule:
 
     def values(self, t_first: int, count: int) -> list[float]:
         """Learning rates of the updates ``t_first, ..., t_first + count - 1``."""
-        return [self(t) for t in range(t_first, t_first + count)]
+        return list(map(self, range(t_first, t_first + count)))
 
     def array(
         self, t_first: int, count: int, /, *, dtype: Any, device: Any, xp: Namespace
