@@ -121,6 +121,7 @@ def compare(benchmark: Any, request: pytest.FixtureRequest) -> Callable[..., flo
                 "ratio": ratio,
                 "target_ratio": target,
                 "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+                "unit": "instructions" if CALLGRIND else "seconds",  # of the two medians
             }
         )
         _RATIOS.append((request.node.nodeid, ours_median, peer_median, ratio, target))
