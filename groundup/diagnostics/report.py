@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -88,13 +88,10 @@ class DiagnosticReport:
     device: str
     dtype: str
     cov: np.ndarray
-    _host_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def influence_host(self, name: str) -> np.ndarray:
-        """One influence measure as a NumPy array (copied from the device once)."""
-        if name not in self._host_cache:
-            self._host_cache[name] = to_numpy(self.influence[name]).astype(np.float64)
-        return self._host_cache[name]
+        """One influence measure as a NumPy float64 array on the host."""
+        return to_numpy(self.influence[name]).astype(np.float64)
 
     def to_frame(self, what: str = "coefficients") -> Any:
         """A pandas DataFrame.
