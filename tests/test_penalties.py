@@ -358,18 +358,13 @@ def test_batch_l1_logistic_zeros_noise_features():
 def test_bold_driver_reads_the_whole_penalty():
     """The objective the bold driver steers by is the loss + ½ Σ alpha w² + Σ l1 |w| of each
     configuration (K = 2 of C = 3 outputs, column c·K + k; per-feature strengths too)."""
-    from groundup.kernels.descent import Column, penalty
-    from groundup.kernels.update import UpdateSettings
+    from groundup.kernels.descent import penalty
 
     xp = gu.backends.resolve("numpy").xp
     d, C = 4, 3
     W = np.random.default_rng(0).standard_normal((d, C * 2))
     per_feature = np.array([[0.1], [0.2], [0.3], [0.4]])
-    columns = [
-        Column(None, alpha=per_feature, update=UpdateSettings(l1=0.05)),
-        Column(None, alpha=0.7, update=UpdateSettings(l1=per_feature)),
-    ]
-    got = penalty(W, columns, C, xp)
+    got = penalty(W, [per_feature, 0.7], [0.05, per_feature], C, xp)
     for k, (alpha, l1) in enumerate([(per_feature, 0.05), (0.7, per_feature)]):
         Wk = W[:, [c * 2 + k for c in range(C)]]
         want = 0.5 * np.sum(alpha * Wk**2) + np.sum(l1 * np.abs(Wk))

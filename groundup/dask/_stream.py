@@ -140,7 +140,8 @@ class StreamProblem:
             cheap, certify = certificate is not None and certificate.cheap, None
             if certificate is not None:
                 certify = functools.partial(certificate.relative_excess, Wm, bm, 0)
-            total = loss + float(penalty(W, [column], W.shape[1], np)[0])
+            R = penalty(W, [column.alpha], [column.update.l1], W.shape[1], np)
+            total = loss + float(R[0])
             stop = rule.converged(value, column.schedule, t, certify, cheap=cheap, total=total)
             res.excess, res.stalled = rule.excess, rule.stalled
             if stop:

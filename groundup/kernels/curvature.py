@@ -23,6 +23,7 @@ from array_api_compat import device as _device
 from groundup._typing import Array, Namespace
 from groundup.kernels import logistic as lk
 from groundup.kernels.closed_form import Moments, chunk_bounds, exponent_cap
+from groundup.kernels.descent import penalty
 from groundup.kernels.losses import largest
 
 
@@ -189,14 +190,9 @@ def relative(value: float, excess: float, floor: float) -> float:
     return excess / max(value - excess, floor)
 
 
-def penalty(W: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
-    """``R(W) = Σ_jk l1_j |w_jk| + ½ l2_j w_jk²`` (strengths floats or one per feature)."""
-    return float(xp.sum(l1 * xp.abs(W) + 0.5 * l2 * W * W))
-
-
 def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
     """The largest ``s`` in [0, 1] with ``R*(s c)`` finite, ``R*(c) = Σ max(|c_jk| - l1_j,
-    0)² / (2 l2_j)`` the conjugate of :func:`penalty` (infinite beyond ``l1_j`` where
+    0)² / (2 l2_j)`` the conjugate of :func:`~groundup.kernels.descent.penalty` (infinite beyond ``l1_j`` where
     ``l2_j = 0``)."""
     a = xp.abs(c)
     over = (a > l1) & (l2 * xp.ones_like(a) == 0)
@@ -528,7 +524,7 @@ class LogCertificate:
     def _gap(self, ev: lk.PassResult, W: Array, b: Array, l2: Any, l1: Any) -> tuple[float, float]:
         """The objective and its duality gap (the class docstring's) from the pass ``ev``."""
         xp = self.xp
-        value = float(ev.loss) + penalty(W, l1, l2, xp=xp)
+        value = float(ev.loss) + float(penalty(W, [l2], [l1], W.shape[1], xp)[0])
         c, entropy = ev.grad_w, float(ev.entropy)
         if self.objective.fit_intercept:
             pi, gb = ev.mean_y, ev.grad_b

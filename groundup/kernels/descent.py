@@ -297,7 +297,9 @@ def descend(
             m = len(active)
             both = xp.concat([losses, objective.scores(W, b)]) if s.early_stopping else losses
             if grow:  # the bold driver reads the objective: the loss + the penalty
-                both = xp.concat([both, losses + penalty(W, [columns[k] for k in active], C, xp)])
+                on = [columns[k] for k in active]
+                R = penalty(W, [c.alpha for c in on], [c.update.l1 for c in on], C, xp)
+                both = xp.concat([both, losses + R])
             values = read(both)
             for j, k in enumerate(active):
                 rule, res = rules[k], results[k]
@@ -492,15 +494,14 @@ class StopRule:
         return False
 
 
-def penalty(W: Array, columns: list[Column], C: int, xp: Namespace) -> Array:
-    """½ Σ alpha w² + Σ l1 |w| of each configuration (its ``C`` columns of ``W``, output by
-    output), one per column of ``columns`` (``alpha`` and ``update.l1``: a float or one per
-    feature, (d, 1))."""
-    d, m = W.shape[0], len(columns)
+def penalty(W: Array, alphas: list[Any], l1s: list[Any], C: int, xp: Namespace) -> Array:
+    """``R(w) = ½ Σ alpha w² + Σ l1 |w|`` of each configuration (its ``C`` columns of ``W``,
+    output by output), (K,): one ``alphas`` and ``l1s`` entry each, a float or one per
+    feature, (d, 1)."""
+    d, m = W.shape[0], len(alphas)
     ones = xp.ones((d, 1), dtype=W.dtype, device=_device(W))
-    A = xp.concat([xp.reshape(c.alpha * ones, (d, 1)) for c in columns], axis=1)
+    A = xp.concat([xp.reshape(a * ones, (d, 1)) for a in alphas], axis=1)
     total = 0.5 * xp.sum(A * xp.sum(xp.reshape(W * W, (d, C, m)), axis=1), axis=0)
-    l1s = [c.update.l1 for c in columns]
     if not any(map(largest, l1s)):
         return total
     L = xp.concat([xp.reshape(v * ones, (d, 1)) for v in l1s], axis=1)
