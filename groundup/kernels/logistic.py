@@ -119,7 +119,8 @@ class LogLoss(BlockedEpochObjective):
         self.outputs = 1 if n_classes == 2 else n_classes  # columns of W per configuration
         # The last pass (W, b, PassResult): the losses after an epoch and the full gradient at
         # the start of the next one come from one fused pass over X (without, 100 ``batch``
-        # epochs took 1.90 x as long: bench_logistic.py::test_batch_epoch_vs_numpy_epoch).
+        # epochs took 1.90 x as long; bench_logistic.py::test_batch_epoch_vs_numpy_epoch times
+        # one such epoch).
         self._cache: tuple[Array, Array, PassResult] | None = None
 
     # -- the engine's interface -------------------------------------------------------------
