@@ -436,12 +436,10 @@ def on_device(
     stats: Standardization | Preconditioner, like: Array, backend: Backend, shape: Any = (-1,)
 ) -> tuple[Array, Array]:
     """The statistics' ``mean`` and ``scale`` on ``backend``, in ``like``'s dtype, each of
-    ``shape`` (``(-1, 1)``: columns, one row per feature of a model's ``W``)."""
+    ``shape`` (``(-1, 1)``: columns, one row per feature of a model's ``W``), in one transfer."""
     xp = backend.xp
-    return tuple(
-        xp.reshape(backend.asarray(np.ascontiguousarray(a), dtype=like.dtype), shape)
-        for a in (stats.mean, stats.scale)
-    )
+    both = backend.asarray(np.stack([stats.mean, stats.scale]), dtype=like.dtype)
+    return xp.reshape(both[0, ...], shape), xp.reshape(both[1, ...], shape)
 
 
 def standardize(X: Array, std: Standardization, *, backend: Backend) -> Array:

@@ -45,8 +45,10 @@ class Moments:
     exponents: tuple[Array, Array] | None = None
 
     def finite(self, *, xp: Namespace) -> bool:
-        """False when X or y held NaN or inf (the sums reveal it without a pass of their own)."""
-        return all(bool(xp.all(xp.isfinite(a))) for a in (self.sxx, self.sxy, self.syy))
+        """False when X or y held NaN or inf (the sums reveal it without a pass of their own;
+        one value read from the device)."""
+        finite = xp.all(xp.isfinite(self.sxx)) & xp.all(xp.isfinite(self.sxy))
+        return bool(finite & xp.isfinite(self.syy))
 
 
 def chunk_bounds(n: int, rows: int | None) -> list[tuple[int, int]]:
