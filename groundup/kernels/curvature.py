@@ -192,8 +192,8 @@ def relative(value: float, excess: float, floor: float) -> float:
 
 def _dual_scale(c: Array, l1: Any, l2: Any, /, *, xp: Namespace) -> float:
     """The largest ``s`` in [0, 1] with ``R*(s c)`` finite, ``R*(c) = Σ max(|c_jk| - l1_j,
-    0)² / (2 l2_j)`` the conjugate of :func:`~groundup.kernels.descent.penalty` (infinite beyond ``l1_j`` where
-    ``l2_j = 0``)."""
+    0)² / (2 l2_j)`` the conjugate of the penalty :func:`~groundup.kernels.descent.penalty`
+    (infinite beyond ``l1_j`` where ``l2_j = 0``)."""
     a = xp.abs(c)
     over = (a > l1) & (l2 * xp.ones_like(a) == 0)
     ratio = xp.where(over, l1 / xp.where(over, a, 1.0), 1.0)
