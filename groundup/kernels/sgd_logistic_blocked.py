@@ -95,8 +95,11 @@ def logistic_sgd_epoch(
     U = xp.concat([W, xp.reshape(b, (1, k))], axis=0)
     if k == 1:
         U = U[:, 0]
+    # L's factor (1/4 for the softmax) on the strictly lower triangle, once for the epoch
+    ones = xp.ones((block, block), dtype=W.dtype, device=_device(W))
+    lower = (0.25 if k > 1 else 1.0) * xp.tril(ones, k=-1)
     for Xg, Yg, es, eg, bs in groups(rows, etas, block, group_rows):
-        U = _group(Xg, Yg, es, eg, U, bs, ctx)
+        U = _group(Xg, Yg, es, eg, U, bs, lower[:bs, :bs], ctx)
     if k == 1:
         return xp.reshape(U[:d], (d, 1)), U[d:]
     return U[:d, :], U[d, :]
@@ -117,12 +120,6 @@ class _Context:
     fast: TriangularSolver | None
     tol: float  # ROUNDING * eps of the dtype
     xp: Namespace
-
-    def mask(self, bs: int, value: float, like: Array) -> Array:
-        """``value`` on the strictly lower triangle of a (bs, bs) matrix (a cache of these
-        saved 2 % of ``bench_logistic.py::test_sgd_epoch_vs_sgd_classifier``'s epoch: none)."""
-        xp = self.xp
-        return value * xp.tril(xp.ones((bs, bs), dtype=like.dtype, device=_device(like)), k=-1)
 
 
 def _advance(
@@ -148,8 +145,11 @@ def _advance(
     return U
 
 
-def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _Context) -> Array:
-    """Windows of ``bs`` consecutive samples (``Xg`` holds a whole number of them)."""
+def _group(
+    Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, lower: Array, ctx: _Context
+) -> Array:
+    """Windows of ``bs`` consecutive samples (``Xg`` holds a whole number of them); ``lower``:
+    L's factor on the strictly lower triangle, (bs, bs)."""
     xp = ctx.xp
     m, d = Xg.shape
     k = Yg.shape[1]
@@ -160,7 +160,7 @@ def _group(Xg: Array, Yg: Array, es: Array, eg: Array, U: Array, bs: int, ctx: _
     Hl, HrT, L, decay = block_rows(
         Xg, scale * es, eg, bs, [], ctx.alpha, ctx.fit_intercept, scale=scale, xp=xp
     )
-    Lq = L * ctx.mask(bs, 0.25 if k > 1 else 1.0, Xg)
+    Lq = L * lower
     Y = xp.reshape(1.0 - 2.0 * Yg, (nb, bs)) if k == 1 else xp.reshape(Yg, (nb, bs, k))
     C = None if k > 1 else (Lq @ Y[..., None])[..., 0]  # the terms in y, for the group
     if decay is not None and k > 1:
