@@ -26,10 +26,9 @@ from groundup._validation import FitData, check_finite
 from groundup.backends import Backend
 from groundup.kernels import curvature as cv
 from groundup.kernels import logistic as lk
-from groundup.kernels.closed_form import DataPasses, Moments, moments, standardized
+from groundup.kernels.closed_form import DataPasses, Moments, moments, scaled_rows, standardized
 from groundup.kernels.descent import Certificate, Column, DescentResult, DescentSettings, descend
 from groundup.kernels.losses import SquaredLoss
-from groundup.kernels.rows import scaled_rows
 from groundup.kernels.update import UpdateState
 
 __all__ = [

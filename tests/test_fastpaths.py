@@ -47,8 +47,7 @@ from groundup.kernels.closed_form import (
 from groundup.kernels.descent import Column, DescentSettings, descend
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import ExactSGDEpoch, SquaredLoss
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import SCHEDULES, Schedule
+from groundup.kernels.schedules import SCHEDULES, EpochRows, Schedule
 
 # Schedule parameters that keep one-sample SGD stable on standardised data (eta <= ~1).
 SCHEDULE_PARAMS = {

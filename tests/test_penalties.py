@@ -238,7 +238,7 @@ def test_blocked_l1_epoch_equals_the_loop(case64, alpha2, fit_intercept):
     """The speculative windowed epoch (``kernels/sgd_l1_blocked.py``) against the plain loop:
     true zeros (weights leave zero, return to it, change sign: many windows fail), sample
     weights, a shuffled order, short windows; every kernel on every backend."""
-    from groundup.kernels.rows import EpochRows
+    from groundup.kernels.schedules import EpochRows
     from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
     X, y = _sparse_data(n=700, d=6, seed=5)
@@ -279,7 +279,7 @@ def test_blocked_l1_log_epoch_equals_the_loop(
     short windows, weights that reach zero; with one or two Newton steps allowed, blocks that
     do not settle end their windows early (two: a few blocks, one: nearly all)."""
     from groundup.kernels import sgd_logistic_blocked
-    from groundup.kernels.rows import EpochRows
+    from groundup.kernels.schedules import EpochRows
     from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
     if max_steps is not None:
@@ -663,7 +663,7 @@ def test_blocked_l1_epoch_with_per_feature_strengths_equals_the_loop(case64, los
     ``None``: one L2 strength per feature too (the default preconditioned elastic net: per
     feature decay products in the window)."""
     from groundup.kernels import reference
-    from groundup.kernels.rows import EpochRows
+    from groundup.kernels.schedules import EpochRows
     from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 
     n, d = 700, 6

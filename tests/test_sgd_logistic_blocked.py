@@ -25,8 +25,7 @@ import groundup as gu
 from groundup.kernels import reference, sgd_logistic_blocked
 from groundup.kernels.logistic import BinaryLogLoss, MultinomialLogLoss
 from groundup.kernels.losses import ExactSGDEpoch
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import Schedule
+from groundup.kernels.schedules import EpochRows, Schedule
 
 # OpenBLAS's float32 kernels now and then leave the "invalid" flag set after a product of
 # finite numbers (seen once in ~10 runs of the whole suite, never alone), which NumPy reports

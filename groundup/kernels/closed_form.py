@@ -5,6 +5,9 @@ With an intercept the data are centred on the (weighted) means and the intercept
 from them, as scikit-learn does. The one pass sums raw products and centres at the end (redone
 on shifted data where that cancels digits); it also gathers the residual products about a
 pilot solution, so that the refinement step usually needs no second pass.
+
+The moments also give a preconditioned gradient fit its standardised data without a pass
+(:func:`standardized`); :func:`scaled_rows` makes the standardised rows themselves.
 """
 
 from __future__ import annotations
@@ -236,6 +239,44 @@ def standardized(
         sxy=m.sxy * (ix * (weight * iy)),
         syy=m.syy * (weight * iy * iy),
     )
+
+
+def scaled_rows(
+    X: Array,
+    shift: Array,
+    factor: Array,
+    sample_weight: Array | None,
+    /,
+    *,
+    ones: float,
+    chunk_rows: int | None,
+    xp: Namespace,
+) -> tuple[Array, Array]:
+    """``(X - shift) * factor``, made one chunk of rows at a time (in cache, written once;
+    ``chunk_rows=None``: one expression, as on a GPU or for immutable arrays), and the
+    largest single-row curvature of the result, ``max_i w_i (‖x_i‖² + ones²)`` (0-d):
+    ``eta0="auto"``'s bound for stochastic updates (``curvature.largest_row``) on the way."""
+    n = X.shape[0]
+
+    def largest(part: Array, start: int, stop: int) -> Array:
+        sq = xp.vecdot(part, part) + ones * ones
+        if sample_weight is not None:
+            sq = sq * sample_weight[start:stop]
+        return xp.max(sq)
+
+    if chunk_rows is None or chunk_rows >= n:
+        out = (X - shift) * factor
+        return out, largest(out, 0, n)
+    out = xp.empty_like(X)
+    top = None
+    for start in range(0, n, chunk_rows):
+        stop = min(start + chunk_rows, n)
+        part = X[start:stop, :] - shift
+        part *= factor  # in place: one chunk-sized temporary, not two
+        out[start:stop, :] = part
+        here = largest(part, start, stop)
+        top = here if top is None else xp.maximum(top, here)
+    return out, top
 
 
 def _constant_columns(m: Moments, X: Array, *, xp: Namespace) -> None:

@@ -31,8 +31,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.losses import ExactL1SGDEpoch, ExactSGDEpoch, Objective, largest
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import Schedule
+from groundup.kernels.schedules import EpochRows, Schedule
 from groundup.kernels.sgd_blocked import MAX_DECAY_STEP, largest_rate
 from groundup.kernels.update import Stepper, UpdateSettings, UpdateState, decay_factor, pack, unpack
 

@@ -23,7 +23,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.closed_form import Moments, moments
-from groundup.kernels.rows import EpochRows
+from groundup.kernels.schedules import EpochRows
 from groundup.kernels.sgd_blocked import sgd_blocked_epoch
 from groundup.kernels.sgd_l1_blocked import l1_sgd_epoch
 

@@ -1,4 +1,7 @@
-"""Learning-rate schedules: ``eta(t)`` for the update number ``t`` (1 at the first update).
+"""What each epoch of the descent walks through: the learning rates of its updates
+(:class:`Schedule`, ``eta(t)`` for the update number ``t``, 1 at the first update) and the
+training rows in its visiting order (:class:`EpochRows`, what the gradient loops and the exact
+one-sample epochs read).
 
 Spans of time (``epochs_drop``, ``t_max``) are given in epochs and turned into updates with
 the number of updates per epoch. Every schedule is a plain function of ``t`` except
@@ -107,3 +110,32 @@ class Schedule:
         if isinstance(out, float):
             return xp.full((count,), out / self.scale, dtype=dtype, device=device)
         return out if self.scale == 1.0 else out / self.scale
+
+
+@dataclass(frozen=True)
+class EpochRows:
+    """The rows of one epoch in visiting order."""
+
+    X: Array  # (n_samples, n_features)
+    y: Array  # (n_samples,) or (n_samples, k)
+    sample_weight: Array | None  # (n_samples,)
+    order: Array | None  # the visiting order, integers on the device (None: natural order)
+    xp: Namespace
+
+    def take(self, start: int, stop: int) -> tuple[Array, Array, Array | None]:
+        """Rows ``start .. stop - 1`` of the order, gathered with ``xp.take`` (a plain slice
+        in the natural order)."""
+        xp, sw = self.xp, self.sample_weight
+        if self.order is None:
+            sb = None if sw is None else sw[start:stop]
+            return self.X[start:stop, ...], self.y[start:stop, ...], sb
+        idx = self.order[start:stop]
+        sb = None if sw is None else xp.take(sw, idx)
+        return xp.take(self.X, idx, axis=0), xp.take(self.y, idx, axis=0), sb
+
+    def weights(self) -> Array | None:
+        """The sample weights in visiting order (``None`` without weights)."""
+        sw = self.sample_weight
+        if sw is None or self.order is None:
+            return sw
+        return self.xp.take(sw, self.order)

@@ -33,8 +33,7 @@ from collections.abc import Callable, Iterator
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.rows import EpochRows
-from groundup.kernels.schedules import Schedule
+from groundup.kernels.schedules import EpochRows, Schedule
 
 # Samples per block, and rows per group of blocks (one batched Gram product that stays in
 # cache; bench_linear.py::test_sgd_epoch_vs_sklearn: 2.55-2.84 with 1,024, 4.87-4.96 with 4,096).

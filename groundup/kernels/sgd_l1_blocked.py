@@ -35,7 +35,7 @@ from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
 from groundup.kernels.penalties import truncate
-from groundup.kernels.rows import EpochRows
+from groundup.kernels.schedules import EpochRows
 from groundup.kernels.sgd_blocked import BLOCK, TriangularSolver, block_rows, solve_unit_lower
 from groundup.kernels.sgd_logistic_blocked import ROUNDING, _Context, sigmoid_newton
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from array_api_compat import device as _device
 
 from groundup._typing import Array, Namespace
-from groundup.kernels.rows import EpochRows
+from groundup.kernels.schedules import EpochRows
 from groundup.kernels.sgd_blocked import (
     BLOCK,
     TriangularSolver,
