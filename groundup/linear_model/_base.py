@@ -415,7 +415,7 @@ class GroundupEstimator(BaseEstimator):
         """This estimator's run for the engine (a single fit's, or one of a sweep's columns);
         sets ``eta0_``."""
         alpha, l1 = self._l2, self._l1
-        if pre is not None:
+        if pre is not None and (alpha or l1):  # per feature in the descent's variables
             alpha, l1 = pre.penalties(alpha, l1, like, source.compute)
         bs = self._batch_size(problem.rows)
         self.eta0_ = self._rate(
