@@ -49,12 +49,25 @@ class TrainingProblem(Protocol):
     """A gradient fit's training rows and their objective (as :class:`EngineProblem`'s)."""
 
     objective: Any  # the kernel objective (on Dask the whole training set's)
-    run: Callable[..., DescentResult]  # EngineProblem.run's
 
     @property
     def rows(self) -> int: ...  # the number of training rows
     def updates_per_epoch(self, batch_size: int) -> int: ...
     def curvature(self, *, batch: bool, fit_intercept: bool) -> float: ...  # for eta0="auto"
+    def run(  # the descent of ``column`` from (W, b); its history and reference are floats
+        self,
+        W: Array,
+        b: Array,
+        *,
+        column: Column,
+        settings: DescentSettings,
+        shuffle: bool,
+        rng: np.random.Generator,
+        t0: int,
+        start_loss: Array | None,
+        state: UpdateState | None = None,
+        certificate: Certificate | None = None,
+    ) -> DescentResult: ...
 
 
 class DataSource(Protocol):

@@ -73,3 +73,46 @@ def test_estimator_side_of_the_fit_path_is_short():
 def test_fit_path_meets_issue_18():
     seen = _traced_fit()
     assert sum(map(len, seen.values())) <= 45, _count(seen)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "implementations"),
+    [
+        ("DataSource", ("groundup._problem.InMemory", "groundup.dask._source.DaskSource")),
+        (
+            "TrainingProblem",
+            ("groundup._problem.EngineProblem", "groundup.dask._stream.StreamProblem"),
+        ),
+    ],
+)
+def test_the_seams_are_their_protocols(protocol, implementations):
+    """The estimators reach their data and their descent only through ``_problem``'s two
+    Protocols (issue 18's typed seams): every method of the Protocol is on each source, in
+    memory and on Dask, with the Protocol's parameters in its order (more only with a
+    default), and each property is a property."""
+    import importlib
+    import inspect
+
+    from groundup import _problem
+
+    proto = getattr(_problem, protocol)
+    for path in implementations:
+        module, name = path.rsplit(".", 1)
+        impl = getattr(importlib.import_module(module), name)
+        for member, spec in vars(proto).items():
+            if member.startswith("_"):
+                continue
+            have = inspect.getattr_static(impl, member, None)
+            assert have is not None, f"{name} lacks {protocol}.{member}"
+            if isinstance(spec, property):
+                assert isinstance(have, property), f"{name}.{member} is not a property"
+                continue
+            want = list(inspect.signature(spec).parameters.values())
+            got = list(inspect.signature(have).parameters.values())
+            assert [(p.name, p.kind) for p in got[: len(want)]] == [
+                (p.name, p.kind) for p in want
+            ], f"{name}.{member} differs from {protocol}.{member}"
+            extra = got[len(want) :]
+            assert all(p.default is not inspect.Parameter.empty for p in extra), (
+                f"{name}.{member} requires more than {protocol}.{member} passes"
+            )
