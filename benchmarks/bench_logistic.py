@@ -24,6 +24,7 @@ shrinks it for smoke runs, e.g. ``GROUNDUP_BENCH_N=20000 pytest benchmarks/bench
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import Any
@@ -106,7 +107,7 @@ def test_batch_epoch_vs_numpy_epoch(compare: Any, data: tuple[np.ndarray, np.nda
         column = Column(Schedule(name="constant", eta0=ETA), max_iter=1, tol=None)
         (res,) = descend(
             objective, X, yf, None, W0, b0,
-            columns=[column], settings=settings, orders=lambda: None, xp=xp,
+            columns=[column], settings=settings, orders=itertools.repeat(None), xp=xp,
         )  # fmt: skip
         return res.W, res.b, res.history[-1]
 

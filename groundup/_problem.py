@@ -12,8 +12,9 @@ live, and :func:`raw_units` to bring the model back to the raw features.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +40,7 @@ __all__ = [
     "Standardization",
     "TrainingProblem",
     "certificate",
+    "epoch_orders",
     "fit_standardization",
     "raw_units",
     "standardize",
@@ -157,7 +159,6 @@ class EngineProblem:
     ) -> DescentResult:
         """The descent engine over the rows (every epoch's order drawn on the host from
         ``rng``); the result's loss history and reference loss are floats."""
-        be, n = self.backend, self.rows
         return descend(
             self.objective,
             self.X,
@@ -167,14 +168,25 @@ class EngineProblem:
             b,
             columns=[column],
             settings=settings,
-            orders=(lambda: be.asarray(rng.permutation(n))) if shuffle else (lambda: None),
+            orders=epoch_orders(rng, self.rows, self.backend, shuffle=shuffle),
             t_start=t0,
             start_loss=start_loss,
             state=state,
-            to_host=be.to_floats,
+            to_host=self.backend.to_floats,
             certificate=certificate,
-            xp=be.xp,
+            xp=self.backend.xp,
         )[0]
+
+
+def epoch_orders(
+    rng: np.random.Generator, n: int, backend: Backend, *, shuffle: bool
+) -> Iterator[Array | None]:
+    """The engine's visiting orders, one per epoch: with ``shuffle`` a fresh permutation of the
+    ``n`` rows, drawn from ``rng`` on the host as the epoch starts and moved to ``backend``'s
+    device, else the natural order (``None``) every epoch."""
+    if not shuffle:
+        return itertools.repeat(None)
+    return map(backend.asarray, map(rng.permutation, itertools.repeat(n)))
 
 
 def certificate(

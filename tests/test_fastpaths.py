@@ -25,6 +25,7 @@ learning rates, the unit lower triangular solve, the one-pass moments. Float64 a
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import array_api_extra as xpx
@@ -129,7 +130,7 @@ def _engine(case, objective, X, y, sw, W, b, *, schedule, settings, perms=None):
         b,
         columns=[Column(schedule, **own)],
         settings=DescentSettings(**group),
-        orders=(lambda: next(orders)) if orders is not None else (lambda: None),
+        orders=itertools.repeat(None) if orders is None else orders,
         xp=case.xp,
     )[0]
 
@@ -540,7 +541,7 @@ def _columns(case, objective, X, y, sw, W0, b0, *, batch_size, fit_intercept, pe
             for s, e, a, it in COLUMN_CONFIGS
         ],
         settings=DescentSettings(batch_size=batch_size or n, fit_intercept=fit_intercept),
-        orders=(lambda: next(orders)) if orders is not None else (lambda: None),
+        orders=itertools.repeat(None) if orders is None else orders,
         xp=case.xp,
     )
 
@@ -759,7 +760,7 @@ def test_a_streamed_chunk_equals_reference(case, kind):
             b0,
             columns=[Column(Schedule("constant", 0.2))],  # tol=1e-3
             settings=DescentSettings(chunk=True),
-            orders=lambda: None,
+            orders=itertools.repeat(None),
             xp=case.xp,
         )
 

@@ -120,7 +120,7 @@ def _engine(method, X, y, *, device, epochs, alpha=0.0, update=None):
     column = Column(schedule, max_iter=epochs, alpha=alpha, tol=None)
     if update is not None:
         column.update = update
-    return objective, Xd, yd, W, b, [column], settings, (lambda: next(orders)), xp
+    return objective, Xd, yd, W, b, [column], settings, orders, xp
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-3], ids=["no-penalty", "l2"])

@@ -67,7 +67,7 @@ def test_the_required_methods_are_enough(batch_size):
         b0,
         columns=[Column(Schedule("invscaling", 0.1), max_iter=3, alpha=0.01, tol=None)],
         settings=DescentSettings(batch_size=batch_size),
-        orders=lambda: next(orders),
+        orders=orders,
         xp=xp,
     )
     W, b = reference.gradient_descent(

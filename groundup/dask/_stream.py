@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -206,7 +207,7 @@ def _chunk_epoch(
         cb.asarray(b),
         columns=[column],
         settings=settings,
-        orders=lambda: None if perm is None else cb.asarray(perm),
+        orders=itertools.repeat(None if perm is None else cb.asarray(perm)),
         t_start=t,
         state=None if state is None else state.map(cb.asarray),
         xp=xp,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -147,7 +147,7 @@ def descend(
     *,
     columns: list[Column],
     settings: DescentSettings,
-    orders: Callable[[], Array | None],
+    orders: Iterator[Array | None],
     t_start: int = 1,
     start_loss: Array | None = None,
     state: UpdateState | None = None,
@@ -172,9 +172,10 @@ def descend(
     columns : list of Column, length K
         One configuration each (a single fit: one).
     settings : DescentSettings
-    orders : callable
-        Returns the next epoch's visiting order (an integer array on the device) or ``None``
-        for the natural order; called once per epoch.
+    orders : iterator
+        The epochs' visiting orders, an integer array on the device or ``None`` for the
+        natural order, one taken as each epoch over batches starts (a full batch takes
+        none): e.g. ``itertools.repeat(None)``, or ``_problem.epoch_orders``' permutations.
     t_start : int
         Number of the first update (1 for a fresh fit; continues for ``partial_fit``).
     start_loss : array of shape (K,) or 0-d, optional
@@ -522,7 +523,7 @@ class _Loop:
     sw: Array | None
     s: DescentSettings
     bs: int
-    orders: Callable[[], Array | None]
+    orders: Iterator[Array | None]
     stepper: Stepper | None
     columns: list[Column]
     rate_table: RateTable | None
@@ -576,7 +577,7 @@ class _Loop:
 
     def batches(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """Mini-batch updates by the objective's fused step (no host synchronisation)."""
-        rows = EpochRows(self.X, self.y, self.sw, self.orders(), self.xp)
+        rows = EpochRows(self.X, self.y, self.sw, next(self.orders), self.xp)
         n, bs, step, fi = self.X.shape[0], self.bs, self.objective.batch_step, self.s.fit_intercept
         etas, decays = self.rates(t, -(-n // bs), active)
         for u, start in enumerate(range(0, n, bs)):
@@ -591,7 +592,9 @@ class _Loop:
         etas = self.exact_rates(c, t)
         if etas is None:
             return self.batches(W, b, t, active)
-        return self.objective.sgd_epoch(self.orders(), W, b, etas, c.alpha, self.s.fit_intercept)
+        return self.objective.sgd_epoch(
+            next(self.orders), W, b, etas, c.alpha, self.s.fit_intercept
+        )
 
     def stepped(self, W: Array, b: Array, t: int, active: list[int]) -> tuple[Array, Array]:
         """The stepper's updates (:mod:`groundup.kernels.update`) on the objective's batch
@@ -602,7 +605,7 @@ class _Loop:
             gw, gb = self.full_grad(W, b)
             eta = self.rates(t, 1, active)[0][0]
             return unpack(stepper.step(pack(W, b, xp=xp), gw, gb, eta, t))
-        order = self.orders()
+        order = next(self.orders)
         if (
             self.bs == 1
             and stepper.single

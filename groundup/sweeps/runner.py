@@ -23,6 +23,7 @@ from groundup._problem import (
     EngineProblem,
     InMemory,
     certificate,
+    epoch_orders,
     fit_standardization,
     raw_units,
     standardize,
@@ -424,7 +425,7 @@ def _run_group(
     runs = descend(
         objective, problem.X, problem.y, problem.sample_weight, W, b, columns=columns,
         settings=settings,
-        orders=(lambda: be.asarray(rng.permutation(n))) if first.shuffle else (lambda: None),
+        orders=epoch_orders(rng, n, be, shuffle=first.shuffle),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
         to_host=be.to_floats,
