@@ -63,8 +63,7 @@ class TrainingProblem(Protocol):
         *,
         column: Column,
         settings: DescentSettings,
-        shuffle: bool,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,  # the epochs' permutations (None: rows in order)
         t0: int,
         start_loss: Array | None,
         state: UpdateState | None = None,
@@ -150,15 +149,14 @@ class EngineProblem:
         *,
         column: Column,
         settings: DescentSettings,
-        shuffle: bool,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
         t0: int,
         start_loss: Array | None,
         state: UpdateState | None = None,
         certificate: Certificate | None = None,
     ) -> DescentResult:
         """The descent engine over the rows (every epoch's order drawn on the host from
-        ``rng``); the result's loss history and reference loss are floats."""
+        ``rng``; ``None``: in order); the result's loss history and reference loss are floats."""
         return descend(
             self.objective,
             self.X,
@@ -168,7 +166,7 @@ class EngineProblem:
             b,
             columns=[column],
             settings=settings,
-            orders=epoch_orders(rng, self.rows, self.backend, shuffle=shuffle),
+            orders=epoch_orders(rng, self.rows, self.backend),
             t_start=t0,
             start_loss=start_loss,
             state=state,
@@ -178,13 +176,11 @@ class EngineProblem:
         )[0]
 
 
-def epoch_orders(
-    rng: np.random.Generator, n: int, backend: Backend, *, shuffle: bool
-) -> Iterator[Array | None]:
-    """The engine's visiting orders, one per epoch: with ``shuffle`` a fresh permutation of the
-    ``n`` rows, drawn from ``rng`` on the host as the epoch starts and moved to ``backend``'s
-    device, else the natural order (``None``) every epoch."""
-    if not shuffle:
+def epoch_orders(rng: np.random.Generator | None, n: int, backend: Backend) -> Iterator[Any]:
+    """The engine's visiting orders, one per epoch: a fresh permutation of the ``n`` rows,
+    drawn from ``rng`` on the host as the epoch starts and moved to ``backend``'s device; the
+    natural order (``None``) every epoch without ``rng``."""
+    if rng is None:
         return itertools.repeat(None)
     return map(backend.asarray, map(rng.permutation, itertools.repeat(n)))
 

@@ -89,8 +89,7 @@ class StreamProblem:
         *,
         column: Column,
         settings: DescentSettings,
-        shuffle: bool,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
         t0: int,
         start_loss: Any = None,
         state: UpdateState | None = None,
@@ -119,10 +118,10 @@ class StreamProblem:
         arrays = [self.data.X, self.data.y, self.data.sample_weight, self.mask]
         nb = len(rows)
         for epoch in range(1, column.max_iter + 1):
-            order = rng.permutation(nb) if shuffle and nb > 1 else np.arange(nb)
+            order = rng.permutation(nb) if rng is not None and nb > 1 else np.arange(nb)
             for chunk in be.stream(arrays, order):
                 W, b, t, state = _chunk_epoch(
-                    self, chunk, W, b, t, rng, shuffle, chunk_column, chunk_settings, state
+                    self, chunk, W, b, t, rng, chunk_column, chunk_settings, state
                 )
             loss = self.loss(W, b)
             res.history.append(loss)
@@ -180,8 +179,7 @@ def _chunk_epoch(
     W: np.ndarray,
     b: np.ndarray,
     t: int,
-    rng: np.random.Generator,
-    shuffle: bool,
+    rng: np.random.Generator | None,
     column: Column,
     settings: DescentSettings,
     state: UpdateState | None,
@@ -197,7 +195,7 @@ def _chunk_epoch(
         return W, b, t, state
     if sw is not None:
         sw = sw * problem.factor
-    perm = rng.permutation(n) if shuffle else None
+    perm = None if rng is None else rng.permutation(n)
     run = descend(
         problem.chunk_objective(X, y, sw, cb),
         X,

@@ -425,7 +425,7 @@ def _run_group(
     runs = descend(
         objective, problem.X, problem.y, problem.sample_weight, W, b, columns=columns,
         settings=settings,
-        orders=epoch_orders(rng, n, be, shuffle=first.shuffle),
+        orders=epoch_orders(rng if first.shuffle else None, n, be),
         start_loss=objective.zero_loss(),  # every run starts at zero: no pass over X
         rate_table=_host_rate_table(be, dt), on_epoch=on_epoch, certificate=check, xp=xp,
         to_host=be.to_floats,
