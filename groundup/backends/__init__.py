@@ -200,29 +200,25 @@ def resolve(name: str, device: Any = None) -> Backend:
     return cls(cls.parse_device(device))
 
 
-def _owner(a: Any) -> type[Backend] | None:
+def from_array(a: Array) -> Backend:
+    """The backend (library and device) that ``a`` lives on; NumPy for host input."""
     for key in NAMES:  # only libraries already imported can own an array
         if key in sys.modules or key == "numpy":
             cls = _backend_class(key)
             if cls.owns(a):
-                return cls
-    return None
+                return cls(cls.device_of(a))
+    return _backend_class("numpy")("cpu")
 
 
 def is_host_input(a: Any) -> bool:
     """True for NumPy arrays, pandas objects, lists and scalars (validated by scikit-learn)."""
-    return _owner(a) in (None, _backend_class("numpy"))
-
-
-def from_array(a: Array) -> Backend:
-    """The backend (library and device) that ``a`` lives on; NumPy for host input."""
-    cls = _owner(a)
-    return _backend_class("numpy")("cpu") if cls is None else cls(cls.device_of(a))
+    return from_array(a).on_host
 
 
 def to_numpy(a: Any) -> Any:
     """``a`` (host input, or any library's array) as a NumPy array on the host."""
-    return np.asarray(a) if is_host_input(a) else from_array(a).to_numpy(a)
+    be = from_array(a)
+    return np.asarray(a) if be.on_host else be.to_numpy(a)
 
 
 def move(a: Any, to: Backend) -> Array:
