@@ -176,7 +176,9 @@ class EngineProblem:
         )[0]
 
 
-def epoch_orders(rng: np.random.Generator | None, n: int, backend: Backend) -> Iterator[Any]:
+def epoch_orders(
+    rng: np.random.Generator | None, n: int, backend: Backend
+) -> Iterator[Array | None]:
     """The engine's visiting orders, one per epoch: a fresh permutation of the ``n`` rows,
     drawn from ``rng`` on the host as the epoch starts and moved to ``backend``'s device; the
     natural order (``None``) every epoch without ``rng``."""
