@@ -6,6 +6,8 @@ package, by (module, qualified name), on 'call' events of the ``fit`` alone."""
 from __future__ import annotations
 
 import collections
+import importlib
+import inspect
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 import groundup as gu
+from groundup import _problem
 
 ROOT = str(Path(gu.__file__).parent)
 
@@ -54,9 +57,9 @@ def test_estimator_side_of_the_fit_path_is_short():
     into ``_rate``; 55 in 5 once the NumPy backend took the base's ``owns`` and NumPy's own
     ``asarray``; 54 once ``on_device`` moved the statistics in one transfer; 52 once the
     preconditioner's penalties were asked for only with a penalty and ``from_array`` found
-    the library itself (``_owner`` gone). The whole path
-    meets the issue's "at most 10 modules" since ``kernels/rows.py`` was folded into
-    ``schedules.py`` and ``closed_form.py``."""
+    the library itself (``_owner`` gone). The whole path meets the issue's "at most 10
+    modules" since ``kernels/rows.py`` was folded into ``schedules.py`` and ``closed_form.py``.
+    """
     whole = _traced_fit()
     assert len(whole) <= 10, _count(whole)
     seen = {m: f for m, f in whole.items() if not m.startswith("groundup.kernels")}
@@ -69,8 +72,8 @@ def test_estimator_side_of_the_fit_path_is_short():
 @pytest.mark.xfail(
     strict=True,
     reason="issue 18's target of 45 functions is not met: on 2026-12-06 the fit runs through "
-    "102 functions in 10 modules, 50 of them in 5 kernels/ modules (descent.py 17); about 70 without "
-    "issue 19's preconditioner, eta0='auto' and certificate",
+    "102 functions in 10 modules, 50 of them in 5 kernels/ modules (descent.py 17); about 70 "
+    "without issue 19's preconditioner, eta0='auto' and certificate",
 )
 def test_fit_path_meets_issue_18():
     seen = _traced_fit()
@@ -92,11 +95,6 @@ def test_the_seams_are_their_protocols(protocol, implementations):
     Protocols (issue 18's typed seams): every method of the Protocol is on each source, in
     memory and on Dask, with the Protocol's parameters in its order (more only with a
     default), and each property is a property."""
-    import importlib
-    import inspect
-
-    from groundup import _problem
-
     proto = getattr(_problem, protocol)
     for path in implementations:
         module, name = path.rsplit(".", 1)
