@@ -26,7 +26,7 @@ __all__ = ["CumulativeL1", "soft_threshold", "truncate"]
 
 def soft_threshold(W: Array, tau: float, /, *, xp: Namespace) -> Array:
     """The proximal map of ``tau·‖W‖₁``: ``sign(W)·max(|W| − tau, 0)``."""
-    return xp.clip(W - tau, min=0.0) + xp.clip(W + tau, max=0.0)
+    return xp.maximum(W - tau, 0.0) + xp.minimum(W + tau, 0.0)
 
 
 def truncate(W: Array, q: Array, u: float, /, *, xp: Namespace) -> tuple[Array, Array]:
@@ -47,8 +47,11 @@ def truncate(W: Array, q: Array, u: float, /, *, xp: Namespace) -> tuple[Array, 
     -------
     W, q
     """
-    down = xp.clip(W - (u + q), min=0.0)
-    up = xp.clip(W + (u - q), max=0.0)
+    # maximum / minimum, not clip: array_api_compat's clip checks and broadcasts its bounds
+    # (NumPy, 32 weights: 17 us a line against 2.6; bench_optimizers.py::
+    # test_l1_sgd_epoch_vs_sklearn truncates after each exact update)
+    down = xp.maximum(W - (u + q), 0.0)
+    up = xp.minimum(W + (u - q), 0.0)
     new = xp.where(W > 0, down, xp.where(W < 0, up, W))
     return new, q + (new - W)
 
