@@ -237,6 +237,32 @@ def test_gradient_methods_fit_finite_or_raise(lib: str, dtype: str, data) -> Non
     assert math.isfinite(float(est.intercept_))
 
 
+@pytest.mark.parametrize("lib", LIBS)
+def test_a_subnormal_gram_is_certified(lib: str) -> None:
+    """Hypothesis's example (seen 2026-12-06): X ~ 1e-153 without an intercept, so the Gram
+    matrix's entries are subnormal and the certificate's equilibration ``s_i s_j`` overflowed
+    to inf; ``eigh`` then raised (NumPy, torch, array_api_strict alike) instead of a verdict."""
+    X = np.array(
+        [
+            [1.25730221e-155, -1.32104863e-153, 6.40422650e-155],
+            [1.04900117e-155, -5.35669373e-153, 3.61595055e-155],
+            [1.30400005e-154, 9.47080963e-153, -7.03735236e-155],
+            [-1.26542147e-154, -6.23274463e-153, 4.13259793e-156],
+        ]
+    )
+    y = np.array([-1.95687783, -1.40436865, -2.97104041, 2.60750929])
+    args, kw = _inputs(X, y, None, lib)
+    est = gu.LinearRegression(
+        method="batch", fit_intercept=False, max_iter=3, tol=None, backend=lib, precondition=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(*args, **kw)
+    assert np.all(np.isfinite(np.asarray(est.coef_)))
+    assert est.converged_ is False  # three epochs of a step of 1/L from zero: far from it
+    assert est._excess > 0.01
+
+
 def test_the_issues_36_small_cases():
     """n in {2, 3, 5}, X x {1e300, 1e-300}, y x {1, 1e200, 0}, normal and beta: 20 of 36 gave
     NaN / inf silently; now the 30 representable ones equal scikit-learn's and the 6 whose

@@ -167,14 +167,14 @@ def safe_rate(curvature: float, *, q: float, alpha: float, top: float = math.inf
 
 class HessianInverse:
     """``½ gᵀ H⁺ g`` (the Newton decrement: a quadratic's excess) for any ``g``, ``H``
-    equilibrated and decomposed once; eigenvalues below ``1e-12`` of the largest, where
-    rounding dominates (e.g. the multinomial classes' common shift), are dropped."""
+    equilibrated (a side at a time: ``s_i s_j`` overflows for subnormal diagonals) and
+    decomposed once; eigenvalues below ``1e-12`` of the largest, where rounding dominates (e.g.
+    the multinomial classes' common shift), are dropped."""
 
     def __init__(self, H: Array, /, *, xp: Namespace) -> None:
         diag = xp.linalg.diagonal(H)
-        pos = diag > 0
-        self.scale = xp.where(pos, 1.0 / xp.sqrt(xp.where(pos, diag, 1.0)), 0.0)
-        lam, self.V = xp.linalg.eigh(H * (self.scale[:, None] * self.scale[None, :]))
+        self.scale = xp.where(diag > 0, 1.0 / xp.sqrt(xp.where(diag > 0, diag, 1.0)), 0.0)
+        lam, self.V = xp.linalg.eigh((H * self.scale[:, None]) * self.scale[None, :])
         top = float(xp.max(lam)) if lam.shape[0] else 0.0
         keep = lam > 1e-12 * top
         self.inv = xp.where(keep, 1.0 / xp.where(keep, lam, 1.0), 0.0)
