@@ -173,7 +173,8 @@ class HessianInverse:
 
     def __init__(self, H: Array, /, *, xp: Namespace) -> None:
         diag = xp.linalg.diagonal(H)
-        self.scale = xp.where(diag > 0, 1.0 / xp.sqrt(xp.where(diag > 0, diag, 1.0)), 0.0)
+        pos = diag > 0
+        self.scale = xp.where(pos, 1.0 / xp.sqrt(xp.where(pos, diag, 1.0)), 0.0)
         lam, self.V = xp.linalg.eigh((H * self.scale[:, None]) * self.scale[None, :])
         top = float(xp.max(lam)) if lam.shape[0] else 0.0
         keep = lam > 1e-12 * top

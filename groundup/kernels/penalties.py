@@ -47,8 +47,7 @@ def truncate(W: Array, q: Array, u: float, /, *, xp: Namespace) -> tuple[Array, 
     -------
     W, q
     """
-    # maximum / minimum, not clip: array_api_compat's clip checks its bounds (NumPy, 32
-    # weights: 17 us a line against 2.6; the L1 sgd epoch truncates after every update)
+    # maximum / minimum: array_api_compat's clip checks its bounds (17 us a line, these 2.6)
     down = xp.maximum(W - (u + q), 0.0)
     up = xp.minimum(W + (u - q), 0.0)
     new = xp.where(W > 0, down, xp.where(W < 0, up, W))
