@@ -199,8 +199,9 @@ def certificate(
 ) -> Certificate:
     """How far ``objective`` (loss + Σ l1 |w| + ½ Σ alpha w², one ``alphas`` and ``l1s``
     entry per configuration) is above its minimum, relative to it (floored at ``floor`` in the
-    data's units: ``floor / loss_factor`` in ``pre``'s variables): from the moments for the
-    squared loss, else from one pass (``groundup.kernels.curvature``)."""
+    data's units: ``floor / loss_factor`` in ``pre``'s variables): for the squared loss from its
+    moments (made here in one pass where it has none, and kept in float64: its loss then costs
+    O(d²) per epoch, not a pass over X), else from one pass (``groundup.kernels.curvature``)."""
     xp = backend.xp
     if pre is not None:
         floor /= pre.loss_factor
@@ -209,6 +210,8 @@ def certificate(
         if m is None:
             rows = backend.chunk_rows(objective.X.shape[1] + 1)
             m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
+            if m.syy.dtype == xp.float64:  # float32's loss would cancel to 0 where R² is near 1
+                objective.stats = m
         return cv.SquaredCertificate(
             m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp, l1s=l1s
         )
@@ -313,18 +316,11 @@ class InMemory:
         be = self.backend
         train, X_val, y_val = self.training_rows(held)
         objective = SquaredLoss(
-            train.X,
-            train.y,
-            train.sample_weight,
-            X_val=X_val,
-            y_val=y_val,
-            xp=be.xp,
-            use_moments=batch,
-            stats=None if held is not None else self.stats,
-            chunk_rows=self.chunk_rows,
-            solve_triangular=be.solve_triangular,
+            train.X, train.y, train.sample_weight, X_val=X_val, y_val=y_val, xp=be.xp,
+            use_moments=batch, stats=None if held is not None else self.stats,
+            chunk_rows=self.chunk_rows, solve_triangular=be.solve_triangular,
             speculative=be.on_host,
-        )
+        )  # fmt: skip
         if batch and not objective.stats.finite(xp=be.xp):
             self.raise_nonfinite()  # rows named in the user's X
         top = None if held is not None else self.row_curvature

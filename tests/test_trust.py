@@ -331,8 +331,7 @@ def test_squared_l1_certificate_reads_each_configuration_on_its_own():
     l1s, models = [0.02, 0.3], [np.linspace(-1, 1, X.shape[1]), np.zeros(X.shape[1])]
     both = SquaredCertificate(m, [0.0, 0.0], fit_intercept=True, floor=1e-3, xp=np, l1s=l1s)
     alone = [
-        SquaredCertificate(m, [0.0], fit_intercept=True, floor=1e-3, xp=np, l1s=[l1])
-        for l1 in l1s
+        SquaredCertificate(m, [0.0], fit_intercept=True, floor=1e-3, xp=np, l1s=[l1]) for l1 in l1s
     ]
     for _ in range(2):  # the second reading starts from the first one's minimiser
         for k, w in enumerate(models):

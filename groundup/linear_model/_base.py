@@ -365,14 +365,14 @@ class GroundupEstimator(BaseEstimator):
             W, b = pre.inward(W, b, backend=source.compute)
         self._pre = pre  # a later partial_fit goes on in these variables
         problem = self._problem(source, self._held_out(source.n, rng))
-        start_loss = problem.objective.zero_loss() if self._zero_start and not run.warm else None
         column = self._column(source, problem, pre, run, W)
-        check = None  # one certificate (and its moments' pass) for the stopping rule and _certify
+        check = None  # one certificate (and its moments' pass) for the loss, the rule and _certify
         if run.final:
             check = certificate(
                 problem.objective, [column.alpha], fit_intercept=self.fit_intercept, floor=FLOOR,
                 backend=source.compute, l1s=[column.update.l1], pre=pre,
             )  # fmt: skip
+        start_loss = problem.objective.zero_loss() if self._zero_start and not run.warm else None
         res = self._descend(source, problem, W, b, rng, run, start_loss, pre, column, check)
         W, b = self._set_descent(res, source.compute, run, pre)
         self._certify(problem, res, W, b, run, pre, check)
