@@ -210,7 +210,7 @@ def certificate(
         if m is None:
             rows = backend.chunk_rows(objective.X.shape[1] + 1)
             m = moments(objective.X, objective.y, objective.sw, chunk_rows=rows, pilot=False, xp=xp)
-            if m.syy.dtype == xp.float64:  # float32's loss would cancel to 0 where R² is near 1
+            if m.syy.dtype == xp.float64:  # float32's keep few digits of the loss near R² = 1
                 objective.stats = m
         return cv.SquaredCertificate(
             m, alphas, fit_intercept=fit_intercept, floor=floor, xp=xp, l1s=l1s
